@@ -1,0 +1,754 @@
+"""One house style for every chart of the observatory (seaborn + matplotlib).
+
+Every chart function applies the house style, draws on a figure sized for an A4 report
+(16 cm wide, so that the font sizes below are the printed sizes), labels axes in French and
+returns the :class:`~matplotlib.figure.Figure`. Titles are off by default: the report gives each
+figure a numbered caption. :func:`save_figure` writes a byte-reproducible PNG.
+
+Numbers follow French typography: thousands separated by a narrow no-break space (U+202F),
+decimal comma, true minus sign (U+2212). :func:`french_number` is the single formatter used on
+chart axes and in report tables.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib import ticker
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+__all__ = [
+    "DISPOSITIF_COLOURS",
+    "DISPOSITIF_LABELS",
+    "FIG_WIDTH_IN",
+    "FrenchFormatter",
+    "MOIS_ABREGES",
+    "MOIS_NOMS",
+    "NNBSP",
+    "PALETTE",
+    "SAVE_DPI",
+    "age_sex_pyramid",
+    "apply_house_style",
+    "coverage_heatmap",
+    "french_number",
+    "french_percent",
+    "monthly_series",
+    "save_figure",
+    "stl_decomposition",
+    "yearly_trend",
+]
+
+NNBSP = "\u202f"  # narrow no-break space: thousands separator and before « % »
+MINUS = "\u2212"  # typographic minus sign (matplotlib's axes.unicode_minus uses the same)
+
+# Okabe & Ito (2008) colour-blind-safe palette, ordered for successive series (the yellow,
+# weak on white, comes last but one; black last).
+PALETTE: list[str] = [
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+]
+
+# A dispositif keeps the same colour in every chart of every report.
+DISPOSITIF_COLOURS: dict[str, str] = {
+    "hebergement_urgence": "#D55E00",  # vermillion
+    "maison_accueil": "#E69F00",  # orange
+    "accueil_jour": "#56B4E9",  # sky blue
+    "travail_rue": "#009E73",  # bluish green
+    "urgence_sociale": "#CC79A7",  # reddish purple
+    "housing_first": "#0072B2",  # blue
+}
+
+DISPOSITIF_LABELS: dict[str, str] = {
+    "hebergement_urgence": "Hébergement d'urgence",
+    "maison_accueil": "Maison d'accueil",
+    "accueil_jour": "Accueil de jour",
+    "travail_rue": "Travail de rue",
+    "urgence_sociale": "Urgence sociale",
+    "housing_first": "Housing First",
+}
+
+MOIS_NOMS: tuple[str, ...] = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+MOIS_ABREGES: tuple[str, ...] = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
+SEX_LABELS = {"M": "Hommes", "F": "Femmes"}
+SEX_COLOURS = {"M": PALETTE[0], "F": PALETTE[1]}
+SUPPRESSED_LABEL = "< 5"
+WINTER_LABEL = "Plan Grand Froid (1er nov. – 31 mars)"
+WINTER_COLOUR = "#DCE9F5"
+
+# Printed width of a figure in the A4 report (16 cm), default height, and PNG resolution.
+FIG_WIDTH_IN = 16 / 2.54
+FIG_HEIGHT_IN = 9 / 2.54
+SAVE_DPI = 200
+
+_TEXT_COLOUR = "#222222"
+_MUTED = "#6B6B6B"
+
+_HOUSE_RC: dict[str, Any] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 9,
+    "axes.labelcolor": _TEXT_COLOUR,
+    "axes.edgecolor": "#8C8C8C",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.unicode_minus": True,
+    "axes.formatter.use_locale": False,
+    "grid.color": "#E3E3E3",
+    "grid.linewidth": 0.6,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "xtick.color": _TEXT_COLOUR,
+    "ytick.color": _TEXT_COLOUR,
+    "legend.fontsize": 8,
+    "legend.title_fontsize": 8,
+    "legend.frameon": False,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 5,
+    "figure.figsize": (FIG_WIDTH_IN, FIG_HEIGHT_IN),
+    "figure.dpi": 100,
+    "savefig.dpi": SAVE_DPI,
+    "savefig.facecolor": "white",
+    "text.color": _TEXT_COLOUR,
+    "svg.hashsalt": "observatoire",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# French number formatting
+# --------------------------------------------------------------------------------------------
+
+
+def french_number(x: float | int | None, decimals: int = 0) -> str:
+    """Format a number the French way: ``1234567.5`` → ``"1 234 567,5"`` (U+202F separator).
+
+    Rounding is half away from zero on the decimal value as written (``2.5`` → ``"3"``,
+    ``0.125`` with 2 decimals → ``"0,13"``), which is what readers of a table expect, unlike
+    Python's binary round-half-even. Negative numbers take a true minus sign (U+2212), a
+    value that rounds to zero is shown without sign, and a missing value (None/NaN) gives an
+    en dash "–", the usual "not available" mark of French statistical tables.
+    """
+    if decimals < 0:
+        raise ValueError("decimals must be >= 0")
+    if x is None or (isinstance(x, float | np.floating) and math.isnan(x)) or x is pd.NA:
+        return "–"
+    if isinstance(x, float | np.floating) and math.isinf(x):
+        return "∞" if x > 0 else f"{MINUS}∞"
+    quantum = Decimal(1).scaleb(-decimals)
+    value = Decimal(repr(float(x)) if isinstance(x, float | np.floating) else int(x))
+    value = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    negative = value < 0 and value != 0
+    integer_part, _, fraction = f"{abs(value):f}".partition(".")
+    groups = []
+    while len(integer_part) > 3:
+        groups.insert(0, integer_part[-3:])
+        integer_part = integer_part[:-3]
+    groups.insert(0, integer_part)
+    text = NNBSP.join(groups)
+    if decimals:
+        text = f"{text},{fraction}"
+    return f"{MINUS}{text}" if negative else text
+
+
+def french_percent(x: float, decimals: int = 1, signed: bool = False) -> str:
+    """Format a percentage already in percent units: ``6.14`` → ``"6,1 %"`` (U+202F before %).
+
+    With ``signed=True`` a positive value gets an explicit "+" (for changes).
+    """
+    text = french_number(x, decimals)
+    if signed and not text.startswith(MINUS) and text != "–" and text.strip("0,") != "":
+        text = f"+{text}"
+    return f"{text}{NNBSP}%"
+
+
+class FrenchFormatter(ticker.Formatter):
+    """Axis tick formatter using :func:`french_number`.
+
+    With ``decimals=None`` the number of decimals is chosen from the tick spacing, so that
+    ticks 0; 0,5; 1 are written "0,0", "0,5", "1,0" and ticks 0; 500; 1 000 have none.
+    """
+
+    def __init__(self, decimals: int | None = None, suffix: str = "") -> None:
+        self.decimals = decimals
+        self.suffix = suffix
+        self._auto_decimals = 0
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        super().set_locs(locs)
+        finite = np.asarray([v for v in locs if np.isfinite(v)], dtype=float)
+        if len(finite) > 1:
+            step = float(np.min(np.abs(np.diff(np.sort(finite)))))
+            if step > 0:
+                self._auto_decimals = max(0, min(6, -math.floor(math.log10(step) + 1e-9)))
+                return
+        self._auto_decimals = 0
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        decimals = self.decimals if self.decimals is not None else self._auto_decimals
+        return french_number(x, decimals) + self.suffix
+
+
+def _french_axis(ax: plt.Axes, axis: str = "y", decimals: int | None = None) -> None:
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FrenchFormatter(decimals))
+
+
+# --------------------------------------------------------------------------------------------
+# Style and output
+# --------------------------------------------------------------------------------------------
+
+
+def apply_house_style() -> None:
+    """Set the observatory's seaborn/matplotlib theme (idempotent, global).
+
+    White background with a light horizontal-and-vertical grid, no top/right spines,
+    Okabe–Ito palette, DejaVu Sans (shipped with matplotlib, so the output does not depend
+    on the fonts installed), 9 pt text and 8 pt ticks on a 16 cm-wide figure. Every chart
+    function of this module calls it, so figures look the same whatever ran before.
+    Axis numbers are formatted per chart with :class:`FrenchFormatter` (a formatter cannot
+    be set through rcParams).
+    """
+    sns.set_theme(context="paper", style="whitegrid", palette=PALETTE, rc=_HOUSE_RC)
+    # set_theme's context scaling touches font sizes: re-assert ours.
+    matplotlib.rcParams.update(_HOUSE_RC)
+
+
+def save_figure(fig: Figure, path: Path | str, dpi: int = SAVE_DPI) -> Path:
+    """Write ``fig`` as a reproducible PNG at ``path`` (atomically), then close it.
+
+    The same figure gives a byte-identical file on every run: fixed dpi, no "Software"
+    metadata (it carries the matplotlib version) and Agg writes no timestamp. The PNG is
+    written to a temporary file in the target directory and renamed over ``path``, so a
+    reader never sees a half-written image. The figure keeps its exact size (16 cm wide by
+    default, no tight cropping), hence the same printed font size in every report.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"save_figure writes PNG files only, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        # os.open with mode 0o666 honours the umask (mkstemp would force 0o600).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(
+                handle,
+                format="png",
+                dpi=dpi,
+                facecolor="white",
+                metadata={"Software": None},
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _new_figure(
+    height_cm: float = 9.0, nrows: int = 1, sharex: bool = False, **kwargs: Any
+) -> tuple[Figure, Any]:
+    apply_house_style()
+    fig, axes = plt.subplots(
+        nrows=nrows,
+        figsize=(FIG_WIDTH_IN, height_cm / 2.54),
+        layout="constrained",
+        sharex=sharex,
+        **kwargs,
+    )
+    return fig, axes
+
+
+def _finish(fig: Figure, ax: plt.Axes, title: str | None) -> Figure:
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def dispositif_label(code: str) -> str:
+    """French label of a dispositif code (the code itself if unknown)."""
+    return DISPOSITIF_LABELS.get(code, str(code))
+
+
+def _hue_colours(levels: Sequence[Any]) -> dict[Any, str]:
+    """Fixed colours for dispositif codes, palette order for anything else."""
+    colours: dict[Any, str] = {}
+    spare = [c for c in PALETTE if c not in {DISPOSITIF_COLOURS.get(x) for x in levels}]
+    i = 0
+    for level in levels:
+        if level in DISPOSITIF_COLOURS:
+            colours[level] = DISPOSITIF_COLOURS[level]
+        else:
+            colours[level] = spare[i % len(spare)] if spare else PALETTE[i % len(PALETTE)]
+            i += 1
+    return colours
+
+
+# --------------------------------------------------------------------------------------------
+# Charts
+# --------------------------------------------------------------------------------------------
+
+
+def age_sex_pyramid(
+    counts: pd.DataFrame,
+    title: str | None = None,
+    xlabel: str = "Nombre de personnes",
+    annotate: bool = True,
+) -> Figure:
+    """Age–sex pyramid: men to the left, women to the right, youngest band at the bottom.
+
+    ``counts`` has columns ``age_band`` (bands in input order, or the category order if the
+    column is categorical), ``sex`` ("M"/"F") and ``persons``. A NaN in ``persons`` is a cell
+    suppressed by disclosure control: no bar is drawn and "< 5" is written in its place.
+    A band/sex pair absent from the input is drawn as zero.
+    """
+    required = {"age_band", "sex", "persons"}
+    missing = required - set(counts.columns)
+    if missing:
+        raise ValueError(f"counts lacks columns: {sorted(missing)}")
+    unknown = set(counts["sex"].dropna().unique()) - set(SEX_LABELS)
+    if unknown:
+        raise ValueError(f"sex must be 'M' or 'F', got {sorted(map(str, unknown))}")
+    if isinstance(counts["age_band"].dtype, pd.CategoricalDtype):
+        bands = [b for b in counts["age_band"].cat.categories if b in set(counts["age_band"])]
+    else:
+        bands = list(dict.fromkeys(counts["age_band"]))
+    table = counts.pivot_table(
+        index="age_band", columns="sex", values="persons", aggfunc="first", dropna=False
+    )
+    present = counts.set_index(["age_band", "sex"]).index
+
+    fig, ax = _new_figure(height_cm=max(6.0, 1.9 + 0.62 * len(bands)))
+    y = np.arange(len(bands))
+    finite_max = float(np.nanmax(counts["persons"].to_numpy(dtype=float), initial=0.0))
+    finite_max = finite_max if finite_max > 0 else 5.0
+    offset = finite_max * 0.015
+    for sex, sign in (("M", -1), ("F", 1)):
+        values = np.array(
+            [
+                float(table.at[b, sex]) if (b, sex) in present and b in table.index else 0.0
+                for b in bands
+            ]
+        )
+        suppressed = np.isnan(values)
+        ax.barh(
+            y[~suppressed],
+            sign * values[~suppressed],
+            height=0.78,
+            color=SEX_COLOURS[sex],
+            label=SEX_LABELS[sex],
+            edgecolor="white",
+            linewidth=0.5,
+            zorder=2,
+        )
+        ha = "right" if sign < 0 else "left"
+        for yi, v, s in zip(y, values, suppressed, strict=True):
+            if s:
+                ax.text(
+                    sign * offset * 2,
+                    yi,
+                    SUPPRESSED_LABEL,
+                    ha=ha,
+                    va="center",
+                    fontsize=7.5,
+                    fontstyle="italic",
+                    color=_MUTED,
+                    zorder=3,
+                )
+            elif annotate and v > 0:
+                ax.text(
+                    sign * (v + offset),
+                    yi,
+                    french_number(v),
+                    ha=ha,
+                    va="center",
+                    fontsize=7.5,
+                    color=_TEXT_COLOUR,
+                    zorder=3,
+                )
+    limit = finite_max * (1.18 if annotate else 1.05)
+    ax.set_xlim(-limit, limit)
+    ax.set_yticks(y, labels=[str(b) for b in bands])
+    ax.set_ylim(-0.6, len(bands) - 0.4)
+    ax.axvline(0, color="#8C8C8C", linewidth=0.8, zorder=3)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=8, symmetric=True, integer=True))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: french_number(abs(v))))
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Classe d'âge (ans)")
+    # Side headers instead of a legend: unambiguous and lighter.
+    for sign, sex in ((-1, "M"), (1, "F")):
+        ax.text(
+            0.5 + sign * 0.25,
+            1.01,
+            SEX_LABELS[sex],
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            fontweight="bold",
+            color=SEX_COLOURS[sex],
+        )
+    return _finish(fig, ax, title)
+
+
+_DEFAULT_YLABELS = {
+    "persons": "Personnes",
+    "personnes": "Personnes",
+    "nights": "Nuitées",
+    "nuitees": "Nuitées",
+    "contacts": "Contacts",
+}
+
+
+def _winter_spans(
+    start: pd.Timestamp, end: pd.Timestamp
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Winter plan periods (1 Nov – 31 Mar) intersecting [start, end]."""
+    spans = []
+    for year in range(start.year - 1, end.year + 1):
+        w0, w1 = pd.Timestamp(year, 11, 1), pd.Timestamp(year + 1, 4, 1)
+        if w1 > start and w0 <= end:
+            spans.append((max(w0, start), min(w1, end)))
+    return spans
+
+
+class _FrenchMonthFormatter(ticker.Formatter):
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        d = mdates.num2date(x)
+        return f"{MOIS_ABREGES[d.month - 1]}\n{d.year}"
+
+
+def _month_axis(ax: plt.Axes, start: pd.Timestamp, end: pd.Timestamp) -> None:
+    n_months = (end.year - start.year) * 12 + end.month - start.month + 1
+    if n_months <= 15:
+        interval = 1
+    elif n_months <= 30:
+        interval = 3
+    elif n_months <= 84:
+        interval = 6
+    else:
+        interval = 12
+    months = list(range(1, 13, interval))
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=months))
+    ax.xaxis.set_major_formatter(_FrenchMonthFormatter())
+    if interval > 1:
+        ax.xaxis.set_minor_locator(mdates.MonthLocator())
+        ax.tick_params(axis="x", which="minor", length=2, color="#B0B0B0")
+
+
+def monthly_series(
+    df: pd.DataFrame,
+    value: str,
+    hue: str | None = "dispositif",
+    ylabel: str | None = None,
+    title: str | None = None,
+    winter: bool = True,
+) -> Figure:
+    """Monthly line chart, one line per ``hue`` level, winter plan months shaded.
+
+    ``df`` has a ``month`` column (month-start timestamps), the ``value`` column and, unless
+    ``hue`` is None, a grouping column (dispositif codes get their fixed colour and French
+    label). The 1 November – 31 March "Plan Grand Froid" periods are shaded lightly, since
+    winter shelter capacity explains much of the seasonality. ``ylabel`` should be given in
+    French; when omitted a default is used for common value names (persons → "Personnes").
+    """
+    if "month" not in df.columns or value not in df.columns:
+        raise ValueError(f"df needs columns 'month' and {value!r}")
+    if hue is not None and hue not in df.columns:
+        raise ValueError(f"hue column {hue!r} not in df")
+    data = df.copy()
+    data["month"] = pd.to_datetime(data["month"]).dt.to_period("M").dt.to_timestamp()
+    data = data.sort_values("month")
+    start, end = data["month"].min(), data["month"].max()
+    stop = end + pd.offsets.MonthBegin(1)
+    # A monthly value describes the whole month: draw it mid-month, so that a point falls
+    # inside the shaded winter period exactly when its month belongs to it.
+    data["_x"] = data["month"] + pd.Timedelta(days=14)
+
+    fig, ax = _new_figure(height_cm=8.5)
+    handles: list[Any] = []
+    groups: list[tuple[Any, pd.DataFrame]]
+    groups = [(None, data)] if hue is None else list(data.groupby(hue, sort=False))
+    if hue is not None:
+        order = [c for c in DISPOSITIF_COLOURS if c in set(data[hue])]
+        order += [g for g, _ in groups if g not in order]
+        lookup = dict(groups)
+        groups = [(g, lookup[g]) for g in order]
+    colours = _hue_colours([g for g, _ in groups])
+    n_points = max(len(sub) for _, sub in groups)
+    for level, sub in groups:
+        colour = PALETTE[0] if level is None else colours[level]
+        label = None if level is None else dispositif_label(level)
+        (line,) = ax.plot(
+            sub["_x"].to_numpy(),
+            sub[value].to_numpy(dtype=float),
+            color=colour,
+            label=label,
+            marker="o" if n_points <= 72 else None,
+            markersize=2.5,
+            zorder=2,
+        )
+        if label is not None:
+            handles.append(line)
+    if winter:
+        for w0, w1 in _winter_spans(start, stop):
+            ax.axvspan(w0, w1, color=WINTER_COLOUR, linewidth=0, zorder=0)
+        handles.append(Patch(facecolor=WINTER_COLOUR, label=WINTER_LABEL))
+
+    _month_axis(ax, start, end)
+    ax.set_xlim(start, stop)
+    ax.set_ylim(bottom=0)
+    _french_axis(ax, "y")
+    ax.set_xlabel("")
+    ax.set_ylabel(ylabel or _DEFAULT_YLABELS.get(value, value))
+    if handles:
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=min(3, len(handles)),
+            handlelength=1.6,
+            columnspacing=1.5,
+        )
+    return _finish(fig, ax, title)
+
+
+def yearly_trend(
+    observed: pd.DataFrame,
+    fitted: pd.DataFrame,
+    ylabel: str,
+    title: str | None = None,
+    colour: str = PALETTE[0],
+) -> Figure:
+    """Observed yearly counts (points) with the fitted trend and its 95 % confidence band.
+
+    ``observed`` has columns ``year`` and ``value``; ``fitted`` has ``year``, ``fit``,
+    ``lower``, ``upper`` (e.g. :attr:`observatoire.trends.TrendResult.fitted`). The band is
+    the confidence interval of the expected count, not a prediction interval for a new year.
+    """
+    for name, frame, cols in (
+        ("observed", observed, {"year", "value"}),
+        ("fitted", fitted, {"year", "fit", "lower", "upper"}),
+    ):
+        if not cols <= set(frame.columns):
+            raise ValueError(f"{name} needs columns {sorted(cols)}")
+    fig, ax = _new_figure(height_cm=8.0)
+    fy = fitted["year"].to_numpy(dtype=float)
+    band = ax.fill_between(
+        fy,
+        fitted["lower"].to_numpy(dtype=float),
+        fitted["upper"].to_numpy(dtype=float),
+        color=colour,
+        alpha=0.18,
+        linewidth=0,
+        label=f"Intervalle de confiance à 95{NNBSP}%",
+        zorder=1,
+    )
+    (line,) = ax.plot(
+        fy, fitted["fit"].to_numpy(dtype=float), color=colour, label="Tendance estimée", zorder=2
+    )
+    points = ax.scatter(
+        observed["year"].to_numpy(dtype=float),
+        observed["value"].to_numpy(dtype=float),
+        color=_TEXT_COLOUR,
+        s=22,
+        zorder=3,
+        label="Valeur observée",
+    )
+    years = np.unique(np.concatenate([observed["year"].to_numpy(), fitted["year"].to_numpy()]))
+    ax.set_xticks(years.astype(float), labels=[str(int(y)) for y in years])  # no separator
+    ax.set_xlim(years.min() - 0.4, years.max() + 0.4)
+    ax.grid(axis="x", visible=False)
+    ax.set_ylim(bottom=0)
+    _french_axis(ax, "y")
+    ax.set_xlabel("Année")
+    ax.set_ylabel(ylabel)
+    fig.legend(handles=[points, line, band], loc="outside lower center", ncols=3)
+    return _finish(fig, ax, title)
+
+
+def coverage_heatmap(
+    coverage: pd.DataFrame,
+    title: str | None = None,
+    annotate: bool = True,
+    colorbar_label: str = "Lignes transmises",
+) -> Figure:
+    """Which partner delivered data for which month: one row per partner, one column per month.
+
+    ``coverage`` is indexed by partner labels; columns are months (integers 1–12, French month
+    names, or any labels, kept in their order). Values are the number of rows delivered; 0 or
+    NaN means no data and is drawn as a hatched empty cell listed in the legend as
+    "Aucune donnée", so gaps stand out from small deliveries.
+    """
+    data = coverage.astype(float)
+    labels = []
+    for col in data.columns:
+        if isinstance(col, int | np.integer) and 1 <= int(col) <= 12:
+            labels.append(MOIS_ABREGES[int(col) - 1])
+        else:
+            labels.append(str(col))
+    missing = data.isna() | (data <= 0)
+    height = max(5.0, 2.6 + 0.62 * len(data.index))
+    fig, ax = _new_figure(height_cm=height)
+    cmap = LinearSegmentedColormap.from_list("observatoire_bleus", ["#D6E6F4", "#08457E"])
+    finite = data.where(~missing)
+    vmax = float(np.nanmax(finite.to_numpy(), initial=1.0))
+    vmin = float(np.nanmin(finite.to_numpy(), initial=0.0)) if finite.notna().any().any() else 0.0
+    vmin = min(vmin, vmax)
+    ax.set_facecolor("white")
+    ax.patch.set_hatch("////")
+    ax.patch.set_edgecolor("#C8C8C8")
+    sns.heatmap(
+        finite,
+        ax=ax,
+        mask=missing.to_numpy(),
+        cmap=cmap,
+        vmin=0,
+        vmax=vmax,
+        linewidths=1.2,
+        linecolor="white",
+        cbar=True,
+        cbar_kws={
+            "label": colorbar_label,
+            "format": FrenchFormatter(0),
+            "shrink": 0.85,
+            "pad": 0.02,
+        },
+        xticklabels=labels,
+        yticklabels=[str(i) for i in data.index],
+        square=False,
+    )
+    if annotate:
+        threshold = vmin + 0.55 * (vmax - vmin) if vmax > 0 else 0
+        for i in range(data.shape[0]):
+            for j in range(data.shape[1]):
+                if missing.iat[i, j]:
+                    continue
+                v = data.iat[i, j]
+                ax.text(
+                    j + 0.5,
+                    i + 0.5,
+                    french_number(v),
+                    ha="center",
+                    va="center",
+                    fontsize=6.5 if data.shape[1] > 12 else 7,
+                    color="white" if v > threshold else _TEXT_COLOUR,
+                )
+    ax.set_xlabel("Mois")
+    ax.set_ylabel("Partenaire")
+    ax.tick_params(axis="both", length=0)
+    ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
+    ax.set_xticklabels(ax.get_xticklabels(), rotation=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.legend(
+        handles=[
+            Patch(facecolor="white", edgecolor="#C8C8C8", hatch="////", label="Aucune donnée"),
+        ],
+        loc="outside lower left",
+        handlelength=2.2,
+        handleheight=1.2,
+    )
+    return _finish(fig, ax, title)
+
+
+def stl_decomposition(result: Any, ylabel: str = "", title: str | None = None) -> Figure:
+    """Four stacked panels of an STL decomposition: series, trend, seasonal part, residuals.
+
+    ``result`` is a statsmodels ``DecomposeResult`` (e.g. from
+    :func:`observatoire.trends.stl`), whose components are indexed by month. The observed
+    series equals trend + seasonal + residual; the seasonal panel shows the typical
+    within-year pattern, the residual panel what neither explains.
+    """
+    observed = pd.Series(result.observed)
+    index = observed.index
+    if isinstance(index, pd.DatetimeIndex):
+        x = index.to_numpy()
+        dated = True
+    else:
+        x = np.arange(len(observed))
+        dated = False
+    panels = [
+        ("Série observée", np.asarray(result.observed, dtype=float)),
+        ("Tendance", np.asarray(result.trend, dtype=float)),
+        ("Saisonnalité", np.asarray(result.seasonal, dtype=float)),
+        ("Résidus", np.asarray(result.resid, dtype=float)),
+    ]
+    fig, axes = _new_figure(height_cm=15.0, nrows=4, sharex=True)
+    for k, (ax, (label, values)) in enumerate(zip(axes, panels, strict=True)):
+        if k == 3:
+            ax.axhline(0, color="#8C8C8C", linewidth=0.8)
+            ax.vlines(x, 0, values, color=PALETTE[0], linewidth=1.0)
+            ax.scatter(x, values, s=6, color=PALETTE[0], zorder=3)
+        elif k == 2:
+            ax.axhline(0, color="#8C8C8C", linewidth=0.8)
+            ax.plot(x, values, color=PALETTE[0])
+        else:
+            ax.plot(x, values, color=PALETTE[0] if k == 0 else PALETTE[3])
+        ax.set_ylabel(label)
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(nbins=4))
+        _french_axis(ax, "y")
+        ax.grid(axis="x", visible=False)
+    fig.align_ylabels(axes)
+    if dated:
+        _month_axis(axes[-1], pd.Timestamp(index.min()), pd.Timestamp(index.max()))
+    else:
+        axes[-1].set_xlabel("Mois")
+    if ylabel:
+        fig.supylabel(ylabel, fontsize=9)
+    if title:
+        axes[0].set_title(title)
+    return fig

@@ -1,0 +1,124 @@
+"""Command line of the observatory: the pipeline's stages and the analyst's tools.
+
+``dvc.yaml`` calls the stage commands; the analyst also uses ``partners`` and ``summary``.
+Bad input never ends in a traceback: errors are explained in French, with what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from observatoire.errors import ObservatoireError
+from observatoire.params import DEFAULT_PARAMS, load_params
+
+
+def _cmd_generate_sample(args: argparse.Namespace) -> int:
+    from observatoire.pipeline import stage_generate_sample
+
+    stage_generate_sample(load_params(args.params))
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from observatoire.pipeline import stage_ingest
+
+    stage_ingest(load_params(args.params))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from observatoire.pipeline import stage_validate
+
+    stage_validate(load_params(args.params))
+    return 0
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    from observatoire.pipeline import stage_link
+
+    stage_link(load_params(args.params))
+    return 0
+
+
+def _cmd_notebook(args: argparse.Namespace) -> int:
+    from observatoire.notebooks import run_notebook
+
+    run_notebook(args.name, load_params(args.params), args.params)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from observatoire.report import build_annual_report
+
+    build_annual_report(load_params(args.params), args.params)
+    return 0
+
+
+def _cmd_partners(args: argparse.Namespace) -> int:
+    from observatoire.mapping import load_partners
+    from observatoire.schema import DISPOSITIFS
+
+    params = load_params(args.params)
+    partners = load_partners(
+        Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"])
+    )
+    for p in partners.values():
+        print(f"{p.partner_id} — {p.name} ({DISPOSITIFS[p.dispositif]}, une ligne = un {p.row_unit})")
+        for e in p.exports:
+            required = [c.column for c in e.columns.values() if c.required]
+            print(f"    export « {e.name} » : {e.files}")
+            print(f"      format : {e.format.describe()}")
+            print(f"      colonnes obligatoires : {', '.join(required) or '(aucune)'}")
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from observatoire.report import print_summary
+
+    print_summary(load_params(args.params))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="observatoire",
+        description="Observatoire de la précarité sociale : étapes du pipeline et outils.",
+    )
+    parser.add_argument(
+        "--params", type=Path, default=DEFAULT_PARAMS, help="fichier de paramètres (YAML)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    for name, func, text in [
+        ("generate-sample", _cmd_generate_sample, "génère l'échantillon synthétique"),
+        ("ingest", _cmd_ingest, "lit et pseudonymise les exports des partenaires"),
+        ("validate", _cmd_validate, "valide les tables canoniques (great-expectations)"),
+        ("link", _cmd_link, "relie les personnes entre partenaires"),
+        ("report", _cmd_report, "produit le rapport annuel (HTML et PDF)"),
+        ("partners", _cmd_partners, "liste les partenaires et le format attendu de leurs exports"),
+        ("summary", _cmd_summary, "résume ce que le pipeline a produit et où"),
+    ]:
+        p = sub.add_parser(name, help=text, description=text)
+        p.set_defaults(func=func)
+    nb = sub.add_parser("notebook", help="exécute un carnet d'analyse (papermill)")
+    nb.add_argument("name", help="nom du carnet dans notebooks/ (sans extension)")
+    nb.set_defaults(func=_cmd_notebook)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ObservatoireError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Errors that speak to the analyst, in French, and say what to do.
+
+The CLI turns these into a clear message and a non-zero exit code instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ObservatoireError(Exception):
+    """An error the analyst can act on; its message is French and names what to fix."""
+
+    exit_code = 2
+
+
+class MappingError(ObservatoireError):
+    """A partner mapping file is malformed."""
+
+
+class ExportRejected(ObservatoireError):
+    """A partner export cannot be read at all (missing file, unknown format, missing column)."""
+
+    def __init__(self, partner_id: str, file: str, problem: str, action: str) -> None:
+        self.partner_id = partner_id
+        self.file = file
+        self.problem = problem
+        self.action = action
+        super().__init__(
+            f"Export refusé — partenaire « {partner_id} », fichier « {file} » : {problem}\n"
+            f"  À faire : {action}"
+        )
+
+
+class ValidationFailed(ObservatoireError):
+    """Validation set aside more rows than the threshold in params allows."""
+
+
+class KeyProblem(ObservatoireError):
+    """The pseudonymisation key is missing, too short or unreadable."""

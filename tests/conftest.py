@@ -1,0 +1,28 @@
+"""Shared fixtures: a fixed test key (never the analyst's), the project's params and mappings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_KEY = "a1" * 32  # 256 bits, for tests only
+
+
+@pytest.fixture(autouse=True)
+def _test_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with a fixed key: tests never create a key in the user's home."""
+    monkeypatch.setenv("OBSERVATOIRE_CLE", TEST_KEY)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def partners():
+    from observatoire.mapping import load_partners
+
+    return load_partners(ROOT / "params/partners", ROOT / "params/codes")
