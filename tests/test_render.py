@@ -53,7 +53,8 @@ FIXTURE = textwrap.dedent(
     # Introduction {#sec-intro}
 
     La @fig-evol et la @fig-disp résument l'année ; le @tbl-frequentation
-    détaille les chiffres et la @sec-resultats les commente.
+    détaille les chiffres et la @sec-resultats les commente. @fig-disp montre la
+    répartition (cf. @tbl-frequentation).
 
     ::: {.key-figures}
     - **1 234** personnes distinctes
@@ -79,6 +80,11 @@ FIXTURE = textwrap.dedent(
     | 2024  | 1 234     | 56 789  |
 
     : Fréquentation par année {#tbl-frequentation}
+
+    | Dispositif | Part |
+    |---|---|
+    | Abri de nuit | 12,5\u202f% |
+    | Maison d'accueil | \u22123,2\u202f% |
 
     ::: {.callout-important}
     Les chiffres 2024 sont provisoires.
@@ -186,6 +192,9 @@ def test_html_cross_references_resolved(rendered: tuple[RenderResult, Path]) -> 
     assert '<a href="#tbl-frequentation">tableau 1</a>' in html
     assert '<a href="#sec-resultats">section 2</a>' in html
     assert "@fig-" not in html and "@tbl-" not in html and "@sec-" not in html
+    # Capitalised at the start of a sentence only, as Quarto's "Figure 1" would read.
+    assert 'commente. <a href="#fig-disp">Figure 2</a> montre' in html
+    assert '(cf. <a href="#tbl-frequentation">tableau 1</a>)' in html
 
 
 def test_html_callouts_key_figures_and_pagebreak(rendered: tuple[RenderResult, Path]) -> None:
@@ -196,8 +205,10 @@ def test_html_callouts_key_figures_and_pagebreak(rendered: tuple[RenderResult, P
     assert html.count('class="key-figure"') == 2
     assert '<span class="kf-value">1 234</span>' in html
     assert "pagebreak" not in html and "{{" not in html
-    # Numbers right-aligned, header row in <thead>.
+    # Numbers right-aligned, also when the source leaves the alignment to us; text left-aligned.
     assert '<td style="text-align: right;">56 789</td>' in html
+    assert '<td style="text-align: right;">\u22123,2\u202f%</td>' in html
+    assert '<td style="text-align: left;">Abri de nuit</td>' in html
 
 
 # PDF -------------------------------------------------------------------------------------------
@@ -231,6 +242,7 @@ def test_pdf_text(rendered: tuple[RenderResult, Path]) -> None:
     assert "Tableau 1 : Fréquentation par année" in text
     assert "La figure 1 et la figure 2" in text
     assert "le tableau 1" in text and "la section 2" in text
+    assert "commente. Figure 2 montre la répartition (cf. tableau 1)" in text
     assert re.search(r"page 2 / \d", text)
     assert "À retenir" in text
 
@@ -343,12 +355,16 @@ source = pathlib.Path(args[1])
 ext = "html" if args[args.index("--to") + 1] == "html" else "pdf"
 body = b"%PDF-1.7 quarto" if ext == "pdf" else b"<html>quarto</html>"
 pathlib.Path(source.stem + "." + ext).write_bytes(body)
+if "keep-typ:true" in args:
+    pathlib.Path(source.stem + ".typ").write_text("// typst", encoding="utf-8")
+if os.environ.get("FAKE_QUARTO_FAIL") == ext:
+    sys.exit("ERROR: compilation failed")
 """
 
 
-def test_quarto_used_when_on_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def fake_quarto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in ``quarto`` on the PATH that logs its arguments; returns the log file."""
     fake = tmp_path / "bin" / "quarto"
     fake.parent.mkdir()
     fake.write_text(FAKE_QUARTO.format(python=sys.executable), encoding="utf-8")
@@ -359,19 +375,44 @@ def test_quarto_used_when_on_path(
     monkeypatch.setattr(
         shutil, "which", lambda name, *a, **k: str(fake) if name == "quarto" else real_which(name)
     )
+    return log
+
+
+def test_quarto_used_when_on_path(
+    tmp_path: Path, fake_quarto: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = _make_report(tmp_path / "src")
-    result = render_document(source, tmp_path / "out")
+    previous = source.parent / "rapport.html"
+    previous.write_text("ancienne version", encoding="utf-8")
+    result = render_document(source, tmp_path / "out", keep_intermediate=True)
 
     assert result.engine == ENGINE_QUARTO
     assert "Rendu : moteur Quarto" in capsys.readouterr().out
     assert result.outputs["html"].read_bytes() == b"<html>quarto</html>"
     assert result.outputs["pdf"].read_bytes() == b"%PDF-1.7 quarto"
+    assert (tmp_path / "out" / "rapport.typ").is_file()
     epoch = calendar.timegm(REPORT_DATE.timetuple())
-    assert log.read_text(encoding="utf-8").splitlines() == [
+    assert fake_quarto.read_text(encoding="utf-8").splitlines() == [
         f"render rapport.qmd --to html -M embed-resources:true | SOURCE_DATE_EPOCH={epoch}",
-        f"render rapport.qmd --to typst | SOURCE_DATE_EPOCH={epoch}",
+        f"render rapport.qmd --to typst -M keep-typ:true | SOURCE_DATE_EPOCH={epoch}",
     ]
-    # Quarto's outputs were moved out of the source folder.
+    # The source folder is left as it was, including a file Quarto overwrote.
+    assert sorted(p.name for p in source.parent.iterdir()) == [
+        "figures",
+        "rapport.html",
+        "rapport.qmd",
+    ]
+    assert previous.read_text(encoding="utf-8") == "ancienne version"
+
+
+def test_quarto_failure_leaves_nothing(
+    tmp_path: Path, fake_quarto: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_QUARTO_FAIL", "pdf")
+    source = _make_report(tmp_path / "src")
+    with pytest.raises(RenderError, match="Quarto \\(pdf\\) a échoué"):
+        render_document(source, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
     assert sorted(p.name for p in source.parent.iterdir()) == ["figures", "rapport.qmd"]
 
 

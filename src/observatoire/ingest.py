@@ -20,7 +20,7 @@ from observatoire.errors import ExportRejected
 from observatoire.identity import normalise_initials, normalise_name, phonetic_fr, swap_day_month
 from observatoire.mapping import ExportSpec, PartnerMapping, normalise_label
 from observatoire.pseudonymise import Pseudonymiser
-from observatoire.readers import parse_dates, parse_decimals, parse_integers, read_export
+from observatoire.readers import is_blank, parse_dates, parse_decimals, parse_integers, read_export
 from observatoire.schema import QUARANTINE_REASONS, TABLE_FIELDS
 from observatoire.storage import sha256_file
 
@@ -183,16 +183,12 @@ def read_partner_file(
             parsed, bad = parse_decimals(values, fmt.decimal, fmt.thousands)
             flag(bad, "nombre_illisible", label)
         elif kind == "code":
-            norm = values.map(
-                lambda v: None if v is None or str(v).strip() == "" else normalise_label(v)
-            )
-            parsed = norm.map(lambda v: None if v is None else col.codes.get(v, "__inconnu__"))
+            norm = values.map(lambda v: None if is_blank(v) else normalise_label(v))
+            parsed = norm.map(lambda v: None if is_blank(v) else col.codes.get(v, "__inconnu__"))
             flag(parsed == "__inconnu__", "code_inconnu", label)
             parsed = parsed.where(parsed != "__inconnu__")
         else:
-            parsed = values.map(
-                lambda v: None if v is None or str(v).strip() == "" else str(v).strip()
-            )
+            parsed = values.map(lambda v: None if is_blank(v) else str(v).strip())
         if col.required and kind != "date":
             code = "identite_manquante" if fields[fname].identity else "date_manquante"
             flag(parsed.isna(), code, label)

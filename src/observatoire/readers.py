@@ -197,7 +197,7 @@ def _unique(labels: list[str]) -> list[str]:
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
 
-def _is_blank(v: object) -> bool:
+def is_blank(v: object) -> bool:
     return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
 
@@ -208,11 +208,11 @@ def parse_dates(values: pd.Series, date_format: str) -> tuple[pd.Series, pd.Seri
     dates (``datetime64[s]``, NaT when blank or bad) and a mask of cells that were non-blank
     but could not be read.
     """
-    blank = values.map(_is_blank).astype(bool)
+    blank = values.map(is_blank).astype(bool)
     if date_format == "excel":
 
         def one(v: object) -> object:
-            if _is_blank(v):
+            if is_blank(v):
                 return pd.NaT
             if isinstance(v, dt.datetime):
                 return pd.Timestamp(v.date())
@@ -228,7 +228,7 @@ def parse_dates(values: pd.Series, date_format: str) -> tuple[pd.Series, pd.Seri
 
         parsed = pd.to_datetime(values.map(one), errors="coerce")
     else:
-        text = values.map(lambda v: "" if _is_blank(v) else str(v).strip())
+        text = values.map(lambda v: "" if is_blank(v) else str(v).strip())
         parsed = pd.to_datetime(text.where(~blank), format=date_format, errors="coerce")
     parsed = parsed.astype("datetime64[s]")
     bad = parsed.isna() & ~blank
@@ -250,8 +250,8 @@ def parse_decimals(
     values: pd.Series, decimal: str, thousands: str | None
 ) -> tuple[pd.Series, pd.Series]:
     """Parse numbers with the partner's decimal mark and thousands separator."""
-    blank = values.map(_is_blank).astype(bool)
-    text = values.map(lambda v: "" if _is_blank(v) else _number_text(v, decimal, thousands))
+    blank = values.map(is_blank).astype(bool)
+    text = values.map(lambda v: "" if is_blank(v) else _number_text(v, decimal, thousands))
     parsed = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
     bad = parsed.isna() & ~blank
     return parsed, bad

@@ -1,8 +1,13 @@
 """Render a report written in Quarto markdown (``.qmd``) to HTML and PDF, with or without Quarto.
 
 Quarto cannot be installed from the registries our machines reach, so the same sources must
-render through pandoc + Typst directly. When ``quarto`` is on the PATH it is used as is (one
-documented command per format). Otherwise pandoc reads the source once, a Lua filter
+render through pandoc + Typst directly. When ``quarto`` is on the PATH it is used as is, one
+command per format run in the source folder (outputs then moved to ``out_dir``)::
+
+    quarto render SRC.qmd --to html -M embed-resources:true
+    quarto render SRC.qmd --to typst          # Quarto compiles the Typst file to SRC.pdf
+
+Otherwise pandoc reads the source once, a Lua filter
 (``assets/render/quarto-compat.lua``) emulates the Quarto features the reports use (numbered
 figures and tables, cross-references, callouts, page breaks, key figures), and:
 
@@ -29,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -45,6 +51,7 @@ __all__ = [
     "FORMATS",
     "RenderError",
     "RenderResult",
+    "french_date",
     "render_document",
 ]
 
@@ -117,7 +124,7 @@ def render_document(
 
     ``engine`` is ``"auto"`` (Quarto if on the PATH, else pandoc + Typst), ``"quarto"`` or
     ``"pandoc+typst"``. ``keep_intermediate`` keeps the generated ``<stem>.typ`` next to the
-    PDF (pandoc engine only), which helps when debugging the layout.
+    PDF, which helps when debugging the layout.
     """
     source = Path(source).resolve()
     out_dir = Path(out_dir)
@@ -134,7 +141,7 @@ def render_document(
     out_dir.mkdir(parents=True, exist_ok=True)
     with _staging_dir(out_dir) as staging:
         if chosen == ENGINE_QUARTO:
-            staged = _render_with_quarto(source, staging, wanted, front)
+            staged = _render_with_quarto(source, staging, wanted, front, keep_intermediate)
         else:
             staged = _render_with_pandoc(source, staging, wanted, front, keep_intermediate)
         outputs: dict[str, Path] = {}
@@ -175,7 +182,9 @@ def _engine_label(engine: str) -> str:
     return "Quarto" if engine == ENGINE_QUARTO else "pandoc + Typst"
 
 
-def _check_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+def _check_formats(formats: tuple[str, ...] | str) -> tuple[str, ...]:
+    if isinstance(formats, str):  # formats="pdf" is an easy slip for formats=("pdf",)
+        formats = (formats,)
     wanted = tuple(dict.fromkeys(formats))
     unknown = [fmt for fmt in wanted if fmt not in FORMATS]
     if unknown or not wanted:
@@ -234,7 +243,7 @@ def _read_front_matter(source: Path) -> _FrontMatter:
         colour_secondary=_parse_colour(obs, "colour_secondary", DEFAULT_SECONDARY, source),
         logo=logo,
         toc=bool(meta.get("toc", False)),
-        toc_depth=int(meta.get("toc-depth", 3)),
+        toc_depth=_parse_toc_depth(meta.get("toc-depth", 3), source),
         number_sections=bool(meta.get("number-sections", False)),
         has_title=bool(meta.get("title")),
     )
@@ -254,6 +263,12 @@ def _parse_date(value: Any, source: Path) -> dt.date:
         'par exemple « date: "2025-06-30" » (pas de « today » : le rendu doit être '
         "reproductible)."
     )
+
+
+def _parse_toc_depth(value: Any, source: Path) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 6:
+        return value
+    raise RenderError(f"{source.name} : toc-depth invalide ({value!r}) : entier de 1 à 6 attendu.")
 
 
 def _parse_colour(obs: dict[str, Any], key: str, default: str, source: Path) -> str:
@@ -290,33 +305,60 @@ def _timestamp(date: dt.date) -> int:
 
 
 def _render_with_quarto(
-    source: Path, staging: Path, formats: tuple[str, ...], front: _FrontMatter
+    source: Path,
+    staging: Path,
+    formats: tuple[str, ...],
+    front: _FrontMatter,
+    keep_intermediate: bool,
 ) -> dict[str, Path]:
     """Run ``quarto render SRC --to html|typst`` in the source folder, then stage the outputs.
 
-    Quarto writes ``<stem>.html`` / ``<stem>.pdf`` next to the source; they are moved away at
-    once. ``SOURCE_DATE_EPOCH`` pins the date Typst writes into the PDF.
+    Quarto writes ``<stem>.html`` / ``<stem>.pdf`` next to the source; they are moved to the
+    staging folder at once, and any file they replaced is put back, so the source folder ends
+    as it was. ``SOURCE_DATE_EPOCH`` pins the date Typst writes into the PDF.
     """
     quarto = shutil.which("quarto")
-    assert quarto is not None  # checked by _choose_engine
+    if quarto is None:
+        raise RenderError("Quarto a disparu du PATH pendant le rendu : relancez.")
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(_timestamp(front.date))}
     staged: dict[str, Path] = {}
     for fmt in formats:
         command = [quarto, "render", source.name, "--to", "html" if fmt == "html" else "typst"]
+        produced = [source.parent / f"{source.stem}.{fmt}"]
         if fmt == "html":
             command += ["-M", "embed-resources:true"]
-        produced = source.parent / f"{source.stem}.{fmt}"
-        produced.unlink(missing_ok=True)
-        _run(command, cwd=source.parent, env=env, what=f"Quarto ({fmt})", source=source)
-        if not produced.is_file():
-            raise RenderError(
-                f"{source.name} : Quarto n'a pas produit {produced.name}. Vérifiez qu'aucun "
-                "_quarto.yml ne redirige les sorties (output-dir), puis relancez."
-            )
-        staged[fmt] = staging / produced.name
-        shutil.move(produced, staged[fmt])
-        shutil.rmtree(source.parent / f"{source.stem}_files", ignore_errors=True)
+        elif keep_intermediate:
+            command += ["-M", "keep-typ:true"]
+            produced.append(source.parent / f"{source.stem}.typ")
+        with _set_aside(produced, staging):
+            _run(command, cwd=source.parent, env=env, what=f"Quarto ({fmt})", source=source)
+            if not produced[0].is_file():
+                raise RenderError(
+                    f"{source.name} : Quarto n'a pas produit {produced[0].name}. Vérifiez "
+                    "qu'aucun _quarto.yml ne redirige les sorties (output-dir), puis relancez."
+                )
+            for path, key in zip(produced, (fmt, "typ"), strict=False):
+                if path.is_file():
+                    staged[key] = staging / path.name
+                    shutil.move(path, staged[key])
     return staged
+
+
+@contextlib.contextmanager
+def _set_aside(paths: list[Path], staging: Path) -> Iterator[None]:
+    """Move existing files out of Quarto's way, and put them back afterwards, whatever happens."""
+    aside: dict[Path, Path] = {}
+    for path in paths:
+        if path.exists():
+            aside[path] = staging / f"avant-quarto-{path.name}"
+            shutil.move(path, aside[path])
+    try:
+        yield
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)  # only a failed run leaves anything here
+            if path in aside:
+                shutil.move(aside[path], path)
 
 
 # pandoc + Typst engine ---------------------------------------------------------------------------
@@ -493,6 +535,8 @@ def _check_images(ast: dict[str, Any], source: Path) -> dict[str, Path]:
                 "du rapport et utilisez un chemin relatif."
             )
         path = (source.parent / src).resolve()
+        if not path.is_file():  # pandoc keeps URL escapes such as %20 in image targets
+            path = (source.parent / urllib.parse.unquote(src)).resolve()
         if path.is_file():
             found[src] = path
         else:
@@ -604,6 +648,6 @@ def _run(
             "  À faire : corrigez la source du rapport à l'endroit indiqué, puis relancez."
         )
     for line in proc.stderr.splitlines():
-        if line.strip():
+        if "warn" in line.lower():  # pass warnings on, not Quarto's progress chatter
             print(f"Avertissement {what} ({source.name}) : {line.strip()}", file=sys.stderr)
     return proc.stdout

@@ -327,6 +327,7 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
         resources.files("observatoire") / "assets" / "reports" / "observatoire.qmd.j2"
     ).read_text(encoding="utf-8")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             comment_start_string="{##", comment_end_string="##}",
                              trim_blocks=True, lstrip_blocks=True)
     with atomic_dir(out_dir) as tmp, atomic_dir(tables_dir) as tdir:
         ctx["figures"] = _figures(tmp, _read_json(Path("outputs/indicators") / str(year) / "indicateurs.json"),

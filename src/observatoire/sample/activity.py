@@ -130,10 +130,7 @@ def draw_entry_contacts(
     who = eps["person"].to_numpy()
     day = eps["start"].to_numpy()
     weights = np.column_stack(
-        [
-            participation[s].to_numpy()[who] * cal.ENTRY_SERVICE_WEIGHTS[s]
-            for s in CONTACT_SERVICES
-        ]
+        [participation[s].to_numpy()[who] * cal.ENTRY_SERVICE_WEIGHTS[s] for s in CONTACT_SERVICES]
     ).astype(float)
     cumulative = np.cumsum(weights, axis=1)
     pick = (rng.random(len(who))[:, None] * cumulative[:, -1:] >= cumulative).sum(axis=1)

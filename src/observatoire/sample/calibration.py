@@ -19,11 +19,11 @@ BURN_IN_YEARS = 6
 
 # Newcomers to the network in the first exported year at scale 1.0. Together with the stock of
 # chronic and episodic persons this gives ≈ 2,000 distinct persons in the first year.
-NEWCOMERS_FIRST_YEAR = 1_330
+NEWCOMERS_FIRST_YEAR = 1_480
 
 # Archetype of newcomers. Chronic persons stay for years, so they weigh more in any one year than
 # among newcomers; these shares give ≈ 80 / 10 / 10 over everyone seen in the exported years.
-ARCHETYPE_SHARES_ADULT = (0.835, 0.09, 0.075)
+ARCHETYPE_SHARES_ADULT = (0.825, 0.09, 0.085)
 # Young people are less often long-term homeless (King Baudouin Foundation: 12.8 % of 18–25
 # homeless for over two years vs 32.7 % of those aged 26+).
 ARCHETYPE_SHARES_YOUTH = (0.88, 0.09, 0.03)
@@ -69,13 +69,13 @@ YOUTH_SHELTER_FACTOR = 1.3
 
 # Annual volumes at scale 1.0 in the first year, and the share of each archetype in them.
 CONTACT_VOLUMES = {
-    "accueil_jour": 17_500,  # visits (15–25k a year)
-    "travail_rue": 4_800,  # contacts (4–8k)
+    "accueil_jour": 21_000,  # visit intensity (15–25k a year once same-day repeats merge)
+    "travail_rue": 5_200,  # contacts (4–8k)
     "urgence_sociale": 2_000,  # interventions (2–4k), plus the entry contacts of new episodes
-    "maison_accueil": 165,  # stay requests (100–250 stays once overlaps are removed)
+    "maison_accueil": 230,  # stay requests (100–250 stays once overlaps are removed)
 }
 CONTACT_SHARES = {
-    "accueil_jour": (0.30, 0.17, 0.53),
+    "accueil_jour": (0.25, 0.19, 0.56),
     "travail_rue": (0.25, 0.17, 0.58),
     "urgence_sociale": (0.45, 0.20, 0.35),
     "maison_accueil": (0.25, 0.35, 0.40),
@@ -96,11 +96,17 @@ OPEN_WEEKDAYS = {
 # Which service a new episode starts at (day centre, social emergency, street work).
 ENTRY_SERVICE_WEIGHTS = {"accueil_jour": 0.45, "urgence_sociale": 0.35, "travail_rue": 0.20}
 
-# Night shelter: beds wanted per night at scale 1.0 in the first year, as mean + winter amplitude.
-# Winter ≈ 1.2 × 55 beds (full, with refusals), summer ≈ 0.7 × 40 beds (not full).
-SHELTER_DEMAND_MEAN = 48.0
-SHELTER_DEMAND_AMPLITUDE = 22.0
-SHELTER_DEMAND_SHARES = (0.30, 0.20, 0.50)  # the chronic tenth wants about half of the nights
+# Beds of the night shelter, as declared in params/partners/abri_nuit.yaml (a test checks that
+# they agree): 40 beds all year, 15 more during the winter plan (1 November – 31 March).
+SHELTER_BEDS = 40
+SHELTER_WINTER_EXTRA_BEDS = 15
+
+# Night shelter: beds wanted per night at scale 1.0 in the first year: a summer level plus a cold
+# bump (0 from May to September, 1 in mid-January). Summer ≈ 0.65 × 40 beds (not full); from
+# December to February demand is well above the 55 winter beds (full, with refusals).
+SHELTER_DEMAND_SUMMER = 26.0
+SHELTER_DEMAND_WINTER_EXTRA = 50.0
+SHELTER_DEMAND_SHARES = (0.27, 0.18, 0.55)  # the chronic tenth wants about half of the nights
 # Probability of staying one more night once in (mean stay = 1 / (1 − q) nights).
 SHELTER_STAY_ON = (0.55, 0.60, 0.70)
 SHELTER_FEE_PER_NIGHT = 2.5  # € per night; some persons are exempted (CPAS)
@@ -114,11 +120,11 @@ MA_EXIT_REASONS = {
     "fin de séjour": 0.06,
     "exclusion (règlement)": 0.07,
     "exclusion (violence)": 0.05,
-    "relogement": 0.12,
-    "logement social": 0.07,
+    "relogement": 0.14,
+    "logement social": 0.08,
     "logement privé": 0.07,
     "retour en famille": 0.04,
-    "orientation": 0.06,
+    "orientation": 0.07,
     "hospitalisation": 0.05,
     "institution de soins": 0.02,
     "inconnu": 0.11,

@@ -86,10 +86,7 @@ def simulate_shelter(
     demand = (
         params.scale
         * timeline.growth(params.annual_growth)
-        * (
-            cal.SHELTER_DEMAND_MEAN
-            + cal.SHELTER_DEMAND_AMPLITUDE * (timeline.seasonal(1.0) - 1.0)
-        )
+        * (cal.SHELTER_DEMAND_SUMMER + cal.SHELTER_DEMAND_WINTER_EXTRA * timeline.cold_bump())
     )
     demand_share = np.asarray(cal.SHELTER_DEMAND_SHARES)
     stay_on = np.asarray(cal.SHELTER_STAY_ON)

@@ -47,6 +47,11 @@ class Timeline:
         """Winter-peaked profile 1 + a·cos, maximal mid-January: demand rises with the cold."""
         return 1.0 + amplitude * np.cos(2 * np.pi * (self.day_of_year - 15) / 365.25)
 
+    def cold_bump(self) -> np.ndarray:
+        """0 from May to September, rising through autumn to 1 in mid-January: the extra
+        shelter demand of cold nights (about 0.45 on 1 November and 31 March)."""
+        return np.clip((np.cos(2 * np.pi * (self.day_of_year - 15) / 365.25) + 0.3) / 1.3, 0, 1)
+
     def growth(self, annual_growth: float) -> np.ndarray:
         """Smooth year-on-year growth, equal to 1 on 1 January of the first exported year."""
         return (1.0 + annual_growth) ** ((np.arange(self.n_days) - self.window_start) / 365.25)

@@ -109,8 +109,10 @@ def place_in_housing_first(
     tenancies = []
 
     for year in range(params.first_year, params.last_year + 1):
-        expected = cal.HF_NEW_TENANCIES * params.scale * (1 + params.annual_growth) ** (
-            year - params.first_year
+        expected = (
+            cal.HF_NEW_TENANCIES
+            * params.scale
+            * (1 + params.annual_growth) ** (year - params.first_year)
         )
         days = np.flatnonzero(timeline.year == year)
         entries = np.sort(rng.choice(days, size=max(1, int(round(expected))), replace=False))

@@ -12,7 +12,7 @@ Supported:
     first heading used as the title;
   * the `{{< pagebreak >}}` shortcode;
   * `::: {.key-figures}` holding a bullet list of `**value** label` items;
-  * numeric table columns without explicit alignment are right-aligned.
+  * numeric table columns without explicit alignment are right-aligned, others left-aligned.
 
 Errors (unknown cross-reference, unsupported shortcode...) are collected and raised once, as a
 single line starting with "[observatoire]" that render.py turns into a RenderError.
@@ -278,10 +278,14 @@ local function is_number(text)
   return s:match('^[%+%-]?[%d%s%.,]*%d[%d%s%.,]*%s*%%?$') ~= nil
 end
 
-local function align_numeric_columns(tbl)
-  local ncols = #tbl.colspecs
-  for col = 1, ncols do
-    if tbl.colspecs[col][1] == 'AlignDefault' then
+-- Numeric columns right-aligned, other unaligned columns left-aligned (Typst would otherwise
+-- centre them inside pandoc's centred table). Relative widths are dropped: pandoc derives them
+-- from the lengths of the `|---|` separators of generated pipe tables, which are arbitrary,
+-- and they squeeze unbreakable content (codes, file names); columns size to their content.
+local function tidy_table(tbl)
+  for col, spec in ipairs(tbl.colspecs) do
+    local alignment = spec[1]
+    if alignment == 'AlignDefault' then
       local seen, numeric = false, true
       for _, body in ipairs(tbl.bodies) do
         for _, row in ipairs(body.body) do
@@ -296,10 +300,9 @@ local function align_numeric_columns(tbl)
           end
         end
       end
-      if seen and numeric then
-        tbl.colspecs[col] = { pandoc.AlignRight, tbl.colspecs[col][2] }
-      end
+      alignment = (seen and numeric) and pandoc.AlignRight or pandoc.AlignLeft
     end
+    tbl.colspecs[col] = { alignment, pandoc.ColWidthDefault }
   end
   return tbl
 end
@@ -314,7 +317,7 @@ local function crossref_kind(id)
   return nil
 end
 
-local function reference(citation)
+local function reference(citation, sentence_start)
   local id = citation.id
   local key = id:sub(1, 1):lower() .. id:sub(2)
   local kind = crossref_kind(id)
@@ -324,7 +327,7 @@ local function reference(citation)
       .. '} existe (figure, tableau ou titre de section) et qu\'il est bien orthographié.')
     return pandoc.Inlines({ pandoc.Str('?@' .. id) })
   end
-  local capital = id:sub(1, 1):match('%u') ~= nil
+  local capital = sentence_start or id:sub(1, 1):match('%u') ~= nil
   local word = capital and KINDS[kind].upper or KINDS[kind].lower
   local number_only = citation.mode == 'SuppressAuthor'
   if kind == 'sec' and not target.number then
@@ -347,25 +350,62 @@ local function reference(citation)
   return pandoc.Inlines({ pandoc.Link(text, '#' .. key) })
 end
 
-local crossrefs = {
-  Cite = function(cite)
-    if not crossref_kind(cite.citations[1].id) then
-      -- Not a cross-reference (there is no bibliography): keep the literal text.
-      return pandoc.Str(stringify(cite.content))
+-- Abbreviations after which a full stop does not end the sentence.
+local ABBREVIATIONS = { ['cf.'] = true, ['p.'] = true, ['ex.'] = true, ['p.ex.'] = true,
+  ['voir.'] = true, ['vol.'] = true, ['chap.'] = true, ['sect.'] = true, ['fig.'] = true }
+
+-- "@fig-x montre..." at the start of a sentence reads "Figure 1 montre...", as in Quarto; within
+-- a sentence the reference stays lower case ("voir la figure 1").
+local function starts_sentence(inlines, i)
+  local j = i - 1
+  while j >= 1 and (inlines[j].t == 'Space' or inlines[j].t == 'SoftBreak') do
+    j = j - 1
+  end
+  if j < 1 or inlines[j].t == 'LineBreak' then
+    return true
+  end
+  if inlines[j].t ~= 'Str' then
+    return false
+  end
+  local text = inlines[j].text
+  local word = text:lower():gsub('^[%(%[\"\u{00AB}\u{201C}]+', '')
+  if ABBREVIATIONS[word] then
+    return false
+  end
+  return text:match('[%.!?]$') ~= nil or text:match('\u{2026}$') ~= nil
+end
+
+local function resolve_cite(cite, sentence_start)
+  if not crossref_kind(cite.citations[1].id) then
+    -- Not a cross-reference (there is no bibliography): keep the literal text.
+    return pandoc.Inlines({ pandoc.Str(stringify(cite.content)) })
+  end
+  local out = pandoc.Inlines({})
+  for i, citation in ipairs(cite.citations) do
+    if i > 1 then
+      out:insert(pandoc.Str(i == #cite.citations and ' et' or ','))
+      out:insert(pandoc.Space())
     end
+    if #citation.prefix > 0 then
+      out:extend(citation.prefix)
+      out:insert(pandoc.Space())
+    end
+    out:extend(reference(citation, i == 1 and #citation.prefix == 0 and sentence_start))
+    if #citation.suffix > 0 then
+      out:extend(citation.suffix)
+    end
+  end
+  return out
+end
+
+local crossrefs = {
+  Inlines = function(inlines)
     local out = pandoc.Inlines({})
-    for i, citation in ipairs(cite.citations) do
-      if i > 1 then
-        out:insert(pandoc.Str(i == #cite.citations and ' et' or ','))
-        out:insert(pandoc.Space())
-      end
-      if #citation.prefix > 0 then
-        out:extend(citation.prefix)
-        out:insert(pandoc.Space())
-      end
-      out:extend(reference(citation))
-      if #citation.suffix > 0 then
-        out:extend(citation.suffix)
+    for i, inline in ipairs(inlines) do
+      if inline.t == 'Cite' then
+        out:extend(resolve_cite(inline, starts_sentence(inlines, i)))
+      else
+        out:insert(inline)
       end
     end
     return out
@@ -511,7 +551,7 @@ function Pandoc(doc)
   doc:walk(leftover_shortcodes)
   doc = doc:walk(structure)
   collect_targets(doc)
-  doc = doc:walk({ Table = align_numeric_columns })
+  doc = doc:walk({ Table = tidy_table })
   doc = doc:walk(crossrefs)
   doc = doc:walk(IS_TYPST and typst or html)
   if #errors > 0 then
