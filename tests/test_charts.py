@@ -91,6 +91,7 @@ def _render(fig: Figure) -> None:
         (-0.04, 1, "0,0"),  # no "−0,0"
         (np.int64(1_000_000), 0, f"1{NNBSP}000{NNBSP}000"),
         (np.float64(12.0), 1, "12,0"),
+        (Decimal("2.5"), 0, "3"),
         (float("nan"), 0, "–"),
         (None, 0, "–"),
     ],

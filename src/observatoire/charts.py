@@ -44,6 +44,7 @@ __all__ = [
     "age_sex_pyramid",
     "apply_house_style",
     "coverage_heatmap",
+    "dispositif_label",
     "french_number",
     "french_percent",
     "monthly_series",
@@ -170,7 +171,7 @@ _HOUSE_RC: dict[str, Any] = {
 # --------------------------------------------------------------------------------------------
 
 
-def french_number(x: float | int | None, decimals: int = 0) -> str:
+def french_number(x: float | int | Decimal | None, decimals: int = 0) -> str:
     """Format a number the French way: ``1234567.5`` → ``"1 234 567,5"`` (U+202F separator).
 
     Rounding is half away from zero on the decimal value as written (``2.5`` → ``"3"``,
@@ -186,7 +187,12 @@ def french_number(x: float | int | None, decimals: int = 0) -> str:
     if isinstance(x, float | np.floating) and math.isinf(x):
         return "∞" if x > 0 else f"{MINUS}∞"
     quantum = Decimal(1).scaleb(-decimals)
-    value = Decimal(repr(float(x)) if isinstance(x, float | np.floating) else int(x))
+    if isinstance(x, Decimal):
+        value = x
+    elif isinstance(x, int | np.integer):
+        value = Decimal(int(x))
+    else:  # the shortest repr of the float, so 0.125 is 0.125 and not 0.12499999…
+        value = Decimal(repr(float(x)))
     value = value.quantize(quantum, rounding=ROUND_HALF_UP)
     negative = value < 0 and value != 0
     integer_part, _, fraction = f"{abs(value):f}".partition(".")
@@ -253,8 +259,8 @@ def apply_house_style() -> None:
     """Set the observatory's seaborn/matplotlib theme (idempotent, global).
 
     White background with a light horizontal-and-vertical grid, no top/right spines,
-    Okabe–Ito palette, DejaVu Sans (shipped with matplotlib, so the output does not depend
-    on the fonts installed), 9 pt text and 8 pt ticks on a 16 cm-wide figure. Every chart
+    Okabe–Ito palette, DejaVu Sans (bundled with matplotlib, hence available everywhere),
+    9 pt text and 8 pt ticks on a 16 cm-wide figure. Every chart
     function of this module calls it, so figures look the same whatever ran before.
     Axis numbers are formatted per chart with :class:`FrenchFormatter` (a formatter cannot
     be set through rcParams).
@@ -687,6 +693,10 @@ def coverage_heatmap(
                     fontsize=6.5 if data.shape[1] > 12 else 7,
                     color="white" if v > threshold else _TEXT_COLOUR,
                 )
+    ax.grid(False)  # the theme grid would cross the hatched cells
+    if ax.collections and ax.collections[0].colorbar is not None:
+        ax.collections[0].colorbar.locator = ticker.MaxNLocator(nbins=5, integer=True)
+        ax.collections[0].colorbar.outline.set_visible(False)
     ax.set_xlabel("Mois")
     ax.set_ylabel("Partenaire")
     ax.tick_params(axis="both", length=0)

@@ -3,10 +3,13 @@
 First method: deterministic keys. Two records are the same person when they share a partner
 record (same client id at the same partner), or agree exactly on one of these keyed keys:
 surname + first name + birth date; the same with one side's day and month swapped; phonetic
-surname + phonetic first name + birth date; surname + first name + birth year + sex when a birth
-date is missing. Links are closed transitively (connected components). Street-work records
-(initials and an estimated age only) are not linked to other partners: too little information
-to do so safely, so they are counted on their own and the report says so.
+surname + phonetic first name + birth date; surname + birth date + sex, or first name + birth date + sex
+(one name misspelt beyond its phonetic key); and, for a record without birth date, surname + first
+name + sex when every dated record with that name shares one birth date (no ambiguity). Links are closed transitively (connected components). Street-work records
+(initials and an estimated age only) are chained among themselves (same initials and sex,
+estimated birth years close) but not linked to other partners: too little information to do so
+safely, so a person seen by street work and by another service is counted twice network-wide,
+and the report says so.
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ from observatoire.schema import CONTACT_COLUMNS, PERSON_COLUMNS
 KEY_RULES: list[tuple[str, list[str]]] = [
     ("nom_prenom_naissance", ["tok_surname", "tok_first_name", "tok_birth_date"]),
     ("phonetique_naissance", ["tok_surname_phon", "tok_first_name_phon", "tok_birth_date"]),
-    ("nom_prenom_annee_sexe", ["tok_surname", "tok_first_name", "birth_year", "sex"]),
+    ("nom_naissance_sexe", ["tok_surname", "tok_birth_date", "sex"]),
+    ("prenom_naissance_sexe", ["tok_first_name", "tok_birth_date", "sex"]),
 ]
+STREET_WORK_YEAR_GAP = 1
+"""Street-work records of the same initials and sex are chained when their estimated birth
+years are at most this far apart (an estimated age drifts by a year or two between contacts)."""
 
 
 def _record_table(tokens: pd.DataFrame) -> pd.DataFrame:
@@ -68,6 +75,31 @@ def link_records(tokens: pd.DataFrame) -> pd.Series:
     if not pairs.empty:
         edges_a.append(rec_pos[pairs["index_a"].to_numpy()])
         edges_b.append(rec_pos[pairs["index_b"].to_numpy()])
+    # A record without birth date joins the dated records of the same name and sex, if they
+    # all agree on one birth date.
+    name_cols = ["tok_surname", "tok_first_name", "sex"]
+    named = lk.dropna(subset=["tok_surname", "tok_first_name"])
+    dated = named.dropna(subset=["tok_birth_date"])
+    unambiguous = dated.groupby(name_cols)["tok_birth_date"].nunique()
+    unambiguous = unambiguous[unambiguous == 1].index
+    undated = named[named["tok_birth_date"].isna()]
+    dated_ok = dated[dated.set_index(name_cols).index.isin(unambiguous)]
+    undated_ok = undated[undated.set_index(name_cols).index.isin(unambiguous)]
+    add_groups(pd.concat([dated_ok, undated_ok]), name_cols)
+    # Street work: chain records of the same initials and sex by estimated birth year.
+    street = records[~linkable].dropna(subset=["tok_initials"]).sort_values(
+        ["tok_initials", "sex", "est_birth_year"]
+    )
+    if not street.empty:
+        same = (street["tok_initials"].eq(street["tok_initials"].shift()))
+        same &= street["sex"].eq(street["sex"].shift())
+        gap = street["est_birth_year"].astype("float64").diff()
+        chained = same & (gap.fillna(99) <= STREET_WORK_YEAR_GAP)
+        pos = rec_pos[street.index.to_numpy()]
+        prev = np.roll(pos, 1)
+        mask = chained.to_numpy()
+        edges_a.append(prev[mask])
+        edges_b.append(pos[mask])
     if edges_a:
         a, b = np.concatenate(edges_a), np.concatenate(edges_b)
     else:

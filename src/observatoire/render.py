@@ -127,7 +127,7 @@ def render_document(
     PDF, which helps when debugging the layout.
     """
     source = Path(source).resolve()
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     wanted = _check_formats(formats)
     if not source.is_file():
         raise RenderError(

@@ -27,14 +27,18 @@ MONTHS_FR = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août",
              "nov.", "déc."]
 
 
+MIN_MONTHLY_ROWS_FOR_GAP = 20
+
+
 def fr_num(x: float | int | None, decimals: int = 0) -> str:
     return charts.french_number(x, decimals)
 
 
 def fr_pct(x: float | None, decimals: int = 1, signed: bool = False) -> str:
+    """A share or a relative change given as a fraction (0.061) → « 6,1 % »."""
     if x is None or x != x:
         return "–"
-    return charts.french_percent(x, decimals, signed=signed)
+    return charts.french_percent(100 * x, decimals, signed=signed)
 
 
 def change(current: float, previous: float) -> str:
@@ -196,9 +200,12 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
             "year": _file_year(source_file),
         })
     coverage_year = [r for r in coverage_rows if r["year"] == year]
+    # A month without rows is a gap in delivery only for a partner that usually sends many rows
+    # a month; a small service (a few tenancies a year) has empty months by nature.
     months_missing = {
         ind["partners"][p]["name"]: [MONTHS_FR[i] for i, v in enumerate(vals) if v == 0]
         for p, vals in ind["coverage"].items()
+        if sum(vals) / 12 >= MIN_MONTHLY_ROWS_FOR_GAP
     }
     nt, yoy, mm = trend["network"], trend["year_on_year"], trend["monthly"]
     return {

@@ -12,9 +12,9 @@ assumption (variance = mean) is then checked with two overdispersion tests:
 * the Cameron–Trivedi auxiliary regression of ((y − μ)² − y) / μ on μ without intercept,
   whose slope estimates α in Var(y) = μ + α μ² (one-sided t-test of α = 0).
 
-The series is declared overdispersed when either test rejects at 2.5 %, i.e. at 5 % overall
-(Bonferroni). Overdispersion does not bias the Poisson point estimates but makes its
-confidence intervals too narrow; the refit widens them:
+The series is declared overdispersed when X²/df > 1 and either test rejects at 2.5 %, i.e.
+at 5 % overall (Bonferroni). Overdispersion does not bias the Poisson point estimates but
+makes its confidence intervals too narrow; the refit widens them:
 
 * yearly series (3 to ~10 points): **quasi-Poisson** (same estimates, covariance scaled by
   X²/df, Student t on the residual df). A negative binomial needs α estimated by maximum
@@ -85,7 +85,7 @@ class OverdispersionTest:
     ``dispersion`` is Pearson X²/df (≈ 1 under Poisson, > 1 overdispersed). ``pearson_p`` is
     P(χ²_df ≥ X²). ``ct_alpha`` is the Cameron–Trivedi estimate of α in Var = μ + αμ², with
     its t statistic and one-sided p-value ``ct_p``. ``overdispersed`` is the decision:
-    min(pearson_p, ct_p) < 2.5 % (5 % overall, Bonferroni).
+    min(pearson_p, ct_p) < 2.5 % (5 % overall, Bonferroni) and dispersion > 1.
     """
 
     dispersion: float
@@ -222,7 +222,8 @@ def overdispersion_test(y: np.ndarray, mu: np.ndarray, df_resid: int) -> Overdis
         ct_t = math.copysign(math.inf, ct_alpha) if ct_alpha else 0.0
         ct_p = 0.0 if ct_alpha > 0 else 1.0
     p_values = [p for p in (pearson_p, ct_p) if not math.isnan(p)]
-    overdispersed = bool(p_values) and min(p_values) < ALPHA_LEVEL / 2
+    # Require X²/df > 1 too: a quasi-Poisson or NB refit must never *narrow* the intervals.
+    overdispersed = bool(p_values) and dispersion > 1 and min(p_values) < ALPHA_LEVEL / 2
     return OverdispersionTest(
         dispersion=dispersion,
         pearson_chi2=pearson_chi2,
@@ -354,8 +355,8 @@ def fit_yearly_trend(counts: pd.Series) -> TrendResult:
     honest price of estimating φ from so few points. Centring the year makes the intercept
     the log count at the mid-period and keeps the fit numerically stable.
     """
-    series = pd.Series(counts).dropna() if counts is not None else pd.Series(dtype=float)
-    if len(series) != len(counts):
+    series = pd.Series(counts, dtype=float)
+    if series.isna().any():
         raise ValueError("counts contains missing values: a missing year cannot be a zero")
     if len(series) < 3:
         raise ValueError("at least 3 years are needed to fit a trend")

@@ -183,7 +183,8 @@ def draw_ma_stays(
     end = np.where(to_hf, hf_entry[who], end)
 
     reasons = np.array(list(cal.MA_EXIT_REASONS), dtype=object)
-    reason = rng.choice(reasons, size=len(day), p=list(cal.MA_EXIT_REASONS.values()))
+    weights = np.array(list(cal.MA_EXIT_REASONS.values()))
+    reason = rng.choice(reasons, size=len(day), p=weights / weights.sum())
     reason[to_hf] = "logement"
     ended = end < timeline.window_end
     return pd.DataFrame(

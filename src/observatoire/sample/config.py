@@ -46,7 +46,8 @@ class SampleParams:
         """Build and check the parameters; a wrong value stops with a message saying what to fix."""
         if not isinstance(sample, Mapping):
             raise ValueError(
-                "La section « sample » de params/pipeline.yaml doit être un dictionnaire de paramètres."
+                "La section « sample » de params/pipeline.yaml doit être un dictionnaire "
+                "de paramètres."
             )
         required = ("seed", "first_year", "last_year", "scale", "annual_growth", "youth_share")
         missing = [key for key in (*required, "noise") if key not in sample]
@@ -100,7 +101,8 @@ class SampleParams:
         for key, value in vars(self.noise).items():
             if not 0 <= value <= 0.5:
                 raise ValueError(
-                    f"« sample.noise.{key} » vaut {value} : un taux de bruit doit être entre 0 et 0,5."
+                    f"« sample.noise.{key} » vaut {value} : un taux de bruit doit être "
+                    "entre 0 et 0,5."
                 )
 
 

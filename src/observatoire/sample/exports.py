@@ -8,6 +8,7 @@ identity (with its noise), and each person-bearing row gets a ground-truth row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +71,8 @@ TRUTH_COLUMNS = [
     "true_birth_year",
     "true_sex",
 ]
+
+NOISE_COLUMNS = ("name_variant", "day_month_swap", "birth_date_missing")
 
 _CP1252_CSV = CsvFormat(encoding="cp1252", delimiter=";", line_terminator="\r\n")
 
@@ -165,11 +168,11 @@ class _Builder:
         n = len(rows)
         if regs is None:  # street work: initials only, no registration
             rank = np.ones(n, dtype=np.int64)
-            flags = {k: np.zeros(n, dtype=bool) for k in TRUTH_COLUMNS[5:8]}
+            flags = {k: np.zeros(n, dtype=bool) for k in NOISE_COLUMNS}
         else:
             reg = rows["reg"].to_numpy()
             rank = rows["rank"].to_numpy()
-            flags = {k: regs[k].to_numpy()[reg] for k in TRUTH_COLUMNS[5:8]}
+            flags = {k: regs[k].to_numpy()[reg] for k in NOISE_COLUMNS}
         birth_year = self.persons["birth_date"].to_numpy().astype("datetime64[Y]").astype(int)
         return pd.DataFrame(
             {
@@ -204,8 +207,8 @@ class _Builder:
         export: str,
         pattern: str,
         per_year: dict[int, pd.DataFrame],
-        render: callable,
-        fmt_of_year: callable,
+        render: Callable[[pd.DataFrame], list[np.ndarray]],
+        fmt_of_year: Callable[[int], CsvFormat | XlsxFormat],
         regs: pd.DataFrame | None,
         person_rows: bool = True,
     ) -> list[ExportFile]:
@@ -432,14 +435,23 @@ HOUR_WEIGHTS = np.array(
     [3, 3, 2, 2, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 6, 7, 8, 9, 9, 8, 6, 4], dtype=float
 )
 MOTIVES = {
-    "Demande d'hébergement": (0.30, {"Abri de nuit": 0.6, "Maison d'accueil": 0.1, "CPAS": 0.1, "Aucune": 0.2}),
+    "Demande d'hébergement": (
+        0.30,
+        {"Abri de nuit": 0.6, "Maison d'accueil": 0.1, "CPAS": 0.1, "Aucune": 0.2},
+    ),
     "Aide alimentaire": (0.12, {"Accueil de jour": 0.5, "CPAS": 0.3, "Aucune": 0.2}),
     "Santé": (0.12, {"Hôpital": 0.45, "Relais santé": 0.35, "Aucune": 0.2}),
-    "Violence / conflit": (0.08, {"Police": 0.5, "Abri de nuit": 0.2, "Hôpital": 0.1, "Aucune": 0.2}),
+    "Violence / conflit": (
+        0.08,
+        {"Police": 0.5, "Abri de nuit": 0.2, "Hôpital": 0.1, "Aucune": 0.2},
+    ),
     "Aide administrative": (0.12, {"CPAS": 0.7, "Aucune": 0.3}),
-    "Perte de logement": (0.10, {"CPAS": 0.4, "Abri de nuit": 0.3, "Maison d'accueil": 0.2, "Aucune": 0.1}),
+    "Perte de logement": (
+        0.10,
+        {"CPAS": 0.4, "Abri de nuit": 0.3, "Maison d'accueil": 0.2, "Aucune": 0.1},
+    ),
     "Écoute / soutien": (0.16, {"Aucune": 0.6, "Accueil de jour": 0.2, "Relais santé": 0.2}),
-}  # fmt: skip
+}
 DUS_HOURS = np.array([0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4])
 DUS_HOUR_PROBABILITIES = (0.10, 0.25, 0.15, 0.20, 0.12, 0.10, 0.05, 0.03)
 

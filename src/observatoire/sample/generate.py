@@ -45,6 +45,9 @@ class SampleSummary:
                 target[year] = target.get(year, 0) + n
         return out
 
+    def __str__(self) -> str:
+        return self.report()
+
     def report(self) -> str:
         """A short summary in French, for the end of the stage."""
         years = sorted(self.distinct_persons_per_year)

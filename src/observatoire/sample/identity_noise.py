@@ -84,11 +84,15 @@ FIRST_NAME_FORMS: dict[str, tuple[str, ...]] = {
 }
 
 _PARTICLE = re.compile(
-    r"^(?:van der|van den|van de|van|von|de la|de|le|la|du|el|ben|al|da|dos|der|den) ",
+    r"^(?:van der|van den|van de|van|von|de la|de|le|la|du|el|ben|al|aït|da|dos|der|den) ",
     re.IGNORECASE,
 )
+_CONSONANT = r"[^aeiouyàâéèêëïîôöüAEIOUY\W]"
+# Glued particles that intake desks also write split: Vandenberghe / Van den Berghe, Desmet /
+# De Smet, Dubois / Du Bois (De, Le, Du only before a syllable that can stand alone).
 _GLUED = re.compile(
-    r"^(Vanden|Vander|Vande|Van|Le|Du|De)([^aeiouyàâéèêëïîôöüAEIOUY\W])([a-zàâéèêëïîôöü].{2,})$"
+    rf"^(?:(Vanden|Vander|Vande|Van)({_CONSONANT})(\w{{3,}})"
+    rf"|(Le|Du|De)({_CONSONANT})([aeiouyéèêrlm]\w{{2,}}))$"
 )
 _SPLIT_PARTICLE = {"Vanden": "Van den", "Vander": "Van der", "Vande": "Van de"}
 
@@ -100,8 +104,9 @@ def strip_accents(text: str) -> str:
 
 
 def _typos(name: str, rng: np.random.Generator) -> list[tuple[float, str]]:
-    """Keyboard mistakes away from the first letter: doubled, dropped or swapped letters."""
-    letters = [i for i in range(1, len(name)) if name[i].isalpha()]
+    """Keyboard mistakes inside a word (never its first letter): doubled, dropped or swapped
+    letters."""
+    letters = [i for i in range(1, len(name)) if name[i].isalpha() and name[i - 1].isalpha()]
     out: list[tuple[float, str]] = []
     if not letters:
         return out
@@ -126,10 +131,11 @@ def surname_variants(name: str, rng: np.random.Generator) -> list[tuple[float, s
         out.append((3.0, glued + ("-" + tail if tail else "")))
     match = _GLUED.match(name)
     if match:
-        particle = _SPLIT_PARTICLE.get(match.group(1), match.group(1))
-        out.append((3.0, f"{particle} {match.group(2).upper()}{match.group(3)}"))
+        prefix, letter, rest = (g for g in match.groups() if g is not None)
+        particle = _SPLIT_PARTICLE.get(prefix, prefix)
+        out.append((3.0, f"{particle} {letter.upper()}{rest}"))
     if "'" in name:
-        out.append((2.0, name.replace("'", "")))
+        out.append((2.0, re.sub(r"(\w)'(\w)", lambda m: m.group(1) + m.group(2).lower(), name)))
         out.append((1.0, name.replace("'", " ")))
     if "-" in name:
         out.append((3.0, name.split("-")[0]))

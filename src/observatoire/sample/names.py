@@ -42,266 +42,86 @@ def cp1252_safe(text: str) -> str:
     return "".join(out)
 
 
+def _split(text: str) -> tuple[str, ...]:
+    """Names written as one comma-separated string (compact lists below)."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 MAGHREB = {
-    "surnames": (
-        "El Amrani",
-        "Benali",
-        "Bouzid",
-        "El Idrissi",
-        "Haddou",
-        "Benchekroun",
-        "Amrani",
-        "Ouali",
-        "Zerrouki",
-        "Belkacem",
-        "Mansouri",
-        "Chaoui",
-        "Bennani",
-        "El Ouardi",
-        "Tahiri",
-        "Boukhari",
-        "Aït Ali",
-        "Benyahia",
-        "Lahlou",
-        "Rahmouni",
-        "Saïdi",
-        "Ben Salah",
-        "Hamdi",
-        "Trabelsi",
-        "Gharbi",
-        "Jebali",
-        "Messaoudi",
-        "Kaddouri",
-        "Ziani",
-        "Bouazza",
-        "El Khattabi",
-        "Azzouzi",
-        "Boulahrouz",
-        "Hajji",
-        "Ouazzani",
-        "Bakkali",
-        "Cherkaoui",
-        "El Haddad",
-        "Mekki",
-        "Slimani",
+    "surnames": _split(
+        "El Amrani, Benali, Bouzid, El Idrissi, Haddou, Benchekroun, Amrani, Ouali, Zerrouki, "
+        "Belkacem, Mansouri, Chaoui, Bennani, El Ouardi, Tahiri, Boukhari, Aït Ali, Benyahia, "
+        "Lahlou, Rahmouni, Saïdi, Ben Salah, Hamdi, Trabelsi, Gharbi, Jebali, Messaoudi, "
+        "Kaddouri, Ziani, Bouazza, El Khattabi, Azzouzi, Boulahrouz, Hajji, Ouazzani, Bakkali, "
+        "Cherkaoui, El Haddad, Mekki, Slimani"
     ),
-    "male": (
-        "Mohamed",
-        "Mohammed",
-        "Ahmed",
-        "Youssef",
-        "Karim",
-        "Rachid",
-        "Said",
-        "Abdelkader",
-        "Mustapha",
-        "Hicham",
-        "Nordine",
-        "Khalid",
-        "Bilal",
-        "Mehdi",
-        "Samir",
-        "Omar",
-        "Yassine",
-        "Hamza",
-        "Ilyas",
-        "Anouar",
-        "Brahim",
-        "Driss",
-        "Abdelaziz",
-        "Redouane",
-        "Soufiane",
+    "male": _split(
+        "Mohamed, Mohammed, Ahmed, Youssef, Karim, Rachid, Said, Abdelkader, Mustapha, Hicham, "
+        "Nordine, Khalid, Bilal, Mehdi, Samir, Omar, Yassine, Hamza, Ilyas, Anouar, Brahim, "
+        "Driss, Abdelaziz, Redouane, Soufiane"
     ),
-    "female": (
-        "Fatima",
-        "Khadija",
-        "Aïcha",
-        "Nadia",
-        "Samira",
-        "Malika",
-        "Naïma",
-        "Souad",
-        "Imane",
-        "Yasmina",
-        "Leïla",
-        "Meryem",
-        "Latifa",
-        "Zineb",
-        "Hanane",
+    "female": _split(
+        "Fatima, Khadija, Aïcha, Nadia, Samira, Malika, Naïma, Souad, Imane, Yasmina, Leïla, "
+        "Meryem, Latifa, Zineb, Hanane"
     ),
 }
 CENTRAL_WEST_AFRICA = {
-    "surnames": (
-        "Mbuyi",
-        "Kabongo",
-        "Tshibangu",
-        "Ilunga",
-        "Mukendi",
-        "Kalonji",
-        "Nkulu",
-        "Lukusa",
-        "Mwamba",
-        "Kasongo",
-        "Mputu",
-        "Ngoy",
-        "Diallo",
-        "Barry",
-        "Bah",
-        "Sow",
-        "Camara",
-        "Condé",
-        "Keita",
-        "Touré",
-        "Bangoura",
-        "Soumah",
-        "Kouyaté",
-        "Cissé",
+    "surnames": _split(
+        "Mbuyi, Kabongo, Tshibangu, Ilunga, Mukendi, Kalonji, Nkulu, Lukusa, Mwamba, Kasongo, "
+        "Mputu, Ngoy, Diallo, Barry, Bah, Sow, Camara, Condé, Keita, Touré, Bangoura, Soumah, "
+        "Kouyaté, Cissé"
     ),
-    "male": (
-        "Patrick",
-        "Jean-Claude",
-        "Christian",
-        "Gloire",
-        "Dieudonné",
-        "Junior",
-        "Serge",
-        "Mamadou",
-        "Alpha",
-        "Ibrahima",
-        "Oumar",
-        "Abdoulaye",
-        "Thierno",
-        "Moussa",
-        "Papy",
+    "male": _split(
+        "Patrick, Jean-Claude, Christian, Gloire, Dieudonné, Junior, Serge, Mamadou, Alpha, "
+        "Ibrahima, Oumar, Abdoulaye, Thierno, Moussa, Papy"
     ),
-    "female": (
-        "Grace",
-        "Merveille",
-        "Aissatou",
-        "Mariama",
-        "Fatoumata",
-        "Kadiatou",
-        "Bénédicte",
-        "Esther",
-        "Nathalie",
-        "Divine",
+    "female": _split(
+        "Grace, Merveille, Aissatou, Mariama, Fatoumata, Kadiatou, Bénédicte, Esther, "
+        "Nathalie, Divine"
     ),
 }
 MIDDLE_EAST_AFGHANISTAN = {
-    "surnames": (
-        "Al Hassan",
-        "Haddad",
-        "Khalil",
-        "Najjar",
-        "Darwish",
-        "Al Khatib",
-        "Hamoud",
-        "Suleiman",
-        "Ahmadi",
-        "Rahimi",
-        "Karimi",
-        "Hakimi",
-        "Sultani",
-        "Nazari",
-        "Mohammadi",
-        "Hosseini",
-        "Noori",
-        "Safi",
-        "Popal",
-        "Wardak",
+    "surnames": _split(
+        "Al Hassan, Haddad, Khalil, Najjar, Darwish, Al Khatib, Hamoud, Suleiman, Ahmadi, "
+        "Rahimi, Karimi, Hakimi, Sultani, Nazari, Mohammadi, Hosseini, Noori, Safi, Popal, "
+        "Wardak"
     ),
-    "male": (
-        "Ahmad",
-        "Omar",
-        "Ali",
-        "Hassan",
-        "Hussein",
-        "Mustafa",
-        "Khaled",
-        "Mohammad",
-        "Abdullah",
-        "Rahmatullah",
-        "Zabihullah",
-        "Farid",
-        "Jawad",
-        "Bilal",
-        "Yasin",
+    "male": _split(
+        "Ahmad, Omar, Ali, Hassan, Hussein, Mustafa, Khaled, Mohammad, Abdullah, Rahmatullah, "
+        "Zabihullah, Farid, Jawad, Bilal, Yasin"
     ),
-    "female": ("Fatemeh", "Zahra", "Mariam", "Layla", "Nour", "Rana", "Shirin", "Hawa"),
+    "female": _split("Fatemeh, Zahra, Mariam, Layla, Nour, Rana, Shirin, Hawa"),
 }
 ERITREA = {
-    "surnames": (
-        "Tesfaye",
-        "Haile",
-        "Berhane",
-        "Gebremedhin",
-        "Tekle",
-        "Kidane",
-        "Ghebreyesus",
-        "Mehari",
-        "Tesfamariam",
-        "Woldu",
-        "Habte",
-        "Zerai",
+    "surnames": _split(
+        "Tesfaye, Haile, Berhane, Gebremedhin, Tekle, Kidane, Ghebreyesus, Mehari, "
+        "Tesfamariam, Woldu, Habte, Zerai"
     ),
-    "male": ("Yonas", "Dawit", "Samuel", "Filmon", "Robel", "Merhawi", "Amanuel", "Natnael"),
-    "female": ("Senait", "Helen", "Mebrat", "Selam", "Luwam", "Saba"),
+    "male": _split("Yonas, Dawit, Samuel, Filmon, Robel, Merhawi, Amanuel, Natnael"),
+    "female": _split("Senait, Helen, Mebrat, Selam, Luwam, Saba"),
 }
 TURKEY = {
-    "surnames": (
-        "Yilmaz",
-        "Kaya",
-        "Demir",
-        "Sahin",
-        "Çelik",
-        "Yildiz",
-        "Öztürk",
-        "Aydin",
-        "Arslan",
-        "Dogan",
-        "Kiliç",
-        "Aslan",
-        "Korkmaz",
-        "Özdemir",
+    "surnames": _split(
+        "Yilmaz, Kaya, Demir, Sahin, Çelik, Yildiz, Öztürk, Aydin, Arslan, Dogan, Kiliç, "
+        "Aslan, Korkmaz, Özdemir"
     ),
-    "male": ("Mehmet", "Mustafa", "Ahmet", "Ali", "Hüseyin", "Emre", "Murat", "Hasan", "Ibrahim"),
-    "female": ("Ayse", "Fatma", "Emine", "Zeynep", "Elif", "Hatice", "Merve"),
+    "male": _split("Mehmet, Mustafa, Ahmet, Ali, Hüseyin, Emre, Murat, Hasan, Ibrahim"),
+    "female": _split("Ayse, Fatma, Emine, Zeynep, Elif, Hatice, Merve"),
 }
 UKRAINE = {
-    "surnames": (
-        "Kovalenko",
-        "Bondarenko",
-        "Tkachenko",
-        "Kravchenko",
-        "Shevchenko",
-        "Melnyk",
-        "Boyko",
-        "Kovalchuk",
-        "Oliynyk",
-        "Lysenko",
-        "Marchenko",
-        "Savchenko",
-        "Rudenko",
-        "Moroz",
+    "surnames": _split(
+        "Kovalenko, Bondarenko, Tkachenko, Kravchenko, Shevchenko, Melnyk, Boyko, Kovalchuk, "
+        "Oliynyk, Lysenko, Marchenko, Savchenko, Rudenko, Moroz"
     ),
-    "male": ("Oleksandr", "Andriy", "Dmytro", "Serhiy", "Volodymyr", "Mykola", "Ivan", "Yuriy"),
-    "female": ("Olena", "Natalia", "Iryna", "Tetiana", "Oksana", "Yulia", "Svitlana"),
+    "male": _split("Oleksandr, Andriy, Dmytro, Serhiy, Volodymyr, Mykola, Ivan, Yuriy"),
+    "female": _split("Olena, Natalia, Iryna, Tetiana, Oksana, Yulia, Svitlana"),
 }
 BULGARIA = {
-    "surnames": (
-        "Ivanov",
-        "Petrov",
-        "Georgiev",
-        "Dimitrov",
-        "Nikolov",
-        "Stoyanov",
-        "Todorov",
-        "Angelov",
-        "Kolev",
-        "Yordanov",
+    "surnames": _split(
+        "Ivanov, Petrov, Georgiev, Dimitrov, Nikolov, Stoyanov, Todorov, Angelov, Kolev, Yordanov"
     ),
-    "male": ("Ivan", "Georgi", "Dimitar", "Nikolay", "Stefan", "Hristo", "Petar", "Todor"),
-    "female": ("Maria", "Elena", "Ivanka", "Desislava", "Galina", "Radka"),
+    "male": _split("Ivan, Georgi, Dimitar, Nikolay, Stefan, Hristo, Petar, Todor"),
+    "female": _split("Maria, Elena, Ivanka, Desislava, Galina, Radka"),
 }
 
 # Where each country's names come from: a Faker locale or one of the lists above.

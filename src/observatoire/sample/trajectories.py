@@ -105,6 +105,7 @@ def place_in_housing_first(
     hazard = -np.log(cal.HF_HOUSED_AT_12_MONTHS) / 365.0
     reasons = np.array(list(cal.HF_EXIT_REASONS), dtype=object)
     reason_p = np.array(list(cal.HF_EXIT_REASONS.values()))
+    reason_p = reason_p / reason_p.sum()
     new_person, new_start, new_end = [], [], []
     tenancies = []
 

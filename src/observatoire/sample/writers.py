@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import shutil
 import tempfile
 import zipfile
@@ -69,15 +70,16 @@ def write_xlsx(table: pd.DataFrame, path: Path, fmt: XlsxFormat, year: int) -> N
     wb.properties.creator = "Export logiciel partenaire"
     wb.properties.lastModifiedBy = "Export logiciel partenaire"
     wb.properties.created = stamp
-    wb.properties.modified = stamp
     buffer = io.BytesIO()
     wb.save(buffer)
     path.write_bytes(_pin_zip_times(buffer.getvalue(), stamp))
 
 
 def _pin_zip_times(data: bytes, stamp: dt.datetime) -> bytes:
-    """Rewrite a zip with every entry dated ``stamp`` (zip entries otherwise carry 'now')."""
+    """Rewrite a zip with every entry dated ``stamp`` (zip entries otherwise carry 'now'), and
+    the workbook's modification time too (openpyxl sets it to 'now' while saving)."""
     out = io.BytesIO()
+    w3cdtf = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     with (
         zipfile.ZipFile(io.BytesIO(data)) as source,
@@ -87,7 +89,14 @@ def _pin_zip_times(data: bytes, stamp: dt.datetime) -> bytes:
             info = zipfile.ZipInfo(item.filename, date_time=date_time)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(item.filename))
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + w3cdtf + rb"\g<2>",
+                    content,
+                )
+            target.writestr(info, content)
     return out.getvalue()
 
 
