@@ -4,7 +4,13 @@ from observatoire.disclosure import publish_count, suppress_series, suppress_tab
 
 
 def test_counts_from_1_to_k_minus_1_are_never_published():
-    assert [publish_count(n, 5) for n in (0, 1, 4, 5, 1234)] == ["0", "< 5", "< 5", "5", "1\u202f234"]
+    assert [publish_count(n, 5) for n in (0, 1, 4, 5, 1234)] == [
+        "0",
+        "< 5",
+        "< 5",
+        "5",
+        "1\u202f234",
+    ]
 
 
 def test_suppressed_series_hides_small_counts_but_keeps_zeros():

@@ -37,7 +37,9 @@ def test_phonetic_groups_usual_spelling_variants(a, b):
     assert phonetic_fr(a) == phonetic_fr(b)
 
 
-@pytest.mark.parametrize(("a", "b"), [("Martin", "Bernard"), ("Dubois", "Lambert"), ("Jean", "Marc")])
+@pytest.mark.parametrize(
+    ("a", "b"), [("Martin", "Bernard"), ("Dubois", "Lambert"), ("Jean", "Marc")]
+)
 def test_phonetic_keeps_different_names_apart(a, b):
     assert phonetic_fr(a) != phonetic_fr(b)
 

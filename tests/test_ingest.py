@@ -15,7 +15,9 @@ from observatoire.mapping import load_mapping
 from observatoire.pseudonymise import Pseudonymiser
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = "N° dossier;Nom;Prénom;Date de naissance;Sexe;Nationalité;Date d'entrée;Date de sortie;Nuitées"
+HEADER = (
+    "N° dossier;Nom;Prénom;Date de naissance;Sexe;Nationalité;Date d'entrée;Date de sortie;Nuitées"
+)
 
 
 def _mapping(tmp_path: Path, **fmt_overrides) -> Path:
@@ -41,7 +43,9 @@ GOOD = "AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;02/01/2024;05/01/2024;3"
 
 
 def test_a_clean_file_is_fully_accepted(tmp_path):
-    res, frame = _read(tmp_path, [HEADER, GOOD, "AN-2;Dupont;Marc;12/11/1985;H;Marocaine;10/02/2024;11/02/2024;1"])
+    res, frame = _read(
+        tmp_path, [HEADER, GOOD, "AN-2;Dupont;Marc;12/11/1985;H;Marocaine;10/02/2024;11/02/2024;1"]
+    )
     assert (res.rows_read, res.rows_accepted, res.rows_quarantined) == (2, 2, 0)
     assert frame.loc[0, "sex"] == "F" and frame.loc[1, "nationality"] == "HORS_UE"
     assert frame.loc[0, "date_start"] == pd.Timestamp("2024-01-02")
@@ -50,14 +54,38 @@ def test_a_clean_file_is_fully_accepted(tmp_path):
 @pytest.mark.parametrize(
     ("row", "reason", "column"),
     [
-        ("AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;2024-01-02;05/01/2024;3", "date_illisible", "Date d'entrée"),
-        ("AN-1;Lefèvre;Zoé;31/02/1990;F;Belge;02/01/2024;05/01/2024;3", "date_illisible", "Date de naissance"),
-        ("AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;02/01/2023;05/01/2023;3", "date_hors_periode", "Date d'entrée"),
+        (
+            "AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;2024-01-02;05/01/2024;3",
+            "date_illisible",
+            "Date d'entrée",
+        ),
+        (
+            "AN-1;Lefèvre;Zoé;31/02/1990;F;Belge;02/01/2024;05/01/2024;3",
+            "date_illisible",
+            "Date de naissance",
+        ),
+        (
+            "AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;02/01/2023;05/01/2023;3",
+            "date_hors_periode",
+            "Date d'entrée",
+        ),
         ("AN-1;Lefèvre;Zoé;07/03/1990;Q;Belge;02/01/2024;05/01/2024;3", "code_inconnu", "Sexe"),
-        ("AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;02/01/2024;05/01/2024;trois", "nombre_illisible", "Nuitées"),
-        (";Lefèvre;Zoé;07/03/1990;F;Belge;02/01/2024;05/01/2024;3", "identite_manquante", "N° dossier"),
+        (
+            "AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;02/01/2024;05/01/2024;trois",
+            "nombre_illisible",
+            "Nuitées",
+        ),
+        (
+            ";Lefèvre;Zoé;07/03/1990;F;Belge;02/01/2024;05/01/2024;3",
+            "identite_manquante",
+            "N° dossier",
+        ),
         ("AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;;05/01/2024;3", "date_manquante", "Date d'entrée"),
-        ("AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;05/01/2024;02/01/2024;3", "dates_incoherentes", "Date de sortie"),
+        (
+            "AN-1;Lefèvre;Zoé;07/03/1990;F;Belge;05/01/2024;02/01/2024;3",
+            "dates_incoherentes",
+            "Date de sortie",
+        ),
         ("Total;;;;;;;;1234", "ligne_total", "N° dossier"),
     ],
 )
@@ -96,8 +124,9 @@ def test_network_ingest_pseudonymises_and_sets_aside_an_identical_file(tmp_path)
     body = ("\r\n".join([HEADER, GOOD]) + "\r\n").encode("cp1252")
     (raw / "abri_2024.csv").write_bytes(body)
     (raw / "abri_2024_copie.csv").write_bytes(body)
-    result = ingest_network(tmp_path / "raw", {"abri_nuit": mapping}, Pseudonymiser(b"k" * 32),
-                            progress=lambda *_: None)
+    result = ingest_network(
+        tmp_path / "raw", {"abri_nuit": mapping}, Pseudonymiser(b"k" * 32), progress=lambda *_: None
+    )
     assert len(result.contacts) == 1
     dup = [f for f in result.files if f.duplicate_of]
     assert len(dup) == 1 and dup[0].reasons == {"fichier_en_double": 1}
@@ -118,10 +147,32 @@ def test_xlsx_with_title_block_and_total_row(tmp_path):
     ws.append(["Maison d'accueil — export 2024"])
     ws.append([])
     ws.append([])
-    ws.append(["Réf.", "Nom de famille", "Prénom", "Né(e) le", "Genre", "Nationalité",
-               "Date d'entrée", "Date de sortie", "Motif de sortie"])
-    ws.append(["MA1", "Peeters", "Jan", dt.datetime(1980, 5, 4), "Homme", "Belge",
-               dt.datetime(2024, 3, 1), dt.datetime(2024, 6, 1), "Relogement"])
+    ws.append(
+        [
+            "Réf.",
+            "Nom de famille",
+            "Prénom",
+            "Né(e) le",
+            "Genre",
+            "Nationalité",
+            "Date d'entrée",
+            "Date de sortie",
+            "Motif de sortie",
+        ]
+    )
+    ws.append(
+        [
+            "MA1",
+            "Peeters",
+            "Jan",
+            dt.datetime(1980, 5, 4),
+            "Homme",
+            "Belge",
+            dt.datetime(2024, 3, 1),
+            dt.datetime(2024, 6, 1),
+            "Relogement",
+        ]
+    )
     ws.append([])
     ws.append(["MA2", "Janssens", "An", 29000, "Femme", "BE", 45383, None, None])
     ws.append(["Total", None, None, None, None, None, None, None, None])

@@ -81,7 +81,11 @@ def annual_indicators(
         },
         "dispositifs": dispositifs,
         "partners": {
-            pid: {"name": p.name, "dispositif": p.dispositif, "persons": int(by_partner.get(pid, 0))}
+            pid: {
+                "name": p.name,
+                "dispositif": p.dispositif,
+                "persons": int(by_partner.get(pid, 0)),
+            }
             for pid, p in partners.items()
         },
         "shelter": shelter,

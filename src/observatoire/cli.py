@@ -65,7 +65,9 @@ def _cmd_partners(args: argparse.Namespace) -> int:
         Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"])
     )
     for p in partners.values():
-        print(f"{p.partner_id} — {p.name} ({DISPOSITIFS[p.dispositif]}, une ligne = un {p.row_unit})")
+        print(
+            f"{p.partner_id} — {p.name} ({DISPOSITIFS[p.dispositif]}, une ligne = un {p.row_unit})"
+        )
         for e in p.exports:
             required = [c.column for c in e.columns.values() if c.required]
             print(f"    export « {e.name} » : {e.files}")

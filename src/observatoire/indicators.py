@@ -67,8 +67,9 @@ def is_winter(days: pd.DatetimeIndex | pd.Series, winter: tuple[str, str]) -> pd
     return pd.Series(mask, index=days)
 
 
-def occupancy(contacts: pd.DataFrame, capacity: dict[str, int], year: int,
-              winter: tuple[str, str]) -> float:
+def occupancy(
+    contacts: pd.DataFrame, capacity: dict[str, int], year: int, winter: tuple[str, str]
+) -> float:
     """Occupancy rate = nights used / bed-nights offered."""
     offered = capacity_nights(capacity, year, winter)
     return nights(contacts, year) / offered if offered else float("nan")
@@ -96,9 +97,7 @@ def age_sex_table(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
     table = first.groupby(["age_band", "sex"]).size().rename("persons").reset_index()
     bands = [b for b, _, _ in AGE_BANDS]
     grid = pd.MultiIndex.from_product([bands, ["M", "F"]], names=["age_band", "sex"])
-    return (
-        table.set_index(["age_band", "sex"])["persons"].reindex(grid, fill_value=0).reset_index()
-    )
+    return table.set_index(["age_band", "sex"])["persons"].reindex(grid, fill_value=0).reset_index()
 
 
 def sex_shares(contacts: pd.DataFrame, year: int) -> dict[str, int]:
@@ -139,10 +138,13 @@ def monthly_nights(contacts: pd.DataFrame, dispositif: str = "hebergement_urgenc
         start + pd.to_timedelta(stays["nights"].fillna(1).astype("float64"), unit="D")
     )
     n = (end - start).dt.days.clip(lower=0).astype(int)
-    nights_index = start.repeat(n) + pd.to_timedelta(
-        pd.Series(range(int(n.sum()))) - n.cumsum().sub(n).repeat(n).reset_index(drop=True),
-        unit="D",
-    ).to_numpy()
+    nights_index = (
+        start.repeat(n)
+        + pd.to_timedelta(
+            pd.Series(range(int(n.sum()))) - n.cumsum().sub(n).repeat(n).reset_index(drop=True),
+            unit="D",
+        ).to_numpy()
+    )
     months = pd.Series(nights_index).dt.to_period("M").dt.to_timestamp()
     return months.value_counts().sort_index().rename_axis("month").rename("nights").reset_index()
 

@@ -20,7 +20,14 @@ from observatoire.errors import ExportRejected
 from observatoire.identity import normalise_initials, normalise_name, phonetic_fr, swap_day_month
 from observatoire.mapping import ExportSpec, PartnerMapping, normalise_label
 from observatoire.pseudonymise import Pseudonymiser
-from observatoire.readers import is_blank, parse_dates, parse_decimals, parse_integers, read_export
+from observatoire.readers import (
+    is_blank,
+    map_unique,
+    parse_dates,
+    parse_decimals,
+    parse_integers,
+    read_export,
+)
 from observatoire.schema import QUARANTINE_REASONS, TABLE_FIELDS
 from observatoire.storage import sha256_file
 
@@ -157,10 +164,16 @@ def read_partner_file(
 
     # Total rows and exact duplicates are recognised on the raw cells, before any parsing.
     cells = rows[[c for c in rows.columns if c not in ("source_row", "line")]]
-    as_text = cells.map(lambda v: "" if v is None else str(v).strip())
-    first_cells = as_text.apply(lambda r: next((v for v in r if v), ""), axis=1)
+    as_text = cells.apply(
+        lambda col: map_unique(col, lambda v: "" if is_blank(v) else str(v).strip())
+    )
+    first_cells = pd.Series("", index=rows.index, dtype=object)
+    for col in reversed(as_text.columns):
+        first_cells = as_text[col].where(as_text[col] != "", first_cells)
     flag(
-        first_cells.map(lambda v: normalise_label(v).startswith(("total", "sous-total"))),
+        map_unique(
+            first_cells, lambda v: normalise_label(v or "").startswith(("total", "sous-total"))
+        ).astype(bool),
         "ligne_total",
         cells.columns[0],
     )
@@ -183,12 +196,17 @@ def read_partner_file(
             parsed, bad = parse_decimals(values, fmt.decimal, fmt.thousands)
             flag(bad, "nombre_illisible", label)
         elif kind == "code":
-            norm = values.map(lambda v: None if is_blank(v) else normalise_label(v))
-            parsed = norm.map(lambda v: None if is_blank(v) else col.codes.get(v, "__inconnu__"))
+            codes = col.codes
+            parsed = map_unique(
+                values,
+                lambda v, codes=codes: (
+                    None if is_blank(v) else codes.get(normalise_label(v), "__inconnu__")
+                ),
+            )
             flag(parsed == "__inconnu__", "code_inconnu", label)
             parsed = parsed.where(parsed != "__inconnu__")
         else:
-            parsed = values.map(lambda v: None if is_blank(v) else str(v).strip())
+            parsed = map_unique(values, lambda v: None if is_blank(v) else str(v).strip())
         if col.required and kind != "date":
             code = "identite_manquante" if fields[fname].identity else "date_manquante"
             flag(parsed.isna(), code, label)
@@ -294,7 +312,9 @@ def pseudonymise_contacts(
     age = age.fillna(est_age)
     sex = f["sex"].fillna("INCONNU") if "sex" in f else pd.Series("INCONNU", index=f.index)
     initials = (
-        f["initials"].map(normalise_initials) if "initials" in f else pd.Series("", index=f.index)
+        map_unique(f["initials"], normalise_initials)
+        if "initials" in f
+        else pd.Series("", index=f.index)
     )
     est_birth_year = (date_start.dt.year - est_age).astype("Int64")
 
@@ -302,7 +322,7 @@ def pseudonymise_contacts(
         local = (
             f["local_id"]
             .astype(object)
-            .map(lambda v: None if v is None or v is pd.NA else f"{pid}:{str(v).strip().upper()}")
+            .pipe(map_unique, lambda v: None if is_blank(v) else f"{pid}:{str(v).strip().upper()}")
         )
     else:
         local = pd.Series(None, index=f.index, dtype=object)
@@ -362,8 +382,8 @@ def pseudonymise_contacts(
         }
     )
 
-    surname = col("surname").map(normalise_name)
-    first = col("first_name").map(normalise_name)
+    surname = map_unique(col("surname"), normalise_name)
+    first = map_unique(col("first_name"), normalise_name)
     birth_iso = birth.dt.strftime("%Y-%m-%d")
     swapped_iso = swap_day_month(birth).dt.strftime("%Y-%m-%d")
     empty = lambda s: s.where(s.astype(str) != "")  # noqa: E731
@@ -379,8 +399,12 @@ def pseudonymise_contacts(
             "est_birth_year": est_birth_year.where(birth.isna()),
             "tok_surname": pseudo.tokens("surname", empty(surname)),
             "tok_first_name": pseudo.tokens("first_name", empty(first)),
-            "tok_surname_phon": pseudo.tokens("surname_phon", empty(surname.map(phonetic_fr))),
-            "tok_first_name_phon": pseudo.tokens("first_name_phon", empty(first.map(phonetic_fr))),
+            "tok_surname_phon": pseudo.tokens(
+                "surname_phon", empty(map_unique(surname, phonetic_fr))
+            ),
+            "tok_first_name_phon": pseudo.tokens(
+                "first_name_phon", empty(map_unique(first, phonetic_fr))
+            ),
             "tok_birth_date": pseudo.tokens("birth_date", birth_iso),
             "tok_birth_date_swapped": pseudo.tokens("birth_date", swapped_iso),
             "tok_initials": pseudo.tokens("initials", empty(initials)),

@@ -2,14 +2,18 @@
 
 First method: deterministic keys. Two records are the same person when they share a partner
 record (same client id at the same partner), or agree exactly on one of these keyed keys:
-surname + first name + birth date; the same with one side's day and month swapped; phonetic
-surname + phonetic first name + birth date; surname + birth date + sex, or first name + birth date + sex
-(one name misspelt beyond its phonetic key); and, for a record without birth date, surname + first
-name + sex when every dated record with that name shares one birth date (no ambiguity). Links are closed transitively (connected components). Street-work records
-(initials and an estimated age only) are chained among themselves (same initials and sex,
-estimated birth years close) but not linked to other partners: too little information to do so
-safely, so a person seen by street work and by another service is counted twice network-wide,
-and the report says so.
+
+- surname + first name + birth date, and the same with one side's day and month swapped;
+- phonetic surname + phonetic first name + birth date;
+- surname + birth date + sex, or first name + birth date + sex (one name misspelt beyond its
+  phonetic key);
+- for a record without birth date: surname + first name + sex, when every dated record with that
+  name shares one birth date (no ambiguity).
+
+Links are closed transitively (connected components). Street-work records (initials and an
+estimated age only) are chained among themselves (same initials and sex, estimated birth years
+close) but not linked to other partners: too little information to do so safely, so a person
+seen by street work and by another service is counted twice network-wide, and the report says so.
 """
 
 from __future__ import annotations
@@ -87,11 +91,13 @@ def link_records(tokens: pd.DataFrame) -> pd.Series:
     undated_ok = undated[undated.set_index(name_cols).index.isin(unambiguous)]
     add_groups(pd.concat([dated_ok, undated_ok]), name_cols)
     # Street work: chain records of the same initials and sex by estimated birth year.
-    street = records[~linkable].dropna(subset=["tok_initials"]).sort_values(
-        ["tok_initials", "sex", "est_birth_year"]
+    street = (
+        records[~linkable]
+        .dropna(subset=["tok_initials"])
+        .sort_values(["tok_initials", "sex", "est_birth_year"])
     )
     if not street.empty:
-        same = (street["tok_initials"].eq(street["tok_initials"].shift()))
+        same = street["tok_initials"].eq(street["tok_initials"].shift())
         same &= street["sex"].eq(street["sex"].shift())
         gap = street["est_birth_year"].astype("float64").diff()
         chained = same & (gap.fillna(99) <= STREET_WORK_YEAR_GAP)
@@ -124,8 +130,10 @@ def build_clean_tables(
 
     birth = tokens[["record_key", "birth_year", "est_birth_year"]].copy()
     birth["person_id"] = birth["record_key"].map(person_of)
-    exact = birth.dropna(subset=["birth_year"]).groupby("person_id")["birth_year"].agg(
-        lambda s: s.mode().min()
+    exact = (
+        birth.dropna(subset=["birth_year"])
+        .groupby("person_id")["birth_year"]
+        .agg(lambda s: s.mode().min())
     )
     est = birth.dropna(subset=["est_birth_year"]).groupby("person_id")["est_birth_year"].median()
 

@@ -50,8 +50,11 @@ def run_notebook(name: str, params: dict[str, Any], params_path: Path) -> Path:
     executed = OUTPUT_DIR / f"{name}.ipynb"
     nb = jupytext.read(source)
     kernel = _kernel_name()
-    nb.metadata["kernelspec"] = {"name": kernel, "display_name": "Python (observatoire)",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": kernel,
+        "display_name": "Python (observatoire)",
+        "language": "python",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         src_ipynb = Path(tmp) / f"{name}.ipynb"
         jupytext.write(nb, src_ipynb)

@@ -103,7 +103,8 @@ def stage_validate(params: dict[str, Any]) -> None:
         ]
         raise ValidationFailed(
             "La validation écarte plus de lignes que le seuil admis "
-            f"({threshold:.0%}, validation.max_quarantine_share) :\n" + "\n".join(lines)
+            f"({threshold:.0%}, validation.max_quarantine_share) :\n"
+            + "\n".join(lines)
             + "\n  À faire : examinez les exports concernés (observatoire check FICHIER "
             "--partner ID) et demandez une correction au partenaire ; aucune donnée propre "
             "n'a été écrite."
@@ -138,7 +139,8 @@ def _write_row_accounting(results: dict) -> None:
     rows = {}
     for source_file, acc in ingest.items():
         validation_reasons = (
-            by_file.loc[source_file].to_dict() if source_file in by_file.index.get_level_values(0)
+            by_file.loc[source_file].to_dict()
+            if source_file in by_file.index.get_level_values(0)
             else {}
         )
         n_val = int(sum(validation_reasons.values()))

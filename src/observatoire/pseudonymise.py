@@ -115,4 +115,4 @@ class Pseudonymiser:
         series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
         uniques = {v for v in series.dropna().unique() if str(v) != ""}
         table = {v: self.token(purpose, str(v)) for v in uniques}
-        return series.map(lambda v: table.get(v)).astype(object)
+        return series.astype(object).map(table).astype(object)

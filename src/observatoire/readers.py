@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from observatoire.errors import ExportRejected
@@ -54,7 +56,8 @@ def _decode(data: bytes, encoding: str, partner_id: str, name: str) -> str:
             partner_id,
             name,
             f"encodage « {encoding} » inconnu.",
-            f"corrigez `encoding:` dans params/partners/{partner_id}.yaml (utf-8, cp1252, latin-1).",
+            f"corrigez `encoding:` dans params/partners/{partner_id}.yaml "
+            "(utf-8, cp1252, latin-1).",
         ) from None
 
 
@@ -201,6 +204,16 @@ def is_blank(v: object) -> bool:
     return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
 
+def map_unique(values: pd.Series, func: Callable[[object], object]) -> pd.Series:
+    """Apply ``func`` once per distinct value: exports repeat the same names and codes a lot."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    for i, u in enumerate(uniques):
+        mapped[i] = func(u)
+    mapped[-1] = func(None)  # code -1: missing
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
 def parse_dates(values: pd.Series, date_format: str) -> tuple[pd.Series, pd.Series]:
     """Parse dates strictly with the declared format (never guessing day-first).
 
@@ -208,7 +221,7 @@ def parse_dates(values: pd.Series, date_format: str) -> tuple[pd.Series, pd.Seri
     dates (``datetime64[s]``, NaT when blank or bad) and a mask of cells that were non-blank
     but could not be read.
     """
-    blank = values.map(is_blank).astype(bool)
+    blank = map_unique(values, is_blank).astype(bool)
     if date_format == "excel":
 
         def one(v: object) -> object:
@@ -226,9 +239,9 @@ def parse_dates(values: pd.Series, date_format: str) -> tuple[pd.Series, pd.Seri
             except ValueError:
                 return pd.NaT
 
-        parsed = pd.to_datetime(values.map(one), errors="coerce")
+        parsed = pd.to_datetime(map_unique(values, one), errors="coerce")
     else:
-        text = values.map(lambda v: "" if is_blank(v) else str(v).strip())
+        text = map_unique(values, lambda v: "" if is_blank(v) else str(v).strip())
         parsed = pd.to_datetime(text.where(~blank), format=date_format, errors="coerce")
     parsed = parsed.astype("datetime64[s]")
     bad = parsed.isna() & ~blank
@@ -250,8 +263,8 @@ def parse_decimals(
     values: pd.Series, decimal: str, thousands: str | None
 ) -> tuple[pd.Series, pd.Series]:
     """Parse numbers with the partner's decimal mark and thousands separator."""
-    blank = values.map(is_blank).astype(bool)
-    text = values.map(lambda v: "" if is_blank(v) else _number_text(v, decimal, thousands))
+    blank = map_unique(values, is_blank).astype(bool)
+    text = map_unique(values, lambda v: "" if is_blank(v) else _number_text(v, decimal, thousands))
     parsed = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
     bad = parsed.isna() & ~blank
     return parsed, bad

@@ -23,8 +23,20 @@ from observatoire.mapping import load_partners
 from observatoire.schema import AGE_BANDS, DISPOSITIFS, QUARANTINE_REASONS
 from observatoire.storage import atomic_dir, write_csv
 
-MONTHS_FR = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
-             "nov.", "déc."]
+MONTHS_FR = [
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+]
 
 
 MIN_MONTHLY_ROWS_FOR_GAP = 20
@@ -77,8 +89,9 @@ def _figures(out: Path, ind: dict, year: int, k: int, ind_dir: Path, trend_dir: 
 
     monthly = pd.read_csv(ind_dir / "personnes_par_mois.csv", parse_dates=["month"])
     monthly["persons"] = suppress_series(monthly["persons"].astype(float), k)
-    fig = charts.monthly_series(monthly, value="persons", hue="dispositif",
-                                ylabel="Personnes distinctes par mois")
+    fig = charts.monthly_series(
+        monthly, value="persons", hue="dispositif", ylabel="Personnes distinctes par mois"
+    )
     charts.save_figure(fig, fig_dir / "mensuel_dispositifs.png")
     paths["monthly"] = "figures/mensuel_dispositifs.png"
 
@@ -132,23 +145,28 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
     rows = _read_json(Path("outputs/metrics/rows.json"))
     inputs = _read_json(Path("outputs/metrics/inputs.json"))
     linkage = _read_json(Path("outputs/metrics/linkage.json"))
-    partners = load_partners(Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"]))
+    partners = load_partners(
+        Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"])
+    )
 
     net = ind["network"]
     dispositifs = []
     for code, d in ind["dispositifs"].items():
-        dispositifs.append({
-            "code": code,
-            "label": d["label"],
-            "persons": publish_count(d["persons"], k),
-            "persons_prev": publish_count(d["persons_prev"], k),
-            "persons_change": change(d["persons"], d["persons_prev"])
-            if d["persons"] >= k and d["persons_prev"] >= k else "–",
-            "contacts": fr_num(d["contacts"]),
-            "contacts_prev": fr_num(d["contacts_prev"]),
-            "contacts_change": change(d["contacts"], d["contacts_prev"]),
-            "unit": partners_unit(partners, code),
-        })
+        dispositifs.append(
+            {
+                "code": code,
+                "label": d["label"],
+                "persons": publish_count(d["persons"], k),
+                "persons_prev": publish_count(d["persons_prev"], k),
+                "persons_change": change(d["persons"], d["persons_prev"])
+                if d["persons"] >= k and d["persons_prev"] >= k
+                else "–",
+                "contacts": fr_num(d["contacts"]),
+                "contacts_prev": fr_num(d["contacts_prev"]),
+                "contacts_change": change(d["contacts"], d["contacts_prev"]),
+                "unit": partners_unit(partners, code),
+            }
+        )
     sh = ind["shelter"]
     shelter = None
     if sh:
@@ -177,28 +195,43 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         "age_estimated": publish_count(ind["profile"]["age_estimated_persons"], k),
     }
     age_rows = []
-    table = pd.DataFrame(ind["profile"]["age_sex"]).pivot(index="age_band", columns="sex",
-                                                          values="persons")
+    table = pd.DataFrame(ind["profile"]["age_sex"]).pivot(
+        index="age_band", columns="sex", values="persons"
+    )
     for band, _, _ in AGE_BANDS:
         m, f = int(table.loc[band, "M"]), int(table.loc[band, "F"])
-        age_rows.append({"band": band.replace("-", "–"), "men": publish_count(m, k),
-                         "women": publish_count(f, k), "total": publish_count(m + f, k)})
+        age_rows.append(
+            {
+                "band": band.replace("-", "–"),
+                "men": publish_count(m, k),
+                "women": publish_count(f, k),
+                "total": publish_count(m + f, k),
+            }
+        )
 
     yearly = [
         {"year": r["year"], "persons": publish_count(r["persons"], k)}
-        for r in ind["yearly_persons"] if r["year"] <= year
+        for r in ind["yearly_persons"]
+        if r["year"] <= year
     ]
     coverage_rows = []
     for source_file, acc in sorted(rows["files"].items()):
-        coverage_rows.append({
-            "file": source_file,
-            "partner": partners[acc["partner_id"]].name if acc["partner_id"] in partners else acc["partner_id"],
-            "read": fr_num(acc["rows_read"]),
-            "clean": fr_num(acc["rows_clean"]),
-            "quarantined": fr_num(acc["rows_quarantined"]),
-            "reasons": ", ".join(f"{QUARANTINE_REASONS_SHORT.get(r, r)} ({n})" for r, n in acc["reasons"].items()) or "—",
-            "year": _file_year(source_file),
-        })
+        coverage_rows.append(
+            {
+                "file": source_file,
+                "partner": partners[acc["partner_id"]].name
+                if acc["partner_id"] in partners
+                else acc["partner_id"],
+                "read": fr_num(acc["rows_read"]),
+                "clean": fr_num(acc["rows_clean"]),
+                "quarantined": fr_num(acc["rows_quarantined"]),
+                "reasons": ", ".join(
+                    f"{QUARANTINE_REASONS_SHORT.get(r, r)} ({n})" for r, n in acc["reasons"].items()
+                )
+                or "—",
+                "year": _file_year(source_file),
+            }
+        )
     coverage_year = [r for r in coverage_rows if r["year"] == year]
     # A month without rows is a gap in delivery only for a partner that usually sends many rows
     # a month; a small service (a few tenancies a year) has empty months by nature.
@@ -259,9 +292,17 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         },
         "coverage_year": coverage_year,
         "rows_total": {
-            "read": fr_num(sum(r["rows_read"] for f, r in rows["files"].items() if _file_year(f) == year)),
-            "clean": fr_num(sum(r["rows_clean"] for f, r in rows["files"].items() if _file_year(f) == year)),
-            "quarantined": fr_num(sum(r["rows_quarantined"] for f, r in rows["files"].items() if _file_year(f) == year)),
+            "read": fr_num(
+                sum(r["rows_read"] for f, r in rows["files"].items() if _file_year(f) == year)
+            ),
+            "clean": fr_num(
+                sum(r["rows_clean"] for f, r in rows["files"].items() if _file_year(f) == year)
+            ),
+            "quarantined": fr_num(
+                sum(
+                    r["rows_quarantined"] for f, r in rows["files"].items() if _file_year(f) == year
+                )
+            ),
         },
         "months_missing": {p: m for p, m in months_missing.items() if m},
         "inputs": [{"file": f, "sha256": v["sha256"]} for f, v in sorted(inputs.items())],
@@ -309,13 +350,27 @@ def published_tables(ctx: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The report's tables as data, with the same suppression as in the report."""
     return {
         "personnes_par_dispositif": pd.DataFrame(
-            [{"dispositif": d["label"], f"personnes_{ctx['year']}": d["persons"],
-              f"personnes_{ctx['year'] - 1}": d["persons_prev"], "evolution": d["persons_change"],
-              f"contacts_{ctx['year']}": d["contacts"]} for d in ctx["dispositifs"]]
+            [
+                {
+                    "dispositif": d["label"],
+                    f"personnes_{ctx['year']}": d["persons"],
+                    f"personnes_{ctx['year'] - 1}": d["persons_prev"],
+                    "evolution": d["persons_change"],
+                    f"contacts_{ctx['year']}": d["contacts"],
+                }
+                for d in ctx["dispositifs"]
+            ]
         ),
         "personnes_par_age_et_sexe": pd.DataFrame(
-            [{"tranche_age": r["band"], "hommes": r["men"], "femmes": r["women"],
-              "total": r["total"]} for r in ctx["age_rows"]]
+            [
+                {
+                    "tranche_age": r["band"],
+                    "hommes": r["men"],
+                    "femmes": r["women"],
+                    "total": r["total"],
+                }
+                for r in ctx["age_rows"]
+            ]
         ),
         "personnes_par_annee": pd.DataFrame(
             [{"annee": r["year"], "personnes_distinctes": r["persons"]} for r in ctx["yearly"]]
@@ -333,20 +388,32 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
     template_text = (
         resources.files("observatoire") / "assets" / "reports" / "observatoire.qmd.j2"
     ).read_text(encoding="utf-8")
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             comment_start_string="{##", comment_end_string="##}",
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        comment_start_string="{##",
+        comment_end_string="##}",
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     with atomic_dir(out_dir) as tmp, atomic_dir(tables_dir) as tdir:
-        ctx["figures"] = _figures(tmp, _read_json(Path("outputs/indicators") / str(year) / "indicateurs.json"),
-                                  year, ctx["k"], Path("outputs/indicators") / str(year),
-                                  Path("outputs/trends") / str(year))
+        ctx["figures"] = _figures(
+            tmp,
+            _read_json(Path("outputs/indicators") / str(year) / "indicateurs.json"),
+            year,
+            ctx["k"],
+            Path("outputs/indicators") / str(year),
+            Path("outputs/trends") / str(year),
+        )
         source = tmp / "observatoire.qmd"
         source.write_text(env.from_string(template_text).render(**ctx), encoding="utf-8")
         result = render_document(source, tmp)
         for name, frame in published_tables(ctx).items():
             write_csv(frame, tdir / f"{name}.csv")
-    print(f"Rapport {year} : {out_dir}/observatoire.html et {out_dir}/observatoire.pdf "
-          f"(moteur : {result.engine}) ; tableaux : {tables_dir}/")
+    print(
+        f"Rapport {year} : {out_dir}/observatoire.html et {out_dir}/observatoire.pdf "
+        f"(moteur : {result.engine}) ; tableaux : {tables_dir}/"
+    )
 
 
 def print_summary(params: dict[str, Any]) -> None:
@@ -363,6 +430,5 @@ def print_summary(params: dict[str, Any]) -> None:
     ]
     print("\nProduit par le pipeline :")
     for label, path in items:
-        exists = all(Path(p.strip().split(" ")[0]).exists() or "*" in p
-                     for p in path.split(","))
+        exists = all(Path(p.strip().split(" ")[0]).exists() or "*" in p for p in path.split(","))
         print(f"  {'✓' if exists else '✗'} {label} : {path}")

@@ -65,7 +65,10 @@ def contact_expectations(max_date: pd.Timestamp) -> list:
             column="exit_reason", value_set=list(EXIT_REASONS), meta={"reason": "code_inconnu"}
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="age_at_contact", min_value=0, max_value=105, meta={"reason": "valeur_hors_plage"}
+            column="age_at_contact",
+            min_value=0,
+            max_value=105,
+            meta={"reason": "valeur_hors_plage"},
         ),
         E.ExpectColumnValuesToBeBetween(
             column="nights", min_value=0, max_value=366, meta={"reason": "valeur_hors_plage"}
@@ -197,12 +200,12 @@ class Validator:
                 isinstance(v, dict) and v.get("raised_exception")
                 for v in (r.exception_info or {}).values()
             ):
-                raise RuntimeError(f"L'expectation {cfg.type} n'a pas pu être évaluée : {r.exception_info}")
+                raise RuntimeError(
+                    f"L'expectation {cfg.type} n'a pas pu être évaluée : {r.exception_info}"
+                )
             code = (cfg.meta or {}).get("reason", "valeur_hors_plage")
             idx = r.result.get("unexpected_index_list") or []
-            rows = [
-                int(i["source_row"]) if isinstance(i, dict) else int(i) for i in idx
-            ]
+            rows = [int(i["source_row"]) if isinstance(i, dict) else int(i) for i in idx]
             positions = _positions(frame, idx)
             new = [p for p in positions if pd.isna(reason.iat[p])]
             reason.iloc[new] = code
