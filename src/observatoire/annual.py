@@ -74,6 +74,12 @@ def annual_indicators(
         "network": {
             "persons": persons,
             "persons_prev": ind.distinct_persons(contacts, prev),
+            "persons_identified": ind.distinct_persons(
+                contacts[contacts["dispositif"] != "travail_rue"], year
+            ),
+            "persons_street_work": ind.distinct_persons(
+                contacts[contacts["dispositif"] == "travail_rue"], year
+            ),
             "contacts": int(len(ind.in_year(contacts, year))),
             "contacts_prev": int(len(ind.in_year(contacts, prev))),
             "partners": len(partners),

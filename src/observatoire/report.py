@@ -254,6 +254,8 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         "logo": rep.get("logo") or "",
         "persons": publish_count(persons, k),
         "persons_prev": publish_count(net["persons_prev"], k),
+        "persons_identified": publish_count(net["persons_identified"], k),
+        "persons_street_work": publish_count(net["persons_street_work"], k),
         "persons_change": change(persons, net["persons_prev"]),
         "contacts": fr_num(net["contacts"]),
         "contacts_change": change(net["contacts"], net["contacts_prev"]),
