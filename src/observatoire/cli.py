@@ -76,6 +76,18 @@ def _cmd_partners(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from observatoire.check import run_check
+
+    return run_check(args.file, args.partner, as_json=args.json, params=load_params(args.params))
+
+
+def _cmd_guard(args: argparse.Namespace) -> int:
+    from observatoire.guard import run_guard
+
+    return run_guard(load_params(args.params))
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
     from observatoire.report import print_summary
 
@@ -103,6 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         p = sub.add_parser(name, help=text, description=text)
         p.set_defaults(func=func)
+    chk = sub.add_parser(
+        "check",
+        help="vérifie un export dès sa réception, sans lancer le pipeline",
+        description="Vérifie un export d'un partenaire : lignes lues, acceptées, mises de côté, "
+        "avec la ligne, la colonne et le motif de chaque problème. Code de sortie : 0 si tout "
+        "est accepté, 1 si des lignes sont mises de côté, 2 si le fichier est refusé.",
+    )
+    chk.add_argument("file", type=Path, help="le fichier reçu")
+    chk.add_argument("--partner", required=True, help="identifiant du partenaire (voir `partners`)")
+    chk.add_argument("--json", action="store_true", help="résultat en un objet JSON")
+    chk.set_defaults(func=_cmd_check)
+    grd = sub.add_parser(
+        "guard", help="vérifie qu'aucune identité ne fuit dans data_clean/ et outputs/"
+    )
+    grd.set_defaults(func=_cmd_guard)
     nb = sub.add_parser("notebook", help="exécute un carnet d'analyse (papermill)")
     nb.add_argument("name", help="nom du carnet dans notebooks/ (sans extension)")
     nb.set_defaults(func=_cmd_notebook)
