@@ -164,3 +164,22 @@ def test_noop_rerun_changes_nothing(project: Path) -> None:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "OBSERVATOIRE_CLE": "b2" * 32}
     status = _run([str(BIN / "dvc"), "status"], project, env)
     assert "up to date" in status.stdout or "à jour" in status.stdout, status.stdout
+
+
+def _digests(project: Path) -> dict[str, str]:
+    files = sorted((project / "data_clean").rglob("*.parquet"))
+    files += sorted((project / f"outputs/tables/{YEAR}").glob("*.csv"))
+    files += [project / f"outputs/reports/{YEAR}/observatoire.pdf"]
+    return {
+        str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+    }
+
+
+def test_rerun_gives_byte_identical_clean_data_tables_and_pdf(project: Path) -> None:
+    """Same inputs, params and key → the same bytes (runs last: it rewrites the outputs)."""
+    before = _digests(project)
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "OBSERVATOIRE_CLE": "b2" * 32}
+    for stage in ("ingest", "validate", "link", "report"):
+        run = _run([str(BIN / "dvc"), "repro", "-f", "-s", stage], project, env)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert _digests(project) == before

@@ -690,7 +690,8 @@ def coverage_heatmap(
                     french_number(v),
                     ha="center",
                     va="center",
-                    fontsize=6.5 if data.shape[1] > 12 else 7,
+                    # Four-digit counts must still fit a month's cell on a 16 cm page.
+                    fontsize=(5.5 if v >= 1000 else 6.5) if data.shape[1] >= 12 else 7,
                     color="white" if v > threshold else _TEXT_COLOUR,
                 )
     ax.grid(False)  # the theme grid would cross the hatched cells
