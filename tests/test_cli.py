@@ -1,4 +1,4 @@
-"""The command line answers bad input in French, with an exit code, and leaves nothing half-written."""
+"""Bad input gets a French answer and an exit code; nothing is left half-written."""
 
 from __future__ import annotations
 
