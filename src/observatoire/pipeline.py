@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.charts import french_percent
 from observatoire.errors import ValidationFailed
 from observatoire.ingest import ingest_network
 from observatoire.link import KEY_RULES, build_clean_tables
@@ -97,13 +98,13 @@ def stage_validate(params: dict[str, Any]) -> None:
         shutil.rmtree(tmp_docs, ignore_errors=True)
         lines = [
             f"  table {n} : {len(r.set_aside)} lignes sur {r.rows} "
-            f"({r.share_set_aside:.1%}) ; motifs : "
+            f"({french_percent(100 * r.share_set_aside)}) ; motifs : "
             + ", ".join(f"{k} ({v})" for k, v in r.set_aside["reason"].value_counts().items())
             for n, r in too_many.items()
         ]
         raise ValidationFailed(
             "La validation écarte plus de lignes que le seuil admis "
-            f"({threshold:.0%}, validation.max_quarantine_share) :\n"
+            f"({french_percent(100 * threshold)}, validation.max_quarantine_share) :\n"
             + "\n".join(lines)
             + "\n  À faire : examinez les exports concernés (observatoire check FICHIER "
             "--partner ID) et demandez une correction au partenaire ; aucune donnée propre "

@@ -1,0 +1,89 @@
+"""Validation suites: each failing row is set aside with its reason; too many stop the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from observatoire.errors import ValidationFailed
+from observatoire.pipeline import stage_validate
+from observatoire.storage import write_json, write_parquet
+from observatoire.validate import validate_tables
+
+
+def _contacts(n: int = 6) -> pd.DataFrame:
+    start = pd.to_datetime([f"2024-0{1 + i % 9}-01" for i in range(n)]).astype("datetime64[s]")
+    return pd.DataFrame(
+        {
+            "record_key": [f"k{i}" for i in range(n)],
+            "partner_id": "abri_nuit",
+            "dispositif": "hebergement_urgence",
+            "date_start": start,
+            "date_end": (start + pd.Timedelta(days=2)).astype("datetime64[s]"),
+            "nights": pd.array([2] * n, dtype="Int64"),
+            "year": 2024,
+            "sex": "M",
+            "age_at_contact": pd.array([30] * n, dtype="Int64"),
+            "age_estimated": False,
+            "nationality_group": "BE",
+            "exit_reason": None,
+            "activity": None,
+            "orientation": None,
+            "zone": None,
+            "duration_hours": float("nan"),
+            "source_file": "abri_nuit/abri_nuit_sejours_2024.csv",
+            "source_row": range(1, n + 1),
+        }
+    )
+
+
+def _refusals() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "partner_id": "abri_nuit",
+            "dispositif": "hebergement_urgence",
+            "date": pd.to_datetime(["2024-01-05"]).astype("datetime64[s]"),
+            "refusals": [3],
+            "source_file": "abri_nuit/abri_nuit_refus_2024.csv",
+            "source_row": [1],
+        }
+    )
+
+
+def test_each_failing_row_is_set_aside_with_the_reason_of_its_expectation():
+    c = _contacts()
+    c.loc[1, "nights"] = 9  # 2 days between entry and exit
+    c.loc[2, "age_at_contact"] = 140
+    c.loc[3, "date_end"] = pd.Timestamp("2023-12-01")
+    c.loc[4, "date_start"] = pd.Timestamp("2026-01-01")
+    out = validate_tables(c, _refusals(), pd.Timestamp("2024-12-31"), None)["contacts"]
+    reasons = dict(zip(out.set_aside["source_row"], out.set_aside["reason"], strict=True))
+    assert reasons == {
+        2: "nuitees_incoherentes",
+        3: "valeur_hors_plage",
+        4: "dates_incoherentes",
+        5: "date_hors_periode",
+    }
+    assert out.rows == 6
+
+
+def test_too_many_rows_set_aside_stops_the_run_and_writes_no_clean_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    c = _contacts(10)
+    c.loc[:3, "age_at_contact"] = 150  # 40 % of rows
+    write_parquet(c, Path("data_clean/staging/contacts.parquet"))
+    write_parquet(_refusals(), Path("data_clean/staging/refusals.parquet"))
+    write_json(Path("outputs/metrics/ingest.json"), {"files": {}})
+    params = {
+        "report": {"year": 2024},
+        "sample": {"last_year": 2024},
+        "validation": {"max_quarantine_share": 0.05},
+        "ingest": {"quarantine_dir": "data_raw/quarantine"},
+    }
+    with pytest.raises(ValidationFailed) as err:
+        stage_validate(params)
+    assert "valeur_hors_plage" in str(err.value) and "40,0\u202f%" in str(err.value)
+    assert not Path("data_clean/validated").exists()
+    assert not Path("outputs/validation").exists()
