@@ -124,6 +124,17 @@ def test_published_tables_apply_the_disclosure_rule(project: Path) -> None:
                         assert int(digits) == 0 or int(digits) >= 5, (f.name, col, value)
 
 
+def test_tables_workbook_has_a_sheet_per_table_and_notes(project: Path) -> None:
+    from openpyxl import load_workbook
+
+    tables = project / f"outputs/tables/{YEAR}"
+    wb = load_workbook(tables / f"tableaux_{YEAR}.xlsx", read_only=True)
+    csv_names = {p.stem for p in tables.glob("*.csv")}
+    assert set(wb.sheetnames) == csv_names | {"Notes"}
+    notes = " ".join(str(r[0]) for r in wb["Notes"].iter_rows(values_only=True) if r[0])
+    assert "Secret statistique" in notes
+
+
 def test_every_row_read_is_clean_or_quarantined(project: Path, clean) -> None:
     rows = json.loads((project / "outputs/metrics/rows.json").read_text())
     for acc in rows["files"].values():
@@ -168,11 +179,9 @@ def test_noop_rerun_changes_nothing(project: Path) -> None:
 
 def _digests(project: Path) -> dict[str, str]:
     files = sorted((project / "data_clean").rglob("*.parquet"))
-    files += sorted((project / f"outputs/tables/{YEAR}").glob("*.csv"))
+    files += sorted((project / f"outputs/tables/{YEAR}").glob("*"))
     files += [project / f"outputs/reports/{YEAR}/observatoire.pdf"]
-    return {
-        str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
-    }
+    return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def test_rerun_gives_byte_identical_clean_data_tables_and_pdf(project: Path) -> None:

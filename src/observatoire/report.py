@@ -380,6 +380,66 @@ def published_tables(ctx: dict[str, Any]) -> dict[str, pd.DataFrame]:
     }
 
 
+TABLE_TITLES = {
+    "personnes_par_dispositif": "Personnes distinctes et contacts par dispositif",
+    "personnes_par_age_et_sexe": "Personnes aidées par tranche d'âge et sexe",
+    "personnes_par_annee": "Personnes distinctes aidées par le réseau, par année",
+}
+
+
+def write_tables_workbook(tables: dict[str, pd.DataFrame], ctx: dict[str, Any], path: Path) -> None:
+    """One XLSX workbook for partners and authorities: a sheet per table and a notes sheet.
+
+    Cells hold the published text (« < 5 » included), exactly as in the report and the CSVs.
+    The workbook is byte-reproducible: its timestamps are pinned to the report's date.
+    """
+    import datetime as dt
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from observatoire.storage import atomic_write_bytes, pin_zip_times
+
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    lines = [
+        f"{ctx['title']} — tableaux {ctx['year']}",
+        ctx["organisation"],
+        "",
+        f"Secret statistique : aucun nombre de personnes entre 1 et {ctx['k'] - 1} n'est publié "
+        f"(« < {ctx['k']} »). Les totaux et pourcentages sont calculés sur les données complètes.",
+        "Une personne aidée par plusieurs dispositifs est comptée dans chacun : la somme des "
+        "dispositifs dépasse le total du réseau.",
+        "Les personnes du travail de rue (initiales et âge estimé) ne sont pas reliées aux autres "
+        "services : le total du réseau est un maximum.",
+        f"Produit par observatoire {ctx['code_version']}.",
+        "",
+        "Feuilles :",
+        *(f"  {name} : {TABLE_TITLES.get(name, name)}" for name in tables),
+    ]
+    for row, text in enumerate(lines, start=1):
+        notes.cell(row=row, column=1, value=text)
+    notes["A1"].font = Font(bold=True, size=13)
+    notes.column_dimensions["A"].width = 110
+    for name, frame in tables.items():
+        ws = wb.create_sheet(name[:31])
+        ws.cell(row=1, column=1, value=TABLE_TITLES.get(name, name)).font = Font(bold=True)
+        for col, label in enumerate(frame.columns, start=1):
+            ws.cell(row=3, column=col, value=str(label)).font = Font(bold=True)
+            ws.column_dimensions[chr(64 + col)].width = max(14, len(str(label)) + 2)
+        for r, values in enumerate(frame.itertuples(index=False), start=4):
+            for col, value in enumerate(values, start=1):
+                ws.cell(row=r, column=col, value=value)
+    stamp = dt.datetime.fromisoformat(ctx["date"])
+    wb.properties.creator = ctx["organisation"]
+    wb.properties.created = stamp
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    atomic_write_bytes(path, pin_zip_times(buffer.getvalue(), stamp))
+
+
 def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
     from observatoire.render import render_document
 
@@ -410,8 +470,10 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
         source = tmp / "observatoire.qmd"
         source.write_text(env.from_string(template_text).render(**ctx), encoding="utf-8")
         result = render_document(source, tmp)
-        for name, frame in published_tables(ctx).items():
+        tables = published_tables(ctx)
+        for name, frame in tables.items():
             write_csv(frame, tdir / f"{name}.csv")
+        write_tables_workbook(tables, ctx, tdir / f"tableaux_{year}.xlsx")
     print(
         f"Rapport {year} : {out_dir}/observatoire.html et {out_dir}/observatoire.pdf "
         f"(moteur : {result.engine}) ; tableaux : {tables_dir}/"

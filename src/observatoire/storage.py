@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,3 +85,28 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write_bytes(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+
+
+def pin_zip_times(data: bytes, stamp: dt.datetime) -> bytes:
+    """Rewrite a zip with every entry dated ``stamp`` (zip entries otherwise carry 'now'), and
+    the workbook's modification time too (openpyxl sets it to 'now' while saving)."""
+    out = io.BytesIO()
+    w3cdtf = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + w3cdtf + rb"\g<2>",
+                    content,
+                )
+            target.writestr(info, content)
+    return out.getvalue()

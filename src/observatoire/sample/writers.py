@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from observatoire.sample.exports import CsvFormat, ExportFile, XlsxFormat
+from observatoire.storage import pin_zip_times
 
 
 def export_stamp(year: int) -> dt.datetime:
@@ -72,32 +71,7 @@ def write_xlsx(table: pd.DataFrame, path: Path, fmt: XlsxFormat, year: int) -> N
     wb.properties.created = stamp
     buffer = io.BytesIO()
     wb.save(buffer)
-    path.write_bytes(_pin_zip_times(buffer.getvalue(), stamp))
-
-
-def _pin_zip_times(data: bytes, stamp: dt.datetime) -> bytes:
-    """Rewrite a zip with every entry dated ``stamp`` (zip entries otherwise carry 'now'), and
-    the workbook's modification time too (openpyxl sets it to 'now' while saving)."""
-    out = io.BytesIO()
-    w3cdtf = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for item in source.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            content = source.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                    rb"\g<1>" + w3cdtf + rb"\g<2>",
-                    content,
-                )
-            target.writestr(info, content)
-    return out.getvalue()
+    path.write_bytes(pin_zip_times(buffer.getvalue(), stamp))
 
 
 def write_export(file: ExportFile, root: Path) -> Path:
