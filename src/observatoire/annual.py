@@ -67,7 +67,7 @@ def annual_indicators(
     youth = ind.youth_persons(contacts, year)
     yearly = ind.yearly_distinct_persons(contacts)
     yearly_disp = ind.yearly_distinct_persons(contacts, by="dispositif")
-    cov = ind.coverage({}, contacts, year)
+    cov = ind.coverage(contacts, year)
     return {
         "year": year,
         "years": years,

@@ -149,7 +149,7 @@ def monthly_nights(contacts: pd.DataFrame, dispositif: str = "hebergement_urgenc
     return months.value_counts().sort_index().rename_axis("month").rename("nights").reset_index()
 
 
-def coverage(rows_metrics: dict, contacts: pd.DataFrame, year: int) -> pd.DataFrame:
+def coverage(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
     """Rows delivered per partner and month of the year: which partner sent which months."""
     c = in_year(contacts, year)
     month = pd.to_datetime(c["date_start"]).dt.month
