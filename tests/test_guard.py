@@ -1,0 +1,328 @@
+"""Leak guard: a clean tree passes; a name, first name, birth date or client id planted anywhere
+downstream (CSV, notebook, PDF, Parquet, JSON, HTML) fails it, and its report never holds the value.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from observatoire.guard import REPORT, STOP_WORDS, Identities, run_guard
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = (
+    "N° dossier;Nom;Prénom;Date de naissance;Sexe;Nationalité;Date d'entrée;Date de sortie;Nuitées"
+)
+RAW_ROWS = [
+    "AN-001222;Dupré-Lefèvre;Clémentine;07/03/1990;F;Belge;02/01/2024;05/01/2024;3",
+    "AN-001223;Van der Berg;Mathéo;12/11/1985;H;Marocaine;10/02/2024;11/02/2024;1",
+    "AN-001224;Grand;Alpha;23/06/1979;H;Belge;15/03/2024;16/03/2024;1",
+    "4711;WOUTERS;Jean;01/10/1970;H;Belge;20/04/2024;22/04/2024;2",
+]
+"""Four stays: a compound surname with accents, a particle name, stop-listed names (« Grand »,
+« Alpha »), a numeric client id too short to be searched."""
+
+PARAMS = {
+    "inputs": {
+        "raw_dir": "raw",
+        "partners_dir": "partners",
+        "codes_dir": str(ROOT / "params/codes"),
+    }
+}
+
+
+@functools.cache
+def _pdf(text: str) -> bytes:
+    import typst
+
+    return typst.compile(f"= Rapport annuel\n{text}\n".encode(), format="pdf")
+
+
+def _write_raw(root: Path) -> None:
+    spec = yaml.safe_load((ROOT / "params/partners/abri_nuit.yaml").read_text(encoding="utf-8"))
+    spec["exports"] = spec["exports"][:1]
+    spec["exports"][0]["files"] = "abri/abri_*.csv"
+    (root / "partners").mkdir()
+    (root / "partners/abri_nuit.yaml").write_text(
+        yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8"
+    )
+    (root / "raw/abri").mkdir(parents=True)
+    body = "\r\n".join([HEADER, *RAW_ROWS]) + "\r\n"
+    (root / "raw/abri/abri_2024.csv").write_bytes(body.encode("cp1252"))
+
+
+def _notebook(output: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell(
+        'total = contacts["record_key"].nunique()\nif total:\n    print(total)\nelif False:\n'
+        "    pass"
+    )
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=output)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Indicateurs 2024"), code]
+    return nb
+
+
+def _write_clean_tree(root: Path) -> None:
+    """What the pipeline legitimately writes: pseudonymous keys, counts, prose, Data Docs."""
+    keys = [hashlib.sha256(f"k{i}".encode()).hexdigest() for i in range(4)]
+    contacts = pd.DataFrame(
+        {
+            "record_key": keys,
+            "partner_id": "abri_nuit",
+            "date_start": pd.to_datetime(["2024-01-02", "2024-02-10", "2024-03-15", "2024-04-20"]),
+            "orientation": ["CPAS", None, "Santé", "Aucune"],
+            "age_at_contact": [33, 38, 44, 53],
+            "source_file": "abri/abri_2024.csv",
+        }
+    )
+    (root / "data_clean").mkdir()
+    contacts.to_parquet(root / "data_clean/contacts.parquet", index=False)
+    reports = root / "outputs/reports/2024"
+    (reports / "figures").mkdir(parents=True)
+    (reports / "figures/pyramide.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (reports / "observatoire.html").write_text(
+        "<html><head><style>td { display: block; }</style>"
+        '<script>var label = "personnes";</script></head><body>'
+        "<h1>Observatoire 2024</h1><p>Le réseau a aidé 4 personnes distinctes.</p>"
+        "<table><tr><td>Abri de nuit</td><td>4</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    (reports / "observatoire.pdf").write_bytes(_pdf("Le réseau a aidé 4 personnes distinctes."))
+    (root / "outputs/metrics").mkdir(parents=True)
+    (root / "outputs/metrics/rows.json").write_text(
+        json.dumps({"rows_read": 4, "rows_clean": 4, "files": {"abri/abri_2024.csv": 4}}),
+        encoding="utf-8",
+    )
+    (root / "outputs/notebooks").mkdir()
+    nbformat.write(_notebook("4 personnes\n"), root / "outputs/notebooks/indicateurs.ipynb")
+    (root / "outputs/validation").mkdir()
+    (root / "outputs/validation/index.html").write_text(
+        '<div class="content-block"><button class="close">×</button>'
+        "<p>Expectation : valeurs dans la liste (sexe).</p></div>",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    _write_raw(tmp_path)
+    _write_clean_tree(tmp_path)
+    return tmp_path
+
+
+def _run(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str, str]:
+    """Exit code, JSON report (parsed and as text) and everything printed."""
+    code = run_guard(PARAMS)
+    out, err = capsys.readouterr()
+    text = REPORT.read_text(encoding="utf-8")
+    return code, json.loads(text), text, out + err
+
+
+def test_clean_tree_passes_and_reports_counts_only(project, capsys):
+    code, report, _, _ = _run(capsys)
+    assert code == 0 and report["status"] == "ok" and report["findings"] == []
+    assert report["files_scanned"]["by_type"] == {
+        "html": 2,
+        "ipynb": 1,
+        "json": 1,
+        "parquet": 1,
+        "pdf": 1,
+    }
+    assert report["files_skipped"]["by_type"] == {"png": 1}
+    # Grand and Alpha are stop-listed; 4711 is too short to tell from a count.
+    assert report["identity_values_checked"] == {
+        "nom": 3,
+        "prénom": 3,
+        "date de naissance": 4,
+        "identifiant partenaire": 3,
+    }
+    not_checked = report["identity_values_not_checked"]
+    assert not_checked["identifiants numériques de moins de 6 chiffres"] == 1
+    assert not_checked["noms ou prénoms de la liste d'exclusion"] == 2
+
+
+PLANTS = [
+    pytest.param(
+        "outputs/tables/2024/liste.csv",
+        lambda p: p.write_text("nom,personnes\nWOUTERS,1\n", encoding="utf-8"),
+        "nom",
+        "ligne 2",
+        ["WOUTERS", "Wouters", "wouters"],
+        id="surname-in-csv",
+    ),
+    pytest.param(
+        "outputs/notebooks/tendances.ipynb",
+        lambda p: nbformat.write(_notebook("Dernier passage : CLEMENTINE\n"), p),
+        "prénom",
+        "cellule 2 (sorties)",
+        ["Clémentine", "CLEMENTINE", "clementine"],
+        id="first-name-in-notebook-output",
+    ),
+    pytest.param(
+        "outputs/reports/2024/annexe.pdf",
+        lambda p: p.write_bytes(_pdf("Personne née le 12/11/1985, vue 3 fois.")),
+        "date de naissance",
+        "page 1",
+        ["12/11/1985", "1985-11-12"],
+        id="birth-date-in-pdf",
+    ),
+    pytest.param(
+        "data_clean/persons.parquet",
+        lambda p: (
+            pd.DataFrame({"person_id": ["p1", "p2"], "naissance": ["1990-03-07", None]})
+            .astype({"naissance": "string"})
+            .to_parquet(p, index=False)
+        ),
+        "date de naissance",
+        "colonne « naissance »",
+        ["1990-03-07", "07/03/1990"],
+        id="iso-birth-date-in-parquet",
+    ),
+    pytest.param(
+        "outputs/metrics/linkage.json",
+        lambda p: p.write_text(json.dumps({"exemple": "an-001223", "n": 2}), encoding="utf-8"),
+        "identifiant partenaire",
+        "ligne 1",
+        ["AN-001223", "an-001223"],
+        id="client-id-in-json",
+    ),
+    pytest.param(
+        "outputs/validation/validations/contacts.html",
+        lambda p: p.write_text(
+            "<table><tr><td>Valeur inattendue</td><td>van der BERG</td></tr></table>",
+            encoding="utf-8",
+        ),
+        "nom",
+        "ligne 1",
+        ["Van der Berg", "van der BERG", "van der berg"],
+        id="compound-surname-in-html",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "plant", "kind", "where", "values"), PLANTS)
+def test_a_planted_identity_fails_the_guard_without_being_reported(
+    project, capsys, file, plant, kind, where, values
+):
+    path = Path(file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plant(path)
+    code, report, text, printed = _run(capsys)
+    assert code == 1 and report["status"] == "fuite"
+    assert [(f["file"], f["kind"]) for f in report["findings"]] == [(file, kind)]
+    finding = report["findings"][0]
+    assert finding["where"] == where and finding["count"] == 1
+    assert finding["distinct_values"] == 1
+    for value in values:
+        assert value not in text
+        assert value not in printed
+    assert file in printed and kind in printed and "À faire" in printed
+
+
+def test_stop_listed_names_and_substrings_do_not_trigger(project, capsys):
+    assert {"grand", "alpha"} <= STOP_WORDS.keys()
+    Path("outputs/tables/2024").mkdir(parents=True)
+    Path("outputs/tables/2024/hiver.csv").write_text(
+        "mesure,valeur\n"
+        "lits du Plan Grand Froid,15\n"
+        "alpha (Cameron–Trivedi),0.3\n"
+        "Wouterse,1\n"  # longer word containing a surname
+        "Berg,2\n"  # a 4-letter part of « Van der Berg »: only the full phrase is searched
+        "4711,3\n",  # a short numeric client id: indistinguishable from a count
+        encoding="utf-8",
+    )
+    code, report, _, _ = _run(capsys)
+    assert code == 0 and report["findings"] == []
+
+
+def test_a_path_naming_somebody_is_reported_masked(project, capsys):
+    Path("outputs/fiches").mkdir()
+    Path("outputs/fiches/Wouters.txt").write_text("Fiche vide.\n", encoding="utf-8")
+    code, report, text, printed = _run(capsys)
+    assert code == 1
+    (finding,) = report["findings"]
+    assert finding["file"].startswith("outputs/[chemin masqué")
+    assert finding["where"] == "nom du fichier ou d'un dossier"
+    assert "Wouters" not in text and "Wouters" not in printed
+
+
+def test_a_column_named_after_somebody_is_masked(project, capsys):
+    frame = pd.DataFrame({"mois": ["2024-01"], "Dupré-Lefèvre": ["oui"]})
+    frame.to_parquet("data_clean/pivot.parquet", index=False)
+    code, report, text, _ = _run(capsys)
+    assert code == 1
+    (finding,) = report["findings"]
+    assert finding["where"].startswith("nom de la colonne n° 2")  # and pandas metadata
+    assert "Dupré" not in text and "Lefèvre" not in text
+
+
+def test_an_unreadable_file_is_listed_as_not_checked(project, capsys):
+    Path("outputs/reports/2024/abime.pdf").write_bytes(b"%PDF-1.7 tronque")
+    code, report, _, printed = _run(capsys)
+    assert code == 0 and report["findings"] == []
+    (unreadable,) = report["files_unreadable"]
+    assert unreadable["file"] == "outputs/reports/2024/abime.pdf"
+    assert unreadable["reason"].startswith("illisible")
+    assert "outputs/reports/2024/abime.pdf n'a pas pu être vérifié" in printed
+
+
+# --- matching rules, without files ---
+
+
+@pytest.fixture(scope="module")
+def ids() -> Identities:
+    ids = Identities()
+    ids.add_name("Martin", "nom")
+    ids.add_name("Dupré-Lefèvre", "nom")
+    ids.add_name("Van der Berg", "nom")
+    ids.add_name("Ali", "prénom")
+    ids.add_client_id("AN-001222")
+    ids.add_client_id("123456")
+    ids.add_client_id(4711.0)
+    ids.add_birth_dates(pd.Series(["07/03/1990", "31/02/1990"], dtype=object), "%d/%m/%Y")
+    return ids
+
+
+def _found(ids: Identities, text: str) -> set[str]:
+    return {kind for kind, _ in ids.match(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("M. MARTIN est passé", {"nom"}),
+        ("la Martinique", set()),
+        ("Martin_2024.csv", {"nom"}),
+        ("dupre lefevre", {"nom"}),
+        ("Mme Lefèvre", {"nom"}),  # a distinctive part (5 letters or more) alone
+        ("VAN DER BERG", {"nom"}),
+        ("la famille Berg, le van", set()),  # parts under 5 letters, particles
+        ("Ali", set()),  # fewer than 4 letters: never searched
+        ("né le 1990-03-07T00:00:00", {"date de naissance"}),
+        ("07.03.1990", {"date de naissance"}),
+        ("1990/03/07", {"date de naissance"}),
+        ("07-03-1990", {"date de naissance"}),
+        ("31/02/1990", {"date de naissance"}),  # impossible date, still the raw export text
+        ("2007-03-1990", set()),
+        ("outputs/dossier_an-001222.pdf", {"identifiant partenaire"}),
+        ("AN-0012220", set()),
+        ("taux 0.123456", set()),  # a decimal, not the id 123456
+        ("123456 nuitées", {"identifiant partenaire"}),
+        ("4711 contacts", set()),
+    ],
+)
+def test_matching_rules(ids, text, kinds):
+    assert _found(ids, text) == kinds
+
+
+def test_compound_name_is_counted_once(ids):
+    hits = ids.match("Dupré-Lefèvre, puis Lefèvre seul")
+    assert sum(hits.values()) == 2
