@@ -1,7 +1,15 @@
 import pandas as pd
 import pytest
 
-from observatoire.identity import normalise_initials, normalise_name, phonetic_fr, swap_day_month
+from observatoire.identity import (
+    initials_of,
+    name_parts,
+    normalise_initials,
+    normalise_name,
+    phonetic_fr,
+    spelling_neighbourhood,
+    swap_day_month,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,4 +62,85 @@ def test_swap_day_month_only_where_a_different_valid_date_exists():
     assert swapped.iloc[0] == pd.Timestamp("1990-07-03")
     assert pd.isna(swapped.iloc[1])  # day 25 cannot be a month
     assert pd.isna(swapped.iloc[2])  # same day and month: no other date
+    assert pd.isna(swapped.iloc[3])
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("De Smet", "Desmet"),
+        ("Le Clercq", "LECLERCQ"),
+        ("Van der Straeten", "Vanderstraeten"),
+        ("Du Bois", "dubois"),
+        ("D'Hondt", "Dhondt"),
+        ("N'Diaye", "N Diaye"),
+        ("François", "FRANCOIS"),
+        ("Geneviève", "Genevieve"),
+        ("Jean-Pierre", "Jean Pierre"),
+    ],
+)
+def test_particles_apostrophes_hyphens_and_accents_are_formatting(a, b):
+    """Belgian exports glue or split particles, drop accents and apostrophes: same name."""
+    assert normalise_name(a) == normalise_name(b)
+    assert phonetic_fr(a) == phonetic_fr(b)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parts"),
+    [
+        ("Van der Berg", ["BERG"]),
+        ("De Smet", ["SMET"]),
+        ("D'Hondt", ["HONDT"]),
+        ("Dupré-Lefèvre", ["DUPRE", "LEFEVRE"]),
+        ("Cruz Barros", ["CRUZ", "BARROS"]),
+        ("El Ouardi", ["OUARDI"]),
+        ("Jean-Pierre", ["JEAN", "PIERRE"]),
+        (None, []),
+    ],
+)
+def test_name_parts_drop_particles(raw, parts):
+    assert name_parts(raw) == parts
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Meunier", "MEUNEIR"),  # two letters swapped
+        ("Goossens", "Goosens"),  # a letter dropped (and the phonetic keys differ)
+        ("Chartier", "Chartierr"),  # a letter doubled
+        ("Singh", "Sigh"),
+        ("Bujas", "Bujaz"),  # a letter replaced
+        ("Cruz Barros", "Cruz"),  # one part of a compound surname
+        ("Dupré-Lefèvre", "Lefevre"),
+        ("Jean-Pierre", "Jean"),
+    ],
+)
+def test_spelling_neighbourhoods_meet_one_error_apart(a, b):
+    assert set(spelling_neighbourhood(a)) & set(spelling_neighbourhood(b))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("Martin", "Bernard"), ("Dubois", "Dupont"), ("Jean", "Joan-Marie"), ("Li", "Lu")]
+)
+def test_spelling_neighbourhoods_keep_different_names_apart(a, b):
+    assert not set(spelling_neighbourhood(a)) & set(spelling_neighbourhood(b))
+
+
+def test_spelling_neighbourhood_of_a_short_name_is_the_name_itself():
+    assert spelling_neighbourhood("Li") == ["LI"]
+    assert spelling_neighbourhood("") == []
+
+
+def test_initials_as_street_workers_write_them():
+    assert initials_of("Éloïse", "Van der Berg") == "EV"
+    assert initials_of("jean-pierre", "d'Hondt") == "JD"
+    assert initials_of("Jean", None) == ""
+
+
+def test_swap_day_month_handles_month_ends_and_leap_days():
+    dates = pd.Series(pd.to_datetime(["1990-02-12", "1990-12-02", "1992-02-29", "2000-01-13"]))
+    swapped = swap_day_month(dates)
+    assert swapped.iloc[0] == pd.Timestamp("1990-12-02")
+    assert swapped.iloc[1] == pd.Timestamp("1990-02-12")
+    assert pd.isna(swapped.iloc[2])  # day 29 cannot be a month
     assert pd.isna(swapped.iloc[3])

@@ -88,6 +88,23 @@ def _cmd_guard(args: argparse.Namespace) -> int:
     return run_guard(load_params(args.params))
 
 
+def _cmd_pseudonym(args: argparse.Namespace) -> int:
+    from getpass import getpass
+
+    from observatoire.linkage.overrides import record_key_of
+    from observatoire.pseudonymise import Pseudonymiser, load_key
+
+    params = load_params(args.params)
+    ing = params["ingest"]
+    key = load_key(Path("."), ing["key_env"], ing["key_file_env"], create=False)
+    local_id = getpass(f"Identifiant local du dossier chez « {args.partner} » (non affiché) : ")
+    if not local_id.strip():
+        print("Aucun identifiant saisi.", file=sys.stderr)
+        return 1
+    print(record_key_of(args.partner, local_id, Pseudonymiser(key)))
+    return 0
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
     from observatoire.report import print_summary
 
@@ -130,6 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
         "guard", help="vérifie qu'aucune identité ne fuit dans data_clean/ et outputs/"
     )
     grd.set_defaults(func=_cmd_guard)
+    pse = sub.add_parser(
+        "pseudonyme",
+        help="pseudonyme d'un dossier partenaire, pour params/linkage_overrides.yaml",
+        description="Calcule avec la clé secrète le pseudonyme (record_key) d'un identifiant "
+        "local de partenaire, saisi sans être affiché ni enregistré.",
+    )
+    pse.add_argument("--partner", required=True, help="identifiant du partenaire (voir `partners`)")
+    pse.set_defaults(func=_cmd_pseudonym)
     nb = sub.add_parser("notebook", help="exécute un carnet d'analyse (papermill)")
     nb.add_argument("name", help="nom du carnet dans notebooks/ (sans extension)")
     nb.set_defaults(func=_cmd_notebook)

@@ -15,14 +15,64 @@ import pandas as pd
 _NON_LETTERS = re.compile(r"[^A-Z]")
 
 
-def normalise_name(value: object) -> str:
-    """Upper-case ASCII letters only: accents, spaces, hyphens and apostrophes removed."""
+def _ascii_upper(value: object) -> str:
+    """Upper case without accents; separators (spaces, hyphens, apostrophes) still there."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
     text = unicodedata.normalize("NFKD", str(value))
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.upper().replace("Æ", "AE").replace("Œ", "OE").replace("ß", "SS")
-    return _NON_LETTERS.sub("", text)
+    return text.upper().replace("Æ", "AE").replace("Œ", "OE").replace("ß", "SS")
+
+
+def normalise_name(value: object) -> str:
+    """Upper-case ASCII letters only: accents, spaces, hyphens and apostrophes removed."""
+    return _NON_LETTERS.sub("", _ascii_upper(value))
+
+
+NAME_PARTICLES = frozenset(
+    {"VAN", "VON", "DER", "DEN", "DE", "DES", "DEL", "DELLA", "LA", "LE", "LES", "DU", "DI"}
+    | {"DA", "DOS", "DAS", "TER", "TEN", "EL", "AL", "BEN", "AIT"}
+)
+"""Particles of Belgian, French, Dutch, Iberian and Arabic names: not a significant part."""
+
+
+def name_parts(value: object) -> list[str]:
+    """Significant parts of a compound name, in order: « Dupré-Lefèvre » → DUPRE, LEFEVRE.
+
+    Names are split at spaces, hyphens and apostrophes; particles (« Van der », « De », « El »)
+    and one-letter parts are dropped, so « Van der Berg » has the single part BERG.
+    """
+    parts = _NON_LETTERS.split(_ascii_upper(value))
+    return [p for p in parts if len(p) >= 2 and p not in NAME_PARTICLES]
+
+
+def spelling_neighbourhood(value: object) -> list[str]:
+    """The strings through which a name is compared with spelling errors tolerated (sorted).
+
+    The normalised name; every string made by deleting one of its letters (names of four
+    letters or more); and, for a compound name, each significant part. Two names share an
+    element when one letter was added, dropped, replaced or two letters swapped (« MEUNIER » /
+    « MEUNEIR », « GOOSSENS » / « GOOSENS »: the symmetric-deletion method), or when one of
+    them is a part of the other (« CRUZ BARROS » / « CRUZ »). Only keyed hashes of these
+    strings leave ingest, so spelling tolerance survives pseudonymisation.
+    """
+    name = normalise_name(value)
+    if not name:
+        return []
+    out = {name}
+    if len(name) >= 4:
+        out.update(name[:i] + name[i + 1 :] for i in range(len(name)))
+    parts = name_parts(value)
+    if len(parts) >= 2:
+        out.update(parts)
+    return sorted(out)
+
+
+def initials_of(first_name: object, surname: object) -> str:
+    """Initials as street workers write them: first letter of the first name, then of the
+    surname (« Éloïse Van der Berg » → EV); empty if either name is missing."""
+    first, last = normalise_name(first_name), normalise_name(surname)
+    return first[:1] + last[:1] if first and last else ""
 
 
 _PHONETIC_RULES: list[tuple[str, str]] = [

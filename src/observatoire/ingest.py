@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from observatoire.errors import ExportRejected
-from observatoire.identity import normalise_initials, normalise_name, phonetic_fr, swap_day_month
+from observatoire.identity import (
+    initials_of,
+    normalise_initials,
+    normalise_name,
+    phonetic_fr,
+    spelling_neighbourhood,
+    swap_day_month,
+)
 from observatoire.mapping import ExportSpec, PartnerMapping, normalise_label
 from observatoire.pseudonymise import Pseudonymiser
 from observatoire.readers import (
@@ -117,12 +124,21 @@ def _resolve_columns(
         else:
             found[fname] = label
     if missing_required:
+        # No expected label at all: the "header" is probably a data row (header line missing or
+        # `header_row` wrong), so its cells may be names or birth dates: never echo them.
+        present = (
+            f"Colonnes présentes : {', '.join(h for h in header if h)}."
+            if found
+            else f"Aucune colonne attendue n'est reconnue à la ligne {spec.format.header_row} : "
+            "la ligne des titres de colonnes manque peut-être (son contenu n'est pas affiché, "
+            "il peut contenir des données personnelles)."
+        )
         raise ExportRejected(
             partner.partner_id,
             name,
             "colonne(s) obligatoire(s) absente(s) : "
             + ", ".join(f"« {c} »" for c in missing_required)
-            + f". Colonnes présentes : {', '.join(h for h in header if h)}.",
+            + f". {present}",
             "demandez au partenaire un export avec ces colonnes, ou, si elles ont été "
             f"renommées, ajoutez le nouveau nom dans `aliases:` de params/partners/"
             f"{partner.partner_id}.yaml.",
@@ -408,9 +424,28 @@ def pseudonymise_contacts(
             "tok_birth_date": pseudo.tokens("birth_date", birth_iso),
             "tok_birth_date_swapped": pseudo.tokens("birth_date", swapped_iso),
             "tok_initials": pseudo.tokens("initials", empty(initials)),
+            # Linkage features (see observatoire.linkage): keyed tokens of each name's spelling
+            # neighbourhood (one letter off, parts of compound names) and of the initials a
+            # street worker would write for a named person.
+            "tok_surname_variants": _neighbourhood_tokens(
+                col("surname"), "surname_variant", pseudo
+            ),
+            "tok_first_name_variants": _neighbourhood_tokens(
+                col("first_name"), "first_name_variant", pseudo
+            ),
+            "tok_name_initials": pseudo.tokens(
+                "initials", empty(pd.Series(map(initials_of, first, surname), index=f.index))
+            ),
         }
     )
     return contacts, tokens
+
+
+def _neighbourhood_tokens(names: pd.Series, purpose: str, pseudo: Pseudonymiser) -> pd.Series:
+    """Per row, the keyed tokens of the name's spelling neighbourhood (None if no name)."""
+    return map_unique(
+        names, lambda v: [pseudo.token(purpose, x) for x in spelling_neighbourhood(v)] or None
+    )
 
 
 @dataclass

@@ -1,146 +1,223 @@
 """Linking records of the same person across partners, on keyed tokens only.
 
-First method: deterministic keys. Two records are the same person when they share a partner
-record (same client id at the same partner), or agree exactly on one of these keyed keys:
+Named records (a client file at a partner) are linked by a probabilistic Fellegi–Sunter model
+(:mod:`observatoire.linkage.model`) and grouped into persons at the match-probability threshold
+of ``params/pipeline.yaml`` (``linkage.threshold``), never merging records with contradictory
+birth dates or sexes (:mod:`observatoire.linkage.clustering`). Street-work records (initials
+and an estimated age only) are chained among themselves and never linked to named records
+(:mod:`observatoire.linkage.street_work`). The analyst's corrections
+(``params/linkage_overrides.yaml``) are applied on every run.
 
-- surname + first name + birth date, and the same with one side's day and month swapped;
-- phonetic surname + phonetic first name + birth date;
-- surname + birth date + sex, or first name + birth date + sex (one name misspelt beyond its
-  phonetic key);
-- for a record without birth date: surname + first name + sex, when every dated record with that
-  name shares one birth date (no ambiguity).
-
-Links are closed transitively (connected components). Street-work records (initials and an
-estimated age only) are chained among themselves (same initials and sex, estimated birth years
-close) but not linked to other partners: too little information to do so safely, so a person
-seen by street work and by another service is counted twice network-wide, and the report says so.
+A person's id is a hash of the smallest record key of its cluster: stable whatever order the
+clusters are found in, and not reversible to any partner's client id.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from observatoire.linkage.clustering import ClusteringResult, RecordFacts, cluster_records
+from observatoire.linkage.model import ScoredPairs, fit_and_score
+from observatoire.linkage.overrides import Overrides, OverridesApplied, OverridesError
+from observatoire.linkage.records import IDENTIFIED, INITIALS_ONLY, build_record_tables
+from observatoire.linkage.settings import LinkageSettings
+from observatoire.linkage.street_work import chain_street_records
 from observatoire.schema import CONTACT_COLUMNS, PERSON_COLUMNS
 
-KEY_RULES: list[tuple[str, list[str]]] = [
-    ("nom_prenom_naissance", ["tok_surname", "tok_first_name", "tok_birth_date"]),
-    ("phonetique_naissance", ["tok_surname_phon", "tok_first_name_phon", "tok_birth_date"]),
-    ("nom_naissance_sexe", ["tok_surname", "tok_birth_date", "sex"]),
-    ("prenom_naissance_sexe", ["tok_first_name", "tok_birth_date", "sex"]),
-]
-STREET_WORK_YEAR_GAP = 1
-"""Street-work records of the same initials and sex are chained when their estimated birth
-years are at most this far apart (an estimated age drifts by a year or two between contacts)."""
+
+@dataclass
+class Linkage:
+    """Everything one linkage run produced, for the clean tables and the diagnostics."""
+
+    settings: LinkageSettings
+    facts: RecordFacts
+    """The named records (the model's input), in ``unique_id`` order."""
+    pairs: pd.DataFrame
+    """Scored pairs of named records (positions ``a``, ``b`` into ``facts.ids``)."""
+    scored: ScoredPairs | None
+    clustering: ClusteringResult
+    street: pd.Series
+    """Initials-only record key → its street-work chain (smallest record key)."""
+    together: list[tuple[int, int]] = field(default_factory=list)
+    apart: list[tuple[int, int]] = field(default_factory=list)
+    cross_together: list[tuple[str, str]] = field(default_factory=list)
+    overrides: OverridesApplied = field(default_factory=OverridesApplied)
+    n_street_records: int = 0
+
+    def person_of(self, threshold: float | None = None) -> pd.Series:
+        """Record key → person id, at the run's threshold or another one (sensitivity)."""
+        cluster = self.cluster_of(threshold)
+        person = cluster.map(lambda k: "P" + hashlib.sha256(k.encode()).hexdigest()[:15])
+        return person.rename("person_id")
+
+    def cluster_of(self, threshold: float | None = None) -> pd.Series:
+        """Record key → smallest record key of its person."""
+        if threshold is None or threshold == self.settings.threshold:
+            labels = self.clustering.labels
+        else:
+            labels = cluster_records(
+                self.facts, self.pairs, threshold, self.together, self.apart
+            ).labels
+        ids = np.asarray(self.facts.ids, dtype=object)
+        cluster = pd.concat([pd.Series(ids[labels], index=ids), self.street], verify_integrity=True)
+        return _merge_across(cluster, self.cross_together).rename("cluster")
 
 
-def _record_table(tokens: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct record (partner client), with its identity tokens."""
-    cols = [c for c in tokens.columns if c not in ("source_file", "source_row")]
-    return tokens[cols].drop_duplicates().sort_values(cols, na_position="last", ignore_index=True)
+def _merge_across(cluster: pd.Series, links: list[tuple[str, str]]) -> pd.Series:
+    """Apply forced links between a named and a street-work record (union of their clusters)."""
+    if not links:
+        return cluster
+    rename: dict[str, str] = {}
+
+    def root(c: str) -> str:
+        while c in rename:
+            c = rename[c]
+        return c
+
+    for a, b in links:
+        ca, cb = root(cluster[a]), root(cluster[b])
+        if ca != cb:
+            rename[max(ca, cb)] = min(ca, cb)
+    return cluster.map(root)
 
 
-def link_records(tokens: pd.DataFrame) -> pd.Series:
-    """Map each ``record_key`` to a ``person_id`` (a stable pseudonym of its cluster)."""
-    records = _record_table(tokens)
-    keys = pd.Index(records["record_key"].unique())
-    n = len(keys)
-    rec_pos = keys.get_indexer(records["record_key"])
-    edges_a: list[np.ndarray] = []
-    edges_b: list[np.ndarray] = []
-    linkable = records["tok_initials"].isna()
+def _positions(
+    overrides: Overrides, named: dict[str, int], street: dict[str, int]
+) -> tuple[dict[str, list], OverridesApplied]:
+    """Sort the overrides by the record sets they touch; unknown keys are reported."""
+    out: dict[str, list] = {
+        "together": [],
+        "apart": [],
+        "street_together": [],
+        "street_apart": [],
+        "cross_together": [],
+    }
+    applied = OverridesApplied()
+    for kind, entries in (("together", overrides.together), ("apart", overrides.apart)):
+        for o in entries:
+            missing = [k for k in (o.a, o.b) if k not in named and k not in street]
+            if missing:
+                applied.unknown_records.extend(missing)
+                continue
+            if o.a in named and o.b in named:
+                out[kind].append((named[o.a], named[o.b]))
+            elif o.a in street and o.b in street:
+                out[f"street_{kind}"].append((street[o.a], street[o.b]))
+            elif kind == "together":
+                out["cross_together"].append((o.a, o.b))
+            if kind == "together":
+                applied.together_applied += 1
+            else:
+                applied.apart_applied += 1
+    applied.unknown_records = sorted(set(applied.unknown_records))
+    return out, applied
 
-    def add_groups(frame: pd.DataFrame, cols: list[str]) -> None:
-        sub = frame.dropna(subset=cols)
-        if sub.empty:
-            return
-        group = sub.groupby(cols, sort=False).ngroup().to_numpy()
-        pos = rec_pos[sub.index.to_numpy()]
-        first = pd.Series(pos).groupby(group).transform("first").to_numpy()
-        edges_a.append(first)
-        edges_b.append(pos)
 
-    lk = records[linkable]
-    for _, cols in KEY_RULES:
-        add_groups(lk, cols)
-    # Day/month swap: a record's swapped birth date against the others' true birth date.
-    swapped = lk.dropna(subset=["tok_surname", "tok_first_name", "tok_birth_date_swapped"])
-    true_dates = lk.dropna(subset=["tok_surname", "tok_first_name", "tok_birth_date"])
-    pairs = swapped.reset_index().merge(
-        true_dates.reset_index(),
-        left_on=["tok_surname", "tok_first_name", "tok_birth_date_swapped"],
-        right_on=["tok_surname", "tok_first_name", "tok_birth_date"],
-        suffixes=("_a", "_b"),
+def link_records(
+    contacts: pd.DataFrame,
+    tokens: pd.DataFrame,
+    settings: LinkageSettings | None = None,
+    overrides: Overrides | None = None,
+) -> Linkage:
+    """Run the whole linkage on the clean contacts and ingest's identity tokens."""
+    settings = settings or LinkageSettings()
+    overrides = overrides or Overrides()
+    con = duckdb.connect()
+    try:
+        tables = build_record_tables(
+            con,
+            contacts,
+            tokens,
+            settings.activity_window_months,
+            settings.street_activity_gap_months,
+        )
+        named = con.execute(
+            f"SELECT unique_id, tok_birth_date, tok_birth_date_swapped, sex FROM {IDENTIFIED} "
+            "ORDER BY unique_id"
+        ).df()
+        facts = RecordFacts.from_frame(named)
+        scored = fit_and_score(tables, settings)
+        street_ids = [
+            r[0]
+            for r in con.execute(
+                f"SELECT unique_id FROM {INITIALS_ONLY} ORDER BY unique_id"
+            ).fetchall()
+        ]
+        named_pos = {k: i for i, k in enumerate(facts.ids)}
+        street_pos = {k: i for i, k in enumerate(street_ids)}
+        placed, applied = _positions(overrides, named_pos, street_pos)
+        street = chain_street_records(
+            tables,
+            settings.street_birth_year_gap,
+            together=placed["street_together"],
+            apart=placed["street_apart"],
+        )
+    finally:
+        con.close()
+    pairs = _pair_positions(scored, named_pos)
+    clustering = cluster_records(
+        facts, pairs, settings.threshold, placed["together"], placed["apart"]
     )
-    if not pairs.empty:
-        edges_a.append(rec_pos[pairs["index_a"].to_numpy()])
-        edges_b.append(rec_pos[pairs["index_b"].to_numpy()])
-    # A record without birth date joins the dated records of the same name and sex, if they
-    # all agree on one birth date.
-    name_cols = ["tok_surname", "tok_first_name", "sex"]
-    named = lk.dropna(subset=["tok_surname", "tok_first_name"])
-    dated = named.dropna(subset=["tok_birth_date"])
-    unambiguous = dated.groupby(name_cols)["tok_birth_date"].nunique()
-    unambiguous = unambiguous[unambiguous == 1].index
-    undated = named[named["tok_birth_date"].isna()]
-    dated_ok = dated[dated.set_index(name_cols).index.isin(unambiguous)]
-    undated_ok = undated[undated.set_index(name_cols).index.isin(unambiguous)]
-    add_groups(pd.concat([dated_ok, undated_ok]), name_cols)
-    # Street work: chain records of the same initials and sex by estimated birth year.
-    street = (
-        records[~linkable]
-        .dropna(subset=["tok_initials"])
-        .sort_values(["tok_initials", "sex", "est_birth_year"])
+    linkage = Linkage(
+        settings=settings,
+        facts=facts,
+        pairs=pairs,
+        scored=scored,
+        clustering=clustering,
+        street=street,
+        together=placed["together"],
+        apart=placed["apart"],
+        cross_together=placed["cross_together"],
+        overrides=applied,
+        n_street_records=len(street_ids),
     )
-    if not street.empty:
-        same = street["tok_initials"].eq(street["tok_initials"].shift())
-        same &= street["sex"].eq(street["sex"].shift())
-        gap = street["est_birth_year"].astype("float64").diff()
-        chained = same & (gap.fillna(99) <= STREET_WORK_YEAR_GAP)
-        pos = rec_pos[street.index.to_numpy()]
-        prev = np.roll(pos, 1)
-        mask = chained.to_numpy()
-        edges_a.append(prev[mask])
-        edges_b.append(pos[mask])
-    if edges_a:
-        a, b = np.concatenate(edges_a), np.concatenate(edges_b)
-    else:
-        a = b = np.empty(0, dtype=int)
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    # The person id is a hash of the smallest record key of its cluster: stable whatever order
-    # the clusters were found in, and not reversible to any partner's client id.
-    smallest = pd.Series(keys).groupby(labels).transform("min")
-    person = smallest.map(lambda k: "P" + hashlib.sha256(k.encode()).hexdigest()[:15])
-    return pd.Series(person.to_numpy(), index=keys, name="person_id")
+    _check_apart(linkage, overrides)
+    return linkage
 
 
-def build_clean_tables(
-    contacts: pd.DataFrame, tokens: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Attach ``person_id`` to every contact and derive the persons table."""
-    person_of = link_records(tokens)
-    out = contacts.copy()
-    out["person_id"] = out["record_key"].map(person_of)
-    out = out[CONTACT_COLUMNS].sort_values(["source_file", "source_row"], ignore_index=True)
+def _pair_positions(scored: ScoredPairs | None, pos: dict[str, int]) -> pd.DataFrame:
+    if scored is None or scored.pairs.empty:
+        return pd.DataFrame({"a": [], "b": [], "match_probability": []})
+    pairs = scored.pairs.copy()
+    pairs["a"] = pairs["unique_id_l"].map(pos).astype("int64")
+    pairs["b"] = pairs["unique_id_r"].map(pos).astype("int64")
+    return pairs
 
+
+def _check_apart(linkage: Linkage, overrides: Overrides) -> None:
+    """A pair forced apart can only end up together through forced links: say which."""
+    person = linkage.person_of()
+    broken = [o for o in overrides.apart if o.a in person and person.get(o.a) == person.get(o.b)]
+    if broken:
+        raise OverridesError(
+            f"{overrides.source} : {len(broken)} paire(s) de forcer_separation sont reliées par "
+            "des entrées de forcer_liaison (directement ou par chaîne) : "
+            + "; ".join(f"{o.a[:8]}… / {o.b[:8]}…" for o in broken)
+            + ". Corrigez l'une des deux listes."
+        )
+
+
+def _modal(frame: pd.DataFrame, col: str) -> pd.Series:
+    """Per person, the most frequent value of ``col`` (ties: the smallest)."""
+    counts = frame.groupby(["person_id", col]).size().rename("n").reset_index()
+    counts = counts.sort_values(["person_id", "n", col], ascending=[True, False, True])
+    return counts.drop_duplicates("person_id").set_index("person_id")[col]
+
+
+def _person_table(out: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
+    """One row per person: first and last contact, partners, contacts, sex, nationality group
+    and birth year (the most frequent exact one, else the median estimated one)."""
+    person_of = out.drop_duplicates("record_key").set_index("record_key")["person_id"]
     birth = tokens[["record_key", "birth_year", "est_birth_year"]].copy()
     birth["person_id"] = birth["record_key"].map(person_of)
-    exact = (
-        birth.dropna(subset=["birth_year"])
-        .groupby("person_id")["birth_year"]
-        .agg(lambda s: s.mode().min())
-    )
+    birth = birth.dropna(subset=["person_id"])
+    exact = _modal(birth.dropna(subset=["birth_year"]), "birth_year")
     est = birth.dropna(subset=["est_birth_year"]).groupby("person_id")["est_birth_year"].median()
-
-    def modal(col: str, unknown: str) -> pd.Series:
-        known = out[out[col] != unknown]
-        return known.groupby("person_id")[col].agg(lambda s: s.mode().min())
-
     g = out.groupby("person_id")
     persons = pd.DataFrame(
         {
@@ -150,14 +227,38 @@ def build_clean_tables(
             "n_contacts": g.size(),
         }
     )
-    persons["sex"] = modal("sex", "INCONNU").reindex(persons.index).fillna("INCONNU")
-    persons["nationality_group"] = (
-        modal("nationality_group", "INCONNU").reindex(persons.index).fillna("INCONNU")
-    )
+    for col in ("sex", "nationality_group"):
+        known = _modal(out[out[col] != "INCONNU"], col)
+        persons[col] = known.reindex(persons.index).fillna("INCONNU")
     by = exact.reindex(persons.index)
     persons["age_estimated"] = by.isna() & est.reindex(persons.index).notna()
     persons["birth_year"] = by.fillna(est.reindex(persons.index).round()).astype("Int64")
     persons = persons.reset_index()[PERSON_COLUMNS].sort_values("person_id", ignore_index=True)
     persons["n_partners"] = persons["n_partners"].astype("int64")
     persons["n_contacts"] = persons["n_contacts"].astype("int64")
-    return out, persons
+    return persons
+
+
+def clean_tables(
+    contacts: pd.DataFrame, tokens: pd.DataFrame, person_of: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attach ``person_id`` to every contact (sorted by source file and row) and derive the
+    persons table."""
+    out = contacts.copy()
+    out["person_id"] = out["record_key"].map(person_of)
+    out = out[CONTACT_COLUMNS].sort_values(["source_file", "source_row"], ignore_index=True)
+    return out, _person_table(out, tokens)
+
+
+def build_clean_tables(
+    contacts: pd.DataFrame,
+    tokens: pd.DataFrame,
+    settings: LinkageSettings | None = None,
+    overrides: Overrides | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Link persons and return the contacts with ``person_id`` and the persons table."""
+    linkage = link_records(contacts, tokens, settings, overrides)
+    return clean_tables(contacts, tokens, linkage.person_of())
+
+
+__all__ = ["Linkage", "build_clean_tables", "clean_tables", "link_records"]

@@ -18,7 +18,7 @@ import yaml
 from observatoire.errors import MappingError
 from observatoire.schema import DISPOSITIFS, TABLE_FIELDS
 
-FILE_TYPES = ("csv", "xlsx")
+FILE_TYPES = ("csv", "xlsx", "ods")
 
 
 def normalise_label(text: str) -> str:
@@ -43,9 +43,14 @@ class FileFormat:
 
     def describe(self) -> str:
         """Short French description, for `observatoire partners`."""
-        if self.type == "xlsx":
+        if self.type in ("xlsx", "ods"):
+            kind, dates = (
+                ("Excel (.xlsx)", "Excel")
+                if self.type == "xlsx"
+                else ("OpenDocument (.ods)", "du tableur")
+            )
             sheet = f", feuille « {self.sheet} »" if self.sheet else ""
-            return f"Excel (.xlsx){sheet}, en-tête ligne {self.header_row}, dates Excel"
+            return f"{kind}{sheet}, en-tête ligne {self.header_row}, dates {dates}"
         delim = {",": "virgule", ";": "point-virgule", "\t": "tabulation"}.get(
             self.delimiter, repr(self.delimiter)
         )

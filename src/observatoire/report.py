@@ -150,6 +150,7 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
     )
 
     net = ind["network"]
+    network_range = linkage.get("fourchette_reseau", {}).get(str(year), {})
     dispositifs = []
     for code, d in ind["dispositifs"].items():
         dispositifs.append(
@@ -309,6 +310,10 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         "months_missing": {p: m for p, m in months_missing.items() if m},
         "inputs": [{"file": f, "sha256": v["sha256"]} for f, v in sorted(inputs.items())],
         "linkage": linkage,
+        "linkage_threshold": fr_num(linkage.get("parametres", {}).get("seuil", float("nan")), 2),
+        "network_range": {
+            bound: publish_count(network_range.get(bound), k) for bound in ("minimum", "maximum")
+        },
         "reasons": QUARANTINE_REASONS,
         "dispositif_labels": DISPOSITIFS,
         "code_version": code_version(),

@@ -1,0 +1,262 @@
+"""What the model says about its own linkage, for real data where no truth exists.
+
+Written as data under ``outputs/linkage/`` for the methods annex (French column names):
+
+- ``poids_des_niveaux.csv``: each comparison level's m and u probabilities and its match
+  weight log2(m/u), in bits: how much agreeing (or disagreeing) in that way moves the odds;
+- ``distribution_des_poids.csv``: all scored pairs by match weight (1-bit bins), with the
+  match probability at the bin's lower edge. A well-separated model shows two humps, non-matches
+  at negative weights and matches at high weights, and few pairs in between;
+- ``pres_du_seuil.csv``: the pairs whose probability lies in the uncertain band around the
+  threshold, counted by their pattern of comparison levels: what the model hesitates on;
+- ``sensibilite_au_seuil.csv``: distinct persons, network-wide and per dispositif, for all
+  years together and each year, at a range of thresholds (the headline counts' sensitivity);
+- ``fourchette_reseau.csv``: per year, the network-wide distinct persons as a range, since
+  street work is not linked to named records (see :mod:`observatoire.linkage.street_work`);
+- ``modele_splink.json``: the fitted Splink model, reloadable with ``splink.Linker``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from observatoire.link import Linkage
+from observatoire.linkage.model import BLOCKING_RULES, COMPARISONS
+from observatoire.storage import write_csv, write_json
+
+NETWORK = "reseau"
+NAMED = "dossiers_nominatifs"
+
+
+def _r(x: float | None, digits: int = 6) -> float | None:
+    """Rounded for stable, readable files (the model is computed in floating point)."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return float(f"{x:.{digits}g}")
+
+
+def level_weights(model: dict[str, Any]) -> pd.DataFrame:
+    """One row per comparison level: m, u and match weight in bits (null levels excluded)."""
+    rows = []
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        for rank, level in enumerate(levels):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = math.log2(m / u) if m and u else None
+            rows.append(
+                {
+                    "comparaison": comparison["output_column_name"],
+                    "rang": rank,
+                    "niveau": level.get("label_for_charts", ""),
+                    "m": _r(m),
+                    "u": _r(u),
+                    "poids_bits": _r(weight, 4),
+                    "ajustement_frequence": bool(level.get("tf_adjustment_column")),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def weight_distribution(histogram: pd.DataFrame) -> pd.DataFrame:
+    out = histogram.rename(columns={"poids_bas": "poids_min_bits"}).copy()
+    # Splink's match weight includes the prior: probability = 2^w / (1 + 2^w).
+    out["probabilite_min"] = [_r(1 / (1 + 2.0**-w)) for w in out["poids_min_bits"]]
+    return out[["poids_min_bits", "probabilite_min", "paires"]]
+
+
+def _level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Splink's comparison vector value (gamma) → level label, per comparison."""
+    out: dict[str, dict[int, str]] = {}
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        non_null = [lv for lv in levels if not lv.get("is_null_level")]
+        labels = {
+            -1: next((lv["label_for_charts"] for lv in levels if lv.get("is_null_level")), "")
+        }
+        for i, level in enumerate(non_null):
+            labels[len(non_null) - 1 - i] = level.get("label_for_charts", "")
+        out[comparison["output_column_name"]] = labels
+    return out
+
+
+def near_threshold(
+    pairs: pd.DataFrame, model: dict[str, Any], band: tuple[float, float]
+) -> pd.DataFrame:
+    """Pairs with band[0] ≤ probability < band[1], by their pattern of comparison levels."""
+    low, high = band
+    near = pairs[(pairs["match_probability"] >= low) & (pairs["match_probability"] < high)]
+    labels = _level_labels(model)
+    cols = [f"gamma_{c}" for c in COMPARISONS]
+    if near.empty:
+        return pd.DataFrame(columns=[*COMPARISONS, "paires", "probabilite_moyenne"])
+    grouped = (
+        near.groupby(cols)["match_probability"]
+        .agg(paires="size", probabilite_moyenne="mean")
+        .reset_index()
+        .sort_values(["paires", *cols], ascending=[False, *[True] * len(cols)])
+    )
+    for c in COMPARISONS:
+        grouped[c] = grouped.pop(f"gamma_{c}").map(labels[c])
+    grouped["probabilite_moyenne"] = grouped["probabilite_moyenne"].map(_r)
+    return grouped[[*COMPARISONS, "paires", "probabilite_moyenne"]].reset_index(drop=True)
+
+
+def _record_activity(contacts: pd.DataFrame) -> pd.DataFrame:
+    return contacts[["record_key", "dispositif", "year"]].drop_duplicates()
+
+
+def _count_persons(activity: pd.DataFrame, person_of: pd.Series, street: set[str]) -> list[dict]:
+    act = activity.assign(person_id=activity["record_key"].map(person_of))
+    act = act.assign(scope=np.where(act["record_key"].isin(street), "travail_de_rue", NAMED))
+    rows = []
+    for period, frame in [("toutes", act), *((str(y), g) for y, g in act.groupby("year"))]:
+        rows.append(
+            {"periode": period, "portee": NETWORK, "personnes": frame["person_id"].nunique()}
+        )
+        named = frame[frame["scope"] == NAMED]
+        rows.append({"periode": period, "portee": NAMED, "personnes": named["person_id"].nunique()})
+        for disp, g in frame.groupby("dispositif", sort=True):
+            rows.append(
+                {"periode": period, "portee": str(disp), "personnes": g["person_id"].nunique()}
+            )
+    return rows
+
+
+def threshold_sensitivity(linkage: Linkage, contacts: pd.DataFrame) -> pd.DataFrame:
+    """Distinct persons at each threshold of the settings' grid (and at the run's threshold)."""
+    activity = _record_activity(contacts)
+    street = set(linkage.street.index)
+    grid = sorted({*linkage.settings.sensitivity_thresholds, linkage.settings.threshold})
+    rows = []
+    for t in grid:
+        for row in _count_persons(activity, linkage.cluster_of(t), street):
+            rows.append({"seuil": t, **row, "seuil_retenu": t == linkage.settings.threshold})
+    return pd.DataFrame(rows)
+
+
+def network_range(
+    contacts: pd.DataFrame,
+    tokens: pd.DataFrame,
+    person_of: pd.Series,
+    street: set[str],
+    max_age_gap: int,
+) -> pd.DataFrame:
+    """Per year, network-wide distinct persons as a range.
+
+    Maximum: named persons + street-work chains (every street-work person counted apart).
+    Minimum: named persons + the street-work chains that no named person active that year
+    could be (no one with the same initials and sex and a birth year within ``max_age_gap``
+    years of the estimated one): those are certainly other persons.
+    """
+    tok = tokens.drop_duplicates("record_key").set_index("record_key")
+    rec = contacts[["record_key", "year"]].drop_duplicates()
+    rec = rec.assign(
+        person_id=rec["record_key"].map(person_of),
+        street=rec["record_key"].isin(street),
+        sex=rec["record_key"].map(tok["sex"]),
+    )
+    ini_col = np.where(
+        rec["street"],
+        rec["record_key"].map(tok["tok_initials"]),
+        rec["record_key"].map(tok.get("tok_name_initials", pd.Series(dtype=object))),
+    )
+    year_col = np.where(
+        rec["street"],
+        rec["record_key"].map(tok["est_birth_year"]),
+        rec["record_key"].map(tok["birth_year"]),
+    )
+    rec = rec.assign(ini=ini_col, by=pd.to_numeric(pd.Series(year_col, index=rec.index)))
+    rows = []
+    for period, frame in [("toutes", rec), *((str(y), g) for y, g in rec.groupby("year"))]:
+        named = frame[~frame["street"]]
+        chains = (
+            frame[frame["street"]]
+            .groupby("person_id")
+            .agg(ini=("ini", "first"), sex=("sex", "first"), by=("by", "median"))
+            .reset_index()
+        )
+        people = named.dropna(subset=["ini", "by"])[["person_id", "ini", "sex", "by"]]
+        cand = chains.merge(people, on=["ini", "sex"], suffixes=("", "_n"))
+        cand = cand[(cand["by_n"] - cand["by"]).abs() <= max_age_gap]
+        certain = len(chains) - cand["person_id"].nunique()
+        n_named = named["person_id"].nunique()
+        rows.append(
+            {
+                "periode": period,
+                "personnes_nominatives": n_named,
+                "chaines_travail_de_rue": len(chains),
+                "travail_de_rue_sans_correspondant_possible": certain,
+                "minimum": n_named + certain,
+                "maximum": n_named + len(chains),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_diagnostics(
+    linkage: Linkage,
+    contacts: pd.DataFrame,
+    tokens: pd.DataFrame,
+    out_dir: Path,
+    max_age_gap: int = 10,
+) -> dict[str, Any]:
+    """Write the diagnostics files and return their summary for ``linkage.json``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = linkage.settings
+    summary: dict[str, Any] = {}
+    scored = linkage.scored
+    if scored is not None:
+        weights = level_weights(scored.model)
+        write_csv(weights, out_dir / "poids_des_niveaux.csv")
+        write_csv(weight_distribution(scored.histogram), out_dir / "distribution_des_poids.csv")
+        near = near_threshold(scored.pairs, scored.model, settings.near_threshold)
+        write_csv(near, out_dir / "pres_du_seuil.csv")
+        write_json(out_dir / "modele_splink.json", _rounded_model(scored.model))
+        p = scored.pairs["match_probability"]
+        t = settings.threshold
+        summary["modele"] = {
+            "probabilite_a_priori": _r(scored.model["probability_two_random_records_match"]),
+            "paires_comparees": scored.n_pairs,
+            "paires_par_regle_de_blocage": scored.pairs_by_rule,
+            "regles_de_blocage": [label for label, _ in BLOCKING_RULES],
+            "sessions_em": scored.em_sessions,
+            "paires_au_dessus_du_seuil": int((p >= t).sum()),
+            "paires_pres_du_seuil": {
+                "bande": list(settings.near_threshold),
+                "paires": int(near["paires"].sum()) if len(near) else 0,
+            },
+            "liens_refuses_contradiction": linkage.clustering.refused,
+        }
+    sensitivity = threshold_sensitivity(linkage, contacts)
+    write_csv(sensitivity, out_dir / "sensibilite_au_seuil.csv")
+    person_of = linkage.person_of()
+    bracket = network_range(contacts, tokens, person_of, set(linkage.street.index), max_age_gap)
+    write_csv(bracket, out_dir / "fourchette_reseau.csv")
+    summary["fourchette_reseau"] = bracket.set_index("periode").to_dict(orient="index")
+    summary["sensibilite"] = (
+        sensitivity[(sensitivity["periode"] == "toutes") & (sensitivity["portee"] == NETWORK)]
+        .set_index("seuil")["personnes"]
+        .rename(index=str)
+        .to_dict()
+    )
+    return summary
+
+
+def _rounded_model(model: dict[str, Any]) -> dict[str, Any]:
+    """Splink's model with probabilities rounded (stable files from run to run)."""
+
+    def walk(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {k: walk(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [walk(v) for v in obj]
+        if isinstance(obj, float):
+            return _r(obj, 10)
+        return obj
+
+    return walk(model)

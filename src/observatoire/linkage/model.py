@@ -1,0 +1,279 @@
+"""The Fellegi–Sunter model: which record pairs are compared, how, and with what weights.
+
+For a pair of records, each comparison (names, birth date, sex, activity) falls into one level.
+A level has two probabilities: m, how often true matches fall into it, and u, how often two
+different persons do. Its match weight is log2(m / u) bits; a pair's weight is the prior
+log-odds that two records match (λ) plus the sum of its levels' weights, and its match
+probability follows. This assumes the comparisons independent given match status; to avoid
+the worst breach of that assumption, surname and first name are compared jointly (in a
+population, surnames and first names are not independent: « Peeters » goes with « Jan »).
+
+Estimation (Splink 5, DuckDB backend):
+
+- u: from record pairs drawn at random (hash-based sampling with the seed), which are
+  nearly all non-matches;
+- λ: pairs found by a strict deterministic rule (same name, first name and birth date),
+  divided by the rule's assumed recall, over all pairs;
+- m: expectation–maximisation on two sets of pairs: pairs with the same birth date (to
+  estimate the name, sex and activity levels) and pairs with the same surname and first name
+  (to estimate the birth-date, sex and activity levels). A comparison used to select the
+  pairs cannot be estimated on them, hence the two sessions.
+
+Term-frequency adjustment: agreeing on a frequent full name (« Jean Peeters ») weighs less
+than agreeing on a rare one; the frequencies are those of the hashed tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException
+
+from observatoire.linkage.records import IDENTIFIED, RecordTables
+from observatoire.linkage.settings import LinkageSettings
+
+S, F = "tok_surname", "tok_first_name"
+COMPARISONS = ("noms", "naissance", "sexe", "activite")
+
+
+def _eq(col: str) -> str:
+    return f"{col}_l = {col}_r"
+
+
+def _near(col: str) -> str:
+    return f"list_has_any({col}_variants_l, {col}_variants_r)"
+
+
+def name_comparison() -> cl.CustomComparison:
+    """Surname and first name compared jointly, from the strongest agreement down.
+
+    « Phonétiquement égal » is the French phonetic key of ingest; « à une lettre près » means
+    the two spelling neighbourhoods share an element (one letter added, dropped, replaced or
+    swapped, or one name a part of the other compound name). Spelling closeness is only
+    tested when the other name is identical: a cheap equality selects the few pairs first.
+    """
+    either_missing = f"{S}_l IS NULL OR {S}_r IS NULL OR {F}_l IS NULL OR {F}_r IS NULL"
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(either_missing, label_for_charts="nom ou prénom manquant").configure(
+                is_null_level=True
+            ),
+            cll.ExactMatchLevel("tok_full_name", term_frequency_adjustments=True).configure(
+                label_for_charts="nom et prénom identiques"
+            ),
+            cll.CustomLevel(
+                f"({_eq(S)} AND {_eq(F + '_phon')}) OR ({_eq(F)} AND {_eq(S + '_phon')})",
+                label_for_charts="un nom identique, l'autre phonétiquement égal",
+            ),
+            cll.CustomLevel(
+                f"({_eq(S)} AND {_near(F)}) OR ({_eq(F)} AND {_near(S)})",
+                label_for_charts="un nom identique, l'autre à une lettre près",
+            ),
+            cll.CustomLevel(
+                f"{_eq(S + '_phon')} AND {_eq(F + '_phon')}",
+                label_for_charts="nom et prénom phonétiquement égaux",
+            ),
+            cll.CustomLevel(_eq(S), label_for_charts="nom identique, prénom différent"),
+            cll.CustomLevel(_eq(F), label_for_charts="prénom identique, nom différent"),
+            cll.CustomLevel(
+                f"{_eq(S + '_phon')} OR {_eq(F + '_phon')}",
+                label_for_charts="un seul nom phonétiquement égal",
+            ),
+            cll.ElseLevel().configure(label_for_charts="noms différents"),
+        ],
+        output_column_name="noms",
+    )
+
+
+def birth_date_comparison() -> cl.CustomComparison:
+    """Birth date: identical, day and month swapped, same year only, or different."""
+    return cl.CustomComparison(
+        [
+            cll.NullLevel("tok_birth_date").configure(
+                label_for_charts="date de naissance manquante"
+            ),
+            cll.ExactMatchLevel("tok_birth_date").configure(
+                label_for_charts="date de naissance identique"
+            ),
+            cll.CustomLevel(
+                "tok_birth_date_l = tok_birth_date_swapped_r",
+                label_for_charts="jour et mois inversés",
+            ),
+            cll.CustomLevel("birth_year_l = birth_year_r", label_for_charts="même année seulement"),
+            cll.ElseLevel().configure(label_for_charts="dates différentes"),
+        ],
+        output_column_name="naissance",
+    )
+
+
+def sex_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        [
+            cll.NullLevel("sex").configure(label_for_charts="sexe inconnu"),
+            cll.ExactMatchLevel("sex").configure(label_for_charts="même sexe"),
+            cll.ElseLevel().configure(label_for_charts="sexes différents"),
+        ],
+        output_column_name="sexe",
+    )
+
+
+def activity_comparison(window_months: int) -> cl.CustomComparison:
+    """When the two records were in contact with the network (one bit per month)."""
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                "mois_l IS NULL OR mois_r IS NULL", label_for_charts="activité inconnue"
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                "bit_count(mois_l & mois_r) > 0", label_for_charts="actifs le même mois"
+            ),
+            cll.CustomLevel(
+                "bit_count(mois_l & mois_voisins_r) > 0",
+                label_for_charts=f"actifs à moins de {window_months} mois d'écart",
+            ),
+            cll.ElseLevel().configure(label_for_charts="périodes d'activité éloignées"),
+        ],
+        output_column_name="activite",
+    )
+
+
+BLOCKING_RULES: tuple[tuple[str, Any], ...] = (
+    ("date de naissance", block_on("tok_birth_date")),
+    ("date de naissance inversée", "l.tok_birth_date = r.tok_birth_date_swapped"),
+    ("nom et prénom", block_on(S, F)),
+    ("nom et prénom phonétiques", block_on(f"{S}_phon", f"{F}_phon")),
+    (
+        "nom, prénom à une lettre près",
+        block_on(S, f"{F}_variants", arrays_to_explode=[f"{F}_variants"]),
+    ),
+    (
+        "prénom, nom à une lettre près",
+        block_on(F, f"{S}_variants", arrays_to_explode=[f"{S}_variants"]),
+    ),
+)
+"""Only pairs agreeing on one of these are scored (a pair is kept once, by its first rule).
+Every true match the noise can produce agrees on at least one of them, except a person
+whose two records both have a misspelt name and one of them no birth date."""
+
+
+EM_SESSIONS = (
+    ("même date de naissance", block_on("tok_birth_date")),
+    ("même nom et prénom", block_on(S, F)),
+)
+"""EM is run on each set of pairs; a comparison used to select a set is not estimated on it."""
+
+
+def model_settings(settings: LinkageSettings) -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            name_comparison(),
+            birth_date_comparison(),
+            sex_comparison(),
+            activity_comparison(settings.activity_window_months),
+        ],
+        blocking_rules_to_generate_predictions=[rule for _, rule in BLOCKING_RULES],
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=False,
+        additional_columns_to_retain=["partner_id"],
+        linker_uid="observatoire",
+    )
+
+
+@dataclass
+class ScoredPairs:
+    """The model's output: the scored pairs and the fitted model."""
+
+    pairs: pd.DataFrame
+    """Pairs with match probability ≥ ``keep_above``: ids, probability, weight, levels."""
+    histogram: pd.DataFrame
+    """All scored pairs, counted by match-weight bin (1 bit wide)."""
+    n_pairs: int
+    pairs_by_rule: dict[str, int]
+    model: dict[str, Any]
+    """Splink's model (settings, m and u probabilities, λ), as saved by Splink."""
+    em_sessions: list[str]
+    """The EM sessions that could run (a session needs pairs sharing its key)."""
+
+
+def _single_threaded(db_api: DuckDBAPI) -> Any:
+    """EM sums floating-point numbers; one thread makes the sums, hence the model, identical
+    from run to run (several threads add in a varying order)."""
+    con = db_api.duckdb_con
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")
+    return threads
+
+
+def fit_and_score(
+    tables: RecordTables, settings: LinkageSettings, keep_above: float = 0.001
+) -> ScoredPairs | None:
+    """Fit the model on the identified records and score the blocked pairs.
+
+    Returns None when there is no model to fit: fewer than two records, or no pair of
+    records sharing a birth date nor a full name (EM then has nothing to learn from).
+    """
+    if tables.n_identified < 2:
+        return None
+    db_api = DuckDBAPI(connection=tables.con)
+    records = db_api.register(IDENTIFIED)
+    # Splink speaks English on the console; what matters is in the diagnostics files.
+    linker = Linker(records, model_settings(settings), log_level=logging.ERROR)
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [block_on("tok_full_name", "tok_birth_date")], recall=settings.deterministic_rule_recall
+    )
+    # No early stop: a comparison of activity periods varies from record to record, and the
+    # first chunk of the sample (few right-hand records) would give a noisy u.
+    training.estimate_u_using_random_sampling(
+        max_pairs=settings.u_max_pairs, seed=settings.seed, min_count_per_level=None
+    )
+    threads = _single_threaded(db_api)
+    trained = []
+    try:
+        for label, rule in EM_SESSIONS:
+            try:
+                training.estimate_parameters_using_expectation_maximisation(
+                    rule, max_pairs=settings.em_max_pairs
+                )
+                trained.append(label)
+            except EMTrainingException:  # no pair at all shares this key: tiny data
+                continue
+    finally:
+        tables.con.execute(f"SET threads = {threads}")
+    if not trained:
+        return None
+    predictions = linker.inference.predict(warning_mode="never")
+    name = predictions.physical_name
+    con = tables.con
+    n_pairs = int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+    by_rule = dict(
+        con.execute(f"SELECT match_key, count(*) FROM {name} GROUP BY 1 ORDER BY 1").fetchall()
+    )
+    histogram = con.execute(
+        f"""
+        SELECT floor(match_weight)::INTEGER AS poids_bas, count(*) AS paires
+        FROM {name} GROUP BY 1 ORDER BY 1
+        """
+    ).df()
+    gammas = ", ".join(f"gamma_{c}" for c in COMPARISONS)
+    pairs = con.execute(
+        f"""
+        SELECT unique_id_l, unique_id_r, match_probability, match_weight, {gammas}
+        FROM {name}
+        WHERE match_probability >= {keep_above}
+        ORDER BY unique_id_l, unique_id_r
+        """
+    ).df()
+    model = linker.misc.save_model_to_json()
+    predictions.drop_table_from_database_and_remove_from_cache()
+    labels = [label for label, _ in BLOCKING_RULES]
+    pairs_by_rule = {labels[int(k)]: int(v) for k, v in by_rule.items()}
+    return ScoredPairs(pairs, histogram, n_pairs, pairs_by_rule, model, trained)
