@@ -310,6 +310,8 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         "months_missing": {p: m for p, m in months_missing.items() if m},
         "inputs": [{"file": f, "sha256": v["sha256"]} for f, v in sorted(inputs.items())],
         "linkage": linkage,
+        "linkage_records": fr_num(linkage.get("records")),
+        "linkage_persons": fr_num(linkage.get("persons")),
         "linkage_threshold": fr_num(linkage.get("parametres", {}).get("seuil", float("nan")), 2),
         "network_range": {
             bound: publish_count(network_range.get(bound), k) for bound in ("minimum", "maximum")
