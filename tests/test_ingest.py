@@ -183,3 +183,22 @@ def test_xlsx_with_title_block_and_total_row(tmp_path):
     assert frame["source_row"].tolist() == [1, 3]
     assert frame.loc[0, "exit_reason"] == "relogement"
     assert frame.loc[1, "date_start"] == pd.Timestamp("2024-04-01")
+
+
+def test_a_corrected_resend_of_the_same_period_replaces_the_original(tmp_path):
+    mapping = load_mapping(_mapping(tmp_path), ROOT / "params/codes")
+    raw = tmp_path / "raw" / "abri"
+    raw.mkdir(parents=True)
+    original = [HEADER, GOOD, "AN-2;Dupont;Marc;12/11/1985;H;Marocaine;10/02/2024;11/02/2024;1"]
+    corrected = [HEADER, GOOD, "AN-2;Dupont;Marc;12/11/1985;H;Marocaine;10/02/2024;12/02/2024;2"]
+    for name, lines in (("abri_2024.csv", original), ("abri_2024_v2.csv", corrected)):
+        (raw / name).write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    result = ingest_network(
+        tmp_path / "raw", {"abri_nuit": mapping}, Pseudonymiser(b"k" * 32), progress=lambda *_: None
+    )
+    assert len(result.contacts) == 2  # not 4: the period is counted once
+    assert sorted(result.contacts["nights"].tolist()) == [2, 3]  # the corrected values
+    old = next(f for f in result.files if f.source_file == "abri/abri_2024.csv")
+    assert old.reasons == {"periode_deja_couverte": 2}
+    assert old.duplicate_of == "abri/abri_2024_v2.csv"
+    assert old.rows_read == old.rows_quarantined

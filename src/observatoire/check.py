@@ -230,6 +230,8 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
         )
     if reason == "fichier_en_double":
         return "ne pas renvoyer un fichier déjà envoyé."
+    if reason == "periode_deja_couverte":
+        return "rien : un envoi plus récent couvre la même période et remplace celui-ci."
     if reason == "dates_incoherentes":
         return f"corriger {cols} : la date de sortie ne peut pas précéder la date d'entrée."
     if reason == "nuitees_incoherentes":

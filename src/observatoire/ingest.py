@@ -275,16 +275,22 @@ def read_partner_file(
 
 
 def duplicate_file_result(
-    path: Path, rel_name: str, partner: PartnerMapping, spec: ExportSpec, kept: str
+    path: Path,
+    rel_name: str,
+    partner: PartnerMapping,
+    spec: ExportSpec,
+    kept: str,
+    reason: str = "fichier_en_double",
 ) -> FileResult:
-    """A file whose content is identical to one already read: every row is set aside."""
+    """A file that must not be counted (an identical copy, or a period already covered by a
+    later sending): every row is set aside with ``reason``, and the kept file is named."""
     result = FileResult(partner.partner_id, spec.name, spec.table, rel_name, sha256_file(path))
     raw = read_export(path, spec.format, partner.partner_id, rel_name)
     rows = raw.rows
     result.rows_read = len(rows)
     q = rows.copy()
     q.insert(0, "column", "(fichier entier)")
-    q.insert(0, "reason", "fichier_en_double")
+    q.insert(0, "reason", reason)
     q.insert(0, "line", q.pop("line"))
     q.insert(0, "source_row", q.pop("source_row"))
     q.insert(0, "source_file", rel_name)
@@ -456,6 +462,33 @@ class IngestResult:
     files: list[FileResult]
 
 
+def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[Path, str]:
+    """Files of an export whose period is covered again by a later sending of the same export.
+
+    A partner that corrects its export re-sends the same period; counting both would double the
+    figures. Within one export, files covering the same year (read from the file name) are a
+    re-send: the last one in name order is kept (a correction is named so that it sorts after
+    the original, e.g. ``…_2024_v2.csv`` or ``…_2024_corrige.csv``), the others are set aside.
+    Byte-identical copies are caught earlier by content hash.
+    """
+    by_year: dict[int, list[Path]] = {}
+    for path in paths:
+        year = export_year(spec, path)
+        if year is not None:
+            by_year.setdefault(year, []).append(path)
+    superseded: dict[Path, str] = {}
+    for same_period in by_year.values():
+        if len(same_period) > 1:
+            ordered = sorted(same_period, key=lambda p: p.name)
+            hashes = {sha256_file(p) for p in ordered}
+            if len(hashes) == 1:
+                continue  # identical copies: the content-hash rule says which one was kept
+            kept = ordered[-1].relative_to(raw_dir).as_posix()
+            for older in ordered[:-1]:
+                superseded[older] = kept
+    return superseded
+
+
 def _sort_key(path: Path) -> tuple[int, str]:
     return (len(path.parts), path.as_posix())
 
@@ -477,8 +510,20 @@ def ingest_network(
                     "déposez l'export du partenaire dans ce dossier (voir README), ou retirez "
                     "cet export de sa correspondance s'il n'existe plus.",
                 )
+            superseded = _superseded_by(spec, paths, raw_dir)
             for path in paths:
                 rel = path.relative_to(raw_dir).as_posix()
+                if path in superseded:
+                    kept = superseded[path]
+                    res = duplicate_file_result(
+                        path, rel, partner, spec, kept, reason="periode_deja_couverte"
+                    )
+                    files.append(res)
+                    progress(
+                        f"  {rel} : même période que {kept}, envoi plus récent conservé ; "
+                        f"{res.rows_read} lignes mises de côté"
+                    )
+                    continue
                 digest = sha256_file(path)
                 if digest in seen_hashes:
                     res = duplicate_file_result(path, rel, partner, spec, seen_hashes[digest])

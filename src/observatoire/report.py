@@ -337,6 +337,7 @@ QUARANTINE_REASONS_SHORT = {
     "ligne_total": "ligne de total",
     "ligne_dupliquee": "doublon",
     "fichier_en_double": "fichier en double",
+    "periode_deja_couverte": "période renvoyée",
     "dates_incoherentes": "dates incohérentes",
     "nuitees_incoherentes": "nuitées incohérentes",
     "valeur_hors_plage": "hors plage",

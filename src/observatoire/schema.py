@@ -108,6 +108,7 @@ QUARANTINE_REASONS: dict[str, str] = {
     "ligne_total": "ligne de total ou de sous-total, pas une donnée individuelle",
     "ligne_dupliquee": "ligne identique à une ligne précédente du même fichier",
     "fichier_en_double": "fichier identique (même contenu) à un fichier déjà lu",
+    "periode_deja_couverte": "même période qu'un envoi plus récent du même export (renvoi corrigé)",
     "dates_incoherentes": "date de sortie antérieure à la date d'entrée",
     "nuitees_incoherentes": "nombre de nuitées incompatible avec les dates d'entrée et de sortie",
     "valeur_hors_plage": "valeur hors de la plage admise (âge, nuitées, durée, refus)",
