@@ -572,6 +572,63 @@ def monthly_series(
     return _finish(fig, ax, title)
 
 
+def threshold_sensitivity(
+    sensitivity: pd.DataFrame, chosen: float, title: str | None = None
+) -> Figure:
+    """How distinct-person counts move with the linkage threshold, relative to the chosen one.
+
+    ``sensitivity`` has ``seuil``, ``portee`` (``reseau``, ``dossiers_nominatifs`` or a
+    dispositif code) and ``personnes``. Each scope is drawn as the % difference from its count at
+    the chosen threshold, so that a flat line reads « the figure does not depend on the
+    threshold » whatever the scope's size.
+    """
+    fig, ax = _new_figure(height_cm=8.5)
+    labels = {
+        "reseau": "Réseau (avec travail de rue)",
+        "dossiers_nominatifs": "Dossiers nominatifs",
+    }
+    scopes = ["reseau", "dossiers_nominatifs"] + [
+        d for d in DISPOSITIF_COLOURS if d in set(sensitivity["portee"])
+    ]
+    extra = iter(["#000000", "#999999"])
+    for scope in scopes:
+        sub = sensitivity[sensitivity["portee"] == scope].sort_values("seuil")
+        if sub.empty:
+            continue
+        ref = sub.loc[np.isclose(sub["seuil"], chosen), "personnes"]
+        if ref.empty or ref.iloc[0] == 0:
+            continue
+        rel = 100 * (sub["personnes"] / ref.iloc[0] - 1)
+        colour = DISPOSITIF_COLOURS.get(scope) or next(extra)
+        style = "-" if scope in DISPOSITIF_COLOURS else "--"
+        ax.plot(
+            sub["seuil"],
+            rel,
+            style,
+            color=colour,
+            marker="o",
+            markersize=3,
+            linewidth=1.4,
+            label=labels.get(scope) or dispositif_label(scope),
+        )
+    ax.axvline(chosen, color=_TEXT_COLOUR, linewidth=0.8, linestyle=":")
+    ax.annotate(
+        f"seuil retenu ({french_number(chosen, 2)})",
+        xy=(chosen, 0.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, 6),
+        textcoords="offset points",
+        fontsize=7.5,
+        color=_TEXT_COLOUR,
+    )
+    ax.set_xlabel("Seuil de probabilité de correspondance")
+    ax.set_ylabel("Écart au compte retenu (%)")
+    ax.xaxis.set_major_formatter(FrenchFormatter(decimals=1))
+    ax.yaxis.set_major_formatter(FrenchFormatter(decimals=1))
+    fig.legend(loc="outside lower center", fontsize=7, ncols=4, frameon=False)
+    return _finish(fig, ax, title)
+
+
 def yearly_trend(
     observed: pd.DataFrame,
     fitted: pd.DataFrame,

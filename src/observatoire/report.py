@@ -40,6 +40,7 @@ MONTHS_FR = [
 
 
 MIN_MONTHLY_ROWS_FOR_GAP = 20
+LINKAGE_DIR = Path("outputs/linkage")
 
 
 def fr_num(x: float | int | None, decimals: int = 0) -> str:
@@ -113,6 +114,12 @@ def _figures(out: Path, ind: dict, year: int, k: int, ind_dir: Path, trend_dir: 
     cov.index = [ind["partners"][p]["name"] for p in cov.index]
     charts.save_figure(charts.coverage_heatmap(cov), fig_dir / "couverture.png")
     paths["coverage"] = "figures/couverture.png"
+
+    sensitivity = pd.read_csv(LINKAGE_DIR / "sensibilite_au_seuil.csv", dtype={"periode": str})
+    sensitivity = sensitivity[sensitivity["periode"] == str(year)]
+    chosen = float(sensitivity.loc[sensitivity["seuil_retenu"], "seuil"].iloc[0])
+    charts.save_figure(charts.threshold_sensitivity(sensitivity, chosen), fig_dir / "seuil.png")
+    paths["sensitivity"] = "figures/seuil.png"
 
     stl = pd.read_csv(trend_dir / "stl_reseau.csv", parse_dates=["month"])
     stl = stl.set_index("month")
@@ -311,6 +318,7 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         "inputs": [{"file": f, "sha256": v["sha256"]} for f, v in sorted(inputs.items())],
         "linkage": linkage,
         "linkage_records": fr_num(linkage.get("records")),
+        "linkage_quality": _linkage_quality_rows(linkage),
         "linkage_persons": fr_num(linkage.get("persons")),
         "linkage_threshold": fr_num(linkage.get("parametres", {}).get("seuil", float("nan")), 2),
         "network_range": {
@@ -325,6 +333,34 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
             for p in partners.values()
         ],
     }
+
+
+def _linkage_quality_rows(linkage: dict[str, Any]) -> list[dict[str, str]]:
+    """Quality of the linkage methods against the synthetic truth (empty on real data)."""
+    quality = linkage.get("qualite") or {}
+    if "modele" not in quality:
+        return []
+    methods = [("Modèle probabiliste (Splink)", quality["modele"])]
+    refs = quality.get("references", {})
+    if "regles_deterministes" in refs:
+        methods.append(("Règles déterministes (première méthode)", refs["regles_deterministes"]))
+    if "cle_exacte" in refs:
+        methods.append(("Clé exacte (initiales, date de naissance, sexe)", refs["cle_exacte"]))
+    rows = []
+    for label, q in methods:
+        named = q["identifies"]
+        pairs, persons = named["paires_de_dossiers"], named["personnes"]
+        rows.append(
+            {
+                "method": label,
+                "precision": fr_num(pairs["precision"], 3),
+                "recall": fr_num(pairs["rappel"], 3),
+                "found": fr_num(persons["trouvees"]),
+                "true": fr_num(persons["vraies"]),
+                "gap": fr_pct(persons["ecart_relatif"], 1, signed=True),
+            }
+        )
+    return rows
 
 
 QUARANTINE_REASONS_SHORT = {
