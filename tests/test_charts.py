@@ -312,3 +312,21 @@ def test_no_title_unless_asked(pyramid_counts):
     assert all(ax.get_title(loc=loc) == "" for loc in ("left", "center", "right"))
     fig = charts.age_sex_pyramid(pyramid_counts, title="Pyramide des âges")
     assert fig.axes[0].get_title(loc="left") == "Pyramide des âges"  # house style: left
+
+
+def test_threshold_sensitivity_shows_relative_change_with_french_labels():
+    from observatoire.charts import threshold_sensitivity
+
+    data = pd.DataFrame(
+        {
+            "seuil": [0.1, 0.5, 0.9] * 2,
+            "portee": ["reseau"] * 3 + ["accueil_jour"] * 3,
+            "personnes": [98, 100, 110, 50, 50, 55],
+        }
+    )
+    fig = threshold_sensitivity(data, 0.5)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Seuil de probabilité de correspondance"
+    assert ax.get_ylabel() == "Écart au compte retenu (%)"
+    ys = sorted(round(y, 6) for line in ax.get_lines() for y in line.get_ydata()[-1:])
+    assert 10.0 in ys  # 110 vs 100 and 55 vs 50: +10 % each
