@@ -16,7 +16,6 @@ import math
 import os
 import uuid
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,8 @@ from matplotlib import ticker
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from observatoire.formatting import NNBSP, french_number, french_percent
 
 __all__ = [
     "DISPOSITIF_COLOURS",
@@ -53,8 +54,6 @@ __all__ = [
     "yearly_trend",
 ]
 
-NNBSP = "\u202f"  # narrow no-break space: thousands separator and before « % »
-MINUS = "\u2212"  # typographic minus sign (matplotlib's axes.unicode_minus uses the same)
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered for successive series (the yellow,
 # weak on white, comes last but one; black last).
@@ -169,53 +168,6 @@ _HOUSE_RC: dict[str, Any] = {
 # --------------------------------------------------------------------------------------------
 # French number formatting
 # --------------------------------------------------------------------------------------------
-
-
-def french_number(x: float | int | Decimal | None, decimals: int = 0) -> str:
-    """Format a number the French way: ``1234567.5`` → ``"1 234 567,5"`` (U+202F separator).
-
-    Rounding is half away from zero on the decimal value as written (``2.5`` → ``"3"``,
-    ``0.125`` with 2 decimals → ``"0,13"``), which is what readers of a table expect, unlike
-    Python's binary round-half-even. Negative numbers take a true minus sign (U+2212), a
-    value that rounds to zero is shown without sign, and a missing value (None/NaN) gives an
-    en dash "–", the usual "not available" mark of French statistical tables.
-    """
-    if decimals < 0:
-        raise ValueError("decimals must be >= 0")
-    if x is None or (isinstance(x, float | np.floating) and math.isnan(x)) or x is pd.NA:
-        return "–"
-    if isinstance(x, float | np.floating) and math.isinf(x):
-        return "∞" if x > 0 else f"{MINUS}∞"
-    quantum = Decimal(1).scaleb(-decimals)
-    if isinstance(x, Decimal):
-        value = x
-    elif isinstance(x, int | np.integer):
-        value = Decimal(int(x))
-    else:  # the shortest repr of the float, so 0.125 is 0.125 and not 0.12499999…
-        value = Decimal(repr(float(x)))
-    value = value.quantize(quantum, rounding=ROUND_HALF_UP)
-    negative = value < 0 and value != 0
-    integer_part, _, fraction = f"{abs(value):f}".partition(".")
-    groups = []
-    while len(integer_part) > 3:
-        groups.insert(0, integer_part[-3:])
-        integer_part = integer_part[:-3]
-    groups.insert(0, integer_part)
-    text = NNBSP.join(groups)
-    if decimals:
-        text = f"{text},{fraction}"
-    return f"{MINUS}{text}" if negative else text
-
-
-def french_percent(x: float, decimals: int = 1, signed: bool = False) -> str:
-    """Format a percentage already in percent units: ``6.14`` → ``"6,1 %"`` (U+202F before %).
-
-    With ``signed=True`` a positive value gets an explicit "+" (for changes).
-    """
-    text = french_number(x, decimals)
-    if signed and not text.startswith(MINUS) and text != "–" and text.strip("0,") != "":
-        text = f"+{text}"
-    return f"{text}{NNBSP}%"
 
 
 class FrenchFormatter(ticker.Formatter):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.charts import french_number
+from observatoire.formatting import french_number
 
 
 def is_suppressed(count: float | int | None, k: int) -> bool:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from observatoire.charts import french_percent
 from observatoire.errors import ValidationFailed
+from observatoire.formatting import french_percent
 from observatoire.ingest import ingest_network
 from observatoire.mapping import load_partners
 from observatoire.pseudonymise import Pseudonymiser, load_key
