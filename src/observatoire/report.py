@@ -23,20 +23,7 @@ from observatoire.mapping import load_partners
 from observatoire.schema import AGE_BANDS, DISPOSITIFS, QUARANTINE_REASONS
 from observatoire.storage import atomic_dir, write_csv
 
-MONTHS_FR = [
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
-]
+MONTHS_FR = list(charts.MOIS_ABREGES)
 
 
 MIN_MONTHLY_ROWS_FOR_GAP = 20
