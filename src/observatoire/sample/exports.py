@@ -503,11 +503,10 @@ def _urgence_sociale(b: _Builder) -> list[ExportFile]:
     )
 
 
-def _maison_accueil(b: _Builder) -> list[ExportFile]:
-    """Maison d'accueil stays with exit reason, in a workbook with a title block."""
-    stays = b.network.ma_stays.rename(columns={"entry": "day"})
-    rows, regs = b.register("maison_accueil", stays, files_kept_before=False)
-    birth = b.birth_dates(regs)
+def _stay_with_exit(
+    b: _Builder, regs: pd.DataFrame, birth: np.ndarray
+) -> Callable[[pd.DataFrame], list[np.ndarray]]:
+    """Columns of a stay export with an exit reason: identity, entry, exit, reason."""
 
     def render(r: pd.DataFrame) -> list[np.ndarray]:
         return [
@@ -516,6 +515,17 @@ def _maison_accueil(b: _Builder) -> list[ExportFile]:
             b.dates(r["exit"].to_numpy()),
             r["exit_reason"].to_numpy(dtype=object),
         ]
+
+    return render
+
+
+def _maison_accueil(b: _Builder) -> list[ExportFile]:
+    """Maison d'accueil stays with exit reason, in a workbook with a title block."""
+    stays = b.network.ma_stays.rename(columns={"entry": "day"})
+    rows, regs = b.register("maison_accueil", stays, files_kept_before=False)
+    birth = b.birth_dates(regs)
+
+    render = _stay_with_exit(b, regs, birth)
 
     def fmt(year: int) -> XlsxFormat:
         return XlsxFormat(
@@ -545,13 +555,7 @@ def _housing_first(b: _Builder) -> list[ExportFile]:
     rows, regs = b.register("housing_first", tenancies, second_ids=False, files_kept_before=False)
     birth = b.birth_dates(regs)
 
-    def render(r: pd.DataFrame) -> list[np.ndarray]:
-        return [
-            *b.identity_columns(r, regs, birth),
-            b.dates(r["day"].to_numpy()),
-            b.dates(r["exit"].to_numpy()),
-            r["exit_reason"].to_numpy(dtype=object),
-        ]
+    render = _stay_with_exit(b, regs, birth)
 
     def fmt(year: int) -> XlsxFormat:
         return XlsxFormat(
