@@ -418,6 +418,7 @@ def test_truth_holds_no_names_and_no_birth_dates(small):
         "archetype",
         "first_contact",
         "age_at_first_contact",
+        "planted",
     }
     assert set(small.persons.columns) == persons_columns
     assert set(small.truth["true_person_id"]) == set(small.persons["true_person_id"])
@@ -651,3 +652,43 @@ def test_youth_share_of_persons_each_year(full):
     age = people["year"] - people["true_birth_year"]  # age at the end of the year
     youth = age.between(19, 25).groupby(people["year"]).mean()
     assert youth.between(0.12, 0.25).all(), youth.to_dict()
+
+
+def test_housing_first_with_more_entries_than_days_in_the_year():
+    """At federation scale a year can have more Housing First entries than days (26 × 20 = 520
+    in 2024): several entries share a day instead of the draw failing."""
+    from observatoire.sample.config import SampleParams, stream
+    from observatoire.sample.timeline import Timeline
+    from observatoire.sample.trajectories import place_in_housing_first
+
+    params = SampleParams.from_mapping(sample_params(20, first_year=2024, last_year=2024))
+    timeline = Timeline(2024, 2024, cal.BURN_IN_YEARS)
+    n = 700
+    persons = pd.DataFrame({"archetype": cal.CHRONIC, "minor": np.zeros(n, dtype=bool)})
+    episodes = pd.DataFrame(
+        {"person": np.arange(n), "start": 0, "end": timeline.window_end}, dtype=np.int64
+    )
+    out, tenancies = place_in_housing_first(
+        episodes, persons, params, timeline, stream(params.seed, "housing_first")
+    )
+    assert len(tenancies) == 26 * 20
+    assert tenancies["person"].is_unique
+    per_day = tenancies.groupby("entry").size()
+    assert len(per_day) == 366 and per_day.between(1, 2).all()  # spread over every day of 2024
+    cut = out.groupby("person")["end"].min()
+    assert (cut[tenancies["person"]].to_numpy() == tenancies["entry"].to_numpy()).all()
+
+
+def test_planted_youth_leave_the_shelter_after_one_or_two_nights(small):
+    """The planted pattern the youth study must recover (sample.planted): young, one stay of
+    one or two nights at the shelter, then the day centre only."""
+    from observatoire.sample.planted import SHELTER_DROPOUT
+
+    persons = small.persons
+    planted = persons[persons["planted"] == SHELTER_DROPOUT]
+    assert len(planted) > 0
+    assert planted["age_at_first_contact"].between(18, 25).all()
+    truth = small.truth[small.truth["true_person_id"].isin(planted["true_person_id"])]
+    assert set(truth["partner_id"]) <= {"abri_nuit", "accueil_jour"}
+    stays = truth[truth["partner_id"] == "abri_nuit"].groupby("true_person_id").size()
+    assert (stays == 1).all()

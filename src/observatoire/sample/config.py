@@ -35,6 +35,8 @@ class SampleParams:
     annual_growth: float
     youth_share: float
     noise: NoiseRates
+    planted_youth_shelter_dropout: float = 0.0
+    """Share of young newcomers given a planted trajectory (see :mod:`sample.planted`)."""
 
     @property
     def years(self) -> list[int]:
@@ -74,6 +76,9 @@ class SampleParams:
             annual_growth=float(sample["annual_growth"]),
             youth_share=float(sample["youth_share"]),
             noise=NoiseRates(**{key: float(noise_map[key]) for key in noise_keys}),
+            planted_youth_shelter_dropout=float(
+                (sample.get("planted") or {}).get("youth_shelter_dropout", 0.0)
+            ),
         )
         params._check()
         return params
@@ -97,6 +102,11 @@ class SampleParams:
         if not 0 <= self.youth_share <= 0.9:
             raise ValueError(
                 f"« sample.youth_share » vaut {self.youth_share} : attendu entre 0 et 0,9."
+            )
+        if not 0 <= self.planted_youth_shelter_dropout <= 0.8:
+            raise ValueError(
+                "« sample.planted.youth_shelter_dropout » vaut "
+                f"{self.planted_youth_shelter_dropout} : attendu entre 0 et 0,8."
             )
         for key, value in vars(self.noise).items():
             if not 0 <= value <= 0.5:

@@ -21,6 +21,7 @@ from observatoire.sample.activity import (
     draw_participation,
 )
 from observatoire.sample.config import SampleParams, stream
+from observatoire.sample.planted import mark_planted, planted_participation, stretch_episodes
 from observatoire.sample.population import draw_newcomers, name_persons
 from observatoire.sample.shelter import ShelterCapacity, simulate_shelter
 from observatoire.sample.timeline import Timeline
@@ -56,7 +57,11 @@ def simulate_network(params: SampleParams) -> Network:
     timeline = Timeline(params.first_year, params.last_year, cal.BURN_IN_YEARS)
     seed = params.seed
     persons = draw_newcomers(params, timeline, stream(seed, "population"))
+    persons = mark_planted(persons, params.planted_youth_shelter_dropout, stream(seed, "planted"))
     episodes = draw_episodes(persons, timeline, stream(seed, "episodes"))
+    episodes = stretch_episodes(
+        episodes, persons, timeline.window_end, stream(seed, "planted_episodes")
+    )
 
     # Keep only persons still in contact with the network during the exported years.
     in_window = episodes["end"].to_numpy() > timeline.window_start
@@ -71,6 +76,7 @@ def simulate_network(params: SampleParams) -> Network:
         episodes, persons, params, timeline, stream(seed, "housing_first")
     )
     participation = draw_participation(persons, stream(seed, "participation"))
+    participation = planted_participation(participation, persons)
     ma_stays = draw_ma_stays(
         episodes, persons, participation, tenancies, params, timeline, stream(seed, "maison")
     )

@@ -66,6 +66,15 @@ def simulate_shelter(
     group = persons["archetype"].to_numpy()[users]
     intensity = participation["intensity"].to_numpy()[users]
     n = len(users)
+    # Planted persons (see sample.planted) take a bed on their first nights, stay their planned
+    # one or two nights, and never ask again.
+    planned = (
+        persons["planted_nights"].to_numpy()[users]
+        if "planted_nights" in persons.columns
+        else np.zeros(n, dtype=np.int64)
+    )
+    planted = planned > 0
+    done = np.zeros(n, dtype=bool)
 
     eps = episodes[local[episodes["person"].to_numpy()] >= 0]
     ma = ma_stays[local[ma_stays["person"].to_numpy()] >= 0]
@@ -112,6 +121,11 @@ def simulate_shelter(
 
         # Those inside stay on, leave, or must leave (episode over, winter beds closing).
         stay = eligible[occupants] & (rng.random(len(occupants)) < stay_on[group[occupants]])
+        if planted.any():
+            p_occ = planted[occupants]
+            stay[p_occ] = eligible[occupants[p_occ]] & (
+                t - since[occupants[p_occ]] < planned[occupants[p_occ]]
+            )
         if stay.sum() > beds[t]:
             kept = rng.permutation(np.flatnonzero(stay))[: beds[t]]
             stay = np.zeros(len(occupants), dtype=bool)
@@ -122,11 +136,13 @@ def simulate_shelter(
             stays_in.append(since[leaving])
             stays_out.append(np.full(len(leaving), t))
             inside[leaving] = False
+            done[leaving[planted[leaving]]] = True
         occupants = occupants[stay]
 
         # Who seeks a bed tonight: each archetype wants its share of the demand.
         candidates = np.flatnonzero(eligible & ~inside)
-        per_group = np.bincount(group[eligible], minlength=3)
+        # Planted persons ask for their own nights; the archetypes' demand is shared by others.
+        per_group = np.bincount(group[eligible & ~planted], minlength=3)
         with np.errstate(divide="ignore", invalid="ignore"):
             wanted = np.where(
                 per_group > 0,
@@ -135,6 +151,8 @@ def simulate_shelter(
             )
         seek_p = wanted * (1 - stay_on) / (1 - wanted)
         p = np.minimum(seek_p[group[candidates]] * intensity[candidates], 1.0)
+        if planted.any():
+            p = np.where(planted[candidates], np.where(done[candidates], 0.0, 1.0), p)
         seekers = candidates[rng.random(len(candidates)) < p]
         free = int(beds[t] - len(occupants))
         if len(seekers) > free:

@@ -72,6 +72,7 @@ def persons_table(network: Network, truth: pd.DataFrame) -> pd.DataFrame:
             "archetype": np.array(cal.ARCHETYPE_LABELS, dtype=object)[persons["archetype"]],
             "first_contact": np.datetime_as_string(fc, unit="D"),
             "age_at_first_contact": age,
+            "planted": persons.get("planted", ""),
         }
     )
     return table[seen].reset_index(drop=True)

@@ -1,0 +1,103 @@
+"""Flows of persons into and through the network: new, continuing and returning.
+
+The definitions are those of the US Longitudinal Systems Analysis, London's CHAIN and Toronto's
+shelter flow (see docs/indicateurs.md): a person active in a period is *new* with no contact
+anywhere in the network in the ``new_lookback_days`` before the period, *continuing* with a
+contact in the ``continuing_days`` before it, and *returning* otherwise. A status needs the full
+look-back inside the data: before that, a person first seen could be an old acquaintance, so
+the status is « non calculable » rather than a guess.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+NEW = "nouveau"
+CONTINUING = "continu"
+RETURNING = "retour"
+FLOW_LABELS = {NEW: "Nouveaux", CONTINUING: "Continus", RETURNING: "De retour"}
+
+
+def contact_days(contacts: pd.DataFrame) -> pd.DataFrame:
+    """One row per person and day with a contact (a stay counts on its first day only).
+
+    The first day is enough: a stay running across the period boundary makes its person
+    continuing through the contacts of the stay's other nights only if they are exported as
+    such, which is how each partner counts « a contact ».
+    """
+    days = contacts[["person_id", "date_start"]].dropna()
+    days = days.assign(day=days["date_start"].dt.normalize())[["person_id", "day"]]
+    return days.drop_duplicates().sort_values(["person_id", "day"], ignore_index=True)
+
+
+def flow_status(
+    contacts: pd.DataFrame,
+    year: int,
+    new_lookback_days: int = 730,
+    continuing_days: int = 90,
+) -> pd.DataFrame:
+    """Status of every person active in ``year``: ``person_id``, ``status``, ``first_in_year``.
+
+    ``status`` is ``None`` when the data does not reach back ``new_lookback_days`` before
+    1 January of ``year`` (the status cannot be told).
+    """
+    days = contact_days(contacts)
+    start = pd.Timestamp(year=year, month=1, day=1)
+    end = pd.Timestamp(year=year + 1, month=1, day=1)
+    in_year = days[(days["day"] >= start) & (days["day"] < end)]
+    active = in_year.groupby("person_id")["day"].min().rename("first_in_year")
+    before = days[(days["day"] < start) & days["person_id"].isin(active.index)]
+    last_before = before.groupby("person_id")["day"].max().reindex(active.index)
+    gap = (start - last_before).dt.days
+    status = np.select(
+        [last_before.isna() | (gap > new_lookback_days), gap <= continuing_days],
+        [NEW, CONTINUING],
+        default=RETURNING,
+    )
+    out = pd.DataFrame({"person_id": active.index, "status": status, "first_in_year": active})
+    data_start = days["day"].min() if len(days) else start
+    if (start - data_start).days < new_lookback_days:
+        out["status"] = None
+    return out.reset_index(drop=True)
+
+
+def flows_by_year(
+    contacts: pd.DataFrame,
+    years: list[int],
+    new_lookback_days: int = 730,
+    continuing_days: int = 90,
+    persons: pd.Index | None = None,
+) -> pd.DataFrame:
+    """Counts of new, continuing and returning persons per year (optionally among ``persons``).
+
+    Years whose status cannot be told have NaN counts and ``calculable`` False.
+    """
+    rows = []
+    for year in years:
+        status = flow_status(contacts, year, new_lookback_days, continuing_days)
+        if persons is not None:
+            status = status[status["person_id"].isin(persons)]
+        calculable = status["status"].notna().all() and len(status) > 0
+        counts = status["status"].value_counts()
+        rows.append(
+            {
+                "year": year,
+                "active": len(status),
+                "new": counts.get(NEW, 0) if calculable else np.nan,
+                "continuing": counts.get(CONTINUING, 0) if calculable else np.nan,
+                "returning": counts.get(RETURNING, 0) if calculable else np.nan,
+                "calculable": bool(calculable),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def re_entries(contacts: pd.DataFrame, inactive_days: int = 90) -> pd.DataFrame:
+    """Per person, the number of re-entries: returns after at least ``inactive_days`` without
+    any contact in the network (Toronto's « inactive » after 3 months)."""
+    days = contact_days(contacts)
+    gap = days.groupby("person_id")["day"].diff().dt.days
+    days = days.assign(reentry=(gap > inactive_days).astype("int64"))
+    out = days.groupby("person_id")["reentry"].sum().rename("re_entries")
+    return out.reset_index()
