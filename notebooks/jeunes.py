@@ -1,0 +1,197 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (observatoire)
+#     language: python
+#     name: observatoire
+# ---
+
+# %% [markdown]
+# # Jeunes en errance : profils, trajectoires, services activés et services quittés
+#
+# Carnet d'analyse de l'étude « jeunes en errance », pour le comité d'accompagnement. Il suit,
+# à partir des contacts reliés entre partenaires (`data_clean/contacts.parquet`), une **cohorte
+# d'entrée** : les personnes dont le premier contact avec le réseau tombe dans la fenêtre
+# d'entrée (paramètres `youth` de `params/pipeline.yaml`), âgées de 18 à 25 ans (les jeunes)
+# ou de 26 ans et plus (les adultes, groupe de comparaison), chacune suivie pendant le même
+# nombre de mois.
+#
+# Étapes : (1) cohorte ; (2) profil jeunes / adultes avec écarts et IC 95 % ; (3) séquences
+# personne-mois, chronogrammes, tapis de séquences, matrices de transition ; (4) typologie des
+# trajectoires des jeunes (appariement optimal, classification hiérarchique, silhouette) ;
+# (5) services activés et quittés, courbes de Kaplan–Meier du décrochage et test du log-rank ;
+# (6) flux annuels. Toutes les fonctions sont dans `observatoire.youth` ; ce carnet les appelle
+# et montre leurs résultats **non masqués** (il n'est pas publié : le rapport applique le secret
+# statistique).
+
+# %% tags=["parameters"]
+params_file = "params/pipeline.yaml"
+year = 2024
+disclosure_threshold = 5
+
+# %%
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.charts import apply_house_style, save_figure
+from observatoire.params import load_params
+from observatoire.youth import charts as ych
+from observatoire.youth.cohort import GROUP_LABELS, StudyParams
+from observatoire.youth.outputs import write_results
+from observatoire.youth.sequences import STATE_LABELS
+from observatoire.youth.study import run_study
+from observatoire.youth.typology import silhouette_quality
+
+apply_house_style()
+params = load_params(Path(params_file))
+params["report"]["year"] = year
+params["report"]["disclosure_threshold"] = disclosure_threshold
+study = StudyParams.from_params(params)
+contacts = pd.read_parquet("data_clean/contacts.parquet")
+out_dir = Path("outputs/youth") / str(year)
+fig_dir = out_dir / "figures"
+print(
+    f"Fenêtre d'entrée : {study.window_start:%d/%m/%Y} – {study.window_end:%d/%m/%Y} ; "
+    f"suivi de {study.follow_up_months} mois, jusqu'au {study.data_end:%d/%m/%Y}."
+)
+
+# %% [markdown]
+# ## 1. La cohorte
+
+# %%
+results = run_study(contacts, study)
+cohort = results.cohort
+pd.crosstab(cohort["band"], cohort["street_only"], margins=True).rename(
+    columns={False: "nominatifs", True: "travail de rue seulement"}
+)
+
+# %% [markdown]
+# Les personnes vues seulement par le travail de rue n'ont que des initiales et un **âge
+# estimé** : elles entrent dans la cohorte par cet âge et sont signalées (`street_only`). Une
+# personne vue en rue puis ailleurs compte pour deux (la liaison ne relie jamais le travail de
+# rue aux dossiers nominatifs, voir `docs/liaison.md`).
+
+# %% [markdown]
+# ## 2. Profil : jeunes et adultes
+
+# %%
+results.profile[
+    ["indicator", "p1", "p2", "diff", "lower", "upper", "pvalue", "test", "unstable"]
+].round(3)
+
+# %% [markdown]
+# ## 3. Trajectoires mois par mois
+# États (par priorité quand plusieurs s'appliquent dans le mois) :
+
+# %%
+pd.Series(STATE_LABELS)
+
+# %%
+fig = ych.chronogram(
+    {GROUP_LABELS[g]: d for g, d in results.distributions.items()},
+    title="Répartition des états, mois après mois",
+)
+save_figure(fig, fig_dir / "chronogrammes.png")
+
+# %%
+groups = cohort["group"].reindex(results.sequences.person_ids).to_numpy()
+fig = ych.index_plot(
+    {GROUP_LABELS[g]: results.sequences.codes[groups == g] for g in GROUP_LABELS},
+    title="Tapis de séquences (une ligne par personne)",
+)
+save_figure(fig, fig_dir / "tapis.png")
+
+# %%
+fig = ych.transition_heatmaps(
+    {GROUP_LABELS[g]: t[1] for g, t in results.transitions.items()},
+    title="Probabilités de transition d'un mois au suivant",
+)
+save_figure(fig, fig_dir / "transitions.png")
+
+# %% [markdown]
+# ## 4. Typologie des trajectoires des jeunes
+
+# %%
+typ = results.typology
+if typ is not None:
+    print(
+        f"{typ.k} types (méthode {typ.method}) ; largeur moyenne de silhouette "
+        f"{typ.silhouette_by_k[typ.k]:.3f} : {silhouette_quality(typ.silhouette_by_k[typ.k])}."
+    )
+    fig = ych.silhouette_profile(typ.silhouette_by_k, typ.k, title="Choix du nombre de types")
+    save_figure(fig, fig_dir / "silhouette.png")
+    fig = ych.typology_chronograms(results.type_distributions, title="Les types de trajectoires")
+    save_figure(fig, fig_dir / "types.png")
+results.types
+
+# %% [markdown]
+# ## 5. Services activés, services quittés
+
+# %%
+results.activated[["indicator", "p1", "p2", "diff", "lower", "upper", "pvalue"]].round(3)
+
+# %%
+results.fled[["indicator", "n_youth", "p1", "n_adults", "p2", "diff", "lower", "upper"]].round(3)
+
+# %%
+results.exits[["indicator", "n_youth", "p1", "n_adults", "p2", "diff", "pvalue"]].round(3)
+
+# %%
+results.paths["jeunes"].head(12)
+
+# %%
+for key, title in (
+    ("reseau", "Décrochage du réseau"),
+    ("abri_nuit", "Décrochage de l'abri de nuit"),
+):
+    s = results.survival[key]
+    if not s["curves"]:
+        continue
+    p = s["logrank_p"]
+    note = f"Log-rank : χ² = {s['logrank_chi2']:.1f} ; p {'< 0,001' if p < 0.001 else f'= {p:.3f}'}"
+    print(title, "—", note, "— médianes (jours) :", s["medians"])
+    fig = ych.survival_curves(
+        {GROUP_LABELS[g]: c for g, c in s["curves"].items()},
+        title=title,
+        annotation=note.replace(".", ","),
+        max_days=study.follow_up_months * 31,
+    )
+    save_figure(fig, fig_dir / f"survie_{key}.png")
+
+# %% [markdown]
+# ## 6. Flux annuels de jeunes
+
+# %%
+print(results.youth_share_trend)
+fig = ych.flows_bars(results.flows, title="Jeunes de 18 à 25 ans par année et par statut")
+save_figure(fig, fig_dir / "flux.png")
+results.flows
+
+# %% [markdown]
+# ## 7. Écarts jeunes − adultes
+
+# %%
+fig = ych.comparison_forest(
+    results.profile.rename(columns={"indicator": "label"}).assign(
+        reference_diff=lambda t: (
+            t["ref_youth"] - t["ref_adults"] if "ref_youth" in t else float("nan")
+        )
+    ),
+    title="Écarts de profil entre jeunes et adultes (IC 95 %)",
+)
+save_figure(fig, fig_dir / "ecarts.png")
+
+# %% [markdown]
+# ## Écriture des résultats
+# Tableaux et résultats pour le rapport dans `outputs/youth/<année>/` ; types de trajectoire par
+# personne (pseudonyme) dans `data_clean/jeunes_types.parquet`.
+
+# %%
+written = write_results(results, out_dir, Path("data_clean/jeunes_types.parquet"))
+sorted(p.name for p in written)

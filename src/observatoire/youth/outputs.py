@@ -1,0 +1,119 @@
+"""Writing the youth study's results: tables as CSV, scalars as JSON, types per person.
+
+``outputs/youth/<year>/`` holds aggregates only (what the report reads); the type of each
+person's trajectory is person-level, pseudonymous data and goes to ``data_clean/`` with the
+other clean tables, never to a shared output.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from observatoire.storage import write_csv, write_json, write_parquet
+from observatoire.youth.cohort import ADULTS, YOUTH
+from observatoire.youth.study import StudyResults
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalars (NaN → None, numpy → Python)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return value
+
+
+def summary(results: StudyResults) -> dict[str, Any]:
+    """The study's scalar results (counts are raw: the report applies disclosure control)."""
+    study, cohort = results.study, results.cohort
+    typ = results.typology
+    surv = {
+        key: {
+            "n": s["n"],
+            "events": s["events"],
+            "medians": s["medians"],
+            "survival_at": s["survival_at"],
+            "logrank_chi2": s["logrank_chi2"],
+            "logrank_p": s["logrank_p"],
+        }
+        for key, s in results.survival.items()
+    }
+    return _clean(
+        {
+            "year": study.year,
+            "window": [study.window_start, study.window_end],
+            "follow_up_months": study.follow_up_months,
+            "data_end": study.data_end,
+            "lookback_incomplete": bool(cohort.attrs.get("lookback_incomplete", False)),
+            "cohort": {
+                "youth": int((cohort["group"] == YOUTH).sum()),
+                "adults": int((cohort["group"] == ADULTS).sum()),
+                "by_band": cohort["band"].value_counts().to_dict(),
+                "street_only": cohort.groupby("group")["street_only"].sum().to_dict(),
+                "age_estimated": cohort.groupby("group")["age_estimated"].sum().to_dict(),
+            },
+            "typology": None
+            if typ is None
+            else {
+                "k": typ.k,
+                "method": typ.method,
+                "distance": study.distance,
+                "substitution": study.substitution,
+                "indel": study.indel,
+                "silhouette_by_k": typ.silhouette_by_k,
+                "silhouette": typ.silhouette_by_k[typ.k],
+                "sizes": results.types.set_index("type")["persons"].to_dict(),
+            },
+            "survival": surv,
+            "youth_share_trend": results.youth_share_trend,
+        }
+    )
+
+
+def write_results(results: StudyResults, out_dir: Path, types_path: Path) -> list[Path]:
+    """Write every table and the summary; return the paths written."""
+    out_dir = Path(out_dir)
+    written = [out_dir / "resultats.json"]
+    write_json(written[0], summary(results))
+    tables: dict[str, pd.DataFrame] = {
+        "profil": results.profile,
+        "services_actives": results.activated,
+        "services_quittes": results.fled,
+        "sorties_de_sejour": results.exits,
+        "premiers_services": results.first_services,
+        "types": results.types,
+        "flux": results.flows,
+    }
+    for group in (YOUTH, ADULTS):
+        tables[f"parcours_{group}"] = results.paths[group]
+        tables[f"combinaisons_{group}"] = results.combinations[group]
+        tables[f"chronogramme_{group}"] = results.distributions[group].rename_axis("month")
+        counts, probs = results.transitions[group]
+        tables[f"transitions_{group}"] = probs.rename_axis("from_state")
+        tables[f"transitions_effectifs_{group}"] = counts.rename_axis("from_state")
+    for key, s in results.survival.items():
+        for group, curve in s["curves"].items():
+            tables[f"survie_{key}_{group}"] = curve
+    for name, frame in tables.items():
+        index = frame.index.name is not None
+        written.append(out_dir / f"{name}.csv")
+        write_csv(frame.reset_index() if index else frame, written[-1])
+    if results.typology is not None:
+        youth_ids = results.cohort.index[results.cohort["group"] == YOUTH]
+        ids = results.sequences.person_ids
+        youth_ids = ids[np.isin(ids, youth_ids)]
+        frame = pd.DataFrame({"person_id": youth_ids, "type": results.typology.labels})
+        write_parquet(frame, Path(types_path))
+        written.append(Path(types_path))
+    return written

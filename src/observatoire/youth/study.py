@@ -1,0 +1,412 @@
+"""The youth-errance study from end to end: cohort, profile, trajectories, services, flows.
+
+:func:`run_study` computes every result of the report ``jeunes-en-errance`` from the linked
+contacts; the notebook ``notebooks/jeunes.py`` calls its steps one by one so that the
+committee can read them. Results are raw (unsuppressed) counts and estimates; disclosure
+control is applied when the report publishes them (:mod:`observatoire.youth.publish`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from observatoire import flows
+from observatoire.schema import DISPOSITIFS
+from observatoire.youth import sequences as seq
+from observatoire.youth import services, survival, typology
+from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams, build_cohort
+from observatoire.youth.compare import compare_proportions, unstable
+
+NATIONALITY_LABELS = {
+    "BE": "Belges",
+    "UE": "Autres pays de l'UE",
+    "HORS_UE": "Hors UE",
+    "INCONNU": "Nationalité inconnue",
+}
+
+
+@dataclass
+class StudyResults:
+    """Everything the notebook shows and the report publishes."""
+
+    study: StudyParams
+    cohort: pd.DataFrame
+    profile: pd.DataFrame
+    activated: pd.DataFrame
+    fled: pd.DataFrame
+    exits: pd.DataFrame
+    first_services: pd.DataFrame
+    paths: dict[str, pd.DataFrame]
+    combinations: dict[str, pd.DataFrame]
+    sequences: seq.SequenceSet
+    distributions: dict[str, pd.DataFrame]
+    transitions: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+    typology: typology.Typology | None
+    types: pd.DataFrame
+    type_distributions: dict[str, pd.DataFrame]
+    survival: dict[str, dict[str, Any]]
+    flows: pd.DataFrame
+    youth_share_trend: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _flag(row: dict, study: StudyParams) -> dict:
+    row["unstable"] = bool(
+        unstable(int(min(row.get("n_youth", 0), row.get("n_adults", 0))), study.min_base)
+    )
+    return row
+
+
+def profile(
+    contacts: pd.DataFrame, cohort: pd.DataFrame, fu: pd.DataFrame, study: StudyParams
+) -> pd.DataFrame:
+    """Youth against adults on the profile measures, each with its difference and 95 % CI, and
+    the King Baudouin Foundation's figure where it measures the same thing."""
+    refs = study.references or {}
+    y, a = cohort[cohort["group"] == YOUTH], cohort[cohort["group"] == ADULTS]
+    rows: list[dict[str, Any]] = []
+
+    def add(label: str, xy: int, ny: int, xa: int, na: int, **extra: Any) -> None:
+        row = {"indicator": label, "x_youth": xy, "n_youth": ny, "x_adults": xa, "n_adults": na}
+        row |= compare_proportions(xy, ny, xa, na)
+        rows.append(_flag(row | extra, study))
+
+    known_y = y[y["sex"].isin(["F", "M"])]
+    known_a = a[a["sex"].isin(["F", "M"])]
+    ref = refs.get("femmes", {})
+    add(
+        "Femmes",
+        int((known_y["sex"] == "F").sum()),
+        len(known_y),
+        int((known_a["sex"] == "F").sum()),
+        len(known_a),
+        ref_youth=ref.get("jeunes"),
+        ref_adults=ref.get("adultes"),
+        ref_source=ref.get("source"),
+    )
+    for code, label in NATIONALITY_LABELS.items():
+        add(
+            label,
+            int((y["nationality_group"] == code).sum()),
+            len(y),
+            int((a["nationality_group"] == code).sum()),
+            len(a),
+        )
+    add(
+        "Âge estimé par le travail de rue",
+        int(y["age_estimated"].sum()),
+        len(y),
+        int(a["age_estimated"].sum()),
+        len(a),
+    )
+    # Chronicity and returns over the follow-up.
+    per = fu.groupby("person_id")
+    months = per["date_start"].agg(lambda s: s.dt.to_period("M").nunique())
+    re_ent = flows.re_entries(fu, study.inactive_days).set_index("person_id")["re_entries"]
+    for label, flag in (
+        (
+            f"En contact au moins {study.follow_up_months // 2} mois sur {study.follow_up_months}",
+            months >= study.follow_up_months // 2,
+        ),
+        (
+            f"Au moins un retour après {study.inactive_days} jours sans contact",
+            re_ent.reindex(months.index).fillna(0) > 0,
+        ),
+    ):
+        add(
+            label,
+            int(flag.reindex(y.index).fillna(False).sum()),
+            len(y),
+            int(flag.reindex(a.index).fillna(False).sum()),
+            len(a),
+        )
+    # Known to the network for more than two years, among persons active in the report year
+    # (closest to the KBS's « sans-abri depuis plus de deux ans »).
+    active = contacts[contacts["year"] == study.year]
+    first_seen = contacts.groupby("person_id")["date_start"].min()
+    last_seen = active.groupby("person_id")["date_start"].max()
+    age = active.groupby("person_id")["age_at_contact"].max()
+    long_known = (last_seen - first_seen.reindex(last_seen.index)).dt.days > 730
+    data_years = contacts["date_start"].min() <= pd.Timestamp(year=study.year - 2, month=1, day=1)
+    if data_years:
+        youth_active = (age >= study.youth_low) & (np.floor(age) <= study.youth_high)
+        adult_active = np.floor(age) >= study.adults_from
+        ref = refs.get("plus_de_deux_ans", {})
+        add(
+            f"Connus du réseau depuis plus de deux ans (actifs en {study.year})",
+            int(long_known[youth_active].sum()),
+            int(youth_active.sum()),
+            int(long_known[adult_active].sum()),
+            int(adult_active.sum()),
+            ref_youth=ref.get("jeunes"),
+            ref_adults=ref.get("adultes"),
+            ref_source=ref.get("source"),
+        )
+        status = flows.flow_status(
+            contacts, study.year, study.new_lookback_days, study.continuing_days
+        ).set_index("person_id")["status"]
+        if status.notna().all():
+            is_new = status == flows.NEW
+            add(
+                f"Nouveaux dans le réseau en {study.year}",
+                int(is_new.reindex(youth_active[youth_active].index).sum()),
+                int(youth_active.sum()),
+                int(is_new.reindex(adult_active[adult_active].index).sum()),
+                int(adult_active.sum()),
+            )
+    # London's CHAIN: new rough sleepers seen only once.
+    street_first = cohort[cohort["first_dispositif"] == "travail_rue"]
+    n_street = fu[fu["dispositif"] == "travail_rue"].groupby("person_id").size()
+    once = n_street.reindex(street_first.index).fillna(0) == 1
+    ref = refs.get("vus_une_fois_en_rue", {})
+    add(
+        "Vus une seule fois par le travail de rue (premier contact en rue)",
+        int(once[street_first["group"] == YOUTH].sum()),
+        int((street_first["group"] == YOUTH).sum()),
+        int(once[street_first["group"] == ADULTS].sum()),
+        int((street_first["group"] == ADULTS).sum()),
+        ref_youth=ref.get("tous"),
+        ref_adults=ref.get("tous"),
+        ref_source=ref.get("source"),
+    )
+    return pd.DataFrame(rows)
+
+
+def _type_profile(
+    sequences: seq.SequenceSet, typ: typology.Typology, cohort: pd.DataFrame, dist: np.ndarray
+) -> pd.DataFrame:
+    """Size and profile of each type, with its medoid sequence (as state codes)."""
+    ids = sequences.person_ids
+    meds = typology.medoids(dist, typ.labels)
+    rows = []
+    for t in sorted(set(typ.labels.tolist())):
+        mask = typ.labels == t
+        who = cohort.loc[ids[mask]]
+        codes = sequences.codes[mask]
+        share = np.bincount(codes.ravel(), minlength=len(sequences.states)) / codes.size
+        dominant = [sequences.states[i] for i in np.argsort(-share)[:2]]
+        in_contact = (codes != sequences.states.index("AUCUN")).sum(axis=1)
+        rows.append(
+            {
+                "type": int(t),
+                "persons": int(mask.sum()),
+                "share": float(mask.mean()),
+                "silhouette": float(typ.silhouette_samples[mask].mean()),
+                "women": float((who["sex"] == "F").mean()),
+                "band_18_21": float((np.floor(who["age_first"]) <= 21).mean()),
+                "months_in_contact_median": float(np.median(in_contact)),
+                "dominant_states": " / ".join(dominant),
+                "medoid": "-".join(sequences.states[c] for c in sequences.codes[meds[t]]),
+                **{f"state_{s}": float(share[i]) for i, s in enumerate(sequences.states)},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def name_type(row: pd.Series, follow_up: int) -> str:
+    """A short French name for a type, from its medoid (the analyst may rename types)."""
+    labels = {
+        "LOG": "Housing First",
+        "MA": "maison d'accueil",
+        "AN": "abri de nuit",
+        "JOUR": "accueil de jour / urgence sociale",
+        "RUE": "travail de rue",
+        "AUCUN": "réseau",
+    }
+    medoid = row["medoid"].split("-")
+    later = [s for s in medoid[1:] if s != "AUCUN"]
+    main = max(set(later), key=later.count) if later else medoid[0]
+    months = row["months_in_contact_median"]
+    length = "durable" if months >= follow_up * 0.6 else "quelques mois"
+    if months <= 1 or not later:
+        return f"Passage bref ({labels[medoid[0]]})"
+    if medoid[0] != main and medoid[0] != "AUCUN":
+        return f"{labels[medoid[0]].capitalize()} puis {labels[main]} ({length})"
+    return f"{labels[main].capitalize()} ({length})"
+
+
+def _typology_with_describable_types(dist: np.ndarray, study: StudyParams) -> typology.Typology:
+    """The typology with the best average silhouette width among those whose every type has at
+    least ``min_type_size`` persons (a type of two persons can be neither described nor
+    published); if no k qualifies, the best k overall."""
+    best = typology.build_typology(dist, study.k_values, study.cluster_method)
+    ranked = sorted(best.silhouette_by_k, key=lambda k: (-best.silhouette_by_k[k], k))
+    for k in ranked:
+        typ = best if k == best.k else typology.build_typology(dist, [k], study.cluster_method)
+        if min(typ.sizes.values()) >= study.min_type_size:
+            return typology.Typology(
+                k=typ.k,
+                labels=typ.labels,
+                silhouette_by_k=best.silhouette_by_k,
+                silhouette_samples=typ.silhouette_samples,
+                method=typ.method,
+            )
+    return best
+
+
+def sequences_and_typology(
+    contacts: pd.DataFrame, cohort: pd.DataFrame, study: StudyParams
+) -> tuple[
+    seq.SequenceSet,
+    dict[str, pd.DataFrame],
+    dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+    typology.Typology | None,
+    pd.DataFrame,
+    dict[str, pd.DataFrame],
+]:
+    """Person-month sequences of the cohort, their distributions and transitions per group,
+    and the typology of the young people's trajectories."""
+    sequences = seq.monthly_states(
+        contacts[contacts["person_id"].isin(cohort.index)],
+        cohort["first_contact"],
+        study.follow_up_months,
+        study.data_end,
+    )
+    groups = cohort["group"].reindex(sequences.person_ids).to_numpy()
+    distributions, transitions = {}, {}
+    for g in (YOUTH, ADULTS):
+        sub = sequences.subset(groups == g)
+        dist = seq.state_distribution(sub)
+        dist.attrs["n"] = int((groups == g).sum())
+        distributions[g] = dist
+        transitions[g] = seq.transition_matrix(sub)
+    youth = sequences.subset(groups == YOUTH)
+    typ, types, type_dists = None, pd.DataFrame(), {}
+    if len(youth.person_ids) >= max(study.min_base, 3):
+        costs = seq.substitution_costs(youth, study.substitution)
+        if study.distance == "om":
+            dist = seq.optimal_matching(youth.codes, costs, study.indel)
+        else:
+            dist = seq.hamming_distances(youth.codes, costs)
+        typ = _typology_with_describable_types(dist, study)
+        types = _type_profile(youth, typ, cohort, dist)
+        types["name"] = [name_type(r, study.follow_up_months) for _, r in types.iterrows()]
+        for _, row in types.iterrows():
+            d = seq.state_distribution(youth.subset(typ.labels == row["type"]))
+            d.attrs["n"] = int(row["persons"])
+            type_dists[f"Type {row['type']} : {row['name']}"] = d
+    return sequences, distributions, transitions, typ, types, type_dists
+
+
+def disengagement(
+    contacts: pd.DataFrame, cohort: pd.DataFrame, study: StudyParams
+) -> dict[str, dict[str, Any]]:
+    """Time to disengagement (no contact for more than ``inactive_days``), from the network and
+    from the night shelter: Kaplan–Meier curves per group and the log-rank test."""
+    out: dict[str, dict[str, Any]] = {}
+    mine = contacts[contacts["person_id"].isin(cohort.index)]
+    for key, dispositif in (("reseau", None), ("abri_nuit", "hebergement_urgence")):
+        spells = survival.engagement_spells(mine, study.data_end, study.inactive_days, dispositif)
+        if dispositif is None:
+            spells = spells[spells["person_id"].isin(cohort.index)]
+        spells["group"] = spells["person_id"].map(cohort["group"])
+        curves, medians, at = {}, {}, {}
+        for g in (YOUTH, ADULTS):
+            sub = spells[spells["group"] == g]
+            if len(sub) == 0:
+                continue
+            curve = survival.kaplan_meier(sub["duration_days"], sub["event"])
+            curves[g] = curve
+            medians[g] = survival.median_time(curve)
+            at[g] = {t: survival.survival_at(curve, t) for t in (1, 2, 7, 30, 90, 365)}
+        test = (np.nan, np.nan)
+        if spells["group"].nunique() == 2:
+            test = survival.logrank(spells["duration_days"], spells["event"], spells["group"])
+        out[key] = {
+            "spells": spells,
+            "curves": curves,
+            "medians": medians,
+            "survival_at": at,
+            "n": spells["group"].value_counts().to_dict(),
+            "events": spells.groupby("group")["event"].sum().to_dict(),
+            "logrank_chi2": float(test[0]),
+            "logrank_p": float(test[1]),
+        }
+    return out
+
+
+def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFrame, dict]:
+    """New, continuing and returning young people per year, the youth share of the persons
+    active each year and its trend (binomial GLM on the year, odds ratio per year)."""
+    years = sorted(int(y) for y in contacts["year"].unique() if y <= study.year)
+    age = contacts.groupby(["year", "person_id"])["age_at_contact"].min().reset_index()
+    age = age[age["age_at_contact"] >= study.youth_low]
+    age["youth"] = np.floor(age["age_at_contact"]) <= study.youth_high
+    rows = []
+    for year in years:
+        a = age[age["year"] == year]
+        youth_ids = pd.Index(a.loc[a["youth"], "person_id"])
+        f = flows.flows_by_year(
+            contacts, [year], study.new_lookback_days, study.continuing_days, youth_ids
+        ).iloc[0]
+        rows.append(
+            {
+                "year": year,
+                "youth": int(a["youth"].sum()),
+                "adults_and_youth": len(a),
+                "youth_share": float(a["youth"].mean()) if len(a) else np.nan,
+                "new": f["new"],
+                "continuing": f["continuing"],
+                "returning": f["returning"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    trend: dict[str, Any] = {}
+    if len(table) >= 3:
+        x = sm.add_constant(table["year"] - table["year"].min())
+        endog = np.column_stack(
+            [table["youth"], table["adults_and_youth"] - table["youth"]]
+        ).astype(float)
+        fit = sm.GLM(endog, x, family=sm.families.Binomial()).fit()
+        dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0
+        if dispersion > 1:  # quasi-binomial: widen the CI, never narrow it
+            fit = sm.GLM(endog, x, family=sm.families.Binomial()).fit(scale="X2")
+        lo, hi = fit.conf_int().iloc[1]
+        trend = {
+            "odds_ratio": float(np.exp(fit.params.iloc[1])),
+            "lower": float(np.exp(lo)),
+            "upper": float(np.exp(hi)),
+            "pvalue": float(fit.pvalues.iloc[1]),
+            "dispersion": dispersion,
+            "years": [int(years[0]), int(years[-1])],
+        }
+    return table, trend
+
+
+def run_study(contacts: pd.DataFrame, study: StudyParams) -> StudyResults:
+    """Every result of the youth report, from the linked contacts up to the report year."""
+    contacts = contacts[contacts["year"] <= study.year]
+    cohort = build_cohort(contacts, study)
+    fu = services.follow_up_contacts(contacts, cohort, study)
+    prof = profile(contacts, cohort, fu, study)
+    sequences, dists, trans, typ, types, type_dists = sequences_and_typology(fu, cohort, study)
+    surv = disengagement(contacts, cohort, study)
+    flow_table, share_trend = youth_flows(contacts, study)
+    return StudyResults(
+        study=study,
+        cohort=cohort,
+        profile=prof,
+        activated=services.services_activated(fu, cohort),
+        fled=services.services_fled(fu, study),
+        exits=services.stay_exits(fu),
+        first_services=services.first_services(cohort),
+        paths={g: services.service_paths(fu, cohort, g) for g in (YOUTH, ADULTS)},
+        combinations={g: services.combinations(fu, g) for g in (YOUTH, ADULTS)},
+        sequences=sequences,
+        distributions=dists,
+        transitions=trans,
+        typology=typ,
+        types=types,
+        type_distributions=type_dists,
+        survival=surv,
+        flows=flow_table,
+        youth_share_trend=share_trend,
+    )
+
+
+__all__ = ["GROUP_LABELS", "DISPOSITIFS", "StudyResults", "run_study"]

@@ -1,0 +1,162 @@
+"""Typology of trajectories: hierarchical clustering of a sequence-distance matrix.
+
+The usual sequence-analysis route (Studer, 2013, *WeightedCluster Library Manual*): an
+agglomerative clustering of the optimal-matching distances (Ward by default, as in most
+published typologies, or average linkage), cut at several numbers of types, the number kept
+being the one with the highest average silhouette width (ASW). Ward's criterion assumes
+Euclidean distances, which OM distances are not; it is nevertheless the field's standard and
+the ASW then says whether the partition it gives holds up. The ASW is read with Kaufman &
+Rousseeuw's (1990) thresholds, see :func:`silhouette_quality`.
+
+Types are numbered 1..k by decreasing size so that "type 1" is always the most common
+trajectory, whatever the order the clustering happened to produce.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster.hierarchy import cut_tree, fcluster, linkage
+from scipy.spatial.distance import squareform
+from sklearn.metrics import silhouette_samples, silhouette_score
+
+__all__ = [
+    "LINKAGE_METHODS",
+    "Typology",
+    "build_typology",
+    "medoids",
+    "silhouette_quality",
+]
+
+LINKAGE_METHODS = ("ward", "average")
+MIN_SEQUENCES = 3
+
+
+@dataclass(frozen=True, eq=False)
+class Typology:
+    """A partition of the sequences into ``k`` types.
+
+    ``labels[p]`` is the type (1..k, by decreasing size, ties broken by the smallest member
+    index) of sequence ``p``; ``silhouette_by_k`` the ASW of every k tried and
+    ``silhouette_samples`` each sequence's silhouette for the chosen k (negative = closer on
+    average to another type than to its own). ``eq=False``: arrays have no truth value.
+    """
+
+    k: int
+    labels: np.ndarray
+    silhouette_by_k: dict[int, float]
+    silhouette_samples: np.ndarray
+    method: str
+
+    @property
+    def sizes(self) -> dict[int, int]:
+        """Number of sequences in each type, type 1 first."""
+        counts = np.bincount(self.labels, minlength=self.k + 1)[1:]
+        return {t + 1: int(c) for t, c in enumerate(counts)}
+
+    @property
+    def asw(self) -> float:
+        """Average silhouette width of the chosen partition."""
+        return self.silhouette_by_k[self.k]
+
+
+def _renumber(raw: np.ndarray) -> np.ndarray:
+    """Types 1..k by decreasing size, ties by the smallest member index."""
+    groups, first, counts = np.unique(raw, return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))  # last key is the primary one
+    new_label = np.empty(len(groups), dtype=np.int64)
+    new_label[order] = np.arange(1, len(groups) + 1)
+    return new_label[np.searchsorted(groups, raw)]
+
+
+def _cut(tree: np.ndarray, k: int) -> np.ndarray:
+    """Flat clusters at exactly k types.
+
+    ``fcluster(maxclust)`` cuts at a height and may return fewer than k clusters when merge
+    heights are tied (frequent with integer OM distances); then the tree is cut after its
+    first n − k merges instead (``cut_tree``, exact for these monotone linkages).
+    """
+    labels = fcluster(tree, t=k, criterion="maxclust")
+    if len(np.unique(labels)) != k:
+        labels = cut_tree(tree, n_clusters=k).ravel()
+    return labels
+
+
+def build_typology(
+    dist: np.ndarray,
+    k_values: Sequence[int] = range(3, 9),
+    method: str = "ward",
+) -> Typology:
+    """Cluster a square distance matrix and keep the k with the highest ASW (ties: smallest k).
+
+    k values below 2 or not below the number of distinct points (identical sequences have
+    identical rows) are skipped, since their silhouette is undefined.
+    """
+    dist = np.asarray(dist, dtype=np.float64)
+    if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
+        raise ValueError("dist must be a square distance matrix")
+    n = dist.shape[0]
+    if n < MIN_SEQUENCES:
+        raise ValueError(
+            f"Au moins {MIN_SEQUENCES} séquences sont nécessaires pour construire une "
+            f"typologie ({n} fournie(s))."
+        )
+    if method not in LINKAGE_METHODS:
+        raise ValueError(f"unknown linkage method {method!r} ({', '.join(LINKAGE_METHODS)})")
+    n_distinct = len(np.unique(dist, axis=0))
+    tree = linkage(squareform(dist, checks=False), method=method)
+
+    asw: dict[int, float] = {}
+    cuts: dict[int, np.ndarray] = {}
+    for k in sorted(set(int(k) for k in k_values)):
+        if k < 2 or k >= n_distinct:
+            continue
+        labels = _cut(tree, k)
+        cuts[k] = labels
+        asw[k] = float(silhouette_score(dist, labels, metric="precomputed"))
+    if not asw:
+        raise ValueError(
+            f"Aucun nombre de types testable : il faut moins de types que de séquences "
+            f"distinctes ({n_distinct})."
+        )
+    best = max(asw, key=lambda k: (asw[k], -k))
+    labels = _renumber(cuts[best])
+    return Typology(
+        k=best,
+        labels=labels,
+        silhouette_by_k=asw,
+        silhouette_samples=silhouette_samples(dist, labels, metric="precomputed"),
+        method=method,
+    )
+
+
+def silhouette_quality(asw: float) -> str:
+    """Kaufman & Rousseeuw's reading of an average silhouette width, in French."""
+    if asw is None or math.isnan(asw):
+        return "non calculable"
+    if asw > 0.70:
+        return "structure forte"
+    if asw > 0.50:
+        return "structure raisonnable"
+    if asw > 0.25:
+        return "structure faible, à interpréter avec prudence"
+    return "pas de structure substantielle"
+
+
+def medoids(dist: np.ndarray, labels: np.ndarray) -> dict[int, int]:
+    """Index of each type's medoid: the member with the smallest total distance to the others.
+
+    The medoid is a real, representative trajectory (unlike a centroid); ties go to the
+    smallest index.
+    """
+    dist = np.asarray(dist)
+    labels = np.asarray(labels)
+    out: dict[int, int] = {}
+    for t in np.unique(labels):
+        members = np.flatnonzero(labels == t)
+        within = dist[np.ix_(members, members)].sum(axis=1)
+        out[int(t)] = int(members[np.argmin(within)])
+    return out
