@@ -1,11 +1,12 @@
 """Benchmark: the ``link`` stage on a regional-scale network (≈ 200 000 partner records).
 
-A synthetic network is generated at ``--echelle`` times the default sample (11 by default, near
-the generator's limit: 1.9 million contact rows and 180 000 partner records over five years, a
-federation of Relais sociaux) and ingested; both steps are set-up and not timed. Then the
-production ``link`` stage (``observatoire link`` in a fresh process, inputs declared as real
+A synthetic network is generated at ``--echelle`` times the default sample (13 by default: over
+200 000 partner records, named and street-work, and about 2.4 million contact rows over five
+years, a federation of Relais sociaux) and ingested; both steps are set-up and not timed. Then
+the production ``link`` stage (``observatoire link`` in a fresh process, inputs declared as real
 exports so that the truth is not read) is timed, with its peak memory (maximum resident set size
-of the process).
+of the process); the records per kind and the pairs scored come from the stage's own
+``linkage.json``.
 Finally the linkage quality against the synthetic truth is measured (not timed).
 
 Targets on 2 cores: ≤ 5 minutes and ≤ 6 GB. Results go to ``bench/results/linkage.json``.
@@ -70,7 +71,7 @@ def prepare(work: Path, scale: float) -> dict[str, float]:
     }
 
 
-def timed_link(work: Path) -> dict[str, float]:
+def timed_link(work: Path) -> dict[str, float | None]:
     """Run ``observatoire link`` in a child process: wall time and peak memory of that child
     (``wait4`` gives its own resource usage, not that of every child the bench started)."""
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "OBSERVATOIRE_CLE": KEY}
@@ -86,7 +87,14 @@ def timed_link(work: Path) -> dict[str, float]:
             log.seek(0)
             sys.exit(f"échec de l'étape link :\n{log.read()[-4000:]}")
     peak_kb = usage.ru_maxrss  # Linux: kilobytes
-    return {"wall_s": round(elapsed, 1), "peak_memory_gb": round(peak_kb / 1024**2, 2)}
+    metrics = json.loads((work / "outputs/metrics/linkage.json").read_text(encoding="utf-8"))
+    return {
+        "wall_s": round(elapsed, 1),
+        "peak_memory_gb": round(peak_kb / 1024**2, 2),
+        "records_named": metrics["dossiers"]["nominatifs"],
+        "records_street": metrics["dossiers"]["travail_de_rue"],
+        "pairs_scored": metrics.get("modele", {}).get("paires_comparees"),
+    }
 
 
 def quality(work: Path) -> dict:
@@ -119,7 +127,7 @@ def quality(work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--echelle", type=float, default=11.0, help="échelle de l'échantillon")
+    parser.add_argument("--echelle", type=float, default=13.0, help="échelle de l'échantillon")
     parser.add_argument("--preparer", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.preparer:  # child process: the network's set-up, then exit (freeing its memory)

@@ -116,7 +116,13 @@ def place_in_housing_first(
             * (1 + params.annual_growth) ** (year - params.first_year)
         )
         days = np.flatnonzero(timeline.year == year)
-        entries = np.sort(rng.choice(days, size=max(1, int(round(expected))), replace=False))
+        # At federation scale a year can have more entries than days: every day then gets
+        # ``per_day`` of them and the rest go to distinct random days (below one a day, this is
+        # the plain draw without replacement, so smaller samples are unchanged).
+        per_day, rest = divmod(max(1, int(round(expected))), len(days))
+        entries = np.sort(
+            np.concatenate([np.repeat(days, per_day), rng.choice(days, size=rest, replace=False)])
+        )
         for day in entries:
             wanted = cal.CHRONIC if rng.random() < cal.HF_CHRONIC_SHARE else cal.EPISODIC
             active = alive & adult & (start <= day - 90) & (end > day) & ~tenant[person]
