@@ -169,7 +169,10 @@ for key, title in (
 
 # %%
 print(results.youth_share_trend)
-fig = ych.flows_bars(results.flows, title="Jeunes de 18 à 25 ans par année et par statut")
+fig = ych.flows_bars(
+    results.flows[results.flows["new"].notna()],
+    title="Jeunes de 18 à 25 ans par année et par statut",
+)
 save_figure(fig, fig_dir / "flux.png")
 results.flows
 

@@ -192,3 +192,32 @@ def test_rerun_gives_byte_identical_clean_data_tables_and_pdf(project: Path) -> 
         run = _run([str(BIN / "dvc"), "repro", "-f", "-s", stage], project, env)
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert _digests(project) == before
+
+
+def test_youth_report_is_built_and_its_cohort_is_the_data(project: Path, clean) -> None:
+    """`dvc repro` builds the youth report; the cohort it publishes is recomputed here from
+    the clean contacts, independently of observatoire.youth."""
+    out = project / f"outputs/reports/{YEAR}"
+    html = (out / "jeunes-en-errance.html").read_text(encoding="utf-8")
+    assert (out / "jeunes-en-errance.pdf").read_bytes().startswith(b"%PDF")
+    assert (project / "outputs/notebooks/jeunes.html").exists()
+    contacts = clean["contacts"]
+    first = contacts.sort_values("date_start").drop_duplicates("person_id")
+    window = first["date_start"].between(f"{YEAR - 3}-01-01", f"{YEAR - 2}-12-31")
+    age = first["age_at_contact"].fillna(-1).astype(float).apply(lambda a: int(a // 1))
+    youth = int((window & age.between(18, 25)).sum())
+    adults = int((window & (age >= 26)).sum())
+    text = re.sub(r"<[^>]+>", "", html)
+    expected = french_number(youth) if youth >= 5 else "< 5"
+    assert f"{expected} jeunes de 18 à 25 ans" in text
+    assert french_number(adults) in text
+    # Every person count of the cohort table (Quarto source) is 0, ≥ 5, or « < 5 ».
+    qmd = (out / "jeunes-en-errance.qmd").read_text(encoding="utf-8")
+    rows = [
+        line
+        for line in qmd[qmd.index("{#tbl-cohorte}") : qmd.index("callout-note")].splitlines()
+        if line.startswith("| ") and not line.startswith("| Groupe")
+    ]
+    cells = [c.strip() for line in rows for c in line.strip("|").split("|")[1:]]
+    counts = [int(c.replace("\u202f", "")) for c in cells if c and c[0].isdigit()]
+    assert counts and all(n == 0 or n >= 5 for n in counts)

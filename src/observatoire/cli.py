@@ -56,6 +56,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_youth_report(args: argparse.Namespace) -> int:
+    from observatoire.youth.report import build_youth_report
+
+    build_youth_report(load_params(args.params))
+    return 0
+
+
 def _cmd_partners(args: argparse.Namespace) -> int:
     from observatoire.mapping import load_partners
     from observatoire.schema import DISPOSITIFS
@@ -127,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", _cmd_validate, "valide les tables canoniques (great-expectations)"),
         ("link", _cmd_link, "relie les personnes entre partenaires"),
         ("report", _cmd_report, "produit le rapport annuel (HTML et PDF)"),
+        (
+            "report-jeunes",
+            _cmd_youth_report,
+            "produit le rapport « jeunes en errance » (HTML et PDF)",
+        ),
         ("partners", _cmd_partners, "liste les partenaires et le format attendu de leurs exports"),
         ("summary", _cmd_summary, "résume ce que le pipeline a produit et où"),
     ]:

@@ -95,6 +95,7 @@ STOP_WORDS: dict[str, str] = {
     "edit": "first name; links of the Data Docs (« how_to_create_and_edit_expectations »)",
     "font": "surname; « font-family » strings in the notebooks' HTML scripts",
     "grand": "surname; « Plan Grand Froid », the winter plan, all over the report",
+    "jeune": "surname; « un jeune », the subject of the youth-errance report (jeunes-en-errance)",
     "lang": "surname; the `lang: fr` key of the report's Quarto front matter (observatoire.qmd)",
     "lower": "surname (Löwer); column « lower » (confidence bound) of the trend tables",
     "paquet": "surname; « paquet » (the Python package) in the notebooks' prose",

@@ -9,7 +9,9 @@ PDF (Quarto if installed, pandoc + Typst otherwise). No number is typed by hand 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from observatoire import __version__, charts
 from observatoire.disclosure import publish_count, suppress_series
 from observatoire.mapping import load_partners
 from observatoire.schema import AGE_BANDS, DISPOSITIFS, QUARANTINE_REASONS
-from observatoire.storage import atomic_dir, write_csv
+from observatoire.storage import atomic_dir, publish_members, write_csv
 
 MONTHS_FR = list(charts.MOIS_ABREGES)
 
@@ -489,22 +491,32 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    with atomic_dir(out_dir) as tmp, atomic_dir(tables_dir) as tdir:
-        ctx["figures"] = _figures(
-            tmp,
-            _read_json(Path("outputs/indicators") / str(year) / "indicateurs.json"),
-            year,
-            ctx["k"],
-            Path("outputs/indicators") / str(year),
-            Path("outputs/trends") / str(year),
-        )
-        source = tmp / "observatoire.qmd"
-        source.write_text(env.from_string(template_text).render(**ctx), encoding="utf-8")
-        result = render_document(source, tmp)
-        tables = published_tables(ctx)
-        for name, frame in tables.items():
-            write_csv(frame, tdir / f"{name}.csv")
-        write_tables_workbook(tables, ctx, tdir / f"tableaux_{year}.xlsx")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".observatoire.tmp-", dir=out_dir))
+    try:
+        with atomic_dir(tables_dir) as tdir:
+            ctx["figures"] = _figures(
+                tmp,
+                _read_json(Path("outputs/indicators") / str(year) / "indicateurs.json"),
+                year,
+                ctx["k"],
+                Path("outputs/indicators") / str(year),
+                Path("outputs/trends") / str(year),
+            )
+            source = tmp / "observatoire.qmd"
+            source.write_text(env.from_string(template_text).render(**ctx), encoding="utf-8")
+            result = render_document(source, tmp)
+            tables = published_tables(ctx)
+            for name, frame in tables.items():
+                write_csv(frame, tdir / f"{name}.csv")
+            write_tables_workbook(tables, ctx, tdir / f"tableaux_{year}.xlsx")
+            publish_members(
+                tmp,
+                out_dir,
+                ["observatoire.qmd", "observatoire.html", "observatoire.pdf", "figures"],
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(
         f"Rapport {year} : {out_dir}/observatoire.html et {out_dir}/observatoire.pdf "
         f"(moteur : {result.engine}) ; tableaux : {tables_dir}/"

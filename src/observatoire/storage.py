@@ -48,6 +48,30 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def publish_members(staging: Path, target: Path, names: list[str]) -> None:
+    """Move the named files and folders of ``staging`` into ``target``, each replaced whole.
+
+    Two reports share ``outputs/reports/<year>/``; each stage owns only its own members, so
+    neither may swap the whole folder. A folder member is renamed aside, then removed, so a
+    reader never sees half of it.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src, dst = staging / name, target / name
+        if not src.exists():
+            raise FileNotFoundError(src)
+        if src.is_dir():
+            old = target / f".{name}.old"
+            if old.exists():
+                shutil.rmtree(old)
+            if dst.exists():
+                dst.rename(old)
+            src.rename(dst)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(src, dst)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

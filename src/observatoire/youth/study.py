@@ -313,7 +313,7 @@ def disengagement(
             curve = survival.kaplan_meier(sub["duration_days"], sub["event"])
             curves[g] = curve
             medians[g] = survival.median_time(curve)
-            at[g] = {t: survival.survival_at(curve, t) for t in (1, 2, 7, 30, 90, 365)}
+            at[g] = {t: survival.survival_at(curve, t) for t in (1, 2, 3, 7, 30, 90, 365)}
         test = (np.nan, np.nan)
         if spells["group"].nunique() == 2:
             test = survival.logrank(spells["duration_days"], spells["event"], spells["group"])
