@@ -96,8 +96,15 @@ def flows_by_year(
 def re_entries(contacts: pd.DataFrame, inactive_days: int = 90) -> pd.DataFrame:
     """Per person, the number of re-entries: returns after at least ``inactive_days`` without
     any contact in the network (Toronto's « inactive » after 3 months)."""
-    days = contact_days(contacts)
-    gap = days.groupby("person_id")["day"].diff().dt.days
-    days = days.assign(reentry=(gap > inactive_days).astype("int64"))
-    out = days.groupby("person_id")["reentry"].sum().rename("re_entries")
+    spans = contacts[["person_id", "date_start", "date_end"]].dropna(subset=["date_start"])
+    start = spans["date_start"].dt.normalize()
+    end = spans["date_end"].fillna(spans["date_start"]).dt.normalize()
+    spans = pd.DataFrame({"person_id": spans["person_id"], "start": start, "end": end})
+    spans = spans.sort_values(["person_id", "start"], ignore_index=True)
+    # A stay covers every day to its exit: the gap runs from the latest day covered so far.
+    covered = spans.groupby("person_id")["end"].cummax()
+    previous = covered.groupby(spans["person_id"]).shift()
+    gap = (spans["start"] - previous).dt.days
+    spans = spans.assign(reentry=(gap > inactive_days).astype("int64"))
+    out = spans.groupby("person_id")["reentry"].sum().rename("re_entries")
     return out.reset_index()

@@ -80,8 +80,23 @@ class StudyParams:
         report = params.get("report") or {}
         typology = dict(section.pop("typology", {}) or {})
         bands = section.pop("bands", None)
-        kwargs: dict[str, Any] = {k: v for k, v in section.items() if k in cls.__dataclass_fields__}
+        settable = set(cls.__dataclass_fields__) - {
+            "year",
+            "disclosure_threshold",
+            "bands",
+            "k_values",
+            "distance",
+            "substitution",
+            "indel",
+            "cluster_method",
+            "min_type_size",
+        }
+        kwargs: dict[str, Any] = {k: v for k, v in section.items() if k in settable}
         unknown = sorted(set(section) - set(kwargs))
+        typology_keys = {"distance", "substitution", "indel", "method", "min_type_size"}
+        unknown += [
+            f"typology.{k}" for k in sorted(set(typology) - typology_keys - {"k_min", "k_max"})
+        ]
         if unknown:
             raise ValueError(
                 "Clés inconnues dans la section « youth » de params/pipeline.yaml : "

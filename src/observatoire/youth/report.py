@@ -58,8 +58,9 @@ def pp(x: float | None, decimals: int = 1) -> str:
     """A difference of proportions in percentage points, signed: « +10,3 pts »."""
     if x is None or x != x:
         return "–"
-    value = fr_num(abs(100 * x), decimals)
-    sign = "+" if x > 0 else ("−" if x < 0 else "")
+    rounded = round(100 * x, decimals)
+    value = fr_num(abs(rounded), decimals)
+    sign = "+" if rounded > 0 else ("−" if rounded < 0 else "")
     return f"{sign}{value}\u00a0pts"
 
 
@@ -237,7 +238,7 @@ def youth_context(params: dict[str, Any], youth_dir: Path) -> dict[str, Any]:
         "window_end": pd.Timestamp(res["window"][1]).strftime("%d/%m/%Y"),
         "follow_up": study.follow_up_months,
         "inactive_days": study.inactive_days,
-        "bands": [f"{label} ({low}–{high} ans)" for label, (low, high) in study.bands.items()],
+        "bands": list(study.bands),
         "youth_label": GROUP_LABELS[YOUTH],
         "adults_label": GROUP_LABELS[ADULTS],
         "cohort": {

@@ -73,10 +73,13 @@ def services_fled(fu: pd.DataFrame, study: StudyParams) -> pd.DataFrame:
     rank = fu.groupby(["person_id", "dispositif"]).cumcount()
     second = fu[rank == 1].set_index(["person_id", "dispositif"])["date_start"]
     per["second"] = second.reindex(per.index)
+    first_row = fu[rank == 0].set_index(["person_id", "dispositif"])
+    per["first_end"] = first_row["date_end"].fillna(first_row["date_start"]).reindex(per.index)
     per["single"] = per["n"] == 1
-    per["no_return"] = per["second"].isna() | (
-        (per["second"] - per["first"]).dt.days > study.inactive_days
-    )
+    # A stay that lasts beyond the window is not a service left.
+    per["no_return"] = (
+        per["second"].isna() | ((per["second"] - per["first"]).dt.days > study.inactive_days)
+    ) & ((per["first_end"] - per["first"]).dt.days <= study.inactive_days)
     per = per.reset_index()
     rows = []
     for d in [d for d in DISPOSITIFS if d in set(per["dispositif"])]:
@@ -141,7 +144,9 @@ def first_services(cohort: pd.DataFrame) -> pd.DataFrame:
 def service_paths(fu: pd.DataFrame, cohort: pd.DataFrame, group: str) -> pd.DataFrame:
     """The order in which a group's persons used the dispositifs: first, then the next different
     one, as counts of paths « A → B » (« A seulement » when nothing else followed)."""
-    mine = fu[fu["group"] == group].sort_values(["person_id", "date_start", "source_row"])
+    mine = fu[fu["group"] == group].sort_values(
+        ["person_id", "date_start", "source_file", "source_row"]
+    )
     firsts = mine.drop_duplicates(["person_id", "dispositif"])
     order = firsts.groupby("person_id")["dispositif"].agg(list)
     paths = order.map(
