@@ -202,7 +202,9 @@ def test_youth_report_is_built_and_its_cohort_is_the_data(project: Path, clean) 
     assert (out / "jeunes-en-errance.pdf").read_bytes().startswith(b"%PDF")
     assert (project / "outputs/notebooks/jeunes.html").exists()
     contacts = clean["contacts"]
-    first = contacts.sort_values("date_start").drop_duplicates("person_id")
+    first = contacts.sort_values(["date_start", "source_file", "source_row"]).drop_duplicates(
+        "person_id"
+    )
     window = first["date_start"].between(f"{YEAR - 3}-01-01", f"{YEAR - 2}-12-31")
     age = first["age_at_contact"].fillna(-1).astype(float).apply(lambda a: int(a // 1))
     youth = int((window & age.between(18, 25)).sum())
