@@ -473,16 +473,12 @@ def write_tables_workbook(tables: dict[str, pd.DataFrame], ctx: dict[str, Any], 
     atomic_write_bytes(path, pin_zip_times(buffer.getvalue(), stamp))
 
 
-def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
-    from observatoire.render import render_document
-
-    year = int(params["report"]["year"])
-    out_dir = Path("outputs/reports") / str(year)
-    tables_dir = Path("outputs/tables") / str(year)
-    ctx = report_context(params, params_path)
-    template_text = (
-        resources.files("observatoire") / "assets" / "reports" / "observatoire.qmd.j2"
-    ).read_text(encoding="utf-8")
+def report_template(name: str) -> jinja2.Template:
+    """A report template of ``assets/reports``; ``{## ##}`` comments leave Quarto's ``{#…}``
+    attributes alone, and an undefined name is an error rather than an empty string."""
+    text = (resources.files("observatoire") / "assets" / "reports" / name).read_text(
+        encoding="utf-8"
+    )
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -491,6 +487,17 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    return env.from_string(text)
+
+
+def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
+    from observatoire.render import render_document
+
+    year = int(params["report"]["year"])
+    out_dir = Path("outputs/reports") / str(year)
+    tables_dir = Path("outputs/tables") / str(year)
+    ctx = report_context(params, params_path)
+    template = report_template("observatoire.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".observatoire.tmp-", dir=out_dir))
     try:
@@ -504,7 +511,7 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
                 Path("outputs/trends") / str(year),
             )
             source = tmp / "observatoire.qmd"
-            source.write_text(env.from_string(template_text).render(**ctx), encoding="utf-8")
+            source.write_text(template.render(**ctx), encoding="utf-8")
             result = render_document(source, tmp)
             tables = published_tables(ctx)
             for name, frame in tables.items():

@@ -40,6 +40,7 @@ from observatoire.charts import (
     french_number,
     french_percent,
 )
+from observatoire.youth.sequences import DEFAULT_STATES, STATE_LABELS
 
 __all__ = [
     "STATES",
@@ -57,18 +58,9 @@ __all__ = [
     "typology_chronograms",
 ]
 
-# Ordered from the most to the least stable situation: stacked charts then read bottom-up
-# from housing to no contact.
-STATES: tuple[str, ...] = ("LOG", "MA", "AN", "JOUR", "RUE", "AUCUN")
-
-STATE_LABELS: dict[str, str] = {
-    "LOG": "Housing First (logé)",
-    "MA": "Maison d'accueil",
-    "AN": "Abri de nuit",
-    "JOUR": "Accueil de jour / urgence sociale",
-    "RUE": "Travail de rue seulement",
-    "AUCUN": "Aucun contact",
-}
+# The state alphabet belongs to the sequences (ordered from the most to the least stable
+# situation: stacked charts then read bottom-up from housing to no contact).
+STATES: tuple[str, ...] = DEFAULT_STATES
 
 # For heatmap ticks, where six long labels would not fit a half-page panel.
 STATE_SHORT_LABELS: dict[str, str] = {

@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 
-from observatoire.report import code_version, fr_num, fr_pct
+from observatoire.report import code_version, fr_num, fr_pct, report_template
 from observatoire.schema import DISPOSITIFS
 from observatoire.storage import publish_members
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
@@ -393,23 +391,13 @@ def build_youth_report(params: dict[str, Any]) -> None:
     youth_dir = Path("outputs/youth") / str(year)
     out_dir = Path("outputs/reports") / str(year)
     ctx = youth_context(params, youth_dir)
-    template_text = (
-        resources.files("observatoire") / "assets" / "reports" / f"{STEM}.qmd.j2"
-    ).read_text(encoding="utf-8")
-    env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        comment_start_string="{##",
-        comment_end_string="##}",
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    template = report_template(f"{STEM}.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))
     try:
         ctx["figures"] = _figures(ctx, youth_dir, tmp / FIGURES)
         source = tmp / f"{STEM}.qmd"
-        source.write_text(env.from_string(template_text).render(**ctx), encoding="utf-8")
+        source.write_text(template.render(**ctx), encoding="utf-8")
         result = render_document(source, tmp)
         publish_members(tmp, out_dir, [f"{STEM}.qmd", f"{STEM}.html", f"{STEM}.pdf", FIGURES])
     finally:
