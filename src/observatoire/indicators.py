@@ -8,9 +8,12 @@ and the tests all call them. Definitions in French are in ``docs/indicateurs.md`
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
-from observatoire.schema import AGE_BANDS, DISPOSITIFS, age_band
+from observatoire.schema import AGE_BANDS, DISPOSITIFS, NATIONALITY_GROUPS, age_band
 
 
 def in_year(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -160,3 +163,235 @@ def coverage(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
 def dispositif_order(values: list[str] | pd.Index) -> list[str]:
     """Dispositifs in the report's order (the IWEPS axes first)."""
     return [d for d in DISPOSITIFS if d in set(values)]
+
+
+# --- shelter occupancy and refusals by month and by winter -------------------------------------
+
+
+def nightly_counts(contacts: pd.DataFrame, dispositif: str = "hebergement_urgence") -> pd.Series:
+    """Persons sleeping in ``dispositif`` each night (indexed by the night's evening date).
+
+    Same stay convention as :func:`nights` (exit date, else entry + exported nights, else one
+    night), so monthly and winter sums add up to the yearly figure.
+    """
+    stays = contacts[contacts["dispositif"] == dispositif]
+    start = pd.to_datetime(stays["date_start"])
+    end = pd.to_datetime(stays["date_end"]).fillna(
+        start + pd.to_timedelta(stays["nights"].fillna(1).astype("float64"), unit="D")
+    )
+    n = (end - start).dt.days.clip(lower=0).fillna(0).astype("int64").to_numpy()
+    offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    days = start.to_numpy().repeat(n) + offsets.astype("timedelta64[D]")
+    counts = pd.Series(days, dtype="datetime64[ns]").value_counts().sort_index()
+    return counts.rename_axis("day").rename("nights").astype("int64")
+
+
+def daily_refusals(refusals: pd.DataFrame) -> pd.Series:
+    """Refusals for lack of place per night, all shelters added up (a night appears once)."""
+    day = pd.to_datetime(refusals["date"]).astype("datetime64[ns]").dt.normalize()
+    return refusals.groupby(day)["refusals"].sum().rename_axis("day").astype("int64")
+
+
+def _capacity_per_day(
+    days: pd.DatetimeIndex, capacity: dict[str, int], winter: tuple[str, str]
+) -> np.ndarray:
+    winter_days = is_winter(days, winter).to_numpy()
+    return capacity.get("beds", 0) + capacity.get("winter_extra_beds", 0) * winter_days
+
+
+def _shelter_days(
+    days: pd.DatetimeIndex,
+    nightly: pd.Series,
+    refused: pd.Series,
+    capacity: dict[str, int],
+    winter: tuple[str, str],
+) -> pd.DataFrame:
+    """Per night: persons sheltered, beds offered, refusals (the base of every occupancy sum)."""
+    return pd.DataFrame(
+        {
+            "nights": nightly.reindex(days, fill_value=0).to_numpy(),
+            "capacity_nights": _capacity_per_day(days, capacity, winter),
+            "refusals": refused.reindex(days, fill_value=0).to_numpy(),
+        },
+        index=days,
+    )
+
+
+def _occupancy_row(frame: pd.DataFrame) -> dict[str, float | int | None]:
+    used, offered = int(frame["nights"].sum()), int(frame["capacity_nights"].sum())
+    return {
+        "nights": used,
+        "capacity_nights": offered,
+        "occupancy": used / offered if offered else None,
+        "refusals": int(frame["refusals"].sum()),
+        "refusal_nights": int((frame["refusals"] > 0).sum()),
+    }
+
+
+def monthly_occupancy(
+    contacts: pd.DataFrame,
+    refusals: pd.DataFrame,
+    capacity: dict[str, int],
+    year: int,
+    winter: tuple[str, str],
+) -> pd.DataFrame:
+    """Per month of ``year``: nights, bed-nights offered, occupancy, refusals, refused nights.
+
+    Capacity is the permanent beds plus the winter-plan beds on winter nights; the twelve
+    months add up to :func:`nights` and :func:`capacity_nights` of the year.
+    """
+    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    frame = _shelter_days(
+        days, nightly_counts(contacts), daily_refusals(refusals), capacity, winter
+    )
+    rows = [{"month": m, **_occupancy_row(g)} for m, g in frame.groupby(frame.index.month)]
+    return pd.DataFrame(rows)
+
+
+def winter_periods(
+    first_year: int, last_year: int, winter: tuple[str, str]
+) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """Winters touching the years ``first_year``–``last_year``: (label, first day, last day).
+
+    Winter W runs from ``winter[0]`` of W to ``winter[1]`` of W + 1 (1 Nov 2023 – 31 Mar 2024
+    is « 2023-2024 »), so the first one starts in the year before the data.
+    """
+    start, end = winter
+    out = []
+    for w in range(first_year - 1, last_year + 1):
+        wraps = start > end
+        lo = pd.Timestamp(f"{w}-{start}")
+        hi = pd.Timestamp(f"{w + 1 if wraps else w}-{end}")
+        label = f"{w}-{w + 1}" if wraps else str(w)
+        if hi >= pd.Timestamp(f"{first_year}-01-01") and lo <= pd.Timestamp(f"{last_year}-12-31"):
+            out.append((label, lo, hi))
+    return out
+
+
+def winters(
+    contacts: pd.DataFrame,
+    refusals: pd.DataFrame,
+    capacity: dict[str, int],
+    winter: tuple[str, str],
+    first_year: int,
+    last_year: int,
+) -> pd.DataFrame:
+    """Every winter in the data: nights, bed-nights offered, occupancy, refusals, refused nights.
+
+    Only nights inside the observed years count; a winter cut by the data's edges is kept but
+    flagged ``complete`` False (its figures cover ``days_observed`` of ``days`` nights).
+    """
+    span_lo, span_hi = pd.Timestamp(f"{first_year}-01-01"), pd.Timestamp(f"{last_year}-12-31")
+    nightly, refused = nightly_counts(contacts), daily_refusals(refusals)
+    rows = []
+    for label, lo, hi in winter_periods(first_year, last_year, winter):
+        days = pd.date_range(max(lo, span_lo), min(hi, span_hi), freq="D")
+        frame = _shelter_days(days, nightly, refused, capacity, winter)
+        total = (hi - lo).days + 1
+        rows.append(
+            {
+                "winter": label,
+                "start": lo.date().isoformat(),
+                "end": hi.date().isoformat(),
+                "days": total,
+                "days_observed": len(days),
+                "complete": len(days) == total,
+                **_occupancy_row(frame),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- profile: nationality, unknowns, the complete age × sex table ------------------------------
+
+UNKNOWN = "inconnu"
+SEX_UNKNOWN_OR_X = "inconnu/X"
+"""Column of the complete age × sex table holding unknown sex and X (too few to show apart)."""
+
+
+def _most_frequent_known(values: pd.Series, unknown: str = "INCONNU") -> pd.Series:
+    """Per person, the most frequent known value (alphabetically first on a tie)."""
+    known = values[values != unknown].dropna()
+    return known.groupby(level=0).agg(lambda s: s.mode().min())
+
+
+def person_profile(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
+    """One row per person of the year: ``sex``, ``age`` (first known age of the year, as in
+    :func:`age_sex_table`), ``age_band`` and ``nationality_group``; INCONNU / NaN when unknown."""
+    c = in_year(contacts, year).sort_values(["date_start", "source_file", "source_row"])
+    persons = pd.Index(c["person_id"].unique(), name="person_id")
+    by_person = c.set_index("person_id")
+    age = by_person["age_at_contact"].dropna().groupby(level=0).first()
+    out = pd.DataFrame(index=persons)
+    out["sex"] = _most_frequent_known(by_person["sex"]).reindex(persons).fillna("INCONNU")
+    out["age"] = age.reindex(persons)
+    out["age_band"] = out["age"].map(age_band)
+    nat = _most_frequent_known(by_person["nationality_group"]).reindex(persons)
+    out["nationality_group"] = nat.fillna("INCONNU")
+    return out
+
+
+def nationality_groups(contacts: pd.DataFrame, year: int) -> dict[str, int]:
+    """Distinct persons of the year by nationality group (BE, UE, HORS_UE, INCONNU).
+
+    A person's group is the most frequent known one among their contacts of the year; a
+    person is INCONNU only if no contact gives it. The four groups partition the persons.
+    """
+    groups = person_profile(contacts, year)["nationality_group"].value_counts()
+    return {g: int(groups.get(g, 0)) for g in NATIONALITY_GROUPS}
+
+
+def unknown_shares(contacts: pd.DataFrame, year: int) -> dict[str, Any]:
+    """Persons of the year whose sex, age or nationality is unknown in every contact.
+
+    Returns ``persons`` and, per field, ``{"unknown": n, "share": n / persons}`` (X is a known
+    sex). Street-work contacts never carry a nationality, which weighs on its share.
+    """
+    p = person_profile(contacts, year)
+    n = len(p)
+    unknown = {
+        "sex": int((p["sex"] == "INCONNU").sum()),
+        "age": int(p["age"].isna().sum()),
+        "nationality": int((p["nationality_group"] == "INCONNU").sum()),
+    }
+    out: dict[str, Any] = {"persons": n}
+    for field, k in unknown.items():
+        out[field] = {"unknown": k, "share": k / n if n else None}
+    return out
+
+
+def age_sex_full(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The complete age × sex table: its cells partition the persons of the year.
+
+    Rows are the age bands plus ``inconnu`` (no known age); columns M, F and ``inconnu/X``
+    (unknown sex, and X, kept together so that no margin isolates a handful of persons). The
+    disclosure engine relies on the grand total being :func:`distinct_persons`.
+    """
+    p = person_profile(contacts, year)
+    band = p["age_band"].fillna(UNKNOWN)
+    sex = p["sex"].where(p["sex"].isin(["M", "F"]), SEX_UNKNOWN_OR_X)
+    bands = [b for b, _, _ in AGE_BANDS] + [UNKNOWN]
+    sexes = ["M", "F", SEX_UNKNOWN_OR_X]
+    grid = pd.MultiIndex.from_product([bands, sexes], names=["age_band", "sex"])
+    counts = pd.DataFrame({"age_band": band, "sex": sex}).value_counts()
+    return counts.reindex(grid, fill_value=0).astype("int64").rename("persons").reset_index()
+
+
+# --- interventions and monthly contacts --------------------------------------------------------
+
+
+def interventions(contacts: pd.DataFrame, year: int, dispositif: str = "urgence_sociale") -> int:
+    """Interventions of the year: rows of the social-emergency export (not persons)."""
+    c = in_year(contacts, year)
+    return int((c["dispositif"] == dispositif).sum())
+
+
+def monthly_contacts(contacts: pd.DataFrame, year: int, by: str = "dispositif") -> pd.DataFrame:
+    """Contacts (rows) per month of ``year`` and per ``by``, every month shown (0 if none)."""
+    c = in_year(contacts, year)
+    month = pd.to_datetime(c["date_start"]).dt.month.rename("month")
+    table = c.groupby([month, c[by]]).size().unstack(fill_value=0)
+    table = table.reindex(index=range(1, 13), fill_value=0)
+    table = table[dispositif_order(table.columns)] if by == "dispositif" else table
+    table.index.name = "month"
+    return table.stack().rename("contacts").astype("int64").reset_index()

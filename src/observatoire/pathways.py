@@ -1,0 +1,136 @@
+"""Flows through the network and multi-service use: who is new, who uses which services.
+
+Flows reuse :mod:`observatoire.flows` (new / continuing / returning, windows from
+``report.flows``). Multi-service use counts, for the persons of the year, how many dispositifs
+each used and which combination (the US LSA's « system paths »; the report draws it as an
+UpSet chart). Street work is its own dispositif but its persons, known by initials and an
+estimated age only, are never linked to the other services: a street-work person always
+appears with « travail de rue » alone, so combinations with street work are not observed
+(they are not absent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from observatoire.flows import flows_by_year
+from observatoire.indicators import dispositif_order, in_year
+from observatoire.schema import DISPOSITIFS
+
+OTHER_COMBINATIONS = "autres combinaisons"
+N_DISPOSITIFS_CLASSES = ("1", "2", "3", "4+")
+
+
+def _flow_record(row: pd.Series) -> dict[str, Any]:
+    def count(v: Any) -> int | None:
+        return None if pd.isna(v) else int(v)
+
+    return {
+        "active": int(row["active"]),
+        "new": count(row["new"]),
+        "continuing": count(row["continuing"]),
+        "returning": count(row["returning"]),
+        "calculable": bool(row["calculable"]),
+    }
+
+
+def network_flows(
+    contacts: pd.DataFrame, year: int, new_lookback_days: int = 730, continuing_days: int = 90
+) -> dict[str, Any]:
+    """Persons of ``year`` who are new, continuing or returning in the network.
+
+    ``active`` is every person with a contact starting in the year, so new + continuing +
+    returning = active; the three are None when the data does not reach back far enough.
+    """
+    table = flows_by_year(contacts, [year], new_lookback_days, continuing_days)
+    return _flow_record(table.iloc[0])
+
+
+def yearly_network_flows(
+    contacts: pd.DataFrame,
+    years: list[int],
+    new_lookback_days: int = 730,
+    continuing_days: int = 90,
+) -> list[dict[str, Any]]:
+    """:func:`network_flows` for every year (records with ``year``): the flows chart's series.
+    Early years lack the look-back and come out with None counts."""
+    table = flows_by_year(contacts, years, new_lookback_days, continuing_days)
+    return [{"year": int(row["year"]), **_flow_record(row)} for _, row in table.iterrows()]
+
+
+def flows_by_dispositif(
+    contacts: pd.DataFrame, year: int, new_lookback_days: int = 730, continuing_days: int = 90
+) -> dict[str, dict[str, Any]]:
+    """:func:`network_flows` for the persons of each dispositif, status relative to the network.
+
+    A person using the day centre for the first time but seen at the shelter last month is
+    *continuing*, not new: « new » means new to the whole network (no contact anywhere in the
+    look-back), which is the status the network acts on. Each dispositif's counts add up to
+    its distinct persons of the year.
+    """
+    c = in_year(contacts, year)
+    out = {}
+    for d in dispositif_order(c["dispositif"].unique()):
+        persons = pd.Index(c.loc[c["dispositif"] == d, "person_id"].unique())
+        table = flows_by_year(contacts, [year], new_lookback_days, continuing_days, persons)
+        out[d] = _flow_record(table.iloc[0])
+    return out
+
+
+def dispositif_sets(contacts: pd.DataFrame, year: int) -> pd.Series:
+    """Per person of the year, the tuple of dispositifs used (in the report's order)."""
+    c = in_year(contacts, year)[["person_id", "dispositif"]].drop_duplicates()
+    rank = {d: i for i, d in enumerate(DISPOSITIFS)}
+    c = c.assign(rank=c["dispositif"].map(rank).fillna(len(rank)))
+    c = c.sort_values(["person_id", "rank", "dispositif"])
+    return c.groupby("person_id", sort=True)["dispositif"].agg(tuple).rename("combination")
+
+
+def n_dispositifs(contacts: pd.DataFrame, year: int) -> dict[str, int]:
+    """Persons of the year by number of dispositifs used: 1, 2, 3, 4+ (a partition)."""
+    n = dispositif_sets(contacts, year).map(len)
+    classes = np.where(n >= 4, "4+", n.astype(str))
+    counts = pd.Series(classes).value_counts()
+    return {k: int(counts.get(k, 0)) for k in N_DISPOSITIFS_CLASSES}
+
+
+def combinations(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Every combination of dispositifs used in the year with its persons (a partition).
+
+    Columns ``combination`` (tuple of codes), ``label`` (French, « + » between services),
+    ``n_dispositifs`` and ``persons``; largest first, then by label.
+    """
+    sets = dispositif_sets(contacts, year)
+    counts = sets.value_counts()
+    table = pd.DataFrame(
+        {
+            "combination": list(counts.index),
+            "label": [" + ".join(DISPOSITIFS.get(d, d) for d in combo) for combo in counts.index],
+            "n_dispositifs": [len(combo) for combo in counts.index],
+            "persons": counts.to_numpy().astype("int64"),
+        }
+    )
+    table = table.sort_values(["persons", "label"], ascending=[False, True], ignore_index=True)
+    return table
+
+
+def group_small_combinations(table: pd.DataFrame, min_persons: int) -> pd.DataFrame:
+    """Combinations with fewer than ``min_persons`` persons gathered in one last row
+    « autres combinaisons » (empty ``combination``, ``n_dispositifs`` None), so that the table
+    still partitions the persons. No such row when nothing is small."""
+    small = table["persons"] < min_persons
+    kept = table[~small].reset_index(drop=True)
+    if not small.any():
+        return kept
+    other = pd.DataFrame(
+        {
+            "combination": [()],
+            "label": [OTHER_COMBINATIONS],
+            "n_dispositifs": [None],
+            "persons": [int(table.loc[small, "persons"].sum())],
+        }
+    )
+    return pd.concat([kept.astype({"n_dispositifs": "object"}), other], ignore_index=True)
