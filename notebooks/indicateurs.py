@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.annual import annual_indicators
+from observatoire.annual import annual_indicators, previous_year_indicators
 from observatoire.indicators import monthly_distinct_persons, monthly_nights
 from observatoire.mapping import load_partners
 from observatoire.params import load_params
@@ -158,20 +158,14 @@ print(f"Interventions de l'urgence sociale : {figures['interventions']['urgence_
 contacts_m.pivot(index="month", columns="dispositif", values="contacts")
 
 # %% [markdown]
-# ## L'année précédente, telle que son rapport l'a publiée
+# ## L'année précédente, pour le secret statistique
 #
-# Le secret statistique de cette année tient compte du rapport de l'an dernier (un nombre masqué
-# l'an dernier ne doit pas être retrouvé grâce à un chiffre publié cette année). Les indicateurs
-# de l'année précédente sont donc recalculés sur les seules données disponibles à la fin de cette
-# année-là.
+# Le contrôle du secret statistique tient compte des tableaux publiés pour l'année précédente :
+# ses indicateurs sont recalculés sur les seules données disponibles à la fin de cette année.
 
 # %%
-params_prev = load_params(Path(params_file))
-params_prev["report"]["year"] = year - 1
-contacts_prev = contacts[pd.to_datetime(contacts["date_start"]) < f"{year}-01-01"]
-refusals_prev = refusals[pd.to_datetime(refusals["date"]) < f"{year}-01-01"]
-figures_prev = annual_indicators(contacts_prev, refusals_prev, partners, params_prev)
-pd.Series({"personnes": figures_prev["network"]["persons"], "annee": figures_prev["year"]})
+figures_prev = previous_year_indicators(contacts, refusals, partners, params)
+pd.DataFrame(figures_prev["dispositifs"]).T
 
 # %%
 write_json(out_dir / "indicateurs.json", figures)

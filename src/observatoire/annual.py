@@ -275,3 +275,25 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return None if math.isnan(value) or math.isinf(value) else float(value)
     return value
+
+
+def previous_year_indicators(
+    contacts: pd.DataFrame,
+    refusals: pd.DataFrame,
+    partners: dict[str, PartnerMapping],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Last year's figures as its report published them: computed on the data available at the
+    end of that year only, so that this year's disclosure control knows what was published."""
+    import copy
+
+    year = int(params["report"]["year"])
+    prev_params = copy.deepcopy(params)
+    prev_params["report"]["year"] = year - 1
+    cutoff = pd.Timestamp(year=year, month=1, day=1)
+    return annual_indicators(
+        contacts[pd.to_datetime(contacts["date_start"]) < cutoff],
+        refusals[pd.to_datetime(refusals["date"]) < cutoff],
+        partners,
+        prev_params,
+    )

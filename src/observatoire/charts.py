@@ -772,3 +772,317 @@ def stl_decomposition(result: Any, ylabel: str = "", title: str | None = None) -
     if title:
         axes[0].set_title(title)
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Trends and forecast charts (monthly models per dispositif, winter demand forecast)
+# --------------------------------------------------------------------------------------------
+
+_FORECAST_COLOUR = PALETTE[3]  # vermillion: what is forecast, not observed
+
+
+def _month_starts_of(values: Any) -> pd.Series:
+    return pd.to_datetime(pd.Series(values)).dt.to_period("M").dt.to_timestamp()
+
+
+def winter_forecast(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    capacity: pd.DataFrame | pd.Series | None = None,
+    value: str = "demand",
+    ylabel: str = "Nuitées demandées par mois",
+    title: str | None = None,
+) -> Figure:
+    """Monthly demand observed, then the coming winter's forecast with 80 % and 95 % bands.
+
+    ``history`` has ``month`` and ``value`` (nights used + refusals); ``forecast`` has
+    ``month``, ``forecast``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` (e.g.
+    :attr:`observatoire.forecast.WinterForecast.months`); ``capacity`` the bed-nights per month
+    (a Series indexed by month, or a frame with ``month`` and ``capacity``), drawn month by
+    month so that the winter beds show as a step. The bands are prediction intervals: they
+    hold the demand of a single winter, count noise included, not only its expected value.
+    """
+    hist_cols = {"month", value}
+    fc_cols = {"month", "forecast", "lo80", "hi80", "lo95", "hi95"}
+    if not hist_cols <= set(history.columns):
+        raise ValueError(f"history needs columns {sorted(hist_cols)}")
+    if not fc_cols <= set(forecast.columns):
+        raise ValueError(f"forecast needs columns {sorted(fc_cols)}")
+    hist = history.assign(month=_month_starts_of(history["month"]).to_numpy()).sort_values("month")
+    fc = forecast.assign(month=_month_starts_of(forecast["month"]).to_numpy()).sort_values("month")
+    months = pd.concat([hist["month"], fc["month"]])
+    if months.dropna().empty:
+        raise ValueError("nothing to draw: no month in history or forecast")
+    start, end = months.min(), months.max()
+    stop = end + pd.offsets.MonthBegin(1)
+    mid = pd.Timedelta(days=14)
+
+    fig, ax = _new_figure(height_cm=9.0)
+    for w0, w1 in _winter_spans(start, stop):
+        ax.axvspan(w0, w1, color=WINTER_COLOUR, linewidth=0, zorder=0)
+    handles: list[Any] = []
+    (obs_line,) = ax.plot(
+        (hist["month"] + mid).to_numpy(),
+        hist[value].to_numpy(dtype=float),
+        color=PALETTE[0],
+        marker="o",
+        markersize=2.5,
+        label="Demande observée (nuitées + refus)",
+        zorder=3,
+    )
+    handles.append(obs_line)
+    x_fc = (fc["month"] + mid).to_numpy()
+    band95 = ax.fill_between(
+        x_fc,
+        fc["lo95"].to_numpy(dtype=float),
+        fc["hi95"].to_numpy(dtype=float),
+        color=_FORECAST_COLOUR,
+        alpha=0.15,
+        linewidth=0,
+        label=f"Intervalle de prédiction à 95{NNBSP}%",
+        zorder=1,
+    )
+    band80 = ax.fill_between(
+        x_fc,
+        fc["lo80"].to_numpy(dtype=float),
+        fc["hi80"].to_numpy(dtype=float),
+        color=_FORECAST_COLOUR,
+        alpha=0.30,
+        linewidth=0,
+        label=f"Intervalle de prédiction à 80{NNBSP}%",
+        zorder=2,
+    )
+    (fc_line,) = ax.plot(
+        x_fc,
+        fc["forecast"].to_numpy(dtype=float),
+        color=_FORECAST_COLOUR,
+        linestyle="--",
+        marker="o",
+        markersize=3,
+        label="Prévision",
+        zorder=4,
+    )
+    handles += [fc_line, band80, band95]
+    if capacity is not None:
+        cap = capacity
+        if isinstance(cap, pd.DataFrame):
+            if not {"month", "capacity"} <= set(cap.columns):
+                raise ValueError("capacity frame needs columns ['capacity', 'month']")
+            cap = pd.Series(cap["capacity"].to_numpy(dtype=float), index=cap["month"])
+        cap = pd.Series(cap.to_numpy(dtype=float), index=_month_starts_of(cap.index).to_numpy())
+        cap = cap[cap.notna()].sort_index()
+        if not cap.empty:
+            # One step line per run of consecutive months (no line across the horizon gap).
+            month_no = cap.index.year * 12 + cap.index.month
+            run = np.cumsum(np.diff(month_no, prepend=month_no[0] - 1) != 1)
+            for _, block in cap.groupby(run):
+                edges = list(block.index) + [block.index[-1] + pd.offsets.MonthBegin(1)]
+                ax.stairs(
+                    block.to_numpy(),
+                    mdates.date2num(pd.DatetimeIndex(edges).to_pydatetime()),
+                    baseline=None,
+                    color=_TEXT_COLOUR,
+                    linewidth=1.3,
+                    zorder=5,
+                )
+            handles.append(
+                matplotlib.lines.Line2D(
+                    [],
+                    [],
+                    color=_TEXT_COLOUR,
+                    linewidth=1.3,
+                    label="Capacité (nuitées-lits, lits d'hiver compris)",
+                )
+            )
+    handles.append(Patch(facecolor=WINTER_COLOUR, label=WINTER_LABEL))
+    _month_axis(ax, start, end)
+    ax.set_xlim(start, stop)
+    ax.set_ylim(bottom=0)
+    _french_axis(ax, "y")
+    ax.set_xlabel("")
+    ax.set_ylabel(ylabel)
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, handlelength=1.6)
+    return _finish(fig, ax, title)
+
+
+def dispositif_fits(
+    frames: dict[str, pd.DataFrame],
+    ylabel: str = "Personnes distinctes par mois",
+    ncols: int = 2,
+    title: str | None = None,
+) -> Figure:
+    """Small multiples: each dispositif's monthly series and the model's fitted values.
+
+    ``frames`` maps a dispositif code to a frame with ``month``, ``observed``, ``fit``,
+    ``lower``, ``upper`` (e.g. :attr:`observatoire.trends.MonthlyModelResult.fitted`). Each
+    panel has its own vertical scale, since dispositifs differ by orders of magnitude; the
+    band is the 95 % confidence interval of the expected count. A panel whose frame has no
+    value says so instead of failing.
+    """
+    if not frames:
+        raise ValueError("frames is empty: no dispositif to draw")
+    needed = {"month", "observed", "fit", "lower", "upper"}
+    for code, frame in frames.items():
+        if not needed <= set(frame.columns):
+            raise ValueError(f"frame of {code!r} needs columns {sorted(needed)}")
+    order = [c for c in DISPOSITIF_COLOURS if c in frames] + [
+        c for c in frames if c not in DISPOSITIF_COLOURS
+    ]
+    ncols = max(1, min(ncols, len(order)))
+    nrows = math.ceil(len(order) / ncols)
+    apply_house_style()
+    fig, axes = plt.subplots(
+        nrows=nrows,
+        ncols=ncols,
+        figsize=(FIG_WIDTH_IN, (4.6 * nrows + 1.2) / 2.54),
+        layout="constrained",
+        squeeze=False,
+    )
+    colours = _hue_colours(order)
+    mid = pd.Timedelta(days=14)
+    for ax, code in zip(axes.flat, order, strict=False):
+        frame = frames[code].assign(month=_month_starts_of(frames[code]["month"]).to_numpy())
+        frame = frame.sort_values("month")
+        ax.set_title(dispositif_label(code), fontsize=9)
+        values = frame[["observed", "fit"]].to_numpy(dtype=float)
+        if frame.empty or not np.isfinite(values).any():
+            ax.text(
+                0.5,
+                0.5,
+                "Données insuffisantes",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color=_MUTED,
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        x = (frame["month"] + mid).to_numpy()
+        ax.fill_between(
+            x,
+            frame["lower"].to_numpy(dtype=float),
+            frame["upper"].to_numpy(dtype=float),
+            color=_TEXT_COLOUR,
+            alpha=0.15,
+            linewidth=0,
+        )
+        ax.plot(x, frame["fit"].to_numpy(dtype=float), color=_TEXT_COLOUR, linewidth=1.1)
+        ax.plot(
+            x,
+            frame["observed"].to_numpy(dtype=float),
+            color=colours[code],
+            marker="o",
+            markersize=2,
+            linewidth=0.8,
+        )
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(nbins=4))
+        _french_axis(ax, "y")
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.grid(axis="x", visible=False)
+    for ax in list(axes.flat)[len(order) :]:
+        ax.set_visible(False)
+    fig.supylabel(ylabel, fontsize=9)
+    fig.legend(
+        handles=[
+            matplotlib.lines.Line2D(
+                [],
+                [],
+                color=_MUTED,
+                marker="o",
+                markersize=3,
+                linewidth=0.8,
+                label="Observé (couleur du dispositif)",
+            ),
+            matplotlib.lines.Line2D(
+                [], [], color=_TEXT_COLOUR, linewidth=1.1, label="Ajusté (tendance + saison)"
+            ),
+            Patch(
+                facecolor=_TEXT_COLOUR, alpha=0.15, label=f"Intervalle de confiance à 95{NNBSP}%"
+            ),
+        ],
+        loc="outside lower center",
+        ncols=3,
+    )
+    if title:
+        fig.suptitle(title, fontsize=10, fontweight="bold", x=0.02, ha="left")
+    return fig
+
+
+def rate_ratio_forest(
+    rows: pd.DataFrame | Sequence[dict[str, Any]],
+    xlabel: str = "Rapport de taux (année / année précédente, échelle logarithmique)",
+    title: str | None = None,
+) -> Figure:
+    """Forest plot of rate ratios with their 95 % CIs, on a log axis with a line at 1.
+
+    ``rows`` (a frame or a list of dicts) has ``rate_ratio``, ``ci_low``, ``ci_high`` and a
+    ``dispositif`` code (coloured and labelled in French) or a ``label``. On a log axis a
+    doubling and a halving are the same distance from 1. A row whose ratio is not finite
+    (a zero count) is listed as « non estimable »; an infinite bound is drawn as an arrow to
+    the edge. The ratio and its CI are printed at the right of each row.
+    """
+    data = pd.DataFrame(list(rows) if not isinstance(rows, pd.DataFrame) else rows)
+    needed = {"rate_ratio", "ci_low", "ci_high"}
+    if not needed <= set(data.columns) or not ({"dispositif", "label"} & set(data.columns)):
+        raise ValueError("rows need rate_ratio, ci_low, ci_high and dispositif or label")
+    if data.empty:
+        raise ValueError("rows is empty: no rate ratio to draw")
+    data = data.reset_index(drop=True)
+    if "label" in data.columns:
+        labels = data["label"].astype(str).tolist()
+    else:
+        labels = [dispositif_label(d) for d in data["dispositif"]]
+    codes = data["dispositif"].tolist() if "dispositif" in data.columns else [None] * len(data)
+    rr = data["rate_ratio"].to_numpy(dtype=float)
+    lo = data["ci_low"].to_numpy(dtype=float)
+    hi = data["ci_high"].to_numpy(dtype=float)
+    finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in (rr, lo, hi)] + [np.ones(1)])
+    left = min(float(finite.min()), 0.9) / 1.08
+    right = max(float(finite.max()), 1.1) * 1.08
+
+    fig, ax = _new_figure(height_cm=max(5.0, 1.1 * len(data) + 2.5))
+    ax.set_xscale("log")
+    ax.axvline(1.0, color=_MUTED, linewidth=0.9, linestyle="--", zorder=1)
+    y = np.arange(len(data))[::-1]
+    for i, yi in enumerate(y):
+        colour = DISPOSITIF_COLOURS.get(codes[i], PALETTE[0]) if codes[i] else PALETTE[0]
+        if not (np.isfinite(rr[i]) and rr[i] > 0):
+            ax.text(1.0, yi, "  non estimable", va="center", ha="left", color=_MUTED, fontsize=8)
+            continue
+        x0 = lo[i] if np.isfinite(lo[i]) and lo[i] > 0 else left
+        x1 = hi[i] if np.isfinite(hi[i]) else right
+        ax.hlines(yi, x0, x1, color=colour, linewidth=1.8, zorder=2)
+        if not np.isfinite(hi[i]):
+            ax.plot([right], [yi], marker=">", color=colour, markersize=5, zorder=3)
+        ax.plot([rr[i]], [yi], marker="o", color=colour, markersize=6, zorder=3)
+        text = f"{french_number(rr[i], 2)} [{french_number(lo[i], 2)}{NNBSP}; "
+        text += f"{french_number(hi[i], 2) if np.isfinite(hi[i]) else '∞'}]"
+        ax.annotate(
+            text,
+            xy=(1.0, yi),
+            xycoords=("axes fraction", "data"),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7.5,
+            color=_TEXT_COLOUR,
+            annotation_clip=False,
+        )
+    ax.set_xlim(left, right)
+    candidates = [0.25, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0]
+    ticks = [t for t in candidates if left <= t <= right]
+    ax.xaxis.set_major_locator(ticker.FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.xaxis.set_major_formatter(FrenchFormatter(decimals=2))
+    ax.set_yticks(y, labels=labels)
+    ax.set_ylim(-0.7, len(data) - 0.3)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    return _finish(fig, ax, title)
+
+
+__all__ += ["dispositif_fits", "rate_ratio_forest", "winter_forecast"]

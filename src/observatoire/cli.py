@@ -63,6 +63,13 @@ def _cmd_youth_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_quality(args: argparse.Namespace) -> int:
+    from observatoire.quality import build_quality_sheets
+
+    build_quality_sheets(load_params(args.params), args.params)
+    return 0
+
+
 def _cmd_partners(args: argparse.Namespace) -> int:
     from observatoire.mapping import load_partners
     from observatoire.schema import DISPOSITIFS
@@ -138,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
             "report-jeunes",
             _cmd_youth_report,
             "produit le rapport « jeunes en errance » (HTML et PDF)",
+        ),
+        (
+            "qualite",
+            _cmd_quality,
+            "produit la fiche qualité des données de chaque partenaire (HTML et PDF)",
         ),
         ("partners", _cmd_partners, "liste les partenaires et le format attendu de leurs exports"),
         ("summary", _cmd_summary, "résume ce que le pipeline a produit et où"),

@@ -2,8 +2,13 @@
 
 Small counts of persons can identify someone in a small city's network. Counts from 1 to k−1 are
 published as « < k »; zeros may be shown. Totals and percentages are computed from the unrounded,
-unsuppressed data (and the report says so). Secondary suppression (so that a hidden cell cannot
-be recomputed from margins) is applied by :func:`suppress_table` on tables with a total.
+unsuppressed data (and the report says so).
+
+Secondary suppression, so that a hidden cell cannot be recomputed from totals, from other tables
+or from last year's tables, is the job of :func:`protect` (engine in
+:mod:`observatoire.suppression`, re-exported here), checked by :func:`audit`. The older
+:func:`suppress_table` only looks at one table's lines and can leak (two small cells whose sum is
+small); it is kept for callers that publish an isolated table.
 """
 
 from __future__ import annotations
@@ -11,6 +16,34 @@ from __future__ import annotations
 import pandas as pd
 
 from observatoire.formatting import french_number
+from observatoire.suppression import (
+    PRIMARY,
+    PUBLISHED,
+    SECONDARY,
+    SECONDARY_LABEL,
+    Constraint,
+    CountTable,
+    Publication,
+    audit,
+    protect,
+)
+
+__all__ = [
+    "PRIMARY",
+    "PUBLISHED",
+    "SECONDARY",
+    "SECONDARY_LABEL",
+    "Constraint",
+    "CountTable",
+    "Publication",
+    "audit",
+    "is_suppressed",
+    "protect",
+    "publish_count",
+    "publish_mean",
+    "suppress_series",
+    "suppress_table",
+]
 
 
 def is_suppressed(count: float | int | None, k: int) -> bool:
@@ -26,13 +59,23 @@ def publish_count(count: float | int | None, k: int) -> str:
     return french_number(count)
 
 
+def publish_mean(value: float | None, n: int, min_n: int, decimals: int = 1) -> str:
+    """A mean or median as published: « – » when based on fewer than ``min_n`` persons.
+
+    A mean of 3 persons is unreliable and, with the count, close to disclosing their values.
+    """
+    if value is None or value != value or n < min_n:
+        return "–"
+    return french_number(value, decimals)
+
+
 def suppress_series(counts: pd.Series, k: int) -> pd.Series:
     """Numeric series with suppressed cells as NaN (for charts); zeros stay."""
     return counts.where(~counts.map(lambda c: is_suppressed(c, k)))
 
 
 def suppress_table(table: pd.DataFrame, k: int, total_row: bool = True) -> pd.DataFrame:
-    """Publish a table of person counts as text, with primary and secondary suppression.
+    """Publish one table of person counts as text, with primary and naive secondary suppression.
 
     Primary: cells 1…k−1 become « < k ». Secondary: when a column (or row) that has a published
     total holds exactly one suppressed cell, the next smallest non-zero cell of that line is

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.report import code_version, fr_num, fr_pct, report_template
+from observatoire.report import code_version, fr_num, fr_pct, report_template, stage_logo
 from observatoire.schema import DISPOSITIFS
 from observatoire.storage import publish_members
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
@@ -396,6 +396,7 @@ def build_youth_report(params: dict[str, Any]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))
     try:
         ctx["figures"] = _figures(ctx, youth_dir, tmp / FIGURES)
+        ctx["logo"] = stage_logo(params, tmp / FIGURES)
         source = tmp / f"{STEM}.qmd"
         source.write_text(template.render(**ctx), encoding="utf-8")
         result = render_document(source, tmp)

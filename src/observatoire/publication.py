@@ -1,0 +1,443 @@
+"""The annual report's tables as they are published: numbers, quantity keys, disclosure control.
+
+Every table of the report is first built here as numbers, each cell carrying a *quantity key*
+(``personnes|2024|dispositif=maison_accueil``): the same key in two tables, or in last year's
+tables, is the same number, so that a cell masked in one place is masked everywhere and the
+disclosure audit sees every identity a reader could use (row and column totals, a total printed
+in another table, last year's table). :func:`publish` protects this year's tables *given what
+last year's report published* (rebuilt from last year's indicators with the same rule), so
+that no masked cell of either year can be recomputed.
+
+The report, the CSV files and the XLSX workbook all print :meth:`Publication.text` of these
+tables: one suppression, wherever a number appears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from observatoire.disclosure import Constraint, CountTable, Publication, protect
+from observatoire.indicators import SEX_UNKNOWN_OR_X
+from observatoire.schema import AGE_BANDS, DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS
+
+TOTAL = "Total"
+
+
+def key(year: int, *parts: str, what: str = "personnes") -> str:
+    """The quantity key of a count: ``personnes|2024|dispositif=abri`` (parts in order)."""
+    return "|".join([what, str(year), *parts]) if parts else f"{what}|{year}|reseau"
+
+
+def network_key(year: int) -> str:
+    return key(year)
+
+
+def _table(
+    name: str,
+    title: str,
+    values: pd.DataFrame,
+    keys: pd.DataFrame,
+    *,
+    row_total: str | None = None,
+    col_total: str | None = None,
+    sensitive: bool = True,
+) -> CountTable:
+    return CountTable(
+        name=name,
+        title=title,
+        values=values.astype("float64"),
+        keys=keys,
+        row_total=row_total,
+        col_total=col_total,
+        sensitive=sensitive,
+    )
+
+
+@dataclass(frozen=True)
+class Tables:
+    """This year's tables and the explicit identities that link them."""
+
+    year: int
+    tables: list[CountTable]
+    constraints: list[Constraint]
+
+    def get(self, name: str) -> CountTable:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def has(self, name: str) -> bool:
+        return any(t.name == name for t in self.tables)
+
+
+def persons_by_dispositif(ind: dict[str, Any]) -> CountTable:
+    """Distinct persons per dispositif, this year and last year (not additive: a person using
+    two dispositifs counts in both, so no total row)."""
+    y = int(ind["year"])
+    rows = list(ind["dispositifs"])
+    values = pd.DataFrame(
+        {
+            str(y): [ind["dispositifs"][d]["persons"] for d in rows],
+            str(y - 1): [ind["dispositifs"][d]["persons_prev"] for d in rows],
+        },
+        index=rows,
+    )
+    keys = pd.DataFrame(
+        {
+            str(y): [key(y, f"dispositif={d}") for d in rows],
+            str(y - 1): [key(y - 1, f"dispositif={d}") for d in rows],
+        },
+        index=rows,
+    )
+    values.loc["reseau"] = [ind["network"]["persons"], ind["network"]["persons_prev"]]
+    keys.loc["reseau"] = [network_key(y), network_key(y - 1)]
+    return _table("personnes_par_dispositif", "Personnes distinctes par dispositif", values, keys)
+
+
+def persons_by_partner(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint]]:
+    """Distinct persons per partner; a partner alone in its dispositif *is* the dispositif's
+    count, which the audit must know (an identity between two tables)."""
+    y = int(ind["year"])
+    partners = ind["partners"]
+    rows = list(partners)
+    values = pd.DataFrame({str(y): [partners[p]["persons"] for p in rows]}, index=rows)
+    keys = pd.DataFrame({str(y): [key(y, f"partenaire={p}") for p in rows]}, index=rows)
+    constraints = []
+    by_disp: dict[str, list[str]] = {}
+    for p in rows:
+        by_disp.setdefault(partners[p]["dispositif"], []).append(p)
+    for d, ps in by_disp.items():
+        if len(ps) == 1 and d in ind["dispositifs"]:
+            constraints.append(
+                Constraint(total=key(y, f"dispositif={d}"), parts=(key(y, f"partenaire={ps[0]}"),))
+            )
+    table = _table("personnes_par_partenaire", "Personnes distinctes par partenaire", values, keys)
+    return table, constraints
+
+
+def persons_by_year(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    years = [int(r["year"]) for r in ind["yearly_persons"] if int(r["year"]) <= y]
+    persons = {int(r["year"]): r["persons"] for r in ind["yearly_persons"]}
+    values = pd.DataFrame({"personnes": [persons[a] for a in years]}, index=[str(a) for a in years])
+    keys = pd.DataFrame({"personnes": [network_key(a) for a in years]}, index=values.index)
+    return _table("personnes_par_annee", "Personnes distinctes aidées par le réseau", values, keys)
+
+
+def persons_by_dispositif_and_year(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    frame = pd.DataFrame(ind["yearly_persons_by_dispositif"])
+    frame = frame[frame["year"] <= y]
+    values = frame.pivot(index="dispositif", columns="year", values="persons").fillna(0)
+    values = values.reindex([d for d in DISPOSITIFS if d in values.index])
+    values.columns = [str(c) for c in values.columns]
+    keys = pd.DataFrame(
+        {c: [key(int(c), f"dispositif={d}") for d in values.index] for c in values.columns},
+        index=values.index,
+    )
+    return _table(
+        "personnes_par_dispositif_et_annee",
+        "Personnes distinctes par dispositif et par année",
+        values,
+        keys,
+    )
+
+
+def persons_by_age_and_sex(ind: dict[str, Any]) -> CountTable:
+    """The complete age × sex table: its cells partition the persons of the year, so its grand
+    total is the network count printed elsewhere (same key)."""
+    y = int(ind["year"])
+    full = pd.DataFrame(ind["age_sex_full"])
+    table = full.pivot(index="age_band", columns="sex", values="persons").fillna(0)
+    bands = [b for b, _, _ in AGE_BANDS] + ["inconnu"]
+    sexes = ["M", "F", SEX_UNKNOWN_OR_X]
+    table = table.reindex(index=bands, columns=sexes, fill_value=0)
+    table.loc[TOTAL] = table.sum()
+    table[TOTAL] = table.sum(axis=1)
+    keys = pd.DataFrame(
+        {s: [key(y, f"age={b}", f"sexe={s}") for b in bands] for s in sexes}, index=bands
+    )
+    keys.loc[TOTAL] = [key(y, f"sexe={s}") for s in sexes]
+    keys[TOTAL] = [key(y, f"age={b}") for b in bands] + [network_key(y)]
+    return _table(
+        "personnes_par_age_et_sexe",
+        "Personnes aidées par tranche d'âge et sexe",
+        table,
+        keys,
+        row_total=TOTAL,
+        col_total=TOTAL,
+    )
+
+
+def persons_by_nationality(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    groups = [g for g in NATIONALITY_GROUPS if g in ind["nationality"]]
+    values = pd.DataFrame({"personnes": [ind["nationality"][g] for g in groups]}, index=groups)
+    keys = pd.DataFrame({"personnes": [key(y, f"nationalite={g}") for g in groups]}, index=groups)
+    values.loc[TOTAL] = values["personnes"].sum()
+    keys.loc[TOTAL] = network_key(y)
+    return _table(
+        "personnes_par_nationalite",
+        "Personnes aidées par groupe de nationalité",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+
+
+def exits_by_reason(ind: dict[str, Any]) -> CountTable | None:
+    """Exits of the year per dispositif and reason: each exit is one person's stay ending, so a
+    small count can point at someone (a death, an expulsion) and is protected like persons."""
+    exits = ind.get("exits") or {}
+    rows = [d for d in DISPOSITIFS if exits.get(d)]
+    if not rows:
+        return None
+    y = int(ind["year"])
+    reasons = list(EXIT_REASONS)
+    values = pd.DataFrame(
+        [[exits[d]["by_reason"].get(r, 0) for r in reasons] for d in rows],
+        index=rows,
+        columns=reasons,
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        [[key(y, f"dispositif={d}", f"motif={r}", what="sorties") for r in reasons] for d in rows],
+        index=rows,
+        columns=reasons,
+    )
+    keys[TOTAL] = [key(y, f"dispositif={d}", what="sorties") for d in rows]
+    return _table(
+        "sorties_par_motif",
+        "Sorties de l'année par motif",
+        values,
+        keys,
+        col_total=TOTAL,
+    )
+
+
+FLOW_COLUMNS = {"new": "nouveaux", "continuing": "continus", "returning": "de_retour"}
+
+
+def flows_by_year(ind: dict[str, Any]) -> CountTable | None:
+    """New, continuing and returning persons per year: they partition the persons of each year,
+    whose total is the network count (same key as in the other tables)."""
+    yearly = [r for r in ind["flows"].get("yearly", []) if r.get("calculable")]
+    yearly = [r for r in yearly if int(r["year"]) <= int(ind["year"])]
+    if not yearly:
+        return None
+    years = [str(int(r["year"])) for r in yearly]
+    values = pd.DataFrame(
+        [[r[c] for c in FLOW_COLUMNS] for r in yearly], index=years, columns=list(FLOW_COLUMNS)
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        [[key(int(a), f"flux={c}") for c in FLOW_COLUMNS] for a in years],
+        index=years,
+        columns=list(FLOW_COLUMNS),
+    )
+    keys[TOTAL] = [network_key(int(a)) for a in years]
+    return _table(
+        "flux_par_annee", "Nouveaux, continus et de retour", values, keys, col_total=TOTAL
+    )
+
+
+def flows_by_dispositif(ind: dict[str, Any]) -> CountTable | None:
+    """Flow status (relative to the whole network) of the persons of each dispositif."""
+    by = {d: f for d, f in ind["flows"].get("by_dispositif", {}).items() if f.get("calculable")}
+    rows = [d for d in DISPOSITIFS if d in by]
+    if not rows:
+        return None
+    y = int(ind["year"])
+    values = pd.DataFrame(
+        [[by[d][c] for c in FLOW_COLUMNS] for d in rows], index=rows, columns=list(FLOW_COLUMNS)
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        [[key(y, f"dispositif={d}", f"flux={c}") for c in FLOW_COLUMNS] for d in rows],
+        index=rows,
+        columns=list(FLOW_COLUMNS),
+    )
+    keys[TOTAL] = [key(y, f"dispositif={d}") for d in rows]
+    return _table(
+        "flux_par_dispositif", "Statut de flux par dispositif", values, keys, col_total=TOTAL
+    )
+
+
+def dispositifs_per_person(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    counts = ind["pathways"]["n_dispositifs"]
+    rows = list(counts)
+    values = pd.DataFrame({"personnes": [counts[r] for r in rows]}, index=rows)
+    keys = pd.DataFrame({"personnes": [key(y, f"nb_dispositifs={r}") for r in rows]}, index=rows)
+    values.loc[TOTAL] = values["personnes"].sum()
+    keys.loc[TOTAL] = network_key(y)
+    return _table(
+        "nombre_de_dispositifs",
+        "Personnes selon le nombre de dispositifs fréquentés",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+
+
+def combination_key(year: int, combination: list[str]) -> str:
+    return key(year, "combinaison=" + "+".join(sorted(combination)))
+
+
+def combinations(ind: dict[str, Any], k: int) -> CountTable:
+    """The combinations of dispositifs used in the year; those of fewer than k persons are
+    published together as « autres combinaisons », whose composition is not given.
+
+    Listing every combination would make the audit face many overlapping identities (persons
+    of a dispositif = the combinations that contain it) and mask most of the table; grouped,
+    the identities a reader can write only involve the unpublished composition of the group.
+    """
+    y = int(ind["year"])
+    combos = ind["pathways"]["combinations"]
+    listed = [c for c in combos if c["persons"] >= k]
+    others = sum(c["persons"] for c in combos if c["persons"] < k)
+    labels = [c["label"] for c in listed]
+    values = pd.DataFrame({"personnes": [c["persons"] for c in listed]}, index=labels)
+    keys = pd.DataFrame(
+        {"personnes": [combination_key(y, c["combination"]) for c in listed]}, index=labels
+    )
+    values.loc[OTHER_COMBINATIONS] = others
+    keys.loc[OTHER_COMBINATIONS] = key(y, "combinaison=autres")
+    values.loc[TOTAL] = values["personnes"].sum()
+    keys.loc[TOTAL] = network_key(y)
+    return _table(
+        "combinaisons_de_dispositifs",
+        "Combinaisons de dispositifs fréquentés dans l'année",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+
+
+OTHER_COMBINATIONS = "Autres combinaisons"
+
+
+def _split_table(
+    name: str,
+    title: str,
+    rows: dict[str, tuple[int, int]],
+    what: str,
+    year: int,
+    labels: tuple[str, str],
+) -> CountTable:
+    """A base split in two (« logées » / « non logées »): both parts are published or masked
+    together with the base, since base − part gives the other part."""
+    index = list(rows)
+    values = pd.DataFrame(
+        {
+            labels[0]: [rows[r][0] for r in index],
+            labels[1]: [rows[r][1] - rows[r][0] for r in index],
+        },
+        index=index,
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        {
+            labels[0]: [key(year, f"horizon={r}", f"{labels[0]}", what=what) for r in index],
+            labels[1]: [key(year, f"horizon={r}", f"{labels[1]}", what=what) for r in index],
+        },
+        index=index,
+    )
+    keys[TOTAL] = [key(year, f"horizon={r}", what=what) for r in index]
+    return _table(name, title, values, keys, col_total=TOTAL)
+
+
+def housing_first_retention(ind: dict[str, Any]) -> CountTable | None:
+    hf = ind.get("housing_first") or {}
+    rows = {m: (r["housed"], r["cohort"]) for m, r in hf.items() if r and r.get("cohort")}
+    if not rows:
+        return None
+    return _split_table(
+        "housing_first_maintien",
+        "Housing First : personnes encore logées",
+        rows,
+        "housing_first",
+        int(ind["year"]),
+        ("logees", "non_logees"),
+    )
+
+
+def returns_after_housing(ind: dict[str, Any]) -> CountTable | None:
+    ret = ind.get("returns") or {}
+    rows = {m: (r["shelter"], r["exits"]) for m, r in ret.items() if r and r.get("exits")}
+    if not rows:
+        return None
+    return _split_table(
+        "retours_apres_relogement",
+        "Retours en hébergement d'urgence après un relogement",
+        rows,
+        "retours",
+        int(ind["year"]),
+        ("retour_abri", "sans_retour_abri"),
+    )
+
+
+def long_term_stayers(ind: dict[str, Any]) -> CountTable | None:
+    lt = ind.get("long_term") or {}
+    if not lt.get("persons"):
+        return None
+    y = int(ind["year"])
+    rows = list(lt["persons"])
+    values = pd.DataFrame({"personnes": [lt["persons"][r] for r in rows]}, index=rows)
+    keys = pd.DataFrame({"personnes": [key(y, f"longue_duree={r}") for r in rows]}, index=rows)
+    return _table("personnes_longue_duree", "Personnes de longue durée", values, keys)
+
+
+def time_in_services(ind: dict[str, Any]) -> CountTable | None:
+    """Persons present in each dispositif during the year (the base of the mean and median
+    length of time, which are published only for enough persons)."""
+    ins = (ind.get("durations") or {}).get("in_service") or {}
+    rows = [d for d in DISPOSITIFS if d in ins]
+    if not rows:
+        return None
+    y = int(ind["year"])
+    values = pd.DataFrame({"personnes": [ins[d]["n"] for d in rows]}, index=rows)
+    keys = pd.DataFrame(
+        {"personnes": [key(y, f"dispositif={d}", what="presents") for d in rows]}, index=rows
+    )
+    return _table("duree_dans_les_services", "Temps passé dans les services", values, keys)
+
+
+def build_tables(ind: dict[str, Any], k: int) -> Tables:
+    """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``)."""
+    partner_table, constraints = persons_by_partner(ind)
+    combo_table = combinations(ind, k)
+    tables: list[CountTable | None] = [
+        persons_by_dispositif(ind),
+        partner_table,
+        persons_by_year(ind),
+        persons_by_dispositif_and_year(ind),
+        persons_by_age_and_sex(ind),
+        persons_by_nationality(ind),
+        exits_by_reason(ind),
+        flows_by_year(ind),
+        flows_by_dispositif(ind),
+        dispositifs_per_person(ind),
+        combo_table,
+        long_term_stayers(ind),
+        housing_first_retention(ind),
+        returns_after_housing(ind),
+        time_in_services(ind),
+    ]
+    return Tables(int(ind["year"]), [t for t in tables if t is not None], constraints)
+
+
+def publish(
+    ind: dict[str, Any], ind_prev: dict[str, Any] | None, k: int
+) -> tuple[Tables, Publication, Publication | None]:
+    """This year's tables protected against this year's *and* last year's publication."""
+    previous = None
+    if ind_prev is not None:
+        prev_tables = build_tables(ind_prev, k)
+        previous = protect(prev_tables.tables, k, prev_tables.constraints)
+    tables = build_tables(ind, k)
+    return tables, protect(tables.tables, k, tables.constraints, previous=previous), previous
