@@ -101,6 +101,7 @@ STOP_WORDS: dict[str, str] = {
     "paquet": "surname; « paquet » (the Python package) in the notebooks' prose",
     "sans": "surname; « sans-abri », « sans domicile » in the report's prose",
     "sante": "first name; « Santé », an orientation code, and « santé mentale »",
+    "wilson": "first name; « intervalle de Wilson », the CI of a share in the reports",
     "winter": "surname; params keys winter_start, winter_extra_beds (indicateurs.json)",
 }
 """Names that are also ordinary words of the project's own outputs, each with where it appears.
