@@ -129,7 +129,9 @@ def test_tables_workbook_has_a_sheet_per_table_and_notes(project: Path) -> None:
 
     tables = project / f"outputs/tables/{YEAR}"
     wb = load_workbook(tables / f"tableaux_{YEAR}.xlsx", read_only=True)
-    csv_names = {p.stem for p in tables.glob("*.csv")}
+    # Every published table is a sheet (Excel cuts names at 31 characters); the ledger of cell
+    # statuses (cases_publiees.csv) is a register for the analyst, not a table of the report.
+    csv_names = {p.stem[:31] for p in tables.glob("*.csv") if p.stem != "cases_publiees"}
     assert set(wb.sheetnames) == csv_names | {"Notes"}
     notes = " ".join(str(r[0]) for r in wb["Notes"].iter_rows(values_only=True) if r[0])
     assert "Secret statistique" in notes
