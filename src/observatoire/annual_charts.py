@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from observatoire.charts import (
@@ -189,12 +190,9 @@ def exit_reasons(frame: pd.DataFrame, labels: dict[str, str]) -> Figure:
     return fig
 
 
-def _pct_axis() -> FrenchFormatter:
-    class _Pct(FrenchFormatter):
-        def __call__(self, x: float, pos: int | None = None) -> str:
-            return f"{french_number(100 * x)} %"
-
-    return _Pct()
+def _pct_axis() -> ticker.FuncFormatter:
+    """Axis of shares (0–1) labelled in French percent: 0.2 → « 20 % »."""
+    return ticker.FuncFormatter(lambda x, _pos: f"{french_number(100 * x)}\u202f%")
 
 
 def retention(frame: pd.DataFrame) -> Figure:

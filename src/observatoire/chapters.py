@@ -12,17 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from observatoire.disclosure import publish_mean
-from observatoire.flows import FLOW_LABELS
-from observatoire.formatting import french_number, french_percent
+from observatoire.formatting import french_change, french_number
+from observatoire.formatting import french_fraction as fr_pct
 from observatoire.publication import FLOW_COLUMNS, TOTAL, Tables, key, network_key
 from observatoire.schema import DISPOSITIFS, EXIT_REASONS
 from observatoire.suppression import Publication
-
-FLOW_FR = {
-    "new": FLOW_LABELS["nouveau"],
-    "continuing": FLOW_LABELS["continu"],
-    "returning": FLOW_LABELS["retour"],
-}
 
 INTRO = {
     "urgence_sociale": (
@@ -57,12 +51,6 @@ INTRO = {
 }
 
 
-def fr_pct(x: float | None, decimals: int = 1, signed: bool = False) -> str:
-    if x is None or x != x:
-        return "–"
-    return french_percent(100 * x, decimals, signed=signed)
-
-
 def change_text(pub: Publication, current: str, previous: str) -> str:
     """Relative change between two published person counts; « – » if either is masked."""
     if pub.hidden(current) or pub.hidden(previous):
@@ -71,13 +59,6 @@ def change_text(pub: Publication, current: str, previous: str) -> str:
     if not prev or cur is None:
         return "–"
     return fr_pct(cur / prev - 1, 1, signed=True)
-
-
-def raw_change(current: float | None, previous: float | None) -> str:
-    """Relative change of counts that are not person counts (contacts, nights, refusals)."""
-    if not previous or current is None:
-        return "–"
-    return fr_pct(current / previous - 1, 1, signed=True)
 
 
 def share_text(pub: Publication, part: str, base: str, decimals: int = 1) -> str:
@@ -121,7 +102,7 @@ def dispositif_chapter(
         "persons_change": change_text(pub, persons_key, prev_key),
         "contacts": french_number(d["contacts"]),
         "contacts_prev": french_number(d["contacts_prev"]),
-        "contacts_change": raw_change(d["contacts"], d["contacts_prev"]),
+        "contacts_change": french_change(d["contacts"], d["contacts_prev"]),
         "unit": unit,
         "new_share": share_text(pub, key(y, f"dispositif={code}", "flux=new"), persons_key)
         if flows.get("calculable")
@@ -179,23 +160,39 @@ def exits_rows(ind: dict[str, Any], pub: Publication, code: str) -> dict[str, An
     }
 
 
-def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, str]]:
-    """Housing First: still housed at 12 and 24 months (share and CI printed only when the
-    housed and not-housed counts are both published)."""
+def _split_rows(
+    ind: dict[str, Any], pub: Publication, family: str, what: str, parts: tuple[str, str]
+) -> list[tuple[str, dict[str, Any], dict[str, str], bool, bool]]:
+    """Rows of a base split in two published parts (see ``publication._split_table``): per
+    horizon, the record, the texts of base and first part, whether a share of the parts may be
+    printed (base and both parts published) and whether the base is published."""
     y = int(ind["year"])
     rows = []
-    for months, r in (ind.get("housing_first") or {}).items():
-        if not r or not r.get("cohort"):
+    for months, r in (ind.get(family) or {}).items():
+        base_count = "cohort" if family == "housing_first" else "exits"
+        if not r or not r.get(base_count):
             continue
-        base = key(y, f"horizon={months}", what="housing_first")
-        part = key(y, f"horizon={months}", "logees", what="housing_first")
-        other = key(y, f"horizon={months}", "non_logees", what="housing_first")
-        ok = not (pub.hidden(base) or pub.hidden(part) or pub.hidden(other))
+        base = key(y, f"horizon={months}", what=what)
+        first = key(y, f"horizon={months}", parts[0], what=what)
+        second = key(y, f"horizon={months}", parts[1], what=what)
+        ok = not (pub.hidden(base) or pub.hidden(first) or pub.hidden(second))
+        texts = {"base": pub.cell_text(base), "part": pub.cell_text(first)}
+        rows.append((str(months), r, texts, ok, not pub.hidden(base)))
+    return rows
+
+
+def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]]:
+    """Housing First: still housed at 12 and 24 months (share and CI printed only when the
+    housed and not-housed counts are both published)."""
+    rows = []
+    for months, r, texts, ok, _ in _split_rows(
+        ind, pub, "housing_first", "housing_first", ("logees", "non_logees")
+    ):
         rows.append(
             {
-                "months": str(months),
-                "cohort": pub.cell_text(base),
-                "housed": pub.cell_text(part),
+                "months": months,
+                "cohort": texts["base"],
+                "housed": texts["part"],
                 "share": fr_pct(r["share"]) if ok else "–",
                 "ci": f"{fr_pct(r['lower'])} à {fr_pct(r['upper'])}" if ok else "–",
                 "share_strict": fr_pct(r.get("share_strict")) if ok else "–",
@@ -208,23 +205,20 @@ def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, str]
 
 
 def returns_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, str]]:
-    y = int(ind["year"])
+    """Returns to the shelter after an exit to housing, masked like ``retention_rows``; the
+    share with any contact needs only the base published."""
     rows = []
-    for months, r in (ind.get("returns") or {}).items():
-        if not r or not r.get("exits"):
-            continue
-        base = key(y, f"horizon={months}", what="retours")
-        part = key(y, f"horizon={months}", "retour_abri", what="retours")
-        other = key(y, f"horizon={months}", "sans_retour_abri", what="retours")
-        ok = not (pub.hidden(base) or pub.hidden(part) or pub.hidden(other))
+    for months, r, texts, ok, base_published in _split_rows(
+        ind, pub, "returns", "retours", ("retour_abri", "sans_retour_abri")
+    ):
         rows.append(
             {
-                "months": str(months),
-                "exits": pub.cell_text(base),
-                "returned": pub.cell_text(part),
+                "months": months,
+                "exits": texts["base"],
+                "returned": texts["part"],
                 "share": fr_pct(r["share"]) if ok else "–",
                 "ci": f"{fr_pct(r['lower'])} à {fr_pct(r['upper'])}" if ok else "–",
-                "share_any": fr_pct(r.get("share_any_contact")) if not pub.hidden(base) else "–",
+                "share_any": fr_pct(r.get("share_any_contact")) if base_published else "–",
             }
         )
     return rows

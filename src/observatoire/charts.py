@@ -30,7 +30,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from observatoire.formatting import NNBSP, french_number, french_percent
+from observatoire.formatting import MOIS_ABREGES, MOIS_NOMS, NNBSP, french_number, french_percent
 
 __all__ = [
     "DISPOSITIF_COLOURS",
@@ -87,34 +87,6 @@ DISPOSITIF_LABELS: dict[str, str] = {
     "housing_first": "Housing First",
 }
 
-MOIS_NOMS: tuple[str, ...] = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-MOIS_ABREGES: tuple[str, ...] = (
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
-)
 
 SEX_LABELS = {"M": "Hommes", "F": "Femmes"}
 SEX_COLOURS = {"M": PALETTE[0], "F": PALETTE[1]}

@@ -15,6 +15,35 @@ import pandas as pd
 NNBSP = "\u202f"  # narrow no-break space: thousands separator and before « % »
 MINUS = "\u2212"  # typographic minus sign (matplotlib's axes.unicode_minus uses the same)
 
+MOIS_NOMS: tuple[str, ...] = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+MOIS_ABREGES: tuple[str, ...] = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
 
 def french_number(x: float | int | Decimal | None, decimals: int = 0) -> str:
     """Format a number the French way: ``1234567.5`` → ``"1 234 567,5"`` (U+202F separator).
@@ -61,3 +90,17 @@ def french_percent(x: float, decimals: int = 1, signed: bool = False) -> str:
     if signed and not text.startswith(MINUS) and text != "–" and text.strip("0,") != "":
         text = f"+{text}"
     return f"{text}{NNBSP}%"
+
+
+def french_fraction(x: float | None, decimals: int = 1, signed: bool = False) -> str:
+    """A share or a relative change given as a fraction (0.061) → « 6,1 % »; « – » if missing."""
+    if x is None or x != x:
+        return "–"
+    return french_percent(100 * x, decimals, signed=signed)
+
+
+def french_change(current: float | None, previous: float | None) -> str:
+    """Relative change, signed, in French: « +6,1 % »; « – » without a previous value."""
+    if not previous or current is None:
+        return "–"
+    return french_fraction(current / previous - 1, 1, signed=True)

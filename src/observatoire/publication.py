@@ -342,8 +342,8 @@ def _split_table(
     values[TOTAL] = values.sum(axis=1)
     keys = pd.DataFrame(
         {
-            labels[0]: [key(year, f"horizon={r}", f"{labels[0]}", what=what) for r in index],
-            labels[1]: [key(year, f"horizon={r}", f"{labels[1]}", what=what) for r in index],
+            labels[0]: [key(year, f"horizon={r}", labels[0], what=what) for r in index],
+            labels[1]: [key(year, f"horizon={r}", labels[1], what=what) for r in index],
         },
         index=index,
     )

@@ -26,7 +26,7 @@ import pandas as pd
 
 from observatoire.check import condense_lines, fix_sentence
 from observatoire.disclosure import is_suppressed, publish_count
-from observatoire.formatting import MINUS, NNBSP, french_number, french_percent
+from observatoire.formatting import MINUS, MOIS_ABREGES, NNBSP, french_number, french_percent
 from observatoire.ingest import export_year
 from observatoire.mapping import ExportSpec, PartnerMapping, load_partners
 from observatoire.schema import (
@@ -42,20 +42,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 STEM = "qualite-partenaire"
-MONTHS = (
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
-)
+MONTHS = MOIS_ABREGES  # abbreviated month names of every table and chart
 UNKNOWN_CODES = frozenset({"INCONNU", "inconnu"})
 """Canonical codes meaning « not known »: a field coded so counts as not filled."""
 

@@ -22,6 +22,8 @@ import yaml
 
 from observatoire import __version__, chapters, charts
 from observatoire.disclosure import publish_count, suppress_series
+from observatoire.formatting import french_change as change
+from observatoire.formatting import french_fraction as fr_pct
 from observatoire.indicators import SEX_UNKNOWN_OR_X
 from observatoire.mapping import load_partners
 from observatoire.publication import TOTAL, network_key, publish
@@ -39,20 +41,6 @@ LINKAGE_DIR = Path("outputs/linkage")
 
 def fr_num(x: float | int | None, decimals: int = 0) -> str:
     return charts.french_number(x, decimals)
-
-
-def fr_pct(x: float | None, decimals: int = 1, signed: bool = False) -> str:
-    """A share or a relative change given as a fraction (0.061) → « 6,1 % »."""
-    if x is None or x != x:
-        return "–"
-    return charts.french_percent(100 * x, decimals, signed=signed)
-
-
-def change(current: float, previous: float) -> str:
-    """Relative change, signed, in French: « +6,1 % »; « – » without a previous value."""
-    if not previous:
-        return "–"
-    return fr_pct(current / previous - 1, 1, signed=True)
 
 
 def code_version() -> str:
@@ -159,7 +147,7 @@ def _trend_figures(fig_dir: Path, trend_dir: Path, year: int) -> dict[str, str]:
     paths: dict[str, str] = {}
     trend = _read_json(trend_dir / "tendances.json")
     forecast_csv = trend_dir / "prevision_hiver.csv"
-    if trend.get("forecast") and forecast_csv.exists() and hasattr(charts, "winter_forecast"):
+    if trend.get("forecast") and forecast_csv.exists():
         forecast = pd.read_csv(forecast_csv, parse_dates=["month"])
         history = pd.read_csv(trend_dir / "demande_abri_mensuelle.csv", parse_dates=["month"])
         capacity = forecast.set_index("month")["capacity"]
@@ -167,7 +155,7 @@ def _trend_figures(fig_dir: Path, trend_dir: Path, year: int) -> dict[str, str]:
         charts.save_figure(fig, fig_dir / "prevision_hiver.png")
         paths["forecast"] = "figures/prevision_hiver.png"
     yoy = trend.get("yoy_by_dispositif") or {}
-    if yoy and hasattr(charts, "rate_ratio_forest"):
+    if yoy:
         rows = [{"dispositif": c, **v} for c, v in yoy.items() if v and "rate_ratio" in v]
         charts.save_figure(charts.rate_ratio_forest(rows), fig_dir / "rapports_de_taux.png")
         paths["forest"] = "figures/rapports_de_taux.png"
@@ -176,7 +164,7 @@ def _trend_figures(fig_dir: Path, trend_dir: Path, year: int) -> dict[str, str]:
         path = trend_dir / f"mensuel_{code}_ajuste.csv"
         if path.exists():
             fits[code] = pd.read_csv(path, parse_dates=["month"])
-    if fits and hasattr(charts, "dispositif_fits"):
+    if fits:
         charts.save_figure(charts.dispositif_fits(fits), fig_dir / "ajustements.png")
         paths["fits"] = "figures/ajustements.png"
     return paths
@@ -633,7 +621,6 @@ def forecast_context(trend: dict[str, Any]) -> dict[str, Any] | None:
         "months": months,
         "backtests": backtests,
         "total": {"point": f["point"], "lo80": f["pi80"][0], "hi80": f["pi80"][1]},
-        "capacity_value": f.get("capacity"),
     }
 
 
