@@ -128,9 +128,13 @@ def test_design_refuses_a_month_never_observed():
 # --------------------------------------------------------------------------------------------
 
 
-def _contacts(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["person_id", "dispositif", "date_start"])
+def _contacts(rows: list[tuple]) -> pd.DataFrame:
+    """(person, dispositif, start[, end]) rows; a stay without an end is still running."""
+    rows = [(*r, None) if len(r) == 3 else r for r in rows]
+    frame = pd.DataFrame(rows, columns=["person_id", "dispositif", "date_start", "date_end"])
     frame["date_start"] = pd.to_datetime(frame["date_start"])
+    frame["date_end"] = pd.to_datetime(frame["date_end"])
+    frame["nights"] = float("nan")
     frame["year"] = frame["date_start"].dt.year
     return frame
 
@@ -138,12 +142,13 @@ def _contacts(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
 def test_monthly_dispositif_counts_by_hand():
     contacts = _contacts(
         [
-            ("a", "accueil_jour", "2024-01-03"),
-            ("a", "accueil_jour", "2024-01-20"),  # same person, same month: 1 person, 2 rows
-            ("b", "accueil_jour", "2024-01-21"),
-            ("a", "accueil_jour", "2024-03-02"),  # February has nobody: a zero month
-            ("c", "maison_accueil", "2024-02-10"),
-            ("c", "maison_accueil", "2025-01-10"),  # after the end: ignored
+            ("a", "accueil_jour", "2024-01-03", None),
+            ("a", "accueil_jour", "2024-01-20", None),  # same person, same month: 1 person
+            ("b", "accueil_jour", "2024-01-21", None),
+            ("a", "accueil_jour", "2024-03-02", None),  # February has nobody: a zero month
+            ("c", "maison_accueil", "2024-02-10", "2024-02-20"),
+            ("d", "maison_accueil", "2024-03-25", "2024-05-02"),  # present March to May
+            ("c", "maison_accueil", "2025-01-10", None),  # after the end: ignored
         ]
     )
     out = monthly_dispositif_counts(contacts, "2024-04")
@@ -153,7 +158,8 @@ def test_monthly_dispositif_counts_by_hand():
     assert day["contacts"].tolist() == [3, 0, 1, 0]
     house = out[out["dispositif"] == "maison_accueil"].set_index("month")
     assert house.index[0] == pd.Timestamp("2024-02-01")  # starts at its first contact
-    assert house["persons"].tolist() == [1, 0, 0]
+    assert house["persons"].tolist() == [1, 1, 1]  # a stay counts in every month it covers
+    assert house["contacts"].tolist() == [1, 1, 0]  # rows count in the month they start
 
 
 def test_fit_series_records_why_a_series_is_skipped():
@@ -226,7 +232,7 @@ def test_yoy_by_dispositif_by_hand():
     rows = [(f"p{i}", "accueil_jour", "2023-05-01") for i in range(100)]
     rows += [(f"q{i}", "accueil_jour", "2024-05-01") for i in range(110)]
     rows += [("z", "accueil_jour", "2024-06-01")] * 3  # one more person, seen three times
-    rows += [(f"h{i}", "housing_first", "2023-02-01") for i in range(4)]  # none in 2024
+    rows += [(f"h{i}", "housing_first", "2023-02-01", "2023-09-01") for i in range(4)]
     rows += [(f"x{i}", "urgence_sociale", "2022-02-01") for i in range(9)]  # older: ignored
     out = yoy_by_dispositif(_contacts(rows), 2024)
     assert set(out) == {"accueil_jour", "housing_first"}

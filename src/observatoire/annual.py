@@ -135,10 +135,12 @@ def annual_indicators(
             "persons_street_work": ind.distinct_persons(
                 contacts[contacts["dispositif"] == "travail_rue"], year
             ),
-            "contacts": int(len(ind.in_year(contacts, year))),
-            "contacts_prev": int(len(ind.in_year(contacts, prev))),
+            "contacts": int(len(ind.delivered_in_year(contacts, year))),
+            "contacts_prev": int(len(ind.delivered_in_year(contacts, prev))),
             "partners": len(partners),
-            "partners_reporting": int(ind.in_year(contacts, year)["partner_id"].nunique()),
+            "partners_reporting": int(
+                ind.delivered_in_year(contacts, year)["partner_id"].nunique()
+            ),
         },
         "dispositifs": dispositifs,
         "partners": {

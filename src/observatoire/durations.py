@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.activity import OPEN_ENDED as OPEN_ENDED
+from observatoire.activity import STAY_DISPOSITIFS, stay_end
+from observatoire.activity import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
 from observatoire.indicators import dispositif_order
 
-STAY_DISPOSITIFS = ("hebergement_urgence", "maison_accueil", "housing_first")
-VISIT_DISPOSITIFS = ("urgence_sociale", "travail_rue", "accueil_jour")
-OPEN_ENDED = ("maison_accueil", "housing_first")
-"""Stay services whose export leaves the exit empty while the person is still there."""
 HOUSING = ("housing_first",)
 """Services that are housing, not homelessness: left out of presence for long-term stayers."""
 UNITS = {
@@ -53,10 +52,7 @@ def stay_spans(
     """
     stays = contacts[contacts["dispositif"].isin(list(dispositifs))]
     start = pd.to_datetime(stays["date_start"]).astype("datetime64[ns]").dt.normalize()
-    end = pd.to_datetime(stays["date_end"]).astype("datetime64[ns]").dt.normalize()
-    end = end.fillna(start + pd.to_timedelta(stays["nights"].astype("float64"), unit="D"))
-    one_night = start + pd.Timedelta(days=1)
-    end = end.where(end.notna() | stays["dispositif"].isin(OPEN_ENDED), one_night)
+    end = stay_end(stays)
     return pd.DataFrame(
         {
             "person_id": stays["person_id"],

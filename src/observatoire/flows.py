@@ -13,22 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from observatoire.activity import last_presence_before, presence_span, year_end
+
 NEW = "nouveau"
 CONTINUING = "continu"
 RETURNING = "retour"
 FLOW_LABELS = {NEW: "Nouveaux", CONTINUING: "Continus", RETURNING: "De retour"}
-
-
-def contact_days(contacts: pd.DataFrame) -> pd.DataFrame:
-    """One row per person and day with a contact (a stay counts on its first day only).
-
-    The first day is enough: a stay running across the period boundary makes its person
-    continuing through the contacts of the stay's other nights only if they are exported as
-    such, which is how each partner counts « a contact ».
-    """
-    days = contacts[["person_id", "date_start"]].dropna()
-    days = days.assign(day=days["date_start"].dt.normalize())[["person_id", "day"]]
-    return days.drop_duplicates().sort_values(["person_id", "day"], ignore_index=True)
 
 
 def flow_status(
@@ -39,27 +29,33 @@ def flow_status(
 ) -> pd.DataFrame:
     """Status of every person active in ``year``: ``person_id``, ``status``, ``first_in_year``.
 
-    ``status`` is ``None`` when the data does not reach back ``new_lookback_days`` before
-    1 January of ``year`` (the status cannot be told).
+    Presence is the days each contact covers (:mod:`observatoire.activity`): a stay running
+    across 1 January makes its person active in the year and *continuing*, and a tenant housed
+    for years is never « returning ». ``status`` is ``None`` when the data does not reach back
+    ``new_lookback_days`` before 1 January of ``year`` (the status cannot be told).
     """
-    days = contact_days(contacts)
     start = pd.Timestamp(year=year, month=1, day=1)
-    end = pd.Timestamp(year=year + 1, month=1, day=1)
-    in_year = days[(days["day"] >= start) & (days["day"] < end)]
-    active = in_year.groupby("person_id")["day"].min().rename("first_in_year")
-    before = days[(days["day"] < start) & days["person_id"].isin(active.index)]
-    last_before = before.groupby("person_id")["day"].max().reindex(active.index)
+    span = presence_span(contacts)
+    covers = (span["first_day"] <= year_end(year)) & (
+        span["last_day"].isna() | (span["last_day"] >= start)
+    )
+    first_in = span.loc[covers, "first_day"].clip(lower=start)
+    active = first_in.groupby(contacts.loc[covers, "person_id"]).min().rename("first_in_year")
+    earlier = contacts[contacts["person_id"].isin(active.index)]
+    last_before = last_presence_before(earlier, start).reindex(active.index)
     gap = (start - last_before).dt.days
     status = np.select(
         [last_before.isna() | (gap > new_lookback_days), gap <= continuing_days],
         [NEW, CONTINUING],
         default=RETURNING,
     )
-    out = pd.DataFrame({"person_id": active.index, "status": status, "first_in_year": active})
-    data_start = days["day"].min() if len(days) else start
+    out = pd.DataFrame(
+        {"person_id": active.index, "status": status, "first_in_year": active.to_numpy()}
+    )
+    data_start = span["first_day"].min() if len(span) else start
     if (start - data_start).days < new_lookback_days:
         out["status"] = None
-    return out.reset_index(drop=True)
+    return out.sort_values("person_id", ignore_index=True)
 
 
 def flows_by_year(

@@ -13,16 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.activity import delivered_in_year, in_year, periods_covered
 from observatoire.schema import AGE_BANDS, DISPOSITIFS, NATIONALITY_GROUPS, age_band
 
 
-def in_year(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Contacts that start in ``year`` (exports are annual by start date)."""
-    return contacts[contacts["year"] == year]
-
-
 def distinct_persons(contacts: pd.DataFrame, year: int, by: str | None = None) -> int | pd.Series:
-    """Distinct persons seen in the year, network-wide (int) or per ``by`` (dispositif, partner).
+    """Distinct persons active in the year, network-wide (int) or per ``by`` (dispositif,
+    partner): a contact on a day of the year or a stay running in it (:mod:`activity`).
 
     Network-wide, a person seen by three services counts once; per dispositif, once in each.
     """
@@ -33,8 +30,9 @@ def distinct_persons(contacts: pd.DataFrame, year: int, by: str | None = None) -
 
 
 def contacts_count(contacts: pd.DataFrame, year: int, by: str = "dispositif") -> pd.Series:
-    """Rows of the year (stays, visits, contacts, interventions, tenancies) per ``by``."""
-    return in_year(contacts, year).groupby(by).size().astype("int64")
+    """Rows delivered for the year (visits, contacts, interventions; stays and tenancies
+    entered in it) per ``by``."""
+    return delivered_in_year(contacts, year).groupby(by).size().astype("int64")
 
 
 def nights(contacts: pd.DataFrame, year: int, dispositif: str = "hebergement_urgence") -> int:
@@ -120,15 +118,19 @@ def youth_persons(contacts: pd.DataFrame, year: int, low: int = 18, high: int = 
 
 
 def yearly_distinct_persons(contacts: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Distinct persons per year (and per ``by``), over every year in the data."""
+    """Distinct persons active per year (and per ``by``), over every year in the data; the
+    report year's row equals :func:`distinct_persons`."""
+    covered = periods_covered(contacts, "Y")
+    covered["year"] = covered["period"].dt.year
     keys = ["year"] + ([by] if by else [])
-    return contacts.groupby(keys)["person_id"].nunique().rename("persons").reset_index()
+    return covered.groupby(keys)["person_id"].nunique().rename("persons").reset_index()
 
 
 def monthly_distinct_persons(contacts: pd.DataFrame, by: str | None = "dispositif") -> pd.DataFrame:
-    """Distinct persons per calendar month (and per ``by``): the seasonal series."""
-    month = pd.to_datetime(contacts["date_start"]).dt.to_period("M").dt.to_timestamp()
-    frame = contacts.assign(month=month)
+    """Distinct persons active per calendar month (and per ``by``): the seasonal series. A
+    stay counts in every month it covers, so Housing First gives the tenants housed, not the
+    entries."""
+    frame = periods_covered(contacts, "M").rename(columns={"period": "month"})
     keys = ["month"] + ([by] if by else [])
     return frame.groupby(keys)["person_id"].nunique().rename("persons").reset_index()
 
@@ -154,7 +156,7 @@ def monthly_nights(contacts: pd.DataFrame, dispositif: str = "hebergement_urgenc
 
 def coverage(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
     """Rows delivered per partner and month of the year: which partner sent which months."""
-    c = in_year(contacts, year)
+    c = delivered_in_year(contacts, year)
     month = pd.to_datetime(c["date_start"]).dt.month
     table = c.assign(month=month).groupby(["partner_id", "month"]).size().unstack(fill_value=0)
     return table.reindex(columns=range(1, 13), fill_value=0)
@@ -382,13 +384,13 @@ def age_sex_full(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
 
 def interventions(contacts: pd.DataFrame, year: int, dispositif: str = "urgence_sociale") -> int:
     """Interventions of the year: rows of the social-emergency export (not persons)."""
-    c = in_year(contacts, year)
+    c = delivered_in_year(contacts, year)
     return int((c["dispositif"] == dispositif).sum())
 
 
 def monthly_contacts(contacts: pd.DataFrame, year: int, by: str = "dispositif") -> pd.DataFrame:
     """Contacts (rows) per month of ``year`` and per ``by``, every month shown (0 if none)."""
-    c = in_year(contacts, year)
+    c = delivered_in_year(contacts, year)
     month = pd.to_datetime(c["date_start"]).dt.month.rename("month")
     table = c.groupby([month, c[by]]).size().unstack(fill_value=0)
     table = table.reindex(index=range(1, 13), fill_value=0)

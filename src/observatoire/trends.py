@@ -48,6 +48,7 @@ import statsmodels.api as sm
 from scipy import optimize, stats
 from statsmodels.tsa.seasonal import STL, DecomposeResult
 
+from observatoire.activity import periods_covered
 from observatoire.charts import MOIS_NOMS, NNBSP, french_number, french_percent
 
 __all__ = [
@@ -1070,17 +1071,23 @@ def monthly_dispositif_counts(contacts: pd.DataFrame, end: str | pd.Timestamp) -
     Each dispositif's months run from its first contact to ``end`` (the last month of the
     report year), months without any contact at zero: a month with no row is a month with
     no activity (the coverage table of the report is where missing exports are checked).
-    Months are those of ``date_start``, as in
-    :func:`observatoire.indicators.monthly_distinct_persons`.
+    ``persons`` are those active in the month, a stay counting in every month it covers (as in
+    :func:`observatoire.indicators.monthly_distinct_persons`); ``contacts`` are rows by the
+    month they start.
     """
     end = pd.Timestamp(end).to_period("M").to_timestamp()
+    covered = periods_covered(contacts, "M").rename(columns={"period": "month"})
+    covered = covered[covered["month"] <= end]
     month = pd.to_datetime(contacts["date_start"]).dt.to_period("M").dt.to_timestamp()
-    frame = contacts.assign(month=month)
-    frame = frame[frame["month"] <= end]
-    grouped = frame.groupby(["dispositif", "month"])
+    started = contacts.assign(month=month)
+    started = started[started["month"] <= end]
     counts = pd.DataFrame(
-        {"persons": grouped["person_id"].nunique(), "contacts": grouped.size()}
-    ).reset_index()
+        {
+            "persons": covered.groupby(["dispositif", "month"])["person_id"].nunique(),
+            "contacts": started.groupby(["dispositif", "month"]).size(),
+        }
+    ).fillna(0)
+    counts = counts.reset_index()
     parts = []
     for disp, sub in counts.groupby("dispositif", sort=True):
         grid = pd.date_range(sub["month"].min(), end, freq="MS")
