@@ -222,7 +222,7 @@ IDENTITY = {"N° dossier": "AN-004711", "Nom": "Dupré-Lefèvre", "Prénom": "Cl
 
 def _write_quarantine(folder: Path) -> None:
     """An ingest quarantine file as the pipeline writes it (raw cells after the location), and
-    a validation one for a maison d'accueil stay of more than 366 nights."""
+    a validation one for a maison d'accueil stay of more than five years."""
     rows = []
     for i in range(15):  # 15 unreadable dates, lines 12-14 then every 10th line
         line = 12 + i if i < 3 else 10 * i
@@ -241,7 +241,8 @@ def _write_quarantine(folder: Path) -> None:
         {
             "record_key": ["9b0915fbf60bff9402b1ab5b132f7df5"],
             "partner_id": ["maison_accueil"],
-            "nights": ["454.0"],
+            "dispositif": ["maison_accueil"],
+            "nights": ["1954.0"],
             "age_at_contact": ["43.0"],
             "source_file": [MA_FILE.format(2023)],
             "source_row": ["44"],

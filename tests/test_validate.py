@@ -69,6 +69,19 @@ def test_each_failing_row_is_set_aside_with_the_reason_of_its_expectation():
     assert out.rows == 6
 
 
+def test_the_longest_stay_admitted_depends_on_the_service():
+    """A maison d'accueil stay of 400 nights is plausible; a shelter stay of 400 is a missing
+    exit; a maison d'accueil stay of six years is an error."""
+    c = _contacts(4)
+    c["date_end"] = pd.NaT
+    c.loc[0, "nights"] = 400
+    c.loc[1, ["nights", "dispositif"]] = [400, "maison_accueil"]
+    c.loc[2, ["nights", "dispositif"]] = [6 * 365, "maison_accueil"]
+    out = validate_tables(c, _refusals(), pd.Timestamp("2024-12-31"), None)["contacts"]
+    reasons = dict(zip(out.set_aside["source_row"], out.set_aside["reason"], strict=True))
+    assert reasons == {1: "valeur_hors_plage", 3: "valeur_hors_plage"}
+
+
 def test_too_many_rows_set_aside_stops_the_run_and_writes_no_clean_data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     c = _contacts(10)

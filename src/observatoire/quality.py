@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import tempfile
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -32,6 +33,7 @@ from observatoire.mapping import ExportSpec, PartnerMapping, load_partners
 from observatoire.schema import (
     DISPOSITIFS,
     EXIT_REASONS,
+    MAX_STAY_NIGHTS,
     NATIONALITY_GROUPS,
     QUARANTINE_REASONS,
     SEX_CODES,
@@ -351,9 +353,10 @@ def _validation_field(row: pd.Series, spec: ExportSpec) -> str | None:
     """The mapped field a validation failure concerns, from the reason and the row's values."""
     reason = str(row.get("reason", ""))
     if reason == "valeur_hors_plage":
+        max_nights = MAX_STAY_NIGHTS.get(str(row.get("dispositif", "")), math.inf)
         checks = (
             ("refusals", 1, 500),
-            ("nights", 0, 366),
+            ("nights", 0, max_nights),
             ("duration_hours", 0, 24),
             ("age_at_contact", 0, 105),
         )
@@ -451,6 +454,7 @@ def quarantine_examples(
             add(spec, r.reason, r.source_file, labels, r.column.strip("()"), int(r.line))
     values = [
         "reason",
+        "dispositif",
         "age_estimated",
         "age_at_contact",
         "nights",

@@ -20,6 +20,11 @@ DISPOSITIFS: dict[str, str] = {
 """Service types (dispositifs), in the order of the IWEPS axes, then the other services."""
 
 SEX_CODES = ("M", "F", "X", "INCONNU")
+
+MAX_STAY_NIGHTS: dict[str, int] = {"hebergement_urgence": 366, "maison_accueil": 1827}
+"""Longest plausible stay per service, in nights: a night shelter is a place for the night (a
+stay of over a year is a missing exit), a maison d'accueil houses people for months, often over
+a year, rarely beyond five. A longer stay is set aside as ``valeur_hors_plage``."""
 NATIONALITY_GROUPS: dict[str, str] = {
     "BE": "Belge",
     "UE": "Autre pays de l'UE",

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.schema import DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS, SEX_CODES
+from observatoire.schema import (
+    DISPOSITIFS,
+    EXIT_REASONS,
+    MAX_STAY_NIGHTS,
+    NATIONALITY_GROUPS,
+    SEX_CODES,
+)
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -71,7 +77,17 @@ def contact_expectations(max_date: pd.Timestamp) -> list:
             meta={"reason": "valeur_hors_plage"},
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="nights", min_value=0, max_value=366, meta={"reason": "valeur_hors_plage"}
+            column="nights", min_value=0, meta={"reason": "valeur_hors_plage"}
+        ),
+        *(
+            E.ExpectColumnValuesToBeBetween(
+                column="nights",
+                max_value=limit,
+                row_condition=f'dispositif=="{dispositif}"',
+                condition_parser="pandas",
+                meta={"reason": "valeur_hors_plage", "note": f"au plus {limit} nuitées"},
+            )
+            for dispositif, limit in MAX_STAY_NIGHTS.items()
         ),
         E.ExpectColumnValuesToBeBetween(
             column="duration_hours", min_value=0, max_value=24, meta={"reason": "valeur_hors_plage"}
