@@ -22,6 +22,7 @@ import yaml
 
 from observatoire import __version__, chapters, charts
 from observatoire.disclosure import publish_count, suppress_series
+from observatoire.formatting import MOIS_NOMS
 from observatoire.formatting import french_change as change
 from observatoire.formatting import french_fraction as fr_pct
 from observatoire.indicators import SEX_UNKNOWN_OR_X
@@ -1001,11 +1002,12 @@ def build_deck(ctx: dict[str, Any], folder: Path, target: Path) -> Path:
             ],
         )
     )
+    day = dt.date.fromisoformat(ctx["date"])
     markdown = slides_markdown(
         f"{ctx['title']} — chiffres clés {year}",
+        f"Données {year}, présentées aux instances du Relais social",
         ctx["organisation"],
-        ctx["organisation"],
-        ctx["date"],
+        f"{day.day} {MOIS_NOMS[day.month - 1]} {day.year}",
         slides,
     )
     return write_deck(
