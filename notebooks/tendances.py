@@ -46,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire import charts, forecast, trends
+from observatoire import charts, forecast, indicators, trends
 from observatoire.indicators import dispositif_order, monthly_nights
 from observatoire.mapping import load_partners
 from observatoire.params import load_params
@@ -71,7 +71,8 @@ capacity
 # ## Personnes distinctes par an, réseau
 
 # %%
-yearly = contacts.groupby("year")["person_id"].nunique()
+# Persons present in each year (a stay counts in every year it covers), as in the report.
+yearly = indicators.yearly_distinct_persons(contacts).set_index("year")["persons"]
 network_trend = trends.fit_yearly_trend(yearly)
 print(network_trend.summary_text)
 print(network_trend.interpretation)
@@ -81,8 +82,9 @@ print(network_trend.interpretation)
 
 # %%
 by_disp = {}
-for disp, grp in contacts.groupby("dispositif"):
-    series = grp.groupby("year")["person_id"].nunique().reindex(yearly.index, fill_value=0)
+yearly_disp = indicators.yearly_distinct_persons(contacts, by="dispositif")
+for disp, grp in yearly_disp.groupby("dispositif"):
+    series = grp.set_index("year")["persons"].reindex(yearly.index, fill_value=0)
     if (series > 0).sum() >= 3:
         by_disp[disp] = trends.fit_yearly_trend(series)
 pd.DataFrame(

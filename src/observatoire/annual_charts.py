@@ -159,14 +159,23 @@ def combinations_upset(frame: pd.DataFrame, dispositifs: list[str]) -> Figure:
     return fig
 
 
+MASKED = "masque"
+"""Column of :func:`exit_reasons` holding the exits of masked cells."""
+
+
 def exit_reasons(frame: pd.DataFrame, labels: dict[str, str]) -> Figure:
     """Shares of exits by reason, one horizontal 100 % bar per dispositif (``frame``: index =
-    dispositif codes, columns = reason codes, values = counts; masked rows are dropped)."""
+    dispositif codes, columns = reason codes, values = counts). A column ``masque`` (the exits
+    of masked cells, gathered) is drawn last, in grey: it is not a reason."""
     shares = frame.div(frame.sum(axis=1), axis=0).fillna(0)
-    fig, ax = _new_figure(height_cm=2.2 + 1.1 * len(shares))
+    fig, ax = _new_figure(height_cm=3.4 + 1.1 * len(shares))
     left = np.zeros(len(shares))
     y = np.arange(len(shares))
-    colours = PALETTE[: len(shares.columns)]
+    reasons = [c for c in shares.columns if c != MASKED]
+    shares = shares[reasons + [c for c in shares.columns if c == MASKED]]
+    order = [c for c in labels if c != MASKED] + [c for c in reasons if c not in labels]
+    colours = [PALETTE[order.index(c) % len(PALETTE)] for c in reasons]  # a reason, a colour
+    colours += [_MUTED] if MASKED in shares.columns else []
     for column, colour in zip(shares.columns, colours, strict=True):
         values = shares[column].to_numpy()
         ax.barh(y, values, left=left, color=colour, label=labels.get(column, column), height=0.55)
@@ -186,7 +195,7 @@ def exit_reasons(frame: pd.DataFrame, labels: dict[str, str]) -> Figure:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_pct_axis())
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18), ncols=3)
+    fig.legend(loc="outside lower center", ncols=3, frameon=False)
     return fig
 
 

@@ -547,9 +547,9 @@ def trends_by_dispositif(trend: dict[str, Any]) -> list[dict[str, str]]:
         rows.append(
             {
                 "label": DISPOSITIFS[code],
-                "family": m["family"],
-                "rr": f"{fr_num(m['annual_rate_ratio'], 3)} ({fr_num(m['ci_low'], 3)}–"
-                f"{fr_num(m['ci_high'], 3)})",
+                "family": m["family"].replace("binomiale négative", "bin. négative"),
+                "rr": fr_num(m["annual_rate_ratio"], 3),
+                "ci": f"{fr_num(m['ci_low'], 3)} – {fr_num(m['ci_high'], 3)}",
                 "pct": fr_pct(m["annual_rate_ratio"] - 1, 1, signed=True),
                 "dispersion": fr_num(m.get("dispersion"), 2),
                 "ljung_box_p": fr_num(m.get("ljung_box_p"), 3),

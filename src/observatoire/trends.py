@@ -48,7 +48,7 @@ import statsmodels.api as sm
 from scipy import optimize, stats
 from statsmodels.tsa.seasonal import STL, DecomposeResult
 
-from observatoire.activity import periods_covered
+from observatoire.activity import in_year, periods_covered
 from observatoire.charts import MOIS_NOMS, NNBSP, french_number, french_percent
 
 __all__ = [
@@ -1178,11 +1178,16 @@ def diagnostics_table(models: list[SeriesModel]) -> pd.DataFrame:
 def yoy_by_dispositif(contacts: pd.DataFrame, year: int) -> dict[str, RateRatio]:
     """Distinct persons of ``year`` vs ``year − 1`` per dispositif, with its 95 % CI.
 
-    Only dispositifs seen in either year; a dispositif absent one year gets a zero (exact CI).
+    Persons are those present in the year (:func:`observatoire.activity.in_year`), as in the
+    report's tables. Only dispositifs seen in either year; a dispositif absent one year gets a
+    zero (exact CI).
     """
-    persons = contacts[contacts["year"].isin([year, year - 1])]
-    table = persons.groupby(["dispositif", "year"])["person_id"].nunique().unstack(fill_value=0)
-    table = table.reindex(columns=[year - 1, year], fill_value=0)
+    table = pd.DataFrame(
+        {
+            y: in_year(contacts, y).groupby("dispositif")["person_id"].nunique()
+            for y in (year - 1, year)
+        }
+    ).fillna(0)
     return {
         str(d): year_on_year(float(row[year]), float(row[year - 1]))
         for d, row in table.sort_index().iterrows()
