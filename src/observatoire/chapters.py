@@ -92,7 +92,7 @@ def dispositif_chapter(
     ins = (ind.get("durations") or {}).get("in_service", {}).get(code)
     ins_prev = (ind.get("durations_prev") or {}).get("in_service", {}).get(code)
     flows = (ind.get("flows") or {}).get("by_dispositif", {}).get(code) or {}
-    present_key = key(y, f"dispositif={code}", what="presents")
+    present_key = key(y, f"dispositif={code}")  # the persons of the dispositif, one key
     chapter: dict[str, Any] = {
         "code": code,
         "label": DISPOSITIFS[code],

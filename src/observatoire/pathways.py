@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from observatoire.flows import flows_by_year
@@ -42,8 +41,9 @@ def network_flows(
 ) -> dict[str, Any]:
     """Persons of ``year`` who are new, continuing or returning in the network.
 
-    ``active`` is every person with a contact starting in the year, so new + continuing +
-    returning = active; the three are None when the data does not reach back far enough.
+    ``active`` is every person present in the year (:mod:`observatoire.activity`), so new +
+    continuing + returning = active; the three are None when the data does not reach back far
+    enough.
     """
     table = flows_by_year(contacts, [year], new_lookback_days, continuing_days)
     return _flow_record(table.iloc[0])
@@ -89,10 +89,14 @@ def dispositif_sets(contacts: pd.DataFrame, year: int) -> pd.Series:
     return c.groupby("person_id", sort=True)["dispositif"].agg(tuple).rename("combination")
 
 
+def n_class(n: int) -> str:
+    """The class of a number of dispositifs: « 1 », « 2 », « 3 » or « 4+ »."""
+    return "4+" if n >= 4 else str(n)
+
+
 def n_dispositifs(contacts: pd.DataFrame, year: int) -> dict[str, int]:
     """Persons of the year by number of dispositifs used: 1, 2, 3, 4+ (a partition)."""
-    n = dispositif_sets(contacts, year).map(len)
-    classes = np.where(n >= 4, "4+", n.astype(str))
+    classes = dispositif_sets(contacts, year).map(len).map(n_class)
     counts = pd.Series(classes).value_counts()
     return {k: int(counts.get(k, 0)) for k in N_DISPOSITIFS_CLASSES}
 

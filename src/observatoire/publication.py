@@ -14,13 +14,15 @@ tables: one suppression, wherever a number appears.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from observatoire.disclosure import Constraint, CountTable, Publication, protect
 from observatoire.indicators import SEX_UNKNOWN_OR_X
+from observatoire.pathways import N_DISPOSITIFS_CLASSES, n_class
 from observatoire.schema import AGE_BANDS, DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS
 
 TOTAL = "Total"
@@ -63,6 +65,8 @@ class Tables:
     year: int
     tables: list[CountTable]
     constraints: list[Constraint]
+    latent: dict[str, float] = field(default_factory=dict)
+    """Unprinted counts the identities mention (see :func:`combinations`); never written."""
 
     def get(self, name: str) -> CountTable:
         for t in self.tables:
@@ -288,37 +292,63 @@ def combination_key(year: int, combination: list[str]) -> str:
     return key(year, "combinaison=" + "+".join(sorted(combination)))
 
 
-def combinations(ind: dict[str, Any], k: int) -> CountTable:
-    """The combinations of dispositifs used in the year; those of fewer than k persons are
-    published together as « autres combinaisons », whose composition is not given.
+def combinations(
+    ind: dict[str, Any], k: int
+) -> tuple[CountTable, list[Constraint], dict[str, float]]:
+    """The combinations of dispositifs used in the year, those of fewer than k persons gathered
+    in « autres combinaisons »; with what a reader knows of them, for the audit.
 
-    Listing every combination would make the audit face many overlapping identities (persons
-    of a dispositif = the combinations that contain it) and mask most of the table; grouped,
-    the identities a reader can write only involve the unpublished composition of the group.
+    A reader knows that the persons of a dispositif are the sum of the combinations that
+    contain it, and the persons using n dispositifs the sum of the combinations of n. The
+    gathered group does not hide its make-up from those identities: counting its members per
+    dispositif and by size can pin a small class (the e2e attack recovered « 4 dispositifs ou
+    plus » = 1 that way). So every possible combination that is not listed is a *latent*
+    quantity of the audit (0 to k−1 persons, never printed), bound by these identities; the
+    audit masks what it must. Listing every small combination instead masks the whole table.
+    Street work is never linked to the other services: it only appears alone.
     """
     y = int(ind["year"])
     combos = ind["pathways"]["combinations"]
     listed = [c for c in combos if c["persons"] >= k]
-    others = sum(c["persons"] for c in combos if c["persons"] < k)
     labels = [c["label"] for c in listed]
     values = pd.DataFrame({"personnes": [c["persons"] for c in listed]}, index=labels)
     keys = pd.DataFrame(
         {"personnes": [combination_key(y, c["combination"]) for c in listed]}, index=labels
     )
-    values.loc[OTHER_COMBINATIONS] = others
+    values.loc[OTHER_COMBINATIONS] = sum(c["persons"] for c in combos if c["persons"] < k)
     keys.loc[OTHER_COMBINATIONS] = key(y, "combinaison=autres")
     values.loc[TOTAL] = values["personnes"].sum()
     keys.loc[TOTAL] = network_key(y)
-    return _table(
+    table = _table(
         "combinaisons_de_dispositifs",
         "Combinaisons de dispositifs fréquentés dans l'année",
         values,
         keys,
         row_total=TOTAL,
     )
+    observed = {tuple(sorted(c["combination"])): c["persons"] for c in combos}
+    linked = sorted({d for c in observed for d in c} - {STREET_WORK})
+    possible = [
+        combo for n in range(1, len(linked) + 1) for combo in itertools.combinations(linked, n)
+    ]
+    if any(STREET_WORK in c for c in observed):
+        possible.append((STREET_WORK,))
+    every = {combination_key(y, list(c)): c for c in possible}
+    listed_keys = {combination_key(y, c["combination"]) for c in listed}
+    latent = {kk: float(observed.get(c, 0)) for kk, c in every.items() if kk not in listed_keys}
+    constraints = [Constraint(total=key(y, "combinaison=autres"), parts=tuple(sorted(latent)))]
+    for d in [*linked, *([STREET_WORK] if (STREET_WORK,) in possible else [])]:
+        parts = tuple(sorted(kk for kk, c in every.items() if d in c))
+        constraints.append(Constraint(total=key(y, f"dispositif={d}"), parts=parts))
+    for n in N_DISPOSITIFS_CLASSES:
+        parts = tuple(sorted(kk for kk, c in every.items() if n_class(len(c)) == n))
+        if parts:
+            constraints.append(Constraint(total=key(y, f"nb_dispositifs={n}"), parts=parts))
+    return table, constraints, latent
 
 
 OTHER_COMBINATIONS = "Autres combinaisons"
+STREET_WORK = "travail_rue"
 
 
 def _split_table(
@@ -368,7 +398,11 @@ def housing_first_retention(ind: dict[str, Any]) -> CountTable | None:
 
 def returns_after_housing(ind: dict[str, Any]) -> CountTable | None:
     ret = ind.get("returns") or {}
-    rows = {m: (r["shelter"], r["exits"]) for m, r in ret.items() if r and r.get("exits")}
+    rows = {
+        m: (r["shelter"], r["exits"])
+        for m, r in sorted(ret.items(), key=lambda item: int(item[0]))
+        if r and r.get("exits")
+    }
     if not rows:
         return None
     return _split_table(
@@ -394,23 +428,22 @@ def long_term_stayers(ind: dict[str, Any]) -> CountTable | None:
 
 def time_in_services(ind: dict[str, Any]) -> CountTable | None:
     """Persons present in each dispositif during the year (the base of the mean and median
-    length of time, which are published only for enough persons)."""
+    length of time, which are published only for enough persons). They are the persons of the
+    dispositif, under the same key: the audit checks that the two counts agree."""
     ins = (ind.get("durations") or {}).get("in_service") or {}
     rows = [d for d in DISPOSITIFS if d in ins]
     if not rows:
         return None
     y = int(ind["year"])
     values = pd.DataFrame({"personnes": [ins[d]["n"] for d in rows]}, index=rows)
-    keys = pd.DataFrame(
-        {"personnes": [key(y, f"dispositif={d}", what="presents") for d in rows]}, index=rows
-    )
+    keys = pd.DataFrame({"personnes": [key(y, f"dispositif={d}") for d in rows]}, index=rows)
     return _table("duree_dans_les_services", "Temps passé dans les services", values, keys)
 
 
 def build_tables(ind: dict[str, Any], k: int) -> Tables:
     """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``)."""
     partner_table, constraints = persons_by_partner(ind)
-    combo_table = combinations(ind, k)
+    combo_table, combo_constraints, latent = combinations(ind, k)
     tables: list[CountTable | None] = [
         persons_by_dispositif(ind),
         partner_table,
@@ -428,7 +461,12 @@ def build_tables(ind: dict[str, Any], k: int) -> Tables:
         returns_after_housing(ind),
         time_in_services(ind),
     ]
-    return Tables(int(ind["year"]), [t for t in tables if t is not None], constraints)
+    return Tables(
+        int(ind["year"]),
+        [t for t in tables if t is not None],
+        [*constraints, *combo_constraints],
+        latent,
+    )
 
 
 def publish(
@@ -438,6 +476,12 @@ def publish(
     previous = None
     if ind_prev is not None:
         prev_tables = build_tables(ind_prev, k)
-        previous = protect(prev_tables.tables, k, prev_tables.constraints)
+        previous = protect(
+            prev_tables.tables, k, prev_tables.constraints, latent=prev_tables.latent
+        )
     tables = build_tables(ind, k)
-    return tables, protect(tables.tables, k, tables.constraints, previous=previous), previous
+    return (
+        tables,
+        protect(tables.tables, k, tables.constraints, previous=previous, latent=tables.latent),
+        previous,
+    )

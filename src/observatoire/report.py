@@ -31,7 +31,14 @@ from observatoire.publication import TOTAL, network_key, publish
 from observatoire.publication import key as pub_key
 from observatoire.schema import DISPOSITIFS, NATIONALITY_GROUPS, QUARANTINE_REASONS
 from observatoire.storage import atomic_dir, publish_members, write_csv
-from observatoire.suppression import PRIMARY, SECONDARY, Publication, audit
+from observatoire.suppression import (
+    LATENT,
+    PRIMARY,
+    SECONDARY,
+    Publication,
+    audit,
+    latent_exposure,
+)
 
 MONTHS_FR = list(charts.MOIS_ABREGES)
 
@@ -394,6 +401,7 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         "persons_change": chapters.change_text(pub, network_key(year), network_key(year - 1)),
         "_tables": tables,
         "_pub": pub,
+        "_ind": ind,
         "chapters": chapters_ctx,
         "chapter_order": [d for d in DISPOSITIFS if d in ind["dispositifs"]],
         "nationality_rows": nationality_rows,
@@ -416,7 +424,7 @@ def report_context(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
         "ma_stays": chapters.stays_text(ind, "maison_accueil", min_mean),
         "hf_stays": chapters.stays_text(ind, "housing_first", min_mean),
         "interventions": fr_num((ind.get("interventions") or {}).get("urgence_sociale")),
-        "disclosure": disclosure_summary(pub, audit_table),
+        "disclosure": disclosure_summary(pub, audit_table, latent_exposure(pub, pub_prev)),
         "glossary": glossary(),
         "trends_dispositifs": trends_by_dispositif(trend),
         "forecast": forecast_context(trend),
@@ -498,9 +506,13 @@ AGE_LABELS = {
 }
 
 
-def disclosure_summary(pub: Publication, audit_table: pd.DataFrame) -> dict[str, Any]:
-    """How many cells the rule masked, and what the audit found (stated in the annex)."""
-    statuses = list(pub.status.values())
+def disclosure_summary(
+    pub: Publication, audit_table: pd.DataFrame, exposure: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """How many cells the rule masked, what the audit found, and what a reader can deduce of
+    the small combinations gathered in « autres » (stated in the annex)."""
+    statuses = [s for s in pub.status.values() if s != LATENT]
+    exposure = exposure if exposure is not None else pd.DataFrame(columns=["exact"])
     this_year = (
         audit_table[audit_table["key"].isin(pub.status)] if len(audit_table) else audit_table
     )
@@ -521,6 +533,8 @@ def disclosure_summary(pub: Publication, audit_table: pd.DataFrame) -> dict[str,
         "audited": fr_num(len(this_year)),
         "audited_all": fr_num(len(audit_table)),
         "tables": fr_num(len(pub.tables)),
+        "latent": len(exposure),
+        "latent_exact": int(exposure["exact"].sum()) if len(exposure) else 0,
     }
 
 
@@ -686,12 +700,13 @@ def published_tables(ctx: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The report's tables as data, with the same suppression as in the report: every table of
     the publication (person counts as published: « < k » and « s » included)."""
     tables, pub = ctx["_tables"], ctx["_pub"]
+    names = {pid: p["name"] for pid, p in (ctx.get("_ind") or {}).get("partners", {}).items()}
     out: dict[str, pd.DataFrame] = {}
     for table in tables.tables:
         text = pub.text(table)
         label = INDEX_LABELS.get(table.name, "ligne")
         frame = text.reset_index(names=label)
-        frame[label] = [_row_label(table.name, v) for v in frame[label]]
+        frame[label] = [_row_label(table.name, v, names) for v in frame[label]]
         frame.columns = [COLUMN_LABELS.get(str(c), str(c)) for c in frame.columns]
         out[table.name] = frame
     out["chiffres_hebergement_urgence"] = (
@@ -742,8 +757,10 @@ COLUMN_LABELS = {
 }
 
 
-def _row_label(table: str, value: Any) -> str:
+def _row_label(table: str, value: Any, partner_names: dict[str, str] | None = None) -> str:
     text = str(value)
+    if table == "personnes_par_partenaire" and partner_names and text in partner_names:
+        return partner_names[text]
     if text in DISPOSITIFS:
         return DISPOSITIFS[text]
     if table == "personnes_par_nationalite":

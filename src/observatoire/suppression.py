@@ -34,11 +34,17 @@ from observatoire.formatting import french_number
 PRIMARY = "primaire"
 SECONDARY = "secondaire"
 PUBLISHED = "publie"
+LATENT = "latent"
+"""A count a reader knows exists but that no table prints (the make-up of a group of small
+categories): bounded by 0 and k−1 and never written. It enters the reader's identities, so the
+printed « < k » cells are protected against them; it is not itself a target (protecting every
+one would mask whole tables), :func:`latent_exposure` says what a reader can deduce of it."""
 
 SECONDARY_LABEL = "s"
 TOL = 1e-6
 
 __all__ = [
+    "LATENT",
     "PRIMARY",
     "PUBLISHED",
     "SECONDARY",
@@ -47,6 +53,7 @@ __all__ = [
     "CountTable",
     "Publication",
     "audit",
+    "latent_exposure",
     "protect",
 ]
 
@@ -135,7 +142,7 @@ class Publication:
             for _, _, key, _ in table.cells():
                 if key is not None and table.name not in where.setdefault(key, []):
                     where[key].append(table.name)
-        keys = sorted(self.status)
+        keys = sorted(key for key, status in self.status.items() if status != LATENT)
         return pd.DataFrame(
             {
                 "key": keys,
@@ -158,6 +165,7 @@ def protect(
     *,
     keep: Iterable[str] = (),
     strict: bool = False,
+    latent: dict[str, float] | None = None,
 ) -> Publication:
     """Primary and audited secondary suppression over all ``tables`` of one year.
 
@@ -173,10 +181,20 @@ def protect(
     row « < k », « < k », 0 with a total « < k » tells that the total is at least 2), the cell is
     left as it is and :func:`audit` flags it ``inevitable``; with ``strict=True`` that raises. A
     small cell whose exact value can be deduced whatever is hidden always raises ``ValueError``.
+
+    ``latent`` gives the true values of :data:`LATENT` quantities: unprinted counts that the
+    identities mention (the combinations gathered in « autres »). A reader only knows they lie
+    in 0..k−1; the small cells are protected against identities that go through them.
     """
     if k < 2:
         raise ValueError(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
     values, sensitive = _collect(tables, k)
+    latent = dict(latent or {})
+    if clash := sorted(latent.keys() & values.keys()):
+        raise ValueError(f"Quantités latentes déjà publiées dans un tableau : {', '.join(clash)}.")
+    if bad := sorted(key for key, v in latent.items() if not 0 <= v < k):
+        raise ValueError(f"Quantités latentes hors de 0..{k - 1} : {', '.join(bad)}.")
+    values.update(latent)
     kept = frozenset(keep)
     if unknown := sorted(kept - values.keys()):
         raise ValueError(f"Clés à garder absentes des tableaux : {', '.join(unknown)}.")
@@ -185,7 +203,8 @@ def protect(
     all_constraints = _dedupe(c for c, _ in sourced)
     _check_previous(values, previous)
     status = {
-        key: PRIMARY if sensitive[key] and 0 < v < k else PUBLISHED for key, v in values.items()
+        key: LATENT if key in latent else (PRIMARY if sensitive[key] and 0 < v < k else PUBLISHED)
+        for key, v in values.items()
     }
     publication = Publication(k, values, status, list(tables), all_constraints, kept)
     eligible = _eligible(publication, previous)
@@ -269,6 +288,19 @@ def audit(publication: Publication, previous: Publication | None = None) -> pd.D
         )
     columns = ["key", "status", "lo", "hi", "protected", "inevitable", "current"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def latent_exposure(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
+    """What a reader can deduce of each latent count of 1 to k−1 (``key``, ``value``, ``lo``,
+    ``hi``, ``exact``): the residual risk of a grouped category, for the methods annex."""
+    attacker = _Attacker.of(publication, previous)
+    rows = []
+    for key, status in sorted(publication.status.items()):
+        if status == LATENT and publication.values[key] >= 1:
+            lo, hi = attacker.range(key)
+            value = publication.values[key]
+            rows.append({"key": key, "value": value, "lo": lo, "hi": hi, "exact": hi - lo <= TOL})
+    return pd.DataFrame(rows, columns=["key", "value", "lo", "hi", "exact"])
 
 
 # --- what a reader knows -------------------------------------------------------------------------
@@ -470,6 +502,8 @@ def _number_text(value: Any) -> str:
 
 
 def _label_range(status: str, k: int) -> tuple[float, float]:
+    if status == LATENT:
+        return 0.0, float(k - 1)
     return (1.0, float(k - 1)) if status == PRIMARY else (float(k), math.inf)
 
 
@@ -511,6 +545,8 @@ def _target_range(
 
 
 def _primary_keys(publication: Publication, previous: Publication | None) -> list[str]:
+    """Small cells to protect: the « < k » cells of both publications (latent counts bound
+    them but are not targets, see :data:`LATENT`)."""
     keys = {key for key, status in publication.status.items() if status == PRIMARY}
     if previous is not None:
         keys |= {key for key, status in previous.status.items() if status == PRIMARY}
