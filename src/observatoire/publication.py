@@ -469,6 +469,23 @@ def build_tables(ind: dict[str, Any], k: int) -> Tables:
     )
 
 
+def headline_keys(tables: Tables) -> set[str]:
+    """The figures the report opens with: the network's persons and each dispositif's persons
+    of the year. Secondary suppression never takes them (it masks other cells instead); a
+    small one is still « < k »."""
+    y = tables.year
+    keys = {network_key(y)}
+    for table in tables.tables:
+        for _, _, cell_key, _ in table.cells():
+            if (
+                cell_key
+                and cell_key.startswith(f"personnes|{y}|dispositif=")
+                and (cell_key.count("|") == 2)
+            ):
+                keys.add(cell_key)
+    return keys
+
+
 def publish(
     ind: dict[str, Any], ind_prev: dict[str, Any] | None, k: int
 ) -> tuple[Tables, Publication, Publication | None]:
@@ -477,11 +494,22 @@ def publish(
     if ind_prev is not None:
         prev_tables = build_tables(ind_prev, k)
         previous = protect(
-            prev_tables.tables, k, prev_tables.constraints, latent=prev_tables.latent
+            prev_tables.tables,
+            k,
+            prev_tables.constraints,
+            latent=prev_tables.latent,
+            keep=headline_keys(prev_tables),
         )
     tables = build_tables(ind, k)
     return (
         tables,
-        protect(tables.tables, k, tables.constraints, previous=previous, latent=tables.latent),
+        protect(
+            tables.tables,
+            k,
+            tables.constraints,
+            previous=previous,
+            latent=tables.latent,
+            keep=headline_keys(tables),
+        ),
         previous,
     )
