@@ -361,7 +361,7 @@ def _split_table(
 ) -> CountTable:
     """A base split in two (« logées » / « non logées »): both parts are published or masked
     together with the base, since base − part gives the other part."""
-    index = list(rows)
+    index = sorted(rows, key=int)  # follow-ups in months: 6, 12, 24 (not as text)
     values = pd.DataFrame(
         {
             labels[0]: [rows[r][0] for r in index],
@@ -398,11 +398,7 @@ def housing_first_retention(ind: dict[str, Any]) -> CountTable | None:
 
 def returns_after_housing(ind: dict[str, Any]) -> CountTable | None:
     ret = ind.get("returns") or {}
-    rows = {
-        m: (r["shelter"], r["exits"])
-        for m, r in sorted(ret.items(), key=lambda item: int(item[0]))
-        if r and r.get("exits")
-    }
+    rows = {m: (r["shelter"], r["exits"]) for m, r in ret.items() if r and r.get("exits")}
     if not rows:
         return None
     return _split_table(

@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 
 from observatoire.errors import ObservatoireError
+from observatoire.formatting import MOIS_NOMS
 
 __all__ = [
     "ENGINE_PANDOC",
@@ -62,20 +63,6 @@ FORMATS = ("html", "pdf")
 DEFAULT_PRIMARY = "#1f4e79"
 DEFAULT_SECONDARY = "#e07a1f"
 
-MOIS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 _ASSETS = "assets/render"
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -293,7 +280,7 @@ def french_date(date: dt.date, markup: str = "text") -> str:
     day = str(date.day)
     if date.day == 1:
         day += {"html": "<sup>er</sup>", "typst": "#super[er]"}.get(markup, "er")
-    return f"{day} {MOIS[date.month - 1]} {date.year}"
+    return f"{day} {MOIS_NOMS[date.month - 1]} {date.year}"
 
 
 def _timestamp(date: dt.date) -> int:
