@@ -30,6 +30,7 @@ from observatoire.disclosure import (
     suppress_table,
 )
 from observatoire.formatting import NNBSP
+from observatoire.suppression import Constraint, latent_exposure
 
 K = 5
 
@@ -480,3 +481,112 @@ def test_audit_lists_every_small_cell_with_the_interval_a_reader_deduces():
     assert result["protected"].all() and not result["inevitable"].any()
     assert (result["lo"] <= 1 + 1e-6).all() and (result["hi"] >= K - 1 - 1e-6).all()
     assert math.isclose(result["hi"].min(), 4, abs_tol=1e-6)
+
+
+# --- (g) a group of small categories: its make-up is latent ------------------------------------
+#
+# Three dispositifs A, B, C. Combinations under 5 persons (A+C = 3, B+C = 2, A+B+C = 1) are
+# gathered in « autres » (6). A reader knows that the persons of a dispositif are the sum of the
+# combinations that contain it, and the persons with n dispositifs the sum of the combinations of
+# n: from A, B and C alone, A+B+C = (A+C + A+B+C) + (B+C + A+B+C) − (A+C + B+C + A+B+C) = 1, the
+# « 3 dispositifs » cell printed « < 5 ».
+
+COMBOS = {"A": 20, "B": 12, "C": 6, "AB": 7, "AC": 3, "BC": 2, "ABC": 1}
+LISTED = ["A", "B", "C", "AB"]
+
+
+def _grouped_tables() -> tuple[list[CountTable], list, dict[str, float]]:
+    persons = {d: sum(v for c, v in COMBOS.items() if d in c) for d in "ABC"}  # 31, 22, 12
+    by_size = {n: sum(v for c, v in COMBOS.items() if len(c) == n) for n in (1, 2, 3)}
+    network = sum(COMBOS.values())
+    dispositifs = CountTable(
+        "dispositifs",
+        "Personnes par dispositif",
+        pd.DataFrame({"personnes": list(persons.values())}, index=list(persons)),
+        pd.DataFrame({"personnes": [f"d={d}" for d in persons]}, index=list(persons)),
+    )
+    sizes = CountTable(
+        "nb_dispositifs",
+        "Personnes par nombre de dispositifs",
+        pd.DataFrame({"personnes": [*by_size.values(), network]}, index=["1", "2", "3", "Total"]),
+        pd.DataFrame(
+            {"personnes": ["n=1", "n=2", "n=3", "reseau"]}, index=["1", "2", "3", "Total"]
+        ),
+        row_total="Total",
+    )
+    others = sum(v for c, v in COMBOS.items() if c not in LISTED)
+    index = [*LISTED, "autres", "Total"]
+    combinations = CountTable(
+        "combinaisons",
+        "Combinaisons",
+        pd.DataFrame({"personnes": [*(COMBOS[c] for c in LISTED), others, network]}, index=index),
+        pd.DataFrame({"personnes": [*(f"c={c}" for c in LISTED), "autres", "reseau"]}, index=index),
+        row_total="Total",
+    )
+    latent = {f"c={c}": float(v) for c, v in COMBOS.items() if c not in LISTED}
+    constraints = [Constraint("autres", tuple(sorted(latent)))]
+    constraints += [
+        Constraint(f"d={d}", tuple(sorted(f"c={c}" for c in COMBOS if d in c))) for d in "ABC"
+    ]
+    constraints += [
+        Constraint(f"n={n}", tuple(sorted(f"c={c}" for c in COMBOS if len(c) == n)))
+        for n in (1, 2, 3)
+    ]
+    return [dispositifs, sizes, combinations], constraints, latent
+
+
+def _grouped_reader(pub: Publication, tables: list[CountTable], constraints) -> Reader:
+    """The published text, plus what a reader knows of the group: each unlisted combination
+    is 0 to 4 persons, and the identities through them."""
+    reader = reader_of(*((pub, t) for t in tables))
+    for c in COMBOS:
+        if c not in LISTED:
+            reader.labels[f"c={c}"] = (0, K - 1)
+    reader.identities += [(c.total, list(c.parts)) for c in constraints]
+    return reader
+
+
+def test_the_make_up_of_a_grouped_category_pins_a_small_cell_unless_it_is_latent():
+    tables, constraints, latent = _grouped_tables()
+    keep = ["d=A", "d=B", "d=C"]  # headline figures: never secondary
+
+    careless = protect(tables, K, keep=keep)  # blind to the group's make-up
+    assert careless.hidden("n=3") and audit(careless)["protected"].all()
+    reader = _grouped_reader(careless, tables, constraints)
+    assert reader.integer_range("n=3") == (1, 1)
+
+    pub = protect(tables, K, constraints, keep=keep, latent=latent)
+    assert not any(pub.hidden(d) for d in keep)
+    reader = _grouped_reader(pub, tables, constraints)
+    assert reader.integer_range("n=3") == (1, K - 1)
+    assert audit(pub)["protected"].all()
+    # latent counts are never written, never counted as published or suppressed cells
+    ledger = pub.ledger()
+    assert not set(latent) & set(ledger["key"])
+    assert set(ledger.loc[ledger["status"] == SECONDARY, "key"]) <= {
+        "c=A",
+        "c=B",
+        "c=C",
+        "c=AB",
+        "autres",
+        "n=1",
+        "n=2",
+        "reseau",
+    }
+    # what a reader can still deduce of the group's make-up, for the methods annex
+    exposure = latent_exposure(pub).set_index("key")
+    assert set(exposure.index) == set(latent)
+    assert exposure["value"].to_dict() == latent
+    for key, row in exposure.iterrows():
+        lo, hi = reader.integer_range(key)
+        assert row["lo"] <= lo + 1e-6 and row["hi"] >= hi - 1e-6, key  # LP relaxation is wider
+        if row["exact"]:
+            assert lo == hi == row["value"], key
+
+
+def test_latent_quantities_must_be_unprinted_and_small():
+    tables, constraints, latent = _grouped_tables()
+    with pytest.raises(ValueError, match="hors de 0..4"):
+        protect(tables, K, constraints, latent={**latent, "c=ABC": 5.0})
+    with pytest.raises(ValueError, match="déjà publiées"):
+        protect(tables, K, constraints, latent={**latent, "c=AB": 7.0})
