@@ -39,6 +39,11 @@ LATENT = "latent"
 categories): bounded by 0 and k−1 and never written. It enters the reader's identities, so the
 printed « < k » cells are protected against them; it is not itself a target (protecting every
 one would mask whole tables), :func:`latent_exposure` says what a reader can deduce of it."""
+UNPRINTED = "non_imprime"
+"""A count no table prints and that a reader only knows to be at least 0: the finer parts of a
+printed cell (the persons of « maison d'accueil ou Housing First » who used the maison
+d'accueil). Like :data:`LATENT`, it carries identities (persons of a dispositif = sum of its
+combinations) and is never written; unlike it, no « < k » rule bounds it from above."""
 
 SECONDARY_LABEL = "s"
 TOL = 1e-6
@@ -49,6 +54,7 @@ __all__ = [
     "PUBLISHED",
     "SECONDARY",
     "SECONDARY_LABEL",
+    "UNPRINTED",
     "Constraint",
     "CountTable",
     "Publication",
@@ -142,7 +148,9 @@ class Publication:
             for _, _, key, _ in table.cells():
                 if key is not None and table.name not in where.setdefault(key, []):
                     where[key].append(table.name)
-        keys = sorted(key for key, status in self.status.items() if status != LATENT)
+        keys = sorted(
+            key for key, status in self.status.items() if status not in (LATENT, UNPRINTED)
+        )
         return pd.DataFrame(
             {
                 "key": keys,
@@ -166,6 +174,7 @@ def protect(
     keep: Iterable[str] = (),
     strict: bool = False,
     latent: dict[str, float] | None = None,
+    unprinted: dict[str, float] | None = None,
 ) -> Publication:
     """Primary and audited secondary suppression over all ``tables`` of one year.
 
@@ -185,6 +194,7 @@ def protect(
     ``latent`` gives the true values of :data:`LATENT` quantities: unprinted counts that the
     identities mention (the combinations gathered in « autres »). A reader only knows they lie
     in 0..k−1; the small cells are protected against identities that go through them.
+    ``unprinted`` gives those of :data:`UNPRINTED` quantities (known to a reader only as ≥ 0).
     """
     if k < 2:
         raise ValueError(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
@@ -194,7 +204,13 @@ def protect(
         raise ValueError(f"Quantités latentes déjà publiées dans un tableau : {', '.join(clash)}.")
     if bad := sorted(key for key, v in latent.items() if not 0 <= v < k):
         raise ValueError(f"Quantités latentes hors de 0..{k - 1} : {', '.join(bad)}.")
+    unprinted = dict(unprinted or {})
+    if clash := sorted(unprinted.keys() & (values.keys() | latent.keys())):
+        raise ValueError(f"Quantités non imprimées déjà déclarées : {', '.join(clash)}.")
+    if bad := sorted(key for key, v in unprinted.items() if v < 0):
+        raise ValueError(f"Quantités non imprimées négatives : {', '.join(bad)}.")
     values.update(latent)
+    values.update(unprinted)
     kept = frozenset(keep)
     if unknown := sorted(kept - values.keys()):
         raise ValueError(f"Clés à garder absentes des tableaux : {', '.join(unknown)}.")
@@ -203,7 +219,11 @@ def protect(
     all_constraints = _dedupe(c for c, _ in sourced)
     _check_previous(values, previous)
     status = {
-        key: LATENT if key in latent else (PRIMARY if sensitive[key] and 0 < v < k else PUBLISHED)
+        key: LATENT
+        if key in latent
+        else UNPRINTED
+        if key in unprinted
+        else (PRIMARY if sensitive[key] and 0 < v < k else PUBLISHED)
         for key, v in values.items()
     }
     publication = Publication(k, values, status, list(tables), all_constraints, kept)
@@ -249,7 +269,37 @@ def protect(
                     f"(en protégeant la {_where(target, publication, previous)}) : "
                     "augmentez max_rounds ou simplifiez les tableaux."
                 )
+    _prune(publication, previous, attacker)
     return publication
+
+
+def _prune(publication: Publication, previous: Publication | None, attacker: _Attacker) -> None:
+    """Publish again every secondary cell that the pattern does not need, largest first.
+
+    The greedy search hides cells for one small cell at a time; a cell hidden early can turn
+    out useless once later ones are hidden (the n-dispositifs margin of the combinations table
+    masked six of its cells where three elsewhere did). A cell is published again when no
+    small cell — printed « < k » or unprinted count of 1 to k−1 — becomes any narrower for a
+    reader than it is with the cell hidden.
+    """
+    status, values, k = publication.status, publication.values, publication.k
+    watched = _primary_keys(publication, previous) + sorted(
+        key
+        for pub in (publication, previous)
+        if pub is not None
+        for key, s in pub.status.items()
+        if s in (LATENT, UNPRINTED) and 1 <= pub.values[key] < k
+    )
+    secondary = sorted(
+        (key for key, s in status.items() if s == SECONDARY), key=lambda key: (-values[key], key)
+    )
+    for key in secondary:
+        before = {t: attacker.range(t) for t in watched}
+        attacker.show(key, values[key])
+        if all(_covers(*attacker.range(t), before[t]) for t in watched):
+            status[key] = PUBLISHED
+        else:
+            attacker.hide(key, (float(k), math.inf))
 
 
 def audit(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
@@ -291,12 +341,13 @@ def audit(publication: Publication, previous: Publication | None = None) -> pd.D
 
 
 def latent_exposure(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
-    """What a reader can deduce of each latent count of 1 to k−1 (``key``, ``value``, ``lo``,
-    ``hi``, ``exact``): the residual risk of a grouped category, for the methods annex."""
+    """What a reader can deduce of each unprinted count (:data:`LATENT`, :data:`UNPRINTED`) of
+    1 to k−1 (``key``, ``value``, ``lo``, ``hi``, ``exact``): the residual risk of a grouped
+    category, for the methods annex."""
     attacker = _Attacker.of(publication, previous)
     rows = []
     for key, status in sorted(publication.status.items()):
-        if status == LATENT and publication.values[key] >= 1:
+        if status in (LATENT, UNPRINTED) and 1 <= publication.values[key] < publication.k:
             lo, hi = attacker.range(key)
             value = publication.values[key]
             rows.append({"key": key, "value": value, "lo": lo, "hi": hi, "exact": hi - lo <= TOL})
@@ -375,6 +426,10 @@ class _Attacker:
     def hide(self, key: str, bound: tuple[float, float]) -> None:
         del self.known[key]
         self.bounds[key] = bound
+
+    def show(self, key: str, value: float) -> None:
+        del self.bounds[key]
+        self.known[key] = value
 
     def component(self, target: str) -> tuple[list[str], list[int]]:
         """Hidden keys linked to ``target`` through identities, and those identities."""
@@ -504,6 +559,8 @@ def _number_text(value: Any) -> str:
 def _label_range(status: str, k: int) -> tuple[float, float]:
     if status == LATENT:
         return 0.0, float(k - 1)
+    if status == UNPRINTED:
+        return 0.0, math.inf
     return (1.0, float(k - 1)) if status == PRIMARY else (float(k), math.inf)
 
 
