@@ -320,7 +320,9 @@ def _pathways_frame() -> pd.DataFrame:
 
 def test_number_of_dispositifs_partitions_the_persons():
     got = pathways.n_dispositifs(_pathways_frame(), 2024)
-    assert got == {"1": 2, "2": 2, "3": 1, "4+": 1}
+    # f's maison d'accueil and Housing First count as one dispositif (as in the report's
+    # combinations): f has 2, not 3
+    assert got == {"1": 2, "2": 3, "3": 0, "4+": 1}
     assert sum(got.values()) == ind.distinct_persons(_pathways_frame(), 2024)
 
 
@@ -331,6 +333,20 @@ def test_combinations_are_sets_in_the_report_order():
     assert top["combination"] == ("hebergement_urgence", "accueil_jour")  # a and b, any order
     assert top["persons"] == 2 and top["label"] == "Hébergement d'urgence + Accueil de jour"
     assert ("travail_rue",) in set(t["combination"])
+
+
+def test_published_combinations_merge_maison_accueil_and_housing_first():
+    assert pathways.published_combination(("maison_accueil", "accueil_jour", "housing_first")) == (
+        "accueil_jour",
+        pathways.LONG_STAY,
+    )
+    assert pathways.published_combination(("housing_first",)) == (pathways.LONG_STAY,)
+    combo = ("urgence_sociale", "hebergement_urgence")
+    assert pathways.published_combination(combo) == combo
+    assert (
+        pathways.combination_label(("accueil_jour", pathways.LONG_STAY))
+        == "Accueil de jour + Maison d'accueil ou Housing First"
+    )
 
 
 def test_grouping_small_combinations_keeps_the_partition():

@@ -269,10 +269,17 @@ def _quantity(what: str, year: int | str, *parts: str | None) -> str:
     return "|".join([what, str(year), *named]) if named else f"{what}|{year}|reseau"
 
 
+# The report merges the maison d'accueil and Housing First in its combinations (and counts
+# them as one dispositif in the number of dispositifs).
+LONG_STAY = "maison_accueil_ou_housing_first"
+LONG_STAY_PARTS = ("maison_accueil", "housing_first")
+COMBINATION_CODES = {**DISPOSITIF_CODES, "Maison d'accueil ou Housing First": LONG_STAY}
+
+
 def _combination(label: str) -> str:
     if label == OTHER_COMBINATIONS:
         return "combinaison=autres"
-    return "combinaison=" + "+".join(sorted(DISPOSITIF_CODES[p] for p in label.split(" + ")))
+    return "combinaison=" + "+".join(sorted(COMBINATION_CODES[p] for p in label.split(" + ")))
 
 
 def _cell_key(table: str, row: str, col: str, partner_ids: dict[str, str]) -> str | None:
@@ -555,11 +562,14 @@ def test_flows_match_an_independent_count(covered, published, report_html) -> No
 
 
 def test_multi_service_use_matches_an_independent_count(covered, published) -> None:
-    """Persons by number of dispositifs (1, 2, 3, 4+) and by exact combination; combinations
-    under k are only published together as « autres combinaisons »."""
+    """Persons by number of dispositifs (1, 2, 3, 4+) and by exact combination, maison
+    d'accueil and Housing First merged; combinations under k are only published together as
+    « autres combinaisons »."""
     cells, k = published["cells"], published["k"]
+    present = _present(covered, YEAR)
+    merged = present["dispositif"].where(~present["dispositif"].isin(LONG_STAY_PARTS), LONG_STAY)
     sets = (
-        _present(covered, YEAR)
+        present.assign(dispositif=merged)
         .groupby("person_id")["dispositif"]
         .agg(lambda s: "+".join(sorted(set(s))))
     )
@@ -802,7 +812,9 @@ def _relations(grids: list[Grid], partners: dict[str, dict[str, Any]]) -> Reader
     # 3. The time-in-service table's persons are the dispositif's persons (same key).
 
     # 4. Combinations: a combination of c dispositifs counts in class c of the number of
-    # dispositifs and in each of its dispositifs; « autres » hides an unknown composition.
+    # dispositifs and in each of its dispositifs; « autres » hides an unknown composition. The
+    # merged « maison d'accueil ou Housing First » hides whether each person used the one, the
+    # other or both.
     prefix = f"personnes|{YEAR}|combinaison="
     others = prefix + "autres"
     combos = {
@@ -820,14 +832,37 @@ def _relations(grids: list[Grid], partners: dict[str, dict[str, Any]]) -> Reader
         reader.equal(others, list(share.values()), "composition des autres combinaisons")
         disp_keys = {d: f"personnes|{YEAR}|dispositif={d}" for d in DISPOSITIFS}
         if all(key in keys for key in disp_keys.values()):
+            # each listed merged combination: with the maison d'accueil only, Housing First
+            # only, or both
+            split = {}
+            for key, codes in combos.items():
+                if LONG_STAY in codes:
+                    split[key] = {
+                        part: reader.unknown(f"~{key}:{part}")
+                        for part in (*LONG_STAY_PARTS, "les deux")
+                    }
+                    reader.equal(key, list(split[key].values()), f"{key} : MA, HF ou les deux")
+            types = [d for d in DISPOSITIFS if d not in LONG_STAY_PARTS] + [LONG_STAY]
             uses = {}
-            for d, total in disp_keys.items():
+            for d in types:  # persons of « autres » with each dispositif (merged)
                 uses[d] = reader.unknown(f"~autres:utilise={d}")
-                listed = [key for key, codes in combos.items() if d in codes]
-                reader.equal(total, [*listed, uses[d]], f"combinaisons contenant {d}")
                 reader.at_most(uses[d], [others], f"autres combinaisons avec {d}")
-            # Σ over dispositifs of the persons of « autres » using it = Σ c · persons of class c
-            # (4 to len(DISPOSITIFS) for class 4+).
+            for d, total in disp_keys.items():
+                if d in LONG_STAY_PARTS:
+                    in_others = reader.unknown(f"~autres:utilise={d}")
+                    reader.at_most(in_others, [uses[LONG_STAY]], f"autres avec {d}")
+                    listed = [parts[p] for parts in split.values() for p in (d, "les deux")]
+                    reader.equal(total, [*listed, in_others], f"combinaisons contenant {d}")
+                else:
+                    listed = [key for key, codes in combos.items() if d in codes]
+                    reader.equal(total, [*listed, uses[d]], f"combinaisons contenant {d}")
+            reader.at_most(
+                uses[LONG_STAY],
+                [f"~autres:utilise={d}" for d in LONG_STAY_PARTS],
+                "autres avec MA ou HF",
+            )
+            # Σ over (merged) dispositifs of the persons of « autres » using it = Σ c · persons of
+            # class c (4 to len(types) for class 4+).
             beyond = reader.unknown("~autres:au-delà-de-4")
             reader.relations.append(
                 {
@@ -838,7 +873,7 @@ def _relations(grids: list[Grid], partners: dict[str, dict[str, Any]]) -> Reader
             )
             reader.why.append("dispositifs des autres combinaisons")
             reader.relations.append(
-                {beyond: 1.0, share["4+"]: -float(len(DISPOSITIFS) - 4), "~écart:au-delà": 1.0}
+                {beyond: 1.0, share["4+"]: -float(len(types) - 4), "~écart:au-delà": 1.0}
             )
             reader.aux.add("~écart:au-delà")
             reader.why.append("au plus tous les dispositifs")

@@ -20,6 +20,7 @@ from observatoire.charts import (
     dispositif_label,
     french_number,
 )
+from observatoire.pathways import LONG_STAY, LONG_STAY_LABEL
 
 _MUTED = "#6B6B6B"
 _LIGHT = "#D9D9D9"
@@ -150,7 +151,10 @@ def combinations_upset(frame: pd.DataFrame, dispositifs: list[str]) -> Figure:
                 fontsize=7,
                 color=_MUTED,
             )
-    dots.set_yticks(range(len(dispositifs)), [dispositif_label(d) for d in dispositifs])
+    dots.set_yticks(
+        range(len(dispositifs)),
+        [LONG_STAY_LABEL if d == LONG_STAY else dispositif_label(d) for d in dispositifs],
+    )
     dots.set_ylim(-0.6, len(dispositifs) - 0.4)
     dots.invert_yaxis()
     dots.tick_params(axis="x", bottom=False, labelbottom=False)

@@ -22,6 +22,29 @@ from observatoire.schema import DISPOSITIFS
 OTHER_COMBINATIONS = "autres combinaisons"
 N_DISPOSITIFS_CLASSES = ("1", "2", "3", "4+")
 
+LONG_STAY = "maison_accueil_ou_housing_first"
+LONG_STAY_LABEL = "Maison d'accueil ou Housing First"
+COMBINATION_GROUPS: dict[str, str] = {"maison_accueil": LONG_STAY, "housing_first": LONG_STAY}
+"""Dispositifs merged in the *published* combinations table. Kept apart, maison d'accueil and
+Housing First (about a hundred persons each) split into many combinations of 1 to 4 persons;
+gathered in « autres », their make-up could still be deduced exactly from the persons of each
+dispositif (2 of 8 at full scale, one of them a single person using all five services). Both
+are long stays out of the street; the persons of each stay published in their own tables."""
+
+
+def published_combination(combination: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """A combination as the report publishes it: :data:`COMBINATION_GROUPS` merged, in the
+    order of the dispositifs."""
+    merged = {COMBINATION_GROUPS.get(d, d) for d in combination}
+    order = [*(d for d in DISPOSITIFS if d not in COMBINATION_GROUPS), LONG_STAY]
+    return tuple(d for d in order if d in merged)
+
+
+def combination_label(combination: tuple[str, ...] | list[str]) -> str:
+    """French label of a (published) combination, « + » between services."""
+    labels = {**DISPOSITIFS, LONG_STAY: LONG_STAY_LABEL}
+    return " + ".join(labels.get(d, d) for d in combination)
+
 
 def _flow_record(row: pd.Series) -> dict[str, Any]:
     def count(v: Any) -> int | None:
@@ -95,8 +118,13 @@ def n_class(n: int) -> str:
 
 
 def n_dispositifs(contacts: pd.DataFrame, year: int) -> dict[str, int]:
-    """Persons of the year by number of dispositifs used: 1, 2, 3, 4+ (a partition)."""
-    classes = dispositif_sets(contacts, year).map(len).map(n_class)
+    """Persons of the year by number of dispositifs used: 1, 2, 3, 4+ (a partition).
+
+    Maison d'accueil and Housing First count as one (:data:`COMBINATION_GROUPS`), as in the
+    combinations table, whose margin this is: counted apart, the two tables together gave away
+    the make-up of the small combinations."""
+    sets = dispositif_sets(contacts, year)
+    classes = sets.map(lambda s: n_class(len(published_combination(s))))
     counts = pd.Series(classes).value_counts()
     return {k: int(counts.get(k, 0)) for k in N_DISPOSITIFS_CLASSES}
 

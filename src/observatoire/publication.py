@@ -22,7 +22,12 @@ import pandas as pd
 
 from observatoire.disclosure import Constraint, CountTable, Publication, protect
 from observatoire.indicators import SEX_UNKNOWN_OR_X
-from observatoire.pathways import N_DISPOSITIFS_CLASSES, n_class
+from observatoire.pathways import (
+    N_DISPOSITIFS_CLASSES,
+    combination_label,
+    n_class,
+    published_combination,
+)
 from observatoire.schema import AGE_BANDS, DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS
 
 TOTAL = "Total"
@@ -66,7 +71,10 @@ class Tables:
     tables: list[CountTable]
     constraints: list[Constraint]
     latent: dict[str, float] = field(default_factory=dict)
-    """Unprinted counts the identities mention (see :func:`combinations`); never written."""
+    """Counts under k that no table prints but the identities mention (see
+    :func:`combinations`); never written."""
+    unprinted: dict[str, float] = field(default_factory=dict)
+    """Counts no table prints, parts of a printed one (see :func:`combinations`)."""
 
     def get(self, name: str) -> CountTable:
         for t in self.tables:
@@ -294,28 +302,37 @@ def combination_key(year: int, combination: list[str]) -> str:
 
 def combinations(
     ind: dict[str, Any], k: int
-) -> tuple[CountTable, list[Constraint], dict[str, float]]:
-    """The combinations of dispositifs used in the year, those of fewer than k persons gathered
-    in « autres combinaisons »; with what a reader knows of them, for the audit.
+) -> tuple[CountTable, list[Constraint], dict[str, float], dict[str, float]]:
+    """The combinations of dispositifs used in the year, maison d'accueil and Housing First
+    merged (:data:`~observatoire.pathways.COMBINATION_GROUPS`), those of fewer than k persons
+    gathered in « autres combinaisons »; with what a reader knows of them, for the audit.
 
     A reader knows that the persons of a dispositif are the sum of the combinations that
-    contain it, and the persons using n dispositifs the sum of the combinations of n. The
-    gathered group does not hide its make-up from those identities: counting its members per
-    dispositif and by size can pin a small class (the e2e attack recovered « 4 dispositifs ou
-    plus » = 1 that way). So every possible combination that is not listed is a *latent*
-    quantity of the audit (0 to k−1 persons, never printed), bound by these identities; the
-    audit masks what it must. Listing every small combination instead masks the whole table.
+    contain it, and the persons using n dispositifs the sum of the combinations of n (the e2e
+    attack recovered « 4 dispositifs ou plus » = 1 through the make-up of « autres »; the
+    number of dispositifs is counted on the merged combinations for that reason). So the
+    audit sees every possible combination: a merged one that is not listed is *latent* (0 to
+    k−1 persons); the real combinations inside a merged one (with the maison d'accueil, with
+    Housing First, with both) are *unprinted* (≥ 0); the identities run through them. Returns
+    the table, the identities, the latent and the unprinted counts.
     Street work is never linked to the other services: it only appears alone.
     """
     y = int(ind["year"])
-    combos = ind["pathways"]["combinations"]
-    listed = [c for c in combos if c["persons"] >= k]
-    labels = [c["label"] for c in listed]
-    values = pd.DataFrame({"personnes": [c["persons"] for c in listed]}, index=labels)
-    keys = pd.DataFrame(
-        {"personnes": [combination_key(y, c["combination"]) for c in listed]}, index=labels
+    observed = {
+        tuple(sorted(c["combination"])): int(c["persons"]) for c in ind["pathways"]["combinations"]
+    }
+    published: dict[tuple[str, ...], int] = {}
+    for combo, n in observed.items():
+        merged = published_combination(combo)
+        published[merged] = published.get(merged, 0) + n
+    listed = sorted(
+        (c for c in published if published[c] >= k),
+        key=lambda c: (-published[c], combination_label(c)),
     )
-    values.loc[OTHER_COMBINATIONS] = sum(c["persons"] for c in combos if c["persons"] < k)
+    labels = [combination_label(c) for c in listed]
+    values = pd.DataFrame({"personnes": [published[c] for c in listed]}, index=labels)
+    keys = pd.DataFrame({"personnes": [combination_key(y, list(c)) for c in listed]}, index=labels)
+    values.loc[OTHER_COMBINATIONS] = sum(n for n in published.values() if n < k)
     keys.loc[OTHER_COMBINATIONS] = key(y, "combinaison=autres")
     values.loc[TOTAL] = values["personnes"].sum()
     keys.loc[TOTAL] = network_key(y)
@@ -326,25 +343,45 @@ def combinations(
         keys,
         row_total=TOTAL,
     )
-    observed = {tuple(sorted(c["combination"])): c["persons"] for c in combos}
     linked = sorted({d for c in observed for d in c} - {STREET_WORK})
     possible = [
         combo for n in range(1, len(linked) + 1) for combo in itertools.combinations(linked, n)
     ]
     if any(STREET_WORK in c for c in observed):
         possible.append((STREET_WORK,))
-    every = {combination_key(y, list(c)): c for c in possible}
-    listed_keys = {combination_key(y, c["combination"]) for c in listed}
-    latent = {kk: float(observed.get(c, 0)) for kk, c in every.items() if kk not in listed_keys}
-    constraints = [Constraint(total=key(y, "combinaison=autres"), parts=tuple(sorted(latent)))]
+    # each possible real combination, under the key of its published combination when the
+    # merge leaves it alone, else under a key of its own that no table prints
+    real_key = {
+        combo: combination_key(y, list(combo))
+        if set(published_combination(combo)) == set(combo)
+        else key(y, "combinaison_detaillee=" + "+".join(combo))
+        for combo in possible
+    }
+    members: dict[tuple[str, ...], list[str]] = {}
+    for combo in possible:
+        members.setdefault(published_combination(combo), []).append(real_key[combo])
+    listed_keys = {combination_key(y, list(c)) for c in listed}
+    latent: dict[str, float] = {}
+    unprinted: dict[str, float] = {}
+    constraints = []
+    for merged, parts in members.items():
+        merged_key = combination_key(y, list(merged))
+        if merged_key not in listed_keys:
+            latent[merged_key] = float(published.get(merged, 0))
+        if parts != [merged_key]:
+            constraints.append(Constraint(total=merged_key, parts=tuple(sorted(parts))))
+    for combo, kk in real_key.items():
+        if kk.startswith(key(y, "combinaison_detaillee=")):
+            unprinted[kk] = float(observed.get(combo, 0))
+    constraints.append(Constraint(total=key(y, "combinaison=autres"), parts=tuple(sorted(latent))))
     for d in [*linked, *([STREET_WORK] if (STREET_WORK,) in possible else [])]:
-        parts = tuple(sorted(kk for kk, c in every.items() if d in c))
+        parts = tuple(sorted(kk for c, kk in real_key.items() if d in c))
         constraints.append(Constraint(total=key(y, f"dispositif={d}"), parts=parts))
-    for n in N_DISPOSITIFS_CLASSES:
-        parts = tuple(sorted(kk for kk, c in every.items() if n_class(len(c)) == n))
+    for n in N_DISPOSITIFS_CLASSES:  # counted on the merged combinations (their margin)
+        parts = tuple(sorted(combination_key(y, list(m)) for m in members if n_class(len(m)) == n))
         if parts:
             constraints.append(Constraint(total=key(y, f"nb_dispositifs={n}"), parts=parts))
-    return table, constraints, latent
+    return table, constraints, latent, unprinted
 
 
 OTHER_COMBINATIONS = "Autres combinaisons"
@@ -439,7 +476,7 @@ def time_in_services(ind: dict[str, Any]) -> CountTable | None:
 def build_tables(ind: dict[str, Any], k: int) -> Tables:
     """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``)."""
     partner_table, constraints = persons_by_partner(ind)
-    combo_table, combo_constraints, latent = combinations(ind, k)
+    combo_table, combo_constraints, latent, unprinted = combinations(ind, k)
     tables: list[CountTable | None] = [
         persons_by_dispositif(ind),
         partner_table,
@@ -462,6 +499,7 @@ def build_tables(ind: dict[str, Any], k: int) -> Tables:
         [t for t in tables if t is not None],
         [*constraints, *combo_constraints],
         latent,
+        unprinted,
     )
 
 
@@ -494,6 +532,7 @@ def publish(
             k,
             prev_tables.constraints,
             latent=prev_tables.latent,
+            unprinted=prev_tables.unprinted,
             keep=headline_keys(prev_tables),
         )
     tables = build_tables(ind, k)
@@ -505,6 +544,7 @@ def publish(
             tables.constraints,
             previous=previous,
             latent=tables.latent,
+            unprinted=tables.unprinted,
             keep=headline_keys(tables),
         ),
         previous,

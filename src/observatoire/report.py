@@ -27,6 +27,12 @@ from observatoire.formatting import french_change as change
 from observatoire.formatting import french_fraction as fr_pct
 from observatoire.indicators import SEX_UNKNOWN_OR_X
 from observatoire.mapping import load_partners
+from observatoire.pathways import (
+    COMBINATION_GROUPS,
+    LONG_STAY,
+    combination_label,
+    published_combination,
+)
 from observatoire.publication import TOTAL, network_key, publish
 from observatoire.publication import key as pub_key
 from observatoire.schema import DISPOSITIFS, NATIONALITY_GROUPS, QUARANTINE_REASONS
@@ -35,6 +41,7 @@ from observatoire.suppression import (
     LATENT,
     PRIMARY,
     SECONDARY,
+    UNPRINTED,
     Publication,
     audit,
     latent_exposure,
@@ -103,7 +110,8 @@ def _chapter_figures(fig_dir: Path, ind: dict, ctx: dict[str, Any], trend_dir: P
         paths["flows"] = "figures/flux.png"
     if tables.has("combinaisons_de_dispositifs"):
         t = tables.get("combinaisons_de_dispositifs")
-        combos = {c["label"]: tuple(c["combination"]) for c in ind["pathways"]["combinations"]}
+        merged = [published_combination(c["combination"]) for c in ind["pathways"]["combinations"]]
+        combos = {combination_label(c): c for c in merged}
         rows = [i for i in t.values.index if i != TOTAL]
         frame = pd.DataFrame(
             {
@@ -116,7 +124,11 @@ def _chapter_figures(fig_dir: Path, ind: dict, ctx: dict[str, Any], trend_dir: P
                 ],
             }
         )
-        used = [d for d in DISPOSITIFS if any(d in c for c in frame["combination"])]
+        used = [
+            d
+            for d in [*(d for d in DISPOSITIFS if d not in COMBINATION_GROUPS), LONG_STAY]
+            if any(d in c for c in frame["combination"])
+        ]
         charts.save_figure(
             annual_charts.combinations_upset(frame, used), fig_dir / "combinaisons.png"
         )
@@ -511,7 +523,7 @@ def disclosure_summary(
 ) -> dict[str, Any]:
     """How many cells the rule masked, what the audit found, and what a reader can deduce of
     the small combinations gathered in « autres » (stated in the annex)."""
-    statuses = [s for s in pub.status.values() if s != LATENT]
+    statuses = [s for s in pub.status.values() if s not in (LATENT, UNPRINTED)]
     exposure = exposure if exposure is not None else pd.DataFrame(columns=["exact"])
     this_year = (
         audit_table[audit_table["key"].isin(pub.status)] if len(audit_table) else audit_table
