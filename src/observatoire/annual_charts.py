@@ -116,14 +116,17 @@ def combinations_upset(frame: pd.DataFrame, dispositifs: list[str]) -> Figure:
     values = frame["persons"].to_numpy(dtype=float)
     bars.bar(x, np.nan_to_num(values), color=PALETTE[0], width=0.6)
     for xi, v in zip(x, values, strict=True):
+        masked = v != v
         bars.annotate(
-            french_number(v) if v == v else "masqué",
-            (xi, 0 if v != v else v),
+            "masqué" if masked else french_number(v),
+            (xi, 0 if masked else v),
             xytext=(0, 2),
             textcoords="offset points",
             ha="center",
             va="bottom",
             fontsize=7,
+            rotation=90 if masked else 0,  # side by side, horizontal labels would collide
+            color=_MUTED if masked else "black",
         )
     bars.set_ylabel("Personnes distinctes")
     bars.yaxis.set_major_formatter(FrenchFormatter())

@@ -325,9 +325,12 @@ def combinations(
     for combo, n in observed.items():
         merged = published_combination(combo)
         published[merged] = published.get(merged, 0) + n
+    # in a fixed order (number of dispositifs, then the report's order of dispositifs), never
+    # by size: a masked cell printed between 528 and 288 would say it lies between them
+    rank = {d: i for i, d in enumerate(published_combination(list(DISPOSITIFS)))}
     listed = sorted(
         (c for c in published if published[c] >= k),
-        key=lambda c: (-published[c], combination_label(c)),
+        key=lambda c: (len(c), [rank.get(d, len(rank)) for d in c]),
     )
     labels = [combination_label(c) for c in listed]
     values = pd.DataFrame({"personnes": [published[c] for c in listed]}, index=labels)
