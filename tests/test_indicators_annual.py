@@ -67,6 +67,18 @@ def _refusals(rows: list[tuple[str, int]]) -> pd.DataFrame:
 # --- occupancy and refusals ---------------------------------------------------------------------
 
 
+def test_refusal_nights_are_distinct_nights():
+    refusals = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-05", "2024-01-05", "2024-01-06", "2024-01-07"]),
+            "partner_id": ["abri_a", "abri_b", "abri_a", "abri_a"],
+            "refusals": [2, 1, 0, 3],
+        }
+    )
+    assert ind.refusal_nights(refusals, 2024) == 2  # the 5th (two shelters) and the 7th
+    assert ind.refusal_nights(refusals, 2023) == 0
+
+
 def test_monthly_occupancy_puts_each_night_and_refusal_in_its_month():
     c = _contacts(
         [{"person_id": "a", "date_start": "2023-01-30", "date_end": "2023-02-02", "nights": 3}]

@@ -97,6 +97,27 @@ def test_report_files_exist_and_pdf_is_a_pdf(project: Path) -> None:
     assert (out / "observatoire.qmd").exists()
 
 
+def test_report_source_has_no_markup_left_as_text(project: Path) -> None:
+    """Every heading of the Quarto source starts a block (after a blank line or a div fence: a
+    heading glued to the paragraph above is printed as « ## … » text), and no template tag
+    survives."""
+    for name in ("observatoire.qmd", "jeunes-en-errance.qmd"):
+        source = project / f"outputs/reports/{YEAR}/{name}"
+        if not source.exists():
+            continue
+        lines = source.read_text(encoding="utf-8").splitlines()
+        fenced = False
+        for n, line in enumerate(lines):
+            if line.startswith(("```", "~~~")):
+                fenced = not fenced
+            before = lines[n - 1].strip() if n else ""
+            glued = bool(before) and not before.startswith(":::")
+            if not fenced and re.match(r"#{1,6} ", line) and glued:
+                raise AssertionError(f"{name}, ligne {n + 1} : titre collé au paragraphe : {line}")
+        text = "\n".join(lines)
+        assert "{%" not in text and "{{ " not in text, name
+
+
 def test_executed_notebooks_are_kept_with_code(project: Path) -> None:
     for name in ("indicateurs", "tendances"):
         html = (project / f"outputs/notebooks/{name}.html").read_text(encoding="utf-8")

@@ -82,9 +82,12 @@ def refusals_total(refusals: pd.DataFrame, year: int) -> int:
 
 
 def refusal_nights(refusals: pd.DataFrame, year: int) -> int:
-    """Nights of the year with at least one refusal for lack of place."""
-    r = refusals[pd.to_datetime(refusals["date"]).dt.year == year]
-    return int((r["refusals"] > 0).sum())
+    """Nights of the year with at least one refusal for lack of place (distinct nights: two
+    shelters refusing on the same night make one)."""
+    nights = pd.to_datetime(refusals["date"]).dt.normalize()
+    r = refusals[nights.dt.year == year]
+    per_night = r.groupby(nights[r.index])["refusals"].sum()
+    return int((per_night > 0).sum())
 
 
 def age_sex_table(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
