@@ -90,7 +90,7 @@ def _ind() -> dict:
 
 
 def test_the_table_merges_maison_accueil_and_housing_first_and_partitions_the_persons():
-    table, _, latent, unprinted = combinations(_ind(), K)
+    table, _, latent, unprinted, guarded = combinations(_ind(), K)
     values = table.values["personnes"]
     assert values[TOTAL] == 3343 == values.drop(TOTAL).sum()
     long_stay = "Maison d'accueil ou Housing First"
@@ -105,12 +105,14 @@ def test_the_table_merges_maison_accueil_and_housing_first_and_partitions_the_pe
     assert unprinted[key(YEAR, f"combinaison_detaillee={AD}+{HU}+{HF}+{MA}+{US}")] == 1.0
     assert unprinted[key(YEAR, f"combinaison_detaillee={HF}+{MA}")] == 1.0
     assert unprinted[key(YEAR, f"combinaison_detaillee={AD}+{MA}")] == 13.0
-    assert len(unprinted) == 8 * 3  # 8 merged combinations with MA or HF, 3 variants each
+    overlap = key(YEAR, f"dispositifs={HF}&{MA}")
+    assert len(unprinted) == 8 * 3 + 1  # 8 merged combinations × (MA, HF, both); the overlap
+    assert guarded == {overlap} and unprinted[overlap] == 3.0  # MA+HF, AD+MA+HF, all five
 
 
 def test_every_identity_a_reader_knows_holds_on_the_true_counts():
     ind = _ind()
-    table, constraints, latent, unprinted = combinations(ind, K)
+    table, constraints, latent, unprinted, guarded = combinations(ind, K)
     truth = {**latent, **unprinted}
     for _, _, k, v in table.cells():
         truth[k] = v
@@ -128,11 +130,17 @@ def test_every_identity_a_reader_knows_holds_on_the_true_counts():
 
 def test_no_small_detailed_pathway_can_be_deduced_from_the_published_totals():
     ind = _ind()
-    table, constraints, latent, unprinted = combinations(ind, K)
+    table, constraints, latent, unprinted, guarded = combinations(ind, K)
     tables = [persons_by_dispositif(ind), dispositifs_per_person(ind), table]
     headline = {key(YEAR, f"dispositif={d}") for d in ind["dispositifs"]} | {network_key(YEAR)}
-    pub = protect(tables, K, constraints, latent=latent, unprinted=unprinted, keep=headline)
-    assert audit(pub)["protected"].all()
+    pub = protect(
+        tables, K, constraints, latent=latent, unprinted=unprinted, keep=headline, guarded=guarded
+    )
+    result = audit(pub).set_index("key")
+    assert result["protected"].all()
+    # the persons who used both services merged in one row: MA + HF − the merged rows' union
+    # would give them (116 + 116 − 229 = 3) if no combination row were masked
+    assert guarded <= set(result.index)
     exposure = latent_exposure(pub)
     # the 8 real combinations of 1 to 4 persons and the small merged one
     assert len(exposure) == 9
@@ -142,9 +150,20 @@ def test_no_small_detailed_pathway_can_be_deduced_from_the_published_totals():
     assert all(pub.status[k] == PUBLISHED for k in headline)
 
 
+def test_without_guarding_the_overlap_a_reader_computes_it():
+    ind = _ind()
+    table, constraints, latent, unprinted, guarded = combinations(ind, K)
+    tables = [persons_by_dispositif(ind), dispositifs_per_person(ind), table]
+    headline = {key(YEAR, f"dispositif={d}") for d in ind["dispositifs"]} | {network_key(YEAR)}
+    careless = protect(tables, K, constraints, latent=latent, unprinted=unprinted, keep=headline)
+    exposure = latent_exposure(careless).set_index("key")
+    (overlap,) = guarded
+    assert exposure.loc[overlap, "exact"] and exposure.loc[overlap, "value"] == 3
+
+
 def test_unprinted_counts_are_checked():
     ind = _ind()
-    table, constraints, latent, unprinted = combinations(ind, K)
+    table, constraints, latent, unprinted, guarded = combinations(ind, K)
     some = next(iter(unprinted))
     with pytest.raises(ValueError, match="négatives"):
         protect([table], K, constraints, latent=latent, unprinted={**unprinted, some: -1.0})

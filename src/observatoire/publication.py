@@ -23,6 +23,7 @@ import pandas as pd
 from observatoire.disclosure import Constraint, CountTable, Publication, protect
 from observatoire.indicators import SEX_UNKNOWN_OR_X
 from observatoire.pathways import (
+    COMBINATION_GROUPS,
     N_DISPOSITIFS_CLASSES,
     combination_label,
     n_class,
@@ -75,6 +76,8 @@ class Tables:
     :func:`combinations`); never written."""
     unprinted: dict[str, float] = field(default_factory=dict)
     """Counts no table prints, parts of a printed one (see :func:`combinations`)."""
+    guarded: set[str] = field(default_factory=set)
+    """Unprinted counts protected like « < k » cells (see :func:`combinations`)."""
 
     def get(self, name: str) -> CountTable:
         for t in self.tables:
@@ -302,7 +305,7 @@ def combination_key(year: int, combination: list[str]) -> str:
 
 def combinations(
     ind: dict[str, Any], k: int
-) -> tuple[CountTable, list[Constraint], dict[str, float], dict[str, float]]:
+) -> tuple[CountTable, list[Constraint], dict[str, float], dict[str, float], set[str]]:
     """The combinations of dispositifs used in the year, maison d'accueil and Housing First
     merged (:data:`~observatoire.pathways.COMBINATION_GROUPS`), those of fewer than k persons
     gathered in « autres combinaisons »; with what a reader knows of them, for the audit.
@@ -313,8 +316,11 @@ def combinations(
     number of dispositifs is counted on the merged combinations for that reason). So the
     audit sees every possible combination: a merged one that is not listed is *latent* (0 to
     k−1 persons); the real combinations inside a merged one (with the maison d'accueil, with
-    Housing First, with both) are *unprinted* (≥ 0); the identities run through them. Returns
-    the table, the identities, the latent and the unprinted counts.
+    Housing First, with both) are *unprinted* (≥ 0); the identities run through them. The
+    merged row prints the union of the two services, whose persons are printed apart: the
+    persons who used both follow (116 + 116 − 229 = 3 at full scale). That overlap is an
+    unprinted count *guarded* like a « < k » cell. Returns the table, the identities, the
+    latent and the unprinted counts, and the guarded keys.
     Street work is never linked to the other services: it only appears alone.
     """
     y = int(ind["year"])
@@ -380,11 +386,23 @@ def combinations(
     for d in [*linked, *([STREET_WORK] if (STREET_WORK,) in possible else [])]:
         parts = tuple(sorted(kk for c, kk in real_key.items() if d in c))
         constraints.append(Constraint(total=key(y, f"dispositif={d}"), parts=parts))
+    guarded: set[str] = set()
+    groups: dict[str, list[str]] = {}
+    for d, group in COMBINATION_GROUPS.items():
+        if d in linked:
+            groups.setdefault(group, []).append(d)
+    for members_of_group in groups.values():
+        for a, b in itertools.combinations(sorted(members_of_group), 2):
+            overlap = key(y, f"dispositifs={a}&{b}")
+            parts = tuple(sorted(kk for c, kk in real_key.items() if a in c and b in c))
+            unprinted[overlap] = float(sum(unprinted.get(p, 0.0) for p in parts))
+            constraints.append(Constraint(total=overlap, parts=parts))
+            guarded.add(overlap)
     for n in N_DISPOSITIFS_CLASSES:  # counted on the merged combinations (their margin)
         parts = tuple(sorted(combination_key(y, list(m)) for m in members if n_class(len(m)) == n))
         if parts:
             constraints.append(Constraint(total=key(y, f"nb_dispositifs={n}"), parts=parts))
-    return table, constraints, latent, unprinted
+    return table, constraints, latent, unprinted, guarded
 
 
 OTHER_COMBINATIONS = "Autres combinaisons"
@@ -479,7 +497,7 @@ def time_in_services(ind: dict[str, Any]) -> CountTable | None:
 def build_tables(ind: dict[str, Any], k: int) -> Tables:
     """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``)."""
     partner_table, constraints = persons_by_partner(ind)
-    combo_table, combo_constraints, latent, unprinted = combinations(ind, k)
+    combo_table, combo_constraints, latent, unprinted, guarded = combinations(ind, k)
     tables: list[CountTable | None] = [
         persons_by_dispositif(ind),
         partner_table,
@@ -503,6 +521,7 @@ def build_tables(ind: dict[str, Any], k: int) -> Tables:
         [*constraints, *combo_constraints],
         latent,
         unprinted,
+        guarded,
     )
 
 
@@ -536,6 +555,7 @@ def publish(
             prev_tables.constraints,
             latent=prev_tables.latent,
             unprinted=prev_tables.unprinted,
+            guarded=prev_tables.guarded,
             keep=headline_keys(prev_tables),
         )
     tables = build_tables(ind, k)
@@ -548,6 +568,7 @@ def publish(
             previous=previous,
             latent=tables.latent,
             unprinted=tables.unprinted,
+            guarded=tables.guarded,
             keep=headline_keys(tables),
         ),
         previous,

@@ -118,6 +118,7 @@ class Publication:
     tables: list[CountTable]
     constraints: list[Constraint]
     kept: frozenset[str] = frozenset()  # never hidden as secondary (see protect's keep)
+    guarded: frozenset[str] = frozenset()  # unprinted counts protected like « < k » cells
 
     def hidden(self, key: str) -> bool:
         return self.status[key] != PUBLISHED
@@ -175,6 +176,7 @@ def protect(
     strict: bool = False,
     latent: dict[str, float] | None = None,
     unprinted: dict[str, float] | None = None,
+    guarded: Iterable[str] = (),
 ) -> Publication:
     """Primary and audited secondary suppression over all ``tables`` of one year.
 
@@ -195,6 +197,9 @@ def protect(
     identities mention (the combinations gathered in « autres »). A reader only knows they lie
     in 0..k−1; the small cells are protected against identities that go through them.
     ``unprinted`` gives those of :data:`UNPRINTED` quantities (known to a reader only as ≥ 0).
+    ``guarded`` names unprinted counts that are persons in their own right (those who used two
+    services printed apart, through a merged row): when 1 to k−1, they are protected like a
+    « < k » cell, though never printed.
     """
     if k < 2:
         raise ValueError(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
@@ -226,7 +231,10 @@ def protect(
         else (PRIMARY if sensitive[key] and 0 < v < k else PUBLISHED)
         for key, v in values.items()
     }
-    publication = Publication(k, values, status, list(tables), all_constraints, kept)
+    guarded_keys = frozenset(guarded)
+    if stray := sorted(guarded_keys - unprinted.keys()):
+        raise ValueError(f"Quantités à protéger non déclarées non imprimées : {', '.join(stray)}.")
+    publication = Publication(k, values, status, list(tables), all_constraints, kept, guarded_keys)
     eligible = _eligible(publication, previous)
     attacker = _Attacker.of(publication, previous)
     best = _Attacker.of(publication, previous, extra_hidden=eligible)
@@ -342,12 +350,13 @@ def audit(publication: Publication, previous: Publication | None = None) -> pd.D
 
 def latent_exposure(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
     """What a reader can deduce of each unprinted count (:data:`LATENT`, :data:`UNPRINTED`) of
-    1 to k−1 (``key``, ``value``, ``lo``, ``hi``, ``exact``): the residual risk of a grouped
-    category, for the methods annex."""
+    1 to k−1 that is not guarded (``key``, ``value``, ``lo``, ``hi``, ``exact``): the residual
+    risk of a grouped category, for the methods annex."""
     attacker = _Attacker.of(publication, previous)
     rows = []
     for key, status in sorted(publication.status.items()):
-        if status in (LATENT, UNPRINTED) and 1 <= publication.values[key] < publication.k:
+        small = 1 <= publication.values[key] < publication.k
+        if status in (LATENT, UNPRINTED) and small and key not in publication.guarded:
             lo, hi = attacker.range(key)
             value = publication.values[key]
             rows.append({"key": key, "value": value, "lo": lo, "hi": hi, "exact": hi - lo <= TOL})
@@ -596,17 +605,20 @@ def _target_range(
     ranges = [
         _label_range(PRIMARY, pub.k)
         for pub in (publication, previous)
-        if pub is not None and pub.status.get(key) == PRIMARY
+        if pub is not None and (pub.status.get(key) == PRIMARY or key in pub.guarded)
     ]
     return max(r[0] for r in ranges), min(r[1] for r in ranges)
 
 
 def _primary_keys(publication: Publication, previous: Publication | None) -> list[str]:
-    """Small cells to protect: the « < k » cells of both publications (latent counts bound
-    them but are not targets, see :data:`LATENT`)."""
-    keys = {key for key, status in publication.status.items() if status == PRIMARY}
-    if previous is not None:
-        keys |= {key for key, status in previous.status.items() if status == PRIMARY}
+    """Small cells to protect: the « < k » cells of both publications and their guarded
+    unprinted counts of 1 to k−1 (latent counts bound them but are not targets, see
+    :data:`LATENT`)."""
+    keys: set[str] = set()
+    for pub in (publication, previous):
+        if pub is not None:
+            keys |= {key for key, status in pub.status.items() if status == PRIMARY}
+            keys |= {key for key in pub.guarded if 1 <= pub.values[key] < pub.k}
     return sorted(keys)
 
 
