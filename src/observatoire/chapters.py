@@ -263,6 +263,14 @@ def pathways_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> d
     several_total = sum(pub.values.get(k, 0) for k in several)
     several_hidden = any(pub.hidden(k) for k in several)
     net = pub.values.get(network_key(y)) or 0
+    one = key(y, "nb_dispositifs=1")
+    if (
+        several_hidden
+        and one in pub.status
+        and not pub.hidden(one)
+        and not pub.hidden(network_key(y))
+    ):  # network − one dispositif: published figures only, whatever is masked among 2, 3, 4+
+        several_total, several_hidden = net - pub.values[one], False
     return {
         "n_dispositifs": n_disp,
         "combinations": table_rows(pub, tables, "combinaisons_de_dispositifs"),
