@@ -8,7 +8,6 @@ five linked services).
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from observatoire import pathways
@@ -169,4 +168,3 @@ def test_unprinted_counts_are_checked():
         protect([table], K, constraints, latent=latent, unprinted={**unprinted, some: -1.0})
     with pytest.raises(ValueError, match="déjà déclarées"):
         protect([table], K, constraints, latent=latent, unprinted={**unprinted, **latent})
-    assert isinstance(table.values, pd.DataFrame)

@@ -28,8 +28,6 @@ from observatoire.formatting import french_fraction as fr_pct
 from observatoire.indicators import SEX_UNKNOWN_OR_X
 from observatoire.mapping import load_partners
 from observatoire.pathways import (
-    COMBINATION_GROUPS,
-    LONG_STAY,
     combination_label,
     published_combination,
 )
@@ -126,7 +124,7 @@ def _chapter_figures(fig_dir: Path, ind: dict, ctx: dict[str, Any], trend_dir: P
         )
         used = [
             d
-            for d in [*(d for d in DISPOSITIFS if d not in COMBINATION_GROUPS), LONG_STAY]
+            for d in published_combination(list(DISPOSITIFS))
             if any(d in c for c in frame["combination"])
         ]
         charts.save_figure(
