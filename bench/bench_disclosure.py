@@ -20,9 +20,9 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from observatoire import suppression
-from observatoire.publication import publish
-from observatoire.suppression import SECONDARY, CountTable, audit, protect
+from observatoire.disclosure import suppression
+from observatoire.disclosure.publication import publish
+from observatoire.disclosure.suppression import SECONDARY, CountTable, audit, protect
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "disclosure.json"

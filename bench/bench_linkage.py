@@ -35,9 +35,9 @@ KEY = "c3" * 32  # a throwaway key: the bench publishes nothing
 
 def prepare(work: Path, scale: float) -> dict[str, float]:
     """Generate and ingest the network into ``work`` (a copy of the project's params)."""
-    from observatoire.ingest import ingest_network
-    from observatoire.mapping import load_partners
-    from observatoire.pseudonymise import Pseudonymiser
+    from observatoire.intake.ingest import ingest_network
+    from observatoire.intake.mapping import load_partners
+    from observatoire.intake.pseudonymise import Pseudonymiser
     from observatoire.sample import generate_sample
 
     shutil.copytree(ROOT / "params", work / "params")

@@ -96,8 +96,10 @@ def main(argv: list[str]) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         fingerprint = record()
         out.write_text(json.dumps(fingerprint, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"{len(fingerprint['contract'])} contract files, "
-              f"{len(fingerprint['informative'])} informative files → {out}")
+        print(
+            f"{len(fingerprint['contract'])} contract files, "
+            f"{len(fingerprint['informative'])} informative files → {out}"
+        )
         return 0
     if len(argv) == 3 and argv[0] == "compare":
         before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in argv[1:])

@@ -1,6 +1,6 @@
 """Coverage of the monthly trend model's 95 % CI, by simulation (too slow for the notebook).
 
-Runs :func:`observatoire.trends.coverage_simulation` on 60-month series (level 100 a month,
+Runs :func:`observatoire.models.trends.coverage_simulation` on 60-month series (level 100 a month,
 annual rate ratio 1.06, planted seasonality): Poisson counts, NB2 counts with α = 0.05 (the
 cases of the unit tests, with more replications), and two weakly overdispersed NB2 cases
 (α = 0.01 and 0.002, variance 2 and 1.2 times the mean) where the Poisson-or-NB decision
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from observatoire.trends import coverage_simulation
+from observatoire.models.trends import coverage_simulation
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20240601

@@ -35,11 +35,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.annual import annual_indicators, previous_year_indicators
-from observatoire.indicators import monthly_distinct_persons, monthly_nights
-from observatoire.mapping import load_partners
-from observatoire.params import load_params
-from observatoire.storage import write_csv, write_json
+from observatoire.indicators.annual import annual_indicators, previous_year_indicators
+from observatoire.indicators.counts import monthly_distinct_persons, monthly_nights
+from observatoire.intake.mapping import load_partners
+from observatoire.config.params import load_params
+from observatoire.core.storage import write_csv, write_json
 
 params = load_params(Path(params_file))
 params["report"]["year"] = year

@@ -39,9 +39,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.charts import apply_house_style, save_figure
-from observatoire.params import load_params
-from observatoire.youth import charts as ych
+from observatoire.reports.charts import apply_house_style, save_figure
+from observatoire.config.params import load_params
+from observatoire.reports.youth import charts as ych
 from observatoire.youth.cohort import GROUP_LABELS, StudyParams
 from observatoire.youth.outputs import write_results
 from observatoire.youth.sequences import STATE_LABELS

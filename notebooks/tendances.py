@@ -46,11 +46,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire import charts, forecast, indicators, trends
-from observatoire.indicators import dispositif_order, monthly_nights
-from observatoire.mapping import load_partners
-from observatoire.params import load_params
-from observatoire.storage import write_csv, write_json
+from observatoire.indicators import counts as indicators
+from observatoire.models import forecast, trends
+from observatoire.reports import charts
+from observatoire.indicators.counts import dispositif_order, monthly_nights
+from observatoire.intake.mapping import load_partners
+from observatoire.config.params import load_params
+from observatoire.core.storage import write_csv, write_json
 
 params = load_params(Path(params_file))
 report = params["report"]

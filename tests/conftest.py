@@ -23,6 +23,6 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def partners():
-    from observatoire.mapping import load_partners
+    from observatoire.intake.mapping import load_partners
 
     return load_partners(ROOT / "params/partners", ROOT / "params/codes")

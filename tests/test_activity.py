@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from observatoire import activity, pathways, trends
-from observatoire import indicators as ind
-from observatoire.flows import flow_status
+from observatoire.indicators import activity, pathways
+from observatoire.indicators import counts as ind
+from observatoire.indicators.flows import flow_status
+from observatoire.models import trends
 from tests.test_indicators_annual import _contacts
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from statsmodels.tsa.seasonal import STL
 
-from observatoire import charts
-from observatoire.charts import (
+from observatoire.reports import charts
+from observatoire.reports.charts import (
     DISPOSITIF_COLOURS,
     DISPOSITIF_LABELS,
     NNBSP,
@@ -315,7 +315,7 @@ def test_no_title_unless_asked(pyramid_counts):
 
 
 def test_threshold_sensitivity_shows_relative_change_with_french_labels():
-    from observatoire.charts import threshold_sensitivity
+    from observatoire.reports.charts import threshold_sensitivity
 
     data = pd.DataFrame(
         {

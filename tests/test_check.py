@@ -21,7 +21,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from observatoire.check import (
+from observatoire.cli import main
+from observatoire.core.errors import ExportRejected
+from observatoire.core.schema import QUARANTINE_REASONS, SEX_CODES
+from observatoire.intake.check import (
     check_file,
     condense_lines,
     fix_sentence,
@@ -29,12 +32,9 @@ from observatoire.check import (
     render_text,
     run_check,
 )
-from observatoire.cli import main
-from observatoire.errors import ExportRejected
-from observatoire.ingest import read_partner_file
-from observatoire.mapping import load_partners
-from observatoire.readers import parse_dates, parse_decimals, parse_integers
-from observatoire.schema import QUARANTINE_REASONS, SEX_CODES
+from observatoire.intake.ingest import read_partner_file
+from observatoire.intake.mapping import load_partners
+from observatoire.intake.readers import parse_dates, parse_decimals, parse_integers
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = yaml.safe_load((ROOT / "params" / "pipeline.yaml").read_text(encoding="utf-8"))
@@ -158,7 +158,7 @@ def test_an_unexpected_reader_error_is_reported_without_a_traceback(tmp_path, mo
     def boom(*_args, **_kwargs):
         raise ValueError("Lefèvre Zoé 07/03/1990")  # a bug message that would leak cells
 
-    monkeypatch.setattr("observatoire.check.read_partner_file", boom)
+    monkeypatch.setattr("observatoire.intake.check.read_partner_file", boom)
     export = tmp_path / "abri_nuit_refus_2024.csv"
     export.write_bytes(b"Date;Refus faute de place\r\n01/01/2024;3\r\n")
     report = check_file(export, "abri_nuit", CHECK_PARAMS)

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from observatoire.disclosure import (
+from observatoire.disclosure.cells import (
     PUBLISHED,
     CountTable,
     audit,

@@ -13,23 +13,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
 ENTRIES = {
-    "generate_sample": ["observatoire.sample", "pipeline"],
-    "ingest": ["observatoire.ingest", "pipeline"],
-    "validate": ["observatoire.validate", "pipeline"],
-    "link": ["observatoire.link", "pipeline"],
-    "quality": ["observatoire.quality"],
+    "generate_sample": ["observatoire.sample.stage"],
+    "ingest": ["observatoire.intake.stages"],
+    "validate": ["observatoire.intake.stages"],
+    "link": ["observatoire.linkage.stage"],
+    "quality": ["observatoire.reports.quality"],
     "indicators": ["notebooks/indicateurs.py"],
     "trends": ["notebooks/tendances.py"],
-    "report": ["observatoire.report"],
+    "report": ["observatoire.reports.annual.report"],
     "youth": ["notebooks/jeunes.py"],
-    "youth_report": ["observatoire.youth.report"],
-    "leak_guard": ["observatoire.guard"],
+    "youth_report": ["observatoire.reports.youth.report"],
+    "leak_guard": ["observatoire.guard.leaks"],
 }
-"""The code each stage's command runs (the CLI dispatches to these modules or notebooks).
-``pipeline`` stands for ``observatoire/pipeline.py`` with its module-level imports only: it
-holds one small function per early stage, each importing its own module lazily."""
-
-PIPELINE = SRC / "observatoire/pipeline.py"
+"""The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""
 
 
 def _module_file(name: str) -> Path | None:
@@ -61,11 +57,8 @@ def _imported_files(path: Path, lazy: bool = True) -> set[Path]:
 
 
 def _closure(entries: list[str]) -> set[Path]:
-    todo = [ROOT / e if e.endswith(".py") else _module_file(e) for e in entries if e != "pipeline"]
+    todo = [ROOT / e if e.endswith(".py") else _module_file(e) for e in entries]
     seen: set[Path] = set()
-    if "pipeline" in entries:
-        seen.add(PIPELINE)
-        todo.extend(_imported_files(PIPELINE, lazy=False))
     while todo:
         path = todo.pop()
         if path is None or path in seen:
@@ -100,9 +93,30 @@ def test_each_module_a_stage_runs_is_one_of_its_deps(stage: str):
 
 
 def test_the_closure_follows_lazy_imports_and_transitive_ones():
-    files = {p.relative_to(SRC).as_posix() for p in _closure(["observatoire.report"])}
+    files = {
+        p.relative_to(SRC).as_posix() for p in _closure(["observatoire.reports.annual.report"])
+    }
     # report → publication → suppression; durations → activity (through annual)
-    assert {"observatoire/publication.py", "observatoire/suppression.py"} <= files
-    assert "observatoire/activity.py" in files
-    early = {p.relative_to(SRC).as_posix() for p in _closure(["observatoire.ingest", "pipeline"])}
-    assert "observatoire/link.py" not in early  # imported lazily by another stage's function
+    assert {
+        "observatoire/disclosure/publication.py",
+        "observatoire/disclosure/suppression.py",
+    } <= files
+    assert "observatoire/indicators/activity.py" in files
+    early = {p.relative_to(SRC).as_posix() for p in _closure(ENTRIES["ingest"])}
+    assert not any(f.startswith("observatoire/linkage/") for f in early)
+    assert not any(
+        f.startswith("observatoire/intake/") for f in _closure(ENTRIES["generate_sample"])
+    )
+
+
+def test_a_stage_depends_on_packages_not_on_a_list_of_modules():
+    """Deps are folders (a subpackage) so that a new module needs no dvc.yaml edit; a single
+    file is named only where a stage uses one module of a package above it (the chart style)."""
+    for name, stage in STAGES.items():
+        files = [d for d in _deps(stage) if d.startswith("src/observatoire/") and d.endswith(".py")]
+        allowed = (
+            {"src/observatoire/__init__.py"}
+            | {f"src/observatoire/reports/{m}" for m in ("__init__.py", "charts.py")}
+            | {f"src/observatoire/reports/youth/{m}" for m in ("__init__.py", "charts.py")}
+        )
+        assert set(files) <= allowed, f"stage {name}: depend on the subpackage, not {files}"

@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from observatoire.check import EXIT_CODES, find_export, run_check
-from observatoire.errors import ExportRejected
-from observatoire.ingest import read_partner_file
-from observatoire.mapping import FileFormat, load_mapping
-from observatoire.readers import _unique, parse_integers, read_csv_export
-from observatoire.schema import IDENTITY_FIELDS, QUARANTINE_REASONS
+from observatoire.core.errors import ExportRejected
+from observatoire.core.schema import IDENTITY_FIELDS, QUARANTINE_REASONS
+from observatoire.intake.check import EXIT_CODES, find_export, run_check
+from observatoire.intake.ingest import read_partner_file
+from observatoire.intake.mapping import FileFormat, load_mapping
+from observatoire.intake.readers import _unique, parse_integers, read_csv_export
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "exports"

@@ -15,8 +15,9 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from observatoire import charts, forecast  # noqa: E402
-from observatoire.forecast import (  # noqa: E402
+from observatoire.intake.mapping import PartnerMapping  # noqa: E402
+from observatoire.models import forecast  # noqa: E402
+from observatoire.models.forecast import (  # noqa: E402
     backtest,
     coming_winter,
     forecast_winter,
@@ -26,8 +27,8 @@ from observatoire.forecast import (  # noqa: E402
     winter_label,
     winter_months,
 )
-from observatoire.mapping import PartnerMapping  # noqa: E402
-from observatoire.trends import FAMILY_NB, SIMULATED_SEASONALITY, draw_counts  # noqa: E402
+from observatoire.models.trends import FAMILY_NB, SIMULATED_SEASONALITY, draw_counts  # noqa: E402
+from observatoire.reports import charts  # noqa: E402
 
 CAPACITY = {"beds": 40, "winter_extra_beds": 15}
 SEASON = np.asarray(SIMULATED_SEASONALITY)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from observatoire.guard import REPORT, STOP_WORDS, Identities, run_guard
+from observatoire.guard.leaks import REPORT, STOP_WORDS, Identities, run_guard
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = (

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from observatoire.identity import (
+from observatoire.intake.identity import (
     initials_of,
     name_parts,
     normalise_initials,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from observatoire import indicators as ind
+from observatoire.indicators import counts as ind
 
 
 def _contacts(rows: list[dict]) -> pd.DataFrame:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from observatoire import durations, exits, housing, pathways
-from observatoire import indicators as ind
+from observatoire.indicators import counts as ind
+from observatoire.indicators import durations, exits, housing, pathways
 
 WINTER = ("11-01", "03-31")
 ROOT = Path(__file__).resolve().parents[1]
@@ -491,7 +491,7 @@ def test_interventions_and_monthly_contacts():
 
 
 def test_annual_indicators_on_a_tiny_network_are_json_even_with_an_empty_previous_year(partners):
-    from observatoire.annual import annual_indicators
+    from observatoire.indicators.annual import annual_indicators
 
     contacts = pd.concat([_pathways_frame(), _hf_frame(), _returns_frame()], ignore_index=True)
     contacts = contacts[contacts["year"] >= 2023]  # nothing before: 2022 is empty
@@ -545,9 +545,9 @@ def real_figures():
     path = ROOT / "data_clean/contacts.parquet"
     if not path.exists() or not (ROOT / "data_clean/refusals.parquet").exists():
         pytest.skip("pas d'échantillon nettoyé dans data_clean/")
-    from observatoire.annual import annual_indicators
-    from observatoire.mapping import load_partners
-    from observatoire.params import load_params
+    from observatoire.config.params import load_params
+    from observatoire.indicators.annual import annual_indicators
+    from observatoire.intake.mapping import load_partners
 
     params = load_params(ROOT / "params/pipeline.yaml")
     partners = load_partners(ROOT / "params/partners", ROOT / "params/codes")

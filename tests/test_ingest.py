@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from observatoire.errors import ExportRejected
-from observatoire.ingest import ingest_network, read_partner_file
-from observatoire.mapping import load_mapping
-from observatoire.pseudonymise import Pseudonymiser
+from observatoire.core.errors import ExportRejected
+from observatoire.intake.ingest import ingest_network, read_partner_file
+from observatoire.intake.mapping import load_mapping
+from observatoire.intake.pseudonymise import Pseudonymiser
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = (

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from observatoire.cli import main
-from observatoire.ingest import pseudonymise_contacts
+from observatoire.intake.ingest import pseudonymise_contacts
+from observatoire.intake.pseudonymise import Pseudonymiser
 from observatoire.linkage.overrides import OverridesError, load_overrides, record_key_of
-from observatoire.pseudonymise import Pseudonymiser
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32
 

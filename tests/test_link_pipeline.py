@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from observatoire.ingest import ingest_network
-from observatoire.mapping import load_partners
-from observatoire.pseudonymise import Pseudonymiser
+from observatoire.intake.ingest import ingest_network
+from observatoire.intake.mapping import load_partners
+from observatoire.intake.pseudonymise import Pseudonymiser
 from observatoire.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def make_project(root: Path, scale: float) -> Path:
 
 def run_link(project: Path, **changes: object) -> dict:
     """Run the link stage in ``project`` (params changed as given) and return linkage.json."""
-    from observatoire.pipeline import stage_link
+    from observatoire.linkage.stage import stage_link
 
     params = yaml.safe_load((project / "params/pipeline.yaml").read_text(encoding="utf-8"))
     for dotted, value in changes.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatoire.errors import ObservatoireError
+from observatoire.core.errors import ObservatoireError
 from observatoire.linkage.settings import LinkageSettings
 
 ROOT = Path(__file__).resolve().parents[1]

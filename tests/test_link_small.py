@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.link import build_clean_tables, link_records
-from observatoire.pseudonymise import Pseudonymiser
+from observatoire.intake.pseudonymise import Pseudonymiser
+from observatoire.linkage.link import build_clean_tables, link_records
 
 PSEUDO = Pseudonymiser(bytes.fromhex("a1" * 32))
 

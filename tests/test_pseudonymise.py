@@ -4,8 +4,8 @@ import stat
 import pandas as pd
 import pytest
 
-from observatoire.errors import KeyProblem
-from observatoire.pseudonymise import Pseudonymiser, load_key
+from observatoire.core.errors import KeyProblem
+from observatoire.intake.pseudonymise import Pseudonymiser, load_key
 
 
 def test_first_run_creates_an_owner_only_key_outside_the_project(tmp_path, monkeypatch, capsys):

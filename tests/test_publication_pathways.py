@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from observatoire import pathways
-from observatoire.publication import (
+from observatoire.disclosure.publication import (
     TOTAL,
     combinations,
     dispositifs_per_person,
@@ -19,7 +18,7 @@ from observatoire.publication import (
     network_key,
     persons_by_dispositif,
 )
-from observatoire.suppression import (
+from observatoire.disclosure.suppression import (
     LATENT,
     PUBLISHED,
     UNPRINTED,
@@ -27,6 +26,7 @@ from observatoire.suppression import (
     latent_exposure,
     protect,
 )
+from observatoire.indicators import pathways
 
 K = 5
 YEAR = 2024

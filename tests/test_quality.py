@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from observatoire.quality import (
+from observatoire.core.schema import QUARANTINE_REASONS
+from observatoire.reports.quality import (
     attention_points,
     field_completeness,
     fr_points,
@@ -28,7 +29,6 @@ from observatoire.quality import (
     reason_advice,
     reasons_table,
 )
-from observatoire.schema import QUARANTINE_REASONS
 
 ROOT = Path(__file__).resolve().parents[1]
 MA_FILE = "maison_accueil/maison_accueil_{}.xlsx"
@@ -360,8 +360,8 @@ HAS_DATA = (ROOT / "data_clean/contacts.parquet").exists() and (
 def _corrupt_dates(root: Path, partners) -> list[int]:
     """Re-read a real export with three unreadable dates, as ingest would, and put its
     quarantine (raw cells included) and its row accounting in the copy of the project."""
-    from observatoire.ingest import read_partner_file
-    from observatoire.storage import write_csv
+    from observatoire.core.storage import write_csv
+    from observatoire.intake.ingest import read_partner_file
 
     mapping = partners["urgence_sociale"]
     rel = "urgence_sociale/urgence_sociale_2024.csv"
@@ -393,8 +393,8 @@ def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_pat
     masked, and three unreadable dates planted in the urgence sociale quarantine."""
     from pypdf import PdfReader
 
-    from observatoire.guard import collect_identities, scan_tree
-    from observatoire.quality import build_quality_sheets
+    from observatoire.guard.leaks import collect_identities, scan_tree
+    from observatoire.reports.quality import build_quality_sheets
 
     root = tmp_path / "projet"
     (root / "data_raw/quarantine").mkdir(parents=True)

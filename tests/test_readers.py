@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from observatoire.errors import ExportRejected
-from observatoire.mapping import FileFormat
-from observatoire.readers import parse_dates, parse_decimals, parse_integers, read_csv_export
+from observatoire.core.errors import ExportRejected
+from observatoire.intake.mapping import FileFormat
+from observatoire.intake.readers import parse_dates, parse_decimals, parse_integers, read_csv_export
 
 
 def test_dates_follow_the_declared_format_and_never_guess_day_first():

@@ -23,7 +23,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from observatoire.render import (  # noqa: E402
+from observatoire.reports.render import (  # noqa: E402
     ENGINE_PANDOC,
     ENGINE_QUARTO,
     RenderError,

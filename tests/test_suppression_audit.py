@@ -1,6 +1,6 @@
 """Attack the published tables and fail to recover any small cell.
 
-The attacker here is written independently of :func:`observatoire.suppression.audit`: it reads
+The attacker here is written independently of :func:`observatoire.disclosure.suppression.audit`: it reads
 only the *published text* (« < 5 », « s », French numbers), rebuilds the identities from the
 table layout itself, and either enumerates integer solutions exhaustively (small cases) or solves
 integer programs with ``scipy.optimize.milp`` over every cell (random tables). A bug in the
@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from observatoire.disclosure import (
+from observatoire.core.formatting import NNBSP
+from observatoire.disclosure.cells import (
     PRIMARY,
     PUBLISHED,
     SECONDARY,
@@ -29,8 +30,7 @@ from observatoire.disclosure import (
     protect,
     suppress_table,
 )
-from observatoire.formatting import NNBSP
-from observatoire.suppression import Constraint, latent_exposure
+from observatoire.disclosure.suppression import Constraint, latent_exposure
 
 K = 5
 

@@ -10,8 +10,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from observatoire import trends
-from observatoire.trends import (
+from observatoire.models import trends
+from observatoire.models.trends import (
     FAMILY_NB,
     FAMILY_POISSON,
     FAMILY_QUASI_POISSON,

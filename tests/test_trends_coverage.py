@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire import trends
-from observatoire.trends import (
+from observatoire.models import trends
+from observatoire.models.trends import (
     FAMILY_NB,
     FAMILY_POISSON,
     coverage_simulation,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from observatoire.errors import ValidationFailed
-from observatoire.pipeline import stage_validate
-from observatoire.storage import write_json, write_parquet
-from observatoire.validate import validate_tables
+from observatoire.core.errors import ValidationFailed
+from observatoire.core.storage import write_json, write_parquet
+from observatoire.intake.stages import stage_validate
+from observatoire.intake.validate import validate_tables
 
 
 def _contacts(n: int = 6) -> pd.DataFrame:

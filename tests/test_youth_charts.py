@@ -12,9 +12,9 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from observatoire.charts import NNBSP, PALETTE, save_figure
-from observatoire.youth import charts as yc
-from observatoire.youth.charts import STATE_COLOURS, STATE_LABELS, STATES
+from observatoire.reports.charts import NNBSP, PALETTE, save_figure
+from observatoire.reports.youth import charts as yc
+from observatoire.reports.youth.charts import STATE_COLOURS, STATE_LABELS, STATES
 
 T = 24
 

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from observatoire.core.stats import proportion_ci
 from observatoire.youth.compare import (
     TEST_CHI2,
     TEST_FISHER,
     compare_means,
     compare_proportions,
-    proportion_ci,
     unstable,
 )
 from observatoire.youth.sequences import (

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire.flows import (
+from observatoire.indicators.flows import (
     CONTINUING,
     NEW,
     RETURNING,
@@ -22,9 +22,9 @@ from observatoire.flows import (
     flows_by_year,
     re_entries,
 )
+from observatoire.reports.youth.report import comparison_rows, count, masked, pp
 from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams, build_cohort
 from observatoire.youth.compare import compare_proportions
-from observatoire.youth.report import comparison_rows, count, masked, pp
 from observatoire.youth.services import (
     EARLY_EXIT_DAYS,
     service_paths,

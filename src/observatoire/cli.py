@@ -10,69 +10,69 @@ import argparse
 import sys
 from pathlib import Path
 
-from observatoire.errors import ObservatoireError
-from observatoire.params import DEFAULT_PARAMS, load_params
+from observatoire.config.params import DEFAULT_PARAMS, load_params
+from observatoire.core.errors import ObservatoireError
 
 
 def _cmd_generate_sample(args: argparse.Namespace) -> int:
-    from observatoire.pipeline import stage_generate_sample
+    from observatoire.sample.stage import stage_generate_sample
 
     stage_generate_sample(load_params(args.params))
     return 0
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from observatoire.pipeline import stage_ingest
+    from observatoire.intake.stages import stage_ingest
 
     stage_ingest(load_params(args.params))
     return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from observatoire.pipeline import stage_validate
+    from observatoire.intake.stages import stage_validate
 
     stage_validate(load_params(args.params))
     return 0
 
 
 def _cmd_link(args: argparse.Namespace) -> int:
-    from observatoire.pipeline import stage_link
+    from observatoire.linkage.stage import stage_link
 
     stage_link(load_params(args.params))
     return 0
 
 
 def _cmd_notebook(args: argparse.Namespace) -> int:
-    from observatoire.notebooks import run_notebook
+    from observatoire.core.notebooks import run_notebook
 
     run_notebook(args.name, load_params(args.params), args.params)
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from observatoire.report import build_annual_report
+    from observatoire.reports.annual.report import build_annual_report
 
     build_annual_report(load_params(args.params), args.params)
     return 0
 
 
 def _cmd_youth_report(args: argparse.Namespace) -> int:
-    from observatoire.youth.report import build_youth_report
+    from observatoire.reports.youth.report import build_youth_report
 
     build_youth_report(load_params(args.params))
     return 0
 
 
 def _cmd_quality(args: argparse.Namespace) -> int:
-    from observatoire.quality import build_quality_sheets
+    from observatoire.reports.quality import build_quality_sheets
 
     build_quality_sheets(load_params(args.params), args.params)
     return 0
 
 
 def _cmd_partners(args: argparse.Namespace) -> int:
-    from observatoire.mapping import load_partners
-    from observatoire.schema import DISPOSITIFS
+    from observatoire.core.schema import DISPOSITIFS
+    from observatoire.intake.mapping import load_partners
 
     params = load_params(args.params)
     partners = load_partners(
@@ -91,13 +91,13 @@ def _cmd_partners(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from observatoire.check import run_check
+    from observatoire.intake.check import run_check
 
     return run_check(args.file, args.partner, as_json=args.json, params=load_params(args.params))
 
 
 def _cmd_guard(args: argparse.Namespace) -> int:
-    from observatoire.guard import run_guard
+    from observatoire.guard.leaks import run_guard
 
     return run_guard(load_params(args.params))
 
@@ -105,8 +105,8 @@ def _cmd_guard(args: argparse.Namespace) -> int:
 def _cmd_pseudonym(args: argparse.Namespace) -> int:
     from getpass import getpass
 
+    from observatoire.intake.pseudonymise import Pseudonymiser, load_key
     from observatoire.linkage.overrides import record_key_of
-    from observatoire.pseudonymise import Pseudonymiser, load_key
 
     params = load_params(args.params)
     ing = params["ingest"]
@@ -120,7 +120,7 @@ def _cmd_pseudonym(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from observatoire.report import print_summary
+    from observatoire.reports.annual.report import print_summary
 
     print_summary(load_params(args.params))
     return 0

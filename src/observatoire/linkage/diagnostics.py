@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.link import Linkage
+from observatoire.core.storage import write_csv, write_json
+from observatoire.linkage.link import Linkage
 from observatoire.linkage.model import BLOCKING_RULES, COMPARISONS
-from observatoire.storage import write_csv, write_json
 
 NETWORK = "reseau"
 NAMED = "dossiers_nominatifs"

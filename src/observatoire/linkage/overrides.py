@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from observatoire.errors import ObservatoireError
-from observatoire.pseudonymise import Pseudonymiser
+from observatoire.core.errors import ObservatoireError
+from observatoire.intake.pseudonymise import Pseudonymiser
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 SECTIONS = {"forcer_liaison": "together", "forcer_separation": "apart"}

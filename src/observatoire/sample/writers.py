@@ -21,8 +21,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from observatoire.core.storage import pin_zip_times
 from observatoire.sample.exports import CsvFormat, ExportFile, XlsxFormat
-from observatoire.storage import pin_zip_times
 
 
 def export_stamp(year: int) -> dt.datetime:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 __all__ = [
     "DEFAULT_SEED",
@@ -29,7 +29,6 @@ __all__ = [
     "TEST_FISHER",
     "compare_means",
     "compare_proportions",
-    "proportion_ci",
     "unstable",
 ]
 
@@ -40,14 +39,6 @@ MIN_N = 30  # below this base an estimate is flagged as unstable
 MAX_REL_WIDTH = 0.5  # CI width / |estimate| above which an estimate is flagged
 N_BOOT = 2000
 DEFAULT_SEED = 20_240_601
-
-
-def proportion_ci(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Wilson score interval for x / n; (NaN, NaN) when n = 0."""
-    if n <= 0:
-        return math.nan, math.nan
-    low, upp = proportion_confint(x, n, alpha=alpha, method="wilson")
-    return float(low), float(upp)
 
 
 def compare_proportions(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.storage import write_csv, write_json, write_parquet
+from observatoire.core.storage import write_csv, write_json, write_parquet
 from observatoire.youth.cohort import ADULTS, YOUTH
 from observatoire.youth.study import StudyResults
 

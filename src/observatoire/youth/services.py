@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.schema import DISPOSITIFS
+from observatoire.core.schema import DISPOSITIFS
 from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams
 from observatoire.youth.compare import compare_proportions
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from observatoire import flows
-from observatoire.schema import DISPOSITIFS
+from observatoire.core.schema import DISPOSITIFS
+from observatoire.indicators import flows
 from observatoire.youth import sequences as seq
 from observatoire.youth import services, survival, typology
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams, build_cohort

@@ -1,0 +1,1 @@
+"""Typed settings (``params/pipeline.yaml``) and the project's paths."""

@@ -1,0 +1,108 @@
+"""Every path the pipeline reads or writes, in one place (the ``dvc.yaml`` outs say the same).
+
+Paths are relative to the project root (where ``dvc.yaml`` lives) so that what the stages print
+(« data_clean/contacts.parquet ») is what the analyst types. A test or a bench run on another
+tree builds ``Paths(root=...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["PATHS", "Paths"]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The project's folders and files; per-year folders are methods taking the report year."""
+
+    root: Path = Path(".")
+
+    # inputs
+    @property
+    def params(self) -> Path:
+        return self.root / "params/pipeline.yaml"
+
+    @property
+    def linkage_overrides(self) -> Path:
+        return self.root / "params/linkage_overrides.yaml"
+
+    @property
+    def sample(self) -> Path:
+        return self.root / "data_raw/sample"
+
+    @property
+    def sample_truth(self) -> Path:
+        return self.root / "data_raw/sample_truth"
+
+    # clean data
+    @property
+    def clean(self) -> Path:
+        return self.root / "data_clean"
+
+    @property
+    def staging(self) -> Path:
+        return self.clean / "staging"
+
+    @property
+    def validated(self) -> Path:
+        return self.clean / "validated"
+
+    @property
+    def contacts(self) -> Path:
+        return self.clean / "contacts.parquet"
+
+    @property
+    def persons(self) -> Path:
+        return self.clean / "persons.parquet"
+
+    @property
+    def refusals(self) -> Path:
+        return self.clean / "refusals.parquet"
+
+    @property
+    def youth_types(self) -> Path:
+        return self.clean / "jeunes_types.parquet"
+
+    # outputs
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def metrics(self) -> Path:
+        return self.outputs / "metrics"
+
+    @property
+    def linkage(self) -> Path:
+        return self.outputs / "linkage"
+
+    @property
+    def validation(self) -> Path:
+        return self.outputs / "validation"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.outputs / "notebooks"
+
+    def indicators(self, year: int) -> Path:
+        return self.outputs / "indicators" / str(year)
+
+    def trends(self, year: int) -> Path:
+        return self.outputs / "trends" / str(year)
+
+    def youth(self, year: int) -> Path:
+        return self.outputs / "youth" / str(year)
+
+    def quality(self, year: int) -> Path:
+        return self.outputs / "qualite" / str(year)
+
+    def reports(self, year: int) -> Path:
+        return self.outputs / "reports" / str(year)
+
+    def tables(self, year: int) -> Path:
+        return self.outputs / "tables" / str(year)
+
+
+PATHS = Paths()

@@ -1,0 +1,1 @@
+"""Bottom layer: canonical schema, vocabulary, errors, storage, French formatting, small statistics."""

@@ -1,0 +1,81 @@
+"""Running the analysis notebooks with papermill, as DVC stages.
+
+The reviewed source of a notebook is plain text (jupytext ``py:percent``) in ``notebooks/``, with
+a cell tagged ``parameters``. It is converted, executed by papermill in the project's kernel with
+values from the params file, and kept executed under ``outputs/notebooks/`` as ``.ipynb`` and as
+HTML with the code shown, for the steering committee's academics. A failing cell fails the stage;
+papermill keeps the failed notebook there for diagnosis.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from observatoire.core.errors import ObservatoireError
+from observatoire.core.storage import atomic_write_bytes
+
+NOTEBOOK_DIR = Path("notebooks")
+OUTPUT_DIR = Path("outputs/notebooks")
+KERNEL = "observatoire"
+
+
+def notebook_parameters(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
+    """What papermill injects: the params file itself, and the keys notebooks print."""
+    rep = params["report"]
+    return {
+        "params_file": str(params_path),
+        "year": int(rep["year"]),
+        "disclosure_threshold": int(rep["disclosure_threshold"]),
+    }
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    return KERNEL if KERNEL in find_kernel_specs() else "python3"
+
+
+def run_notebook(name: str, params: dict[str, Any], params_path: Path) -> Path:
+    """Execute ``notebooks/<name>.py``; returns the executed ``.ipynb`` path."""
+    import jupytext
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    source = NOTEBOOK_DIR / f"{name}.py"
+    if not source.exists():
+        raise ObservatoireError(f"Carnet introuvable : {source}.")
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    executed = OUTPUT_DIR / f"{name}.ipynb"
+    nb = jupytext.read(source)
+    kernel = _kernel_name()
+    nb.metadata["kernelspec"] = {
+        "name": kernel,
+        "display_name": "Python (observatoire)",
+        "language": "python",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        src_ipynb = Path(tmp) / f"{name}.ipynb"
+        jupytext.write(nb, src_ipynb)
+        print(f"Exécution du carnet {source} (papermill, noyau « {kernel} »)…")
+        try:
+            pm.execute_notebook(
+                str(src_ipynb),
+                str(executed),
+                parameters=notebook_parameters(params, params_path),
+                kernel_name=kernel,
+                cwd=str(Path.cwd()),
+                progress_bar=False,
+                log_output=False,
+            )
+        except pm.PapermillExecutionError as exc:
+            raise ObservatoireError(
+                f"Le carnet {source} a échoué à la cellule {exc.exec_count} : {exc.ename}: "
+                f"{exc.evalue}\n  Le carnet exécuté jusqu'à l'erreur est conservé : {executed}"
+            ) from None
+    exporter = HTMLExporter(template_name="lab")
+    html, _ = exporter.from_filename(str(executed))
+    atomic_write_bytes(OUTPUT_DIR / f"{name}.html", html.encode("utf-8"))
+    print(f"  Carnet exécuté : {executed} et {OUTPUT_DIR / f'{name}.html'}")
+    return executed

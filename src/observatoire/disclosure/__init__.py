@@ -1,0 +1,1 @@
+"""Statistical disclosure control: small cells, secondary suppression, the audited publication."""

@@ -1,0 +1,575 @@
+"""The annual report's tables as they are published: numbers, quantity keys, disclosure control.
+
+Every table of the report is first built here as numbers, each cell carrying a *quantity key*
+(``personnes|2024|dispositif=maison_accueil``): the same key in two tables, or in last year's
+tables, is the same number, so that a cell masked in one place is masked everywhere and the
+disclosure audit sees every identity a reader could use (row and column totals, a total printed
+in another table, last year's table). :func:`publish` protects this year's tables *given what
+last year's report published* (rebuilt from last year's indicators with the same rule), so
+that no masked cell of either year can be recomputed.
+
+The report, the CSV files and the XLSX workbook all print :meth:`Publication.text` of these
+tables: one suppression, wherever a number appears.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from observatoire.core.schema import AGE_BANDS, DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS
+from observatoire.disclosure.cells import Constraint, CountTable, Publication, protect
+from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
+from observatoire.indicators.pathways import (
+    COMBINATION_GROUPS,
+    N_DISPOSITIFS_CLASSES,
+    combination_label,
+    n_class,
+    published_combination,
+)
+
+TOTAL = "Total"
+
+
+def key(year: int, *parts: str, what: str = "personnes") -> str:
+    """The quantity key of a count: ``personnes|2024|dispositif=abri`` (parts in order)."""
+    return "|".join([what, str(year), *parts]) if parts else f"{what}|{year}|reseau"
+
+
+def network_key(year: int) -> str:
+    return key(year)
+
+
+def _table(
+    name: str,
+    title: str,
+    values: pd.DataFrame,
+    keys: pd.DataFrame,
+    *,
+    row_total: str | None = None,
+    col_total: str | None = None,
+    sensitive: bool = True,
+) -> CountTable:
+    return CountTable(
+        name=name,
+        title=title,
+        values=values.astype("float64"),
+        keys=keys,
+        row_total=row_total,
+        col_total=col_total,
+        sensitive=sensitive,
+    )
+
+
+@dataclass(frozen=True)
+class Tables:
+    """This year's tables and the explicit identities that link them."""
+
+    year: int
+    tables: list[CountTable]
+    constraints: list[Constraint]
+    latent: dict[str, float] = field(default_factory=dict)
+    """Counts under k that no table prints but the identities mention (see
+    :func:`combinations`); never written."""
+    unprinted: dict[str, float] = field(default_factory=dict)
+    """Counts no table prints, parts of a printed one (see :func:`combinations`)."""
+    guarded: set[str] = field(default_factory=set)
+    """Unprinted counts protected like « < k » cells (see :func:`combinations`)."""
+
+    def get(self, name: str) -> CountTable:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def has(self, name: str) -> bool:
+        return any(t.name == name for t in self.tables)
+
+
+def persons_by_dispositif(ind: dict[str, Any]) -> CountTable:
+    """Distinct persons per dispositif, this year and last year (not additive: a person using
+    two dispositifs counts in both, so no total row)."""
+    y = int(ind["year"])
+    rows = list(ind["dispositifs"])
+    values = pd.DataFrame(
+        {
+            str(y): [ind["dispositifs"][d]["persons"] for d in rows],
+            str(y - 1): [ind["dispositifs"][d]["persons_prev"] for d in rows],
+        },
+        index=rows,
+    )
+    keys = pd.DataFrame(
+        {
+            str(y): [key(y, f"dispositif={d}") for d in rows],
+            str(y - 1): [key(y - 1, f"dispositif={d}") for d in rows],
+        },
+        index=rows,
+    )
+    values.loc["reseau"] = [ind["network"]["persons"], ind["network"]["persons_prev"]]
+    keys.loc["reseau"] = [network_key(y), network_key(y - 1)]
+    return _table("personnes_par_dispositif", "Personnes distinctes par dispositif", values, keys)
+
+
+def persons_by_partner(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint]]:
+    """Distinct persons per partner; a partner alone in its dispositif *is* the dispositif's
+    count, which the audit must know (an identity between two tables)."""
+    y = int(ind["year"])
+    partners = ind["partners"]
+    rows = list(partners)
+    values = pd.DataFrame({str(y): [partners[p]["persons"] for p in rows]}, index=rows)
+    keys = pd.DataFrame({str(y): [key(y, f"partenaire={p}") for p in rows]}, index=rows)
+    constraints = []
+    by_disp: dict[str, list[str]] = {}
+    for p in rows:
+        by_disp.setdefault(partners[p]["dispositif"], []).append(p)
+    for d, ps in by_disp.items():
+        if len(ps) == 1 and d in ind["dispositifs"]:
+            constraints.append(
+                Constraint(total=key(y, f"dispositif={d}"), parts=(key(y, f"partenaire={ps[0]}"),))
+            )
+    table = _table("personnes_par_partenaire", "Personnes distinctes par partenaire", values, keys)
+    return table, constraints
+
+
+def persons_by_year(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    years = [int(r["year"]) for r in ind["yearly_persons"] if int(r["year"]) <= y]
+    persons = {int(r["year"]): r["persons"] for r in ind["yearly_persons"]}
+    values = pd.DataFrame({"personnes": [persons[a] for a in years]}, index=[str(a) for a in years])
+    keys = pd.DataFrame({"personnes": [network_key(a) for a in years]}, index=values.index)
+    return _table("personnes_par_annee", "Personnes distinctes aidées par le réseau", values, keys)
+
+
+def persons_by_dispositif_and_year(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    frame = pd.DataFrame(ind["yearly_persons_by_dispositif"])
+    frame = frame[frame["year"] <= y]
+    values = frame.pivot(index="dispositif", columns="year", values="persons").fillna(0)
+    values = values.reindex([d for d in DISPOSITIFS if d in values.index])
+    values.columns = [str(c) for c in values.columns]
+    keys = pd.DataFrame(
+        {c: [key(int(c), f"dispositif={d}") for d in values.index] for c in values.columns},
+        index=values.index,
+    )
+    return _table(
+        "personnes_par_dispositif_et_annee",
+        "Personnes distinctes par dispositif et par année",
+        values,
+        keys,
+    )
+
+
+def persons_by_age_and_sex(ind: dict[str, Any]) -> CountTable:
+    """The complete age × sex table: its cells partition the persons of the year, so its grand
+    total is the network count printed elsewhere (same key)."""
+    y = int(ind["year"])
+    full = pd.DataFrame(ind["age_sex_full"])
+    table = full.pivot(index="age_band", columns="sex", values="persons").fillna(0)
+    bands = [b for b, _, _ in AGE_BANDS] + ["inconnu"]
+    sexes = ["M", "F", SEX_UNKNOWN_OR_X]
+    table = table.reindex(index=bands, columns=sexes, fill_value=0)
+    table.loc[TOTAL] = table.sum()
+    table[TOTAL] = table.sum(axis=1)
+    keys = pd.DataFrame(
+        {s: [key(y, f"age={b}", f"sexe={s}") for b in bands] for s in sexes}, index=bands
+    )
+    keys.loc[TOTAL] = [key(y, f"sexe={s}") for s in sexes]
+    keys[TOTAL] = [key(y, f"age={b}") for b in bands] + [network_key(y)]
+    return _table(
+        "personnes_par_age_et_sexe",
+        "Personnes aidées par tranche d'âge et sexe",
+        table,
+        keys,
+        row_total=TOTAL,
+        col_total=TOTAL,
+    )
+
+
+def persons_by_nationality(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    groups = [g for g in NATIONALITY_GROUPS if g in ind["nationality"]]
+    values = pd.DataFrame({"personnes": [ind["nationality"][g] for g in groups]}, index=groups)
+    keys = pd.DataFrame({"personnes": [key(y, f"nationalite={g}") for g in groups]}, index=groups)
+    values.loc[TOTAL] = values["personnes"].sum()
+    keys.loc[TOTAL] = network_key(y)
+    return _table(
+        "personnes_par_nationalite",
+        "Personnes aidées par groupe de nationalité",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+
+
+def exits_by_reason(ind: dict[str, Any]) -> CountTable | None:
+    """Exits of the year per dispositif and reason: each exit is one person's stay ending, so a
+    small count can point at someone (a death, an expulsion) and is protected like persons."""
+    exits = ind.get("exits") or {}
+    rows = [d for d in DISPOSITIFS if exits.get(d)]
+    if not rows:
+        return None
+    y = int(ind["year"])
+    reasons = list(EXIT_REASONS)
+    values = pd.DataFrame(
+        [[exits[d]["by_reason"].get(r, 0) for r in reasons] for d in rows],
+        index=rows,
+        columns=reasons,
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        [[key(y, f"dispositif={d}", f"motif={r}", what="sorties") for r in reasons] for d in rows],
+        index=rows,
+        columns=reasons,
+    )
+    keys[TOTAL] = [key(y, f"dispositif={d}", what="sorties") for d in rows]
+    return _table(
+        "sorties_par_motif",
+        "Sorties de l'année par motif",
+        values,
+        keys,
+        col_total=TOTAL,
+    )
+
+
+FLOW_COLUMNS = {"new": "nouveaux", "continuing": "continus", "returning": "de_retour"}
+
+
+def flows_by_year(ind: dict[str, Any]) -> CountTable | None:
+    """New, continuing and returning persons per year: they partition the persons of each year,
+    whose total is the network count (same key as in the other tables)."""
+    yearly = [r for r in ind["flows"].get("yearly", []) if r.get("calculable")]
+    yearly = [r for r in yearly if int(r["year"]) <= int(ind["year"])]
+    if not yearly:
+        return None
+    years = [str(int(r["year"])) for r in yearly]
+    values = pd.DataFrame(
+        [[r[c] for c in FLOW_COLUMNS] for r in yearly], index=years, columns=list(FLOW_COLUMNS)
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        [[key(int(a), f"flux={c}") for c in FLOW_COLUMNS] for a in years],
+        index=years,
+        columns=list(FLOW_COLUMNS),
+    )
+    keys[TOTAL] = [network_key(int(a)) for a in years]
+    return _table(
+        "flux_par_annee", "Nouveaux, continus et de retour", values, keys, col_total=TOTAL
+    )
+
+
+def flows_by_dispositif(ind: dict[str, Any]) -> CountTable | None:
+    """Flow status (relative to the whole network) of the persons of each dispositif."""
+    by = {d: f for d, f in ind["flows"].get("by_dispositif", {}).items() if f.get("calculable")}
+    rows = [d for d in DISPOSITIFS if d in by]
+    if not rows:
+        return None
+    y = int(ind["year"])
+    values = pd.DataFrame(
+        [[by[d][c] for c in FLOW_COLUMNS] for d in rows], index=rows, columns=list(FLOW_COLUMNS)
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        [[key(y, f"dispositif={d}", f"flux={c}") for c in FLOW_COLUMNS] for d in rows],
+        index=rows,
+        columns=list(FLOW_COLUMNS),
+    )
+    keys[TOTAL] = [key(y, f"dispositif={d}") for d in rows]
+    return _table(
+        "flux_par_dispositif", "Statut de flux par dispositif", values, keys, col_total=TOTAL
+    )
+
+
+def dispositifs_per_person(ind: dict[str, Any]) -> CountTable:
+    y = int(ind["year"])
+    counts = ind["pathways"]["n_dispositifs"]
+    rows = list(counts)
+    values = pd.DataFrame({"personnes": [counts[r] for r in rows]}, index=rows)
+    keys = pd.DataFrame({"personnes": [key(y, f"nb_dispositifs={r}") for r in rows]}, index=rows)
+    values.loc[TOTAL] = values["personnes"].sum()
+    keys.loc[TOTAL] = network_key(y)
+    return _table(
+        "nombre_de_dispositifs",
+        "Personnes selon le nombre de dispositifs fréquentés",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+
+
+def combination_key(year: int, combination: list[str]) -> str:
+    return key(year, "combinaison=" + "+".join(sorted(combination)))
+
+
+def combinations(
+    ind: dict[str, Any], k: int
+) -> tuple[CountTable, list[Constraint], dict[str, float], dict[str, float], set[str]]:
+    """The combinations of dispositifs used in the year, maison d'accueil and Housing First
+    merged (:data:`~observatoire.indicators.pathways.COMBINATION_GROUPS`), those of fewer than k persons
+    gathered in « autres combinaisons »; with what a reader knows of them, for the audit.
+
+    A reader knows that the persons of a dispositif are the sum of the combinations that
+    contain it, and the persons using n dispositifs the sum of the combinations of n (the e2e
+    attack recovered « 4 dispositifs ou plus » = 1 through the make-up of « autres »; the
+    number of dispositifs is counted on the merged combinations for that reason). So the
+    audit sees every possible combination: a merged one that is not listed is *latent* (0 to
+    k−1 persons); the real combinations inside a merged one (with the maison d'accueil, with
+    Housing First, with both) are *unprinted* (≥ 0); the identities run through them. The
+    merged row prints the union of the two services, whose persons are printed apart: the
+    persons who used both follow (116 + 116 − 229 = 3 at full scale). That overlap is an
+    unprinted count *guarded* like a « < k » cell. Returns the table, the identities, the
+    latent and the unprinted counts, and the guarded keys.
+    Street work is never linked to the other services: it only appears alone.
+    """
+    y = int(ind["year"])
+    observed = {
+        tuple(sorted(c["combination"])): int(c["persons"]) for c in ind["pathways"]["combinations"]
+    }
+    published: dict[tuple[str, ...], int] = {}
+    for combo, n in observed.items():
+        merged = published_combination(combo)
+        published[merged] = published.get(merged, 0) + n
+    # in a fixed order (number of dispositifs, then the report's order of dispositifs), never
+    # by size: a masked cell printed between 528 and 288 would say it lies between them
+    rank = {d: i for i, d in enumerate(published_combination(list(DISPOSITIFS)))}
+    listed = sorted(
+        (c for c in published if published[c] >= k),
+        key=lambda c: (len(c), [rank.get(d, len(rank)) for d in c]),
+    )
+    labels = [combination_label(c) for c in listed]
+    values = pd.DataFrame({"personnes": [published[c] for c in listed]}, index=labels)
+    keys = pd.DataFrame({"personnes": [combination_key(y, list(c)) for c in listed]}, index=labels)
+    values.loc[OTHER_COMBINATIONS] = sum(n for n in published.values() if n < k)
+    keys.loc[OTHER_COMBINATIONS] = key(y, "combinaison=autres")
+    values.loc[TOTAL] = values["personnes"].sum()
+    keys.loc[TOTAL] = network_key(y)
+    table = _table(
+        "combinaisons_de_dispositifs",
+        "Combinaisons de dispositifs fréquentés dans l'année",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+    linked = sorted({d for c in observed for d in c} - {STREET_WORK})
+    possible = [
+        combo for n in range(1, len(linked) + 1) for combo in itertools.combinations(linked, n)
+    ]
+    if any(STREET_WORK in c for c in observed):
+        possible.append((STREET_WORK,))
+    # each possible real combination, under the key of its published combination when the
+    # merge leaves it alone, else under a key of its own that no table prints
+    real_key = {
+        combo: combination_key(y, list(combo))
+        if set(published_combination(combo)) == set(combo)
+        else key(y, "combinaison_detaillee=" + "+".join(combo))
+        for combo in possible
+    }
+    members: dict[tuple[str, ...], list[str]] = {}
+    for combo in possible:
+        members.setdefault(published_combination(combo), []).append(real_key[combo])
+    listed_keys = {combination_key(y, list(c)) for c in listed}
+    latent: dict[str, float] = {}
+    unprinted: dict[str, float] = {}
+    constraints = []
+    for merged, parts in members.items():
+        merged_key = combination_key(y, list(merged))
+        if merged_key not in listed_keys:
+            latent[merged_key] = float(published.get(merged, 0))
+        if parts != [merged_key]:
+            constraints.append(Constraint(total=merged_key, parts=tuple(sorted(parts))))
+    for combo, kk in real_key.items():
+        if kk.startswith(key(y, "combinaison_detaillee=")):
+            unprinted[kk] = float(observed.get(combo, 0))
+    constraints.append(Constraint(total=key(y, "combinaison=autres"), parts=tuple(sorted(latent))))
+    for d in [*linked, *([STREET_WORK] if (STREET_WORK,) in possible else [])]:
+        parts = tuple(sorted(kk for c, kk in real_key.items() if d in c))
+        constraints.append(Constraint(total=key(y, f"dispositif={d}"), parts=parts))
+    guarded: set[str] = set()
+    groups: dict[str, list[str]] = {}
+    for d, group in COMBINATION_GROUPS.items():
+        if d in linked:
+            groups.setdefault(group, []).append(d)
+    for members_of_group in groups.values():
+        for a, b in itertools.combinations(sorted(members_of_group), 2):
+            overlap = key(y, f"dispositifs={a}&{b}")
+            parts = tuple(sorted(kk for c, kk in real_key.items() if a in c and b in c))
+            unprinted[overlap] = float(sum(unprinted.get(p, 0.0) for p in parts))
+            constraints.append(Constraint(total=overlap, parts=parts))
+            guarded.add(overlap)
+    for n in N_DISPOSITIFS_CLASSES:  # counted on the merged combinations (their margin)
+        parts = tuple(sorted(combination_key(y, list(m)) for m in members if n_class(len(m)) == n))
+        if parts:
+            constraints.append(Constraint(total=key(y, f"nb_dispositifs={n}"), parts=parts))
+    return table, constraints, latent, unprinted, guarded
+
+
+OTHER_COMBINATIONS = "Autres combinaisons"
+STREET_WORK = "travail_rue"
+
+
+def _split_table(
+    name: str,
+    title: str,
+    rows: dict[str, tuple[int, int]],
+    what: str,
+    year: int,
+    labels: tuple[str, str],
+) -> CountTable:
+    """A base split in two (« logées » / « non logées »): both parts are published or masked
+    together with the base, since base − part gives the other part."""
+    index = sorted(rows, key=int)  # follow-ups in months: 6, 12, 24 (not as text)
+    values = pd.DataFrame(
+        {
+            labels[0]: [rows[r][0] for r in index],
+            labels[1]: [rows[r][1] - rows[r][0] for r in index],
+        },
+        index=index,
+    )
+    values[TOTAL] = values.sum(axis=1)
+    keys = pd.DataFrame(
+        {
+            labels[0]: [key(year, f"horizon={r}", labels[0], what=what) for r in index],
+            labels[1]: [key(year, f"horizon={r}", labels[1], what=what) for r in index],
+        },
+        index=index,
+    )
+    keys[TOTAL] = [key(year, f"horizon={r}", what=what) for r in index]
+    return _table(name, title, values, keys, col_total=TOTAL)
+
+
+def housing_first_retention(ind: dict[str, Any]) -> CountTable | None:
+    hf = ind.get("housing_first") or {}
+    rows = {m: (r["housed"], r["cohort"]) for m, r in hf.items() if r and r.get("cohort")}
+    if not rows:
+        return None
+    return _split_table(
+        "housing_first_maintien",
+        "Housing First : personnes encore logées",
+        rows,
+        "housing_first",
+        int(ind["year"]),
+        ("logees", "non_logees"),
+    )
+
+
+def returns_after_housing(ind: dict[str, Any]) -> CountTable | None:
+    ret = ind.get("returns") or {}
+    rows = {m: (r["shelter"], r["exits"]) for m, r in ret.items() if r and r.get("exits")}
+    if not rows:
+        return None
+    return _split_table(
+        "retours_apres_relogement",
+        "Retours en hébergement d'urgence après un relogement",
+        rows,
+        "retours",
+        int(ind["year"]),
+        ("retour_abri", "sans_retour_abri"),
+    )
+
+
+def long_term_stayers(ind: dict[str, Any]) -> CountTable | None:
+    lt = ind.get("long_term") or {}
+    if not lt.get("persons"):
+        return None
+    y = int(ind["year"])
+    rows = list(lt["persons"])
+    values = pd.DataFrame({"personnes": [lt["persons"][r] for r in rows]}, index=rows)
+    keys = pd.DataFrame({"personnes": [key(y, f"longue_duree={r}") for r in rows]}, index=rows)
+    return _table("personnes_longue_duree", "Personnes de longue durée", values, keys)
+
+
+def time_in_services(ind: dict[str, Any]) -> CountTable | None:
+    """Persons present in each dispositif during the year (the base of the mean and median
+    length of time, which are published only for enough persons). They are the persons of the
+    dispositif, under the same key: the audit checks that the two counts agree."""
+    ins = (ind.get("durations") or {}).get("in_service") or {}
+    rows = [d for d in DISPOSITIFS if d in ins]
+    if not rows:
+        return None
+    y = int(ind["year"])
+    values = pd.DataFrame({"personnes": [ins[d]["n"] for d in rows]}, index=rows)
+    keys = pd.DataFrame({"personnes": [key(y, f"dispositif={d}") for d in rows]}, index=rows)
+    return _table("duree_dans_les_services", "Temps passé dans les services", values, keys)
+
+
+def build_tables(ind: dict[str, Any], k: int) -> Tables:
+    """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``)."""
+    partner_table, constraints = persons_by_partner(ind)
+    combo_table, combo_constraints, latent, unprinted, guarded = combinations(ind, k)
+    tables: list[CountTable | None] = [
+        persons_by_dispositif(ind),
+        partner_table,
+        persons_by_year(ind),
+        persons_by_dispositif_and_year(ind),
+        persons_by_age_and_sex(ind),
+        persons_by_nationality(ind),
+        exits_by_reason(ind),
+        flows_by_year(ind),
+        flows_by_dispositif(ind),
+        dispositifs_per_person(ind),
+        combo_table,
+        long_term_stayers(ind),
+        housing_first_retention(ind),
+        returns_after_housing(ind),
+        time_in_services(ind),
+    ]
+    return Tables(
+        int(ind["year"]),
+        [t for t in tables if t is not None],
+        [*constraints, *combo_constraints],
+        latent,
+        unprinted,
+        guarded,
+    )
+
+
+def headline_keys(tables: Tables) -> set[str]:
+    """The figures the report opens with: the network's persons and each dispositif's persons
+    of the year. Secondary suppression never takes them (it masks other cells instead); a
+    small one is still « < k »."""
+    y = tables.year
+    keys = {network_key(y)}
+    for table in tables.tables:
+        for _, _, cell_key, _ in table.cells():
+            if (
+                cell_key
+                and cell_key.startswith(f"personnes|{y}|dispositif=")
+                and (cell_key.count("|") == 2)
+            ):
+                keys.add(cell_key)
+    return keys
+
+
+def publish(
+    ind: dict[str, Any], ind_prev: dict[str, Any] | None, k: int
+) -> tuple[Tables, Publication, Publication | None]:
+    """This year's tables protected against this year's *and* last year's publication."""
+    previous = None
+    if ind_prev is not None:
+        prev_tables = build_tables(ind_prev, k)
+        previous = protect(
+            prev_tables.tables,
+            k,
+            prev_tables.constraints,
+            latent=prev_tables.latent,
+            unprinted=prev_tables.unprinted,
+            guarded=prev_tables.guarded,
+            keep=headline_keys(prev_tables),
+        )
+    tables = build_tables(ind, k)
+    return (
+        tables,
+        protect(
+            tables.tables,
+            k,
+            tables.constraints,
+            previous=previous,
+            latent=tables.latent,
+            unprinted=tables.unprinted,
+            guarded=tables.guarded,
+            keep=headline_keys(tables),
+        ),
+        previous,
+    )

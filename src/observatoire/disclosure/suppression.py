@@ -1,0 +1,788 @@
+"""Secondary cell suppression across all the tables of a publication, audited by linear programming.
+
+Primary suppression hides person counts from 1 to k−1. That is not enough: a reader who knows the
+margins of a table, the same figure in another table or last year's publication can often recompute
+a hidden cell, or narrow it (two hidden cells whose sum is 3). The engine therefore models what a
+reader knows — every published value of this year and of last year, every additive identity
+(totals), and what the labels say (« < k »: between 1 and k−1; « s »: at least k) — and computes,
+for each small cell, the interval that a reader can deduce, with two linear programs (HiGHS).
+A small cell is *protected* when that interval still covers [1, k−1]: the reader learns nothing
+beyond « < k ». :func:`protect` hides further cells (secondary suppression) until every small cell
+is protected, or until no allowed suppression can widen its interval any more (see
+:func:`audit`, column ``inevitable``).
+
+Cells are identified across the publication by a *quantity key*: the same key in two tables, or in
+last year's tables, is the same number and gets one status, so the pattern is consistent across
+tables and across years (the Eurostat practice).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+
+from observatoire.core.formatting import french_number
+
+PRIMARY = "primaire"
+SECONDARY = "secondaire"
+PUBLISHED = "publie"
+LATENT = "latent"
+"""A count a reader knows exists but that no table prints (the make-up of a group of small
+categories): bounded by 0 and k−1 and never written. It enters the reader's identities, so the
+printed « < k » cells are protected against them; it is not itself a target (protecting every
+one would mask whole tables), :func:`latent_exposure` says what a reader can deduce of it."""
+UNPRINTED = "non_imprime"
+"""A count no table prints and that a reader only knows to be at least 0: the finer parts of a
+printed cell (the persons of « maison d'accueil ou Housing First » who used the maison
+d'accueil). Like :data:`LATENT`, it carries identities (persons of a dispositif = sum of its
+combinations) and is never written; unlike it, no « < k » rule bounds it from above."""
+
+SECONDARY_LABEL = "s"
+TOL = 1e-6
+
+__all__ = [
+    "LATENT",
+    "PRIMARY",
+    "PUBLISHED",
+    "SECONDARY",
+    "SECONDARY_LABEL",
+    "UNPRINTED",
+    "Constraint",
+    "CountTable",
+    "Publication",
+    "audit",
+    "latent_exposure",
+    "protect",
+]
+
+
+@dataclass(eq=False)
+class CountTable:
+    """One published table of counts.
+
+    Cells are identified across the whole publication by a *quantity key* (str): the same key in
+    two tables (or in last year's tables) is the same number, e.g.
+    ``"personnes|2024|dispositif=maison_accueil"``. A cell whose key is None is not a count to
+    protect (nights, a percentage) and takes part in no additive identity.
+    """
+
+    name: str
+    title: str
+    values: pd.DataFrame
+    keys: pd.DataFrame
+    row_total: str | None = None
+    col_total: str | None = None
+    sensitive: bool = True
+
+    def cells(self) -> Iterator[tuple[int, int, str | None, Any]]:
+        """(row position, column position, key, value) of every cell, row by row."""
+        for i in range(self.values.shape[0]):
+            for j in range(self.values.shape[1]):
+                yield i, j, _key(self.keys.iat[i, j]), self.values.iat[i, j]
+
+    def where(self, i: int, j: int) -> str:
+        """French location of a cell, for error messages."""
+        return (
+            f"cellule « {self.values.index[i]} » × « {self.values.columns[j]} » "
+            f"du tableau « {self.name} »"
+        )
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """An extra additive identity known to a reader: value(total) == sum(value(parts))."""
+
+    total: str
+    parts: tuple[str, ...]
+
+
+@dataclass
+class Publication:
+    """The suppression pattern of one year's publication.
+
+    ``values`` holds the true values, hidden ones included: keep it in memory, never write it;
+    :meth:`ledger` and :meth:`text` are what may be written.
+    """
+
+    k: int
+    values: dict[str, float]
+    status: dict[str, str]
+    tables: list[CountTable]
+    constraints: list[Constraint]
+    kept: frozenset[str] = frozenset()  # never hidden as secondary (see protect's keep)
+    guarded: frozenset[str] = frozenset()  # unprinted counts protected like « < k » cells
+
+    def hidden(self, key: str) -> bool:
+        return self.status[key] != PUBLISHED
+
+    def cell_text(self, key: str) -> str:
+        """The published text of a quantity: « < k », « s » or the French number."""
+        status = self.status[key]
+        if status == PRIMARY:
+            return f"< {self.k}"
+        if status == SECONDARY:
+            return SECONDARY_LABEL
+        return french_number(self.values[key])
+
+    def text(self, table: CountTable) -> pd.DataFrame:
+        """The table as published: one string per cell, hidden cells labelled."""
+        out = pd.DataFrame("", index=table.values.index, columns=table.values.columns, dtype=object)
+        for i, j, key, value in table.cells():
+            out.iat[i, j] = _number_text(value) if key is None else self.cell_text(key)
+        return out
+
+    def ledger(self) -> pd.DataFrame:
+        """One row per quantity: key, status, published value (empty when hidden), tables.
+
+        Safe to write: a hidden value never appears in it.
+        """
+        where: dict[str, list[str]] = {}
+        for table in self.tables:
+            for _, _, key, _ in table.cells():
+                if key is not None and table.name not in where.setdefault(key, []):
+                    where[key].append(table.name)
+        keys = sorted(
+            key for key, status in self.status.items() if status not in (LATENT, UNPRINTED)
+        )
+        return pd.DataFrame(
+            {
+                "key": keys,
+                "status": [self.status[key] for key in keys],
+                "value": pd.array(
+                    [None if self.hidden(key) else self.values[key] for key in keys],
+                    dtype="Float64",
+                ),
+                "tables": [", ".join(where.get(key, [])) for key in keys],
+            }
+        )
+
+
+def protect(
+    tables: list[CountTable],
+    k: int,
+    constraints: Sequence[Constraint] = (),
+    previous: Publication | None = None,
+    max_rounds: int = 500,
+    *,
+    keep: Iterable[str] = (),
+    strict: bool = False,
+    latent: dict[str, float] | None = None,
+    unprinted: dict[str, float] | None = None,
+    guarded: Iterable[str] = (),
+) -> Publication:
+    """Primary and audited secondary suppression over all ``tables`` of one year.
+
+    Small cells are hidden first; then, while a reader can narrow some small cell (of this year
+    or of ``previous``), one more published cell is hidden in an identity that bears on it,
+    preferring in order: cells that are the total of fewer identities (inner cells, then margins,
+    a grand total shared by several tables last), cells of identities that pin a hidden cell on
+    their own, nearer cells, smaller values; ties by key. Never hidden as secondary: zeros, small
+    cells, counts of non-sensitive tables, values published last year (hiding them is useless),
+    and the keys in ``keep`` (headline figures the report must show: the search goes elsewhere).
+
+    When even hiding every allowed cell leaves a small cell narrowed (zeros are published, so a
+    row « < k », « < k », 0 with a total « < k » tells that the total is at least 2), the cell is
+    left as it is and :func:`audit` flags it ``inevitable``; with ``strict=True`` that raises. A
+    small cell whose exact value can be deduced whatever is hidden always raises ``ValueError``.
+
+    ``latent`` gives the true values of :data:`LATENT` quantities: unprinted counts that the
+    identities mention (the combinations gathered in « autres »). A reader only knows they lie
+    in 0..k−1; the small cells are protected against identities that go through them.
+    ``unprinted`` gives those of :data:`UNPRINTED` quantities (known to a reader only as ≥ 0).
+    ``guarded`` names unprinted counts that are persons in their own right (those who used two
+    services printed apart, through a merged row): when 1 to k−1, they are protected like a
+    « < k » cell, though never printed.
+    """
+    if k < 2:
+        raise ValueError(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
+    values, sensitive = _collect(tables, k)
+    latent = dict(latent or {})
+    if clash := sorted(latent.keys() & values.keys()):
+        raise ValueError(f"Quantités latentes déjà publiées dans un tableau : {', '.join(clash)}.")
+    if bad := sorted(key for key, v in latent.items() if not 0 <= v < k):
+        raise ValueError(f"Quantités latentes hors de 0..{k - 1} : {', '.join(bad)}.")
+    unprinted = dict(unprinted or {})
+    if clash := sorted(unprinted.keys() & (values.keys() | latent.keys())):
+        raise ValueError(f"Quantités non imprimées déjà déclarées : {', '.join(clash)}.")
+    if bad := sorted(key for key, v in unprinted.items() if v < 0):
+        raise ValueError(f"Quantités non imprimées négatives : {', '.join(bad)}.")
+    values.update(latent)
+    values.update(unprinted)
+    kept = frozenset(keep)
+    if unknown := sorted(kept - values.keys()):
+        raise ValueError(f"Clés à garder absentes des tableaux : {', '.join(unknown)}.")
+    sourced = [*_derive_constraints(tables), *((c, "identité explicite") for c in constraints)]
+    _check_constraints(sourced, values, previous)
+    all_constraints = _dedupe(c for c, _ in sourced)
+    _check_previous(values, previous)
+    status = {
+        key: LATENT
+        if key in latent
+        else UNPRINTED
+        if key in unprinted
+        else (PRIMARY if sensitive[key] and 0 < v < k else PUBLISHED)
+        for key, v in values.items()
+    }
+    guarded_keys = frozenset(guarded)
+    if stray := sorted(guarded_keys - unprinted.keys()):
+        raise ValueError(f"Quantités à protéger non déclarées non imprimées : {', '.join(stray)}.")
+    publication = Publication(k, values, status, list(tables), all_constraints, kept, guarded_keys)
+    eligible = _eligible(publication, previous)
+    attacker = _Attacker.of(publication, previous)
+    best = _Attacker.of(publication, previous, extra_hidden=eligible)
+    totals: dict[str, int] = {}  # key -> number of identities it is the total of
+    for c in attacker.constraints_as_given:
+        totals[c.total] = totals.get(c.total, 0) + 1
+    rounds = 0
+    for target in _primary_keys(publication, previous):
+        rng = _target_range(target, publication, previous)
+        while True:
+            lo, hi = attacker.range(target)
+            if _covers(lo, hi, rng):
+                break
+            chosen = None
+            if not _covers(lo, hi, best.range(target)):
+                chosen = _pick(attacker, target, eligible - attacker.hidden_keys(), totals, values)
+            if chosen is None:  # the widest interval any allowed suppression can leave
+                if hi - lo <= TOL:
+                    raise ValueError(
+                        f"Impossible de protéger la {_where(target, publication, previous)} "
+                        f"(clé « {target} ») : sa valeur se déduit des cellules publiées (zéros, "
+                        f"comptes non sensibles, mentions « < {k} » ou publication de l'année "
+                        "précédente), quelle que soit la suppression secondaire. Regroupez des "
+                        "catégories ou ne publiez pas ce tableau."
+                    )
+                if strict:
+                    raise ValueError(
+                        f"La {_where(target, publication, previous)} (clé « {target} ») ne peut "
+                        f"pas être entièrement protégée : un lecteur sait qu'elle est entre "
+                        f"{french_number(lo)} et {french_number(hi)}, quelle que soit la "
+                        "suppression secondaire."
+                    )
+                break
+            status[chosen] = SECONDARY
+            attacker.hide(chosen, (float(k), math.inf))
+            rounds += 1
+            if rounds > max_rounds:
+                raise ValueError(
+                    f"Suppression secondaire interrompue après {max_rounds} cellules masquées "
+                    f"(en protégeant la {_where(target, publication, previous)}) : "
+                    "augmentez max_rounds ou simplifiez les tableaux."
+                )
+    _prune(publication, previous, attacker)
+    return publication
+
+
+def _prune(publication: Publication, previous: Publication | None, attacker: _Attacker) -> None:
+    """Publish again every secondary cell that the pattern does not need, largest first.
+
+    The greedy search hides cells for one small cell at a time; a cell hidden early can turn
+    out useless once later ones are hidden (the n-dispositifs margin of the combinations table
+    masked six of its cells where three elsewhere did). A cell is published again when no
+    small cell — printed « < k » or unprinted count of 1 to k−1 — becomes any narrower for a
+    reader than it is with the cell hidden.
+    """
+    status, values, k = publication.status, publication.values, publication.k
+    watched = _primary_keys(publication, previous) + sorted(
+        key
+        for pub in (publication, previous)
+        if pub is not None
+        for key, s in pub.status.items()
+        if s in (LATENT, UNPRINTED) and 1 <= pub.values[key] < k
+    )
+    secondary = sorted(
+        (key for key, s in status.items() if s == SECONDARY), key=lambda key: (-values[key], key)
+    )
+    for key in secondary:
+        before = {t: attacker.range(t) for t in watched}
+        attacker.show(key, values[key])
+        if all(_covers(*attacker.range(t), before[t]) for t in watched):
+            status[key] = PUBLISHED
+        else:
+            attacker.hide(key, (float(k), math.inf))
+
+
+def audit(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
+    """What a reader can deduce about every small cell of this year and of ``previous``.
+
+    One row per key that is primary in either publication: ``lo``/``hi`` (the interval a reader
+    deduces from all published values, all identities and the labels), ``protected`` (the
+    interval covers [1, k−1]: nothing learnt beyond « < k »), ``inevitable`` (not protected, not
+    recovered exactly, but no allowed secondary suppression could widen the interval),
+    ``current`` (the key belongs to this year's publication). The intervals are what a reader
+    can deduce anyway; still, do not publish the audit of a publication that fails it.
+    """
+    _check_previous(publication.values, previous)
+    attacker = _Attacker.of(publication, previous)
+    best = _Attacker.of(publication, previous, extra_hidden=_eligible(publication, previous))
+    rows = []
+    for key in _primary_keys(publication, previous):
+        rng = _target_range(key, publication, previous)
+        lo, hi = attacker.range(key)
+        protected = _covers(lo, hi, rng)
+        inevitable = False
+        if not protected and hi - lo > TOL:
+            inevitable = _covers(lo, hi, best.range(key))
+        current = key in publication.status
+        source = publication if current or previous is None else previous
+        rows.append(
+            {
+                "key": key,
+                "status": source.status[key],
+                "lo": lo,
+                "hi": hi,
+                "protected": protected,
+                "inevitable": inevitable,
+                "current": current,
+            }
+        )
+    columns = ["key", "status", "lo", "hi", "protected", "inevitable", "current"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def latent_exposure(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
+    """What a reader can deduce of each unprinted count (:data:`LATENT`, :data:`UNPRINTED`) of
+    1 to k−1 that is not guarded (``key``, ``value``, ``lo``, ``hi``, ``exact``): the residual
+    risk of a grouped category, for the methods annex."""
+    attacker = _Attacker.of(publication, previous)
+    rows = []
+    for key, status in sorted(publication.status.items()):
+        small = 1 <= publication.values[key] < publication.k
+        if status in (LATENT, UNPRINTED) and small and key not in publication.guarded:
+            lo, hi = attacker.range(key)
+            value = publication.values[key]
+            rows.append({"key": key, "value": value, "lo": lo, "hi": hi, "exact": hi - lo <= TOL})
+    return pd.DataFrame(rows, columns=["key", "value", "lo", "hi", "exact"])
+
+
+# --- what a reader knows -------------------------------------------------------------------------
+
+
+class _Attacker:
+    """A reader's knowledge as a system of linear equalities and bounds over hidden quantities.
+
+    Only the connected component of a target (hidden keys linked through identities) enters its
+    linear programs, so a report of many small tables stays fast; results are cached per
+    component, and hiding a key only invalidates the components it joins.
+    """
+
+    def __init__(
+        self,
+        constraints: list[Constraint],
+        known: dict[str, float],
+        bounds: dict[str, tuple[float, float]],
+    ) -> None:
+        self.constraints_as_given = constraints
+        self.coefs: list[dict[str, float]] = []
+        for c in constraints:
+            coef: dict[str, float] = {c.total: 1.0}
+            for part in c.parts:
+                coef[part] = coef.get(part, 0.0) - 1.0
+            self.coefs.append({key: v for key, v in coef.items() if v != 0})
+        self.by_key: dict[str, list[int]] = {}
+        for index, coef in enumerate(self.coefs):
+            for key in coef:
+                self.by_key.setdefault(key, []).append(index)
+        self.known = dict(known)
+        self.bounds = dict(bounds)
+        self._cache: dict[tuple[str, frozenset[str]], tuple[float, float]] = {}
+
+    @classmethod
+    def of(
+        cls,
+        publication: Publication,
+        previous: Publication | None,
+        extra_hidden: Iterable[str] = (),
+    ) -> _Attacker:
+        """The reader of ``publication`` (and of ``previous``); ``extra_hidden`` are published
+        cells assumed hidden as secondary (to compute the widest interval reachable)."""
+        pubs = [publication] if previous is None else [publication, previous]
+        labels: dict[str, list[tuple[float, float]]] = {}
+        known: dict[str, float] = {}
+        for pub in pubs:
+            for key, status in pub.status.items():
+                if status == PUBLISHED:
+                    known[key] = pub.values[key]
+                else:
+                    labels.setdefault(key, []).append(_label_range(status, pub.k))
+        for key in extra_hidden:
+            if key not in known or (previous is not None and previous.status.get(key) == PUBLISHED):
+                continue
+            del known[key]
+            labels.setdefault(key, []).append((float(publication.k), math.inf))
+        for key in known:
+            labels.pop(key, None)
+        bounds = {
+            key: (max(r[0] for r in ranges), min(r[1] for r in ranges))
+            for key, ranges in labels.items()
+        }
+        constraints = _dedupe(
+            [*publication.constraints, *(previous.constraints if previous else [])]
+        )
+        return cls(constraints, known, bounds)
+
+    def hidden_keys(self) -> set[str]:
+        return set(self.bounds)
+
+    def hide(self, key: str, bound: tuple[float, float]) -> None:
+        del self.known[key]
+        self.bounds[key] = bound
+
+    def show(self, key: str, value: float) -> None:
+        del self.bounds[key]
+        self.known[key] = value
+
+    def component(self, target: str) -> tuple[list[str], list[int]]:
+        """Hidden keys linked to ``target`` through identities, and those identities."""
+        seen = {target}
+        rows: set[int] = set()
+        queue = deque([target])
+        while queue:
+            key = queue.popleft()
+            for index in self.by_key.get(key, ()):
+                if index in rows:
+                    continue
+                rows.add(index)
+                for other in self.coefs[index]:
+                    if other not in self.known and other not in seen:
+                        seen.add(other)
+                        queue.append(other)
+        return sorted(seen), sorted(rows)
+
+    def range(self, target: str) -> tuple[float, float]:
+        """The interval a reader can deduce for ``target`` (two LPs, cached per component)."""
+        if target in self.known:
+            return self.known[target], self.known[target]
+        keys, rows = self.component(target)
+        cache_key = (target, frozenset(keys))
+        if cache_key in self._cache:
+            return self._cache[cache_key]
+        if not rows:
+            result = self.bounds[target]
+        else:
+            position = {key: n for n, key in enumerate(keys)}
+            data, row_index, col_index = [], [], []
+            rhs = np.zeros(len(rows))
+            for r, index in enumerate(rows):
+                for key, coef in self.coefs[index].items():
+                    if key in position:
+                        data.append(coef)
+                        row_index.append(r)
+                        col_index.append(position[key])
+                    else:
+                        rhs[r] -= coef * self.known[key]
+            matrix = csr_matrix((data, (row_index, col_index)), shape=(len(rows), len(keys)))
+            bounds = [
+                (lo, None if math.isinf(hi) else hi) for lo, hi in (self.bounds[k] for k in keys)
+            ]
+            lo_hi = []
+            for sense in (1.0, -1.0):
+                objective = np.zeros(len(keys))
+                objective[position[target]] = sense
+                res = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=bounds, method="highs")
+                if res.status == 3:  # unbounded: only a maximum can be
+                    lo_hi.append(math.inf)
+                elif res.status != 0:
+                    raise RuntimeError(
+                        f"programme linéaire sans solution pour « {target} » ({res.message}) : "
+                        "valeurs ou identités incohérentes"
+                    )
+                else:
+                    lo_hi.append(sense * res.fun)
+            result = (lo_hi[0], lo_hi[1])
+        self._cache[cache_key] = result
+        return result
+
+
+def _pick(
+    attacker: _Attacker,
+    target: str,
+    candidates: set[str],
+    totals: dict[str, int],
+    values: dict[str, float],
+) -> str | None:
+    """The next cell to hide to widen ``target``'s interval, or None if nothing is left.
+
+    Identities where one hidden cell stands alone pin it (a total minus published parts): a cell
+    that sits in several of them breaks several at once (the fourth corner of a rectangle).
+    Without such identities, the narrowing comes from bounds: hide near the target.
+    """
+    keys, rows = attacker.component(target)
+    hidden = set(keys)
+    pinning = [r for r in rows if sum(1 for key in attacker.coefs[r] if key in hidden) == 1]
+    score: dict[str, int] = {}
+    for r in pinning:
+        for key in attacker.coefs[r]:
+            if key in candidates:
+                score[key] = score.get(key, 0) + 1
+    if score:
+        return min(score, key=lambda key: (totals.get(key, 0), -score[key], values[key], key))
+    distance = {target: 0}
+    queue = deque([target])
+    while queue:
+        key = queue.popleft()
+        for r in attacker.by_key.get(key, ()):
+            for other in attacker.coefs[r]:
+                if other in hidden and other not in distance:
+                    distance[other] = distance[key] + 1
+                    queue.append(other)
+    near: dict[str, int] = {}
+    for r in rows:
+        d = min(distance[key] for key in attacker.coefs[r] if key in hidden)
+        for key in attacker.coefs[r]:
+            if key in candidates:
+                near[key] = min(near.get(key, d), d)
+    if not near:
+        return None
+    return min(near, key=lambda key: (totals.get(key, 0), near[key], values[key], key))
+
+
+# --- building and checking -----------------------------------------------------------------------
+
+
+def _key(raw: Any) -> str | None:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
+        return None
+    return str(raw)
+
+
+def _number_text(value: Any) -> str:
+    """Text of a cell that is not a protected count (nights, a percentage)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "–" if value is None else str(value)
+    if math.isnan(number) or number.is_integer():
+        return french_number(number)
+    return french_number(number, 1)
+
+
+def _label_range(status: str, k: int) -> tuple[float, float]:
+    if status == LATENT:
+        return 0.0, float(k - 1)
+    if status == UNPRINTED:
+        return 0.0, math.inf
+    return (1.0, float(k - 1)) if status == PRIMARY else (float(k), math.inf)
+
+
+def _covers(lo: float, hi: float, rng: tuple[float, float]) -> bool:
+    return lo <= rng[0] + TOL and hi >= rng[1] - TOL
+
+
+def _published(publication: Publication | None) -> set[str]:
+    if publication is None:
+        return set()
+    return {key for key, status in publication.status.items() if status == PUBLISHED}
+
+
+def _eligible(publication: Publication, previous: Publication | None) -> set[str]:
+    """Published cells that secondary suppression may hide, and whose hiding can help."""
+    sensitive = _sensitivity(publication.tables)
+    known_before = _published(previous)
+    return {
+        key
+        for key, status in publication.status.items()
+        if status == PUBLISHED
+        and sensitive.get(key, False)
+        and publication.values[key] >= publication.k
+        and key not in known_before
+        and key not in publication.kept
+    }
+
+
+def _target_range(
+    key: str, publication: Publication, previous: Publication | None
+) -> tuple[float, float]:
+    """What the « < k » label(s) of a small cell say: the interval it must keep."""
+    ranges = [
+        _label_range(PRIMARY, pub.k)
+        for pub in (publication, previous)
+        if pub is not None and (pub.status.get(key) == PRIMARY or key in pub.guarded)
+    ]
+    return max(r[0] for r in ranges), min(r[1] for r in ranges)
+
+
+def _primary_keys(publication: Publication, previous: Publication | None) -> list[str]:
+    """Small cells to protect: the « < k » cells of both publications and their guarded
+    unprinted counts of 1 to k−1 (latent counts bound them but are not targets, see
+    :data:`LATENT`)."""
+    keys: set[str] = set()
+    for pub in (publication, previous):
+        if pub is not None:
+            keys |= {key for key, status in pub.status.items() if status == PRIMARY}
+            keys |= {key for key in pub.guarded if 1 <= pub.values[key] < pub.k}
+    return sorted(keys)
+
+
+def _sensitivity(tables: Iterable[CountTable]) -> dict[str, bool]:
+    """A key is protectable when every table that shows it is sensitive."""
+    sensitive: dict[str, bool] = {}
+    for table in tables:
+        for _, _, key, _ in table.cells():
+            if key is not None:
+                sensitive[key] = sensitive.get(key, True) and table.sensitive
+    return sensitive
+
+
+def _collect(tables: Sequence[CountTable], k: int) -> tuple[dict[str, float], dict[str, bool]]:
+    """Values of every key, checked: one value per key, integer person counts."""
+    values: dict[str, float] = {}
+    first_seen: dict[str, str] = {}
+    for table in tables:
+        if table.keys.shape != table.values.shape or not (
+            table.keys.index.equals(table.values.index)
+            and table.keys.columns.equals(table.values.columns)
+        ):
+            raise ValueError(
+                f"Tableau « {table.name} » : les clés n'ont pas la forme des valeurs "
+                "(mêmes lignes et colonnes attendues)."
+            )
+        for i, j, key, raw in table.cells():
+            if key is None:
+                continue
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                value = math.nan
+            if math.isnan(value):
+                raise ValueError(f"La {table.where(i, j)} (clé « {key} ») n'a pas de valeur.")
+            if key in values and abs(values[key] - value) > TOL:
+                raise ValueError(
+                    f"La clé « {key} » vaut {french_number(values[key], 2)} dans le tableau "
+                    f"« {first_seen[key]} » mais {french_number(value, 2)} dans la "
+                    f"{table.where(i, j)} : une même clé doit désigner un même nombre."
+                )
+            values.setdefault(key, value)
+            first_seen.setdefault(key, table.name)
+    sensitive = _sensitivity(tables)
+    for table in tables:
+        for i, j, key, _ in table.cells():
+            if key is None or not sensitive[key]:
+                continue
+            value = values[key]
+            if value < 0 or not value.is_integer():
+                raise ValueError(
+                    f"La {table.where(i, j)} (clé « {key} ») n'est pas un nombre entier de "
+                    f"personnes ({french_number(value, 2)})."
+                )
+    in_sensitive = set().union(*(_keys_of(t) for t in tables if t.sensitive))
+    for table in tables:
+        if table.sensitive:
+            continue
+        for i, j, key, _ in table.cells():
+            if key in in_sensitive and 0 < values[key] < k:
+                raise ValueError(
+                    f"La {table.where(i, j)} (clé « {key} ») est publiée dans un tableau non "
+                    f"sensible mais c'est un petit effectif d'un tableau de personnes."
+                )
+    return values, sensitive
+
+
+def _keys_of(table: CountTable) -> set[str]:
+    return {key for _, _, key, _ in table.cells() if key is not None}
+
+
+def _derive_constraints(tables: Iterable[CountTable]) -> list[tuple[Constraint, str]]:
+    """The additive identities a reader sees in a table (its total row and total column), each
+    with where it comes from, in French, for error messages."""
+    out: list[tuple[Constraint, str]] = []
+    for table in tables:
+        n_rows, n_cols = table.values.shape
+        keys = [[_key(table.keys.iat[i, j]) for j in range(n_cols)] for i in range(n_rows)]
+        if table.row_total is not None:
+            r = _position(table.values.index, table.row_total, table.name, "ligne")
+            for j in range(n_cols):
+                parts = tuple(keys[i][j] for i in range(n_rows) if i != r and keys[i][j])
+                total = keys[r][j]
+                if total is not None and parts:
+                    where = f"colonne « {table.values.columns[j]} » du tableau « {table.name} »"
+                    out.append((Constraint(total, parts), where))
+        if table.col_total is not None:
+            c = _position(table.values.columns, table.col_total, table.name, "colonne")
+            for i in range(n_rows):
+                parts = tuple(keys[i][j] for j in range(n_cols) if j != c and keys[i][j])
+                total = keys[i][c]
+                if total is not None and parts:
+                    where = f"ligne « {table.values.index[i]} » du tableau « {table.name} »"
+                    out.append((Constraint(total, parts), where))
+    return out
+
+
+def _position(labels: pd.Index, label: str, table: str, what: str) -> int:
+    matches = [n for n, value in enumerate(labels) if value == label]
+    if len(matches) != 1:
+        raise ValueError(
+            f"Tableau « {table} » : {what} de total « {label} » introuvable ou en double."
+        )
+    return matches[0]
+
+
+def _dedupe(constraints: Iterable[Constraint]) -> list[Constraint]:
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    out = []
+    for c in constraints:
+        signature = (c.total, tuple(sorted(c.parts)))
+        if signature not in seen:
+            seen.add(signature)
+            out.append(c)
+    return out
+
+
+def _check_constraints(
+    constraints: Iterable[tuple[Constraint, str]],
+    values: dict[str, float],
+    previous: Publication | None,
+) -> None:
+    """A declared total that is not the sum of its parts would mislead the audit: refuse it."""
+    everything = dict(previous.values) if previous is not None else {}
+    everything.update(values)
+    for c, where in constraints:
+        missing = [key for key in (c.total, *c.parts) if key not in everything]
+        if missing:
+            raise ValueError(
+                f"L'identité « {c.total} = somme des parties » ({where}) cite des clés absentes "
+                f"de tous les tableaux : {', '.join(missing)}."
+            )
+        total = everything[c.total]
+        parts = sum(everything[key] for key in c.parts)
+        if abs(total - parts) > TOL * max(1.0, abs(total)):
+            raise ValueError(
+                f"Total non additif ({where}) : « {c.total} » vaut {french_number(total)} mais "
+                f"ses parties font {french_number(parts)}. Une personne comptée dans plusieurs "
+                "lignes ou colonnes, ou une colonne d'une autre année ? row_total/col_total "
+                "exigent que le total soit la somme de toutes les autres cellules à clé ; sinon, "
+                "déclarez les vraies identités par des Constraint explicites."
+            )
+
+
+def _check_previous(values: dict[str, float], previous: Publication | None) -> None:
+    """A key shared with last year must be the same number, or the reader model is wrong."""
+    if previous is None:
+        return
+    for key in sorted(values.keys() & previous.values.keys()):
+        if abs(values[key] - previous.values[key]) > TOL:
+            raise ValueError(
+                f"La clé « {key} » valait {french_number(previous.values[key], 2)} dans la "
+                f"publication précédente et vaut {french_number(values[key], 2)} cette année : "
+                "un chiffre révisé doit prendre une autre clé."
+            )
+
+
+def _where(key: str, publication: Publication, previous: Publication | None) -> str:
+    for pub in (publication, previous):
+        if pub is None:
+            continue
+        for table in pub.tables:
+            for i, j, cell_key, _ in table.cells():
+                if cell_key == key:
+                    suffix = "" if pub is publication else " (publication précédente)"
+                    return table.where(i, j) + suffix
+    return f"quantité « {key} »"

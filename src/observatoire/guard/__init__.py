@@ -1,0 +1,1 @@
+"""The leak guard: no identity from the raw exports in any output."""

@@ -1,0 +1,992 @@
+"""Leak guard: no identity read in the raw exports may reappear in ``data_clean/`` or ``outputs/``.
+
+Ingest is the only step allowed to see names, birth dates and partner client ids in clear. A later
+stage that copies an identity column, a notebook that prints a raw row or a Data Docs page that
+shows an unexpected value would publish them without anyone noticing; so this guard re-reads every
+export of every partner through its mapping, collects those values and looks for them in every
+file downstream. It runs last in ``dvc.yaml`` (stage ``leak_guard``) and fails the run on a hit.
+
+What is searched, and why it is precise enough to run on every build:
+
+- surnames and first names as whole normalised words (case and accents ignored), never as
+  substrings: « Martin » must not match « Martinique ». Names of fewer than 4 letters and the
+  short :data:`STOP_WORDS` list (names that are also words of the reports) are not searched.
+  Compound names (« Van der Berg », « Dupré-Lefèvre ») are searched as the full phrase and on each
+  distinctive part of 5 letters or more (particles such as « van », « de », « el » excepted);
+- full birth dates as whole tokens, in the forms they get written: 1978-11-12, 12/11/1978,
+  12-11-1978, 12.11.1978, 1978/11/12 and the raw text of the export;
+- partner client ids as whole tokens (case ignored), also inside paths and file names
+  (``dossier_AN-001222.pdf``). Numeric ids of fewer than 6 digits cannot be told apart from counts,
+  and ids of fewer than 4 characters from ordinary codes: they are counted as « non vérifiables »;
+- initials are not searched at all: two or three letters occur everywhere.
+
+Where data can sit is searched, not the machinery around it: Parquet text columns (and date
+columns in ISO form), every text file (CSV, JSON, Markdown, QMD, Typst, logs...), PDF text
+(pypdf), notebook cells and outputs, Office documents' XML. In HTML, SVG and XML, text, text
+attributes and the string literals of scripts are searched, not tag names, style sheets, comments
+or library code; in notebook code cells, only string literals. Otherwise every CSS keyword and
+JavaScript identifier (« block », « parent », « close ») would be a surname found on every run.
+Images and fonts are skipped.
+
+Each text is normalised and tokenised once and its tokens intersected with the identity sets
+(no regex per name: the sample alone has some 15 000 distinct names); only a text with a hit is
+re-read line by line, value by value, to say where. The report
+(``outputs/metrics/leak_guard.json``) gives counts, kinds and places, never the values themselves,
+and a path or column name that itself holds an identity is masked.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+import time
+import unicodedata
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from observatoire.core.errors import ObservatoireError
+from observatoire.core.storage import sha256_file, write_json
+from observatoire.intake.mapping import ColumnSpec, PartnerMapping, load_partners, normalise_label
+from observatoire.intake.readers import is_blank, parse_dates, read_export
+
+REPORT = Path("outputs/metrics/leak_guard.json")
+SCAN_ROOTS = (Path("data_clean"), Path("outputs"))
+
+SURNAME = "nom"
+FIRST_NAME = "prénom"
+BIRTH_DATE = "date de naissance"
+CLIENT_ID = "identifiant partenaire"
+KINDS = (SURNAME, FIRST_NAME, BIRTH_DATE, CLIENT_ID)
+FIELD_KINDS = {
+    "surname": SURNAME,
+    "first_name": FIRST_NAME,
+    "birth_date": BIRTH_DATE,
+    "local_id": CLIENT_ID,
+}
+"""Mapping fields whose values are searched. ``initials`` is left out on purpose (too short)."""
+
+MIN_NAME_LETTERS = 4
+MIN_PART_LETTERS = 5
+MIN_NUMERIC_ID_DIGITS = 6
+MIN_ID_CHARS = 4
+
+PARTICLES = frozenset(
+    ("da", "das", "de", "del", "della", "des", "di", "do", "dos", "du", "la", "le", "les")
+    + ("van", "vande", "vanden", "vander", "den", "der", "ten", "ter", "von", "saint", "st")
+    + ("abou", "abu", "ait", "al", "ben", "bin", "el", "ibn", "mac", "mc")
+)
+"""Parts of compound names that say nothing on their own (« Van » in « Van der Berg »)."""
+
+STOP_WORDS: dict[str, str] = {
+    "alpha": "first name; α, the dispersion of the trend models (« Cameron–Trivedi alpha »)",
+    "baudouin": "first name; « Fondation Roi Baudouin », a source cited by the report",
+    "bien": "surname; French « bien » in the report's prose",
+    "block": "surname; « content-block » element ids in the Data Docs' scripts",
+    "detaille": "surname; French « détaillé » in the report's prose",
+    "edit": "first name; links of the Data Docs (« how_to_create_and_edit_expectations »)",
+    "font": "surname; « font-family » strings in the notebooks' HTML scripts",
+    "grand": "surname; « Plan Grand Froid », the winter plan, all over the report",
+    "jeune": "surname; « un jeune », the subject of the youth-errance report (jeunes-en-errance)",
+    "lang": "surname; the `lang: fr` key of the report's Quarto front matter (observatoire.qmd)",
+    "lower": "surname (Löwer); column « lower » (confidence bound) of the trend tables",
+    "paquet": "surname; « paquet » (the Python package) in the notebooks' prose",
+    "sans": "surname; « sans-abri », « sans domicile » in the report's prose",
+    "sante": "first name; « Santé », an orientation code, and « santé mentale »",
+    "wilson": "first name; « intervalle de Wilson », the CI of a share in the reports",
+    "winter": "surname; params keys winter_start, winter_extra_beds (indicateurs.json)",
+}
+"""Names that are also ordinary words of the project's own outputs, each with where it appears.
+
+Chosen by running the guard on the outputs with every name the sample generator can draw (its
+Faker locales and lists): these are the only words of the outputs that are also such names.
+Kept short on purpose, since the guard no longer sees these names as single words (compounds such
+as « Grand-Jean » are still searched whole). Add a word only after checking where it appears.
+"""
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
+"""The forms a full birth date takes once written out, whatever the partner's own format."""
+
+_IMAGES = ("png", "jpg", "jpeg", "gif", "ico", "bmp", "tif", "tiff", "webp", "avif")
+_FONTS = ("otf", "ttf", "woff", "woff2", "eot")
+SKIPPED_TYPES = frozenset((*_IMAGES, *_FONTS, "css"))
+"""Binary images and fonts (nothing readable as text; charts are not OCR-ed) and style sheets
+(layout only, no data, but full of words such as « block » or « Times New Roman »)."""
+
+ARROW_TYPES = frozenset({"parquet", "feather", "arrow"})
+ZIP_TYPES = frozenset({"xlsx", "xlsm", "ods", "odt", "docx", "pptx", "odp"})
+MAX_LOCATIONS = 10
+
+Entry = str | tuple[str, ...]
+Hits = Counter[tuple[str, Entry]]
+
+# --- normalisation and tokenisation -----------------------------------------------------------
+
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_BASE64 = re.compile(
+    r"data:[\w.+/-]+;base64,[A-Za-z0-9+/=]*|(?<![A-Za-z0-9+/=])[A-Za-z0-9+/=]{200,}"
+)
+_JSON_UNICODE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_JSON_ESCAPE = re.compile(r"\\[nrtfb]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ISO_T = re.compile(r"(\d{4}-\d{2}-\d{2})T")
+_WORD = re.compile(r"[^\W_]+")
+_CODE = re.compile(r"[0-9A-Z]+(?:[-/._][0-9A-Z]+)*")
+_CODE_SEP = re.compile(r"([-/._])")
+_HYPHENATED = re.compile(r"(\w+)-\n(\w+)")
+_BREAK = "\x00"
+"""A token no identity contains: put between unrelated pieces so that no phrase spans them."""
+_CELL_SEP = "\n0\n"
+"""Separates cell values joined into one text: ``0`` is a token that breaks every phrase."""
+
+
+def _clean(text: str) -> str:
+    """Undo what hides a value from a tokeniser (entities, JSON escapes, accents, base64 data).
+
+    Base64 data (``data:`` URIs, runs of 200 characters or more) is dropped: its random letters
+    would otherwise match short names.
+    """
+    if "base64," in text or len(text) >= 200:
+        text = _BASE64.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "\\" in text:
+        text = _JSON_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), text)
+        text = _JSON_ESCAPE.sub(" ", text)
+    if "\x1b" in text:
+        text = _ANSI.sub(" ", text)
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return text
+
+
+def _words(clean: str) -> list[str]:
+    """Lower-case word tokens: runs of letters and digits (hyphens and apostrophes split)."""
+    return _WORD.findall(clean.lower())
+
+
+def _code_runs(clean: str) -> list[str]:
+    """Upper-case code tokens: letters and digits joined by ``- / . _`` (ids, dates)."""
+    return _CODE.findall(_ISO_T.sub(r"\1 ", clean.upper()))
+
+
+def _windows(run: str) -> Iterator[str]:
+    """Proper sub-tokens of a joined code token (``X_AN-001222.PDF`` → ``AN-001222``, ...).
+
+    A dot between two numbers is a decimal or thousands mark, never a boundary: 0.123456 must not
+    yield 123456.
+    """
+    parts = _CODE_SEP.split(run)
+    n = len(parts) // 2 + 1
+
+    def cut(sep_index: int) -> bool:
+        if sep_index < 1 or sep_index >= len(parts) - 1:
+            return True
+        return not (
+            parts[sep_index] == "."
+            and parts[sep_index - 1].isdigit()
+            and parts[sep_index + 1].isdigit()
+        )
+
+    for i in range(n):
+        if not cut(2 * i - 1):
+            continue
+        for j in range(i, min(n, i + 6)):
+            if (i, j) == (0, n - 1) or not cut(2 * j + 1):
+                continue
+            yield "".join(parts[2 * i : 2 * j + 1])
+
+
+def _code_tokens(clean: str) -> list[str]:
+    runs = _code_runs(clean)
+    joined = {r for r in runs if not r.isalnum()}
+    if joined:
+        runs.append(_BREAK)
+        for run in sorted(joined):
+            runs.extend(_windows(run))
+    return runs
+
+
+# --- identity values --------------------------------------------------------------------------
+
+
+@dataclass
+class _Vocabulary:
+    """Identity values as token sequences; one set lookup per distinct token of a text."""
+
+    singles: dict[str, set[str]] = field(default_factory=dict)
+    phrases: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    _by_first: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+
+    def add(self, tokens: tuple[str, ...], kind: str) -> None:
+        if len(tokens) == 1:
+            self.singles.setdefault(tokens[0], set()).add(kind)
+            return
+        if tokens not in self.phrases:
+            self._by_first.setdefault(tokens[0], []).append(tokens)
+        self.phrases.setdefault(tokens, set()).add(kind)
+
+    def kinds(self, entry: Entry) -> set[str]:
+        return self.singles[entry] if isinstance(entry, str) else self.phrases[entry]
+
+    def match(self, tokens: list[str]) -> Counter[Entry]:
+        """Occurrences of every identity value in a token sequence."""
+        present = set(tokens)
+        found: Counter[Entry] = Counter()
+        singles = present & self.singles.keys()
+        if singles:
+            counts = Counter(tokens)
+            for tok in singles:
+                found[tok] = counts[tok]
+        starts = present & self._by_first.keys()
+        if starts:
+            text: str | None = None
+            for first in starts:
+                for phrase in self._by_first[first]:
+                    if all(t in present for t in phrase[1:]):
+                        text = text or f" {' '.join(tokens)} "
+                        n = text.count(f" {' '.join(phrase)} ")
+                        if n:
+                            found[phrase] = n
+                            for word in phrase:  # its parts are not extra occurrences
+                                if found.get(word, 0) > 0:
+                                    found[word] -= n
+        return +found
+
+
+@dataclass
+class Identities:
+    """What the raw exports hold, ready to be searched; counts only are ever reported."""
+
+    names: _Vocabulary = field(default_factory=_Vocabulary)
+    codes: _Vocabulary = field(default_factory=_Vocabulary)
+    checked: dict[str, set[Any]] = field(default_factory=lambda: {k: set() for k in KINDS})
+    not_checked: dict[str, set[Any]] = field(default_factory=dict)
+    raw_files: int = 0
+
+    def skip(self, reason: str, value: Any) -> None:
+        self.not_checked.setdefault(reason, set()).add(value)
+
+    def add_name(self, value: object, kind: str) -> None:
+        """A surname or first name, as words; compounds also by their distinctive parts."""
+        words = tuple(w for w in _words(_clean(str(value))) if w.isalpha())
+        if not words:
+            return
+        stop = "noms ou prénoms de la liste d'exclusion"
+        short = "noms ou prénoms de moins de 4 lettres"
+        if len(words) == 1:
+            word = words[0]
+            if len(word) < MIN_NAME_LETTERS or word in STOP_WORDS:
+                self.skip(short if len(word) < MIN_NAME_LETTERS else stop, (kind, words))
+            else:
+                self.names.add(words, kind)
+                self.checked[kind].add(words)
+            return
+        distinctive = [
+            w
+            for w in words
+            if len(w) >= MIN_NAME_LETTERS and w not in PARTICLES and w not in STOP_WORDS
+        ]
+        if not distinctive:  # « De la Rue » would match « travail de la rue »
+            self.skip(stop if any(w in STOP_WORDS for w in words) else short, (kind, words))
+            return
+        self.names.add(words, kind)
+        self.checked[kind].add(words)
+        for word in distinctive:
+            if len(word) >= MIN_PART_LETTERS:
+                self.names.add((word,), kind)
+
+    def add_client_id(self, value: object) -> None:
+        """A partner client id, unless it is too short to be told apart from a count or code."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value).strip().upper()
+        tokens = tuple(_code_runs(_clean(text)))
+        if not tokens:
+            return
+        digits = sum(c.isdigit() for c in text)
+        if all(c.isdigit() or c in "-/._ " for c in text) and digits < MIN_NUMERIC_ID_DIGITS:
+            self.skip("identifiants numériques de moins de 6 chiffres", text)
+        elif len("".join(tokens)) < MIN_ID_CHARS:
+            self.skip("identifiants de moins de 4 caractères", text)
+        else:
+            self.codes.add(tokens, CLIENT_ID)
+            self.checked[CLIENT_ID].add(tokens)
+
+    def add_birth_dates(self, values: pd.Series, date_format: str) -> None:
+        """A birth-date column, parsed with the partner's declared format (never guessed)."""
+        parsed, bad = parse_dates(values, date_format)
+        dates = pd.Series(parsed.dropna().unique())
+        if len(dates):
+            for fmt in DATE_FORMATS:
+                for text in dates.dt.strftime(fmt):
+                    self.codes.add((text,), BIRTH_DATE)
+            self.checked[BIRTH_DATE].update(dates.dt.strftime("%Y-%m-%d"))
+        # The raw text as exported (« 12-11-78 », an impossible « 31/02/1990 »...) is still
+        # somebody's birth date. A bare number (Excel serial, year) would match counts: skipped.
+        unparsed = set(values[bad].astype(object))
+        for raw in pd.unique(values.astype(object)):
+            if not isinstance(raw, str):
+                continue
+            text = raw.strip()
+            if len(text) < 6 or text.isdigit() or not any(c.isdigit() for c in text):
+                continue
+            tokens = tuple(_code_runs(_clean(text)))
+            if tokens:
+                self.codes.add(tokens, BIRTH_DATE)
+                if raw in unparsed:
+                    self.checked[BIRTH_DATE].add(tokens)
+
+    def match(self, text: str) -> Hits:
+        """Identity values in one text, by (kind, value)."""
+        clean = _clean(text)
+        hits: Hits = Counter()
+        for vocab, tokens in (
+            (self.names, _words(clean)),
+            (self.codes, _code_tokens(clean)),
+        ):
+            for entry, n in vocab.match(tokens).items():
+                for kind in vocab.kinds(entry):
+                    hits[(kind, entry)] += n
+        return hits
+
+
+def _identity_columns(
+    spec_columns: dict[str, ColumnSpec], columns: Iterable[str]
+) -> dict[str, str]:
+    """Which file column feeds each searched identity field (aliases included, as ingest)."""
+    by_norm = {normalise_label(c): c for c in columns if c not in ("source_row", "line")}
+    found = {}
+    for fname, col in spec_columns.items():
+        if not col.identity or fname not in FIELD_KINDS:
+            continue
+        label = next(
+            (by_norm[normalise_label(x)] for x in col.labels() if normalise_label(x) in by_norm),
+            None,
+        )
+        if label is not None:
+            found[fname] = label
+    return found
+
+
+def collect_identities(raw_dir: Path, partners: dict[str, PartnerMapping]) -> Identities:
+    """Read every export of every partner and gather the identity values to search for.
+
+    An export that cannot be read stops the guard (``ExportRejected``): a guard that skipped it
+    would certify outputs it has not checked. Identical copies of a file are read once.
+    """
+    ids = Identities()
+    seen: set[str] = set()
+    for partner in partners.values():
+        for spec in partner.exports:
+            if not any(c.identity and f in FIELD_KINDS for f, c in spec.columns.items()):
+                continue
+            for path in sorted(raw_dir.glob(spec.files)):
+                digest = sha256_file(path)
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                rel = path.relative_to(raw_dir).as_posix()
+                raw = read_export(path, spec.format, partner.partner_id, rel)
+                ids.raw_files += 1
+                for fname, label in _identity_columns(spec.columns, raw.rows.columns).items():
+                    values = raw.rows[label]
+                    if fname == "birth_date":
+                        ids.add_birth_dates(values, spec.format.date_format)
+                        continue
+                    for value in pd.unique(values.astype(object)):
+                        if is_blank(value):
+                            continue
+                        if fname == "local_id":
+                            ids.add_client_id(value)
+                        else:
+                            ids.add_name(value, FIELD_KINDS[fname])
+    return ids
+
+
+# --- scanning ---------------------------------------------------------------------------------
+
+Located = Iterator[tuple[str, Hits]]
+"""A scanner's answer: (place in the file, identity values found there)."""
+
+
+class _Binary(Exception):
+    """A file of an unknown type that is not text: it cannot be searched without false alarms."""
+
+
+@dataclass
+class FileFindings:
+    """Where one file holds identity values. The values stay in memory, never in the report."""
+
+    file: str
+    counts: Counter[str] = field(default_factory=Counter)
+    values: dict[str, set[Entry]] = field(default_factory=dict)
+    locations: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, where: str, hits: Hits) -> None:
+        for (kind, entry), n in hits.items():
+            self.counts[kind] += n
+            self.values.setdefault(kind, set()).add(entry)
+            places = self.locations.setdefault(kind, [])
+            if where not in places:
+                places.append(where)
+
+
+@dataclass
+class ScanResult:
+    scanned: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    unreadable: list[dict[str, str]] = field(default_factory=list)
+    findings: list[FileFindings] = field(default_factory=list)
+
+
+Piece = tuple[int, str]
+"""Text that may hold data, with the line it starts on."""
+
+_DQ = r'"(?:[^"\\\n]|\\.)*"'
+_SQ = r"'(?:[^'\\\n]|\\.)*'"
+_STRINGS = {
+    "python": re.compile(r'#[^\n]*|("""[\s\S]*?"""|' + r"'''[\s\S]*?'''" + rf"|{_DQ}|{_SQ})"),
+    "js": re.compile(rf"//[^\n]*|/\*[\s\S]*?\*/|`(?:[^`\\]|\\.)*`|({_DQ}|{_SQ})"),
+}
+"""Comments and JavaScript template literals (HTML or CSS templates of libraries) are skipped;
+plain string literals, where data sits, are kept."""
+
+
+def _string_literals(code: str, language: str, first_line: int = 1) -> list[Piece]:
+    """Only the string literals of code: keywords, identifiers and comments are not data.
+
+    Library code (CSS ``display: block``, JavaScript ``.parent()``, Python ``elif``) is full of
+    words that are also names; the data a page or notebook carries sits in its strings.
+    """
+    pieces: list[Piece] = []
+    line, last = first_line, 0
+    for match in _STRINGS[language].finditer(code):
+        if match.group(1):
+            line += code.count("\n", last, match.start())
+            last = match.start()
+            pieces.append((line, match.group(1)))
+    return pieces
+
+
+_TEXT_ATTRIBUTES = frozenset({"title", "alt", "value", "content", "label", "placeholder"})
+"""Attributes that carry text (tooltips, form values, meta descriptions), unlike ``class`` or
+``style``; ``data-*`` attributes and the ``href`` of links are kept too. Script and image ``src``
+are library or asset URLs (« vega@5 », « logo-long.png »), not data."""
+
+
+class _MarkupText(HTMLParser):
+    """The data-bearing parts of HTML, SVG or XML: text, text attributes, script strings.
+
+    Style sheets and comments are skipped, scripts are reduced to their string literals (JSON
+    scripts kept whole), and highlighted source code (nbconvert, pandoc) to its strings.
+    """
+
+    def __init__(self, extra_attributes: frozenset[str] = frozenset()) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[Piece] = []
+        self.attributes = _TEXT_ATTRIBUTES | extra_attributes
+        self.raw: str | None = None  # inside <script> or <style>
+        self.json_script = False
+        self.code_depth = 0  # <div> nesting inside a highlighted code block
+        self.spans: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        line = self.getpos()[0]
+        for name, value in attrs:
+            if value and (
+                name in self.attributes
+                or name.startswith("data-")
+                or (name == "href" and tag in ("a", "area"))
+            ):
+                self.pieces.append((line, value))
+        named = dict(attrs)
+        classes = (named.get("class") or "").split()
+        if tag in ("script", "style"):
+            self.raw = tag
+            self.json_script = "json" in (named.get("type") or "")
+        elif tag == "div" and self.code_depth:
+            self.code_depth += 1
+        elif tag == "div" and ("highlight" in classes or "sourceCode" in classes):
+            self.code_depth = 1
+        elif tag == "span":
+            self.spans.append(classes[0] if classes else "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self.raw:
+            self.raw = None
+        elif tag == "div" and self.code_depth:
+            self.code_depth -= 1
+        elif tag == "span" and self.spans:
+            self.spans.pop()
+
+    def handle_data(self, data: str) -> None:
+        line = self.getpos()[0]
+        if self.raw == "style":
+            return  # style sheets hold no data
+        if self.raw == "script" and not self.json_script:
+            self.pieces.extend(_string_literals(data, "js", line))
+        elif not self.code_depth or (self.spans and _is_string_token(self.spans[-1])):
+            self.pieces.append((line, data))
+
+    def handle_comment(self, data: str) -> None:
+        """Comments are template notes (« TODO: come up with... »), not data."""
+
+    def handle_decl(self, decl: str) -> None:
+        """Declarations (``<!ENTITY macr ...>``) are not data."""
+
+
+def _is_string_token(css_class: str) -> bool:
+    """A string token of highlighted code: Pygments ``s``, ``s1``, ``sd``...; pandoc ``st``."""
+    return css_class.startswith("s") or css_class in ("ch", "vs")
+
+
+def _markup_pieces(text: str, extra_attributes: frozenset[str] = frozenset()) -> list[Piece]:
+    parser = _MarkupText(extra_attributes)
+    parser.feed(text)
+    parser.close()
+    return parser.pieces
+
+
+MARKUP_TYPES = frozenset({"html", "htm", "xhtml", "svg", "xml"})
+
+
+def _pieces(text: str, ftype: str) -> list[Piece]:
+    """What to search in a text file, by type: markup and code are reduced to their data."""
+    if ftype in MARKUP_TYPES:
+        return _markup_pieces(text)
+    if ftype in ("js", "mjs"):
+        return _string_literals(text, "js")
+    if ftype == "py":
+        return _string_literals(text, "python")
+    return [(1, text)]
+
+
+def _gate(ids: Identities, where: str, text: str) -> Located:
+    hits = ids.match(text)
+    if hits:
+        yield where, hits
+
+
+def _by_line(ids: Identities, pieces: list[Piece]) -> Located:
+    """All pieces as one text first (one tokenisation); line by line only after a hit."""
+    if not pieces or not ids.match(_CELL_SEP.join(text for _, text in pieces)):
+        return
+    for first, text in pieces:
+        total = ids.match(text)
+        if not total:
+            continue
+        found: Hits = Counter()
+        for offset, line in enumerate(text.splitlines()):
+            hits = ids.match(line)
+            if hits:
+                found.update(hits)
+                yield f"ligne {first + offset}", hits
+        rest = total - found
+        if rest:  # a compound value broken across two lines
+            yield f"lignes {first}–{first + text.count(chr(10))}", rest
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _scan_text(path: Path, ftype: str, ids: Identities) -> Located:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise _Binary
+    yield from _by_line(ids, _pieces(_decode(data), ftype))
+
+
+def _arrow_leaves(label: str, column: Any) -> Iterator[tuple[str, Any]]:
+    """Flat arrays of a column: list items and struct fields are searched like columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        yield from _arrow_leaves(label, column.cast(kind.value_type))
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        yield from _arrow_leaves(label, pc.list_flatten(column))
+    elif pa.types.is_struct(kind):
+        for i in range(kind.num_fields):
+            name = kind.field(i).name
+            yield from _arrow_leaves(f"{label} › {name}", pc.struct_field(column, [i]))
+    else:
+        yield label, column
+
+
+def _arrow_text(values: Any) -> list[str | None] | None:
+    """The text an array holds: strings as they are, dates in ISO form, nothing else."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return values.to_pylist()
+    if pa.types.is_string_view(kind):
+        return values.cast(pa.string()).to_pylist()
+    if pa.types.is_date(kind):
+        return pc.strftime(values.cast(pa.timestamp("s")), format="%Y-%m-%d").to_pylist()
+    if pa.types.is_timestamp(kind):
+        return pc.strftime(values, format="%Y-%m-%d").to_pylist()
+    return None
+
+
+def _scan_arrow(path: Path, ftype: str, ids: Identities) -> Located:
+    """Each text or date column is searched as one text made of its distinct values."""
+    import pyarrow.compute as pc
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path) if ftype == "parquet" else feather.read_table(path)
+    names = [str(n) for n in table.column_names]
+    labels = [f"colonne « {n} »" for n in names]
+    if ids.match(_CELL_SEP.join(names)):
+        for i, name in enumerate(names):
+            hits = ids.match(name)
+            if hits:  # a column named after a person (a pivot by name): hide the name
+                labels[i] = f"colonne n° {i + 1} (nom masqué)"
+                yield f"nom de la colonne n° {i + 1}", hits
+    metadata = table.schema.metadata or {}
+    if metadata:
+        text = _CELL_SEP.join(b.decode("utf-8", "replace") for kv in metadata.items() for b in kv)
+        yield from _gate(ids, "métadonnées du fichier", text)
+    for label, column in zip(labels, table.columns, strict=True):
+        for where, leaf in _arrow_leaves(label, column):
+            distinct = _arrow_text(pc.unique(leaf))
+            if not distinct or not ids.match(_CELL_SEP.join(v for v in distinct if v)):
+                continue
+            counts = pc.value_counts(leaf)
+            values = _arrow_text(counts.field("values")) or []
+            hits: Hits = Counter()
+            for value, n in zip(values, counts.field("counts").to_pylist(), strict=True):
+                if value:
+                    for key, k in ids.match(value).items():
+                        hits[key] += k * n
+            yield where, hits
+
+
+def _scan_pdf(path: Path, ids: Identities) -> Located:
+    """Text extracted page by page; words hyphenated at a line end are also tried whole."""
+    import logging
+
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = PdfReader(path)
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise ValueError("PDF chiffré")
+    if reader.metadata:
+        text = _CELL_SEP.join(str(v) for v in reader.metadata.values())
+        yield from _gate(ids, "métadonnées du PDF", text)
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text() or ""
+        rejoined = " ".join(a + b for a, b in _HYPHENATED.findall(text))
+        yield from _gate(ids, f"page {number}", f"{text}{_CELL_SEP}{rejoined}")
+
+
+def _source(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def _output_text(output: dict[str, Any]) -> str:
+    """Everything readable in a cell output; images and PDFs (base64) are left out."""
+    parts = [_source(output.get(k)) for k in ("text", "ename", "evalue", "traceback")]
+    for mime, value in (output.get("data") or {}).items():
+        text = _source(value)
+        if mime in ("text/html", "image/svg+xml"):
+            parts.extend(t for _, t in _markup_pieces(text))
+        elif mime == "application/javascript":
+            parts.extend(t for _, t in _string_literals(text, "js"))
+        elif not (mime.startswith("image/") or mime == "application/pdf"):
+            parts.append(text)
+    parts.append(_source(output.get("metadata")))
+    return _CELL_SEP.join(p for p in parts if p)
+
+
+def _scan_notebook(path: Path, ids: Identities) -> Located:
+    """Cell sources (strings only for code), outputs and metadata (papermill parameters)."""
+    text = _decode(path.read_bytes())
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError:
+        nb = None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        yield from _by_line(ids, [(1, text)])
+        return
+    yield from _gate(ids, "métadonnées du carnet", _source(nb.get("metadata")))
+    for number, cell in enumerate(nb["cells"], start=1):
+        source = _source(cell.get("source"))
+        if cell.get("cell_type") == "code":
+            source = _CELL_SEP.join(t for _, t in _string_literals(source, "python"))
+        yield from _gate(ids, f"cellule {number} (source)", source)
+        outputs = _CELL_SEP.join(_output_text(o) for o in cell.get("outputs") or [])
+        yield from _gate(ids, f"cellule {number} (sorties)", outputs)
+        yield from _gate(ids, f"cellule {number} (métadonnées)", _source(cell.get("metadata")))
+
+
+def _scan_zip(path: Path, ids: Identities) -> Located:
+    """Office documents (xlsx, ods, docx...) are zips of XML parts: their text is searched."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.filename.lower().endswith((".xml", ".rels")):
+                text = archive.read(info).decode("utf-8", errors="replace")
+                pieces = _markup_pieces(text, frozenset({"name"}))
+                joined = _CELL_SEP.join(t for _, t in pieces)
+                yield from _gate(ids, f"partie « {info.filename} »", joined)
+
+
+def _file_type(path: Path) -> str:
+    return path.suffix.lower().lstrip(".") or "(sans extension)"
+
+
+def scan_file(path: Path, ids: Identities) -> Located:
+    """Identity values in one file, by place (column, line, page, cell)."""
+    ftype = _file_type(path)
+    if ftype in ARROW_TYPES:
+        return _scan_arrow(path, ftype, ids)
+    if ftype == "pdf":
+        return _scan_pdf(path, ids)
+    if ftype == "ipynb":
+        return _scan_notebook(path, ids)
+    if ftype in ZIP_TYPES:
+        return _scan_zip(path, ids)
+    return _scan_text(path, ftype, ids)
+
+
+def _unreadable_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+    from pypdf.errors import PyPdfError
+
+    return (OSError, ValueError, zipfile.BadZipFile, pa.ArrowException, PyPdfError)
+
+
+def scan_tree(roots: Iterable[Path], ids: Identities, exclude: Iterable[Path] = ()) -> ScanResult:
+    """Search every file under ``roots``; images and fonts are counted as skipped."""
+    result = ScanResult()
+    excluded = {p.resolve() for p in exclude}
+    errors = _unreadable_errors()
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if path.resolve() in excluded:
+                continue
+            ftype = _file_type(path)
+            if ftype in SKIPPED_TYPES:
+                result.skipped[ftype] += 1
+                continue
+            findings = FileFindings(path.as_posix())
+            path_hits = ids.match(path.as_posix())
+            if path_hits:  # the path itself names somebody: never write it out
+                digest = sha256_file(path)[:12]
+                findings.file = f"{root.as_posix()}/[chemin masqué, sha256 {digest}…]"
+                findings.add("nom du fichier ou d'un dossier", path_hits)
+            try:
+                for where, hits in scan_file(path, ids):
+                    findings.add(where, hits)
+            except FileNotFoundError:  # a temporary file of a stage running at the same time
+                continue
+            except _Binary:
+                result.skipped["binaire inconnu"] += 1
+                result.unreadable.append(
+                    {"file": findings.file, "reason": "fichier binaire de type inconnu"}
+                )
+                continue
+            except errors as exc:
+                result.unreadable.append(
+                    {"file": findings.file, "reason": f"illisible ({type(exc).__name__})"}
+                )
+                continue
+            finally:
+                if findings.counts:
+                    result.findings.append(findings)
+            result.scanned[ftype] += 1
+    return result
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def _dvc_outs(params: dict[str, Any], dvc_file: Path = Path("dvc.yaml")) -> dict[str, str]:
+    """Output path → stage that writes it, to tell the analyst which stage leaked."""
+    import yaml
+
+    try:
+        spec = yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+
+    def resolve(text: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            node: Any = params
+            for key in match.group(1).split("."):
+                if not isinstance(node, dict) or key not in node:
+                    return match.group(0)
+                node = node[key]
+            return str(node)
+
+        return re.sub(r"\$\{([\w.]+)\}", value, text)
+
+    outs: dict[str, str] = {}
+    for stage, body in (spec.get("stages") or {}).items():
+        for key in ("outs", "metrics", "plots"):
+            for out in (body or {}).get(key) or []:
+                name = next(iter(out)) if isinstance(out, dict) else out
+                outs[resolve(str(name)).rstrip("/")] = stage
+    return outs
+
+
+def _stage_of(file: str, outs: dict[str, str]) -> str | None:
+    owners = [(len(o), s) for o, s in outs.items() if file == o or file.startswith(f"{o}/")]
+    return max(owners)[1] if owners else None
+
+
+def _where(places: list[str]) -> str:
+    shown = ", ".join(places[:MAX_LOCATIONS])
+    more = len(places) - MAX_LOCATIONS
+    return (
+        f"{shown} et {_plural(more, 'autre')} endroit{'s' if more > 1 else ''}"
+        if more > 0
+        else shown
+    )
+
+
+def build_report(ids: Identities, result: ScanResult, outs: dict[str, str]) -> dict[str, Any]:
+    """The JSON metric: counts, kinds and places only, never an identity value."""
+    findings = []
+    for ff in sorted(result.findings, key=lambda f: f.file):
+        for kind in KINDS:
+            if kind in ff.counts:
+                findings.append(
+                    {
+                        "file": ff.file,
+                        "kind": kind,
+                        "where": _where(ff.locations[kind]),
+                        "places": len(ff.locations[kind]),
+                        "count": ff.counts[kind],
+                        "distinct_values": len(ff.values[kind]),
+                        "stage": _stage_of(ff.file, outs),
+                    }
+                )
+    not_checked: dict[str, Any] = {k: len(v) for k, v in sorted(ids.not_checked.items())}
+    not_checked["initiales"] = "jamais recherchées : 2 ou 3 lettres se trouvent partout"
+    return {
+        "status": "fuite" if findings else "ok",
+        "raw_exports_read": ids.raw_files,
+        "identity_values_checked": {k: len(ids.checked[k]) for k in KINDS},
+        "identity_values_not_checked": not_checked,
+        "files_scanned": {
+            "total": sum(result.scanned.values()),
+            "by_type": dict(sorted(result.scanned.items())),
+        },
+        "files_skipped": {
+            "total": sum(result.skipped.values()),
+            "by_type": dict(sorted(result.skipped.items())),
+        },
+        "files_unreadable": result.unreadable,
+        "findings": findings,
+    }
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def run_guard(params: dict[str, Any]) -> int:
+    """Check ``data_clean/`` and ``outputs/`` for identities; 0 if clean, 1 if a leak is found."""
+    start = time.perf_counter()
+    inputs = params["inputs"]
+    raw_dir = Path(inputs["raw_dir"])
+    if not raw_dir.is_dir():
+        raise ObservatoireError(
+            f"Garde-fou : le dossier des exports bruts {raw_dir} est introuvable ; sans lui, "
+            "impossible de savoir quelles identités chercher. Vérifiez inputs.raw_dir."
+        )
+    partners = load_partners(Path(inputs["partners_dir"]), Path(inputs["codes_dir"]))
+    ids = collect_identities(raw_dir, partners)
+    if ids.raw_files == 0:
+        raise ObservatoireError(
+            f"Garde-fou : aucun export avec des identités trouvé dans {raw_dir}/ ; rien à "
+            "rechercher, la vérification n'aurait aucun sens. Vérifiez inputs.raw_dir."
+        )
+    result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT])
+    report = build_report(ids, result, _dvc_outs(params))
+    write_json(REPORT, report)
+    seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
+    checked = report["identity_values_checked"]
+    print(
+        f"Garde-fou contre les fuites d'identité : {_n(report['files_scanned']['total'])} fichiers "
+        f"examinés dans data_clean/ et outputs/ ({_n(report['files_skipped']['total'])} images, "
+        "polices ou feuilles de style ignorées)."
+    )
+    print(
+        f"  Recherchés (lus dans {ids.raw_files} exports bruts) : {_n(checked[SURNAME])} noms, "
+        f"{_n(checked[FIRST_NAME])} prénoms, {_n(checked[BIRTH_DATE])} dates de naissance, "
+        f"{_n(checked[CLIENT_ID])} identifiants partenaires."
+    )
+    skipped = {k: v for k, v in report["identity_values_not_checked"].items() if isinstance(v, int)}
+    if skipped:
+        print("  Non vérifiables : " + ", ".join(f"{_n(v)} {k}" for k, v in skipped.items()) + ".")
+    for item in result.unreadable:
+        print(f"  Attention : {item['file']} n'a pas pu être vérifié ({item['reason']}).")
+    if not report["findings"]:
+        print(f"  Aucune identité trouvée. Détail : {REPORT} ({seconds} s).")
+        return 0
+    print("\n".join(_leak_message(report["findings"])), file=sys.stderr)
+    return 1
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{_n(n)} {word}{'s' if n > 1 else ''}"
+
+
+def _leak_message(findings: list[dict[str, Any]]) -> list[str]:
+    """French alert: which files, which kinds, where, which stage, and what to do."""
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_file.setdefault(f["file"], []).append(f)
+    lines = [
+        f"FUITE D'IDENTITÉ : des valeurs des exports bruts apparaissent dans "
+        f"{_plural(len(by_file), 'fichier')} (les valeurs ne sont jamais affichées)."
+    ]
+    for file, items in by_file.items():
+        stage = f" — écrit par l'étape « {items[0]['stage']} »" if items[0]["stage"] else ""
+        lines.append(f"  - {file}{stage}")
+        for f in items:
+            lines.append(
+                f"      {f['kind']} : {_plural(f['count'], 'occurrence')}, "
+                f"{_plural(f['distinct_values'], 'valeur')} distincte"
+                f"{'s' if f['distinct_values'] > 1 else ''} ; {f['where']}"
+            )
+    lines += [
+        "  À faire :",
+        "    1. ne partagez pas ces fichiers ; supprimez-les (ou tout le dossier de l'étape) ;",
+        "    2. corrigez l'étape qui les écrit (indiquée ci-dessus, sinon voir les `outs` de "
+        "dvc.yaml) : aucune colonne d'identité ne doit sortir de l'ingestion, seulement des "
+        "jetons pseudonymisés ;",
+        "    3. relancez `dvc repro`, qui repasse par ce garde-fou.",
+    ]
+    if any("[chemin masqué" in file for file in by_file):
+        lines.append(
+            "  Un chemin masqué contient lui-même une identité : retrouvez le fichier par son "
+            "empreinte (`find outputs data_clean -type f -exec sha256sum {} +`)."
+        )
+    lines.append(f"  Détail, sans les valeurs : {REPORT}.")
+    return lines

@@ -1,0 +1,1 @@
+"""Counting persons, nights, flows, pathways, durations, exits and housing: the annual indicators."""

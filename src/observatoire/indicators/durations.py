@@ -1,0 +1,209 @@
+"""Length of time in services, long-term stayers and the concentration of shelter nights.
+
+Two kinds of services, two measures of time. A *stay* service (night shelter, maison d'accueil,
+Housing First) covers every night from entry to exit, so a person's time in it is the number
+of nights of their stays falling in the period. A *visit* service (day centre, social
+emergency, street work) only knows the days someone came, so its time is the number of
+distinct contact days. The two are shown side by side, never added.
+
+Stay ends follow :func:`observatoire.indicators.counts.nights`: the exit date, else entry + exported
+nights, else one night for the shelter; a maison d'accueil stay or a Housing First tenancy with
+no exit is still running (it is censored at the end of the period, not cut to one night).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from observatoire.indicators.activity import OPEN_ENDED as OPEN_ENDED
+from observatoire.indicators.activity import STAY_DISPOSITIFS, stay_end
+from observatoire.indicators.activity import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
+from observatoire.indicators.counts import dispositif_order
+
+HOUSING = ("housing_first",)
+"""Services that are housing, not homelessness: left out of presence for long-term stayers."""
+UNITS = {
+    "hebergement_urgence": "nuitées",
+    "maison_accueil": "jours",
+    "housing_first": "jours en logement",
+    "urgence_sociale": "jours de contact",
+    "travail_rue": "jours de contact",
+    "accueil_jour": "jours de contact",
+}
+"""The unit of each service's time, as the report prints it."""
+
+
+def _year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year}-12-31")
+
+
+def stay_spans(
+    contacts: pd.DataFrame, dispositifs: Iterable[str] = STAY_DISPOSITIFS
+) -> pd.DataFrame:
+    """One row per stay: ``person_id``, ``dispositif``, ``start``, ``end``, ``exit_reason``.
+
+    ``end`` is the exit day (the morning after the last night); NaT means still running, which
+    only happens for :data:`OPEN_ENDED` services. See the module docstring for the rule.
+    """
+    stays = contacts[contacts["dispositif"].isin(list(dispositifs))]
+    start = pd.to_datetime(stays["date_start"]).astype("datetime64[ns]").dt.normalize()
+    end = stay_end(stays)
+    return pd.DataFrame(
+        {
+            "person_id": stays["person_id"],
+            "dispositif": stays["dispositif"],
+            "start": start,
+            "end": end,
+            "exit_reason": stays["exit_reason"],
+        }
+    ).reset_index(drop=True)
+
+
+def _expand(person: np.ndarray, disp: np.ndarray, first: pd.Series, n: np.ndarray) -> pd.DataFrame:
+    n = np.clip(n, 0, None).astype("int64")
+    offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    days = first.to_numpy(dtype="datetime64[ns]").repeat(n) + offsets.astype("timedelta64[D]")
+    return pd.DataFrame({"person_id": person.repeat(n), "dispositif": disp.repeat(n), "day": days})
+
+
+def presence_days(
+    contacts: pd.DataFrame,
+    first_day: pd.Timestamp,
+    last_day: pd.Timestamp,
+    dispositifs: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Every (person, dispositif, day) of ``first_day``–``last_day`` a person was in a service.
+
+    A stay counts each of its nights (the evening's date; a stay entered and left the same day
+    counts that day; a running stay counts to ``last_day``); a visit counts its day.
+    """
+    if dispositifs is not None:
+        contacts = contacts[contacts["dispositif"].isin(list(dispositifs))]
+    stay = contacts["dispositif"].isin(STAY_DISPOSITIFS)
+    spans = stay_spans(contacts[stay])
+    last_night = (spans["end"] - pd.Timedelta(days=1)).where(spans["end"] > spans["start"])
+    last_night = last_night.fillna(spans["start"].where(spans["end"].notna(), last_day))
+    first = spans["start"].clip(lower=first_day)
+    n = (last_night.clip(upper=last_day) - first).dt.days.to_numpy() + 1
+    nights = _expand(spans["person_id"].to_numpy(), spans["dispositif"].to_numpy(), first, n)
+    visits = contacts[~stay]
+    day = pd.to_datetime(visits["date_start"]).astype("datetime64[ns]").dt.normalize()
+    visits = pd.DataFrame(
+        {"person_id": visits["person_id"], "dispositif": visits["dispositif"], "day": day}
+    )
+    visits = visits[(visits["day"] >= first_day) & (visits["day"] <= last_day)]
+    out = pd.concat([nights, visits], ignore_index=True).drop_duplicates()
+    return out.sort_values(["person_id", "dispositif", "day"], ignore_index=True)
+
+
+def summary(values: pd.Series | np.ndarray) -> dict[str, Any]:
+    """``n``, mean, median and quartiles of a set of durations (None when empty)."""
+    v = np.asarray(values, dtype="float64")
+    if len(v) == 0:
+        return {"n": 0, "mean": None, "median": None, "p25": None, "p75": None}
+    p25, median, p75 = np.percentile(v, [25, 50, 75])
+    return {
+        "n": len(v),
+        "mean": float(v.mean()),
+        "median": float(median),
+        "p25": float(p25),
+        "p75": float(p75),
+    }
+
+
+def time_in_service(contacts: pd.DataFrame, year: int, dispositif: str) -> pd.Series:
+    """Per person, days spent in ``dispositif`` in ``year`` (nights of stays falling in the
+    year, or distinct contact days for a visit service); persons with no day are absent."""
+    lo, hi = _year_bounds(year)
+    days = presence_days(contacts, lo, hi, [dispositif])
+    return days.groupby("person_id").size().rename("days").astype("int64")
+
+
+def time_in_services(contacts: pd.DataFrame, year: int) -> dict[str, dict[str, Any]]:
+    """Per dispositif: persons, mean, median, P25 and P75 of :func:`time_in_service`, and its
+    unit (``nuitées``, ``jours``, ``jours de contact``...). ``n`` counts persons."""
+    out = {}
+    for d in dispositif_order(contacts["dispositif"].unique()):
+        days = time_in_service(contacts, year, d)
+        out[d] = {"unit": UNITS.get(d, "jours"), **summary(days)}
+    return out
+
+
+def stay_lengths(contacts: pd.DataFrame, year: int, dispositif: str) -> dict[str, Any]:
+    """Length in days of the stays of ``dispositif`` that ended in ``year`` (``n`` stays, mean,
+    median, quartiles), and ``ongoing``: stays entered by 31/12 and still running after it.
+
+    Ended stays only, so no length is cut short by the end of the data; the long stays still
+    running are counted beside them rather than guessed.
+    """
+    lo, hi = _year_bounds(year)
+    spans = stay_spans(contacts, [dispositif])
+    ended = spans[(spans["end"] >= lo) & (spans["end"] <= hi)]
+    ongoing = (spans["start"] <= hi) & (spans["end"].isna() | (spans["end"] > hi))
+    return {**summary((ended["end"] - ended["start"]).dt.days), "ongoing": int(ongoing.sum())}
+
+
+def stay_lengths_all(contacts: pd.DataFrame, year: int) -> dict[str, dict[str, Any]]:
+    """:func:`stay_lengths` for every stay service present in the data."""
+    present = set(contacts["dispositif"].unique())
+    return {d: stay_lengths(contacts, year, d) for d in STAY_DISPOSITIFS if d in present}
+
+
+def long_term_stayers(
+    contacts: pd.DataFrame,
+    year: int,
+    thresholds: Iterable[int] = (180, 270, 365),
+    window_years: int = 3,
+    active_days: int = 30,
+    exclude: Iterable[str] = HOUSING,
+) -> dict[str, Any]:
+    """Persons present in the network on at least N days of the ``window_years`` ending 31/12 of
+    ``year``, and present in its last ``active_days`` days (US LSA long-term stayers).
+
+    A day of presence is a night of a stay or a day with a contact, in any service except
+    ``exclude`` (Housing First: being housed is the way out, not time in homelessness
+    services). ``complete`` is False when the window starts before the data.
+    """
+    hi = pd.Timestamp(f"{year}-12-31")
+    lo = pd.Timestamp(f"{year - window_years + 1}-01-01")
+    kept = contacts[~contacts["dispositif"].isin(list(exclude))]
+    days = presence_days(kept, lo, hi)[["person_id", "day"]].drop_duplicates()
+    per_person = days.groupby("person_id")["day"].agg(["size", "max"])
+    active = per_person[per_person["max"] > hi - pd.Timedelta(days=active_days)]
+    data_start = pd.to_datetime(contacts["date_start"]).min()
+    return {
+        "window_start": lo.date().isoformat(),
+        "window_end": hi.date().isoformat(),
+        "complete": bool(len(contacts)) and bool(data_start <= lo),
+        "active_end": len(active),
+        "persons": {str(t): int((active["size"] >= t).sum()) for t in thresholds},
+    }
+
+
+def top_share_nights(
+    contacts: pd.DataFrame,
+    year: int,
+    share: float = 0.1,
+    dispositif: str = "hebergement_urgence",
+) -> dict[str, Any]:
+    """Share of the year's shelter nights used by the ``share`` of persons with most nights.
+
+    The top group is the ⌈share × persons⌉ heaviest users (which of several tied persons is
+    taken does not change the sum). The brief's shelter studies put it near one half.
+    """
+    per_person = time_in_service(contacts, year, dispositif).sort_values(ascending=False)
+    n = len(per_person)
+    k = math.ceil(round(share * n, 9))
+    total, top = int(per_person.sum()), int(per_person.iloc[:k].sum())
+    return {
+        "persons": n,
+        "top_persons": k,
+        "nights": total,
+        "top_nights": top,
+        "share": top / total if total else None,
+    }

@@ -1,0 +1,106 @@
+"""Flows of persons into and through the network: new, continuing and returning.
+
+The definitions are those of the US Longitudinal Systems Analysis, London's CHAIN and Toronto's
+shelter flow (see docs/indicateurs.md): a person active in a period is *new* with no contact
+anywhere in the network in the ``new_lookback_days`` before the period, *continuing* with a
+contact in the ``continuing_days`` before it, and *returning* otherwise. A status needs the full
+look-back inside the data: before that, a person first seen could be an old acquaintance, so
+the status is « non calculable » rather than a guess.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from observatoire.indicators.activity import last_presence_before, presence_span, year_end
+
+NEW = "nouveau"
+CONTINUING = "continu"
+RETURNING = "retour"
+FLOW_LABELS = {NEW: "Nouveaux", CONTINUING: "Continus", RETURNING: "De retour"}
+
+
+def flow_status(
+    contacts: pd.DataFrame,
+    year: int,
+    new_lookback_days: int = 730,
+    continuing_days: int = 90,
+) -> pd.DataFrame:
+    """Status of every person active in ``year``: ``person_id``, ``status``, ``first_in_year``.
+
+    Presence is the days each contact covers (:mod:`observatoire.indicators.activity`): a stay running
+    across 1 January makes its person active in the year and *continuing*, and a tenant housed
+    for years is never « returning ». ``status`` is ``None`` when the data does not reach back
+    ``new_lookback_days`` before 1 January of ``year`` (the status cannot be told).
+    """
+    start = pd.Timestamp(year=year, month=1, day=1)
+    span = presence_span(contacts)
+    covers = (span["first_day"] <= year_end(year)) & (
+        span["last_day"].isna() | (span["last_day"] >= start)
+    )
+    first_in = span.loc[covers, "first_day"].clip(lower=start)
+    active = first_in.groupby(contacts.loc[covers, "person_id"]).min().rename("first_in_year")
+    earlier = contacts[contacts["person_id"].isin(active.index)]
+    last_before = last_presence_before(earlier, start).reindex(active.index)
+    gap = (start - last_before).dt.days
+    status = np.select(
+        [last_before.isna() | (gap > new_lookback_days), gap <= continuing_days],
+        [NEW, CONTINUING],
+        default=RETURNING,
+    )
+    out = pd.DataFrame(
+        {"person_id": active.index, "status": status, "first_in_year": active.to_numpy()}
+    )
+    data_start = span["first_day"].min() if len(span) else start
+    if (start - data_start).days < new_lookback_days:
+        out["status"] = None
+    return out.sort_values("person_id", ignore_index=True)
+
+
+def flows_by_year(
+    contacts: pd.DataFrame,
+    years: list[int],
+    new_lookback_days: int = 730,
+    continuing_days: int = 90,
+    persons: pd.Index | None = None,
+) -> pd.DataFrame:
+    """Counts of new, continuing and returning persons per year (optionally among ``persons``).
+
+    Years whose status cannot be told have NaN counts and ``calculable`` False.
+    """
+    rows = []
+    for year in years:
+        status = flow_status(contacts, year, new_lookback_days, continuing_days)
+        if persons is not None:
+            status = status[status["person_id"].isin(persons)]
+        calculable = status["status"].notna().all() and len(status) > 0
+        counts = status["status"].value_counts()
+        rows.append(
+            {
+                "year": year,
+                "active": len(status),
+                "new": counts.get(NEW, 0) if calculable else np.nan,
+                "continuing": counts.get(CONTINUING, 0) if calculable else np.nan,
+                "returning": counts.get(RETURNING, 0) if calculable else np.nan,
+                "calculable": bool(calculable),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def re_entries(contacts: pd.DataFrame, inactive_days: int = 90) -> pd.DataFrame:
+    """Per person, the number of re-entries: returns after at least ``inactive_days`` without
+    any contact in the network (Toronto's « inactive » after 3 months)."""
+    spans = contacts[["person_id", "date_start", "date_end"]].dropna(subset=["date_start"])
+    start = spans["date_start"].dt.normalize()
+    end = spans["date_end"].fillna(spans["date_start"]).dt.normalize()
+    spans = pd.DataFrame({"person_id": spans["person_id"], "start": start, "end": end})
+    spans = spans.sort_values(["person_id", "start"], ignore_index=True)
+    # A stay covers every day to its exit: the gap runs from the latest day covered so far.
+    covered = spans.groupby("person_id")["end"].cummax()
+    previous = covered.groupby(spans["person_id"]).shift()
+    gap = (spans["start"] - previous).dt.days
+    spans = spans.assign(reentry=(gap > inactive_days).astype("int64"))
+    out = spans.groupby("person_id")["reentry"].sum().rename("re_entries")
+    return out.reset_index()

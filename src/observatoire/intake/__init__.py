@@ -1,0 +1,1 @@
+"""From partner exports to canonical tables: readers, mappings, pseudonymisation, ingest, validation, check."""

@@ -1,0 +1,162 @@
+"""The intake stages run by ``dvc.yaml``: ``ingest`` (exports → staging, quarantine) and
+``validate`` (great-expectations suites → validated tables, row accounting).
+
+Each stage reads its declared inputs, writes only its declared outputs (atomically) and prints a
+short French summary of what it produced and where.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from observatoire.config.paths import PATHS
+from observatoire.core.errors import ValidationFailed
+from observatoire.core.formatting import french_percent
+from observatoire.core.schema import QUARANTINE_REASONS
+from observatoire.core.storage import atomic_dir, write_csv, write_json, write_parquet
+from observatoire.intake.ingest import ingest_network
+from observatoire.intake.mapping import load_partners
+from observatoire.intake.pseudonymise import Pseudonymiser, load_key
+
+__all__ = ["stage_ingest", "stage_validate"]
+
+STAGING = PATHS.staging
+VALIDATED = PATHS.validated
+METRICS = PATHS.metrics
+
+
+def _quarantine_name(source_file: str) -> str:
+    return source_file.replace("/", "__").rsplit(".", 1)[0] + ".csv"
+
+
+def stage_ingest(params: dict[str, Any], root: Path = Path(".")) -> None:
+    inputs, ing = params["inputs"], params["ingest"]
+    raw_dir = Path(inputs["raw_dir"])
+    partners = load_partners(Path(inputs["partners_dir"]), Path(inputs["codes_dir"]))
+    key = load_key(root, ing["key_env"], ing["key_file_env"])
+    print(f"Lecture des exports de {len(partners)} partenaires dans {raw_dir}/")
+    result = ingest_network(raw_dir, partners, Pseudonymiser(key))
+    quarantine_dir = Path(ing["quarantine_dir"]) / "ingest"
+    with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
+        write_parquet(result.contacts, staging / "contacts.parquet")
+        write_parquet(result.tokens, staging / "identity_tokens.parquet")
+        write_parquet(result.refusals, staging / "refusals.parquet")
+        for f in result.files:
+            if f.rows_quarantined:
+                write_csv(f.quarantined.astype(str), qdir / _quarantine_name(f.source_file))
+    files = {f.source_file: f.accounting() for f in result.files}
+    write_json(METRICS / "ingest.json", {"files": files})
+    write_json(
+        METRICS / "inputs.json",
+        {f.source_file: {"partner_id": f.partner_id, "sha256": f.sha256} for f in result.files},
+    )
+    read = sum(f.rows_read for f in result.files)
+    quarantined = sum(f.rows_quarantined for f in result.files)
+    print(
+        f"Ingestion : {read} lignes lues dans {len(result.files)} fichiers, "
+        f"{read - quarantined} acceptées, {quarantined} mises en quarantaine ({quarantine_dir}/)."
+    )
+
+
+def stage_validate(params: dict[str, Any]) -> None:
+    from observatoire.intake.validate import validate_tables
+
+    contacts = pd.read_parquet(STAGING / "contacts.parquet")
+    refusals = pd.read_parquet(STAGING / "refusals.parquet")
+    last_year = max(params["report"]["year"], params["sample"]["last_year"])
+    max_date = pd.Timestamp(f"{last_year}-12-31")
+    docs_dir = PATHS.validation
+    tmp_docs = docs_dir.with_name(".validation.tmp")
+    shutil.rmtree(tmp_docs, ignore_errors=True)
+    print("Validation des tables canoniques (great-expectations)…")
+    results = validate_tables(contacts, refusals, max_date, tmp_docs)
+    threshold = float(params["validation"]["max_quarantine_share"])
+    summary: dict[str, Any] = {"threshold": threshold, "tables": {}}
+    for name, res in results.items():
+        summary["tables"][name] = {
+            "rows": res.rows,
+            "set_aside": len(res.set_aside),
+            "share_set_aside": round(res.share_set_aside, 6),
+            "reasons": res.set_aside["reason"].value_counts().sort_index().to_dict(),
+            "expectations": res.expectations,
+        }
+    too_many = {n: r for n, r in results.items() if r.share_set_aside > threshold}
+    if too_many:
+        shutil.rmtree(tmp_docs, ignore_errors=True)
+        lines = [
+            f"  table {n} : {len(r.set_aside)} lignes sur {r.rows} "
+            f"({french_percent(100 * r.share_set_aside)}) ; motifs : "
+            + ", ".join(f"{k} ({v})" for k, v in r.set_aside["reason"].value_counts().items())
+            for n, r in too_many.items()
+        ]
+        raise ValidationFailed(
+            "La validation écarte plus de lignes que le seuil admis "
+            f"({french_percent(100 * threshold)}, validation.max_quarantine_share) :\n"
+            + "\n".join(lines)
+            + "\n  À faire : examinez les exports concernés (observatoire check FICHIER "
+            "--partner ID) et demandez une correction au partenaire ; aucune donnée propre "
+            "n'a été écrite."
+        )
+    quarantine_dir = Path(params["ingest"]["quarantine_dir"]) / "validation"
+    with atomic_dir(VALIDATED) as vdir, atomic_dir(quarantine_dir) as qdir:
+        for name, frame in (("contacts", contacts), ("refusals", refusals)):
+            bad = results[name].set_aside
+            keep = ~frame.set_index(["source_file", "source_row"]).index.isin(
+                bad.set_index(["source_file", "source_row"]).index
+            )
+            write_parquet(frame[keep].reset_index(drop=True), vdir / f"{name}.parquet")
+            if len(bad):
+                write_csv(bad.astype(str), qdir / f"{name}.csv")
+    if docs_dir.exists():
+        shutil.rmtree(docs_dir)
+    tmp_docs.rename(docs_dir)
+    write_json(METRICS / "validation.json", summary)
+    _write_row_accounting(results)
+    for name, res in results.items():
+        print(f"  {name} : {res.rows} lignes, {len(res.set_aside)} écartées par la validation")
+    print(f"Rapport de validation (Data Docs) : {docs_dir}/index.html")
+
+
+def _write_row_accounting(results: dict) -> None:
+    """Per file: rows read = clean + set aside at ingest + set aside by validation."""
+    ingest = json.loads((METRICS / "ingest.json").read_text(encoding="utf-8"))["files"]
+    set_aside = pd.concat([r.set_aside[["source_file", "reason"]] for r in results.values()])
+    by_file = set_aside.groupby("source_file")["reason"].value_counts()
+    rows = {}
+    for source_file, acc in ingest.items():
+        validation_reasons = (
+            by_file.loc[source_file].to_dict()
+            if source_file in by_file.index.get_level_values(0)
+            else {}
+        )
+        n_val = int(sum(validation_reasons.values()))
+        reasons = dict(acc["reasons"])
+        for k, v in validation_reasons.items():
+            reasons[k] = reasons.get(k, 0) + int(v)
+        rows[source_file] = {
+            "partner_id": acc["partner_id"],
+            "rows_read": acc["rows_read"],
+            "rows_clean": acc["rows_accepted"] - n_val,
+            "rows_quarantined": acc["rows_quarantined"] + n_val,
+            "reasons": dict(sorted(reasons.items())),
+        }
+        assert set(reasons) <= set(QUARANTINE_REASONS)
+        assert rows[source_file]["rows_read"] == (
+            rows[source_file]["rows_clean"] + rows[source_file]["rows_quarantined"]
+        )
+    total_read = sum(r["rows_read"] for r in rows.values())
+    total_clean = sum(r["rows_clean"] for r in rows.values())
+    write_json(
+        METRICS / "rows.json",
+        {
+            "rows_read": total_read,
+            "rows_clean": total_clean,
+            "rows_quarantined": total_read - total_clean,
+            "files": rows,
+        },
+    )

@@ -1,0 +1,277 @@
+"""Validation of the canonical tables with great-expectations suites.
+
+Each expectation carries, in its ``meta``, the quarantine reason code of the rows it rejects, so
+that a failing row is set aside with a reason from the closed list rather than silently dropped.
+The context is ephemeral (a file context fails on rerun with "already exists"); Data Docs are
+written under ``outputs/validation/``. Identity values never reach this step (ingest removed them),
+and the docs show source file and row numbers, not record keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.core.schema import (
+    DISPOSITIFS,
+    EXIT_REASONS,
+    MAX_STAY_NIGHTS,
+    NATIONALITY_GROUPS,
+    SEX_CODES,
+)
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+@dataclass
+class TableValidation:
+    """The outcome of one suite on one table."""
+
+    table: str
+    rows: int
+    set_aside: pd.DataFrame  # the rows set aside, with `reason` and `expectation`
+    expectations: list[dict]  # one entry per expectation: type, column(s), success, unexpected
+
+    @property
+    def share_set_aside(self) -> float:
+        return 0.0 if self.rows == 0 else len(self.set_aside) / self.rows
+
+
+def contact_expectations(max_date: pd.Timestamp) -> list:
+    """The suite for ``contacts``: what every clean contact row must satisfy."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    max_date_s = max_date.strftime("%Y-%m-%d")
+    return [
+        *(
+            E.ExpectColumnValuesToNotBeNull(column=c, meta={"reason": "identite_manquante"})
+            for c in ("record_key",)
+        ),
+        *(
+            E.ExpectColumnValuesToNotBeNull(column=c, meta={"reason": "date_manquante"})
+            for c in ("date_start",)
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="dispositif", value_set=list(DISPOSITIFS), meta={"reason": "code_inconnu"}
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="sex", value_set=list(SEX_CODES), meta={"reason": "code_inconnu"}
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="nationality_group",
+            value_set=list(NATIONALITY_GROUPS),
+            meta={"reason": "code_inconnu"},
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="exit_reason", value_set=list(EXIT_REASONS), meta={"reason": "code_inconnu"}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="age_at_contact",
+            min_value=0,
+            max_value=105,
+            meta={"reason": "valeur_hors_plage"},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="nights", min_value=0, meta={"reason": "valeur_hors_plage"}
+        ),
+        *(
+            E.ExpectColumnValuesToBeBetween(
+                column="nights",
+                max_value=limit,
+                row_condition=f'dispositif=="{dispositif}"',
+                condition_parser="pandas",
+                meta={"reason": "valeur_hors_plage", "note": f"au plus {limit} nuitées"},
+            )
+            for dispositif, limit in MAX_STAY_NIGHTS.items()
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="duration_hours", min_value=0, max_value=24, meta={"reason": "valeur_hors_plage"}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="days_after_period_end",
+            max_value=0,
+            meta={"reason": "date_hors_periode", "note": f"pas de date après le {max_date_s}"},
+        ),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="date_end",
+            column_B="date_start",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta={"reason": "dates_incoherentes"},
+        ),
+        E.ExpectColumnPairValuesToBeEqual(
+            column_A="nights",
+            column_B="nights_from_dates",
+            ignore_row_if="either_value_is_missing",
+            meta={"reason": "nuitees_incoherentes"},
+        ),
+        E.ExpectCompoundColumnsToBeUnique(
+            column_list=["source_file", "source_row"], meta={"reason": "ligne_dupliquee"}
+        ),
+    ]
+
+
+def refusal_expectations(max_date: pd.Timestamp) -> list:
+    """The suite for ``refusals``: one row per night with a positive number of refusals."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    return [
+        E.ExpectColumnValuesToNotBeNull(column="date", meta={"reason": "date_manquante"}),
+        E.ExpectColumnValuesToBeBetween(
+            column="refusals", min_value=1, max_value=500, meta={"reason": "valeur_hors_plage"}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="days_after_period_end", max_value=0, meta={"reason": "date_hors_periode"}
+        ),
+        E.ExpectCompoundColumnsToBeUnique(
+            column_list=["source_file", "source_row"], meta={"reason": "ligne_dupliquee"}
+        ),
+    ]
+
+
+def _prepare_contacts(contacts: pd.DataFrame, max_date: pd.Timestamp) -> pd.DataFrame:
+    """Add the derived columns the suite checks (days after the period, nights from dates)."""
+    df = contacts.copy()
+    df["days_after_period_end"] = (pd.to_datetime(df["date_start"]) - max_date).dt.days
+    stays = df["dispositif"].isin(["hebergement_urgence", "maison_accueil"])
+    from_dates = (pd.to_datetime(df["date_end"]) - pd.to_datetime(df["date_start"])).dt.days
+    df["nights_from_dates"] = from_dates.where(stays).astype("Int64")
+    for c in ("nights", "age_at_contact", "nights_from_dates"):
+        df[c] = df[c].astype("float64")  # GX compares plain floats; NaN = missing
+    for c in ("exit_reason",):
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return df
+
+
+def _prepare_refusals(refusals: pd.DataFrame, max_date: pd.Timestamp) -> pd.DataFrame:
+    df = refusals.copy()
+    df["days_after_period_end"] = (pd.to_datetime(df["date"]) - max_date).dt.days
+    return df
+
+
+class Validator:
+    """Runs the suites in one ephemeral GX context and writes Data Docs."""
+
+    def __init__(self, docs_dir: Path | None) -> None:
+        import great_expectations as gx
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.docs_dir = docs_dir
+        if docs_dir is not None:
+            self.context.add_data_docs_site(
+                site_name="observatoire",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir.resolve()),
+                    },
+                },
+            )
+        self.source = self.context.data_sources.add_pandas("canonique")
+
+    def run(self, table: str, frame: pd.DataFrame, expectations: list) -> TableValidation:
+        gx = self.gx
+        asset = self.source.add_dataframe_asset(table)
+        batch = asset.add_batch_definition_whole_dataframe(f"{table}_complet")
+        suite = self.context.suites.add(gx.ExpectationSuite(name=f"{table}"))
+        for exp in expectations:
+            suite.add_expectation(exp)
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"validation_{table}", data=batch, suite=suite)
+        )
+        actions = []
+        if self.docs_dir is not None:
+            actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs"))
+        checkpoint = self.context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"controle_{table}",
+                validation_definitions=[definition],
+                actions=actions,
+                result_format={
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": ["source_file", "source_row"],
+                    "partial_unexpected_count": 20,
+                },
+            )
+        )
+        frame = frame.reset_index(drop=True)
+        run = checkpoint.run(batch_parameters={"dataframe": frame})
+        result = next(iter(run.run_results.values()))
+        reason = pd.Series(pd.NA, index=frame.index, dtype=object)
+        expectation = pd.Series(pd.NA, index=frame.index, dtype=object)
+        summary = []
+        for r in result.results:
+            cfg = r.expectation_config
+            if (r.exception_info or {}).get("raised_exception") or any(
+                isinstance(v, dict) and v.get("raised_exception")
+                for v in (r.exception_info or {}).values()
+            ):
+                raise RuntimeError(
+                    f"L'expectation {cfg.type} n'a pas pu être évaluée : {r.exception_info}"
+                )
+            code = (cfg.meta or {}).get("reason", "valeur_hors_plage")
+            idx = r.result.get("unexpected_index_list") or []
+            rows = [int(i["source_row"]) if isinstance(i, dict) else int(i) for i in idx]
+            positions = _positions(frame, idx)
+            new = [p for p in positions if pd.isna(reason.iat[p])]
+            reason.iloc[new] = code
+            expectation.iloc[new] = cfg.type
+            kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id", "result_format")}
+            summary.append(
+                {
+                    "expectation": cfg.type,
+                    "kwargs": kwargs,
+                    "success": bool(r.success),
+                    "unexpected_count": len(positions),
+                    "reason": code,
+                    "example_rows": rows[:5],
+                }
+            )
+        bad = reason.notna()
+        set_aside = frame[bad].copy()
+        set_aside["reason"] = reason[bad]
+        set_aside["expectation"] = expectation[bad]
+        return TableValidation(table, len(frame), set_aside, summary)
+
+    def build_docs(self) -> None:
+        if self.docs_dir is not None:
+            self.context.build_data_docs()
+
+
+def _positions(frame: pd.DataFrame, unexpected: list) -> list[int]:
+    """Row positions of GX's unexpected rows (reported by source_file + source_row)."""
+    if not unexpected:
+        return []
+    if not isinstance(unexpected[0], dict):
+        return sorted(int(i) for i in unexpected)
+    keys = pd.DataFrame(unexpected)[["source_file", "source_row"]]
+    keys["source_row"] = keys["source_row"].astype("int64")
+    pos = frame[["source_file", "source_row"]].reset_index().merge(keys, how="inner")
+    return sorted(pos["index"].astype(int).unique().tolist())
+
+
+def validate_tables(
+    contacts: pd.DataFrame, refusals: pd.DataFrame, max_date: pd.Timestamp, docs_dir: Path | None
+) -> dict[str, TableValidation]:
+    """Run both suites; returns each table's outcome (rows set aside and expectation summary)."""
+    validator = Validator(docs_dir)
+    out = {
+        "contacts": validator.run(
+            "contacts", _prepare_contacts(contacts, max_date), contact_expectations(max_date)
+        ),
+        "refusals": validator.run(
+            "refusals", _prepare_refusals(refusals, max_date), refusal_expectations(max_date)
+        ),
+    }
+    validator.build_docs()
+    return out

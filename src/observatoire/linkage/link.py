@@ -1,0 +1,264 @@
+"""Linking records of the same person across partners, on keyed tokens only.
+
+Named records (a client file at a partner) are linked by a probabilistic Fellegi–Sunter model
+(:mod:`observatoire.linkage.model`) and grouped into persons at the match-probability threshold
+of ``params/pipeline.yaml`` (``linkage.threshold``), never merging records with contradictory
+birth dates or sexes (:mod:`observatoire.linkage.clustering`). Street-work records (initials
+and an estimated age only) are chained among themselves and never linked to named records
+(:mod:`observatoire.linkage.street_work`). The analyst's corrections
+(``params/linkage_overrides.yaml``) are applied on every run.
+
+A person's id is a hash of the smallest record key of its cluster: stable whatever order the
+clusters are found in, and not reversible to any partner's client id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from observatoire.core.schema import CONTACT_COLUMNS, PERSON_COLUMNS
+from observatoire.linkage.clustering import ClusteringResult, RecordFacts, cluster_records
+from observatoire.linkage.model import ScoredPairs, fit_and_score
+from observatoire.linkage.overrides import Overrides, OverridesApplied, OverridesError
+from observatoire.linkage.records import IDENTIFIED, INITIALS_ONLY, build_record_tables
+from observatoire.linkage.settings import LinkageSettings
+from observatoire.linkage.street_work import chain_street_records
+
+
+@dataclass
+class Linkage:
+    """Everything one linkage run produced, for the clean tables and the diagnostics."""
+
+    settings: LinkageSettings
+    facts: RecordFacts
+    """The named records (the model's input), in ``unique_id`` order."""
+    pairs: pd.DataFrame
+    """Scored pairs of named records (positions ``a``, ``b`` into ``facts.ids``)."""
+    scored: ScoredPairs | None
+    clustering: ClusteringResult
+    street: pd.Series
+    """Initials-only record key → its street-work chain (smallest record key)."""
+    together: list[tuple[int, int]] = field(default_factory=list)
+    apart: list[tuple[int, int]] = field(default_factory=list)
+    cross_together: list[tuple[str, str]] = field(default_factory=list)
+    overrides: OverridesApplied = field(default_factory=OverridesApplied)
+    n_street_records: int = 0
+
+    def person_of(self, threshold: float | None = None) -> pd.Series:
+        """Record key → person id, at the run's threshold or another one (sensitivity)."""
+        cluster = self.cluster_of(threshold)
+        person = cluster.map(lambda k: "P" + hashlib.sha256(k.encode()).hexdigest()[:15])
+        return person.rename("person_id")
+
+    def cluster_of(self, threshold: float | None = None) -> pd.Series:
+        """Record key → smallest record key of its person."""
+        if threshold is None or threshold == self.settings.threshold:
+            labels = self.clustering.labels
+        else:
+            labels = cluster_records(
+                self.facts, self.pairs, threshold, self.together, self.apart
+            ).labels
+        ids = np.asarray(self.facts.ids, dtype=object)
+        cluster = pd.concat([pd.Series(ids[labels], index=ids), self.street], verify_integrity=True)
+        return _merge_across(cluster, self.cross_together).rename("cluster")
+
+
+def _merge_across(cluster: pd.Series, links: list[tuple[str, str]]) -> pd.Series:
+    """Apply forced links between a named and a street-work record (union of their clusters)."""
+    if not links:
+        return cluster
+    rename: dict[str, str] = {}
+
+    def root(c: str) -> str:
+        while c in rename:
+            c = rename[c]
+        return c
+
+    for a, b in links:
+        ca, cb = root(cluster[a]), root(cluster[b])
+        if ca != cb:
+            rename[max(ca, cb)] = min(ca, cb)
+    return cluster.map(root)
+
+
+def _positions(
+    overrides: Overrides, named: dict[str, int], street: dict[str, int]
+) -> tuple[dict[str, list], OverridesApplied]:
+    """Sort the overrides by the record sets they touch; unknown keys are reported."""
+    out: dict[str, list] = {
+        "together": [],
+        "apart": [],
+        "street_together": [],
+        "street_apart": [],
+        "cross_together": [],
+    }
+    applied = OverridesApplied()
+    for kind, entries in (("together", overrides.together), ("apart", overrides.apart)):
+        for o in entries:
+            missing = [k for k in (o.a, o.b) if k not in named and k not in street]
+            if missing:
+                applied.unknown_records.extend(missing)
+                continue
+            if o.a in named and o.b in named:
+                out[kind].append((named[o.a], named[o.b]))
+            elif o.a in street and o.b in street:
+                out[f"street_{kind}"].append((street[o.a], street[o.b]))
+            elif kind == "together":
+                out["cross_together"].append((o.a, o.b))
+            if kind == "together":
+                applied.together_applied += 1
+            else:
+                applied.apart_applied += 1
+    applied.unknown_records = sorted(set(applied.unknown_records))
+    return out, applied
+
+
+def link_records(
+    contacts: pd.DataFrame,
+    tokens: pd.DataFrame,
+    settings: LinkageSettings | None = None,
+    overrides: Overrides | None = None,
+) -> Linkage:
+    """Run the whole linkage on the clean contacts and ingest's identity tokens."""
+    settings = settings or LinkageSettings()
+    overrides = overrides or Overrides()
+    con = duckdb.connect()
+    try:
+        tables = build_record_tables(
+            con,
+            contacts,
+            tokens,
+            settings.activity_window_months,
+            settings.street_activity_gap_months,
+        )
+        named = con.execute(
+            f"SELECT unique_id, tok_birth_date, tok_birth_date_swapped, sex FROM {IDENTIFIED} "
+            "ORDER BY unique_id"
+        ).df()
+        facts = RecordFacts.from_frame(named)
+        scored = fit_and_score(tables, settings)
+        street_ids = [
+            r[0]
+            for r in con.execute(
+                f"SELECT unique_id FROM {INITIALS_ONLY} ORDER BY unique_id"
+            ).fetchall()
+        ]
+        named_pos = {k: i for i, k in enumerate(facts.ids)}
+        street_pos = {k: i for i, k in enumerate(street_ids)}
+        placed, applied = _positions(overrides, named_pos, street_pos)
+        street = chain_street_records(
+            tables,
+            settings.street_birth_year_gap,
+            together=placed["street_together"],
+            apart=placed["street_apart"],
+        )
+    finally:
+        con.close()
+    pairs = _pair_positions(scored, named_pos)
+    clustering = cluster_records(
+        facts, pairs, settings.threshold, placed["together"], placed["apart"]
+    )
+    linkage = Linkage(
+        settings=settings,
+        facts=facts,
+        pairs=pairs,
+        scored=scored,
+        clustering=clustering,
+        street=street,
+        together=placed["together"],
+        apart=placed["apart"],
+        cross_together=placed["cross_together"],
+        overrides=applied,
+        n_street_records=len(street_ids),
+    )
+    _check_apart(linkage, overrides)
+    return linkage
+
+
+def _pair_positions(scored: ScoredPairs | None, pos: dict[str, int]) -> pd.DataFrame:
+    if scored is None or scored.pairs.empty:
+        return pd.DataFrame({"a": [], "b": [], "match_probability": []})
+    pairs = scored.pairs.copy()
+    pairs["a"] = pairs["unique_id_l"].map(pos).astype("int64")
+    pairs["b"] = pairs["unique_id_r"].map(pos).astype("int64")
+    return pairs
+
+
+def _check_apart(linkage: Linkage, overrides: Overrides) -> None:
+    """A pair forced apart can only end up together through forced links: say which."""
+    person = linkage.person_of()
+    broken = [o for o in overrides.apart if o.a in person and person.get(o.a) == person.get(o.b)]
+    if broken:
+        raise OverridesError(
+            f"{overrides.source} : {len(broken)} paire(s) de forcer_separation sont reliées par "
+            "des entrées de forcer_liaison (directement ou par chaîne) : "
+            + "; ".join(f"{o.a[:8]}… / {o.b[:8]}…" for o in broken)
+            + ". Corrigez l'une des deux listes."
+        )
+
+
+def _modal(frame: pd.DataFrame, col: str) -> pd.Series:
+    """Per person, the most frequent value of ``col`` (ties: the smallest)."""
+    counts = frame.groupby(["person_id", col]).size().rename("n").reset_index()
+    counts = counts.sort_values(["person_id", "n", col], ascending=[True, False, True])
+    return counts.drop_duplicates("person_id").set_index("person_id")[col]
+
+
+def _person_table(out: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
+    """One row per person: first and last contact, partners, contacts, sex, nationality group
+    and birth year (the most frequent exact one, else the median estimated one)."""
+    person_of = out.drop_duplicates("record_key").set_index("record_key")["person_id"]
+    birth = tokens[["record_key", "birth_year", "est_birth_year"]].copy()
+    birth["person_id"] = birth["record_key"].map(person_of)
+    birth = birth.dropna(subset=["person_id"])
+    exact = _modal(birth.dropna(subset=["birth_year"]), "birth_year")
+    est = birth.dropna(subset=["est_birth_year"]).groupby("person_id")["est_birth_year"].median()
+    g = out.groupby("person_id")
+    persons = pd.DataFrame(
+        {
+            "first_seen": g["date_start"].min(),
+            "last_seen": g["date_start"].max(),
+            "n_partners": g["partner_id"].nunique(),
+            "n_contacts": g.size(),
+        }
+    )
+    for col in ("sex", "nationality_group"):
+        known = _modal(out[out[col] != "INCONNU"], col)
+        persons[col] = known.reindex(persons.index).fillna("INCONNU")
+    by = exact.reindex(persons.index)
+    persons["age_estimated"] = by.isna() & est.reindex(persons.index).notna()
+    persons["birth_year"] = by.fillna(est.reindex(persons.index).round()).astype("Int64")
+    persons = persons.reset_index()[PERSON_COLUMNS].sort_values("person_id", ignore_index=True)
+    persons["n_partners"] = persons["n_partners"].astype("int64")
+    persons["n_contacts"] = persons["n_contacts"].astype("int64")
+    return persons
+
+
+def clean_tables(
+    contacts: pd.DataFrame, tokens: pd.DataFrame, person_of: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attach ``person_id`` to every contact (sorted by source file and row) and derive the
+    persons table."""
+    out = contacts.copy()
+    out["person_id"] = out["record_key"].map(person_of)
+    out = out[CONTACT_COLUMNS].sort_values(["source_file", "source_row"], ignore_index=True)
+    return out, _person_table(out, tokens)
+
+
+def build_clean_tables(
+    contacts: pd.DataFrame,
+    tokens: pd.DataFrame,
+    settings: LinkageSettings | None = None,
+    overrides: Overrides | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Link persons and return the contacts with ``person_id`` and the persons table."""
+    linkage = link_records(contacts, tokens, settings, overrides)
+    return clean_tables(contacts, tokens, linkage.person_of())
+
+
+__all__ = ["Linkage", "build_clean_tables", "clean_tables", "link_records"]

@@ -1,0 +1,153 @@
+"""The ``link`` stage: persons linked across partners, the clean tables, ``linkage.json``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from observatoire.config.paths import PATHS
+from observatoire.core.formatting import french_percent
+from observatoire.core.storage import atomic_dir, write_json, write_parquet
+
+__all__ = ["stage_link"]
+
+STAGING = PATHS.staging
+VALIDATED = PATHS.validated
+CLEAN = PATHS.clean
+METRICS = PATHS.metrics
+TRUTH_DIR = PATHS.sample_truth
+SAMPLE_DIR = PATHS.sample
+LINKAGE_DIR = PATHS.linkage
+
+
+def stage_link(params: dict[str, Any]) -> None:
+    """Link persons, write the clean tables, the linkage diagnostics and ``linkage.json``.
+
+    The synthetic truth is read (by :mod:`observatoire.linkage.quality` only) when the inputs
+    are the synthetic sample: then the quality figures go into ``linkage.json`` too.
+    """
+    from observatoire.linkage import quality
+    from observatoire.linkage.baseline import deterministic_clusters, exact_key_clusters
+    from observatoire.linkage.diagnostics import write_diagnostics
+    from observatoire.linkage.link import clean_tables, link_records
+    from observatoire.linkage.overrides import load_overrides
+    from observatoire.linkage.records import read_tokens
+    from observatoire.linkage.settings import LinkageSettings
+
+    contacts = pd.read_parquet(VALIDATED / "contacts.parquet")
+    refusals = pd.read_parquet(VALIDATED / "refusals.parquet")
+    birth_years, tokens = read_tokens(STAGING / "identity_tokens.parquet", contacts["record_key"])
+    section = params.get("linkage") or {}
+    settings = LinkageSettings.from_params(section)
+    overrides = load_overrides(settings.overrides)
+    linkage = link_records(contacts, tokens, settings, overrides)
+    clean_contacts, persons = clean_tables(contacts, birth_years, linkage.person_of())
+    CLEAN.mkdir(exist_ok=True)
+    write_parquet(clean_contacts, CLEAN / "contacts.parquet")
+    write_parquet(persons, CLEAN / "persons.parquet")
+    write_parquet(refusals, CLEAN / "refusals.parquet")
+    with atomic_dir(LINKAGE_DIR) as out_dir:
+        diagnostics = write_diagnostics(linkage, clean_contacts, tokens, out_dir)
+    records = int(contacts["record_key"].nunique())
+    street = set(linkage.street.index)
+    n_street = int(
+        clean_contacts.loc[clean_contacts["record_key"].isin(street), "person_id"].nunique()
+    )
+    metrics: dict[str, Any] = {
+        "method": "fellegi_sunter_splink",
+        "rules": diagnostics.get("modele", {}).get("regles_de_blocage", []),
+        "records": records,
+        "persons": int(len(persons)),
+        "contacts": int(len(clean_contacts)),
+        "parametres": {
+            "seuil": settings.threshold,
+            "graine": settings.seed,
+            "rappel_suppose_regle_deterministe": settings.deterministic_rule_recall,
+            "fenetre_activite_mois": settings.activity_window_months,
+            "travail_de_rue": {
+                "ecart_annee_naissance": settings.street_birth_year_gap,
+                "ecart_activite_mois": settings.street_activity_gap_months,
+            },
+        },
+        "dossiers": {
+            "nominatifs": len(linkage.facts.ids),
+            "travail_de_rue": linkage.n_street_records,
+        },
+        "personnes": {
+            "nominatives": int(len(persons)) - n_street,
+            "travail_de_rue": n_street,
+        },
+        "corrections": {
+            "fichier": str(settings.overrides) if settings.overrides else None,
+            "forcer_liaison_appliquees": linkage.overrides.together_applied,
+            "forcer_separation_appliquees": linkage.overrides.apart_applied,
+            "dossiers_inconnus": len(linkage.overrides.unknown_records),
+        },
+        **diagnostics,
+    }
+    raw_dir = Path(params["inputs"]["raw_dir"])
+    if quality.truth_applies(raw_dir, SAMPLE_DIR, TRUTH_DIR):
+        truth, noise = quality.load_truth(TRUTH_DIR)
+        metrics["qualite"] = quality.measure_quality(
+            clean_contacts,
+            truth,
+            noise,
+            street,
+            {
+                "cle_exacte": exact_key_clusters(tokens),
+                "regles_deterministes": deterministic_clusters(tokens),
+            },
+            tokens,
+            quality.Targets.from_params(section.get("targets")),
+        )
+    write_json(METRICS / "linkage.json", metrics)
+    print(
+        f"Liaison : {records} dossiers partenaires → {len(persons)} personnes distinctes "
+        f"(dont {n_street} vues seulement par le travail de rue, non reliées aux autres) ; "
+        f"{CLEAN}/contacts.parquet ({len(clean_contacts)} lignes), {CLEAN}/persons.parquet, "
+        f"diagnostics dans {LINKAGE_DIR}/."
+    )
+    if linkage.scored is None and len(linkage.facts.ids) >= 2:
+        print(
+            "  Attention : aucun couple de dossiers ne partage une date de naissance ni un nom "
+            "complet ; le modèle n'a pas pu être estimé et aucun dossier nominatif n'a été relié."
+        )
+    if linkage.overrides.unknown_records:
+        print(
+            f"  Attention : {len(linkage.overrides.unknown_records)} pseudonyme(s) de "
+            f"{settings.overrides} ne correspondent à aucun dossier des données (corrections "
+            "ignorées pour ces dossiers)."
+        )
+    if "qualite" in metrics and "modele" in metrics["qualite"]:
+        _print_quality(metrics["qualite"])
+
+
+def _print_quality(q: dict[str, Any]) -> None:
+    """The quality figures on the console, with the exact-key baseline and the realised noise."""
+
+    def line(label: str, scope: dict[str, Any]) -> str:
+        pw, pers = scope["paires_de_dossiers"], scope["personnes"]
+        return (
+            f"  {label} : précision {pw['precision']}, rappel {pw['rappel']}, "
+            f"{pers['trouvees']} personnes trouvées pour {pers['vraies']}"
+        )
+
+    print("Qualité de la liaison (vérité synthétique, dossiers nominatifs, paires de dossiers) :")
+    print(line("modèle", q["modele"]["identifies"]))
+    print(line("clé exacte (initiales, date, sexe)", q["references"]["cle_exacte"]["identifies"]))
+    noise = q["bruit_realise"].get("registrations", {}).get("overall", {})
+    twice = q["bruit_realise"].get("second_local_id", {}).get("overall", {})
+    if noise:
+        print(
+            "  bruit réalisé : "
+            f"{french_percent(100 * noise['name_variant'])} variantes de nom, "
+            f"{french_percent(100 * noise['day_month_swap'])} jour et mois inversés, "
+            f"{french_percent(100 * noise['missing_birth_date'])} sans date de naissance, "
+            f"{french_percent(100 * twice.get('share', 0))} des personnes sous deux dossiers "
+            "chez un même partenaire"
+        )
+    met = q["objectifs_atteints"]
+    detail = ", ".join(f"{k} {'oui' if v else 'non'}" for k, v in met.items())
+    print(f"  objectifs atteints : {'oui' if all(met.values()) else 'non'} ({detail})")

@@ -1,0 +1,1 @@
+"""Statistical models: count trends with diagnostics, STL, the winter forecast."""

@@ -1,0 +1,1 @@
+"""The annual observatory report: context, chapters, figures, tables workbook and deck."""

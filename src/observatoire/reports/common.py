@@ -1,0 +1,65 @@
+"""What every report shares: its Jinja template, the Relais Social's logo, the code version."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from observatoire import __version__
+
+__all__ = ["code_version", "report_template", "stage_logo"]
+
+
+def code_version() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        return f"{__version__} (commit {commit})"
+    except (OSError, subprocess.CalledProcessError):
+        return __version__
+
+
+def stage_logo(params: dict[str, Any], figures_dir: Path) -> str:
+    """Copy the Relais Social's logo (``report.logo``) beside the report's figures and return
+    its path relative to the report source; « » when no logo is set."""
+    logo = str(params["report"].get("logo") or "")
+    if not logo:
+        return ""
+    path = Path(logo)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Logo introuvable : {logo} (clé report.logo de params/pipeline.yaml). "
+            "À faire : indiquez le chemin d'un fichier SVG ou PNG du dépôt, ou laissez la clé vide."
+        )
+    if path.suffix.lower() not in {".svg", ".png", ".jpg", ".jpeg"}:
+        raise ValueError(
+            f"Logo {logo} : format {path.suffix or 'inconnu'} non pris en charge. "
+            "À faire : fournissez un fichier SVG, PNG ou JPEG."
+        )
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    target = figures_dir / f"logo{path.suffix.lower()}"
+    shutil.copyfile(path, target)
+    return f"{figures_dir.name}/{target.name}"
+
+
+def report_template(name: str) -> jinja2.Template:
+    """A report template of ``assets/reports``; ``{## ##}`` comments leave Quarto's ``{#…}``
+    attributes alone, and an undefined name is an error rather than an empty string."""
+    text = (resources.files("observatoire") / "assets" / "reports" / name).read_text(
+        encoding="utf-8"
+    )
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        comment_start_string="{##",
+        comment_end_string="##}",
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.from_string(text)

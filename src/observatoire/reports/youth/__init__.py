@@ -1,0 +1,1 @@
+"""The youth-errance report and its charts."""
