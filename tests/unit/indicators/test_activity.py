@@ -12,9 +12,9 @@ from observatoire.indicators import activity, pathways
 from observatoire.indicators import counts as ind
 from observatoire.indicators.flows import flow_status
 from observatoire.models import trends
-from tests.test_indicators_annual import _contacts
+from tests.support.frames import contacts_frame as _contacts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _frame() -> pd.DataFrame:

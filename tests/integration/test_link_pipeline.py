@@ -26,7 +26,7 @@ from observatoire.intake.mapping import load_partners
 from observatoire.intake.pseudonymise import Pseudonymiser
 from observatoire.sample import generate_sample
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REDUCED_SCALE = 0.25
 
 

@@ -32,7 +32,7 @@ from observatoire.reports.charts import french_number
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 YEAR = 2024
 SCALE = 0.12

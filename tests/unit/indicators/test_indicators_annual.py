@@ -12,38 +12,11 @@ import pytest
 
 from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, housing, pathways
+from tests.support.frames import contacts_frame
 
 WINTER = ("11-01", "03-31")
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _contacts(rows: list[dict]) -> pd.DataFrame:
-    """A clean contacts frame from the rows given (every other column filled as ingest does)."""
-    base = {
-        "record_key": "k",
-        "partner_id": "p",
-        "dispositif": "hebergement_urgence",
-        "date_end": None,
-        "nights": None,
-        "sex": "M",
-        "age_at_contact": 30.0,
-        "age_estimated": False,
-        "nationality_group": "BE",
-        "exit_reason": None,
-        "activity": None,
-        "orientation": None,
-        "zone": None,
-        "duration_hours": None,
-        "source_file": "f",
-    }
-    frame = pd.DataFrame([{**base, **r} for r in rows])
-    frame["date_start"] = pd.to_datetime(frame["date_start"])
-    frame["date_end"] = pd.to_datetime(frame["date_end"])
-    frame["nights"] = frame["nights"].astype("float64")
-    frame["age_at_contact"] = frame["age_at_contact"].astype("float64")
-    frame["year"] = frame["date_start"].dt.year
-    frame["source_row"] = range(1, len(frame) + 1)
-    return frame
+ROOT = Path(__file__).resolve().parents[3]
+_contacts = contacts_frame
 
 
 def _wilson(x: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

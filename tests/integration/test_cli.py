@@ -10,7 +10,7 @@ import yaml
 
 from observatoire.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

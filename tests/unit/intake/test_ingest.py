@@ -14,7 +14,7 @@ from observatoire.intake.ingest import ingest_network, read_partner_file
 from observatoire.intake.mapping import load_mapping
 from observatoire.intake.pseudonymise import Pseudonymiser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 HEADER = (
     "N° dossier;Nom;Prénom;Date de naissance;Sexe;Nationalité;Date d'entrée;Date de sortie;Nuitées"
 )

@@ -25,7 +25,7 @@ import yaml
 from observatoire.sample import SampleSummary, generate_sample
 from observatoire.sample import calibration as cal
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 PARAMS = yaml.safe_load((ROOT / "params" / "pipeline.yaml").read_text(encoding="utf-8"))
 SMALL_SCALE = 0.15
 TRUTH_COLUMNS = [

@@ -36,7 +36,7 @@ from observatoire.intake.ingest import read_partner_file
 from observatoire.intake.mapping import load_partners
 from observatoire.intake.readers import parse_dates, parse_decimals, parse_integers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 PARAMS = yaml.safe_load((ROOT / "params" / "pipeline.yaml").read_text(encoding="utf-8"))
 CHECK_PARAMS = {
     "inputs": {

@@ -16,7 +16,7 @@ import yaml
 
 from observatoire.guard.leaks import REPORT, STOP_WORDS, Identities, run_guard
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 HEADER = (
     "N° dossier;Nom;Prénom;Date de naissance;Sexe;Nationalité;Date d'entrée;Date de sortie;Nuitées"
 )

@@ -30,7 +30,7 @@ from observatoire.reports.quality import (
     reasons_table,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 MA_FILE = "maison_accueil/maison_accueil_{}.xlsx"
 
 

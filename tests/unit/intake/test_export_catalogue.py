@@ -28,7 +28,7 @@ from observatoire.intake.ingest import read_partner_file
 from observatoire.intake.mapping import FileFormat, load_mapping
 from observatoire.intake.readers import _unique, parse_integers, read_csv_export
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "exports"
 CODES = ROOT / "params" / "codes"
 CASES: list[dict[str, Any]] = yaml.safe_load(

@@ -10,7 +10,7 @@ import yaml
 from observatoire.core.errors import ObservatoireError
 from observatoire.linkage.settings import LinkageSettings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_project_params_are_valid() -> None:

@@ -1,0 +1,1 @@
+"""Shared test support: hand-made frames, the independent recount and the table attacker."""
