@@ -71,7 +71,7 @@ def _cmd_quality(args: argparse.Namespace) -> int:
 
 
 def _cmd_partners(args: argparse.Namespace) -> int:
-    from observatoire.core.schema import DISPOSITIFS
+    from observatoire.core.dispositifs import DISPOSITIFS
     from observatoire.intake.mapping import load_partners
 
     params = load_params(args.params)

@@ -27,7 +27,8 @@ import pytest
 import yaml
 from scipy.optimize import linprog
 
-from observatoire.core.schema import DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS
+from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.schema import EXIT_REASONS, NATIONALITY_GROUPS
 from observatoire.reports.charts import french_number
 
 pytestmark = pytest.mark.e2e

@@ -9,22 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DISPOSITIFS: dict[str, str] = {
-    "urgence_sociale": "Urgence sociale",
-    "hebergement_urgence": "Hébergement d'urgence",
-    "travail_rue": "Travail de rue",
-    "accueil_jour": "Accueil de jour",
-    "maison_accueil": "Maison d'accueil",
-    "housing_first": "Housing First",
-}
-"""Service types (dispositifs), in the order of the IWEPS axes, then the other services."""
-
 SEX_CODES = ("M", "F", "X", "INCONNU")
 
-MAX_STAY_NIGHTS: dict[str, int] = {"hebergement_urgence": 366, "maison_accueil": 1827}
-"""Longest plausible stay per service, in nights: a night shelter is a place for the night (a
-stay of over a year is a missing exit), a maison d'accueil houses people for months, often over
-a year, rarely beyond five. A longer stay is set aside as ``valeur_hors_plage``."""
 NATIONALITY_GROUPS: dict[str, str] = {
     "BE": "Belge",
     "UE": "Autre pays de l'UE",

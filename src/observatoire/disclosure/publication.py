@@ -20,7 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from observatoire.core.schema import AGE_BANDS, DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS
+from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
+from observatoire.core.schema import AGE_BANDS, EXIT_REASONS, NATIONALITY_GROUPS
 from observatoire.disclosure.cells import Constraint, CountTable, Publication, protect
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.indicators.pathways import (
@@ -406,7 +407,6 @@ def combinations(
 
 
 OTHER_COMBINATIONS = "Autres combinaisons"
-STREET_WORK = "travail_rue"
 
 
 def _split_table(

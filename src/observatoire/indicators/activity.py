@@ -18,10 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-STAY_DISPOSITIFS = ("hebergement_urgence", "maison_accueil", "housing_first")
-VISIT_DISPOSITIFS = ("urgence_sociale", "travail_rue", "accueil_jour")
-OPEN_ENDED = ("maison_accueil", "housing_first")
-"""Stay services whose export leaves the exit empty while the person is still there."""
+from observatoire.core.dispositifs import OPEN_ENDED, STAY_DISPOSITIFS
 
 
 def _day(values: pd.Series) -> pd.Series:

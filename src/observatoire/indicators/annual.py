@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.core.schema import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS, HOUSING_FIRST, SHELTER, STREET_WORK
 from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, housing, pathways
 from observatoire.intake.mapping import PartnerMapping
@@ -130,10 +130,10 @@ def annual_indicators(
             "persons": persons,
             "persons_prev": ind.distinct_persons(contacts, prev),
             "persons_identified": ind.distinct_persons(
-                contacts[contacts["dispositif"] != "travail_rue"], year
+                contacts[contacts["dispositif"] != STREET_WORK], year
             ),
             "persons_street_work": ind.distinct_persons(
-                contacts[contacts["dispositif"] == "travail_rue"], year
+                contacts[contacts["dispositif"] == STREET_WORK], year
             ),
             "contacts": int(len(ind.delivered_in_year(contacts, year))),
             "contacts_prev": int(len(ind.delivered_in_year(contacts, prev))),
@@ -170,7 +170,7 @@ def annual_indicators(
 
 def shelter_capacity(partners: dict[str, PartnerMapping]) -> dict[str, int] | None:
     """Beds of all night shelters added up (permanent and winter-plan), None without one."""
-    shelters = [p for p in partners.values() if p.dispositif == "hebergement_urgence"]
+    shelters = [p for p in partners.values() if p.dispositif == SHELTER]
     if not shelters:
         return None
     return {
@@ -199,7 +199,7 @@ def report_families(
     ret = rep.get("returns") or {}
     k = int(rep.get("disclosure_threshold", 5))
     combos = pathways.combinations(contacts, year)
-    has_hf = bool((contacts["dispositif"] == "housing_first").any())
+    has_hf = bool((contacts["dispositif"] == HOUSING_FIRST).any())
     return {
         "occupancy_monthly": (
             ind.monthly_occupancy(contacts, refusals, capacity, year, winter).to_dict(

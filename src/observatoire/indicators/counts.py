@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.core.schema import AGE_BANDS, DISPOSITIFS, NATIONALITY_GROUPS, age_band
+from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, SOCIAL_EMERGENCY
+from observatoire.core.schema import AGE_BANDS, NATIONALITY_GROUPS, age_band
 from observatoire.indicators.activity import delivered_in_year, in_year, periods_covered
 
 
@@ -35,7 +36,7 @@ def contacts_count(contacts: pd.DataFrame, year: int, by: str = "dispositif") ->
     return delivered_in_year(contacts, year).groupby(by).size().astype("int64")
 
 
-def nights(contacts: pd.DataFrame, year: int, dispositif: str = "hebergement_urgence") -> int:
+def nights(contacts: pd.DataFrame, year: int, dispositif: str = SHELTER) -> int:
     """Nights spent in the year in stays of ``dispositif`` (nuitées), counted within the year.
 
     A stay from 28 December to 3 January gives 4 nights to one year and 2 to the next; a stay with
@@ -138,7 +139,7 @@ def monthly_distinct_persons(contacts: pd.DataFrame, by: str | None = "dispositi
     return frame.groupby(keys)["person_id"].nunique().rename("persons").reset_index()
 
 
-def monthly_nights(contacts: pd.DataFrame, dispositif: str = "hebergement_urgence") -> pd.DataFrame:
+def monthly_nights(contacts: pd.DataFrame, dispositif: str = SHELTER) -> pd.DataFrame:
     """Nights per calendar month in stays of ``dispositif``, each night in its own month."""
     stays = contacts[contacts["dispositif"] == dispositif]
     start = pd.to_datetime(stays["date_start"])
@@ -173,7 +174,7 @@ def dispositif_order(values: list[str] | pd.Index) -> list[str]:
 # --- shelter occupancy and refusals by month and by winter -------------------------------------
 
 
-def nightly_counts(contacts: pd.DataFrame, dispositif: str = "hebergement_urgence") -> pd.Series:
+def nightly_counts(contacts: pd.DataFrame, dispositif: str = SHELTER) -> pd.Series:
     """Persons sleeping in ``dispositif`` each night (indexed by the night's evening date).
 
     Same stay convention as :func:`nights` (exit date, else entry + exported nights, else one
@@ -385,7 +386,7 @@ def age_sex_full(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
 # --- interventions and monthly contacts --------------------------------------------------------
 
 
-def interventions(contacts: pd.DataFrame, year: int, dispositif: str = "urgence_sociale") -> int:
+def interventions(contacts: pd.DataFrame, year: int, dispositif: str = SOCIAL_EMERGENCY) -> int:
     """Interventions of the year: rows of the social-emergency export (not persons)."""
     c = delivered_in_year(contacts, year)
     return int((c["dispositif"] == dispositif).sum())

@@ -20,22 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.indicators.activity import OPEN_ENDED as OPEN_ENDED
-from observatoire.indicators.activity import STAY_DISPOSITIFS, stay_end
-from observatoire.indicators.activity import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
+from observatoire.core.dispositifs import HOUSING, STAY_DISPOSITIFS, TIME_UNITS
+from observatoire.core.dispositifs import OPEN_ENDED as OPEN_ENDED
+from observatoire.core.dispositifs import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
+from observatoire.indicators.activity import stay_end
 from observatoire.indicators.counts import dispositif_order
-
-HOUSING = ("housing_first",)
-"""Services that are housing, not homelessness: left out of presence for long-term stayers."""
-UNITS = {
-    "hebergement_urgence": "nuitées",
-    "maison_accueil": "jours",
-    "housing_first": "jours en logement",
-    "urgence_sociale": "jours de contact",
-    "travail_rue": "jours de contact",
-    "accueil_jour": "jours de contact",
-}
-"""The unit of each service's time, as the report prints it."""
 
 
 def _year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -130,7 +119,7 @@ def time_in_services(contacts: pd.DataFrame, year: int) -> dict[str, dict[str, A
     out = {}
     for d in dispositif_order(contacts["dispositif"].unique()):
         days = time_in_service(contacts, year, d)
-        out[d] = {"unit": UNITS.get(d, "jours"), **summary(days)}
+        out[d] = {"unit": TIME_UNITS.get(d, "jours"), **summary(days)}
     return out
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.core.dispositifs import STAY_DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS
 from observatoire.indicators.counts import dispositif_order
-from observatoire.indicators.durations import STAY_DISPOSITIFS
 
 
 def exit_reasons(

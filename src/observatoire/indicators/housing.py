@@ -12,13 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.core.dispositifs import HOUSING_FIRST, SHELTER, STAY_DISPOSITIFS
 from observatoire.core.stats import proportion_ci
 from observatoire.indicators.durations import stay_spans
 
 RELOGEMENT = "relogement"
 DECES = "deces"
-RETURN_FROM = ("maison_accueil", "housing_first", "hebergement_urgence")
-"""Services whose exits to housing (``relogement``) open a returns follow-up."""
+RETURN_FROM = STAY_DISPOSITIFS
+"""Services whose exits to housing (``relogement``) open a returns follow-up: every stay."""
 
 
 def _share(x: int, n: int) -> dict[str, Any]:
@@ -84,13 +85,13 @@ def returns_after_housing(
     exits = spans[(spans["exit_reason"] == RELOGEMENT) & spans["end"].notna()]
     exits = exits.sort_values(["person_id", "end"]).drop_duplicates("person_id")
     exits = exits.set_index("person_id")["end"]
-    later = contacts[contacts["dispositif"] != "housing_first"]
+    later = contacts[contacts["dispositif"] != HOUSING_FIRST]
     later = later[later["person_id"].isin(exits.index)]
     starts = pd.to_datetime(later["date_start"]).astype("datetime64[ns]").dt.normalize()
     later = pd.DataFrame(
         {
             "person_id": later["person_id"],
-            "shelter": later["dispositif"] == "hebergement_urgence",
+            "shelter": later["dispositif"] == SHELTER,
             "start": starts,
         }
     ).join(exits.rename("exit"), on="person_id")

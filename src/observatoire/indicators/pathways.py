@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from observatoire.core.schema import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.indicators.counts import dispositif_order, in_year
 from observatoire.indicators.flows import flows_by_year
 

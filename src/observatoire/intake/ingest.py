@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from observatoire.core.dispositifs import NIGHT_STAYS
 from observatoire.core.errors import ExportRejected
 from observatoire.core.schema import QUARANTINE_REASONS, TABLE_FIELDS
 from observatoire.core.storage import sha256_file
@@ -38,7 +39,6 @@ from observatoire.intake.readers import (
     read_export,
 )
 
-STAY_DISPOSITIFS = {"hebergement_urgence", "maison_accueil"}
 MAX_PROBLEMS_LISTED = 200
 
 
@@ -368,7 +368,7 @@ def pseudonymise_contacts(
     date_end = (
         pd.to_datetime(f["date_end"]) if "date_end" in f else pd.Series(pd.NaT, index=f.index)
     )
-    if partner.dispositif in STAY_DISPOSITIFS:
+    if partner.dispositif in NIGHT_STAYS:
         from_dates = (date_end - date_start).dt.days.astype("Int64")
         nights = nights.fillna(from_dates)
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
+from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.errors import MappingError
-from observatoire.core.schema import DISPOSITIFS, TABLE_FIELDS
+from observatoire.core.schema import TABLE_FIELDS
 
 FILE_TYPES = ("csv", "xlsx", "ods")
 

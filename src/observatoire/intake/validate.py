@@ -16,13 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.core.schema import (
-    DISPOSITIFS,
-    EXIT_REASONS,
-    MAX_STAY_NIGHTS,
-    NATIONALITY_GROUPS,
-    SEX_CODES,
-)
+from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS, NIGHT_STAYS
+from observatoire.core.schema import EXIT_REASONS, NATIONALITY_GROUPS, SEX_CODES
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -139,7 +134,7 @@ def _prepare_contacts(contacts: pd.DataFrame, max_date: pd.Timestamp) -> pd.Data
     """Add the derived columns the suite checks (days after the period, nights from dates)."""
     df = contacts.copy()
     df["days_after_period_end"] = (pd.to_datetime(df["date_start"]) - max_date).dt.days
-    stays = df["dispositif"].isin(["hebergement_urgence", "maison_accueil"])
+    stays = df["dispositif"].isin(NIGHT_STAYS)
     from_dates = (pd.to_datetime(df["date_end"]) - pd.to_datetime(df["date_start"])).dt.days
     df["nights_from_dates"] = from_dates.where(stays).astype("Int64")
     for c in ("nights", "age_at_contact", "nights_from_dates"):

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.core.dispositifs import SHELTER
 from observatoire.core.formatting import NNBSP, french_number, french_percent
 from observatoire.indicators import counts as ind
 from observatoire.intake.mapping import PartnerMapping
@@ -63,7 +64,6 @@ __all__ = [
     "winter_months",
 ]
 
-SHELTER = "hebergement_urgence"
 DEFAULT_WINTER: tuple[str, str] = ("11-01", "03-31")
 DEFAULT_DRAWS = 5000
 DEFAULT_SEED = 20250101

@@ -30,6 +30,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from observatoire.core.dispositifs import DISPOSITIF_COLOURS, DISPOSITIF_LABELS
 from observatoire.core.formatting import (
     MOIS_ABREGES,
     MOIS_NOMS,
@@ -73,25 +74,6 @@ PALETTE: list[str] = [
     "#F0E442",  # yellow
     "#000000",  # black
 ]
-
-# A dispositif keeps the same colour in every chart of every report.
-DISPOSITIF_COLOURS: dict[str, str] = {
-    "hebergement_urgence": "#D55E00",  # vermillion
-    "maison_accueil": "#E69F00",  # orange
-    "accueil_jour": "#56B4E9",  # sky blue
-    "travail_rue": "#009E73",  # bluish green
-    "urgence_sociale": "#CC79A7",  # reddish purple
-    "housing_first": "#0072B2",  # blue
-}
-
-DISPOSITIF_LABELS: dict[str, str] = {
-    "hebergement_urgence": "Hébergement d'urgence",
-    "maison_accueil": "Maison d'accueil",
-    "accueil_jour": "Accueil de jour",
-    "travail_rue": "Travail de rue",
-    "urgence_sociale": "Urgence sociale",
-    "housing_first": "Housing First",
-}
 
 
 SEX_LABELS = {"M": "Hommes", "F": "Femmes"}

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS
 from observatoire.core.formatting import MINUS, MOIS_ABREGES, NNBSP, french_number, french_percent
 from observatoire.core.schema import (
-    DISPOSITIFS,
     EXIT_REASONS,
-    MAX_STAY_NIGHTS,
     NATIONALITY_GROUPS,
     QUARANTINE_REASONS,
     SEX_CODES,

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.core.dispositifs import STREET_WORK
+
 YOUTH = "jeunes"
 ADULTS = "adultes"
 GROUP_LABELS = {YOUTH: "18–25 ans", ADULTS: "26 ans et plus"}
@@ -212,6 +214,6 @@ def build_cohort(contacts: pd.DataFrame, study: StudyParams) -> pd.DataFrame:
     mine = contacts[contacts["person_id"].isin(cohort.index)]
     for col in ("sex", "nationality_group"):
         cohort[col] = _modal(mine, col).reindex(cohort.index).fillna("INCONNU")
-    named = (mine["dispositif"] != "travail_rue").groupby(mine["person_id"]).any()
+    named = (mine["dispositif"] != STREET_WORK).groupby(mine["person_id"]).any()
     cohort["street_only"] = ~named.reindex(cohort.index).fillna(True).astype(bool)
     return cohort.sort_values(["first_contact"], kind="stable")

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from observatoire.core.dispositifs import OPEN_ENDED
+
 __all__ = [
     "DEFAULT_STATES",
     "DISPOSITIF_STATE",
@@ -56,7 +58,7 @@ DISPOSITIF_STATE: dict[str, str] = {
 }
 # A missing end on these is a tenancy/stay still running at the end of the data, not a
 # point contact.
-OPEN_ENDED_DISPOSITIFS: frozenset[str] = frozenset({"housing_first", "maison_accueil"})
+OPEN_ENDED_DISPOSITIFS: frozenset[str] = frozenset(OPEN_ENDED)
 
 _TRAMINER_CVAL = 2.0  # TraMineR's constant substitution cost (and TRATE's ceiling)
 _BLOCK_BYTES = 128 * 2**20  # temporaries of one Hamming row block

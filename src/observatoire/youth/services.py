@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.core.schema import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.dispositifs import OPEN_ENDED as STAY_DISPOSITIFS
 from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams
 from observatoire.youth.compare import compare_proportions
 
 EARLY_EXIT_DAYS = 30
 """A stay ended within this many days by the resident leaving or being excluded is early."""
 FLED_REASONS = ("depart_volontaire", "exclusion")
-STAY_DISPOSITIFS = ("maison_accueil", "housing_first")
 
 
 def follow_up_contacts(

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from observatoire.core.schema import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
 from observatoire.indicators import flows
 from observatoire.youth import sequences as seq
 from observatoire.youth import services, survival, typology
@@ -160,8 +160,8 @@ def profile(
                 int(adult_active.sum()),
             )
     # London's CHAIN: new rough sleepers seen only once.
-    street_first = cohort[cohort["first_dispositif"] == "travail_rue"]
-    n_street = fu[fu["dispositif"] == "travail_rue"].groupby("person_id").size()
+    street_first = cohort[cohort["first_dispositif"] == STREET_WORK]
+    n_street = fu[fu["dispositif"] == STREET_WORK].groupby("person_id").size()
     once = n_street.reindex(street_first.index).fillna(0) == 1
     ref = refs.get("vus_une_fois_en_rue", {})
     add(
@@ -300,7 +300,7 @@ def disengagement(
     from the night shelter: Kaplan–Meier curves per group and the log-rank test."""
     out: dict[str, dict[str, Any]] = {}
     mine = contacts[contacts["person_id"].isin(cohort.index)]
-    for key, dispositif in (("reseau", None), ("abri_nuit", "hebergement_urgence")):
+    for key, dispositif in (("reseau", None), ("abri_nuit", SHELTER)):
         spells = survival.engagement_spells(mine, study.data_end, study.inactive_days, dispositif)
         if dispositif is None:
             spells = spells[spells["person_id"].isin(cohort.index)]

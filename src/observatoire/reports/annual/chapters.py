@@ -11,44 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from observatoire.core.dispositifs import DISPOSITIFS, INTRO
 from observatoire.core.formatting import french_change, french_number
 from observatoire.core.formatting import french_fraction as fr_pct
-from observatoire.core.schema import DISPOSITIFS, EXIT_REASONS
+from observatoire.core.schema import EXIT_REASONS
 from observatoire.disclosure.cells import publish_mean
 from observatoire.disclosure.publication import FLOW_COLUMNS, TOTAL, Tables, key, network_key
 from observatoire.disclosure.suppression import Publication
-
-INTRO = {
-    "urgence_sociale": (
-        "Le dispositif d'urgence sociale répond jour et nuit aux situations de détresse : "
-        "écoute, aide matérielle immédiate, orientation vers un service du réseau. Une ligne "
-        "d'export est une intervention."
-    ),
-    "hebergement_urgence": (
-        "L'abri de nuit accueille pour la nuit les personnes sans abri ; sa capacité augmente "
-        "pendant le Plan Grand Froid. Une ligne d'export est un séjour ; les refus faute de "
-        "place sont comptés chaque soir."
-    ),
-    "travail_rue": (
-        "Les travailleurs de rue vont à la rencontre des personnes là où elles vivent. Ils "
-        "n'enregistrent que des initiales et un âge estimé : leurs contacts ne sont pas reliés "
-        "aux autres services, et une personne vue en rue et ailleurs est comptée deux fois dans "
-        "le total du réseau."
-    ),
-    "accueil_jour": (
-        "L'accueil de jour offre un lieu de repos, des repas, des douches, une laverie et une "
-        "aide sociale. Une ligne d'export est un passage."
-    ),
-    "maison_accueil": (
-        "La maison d'accueil héberge pour plusieurs semaines ou mois, avec un accompagnement "
-        "vers le logement. Une ligne d'export est un séjour, avec son motif de sortie."
-    ),
-    "housing_first": (
-        "Housing First donne directement accès à un logement, avec un accompagnement intensif, "
-        "à des personnes sans abri de longue durée. Une ligne d'export est un accompagnement en "
-        "logement."
-    ),
-}
 
 
 def change_text(pub: Publication, current: str, previous: str) -> str:

@@ -18,10 +18,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import MOIS_NOMS
 from observatoire.core.formatting import french_change as change
 from observatoire.core.formatting import french_fraction as fr_pct
-from observatoire.core.schema import DISPOSITIFS, NATIONALITY_GROUPS, QUARANTINE_REASONS
+from observatoire.core.schema import NATIONALITY_GROUPS, QUARANTINE_REASONS
 from observatoire.core.storage import atomic_dir, publish_members, write_csv
 from observatoire.disclosure.cells import publish_count, suppress_series
 from observatoire.disclosure.publication import TOTAL, network_key, publish

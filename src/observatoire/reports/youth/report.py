@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
-from observatoire.core.schema import DISPOSITIFS
 from observatoire.core.storage import publish_members
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
