@@ -8,8 +8,14 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint bench lock clean-outputs
+.PHONY: help setup run test lint complexity bench lock clean-outputs
+.DEFAULT_GOAL := help
 
+## make help: list the commands (this text)
+help:
+	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' -e 's/^make \([a-z-]*\):/  make \1\t/' | expand -t 22
+
+## make setup: create .venv from the lock file and register the Jupyter kernel
 setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
@@ -30,10 +36,17 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+## make lint: ruff (style, imports, bugs) on src, tests and bench
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+## make complexity: the longest and most branched functions (a guide, never a failure)
+complexity: setup
+	@$(BIN)/ruff check src --select C901,PLR0915,PLR0912 --exit-zero --output-format concise \
+	  | grep -E 'C901|PLR09' | sort -t'(' -k2 -rn | head -40
+
+## make bench: time a cold `dvc repro` and a no-op one (bench/results/pipeline.json)
 bench: setup
 	$(BIN)/python bench/bench_pipeline.py
 
@@ -41,3 +54,9 @@ bench: setup
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+## make clean-outputs: delete what the pipeline wrote (outputs/, data_clean/, quarantine, synthetic sample); raw exports stay
+clean-outputs:
+	rm -rf outputs/* data_clean/* data_raw/quarantine data_raw/sample data_raw/sample_truth
+	@git checkout -- outputs/README.md data_clean/README.md 2>/dev/null || true
+	@echo "Sorties effacées ; « make run » les recalcule (DVC les reprend de son cache si rien n'a changé)."
