@@ -1,4 +1,5 @@
-"""The annual report's chapters: what each prints, formatted and disclosure-controlled.
+"""One chapter per dispositif: key figures, its introduction, durations, exits; the night
+shelter's nights, occupancy and refusals; Housing First's retention in housing.
 
 Every person count goes through the :class:`~observatoire.disclosure.suppression.Publication` of the
 report (so a count masked in a table is masked in the text too); a change or a share is printed
@@ -15,8 +16,21 @@ from observatoire.core.formatting import french_change, french_number
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import DISPOSITIFS, EXIT_REASONS
 from observatoire.disclosure.cells import publish_mean
-from observatoire.disclosure.publication import FLOW_COLUMNS, TOTAL, Tables, key, network_key
+from observatoire.disclosure.publication import key
 from observatoire.disclosure.suppression import Publication
+from observatoire.reports.annual.chapters.cells import change_text, share_text, split_rows
+from observatoire.reports.annual.context import ReportData, fr_num, partners_unit
+
+__all__ = [
+    "INTRO",
+    "context",
+    "dispositif_chapter",
+    "dispositif_chapters",
+    "exits_rows",
+    "retention_rows",
+    "shelter_context",
+    "stays_text",
+]
 
 INTRO = {
     "urgence_sociale": (
@@ -51,31 +65,32 @@ INTRO = {
 }
 
 
-def change_text(pub: Publication, current: str, previous: str) -> str:
-    """Relative change between two published person counts; « – » if either is masked."""
-    if pub.hidden(current) or pub.hidden(previous):
-        return "–"
-    cur, prev = pub.values.get(current), pub.values.get(previous)
-    if not prev or cur is None:
-        return "–"
-    return fr_pct(cur / prev - 1, 1, signed=True)
+def context(data: ReportData) -> dict[str, Any]:
+    """The chapters of the dispositifs, in the network's order (one include, one loop)."""
+    ind, pub, min_mean = data.ind, data.pub, data.min_mean
+    return {
+        "chapters": dispositif_chapters(data),
+        "chapter_order": [d for d in DISPOSITIFS if d in ind["dispositifs"]],
+        "shelter": shelter_context(ind, min_mean),
+        "interventions": fr_num((ind.get("interventions") or {}).get("urgence_sociale")),
+        "ma_stays": stays_text(ind, "maison_accueil", min_mean),
+        "hf_stays": stays_text(ind, "housing_first", min_mean),
+        "exits": {
+            code: exits_rows(ind, pub, code)
+            for code in ind["dispositifs"]
+            if exits_rows(ind, pub, code)
+        },
+        "retention": retention_rows(ind, pub),
+    }
 
 
-def share_text(pub: Publication, part: str, base: str, decimals: int = 1) -> str:
-    """A share of two published counts; « – » when either is masked."""
-    if pub.hidden(part) or pub.hidden(base):
-        return "–"
-    b = pub.values.get(base)
-    p = pub.values.get(part)
-    return fr_pct(p / b, decimals) if b else "–"
-
-
-def table_rows(pub: Publication, tables: Tables, name: str) -> list[dict[str, Any]]:
-    """A published table as rows of text, its index in ``label``."""
-    if not tables.has(name):
-        return []
-    text = pub.text(tables.get(name))
-    return [{"label": idx, "cells": list(row)} for idx, row in text.iterrows()]
+def dispositif_chapters(data: ReportData) -> dict[str, dict[str, Any]]:
+    """Key figures of every dispositif's chapter, by code."""
+    units = {code: partners_unit(data.partners, code) for code in data.ind["dispositifs"]}
+    return {
+        code: dispositif_chapter(code, data.ind, data.pub, data.min_mean, units[code])
+        for code in data.ind["dispositifs"]
+    }
 
 
 def dispositif_chapter(
@@ -126,6 +141,40 @@ def dispositif_chapter(
     return chapter
 
 
+def shelter_context(ind: dict[str, Any], min_mean: int) -> dict[str, Any] | None:
+    """The night shelter's nights, capacity, occupancy and refusals (not person counts)."""
+    sh = ind["shelter"]
+    shelter = None
+    if sh:
+        shelter = {
+            "nights": fr_num(sh["nights"]),
+            "nights_change": french_change(sh["nights"], sh["nights_prev"]),
+            "beds": sh["capacity"]["beds"],
+            "winter_beds": sh["capacity"]["winter_extra_beds"],
+            "capacity_nights": fr_num(sh["capacity_nights"]),
+            "occupancy": fr_pct(sh["occupancy"]),
+            "occupancy_prev": fr_pct(sh["occupancy_prev"]),
+            "refusals": fr_num(sh["refusals"]),
+            "refusals_prev": fr_num(sh["refusals_prev"]),
+            "refusals_change": french_change(sh["refusals"], sh["refusals_prev"]),
+            "refusal_nights": fr_num(sh["refusal_nights"]),
+            "stays": stays_text(ind, "hebergement_urgence", min_mean),
+            "winters": [
+                {
+                    "winter": w["winter"].replace("-", "–"),
+                    "nights": fr_num(w["nights"]),
+                    "capacity": fr_num(w["capacity_nights"]),
+                    "occupancy": fr_pct(w["occupancy"]),
+                    "refusals": fr_num(w["refusals"]),
+                    "refusal_nights": fr_num(w["refusal_nights"]),
+                }
+                for w in ind.get("winters", [])
+                if w.get("complete")
+            ],
+        }
+    return shelter
+
+
 def stays_text(ind: dict[str, Any], code: str, min_mean: int) -> dict[str, str] | None:
     """Length of the stays that ended in the year (stay services)."""
     stays = (ind.get("durations") or {}).get("stays", {}).get(code)
@@ -160,32 +209,11 @@ def exits_rows(ind: dict[str, Any], pub: Publication, code: str) -> dict[str, An
     }
 
 
-def _split_rows(
-    ind: dict[str, Any], pub: Publication, family: str, what: str, parts: tuple[str, str]
-) -> list[tuple[str, dict[str, Any], dict[str, str], bool, bool]]:
-    """Rows of a base split in two published parts (see ``publication._split_table``): per
-    horizon, the record, the texts of base and first part, whether a share of the parts may be
-    printed (base and both parts published) and whether the base is published."""
-    y = int(ind["year"])
-    rows = []
-    for months, r in (ind.get(family) or {}).items():
-        base_count = "cohort" if family == "housing_first" else "exits"
-        if not r or not r.get(base_count):
-            continue
-        base = key(y, f"horizon={months}", what=what)
-        first = key(y, f"horizon={months}", parts[0], what=what)
-        second = key(y, f"horizon={months}", parts[1], what=what)
-        ok = not (pub.hidden(base) or pub.hidden(first) or pub.hidden(second))
-        texts = {"base": pub.cell_text(base), "part": pub.cell_text(first)}
-        rows.append((str(months), r, texts, ok, not pub.hidden(base)))
-    return rows
-
-
 def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]]:
     """Housing First: still housed at 12 and 24 months (share and CI printed only when the
     housed and not-housed counts are both published)."""
     rows = []
-    for months, r, texts, ok, _ in _split_rows(
+    for months, r, texts, ok, _ in split_rows(
         ind, pub, "housing_first", "housing_first", ("logees", "non_logees")
     ):
         rows.append(
@@ -202,97 +230,3 @@ def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]
             }
         )
     return rows
-
-
-def returns_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, str]]:
-    """Returns to the shelter after an exit to housing, masked like ``retention_rows``; the
-    share with any contact needs only the base published."""
-    rows = []
-    for months, r, texts, ok, base_published in _split_rows(
-        ind, pub, "returns", "retours", ("retour_abri", "sans_retour_abri")
-    ):
-        rows.append(
-            {
-                "months": months,
-                "exits": texts["base"],
-                "returned": texts["part"],
-                "share": fr_pct(r["share"]) if ok else "–",
-                "ci": f"{fr_pct(r['lower'])} à {fr_pct(r['upper'])}" if ok else "–",
-                "share_any": fr_pct(r.get("share_any_contact")) if base_published else "–",
-            }
-        )
-    return rows
-
-
-def flows_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> dict[str, Any]:
-    y = int(ind["year"])
-    net = (ind.get("flows") or {}).get("network") or {}
-    out: dict[str, Any] = {"calculable": bool(net.get("calculable"))}
-    if not out["calculable"]:
-        return out
-    for column in FLOW_COLUMNS:
-        k = key(y, f"flux={column}")
-        out[column] = pub.cell_text(k)
-        out[f"{column}_share"] = share_text(pub, k, network_key(y))
-        out[f"{column}_change"] = change_text(pub, k, key(y - 1, f"flux={column}"))
-    out["windows"] = {
-        "new": ind["flows"]["new_lookback_days"],
-        "continuing": ind["flows"]["continuing_days"],
-    }
-    out["yearly"] = table_rows(pub, tables, "flux_par_annee")
-    out["by_dispositif"] = [
-        {"label": DISPOSITIFS.get(r["label"], r["label"]), "cells": r["cells"]}
-        for r in table_rows(pub, tables, "flux_par_dispositif")
-    ]
-    return out
-
-
-def pathways_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> dict[str, Any]:
-    y = int(ind["year"])
-    n_disp = [
-        {
-            "label": r["label"],
-            "count": r["cells"][0],
-            "share": share_text(pub, key(y, f"nb_dispositifs={r['label']}"), network_key(y))
-            if r["label"] != TOTAL
-            else "100,0\u202f%",
-        }
-        for r in table_rows(pub, tables, "nombre_de_dispositifs")
-    ]
-    several = [key(y, f"nb_dispositifs={s}") for s in ind["pathways"]["n_dispositifs"] if s != "1"]
-    several_total = sum(pub.values.get(k, 0) for k in several)
-    several_hidden = any(pub.hidden(k) for k in several)
-    net = pub.values.get(network_key(y)) or 0
-    one = key(y, "nb_dispositifs=1")
-    if (
-        several_hidden
-        and one in pub.status
-        and not pub.hidden(one)
-        and not pub.hidden(network_key(y))
-    ):  # network − one dispositif: published figures only, whatever is masked among 2, 3, 4+
-        several_total, several_hidden = net - pub.values[one], False
-    return {
-        "n_dispositifs": n_disp,
-        "combinations": table_rows(pub, tables, "combinaisons_de_dispositifs"),
-        "several_share": fr_pct(several_total / net) if net and not several_hidden else "–",
-    }
-
-
-def long_term_context(ind: dict[str, Any], pub: Publication) -> dict[str, Any] | None:
-    lt = ind.get("long_term") or {}
-    if not lt.get("persons"):
-        return None
-    y = int(ind["year"])
-    top = lt.get("top10_nights") or {}
-    return {
-        "rows": [
-            {"days": d, "persons": pub.cell_text(key(y, f"longue_duree={d}"))}
-            for d in lt["persons"]
-        ],
-        "window_start": lt["window_start"],
-        "window_end": lt["window_end"],
-        "complete": lt.get("complete", True),
-        "top_share": fr_pct(top.get("share")),
-        "top_nights": french_number(top.get("top_nights")),
-        "nights": french_number(top.get("nights")),
-    }
