@@ -144,35 +144,34 @@ def dispositif_chapter(
 def shelter_context(ind: dict[str, Any], min_mean: int) -> dict[str, Any] | None:
     """The night shelter's nights, capacity, occupancy and refusals (not person counts)."""
     sh = ind["shelter"]
-    shelter = None
-    if sh:
-        shelter = {
-            "nights": fr_num(sh["nights"]),
-            "nights_change": french_change(sh["nights"], sh["nights_prev"]),
-            "beds": sh["capacity"]["beds"],
-            "winter_beds": sh["capacity"]["winter_extra_beds"],
-            "capacity_nights": fr_num(sh["capacity_nights"]),
-            "occupancy": fr_pct(sh["occupancy"]),
-            "occupancy_prev": fr_pct(sh["occupancy_prev"]),
-            "refusals": fr_num(sh["refusals"]),
-            "refusals_prev": fr_num(sh["refusals_prev"]),
-            "refusals_change": french_change(sh["refusals"], sh["refusals_prev"]),
-            "refusal_nights": fr_num(sh["refusal_nights"]),
-            "stays": stays_text(ind, "hebergement_urgence", min_mean),
-            "winters": [
-                {
-                    "winter": w["winter"].replace("-", "–"),
-                    "nights": fr_num(w["nights"]),
-                    "capacity": fr_num(w["capacity_nights"]),
-                    "occupancy": fr_pct(w["occupancy"]),
-                    "refusals": fr_num(w["refusals"]),
-                    "refusal_nights": fr_num(w["refusal_nights"]),
-                }
-                for w in ind.get("winters", [])
-                if w.get("complete")
-            ],
-        }
-    return shelter
+    if not sh:
+        return None
+    return {
+        "nights": fr_num(sh["nights"]),
+        "nights_change": french_change(sh["nights"], sh["nights_prev"]),
+        "beds": sh["capacity"]["beds"],
+        "winter_beds": sh["capacity"]["winter_extra_beds"],
+        "capacity_nights": fr_num(sh["capacity_nights"]),
+        "occupancy": fr_pct(sh["occupancy"]),
+        "occupancy_prev": fr_pct(sh["occupancy_prev"]),
+        "refusals": fr_num(sh["refusals"]),
+        "refusals_prev": fr_num(sh["refusals_prev"]),
+        "refusals_change": french_change(sh["refusals"], sh["refusals_prev"]),
+        "refusal_nights": fr_num(sh["refusal_nights"]),
+        "stays": stays_text(ind, "hebergement_urgence", min_mean),
+        "winters": [
+            {
+                "winter": w["winter"].replace("-", "–"),
+                "nights": fr_num(w["nights"]),
+                "capacity": fr_num(w["capacity_nights"]),
+                "occupancy": fr_pct(w["occupancy"]),
+                "refusals": fr_num(w["refusals"]),
+                "refusal_nights": fr_num(w["refusal_nights"]),
+            }
+            for w in ind.get("winters", [])
+            if w.get("complete")
+        ],
+    }
 
 
 def stays_text(ind: dict[str, Any], code: str, min_mean: int) -> dict[str, str] | None:
