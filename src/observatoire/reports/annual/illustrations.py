@@ -17,13 +17,28 @@ import pandas as pd
 from observatoire.core.schema import DISPOSITIFS, EXIT_REASONS
 from observatoire.disclosure.cells import suppress_series
 from observatoire.disclosure.publication import TOTAL, Tables
-from observatoire.disclosure.suppression import Publication
+from observatoire.disclosure.suppression import CountTable, Publication
 from observatoire.indicators.pathways import combination_label, published_combination
 from observatoire.reports import charts
 from observatoire.reports.annual import figures as annual_charts
-from observatoire.reports.annual.context import LINKAGE_DIR, MONTHS_FR, ReportData, read_json
+from observatoire.reports.annual.context import LINKAGE_DIR, MONTHS_FR, ReportData
 
-__all__ = ["StlComponents", "chapter_figures", "draw_figures", "report_figures", "trend_figures"]
+__all__ = [
+    "StlComponents",
+    "chapter_figures",
+    "combinations_figure",
+    "draw_figures",
+    "drawn",
+    "exits_figure",
+    "flows_figure",
+    "occupancy_figure",
+    "persons_by_year_figures",
+    "report_figures",
+    "retention_figure",
+    "trend_figures",
+]
+
+NAN = float("nan")
 
 
 def draw_figures(out: Path, data: ReportData, retention: list[dict[str, Any]]) -> dict[str, str]:
@@ -33,7 +48,9 @@ def draw_figures(out: Path, data: ReportData, retention: list[dict[str, Any]]) -
     fig_dir.mkdir(parents=True, exist_ok=True)
     paths = report_figures(fig_dir, data.ind, data.year, data.k, data.ind_dir, data.trend_dir)
     paths.update(
-        chapter_figures(fig_dir, data.ind, data.pub, data.tables, retention, data.trend_dir)
+        chapter_figures(
+            fig_dir, data.ind, data.pub, data.tables, retention, data.trend_dir, data.trend
+        )
     )
     return paths
 
@@ -110,98 +127,128 @@ def chapter_figures(
     tables: Tables,
     retention: list[dict[str, Any]],
     trend_dir: Path,
+    trend: dict[str, Any],
 ) -> dict[str, str]:
     """The charts of the chapters, drawn from published (masked) numbers only; ``retention`` is
     the Housing First rows of the dispositifs' chapter (shares of masked rows are None)."""
-    paths: dict[str, str] = {}
-    if tables.has("personnes_par_dispositif_et_annee"):
-        t = tables.get("personnes_par_dispositif_et_annee")
-        for code in t.values.index:
-            frame = pd.DataFrame(
-                {
-                    "year": [int(c) for c in t.values.columns],
-                    "persons": [
-                        float("nan") if pub.hidden(t.keys.loc[code, c]) else t.values.loc[code, c]
-                        for c in t.values.columns
-                    ],
-                }
-            )
-            name = f"personnes_{code}.png"
-            charts.save_figure(annual_charts.persons_by_year(frame, code), fig_dir / name)
-            paths[f"persons_{code}"] = f"figures/{name}"
-    occ = pd.DataFrame(ind.get("occupancy_monthly") or [])
-    if len(occ):
-        charts.save_figure(annual_charts.occupancy_by_month(occ), fig_dir / "occupation.png")
-        paths["occupancy"] = "figures/occupation.png"
-    if tables.has("flux_par_annee"):
-        t = tables.get("flux_par_annee")
-        frame = t.values.copy()
-        for c in ("new", "continuing", "returning"):
-            frame[c] = [
-                float("nan") if pub.hidden(t.keys.loc[i, c]) else frame.loc[i, c]
-                for i in frame.index
-            ]
-        frame = frame.reset_index(names="year")
-        charts.save_figure(annual_charts.flows_by_year(frame), fig_dir / "flux.png")
-        paths["flows"] = "figures/flux.png"
-    if tables.has("combinaisons_de_dispositifs"):
-        t = tables.get("combinaisons_de_dispositifs")
-        merged = [published_combination(c["combination"]) for c in ind["pathways"]["combinations"]]
-        combos = {combination_label(c): c for c in merged}
-        rows = [i for i in t.values.index if i != TOTAL]
-        frame = pd.DataFrame(
-            {
-                "combination": [combos.get(i, ()) for i in rows],
-                "persons": [
-                    float("nan")
-                    if pub.hidden(t.keys.loc[i, "personnes"])
-                    else t.values.loc[i, "personnes"]
-                    for i in rows
-                ],
-            }
-        )
-        used = [
-            d
-            for d in published_combination(list(DISPOSITIFS))
-            if any(d in c for c in frame["combination"])
-        ]
-        charts.save_figure(
-            annual_charts.combinations_upset(frame, used), fig_dir / "combinaisons.png"
-        )
-        paths["upset"] = "figures/combinaisons.png"
-    if tables.has("sorties_par_motif"):
-        t = tables.get("sorties_par_motif")
-        reasons = [c for c in t.values.columns if c != TOTAL]
-        frame = pd.DataFrame(index=t.values.index)
-        for r in reasons:
-            frame[r] = [
-                0.0 if pub.hidden(t.keys.loc[i, r]) else t.values.loc[i, r] for i in frame.index
-            ]
-        # Masked cells are drawn together, so the chart reveals no more than the table.
-        frame["masque"] = t.values[TOTAL] - frame.sum(axis=1)
-        frame = frame.loc[:, frame.sum() > 0]
-        labels = dict(EXIT_REASONS) | {"masque": "Cases masquées"}
-        charts.save_figure(annual_charts.exit_reasons(frame, labels), fig_dir / "sorties.png")
-        paths["exits"] = "figures/sorties.png"
-    if retention:
-        frame = pd.DataFrame(
-            {
-                "label": [f"{r['months']} mois" for r in retention],
-                "share": [r["share_value"] for r in retention],
-                "lower": [r["lower"] for r in retention],
-                "upper": [r["upper"] for r in retention],
-            }
-        ).astype({"share": float, "lower": float, "upper": float})
-        charts.save_figure(annual_charts.retention(frame), fig_dir / "maintien.png")
-        paths["retention"] = "figures/maintien.png"
-    paths.update(trend_figures(fig_dir, trend_dir))
+    paths = persons_by_year_figures(fig_dir, pub, tables)
+    paths |= occupancy_figure(fig_dir, ind)
+    paths |= flows_figure(fig_dir, pub, tables)
+    paths |= combinations_figure(fig_dir, ind, pub, tables)
+    paths |= exits_figure(fig_dir, pub, tables)
+    paths |= retention_figure(fig_dir, retention)
+    paths |= trend_figures(fig_dir, trend_dir, trend)
     return paths
 
 
-def trend_figures(fig_dir: Path, trend_dir: Path) -> dict[str, str]:
-    """Charts of the per-dispositif models and of next winter's forecast (trends stage)."""
+def drawn(pub: Publication, table: CountTable, row: Any, column: Any, masked: float) -> Any:
+    """A cell's value as a chart draws it: ``masked`` if the publication masks it."""
+    return masked if pub.hidden(table.keys.loc[row, column]) else table.values.loc[row, column]
+
+
+def persons_by_year_figures(fig_dir: Path, pub: Publication, tables: Tables) -> dict[str, str]:
+    """One bar chart of persons per year for each dispositif."""
+    if not tables.has("personnes_par_dispositif_et_annee"):
+        return {}
+    t = tables.get("personnes_par_dispositif_et_annee")
     paths: dict[str, str] = {}
-    trend = read_json(trend_dir / "tendances.json")
+    for code in t.values.index:
+        frame = pd.DataFrame(
+            {
+                "year": [int(c) for c in t.values.columns],
+                "persons": [drawn(pub, t, code, c, NAN) for c in t.values.columns],
+            }
+        )
+        name = f"personnes_{code}.png"
+        charts.save_figure(annual_charts.persons_by_year(frame, code), fig_dir / name)
+        paths[f"persons_{code}"] = f"figures/{name}"
+    return paths
+
+
+def occupancy_figure(fig_dir: Path, ind: dict[str, Any]) -> dict[str, str]:
+    """The night shelter's occupancy and refusals per month (not person counts)."""
+    occ = pd.DataFrame(ind.get("occupancy_monthly") or [])
+    if not len(occ):
+        return {}
+    charts.save_figure(annual_charts.occupancy_by_month(occ), fig_dir / "occupation.png")
+    return {"occupancy": "figures/occupation.png"}
+
+
+def flows_figure(fig_dir: Path, pub: Publication, tables: Tables) -> dict[str, str]:
+    """New, continuing and returning persons per year."""
+    if not tables.has("flux_par_annee"):
+        return {}
+    t = tables.get("flux_par_annee")
+    frame = t.values.copy()
+    for c in ("new", "continuing", "returning"):
+        frame[c] = [drawn(pub, t, i, c, NAN) for i in frame.index]
+    frame = frame.reset_index(names="year")
+    charts.save_figure(annual_charts.flows_by_year(frame), fig_dir / "flux.png")
+    return {"flows": "figures/flux.png"}
+
+
+def combinations_figure(
+    fig_dir: Path, ind: dict[str, Any], pub: Publication, tables: Tables
+) -> dict[str, str]:
+    """The UpSet chart of the published combinations of dispositifs."""
+    if not tables.has("combinaisons_de_dispositifs"):
+        return {}
+    t = tables.get("combinaisons_de_dispositifs")
+    merged = [published_combination(c["combination"]) for c in ind["pathways"]["combinations"]]
+    combos = {combination_label(c): c for c in merged}
+    rows = [i for i in t.values.index if i != TOTAL]
+    frame = pd.DataFrame(
+        {
+            "combination": [combos.get(i, ()) for i in rows],
+            "persons": [drawn(pub, t, i, "personnes", NAN) for i in rows],
+        }
+    )
+    used = [
+        d
+        for d in published_combination(list(DISPOSITIFS))
+        if any(d in c for c in frame["combination"])
+    ]
+    charts.save_figure(annual_charts.combinations_upset(frame, used), fig_dir / "combinaisons.png")
+    return {"upset": "figures/combinaisons.png"}
+
+
+def exits_figure(fig_dir: Path, pub: Publication, tables: Tables) -> dict[str, str]:
+    """Exits by reason per dispositif; masked cells are drawn together, so the chart reveals no
+    more than the table."""
+    if not tables.has("sorties_par_motif"):
+        return {}
+    t = tables.get("sorties_par_motif")
+    reasons = [c for c in t.values.columns if c != TOTAL]
+    frame = pd.DataFrame(index=t.values.index)
+    for r in reasons:
+        frame[r] = [drawn(pub, t, i, r, 0.0) for i in frame.index]
+    frame["masque"] = t.values[TOTAL] - frame.sum(axis=1)
+    frame = frame.loc[:, frame.sum() > 0]
+    labels = dict(EXIT_REASONS) | {"masque": "Cases masquées"}
+    charts.save_figure(annual_charts.exit_reasons(frame, labels), fig_dir / "sorties.png")
+    return {"exits": "figures/sorties.png"}
+
+
+def retention_figure(fig_dir: Path, retention: list[dict[str, Any]]) -> dict[str, str]:
+    """Housing First: share still housed at 12 and 24 months, with its interval."""
+    if not retention:
+        return {}
+    frame = pd.DataFrame(
+        {
+            "label": [f"{r['months']} mois" for r in retention],
+            "share": [r["share_value"] for r in retention],
+            "lower": [r["lower"] for r in retention],
+            "upper": [r["upper"] for r in retention],
+        }
+    ).astype({"share": float, "lower": float, "upper": float})
+    charts.save_figure(annual_charts.retention(frame), fig_dir / "maintien.png")
+    return {"retention": "figures/maintien.png"}
+
+
+def trend_figures(fig_dir: Path, trend_dir: Path, trend: dict[str, Any]) -> dict[str, str]:
+    """Charts of the per-dispositif models and of next winter's forecast (trends stage:
+    ``trend`` is its ``tendances.json``, ``trend_dir`` holds its series)."""
+    paths: dict[str, str] = {}
     forecast_csv = trend_dir / "prevision_hiver.csv"
     if trend.get("forecast") and forecast_csv.exists():
         forecast = pd.read_csv(forecast_csv, parse_dates=["month"])
