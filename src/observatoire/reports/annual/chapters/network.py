@@ -55,7 +55,7 @@ def context(data: ReportData) -> dict[str, Any]:
 def dispositif_rows(data: ReportData) -> list[dict[str, Any]]:
     """Persons and contacts of each dispositif, this year and last, in the network's order."""
     ind, partners = data.ind, data.partners
-    chapters_ctx = dispositif_chapters(data)
+    by_code = dispositif_chapters(data)
     dispositifs = []
     for code in [c for c in DISPOSITIFS if c in ind["dispositifs"]]:
         d = ind["dispositifs"][code]
@@ -63,9 +63,9 @@ def dispositif_rows(data: ReportData) -> list[dict[str, Any]]:
             {
                 "code": code,
                 "label": d["label"],
-                "persons": chapters_ctx[code]["persons"],
-                "persons_prev": chapters_ctx[code]["persons_prev"],
-                "persons_change": chapters_ctx[code]["persons_change"],
+                "persons": by_code[code]["persons"],
+                "persons_prev": by_code[code]["persons_prev"],
+                "persons_change": by_code[code]["persons_change"],
                 "contacts": fr_num(d["contacts"]),
                 "contacts_prev": fr_num(d["contacts_prev"]),
                 "contacts_change": french_change(d["contacts"], d["contacts_prev"]),
