@@ -120,7 +120,7 @@ def _cmd_pseudonym(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from observatoire.reports.annual.report import print_summary
+    from observatoire.reports.annual.summary import print_summary
 
     print_summary(load_params(args.params))
     return 0

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from observatoire.core.schema import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS
 from tests.support.published import (
     FLOWS,
     LONG_STAY,

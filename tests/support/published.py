@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from observatoire.core.schema import DISPOSITIFS, EXIT_REASONS, NATIONALITY_GROUPS
+from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.schema import EXIT_REASONS, NATIONALITY_GROUPS
 
 __all__ = [
     "AGE_ROWS",

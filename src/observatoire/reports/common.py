@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import jinja2
 
 from observatoire import __version__
 
-__all__ = ["code_version", "report_template", "stage_logo"]
+__all__ = ["AssetLoader", "code_version", "report_template", "stage_logo"]
 
 
 def code_version() -> str:
@@ -48,13 +49,25 @@ def stage_logo(params: dict[str, Any], figures_dir: Path) -> str:
     return f"{figures_dir.name}/{target.name}"
 
 
+class AssetLoader(jinja2.BaseLoader):
+    """Templates of the package's ``assets/reports`` (installed or not), so that a template can
+    ``{% include %}`` another by its path there (``observatoire/network.qmd.j2``)."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool]]:
+        path = resources.files("observatoire").joinpath("assets", "reports", *template.split("/"))
+        if not path.is_file():
+            raise jinja2.TemplateNotFound(template)
+        return path.read_text(encoding="utf-8"), None, lambda: True
+
+
 def report_template(name: str) -> jinja2.Template:
     """A report template of ``assets/reports``; ``{## ##}`` comments leave Quarto's ``{#…}``
-    attributes alone, and an undefined name is an error rather than an empty string."""
-    text = (resources.files("observatoire") / "assets" / "reports" / name).read_text(
-        encoding="utf-8"
-    )
+    attributes alone, and an undefined name is an error rather than an empty string. Its
+    ``{% include %}`` paths are relative to ``assets/reports`` too."""
     env = jinja2.Environment(
+        loader=AssetLoader(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         comment_start_string="{##",
@@ -62,4 +75,4 @@ def report_template(name: str) -> jinja2.Template:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.from_string(text)
+    return env.get_template(name)

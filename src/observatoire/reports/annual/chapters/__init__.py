@@ -1,0 +1,83 @@
+"""The annual report's chapters, in the order the report prints them.
+
+A chapter is a template include of ``assets/reports/observatoire/`` and a function that formats,
+from the report's :class:`~observatoire.reports.annual.context.ReportData`, the names that include
+prints. The main template ``observatoire.qmd.j2`` includes the same files in the same order (a
+test keeps the two lists equal), so adding a chapter is one module, one include and one line here.
+
+The chapters' names share one namespace, with the names of
+:func:`~observatoire.reports.annual.context.document_context` and the report's ``figures`` and
+``logo``: a name belongs to one chapter, and another chapter may print it (the key figures
+summarise the others; the dispositifs' chapters print the long-term persons of « Flux et
+parcours »; the annex prints the trends' diagnostics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from observatoire.reports.annual.chapters import (
+    annex,
+    coverage,
+    dispositifs,
+    flows,
+    forecast,
+    glossary,
+    network,
+    trends,
+)
+from observatoire.reports.annual.context import ReportData
+
+__all__ = ["CHAPTERS", "Chapter", "chapter_contexts", "no_context", "template_names"]
+
+
+def no_context(data: ReportData) -> dict[str, Any]:
+    """A chapter that prints only the document's names and other chapters' names."""
+    return {}
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter of the report: its name, its template include and its context."""
+
+    name: str
+    context: Callable[[ReportData], dict[str, Any]] = no_context
+
+    @property
+    def template(self) -> str:
+        return f"observatoire/{self.name}.qmd.j2"
+
+
+CHAPTERS: tuple[Chapter, ...] = (
+    Chapter("front_matter"),
+    Chapter("key_figures"),
+    Chapter("introduction"),
+    Chapter("coverage", coverage.context),
+    Chapter("network", network.context),
+    Chapter("dispositifs", dispositifs.context),
+    Chapter("flows", flows.context),
+    Chapter("trends", trends.context),
+    Chapter("forecast", forecast.context),
+    Chapter("annex", annex.context),
+    Chapter("glossary", glossary.context),
+)
+
+
+def chapter_contexts(data: ReportData) -> dict[str, dict[str, Any]]:
+    """Each chapter's context, by chapter name."""
+    return {chapter.name: chapter.context(data) for chapter in CHAPTERS}
+
+
+def template_names(
+    document: Mapping[str, Any], contexts: Mapping[str, Mapping[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    """The one namespace the main template is rendered with; a name given twice is an error."""
+    names: dict[str, Any] = {}
+    for owner, part in [("document", document), *contexts.items(), ("report", extra)]:
+        twice = set(names) & set(part)
+        if twice:
+            raise ValueError(f"chapter {owner}: names already given: {sorted(twice)}")
+        names.update(part)
+    return names

@@ -1,0 +1,65 @@
+"""Published cells as text: changes, shares and table rows that never reveal a masked count.
+
+Every chapter prints person counts through the report's
+:class:`~observatoire.disclosure.suppression.Publication`, so a count masked in a table is masked
+in the text too; a change or a share is printed only when the counts it is computed from are
+published.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from observatoire.core.formatting import french_fraction as fr_pct
+from observatoire.disclosure.publication import Tables, key
+from observatoire.disclosure.suppression import Publication
+
+__all__ = ["change_text", "share_text", "split_rows", "table_rows"]
+
+
+def change_text(pub: Publication, current: str, previous: str) -> str:
+    """Relative change between two published person counts; « – » if either is masked."""
+    if pub.hidden(current) or pub.hidden(previous):
+        return "–"
+    cur, prev = pub.values.get(current), pub.values.get(previous)
+    if not prev or cur is None:
+        return "–"
+    return fr_pct(cur / prev - 1, 1, signed=True)
+
+
+def share_text(pub: Publication, part: str, base: str, decimals: int = 1) -> str:
+    """A share of two published counts; « – » when either is masked."""
+    if pub.hidden(part) or pub.hidden(base):
+        return "–"
+    b = pub.values.get(base)
+    p = pub.values.get(part)
+    return fr_pct(p / b, decimals) if b else "–"
+
+
+def table_rows(pub: Publication, tables: Tables, name: str) -> list[dict[str, Any]]:
+    """A published table as rows of text, its index in ``label``."""
+    if not tables.has(name):
+        return []
+    text = pub.text(tables.get(name))
+    return [{"label": idx, "cells": list(row)} for idx, row in text.iterrows()]
+
+
+def split_rows(
+    ind: dict[str, Any], pub: Publication, family: str, what: str, parts: tuple[str, str]
+) -> list[tuple[str, dict[str, Any], dict[str, str], bool, bool]]:
+    """Rows of a base split in two published parts (see ``publication._split_table``): per
+    horizon, the record, the texts of base and first part, whether a share of the parts may be
+    printed (base and both parts published) and whether the base is published."""
+    y = int(ind["year"])
+    rows = []
+    for months, r in (ind.get(family) or {}).items():
+        base_count = "cohort" if family == "housing_first" else "exits"
+        if not r or not r.get(base_count):
+            continue
+        base = key(y, f"horizon={months}", what=what)
+        first = key(y, f"horizon={months}", parts[0], what=what)
+        second = key(y, f"horizon={months}", parts[1], what=what)
+        ok = not (pub.hidden(base) or pub.hidden(first) or pub.hidden(second))
+        texts = {"base": pub.cell_text(base), "part": pub.cell_text(first)}
+        rows.append((str(months), r, texts, ok, not pub.hidden(base)))
+    return rows

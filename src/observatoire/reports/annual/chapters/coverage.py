@@ -1,0 +1,80 @@
+"""Section « Couverture et limites »: what each partner sent, which rows were set aside and why,
+and the months a large partner sent nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from observatoire.reports.annual.context import MONTHS_FR, ReportData, file_year, fr_num
+
+__all__ = ["MIN_MONTHLY_ROWS_FOR_GAP", "QUARANTINE_REASONS_SHORT", "context", "file_rows"]
+
+MIN_MONTHLY_ROWS_FOR_GAP = 20
+
+QUARANTINE_REASONS_SHORT = {
+    "date_illisible": "date illisible",
+    "date_manquante": "date absente",
+    "date_hors_periode": "hors période",
+    "nombre_illisible": "nombre illisible",
+    "code_inconnu": "code inconnu",
+    "identite_manquante": "identifiant absent",
+    "ligne_total": "ligne de total",
+    "ligne_dupliquee": "doublon",
+    "fichier_en_double": "fichier en double",
+    "periode_deja_couverte": "période renvoyée",
+    "dates_incoherentes": "dates incohérentes",
+    "nuitees_incoherentes": "nuitées incohérentes",
+    "valeur_hors_plage": "hors plage",
+}
+
+
+def context(data: ReportData) -> dict[str, Any]:
+    """Rows read, kept and set aside per file of the year, and the missing months."""
+    ind, rows, year = data.ind, data.rows, data.year
+    coverage_year = [r for r in file_rows(data) if r["year"] == year]
+    # A month without rows is a gap in delivery only for a partner that usually sends many rows
+    # a month; a small service (a few tenancies a year) has empty months by nature.
+    months_missing = {
+        ind["partners"][p]["name"]: [MONTHS_FR[i] for i, v in enumerate(vals) if v == 0]
+        for p, vals in ind["coverage"].items()
+        if sum(vals) / 12 >= MIN_MONTHLY_ROWS_FOR_GAP
+    }
+    return {
+        "coverage_year": coverage_year,
+        "rows_total": {
+            "read": fr_num(
+                sum(r["rows_read"] for f, r in rows["files"].items() if file_year(f) == year)
+            ),
+            "clean": fr_num(
+                sum(r["rows_clean"] for f, r in rows["files"].items() if file_year(f) == year)
+            ),
+            "quarantined": fr_num(
+                sum(r["rows_quarantined"] for f, r in rows["files"].items() if file_year(f) == year)
+            ),
+        },
+        "months_missing": {p: m for p, m in months_missing.items() if m},
+    }
+
+
+def file_rows(data: ReportData) -> list[dict[str, Any]]:
+    """One row per source file (every year): partner, rows read, kept, set aside and why."""
+    partners = data.partners
+    coverage_rows = []
+    for source_file, acc in sorted(data.rows["files"].items()):
+        coverage_rows.append(
+            {
+                "file": source_file,
+                "partner": partners[acc["partner_id"]].name
+                if acc["partner_id"] in partners
+                else acc["partner_id"],
+                "read": fr_num(acc["rows_read"]),
+                "clean": fr_num(acc["rows_clean"]),
+                "quarantined": fr_num(acc["rows_quarantined"]),
+                "reasons": ", ".join(
+                    f"{QUARANTINE_REASONS_SHORT.get(r, r)} ({n})" for r, n in acc["reasons"].items()
+                )
+                or "—",
+                "year": file_year(source_file),
+            }
+        )
+    return coverage_rows

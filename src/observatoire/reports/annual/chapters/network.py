@@ -1,0 +1,111 @@
+"""Section « Le réseau en … »: distinct persons of the network and of each dispositif, per
+partner, and the persons' profile (sex, age, nationality)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.formatting import french_change
+from observatoire.core.formatting import french_fraction as fr_pct
+from observatoire.core.schema import NATIONALITY_GROUPS
+from observatoire.disclosure.cells import publish_count
+from observatoire.disclosure.publication import TOTAL, key, network_key
+from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
+from observatoire.reports.annual.chapters.cells import change_text, share_text, table_rows
+from observatoire.reports.annual.chapters.dispositifs import dispositif_chapters
+from observatoire.reports.annual.context import ReportData, fr_num, partners_unit
+
+__all__ = ["AGE_LABELS", "context", "dispositif_rows", "partner_rows", "profile_context"]
+
+AGE_LABELS = {
+    "<18": "Moins de 18 ans",
+    "65+": "65 ans et plus",
+    "inconnu": "Âge inconnu",
+    TOTAL: "Total",
+}
+
+
+def context(data: ReportData) -> dict[str, Any]:
+    """The network's totals, the dispositifs' table, the partners' table and the profile."""
+    ind, pub, tables, year, k = data.ind, data.pub, data.tables, data.year, data.k
+    net = ind["network"]
+    return {
+        "persons": pub.cell_text(network_key(year)),
+        "persons_prev": pub.cell_text(network_key(year - 1)),
+        "persons_identified": publish_count(net["persons_identified"], k),
+        "persons_street_work": publish_count(net["persons_street_work"], k),
+        "persons_change": change_text(pub, network_key(year), network_key(year - 1)),
+        "contacts": fr_num(net["contacts"]),
+        "contacts_change": french_change(net["contacts"], net["contacts_prev"]),
+        "partners_reporting": net["partners_reporting"],
+        "dispositifs": dispositif_rows(data),
+        "partner_rows": partner_rows(data),
+        "profile": profile_context(data),
+        "age_rows": [
+            {"band": AGE_LABELS.get(r["label"], r["label"]), "cells": r["cells"]}
+            for r in table_rows(pub, tables, "personnes_par_age_et_sexe")
+        ],
+        "nationality_rows": [
+            {"label": NATIONALITY_GROUPS.get(r["label"], r["label"]), "cells": r["cells"]}
+            for r in table_rows(pub, tables, "personnes_par_nationalite")
+        ],
+    }
+
+
+def dispositif_rows(data: ReportData) -> list[dict[str, Any]]:
+    """Persons and contacts of each dispositif, this year and last, in the network's order."""
+    ind, partners = data.ind, data.partners
+    by_code = dispositif_chapters(data)
+    dispositifs = []
+    for code in [c for c in DISPOSITIFS if c in ind["dispositifs"]]:
+        d = ind["dispositifs"][code]
+        dispositifs.append(
+            {
+                "code": code,
+                "label": d["label"],
+                "persons": by_code[code]["persons"],
+                "persons_prev": by_code[code]["persons_prev"],
+                "persons_change": by_code[code]["persons_change"],
+                "contacts": fr_num(d["contacts"]),
+                "contacts_prev": fr_num(d["contacts_prev"]),
+                "contacts_change": french_change(d["contacts"], d["contacts_prev"]),
+                "unit": partners_unit(partners, code),
+            }
+        )
+    return dispositifs
+
+
+def partner_rows(data: ReportData) -> list[dict[str, Any]]:
+    """Distinct persons per partner, with the partner's name and dispositif."""
+    partners = data.partners
+    return [
+        {
+            "label": partners[r["label"]].name if r["label"] in partners else r["label"],
+            "dispositif": DISPOSITIFS[partners[r["label"]].dispositif]
+            if r["label"] in partners
+            else "",
+            "cells": r["cells"],
+        }
+        for r in table_rows(data.pub, data.tables, "personnes_par_partenaire")
+    ]
+
+
+def profile_context(data: ReportData) -> dict[str, Any]:
+    """Shares by sex, unknown age and nationality, and the young adults (18–25)."""
+    ind, pub, year, k = data.ind, data.pub, data.year, data.k
+    return {
+        "women": pub.cell_text(key(year, "sexe=F")),
+        "women_share": share_text(pub, key(year, "sexe=F"), network_key(year)),
+        "men_share": share_text(pub, key(year, "sexe=M"), network_key(year)),
+        "unknown_sex_share": share_text(
+            pub, key(year, f"sexe={SEX_UNKNOWN_OR_X}"), network_key(year)
+        ),
+        "unknown_age_share": share_text(pub, key(year, "age=inconnu"), network_key(year)),
+        "unknown_nationality_share": share_text(
+            pub, key(year, "nationalite=INCONNU"), network_key(year)
+        ),
+        "youth": publish_count(ind["profile"]["youth_18_25"], k),
+        "youth_share": fr_pct(ind["profile"]["youth_share"]),
+        "age_estimated": publish_count(ind["profile"]["age_estimated_persons"], k),
+    }

@@ -1,0 +1,164 @@
+"""What every chapter of the annual report reads, loaded and disclosure-controlled once.
+
+The report stage prints what earlier stages wrote (indicators, trends, metrics, linkage). Reading
+it and protecting the person counts happen here, once for the whole report: every chapter, chart
+and exported table then works from the same :class:`ReportData`, so a count masked in one place
+is masked everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from observatoire.disclosure.publication import Tables, publish
+from observatoire.disclosure.suppression import Publication, audit
+from observatoire.intake.mapping import PartnerMapping, load_partners
+from observatoire.reports import charts
+from observatoire.reports.common import code_version
+
+__all__ = [
+    "LINKAGE_DIR",
+    "MONTHS_FR",
+    "Masthead",
+    "ReportData",
+    "document_context",
+    "file_year",
+    "fr_num",
+    "load_report_data",
+    "partners_unit",
+    "read_json",
+]
+
+MONTHS_FR = list(charts.MOIS_ABREGES)
+LINKAGE_DIR = Path("outputs/linkage")
+
+
+def fr_num(x: float | int | None, decimals: int = 0) -> str:
+    return charts.french_number(x, decimals)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def partners_unit(partners: dict, dispositif: str) -> str:
+    units = sorted({p.row_unit for p in partners.values() if p.dispositif == dispositif})
+    return ", ".join(units)
+
+
+def file_year(source_file: str) -> int | None:
+    m = re.search(r"(\d{4})", source_file.rsplit("/", 1)[-1])
+    return int(m.group(1)) if m else None
+
+
+@dataclass(frozen=True)
+class Masthead:
+    """Who publishes the report, for which year, and how it looks: the front matter, the
+    workbook's notes sheet and the deck's title slide print the same."""
+
+    title: str
+    organisation: str
+    year: int
+    k: int
+    date: str
+    colour_primary: str
+    colour_secondary: str
+    code_version: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The inputs of the report stage and the report's one publication (masked cells)."""
+
+    params: dict[str, Any]
+    params_path: Path
+    masthead: Masthead
+    ind_dir: Path
+    trend_dir: Path
+    ind: dict[str, Any]
+    trend: dict[str, Any]
+    rows: dict[str, Any]
+    inputs: dict[str, Any]
+    linkage: dict[str, Any]
+    partners: dict[str, PartnerMapping]
+    tables: Tables
+    pub: Publication
+    pub_prev: Publication | None
+    audit_table: pd.DataFrame
+
+    @property
+    def year(self) -> int:
+        return self.masthead.year
+
+    @property
+    def k(self) -> int:
+        return self.masthead.k
+
+    @property
+    def min_mean(self) -> int:
+        return int(self.params["report"]["min_persons_for_mean"])
+
+    @property
+    def first_year(self) -> int:
+        return min(r["year"] for r in self.ind["yearly_persons"])
+
+
+def load_report_data(params: dict[str, Any], params_path: Path) -> ReportData:
+    """Read the stage's inputs and publish this year's tables against last year's."""
+    rep = params["report"]
+    year, k = int(rep["year"]), int(rep["disclosure_threshold"])
+    ind_dir = Path("outputs/indicators") / str(year)
+    trend_dir = Path("outputs/trends") / str(year)
+    ind = read_json(ind_dir / "indicateurs.json")
+    prev_path = ind_dir / "indicateurs_annee_precedente.json"
+    ind_prev = read_json(prev_path) if prev_path.exists() else None
+    tables, pub, pub_prev = publish(ind, ind_prev, k)
+    return ReportData(
+        params=params,
+        params_path=params_path,
+        masthead=Masthead(
+            title=rep["title"],
+            organisation=rep["organisation"],
+            year=year,
+            k=k,
+            date=f"{year + 1}-06-30",
+            colour_primary=rep["colour_primary"],
+            colour_secondary=rep["colour_secondary"],
+            code_version=code_version(),
+        ),
+        ind_dir=ind_dir,
+        trend_dir=trend_dir,
+        ind=ind,
+        trend=read_json(trend_dir / "tendances.json"),
+        rows=read_json(Path("outputs/metrics/rows.json")),
+        inputs=read_json(Path("outputs/metrics/inputs.json")),
+        linkage=read_json(Path("outputs/metrics/linkage.json")),
+        partners=load_partners(
+            Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"])
+        ),
+        tables=tables,
+        pub=pub,
+        pub_prev=pub_prev,
+        audit_table=audit(pub, pub_prev),
+    )
+
+
+def document_context(data: ReportData) -> dict[str, Any]:
+    """The names any chapter may print: who publishes, which year, the house colours."""
+    m = data.masthead
+    return {
+        "organisation": m.organisation,
+        "title": m.title,
+        "year": m.year,
+        "k": m.k,
+        "date": m.date,
+        "colour_primary": m.colour_primary,
+        "colour_secondary": m.colour_secondary,
+        "first_year": data.first_year,
+    }

@@ -1,0 +1,26 @@
+"""What the pipeline produced and where: the list printed at the end of `make run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["print_summary"]
+
+
+def print_summary(params: dict[str, Any]) -> None:
+    """What the pipeline produced and where (the end of `make run`)."""
+    year = params["report"]["year"]
+    items = [
+        ("Données propres", "data_clean/contacts.parquet, data_clean/persons.parquet"),
+        ("Quarantaine (lignes écartées, hors git)", params["ingest"]["quarantine_dir"] + "/"),
+        ("Comptage des lignes par fichier", "outputs/metrics/rows.json"),
+        ("Rapport de validation (Data Docs)", "outputs/validation/index.html"),
+        ("Carnets exécutés", "outputs/notebooks/*.html"),
+        ("Rapport annuel", f"outputs/reports/{year}/observatoire.html et .pdf"),
+        ("Tableaux publiés", f"outputs/tables/{year}/"),
+    ]
+    print("\nProduit par le pipeline :")
+    for label, path in items:
+        exists = all(Path(p.strip().split(" ")[0]).exists() or "*" in p for p in path.split(","))
+        print(f"  {'✓' if exists else '✗'} {label} : {path}")
