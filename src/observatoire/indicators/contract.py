@@ -125,9 +125,7 @@ class ShelterFigures:
             return None
         check_keys(data, field_names(cls), where)
         values = {name: data[name] for name in field_names(cls)}
-        values["capacity"] = flat_from_json(
-            ShelterCapacity, data["capacity"], f"{where}.capacity"
-        )
+        values["capacity"] = flat_from_json(ShelterCapacity, data["capacity"], f"{where}.capacity")
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
