@@ -419,6 +419,8 @@ class TrendsResults:
     """Every model of the trends stage, what the notebook shows and what is written."""
 
     year: int
+    winter: tuple[str, str]
+    """First and last day (« MM-JJ ») of the winter plan."""
     capacity: dict[str, int] | None
     yearly: pd.Series
     """Distinct persons of the network per year (index ``year``)."""
@@ -449,6 +451,11 @@ class TrendsResults:
     def diagnostics(self) -> pd.DataFrame:
         """One row of diagnostics per monthly series (``diagnostics_mensuels.csv``)."""
         return trends.diagnostics_table(self.all_models)
+
+    def forecast_capacity(self) -> pd.Series:
+        """The shelter's bed-nights of every month of the demand and of the forecast winter."""
+        months = pd.concat([self.demand["month"], self.winter_forecast.months["month"]])
+        return forecast.monthly_bed_nights(self.capacity, months, self.winter)
 
     def backtest_table(self) -> pd.DataFrame:
         """One row per back-tested winter and horizon (``backtest_hiver.csv``)."""
@@ -567,6 +574,7 @@ def fit_trends(
     }
     return TrendsResults(
         year=year,
+        winter=winter,
         capacity=capacity,
         yearly=yearly,
         network_trend=network_trend,
