@@ -21,9 +21,11 @@
 # personnes de longue durée, parcours entre dispositifs, motifs de sortie, maintien en
 # logement (Housing First) et retours après relogement. Tous les calculs sont des fonctions
 # du paquet `observatoire` (modules `indicators`, `pathways`, `durations`, `exits`, `housing`,
-# rassemblés par `annual`), appelées aussi par le rapport et les tests ; les définitions sont
-# dans `docs/indicateurs.md`. Les comptes affichés ici ne sont **pas** soumis au secret
-# statistique : ce carnet est destiné au comité d'accompagnement, pas à la publication.
+# rassemblés par `annual`), appelées aussi par le rapport et les tests ; ce que l'étape écrit
+# (`indicateurs.json` et les tableaux CSV) est déclaré une fois dans `indicators.contract`.
+# Les définitions sont dans `docs/indicateurs.md`. Les comptes affichés ici ne sont **pas**
+# soumis au secret statistique : ce carnet est destiné au comité d'accompagnement, pas à la
+# publication.
 
 # %% tags=["parameters"]
 params_file = "params/pipeline.yaml"
@@ -31,50 +33,47 @@ year = 2024
 disclosure_threshold = 5
 
 # %%
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
-from observatoire.indicators.annual import annual_indicators, previous_year_indicators
-from observatoire.indicators.counts import monthly_distinct_persons, monthly_nights
-from observatoire.intake.mapping import load_partners
 from observatoire.config.params import load_params
-from observatoire.core.storage import write_csv, write_json
+from observatoire.indicators.contract import compute_indicators, indicators_dir, write_indicators
+from observatoire.intake.mapping import load_partners
 
 params = load_params(Path(params_file))
-params["report"]["year"] = year
 contacts = pd.read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
-partners = load_partners(Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"]))
-out_dir = Path("outputs/indicators") / str(year)
+inputs = params["inputs"]
+partners = load_partners(Path(inputs["partners_dir"]), Path(inputs["codes_dir"]))
+results = compute_indicators(contacts, refusals, partners, params, year)
+figures, families = results.figures, results.figures.families
 
 # %% [markdown]
 # ## Chiffres de l'année
 
 # %%
-figures = annual_indicators(contacts, refusals, partners, params)
-pd.DataFrame(figures["dispositifs"]).T
+pd.DataFrame({code: asdict(d) for code, d in figures.dispositifs.items()}).T
 
 # %%
-pd.Series(figures["network"])
+pd.Series(asdict(figures.network))
 
 # %%
-pd.Series({k: v for k, v in figures["shelter"].items() if k != "capacity"})
+shelter = asdict(figures.shelter) if figures.shelter else {}
+pd.Series({k: v for k, v in shelter.items() if k != "capacity"})
 
 # %% [markdown]
 # ## Profil : âge à la première prise de contact de l'année, et sexe
 
 # %%
-pd.DataFrame(figures["profile"]["age_sex"]).pivot(index="age_band", columns="sex", values="persons")
+pd.DataFrame(figures.profile.age_sex).pivot(index="age_band", columns="sex", values="persons")
 
 # %% [markdown]
 # ## Séries mensuelles (saisonnalité)
 
 # %%
-monthly = monthly_distinct_persons(contacts)
-monthly_network = monthly_distinct_persons(contacts, by=None)
-nights_m = monthly_nights(contacts)
-monthly.pivot(index="month", columns="dispositif", values="persons").tail(12)
+results.monthly_persons.pivot(index="month", columns="dispositif", values="persons").tail(12)
 
 # %% [markdown]
 # ## Occupation de l'abri et refus faute de place, par mois et par hiver
@@ -83,79 +82,74 @@ monthly.pivot(index="month", columns="dispositif", values="persons").tail(12)
 # des données ont `complete = False`.
 
 # %%
-occupancy_m = pd.DataFrame(figures["occupancy_monthly"])
-occupancy_m
+results.occupancy_monthly()
 
 # %%
-winters = pd.DataFrame(figures["winters"])
-winters
+results.winters()
 
 # %% [markdown]
 # ## Profil complet : nationalité, parts d'inconnus, âge × sexe (toutes les personnes)
 
 # %%
-pd.Series(figures["nationality"], name="personnes")
+pd.Series(families.nationality, name="personnes")
 
 # %%
-pd.DataFrame({k: v for k, v in figures["unknown_shares"].items() if k != "persons"}).T
+pd.DataFrame({k: v for k, v in families.unknown_shares.items() if k != "persons"}).T
 
 # %%
-pd.DataFrame(figures["age_sex_full"]).pivot(index="age_band", columns="sex", values="persons")
+pd.DataFrame(families.age_sex_full).pivot(index="age_band", columns="sex", values="persons")
 
 # %% [markdown]
 # ## Flux : nouveaux, continus, de retour (statut par rapport au réseau)
 
 # %%
-flows_year = pd.DataFrame(figures["flows"]["yearly"])
-flows_year
+results.yearly_flows()
 
 # %%
-pd.DataFrame(figures["flows"]["by_dispositif"]).T
+pd.DataFrame(families.flows["by_dispositif"]).T
 
 # %% [markdown]
 # ## Durées de prise en charge (par personne dans l'année, puis par séjour terminé)
 
 # %%
-pd.DataFrame(figures["durations"]["in_service"]).T
+pd.DataFrame(families.durations["in_service"]).T
 
 # %%
-pd.DataFrame(figures["durations"]["stays"]).T
+pd.DataFrame(families.durations["stays"]).T
 
 # %% [markdown]
 # ## Personnes de longue durée et concentration des nuitées
 
 # %%
-pd.Series(figures["long_term"]["persons"], name="personnes"), figures["long_term"]["top10_nights"]
+pd.Series(families.long_term["persons"], name="personnes"), families.long_term["top10_nights"]
 
 # %% [markdown]
 # ## Parcours : nombre de dispositifs et combinaisons
 
 # %%
-pd.Series(figures["pathways"]["n_dispositifs"], name="personnes")
+pd.Series(families.pathways["n_dispositifs"], name="personnes")
 
 # %%
-combinations = pd.DataFrame(figures["pathways"]["combinations"])
-combinations[["label", "n_dispositifs", "persons"]]
+results.combinations()[["label", "n_dispositifs", "persons"]]
 
 # %% [markdown]
 # ## Motifs de sortie, maintien en logement (Housing First), retours après relogement
 
 # %%
-pd.DataFrame({d: v["by_reason"] for d, v in figures["exits"].items()})
+pd.DataFrame({d: v["by_reason"] for d, v in families.exits.items()})
 
 # %%
-pd.DataFrame(figures["housing_first"]).T
+pd.DataFrame(families.housing_first).T
 
 # %%
-pd.DataFrame(figures["returns"]).T
+pd.DataFrame(families.returns).T
 
 # %% [markdown]
 # ## Interventions et contacts par mois
 
 # %%
-contacts_m = pd.DataFrame(figures["interventions"]["monthly"])
-print(f"Interventions de l'urgence sociale : {figures['interventions']['urgence_sociale']}")
-contacts_m.pivot(index="month", columns="dispositif", values="contacts")
+print(f"Interventions de l'urgence sociale : {families.interventions['urgence_sociale']}")
+results.monthly_contacts().pivot(index="month", columns="dispositif", values="contacts")
 
 # %% [markdown]
 # ## L'année précédente, pour le secret statistique
@@ -164,21 +158,9 @@ contacts_m.pivot(index="month", columns="dispositif", values="contacts")
 # ses indicateurs sont recalculés sur les seules données disponibles à la fin de cette année.
 
 # %%
-figures_prev = previous_year_indicators(contacts, refusals, partners, params)
-pd.DataFrame(figures_prev["dispositifs"]).T
+pd.DataFrame({code: asdict(d) for code, d in results.previous_year.dispositifs.items()}).T
 
 # %%
-write_json(out_dir / "indicateurs.json", figures)
-write_json(out_dir / "indicateurs_annee_precedente.json", figures_prev)
-write_csv(monthly, out_dir / "personnes_par_mois.csv")
-write_csv(monthly_network, out_dir / "personnes_par_mois_reseau.csv")
-write_csv(nights_m, out_dir / "nuitees_par_mois.csv")
-write_csv(occupancy_m, out_dir / "occupation_par_mois.csv")
-write_csv(winters, out_dir / "hivers.csv")
-write_csv(flows_year, out_dir / "flux_par_annee.csv")
-write_csv(contacts_m, out_dir / "contacts_par_mois.csv")
-write_csv(
-    combinations.assign(combination=combinations["combination"].map("+".join)),
-    out_dir / "combinaisons_dispositifs.csv",
-)
+out_dir = indicators_dir(year)
+write_indicators(results, out_dir)
 print(f"Indicateurs écrits dans {out_dir}/")

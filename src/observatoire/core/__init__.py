@@ -1,1 +1,2 @@
-"""Bottom layer: canonical schema, vocabulary, errors, storage, French formatting, small statistics."""
+"""Bottom layer: canonical schema, vocabulary, errors, storage, French formatting, small
+statistics."""

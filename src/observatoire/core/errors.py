@@ -36,3 +36,8 @@ class ValidationFailed(ObservatoireError):
 
 class KeyProblem(ObservatoireError):
     """The pseudonymisation key is missing, too short or unreadable."""
+
+
+class ContractError(ObservatoireError):
+    """A stage's output file does not have the shape its contract declares (a key missing or
+    unexpected): the stage that wrote it is older or newer than the code reading it."""

@@ -1,1 +1,2 @@
-"""Counting persons, nights, flows, pathways, durations, exits and housing: the annual indicators."""
+"""Counting persons, nights, flows, pathways, durations, exits and housing: the annual
+indicators."""

@@ -1,1 +1,2 @@
-"""From partner exports to canonical tables: readers, mappings, pseudonymisation, ingest, validation, check."""
+"""From partner exports to canonical tables: readers, mappings, pseudonymisation, ingest,
+validation, check."""

@@ -1,0 +1,634 @@
+"""The trends stage's contract: what ``outputs/trends/<year>/`` holds, declared once.
+
+``tendances.json`` is :class:`TrendsSummary`: the yearly trend of the network and of each
+dispositif, the year-on-year change, the monthly models (network, each dispositif, the shelter's
+nights over its capacity) and next winter's forecast of the shelter demand with its back-tests.
+Infinite or undefined numbers (a rate ratio over a zero count) are JSON null. The CSVs are the
+fitted series, the STL decompositions, the diagnostics and the forecast the report draws.
+
+:func:`fit_trends` fits every model from the clean tables, :func:`summarise` gives the typed
+contract, :func:`write_trends` writes the JSON file and the tables, :func:`read_trends` reads
+``tendances.json`` back into the typed contract (the report stage's way in).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+from statsmodels.tsa.seasonal import DecomposeResult
+
+from observatoire.core.contracts import (
+    check_keys,
+    field_names,
+    flat_from_json,
+    flat_to_json,
+    read_json_object,
+)
+from observatoire.core.storage import write_csv, write_json
+from observatoire.indicators import counts as indicators
+from observatoire.intake.mapping import PartnerMapping
+from observatoire.models import forecast, trends
+from observatoire.models.forecast import Backtest, WinterForecast
+from observatoire.models.trends import MonthlyModelResult, RateRatio, SeriesModel, TrendResult
+
+__all__ = [
+    "BacktestRecord",
+    "BacktestWinterRecord",
+    "DispositifModels",
+    "ForecastModelRecord",
+    "ForecastMonthRecord",
+    "ForecastRecord",
+    "MonthlyRecord",
+    "RateRatioRecord",
+    "SeriesFitRecord",
+    "SeriesRecord",
+    "TrendRecord",
+    "TrendsResults",
+    "TrendsSummary",
+    "YearOnYearRecord",
+    "fit_trends",
+    "read_trends",
+    "summarise",
+    "trends_dir",
+    "write_trends",
+]
+
+TRENDS_FILE = "tendances.json"
+BACKTEST_HORIZONS = ("rapport", "court")
+
+T = TypeVar("T")
+
+
+def trends_dir(year: int) -> Path:
+    """``outputs/trends/<year>``, where the stage writes."""
+    return Path("outputs/trends") / str(year)
+
+
+def finite(value: Any) -> Any:
+    """Infinite or undefined numbers (a rate ratio over a zero count) become JSON null."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _pick(cls: type[T], result: Any) -> T:
+    """A flat record whose fields are attributes of ``result`` of the same name."""
+    return cls(**finite({name: getattr(result, name) for name in field_names(cls)}))
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendRecord:
+    """Log-linear trend of a yearly count (``network``, ``by_dispositif[code]``)."""
+
+    family: str
+    annual_rate_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    dispersion: float | None
+    interpretation: str
+
+
+@dataclass(frozen=True)
+class YearOnYearRecord:
+    """Distinct persons of the year against the year before, network (``year_on_year``)."""
+
+    rate_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    interpretation: str
+
+
+@dataclass(frozen=True)
+class MonthlyRecord:
+    """The network's monthly model: trend and month effects (``monthly``)."""
+
+    family: str
+    annual_rate_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    dispersion: float | None
+    ljung_box_p: float | None
+
+
+@dataclass(frozen=True)
+class RateRatioRecord:
+    """Distinct persons of the year against the year before, one dispositif
+    (``yoy_by_dispositif[code]``)."""
+
+    current: float | None
+    previous: float | None
+    rate_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    method: str
+    interpretation: str
+
+
+@dataclass(frozen=True)
+class SeriesFitRecord:
+    """Diagnostics of a fitted monthly series (see :meth:`SeriesModel.record`)."""
+
+    family: str
+    annual_rate_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    dispersion: float | None
+    ct_alpha: float | None
+    ct_p: float | None
+    alpha: float | None
+    residual_dispersion: float | None
+    ljung_box_p: float | None
+    exposure: str | None
+    interpretation: str
+    notes: list[str]
+
+
+_SERIES_KEYS = ["dispositif", "series", "n_months", "zero_months", "skipped"]
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    """One monthly series of one dispositif; ``fit`` is None when it was not modelled
+    (``skipped`` says why) and its keys are then absent from the JSON object."""
+
+    dispositif: str
+    series: str
+    n_months: int
+    zero_months: int
+    skipped: str | None
+    fit: SeriesFitRecord | None
+
+    @classmethod
+    def of(cls, model: SeriesModel) -> SeriesRecord:
+        return cls.from_json(finite(model.record()), f"{model.dispositif}/{model.series}")
+
+    @classmethod
+    def from_json(cls, data: Any, where: str, extra: tuple[str, ...] = ()) -> SeriesRecord:
+        fitted = isinstance(data, dict) and "family" in data
+        keys = _SERIES_KEYS + (field_names(SeriesFitRecord) if fitted else []) + list(extra)
+        check_keys(data, keys, where)
+        fit_names = field_names(SeriesFitRecord)
+        fit = SeriesFitRecord(**{k: data[k] for k in fit_names}) if fitted else None
+        return cls(**{k: data[k] for k in _SERIES_KEYS}, fit=fit)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in _SERIES_KEYS}
+        if self.fit is not None:
+            out.update(flat_to_json(self.fit))
+        return out
+
+
+@dataclass(frozen=True)
+class DispositifModels:
+    """A dispositif's monthly models (``monthly_by_dispositif[code]``): the persons' record,
+    with the contacts' record under the key ``contacts``."""
+
+    persons: SeriesRecord
+    contacts: SeriesRecord
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> DispositifModels:
+        persons = SeriesRecord.from_json(data, where, extra=("contacts",))
+        return cls(persons, SeriesRecord.from_json(data["contacts"], f"{where}.contacts"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.persons.to_json(), "contacts": self.contacts.to_json()}
+
+
+@dataclass(frozen=True)
+class ForecastMonthRecord:
+    """One month of the winter forecast (``forecast.months[i]``, months « AAAA-MM »)."""
+
+    month: str
+    forecast: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+    capacity: float | None
+    p_exceed: float | None
+
+
+@dataclass(frozen=True)
+class ForecastModelRecord:
+    """The demand model behind the forecast (``forecast.model``)."""
+
+    family: str
+    annual_rate_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    dispersion: float | None
+    alpha: float | None
+    ljung_box_p: float | None
+    n_months: int
+    exposure: str | None
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class BacktestWinterRecord:
+    """One past winter forecast against the observed demand."""
+
+    winter: str
+    start_year: int
+    origin: str
+    horizon_months: int
+    n_months: int
+    family: str
+    observed: float
+    forecast: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+    ape: float
+    covered80: bool
+    covered95: bool
+
+
+@dataclass(frozen=True)
+class BacktestRecord:
+    """The back-test of one horizon (``forecast.backtest[horizon]``)."""
+
+    horizon: str
+    description: str
+    winters: list[BacktestWinterRecord]
+    mape: float | None
+    coverage80: float | None
+    coverage95: float | None
+    notes: list[str]
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> BacktestRecord:
+        check_keys(data, field_names(cls), where)
+        winters = [
+            flat_from_json(BacktestWinterRecord, w, f"{where}.winters[{i}]")
+            for i, w in enumerate(data["winters"])
+        ]
+        return cls(**{**{k: data[k] for k in field_names(cls)}, "winters": winters})
+
+    def to_json(self) -> dict[str, Any]:
+        return {**flat_to_json(self), "winters": [flat_to_json(w) for w in self.winters]}
+
+
+@dataclass(frozen=True)
+class ForecastRecord:
+    """Next winter's forecast of the shelter demand, with its back-tests (``forecast``)."""
+
+    winter: str
+    start_year: int
+    origin: str
+    horizon_months: int
+    value: str
+    point: float
+    pi80: list[float]
+    pi95: list[float]
+    capacity: float | None
+    p_exceed: float | None
+    expected_shortfall: float | None
+    shortfall_pi80: list[float | None]
+    months: list[ForecastMonthRecord]
+    model: ForecastModelRecord
+    draws: int
+    seed: int
+    interpretation: str
+    notes: list[str]
+    backtest: dict[str, BacktestRecord]
+    mape: float | None
+
+    @classmethod
+    def of(cls, winter: WinterForecast, backtests: dict[str, Backtest]) -> ForecastRecord:
+        return cls.from_json(
+            finite(
+                {
+                    **winter.to_dict(),
+                    "backtest": {h: bt.to_dict() for h, bt in backtests.items()},
+                    "mape": backtests["rapport"].mape,
+                }
+            )
+        )
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "forecast") -> ForecastRecord:
+        check_keys(data, field_names(cls), where)
+        return cls(
+            **{
+                **{k: data[k] for k in field_names(cls)},
+                "months": [
+                    flat_from_json(ForecastMonthRecord, m, f"{where}.months[{i}]")
+                    for i, m in enumerate(data["months"])
+                ],
+                "model": flat_from_json(ForecastModelRecord, data["model"], f"{where}.model"),
+                "backtest": {
+                    h: BacktestRecord.from_json(b, f"{where}.backtest.{h}")
+                    for h, b in data["backtest"].items()
+                },
+            }
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **flat_to_json(self),
+            "months": [flat_to_json(m) for m in self.months],
+            "model": flat_to_json(self.model),
+            "backtest": {h: b.to_json() for h, b in self.backtest.items()},
+        }
+
+
+@dataclass(frozen=True)
+class TrendsSummary:
+    """The content of ``tendances.json``."""
+
+    year: int
+    network: TrendRecord
+    by_dispositif: dict[str, TrendRecord]
+    year_on_year: YearOnYearRecord
+    monthly: MonthlyRecord
+    monthly_by_dispositif: dict[str, DispositifModels]
+    yoy_by_dispositif: dict[str, RateRatioRecord]
+    shelter_nights_model: SeriesRecord
+    stl_skipped: dict[str, str]
+    forecast: ForecastRecord
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = TRENDS_FILE) -> TrendsSummary:
+        check_keys(data, field_names(cls), where)
+        return cls(
+            year=data["year"],
+            network=flat_from_json(TrendRecord, data["network"], f"{where}: network"),
+            by_dispositif={
+                d: flat_from_json(TrendRecord, r, f"{where}: by_dispositif.{d}")
+                for d, r in data["by_dispositif"].items()
+            },
+            year_on_year=flat_from_json(
+                YearOnYearRecord, data["year_on_year"], f"{where}: year_on_year"
+            ),
+            monthly=flat_from_json(MonthlyRecord, data["monthly"], f"{where}: monthly"),
+            monthly_by_dispositif={
+                d: DispositifModels.from_json(r, f"{where}: monthly_by_dispositif.{d}")
+                for d, r in data["monthly_by_dispositif"].items()
+            },
+            yoy_by_dispositif={
+                d: flat_from_json(RateRatioRecord, r, f"{where}: yoy_by_dispositif.{d}")
+                for d, r in data["yoy_by_dispositif"].items()
+            },
+            shelter_nights_model=SeriesRecord.from_json(
+                data["shelter_nights_model"], f"{where}: shelter_nights_model"
+            ),
+            stl_skipped=data["stl_skipped"],
+            forecast=ForecastRecord.from_json(data["forecast"], f"{where}: forecast"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object (values are not copied: what was computed is what is written)."""
+        return {
+            "year": self.year,
+            "network": flat_to_json(self.network),
+            "by_dispositif": {d: flat_to_json(r) for d, r in self.by_dispositif.items()},
+            "year_on_year": flat_to_json(self.year_on_year),
+            "monthly": flat_to_json(self.monthly),
+            "monthly_by_dispositif": {
+                d: m.to_json() for d, m in self.monthly_by_dispositif.items()
+            },
+            "yoy_by_dispositif": {d: flat_to_json(r) for d, r in self.yoy_by_dispositif.items()},
+            "shelter_nights_model": self.shelter_nights_model.to_json(),
+            "stl_skipped": self.stl_skipped,
+            "forecast": self.forecast.to_json(),
+        }
+
+
+# --- the stage ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendsResults:
+    """Every model of the trends stage, what the notebook shows and what is written."""
+
+    year: int
+    winter: tuple[str, str]
+    """First and last day (« MM-JJ ») of the winter plan."""
+    capacity: dict[str, int] | None
+    yearly: pd.Series
+    """Distinct persons of the network per year (index ``year``)."""
+    network_trend: TrendResult
+    by_dispositif: dict[str, TrendResult]
+    year_on_year: RateRatio
+    monthly: pd.DataFrame
+    """The network's distinct persons per month, as the indicators stage wrote them."""
+    monthly_model: MonthlyModelResult
+    stl_network: DecomposeResult
+    dispositif_counts: pd.DataFrame
+    dispositif_models: dict[str, dict[str, SeriesModel]]
+    shelter_nights: pd.DataFrame
+    shelter_model: SeriesModel
+    yoy_by_dispositif: dict[str, RateRatio]
+    stl_by_dispositif: dict[str, DecomposeResult]
+    stl_skipped: dict[str, str]
+    demand: pd.DataFrame
+    winter_forecast: WinterForecast
+    backtests: dict[str, Backtest]
+
+    @property
+    def all_models(self) -> list[SeriesModel]:
+        """Every monthly series model, dispositif by dispositif, then the shelter's nights."""
+        per = self.dispositif_models.values()
+        return [m for models in per for m in models.values()] + [self.shelter_model]
+
+    def diagnostics(self) -> pd.DataFrame:
+        """One row of diagnostics per monthly series (``diagnostics_mensuels.csv``)."""
+        return trends.diagnostics_table(self.all_models)
+
+    def forecast_capacity(self) -> pd.Series:
+        """The shelter's bed-nights of every month of the demand and of the forecast winter."""
+        months = pd.concat([self.demand["month"], self.winter_forecast.months["month"]])
+        return forecast.monthly_bed_nights(self.capacity, months, self.winter)
+
+    def backtest_table(self) -> pd.DataFrame:
+        """One row per back-tested winter and horizon (``backtest_hiver.csv``)."""
+        return pd.concat([bt.table() for bt in self.backtests.values()], ignore_index=True)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The CSV tables by file name (without ``.csv``), as written."""
+        stl = self.stl_network
+        out = {
+            "tendance_reseau": self.network_trend.fitted,
+            "stl_reseau": pd.DataFrame(
+                {
+                    "month": self.monthly["month"],
+                    "observed": stl.observed.to_numpy(),
+                    "trend": stl.trend.to_numpy(),
+                    "seasonal": stl.seasonal.to_numpy(),
+                    "resid": stl.resid.to_numpy(),
+                }
+            ),
+            "diagnostics_mensuels": self.diagnostics(),
+        }
+        for d, per in self.dispositif_models.items():
+            if per["persons"].model is not None:
+                out[f"mensuel_{d}_ajuste"] = per["persons"].model.fitted
+        if self.shelter_model.model is not None:
+            out["mensuel_hebergement_urgence_nuitees_ajuste"] = self.shelter_model.model.fitted
+        for d, res in self.stl_by_dispositif.items():
+            out[f"stl_{d}"] = pd.DataFrame(
+                {
+                    "month": res.observed.index,
+                    "observed": res.observed.to_numpy(),
+                    "trend": res.trend.to_numpy(),
+                    "seasonal": res.seasonal.to_numpy(),
+                    "resid": res.resid.to_numpy(),
+                }
+            )
+        out["demande_abri_mensuelle"] = self.demand
+        out["prevision_hiver"] = self.winter_forecast.months[
+            ["month", "forecast", "lo80", "hi80", "lo95", "hi95", "capacity"]
+        ]
+        out["backtest_hiver"] = self.backtest_table()
+        return out
+
+
+def fit_trends(
+    contacts: pd.DataFrame,
+    refusals: pd.DataFrame,
+    partners: dict[str, PartnerMapping],
+    monthly_network: pd.DataFrame,
+    params: dict[str, Any],
+    year: int,
+) -> TrendsResults:
+    """Every model of the trends stage on the data up to the end of ``year``.
+
+    ``monthly_network`` is the network's distinct persons per month written by the indicators
+    stage (:func:`observatoire.indicators.contract.read_network_monthly`).
+    """
+    report = params["report"]
+    winter = (report["winter_start"], report["winter_end"])
+    settings = report.get("forecast", {})
+    draws = int(settings.get("draws", 5000))
+    seed = int(settings.get("seed", 20250101))
+    min_history = int(settings.get("min_history_months", 24))
+    end_month = pd.Timestamp(f"{year}-12-01")
+    contacts = contacts[contacts["year"] <= year]
+    refusals = refusals[pd.to_datetime(refusals["date"]).dt.year <= year]
+    capacity = forecast.shelter_capacity(partners)
+
+    # Persons present in each year (a stay counts in every year it covers), as in the report.
+    yearly = indicators.yearly_distinct_persons(contacts).set_index("year")["persons"]
+    network_trend = trends.fit_yearly_trend(yearly)
+    by_disp = {}
+    yearly_disp = indicators.yearly_distinct_persons(contacts, by="dispositif")
+    for disp, grp in yearly_disp.groupby("dispositif"):
+        series = grp.set_index("year")["persons"].reindex(yearly.index, fill_value=0)
+        if (series > 0).sum() >= 3:
+            by_disp[disp] = trends.fit_yearly_trend(series)
+    yoy = trends.year_on_year(float(yearly.get(year, 0)), float(yearly.get(year - 1, 0)))
+
+    monthly = monthly_network[monthly_network["month"].dt.year <= year]
+    monthly_model = trends.fit_monthly_model(monthly, value="persons")
+    stl_network = trends.stl(monthly, value="persons")
+
+    monthly_disp = trends.monthly_dispositif_counts(contacts, end_month)
+    disp_models = trends.fit_dispositif_models(monthly_disp)
+    shelter_nights = indicators.monthly_nights(contacts)
+    shelter_nights = shelter_nights[shelter_nights["month"] <= end_month].copy()
+    shelter_nights["capacity"] = forecast.monthly_bed_nights(
+        capacity, shelter_nights["month"], winter
+    ).to_numpy()
+    shelter_model = trends.fit_series(
+        shelter_nights, "nights", "hebergement_urgence", exposure="capacity"
+    )
+    yoy_disp = trends.yoy_by_dispositif(contacts, year)
+    stl_by_disp, stl_skipped = {}, {}
+    for d, sub in monthly_disp.groupby("dispositif"):
+        try:
+            stl_by_disp[d] = trends.stl(sub, "persons")
+        except ValueError as exc:
+            stl_skipped[d] = str(exc)
+
+    demand = forecast.monthly_demand(contacts, refusals, end_month)
+    winter_fc = forecast.forecast_winter(
+        demand,
+        capacity=capacity,
+        winter=winter,
+        draws=draws,
+        seed=seed,
+        min_history=min_history,
+    )
+    backtests = {
+        h: forecast.backtest(
+            demand, horizon=h, winter=winter, draws=draws, seed=seed, min_history=min_history
+        )
+        for h in BACKTEST_HORIZONS
+    }
+    return TrendsResults(
+        year=year,
+        winter=winter,
+        capacity=capacity,
+        yearly=yearly,
+        network_trend=network_trend,
+        by_dispositif=by_disp,
+        year_on_year=yoy,
+        monthly=monthly,
+        monthly_model=monthly_model,
+        stl_network=stl_network,
+        dispositif_counts=monthly_disp,
+        dispositif_models=disp_models,
+        shelter_nights=shelter_nights,
+        shelter_model=shelter_model,
+        yoy_by_dispositif=yoy_disp,
+        stl_by_dispositif=stl_by_disp,
+        stl_skipped=stl_skipped,
+        demand=demand,
+        winter_forecast=winter_fc,
+        backtests=backtests,
+    )
+
+
+def summarise(results: TrendsResults) -> TrendsSummary:
+    """The typed content of ``tendances.json``."""
+    return TrendsSummary(
+        year=results.year,
+        network=_pick(TrendRecord, results.network_trend),
+        by_dispositif={d: _pick(TrendRecord, r) for d, r in results.by_dispositif.items()},
+        year_on_year=_pick(YearOnYearRecord, results.year_on_year),
+        monthly=_pick(MonthlyRecord, results.monthly_model),
+        monthly_by_dispositif={
+            d: DispositifModels(SeriesRecord.of(per["persons"]), SeriesRecord.of(per["contacts"]))
+            for d, per in results.dispositif_models.items()
+        },
+        yoy_by_dispositif={
+            d: _pick(RateRatioRecord, r) for d, r in results.yoy_by_dispositif.items()
+        },
+        shelter_nights_model=SeriesRecord.of(results.shelter_model),
+        stl_skipped=results.stl_skipped,
+        forecast=ForecastRecord.of(results.winter_forecast, results.backtests),
+    )
+
+
+def write_trends(results: TrendsResults, out_dir: Path) -> list[Path]:
+    """Write ``tendances.json`` and every table into ``out_dir``; return the paths written."""
+    out_dir = Path(out_dir)
+    written = [out_dir / TRENDS_FILE]
+    write_json(written[0], summarise(results).to_json())
+    for name, frame in results.tables().items():
+        written.append(out_dir / f"{name}.csv")
+        write_csv(frame, written[-1])
+    return written
+
+
+def read_trends(path: Path) -> TrendsSummary:
+    """``tendances.json`` as the typed contract; a file of another shape raises
+    :class:`observatoire.core.errors.ContractError`."""
+    return TrendsSummary.from_json(read_json_object(path), str(path))

@@ -1,0 +1,255 @@
+"""The trends stage's contract: what is written is what is read back (hand-made records, then a
+small synthetic network fitted end to end), the keys are those the report reads, and a file of
+another shape fails loudly."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatoire.core.errors import ContractError
+from observatoire.indicators.contract import (
+    compute_indicators,
+    read_network_monthly,
+    write_indicators,
+)
+from observatoire.intake.mapping import PartnerMapping
+from observatoire.models.contract import (
+    BacktestRecord,
+    BacktestWinterRecord,
+    DispositifModels,
+    ForecastModelRecord,
+    ForecastMonthRecord,
+    ForecastRecord,
+    MonthlyRecord,
+    RateRatioRecord,
+    SeriesFitRecord,
+    SeriesRecord,
+    TrendRecord,
+    TrendsSummary,
+    YearOnYearRecord,
+    fit_trends,
+    read_trends,
+    summarise,
+    write_trends,
+)
+from observatoire.models.trends import SIMULATED_SEASONALITY
+from tests.support.frames import contacts_frame
+
+NBSP = "\u00a0"
+
+
+def _fit(rr: float | None = 1.05) -> SeriesFitRecord:
+    return SeriesFitRecord(
+        family="Poisson",
+        annual_rate_ratio=rr,
+        ci_low=1.0,
+        ci_high=1.1,
+        p_value=0.01,
+        dispersion=0.9,
+        ct_alpha=0.0,
+        ct_p=0.5,
+        alpha=None,
+        residual_dispersion=0.9,
+        ljung_box_p=0.3,
+        exposure=None,
+        interpretation="Hausse.",
+        notes=["une note"],
+    )
+
+
+def _summary() -> TrendsSummary:
+    trend = TrendRecord("Poisson", 1.05, 1.01, 1.09, 0.02, 1.1, "Hausse annuelle.")
+    skipped = SeriesRecord("housing_first", "contacts", 12, 3, f"série trop courte{NBSP}: 12", None)
+    winter = BacktestWinterRecord(
+        "2022-2023", 2022, "2021-12", 11, 24, "Poisson", 100.0, 110.0, 90.0, 130.0, 80.0, 140.0,
+        10.0, True, True,
+    )  # fmt: skip
+    return TrendsSummary(
+        year=2024,
+        network=trend,
+        by_dispositif={"accueil_jour": trend},
+        year_on_year=YearOnYearRecord(1.08, 1.03, 1.14, "Hausse de 8 %."),
+        monthly=MonthlyRecord("Poisson", 1.07, 1.06, 1.08, 0.47, 0.4),
+        monthly_by_dispositif={
+            "accueil_jour": DispositifModels(
+                SeriesRecord("accueil_jour", "persons", 60, 0, None, _fit()),
+                SeriesRecord("accueil_jour", "contacts", 60, 0, None, _fit(None)),
+            ),
+            "housing_first": DispositifModels(skipped, skipped),
+        },
+        yoy_by_dispositif={
+            "maison_accueil": RateRatioRecord(
+                3.0, 0.0, None, 1.2, None, 0.25, "exact conditionnel", "Pas de comparaison."
+            )
+        },
+        shelter_nights_model=SeriesRecord("hebergement_urgence", "nights", 60, 0, None, _fit()),
+        stl_skipped={"housing_first": "trop court"},
+        forecast=ForecastRecord(
+            winter="2025-2026",
+            start_year=2025,
+            origin="2024-12",
+            horizon_months=11,
+            value="demand",
+            point=1000.0,
+            pi80=[900.0, 1100.0],
+            pi95=[850.0, 1150.0],
+            capacity=None,
+            p_exceed=None,
+            expected_shortfall=None,
+            shortfall_pi80=[None, None],
+            months=[ForecastMonthRecord("2025-11", 200.0, 180.0, 220.0, 170.0, 230.0, None, None)],
+            model=ForecastModelRecord("Poisson", 1.02, 1.0, 1.04, 1.1, None, 0.5, 60, "days", []),
+            draws=100,
+            seed=1,
+            interpretation="Hiver 2025-2026.",
+            notes=[],
+            backtest={
+                "rapport": BacktestRecord(
+                    "rapport", "horizon du rapport", [winter], 10.0, 1.0, 1.0, []
+                )
+            },
+            mape=10.0,
+        ),
+    )
+
+
+def test_hand_made_summary_round_trips_through_the_file(tmp_path: Path):
+    summary = _summary()
+    file = tmp_path / "tendances.json"
+    file.write_text(json.dumps(summary.to_json(), allow_nan=False), encoding="utf-8")
+    assert read_trends(file) == summary
+    data = json.loads(file.read_text(encoding="utf-8"))
+    skipped = data["monthly_by_dispositif"]["housing_first"]
+    assert "family" not in skipped and set(skipped["contacts"]) == {
+        "dispositif", "series", "n_months", "zero_months", "skipped",
+    }  # fmt: skip
+    fitted = data["monthly_by_dispositif"]["accueil_jour"]
+    assert fitted["annual_rate_ratio"] == 1.05 and fitted["contacts"]["annual_rate_ratio"] is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("forecast",),
+        ("network", "ci_low"),
+        ("forecast", "backtest", "rapport", "mape"),
+        ("monthly_by_dispositif", "accueil_jour", "contacts"),
+        ("monthly_by_dispositif", "accueil_jour", "ljung_box_p"),
+    ],
+)
+def test_a_missing_key_fails(tmp_path: Path, path: tuple[str, ...]):
+    data = _summary().to_json()
+    data = json.loads(json.dumps(data))  # a deep copy
+    parent = data
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    file = tmp_path / "tendances.json"
+    file.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ContractError, match=path[-1]):
+        read_trends(file)
+
+
+# --- a small synthetic network, fitted end to end -----------------------------------------------
+
+MONTHS = pd.date_range("2020-01-01", "2024-12-01", freq="MS")
+PARTNERS = {
+    "abri": PartnerMapping(
+        "abri", "Abri", "hebergement_urgence", "séjour", (), {"beds": 30, "winter_extra_beds": 10}
+    ),
+    "accueil": PartnerMapping("accueil", "Accueil", "accueil_jour", "passage", ()),
+}
+PARAMS = {
+    "report": {
+        "year": 2024,
+        "winter_start": "11-01",
+        "winter_end": "03-31",
+        "disclosure_threshold": 5,
+        "forecast": {"draws": 1000, "seed": 7, "min_history_months": 24},
+    }
+}
+
+
+def _network() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shelter stays and day-centre passages growing 5 % a year with the simulated season; a
+    housing-first series too short to model; refusals each month."""
+    rng = np.random.default_rng(20240607)
+    season = np.asarray(SIMULATED_SEASONALITY)
+    rows, refusals = [], []
+    for i, month in enumerate(MONTHS):
+        mu = 1.05 ** (i / 12) * season[month.month - 1]
+        for j in range(int(rng.poisson(12 * mu))):
+            start = month + pd.Timedelta(days=j % 27)
+            rows.append(
+                {"person_id": f"s{j}", "partner_id": "abri", "date_start": start,
+                 "date_end": start + pd.Timedelta(days=1), "nights": 1}
+            )  # fmt: skip
+        for j in range(int(rng.poisson(15 * mu))):
+            rows.append(
+                {"person_id": f"d{j}", "partner_id": "accueil", "dispositif": "accueil_jour",
+                 "date_start": month + pd.Timedelta(days=j % 28)}
+            )  # fmt: skip
+        refusals.append({"date": month, "refusals": int(rng.poisson(3 * mu))})
+    for month in MONTHS[-6:]:  # a dispositif of six months only: not modelled, no STL
+        rows.append(
+            {"person_id": "h1", "partner_id": "hf", "dispositif": "housing_first",
+             "date_start": month}
+        )  # fmt: skip
+    refusals_frame = pd.DataFrame(refusals).assign(
+        partner_id="abri", dispositif="hebergement_urgence"
+    )
+    return contacts_frame(rows), refusals_frame
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    contacts, refusals = _network()
+    ind_dir = tmp_path_factory.mktemp("indicators")
+    write_indicators(compute_indicators(contacts, refusals, PARTNERS, PARAMS, 2024), ind_dir)
+    monthly = read_network_monthly(ind_dir)
+    return fit_trends(contacts, refusals, PARTNERS, monthly, PARAMS, 2024)
+
+
+def test_fitted_trends_round_trip_and_write_every_table(fitted, tmp_path: Path):
+    written = write_trends(fitted, tmp_path)
+    summary = summarise(fitted)
+    assert read_trends(tmp_path / "tendances.json") == summary
+    names = {p.name for p in written}
+    assert names == {p.name for p in tmp_path.iterdir()}
+    assert {
+        "tendances.json", "tendance_reseau.csv", "stl_reseau.csv", "diagnostics_mensuels.csv",
+        "mensuel_accueil_jour_ajuste.csv", "mensuel_hebergement_urgence_ajuste.csv",
+        "mensuel_hebergement_urgence_nuitees_ajuste.csv", "stl_accueil_jour.csv",
+        "demande_abri_mensuelle.csv", "prevision_hiver.csv", "backtest_hiver.csv",
+    } <= names  # fmt: skip
+    assert summary.monthly_by_dispositif["housing_first"].persons.fit is None
+    assert "housing_first" in summary.stl_skipped
+    assert summary.forecast.winter == "2025-2026" and set(summary.forecast.backtest) == {
+        "rapport",
+        "court",
+    }
+    assert math.isclose(summary.network.annual_rate_ratio, 1.05, abs_tol=0.1)
+
+
+def test_the_json_keys_are_those_the_report_reads(fitted, tmp_path: Path):
+    write_trends(fitted, tmp_path)
+    data = json.loads((tmp_path / "tendances.json").read_text(encoding="utf-8"))
+    assert set(data) == {
+        "year", "network", "by_dispositif", "year_on_year", "monthly", "monthly_by_dispositif",
+        "yoy_by_dispositif", "shelter_nights_model", "stl_skipped", "forecast",
+    }  # fmt: skip
+    assert {"annual_rate_ratio", "ci_low", "ci_high", "interpretation"} <= set(data["network"])
+    assert {"rate_ratio", "ci_low", "ci_high", "interpretation"} <= set(data["year_on_year"])
+    assert {"annual_rate_ratio", "ljung_box_p"} <= set(data["monthly"])
+    for d in data["yoy_by_dispositif"].values():
+        assert {"rate_ratio", "ci_low", "ci_high", "current", "previous"} <= set(d)
+    assert {"point", "pi80", "pi95", "capacity", "p_exceed", "months", "backtest", "mape"} <= set(
+        data["forecast"]
+    )
+    assert "contacts" in data["monthly_by_dispositif"]["accueil_jour"]
