@@ -1,14 +1,14 @@
-"""Fingerprint the pipeline's outputs, and compare two fingerprints (refactors must not change them).
+"""Fingerprint the pipeline's outputs and compare two fingerprints (a refactor changes none).
 
     python bench/compare_outputs.py record bench/results/outputs-before.json
-    python bench/compare_outputs.py compare bench/results/outputs-before.json bench/results/outputs-after.json
+    python bench/compare_outputs.py compare BEFORE.json AFTER.json
 
-``record`` hashes (sha256) every file of the *contract*: ``data_clean/``, ``outputs/tables/`` and every
-report's Quarto source (``outputs/**/*.qmd``), plus, for information, the other outputs that are
-deterministic (metrics, linkage, validation, figures, raw sample). The code version the reports and the
-workbook print (``(commit <sha>)``) is set aside before hashing; a workbook (a zip) is hashed member by
-member with the same rule, so only its content counts. Executed notebooks, HTML and PDF carry run times
-and are left out.
+``record`` hashes (sha256) every file of the *contract*: ``data_clean/``, ``outputs/tables/`` and
+every report's Quarto source (``outputs/**/*.qmd``), plus, for information, the other outputs
+that are deterministic (metrics, linkage, validation, figures, raw sample). The code version the
+reports and the workbook print (``(commit <sha>)``) is set aside before hashing; a workbook (a
+zip) is hashed member by member with the same rule, so only its content counts. Executed
+notebooks, HTML and PDF carry run times and are left out.
 
 ``compare`` prints what differs and exits 1 if a contract file differs, appeared or disappeared.
 """

@@ -1,1 +1,2 @@
-"""Everything a reader sees: house chart style, rendering, the annual and youth reports, slides, quality sheets."""
+"""Everything a reader sees: house chart style, rendering, the annual and youth reports, slides,
+quality sheets."""

@@ -757,7 +757,8 @@ def winter_forecast(
 
     ``history`` has ``month`` and ``value`` (nights used + refusals); ``forecast`` has
     ``month``, ``forecast``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` (e.g.
-    :attr:`observatoire.models.forecast.WinterForecast.months`); ``capacity`` the bed-nights per month
+    :attr:`observatoire.models.forecast.WinterForecast.months`); ``capacity`` the bed-nights per
+    month
     (a Series indexed by month, or a frame with ``month`` and ``capacity``), drawn month by
     month so that the winter beds show as a step. The bands are prediction intervals: they
     hold the demand of a single winter, count noise included, not only its expected value.
