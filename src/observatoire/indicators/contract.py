@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.config.paths import PATHS
 from observatoire.core.contracts import (
     check_keys,
     field_names,
@@ -60,7 +61,7 @@ Records = list[dict[str, Any]]
 
 def indicators_dir(year: int) -> Path:
     """``outputs/indicators/<year>``, where the stage writes."""
-    return Path("outputs/indicators") / str(year)
+    return PATHS.indicators(year)
 
 
 @dataclass(frozen=True)

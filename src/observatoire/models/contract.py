@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from statsmodels.tsa.seasonal import DecomposeResult
 
+from observatoire.config.paths import PATHS
 from observatoire.core.contracts import (
     check_keys,
     field_names,
@@ -65,7 +66,7 @@ T = TypeVar("T")
 
 def trends_dir(year: int) -> Path:
     """``outputs/trends/<year>``, where the stage writes."""
-    return Path("outputs/trends") / str(year)
+    return PATHS.trends(year)
 
 
 def finite(value: Any) -> Any:

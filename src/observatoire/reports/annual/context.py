@@ -16,9 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.config.paths import PATHS
 from observatoire.disclosure.publication import Tables, publish
 from observatoire.disclosure.suppression import Publication, audit
+from observatoire.indicators.contract import INDICATORS_FILE, PREVIOUS_YEAR_FILE, read_indicators
 from observatoire.intake.mapping import PartnerMapping, load_partners
+from observatoire.models.contract import TRENDS_FILE, read_trends
 from observatoire.reports import charts
 from observatoire.reports.common import code_version
 
@@ -36,7 +39,7 @@ __all__ = [
 ]
 
 MONTHS_FR = list(charts.MOIS_ABREGES)
-LINKAGE_DIR = Path("outputs/linkage")
+LINKAGE_DIR = PATHS.linkage
 
 
 def fr_num(x: float | int | None, decimals: int = 0) -> str:
@@ -113,11 +116,11 @@ def load_report_data(params: dict[str, Any], params_path: Path) -> ReportData:
     """Read the stage's inputs and publish this year's tables against last year's."""
     rep = params["report"]
     year, k = int(rep["year"]), int(rep["disclosure_threshold"])
-    ind_dir = Path("outputs/indicators") / str(year)
-    trend_dir = Path("outputs/trends") / str(year)
-    ind = read_json(ind_dir / "indicateurs.json")
-    prev_path = ind_dir / "indicateurs_annee_precedente.json"
-    ind_prev = read_json(prev_path) if prev_path.exists() else None
+    ind_dir, trend_dir = PATHS.indicators(year), PATHS.trends(year)
+    # read through the stage contracts: a file of another shape stops here, in French
+    ind = read_indicators(ind_dir / INDICATORS_FILE).to_json()
+    prev_path = ind_dir / PREVIOUS_YEAR_FILE
+    ind_prev = read_indicators(prev_path).to_json() if prev_path.exists() else None
     tables, pub, pub_prev = publish(ind, ind_prev, k)
     return ReportData(
         params=params,
@@ -135,10 +138,10 @@ def load_report_data(params: dict[str, Any], params_path: Path) -> ReportData:
         ind_dir=ind_dir,
         trend_dir=trend_dir,
         ind=ind,
-        trend=read_json(trend_dir / "tendances.json"),
-        rows=read_json(Path("outputs/metrics/rows.json")),
-        inputs=read_json(Path("outputs/metrics/inputs.json")),
-        linkage=read_json(Path("outputs/metrics/linkage.json")),
+        trend=read_trends(trend_dir / TRENDS_FILE).to_json(),
+        rows=read_json(PATHS.metrics / "rows.json"),
+        inputs=read_json(PATHS.metrics / "inputs.json"),
+        linkage=read_json(PATHS.metrics / "linkage.json"),
         partners=load_partners(
             Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"])
         ),

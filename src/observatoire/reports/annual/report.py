@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from observatoire.config.paths import PATHS
 from observatoire.core.storage import atomic_dir, publish_members
 from observatoire.reports.annual.chapters import chapter_contexts, template_names
 from observatoire.reports.annual.context import document_context, load_report_data
@@ -34,8 +35,8 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
     ``outputs/tables/<year>/``; nothing is published unless everything was built."""
     data = load_report_data(params, params_path)
     year = data.year
-    out_dir = Path("outputs/reports") / str(year)
-    tables_dir = Path("outputs/tables") / str(year)
+    out_dir = PATHS.reports(year)
+    tables_dir = PATHS.tables(year)
     contexts = chapter_contexts(data)
     template = report_template("observatoire.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)

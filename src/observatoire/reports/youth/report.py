@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.config.paths import PATHS
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
@@ -390,8 +391,8 @@ def build_youth_report(params: dict[str, Any]) -> None:
     from observatoire.reports.render import render_document
 
     year = int(params["report"]["year"])
-    youth_dir = Path("outputs/youth") / str(year)
-    out_dir = Path("outputs/reports") / str(year)
+    youth_dir = PATHS.youth(year)
+    out_dir = PATHS.reports(year)
     ctx = youth_context(params, youth_dir)
     template = report_template(f"{STEM}.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
