@@ -78,7 +78,6 @@ PALETTE: list[str] = [
 
 SEX_LABELS = {"M": "Hommes", "F": "Femmes"}
 SEX_COLOURS = {"M": PALETTE[0], "F": PALETTE[1]}
-SUPPRESSED_LABEL = "< 5"
 WINTER_LABEL = "Plan Grand Froid (1er nov. – 31 mars)"
 WINTER_COLOUR = "#DCE9F5"
 
@@ -262,6 +261,7 @@ def _hue_colours(levels: Sequence[Any]) -> dict[Any, str]:
 
 def age_sex_pyramid(
     counts: pd.DataFrame,
+    k: int,
     title: str | None = None,
     xlabel: str = "Nombre de personnes",
     annotate: bool = True,
@@ -270,7 +270,8 @@ def age_sex_pyramid(
 
     ``counts`` has columns ``age_band`` (bands in input order, or the category order if the
     column is categorical), ``sex`` ("M"/"F") and ``persons``. A NaN in ``persons`` is a cell
-    suppressed by disclosure control: no bar is drawn and "< 5" is written in its place.
+    suppressed by disclosure control: no bar is drawn and « < k » is written in its place
+    (``k`` is the disclosure threshold, ``report.disclosure_threshold``).
     A band/sex pair absent from the input is drawn as zero.
     """
     required = {"age_band", "sex", "persons"}
@@ -318,7 +319,7 @@ def age_sex_pyramid(
                 ax.text(
                     sign * offset * 2,
                     yi,
-                    SUPPRESSED_LABEL,
+                    f"< {k}",
                     ha=ha,
                     va="center",
                     fontsize=7.5,

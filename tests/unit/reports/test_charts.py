@@ -183,20 +183,20 @@ def test_save_figure_is_byte_identical_across_runs(tmp_path: Path, monthly_df):
 
 
 def test_save_figure_closes_and_leaves_no_temp_file(tmp_path: Path, pyramid_counts):
-    fig = charts.age_sex_pyramid(pyramid_counts)
+    fig = charts.age_sex_pyramid(pyramid_counts, 5)
     target = tmp_path / "sub" / "pyramide.png"
     out = charts.save_figure(fig, target)
     assert out == target and target.stat().st_size > 1000
     assert not plt.fignum_exists(fig.number)
     assert sorted(p.name for p in target.parent.iterdir()) == ["pyramide.png"]
     # Overwrite in place works (atomic replace).
-    charts.save_figure(charts.age_sex_pyramid(pyramid_counts), target)
+    charts.save_figure(charts.age_sex_pyramid(pyramid_counts, 5), target)
     assert sorted(p.name for p in target.parent.iterdir()) == ["pyramide.png"]
 
 
 def test_save_figure_rejects_non_png(tmp_path: Path, pyramid_counts):
     with pytest.raises(ValueError):
-        charts.save_figure(charts.age_sex_pyramid(pyramid_counts), tmp_path / "x.pdf")
+        charts.save_figure(charts.age_sex_pyramid(pyramid_counts, 5), tmp_path / "x.pdf")
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def test_save_figure_rejects_non_png(tmp_path: Path, pyramid_counts):
 
 
 def test_pyramid_handles_suppressed_cells(pyramid_counts):
-    fig = charts.age_sex_pyramid(pyramid_counts)
+    fig = charts.age_sex_pyramid(pyramid_counts, 5)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     bars = [p for p in ax.patches if p.get_height() > 0 and p.get_width() != 0]
@@ -229,7 +229,7 @@ def test_pyramid_handles_suppressed_cells(pyramid_counts):
 def test_pyramid_rejects_unknown_sex(pyramid_counts):
     bad = pyramid_counts.assign(sex=pyramid_counts["sex"].replace({"F": "X"}))
     with pytest.raises(ValueError):
-        charts.age_sex_pyramid(bad)
+        charts.age_sex_pyramid(bad, 5)
 
 
 def test_monthly_series_french_labels_and_winter(monthly_df):
@@ -308,9 +308,9 @@ def test_stl_decomposition_chart():
 
 
 def test_no_title_unless_asked(pyramid_counts):
-    ax = charts.age_sex_pyramid(pyramid_counts).axes[0]
+    ax = charts.age_sex_pyramid(pyramid_counts, 5).axes[0]
     assert all(ax.get_title(loc=loc) == "" for loc in ("left", "center", "right"))
-    fig = charts.age_sex_pyramid(pyramid_counts, title="Pyramide des âges")
+    fig = charts.age_sex_pyramid(pyramid_counts, 5, title="Pyramide des âges")
     assert fig.axes[0].get_title(loc="left") == "Pyramide des âges"  # house style: left
 
 
@@ -330,3 +330,9 @@ def test_threshold_sensitivity_shows_relative_change_with_french_labels():
     assert ax.get_ylabel() == "Écart au compte retenu (%)"
     ys = sorted(round(y, 6) for line in ax.get_lines() for y in line.get_ydata()[-1:])
     assert 10.0 in ys  # 110 vs 100 and 55 vs 50: +10 % each
+
+
+def test_pyramid_masks_say_the_threshold_in_force(pyramid_counts):
+    """The « < k » written in place of a masked bar follows the parameter, not a literal 5."""
+    texts = [t.get_text() for t in charts.age_sex_pyramid(pyramid_counts, 10).axes[0].texts]
+    assert "< 10" in texts and "< 5" not in texts

@@ -65,7 +65,7 @@ def report_figures(
     pyramid = pd.DataFrame(ind["profile"]["age_sex"])
     pyramid = pyramid[pyramid["sex"].isin(["M", "F"])]
     pyramid["persons"] = suppress_series(pyramid["persons"].astype(float), k)
-    charts.save_figure(charts.age_sex_pyramid(pyramid), fig_dir / "pyramide.png")
+    charts.save_figure(charts.age_sex_pyramid(pyramid, k), fig_dir / "pyramide.png")
     paths["pyramid"] = "figures/pyramide.png"
 
     monthly = pd.read_csv(ind_dir / "personnes_par_mois.csv", parse_dates=["month"])
