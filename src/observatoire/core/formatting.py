@@ -99,6 +99,23 @@ def french_fraction(x: float | None, decimals: int = 1, signed: bool = False) ->
     return french_percent(100 * x, decimals, signed=signed)
 
 
+def french_points(x: float | None, decimals: int = 1) -> str:
+    """A difference of two shares (given as fractions) in percentage points, signed:
+    « +0,3 pt », « −18,8 pts »; « – » if missing.
+
+    The one format of percentage points in every report: a narrow no-break space before the
+    unit, as before « % »; « pt » below 2 and « pts » from 2 (the French plural); a value that
+    rounds to zero has no sign (« 0,0 pt »). Rounding is :func:`french_number`'s.
+    """
+    if x is None or x != x:
+        return "–"
+    text = french_number(abs(100 * x), decimals)
+    magnitude = float(text.replace(NNBSP, "").replace(",", "."))
+    sign = "" if magnitude == 0 else ("+" if x > 0 else MINUS)
+    unit = "pt" if magnitude < 2 else "pts"
+    return f"{sign}{text}{NNBSP}{unit}"
+
+
 def french_change(current: float | None, previous: float | None) -> str:
     """Relative change, signed, in French: « +6,1 % »; « – » without a previous value."""
     if not previous or current is None:

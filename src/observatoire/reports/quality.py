@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS
-from observatoire.core.formatting import MINUS, MOIS_ABREGES, NNBSP, french_number, french_percent
+from observatoire.core.formatting import (
+    MOIS_ABREGES,
+    french_number,
+    french_percent,
+    french_points,
+)
 from observatoire.core.schema import (
     EXIT_REASONS,
     NATIONALITY_GROUPS,
@@ -145,18 +150,6 @@ def file_year(mapping: PartnerMapping, source_file: str) -> int | None:
 def fr_share(x: float | None) -> str:
     """A share (0.955) as « 95,5 % »; « – » when there is nothing to measure."""
     return "–" if x is None or x != x else french_percent(100 * x, 1)
-
-
-def fr_points(x: float | None) -> str:
-    """A change of shares in percentage points, signed: « +0,3 pt », « −18,8 pts »."""
-    if x is None or x != x:
-        return "–"
-    rounded = round(100 * x, 1)
-    if rounded == 0:
-        return f"0,0{NNBSP}pt"
-    sign = "+" if rounded > 0 else MINUS
-    unit = "pt" if abs(rounded) < 2 else "pts"
-    return f"{sign}{french_number(abs(rounded), 1)}{NNBSP}{unit}"
 
 
 def fr_change(current: float, previous: float) -> str:
@@ -742,7 +735,7 @@ def attention_points(
         out.append(
             f"Complétude en baisse pour « {r.column} » : "
             f"{fr_share(r.share)} en {year} contre {fr_share(r.share_prev)} en {year - 1} "
-            f"({fr_points(r.change)}{note})."
+            f"({french_points(r.change)}{note})."
         )
     weak = completeness[
         (completeness["share"] < LOW_COMPLETENESS)
@@ -909,7 +902,7 @@ def sheet_context(
                 "export": md(r.export),
                 "prev": fr_share(r.share_prev),
                 "cur": fr_share(r.share),
-                "change": fr_points(r.change),
+                "change": french_points(r.change),
                 "note": r.note,
             }
             for r in completeness.itertuples()

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from observatoire.core.formatting import french_points
 from observatoire.core.schema import QUARANTINE_REASONS
 from observatoire.reports.quality import (
     attention_points,
     field_completeness,
-    fr_points,
     md,
     months_delivered,
     persons_and_rows,
@@ -343,9 +343,9 @@ def test_attention_points_state_the_facts_with_their_figures():
 
 
 def test_points_and_markdown_escaping():
-    assert fr_points(-0.188) == "−18,8\u202fpts"
-    assert fr_points(0.003) == "+0,3\u202fpt"
-    assert fr_points(None) == "–"
+    assert french_points(-0.188) == "−18,8\u202fpts"
+    assert french_points(0.003) == "+0,3\u202fpt"
+    assert french_points(None) == "–"
     assert md("A | B @x *y*") == "A \\| B \\@x \\*y\\*"
     assert md("« Nom » : x") == "«\u00a0Nom\u00a0»\u00a0: x"
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from observatoire.core.formatting import french_points as pp
 from observatoire.indicators.flows import (
     CONTINUING,
     NEW,
@@ -22,7 +23,7 @@ from observatoire.indicators.flows import (
     flows_by_year,
     re_entries,
 )
-from observatoire.reports.youth.report import comparison_rows, count, masked, pp
+from observatoire.reports.youth.report import comparison_rows, count, masked
 from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams, build_cohort
 from observatoire.youth.compare import compare_proportions
 from observatoire.youth.services import (
@@ -729,11 +730,12 @@ def test_count_other_threshold() -> None:
 @pytest.mark.parametrize(
     ("x", "decimals", "text"),
     [
-        (0.103, 1, f"+10,3{NBSP}pts"),
-        (-0.05, 1, f"{MINUS}5,0{NBSP}pts"),
-        (0.0, 1, f"0,0{NBSP}pts"),
-        (0.1, 0, f"+10{NBSP}pts"),
-        (-0.25, 2, f"{MINUS}25,00{NBSP}pts"),
+        (0.103, 1, f"+10,3{NNBSP}pts"),
+        (-0.05, 1, f"{MINUS}5,0{NNBSP}pts"),
+        (0.0, 1, f"0,0{NNBSP}pt"),
+        (0.015, 1, f"+1,5{NNBSP}pt"),
+        (0.1, 0, f"+10{NNBSP}pts"),
+        (-0.25, 2, f"{MINUS}25,00{NNBSP}pts"),
         (None, 1, "–"),
         (np.nan, 1, "–"),
     ],
@@ -743,8 +745,8 @@ def test_pp(x: Any, decimals: int, text: str) -> None:
 
 
 def test_pp_value_rounding_to_zero_is_unsigned() -> None:
-    assert pp(-0.0004) == f"0,0{NBSP}pts"
-    assert pp(0.0004) == f"0,0{NBSP}pts"
+    assert pp(-0.0004) == f"0,0{NNBSP}pt"
+    assert pp(0.0004) == f"0,0{NNBSP}pt"
 
 
 def comparison_table() -> pd.DataFrame:
@@ -778,7 +780,7 @@ def test_comparison_rows_masking_and_flags() -> None:
     ok = rows["ok"]
     assert ok["youth"] == f"25,0{NNBSP}% (40)"  # 10 / 40, base 40
     assert ok["adults"] == f"40,0{NNBSP}% (50)"  # 20 / 50
-    assert ok["diff"] == f"{MINUS}15,0{NBSP}pts"
+    assert ok["diff"] == f"{MINUS}15,0{NNBSP}pts"
     assert ok["ci"].count("pts") == 2 and " ; " in ok["ci"]
     assert ok["p"] not in ("", "–")
     assert ok["flag"] == "" and ok["ref"] == ""

@@ -22,6 +22,7 @@ from observatoire.config.paths import PATHS
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
+from observatoire.core.formatting import french_points as pp
 from observatoire.core.storage import publish_members
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
@@ -53,16 +54,6 @@ def count(x: float | int | None, k: int) -> str:
     if x is None or x != x:
         return "–"
     return f"< {k}" if 0 < int(x) < k else fr_num(int(x))
-
-
-def pp(x: float | None, decimals: int = 1) -> str:
-    """A difference of proportions in percentage points, signed: « +10,3 pts »."""
-    if x is None or x != x:
-        return "–"
-    rounded = round(100 * x, decimals)
-    value = fr_num(abs(rounded), decimals)
-    sign = "+" if rounded > 0 else ("−" if rounded < 0 else "")
-    return f"{sign}{value}\u00a0pts"
 
 
 def p_value(p: float | None) -> str:
