@@ -438,7 +438,8 @@ def validate_section(model: type[M], data: Any, prefix: str, source: Path = PATH
         where = f"La section « {prefix} »" if prefix else "Le fichier"
         raise SettingsError(
             f"{where} de {source} doit être un dictionnaire de paramètres (clé: valeur), "
-            f"pas {_shown(data)}.\n  À faire : corrigez {source} (voir le modèle commenté du dépôt)."
+            f"pas {_shown(data)}.\n  À faire : corrigez {source} (voir le modèle commenté "
+            "du dépôt)."
         )
     try:
         return model.model_validate(data)
