@@ -199,8 +199,18 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
 }
 
 
+class FrenchParser(argparse.ArgumentParser):
+    """argparse with its help headings and ``-h`` in French."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        self.add_argument("-h", "--help", action="help", help="affiche cette aide et quitte")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = FrenchParser(
         prog="observatoire",
         description="Observatoire de la précarité sociale : étapes du pipeline (mêmes noms que "
         "dans dvc.yaml) et outils de l'analyste.",
