@@ -1,1 +1,1 @@
-"""Bottom layer: canonical schema, vocabulary, errors, storage, French formatting, small statistics."""
+"""Bottom layer: canonical schema, vocabulary, errors, storage, French formatting, statistics."""

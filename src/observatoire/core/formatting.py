@@ -1,7 +1,7 @@
 """French number formatting, shared by tables, reports and chart axes.
 
-Kept apart from :mod:`observatoire.reports.charts` so that stages that only format numbers do not pay
-for importing matplotlib and seaborn.
+Kept apart from :mod:`observatoire.reports.charts` so that stages that only format numbers do
+not pay for importing matplotlib and seaborn.
 """
 
 from __future__ import annotations

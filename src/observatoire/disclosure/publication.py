@@ -307,8 +307,8 @@ def combinations(
     ind: dict[str, Any], k: int
 ) -> tuple[CountTable, list[Constraint], dict[str, float], dict[str, float], set[str]]:
     """The combinations of dispositifs used in the year, maison d'accueil and Housing First
-    merged (:data:`~observatoire.indicators.pathways.COMBINATION_GROUPS`), those of fewer than k persons
-    gathered in « autres combinaisons »; with what a reader knows of them, for the audit.
+    merged (:data:`~observatoire.indicators.pathways.COMBINATION_GROUPS`), those of fewer than k
+    persons gathered in « autres combinaisons »; with what a reader knows of them, for the audit.
 
     A reader knows that the persons of a dispositif are the sum of the combinations that
     contain it, and the persons using n dispositifs the sum of the combinations of n (the e2e

@@ -1,1 +1,1 @@
-"""Counting persons, nights, flows, pathways, durations, exits and housing: the annual indicators."""
+"""Counting persons, nights, flows, pathways, durations, exits, housing: the annual indicators."""

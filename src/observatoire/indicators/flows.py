@@ -29,10 +29,10 @@ def flow_status(
 ) -> pd.DataFrame:
     """Status of every person active in ``year``: ``person_id``, ``status``, ``first_in_year``.
 
-    Presence is the days each contact covers (:mod:`observatoire.indicators.activity`): a stay running
-    across 1 January makes its person active in the year and *continuing*, and a tenant housed
-    for years is never « returning ». ``status`` is ``None`` when the data does not reach back
-    ``new_lookback_days`` before 1 January of ``year`` (the status cannot be told).
+    Presence is the days each contact covers (:mod:`observatoire.indicators.activity`): a stay
+    running across 1 January makes its person active in the year and *continuing*, and a tenant
+    housed for years is never « returning ». ``status`` is ``None`` when the data does not reach
+    back ``new_lookback_days`` before 1 January of ``year`` (the status cannot be told).
     """
     start = pd.Timestamp(year=year, month=1, day=1)
     span = presence_span(contacts)

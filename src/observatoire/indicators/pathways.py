@@ -64,8 +64,8 @@ def network_flows(
 ) -> dict[str, Any]:
     """Persons of ``year`` who are new, continuing or returning in the network.
 
-    ``active`` is every person present in the year (:mod:`observatoire.indicators.activity`), so new +
-    continuing + returning = active; the three are None when the data does not reach back far
+    ``active`` is every person present in the year (:mod:`observatoire.indicators.activity`), so
+    new + continuing + returning = active; the three are None when the data does not reach back far
     enough.
     """
     table = flows_by_year(contacts, [year], new_lookback_days, continuing_days)

@@ -1,1 +1,4 @@
-"""From partner exports to canonical tables: readers, mappings, pseudonymisation, ingest, validation, check."""
+"""From partner exports to canonical tables.
+
+Readers, mappings, pseudonymisation, ingest, validation, check.
+"""

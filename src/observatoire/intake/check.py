@@ -1,9 +1,10 @@
 """`observatoire check FILE --partner ID`: vet one partner export the day it arrives.
 
-The check runs the very reader the pipeline uses (:func:`observatoire.intake.ingest.read_partner_file`),
-so what it accepts the pipeline accepts, but it writes nothing: no clean data, no quarantine, no
-key. Its output is meant to be pasted into a reply to the partner, so it names lines and columns
-and never prints a cell value (names, birth dates and client ids must not travel by e-mail).
+The check runs the very reader the pipeline uses
+(:func:`observatoire.intake.ingest.read_partner_file`), so what it accepts the pipeline accepts,
+but it writes nothing: no clean data, no quarantine, no key. Its output is meant to be pasted
+into a reply to the partner, so it names lines and columns and never prints a cell value (names,
+birth dates and client ids must not travel by e-mail).
 Exit codes: 0 every row accepted, 1 some rows set aside, 2 file rejected.
 """
 

@@ -1178,8 +1178,8 @@ def diagnostics_table(models: list[SeriesModel]) -> pd.DataFrame:
 def yoy_by_dispositif(contacts: pd.DataFrame, year: int) -> dict[str, RateRatio]:
     """Distinct persons of ``year`` vs ``year − 1`` per dispositif, with its 95 % CI.
 
-    Persons are those present in the year (:func:`observatoire.indicators.activity.in_year`), as in the
-    report's tables. Only dispositifs seen in either year; a dispositif absent one year gets a
+    Persons are those present in the year (:func:`observatoire.indicators.activity.in_year`), as in
+    the report's tables. Only dispositifs seen in either year; a dispositif absent one year gets a
     zero (exact CI).
     """
     table = pd.DataFrame(
