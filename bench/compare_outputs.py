@@ -30,7 +30,7 @@ INFORMATIVE = (
     "outputs/validation",
     "outputs/trends",
     "outputs/youth",
-    "outputs/qualite",
+    "outputs/quality",
     "data_raw/sample",
     "data_raw/sample_truth",
     "data_raw/quarantine",

@@ -1,83 +1,100 @@
 """Command line of the observatory: the pipeline's stages and the analyst's tools.
 
-``dvc.yaml`` calls the stage commands; the analyst also uses ``partners`` and ``summary``.
-Bad input never ends in a traceback: errors are explained in French, with what to do.
+Each ``dvc.yaml`` stage has the verb of its name (``generate_sample`` → ``generate-sample``,
+``leak_guard`` → ``leak-guard``); the verbs of earlier versions stay as aliases. The params file
+is read and checked once, here, and the typed :class:`~observatoire.config.settings.Settings`
+handed to the stage. Bad input never ends in a traceback: errors are explained in French, with
+what to do.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from observatoire.config.params import DEFAULT_PARAMS, load_params
+from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings, load_settings
 from observatoire.core.errors import ObservatoireError
 
+Command = Callable[[argparse.Namespace, Settings], int]
 
-def _cmd_generate_sample(args: argparse.Namespace) -> int:
+
+def _cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.sample.stage import stage_generate_sample
 
-    stage_generate_sample(load_params(args.params))
+    stage_generate_sample(settings)
     return 0
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.intake.stages import stage_ingest
 
-    stage_ingest(load_params(args.params))
+    stage_ingest(settings)
     return 0
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.intake.stages import stage_validate
 
-    stage_validate(load_params(args.params))
+    stage_validate(settings)
     return 0
 
 
-def _cmd_link(args: argparse.Namespace) -> int:
+def _cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.linkage.stage import stage_link
 
-    stage_link(load_params(args.params))
+    stage_link(settings)
     return 0
 
 
-def _cmd_notebook(args: argparse.Namespace) -> int:
+def _notebook(name: str, settings: Settings, params_path: Path) -> int:
     from observatoire.core.notebooks import run_notebook
 
-    run_notebook(args.name, load_params(args.params), args.params)
+    run_notebook(name, settings.raw, params_path)
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
+def _cmd_notebook(args: argparse.Namespace, settings: Settings) -> int:
+    return _notebook(args.name, settings, args.params)
+
+
+def _notebook_stage(name: str) -> Command:
+    """The verb of a notebook stage: runs ``notebooks/<name>.py`` like ``notebook <name>``."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        return _notebook(name, settings, args.params)
+
+    return run
+
+
+def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.annual.report import build_annual_report
 
-    build_annual_report(load_params(args.params), args.params)
+    build_annual_report(settings.raw, args.params)
     return 0
 
 
-def _cmd_youth_report(args: argparse.Namespace) -> int:
+def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.youth.report import build_youth_report
 
-    build_youth_report(load_params(args.params))
+    build_youth_report(settings.raw)
     return 0
 
 
-def _cmd_quality(args: argparse.Namespace) -> int:
+def _cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.quality import build_quality_sheets
 
-    build_quality_sheets(load_params(args.params), args.params)
+    build_quality_sheets(settings.raw, args.params)
     return 0
 
 
-def _cmd_partners(args: argparse.Namespace) -> int:
+def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.core.dispositifs import DISPOSITIFS
     from observatoire.intake.mapping import load_partners
 
-    params = load_params(args.params)
-    partners = load_partners(
-        Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"])
-    )
+    partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
     for p in partners.values():
         print(
             f"{p.partner_id} — {p.name} ({DISPOSITIFS[p.dispositif]}, une ligne = un {p.row_unit})"
@@ -90,27 +107,26 @@ def _cmd_partners(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
+def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.intake.check import run_check
 
-    return run_check(args.file, args.partner, as_json=args.json, params=load_params(args.params))
+    return run_check(args.file, args.partner, as_json=args.json, inputs=settings.inputs)
 
 
-def _cmd_guard(args: argparse.Namespace) -> int:
+def _cmd_leak_guard(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.guard.leaks import run_guard
 
-    return run_guard(load_params(args.params))
+    return run_guard(settings)
 
 
-def _cmd_pseudonym(args: argparse.Namespace) -> int:
+def _cmd_pseudonym(args: argparse.Namespace, settings: Settings) -> int:
     from getpass import getpass
 
     from observatoire.intake.pseudonymise import Pseudonymiser, load_key
     from observatoire.linkage.overrides import record_key_of
 
-    params = load_params(args.params)
-    ing = params["ingest"]
-    key = load_key(Path("."), ing["key_env"], ing["key_file_env"], create=False)
+    ing = settings.ingest
+    key = load_key(Path("."), ing.key_env, ing.key_file_env, create=False)
     local_id = getpass(f"Identifiant local du dossier chez « {args.partner} » (non affiché) : ")
     if not local_id.strip():
         print("Aucun identifiant saisi.", file=sys.stderr)
@@ -119,38 +135,94 @@ def _cmd_pseudonym(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_summary(args: argparse.Namespace) -> int:
+def _cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.annual.summary import print_summary
 
-    print_summary(load_params(args.params))
+    print_summary(settings.raw)
     return 0
 
 
+# The DVC stages, in pipeline order: stage name → (verb, former verbs kept as aliases, command,
+# help). ``dvc.yaml`` calls ``observatoire <verb>``; a test keeps both lists in step.
+STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
+    "generate_sample": (
+        "generate-sample",
+        (),
+        _cmd_generate_sample,
+        "génère l'échantillon synthétique (exports des partenaires et vérité terrain)",
+    ),
+    "ingest": ("ingest", (), _cmd_ingest, "lit et pseudonymise les exports des partenaires"),
+    "validate": (
+        "validate",
+        (),
+        _cmd_validate,
+        "valide les tables canoniques (great-expectations)",
+    ),
+    "link": ("link", (), _cmd_link, "relie les personnes entre partenaires"),
+    "quality": (
+        "quality",
+        ("qualite",),
+        _cmd_quality,
+        "produit la fiche qualité des données de chaque partenaire (HTML et PDF)",
+    ),
+    "indicators": (
+        "indicators",
+        (),
+        _notebook_stage("indicateurs"),
+        "exécute le carnet des indicateurs annuels (notebooks/indicateurs.py)",
+    ),
+    "trends": (
+        "trends",
+        (),
+        _notebook_stage("tendances"),
+        "exécute le carnet des tendances et de la prévision (notebooks/tendances.py)",
+    ),
+    "report": ("report", (), _cmd_report, "produit le rapport annuel (HTML et PDF)"),
+    "youth": (
+        "youth",
+        (),
+        _notebook_stage("jeunes"),
+        "exécute le carnet de l'étude « jeunes en errance » (notebooks/jeunes.py)",
+    ),
+    "youth_report": (
+        "youth-report",
+        ("report-jeunes",),
+        _cmd_youth_report,
+        "produit le rapport « jeunes en errance » (HTML et PDF)",
+    ),
+    "leak_guard": (
+        "leak-guard",
+        ("guard",),
+        _cmd_leak_guard,
+        "vérifie qu'aucune identité ne fuit dans data_clean/ et outputs/",
+    ),
+}
+
+
+class FrenchParser(argparse.ArgumentParser):
+    """argparse with its help headings and ``-h`` in French."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        self.add_argument("-h", "--help", action="help", help="affiche cette aide et quitte")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = FrenchParser(
         prog="observatoire",
-        description="Observatoire de la précarité sociale : étapes du pipeline et outils.",
+        description="Observatoire de la précarité sociale : étapes du pipeline (mêmes noms que "
+        "dans dvc.yaml) et outils de l'analyste.",
     )
     parser.add_argument(
-        "--params", type=Path, default=DEFAULT_PARAMS, help="fichier de paramètres (YAML)"
+        "--params", type=Path, default=PATHS.params, help="fichier de paramètres (YAML)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    for verb, aliases, func, text in STAGES.values():
+        p = sub.add_parser(verb, aliases=list(aliases), help=text, description=text)
+        p.set_defaults(func=func)
     for name, func, text in [
-        ("generate-sample", _cmd_generate_sample, "génère l'échantillon synthétique"),
-        ("ingest", _cmd_ingest, "lit et pseudonymise les exports des partenaires"),
-        ("validate", _cmd_validate, "valide les tables canoniques (great-expectations)"),
-        ("link", _cmd_link, "relie les personnes entre partenaires"),
-        ("report", _cmd_report, "produit le rapport annuel (HTML et PDF)"),
-        (
-            "report-jeunes",
-            _cmd_youth_report,
-            "produit le rapport « jeunes en errance » (HTML et PDF)",
-        ),
-        (
-            "qualite",
-            _cmd_quality,
-            "produit la fiche qualité des données de chaque partenaire (HTML et PDF)",
-        ),
         ("partners", _cmd_partners, "liste les partenaires et le format attendu de leurs exports"),
         ("summary", _cmd_summary, "résume ce que le pipeline a produit et où"),
     ]:
@@ -167,10 +239,6 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--partner", required=True, help="identifiant du partenaire (voir `partners`)")
     chk.add_argument("--json", action="store_true", help="résultat en un objet JSON")
     chk.set_defaults(func=_cmd_check)
-    grd = sub.add_parser(
-        "guard", help="vérifie qu'aucune identité ne fuit dans data_clean/ et outputs/"
-    )
-    grd.set_defaults(func=_cmd_guard)
     pse = sub.add_parser(
         "pseudonyme",
         help="pseudonyme d'un dossier partenaire, pour params/linkage_overrides.yaml",
@@ -189,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        settings = load_settings(args.params)
+        return args.func(args, settings)
     except ObservatoireError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return exc.exit_code

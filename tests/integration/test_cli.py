@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatoire.cli import main
+from observatoire.cli import STAGES, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +74,65 @@ def test_partners_lists_every_partner_with_its_format(project, capsys):
     ):
         assert pid in out
     assert "point-virgule" in out and "Excel" in out
+
+
+# --- verbs: one per dvc stage, former verbs as aliases -----------------------------------------
+
+PARAMS = ["--params", str(ROOT / "params/pipeline.yaml")]
+DVC_STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+
+
+def _func(*argv: str):
+    return build_parser().parse_args([*PARAMS, *argv]).func
+
+
+@pytest.mark.parametrize("stage", sorted(DVC_STAGES))
+def test_every_dvc_stage_has_the_verb_of_its_name_and_dvc_calls_it(stage: str):
+    verb = stage.replace("_", "-")
+    assert STAGES[stage][0] == verb
+    assert _func(verb) is STAGES[stage][2]
+    assert DVC_STAGES[stage]["cmd"] == f"observatoire {verb}"
+
+
+def test_the_cli_has_no_stage_that_dvc_lacks():
+    assert list(STAGES) == list(DVC_STAGES)  # same stages, in pipeline order
+
+
+@pytest.mark.parametrize(
+    ("alias", "verb"),
+    [("qualite", "quality"), ("report-jeunes", "youth-report"), ("guard", "leak-guard")],
+)
+def test_former_verbs_still_work(alias: str, verb: str):
+    assert _func(alias) is _func(verb)
+
+
+@pytest.mark.parametrize(
+    ("verb", "notebook"),
+    [("indicators", "indicateurs"), ("trends", "tendances"), ("youth", "jeunes")],
+)
+def test_a_notebook_stage_verb_runs_its_notebook_like_notebook_name(
+    verb: str, notebook: str, monkeypatch: pytest.MonkeyPatch
+):
+    import observatoire.core.notebooks as notebooks
+
+    ran: list[tuple[str, int, Path]] = []
+    monkeypatch.setattr(
+        notebooks,
+        "run_notebook",
+        lambda name, params, path: ran.append((name, params["report"]["year"], path)),
+    )
+    assert main([*PARAMS, verb]) == 0
+    assert main([*PARAMS, "notebook", notebook]) == 0
+    assert ran[0] == ran[1] and ran[0][0] == notebook
+
+
+@pytest.mark.parametrize("verb", ["partners", "summary", "check", "pseudonyme", "notebook"])
+def test_the_analyst_tools_keep_their_verbs(verb: str):
+    assert f"    {verb} " in build_parser().format_help()
+
+
+def test_help_is_french(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "étapes du pipeline" in out and "leak-guard" in out and "fichier de paramètres" in out

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from observatoire.config.settings import Settings
 from observatoire.intake.ingest import ingest_network
 from observatoire.intake.mapping import load_partners
 from observatoire.intake.pseudonymise import Pseudonymiser
@@ -70,7 +71,7 @@ def run_link(project: Path, **changes: object) -> dict:
         section, key = dotted.split("__")
         params[section][key] = value
     with inside(project):
-        stage_link(params)
+        stage_link(Settings.from_mapping(params))
     return json.loads((project / "outputs/metrics/linkage.json").read_text(encoding="utf-8"))
 
 

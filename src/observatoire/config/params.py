@@ -1,28 +1,21 @@
-"""The one control panel: ``params/pipeline.yaml``, read by every stage, notebook and report."""
+"""The one control panel: ``params/pipeline.yaml``, read by every stage, notebook and report.
+
+:func:`observatoire.config.settings.load_settings` gives the typed, checked settings; this
+module keeps the plain dict for the code not yet typed (reports, notebooks): the same checks
+(unknown keys and wrong types are refused), the same dict as before.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import yaml
+from observatoire.config.paths import PATHS
+from observatoire.config.settings import load_settings
 
-from observatoire.core.errors import ObservatoireError
-
-DEFAULT_PARAMS = Path("params/pipeline.yaml")
+DEFAULT_PARAMS = PATHS.params
 
 
 def load_params(path: Path = DEFAULT_PARAMS) -> dict[str, Any]:
-    if not path.exists():
-        raise ObservatoireError(
-            f"Fichier de paramètres introuvable : {path}. Lancez la commande depuis la racine "
-            f"du projet (là où se trouve dvc.yaml)."
-        )
-    try:
-        params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ObservatoireError(f"Paramètres illisibles dans {path} : {exc}") from None
-    for section in ("inputs", "sample", "ingest", "validation", "report"):
-        if section not in params:
-            raise ObservatoireError(f"Section « {section} » absente de {path}.")
-    return params
+    """The params file as a dict, checked by :class:`~observatoire.config.settings.Settings`."""
+    return load_settings(path).raw

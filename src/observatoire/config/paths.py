@@ -21,6 +21,10 @@ class Paths:
 
     # inputs
     @property
+    def dvc_file(self) -> Path:
+        return self.root / "dvc.yaml"
+
+    @property
     def params(self) -> Path:
         return self.root / "params/pipeline.yaml"
 
@@ -96,7 +100,7 @@ class Paths:
         return self.outputs / "youth" / str(year)
 
     def quality(self, year: int) -> Path:
-        return self.outputs / "qualite" / str(year)
+        return self.outputs / "quality" / str(year)
 
     def reports(self, year: int) -> Path:
         return self.outputs / "reports" / str(year)

@@ -53,13 +53,15 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.storage import sha256_file, write_json
 from observatoire.intake.mapping import ColumnSpec, PartnerMapping, load_partners, normalise_label
 from observatoire.intake.readers import is_blank, parse_dates, read_export
 
-REPORT = Path("outputs/metrics/leak_guard.json")
-SCAN_ROOTS = (Path("data_clean"), Path("outputs"))
+REPORT = PATHS.metrics / "leak_guard.json"
+SCAN_ROOTS = (PATHS.clean, PATHS.outputs)
 
 SURNAME = "nom"
 FIRST_NAME = "prénom"
@@ -824,8 +826,11 @@ def scan_tree(roots: Iterable[Path], ids: Identities, exclude: Iterable[Path] = 
 # --- report -----------------------------------------------------------------------------------
 
 
-def _dvc_outs(params: dict[str, Any], dvc_file: Path = Path("dvc.yaml")) -> dict[str, str]:
-    """Output path → stage that writes it, to tell the analyst which stage leaked."""
+def _dvc_outs(variables: dict[str, Any], dvc_file: Path = PATHS.dvc_file) -> dict[str, str]:
+    """Output path → stage that writes it, to tell the analyst which stage leaked.
+
+    ``variables`` are the params as dvc reads them (``vars:``), to resolve ``${report.year}``.
+    """
     import yaml
 
     try:
@@ -835,7 +840,7 @@ def _dvc_outs(params: dict[str, Any], dvc_file: Path = Path("dvc.yaml")) -> dict
 
     def resolve(text: str) -> str:
         def value(match: re.Match[str]) -> str:
-            node: Any = params
+            node: Any = variables
             for key in match.group(1).split("."):
                 if not isinstance(node, dict) or key not in node:
                     return match.group(0)
@@ -909,17 +914,17 @@ def _n(value: int) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
-def run_guard(params: dict[str, Any]) -> int:
+def run_guard(settings: Settings) -> int:
     """Check ``data_clean/`` and ``outputs/`` for identities; 0 if clean, 1 if a leak is found."""
     start = time.perf_counter()
-    inputs = params["inputs"]
-    raw_dir = Path(inputs["raw_dir"])
+    inputs = settings.inputs
+    raw_dir = inputs.raw_dir
     if not raw_dir.is_dir():
         raise ObservatoireError(
             f"Garde-fou : le dossier des exports bruts {raw_dir} est introuvable ; sans lui, "
             "impossible de savoir quelles identités chercher. Vérifiez inputs.raw_dir."
         )
-    partners = load_partners(Path(inputs["partners_dir"]), Path(inputs["codes_dir"]))
+    partners = load_partners(inputs.partners_dir, inputs.codes_dir)
     ids = collect_identities(raw_dir, partners)
     if ids.raw_files == 0:
         raise ObservatoireError(
@@ -927,7 +932,7 @@ def run_guard(params: dict[str, Any]) -> int:
             "rechercher, la vérification n'aurait aucun sens. Vérifiez inputs.raw_dir."
         )
     result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT])
-    report = build_report(ids, result, _dvc_outs(params))
+    report = build_report(ids, result, _dvc_outs(settings.raw))
     write_json(REPORT, report)
     seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
     checked = report["identity_values_checked"]

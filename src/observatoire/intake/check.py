@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.config.settings import InputsSettings
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
 from observatoire.core.schema import QUARANTINE_REASONS
 from observatoire.intake.ingest import FileResult, export_year, read_partner_file
@@ -302,15 +303,14 @@ def _problem_groups(result: FileResult, spec: ExportSpec, year: int | None) -> l
     return groups
 
 
-def check_file(file: Path, partner_id: str, params: dict[str, Any]) -> CheckReport:
+def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckReport:
     """Read one export as the pipeline would and report, without writing anything."""
     file = Path(file)
     report = CheckReport(status="rejected", file=str(file), partner_id=partner_id)
-    inputs = params.get("inputs", {}) if isinstance(params, dict) else {}
     try:
         partner = find_partner(
-            Path(inputs.get("partners_dir", "params/partners")),
-            Path(inputs.get("codes_dir", "params/codes")),
+            inputs.partners_dir,
+            inputs.codes_dir,
             partner_id,
         )
         report.partner_name = partner.name
@@ -442,9 +442,9 @@ def render_text(report: CheckReport) -> str:
     return "\n".join(out)
 
 
-def run_check(file: Path, partner_id: str, as_json: bool, params: dict[str, Any]) -> int:
+def run_check(file: Path, partner_id: str, as_json: bool, inputs: InputsSettings) -> int:
     """CLI entry point: print the report (text or JSON) and return the exit code."""
-    report = check_file(file, partner_id, params)
+    report = check_file(file, partner_id, inputs)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
 from observatoire.core.errors import ValidationFailed
 from observatoire.core.formatting import french_percent
 from observatoire.core.schema import QUARANTINE_REASONS
@@ -34,14 +35,14 @@ def _quarantine_name(source_file: str) -> str:
     return source_file.replace("/", "__").rsplit(".", 1)[0] + ".csv"
 
 
-def stage_ingest(params: dict[str, Any], root: Path = Path(".")) -> None:
-    inputs, ing = params["inputs"], params["ingest"]
-    raw_dir = Path(inputs["raw_dir"])
-    partners = load_partners(Path(inputs["partners_dir"]), Path(inputs["codes_dir"]))
-    key = load_key(root, ing["key_env"], ing["key_file_env"])
+def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
+    inputs, ing = settings.inputs, settings.ingest
+    raw_dir = inputs.raw_dir
+    partners = load_partners(inputs.partners_dir, inputs.codes_dir)
+    key = load_key(root, ing.key_env, ing.key_file_env)
     print(f"Lecture des exports de {len(partners)} partenaires dans {raw_dir}/")
     result = ingest_network(raw_dir, partners, Pseudonymiser(key))
-    quarantine_dir = Path(ing["quarantine_dir"]) / "ingest"
+    quarantine_dir = ing.quarantine_dir / "ingest"
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
         write_parquet(result.contacts, staging / "contacts.parquet")
         write_parquet(result.tokens, staging / "identity_tokens.parquet")
@@ -63,19 +64,19 @@ def stage_ingest(params: dict[str, Any], root: Path = Path(".")) -> None:
     )
 
 
-def stage_validate(params: dict[str, Any]) -> None:
+def stage_validate(settings: Settings) -> None:
     from observatoire.intake.validate import validate_tables
 
     contacts = pd.read_parquet(STAGING / "contacts.parquet")
     refusals = pd.read_parquet(STAGING / "refusals.parquet")
-    last_year = max(params["report"]["year"], params["sample"]["last_year"])
+    last_year = max(settings.report.year, settings.sample.last_year)
     max_date = pd.Timestamp(f"{last_year}-12-31")
     docs_dir = PATHS.validation
     tmp_docs = docs_dir.with_name(".validation.tmp")
     shutil.rmtree(tmp_docs, ignore_errors=True)
     print("Validation des tables canoniques (great-expectations)…")
     results = validate_tables(contacts, refusals, max_date, tmp_docs)
-    threshold = float(params["validation"]["max_quarantine_share"])
+    threshold = settings.validation.max_quarantine_share
     summary: dict[str, Any] = {"threshold": threshold, "tables": {}}
     for name, res in results.items():
         summary["tables"][name] = {
@@ -102,7 +103,7 @@ def stage_validate(params: dict[str, Any]) -> None:
             "--partner ID) et demandez une correction au partenaire ; aucune donnée propre "
             "n'a été écrite."
         )
-    quarantine_dir = Path(params["ingest"]["quarantine_dir"]) / "validation"
+    quarantine_dir = settings.ingest.quarantine_dir / "validation"
     with atomic_dir(VALIDATED) as vdir, atomic_dir(quarantine_dir) as qdir:
         for name, frame in (("contacts", contacts), ("refusals", refusals)):
             bad = results[name].set_aside

@@ -20,12 +20,13 @@ whole network; per partner, and per year.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from observatoire.linkage.settings import LinkageTargets
 
 TRUTH_FILE = "truth.csv"
 NOISE_FILE = "noise_rates.json"
@@ -36,20 +37,8 @@ SCOPES = {
 }
 
 
-@dataclass(frozen=True)
-class Targets:
-    precision: float = 0.99
-    recall: float = 0.97
-    persons_gap: float = 0.01
-
-    @classmethod
-    def from_params(cls, section: dict[str, Any] | None) -> Targets:
-        section = section or {}
-        return cls(
-            float(section.get("precision", cls.precision)),
-            float(section.get("recall", cls.recall)),
-            float(section.get("persons_gap", cls.persons_gap)),
-        )
+Targets = LinkageTargets
+"""The quality targets (``linkage.targets``), with their defaults, from the typed settings."""
 
 
 def truth_applies(raw_dir: Path, sample_dir: Path, truth_dir: Path) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
 from observatoire.core.formatting import french_percent
 from observatoire.core.storage import atomic_dir, write_json, write_parquet
 
@@ -22,7 +22,7 @@ SAMPLE_DIR = PATHS.sample
 LINKAGE_DIR = PATHS.linkage
 
 
-def stage_link(params: dict[str, Any]) -> None:
+def stage_link(settings: Settings) -> None:
     """Link persons, write the clean tables, the linkage diagnostics and ``linkage.json``.
 
     The synthetic truth is read (by :mod:`observatoire.linkage.quality` only) when the inputs
@@ -34,15 +34,13 @@ def stage_link(params: dict[str, Any]) -> None:
     from observatoire.linkage.link import clean_tables, link_records
     from observatoire.linkage.overrides import load_overrides
     from observatoire.linkage.records import read_tokens
-    from observatoire.linkage.settings import LinkageSettings
 
     contacts = pd.read_parquet(VALIDATED / "contacts.parquet")
     refusals = pd.read_parquet(VALIDATED / "refusals.parquet")
     birth_years, tokens = read_tokens(STAGING / "identity_tokens.parquet", contacts["record_key"])
-    section = params.get("linkage") or {}
-    settings = LinkageSettings.from_params(section)
-    overrides = load_overrides(settings.overrides)
-    linkage = link_records(contacts, tokens, settings, overrides)
+    link = settings.linkage
+    overrides = load_overrides(link.overrides)
+    linkage = link_records(contacts, tokens, link, overrides)
     clean_contacts, persons = clean_tables(contacts, birth_years, linkage.person_of())
     CLEAN.mkdir(exist_ok=True)
     write_parquet(clean_contacts, CLEAN / "contacts.parquet")
@@ -62,13 +60,13 @@ def stage_link(params: dict[str, Any]) -> None:
         "persons": int(len(persons)),
         "contacts": int(len(clean_contacts)),
         "parametres": {
-            "seuil": settings.threshold,
-            "graine": settings.seed,
-            "rappel_suppose_regle_deterministe": settings.deterministic_rule_recall,
-            "fenetre_activite_mois": settings.activity_window_months,
+            "seuil": link.threshold,
+            "graine": link.seed,
+            "rappel_suppose_regle_deterministe": link.deterministic_rule_recall,
+            "fenetre_activite_mois": link.activity_window_months,
             "travail_de_rue": {
-                "ecart_annee_naissance": settings.street_birth_year_gap,
-                "ecart_activite_mois": settings.street_activity_gap_months,
+                "ecart_annee_naissance": link.street_birth_year_gap,
+                "ecart_activite_mois": link.street_activity_gap_months,
             },
         },
         "dossiers": {
@@ -80,15 +78,14 @@ def stage_link(params: dict[str, Any]) -> None:
             "travail_de_rue": n_street,
         },
         "corrections": {
-            "fichier": str(settings.overrides) if settings.overrides else None,
+            "fichier": str(link.overrides) if link.overrides else None,
             "forcer_liaison_appliquees": linkage.overrides.together_applied,
             "forcer_separation_appliquees": linkage.overrides.apart_applied,
             "dossiers_inconnus": len(linkage.overrides.unknown_records),
         },
         **diagnostics,
     }
-    raw_dir = Path(params["inputs"]["raw_dir"])
-    if quality.truth_applies(raw_dir, SAMPLE_DIR, TRUTH_DIR):
+    if quality.truth_applies(settings.inputs.raw_dir, SAMPLE_DIR, TRUTH_DIR):
         truth, noise = quality.load_truth(TRUTH_DIR)
         metrics["qualite"] = quality.measure_quality(
             clean_contacts,
@@ -100,7 +97,7 @@ def stage_link(params: dict[str, Any]) -> None:
                 "regles_deterministes": deterministic_clusters(tokens),
             },
             tokens,
-            quality.Targets.from_params(section.get("targets")),
+            link.targets,
         )
     write_json(METRICS / "linkage.json", metrics)
     print(
@@ -117,7 +114,7 @@ def stage_link(params: dict[str, Any]) -> None:
     if linkage.overrides.unknown_records:
         print(
             f"  Attention : {len(linkage.overrides.unknown_records)} pseudonyme(s) de "
-            f"{settings.overrides} ne correspondent à aucun dossier des données (corrections "
+            f"{link.overrides} ne correspondent à aucun dossier des données (corrections "
             "ignorées pour ces dossiers)."
         )
     if "qualite" in metrics and "modele" in metrics["qualite"]:

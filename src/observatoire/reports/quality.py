@@ -126,7 +126,7 @@ class QualityPaths:
             inputs=root / "outputs/metrics/inputs.json",
             partners_dir=root / params["inputs"]["partners_dir"],
             codes_dir=root / params["inputs"]["codes_dir"],
-            out=root / "outputs/qualite" / str(year),
+            out=root / "outputs/quality" / str(year),
         )
 
 

@@ -18,6 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.config.settings import (
+    ReportSettings,
+    Settings,
+    YouthSettings,
+    validate_section,
+)
 from observatoire.core.dispositifs import STREET_WORK
 
 YOUTH = "jeunes"
@@ -27,27 +33,29 @@ GROUP_LABELS = {YOUTH: "18–25 ans", ADULTS: "26 ans et plus"}
 
 @dataclass(frozen=True)
 class StudyParams:
-    """The ``youth:`` section of params/pipeline.yaml, checked, with the report year."""
+    """The ``youth:`` section of params/pipeline.yaml, checked, with the report year.
+
+    Keys, types, defaults and checks are those of
+    :class:`observatoire.config.settings.YouthSettings`; this is the study's flat view of them.
+    """
 
     year: int
-    follow_up_months: int = 24
-    entry_years: int = 2
-    lookback_months: int = 12
-    bands: dict[str, tuple[int, int]] = field(
-        default_factory=lambda: {"18–21 ans": (18, 21), "22–25 ans": (22, 25)}
-    )
-    adults_from: int = 26
-    inactive_days: int = 90
-    new_lookback_days: int = 730
-    continuing_days: int = 90
-    distance: str = "om"
-    substitution: str = "trate"
-    indel: float = 1.0
-    cluster_method: str = "ward"
-    k_values: tuple[int, ...] = (3, 4, 5, 6, 7, 8)
-    min_base: int = 30
-    min_type_size: int = 5
-    disclosure_threshold: int = 5
+    follow_up_months: int
+    entry_years: int
+    lookback_months: int
+    bands: dict[str, tuple[int, int]]
+    adults_from: int
+    inactive_days: int
+    new_lookback_days: int
+    continuing_days: int
+    distance: str
+    substitution: str
+    indel: float
+    cluster_method: str
+    k_values: tuple[int, ...]
+    min_base: int
+    min_type_size: int
+    disclosure_threshold: int
     references: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -76,93 +84,52 @@ class StudyParams:
         return max(high for _, high in self.bands.values())
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> StudyParams:
-        """Read ``params['youth']`` (every key optional) and ``params['report']``."""
-        section = dict(params.get("youth") or {})
-        report = params.get("report") or {}
-        typology = dict(section.pop("typology", {}) or {})
-        bands = section.pop("bands", None)
-        settable = set(cls.__dataclass_fields__) - {
-            "year",
-            "disclosure_threshold",
-            "bands",
-            "k_values",
-            "distance",
-            "substitution",
-            "indel",
-            "cluster_method",
-            "min_type_size",
-        }
-        kwargs: dict[str, Any] = {k: v for k, v in section.items() if k in settable}
-        unknown = sorted(set(section) - set(kwargs))
-        typology_keys = {"distance", "substitution", "indel", "method", "min_type_size"}
-        unknown += [
-            f"typology.{k}" for k in sorted(set(typology) - typology_keys - {"k_min", "k_max"})
-        ]
-        if unknown:
-            raise ValueError(
-                "Clés inconnues dans la section « youth » de params/pipeline.yaml : "
-                + ", ".join(unknown)
-                + "."
-            )
-        if bands is not None:
-            kwargs["bands"] = {str(k): (int(v[0]), int(v[1])) for k, v in bands.items()}
-        for key, target in (
-            ("min_type_size", "min_type_size"),
-            ("distance", "distance"),
-            ("substitution", "substitution"),
-            ("indel", "indel"),
-            ("method", "cluster_method"),
-        ):
-            if key in typology:
-                kwargs[target] = typology[key]
-        if "k_min" in typology or "k_max" in typology:
-            kwargs["k_values"] = tuple(
-                range(int(typology.get("k_min", 3)), int(typology.get("k_max", 8)) + 1)
-            )
-        out = cls(
-            year=int(report["year"]),
-            disclosure_threshold=int(report.get("disclosure_threshold", 5)),
-            **kwargs,
+    def from_settings(cls, settings: Settings) -> StudyParams:
+        """The study's parameters from the typed settings (``youth`` and ``report``)."""
+        return cls.from_section(
+            settings.youth, settings.report.year, settings.report.disclosure_threshold
         )
-        out._check()
-        return out
 
-    def _check(self) -> None:
-        if self.follow_up_months < 3 or self.follow_up_months % 12:
-            raise ValueError(
-                f"« youth.follow_up_months » vaut {self.follow_up_months} : choisissez un "
-                "nombre entier d'années en mois (12, 24 ou 36)."
-            )
-        if self.entry_years < 1:
-            raise ValueError("« youth.entry_years » doit valoir au moins 1.")
-        if self.distance not in ("om", "hamming"):
-            raise ValueError(
-                f"« youth.typology.distance » vaut « {self.distance} » : attendu « om » "
-                "(appariement optimal) ou « hamming »."
-            )
-        if self.substitution not in ("constant", "trate"):
-            raise ValueError(
-                f"« youth.typology.substitution » vaut « {self.substitution} » : attendu "
-                "« constant » ou « trate »."
-            )
-        if self.cluster_method not in ("ward", "average"):
-            raise ValueError(
-                f"« youth.typology.method » vaut « {self.cluster_method} » : attendu « ward » "
-                "ou « average »."
-            )
-        lows = sorted(self.bands.values())
-        for (_, high), (low, _) in zip(lows, lows[1:], strict=False):
-            if low != high + 1:
-                raise ValueError(
-                    "Les tranches d'âge de « youth.bands » doivent se suivre sans trou ni "
-                    f"recouvrement (reçu : {self.bands})."
-                )
-        if self.adults_from != self.youth_high + 1:
-            raise ValueError(
-                f"« youth.adults_from » vaut {self.adults_from} : attendu {self.youth_high + 1}, "
-                "l'âge qui suit la dernière tranche des jeunes."
-            )
+    @classmethod
+    def from_section(
+        cls, youth: YouthSettings, year: int, disclosure_threshold: int
+    ) -> StudyParams:
+        typ = youth.typology
+        return cls(
+            year=year,
+            follow_up_months=youth.follow_up_months,
+            entry_years=youth.entry_years,
+            lookback_months=youth.lookback_months,
+            bands=dict(youth.bands),
+            adults_from=youth.adults_from,
+            inactive_days=youth.inactive_days,
+            new_lookback_days=youth.new_lookback_days,
+            continuing_days=youth.continuing_days,
+            distance=typ.distance,
+            substitution=typ.substitution,
+            indel=typ.indel,
+            cluster_method=typ.method,
+            k_values=tuple(range(typ.k_min, typ.k_max + 1)),
+            min_base=youth.min_base,
+            min_type_size=typ.min_type_size,
+            disclosure_threshold=disclosure_threshold,
+            references={
+                name: ref.model_dump(exclude_none=True) for name, ref in youth.references.items()
+            },
+        )
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> StudyParams:
+        """From the params as a dict (notebooks, reports): ``params['youth']`` is checked by
+        :class:`~observatoire.config.settings.YouthSettings` (every key optional; a problem
+        raises :class:`~observatoire.config.settings.SettingsError`, a ``ValueError``);
+        ``params['report']`` gives the year and the disclosure threshold."""
+        youth = validate_section(YouthSettings, params.get("youth"), "youth")
+        report = params.get("report") or {}
+        threshold = report.get(
+            "disclosure_threshold", ReportSettings.model_fields["disclosure_threshold"].default
+        )
+        return cls.from_section(youth, int(report["year"]), int(threshold))
 
 
 def first_contacts(contacts: pd.DataFrame) -> pd.DataFrame:

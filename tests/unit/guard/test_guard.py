@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from observatoire.config.settings import Settings
 from observatoire.guard.leaks import REPORT, STOP_WORDS, Identities, run_guard
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,13 +30,16 @@ RAW_ROWS = [
 """Four stays: a compound surname with accents, a particle name, stop-listed names (« Grand »,
 « Alpha »), a numeric client id too short to be searched."""
 
-PARAMS = {
-    "inputs": {
-        "raw_dir": "raw",
-        "partners_dir": "partners",
-        "codes_dir": str(ROOT / "params/codes"),
+SETTINGS = Settings.from_mapping(
+    {
+        **yaml.safe_load((ROOT / "params/pipeline.yaml").read_text(encoding="utf-8")),
+        "inputs": {
+            "raw_dir": "raw",
+            "partners_dir": "partners",
+            "codes_dir": str(ROOT / "params/codes"),
+        },
     }
-}
+)
 
 
 @functools.cache
@@ -120,7 +124,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _run(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str, str]:
     """Exit code, JSON report (parsed and as text) and everything printed."""
-    code = run_guard(PARAMS)
+    code = run_guard(SETTINGS)
     out, err = capsys.readouterr()
     text = REPORT.read_text(encoding="utf-8")
     return code, json.loads(text), text, out + err

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from observatoire.cli import main
+from observatoire.config.settings import InputsSettings
 from observatoire.core.errors import ExportRejected
 from observatoire.core.schema import QUARANTINE_REASONS, SEX_CODES
 from observatoire.intake.check import (
@@ -38,12 +39,11 @@ from observatoire.intake.readers import parse_dates, parse_decimals, parse_integ
 
 ROOT = Path(__file__).resolve().parents[3]
 PARAMS = yaml.safe_load((ROOT / "params" / "pipeline.yaml").read_text(encoding="utf-8"))
-CHECK_PARAMS = {
-    "inputs": {
-        "partners_dir": str(ROOT / "params" / "partners"),
-        "codes_dir": str(ROOT / "params" / "codes"),
-    }
-}
+CHECK_INPUTS = InputsSettings(
+    raw_dir=ROOT / "data_raw" / "sample",
+    partners_dir=ROOT / "params" / "partners",
+    codes_dir=ROOT / "params" / "codes",
+)
 PARTNERS = load_partners(ROOT / "params" / "partners", ROOT / "params" / "codes")
 CSV_EXPORTS = [(p, e) for p in PARTNERS.values() for e in p.exports if e.format.type == "csv"]
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,14 +99,15 @@ def _json(capsys) -> dict:
 def test_missing_file_directory_or_unknown_partner_exit_2(
     tmp_path, capsys, partner, make, fragment
 ):
-    code = run_check(make(tmp_path), partner, as_json=True, params=CHECK_PARAMS)
+    code = run_check(make(tmp_path), partner, as_json=True, inputs=CHECK_INPUTS)
     report = _json(capsys)
     assert code == 2 and report["status"] == "rejected" and fragment in report["message"]
 
 
 def test_cli_check_prints_json_and_returns_the_exit_code(tmp_path, capsys, monkeypatch):
     params = tmp_path / "pipeline.yaml"
-    params.write_text(yaml.safe_dump({**PARAMS, "inputs": CHECK_PARAMS["inputs"]}), "utf-8")
+    inputs = CHECK_INPUTS.model_dump(mode="json")
+    params.write_text(yaml.safe_dump({**PARAMS, "inputs": inputs}), "utf-8")
     export = tmp_path / "abri_nuit_sejours_2024.csv"
     header = "N° dossier;Nom;Prénom;Date de naissance;Sexe;Nationalité;Date d'entrée"
     export.write_bytes(
@@ -135,7 +136,7 @@ def test_cli_check_prints_json_and_returns_the_exit_code(tmp_path, capsys, monke
 def test_a_name_matching_only_case_insensitively_is_checked_with_a_warning(tmp_path, capsys):
     export = tmp_path / "ABRI_NUIT_REFUS_2024.CSV"
     export.write_bytes(b"Date;Refus faute de place\r\n01/01/2024;3\r\n")
-    assert run_check(export, "abri_nuit", as_json=True, params=CHECK_PARAMS) == 0
+    assert run_check(export, "abri_nuit", as_json=True, inputs=CHECK_INPUTS) == 0
     report = _json(capsys)
     assert report["export"] == "refus" and "majuscules" in report["notes"][0]
 
@@ -149,8 +150,8 @@ def test_a_broken_mapping_of_another_partner_does_not_block_the_check(tmp_path, 
     (partners / "zz_casse.yaml").write_text("partner_id: [\n", encoding="utf-8")
     export = tmp_path / "abri_nuit_refus_2024.csv"
     export.write_bytes(b"Date;Refus faute de place\r\n01/01/2024;3\r\n")
-    params = {"inputs": {"partners_dir": str(partners), "codes_dir": str(ROOT / "params/codes")}}
-    assert run_check(export, "abri_nuit", as_json=True, params=params) == 0
+    inputs = CHECK_INPUTS.model_copy(update={"partners_dir": partners})
+    assert run_check(export, "abri_nuit", as_json=True, inputs=inputs) == 0
     assert _json(capsys)["export"] == "refus"
 
 
@@ -161,7 +162,7 @@ def test_an_unexpected_reader_error_is_reported_without_a_traceback(tmp_path, mo
     monkeypatch.setattr("observatoire.intake.check.read_partner_file", boom)
     export = tmp_path / "abri_nuit_refus_2024.csv"
     export.write_bytes(b"Date;Refus faute de place\r\n01/01/2024;3\r\n")
-    report = check_file(export, "abri_nuit", CHECK_PARAMS)
+    report = check_file(export, "abri_nuit", CHECK_INPUTS)
     assert report.status == "rejected" and "erreur interne" in report.message
     assert "Lefèvre" not in render_text(report) + json.dumps(report.to_json())
 
@@ -358,7 +359,7 @@ def test_every_file_of_the_generated_sample_is_ok(small_sample, capsys):
     files = sorted(p for p in small_sample.glob("*/*") if p.is_file())
     assert len(files) == 35
     for path in files:
-        code = run_check(path, path.parent.name, as_json=True, params=CHECK_PARAMS)
+        code = run_check(path, path.parent.name, as_json=True, inputs=CHECK_INPUTS)
         report = _json(capsys)
         assert (code, report["status"]) == (0, "ok"), path.name
         assert report["rows_read"] == report["rows_accepted"] > 0
@@ -374,13 +375,13 @@ def test_a_broken_copy_is_caught_at_the_right_line_and_column(small_sample, tmp_
     date_col, sex_col = spec.columns["date_start"].column, spec.columns["sex"].column
     if spec.format.type == "xlsx":
         first = spec.format.header_row + 1
-        last = first + check_file(src, partner_id, CHECK_PARAMS).rows_read - 1
+        last = first + check_file(src, partner_id, CHECK_INPUTS).rows_read - 1
         bad_date, bad_sex = (first, "01/22/2024"), (last, "Q")
         _break_xlsx(path, spec, {bad_date[0]: (date_col, bad_date[1]), last: (sex_col, "Q")})
     else:
         bad_date, bad_sex = (7, "01/22/2024"), (12, "Q")
         _break_csv(path, spec, {7: (date_col, bad_date[1]), 12: (sex_col, "Q")})
-    report = check_file(path, partner_id, CHECK_PARAMS)
+    report = check_file(path, partner_id, CHECK_INPUTS)
     assert report.status == "rows_set_aside" and report.exit_code == 1
     found = {(g.reason, g.column, tuple(g.lines)) for g in report.problems}
     assert found == {

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from observatoire.config.settings import InputsSettings
 from observatoire.core.errors import ExportRejected
 from observatoire.core.schema import IDENTITY_FIELDS, QUARANTINE_REASONS
 from observatoire.intake.check import EXIT_CODES, find_export, run_check
@@ -193,8 +194,10 @@ def test_reader_outcome(case, tmp_path):
 
 
 def _run(case: dict[str, Any], partners_dir: Path, as_json: bool, capsys) -> tuple[int, str]:
-    params = {"inputs": {"partners_dir": str(partners_dir), "codes_dir": str(CODES)}}
-    code = run_check(FIXTURES / case["file"], case["partner"], as_json=as_json, params=params)
+    inputs = InputsSettings(
+        raw_dir=ROOT / "data_raw/sample", partners_dir=partners_dir, codes_dir=CODES
+    )
+    code = run_check(FIXTURES / case["file"], case["partner"], as_json=as_json, inputs=inputs)
     return code, capsys.readouterr().out
 
 

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
+from observatoire.config.settings import Settings
 from observatoire.core.errors import ValidationFailed
 from observatoire.core.storage import write_json, write_parquet
 from observatoire.intake.stages import stage_validate
 from observatoire.intake.validate import validate_tables
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _contacts(n: int = 6) -> pd.DataFrame:
@@ -89,14 +93,12 @@ def test_too_many_rows_set_aside_stops_the_run_and_writes_no_clean_data(tmp_path
     write_parquet(c, Path("data_clean/staging/contacts.parquet"))
     write_parquet(_refusals(), Path("data_clean/staging/refusals.parquet"))
     write_json(Path("outputs/metrics/ingest.json"), {"files": {}})
-    params = {
-        "report": {"year": 2024},
-        "sample": {"last_year": 2024},
-        "validation": {"max_quarantine_share": 0.05},
-        "ingest": {"quarantine_dir": "data_raw/quarantine"},
-    }
+    params = yaml.safe_load((ROOT / "params/pipeline.yaml").read_text(encoding="utf-8"))
+    params["report"]["year"] = params["sample"]["last_year"] = 2024
+    params["validation"] = {"max_quarantine_share": 0.05}
+    params["ingest"] = {"quarantine_dir": "data_raw/quarantine"}
     with pytest.raises(ValidationFailed) as err:
-        stage_validate(params)
+        stage_validate(Settings.from_mapping(params))
     assert "valeur_hors_plage" in str(err.value) and "40,0\u202f%" in str(err.value)
     assert not Path("data_clean/validated").exists()
     assert not Path("outputs/validation").exists()

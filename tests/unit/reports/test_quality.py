@@ -408,7 +408,7 @@ def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_pat
 
     written = build_quality_sheets(params, Path("params/pipeline.yaml"), root=root)
 
-    out = root / "outputs/qualite" / str(params["report"]["year"])
+    out = root / "outputs/quality" / str(params["report"]["year"])
     assert sorted(written) == sorted(partners)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["index.html"] + [f"{pid}.{ext}" for pid in partners for ext in ("html", "pdf")]

@@ -310,12 +310,12 @@ def test_study_params_follow_up_must_be_whole_years() -> None:
 
 
 def test_study_params_unknown_keys_french_error() -> None:
-    with pytest.raises(ValueError, match="Clés inconnues.*« youth ».*folow_up, zz_cle"):
+    with pytest.raises(ValueError, match="(?s)inconnue « youth.folow_up ».*« youth.zz_cle »"):
         StudyParams.from_params(params(folow_up=24, zz_cle=1))
 
 
 def test_study_params_unknown_typology_key_french_error() -> None:
-    with pytest.raises(ValueError, match="Clés inconnues"):
+    with pytest.raises(ValueError, match="inconnue « youth.typology.distanse »"):
         StudyParams.from_params(params(typology={"distanse": "hamming"}))
 
 

@@ -1,0 +1,564 @@
+"""Typed settings: every section and key of ``params/pipeline.yaml``, checked once, at load.
+
+Each section is a frozen model that refuses unknown keys (``extra="forbid"``) and wrong types
+(``strict``: no silent ``"5"`` → 5); a default is stated here and nowhere else, so a stage reads
+``settings.report.flows.continuing_days`` and never restates the YAML with ``.get(key, default)``.
+A problem stops the command with a French message naming the file, the key path
+(``report.secret_k``) and what to do — never a traceback (:class:`SettingsError` is an
+:class:`~observatoire.core.errors.ObservatoireError`).
+
+Code that still takes the plain dict (reports, notebooks) gets it from :attr:`Settings.raw`: the
+YAML as written, checked, with the model's defaults filled in where a key is absent.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, get_args
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from observatoire.config.paths import PATHS
+from observatoire.core.errors import ObservatoireError
+
+__all__ = [
+    "Flows",
+    "Forecast",
+    "IngestSettings",
+    "InputsSettings",
+    "LinkageSettings",
+    "LinkageTargets",
+    "LongTerm",
+    "NoiseSettings",
+    "PlantedSettings",
+    "Reference",
+    "ReportSettings",
+    "Returns",
+    "SampleSettings",
+    "Settings",
+    "SettingsError",
+    "StreetWork",
+    "Typology",
+    "ValidationSettings",
+    "YouthSettings",
+    "load_settings",
+    "validate_section",
+]
+
+# YAML gives lists and strings: these types accept them (the model is strict otherwise).
+PathValue = Annotated[Path, Strict(False)]
+Floats = Annotated[tuple[float, ...], Strict(False)]
+Ints = Annotated[tuple[int, ...], Strict(False)]
+FloatPair = Annotated[tuple[float, float], Strict(False)]
+IntPair = Annotated[tuple[int, int], Strict(False)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Positive = Annotated[int, Field(gt=0)]
+NonNegative = Annotated[int, Field(ge=0)]
+COLOUR = r"^#[0-9A-Fa-f]{6}$"
+MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+Colour = Annotated[str, Field(pattern=COLOUR)]
+MonthDay = Annotated[str, Field(pattern=MONTH_DAY)]
+
+
+class SettingsError(ObservatoireError, ValueError):
+    """``params/pipeline.yaml`` (or a section of it) is unreadable, incomplete or wrong.
+
+    Also a :class:`ValueError`, which is what a wrong parameter value is.
+    """
+
+
+class Section(BaseModel):
+    """A section of the params file: frozen, strict, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+# --- inputs, ingest, validation -----------------------------------------------------------------
+
+
+class InputsSettings(Section):
+    """Where the partner exports, the partner mappings and the code lists are read from."""
+
+    raw_dir: PathValue
+    partners_dir: PathValue = Path("params/partners")
+    codes_dir: PathValue = Path("params/codes")
+
+
+class IngestSettings(Section):
+    """Reading and pseudonymisation (stage ``ingest``); the key itself is never in the file."""
+
+    key_env: str = "OBSERVATOIRE_CLE"
+    key_file_env: str = "OBSERVATOIRE_CLE_FICHIER"
+    quarantine_dir: PathValue = Path("data_raw/quarantine")
+
+
+class ValidationSettings(Section):
+    """Stage ``validate``: the run stops if a table sets aside more than this share of rows."""
+
+    max_quarantine_share: Share = 0.05
+
+
+# --- sample -----------------------------------------------------------------------------------
+
+
+class NoiseSettings(Section):
+    """Target rates of identity noise per partner registration (synthetic sample)."""
+
+    name_variant: Share
+    day_month_swap: Share
+    missing_birth_date: Share
+    second_local_id: Share
+
+
+class PlantedSettings(Section):
+    """Known youth behaviour planted in the sample, that the youth study must find."""
+
+    youth_shelter_dropout: Share = 0.0
+
+
+class SampleSettings(Section):
+    """The synthetic partner network (stage ``generate_sample``); ranges are checked by
+    :class:`observatoire.sample.config.SampleParams`."""
+
+    seed: int
+    first_year: int
+    last_year: int
+    scale: float
+    annual_growth: float
+    youth_share: float
+    planted: PlantedSettings = PlantedSettings()
+    noise: NoiseSettings
+
+
+# --- linkage ----------------------------------------------------------------------------------
+
+
+class StreetWork(Section):
+    """Initials-only records, chained among themselves only."""
+
+    birth_year_gap: NonNegative = 1
+    activity_gap_months: NonNegative = 2
+
+
+class LinkageTargets(Section):
+    """Quality targets of the linkage, checked on the synthetic sample only."""
+
+    precision: Share = 0.99
+    recall: Share = 0.97
+    persons_gap: Share = 0.01
+
+
+DEFAULT_SENSITIVITY = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
+
+
+class LinkageSettings(Section):
+    """Parameters of the probabilistic linkage (stage ``link``)."""
+
+    threshold: float = 0.5
+    seed: int = 20240601
+    deterministic_rule_recall: float = 0.8
+    u_max_pairs: Annotated[float, Field(gt=0)] = 5e6
+    em_max_pairs: Annotated[float, Field(gt=0)] = 2e6
+    activity_window_months: Positive = 3
+    street_work: StreetWork = StreetWork()
+    overrides: PathValue | None = PATHS.linkage_overrides
+    sensitivity_thresholds: Floats = DEFAULT_SENSITIVITY
+    near_threshold: FloatPair = (0.2, 0.9)
+    targets: LinkageTargets = LinkageTargets()
+
+    @field_validator("threshold")
+    @classmethod
+    def _probability(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError(
+                f"linkage.threshold doit être une probabilité entre 0 et 1 (exclus) : {value}."
+            )
+        return value
+
+    @field_validator("deterministic_rule_recall")
+    @classmethod
+    def _recall(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError(
+                "linkage.deterministic_rule_recall doit être compris entre 0 (exclu) et 1 : "
+                f"{value}."
+            )
+        return value
+
+    @property
+    def street_birth_year_gap(self) -> int:
+        return self.street_work.birth_year_gap
+
+    @property
+    def street_activity_gap_months(self) -> int:
+        return self.street_work.activity_gap_months
+
+    @classmethod
+    def from_params(cls, section: Any) -> LinkageSettings:
+        """The ``linkage:`` section alone (a mapping, or None for every default), checked."""
+        return validate_section(cls, section, "linkage")
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+class Forecast(Section):
+    """Next winter's shelter demand (stage ``trends``)."""
+
+    draws: Positive = 5000
+    seed: int = 20250101
+    min_history_months: Positive = 24
+
+
+class Flows(Section):
+    """New / continuing / returning persons."""
+
+    new_lookback_days: Positive = 730
+    continuing_days: Positive = 90
+
+
+class LongTerm(Section):
+    """Long-term stayers."""
+
+    days: Ints = (180, 270, 365)
+    window_years: Positive = 3
+    active_days: Positive = 30
+
+
+class Returns(Section):
+    """Returns after an exit to housing."""
+
+    months: Ints = (6, 12, 24)
+    grace_days: NonNegative = 14
+
+
+class ReportSettings(Section):
+    """Indicators and reports: the report year, disclosure control, identity, definitions."""
+
+    year: Annotated[int, Field(ge=1990, le=2100)]
+    disclosure_threshold: Annotated[int, Field(ge=1)] = 5
+    min_persons_for_mean: Positive = 10
+    organisation: str
+    city: str
+    title: str = "Observatoire de la précarité sociale"
+    colour_primary: Colour = "#1B4F72"
+    colour_secondary: Colour = "#E69F00"
+    logo: PathValue | None = None
+    winter_start: MonthDay = "11-01"
+    winter_end: MonthDay = "03-31"
+    forecast: Forecast = Forecast()
+    flows: Flows = Flows()
+    long_term: LongTerm = LongTerm()
+    returns: Returns = Returns()
+
+
+# --- youth ------------------------------------------------------------------------------------
+
+
+class Typology(Section):
+    """The youth sequences' typology: distance, costs, clustering, number of types."""
+
+    distance: str = "om"
+    substitution: str = "trate"
+    indel: Annotated[float, Field(gt=0)] = 1.0
+    method: str = "ward"
+    k_min: Annotated[int, Field(ge=2)] = 3
+    k_max: Annotated[int, Field(ge=2)] = 8
+    min_type_size: Positive = 5
+
+    @field_validator("distance")
+    @classmethod
+    def _distance(cls, value: str) -> str:
+        if value not in ("om", "hamming"):
+            raise ValueError(
+                f"« youth.typology.distance » vaut « {value} » : attendu « om » "
+                "(appariement optimal) ou « hamming »."
+            )
+        return value
+
+    @field_validator("substitution")
+    @classmethod
+    def _substitution(cls, value: str) -> str:
+        if value not in ("constant", "trate"):
+            raise ValueError(
+                f"« youth.typology.substitution » vaut « {value} » : attendu « constant » ou "
+                "« trate »."
+            )
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if value not in ("ward", "average"):
+            raise ValueError(
+                f"« youth.typology.method » vaut « {value} » : attendu « ward » ou « average »."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _k_range(self) -> Typology:
+        if self.k_min > self.k_max:
+            raise ValueError(
+                f"« youth.typology.k_min » ({self.k_min}) dépasse « youth.typology.k_max » "
+                f"({self.k_max}) : choisissez k_min ≤ k_max."
+            )
+        return self
+
+
+class Reference(Section):
+    """A published figure set beside ours where the measure is the same."""
+
+    jeunes: Share | None = None
+    adultes: Share | None = None
+    tous: Share | None = None
+    source: str
+
+
+class YouthSettings(Section):
+    """The youth-errance study (stage ``youth``)."""
+
+    follow_up_months: int = 24
+    entry_years: Annotated[int, Field(ge=1)] = 2
+    lookback_months: NonNegative = 12
+    bands: dict[str, IntPair] = {"18–21 ans": (18, 21), "22–25 ans": (22, 25)}
+    adults_from: int = 26
+    inactive_days: Positive = 90
+    new_lookback_days: Positive = 730
+    continuing_days: Positive = 90
+    min_base: Positive = 30
+    typology: Typology = Typology()
+    references: dict[str, Reference] = {}
+
+    @field_validator("follow_up_months")
+    @classmethod
+    def _whole_years(cls, value: int) -> int:
+        if value < 3 or value % 12:
+            raise ValueError(
+                f"« youth.follow_up_months » vaut {value} : choisissez un nombre entier "
+                "d'années en mois (12, 24 ou 36)."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _bands_follow_each_other(self) -> YouthSettings:
+        if not self.bands:
+            raise ValueError("« youth.bands » est vide : indiquez au moins une tranche d'âge.")
+        lows = sorted(self.bands.values())
+        for (_, high), (low, _) in zip(lows, lows[1:], strict=False):
+            if low != high + 1:
+                raise ValueError(
+                    "Les tranches d'âge de « youth.bands » doivent se suivre sans trou ni "
+                    f"recouvrement (reçu : {dict(self.bands)})."
+                )
+        if self.adults_from != self.youth_high + 1:
+            raise ValueError(
+                f"« youth.adults_from » vaut {self.adults_from} : attendu {self.youth_high + 1}, "
+                "l'âge qui suit la dernière tranche des jeunes."
+            )
+        return self
+
+    @property
+    def youth_high(self) -> int:
+        return max(high for _, high in self.bands.values())
+
+
+# --- the whole file -----------------------------------------------------------------------------
+
+
+class Settings(Section):
+    """Every section of ``params/pipeline.yaml``."""
+
+    inputs: InputsSettings
+    sample: SampleSettings
+    ingest: IngestSettings = IngestSettings()
+    validation: ValidationSettings = ValidationSettings()
+    linkage: LinkageSettings = LinkageSettings()
+    report: ReportSettings
+    youth: YouthSettings = YouthSettings()
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _source: Path = PrivateAttr(default=PATHS.params)
+
+    @classmethod
+    def from_mapping(cls, data: Any, source: Path = PATHS.params) -> Settings:
+        """Check a parsed params file; ``source`` is the file named in error messages."""
+        settings = validate_section(cls, data, "", source)
+        settings._raw = _with_defaults(cls, settings, data)
+        settings._source = Path(source)
+        return settings
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The params as a plain dict (a fresh copy), for code not yet typed: the YAML as
+        written, checked, with the defaults filled in where a key is absent."""
+        return copy.deepcopy(self._raw)
+
+    @property
+    def source(self) -> Path:
+        """The file these settings were read from."""
+        return self._source
+
+
+def load_settings(path: Path = PATHS.params) -> Settings:
+    """Read and check the params file, once per command."""
+    path = Path(path)
+    if not path.exists():
+        raise SettingsError(
+            f"Fichier de paramètres introuvable : {path}. Lancez la commande depuis la racine "
+            f"du projet (là où se trouve dvc.yaml)."
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"Paramètres illisibles dans {path} : {exc}") from None
+    return Settings.from_mapping(data, path)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_section(model: type[M], data: Any, prefix: str, source: Path = PATHS.params) -> M:
+    """Check ``data`` (a mapping; None means every default) against ``model``; a problem raises
+    :class:`SettingsError` naming ``source`` and each key path under ``prefix``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        where = f"La section « {prefix} »" if prefix else "Le fichier"
+        raise SettingsError(
+            f"{where} de {source} doit être un dictionnaire de paramètres (clé: valeur), "
+            f"pas {_shown(data)}.\n  À faire : corrigez {source} (voir le modèle commenté "
+            "du dépôt)."
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_message(model, exc, prefix, Path(source))) from None
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+_TYPES = {
+    "int_type": "un nombre entier",
+    "int_from_float": "un nombre entier",
+    "float_type": "un nombre",
+    "string_type": "un texte",
+    "tuple_type": "une liste",
+    "dict_type": "un dictionnaire (clé: valeur)",
+    "model_type": "un dictionnaire (clé: valeur)",
+    "model_attributes_type": "un dictionnaire (clé: valeur)",
+    "path_type": "un chemin de fichier (texte)",
+    "is_instance_of": "un chemin de fichier (texte)",
+    "bool_type": "oui/non (true ou false)",
+}
+_BOUNDS = {
+    "greater_than": "strictement supérieur à {gt}",
+    "greater_than_equal": "au moins {ge}",
+    "less_than": "strictement inférieur à {lt}",
+    "less_than_equal": "au plus {le}",
+    "too_short": "au moins {min_length} élément(s)",
+    "too_long": "au plus {max_length} élément(s)",
+}
+_PATTERNS = {
+    COLOUR: 'une couleur « #RRVVBB » entre guillemets (par ex. "#1B4F72")',
+    MONTH_DAY: 'un jour « MM-JJ » entre guillemets (par ex. "11-01")',
+}
+_BRANCH = re.compile(r"[\[\]()]")
+
+
+def _key_path(prefix: str, loc: tuple[Any, ...]) -> str:
+    parts = [prefix] if prefix else []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
+        elif not _BRANCH.search(str(part)):  # union branches (« lax-or-strict[...] ») are noise
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "vide"
+    if isinstance(value, dict):
+        return "un dictionnaire"
+    if isinstance(value, list):
+        return "une liste"
+    return f"« {value} »" if isinstance(value, str) else repr(value)
+
+
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys admitted where an unknown key was found (empty if that place is no model)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = field.annotation
+        args = [a for a in get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if args:
+            current = args[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _problem(model: type[BaseModel], err: Any, prefix: str) -> str:
+    loc, kind = tuple(err["loc"]), err["type"]
+    key = _key_path(prefix, loc)
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        allowed = _allowed(model, loc)
+        hint = f" (clés admises à cet endroit : {', '.join(allowed)})" if allowed else ""
+        return f"clé inconnue « {key} » : corrigez son orthographe ou supprimez-la{hint}."
+    if kind == "missing":
+        return f"clé « {key} » absente : ajoutez-la (voir le modèle commenté du dépôt)."
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    value = _shown(err.get("input"))
+    if kind in _TYPES:
+        return f"« {key} » vaut {value} : attendu {_TYPES[kind]}."
+    if kind in _BOUNDS:
+        return f"« {key} » vaut {value} : attendu {_BOUNDS[kind].format(**ctx)}."
+    if kind == "string_pattern_mismatch":
+        shape = _PATTERNS.get(str(ctx.get("pattern")), f"la forme {ctx.get('pattern')}")
+        return f"« {key} » vaut {value} : attendu {shape}."
+    return f"« {key} » vaut {value} : valeur refusée ({err['msg']})."
+
+
+def _message(model: type[BaseModel], exc: ValidationError, prefix: str, source: Path) -> str:
+    problems = [_problem(model, err, prefix) for err in exc.errors()]
+    if len(problems) == 1:
+        head = f"Paramètre refusé dans {source} : {problems[0]}"
+    else:
+        head = f"Paramètres refusés dans {source} :\n" + "\n".join(f"  - {p}" for p in problems)
+    return (
+        f"{head}\n  À faire : corrigez {source} puis relancez la commande ; chaque clé est "
+        "décrite par son commentaire dans le fichier du dépôt."
+    )
+
+
+def _with_defaults(model: type[BaseModel], checked: BaseModel, data: dict[str, Any]) -> dict:
+    """``data`` as written (same keys, same order, same values), with each absent key of a
+    section model appended with its default (unset optional keys stay absent)."""
+    out = copy.deepcopy(data)
+    for name in model.model_fields:
+        value = getattr(checked, name)
+        if isinstance(value, BaseModel):
+            given = data.get(name)
+            out[name] = _with_defaults(type(value), value, given if isinstance(given, dict) else {})
+        elif name not in data and value is not None:
+            out[name] = checked.model_dump(mode="json", include={name})[name]
+    return out
