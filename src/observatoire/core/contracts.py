@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from observatoire.core.errors import ContractError
 
+__all__ = ["T", "check_keys", "field_names", "flat_from_json", "flat_to_json", "read_json_object"]
+
 T = TypeVar("T")
 
 

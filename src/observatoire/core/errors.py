@@ -5,6 +5,15 @@ The CLI turns these into a clear message and a non-zero exit code instead of a t
 
 from __future__ import annotations
 
+__all__ = [
+    "ContractError",
+    "ExportRejected",
+    "KeyProblem",
+    "MappingError",
+    "ObservatoireError",
+    "ValidationFailed",
+]
+
 
 class ObservatoireError(Exception):
     """An error the analyst can act on; its message is French and names what to fix."""

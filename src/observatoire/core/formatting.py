@@ -12,6 +12,18 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "MINUS",
+    "MOIS_ABREGES",
+    "MOIS_NOMS",
+    "NNBSP",
+    "french_change",
+    "french_fraction",
+    "french_number",
+    "french_percent",
+    "french_points",
+]
+
 NNBSP = "\u202f"  # narrow no-break space: thousands separator and before « % »
 MINUS = "\u2212"  # typographic minus sign (matplotlib's axes.unicode_minus uses the same)
 

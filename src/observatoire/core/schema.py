@@ -9,6 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "AGE_BANDS",
+    "CONTACT_COLUMNS",
+    "CONTACT_FIELDS",
+    "EXIT_REASONS",
+    "IDENTITY_FIELDS",
+    "NATIONALITY_GROUPS",
+    "PERSON_COLUMNS",
+    "QUARANTINE_REASONS",
+    "REFUSAL_COLUMNS",
+    "REFUSAL_FIELDS",
+    "SEX_CODES",
+    "TABLE_FIELDS",
+    "Field",
+    "age_band",
+]
+
 SEX_CODES = ("M", "F", "X", "INCONNU")
 
 NATIONALITY_GROUPS: dict[str, str] = {

@@ -20,6 +20,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+__all__ = [
+    "atomic_dir",
+    "atomic_write_bytes",
+    "pin_zip_times",
+    "publish_members",
+    "sha256_file",
+    "write_csv",
+    "write_json",
+    "write_parquet",
+]
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()

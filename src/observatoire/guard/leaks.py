@@ -60,6 +60,37 @@ from observatoire.core.storage import sha256_file, write_json
 from observatoire.intake.mapping import ColumnSpec, PartnerMapping, load_partners, normalise_label
 from observatoire.intake.readers import is_blank, parse_dates, read_export
 
+__all__ = [
+    "ARROW_TYPES",
+    "BIRTH_DATE",
+    "CLIENT_ID",
+    "DATE_FORMATS",
+    "FIELD_KINDS",
+    "FIRST_NAME",
+    "KINDS",
+    "MARKUP_TYPES",
+    "MAX_LOCATIONS",
+    "MIN_ID_CHARS",
+    "MIN_NAME_LETTERS",
+    "MIN_NUMERIC_ID_DIGITS",
+    "MIN_PART_LETTERS",
+    "PARTICLES",
+    "REPORT",
+    "SCAN_ROOTS",
+    "SKIPPED_TYPES",
+    "STOP_WORDS",
+    "SURNAME",
+    "ZIP_TYPES",
+    "FileFindings",
+    "Identities",
+    "ScanResult",
+    "build_report",
+    "collect_identities",
+    "run_guard",
+    "scan_file",
+    "scan_tree",
+]
+
 REPORT = PATHS.metrics / "leak_guard.json"
 SCAN_ROOTS = (PATHS.clean, PATHS.outputs)
 

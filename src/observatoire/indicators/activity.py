@@ -20,6 +20,18 @@ import pandas as pd
 
 from observatoire.core.dispositifs import OPEN_ENDED, STAY_DISPOSITIFS
 
+__all__ = [
+    "active",
+    "data_end",
+    "delivered_in_year",
+    "in_year",
+    "last_presence_before",
+    "periods_covered",
+    "presence_span",
+    "stay_end",
+    "year_end",
+]
+
 
 def _day(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).astype("datetime64[ns]").dt.normalize()

@@ -17,6 +17,38 @@ from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, SOCIAL_EMERGENCY
 from observatoire.core.schema import AGE_BANDS, NATIONALITY_GROUPS, age_band
 from observatoire.indicators.activity import delivered_in_year, in_year, periods_covered
 
+__all__ = [
+    "SEX_UNKNOWN_OR_X",
+    "UNKNOWN",
+    "age_sex_full",
+    "age_sex_table",
+    "capacity_nights",
+    "contacts_count",
+    "coverage",
+    "daily_refusals",
+    "dispositif_order",
+    "distinct_persons",
+    "interventions",
+    "is_winter",
+    "monthly_contacts",
+    "monthly_distinct_persons",
+    "monthly_nights",
+    "monthly_occupancy",
+    "nationality_groups",
+    "nightly_counts",
+    "nights",
+    "occupancy",
+    "person_profile",
+    "refusal_nights",
+    "refusals_total",
+    "sex_shares",
+    "unknown_shares",
+    "winter_periods",
+    "winters",
+    "yearly_distinct_persons",
+    "youth_persons",
+]
+
 
 def distinct_persons(contacts: pd.DataFrame, year: int, by: str | None = None) -> int | pd.Series:
     """Distinct persons active in the year, network-wide (int) or per ``by`` (dispositif,

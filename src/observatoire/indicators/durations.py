@@ -26,6 +26,18 @@ from observatoire.core.dispositifs import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
 from observatoire.indicators.activity import stay_end
 from observatoire.indicators.counts import dispositif_order
 
+__all__ = [
+    "long_term_stayers",
+    "presence_days",
+    "stay_lengths",
+    "stay_lengths_all",
+    "stay_spans",
+    "summary",
+    "time_in_service",
+    "time_in_services",
+    "top_share_nights",
+]
+
 
 def _year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year}-12-31")

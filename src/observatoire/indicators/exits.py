@@ -16,6 +16,8 @@ from observatoire.core.dispositifs import STAY_DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS
 from observatoire.indicators.counts import dispositif_order
 
+__all__ = ["exit_reasons"]
+
 
 def exit_reasons(
     contacts: pd.DataFrame, year: int, dispositifs: Iterable[str] = STAY_DISPOSITIFS

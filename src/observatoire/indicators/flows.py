@@ -15,6 +15,16 @@ import pandas as pd
 
 from observatoire.indicators.activity import last_presence_before, presence_span, year_end
 
+__all__ = [
+    "CONTINUING",
+    "FLOW_LABELS",
+    "NEW",
+    "RETURNING",
+    "flow_status",
+    "flows_by_year",
+    "re_entries",
+]
+
 NEW = "nouveau"
 CONTINUING = "continu"
 RETURNING = "retour"

@@ -16,6 +16,8 @@ from observatoire.core.dispositifs import HOUSING_FIRST, SHELTER, STAY_DISPOSITI
 from observatoire.core.stats import proportion_ci
 from observatoire.indicators.durations import stay_spans
 
+__all__ = ["DECES", "RELOGEMENT", "RETURN_FROM", "housing_first_retention", "returns_after_housing"]
+
 RELOGEMENT = "relogement"
 DECES = "deces"
 RETURN_FROM = STAY_DISPOSITIFS

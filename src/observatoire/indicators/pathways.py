@@ -19,6 +19,24 @@ from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.indicators.counts import dispositif_order, in_year
 from observatoire.indicators.flows import flows_by_year
 
+__all__ = [
+    "COMBINATION_GROUPS",
+    "LONG_STAY",
+    "LONG_STAY_LABEL",
+    "N_DISPOSITIFS_CLASSES",
+    "OTHER_COMBINATIONS",
+    "combination_label",
+    "combinations",
+    "dispositif_sets",
+    "flows_by_dispositif",
+    "group_small_combinations",
+    "n_class",
+    "n_dispositifs",
+    "network_flows",
+    "published_combination",
+    "yearly_network_flows",
+]
+
 OTHER_COMBINATIONS = "autres combinaisons"
 N_DISPOSITIFS_CLASSES = ("1", "2", "3", "4+")
 

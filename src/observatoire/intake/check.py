@@ -26,6 +26,25 @@ from observatoire.core.schema import QUARANTINE_REASONS
 from observatoire.intake.ingest import FileResult, export_year, read_partner_file
 from observatoire.intake.mapping import ColumnSpec, ExportSpec, PartnerMapping, load_mapping
 
+__all__ = [
+    "DATE_WORDS",
+    "EXIT_CODES",
+    "MAX_CODE_EXAMPLES",
+    "MAX_LINE_ITEMS",
+    "CheckRejected",
+    "CheckReport",
+    "ProblemGroup",
+    "check_file",
+    "condense_lines",
+    "file_pattern",
+    "find_export",
+    "find_partner",
+    "fix_sentence",
+    "human_date_format",
+    "render_text",
+    "run_check",
+]
+
 EXIT_CODES = {"ok": 0, "rows_set_aside": 1, "rejected": 2}
 MAX_LINE_ITEMS = 8
 """Line numbers or ranges shown per column before "et N autres"."""

@@ -12,6 +12,17 @@ import unicodedata
 
 import pandas as pd
 
+__all__ = [
+    "NAME_PARTICLES",
+    "initials_of",
+    "name_parts",
+    "normalise_initials",
+    "normalise_name",
+    "phonetic_fr",
+    "spelling_neighbourhood",
+    "swap_day_month",
+]
+
 _NON_LETTERS = re.compile(r"[^A-Z]")
 
 

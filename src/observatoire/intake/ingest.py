@@ -39,6 +39,18 @@ from observatoire.intake.readers import (
     read_export,
 )
 
+__all__ = [
+    "MAX_PROBLEMS_LISTED",
+    "FileResult",
+    "IngestResult",
+    "Problem",
+    "duplicate_file_result",
+    "export_year",
+    "ingest_network",
+    "pseudonymise_contacts",
+    "read_partner_file",
+]
+
 MAX_PROBLEMS_LISTED = 200
 
 

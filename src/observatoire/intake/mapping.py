@@ -19,6 +19,17 @@ from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.errors import MappingError
 from observatoire.core.schema import TABLE_FIELDS
 
+__all__ = [
+    "FILE_TYPES",
+    "ColumnSpec",
+    "ExportSpec",
+    "FileFormat",
+    "PartnerMapping",
+    "load_mapping",
+    "load_partners",
+    "normalise_label",
+]
+
 FILE_TYPES = ("csv", "xlsx", "ods")
 
 

@@ -23,6 +23,8 @@ import pandas as pd
 
 from observatoire.core.errors import KeyProblem
 
+__all__ = ["DEFAULT_KEY_FILE", "KEY_BYTES", "TOKEN_HEX", "Pseudonymiser", "load_key"]
+
 KEY_BYTES = 32
 DEFAULT_KEY_FILE = Path("~/.config/observatoire/cle-pseudonymisation")
 TOKEN_HEX = 32  # 128 bits of the HMAC: collisions are negligible at any network's scale

@@ -21,6 +21,23 @@ import pandas as pd
 from observatoire.core.errors import ExportRejected
 from observatoire.intake.mapping import FileFormat
 
+__all__ = [
+    "ENCODING_NAMES",
+    "EXCEL_EPOCH",
+    "RESERVED_COLUMNS",
+    "SINGLE_BYTE_CODECS",
+    "RawTable",
+    "is_blank",
+    "map_unique",
+    "parse_dates",
+    "parse_decimals",
+    "parse_integers",
+    "read_csv_export",
+    "read_export",
+    "read_ods_export",
+    "read_xlsx_export",
+]
+
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf8": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
 
 

@@ -19,6 +19,14 @@ import pandas as pd
 from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS, NIGHT_STAYS
 from observatoire.core.schema import EXIT_REASONS, NATIONALITY_GROUPS, SEX_CODES
 
+__all__ = [
+    "TableValidation",
+    "Validator",
+    "contact_expectations",
+    "refusal_expectations",
+    "validate_tables",
+]
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 

@@ -15,6 +15,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+__all__ = ["EXACT_KEY", "KEY_RULES", "deterministic_clusters", "exact_key_clusters"]
+
 KEY_RULES: list[tuple[str, list[str]]] = [
     ("nom_prenom_naissance", ["tok_surname", "tok_first_name", "tok_birth_date"]),
     ("phonetique_naissance", ["tok_surname_phon", "tok_first_name_phon", "tok_birth_date"]),

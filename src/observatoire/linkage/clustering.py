@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+__all__ = ["ClusteringResult", "RecordFacts", "cluster_records"]
+
 
 @dataclass(frozen=True)
 class RecordFacts:

@@ -29,6 +29,17 @@ from observatoire.core.storage import write_csv, write_json
 from observatoire.linkage.link import Linkage
 from observatoire.linkage.model import BLOCKING_RULES, COMPARISONS
 
+__all__ = [
+    "NAMED",
+    "NETWORK",
+    "level_weights",
+    "near_threshold",
+    "network_range",
+    "threshold_sensitivity",
+    "weight_distribution",
+    "write_diagnostics",
+]
+
 NETWORK = "reseau"
 NAMED = "dossiers_nominatifs"
 

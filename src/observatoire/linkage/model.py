@@ -38,6 +38,19 @@ from splink.internals.exceptions import EMTrainingException
 from observatoire.linkage.records import IDENTIFIED, RecordTables
 from observatoire.linkage.settings import LinkageSettings
 
+__all__ = [
+    "BLOCKING_RULES",
+    "COMPARISONS",
+    "EM_SESSIONS",
+    "ScoredPairs",
+    "activity_comparison",
+    "birth_date_comparison",
+    "fit_and_score",
+    "model_settings",
+    "name_comparison",
+    "sex_comparison",
+]
+
 S, F = "tok_surname", "tok_first_name"
 COMPARISONS = ("noms", "naissance", "sexe", "activite")
 

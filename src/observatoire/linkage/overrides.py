@@ -19,6 +19,16 @@ import yaml
 from observatoire.core.errors import ObservatoireError
 from observatoire.intake.pseudonymise import Pseudonymiser
 
+__all__ = [
+    "SECTIONS",
+    "Override",
+    "Overrides",
+    "OverridesApplied",
+    "OverridesError",
+    "load_overrides",
+    "record_key_of",
+]
+
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 SECTIONS = {"forcer_liaison": "together", "forcer_separation": "apart"}
 

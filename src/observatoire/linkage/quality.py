@@ -28,6 +28,19 @@ import pandas as pd
 
 from observatoire.linkage.settings import LinkageTargets
 
+__all__ = [
+    "NOISE_FILE",
+    "SCOPES",
+    "TRUTH_FILE",
+    "grouping_quality",
+    "load_truth",
+    "measure_quality",
+    "pairwise",
+    "street_cross_link_test",
+    "targets_met",
+    "truth_applies",
+]
+
 TRUTH_FILE = "truth.csv"
 NOISE_FILE = "noise_rates.json"
 SCOPES = {

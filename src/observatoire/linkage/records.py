@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+__all__ = ["IDENTIFIED", "INITIALS_ONLY", "RecordTables", "build_record_tables", "read_tokens"]
+
 IDENTIFIED = "records"
 """DuckDB table of records that carry names (the input of the probabilistic model)."""
 INITIALS_ONLY = "initials_records"

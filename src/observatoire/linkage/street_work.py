@@ -26,6 +26,8 @@ import pandas as pd
 from observatoire.linkage.clustering import RecordFacts, cluster_records
 from observatoire.linkage.records import INITIALS_ONLY, RecordTables
 
+__all__ = ["chain_street_records"]
+
 
 def chain_street_records(
     tables: RecordTables,

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from observatoire.core.storage import atomic_write_bytes, pin_zip_times
 
+__all__ = ["Slide", "reference_deck", "slides_markdown", "write_deck"]
+
 
 @dataclass(frozen=True)
 class Slide:

@@ -17,6 +17,17 @@ from observatoire.sample import calibration as cal
 from observatoire.sample.config import SampleParams
 from observatoire.sample.timeline import Timeline
 
+__all__ = [
+    "CONTACT_SERVICES",
+    "daily_volume",
+    "draw_contacts",
+    "draw_entry_contacts",
+    "draw_ma_stays",
+    "draw_participation",
+    "next_open_day",
+    "window_episodes",
+]
+
 CONTACT_SERVICES = ("accueil_jour", "urgence_sociale", "travail_rue")
 
 

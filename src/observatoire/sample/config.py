@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["NoiseRates", "SampleParams", "stream"]
+
 
 @dataclass(frozen=True)
 class NoiseRates:

@@ -27,6 +27,28 @@ from observatoire.sample.partner_formats import (
 )
 from observatoire.sample.registrations import registrations_of, split_registrations
 
+__all__ = [
+    "DUS_HOURS",
+    "DUS_HOUR_PROBABILITIES",
+    "HOURS",
+    "HOUR_WEIGHTS",
+    "INITIALS_STYLES",
+    "INITIALS_STYLE_PROBABILITIES",
+    "MOTIVES",
+    "NOISE_COLUMNS",
+    "SERVICES_OF_VISIT",
+    "SERVICE_PROBABILITIES",
+    "STREET_INTERVENTIONS",
+    "STREET_INTERVENTION_PROBABILITIES",
+    "TRUTH_COLUMNS",
+    "ZONES",
+    "ZONE_PROBABILITIES",
+    "CsvFormat",
+    "ExportFile",
+    "XlsxFormat",
+    "build_exports",
+]
+
 
 @dataclass(frozen=True)
 class CsvFormat:

@@ -17,6 +17,8 @@ from observatoire.sample.network import simulate_network
 from observatoire.sample.truth import noise_rates, persons_table, truth_rows, write_truth
 from observatoire.sample.writers import staged_directory, write_export
 
+__all__ = ["SampleSummary", "generate_sample"]
+
 
 @dataclass(frozen=True)
 class SampleSummary:

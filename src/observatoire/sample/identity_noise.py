@@ -17,6 +17,16 @@ import pandas as pd
 
 from observatoire.sample.config import NoiseRates
 
+__all__ = [
+    "FIRST_NAME_FORMS",
+    "exact_share",
+    "first_name_variants",
+    "register_identities",
+    "spelling_variant",
+    "strip_accents",
+    "surname_variants",
+]
+
 # Common short forms and alternative transliterations, as an intake worker would write them.
 FIRST_NAME_FORMS: dict[str, tuple[str, ...]] = {
     "Mohamed": ("Mohammed", "Mohamad", "Mohammad"),

@@ -17,6 +17,23 @@ from functools import cache
 import numpy as np
 from faker import Faker
 
+__all__ = [
+    "BULGARIA",
+    "CENTRAL_WEST_AFRICA",
+    "COUNTRY_SOURCES",
+    "ERITREA",
+    "MAGHREB",
+    "MIDDLE_EAST_AFGHANISTAN",
+    "TURKEY",
+    "UKRAINE",
+    "NamePool",
+    "cp1252_safe",
+    "draw_names",
+    "faker_pool",
+    "list_pool",
+    "pool_for",
+]
+
 # Characters outside Windows-1252 that do not decompose to a base letter + accent.
 _EXTRA_TRANSLIT = str.maketrans(
     {"ł": "l", "Ł": "L", "ı": "i", "đ": "d", "Đ": "D", "ħ": "h", "ŧ": "t", "˜": ""}

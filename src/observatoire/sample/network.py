@@ -31,6 +31,8 @@ from observatoire.sample.trajectories import (
     place_in_housing_first,
 )
 
+__all__ = ["Network", "simulate_network"]
+
 
 @dataclass
 class Network:

@@ -12,6 +12,17 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "COLUMNS",
+    "COUNTRY_LABELS",
+    "LOCAL_ID_FORMATS",
+    "NATIONALITY_STYLE",
+    "SEX_LABELS",
+    "name_case",
+    "nationality_labels",
+    "sex_labels",
+]
+
 SEX_LABELS: dict[str, dict[str, str]] = {
     "abri_nuit": {"M": "H", "F": "F", "X": "X"},
     "accueil_jour": {"M": "M", "F": "F", "X": "X"},

@@ -15,6 +15,14 @@ import pandas as pd
 
 from observatoire.sample import calibration as cal
 
+__all__ = [
+    "EPISODE_DAYS",
+    "SHELTER_DROPOUT",
+    "mark_planted",
+    "planted_participation",
+    "stretch_episodes",
+]
+
 SHELTER_DROPOUT = "abri_bref_puis_accueil_jour"
 EPISODE_DAYS = (120, 270)  # in contact with the day centre for about four to nine months
 

@@ -16,6 +16,8 @@ from observatoire.sample.config import SampleParams
 from observatoire.sample.names import draw_names
 from observatoire.sample.timeline import Timeline
 
+__all__ = ["draw_newcomers", "name_persons"]
+
 
 def draw_newcomers(
     params: SampleParams, timeline: Timeline, rng: np.random.Generator

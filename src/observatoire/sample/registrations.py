@@ -14,6 +14,8 @@ import pandas as pd
 from observatoire.sample.identity_noise import exact_share
 from observatoire.sample.timeline import Timeline
 
+__all__ = ["registrations_of", "split_registrations"]
+
 
 def split_registrations(
     rows: pd.DataFrame, n_persons: int, second_id_share: float, rng: np.random.Generator

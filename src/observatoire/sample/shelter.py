@@ -20,6 +20,8 @@ from observatoire.sample import calibration as cal
 from observatoire.sample.config import SampleParams
 from observatoire.sample.timeline import Timeline
 
+__all__ = ["MAX_WANTED_SHARE", "WARM_UP_NIGHTS", "ShelterCapacity", "simulate_shelter"]
+
 WARM_UP_NIGHTS = 31  # start in December so that 1 January finds the shelter already occupied
 MAX_WANTED_SHARE = 0.85  # nobody wants a bed every single night of an episode
 

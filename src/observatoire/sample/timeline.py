@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["Timeline"]
+
 
 class Timeline:
     """Days from 1 January of ``first_year - burn_in_years`` to 31 December of ``last_year``.

@@ -16,6 +16,8 @@ from observatoire.sample import calibration as cal
 from observatoire.sample.config import SampleParams
 from observatoire.sample.timeline import Timeline
 
+__all__ = ["MAX_EPISODES", "draw_episodes", "end_episodes_at_rehousing", "place_in_housing_first"]
+
 MAX_EPISODES = 6
 
 

@@ -18,6 +18,16 @@ from observatoire.sample.config import SampleParams
 from observatoire.sample.exports import TRUTH_COLUMNS, ExportFile
 from observatoire.sample.network import Network
 
+__all__ = [
+    "NOISE_FLAGS",
+    "PARTNERS_WITHOUT_REGISTRATION",
+    "first_contacts",
+    "noise_rates",
+    "persons_table",
+    "truth_rows",
+    "write_truth",
+]
+
 NOISE_FLAGS = {
     "name_variant": "name_variant",
     "day_month_swap": "day_month_swap",

@@ -24,6 +24,8 @@ from openpyxl.utils import get_column_letter
 from observatoire.core.storage import pin_zip_times
 from observatoire.sample.exports import CsvFormat, ExportFile, XlsxFormat
 
+__all__ = ["export_stamp", "staged_directory", "write_csv", "write_export", "write_xlsx"]
+
 
 def export_stamp(year: int) -> dt.datetime:
     """The fixed time stamped into a year's workbook: its extraction, 15 January of year + 1."""

@@ -26,6 +26,8 @@ from observatoire.config.settings import (
 )
 from observatoire.core.dispositifs import STREET_WORK
 
+__all__ = ["ADULTS", "GROUP_LABELS", "YOUTH", "StudyParams", "build_cohort", "first_contacts"]
+
 YOUTH = "jeunes"
 ADULTS = "adultes"
 GROUP_LABELS = {YOUTH: "18–25 ans", ADULTS: "26 ans et plus"}

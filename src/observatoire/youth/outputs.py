@@ -18,6 +18,8 @@ from observatoire.core.storage import write_csv, write_json, write_parquet
 from observatoire.youth.cohort import ADULTS, YOUTH
 from observatoire.youth.study import StudyResults
 
+__all__ = ["summary", "write_results"]
+
 
 def _clean(value: Any) -> Any:
     """JSON-safe scalars (NaN → None, numpy → Python)."""

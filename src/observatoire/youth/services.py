@@ -16,6 +16,18 @@ from observatoire.core.dispositifs import OPEN_ENDED as STAY_DISPOSITIFS
 from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams
 from observatoire.youth.compare import compare_proportions
 
+__all__ = [
+    "EARLY_EXIT_DAYS",
+    "FLED_REASONS",
+    "combinations",
+    "first_services",
+    "follow_up_contacts",
+    "service_paths",
+    "services_activated",
+    "services_fled",
+    "stay_exits",
+]
+
 EARLY_EXIT_DAYS = 30
 """A stay ended within this many days by the resident leaving or being excluded is early."""
 FLED_REASONS = ("depart_volontaire", "exclusion")

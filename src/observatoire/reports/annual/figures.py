@@ -23,6 +23,16 @@ from observatoire.reports.charts import (
     new_figure,
 )
 
+__all__ = [
+    "MASKED",
+    "combinations_upset",
+    "exit_reasons",
+    "flows_by_year",
+    "occupancy_by_month",
+    "persons_by_year",
+    "retention",
+]
+
 _LIGHT = "#D9D9D9"
 
 
