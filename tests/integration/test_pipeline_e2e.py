@@ -225,6 +225,26 @@ def _shown(n: int, k: int) -> str:
     return f"< {k}" if 0 < n < k else french_number(n)
 
 
+def test_every_figure_csv_prints_the_ledger_s_cells(project: Path, published) -> None:
+    """A chart prints what the tables print (regression: the age pyramid once drew men under 18,
+    women 22–25 and women 65+ that Tableau 5 masked, and the « < 5 » cells beside them could be
+    recomputed from the row totals). Every figure's CSV names ledger keys; a hidden key has no
+    value there and shows its mask."""
+    ledger = published["ledger"].set_index("key")
+    figures = sorted((project / f"outputs/reports/{YEAR}/figures").glob("*.csv"))
+    assert figures, "no figure CSV beside the report's figures"
+    for path in figures:
+        frame = pd.read_csv(path, dtype={"text": str})
+        for row in frame.itertuples():
+            assert row.key in ledger.index, (path.name, row.key)
+            status = ledger.loc[row.key, "status"]
+            assert row.status == status, (path.name, row.key)
+            if status != "publie":
+                assert pd.isna(row.value) and not str(row.text)[:1].isdigit(), (path.name, row)
+            else:
+                assert row.value == ledger.loc[row.key, "value"], (path.name, row.key)
+
+
 def test_ledger_and_tables_print_the_same_cells(published) -> None:
     """A quantity printed in several tables reads the same everywhere, and the reader's key for
     every printed cell is the ledger's: same keys, statuses and values (so the checks and the

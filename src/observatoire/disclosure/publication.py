@@ -34,6 +34,8 @@ from observatoire.indicators.pathways import (
 
 TOTAL = "Total"
 
+NAN = float("nan")
+
 
 def key(year: int, *parts: str, what: str = "personnes") -> str:
     """The quantity key of a count: ``personnes|2024|dispositif=abri`` (parts in order)."""
@@ -42,6 +44,24 @@ def key(year: int, *parts: str, what: str = "personnes") -> str:
 
 def network_key(year: int) -> str:
     return key(year)
+
+
+def published_cells(pub: Publication, cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells a chart may draw, as the publication prints them.
+
+    ``cells`` has a ``key`` column (quantity keys of tables of ``pub``) and any label columns.
+    Returned with ``persons`` (the value, NaN when hidden), ``text`` (« < k », « s » or the
+    French number, the same text as in the tables) and ``status``. Charts and texts take these,
+    never raw counts, so that no drawing applies a rule of its own.
+    """
+    unknown = [k for k in cells["key"] if k not in pub.status]
+    if unknown:
+        raise KeyError(f"quantities not in the publication: {unknown[:5]}")
+    out = cells.copy()
+    out["persons"] = [NAN if pub.hidden(k) else float(pub.values[k]) for k in cells["key"]]
+    out["text"] = [pub.cell_text(k) for k in cells["key"]]
+    out["status"] = [pub.status[k] for k in cells["key"]]
+    return out
 
 
 def _table(

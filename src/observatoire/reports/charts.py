@@ -261,23 +261,30 @@ def _hue_colours(levels: Sequence[Any]) -> dict[Any, str]:
 
 def age_sex_pyramid(
     counts: pd.DataFrame,
-    k: int,
     title: str | None = None,
     xlabel: str = "Nombre de personnes",
     annotate: bool = True,
 ) -> Figure:
     """Age–sex pyramid: men to the left, women to the right, youngest band at the bottom.
 
-    ``counts`` has columns ``age_band`` (bands in input order, or the category order if the
-    column is categorical), ``sex`` ("M"/"F") and ``persons``. A NaN in ``persons`` is a cell
-    suppressed by disclosure control: no bar is drawn and « < k » is written in its place
-    (``k`` is the disclosure threshold, ``report.disclosure_threshold``).
-    A band/sex pair absent from the input is drawn as zero.
+    ``counts`` holds *published* cells: columns ``age_band`` (bands in input order, or the
+    category order if the column is categorical), ``sex`` ("M"/"F"), ``persons`` and ``text``,
+    the cell as the audited publication prints it (« < 5 », « s » or the number). A cell the
+    publication hides has a NaN in ``persons``: no bar is drawn and its ``text`` is written in
+    its place. Drawing from raw counts (no ``text``) is refused: a bar shows a number, and a
+    number a reader sees must be the publication's (a chart drawn with a rule of its own once
+    printed cells that the table beside it masked). A band/sex pair absent is drawn as zero.
     """
-    required = {"age_band", "sex", "persons"}
+    required = {"age_band", "sex", "persons", "text"}
     missing = required - set(counts.columns)
     if missing:
-        raise ValueError(f"counts lacks columns: {sorted(missing)}")
+        raise ValueError(
+            f"counts lacks columns: {sorted(missing)}; draw the pyramid from the published "
+            "cells (observatoire.disclosure.publication.published_cells)"
+        )
+    shown = counts["persons"].notna()
+    if (counts.loc[~shown, "text"].str.match(r"^\d")).any():
+        raise ValueError("a hidden cell must carry its mask (« < k » or « s »), not a number")
     unknown = set(counts["sex"].dropna().unique()) - set(SEX_LABELS)
     if unknown:
         raise ValueError(f"sex must be 'M' or 'F', got {sorted(map(str, unknown))}")
@@ -314,12 +321,18 @@ def age_sex_pyramid(
             zorder=2,
         )
         ha = "right" if sign < 0 else "left"
-        for yi, v, s in zip(y, values, suppressed, strict=True):
+        masks = [
+            str(counts.loc[(counts["age_band"] == b) & (counts["sex"] == sex), "text"].iloc[0])
+            if (b, sex) in present
+            else ""
+            for b in bands
+        ]
+        for yi, v, s, mask in zip(y, values, suppressed, masks, strict=True):
             if s:
                 ax.text(
                     sign * offset * 2,
                     yi,
-                    f"< {k}",
+                    mask,
                     ha=ha,
                     va="center",
                     fontsize=7.5,

@@ -48,7 +48,9 @@ def pyramid_counts() -> pd.DataFrame:
     women = [np.nan, 30, 45, 60, 52, 21, np.nan]  # NaN = suppressed (< 5)
     rows = [(b, "M", m) for b, m in zip(bands, men, strict=True)]
     rows += [(b, "F", f) for b, f in zip(bands, women, strict=True)]
-    return pd.DataFrame(rows, columns=["age_band", "sex", "persons"])
+    frame = pd.DataFrame(rows, columns=["age_band", "sex", "persons"])
+    frame["text"] = [("< 5" if np.isnan(v) else str(int(v))) for v in frame["persons"]]
+    return frame
 
 
 @pytest.fixture
@@ -183,20 +185,20 @@ def test_save_figure_is_byte_identical_across_runs(tmp_path: Path, monthly_df):
 
 
 def test_save_figure_closes_and_leaves_no_temp_file(tmp_path: Path, pyramid_counts):
-    fig = charts.age_sex_pyramid(pyramid_counts, 5)
+    fig = charts.age_sex_pyramid(pyramid_counts)
     target = tmp_path / "sub" / "pyramide.png"
     out = charts.save_figure(fig, target)
     assert out == target and target.stat().st_size > 1000
     assert not plt.fignum_exists(fig.number)
     assert sorted(p.name for p in target.parent.iterdir()) == ["pyramide.png"]
     # Overwrite in place works (atomic replace).
-    charts.save_figure(charts.age_sex_pyramid(pyramid_counts, 5), target)
+    charts.save_figure(charts.age_sex_pyramid(pyramid_counts), target)
     assert sorted(p.name for p in target.parent.iterdir()) == ["pyramide.png"]
 
 
 def test_save_figure_rejects_non_png(tmp_path: Path, pyramid_counts):
     with pytest.raises(ValueError):
-        charts.save_figure(charts.age_sex_pyramid(pyramid_counts, 5), tmp_path / "x.pdf")
+        charts.save_figure(charts.age_sex_pyramid(pyramid_counts), tmp_path / "x.pdf")
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +207,7 @@ def test_save_figure_rejects_non_png(tmp_path: Path, pyramid_counts):
 
 
 def test_pyramid_handles_suppressed_cells(pyramid_counts):
-    fig = charts.age_sex_pyramid(pyramid_counts, 5)
+    fig = charts.age_sex_pyramid(pyramid_counts)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     bars = [p for p in ax.patches if p.get_height() > 0 and p.get_width() != 0]
@@ -229,7 +231,7 @@ def test_pyramid_handles_suppressed_cells(pyramid_counts):
 def test_pyramid_rejects_unknown_sex(pyramid_counts):
     bad = pyramid_counts.assign(sex=pyramid_counts["sex"].replace({"F": "X"}))
     with pytest.raises(ValueError):
-        charts.age_sex_pyramid(bad, 5)
+        charts.age_sex_pyramid(bad)
 
 
 def test_monthly_series_french_labels_and_winter(monthly_df):
@@ -308,9 +310,9 @@ def test_stl_decomposition_chart():
 
 
 def test_no_title_unless_asked(pyramid_counts):
-    ax = charts.age_sex_pyramid(pyramid_counts, 5).axes[0]
+    ax = charts.age_sex_pyramid(pyramid_counts).axes[0]
     assert all(ax.get_title(loc=loc) == "" for loc in ("left", "center", "right"))
-    fig = charts.age_sex_pyramid(pyramid_counts, 5, title="Pyramide des âges")
+    fig = charts.age_sex_pyramid(pyramid_counts, title="Pyramide des âges")
     assert fig.axes[0].get_title(loc="left") == "Pyramide des âges"  # house style: left
 
 
@@ -332,7 +334,20 @@ def test_threshold_sensitivity_shows_relative_change_with_french_labels():
     assert 10.0 in ys  # 110 vs 100 and 55 vs 50: +10 % each
 
 
-def test_pyramid_masks_say_the_threshold_in_force(pyramid_counts):
-    """The « < k » written in place of a masked bar follows the parameter, not a literal 5."""
-    texts = [t.get_text() for t in charts.age_sex_pyramid(pyramid_counts, 10).axes[0].texts]
-    assert "< 10" in texts and "< 5" not in texts
+def test_pyramid_writes_the_publication_s_mask_in_place_of_a_hidden_bar(pyramid_counts):
+    """A secondary mask (« s ») and a threshold of 10 are drawn as the table prints them."""
+    cells = pyramid_counts.copy()
+    cells.loc[0, ["persons", "text"]] = [np.nan, "s"]
+    cells["text"] = cells["text"].replace("< 5", "< 10")
+    texts = [t.get_text() for t in charts.age_sex_pyramid(cells).axes[0].texts]
+    assert "s" in texts and "< 10" in texts and "< 5" not in texts
+    assert texts.count("52") == 1  # the women 41-50 only: the hidden men 18-21 (52) print none
+
+
+def test_pyramid_refuses_raw_counts(pyramid_counts):
+    """No chart of the house draws raw counts: without the published text it fails."""
+    with pytest.raises(ValueError, match="published"):
+        charts.age_sex_pyramid(pyramid_counts.drop(columns=["text"]))
+    hidden_with_number = pyramid_counts.assign(text="12")
+    with pytest.raises(ValueError, match="mask"):
+        charts.age_sex_pyramid(hidden_with_number)

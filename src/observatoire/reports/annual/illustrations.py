@@ -16,8 +16,9 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS
+from observatoire.core.storage import write_csv
 from observatoire.disclosure.cells import suppress_series
-from observatoire.disclosure.publication import TOTAL, Tables
+from observatoire.disclosure.publication import TOTAL, Tables, key, published_cells
 from observatoire.disclosure.suppression import CountTable, Publication
 from observatoire.indicators.pathways import combination_label, published_combination
 from observatoire.reports import charts
@@ -25,6 +26,8 @@ from observatoire.reports.annual import figures as annual_charts
 from observatoire.reports.annual.context import LINKAGE_DIR, MONTHS_FR, ReportData
 
 __all__ = [
+    "pyramid_cells",
+    "write_figure_cells",
     "StlComponents",
     "chapter_figures",
     "combinations_figure",
@@ -47,7 +50,9 @@ def draw_figures(out: Path, data: ReportData, retention: list[dict[str, Any]]) -
     charts.apply_house_style()
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    paths = report_figures(fig_dir, data.ind, data.year, data.k, data.ind_dir, data.trend_dir)
+    paths = report_figures(
+        fig_dir, data.ind, data.pub, data.year, data.k, data.ind_dir, data.trend_dir
+    )
     paths.update(
         chapter_figures(
             fig_dir, data.ind, data.pub, data.tables, retention, data.trend_dir, data.trend
@@ -56,16 +61,44 @@ def draw_figures(out: Path, data: ReportData, retention: list[dict[str, Any]]) -
     return paths
 
 
+def pyramid_cells(pub: Publication, ind: dict[str, Any]) -> pd.DataFrame:
+    """The pyramid's bars: the men and women of each age band of the age × sex table, with the
+    masks of that table (a bar never shows a cell the table hides)."""
+    year = int(ind["year"])
+    bands = list(dict.fromkeys(r["age_band"] for r in ind["profile"]["age_sex"]))
+    cells = pd.DataFrame(
+        [
+            {"age_band": b, "sex": s, "key": key(year, f"age={b}", f"sexe={s}")}
+            for b in bands
+            for s in ("M", "F")
+        ]
+    )
+    return published_cells(pub, cells)
+
+
+def write_figure_cells(cells: pd.DataFrame, path: Path) -> None:
+    """Beside a figure, the values it prints as data: its published cells (masks included)
+    with their ledger keys; never a hidden value."""
+    out = cells.drop(columns=["persons"])
+    out["value"] = cells["persons"].astype("Float64")  # empty where the figure shows a mask
+    write_csv(out, path)
+
+
 def report_figures(
-    fig_dir: Path, ind: dict[str, Any], year: int, k: int, ind_dir: Path, trend_dir: Path
+    fig_dir: Path,
+    ind: dict[str, Any],
+    pub: Publication,
+    year: int,
+    k: int,
+    ind_dir: Path,
+    trend_dir: Path,
 ) -> dict[str, str]:
     """The charts of the network (pyramid, monthly series, trend, coverage, linkage, STL)."""
     paths: dict[str, str] = {}
 
-    pyramid = pd.DataFrame(ind["profile"]["age_sex"])
-    pyramid = pyramid[pyramid["sex"].isin(["M", "F"])]
-    pyramid["persons"] = suppress_series(pyramid["persons"].astype(float), k)
-    charts.save_figure(charts.age_sex_pyramid(pyramid, k), fig_dir / "pyramide.png")
+    pyramid = pyramid_cells(pub, ind)
+    charts.save_figure(charts.age_sex_pyramid(pyramid), fig_dir / "pyramide.png")
+    write_figure_cells(pyramid, fig_dir / "pyramide.csv")
     paths["pyramid"] = "figures/pyramide.png"
 
     monthly = pd.read_csv(ind_dir / "personnes_par_mois.csv", parse_dates=["month"])
