@@ -80,7 +80,7 @@ def write_figure_cells(cells: pd.DataFrame, path: Path) -> None:
     """Beside a figure, the values it prints as data: its published cells (masks included)
     with their ledger keys; never a hidden value."""
     out = cells.drop(columns=["persons"])
-    out["value"] = cells["persons"].astype("Float64")  # empty where the figure shows a mask
+    out["value"] = cells["persons"].round().astype("Int64")  # empty where the figure shows a mask
     write_csv(out, path)
 
 
