@@ -38,16 +38,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.config.params import load_params
+from observatoire.config.settings import load_settings
 from observatoire.indicators.contract import compute_indicators, indicators_dir, write_indicators
 from observatoire.intake.mapping import load_partners
 
-params = load_params(Path(params_file))
+settings = load_settings(Path(params_file))
 contacts = pd.read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
-inputs = params["inputs"]
-partners = load_partners(Path(inputs["partners_dir"]), Path(inputs["codes_dir"]))
-results = compute_indicators(contacts, refusals, partners, params, year)
+partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
+results = compute_indicators(contacts, refusals, partners, settings.report, year)
 figures, families = results.figures, results.figures.families
 
 # %% [markdown]

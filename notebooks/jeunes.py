@@ -39,8 +39,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from observatoire.config.settings import load_settings
 from observatoire.reports.charts import apply_house_style, save_figure
-from observatoire.config.params import load_params
 from observatoire.reports.youth import charts as ych
 from observatoire.youth.cohort import GROUP_LABELS, StudyParams
 from observatoire.youth.outputs import write_results
@@ -49,10 +49,9 @@ from observatoire.youth.study import run_study
 from observatoire.youth.typology import silhouette_quality
 
 apply_house_style()
-params = load_params(Path(params_file))
-params["report"]["year"] = year
-params["report"]["disclosure_threshold"] = disclosure_threshold
-study = StudyParams.from_params(params)
+settings = load_settings(Path(params_file))
+# the year and the threshold are papermill's parameters (the file's, when run by the pipeline)
+study = StudyParams.from_section(settings.youth, year, disclosure_threshold)
 contacts = pd.read_parquet("data_clean/contacts.parquet")
 out_dir = Path("outputs/youth") / str(year)
 fig_dir = out_dir / "figures"

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.config.params import load_params
+from observatoire.config.settings import load_settings
 from observatoire.indicators.contract import indicators_dir, read_network_monthly
 from observatoire.indicators.counts import dispositif_order
 from observatoire.intake.mapping import load_partners
@@ -56,13 +56,12 @@ from observatoire.models import trends
 from observatoire.models.contract import fit_trends, trends_dir, write_trends
 from observatoire.reports import charts
 
-params = load_params(Path(params_file))
+settings = load_settings(Path(params_file))
 contacts = pd.read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
-inputs = params["inputs"]
-partners = load_partners(Path(inputs["partners_dir"]), Path(inputs["codes_dir"]))
+partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
 monthly_network = read_network_monthly(indicators_dir(year))
-results = fit_trends(contacts, refusals, partners, monthly_network, params, year)
+results = fit_trends(contacts, refusals, partners, monthly_network, settings.report, year)
 results.capacity
 
 # %% [markdown]

@@ -52,7 +52,8 @@ def _cmd_link(args: argparse.Namespace, settings: Settings) -> int:
 def _notebook(name: str, settings: Settings, params_path: Path) -> int:
     from observatoire.core.notebooks import run_notebook
 
-    run_notebook(name, settings.raw, params_path)
+    report = settings.report
+    run_notebook(name, params_path, report.year, report.disclosure_threshold)
     return 0
 
 
@@ -72,21 +73,21 @@ def _notebook_stage(name: str) -> Command:
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.annual.report import build_annual_report
 
-    build_annual_report(settings.raw, args.params)
+    build_annual_report(settings, args.params)
     return 0
 
 
 def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.youth.report import build_youth_report
 
-    build_youth_report(settings.raw)
+    build_youth_report(settings)
     return 0
 
 
 def _cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.quality import build_quality_sheets
 
-    build_quality_sheets(settings.raw, args.params)
+    build_quality_sheets(settings, args.params)
     return 0
 
 
@@ -138,7 +139,7 @@ def _cmd_pseudonym(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.annual.summary import print_summary
 
-    print_summary(settings.raw)
+    print_summary(settings)
     return 0
 
 

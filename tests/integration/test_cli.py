@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from observatoire.cli import STAGES, build_parser, main
+from observatoire.config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,15 +116,17 @@ def test_a_notebook_stage_verb_runs_its_notebook_like_notebook_name(
 ):
     import observatoire.core.notebooks as notebooks
 
-    ran: list[tuple[str, int, Path]] = []
+    ran: list[tuple[str, Path, int, int]] = []
     monkeypatch.setattr(
         notebooks,
         "run_notebook",
-        lambda name, params, path: ran.append((name, params["report"]["year"], path)),
+        lambda name, path, year, k: ran.append((name, path, year, k)),
     )
     assert main([*PARAMS, verb]) == 0
     assert main([*PARAMS, "notebook", notebook]) == 0
     assert ran[0] == ran[1] and ran[0][0] == notebook
+    report = load_settings(ROOT / "params/pipeline.yaml").report
+    assert ran[0][1:] == (ROOT / "params/pipeline.yaml", report.year, report.disclosure_threshold)
 
 
 @pytest.mark.parametrize("verb", ["partners", "summary", "check", "pseudonyme", "notebook"])

@@ -7,13 +7,12 @@ A problem stops the command with a French message naming the file, the key path
 (``report.secret_k``) and what to do — never a traceback (:class:`SettingsError` is an
 :class:`~observatoire.core.errors.ObservatoireError`).
 
-Code that still takes the plain dict (reports, notebooks) gets it from :attr:`Settings.raw`: the
-YAML as written, checked, with the model's defaults filled in where a key is absent.
+Every stage, report and notebook takes these models (or the section it needs); none reads the
+params as a dict.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args
@@ -263,6 +262,12 @@ class ReportSettings(Section):
     long_term: LongTerm = LongTerm()
     returns: Returns = Returns()
 
+    @field_validator("logo", mode="before")
+    @classmethod
+    def _empty_logo(cls, value: Any) -> Any:
+        """``logo: ""`` means no logo, as an empty or absent key does (not the folder « . »)."""
+        return None if value == "" else value
+
 
 # --- youth ------------------------------------------------------------------------------------
 
@@ -388,22 +393,14 @@ class Settings(Section):
     report: ReportSettings
     youth: YouthSettings = YouthSettings()
 
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source: Path = PrivateAttr(default=PATHS.params)
 
     @classmethod
     def from_mapping(cls, data: Any, source: Path = PATHS.params) -> Settings:
         """Check a parsed params file; ``source`` is the file named in error messages."""
         settings = validate_section(cls, data, "", source)
-        settings._raw = _with_defaults(cls, settings, data)
         settings._source = Path(source)
         return settings
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The params as a plain dict (a fresh copy), for code not yet typed: the YAML as
-        written, checked, with the defaults filled in where a key is absent."""
-        return copy.deepcopy(self._raw)
 
     @property
     def source(self) -> Path:
@@ -548,17 +545,3 @@ def _message(model: type[BaseModel], exc: ValidationError, prefix: str, source: 
         f"{head}\n  À faire : corrigez {source} puis relancez la commande ; chaque clé est "
         "décrite par son commentaire dans le fichier du dépôt."
     )
-
-
-def _with_defaults(model: type[BaseModel], checked: BaseModel, data: dict[str, Any]) -> dict:
-    """``data`` as written (same keys, same order, same values), with each absent key of a
-    section model appended with its default (unset optional keys stay absent)."""
-    out = copy.deepcopy(data)
-    for name in model.model_fields:
-        value = getattr(checked, name)
-        if isinstance(value, BaseModel):
-            given = data.get(name)
-            out[name] = _with_defaults(type(value), value, given if isinstance(given, dict) else {})
-        elif name not in data and value is not None:
-            out[name] = checked.model_dump(mode="json", include={name})[name]
-    return out

@@ -21,13 +21,13 @@ OUTPUT_DIR = Path("outputs/notebooks")
 KERNEL = "observatoire"
 
 
-def notebook_parameters(params: dict[str, Any], params_path: Path) -> dict[str, Any]:
-    """What papermill injects: the params file itself, and the keys notebooks print."""
-    rep = params["report"]
+def notebook_parameters(params_path: Path, year: int, disclosure_threshold: int) -> dict[str, Any]:
+    """What papermill injects: the params file itself (the notebook loads its settings), and the
+    report year and disclosure threshold it prints."""
     return {
         "params_file": str(params_path),
-        "year": int(rep["year"]),
-        "disclosure_threshold": int(rep["disclosure_threshold"]),
+        "year": int(year),
+        "disclosure_threshold": int(disclosure_threshold),
     }
 
 
@@ -37,8 +37,9 @@ def _kernel_name() -> str:
     return KERNEL if KERNEL in find_kernel_specs() else "python3"
 
 
-def run_notebook(name: str, params: dict[str, Any], params_path: Path) -> Path:
-    """Execute ``notebooks/<name>.py``; returns the executed ``.ipynb`` path."""
+def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: int) -> Path:
+    """Execute ``notebooks/<name>.py`` with the parameters of :func:`notebook_parameters`;
+    returns the executed ``.ipynb`` path."""
     import jupytext
     import papermill as pm
     from nbconvert import HTMLExporter
@@ -63,7 +64,7 @@ def run_notebook(name: str, params: dict[str, Any], params_path: Path) -> Path:
             pm.execute_notebook(
                 str(src_ipynb),
                 str(executed),
-                parameters=notebook_parameters(params, params_path),
+                parameters=notebook_parameters(params_path, year, disclosure_threshold),
                 kernel_name=kernel,
                 cwd=str(Path.cwd()),
                 progress_bar=False,

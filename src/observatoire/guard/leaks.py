@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
@@ -857,10 +858,11 @@ def scan_tree(roots: Iterable[Path], ids: Identities, exclude: Iterable[Path] = 
 # --- report -----------------------------------------------------------------------------------
 
 
-def _dvc_outs(variables: dict[str, Any], dvc_file: Path = PATHS.dvc_file) -> dict[str, str]:
+def _dvc_outs(settings: Settings, dvc_file: Path = PATHS.dvc_file) -> dict[str, str]:
     """Output path → stage that writes it, to tell the analyst which stage leaked.
 
-    ``variables`` are the params as dvc reads them (``vars:``), to resolve ``${report.year}``.
+    ``dvc.yaml`` reads the params file as its ``vars:``; its ``${report.year}`` are resolved
+    here from the settings' attributes (a name that is no setting is left as written).
     """
     import yaml
 
@@ -871,11 +873,14 @@ def _dvc_outs(variables: dict[str, Any], dvc_file: Path = PATHS.dvc_file) -> dic
 
     def resolve(text: str) -> str:
         def value(match: re.Match[str]) -> str:
-            node: Any = variables
+            node: Any = settings
             for key in match.group(1).split("."):
-                if not isinstance(node, dict) or key not in node:
+                if isinstance(node, BaseModel) and key in type(node).model_fields:
+                    node = getattr(node, key)
+                elif isinstance(node, dict) and key in node:
+                    node = node[key]
+                else:
                     return match.group(0)
-                node = node[key]
             return str(node)
 
         return re.sub(r"\$\{([\w.]+)\}", value, text)
@@ -963,7 +968,7 @@ def run_guard(settings: Settings) -> int:
             "rechercher, la vérification n'aurait aucun sens. Vérifiez inputs.raw_dir."
         )
     result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT])
-    report = build_report(ids, result, _dvc_outs(settings.raw))
+    report = build_report(ids, result, _dvc_outs(settings))
     write_json(REPORT, report)
     seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
     checked = report["identity_values_checked"]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.config.settings import ReportSettings
 from observatoire.core.dispositifs import DISPOSITIFS, HOUSING_FIRST, SHELTER, STREET_WORK
 from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, housing, pathways
@@ -26,9 +27,9 @@ def annual_indicators(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
     partners: dict[str, PartnerMapping],
-    params: dict[str, Any],
+    report: ReportSettings,
 ) -> dict[str, Any]:
-    """Every figure of the annual report for ``params['report']['year']``, unsuppressed.
+    """Every figure of the annual report for ``report.year``, unsuppressed.
 
     Besides the historical keys (``network``, ``dispositifs``, ``partners``, ``shelter``,
     ``profile``, ``yearly_persons*``, ``coverage``), one key per family of indicators, each
@@ -64,10 +65,9 @@ def annual_indicators(
 
     Missing or not computable values are None; everything is JSON-serialisable.
     """
-    rep = params["report"]
-    year = int(rep["year"])
+    year = report.year
     prev = year - 1
-    winter = (rep["winter_start"], rep["winter_end"])
+    winter = (report.winter_start, report.winter_end)
     years = sorted(int(y) for y in contacts["year"].unique())
 
     by_disp = ind.distinct_persons(contacts, year, by="dispositif")
@@ -106,10 +106,10 @@ def annual_indicators(
     yearly_disp = ind.yearly_distinct_persons(contacts, by="dispositif")
     cov = ind.coverage(contacts, year)
     families = {
-        **report_families(contacts, refusals, capacity, params, year),
+        **report_families(contacts, refusals, capacity, report, year),
         **{
             f"{k}_prev": v
-            for k, v in report_families(contacts, refusals, capacity, params, prev).items()
+            for k, v in report_families(contacts, refusals, capacity, report, prev).items()
         },
         "winters": (
             ind.winters(contacts, refusals, capacity, winter, min(years), max(years)).to_dict(
@@ -183,21 +183,17 @@ def report_families(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
     capacity: dict[str, int] | None,
-    params: dict[str, Any],
+    report: ReportSettings,
     year: int,
 ) -> dict[str, Any]:
-    """The families of indicators of one year (see :func:`annual_indicators`), windows and
-    thresholds from ``params['report']`` (defaults of the domain brief when a key is absent)."""
-    rep = params["report"]
-    winter = (rep["winter_start"], rep["winter_end"])
-    fl = rep.get("flows") or {}
+    """The families of indicators of ``year`` (see :func:`annual_indicators`), windows and
+    thresholds from ``report`` (its ``flows``, ``long_term``, ``returns``, disclosure threshold)."""
+    winter = (report.winter_start, report.winter_end)
     windows = {
-        "new_lookback_days": int(fl.get("new_lookback_days", 730)),
-        "continuing_days": int(fl.get("continuing_days", 90)),
+        "new_lookback_days": report.flows.new_lookback_days,
+        "continuing_days": report.flows.continuing_days,
     }
-    lt = rep.get("long_term") or {}
-    ret = rep.get("returns") or {}
-    k = int(rep.get("disclosure_threshold", 5))
+    lt, ret, k = report.long_term, report.returns, report.disclosure_threshold
     combos = pathways.combinations(contacts, year)
     has_hf = bool((contacts["dispositif"] == HOUSING_FIRST).any())
     return {
@@ -224,9 +220,9 @@ def report_families(
             **durations.long_term_stayers(
                 contacts,
                 year,
-                thresholds=[int(d) for d in lt.get("days", (180, 270, 365))],
-                window_years=int(lt.get("window_years", 3)),
-                active_days=int(lt.get("active_days", 30)),
+                thresholds=list(lt.days),
+                window_years=lt.window_years,
+                active_days=lt.active_days,
             ),
             "top10_nights": durations.top_share_nights(contacts, year, 0.1),
         },
@@ -249,8 +245,8 @@ def report_families(
         "returns": housing.returns_after_housing(
             contacts,
             year,
-            months=[int(m) for m in ret.get("months", (6, 12, 24))],
-            grace_days=int(ret.get("grace_days", 14)),
+            months=list(ret.months),
+            grace_days=ret.grace_days,
         ),
         "interventions": {
             "urgence_sociale": ind.interventions(contacts, year),
@@ -283,19 +279,15 @@ def previous_year_indicators(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
     partners: dict[str, PartnerMapping],
-    params: dict[str, Any],
+    report: ReportSettings,
 ) -> dict[str, Any]:
     """Last year's figures as its report published them: computed on the data available at the
     end of that year only, so that this year's disclosure control knows what was published."""
-    import copy
-
-    year = int(params["report"]["year"])
-    prev_params = copy.deepcopy(params)
-    prev_params["report"]["year"] = year - 1
+    year = report.year
     cutoff = pd.Timestamp(year=year, month=1, day=1)
     return annual_indicators(
         contacts[pd.to_datetime(contacts["date_start"]) < cutoff],
         refusals[pd.to_datetime(refusals["date"]) < cutoff],
         partners,
-        prev_params,
+        report.model_copy(update={"year": year - 1}),
     )

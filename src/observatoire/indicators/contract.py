@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.config.paths import PATHS
+from observatoire.config.settings import ReportSettings
 from observatoire.core.contracts import (
     check_keys,
     field_names,
@@ -287,17 +288,17 @@ def compute_indicators(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
     partners: dict[str, PartnerMapping],
-    params: dict[str, Any],
+    report: ReportSettings,
     year: int,
 ) -> IndicatorsResults:
-    """The stage's results for the report ``year`` (which overrides ``params['report']``)."""
-    params = {**params, "report": {**params["report"], "year": year}}
-    figures = AnnualIndicators.from_json(annual_indicators(contacts, refusals, partners, params))
+    """The stage's results for the report ``year`` (which overrides ``report.year``)."""
+    report = report.model_copy(update={"year": year})
+    figures = AnnualIndicators.from_json(annual_indicators(contacts, refusals, partners, report))
     monthly = monthly_distinct_persons(contacts)
     monthly_network = monthly_distinct_persons(contacts, by=None)
     nights = monthly_nights(contacts)
     previous = AnnualIndicators.from_json(
-        previous_year_indicators(contacts, refusals, partners, params), PREVIOUS_YEAR_FILE
+        previous_year_indicators(contacts, refusals, partners, report), PREVIOUS_YEAR_FILE
     )
     return IndicatorsResults(figures, previous, monthly, monthly_network, nights)
 

@@ -22,6 +22,7 @@ import pandas as pd
 from statsmodels.tsa.seasonal import DecomposeResult
 
 from observatoire.config.paths import PATHS
+from observatoire.config.settings import ReportSettings
 from observatoire.core.contracts import (
     check_keys,
     field_names,
@@ -506,20 +507,18 @@ def fit_trends(
     refusals: pd.DataFrame,
     partners: dict[str, PartnerMapping],
     monthly_network: pd.DataFrame,
-    params: dict[str, Any],
+    report: ReportSettings,
     year: int,
 ) -> TrendsResults:
-    """Every model of the trends stage on the data up to the end of ``year``.
+    """Every model of the trends stage on the data up to the end of ``year``, with the winter
+    and the forecast settings of ``report`` (its ``year`` is not read).
 
     ``monthly_network`` is the network's distinct persons per month written by the indicators
     stage (:func:`observatoire.indicators.contract.read_network_monthly`).
     """
-    report = params["report"]
-    winter = (report["winter_start"], report["winter_end"])
-    settings = report.get("forecast", {})
-    draws = int(settings.get("draws", 5000))
-    seed = int(settings.get("seed", 20250101))
-    min_history = int(settings.get("min_history_months", 24))
+    winter = (report.winter_start, report.winter_end)
+    draws, seed = report.forecast.draws, report.forecast.seed
+    min_history = report.forecast.min_history_months
     end_month = pd.Timestamp(f"{year}-12-01")
     contacts = contacts[contacts["year"] <= year]
     refusals = refusals[pd.to_datetime(refusals["date"]).dt.year <= year]

@@ -7,7 +7,6 @@ import subprocess
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
@@ -26,11 +25,10 @@ def code_version() -> str:
         return __version__
 
 
-def stage_logo(params: dict[str, Any], figures_dir: Path) -> str:
+def stage_logo(logo: Path | None, figures_dir: Path) -> str:
     """Copy the Relais Social's logo (``report.logo``) beside the report's figures and return
-    its path relative to the report source; « » when no logo is set."""
-    logo = str(params["report"].get("logo") or "")
-    if not logo:
+    its path relative to the report source; « » when no logo is set (None)."""
+    if logo is None:
         return ""
     path = Path(logo)
     if not path.is_file():

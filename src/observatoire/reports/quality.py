@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from observatoire.config.settings import ReportSettings, Settings
 from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS
 from observatoire.core.formatting import (
     MOIS_ABREGES,
@@ -102,7 +103,7 @@ DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class QualityPaths:
-    """Where the sheets read and write; built from params, relative to a project root."""
+    """Where the sheets read and write; built from the settings, relative to a project root."""
 
     contacts: Path
     refusals: Path
@@ -115,17 +116,17 @@ class QualityPaths:
     out: Path
 
     @classmethod
-    def from_params(cls, params: dict[str, Any], root: Path = Path(".")) -> QualityPaths:
-        year = int(params["report"]["year"])
+    def from_settings(cls, settings: Settings, root: Path = Path(".")) -> QualityPaths:
+        year = settings.report.year
         return cls(
             contacts=root / "data_clean/contacts.parquet",
             refusals=root / "data_clean/refusals.parquet",
             staging=root / "data_clean/staging",
-            quarantine=root / params["ingest"]["quarantine_dir"],
+            quarantine=root / settings.ingest.quarantine_dir,
             rows=root / "outputs/metrics/rows.json",
             inputs=root / "outputs/metrics/inputs.json",
-            partners_dir=root / params["inputs"]["partners_dir"],
-            codes_dir=root / params["inputs"]["codes_dir"],
+            partners_dir=root / settings.inputs.partners_dir,
+            codes_dir=root / settings.inputs.codes_dir,
             out=root / "outputs/quality" / str(year),
         )
 
@@ -816,11 +817,10 @@ def _months_rows(label: str, months: pd.DataFrame, col: str, bold_missing: bool)
 
 
 def sheet_context(
-    mapping: PartnerMapping, data: NetworkData, params: dict[str, Any], quarantine_dir: Path
+    mapping: PartnerMapping, data: NetworkData, report: ReportSettings, quarantine_dir: Path
 ) -> dict[str, Any]:
     """Everything the template prints for one partner, formatted and disclosure-controlled."""
-    rep = params["report"]
-    year, k = int(rep["year"]), int(rep["disclosure_threshold"])
+    year, k = report.year, report.disclosure_threshold
     pid = mapping.partner_id
     contacts = data.contacts[data.contacts["partner_id"] == pid]
     refusals = data.refusals[data.refusals["partner_id"] == pid]
@@ -853,10 +853,10 @@ def sheet_context(
         "year": year,
         "k": k,
         "date": f"{year + 1}-03-31",  # fixed: the PDF's metadata date, never the clock
-        "organisation": md(rep["organisation"]),
-        "organisation_yaml": yaml_string(md(rep["organisation"])),
-        "colour_primary": rep.get("colour_primary", "#1B4F72"),
-        "colour_secondary": rep.get("colour_secondary", "#E69F00"),
+        "organisation": md(report.organisation),
+        "organisation_yaml": yaml_string(md(report.organisation)),
+        "colour_primary": report.colour_primary,
+        "colour_secondary": report.colour_secondary,
         "logo": "",
         "partner": {
             "id": pid,
@@ -965,12 +965,12 @@ fichiers reçus, mois couverts, lignes écartées et quoi corriger, complétude 
 
 
 def build_quality_sheets(
-    params: dict[str, Any], params_path: Path, *, root: Path = Path(".")
+    settings: Settings, params_path: Path, *, root: Path = Path(".")
 ) -> dict[str, dict[str, Path]]:
-    """Render one sheet per partner into ``outputs/qualite/<year>/<partner_id>.{html,pdf}``
+    """Render one sheet per partner into ``outputs/quality/<year>/<partner_id>.{html,pdf}``
     with an ``index.html``; the folder is replaced whole, only when every sheet rendered.
 
-    ``root`` is the project folder the paths of ``params`` are relative to (tests use a copy).
+    ``root`` is the project folder the paths of ``settings`` are relative to (tests use a copy).
     Returns, per partner id, the paths of its HTML and PDF.
     """
     from observatoire.core.storage import atomic_dir
@@ -978,21 +978,21 @@ def build_quality_sheets(
     from observatoire.reports.common import report_template, stage_logo
     from observatoire.reports.render import render_document
 
-    paths = QualityPaths.from_params(params, root)
-    year = int(params["report"]["year"])
+    paths = QualityPaths.from_settings(settings, root)
+    report = settings.report
+    year = report.year
     partners = load_partners(paths.partners_dir, paths.codes_dir)
     data = NetworkData.load(paths, year)
     template = report_template(f"{STEM}.qmd.j2")
-    logo = str(params["report"].get("logo") or "")
     written: dict[str, dict[str, Path]] = {}
     entries = []
     with atomic_dir(paths.out) as out, tempfile.TemporaryDirectory(prefix=".qualite-") as work:
         for pid, mapping in partners.items():
             src_dir = Path(work) / pid
             src_dir.mkdir()
-            ctx = sheet_context(mapping, data, params, paths.quarantine)
-            if logo:
-                ctx["logo"] = stage_logo({"report": {"logo": str(root / logo)}}, src_dir / "fig")
+            ctx = sheet_context(mapping, data, report, paths.quarantine)
+            if report.logo is not None:
+                ctx["logo"] = stage_logo(root / report.logo, src_dir / "fig")
             charts.save_figure(
                 months_chart(ctx["_months"], year, mapping.dispositif), src_dir / "mois.png"
             )
@@ -1011,7 +1011,7 @@ def build_quality_sheets(
                     "set_aside": french_number(int(f["rows_quarantined"].sum())) if len(f) else "–",
                 }
             )
-        _write_index(out, year, params["report"]["organisation"], entries)
+        _write_index(out, year, report.organisation, entries)
     print(
         f"Fiches qualité {year} : {len(written)} partenaires, {paths.out}/index.html "
         f"(paramètres : {params_path})"

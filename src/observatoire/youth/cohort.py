@@ -11,19 +11,13 @@ contact: the exact age where a birth date is known, the street worker's estimate
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from observatoire.config.settings import (
-    ReportSettings,
-    Settings,
-    YouthSettings,
-    validate_section,
-)
+from observatoire.config.settings import Settings, YouthSettings
 from observatoire.core.dispositifs import STREET_WORK
 
 __all__ = ["ADULTS", "GROUP_LABELS", "YOUTH", "StudyParams", "build_cohort", "first_contacts"]
@@ -96,6 +90,8 @@ class StudyParams:
     def from_section(
         cls, youth: YouthSettings, year: int, disclosure_threshold: int
     ) -> StudyParams:
+        """The ``youth`` section with the report year and disclosure threshold given apart (the
+        youth notebook gets them from papermill)."""
         typ = youth.typology
         return cls(
             year=year,
@@ -119,19 +115,6 @@ class StudyParams:
                 name: ref.model_dump(exclude_none=True) for name, ref in youth.references.items()
             },
         )
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> StudyParams:
-        """From the params as a dict (notebooks, reports): ``params['youth']`` is checked by
-        :class:`~observatoire.config.settings.YouthSettings` (every key optional; a problem
-        raises :class:`~observatoire.config.settings.SettingsError`, a ``ValueError``);
-        ``params['report']`` gives the year and the disclosure threshold."""
-        youth = validate_section(YouthSettings, params.get("youth"), "youth")
-        report = params.get("report") or {}
-        threshold = report.get(
-            "disclosure_threshold", ReportSettings.model_fields["disclosure_threshold"].default
-        )
-        return cls.from_section(youth, int(report["year"]), int(threshold))
 
 
 def first_contacts(contacts: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,6 @@ import yaml
 from pydantic import BaseModel
 
 from observatoire.cli import main
-from observatoire.config.params import load_params
 from observatoire.config.settings import (
     LinkageSettings,
     Settings,
@@ -27,6 +26,8 @@ PARAMS_FILE = ROOT / "params/pipeline.yaml"
 RAW: dict[str, Any] = yaml.safe_load(PARAMS_FILE.read_text(encoding="utf-8"))
 SRC = ROOT / "src/observatoire"
 PARAMS_READ = re.compile(r"""(?<![.\w])params(\.get\(|\[["'])""")  # a key read; not coefficients
+# a section of the params file read from a dict, whatever its name (« rep = p["report"] »)
+SECTION_READ = re.compile(r"""(\[|\.get\()["'](inputs|ingest|validation|report)["']""")
 
 
 def _params(**changes: Any) -> dict[str, Any]:
@@ -64,11 +65,6 @@ def test_the_project_params_load_and_every_key_is_typed():
         for part in key.split("."):
             node = getattr(node, part)
     assert settings.source == PARAMS_FILE
-
-
-def test_load_params_is_the_checked_file_unchanged():
-    assert load_params(PARAMS_FILE) == RAW
-    assert load_settings(PARAMS_FILE).raw is not load_settings(PARAMS_FILE).raw
 
 
 def test_settings_are_frozen():
@@ -152,7 +148,7 @@ def test_a_missing_required_key_or_section_is_named():
 
 
 def test_missing_optional_keys_take_the_model_defaults_once():
-    """Only what the file leaves out comes from the model; ``raw`` shows it to dict readers."""
+    """Only what the file leaves out comes from the model."""
     params = _params()
     for section in ("ingest", "validation", "linkage", "youth"):
         del params[section]
@@ -165,23 +161,52 @@ def test_missing_optional_keys_take_the_model_defaults_once():
     # the published references are data, not defaults
     assert settings.youth == full.youth.model_copy(update={"references": {}})
     assert settings.report == full.report
-    assert settings.raw["report"]["flows"] == RAW["report"]["flows"]
-    assert settings.raw["linkage"]["street_work"] == RAW["linkage"]["street_work"]
+    assert settings.report.flows.continuing_days == RAW["report"]["flows"]["continuing_days"]
+
+
+@pytest.mark.parametrize("logo", ["", None])
+def test_an_empty_logo_is_no_logo(logo: Any):
+    assert Settings.from_mapping(_params(report__logo=logo)).report.logo is None
+    assert load_settings(PARAMS_FILE).report.logo == Path(RAW["report"]["logo"])
+
+
+def _typed_sources() -> list[Path]:
+    """Every module of the stages, reports and notebooks, which all take the typed settings."""
+    folders = ("core", "intake", "sample", "linkage", "indicators", "models", "youth")
+    paths = [p for f in (*folders, "reports", "guard") for p in sorted((SRC / f).rglob("*.py"))]
+    return [*paths, SRC / "cli.py", *sorted((ROOT / "notebooks").glob("*.py"))]
 
 
 def test_no_stage_restates_a_default_with_get():
-    """The converted stages read attributes, never ``params.get(key, default)``."""
+    """The stages, reports and notebooks read attributes, never ``params.get(key, default)``
+    nor ``params["report"]``: the params are no dict anywhere."""
     assert PARAMS_READ.search('k = params.get("k", 5)')  # the check can see one
     assert PARAMS_READ.search("year = params['report']['year']")
+    assert PARAMS_READ.search('    rep = params["report"]')
     assert not PARAMS_READ.search("b = result.params[1]")
-    offenders = []
-    for folder in ("intake", "linkage", "sample", "guard", "models"):
-        for path in sorted((SRC / folder).rglob("*.py")):
-            if PARAMS_READ.search(path.read_text(encoding="utf-8")):
-                offenders.append(path.relative_to(SRC).as_posix())
-    if PARAMS_READ.search((SRC / "cli.py").read_text(encoding="utf-8")):
-        offenders.append("cli.py")
+    assert not PARAMS_READ.search('b = float(result.params["year_centered"])')
+    assert SECTION_READ.search('rep = data.params["report"]')
+    assert SECTION_READ.search("logo = cfg.get('report', {}).get('logo')")
+    assert not SECTION_READ.search('flows = ind["flows"]')
+    sources = _typed_sources()
+    assert {
+        "cli.py",
+        "core/notebooks.py",
+        "indicators/annual.py",
+        "models/contract.py",
+        "reports/quality.py",
+        "youth/cohort.py",
+    } <= {p.relative_to(SRC).as_posix() for p in sources if SRC in p.parents}
+    assert {"indicateurs.py", "tendances.py", "jeunes.py"} <= {
+        p.name for p in sources if p.parent.name == "notebooks"
+    }
+    offenders = [
+        p.relative_to(ROOT).as_posix()
+        for p in sources
+        if PARAMS_READ.search(text := p.read_text(encoding="utf-8")) or SECTION_READ.search(text)
+    ]
     assert not offenders
+    assert not hasattr(Settings, "raw")  # no dict view of the settings for code to fall back on
 
 
 def test_every_model_refuses_unknown_keys_and_is_frozen():

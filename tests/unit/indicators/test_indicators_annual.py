@@ -13,6 +13,7 @@ import pytest
 from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, housing, pathways
 from tests.support.frames import contacts_frame
+from tests.support.settings import project_settings
 
 WINTER = ("11-01", "03-31")
 ROOT = Path(__file__).resolve().parents[3]
@@ -468,17 +469,10 @@ def test_annual_indicators_on_a_tiny_network_are_json_even_with_an_empty_previou
 
     contacts = pd.concat([_pathways_frame(), _hf_frame(), _returns_frame()], ignore_index=True)
     contacts = contacts[contacts["year"] >= 2023]  # nothing before: 2022 is empty
-    params = {
-        "report": {
-            "year": 2023,
-            "winter_start": "11-01",
-            "winter_end": "03-31",
-            "disclosure_threshold": 5,
-        }
-    }
+    report = project_settings(report__year=2023).report
     refusals = _refusals([("2023-01-15", 2)])
     f = json.loads(
-        json.dumps(annual_indicators(contacts, refusals, partners, params), allow_nan=False)
+        json.dumps(annual_indicators(contacts, refusals, partners, report), allow_nan=False)
     )
     assert f["flows"]["network"]["calculable"] is False  # the data start in 2023
     assert f["nationality_prev"] == {"BE": 0, "UE": 0, "HORS_UE": 0, "INCONNU": 0}
@@ -518,15 +512,15 @@ def real_figures():
     path = ROOT / "data_clean/contacts.parquet"
     if not path.exists() or not (ROOT / "data_clean/refusals.parquet").exists():
         pytest.skip("pas d'échantillon nettoyé dans data_clean/")
-    from observatoire.config.params import load_params
+    from observatoire.config.settings import load_settings
     from observatoire.indicators.annual import annual_indicators
     from observatoire.intake.mapping import load_partners
 
-    params = load_params(ROOT / "params/pipeline.yaml")
+    settings = load_settings(ROOT / "params/pipeline.yaml")
     partners = load_partners(ROOT / "params/partners", ROOT / "params/codes")
     contacts = pd.read_parquet(path)
     refusals = pd.read_parquet(ROOT / "data_clean/refusals.parquet")
-    return annual_indicators(contacts, refusals, partners, params)
+    return annual_indicators(contacts, refusals, partners, settings.report)
 
 
 def test_real_sample_figures_are_json_and_keep_their_invariants(real_figures):

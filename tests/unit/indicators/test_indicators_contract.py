@@ -23,15 +23,9 @@ from observatoire.indicators.contract import (
 )
 from observatoire.intake.mapping import PartnerMapping
 from tests.support.frames import contacts_frame
+from tests.support.settings import project_settings
 
-PARAMS = {
-    "report": {
-        "year": 2020,  # overridden by compute_indicators' year
-        "winter_start": "11-01",
-        "winter_end": "03-31",
-        "disclosure_threshold": 5,
-    }
-}
+REPORT = project_settings(report__year=2020).report  # the year is compute_indicators' own
 PARTNERS = {
     "abri": PartnerMapping(
         "abri", "Abri", "hebergement_urgence", "séjour", (), {"beds": 2, "winter_extra_beds": 1}
@@ -79,7 +73,7 @@ def _refusals() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def results() -> IndicatorsResults:
-    return compute_indicators(_contacts(), _refusals(), PARTNERS, PARAMS, 2024)
+    return compute_indicators(_contacts(), _refusals(), PARTNERS, REPORT, 2024)
 
 
 def test_write_then_read_gives_the_same_typed_figures(results, tmp_path: Path):
@@ -100,9 +94,9 @@ def test_write_then_read_gives_the_same_typed_figures(results, tmp_path: Path):
 def test_the_json_is_exactly_what_annual_indicators_computes(results, tmp_path: Path):
     """The contract adds a type, never a change: the bytes are those of the plain dictionary."""
     write_indicators(results, tmp_path / "contract")
-    params = {**PARAMS, "report": {**PARAMS["report"], "year": 2024}}
+    report = project_settings(report__year=2024).report
     write_json(
-        tmp_path / "plain.json", annual_indicators(_contacts(), _refusals(), PARTNERS, params)
+        tmp_path / "plain.json", annual_indicators(_contacts(), _refusals(), PARTNERS, report)
     )
     written = (tmp_path / "contract/indicateurs.json").read_bytes()
     assert written == (tmp_path / "plain.json").read_bytes()
@@ -159,7 +153,7 @@ def test_an_unexpected_key_fails(results):
 
 def test_no_shelter_is_an_empty_object():
     partners = {"accueil": PARTNERS["accueil"]}
-    got = compute_indicators(_contacts(), _refusals(), partners, PARAMS, 2024)
+    got = compute_indicators(_contacts(), _refusals(), partners, REPORT, 2024)
     assert got.figures.shelter is None
     assert got.figures.to_json()["shelter"] == {}
     assert ShelterFigures.from_json({}) is None

@@ -40,6 +40,7 @@ from observatoire.models.contract import (
 )
 from observatoire.models.trends import SIMULATED_SEASONALITY
 from tests.support.frames import contacts_frame
+from tests.support.settings import project_settings
 
 NBSP = "\u00a0"
 
@@ -165,15 +166,9 @@ PARTNERS = {
     ),
     "accueil": PartnerMapping("accueil", "Accueil", "accueil_jour", "passage", ()),
 }
-PARAMS = {
-    "report": {
-        "year": 2024,
-        "winter_start": "11-01",
-        "winter_end": "03-31",
-        "disclosure_threshold": 5,
-        "forecast": {"draws": 1000, "seed": 7, "min_history_months": 24},
-    }
-}
+REPORT = project_settings(
+    report__year=2024, report__forecast={"draws": 1000, "seed": 7, "min_history_months": 24}
+).report
 
 
 def _network() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -211,9 +206,9 @@ def _network() -> tuple[pd.DataFrame, pd.DataFrame]:
 def fitted(tmp_path_factory):
     contacts, refusals = _network()
     ind_dir = tmp_path_factory.mktemp("indicators")
-    write_indicators(compute_indicators(contacts, refusals, PARTNERS, PARAMS, 2024), ind_dir)
+    write_indicators(compute_indicators(contacts, refusals, PARTNERS, REPORT, 2024), ind_dir)
     monthly = read_network_monthly(ind_dir)
-    return fit_trends(contacts, refusals, PARTNERS, monthly, PARAMS, 2024)
+    return fit_trends(contacts, refusals, PARTNERS, monthly, REPORT, 2024)
 
 
 def test_fitted_trends_round_trip_and_write_every_table(fitted, tmp_path: Path):

@@ -83,11 +83,11 @@ def test_a_chapter_without_context_gives_no_name():
 
 @pytest.fixture(scope="module")
 def data():
-    from observatoire.config.params import load_params
+    from observatoire.config.settings import load_settings
     from observatoire.reports.annual.context import load_report_data
 
-    params = load_params(ROOT / "params/pipeline.yaml")
-    year = params["report"]["year"]
+    settings = load_settings(ROOT / "params/pipeline.yaml")
+    year = settings.report.year
     needed = [
         f"outputs/indicators/{year}/indicateurs.json",
         f"outputs/trends/{year}/tendances.json",
@@ -98,7 +98,7 @@ def data():
     if not all((ROOT / p).exists() for p in needed):
         pytest.skip("pas de sorties du pipeline dans outputs/ (lancez `make run`)")
     with contextlib.chdir(ROOT):
-        return load_report_data(params, Path("params/pipeline.yaml"))
+        return load_report_data(settings, Path("params/pipeline.yaml"))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.name)

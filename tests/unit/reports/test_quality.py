@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from observatoire.core.formatting import french_points
 from observatoire.core.schema import QUARANTINE_REASONS
@@ -29,6 +28,7 @@ from observatoire.reports.quality import (
     reason_advice,
     reasons_table,
 )
+from tests.support.settings import project_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 MA_FILE = "maison_accueil/maison_accueil_{}.xlsx"
@@ -403,12 +403,11 @@ def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_pat
         (root / name).symlink_to(ROOT / name)
     shutil.copy(ROOT / "outputs/metrics/inputs.json", root / "outputs/metrics/inputs.json")
     planted = _corrupt_dates(root, partners)
-    params = yaml.safe_load((ROOT / "params/pipeline.yaml").read_text(encoding="utf-8"))
-    params["report"]["disclosure_threshold"] = 40
+    settings = project_settings(report__disclosure_threshold=40)
 
-    written = build_quality_sheets(params, Path("params/pipeline.yaml"), root=root)
+    written = build_quality_sheets(settings, Path("params/pipeline.yaml"), root=root)
 
-    out = root / "outputs/quality" / str(params["report"]["year"])
+    out = root / "outputs/quality" / str(settings.report.year)
     assert sorted(written) == sorted(partners)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["index.html"] + [f"{pid}.{ext}" for pid in partners for ext in ("html", "pdf")]
@@ -416,7 +415,7 @@ def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_pat
     index = (out / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{pid}.pdf"' in index for pid in partners)
 
-    ids = collect_identities(ROOT / params["inputs"]["raw_dir"], partners)
+    ids = collect_identities(ROOT / settings.inputs.raw_dir, partners)
     scan = scan_tree([out], ids)
     assert scan.findings == [] and scan.unreadable == []
     assert scan.scanned["pdf"] == len(partners) and scan.scanned["html"] == len(partners) + 1

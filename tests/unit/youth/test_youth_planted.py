@@ -17,6 +17,7 @@ from observatoire.sample.network import Network, simulate_network
 from observatoire.sample.planted import SHELTER_DROPOUT
 from observatoire.youth.cohort import YOUTH, StudyParams
 from observatoire.youth.study import run_study
+from tests.support.settings import project_settings
 
 SAMPLE = {
     "seed": 20240601,
@@ -32,10 +33,11 @@ SAMPLE = {
         "second_local_id": 0.04,
     },
 }
-PARAMS = {
-    "report": {"year": 2024, "disclosure_threshold": 5},
-    "youth": {"typology": {"distance": "om", "substitution": "trate", "method": "ward"}},
-}
+SETTINGS = project_settings(
+    report__year=2024,
+    report__disclosure_threshold=5,
+    youth={"typology": {"distance": "om", "substitution": "trate", "method": "ward"}},
+)
 # Tolerances stated in docs/jeunes.md.
 TYPE_RECALL_MIN = 0.90  # share of planted persons of the cohort found in one type
 TYPE_SIZE_TOLERANCE = 0.20  # that type's size within ±20 % of the planted persons
@@ -98,7 +100,7 @@ def _run(share: float) -> tuple[pd.DataFrame, object, set[str]]:
         SampleParams.from_mapping(SAMPLE | {"planted": {"youth_shelter_dropout": share}})
     )
     contacts = network_contacts(net)
-    results = run_study(contacts, StudyParams.from_params(PARAMS))
+    results = run_study(contacts, StudyParams.from_settings(SETTINGS))
     planted = set(net.persons.loc[net.persons["planted"] == SHELTER_DROPOUT, "true_person_id"])
     return contacts, results, planted
 

@@ -32,6 +32,7 @@ from observatoire.youth.services import (
     services_fled,
     stay_exits,
 )
+from tests.support.settings import project_settings
 
 TS = pd.Timestamp
 DAY = pd.Timedelta(days=1)
@@ -109,8 +110,11 @@ def with_group(frame: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:
     return frame.assign(group=frame["person_id"].map(groups))
 
 
-def params(**youth: Any) -> dict[str, Any]:
-    return {"report": {"year": 2024}, "youth": youth}
+def study_params(k: int = 5, **youth: Any) -> StudyParams:
+    """The study's parameters from the project's settings, report year 2024, disclosure
+    threshold ``k`` and this ``youth:`` section (every other key at its default)."""
+    settings = project_settings(report__year=2024, report__disclosure_threshold=k, youth=youth)
+    return StudyParams.from_settings(settings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,7 +253,7 @@ def test_re_entries_contact_during_a_long_stay_is_not_a_return() -> None:
 
 
 def test_study_params_window_2024_24_months_2_entry_years() -> None:
-    study = StudyParams.from_params(params(follow_up_months=24, entry_years=2))
+    study = study_params(follow_up_months=24, entry_years=2)
     assert study.year == 2024
     assert study.window_start == TS("2021-01-01")
     assert study.window_end == TS("2022-12-31")
@@ -259,15 +263,14 @@ def test_study_params_window_2024_24_months_2_entry_years() -> None:
 
 
 def test_study_params_other_window_and_typology_keys() -> None:
-    p = params(
+    study = study_params(
+        k=10,
         follow_up_months=36,
         entry_years=1,
         typology={"distance": "hamming", "method": "average", "k_min": 2, "k_max": 4},
         bands={"18–20 ans": [18, 20], "21–24 ans": [21, 24]},
         adults_from=25,
     )
-    p["report"]["disclosure_threshold"] = 10
-    study = StudyParams.from_params(p)
     # follow-up of 36 months ending 31/12/2024 starts 1/1/2022: window is 2021
     assert (study.window_start, study.window_end) == (TS("2021-01-01"), TS("2021-12-31"))
     assert study.distance == "hamming"
@@ -278,13 +281,13 @@ def test_study_params_other_window_and_typology_keys() -> None:
 
 
 def test_study_params_empty_youth_section_takes_defaults() -> None:
-    study = StudyParams.from_params({"report": {"year": 2024}, "youth": None})
+    study = study_params()  # an empty « youth: {} » section
     assert (study.follow_up_months, study.entry_years, study.distance) == (24, 2, "om")
 
 
 def test_study_params_bad_distance_french_error() -> None:
     with pytest.raises(ValueError, match="youth.typology.distance.*attendu « om »"):
-        StudyParams.from_params(params(typology={"distance": "euclidienne"}))
+        study_params(typology={"distance": "euclidienne"})
 
 
 @pytest.mark.parametrize(
@@ -296,32 +299,32 @@ def test_study_params_bad_distance_french_error() -> None:
 )
 def test_study_params_bands_must_follow_each_other(bands: dict) -> None:
     with pytest.raises(ValueError, match="se suivre sans trou ni recouvrement"):
-        StudyParams.from_params(params(bands=bands))
+        study_params(bands=bands)
 
 
 def test_study_params_adults_must_follow_last_band() -> None:
     with pytest.raises(ValueError, match="youth.adults_from.*attendu 26"):
-        StudyParams.from_params(params(adults_from=27))
+        study_params(adults_from=27)
 
 
 def test_study_params_follow_up_must_be_whole_years() -> None:
     with pytest.raises(ValueError, match="youth.follow_up_months"):
-        StudyParams.from_params(params(follow_up_months=18))
+        study_params(follow_up_months=18)
 
 
 def test_study_params_unknown_keys_french_error() -> None:
     with pytest.raises(ValueError, match="(?s)inconnue « youth.folow_up ».*« youth.zz_cle »"):
-        StudyParams.from_params(params(folow_up=24, zz_cle=1))
+        study_params(folow_up=24, zz_cle=1)
 
 
 def test_study_params_unknown_typology_key_french_error() -> None:
     with pytest.raises(ValueError, match="inconnue « youth.typology.distanse »"):
-        StudyParams.from_params(params(typology={"distanse": "hamming"}))
+        study_params(typology={"distanse": "hamming"})
 
 
 def test_study_params_year_in_youth_section_french_error() -> None:
     with pytest.raises(ValueError):
-        StudyParams.from_params(params(year=2023))
+        study_params(year=2023)
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,7 +334,7 @@ def test_study_params_year_in_youth_section_french_error() -> None:
 
 @pytest.fixture
 def study() -> StudyParams:
-    return StudyParams.from_params(params())  # window 2021-01-01 .. 2022-12-31
+    return study_params()  # window 2021-01-01 .. 2022-12-31
 
 
 def cohort_contacts() -> pd.DataFrame:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
 from observatoire.disclosure.publication import Tables, publish
 from observatoire.disclosure.suppression import Publication, audit
 from observatoire.indicators.contract import INDICATORS_FILE, PREVIOUS_YEAR_FILE, read_indicators
@@ -79,7 +80,7 @@ class Masthead:
 class ReportData:
     """The inputs of the report stage and the report's one publication (masked cells)."""
 
-    params: dict[str, Any]
+    settings: Settings
     params_path: Path
     masthead: Masthead
     ind_dir: Path
@@ -105,17 +106,17 @@ class ReportData:
 
     @property
     def min_mean(self) -> int:
-        return int(self.params["report"]["min_persons_for_mean"])
+        return self.settings.report.min_persons_for_mean
 
     @property
     def first_year(self) -> int:
         return min(r["year"] for r in self.ind["yearly_persons"])
 
 
-def load_report_data(params: dict[str, Any], params_path: Path) -> ReportData:
+def load_report_data(settings: Settings, params_path: Path) -> ReportData:
     """Read the stage's inputs and publish this year's tables against last year's."""
-    rep = params["report"]
-    year, k = int(rep["year"]), int(rep["disclosure_threshold"])
+    rep = settings.report
+    year, k = rep.year, rep.disclosure_threshold
     ind_dir, trend_dir = PATHS.indicators(year), PATHS.trends(year)
     # read through the stage contracts: a file of another shape stops here, in French
     ind = read_indicators(ind_dir / INDICATORS_FILE).to_json()
@@ -123,16 +124,16 @@ def load_report_data(params: dict[str, Any], params_path: Path) -> ReportData:
     ind_prev = read_indicators(prev_path).to_json() if prev_path.exists() else None
     tables, pub, pub_prev = publish(ind, ind_prev, k)
     return ReportData(
-        params=params,
+        settings=settings,
         params_path=params_path,
         masthead=Masthead(
-            title=rep["title"],
-            organisation=rep["organisation"],
+            title=rep.title,
+            organisation=rep.organisation,
             year=year,
             k=k,
             date=f"{year + 1}-06-30",
-            colour_primary=rep["colour_primary"],
-            colour_secondary=rep["colour_secondary"],
+            colour_primary=rep.colour_primary,
+            colour_secondary=rep.colour_secondary,
             code_version=code_version(),
         ),
         ind_dir=ind_dir,
@@ -142,9 +143,7 @@ def load_report_data(params: dict[str, Any], params_path: Path) -> ReportData:
         rows=read_json(PATHS.metrics / "rows.json"),
         inputs=read_json(PATHS.metrics / "inputs.json"),
         linkage=read_json(PATHS.metrics / "linkage.json"),
-        partners=load_partners(
-            Path(params["inputs"]["partners_dir"]), Path(params["inputs"]["codes_dir"])
-        ),
+        partners=load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir),
         tables=tables,
         pub=pub,
         pub_prev=pub_prev,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
 from observatoire.core.storage import atomic_dir, publish_members
 from observatoire.reports.annual.chapters import chapter_contexts, template_names
 from observatoire.reports.annual.context import document_context, load_report_data
@@ -30,10 +30,10 @@ from observatoire.reports.render import render_document
 __all__ = ["build_annual_report"]
 
 
-def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
+def build_annual_report(settings: Settings, params_path: Path) -> None:
     """Write ``outputs/reports/<year>/`` (source, HTML, PDF, deck, figures) and
     ``outputs/tables/<year>/``; nothing is published unless everything was built."""
-    data = load_report_data(params, params_path)
+    data = load_report_data(settings, params_path)
     year = data.year
     out_dir = PATHS.reports(year)
     tables_dir = PATHS.tables(year)
@@ -44,7 +44,7 @@ def build_annual_report(params: dict[str, Any], params_path: Path) -> None:
     try:
         with atomic_dir(tables_dir) as tdir:
             figures = draw_figures(tmp, data, contexts["dispositifs"]["retention"])
-            logo = stage_logo(params, tmp / "figures")
+            logo = stage_logo(settings.report.logo, tmp / "figures")
             names = template_names(document_context(data), contexts, figures=figures, logo=logo)
             source = tmp / "observatoire.qmd"
             source.write_text(template.render(**names), encoding="utf-8")

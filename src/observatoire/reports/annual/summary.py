@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from observatoire.config.settings import Settings
 
 __all__ = ["print_summary"]
 
 
-def print_summary(params: dict[str, Any]) -> None:
+def print_summary(settings: Settings) -> None:
     """What the pipeline produced and where (the end of `make run`)."""
-    year = params["report"]["year"]
+    year = settings.report.year
     items = [
         ("Données propres", "data_clean/contacts.parquet, data_clean/persons.parquet"),
-        ("Quarantaine (lignes écartées, hors git)", params["ingest"]["quarantine_dir"] + "/"),
+        ("Quarantaine (lignes écartées, hors git)", f"{settings.ingest.quarantine_dir}/"),
         ("Comptage des lignes par fichier", "outputs/metrics/rows.json"),
         ("Rapport de validation (Data Docs)", "outputs/validation/index.html"),
         ("Carnets exécutés", "outputs/notebooks/*.html"),

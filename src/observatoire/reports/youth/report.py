@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
@@ -195,12 +196,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
 
-def youth_context(params: dict[str, Any], youth_dir: Path) -> dict[str, Any]:
+def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
     """Everything the template prints, from ``outputs/youth/<year>/``."""
     from observatoire.youth.typology import silhouette_quality
 
-    study = StudyParams.from_params(params)
-    rep = params["report"]
+    study = StudyParams.from_settings(settings)
+    rep = settings.report
     k = study.disclosure_threshold
     res = json.loads((youth_dir / "resultats.json").read_text(encoding="utf-8"))
     names = [
@@ -220,11 +221,11 @@ def youth_context(params: dict[str, Any], youth_dir: Path) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "k": k,
         "year": study.year,
-        "title": rep.get("title", "Observatoire"),
-        "organisation": rep["organisation"],
-        "colour_primary": rep.get("colour_primary", "#1B4F72"),
-        "colour_secondary": rep.get("colour_secondary", "#E69F00"),
-        "logo": rep.get("logo", ""),
+        "title": rep.title,
+        "organisation": rep.organisation,
+        "colour_primary": rep.colour_primary,
+        "colour_secondary": rep.colour_secondary,
+        "logo": "",  # staged beside the figures by build_youth_report
         "date": f"{study.year + 1}-03-31",
         "window_start": pd.Timestamp(res["window"][0]).strftime("%d/%m/%Y"),
         "window_end": pd.Timestamp(res["window"][1]).strftime("%d/%m/%Y"),
@@ -377,20 +378,20 @@ def _figures(ctx: dict[str, Any], youth_dir: Path, fig_dir: Path) -> dict[str, s
     return out
 
 
-def build_youth_report(params: dict[str, Any]) -> None:
+def build_youth_report(settings: Settings) -> None:
     """Build ``outputs/reports/<year>/jeunes-en-errance.{qmd,html,pdf}`` and its figures."""
     from observatoire.reports.render import render_document
 
-    year = int(params["report"]["year"])
+    year = settings.report.year
     youth_dir = PATHS.youth(year)
     out_dir = PATHS.reports(year)
-    ctx = youth_context(params, youth_dir)
+    ctx = youth_context(settings, youth_dir)
     template = report_template(f"{STEM}.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))
     try:
         ctx["figures"] = _figures(ctx, youth_dir, tmp / FIGURES)
-        ctx["logo"] = stage_logo(params, tmp / FIGURES)
+        ctx["logo"] = stage_logo(settings.report.logo, tmp / FIGURES)
         source = tmp / f"{STEM}.qmd"
         source.write_text(template.render(**ctx), encoding="utf-8")
         result = render_document(source, tmp)

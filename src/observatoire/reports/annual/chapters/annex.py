@@ -26,10 +26,10 @@ __all__ = ["context", "disclosure_summary", "linkage_quality_rows"]
 
 def context(data: ReportData) -> dict[str, Any]:
     """Raises ValueError when the disclosure audit finds a recoverable masked cell."""
-    rep, linkage, year, k = data.params["report"], data.linkage, data.year, data.k
+    linkage, year, k = data.linkage, data.year, data.k
     network_range = linkage.get("fourchette_reseau", {}).get(str(year), {})
     return {
-        "min_mean": rep["min_persons_for_mean"],
+        "min_mean": data.min_mean,
         "linkage": linkage,
         "linkage_records": fr_num(linkage.get("records")),
         "linkage_quality": linkage_quality_rows(linkage),

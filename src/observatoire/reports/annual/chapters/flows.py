@@ -24,13 +24,12 @@ __all__ = ["context", "flows_context", "long_term_context", "pathways_context", 
 def context(data: ReportData) -> dict[str, Any]:
     """Section « Flux et parcours »."""
     ind, pub, tables = data.ind, data.pub, data.tables
-    rep = data.params["report"]
     return {
         "flows": flows_context(ind, pub, tables),
         "pathways": pathways_context(ind, pub, tables),
         "long_term": long_term_context(ind, pub),
         "returns": returns_rows(ind, pub),
-        "returns_grace": rep.get("returns", {}).get("grace_days", 14),
+        "returns_grace": data.settings.report.returns.grace_days,
     }
 
 
