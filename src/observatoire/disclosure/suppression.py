@@ -19,6 +19,7 @@ tables and across years (the Eurostat practice).
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import coo_matrix, csr_matrix
 
 from observatoire.core.formatting import french_number
 
@@ -48,6 +49,15 @@ combinations) and is never written; unlike it, no « < k » rule bounds it from 
 SECONDARY_LABEL = "s"
 TOL = 1e-6
 
+METHODS = ("optimal", "greedy")
+"""How :func:`protect` chooses the secondary cells: ``"optimal"`` (a mixed-integer program
+solved by HiGHS, the greedy pattern kept when it is not larger) or ``"greedy"`` alone."""
+COSTS = ("persons", "cells")
+"""What the optimal pattern minimises: ``"persons"`` masked (each hidden cell weighted by its
+count, the default) or ``"cells"`` masked."""
+DEFAULT_TIME_LIMIT_S = 20.0
+"""Seconds HiGHS may spend on the optimal pattern of one publication (see :func:`protect`)."""
+
 __all__ = [
     "LATENT",
     "PRIMARY",
@@ -55,9 +65,13 @@ __all__ = [
     "SECONDARY",
     "SECONDARY_LABEL",
     "UNPRINTED",
+    "COSTS",
+    "DEFAULT_TIME_LIMIT_S",
+    "METHODS",
     "Constraint",
     "CountTable",
     "Publication",
+    "Search",
     "audit",
     "latent_exposure",
     "protect",
@@ -104,6 +118,34 @@ class Constraint:
     parts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Search:
+    """How the secondary pattern of a publication was chosen, for the bench and the logs.
+
+    Not to be published: the persons masked are the sum of the hidden cells, an identity a
+    reader does not have (with it, two hidden cells whose sum is printed elsewhere give each
+    other away).
+
+    ``requested`` is the method asked of :func:`protect`; ``method`` the one whose pattern was
+    kept (``"greedy"`` when the optimal search found nothing smaller). ``solver`` says how the
+    optimal search ended: ``"optimal"`` (proven minimal), ``"time limit"`` (the best pattern
+    found in time), ``"no pattern"`` (nothing protected found in time), ``"not run"``.
+    """
+
+    requested: str
+    method: str
+    cost: str
+    greedy_cells: int
+    greedy_persons: float
+    optimal_cells: int | None = None
+    optimal_persons: float | None = None
+    solver: str = "not run"
+    master_solves: int = 0
+    cuts: int = 0
+    greedy_seconds: float = 0.0
+    optimal_seconds: float = 0.0
+
+
 @dataclass
 class Publication:
     """The suppression pattern of one year's publication.
@@ -119,6 +161,7 @@ class Publication:
     constraints: list[Constraint]
     kept: frozenset[str] = frozenset()  # never hidden as secondary (see protect's keep)
     guarded: frozenset[str] = frozenset()  # unprinted counts protected like « < k » cells
+    search: Search | None = None  # how the secondary pattern was chosen (never published)
 
     def hidden(self, key: str) -> bool:
         return self.status[key] != PUBLISHED
@@ -177,10 +220,24 @@ def protect(
     latent: dict[str, float] | None = None,
     unprinted: dict[str, float] | None = None,
     guarded: Iterable[str] = (),
+    method: str = "optimal",
+    time_limit: float | None = DEFAULT_TIME_LIMIT_S,
+    cost: str = "persons",
 ) -> Publication:
     """Primary and audited secondary suppression over all ``tables`` of one year.
 
-    Small cells are hidden first; then, while a reader can narrow some small cell (of this year
+    Small cells are hidden first. The secondary cells are then chosen by ``method``:
+
+    * ``"optimal"`` (default): the pattern that masks the fewest persons (``cost="persons"``)
+      or cells (``cost="cells"``) while every small cell stays protected, found by a
+      mixed-integer program (see :func:`_optimal_pattern`) within ``time_limit`` seconds
+      (default :data:`DEFAULT_TIME_LIMIT_S`; None: no limit). The greedy pattern below is always
+      computed too, as the fallback: the optimal one is kept only when it is protected (checked
+      by the same linear programs as :func:`audit`) and strictly cheaper, so the result never
+      masks more than the greedy search. ``publication.search`` records which won.
+    * ``"greedy"``: the greedy search alone.
+
+    The greedy search: while a reader can narrow some small cell (of this year
     or of ``previous``), one more published cell is hidden in an identity that bears on it,
     preferring in order: cells that are the total of fewer identities (inner cells, then margins,
     a grand total shared by several tables last), cells of identities that pin a hidden cell on
@@ -203,6 +260,11 @@ def protect(
     """
     if k < 2:
         raise ValueError(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
+    if method not in METHODS:
+        raise ValueError(f"Méthode de suppression inconnue « {method} » ({', '.join(METHODS)}).")
+    if cost not in COSTS:
+        raise ValueError(f"Coût de suppression inconnu « {cost} » ({', '.join(COSTS)}).")
+    started = time.perf_counter()
     values, sensitive = _collect(tables, k)
     latent = dict(latent or {})
     if clash := sorted(latent.keys() & values.keys()):
@@ -278,6 +340,18 @@ def protect(
                     "augmentez max_rounds ou simplifiez les tableaux."
                 )
     _prune(publication, previous, attacker)
+    greedy = {key for key, s in status.items() if s == SECONDARY}
+    search = Search(
+        requested=method,
+        method="greedy",
+        cost=cost,
+        greedy_cells=len(greedy),
+        greedy_persons=sum(values[key] for key in greedy),
+        greedy_seconds=time.perf_counter() - started,
+    )
+    if method == "optimal":
+        search = _optimise(publication, previous, eligible, best, greedy, search, time_limit)
+    publication.search = search
     return publication
 
 
@@ -308,6 +382,275 @@ def _prune(publication: Publication, previous: Publication | None, attacker: _At
             status[key] = PUBLISHED
         else:
             attacker.hide(key, (float(k), math.inf))
+
+
+# --- the optimal pattern -------------------------------------------------------------------------
+
+
+def _optimise(
+    publication: Publication,
+    previous: Publication | None,
+    eligible: set[str],
+    best: _Attacker,
+    greedy: set[str],
+    search: Search,
+    time_limit: float | None,
+) -> Search:
+    """Put the optimal pattern in place of the greedy one when it is protected and cheaper.
+
+    Cheaper in the order of ``search.cost`` (persons then cells, or cells then persons); on a
+    tie the greedy pattern stays. Whichever is kept has passed the reader's linear programs.
+    """
+    started = time.perf_counter()
+    needs = _requirements(publication, previous, best)
+    pattern, solver, solves, cuts = _optimal_pattern(
+        publication, previous, eligible, best, needs, search.cost, time_limit
+    )
+    values = publication.values
+    chosen = greedy
+    if pattern is not None:
+        if solver != "optimal":  # the best pattern found in time: drop what it does not need
+            _apply(publication, eligible, pattern)
+            _prune(publication, previous, _Attacker.of(publication, previous))
+            pattern = {key for key in eligible if publication.status[key] == SECONDARY}
+        if _price(pattern, values, search.cost) < _price(greedy, values, search.cost):
+            _apply(publication, eligible, pattern)
+            if not _exposed(publication, previous, needs):
+                chosen = pattern
+    _apply(publication, eligible, chosen)
+    return Search(
+        requested=search.requested,
+        method="optimal" if chosen is pattern else "greedy",
+        cost=search.cost,
+        greedy_cells=search.greedy_cells,
+        greedy_persons=search.greedy_persons,
+        optimal_cells=None if pattern is None else len(pattern),
+        optimal_persons=None if pattern is None else sum(values[key] for key in pattern),
+        solver=solver,
+        master_solves=solves,
+        cuts=cuts,
+        greedy_seconds=search.greedy_seconds,
+        optimal_seconds=time.perf_counter() - started,
+    )
+
+
+def _price(pattern: set[str], values: dict[str, float], cost: str) -> tuple[float, float]:
+    """What a pattern costs, in the order of ``cost``: (persons, cells) or (cells, persons)."""
+    persons, cells = sum(values[key] for key in pattern), float(len(pattern))
+    return (persons, cells) if cost == "persons" else (cells, persons)
+
+
+def _apply(publication: Publication, eligible: set[str], pattern: set[str]) -> None:
+    """Make ``pattern`` the secondary cells (every other eligible cell published)."""
+    for key in eligible:
+        publication.status[key] = SECONDARY if key in pattern else PUBLISHED
+
+
+def _requirements(
+    publication: Publication, previous: Publication | None, best: _Attacker
+) -> list[tuple[str, tuple[float, float]]]:
+    """Each small cell with the interval a reader must not be able to narrow: what its label
+    says (1..k−1), or, when no allowed suppression can leave that much (published zeros), the
+    widest interval that hiding every allowed cell leaves — the greedy search's stopping rule
+    and :func:`audit`'s ``protected`` or ``inevitable``."""
+    needs = []
+    for target in _primary_keys(publication, previous):
+        rng = _target_range(target, publication, previous)
+        widest = best.range(target)
+        needs.append((target, rng if _covers(*widest, rng) else widest))
+    return needs
+
+
+def _exposed(
+    publication: Publication,
+    previous: Publication | None,
+    needs: list[tuple[str, tuple[float, float]]],
+) -> list[str]:
+    """The small cells whose interval, for a reader of the current pattern, misses its need."""
+    attacker = _Attacker.of(publication, previous)
+    return [target for target, need in needs if not _covers(*attacker.range(target), need)]
+
+
+def _exposed_by(
+    publication: Publication,
+    previous: Publication | None,
+    eligible: set[str],
+    pattern: set[str],
+    needs: list[tuple[str, tuple[float, float]]],
+) -> list[str]:
+    """:func:`_exposed` for ``pattern`` as the secondary cells; the status is left as it was."""
+    saved = dict(publication.status)
+    _apply(publication, eligible, pattern)
+    try:
+        return _exposed(publication, previous, needs)
+    finally:
+        publication.status.clear()
+        publication.status.update(saved)
+
+
+def _optimal_pattern(
+    publication: Publication,
+    previous: Publication | None,
+    eligible: set[str],
+    best: _Attacker,
+    needs: list[tuple[str, tuple[float, float]]],
+    cost: str,
+    time_limit: float | None,
+) -> tuple[set[str] | None, str, int, int]:
+    """The cheapest protected pattern: a mixed-integer program solved by HiGHS.
+
+    **Formulation.** The protection-level model of secondary suppression (Fischetti and
+    Salazar-González, *Mathematical Programming* 91, 2001), written out in full rather than
+    decomposed, as the report's tables are small. A binary ``x_c`` per cell ``c`` that may be
+    hidden (:func:`_eligible`) says it is masked. A small cell ``t`` is protected when a reader's
+    interval still reaches both ends ``e`` of what it must keep (see :func:`_requirements`);
+    the reader's linear programs being convex, that is: for each end, *some* table ``y`` that
+    the reader cannot rule out has ``y_t = e``. So the program holds, for each small cell and
+    each end (an end equal to the true value needs nothing: the true table is one such table),
+    a copy ``y`` of the quantities of the cell's component (the keys the identities link to it
+    when every allowed cell is hidden) with
+
+    * every identity (table margins, explicit identities, last year's), published values as
+      constants;
+    * the bounds the engine gives hidden quantities: « < k » in [1, k−1], « s » at least k,
+      latent counts in [0, k−1], unprinted counts at least 0, a key of both years within
+      both labels;
+    * ``y`` integer (persons are whole, and a reader knows it): a pattern that only the
+      continuous relaxation protects, the reader of ``tests`` narrows with integer programs
+      (an optimal pattern sits on the edge where the two differ; the greedy one rarely does);
+      the copy of an inevitable cell whose widest interval has a fractional end stays
+      continuous;
+    * for a cell that may be hidden: ``y_c`` equal to its value when ``x_c = 0``, at least k
+      (or its label) when ``x_c = 1``: ``y_c + (v_c − L_c) x_c ≥ v_c`` and
+      ``y_c − (U_c − v_c) x_c ≤ v_c``; unbounded labels are capped at ``v_c + M``, ``M`` the
+      largest count of the publication plus k (a cap only narrows the reader, so it can only
+      make the program ask for more suppression, never for less protection).
+
+    **Objective** (``cost``): with ``"persons"``, the sum of the counts of the hidden cells,
+    plus ``1/(n+1)`` per cell as a tie-break (fewer cells among equal persons; n candidate
+    cells, counts being integers, it never outweighs one person); with ``"cells"``, the number
+    of cells plus the persons scaled under one cell. Persons rather than cells by default:
+    what a reader loses is the information in the masked figures, and a masked count of 421
+    persons hides more of the report than a masked 8 (the « information loss proportional to
+    the cell value » of τ-ARGUS and of Fischetti and Salazar-González's experiments); counting
+    cells would mask a large margin to spare two small cells.
+
+    **Cuts.** Every solution is checked by the engine's own reader (:class:`_Attacker`, the
+    linear programs of :func:`audit`). Should a small cell still be exposed (the tolerances of
+    the solver), the cut « at least one more of the cells that may be hidden in its component »
+    is added and the program solved again. The cut is valid: hiding fewer cells never widens
+    a reader's interval, so any pattern protecting the cell masks a cell outside the rejected
+    one. The program is solved within ``time_limit`` seconds (all solves together).
+
+    Returns the pattern (None if none was found), how the search ended (``"optimal"``,
+    ``"time limit"``, ``"infeasible"``, ``"no pattern"``), the number of solves and of cuts.
+    """
+    started = time.perf_counter()
+    values = dict(previous.values) if previous is not None else {}
+    values.update(publication.values)
+    k = publication.k
+    big = max(values.values(), default=0.0) + k
+    components = {target: best.component(target) for target, _ in needs}
+    candidates = sorted({key for keys, _ in components.values() for key in keys if key in eligible})
+    n = len(candidates)
+    position = {key: i for i, key in enumerate(candidates)}
+    if cost == "persons":
+        objective = [values[key] + 1.0 / (n + 1) for key in candidates]
+    else:
+        scale = sum(values[key] for key in candidates) + 1.0
+        objective = [1.0 + values[key] / scale for key in candidates]
+    lower, upper, whole = [0.0] * n, [1.0] * n, [1] * n
+    data: list[float] = []
+    row_of: list[int] = []
+    col_of: list[int] = []
+    low: list[float] = []
+    high: list[float] = []
+
+    def add_row(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
+        for col, coef in entries:
+            data.append(coef)
+            row_of.append(len(low))
+            col_of.append(col)
+        low.append(lo)
+        high.append(hi)
+
+    for target, need in needs:
+        keys, rows = components[target]
+        rows = sorted(rows, key=lambda r: sorted(best.coefs[r].items()))
+        for end in need:
+            if math.isinf(end) or abs(end - values[target]) <= TOL or not rows:
+                continue
+            column: dict[str, int] = {}
+            integral = int(abs(end - round(end)) <= TOL)  # else an inevitable, fractional end
+            for key in keys:
+                column[key] = len(lower)
+                lo, hi = best.bounds[key]
+                hi = min(hi, values[key] + big)
+                if key == target:
+                    lo = hi = round(end) if integral else end
+                lower.append(lo)
+                upper.append(hi)
+                whole.append(integral)
+                if key in position:
+                    v = values[key]
+                    add_row([(column[key], 1.0), (position[key], v - lo)], v, math.inf)
+                    add_row([(column[key], 1.0), (position[key], -(hi - v))], -math.inf, v)
+            for r in rows:
+                entries, rhs = [], 0.0
+                for key, coef in best.coefs[r].items():
+                    if key in column:
+                        entries.append((column[key], coef))
+                    else:
+                        rhs -= coef * best.known[key]
+                add_row(entries, rhs, rhs)
+    n_vars = len(lower)
+    c = np.zeros(n_vars)
+    c[:n] = objective
+    integrality = np.array(whole)
+    cuts: list[set[str]] = []
+    solves = 0
+    if n_vars == 0:  # nothing to hide, nothing that could be: the empty pattern, if it protects
+        empty = not _exposed_by(publication, previous, eligible, set(), needs)
+        return (set(), "optimal", 0, 0) if empty else (None, "infeasible", 0, 0)
+    while True:
+        options: dict[str, Any] = {"mip_rel_gap": 1e-7}
+        if time_limit is not None:
+            remaining = time_limit - (time.perf_counter() - started)
+            if remaining <= 0:
+                return None, "no pattern", solves, len(cuts)
+            options["time_limit"] = remaining
+        cut_rows = [[(position[key], 1.0) for key in sorted(cut)] for cut in cuts]
+        n_rows = len(low) + len(cut_rows)
+        cut_data = [coef for entries in cut_rows for _, coef in entries]
+        cut_row = [len(low) + i for i, entries in enumerate(cut_rows) for _ in entries]
+        cut_col = [col for entries in cut_rows for col, _ in entries]
+        matrix = coo_matrix(
+            (data + cut_data, (row_of + cut_row, col_of + cut_col)), shape=(n_rows, n_vars)
+        ).tocsr()
+        res = milp(
+            c,
+            integrality=integrality,
+            bounds=Bounds(np.array(lower), np.array(upper)),
+            constraints=LinearConstraint(
+                matrix, np.array(low + [1.0] * len(cuts)), np.array(high + [math.inf] * len(cuts))
+            )
+            if n_rows
+            else None,
+            options=options,
+        )
+        solves += 1
+        if res.x is None:
+            ended = {2: "infeasible", 1: "no pattern"}.get(res.status, "no pattern")
+            return None, ended, solves, len(cuts)
+        pattern = {key for key in candidates if res.x[position[key]] > 0.5}
+        exposed = _exposed_by(publication, previous, eligible, pattern, needs)
+        if not exposed:
+            return pattern, "optimal" if res.status == 0 else "time limit", solves, len(cuts)
+        for target in exposed:
+            reach = {key for key in components[target][0] if key in eligible} - pattern
+            if not reach:
+                return None, "infeasible", solves, len(cuts)
+            cuts.append(reach)
 
 
 def audit(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
