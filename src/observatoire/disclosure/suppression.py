@@ -503,10 +503,10 @@ def _optimal_pattern(
     Salazar-González, *Mathematical Programming* 91, 2001), written out in full rather than
     decomposed, as the report's tables are small. A binary ``x_c`` per cell ``c`` that may be
     hidden (:func:`_eligible`) says it is masked. A small cell ``t`` is protected when a reader's
-    interval still reaches both ends ``e`` of what it must keep (see :func:`_requirements`);
-    the reader's linear programs being convex, that is: for each end, *some* table ``y`` that
-    the reader cannot rule out has ``y_t = e``. So the program holds, for each small cell and
-    each end (an end equal to the true value needs nothing: the true table is one such table),
+    interval still reaches both ends ``e`` of what it must keep (see :func:`_requirements`):
+    for the lower end, *some* table ``y`` that the reader cannot rule out has ``y_t ≤ e``; for
+    the upper end, some has ``y_t ≥ e``. So the program holds, for each small cell and each end
+    (an end the true value reaches needs nothing: the true table is one such table),
     a copy ``y`` of the quantities of the cell's component (the keys the identities link to it
     when every allowed cell is hidden) with
 
@@ -577,17 +577,22 @@ def _optimal_pattern(
     for target, need in needs:
         keys, rows = components[target]
         rows = sorted(rows, key=lambda r: sorted(best.coefs[r].items()))
-        for end in need:
-            if math.isinf(end) or abs(end - values[target]) <= TOL or not rows:
+        for down, end in ((True, need[0]), (False, need[1])):
+            reached = values[target] <= end + TOL if down else values[target] >= end - TOL
+            if math.isinf(end) or reached or not rows:  # the true table reaches it
                 continue
             column: dict[str, int] = {}
             integral = int(abs(end - round(end)) <= TOL)  # else an inevitable, fractional end
+            if integral:
+                end = round(end)
             for key in keys:
                 column[key] = len(lower)
                 lo, hi = best.bounds[key]
                 hi = min(hi, values[key] + big)
-                if key == target:
-                    lo = hi = round(end) if integral else end
+                if key == target and down:
+                    hi = end
+                elif key == target:
+                    lo = end
                 lower.append(lo)
                 upper.append(hi)
                 whole.append(integral)

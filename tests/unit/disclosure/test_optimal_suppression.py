@@ -19,6 +19,7 @@ from observatoire.disclosure.suppression import (
     PRIMARY,
     PUBLISHED,
     SECONDARY,
+    Constraint,
     CountTable,
     Publication,
     audit,
@@ -230,8 +231,39 @@ def test_random_tables_optimal_passes_the_audit_and_masks_no_more_than_greedy(ta
     if small and best.search is not None and best.search.solver == "optimal":
         assert persons(best) == brute_force(table)  # a 2×2 table with margins, or 2×3, 3×2
     assert best.search is not None and best.search.greedy_persons == persons(greedy)
+    if best.search.solver == "optimal":  # the greedy pattern is one the program could choose
+        assert best.search.optimal_persons is not None
+        assert best.search.optimal_persons <= persons(greedy)
     for key, status in best.status.items():
         value = best.values[key]
         assert (status == PRIMARY) == (0 < value < K)
         if status == SECONDARY:
             assert value >= K
+
+
+def test_a_reader_s_integer_tables_need_only_reach_beyond_the_ends_not_hit_them():
+    # A guarded unprinted count u = x + y of two latent counts that the identities make equal
+    # (T = x + z, T2 = y + z): u is even. With z hidden a reader knows u ∈ {0, 2, 4, 6, 8}:
+    # protected (nothing learnt beyond « 0 to 8 »), though no table has u = 1 exactly.
+    table = CountTable(
+        "t",
+        "t",
+        pd.DataFrame({"n": [20, 20, 19]}, index=["T", "T2", "z"]),
+        pd.DataFrame({"n": ["T", "T2", "z"]}, index=["T", "T2", "z"]),
+    )
+    identities = [
+        Constraint("T", ("x", "z")),
+        Constraint("T2", ("y", "z")),
+        Constraint("u", ("x", "y")),
+    ]
+    pub = protect(
+        [table],
+        K,
+        identities,
+        latent={"x": 1.0, "y": 1.0},
+        unprinted={"u": 2.0},
+        guarded=["u"],
+    )
+    assert pub.search is not None and pub.search.solver == "optimal"
+    assert pub.search.optimal_persons == 19 and masked(pub) == {"z"}
+    assert safe(pub)
