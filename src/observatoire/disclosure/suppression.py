@@ -127,9 +127,14 @@ class Search:
     other away).
 
     ``requested`` is the method asked of :func:`protect`; ``method`` the one whose pattern was
-    kept (``"greedy"`` when the optimal search found nothing smaller). ``solver`` says how the
-    optimal search ended: ``"optimal"`` (proven minimal), ``"time limit"`` (the best pattern
-    found in time), ``"no pattern"`` (nothing protected found in time), ``"not run"``.
+    kept (``"greedy"`` when the optimal search found nothing smaller, ``"optimal"`` when the
+    pattern is cheaper than the greedy one — in some groups, greedy parts may remain where they
+    were not beaten). The search runs by independent groups of small cells (``groups``, of
+    which ``proven`` were solved to proven optimality); ``solver`` says how it ended:
+    ``"optimal"`` (every group proven minimal), ``"time limit"`` (the best patterns found in
+    time), ``"no pattern"`` or ``"infeasible"`` (some group found nothing protected: its
+    greedy part was used; ``optimal_cells`` and ``optimal_persons`` are then None),
+    ``"not run"``.
     """
 
     requested: str
@@ -140,6 +145,8 @@ class Search:
     optimal_cells: int | None = None
     optimal_persons: float | None = None
     solver: str = "not run"
+    groups: int = 0
+    proven: int = 0
     master_solves: int = 0
     cuts: int = 0
     greedy_seconds: float = 0.0
@@ -396,37 +403,66 @@ def _optimise(
     search: Search,
     time_limit: float | None,
 ) -> Search:
-    """Put the optimal pattern in place of the greedy one when it is protected and cheaper.
+    """Put the optimal pattern in place of the greedy one where it is protected and cheaper.
 
-    Cheaper in the order of ``search.cost`` (persons then cells, or cells then persons); on a
-    tie the greedy pattern stays. Whichever is kept has passed the reader's linear programs.
+    The small cells fall into independent groups: those linked by identities when every
+    allowed cell is hidden (a component of ``best``). No cell of one group can narrow or
+    widen a small cell of another, so each group gets its own program (solved in turn, the
+    smallest first, each with a fair share of the time left) and keeps, of its optimal and
+    its greedy pattern, the cheaper — in the order of ``search.cost`` (persons then cells, or
+    cells then persons); on a tie the greedy pattern stays. The whole pattern is then checked
+    by the reader's linear programs; should it fail, the greedy pattern is kept everywhere.
     """
     started = time.perf_counter()
-    needs = _requirements(publication, previous, best)
-    pattern, solver, solves, cuts = _optimal_pattern(
-        publication, previous, eligible, best, needs, search.cost, time_limit
-    )
+    deadline = None if time_limit is None else started + time_limit
     values = publication.values
-    chosen = greedy
-    if pattern is not None:
-        if solver != "optimal":  # the best pattern found in time: drop what it does not need
-            _apply(publication, eligible, pattern)
+    groups: dict[frozenset[str], list[tuple[str, tuple[float, float]]]] = {}
+    for target, need in _requirements(publication, previous, best):
+        groups.setdefault(frozenset(best.component(target)[0]), []).append((target, need))
+    chosen: set[str] = set(greedy - set().union(*groups))  # none: every greedy cell is in one
+    found: set[str] = set()
+    endings: list[str] = []
+    solves = cuts = proven = 0
+    for n, (keys, needs) in enumerate(sorted(groups.items(), key=lambda g: (len(g[0]), g[1]))):
+        share = None
+        if deadline is not None:
+            share = max(0.0, (deadline - time.perf_counter()) / (len(groups) - n))
+        pattern, solver, n_solves, n_cuts = _optimal_pattern(
+            publication, previous, eligible, best, needs, search.cost, share
+        )
+        solves, cuts = solves + n_solves, cuts + n_cuts
+        endings.append(solver)
+        proven += solver == "optimal"
+        greedy_part = greedy & keys
+        if pattern is None:
+            chosen |= greedy_part
+            continue
+        found |= pattern
+        cheaper = _price(pattern, values, search.cost) < _price(greedy_part, values, search.cost)
+        chosen |= pattern if cheaper else greedy_part
+    if chosen != greedy:
+        _apply(publication, eligible, chosen)
+        if proven < len(groups):  # the best patterns found in time: drop what they do not need
             _prune(publication, previous, _Attacker.of(publication, previous))
-            pattern = {key for key in eligible if publication.status[key] == SECONDARY}
-        if _price(pattern, values, search.cost) < _price(greedy, values, search.cost):
-            _apply(publication, eligible, pattern)
-            if not _exposed(publication, previous, needs):
-                chosen = pattern
+            chosen = {key for key in eligible if publication.status[key] == SECONDARY}
+        needs = [need for group in groups.values() for need in group]
+        if _exposed(publication, previous, needs) or not _price(
+            chosen, values, search.cost
+        ) < _price(greedy, values, search.cost):
+            chosen = greedy
     _apply(publication, eligible, chosen)
+    failed = [e for e in endings if e not in ("optimal", "time limit")]
     return Search(
         requested=search.requested,
-        method="optimal" if chosen is pattern else "greedy",
+        method="greedy" if chosen == greedy else "optimal",
         cost=search.cost,
         greedy_cells=search.greedy_cells,
         greedy_persons=search.greedy_persons,
-        optimal_cells=None if pattern is None else len(pattern),
-        optimal_persons=None if pattern is None else sum(values[key] for key in pattern),
-        solver=solver,
+        optimal_cells=None if failed else len(found),
+        optimal_persons=None if failed else sum(values[key] for key in found),
+        solver=failed[0] if failed else "optimal" if proven == len(groups) else "time limit",
+        groups=len(groups),
+        proven=proven,
         master_solves=solves,
         cuts=cuts,
         greedy_seconds=search.greedy_seconds,

@@ -267,3 +267,14 @@ def test_a_reader_s_integer_tables_need_only_reach_beyond_the_ends_not_hit_them(
     assert pub.search is not None and pub.search.solver == "optimal"
     assert pub.search.optimal_persons == 19 and masked(pub) == {"z"}
     assert safe(pub)
+
+
+def test_independent_tables_are_solved_apart_and_their_optima_add_up():
+    first = grid([[4, 43, 15], [14, 40, 6]], name="a")  # optimum 54, greedy 97
+    second = grid([[3, 50, 8], [40, 60, 9]], name="b")  # optimum 57 = greedy
+    pub = protect([first, second], K)
+    assert pub.search is not None
+    assert (pub.search.groups, pub.search.proven, pub.search.solver) == (2, 2, "optimal")
+    assert persons(pub) == 54 + 57 and pub.search.greedy_persons == 97 + 57
+    assert masked(pub) == {"a|r0|c2", "a|T|c0", "a|T|c2", "b|r0|c2", "b|r1|c0", "b|r1|c2"}
+    assert safe(pub)
