@@ -427,15 +427,17 @@ def _optimise(
         share = None
         if deadline is not None:
             share = max(0.0, (deadline - time.perf_counter()) / (len(groups) - n))
+        greedy_part = greedy & keys
         pattern, solver, n_solves, n_cuts = _optimal_pattern(
-            publication, previous, eligible, best, needs, search.cost, share
+            publication, previous, eligible, best, needs, search.cost, share, greedy_part
         )
         solves, cuts = solves + n_solves, cuts + n_cuts
         endings.append(solver)
-        proven += solver == "optimal"
-        greedy_part = greedy & keys
+        proven += solver in ("optimal", "greedy optimal")
         if pattern is None:
             chosen |= greedy_part
+            if solver == "greedy optimal":
+                found |= greedy_part
             continue
         found |= pattern
         cheaper = _price(pattern, values, search.cost) < _price(greedy_part, values, search.cost)
@@ -451,7 +453,7 @@ def _optimise(
         ) < _price(greedy, values, search.cost):
             chosen = greedy
     _apply(publication, eligible, chosen)
-    failed = [e for e in endings if e not in ("optimal", "time limit")]
+    failed = [e for e in endings if e not in ("optimal", "greedy optimal", "time limit")]
     return Search(
         requested=search.requested,
         method="greedy" if chosen == greedy else "optimal",
@@ -532,6 +534,7 @@ def _optimal_pattern(
     needs: list[tuple[str, tuple[float, float]]],
     cost: str,
     time_limit: float | None,
+    greedy: set[str] | None = None,
 ) -> tuple[set[str] | None, str, int, int]:
     """The cheapest protected pattern: a mixed-integer program solved by HiGHS.
 
@@ -571,6 +574,11 @@ def _optimal_pattern(
     the cell value » of τ-ARGUS and of Fischetti and Salazar-González's experiments); counting
     cells would mask a large margin to spare two small cells.
 
+    **Ceiling.** With ``greedy`` (the greedy pattern of these small cells), the objective must
+    be strictly below its cost: the search prunes every branch that cannot beat it, any pattern
+    found in time is an improvement, and an infeasible program proves the greedy pattern
+    optimal (``"greedy optimal"``; it is then the caller's to keep).
+
     **Cuts.** Every solution is checked by the engine's own reader (:class:`_Attacker`, the
     linear programs of :func:`audit`). Should a small cell still be exposed (the tolerances of
     the solver), the cut « at least one more of the cells that may be hidden in its component »
@@ -579,7 +587,8 @@ def _optimal_pattern(
     one. The program is solved within ``time_limit`` seconds (all solves together).
 
     Returns the pattern (None if none was found), how the search ended (``"optimal"``,
-    ``"time limit"``, ``"infeasible"``, ``"no pattern"``), the number of solves and of cuts.
+    ``"greedy optimal"``, ``"time limit"``, ``"infeasible"``, ``"no pattern"``), the number of
+    solves and of cuts.
     """
     started = time.perf_counter()
     values = dict(previous.values) if previous is not None else {}
@@ -592,9 +601,11 @@ def _optimal_pattern(
     position = {key: i for i, key in enumerate(candidates)}
     if cost == "persons":
         objective = [values[key] + 1.0 / (n + 1) for key in candidates]
+        step = 1.0 / (n + 1)  # the least strict improvement: one cell fewer, same persons
     else:
         scale = sum(values[key] for key in candidates) + 1.0
         objective = [1.0 + values[key] / scale for key in candidates]
+        step = 1.0 / scale  # one person fewer, same cells
     lower, upper, whole = [0.0] * n, [1.0] * n, [1] * n
     data: list[float] = []
     row_of: list[int] = []
@@ -653,6 +664,9 @@ def _optimal_pattern(
     if n_vars == 0:  # nothing to hide, nothing that could be: the empty pattern, if it protects
         empty = not _exposed_by(publication, previous, eligible, set(), needs)
         return (set(), "optimal", 0, 0) if empty else (None, "infeasible", 0, 0)
+    if greedy is not None:  # strictly cheaper than the greedy pattern
+        ceiling = sum(objective[position[key]] for key in greedy if key in position) - step / 2
+        add_row([(i, objective[i]) for i in range(n)], -math.inf, ceiling)
     while True:
         options: dict[str, Any] = {"mip_rel_gap": 1e-7}
         if time_limit is not None:
@@ -681,7 +695,8 @@ def _optimal_pattern(
         )
         solves += 1
         if res.x is None:
-            ended = {2: "infeasible", 1: "no pattern"}.get(res.status, "no pattern")
+            infeasible = "greedy optimal" if greedy is not None else "infeasible"
+            ended = {2: infeasible, 1: "no pattern"}.get(res.status, "no pattern")
             return None, ended, solves, len(cuts)
         pattern = {key for key in candidates if res.x[position[key]] > 0.5}
         exposed = _exposed_by(publication, previous, eligible, pattern, needs)
