@@ -57,6 +57,9 @@ COSTS = ("persons", "cells")
 count, the default) or ``"cells"`` masked."""
 DEFAULT_TIME_LIMIT_S = 20.0
 """Seconds HiGHS may spend on the optimal pattern of one publication (see :func:`protect`)."""
+WHOLE_AFTER = 3
+"""Patterns that only the reader of whole numbers narrows before the optimal search makes the
+reader's tables whole in its program (see :func:`_optimal_pattern`)."""
 
 __all__ = [
     "LATENT",
@@ -411,7 +414,8 @@ def _optimise(
     smallest first, each with a fair share of the time left) and keeps, of its optimal and
     its greedy pattern, the cheaper — in the order of ``search.cost`` (persons then cells, or
     cells then persons); on a tie the greedy pattern stays. The whole pattern is then checked
-    by the reader's linear programs; should it fail, the greedy pattern is kept everywhere.
+    by the reader's linear programs (and, in the groups the optimum took, by the reader of whole
+    numbers); should it fail, the greedy pattern is kept everywhere.
     """
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
@@ -421,6 +425,7 @@ def _optimise(
         groups.setdefault(frozenset(best.component(target)[0]), []).append((target, need))
     chosen: set[str] = set(greedy - set().union(*groups))  # none: every greedy cell is in one
     found: set[str] = set()
+    improved: list[tuple[str, tuple[float, float]]] = []  # needs of groups the optimum took
     endings: list[str] = []
     solves = cuts = proven = 0
     for n, (keys, needs) in enumerate(sorted(groups.items(), key=lambda g: (len(g[0]), g[1]))):
@@ -442,15 +447,15 @@ def _optimise(
         found |= pattern
         cheaper = _price(pattern, values, search.cost) < _price(greedy_part, values, search.cost)
         chosen |= pattern if cheaper else greedy_part
+        improved += needs if cheaper else []
     if chosen != greedy:
         _apply(publication, eligible, chosen)
-        if proven < len(groups):  # the best patterns found in time: drop what they do not need
-            _prune(publication, previous, _Attacker.of(publication, previous))
-            chosen = {key for key in eligible if publication.status[key] == SECONDARY}
         needs = [need for group in groups.values() for need in group]
-        if _exposed(publication, previous, needs) or not _price(
-            chosen, values, search.cost
-        ) < _price(greedy, values, search.cost):
+        if (
+            _exposed(publication, previous, needs)
+            or _exposed(publication, previous, improved, whole=True)
+            or not _price(chosen, values, search.cost) < _price(greedy, values, search.cost)
+        ):
             chosen = greedy
     _apply(publication, eligible, chosen)
     failed = [e for e in endings if e not in ("optimal", "greedy optimal", "time limit")]
@@ -503,10 +508,25 @@ def _exposed(
     publication: Publication,
     previous: Publication | None,
     needs: list[tuple[str, tuple[float, float]]],
+    whole: bool = False,
 ) -> list[str]:
-    """The small cells whose interval, for a reader of the current pattern, misses its need."""
+    """The small cells whose interval, for a reader of the current pattern, misses its need;
+    with ``whole``, also those that a reader who knows that persons are whole narrows
+    (:meth:`_Attacker.reaches`; a fractional or infinite end, that of an inevitable cell, is
+    left to the linear programs)."""
     attacker = _Attacker.of(publication, previous)
-    return [target for target, need in needs if not _covers(*attacker.range(target), need)]
+    exposed = []
+    for target, need in needs:
+        narrowed = not _covers(*attacker.range(target), need)
+        if whole and not narrowed:
+            narrowed = any(
+                not attacker.reaches(target, end, down)
+                for down, end in ((True, need[0]), (False, need[1]))
+                if not math.isinf(end) and abs(end - round(end)) <= TOL
+            )
+        if narrowed:
+            exposed.append(target)
+    return exposed
 
 
 def _exposed_by(
@@ -515,12 +535,13 @@ def _exposed_by(
     eligible: set[str],
     pattern: set[str],
     needs: list[tuple[str, tuple[float, float]]],
+    whole: bool = False,
 ) -> list[str]:
     """:func:`_exposed` for ``pattern`` as the secondary cells; the status is left as it was."""
     saved = dict(publication.status)
     _apply(publication, eligible, pattern)
     try:
-        return _exposed(publication, previous, needs)
+        return _exposed(publication, previous, needs, whole)
     finally:
         publication.status.clear()
         publication.status.update(saved)
@@ -554,11 +575,8 @@ def _optimal_pattern(
     * the bounds the engine gives hidden quantities: « < k » in [1, k−1], « s » at least k,
       latent counts in [0, k−1], unprinted counts at least 0, a key of both years within
       both labels;
-    * ``y`` integer (persons are whole, and a reader knows it): a pattern that only the
-      continuous relaxation protects, the reader of ``tests`` narrows with integer programs
-      (an optimal pattern sits on the edge where the two differ; the greedy one rarely does);
-      the copy of an inevitable cell whose widest interval has a fractional end stays
-      continuous;
+    * ``y`` continuous, as in the engine's reader (its linear programs); see the cuts for
+      whole numbers;
     * for a cell that may be hidden: ``y_c`` equal to its value when ``x_c = 0``, at least k
       (or its label) when ``x_c = 1``: ``y_c + (v_c − L_c) x_c ≥ v_c`` and
       ``y_c − (U_c − v_c) x_c ≤ v_c``; unbounded labels are capped at ``v_c + M``, ``M`` the
@@ -579,12 +597,21 @@ def _optimal_pattern(
     found in time is an improvement, and an infeasible program proves the greedy pattern
     optimal (``"greedy optimal"``; it is then the caller's to keep).
 
-    **Cuts.** Every solution is checked by the engine's own reader (:class:`_Attacker`, the
-    linear programs of :func:`audit`). Should a small cell still be exposed (the tolerances of
-    the solver), the cut « at least one more of the cells that may be hidden in its component »
-    is added and the program solved again. The cut is valid: hiding fewer cells never widens
-    a reader's interval, so any pattern protecting the cell masks a cell outside the rejected
-    one. The program is solved within ``time_limit`` seconds (all solves together).
+    **Cuts** (the Benders-like loop). Every solution is checked by the engine's own reader
+    (:class:`_Attacker`, the linear programs of :func:`audit`) and by a reader who knows that
+    persons are whole (:meth:`_Attacker.reaches`, integer programs): an optimal pattern sits on
+    the edge where the two can differ (identities across tables are not totally unimodular:
+    the make-up of « autres combinaisons » can leave « 3 dispositifs » ≤ 3 in whole numbers
+    while the relaxation reaches 4). Should a small cell be exposed to either, the cut « at
+    least one more of the cells that may be hidden in its component » is added and the program
+    solved again. The cut is valid for both readers: hiding fewer cells never widens a
+    reader's interval, so any pattern protecting the cell masks a cell outside the rejected
+    one. After :data:`WHOLE_AFTER` patterns rejected by the reader of whole numbers alone, the
+    copies ``y`` are made integer (the exact model for that reader; slower — the copy of an
+    inevitable cell whose widest interval has a fractional end stays continuous). The master
+    with valid cuts is a relaxation of the whole-number model, so a solution that passes both
+    readers is optimal for it. The program is solved within ``time_limit`` seconds (all solves
+    together).
 
     Returns the pattern (None if none was found), how the search ended (``"optimal"``,
     ``"greedy optimal"``, ``"time limit"``, ``"infeasible"``, ``"no pattern"``), the number of
@@ -658,9 +685,11 @@ def _optimal_pattern(
     n_vars = len(lower)
     c = np.zeros(n_vars)
     c[:n] = objective
-    integrality = np.array(whole)
+    relaxed = np.zeros(n_vars)  # the reader's tables continuous: the engine's own reader
+    relaxed[:n] = 1
+    integrality = relaxed
     cuts: list[set[str]] = []
-    solves = 0
+    solves = gaps = 0
     if n_vars == 0:  # nothing to hide, nothing that could be: the empty pattern, if it protects
         empty = not _exposed_by(publication, previous, eligible, set(), needs)
         return (set(), "optimal", 0, 0) if empty else (None, "infeasible", 0, 0)
@@ -699,9 +728,15 @@ def _optimal_pattern(
             ended = {2: infeasible, 1: "no pattern"}.get(res.status, "no pattern")
             return None, ended, solves, len(cuts)
         pattern = {key for key in candidates if res.x[position[key]] > 0.5}
-        exposed = _exposed_by(publication, previous, eligible, pattern, needs)
+        exposed = _exposed_by(publication, previous, eligible, pattern, needs, whole=True)
         if not exposed:
             return pattern, "optimal" if res.status == 0 else "time limit", solves, len(cuts)
+        if integrality is relaxed and set(exposed) - set(
+            _exposed_by(publication, previous, eligible, pattern, needs)
+        ):
+            gaps += 1  # only whole numbers narrow it
+            if gaps >= WHOLE_AFTER:
+                integrality = np.array(whole)
         for target in exposed:
             reach = {key for key in components[target][0] if key in eligible} - pattern
             if not reach:
@@ -856,6 +891,22 @@ class _Attacker:
                         queue.append(other)
         return sorted(seen), sorted(rows)
 
+    def system(self, keys: list[str], rows: list[int]) -> tuple[csr_matrix, np.ndarray]:
+        """The identities ``rows`` over the hidden ``keys``: matrix and right-hand side."""
+        position = {key: n for n, key in enumerate(keys)}
+        data, row_index, col_index = [], [], []
+        rhs = np.zeros(len(rows))
+        for r, index in enumerate(rows):
+            for key, coef in self.coefs[index].items():
+                if key in position:
+                    data.append(coef)
+                    row_index.append(r)
+                    col_index.append(position[key])
+                else:
+                    rhs[r] -= coef * self.known[key]
+        matrix = csr_matrix((data, (row_index, col_index)), shape=(len(rows), len(keys)))
+        return matrix, rhs
+
     def range(self, target: str) -> tuple[float, float]:
         """The interval a reader can deduce for ``target`` (two LPs, cached per component)."""
         if target in self.known:
@@ -868,17 +919,7 @@ class _Attacker:
             result = self.bounds[target]
         else:
             position = {key: n for n, key in enumerate(keys)}
-            data, row_index, col_index = [], [], []
-            rhs = np.zeros(len(rows))
-            for r, index in enumerate(rows):
-                for key, coef in self.coefs[index].items():
-                    if key in position:
-                        data.append(coef)
-                        row_index.append(r)
-                        col_index.append(position[key])
-                    else:
-                        rhs[r] -= coef * self.known[key]
-            matrix = csr_matrix((data, (row_index, col_index)), shape=(len(rows), len(keys)))
+            matrix, rhs = self.system(keys, rows)
             bounds = [
                 (lo, None if math.isinf(hi) else hi) for lo, hi in (self.bounds[k] for k in keys)
             ]
@@ -899,6 +940,36 @@ class _Attacker:
             result = (lo_hi[0], lo_hi[1])
         self._cache[cache_key] = result
         return result
+
+    def reaches(self, target: str, end: float, down: bool) -> bool:
+        """Whether a table of whole numbers that the reader cannot rule out has ``target`` at
+        most ``end`` (``down``) or at least ``end``: :meth:`range` for a reader who knows that
+        persons are whole (an integer program; the intervals of :meth:`range` are those of the
+        continuous relaxation, sometimes wider)."""
+        if target in self.known:
+            value = self.known[target]
+            return value <= end + TOL if down else value >= end - TOL
+        keys, rows = self.component(target)
+        lower = np.array([self.bounds[key][0] for key in keys])
+        upper = np.array([self.bounds[key][1] for key in keys])
+        at = keys.index(target)
+        if down:
+            upper[at] = min(upper[at], math.floor(end + TOL))
+        else:
+            lower[at] = max(lower[at], math.ceil(end - TOL))
+        if lower[at] > upper[at]:
+            return False
+        constraints = None
+        if rows:
+            matrix, rhs = self.system(keys, rows)
+            constraints = LinearConstraint(matrix, rhs, rhs)
+        res = milp(
+            np.zeros(len(keys)),
+            integrality=np.ones(len(keys)),
+            bounds=Bounds(lower, upper),
+            constraints=constraints,
+        )
+        return res.status == 0
 
 
 def _pick(
