@@ -78,6 +78,7 @@ __all__ = [
     "audit",
     "latent_exposure",
     "protect",
+    "whole_number_audit",
 ]
 
 
@@ -780,6 +781,21 @@ def audit(publication: Publication, previous: Publication | None = None) -> pd.D
         )
     columns = ["key", "status", "lo", "hi", "protected", "inevitable", "current"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def whole_number_audit(
+    publication: Publication, previous: Publication | None = None
+) -> pd.DataFrame:
+    """:func:`audit` for a reader who knows that persons are whole: one row per small cell
+    (``key``, ``protected``) — whether tables of whole numbers that the reader cannot rule out
+    still reach both ends of what the cell must keep (1 and k−1; for an inevitable cell, the
+    integral ends of the widest interval). The linear programs of :func:`audit` may be wider
+    than what whole numbers allow; the optimal search checks its patterns against both."""
+    best = _Attacker.of(publication, previous, extra_hidden=_eligible(publication, previous))
+    needs = _requirements(publication, previous, best)
+    exposed = set(_exposed(publication, previous, needs, whole=True))
+    rows = [{"key": key, "protected": key not in exposed} for key, _ in needs]
+    return pd.DataFrame(rows, columns=["key", "protected"])
 
 
 def latent_exposure(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:

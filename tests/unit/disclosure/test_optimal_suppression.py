@@ -24,6 +24,7 @@ from observatoire.disclosure.suppression import (
     Publication,
     audit,
     protect,
+    whole_number_audit,
 )
 
 K = 5
@@ -266,7 +267,7 @@ def test_a_reader_s_integer_tables_need_only_reach_beyond_the_ends_not_hit_them(
     )
     assert pub.search is not None and pub.search.solver == "optimal"
     assert pub.search.optimal_persons == 19 and masked(pub) == {"z"}
-    assert safe(pub)
+    assert safe(pub) and whole_number_audit(pub)["protected"].all()
 
 
 def test_independent_tables_are_solved_apart_and_their_optima_add_up():
@@ -278,3 +279,15 @@ def test_independent_tables_are_solved_apart_and_their_optima_add_up():
     assert persons(pub) == 54 + 57 and pub.search.greedy_persons == 97 + 57
     assert masked(pub) == {"a|r0|c2", "a|T|c0", "a|T|c2", "b|r0|c2", "b|r1|c0", "b|r1|c2"}
     assert safe(pub)
+
+
+def test_the_whole_number_audit_agrees_on_the_optimal_patterns():
+    for inner in ([[4, 43, 15], [14, 40, 6]], [[55, 16], [15, 22], [26, 3]]):
+        table = grid(inner)
+        pub = protect([table], K)
+        assert whole_number_audit(pub)["protected"].all()
+        primary_only = protect([table], K)
+        for key, status in primary_only.status.items():
+            if status == SECONDARY:
+                primary_only.status[key] = PUBLISHED
+        assert not whole_number_audit(primary_only)["protected"].all()
