@@ -9,7 +9,9 @@ for each small cell, the interval that a reader can deduce, with two linear prog
 A small cell is *protected* when that interval still covers [1, k−1]: the reader learns nothing
 beyond « < k ». :func:`protect` hides further cells (secondary suppression) until every small cell
 is protected, or until no allowed suppression can widen its interval any more (see
-:func:`audit`, column ``inevitable``).
+:func:`audit`, column ``inevitable``): by default the pattern that masks the fewest persons, a
+mixed-integer program solved by HiGHS within a time limit, the older greedy search kept as the
+fallback whenever it is not beaten.
 
 Cells are identified across the publication by a *quantity key*: the same key in two tables, or in
 last year's tables, is the same number and gets one status, so the pattern is consistent across
