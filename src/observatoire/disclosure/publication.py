@@ -309,9 +309,8 @@ def combinations(
     ind: dict[str, Any], k: int
 ) -> tuple[CountTable, list[Constraint], dict[str, float], dict[str, float], set[str]]:
     """The combinations of dispositifs used in the year, maison d'accueil and Housing First
-    merged (:data:`~observatoire.indicators.pathways.COMBINATION_GROUPS`), those of fewer than
-    k persons gathered in « autres combinaisons »; with what a reader knows of them, for the
-    audit.
+    merged (:data:`~observatoire.indicators.pathways.COMBINATION_GROUPS`), those of fewer than k
+    persons gathered in « autres combinaisons »; with what a reader knows of them, for the audit.
 
     A reader knows that the persons of a dispositif are the sum of the combinations that
     contain it, and the persons using n dispositifs the sum of the combinations of n (the e2e
@@ -556,7 +555,8 @@ def publish(
     """This year's tables protected against this year's *and* last year's publication.
 
     ``method`` and ``time_limit`` choose the secondary suppression (see :func:`protect`: the
-    optimal pattern within ``time_limit`` seconds, the greedy one as fallback).
+    optimal pattern within ``time_limit`` seconds, the greedy one as fallback; the limit holds
+    for each year's pattern, so publishing may take twice as long).
     ``previous_method`` is the method last year's report was printed with (default: the same):
     last year's pattern is rebuilt, and it must be the one readers hold — the first report
     printed with the optimal method protects itself against a greedy last year.

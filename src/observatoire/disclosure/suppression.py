@@ -136,7 +136,8 @@ class Search:
     kept (``"greedy"`` when the optimal search found nothing smaller, ``"optimal"`` when the
     pattern is cheaper than the greedy one — in some groups, greedy parts may remain where they
     were not beaten). The search runs by independent groups of small cells (``groups``, of
-    which ``proven`` were solved to proven optimality); ``solver`` says how it ended:
+    which ``proven`` were solved to proven optimality, or proven to have nothing cheaper than
+    their greedy pattern); ``solver`` says how it ended:
     ``"optimal"`` (every group proven minimal), ``"time limit"`` (the best patterns found in
     time), ``"no pattern"`` or ``"infeasible"`` (some group found nothing protected: its
     greedy part was used; ``optimal_cells`` and ``optimal_persons`` are then None),

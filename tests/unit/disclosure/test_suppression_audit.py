@@ -1,12 +1,10 @@
 """Attack the published tables and fail to recover any small cell.
 
-The attacker here is written independently of
-:func:`observatoire.disclosure.suppression.audit`: it reads only the *published text* (« < 5 »,
-« s », French numbers), rebuilds the identities from the table layout itself, and either
-enumerates integer solutions exhaustively (small cases) or solves integer programs with
-``scipy.optimize.milp`` over every cell (random tables). A bug in the engine's own linear
-programs therefore cannot hide itself. ``protect`` runs its default (optimal) method unless a
-test names the greedy one.
+The attacker here is written independently of :func:`observatoire.disclosure.suppression.audit`: it reads
+only the *published text* (« < 5 », « s », French numbers), rebuilds the identities from the
+table layout itself, and either enumerates integer solutions exhaustively (small cases) or solves
+integer programs with ``scipy.optimize.milp`` over every cell (random tables). A bug in the
+engine's own linear programs therefore cannot hide itself.
 """
 
 from __future__ import annotations
