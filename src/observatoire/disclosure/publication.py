@@ -23,6 +23,7 @@ import pandas as pd
 from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.schema import AGE_BANDS, EXIT_REASONS, NATIONALITY_GROUPS
 from observatoire.disclosure.cells import Constraint, CountTable, Publication, protect
+from observatoire.disclosure.suppression import DEFAULT_TIME_LIMIT_S
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.indicators.pathways import (
     COMBINATION_GROUPS,
@@ -563,9 +564,23 @@ def headline_keys(tables: Tables) -> set[str]:
 
 
 def publish(
-    ind: dict[str, Any], ind_prev: dict[str, Any] | None, k: int
+    ind: dict[str, Any],
+    ind_prev: dict[str, Any] | None,
+    k: int,
+    *,
+    method: str = "optimal",
+    time_limit: float | None = DEFAULT_TIME_LIMIT_S,
+    previous_method: str | None = None,
 ) -> tuple[Tables, Publication, Publication | None]:
-    """This year's tables protected against this year's *and* last year's publication."""
+    """This year's tables protected against this year's *and* last year's publication.
+
+    ``method`` and ``time_limit`` choose the secondary suppression (see :func:`protect`: the
+    optimal pattern within ``time_limit`` seconds, the greedy one as fallback; the limit holds
+    for each year's pattern, so publishing may take twice as long).
+    ``previous_method`` is the method last year's report was printed with (default: the same):
+    last year's pattern is rebuilt, and it must be the one readers hold — the first report
+    printed with the optimal method protects itself against a greedy last year.
+    """
     previous = None
     if ind_prev is not None:
         prev_tables = build_tables(ind_prev, k)
@@ -577,6 +592,8 @@ def publish(
             unprinted=prev_tables.unprinted,
             guarded=prev_tables.guarded,
             keep=headline_keys(prev_tables),
+            method=previous_method or method,
+            time_limit=time_limit,
         )
     tables = build_tables(ind, k)
     return (
@@ -590,6 +607,8 @@ def publish(
             unprinted=tables.unprinted,
             guarded=tables.guarded,
             keep=headline_keys(tables),
+            method=method,
+            time_limit=time_limit,
         ),
         previous,
     )

@@ -9,7 +9,9 @@ for each small cell, the interval that a reader can deduce, with two linear prog
 A small cell is *protected* when that interval still covers [1, k−1]: the reader learns nothing
 beyond « < k ». :func:`protect` hides further cells (secondary suppression) until every small cell
 is protected, or until no allowed suppression can widen its interval any more (see
-:func:`audit`, column ``inevitable``).
+:func:`audit`, column ``inevitable``): by default the pattern that masks the fewest persons, a
+mixed-integer program solved by HiGHS within a time limit, the older greedy search kept as the
+fallback whenever it is not beaten.
 
 Cells are identified across the publication by a *quantity key*: the same key in two tables, or in
 last year's tables, is the same number and gets one status, so the pattern is consistent across
@@ -19,6 +21,7 @@ tables and across years (the Eurostat practice).
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,8 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import coo_matrix, csr_matrix
 
 from observatoire.core.formatting import french_number
 
@@ -48,6 +51,18 @@ combinations) and is never written; unlike it, no « < k » rule bounds it from 
 SECONDARY_LABEL = "s"
 TOL = 1e-6
 
+METHODS = ("optimal", "greedy")
+"""How :func:`protect` chooses the secondary cells: ``"optimal"`` (a mixed-integer program
+solved by HiGHS, the greedy pattern kept when it is not larger) or ``"greedy"`` alone."""
+COSTS = ("persons", "cells")
+"""What the optimal pattern minimises: ``"persons"`` masked (each hidden cell weighted by its
+count, the default) or ``"cells"`` masked."""
+DEFAULT_TIME_LIMIT_S = 20.0
+"""Seconds HiGHS may spend on the optimal pattern of one publication (see :func:`protect`)."""
+WHOLE_AFTER = 3
+"""Patterns that only the reader of whole numbers narrows before the optimal search makes the
+reader's tables whole in its program (see :func:`_optimal_pattern`)."""
+
 __all__ = [
     "LATENT",
     "PRIMARY",
@@ -55,12 +70,17 @@ __all__ = [
     "SECONDARY",
     "SECONDARY_LABEL",
     "UNPRINTED",
+    "COSTS",
+    "DEFAULT_TIME_LIMIT_S",
+    "METHODS",
     "Constraint",
     "CountTable",
     "Publication",
+    "Search",
     "audit",
     "latent_exposure",
     "protect",
+    "whole_number_audit",
 ]
 
 
@@ -104,6 +124,42 @@ class Constraint:
     parts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Search:
+    """How the secondary pattern of a publication was chosen, for the bench and the logs.
+
+    Not to be published: the persons masked are the sum of the hidden cells, an identity a
+    reader does not have (with it, two hidden cells whose sum is printed elsewhere give each
+    other away).
+
+    ``requested`` is the method asked of :func:`protect`; ``method`` the one whose pattern was
+    kept (``"greedy"`` when the optimal search found nothing smaller, ``"optimal"`` when the
+    pattern is cheaper than the greedy one — in some groups, greedy parts may remain where they
+    were not beaten). The search runs by independent groups of small cells (``groups``, of
+    which ``proven`` were solved to proven optimality, or proven to have nothing cheaper than
+    their greedy pattern); ``solver`` says how it ended:
+    ``"optimal"`` (every group proven minimal), ``"time limit"`` (the best patterns found in
+    time), ``"no pattern"`` or ``"infeasible"`` (some group found nothing protected: its
+    greedy part was used; ``optimal_cells`` and ``optimal_persons`` are then None),
+    ``"not run"``.
+    """
+
+    requested: str
+    method: str
+    cost: str
+    greedy_cells: int
+    greedy_persons: float
+    optimal_cells: int | None = None
+    optimal_persons: float | None = None
+    solver: str = "not run"
+    groups: int = 0
+    proven: int = 0
+    master_solves: int = 0
+    cuts: int = 0
+    greedy_seconds: float = 0.0
+    optimal_seconds: float = 0.0
+
+
 @dataclass
 class Publication:
     """The suppression pattern of one year's publication.
@@ -119,6 +175,7 @@ class Publication:
     constraints: list[Constraint]
     kept: frozenset[str] = frozenset()  # never hidden as secondary (see protect's keep)
     guarded: frozenset[str] = frozenset()  # unprinted counts protected like « < k » cells
+    search: Search | None = None  # how the secondary pattern was chosen (never published)
 
     def hidden(self, key: str) -> bool:
         return self.status[key] != PUBLISHED
@@ -177,10 +234,24 @@ def protect(
     latent: dict[str, float] | None = None,
     unprinted: dict[str, float] | None = None,
     guarded: Iterable[str] = (),
+    method: str = "optimal",
+    time_limit: float | None = DEFAULT_TIME_LIMIT_S,
+    cost: str = "persons",
 ) -> Publication:
     """Primary and audited secondary suppression over all ``tables`` of one year.
 
-    Small cells are hidden first; then, while a reader can narrow some small cell (of this year
+    Small cells are hidden first. The secondary cells are then chosen by ``method``:
+
+    * ``"optimal"`` (default): the pattern that masks the fewest persons (``cost="persons"``)
+      or cells (``cost="cells"``) while every small cell stays protected, found by a
+      mixed-integer program (see :func:`_optimal_pattern`) within ``time_limit`` seconds
+      (default :data:`DEFAULT_TIME_LIMIT_S`; None: no limit). The greedy pattern below is always
+      computed too, as the fallback: the optimal one is kept only when it is protected (checked
+      by the same linear programs as :func:`audit`) and strictly cheaper, so the result never
+      masks more than the greedy search. ``publication.search`` records which won.
+    * ``"greedy"``: the greedy search alone.
+
+    The greedy search: while a reader can narrow some small cell (of this year
     or of ``previous``), one more published cell is hidden in an identity that bears on it,
     preferring in order: cells that are the total of fewer identities (inner cells, then margins,
     a grand total shared by several tables last), cells of identities that pin a hidden cell on
@@ -203,6 +274,11 @@ def protect(
     """
     if k < 2:
         raise ValueError(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
+    if method not in METHODS:
+        raise ValueError(f"Méthode de suppression inconnue « {method} » ({', '.join(METHODS)}).")
+    if cost not in COSTS:
+        raise ValueError(f"Coût de suppression inconnu « {cost} » ({', '.join(COSTS)}).")
+    started = time.perf_counter()
     values, sensitive = _collect(tables, k)
     latent = dict(latent or {})
     if clash := sorted(latent.keys() & values.keys()):
@@ -278,6 +354,18 @@ def protect(
                     "augmentez max_rounds ou simplifiez les tableaux."
                 )
     _prune(publication, previous, attacker)
+    greedy = {key for key, s in status.items() if s == SECONDARY}
+    search = Search(
+        requested=method,
+        method="greedy",
+        cost=cost,
+        greedy_cells=len(greedy),
+        greedy_persons=sum(values[key] for key in greedy),
+        greedy_seconds=time.perf_counter() - started,
+    )
+    if method == "optimal":
+        search = _optimise(publication, previous, eligible, best, greedy, search, time_limit)
+    publication.search = search
     return publication
 
 
@@ -308,6 +396,356 @@ def _prune(publication: Publication, previous: Publication | None, attacker: _At
             status[key] = PUBLISHED
         else:
             attacker.hide(key, (float(k), math.inf))
+
+
+# --- the optimal pattern -------------------------------------------------------------------------
+
+
+def _optimise(
+    publication: Publication,
+    previous: Publication | None,
+    eligible: set[str],
+    best: _Attacker,
+    greedy: set[str],
+    search: Search,
+    time_limit: float | None,
+) -> Search:
+    """Put the optimal pattern in place of the greedy one where it is protected and cheaper.
+
+    The small cells fall into independent groups: those linked by identities when every
+    allowed cell is hidden (a component of ``best``). No cell of one group can narrow or
+    widen a small cell of another, so each group gets its own program (solved in turn, the
+    smallest first, each with a fair share of the time left) and keeps, of its optimal and
+    its greedy pattern, the cheaper — in the order of ``search.cost`` (persons then cells, or
+    cells then persons); on a tie the greedy pattern stays. The whole pattern is then checked
+    by the reader's linear programs (and, in the groups the optimum took, by the reader of whole
+    numbers); should it fail, the greedy pattern is kept everywhere.
+    """
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
+    values = publication.values
+    groups: dict[frozenset[str], list[tuple[str, tuple[float, float]]]] = {}
+    for target, need in _requirements(publication, previous, best):
+        groups.setdefault(frozenset(best.component(target)[0]), []).append((target, need))
+    chosen: set[str] = set(greedy - set().union(*groups))  # none: every greedy cell is in one
+    found: set[str] = set()
+    improved: list[tuple[str, tuple[float, float]]] = []  # needs of groups the optimum took
+    endings: list[str] = []
+    solves = cuts = proven = 0
+    for n, (keys, needs) in enumerate(sorted(groups.items(), key=lambda g: (len(g[0]), g[1]))):
+        share = None
+        if deadline is not None:
+            share = max(0.0, (deadline - time.perf_counter()) / (len(groups) - n))
+        greedy_part = greedy & keys
+        pattern, solver, n_solves, n_cuts = _optimal_pattern(
+            publication, previous, eligible, best, needs, search.cost, share, greedy_part
+        )
+        solves, cuts = solves + n_solves, cuts + n_cuts
+        endings.append(solver)
+        proven += solver in ("optimal", "greedy optimal")
+        if pattern is None:
+            chosen |= greedy_part
+            if solver == "greedy optimal":
+                found |= greedy_part
+            continue
+        found |= pattern
+        cheaper = _price(pattern, values, search.cost) < _price(greedy_part, values, search.cost)
+        chosen |= pattern if cheaper else greedy_part
+        improved += needs if cheaper else []
+    if chosen != greedy:
+        _apply(publication, eligible, chosen)
+        needs = [need for group in groups.values() for need in group]
+        if (
+            _exposed(publication, previous, needs)
+            or _exposed(publication, previous, improved, whole=True)
+            or not _price(chosen, values, search.cost) < _price(greedy, values, search.cost)
+        ):
+            chosen = greedy
+    _apply(publication, eligible, chosen)
+    failed = [e for e in endings if e not in ("optimal", "greedy optimal", "time limit")]
+    return Search(
+        requested=search.requested,
+        method="greedy" if chosen == greedy else "optimal",
+        cost=search.cost,
+        greedy_cells=search.greedy_cells,
+        greedy_persons=search.greedy_persons,
+        optimal_cells=None if failed else len(found),
+        optimal_persons=None if failed else sum(values[key] for key in found),
+        solver=failed[0] if failed else "optimal" if proven == len(groups) else "time limit",
+        groups=len(groups),
+        proven=proven,
+        master_solves=solves,
+        cuts=cuts,
+        greedy_seconds=search.greedy_seconds,
+        optimal_seconds=time.perf_counter() - started,
+    )
+
+
+def _price(pattern: set[str], values: dict[str, float], cost: str) -> tuple[float, float]:
+    """What a pattern costs, in the order of ``cost``: (persons, cells) or (cells, persons)."""
+    persons, cells = sum(values[key] for key in pattern), float(len(pattern))
+    return (persons, cells) if cost == "persons" else (cells, persons)
+
+
+def _apply(publication: Publication, eligible: set[str], pattern: set[str]) -> None:
+    """Make ``pattern`` the secondary cells (every other eligible cell published)."""
+    for key in eligible:
+        publication.status[key] = SECONDARY if key in pattern else PUBLISHED
+
+
+def _requirements(
+    publication: Publication, previous: Publication | None, best: _Attacker
+) -> list[tuple[str, tuple[float, float]]]:
+    """Each small cell with the interval a reader must not be able to narrow: what its label
+    says (1..k−1), or, when no allowed suppression can leave that much (published zeros), the
+    widest interval that hiding every allowed cell leaves — the greedy search's stopping rule
+    and :func:`audit`'s ``protected`` or ``inevitable``."""
+    needs = []
+    for target in _primary_keys(publication, previous):
+        rng = _target_range(target, publication, previous)
+        widest = best.range(target)
+        needs.append((target, rng if _covers(*widest, rng) else widest))
+    return needs
+
+
+def _exposed(
+    publication: Publication,
+    previous: Publication | None,
+    needs: list[tuple[str, tuple[float, float]]],
+    whole: bool = False,
+) -> list[str]:
+    """The small cells whose interval, for a reader of the current pattern, misses its need;
+    with ``whole``, also those that a reader who knows that persons are whole narrows
+    (:meth:`_Attacker.reaches`; a fractional or infinite end, that of an inevitable cell, is
+    left to the linear programs)."""
+    attacker = _Attacker.of(publication, previous)
+    exposed = []
+    for target, need in needs:
+        narrowed = not _covers(*attacker.range(target), need)
+        if whole and not narrowed:
+            narrowed = any(
+                not attacker.reaches(target, end, down)
+                for down, end in ((True, need[0]), (False, need[1]))
+                if not math.isinf(end) and abs(end - round(end)) <= TOL
+            )
+        if narrowed:
+            exposed.append(target)
+    return exposed
+
+
+def _exposed_by(
+    publication: Publication,
+    previous: Publication | None,
+    eligible: set[str],
+    pattern: set[str],
+    needs: list[tuple[str, tuple[float, float]]],
+    whole: bool = False,
+) -> list[str]:
+    """:func:`_exposed` for ``pattern`` as the secondary cells; the status is left as it was."""
+    saved = dict(publication.status)
+    _apply(publication, eligible, pattern)
+    try:
+        return _exposed(publication, previous, needs, whole)
+    finally:
+        publication.status.clear()
+        publication.status.update(saved)
+
+
+def _optimal_pattern(
+    publication: Publication,
+    previous: Publication | None,
+    eligible: set[str],
+    best: _Attacker,
+    needs: list[tuple[str, tuple[float, float]]],
+    cost: str,
+    time_limit: float | None,
+    greedy: set[str] | None = None,
+) -> tuple[set[str] | None, str, int, int]:
+    """The cheapest protected pattern: a mixed-integer program solved by HiGHS.
+
+    **Formulation.** The protection-level model of secondary suppression (Fischetti and
+    Salazar-González, *Mathematical Programming* 91, 2001), written out in full rather than
+    decomposed, as the report's tables are small. A binary ``x_c`` per cell ``c`` that may be
+    hidden (:func:`_eligible`) says it is masked. A small cell ``t`` is protected when a reader's
+    interval still reaches both ends ``e`` of what it must keep (see :func:`_requirements`):
+    for the lower end, *some* table ``y`` that the reader cannot rule out has ``y_t ≤ e``; for
+    the upper end, some has ``y_t ≥ e``. So the program holds, for each small cell and each end
+    (an end the true value reaches needs nothing: the true table is one such table),
+    a copy ``y`` of the quantities of the cell's component (the keys the identities link to it
+    when every allowed cell is hidden) with
+
+    * every identity (table margins, explicit identities, last year's), published values as
+      constants;
+    * the bounds the engine gives hidden quantities: « < k » in [1, k−1], « s » at least k,
+      latent counts in [0, k−1], unprinted counts at least 0, a key of both years within
+      both labels;
+    * ``y`` continuous, as in the engine's reader (its linear programs); see the cuts for
+      whole numbers;
+    * for a cell that may be hidden: ``y_c`` equal to its value when ``x_c = 0``, at least k
+      (or its label) when ``x_c = 1``: ``y_c + (v_c − L_c) x_c ≥ v_c`` and
+      ``y_c − (U_c − v_c) x_c ≤ v_c``; unbounded labels are capped at ``v_c + M``, ``M`` the
+      largest count of the publication plus k (a cap only narrows the reader, so it can only
+      make the program ask for more suppression, never for less protection).
+
+    **Objective** (``cost``): with ``"persons"``, the sum of the counts of the hidden cells,
+    plus ``1/(n+1)`` per cell as a tie-break (fewer cells among equal persons; n candidate
+    cells, counts being integers, it never outweighs one person); with ``"cells"``, the number
+    of cells plus the persons scaled under one cell. Persons rather than cells by default:
+    what a reader loses is the information in the masked figures, and a masked count of 421
+    persons hides more of the report than a masked 8 (the « information loss proportional to
+    the cell value » of τ-ARGUS and of Fischetti and Salazar-González's experiments); counting
+    cells would mask a large margin to spare two small cells.
+
+    **Ceiling.** With ``greedy`` (the greedy pattern of these small cells), the objective must
+    be strictly below its cost: the search prunes every branch that cannot beat it, any pattern
+    found in time is an improvement, and an infeasible program proves the greedy pattern
+    optimal (``"greedy optimal"``; it is then the caller's to keep).
+
+    **Cuts** (the Benders-like loop). Every solution is checked by the engine's own reader
+    (:class:`_Attacker`, the linear programs of :func:`audit`) and by a reader who knows that
+    persons are whole (:meth:`_Attacker.reaches`, integer programs): an optimal pattern sits on
+    the edge where the two can differ (identities across tables are not totally unimodular:
+    the make-up of « autres combinaisons » can leave « 3 dispositifs » ≤ 3 in whole numbers
+    while the relaxation reaches 4). Should a small cell be exposed to either, the cut « at
+    least one more of the cells that may be hidden in its component » is added and the program
+    solved again. The cut is valid for both readers: hiding fewer cells never widens a
+    reader's interval, so any pattern protecting the cell masks a cell outside the rejected
+    one. After :data:`WHOLE_AFTER` patterns rejected by the reader of whole numbers alone, the
+    copies ``y`` are made integer (the exact model for that reader; slower — the copy of an
+    inevitable cell whose widest interval has a fractional end stays continuous). The master
+    with valid cuts is a relaxation of the whole-number model, so a solution that passes both
+    readers is optimal for it. The program is solved within ``time_limit`` seconds (all solves
+    together).
+
+    Returns the pattern (None if none was found), how the search ended (``"optimal"``,
+    ``"greedy optimal"``, ``"time limit"``, ``"infeasible"``, ``"no pattern"``), the number of
+    solves and of cuts.
+    """
+    started = time.perf_counter()
+    values = dict(previous.values) if previous is not None else {}
+    values.update(publication.values)
+    k = publication.k
+    big = max(values.values(), default=0.0) + k
+    components = {target: best.component(target) for target, _ in needs}
+    candidates = sorted({key for keys, _ in components.values() for key in keys if key in eligible})
+    n = len(candidates)
+    position = {key: i for i, key in enumerate(candidates)}
+    if cost == "persons":
+        objective = [values[key] + 1.0 / (n + 1) for key in candidates]
+        step = 1.0 / (n + 1)  # the least strict improvement: one cell fewer, same persons
+    else:
+        scale = sum(values[key] for key in candidates) + 1.0
+        objective = [1.0 + values[key] / scale for key in candidates]
+        step = 1.0 / scale  # one person fewer, same cells
+    lower, upper, whole = [0.0] * n, [1.0] * n, [1] * n
+    data: list[float] = []
+    row_of: list[int] = []
+    col_of: list[int] = []
+    low: list[float] = []
+    high: list[float] = []
+
+    def add_row(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
+        for col, coef in entries:
+            data.append(coef)
+            row_of.append(len(low))
+            col_of.append(col)
+        low.append(lo)
+        high.append(hi)
+
+    for target, need in needs:
+        keys, rows = components[target]
+        rows = sorted(rows, key=lambda r: sorted(best.coefs[r].items()))
+        for down, end in ((True, need[0]), (False, need[1])):
+            reached = values[target] <= end + TOL if down else values[target] >= end - TOL
+            if math.isinf(end) or reached or not rows:  # the true table reaches it
+                continue
+            column: dict[str, int] = {}
+            integral = int(abs(end - round(end)) <= TOL)  # else an inevitable, fractional end
+            if integral:
+                end = round(end)
+            for key in keys:
+                column[key] = len(lower)
+                lo, hi = best.bounds[key]
+                hi = min(hi, values[key] + big)
+                if key == target and down:
+                    hi = end
+                elif key == target:
+                    lo = end
+                lower.append(lo)
+                upper.append(hi)
+                whole.append(integral)
+                if key in position:
+                    v = values[key]
+                    add_row([(column[key], 1.0), (position[key], v - lo)], v, math.inf)
+                    add_row([(column[key], 1.0), (position[key], -(hi - v))], -math.inf, v)
+            for r in rows:
+                entries, rhs = [], 0.0
+                for key, coef in best.coefs[r].items():
+                    if key in column:
+                        entries.append((column[key], coef))
+                    else:
+                        rhs -= coef * best.known[key]
+                add_row(entries, rhs, rhs)
+    n_vars = len(lower)
+    c = np.zeros(n_vars)
+    c[:n] = objective
+    relaxed = np.zeros(n_vars)  # the reader's tables continuous: the engine's own reader
+    relaxed[:n] = 1
+    integrality = relaxed
+    cuts: list[set[str]] = []
+    solves = gaps = 0
+    if n_vars == 0:  # nothing to hide, nothing that could be: the empty pattern, if it protects
+        empty = not _exposed_by(publication, previous, eligible, set(), needs)
+        return (set(), "optimal", 0, 0) if empty else (None, "infeasible", 0, 0)
+    if greedy is not None:  # strictly cheaper than the greedy pattern
+        ceiling = sum(objective[position[key]] for key in greedy if key in position) - step / 2
+        add_row([(i, objective[i]) for i in range(n)], -math.inf, ceiling)
+    while True:
+        options: dict[str, Any] = {"mip_rel_gap": 1e-7}
+        if time_limit is not None:
+            remaining = time_limit - (time.perf_counter() - started)
+            if remaining <= 0:
+                return None, "no pattern", solves, len(cuts)
+            options["time_limit"] = remaining
+        cut_rows = [[(position[key], 1.0) for key in sorted(cut)] for cut in cuts]
+        n_rows = len(low) + len(cut_rows)
+        cut_data = [coef for entries in cut_rows for _, coef in entries]
+        cut_row = [len(low) + i for i, entries in enumerate(cut_rows) for _ in entries]
+        cut_col = [col for entries in cut_rows for col, _ in entries]
+        matrix = coo_matrix(
+            (data + cut_data, (row_of + cut_row, col_of + cut_col)), shape=(n_rows, n_vars)
+        ).tocsr()
+        res = milp(
+            c,
+            integrality=integrality,
+            bounds=Bounds(np.array(lower), np.array(upper)),
+            constraints=LinearConstraint(
+                matrix, np.array(low + [1.0] * len(cuts)), np.array(high + [math.inf] * len(cuts))
+            )
+            if n_rows
+            else None,
+            options=options,
+        )
+        solves += 1
+        if res.x is None:
+            infeasible = "greedy optimal" if greedy is not None else "infeasible"
+            ended = {2: infeasible, 1: "no pattern"}.get(res.status, "no pattern")
+            return None, ended, solves, len(cuts)
+        pattern = {key for key in candidates if res.x[position[key]] > 0.5}
+        exposed = _exposed_by(publication, previous, eligible, pattern, needs, whole=True)
+        if not exposed:
+            return pattern, "optimal" if res.status == 0 else "time limit", solves, len(cuts)
+        if integrality is relaxed and set(exposed) - set(
+            _exposed_by(publication, previous, eligible, pattern, needs)
+        ):
+            gaps += 1  # only whole numbers narrow it
+            if gaps >= WHOLE_AFTER:
+                integrality = np.array(whole)
+        for target in exposed:
+            reach = {key for key in components[target][0] if key in eligible} - pattern
+            if not reach:
+                return None, "infeasible", solves, len(cuts)
+            cuts.append(reach)
 
 
 def audit(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
@@ -346,6 +784,21 @@ def audit(publication: Publication, previous: Publication | None = None) -> pd.D
         )
     columns = ["key", "status", "lo", "hi", "protected", "inevitable", "current"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def whole_number_audit(
+    publication: Publication, previous: Publication | None = None
+) -> pd.DataFrame:
+    """:func:`audit` for a reader who knows that persons are whole: one row per small cell
+    (``key``, ``protected``) — whether tables of whole numbers that the reader cannot rule out
+    still reach both ends of what the cell must keep (1 and k−1; for an inevitable cell, the
+    integral ends of the widest interval). The linear programs of :func:`audit` may be wider
+    than what whole numbers allow; the optimal search checks its patterns against both."""
+    best = _Attacker.of(publication, previous, extra_hidden=_eligible(publication, previous))
+    needs = _requirements(publication, previous, best)
+    exposed = set(_exposed(publication, previous, needs, whole=True))
+    rows = [{"key": key, "protected": key not in exposed} for key, _ in needs]
+    return pd.DataFrame(rows, columns=["key", "protected"])
 
 
 def latent_exposure(publication: Publication, previous: Publication | None = None) -> pd.DataFrame:
@@ -457,6 +910,22 @@ class _Attacker:
                         queue.append(other)
         return sorted(seen), sorted(rows)
 
+    def system(self, keys: list[str], rows: list[int]) -> tuple[csr_matrix, np.ndarray]:
+        """The identities ``rows`` over the hidden ``keys``: matrix and right-hand side."""
+        position = {key: n for n, key in enumerate(keys)}
+        data, row_index, col_index = [], [], []
+        rhs = np.zeros(len(rows))
+        for r, index in enumerate(rows):
+            for key, coef in self.coefs[index].items():
+                if key in position:
+                    data.append(coef)
+                    row_index.append(r)
+                    col_index.append(position[key])
+                else:
+                    rhs[r] -= coef * self.known[key]
+        matrix = csr_matrix((data, (row_index, col_index)), shape=(len(rows), len(keys)))
+        return matrix, rhs
+
     def range(self, target: str) -> tuple[float, float]:
         """The interval a reader can deduce for ``target`` (two LPs, cached per component)."""
         if target in self.known:
@@ -469,17 +938,7 @@ class _Attacker:
             result = self.bounds[target]
         else:
             position = {key: n for n, key in enumerate(keys)}
-            data, row_index, col_index = [], [], []
-            rhs = np.zeros(len(rows))
-            for r, index in enumerate(rows):
-                for key, coef in self.coefs[index].items():
-                    if key in position:
-                        data.append(coef)
-                        row_index.append(r)
-                        col_index.append(position[key])
-                    else:
-                        rhs[r] -= coef * self.known[key]
-            matrix = csr_matrix((data, (row_index, col_index)), shape=(len(rows), len(keys)))
+            matrix, rhs = self.system(keys, rows)
             bounds = [
                 (lo, None if math.isinf(hi) else hi) for lo, hi in (self.bounds[k] for k in keys)
             ]
@@ -500,6 +959,36 @@ class _Attacker:
             result = (lo_hi[0], lo_hi[1])
         self._cache[cache_key] = result
         return result
+
+    def reaches(self, target: str, end: float, down: bool) -> bool:
+        """Whether a table of whole numbers that the reader cannot rule out has ``target`` at
+        most ``end`` (``down``) or at least ``end``: :meth:`range` for a reader who knows that
+        persons are whole (an integer program; the intervals of :meth:`range` are those of the
+        continuous relaxation, sometimes wider)."""
+        if target in self.known:
+            value = self.known[target]
+            return value <= end + TOL if down else value >= end - TOL
+        keys, rows = self.component(target)
+        lower = np.array([self.bounds[key][0] for key in keys])
+        upper = np.array([self.bounds[key][1] for key in keys])
+        at = keys.index(target)
+        if down:
+            upper[at] = min(upper[at], math.floor(end + TOL))
+        else:
+            lower[at] = max(lower[at], math.ceil(end - TOL))
+        if lower[at] > upper[at]:
+            return False
+        constraints = None
+        if rows:
+            matrix, rhs = self.system(keys, rows)
+            constraints = LinearConstraint(matrix, rhs, rhs)
+        res = milp(
+            np.zeros(len(keys)),
+            integrality=np.ones(len(keys)),
+            bounds=Bounds(lower, upper),
+            constraints=constraints,
+        )
+        return res.status == 0
 
 
 def _pick(

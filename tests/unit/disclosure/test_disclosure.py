@@ -133,13 +133,25 @@ def test_kept_headline_stays_published_and_the_pattern_goes_elsewhere():
     table = _table("t", rows, ["A", "B", "T"], ["F", "M", "T"], row_total="T", col_total="T")
     default = protect([table], 5)
     assert not default.hidden("t|A|T")
-    kept = protect([table], 5, keep=["t|A|M", "t|B|F"])
+    kept = protect([table], 5, keep=["t|A|M", "t|B|F"], method="greedy")
     assert not kept.hidden("t|A|M") and not kept.hidden("t|B|F")
     # 10 kept: row A needs its total hidden; then column T needs B's total, row B its M (20 is
     # kept), column M its total, and column F its total (20 kept). The grand total stays.
     hidden = {key for key in kept.status if kept.hidden(key)}
     assert hidden == {"t|A|F", "t|A|T", "t|B|T", "t|B|M", "t|T|M", "t|T|F"}
     assert audit(kept)["protected"].all()
+    # The optimal pattern goes round the kept cells through the margins: 13 + 23 + 63 = 99
+    # persons masked instead of 13 + 50 + 30 + 40 + 23 = 156.
+    best = protect([table], 5, keep=["t|A|M", "t|B|F"])
+    assert {key for key in best.status if best.hidden(key)} == {
+        "t|A|F",
+        "t|A|T",
+        "t|T|F",
+        "t|T|T",
+    }
+    assert best.search is not None and best.search.method == "optimal"
+    assert (best.search.greedy_persons, best.search.optimal_persons) == (156, 99)
+    assert audit(best)["protected"].all()
 
 
 def test_pattern_does_not_depend_on_table_order():
