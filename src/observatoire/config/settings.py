@@ -248,6 +248,9 @@ class ReportSettings(Section):
 
     year: Annotated[int, Field(ge=1990, le=2100)]
     disclosure_threshold: Annotated[int, Field(ge=1)] = 5
+    disclosure_time_limit_s: Annotated[float, Field(gt=0)] = 20.0
+    """Seconds the optimal secondary suppression may search, per year's pattern (then the best
+    protected pattern found, never worse than the greedy one)."""
     min_persons_for_mean: Positive = 10
     organisation: str
     city: str

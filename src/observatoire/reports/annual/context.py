@@ -122,7 +122,9 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
     ind = read_indicators(ind_dir / INDICATORS_FILE).to_json()
     prev_path = ind_dir / PREVIOUS_YEAR_FILE
     ind_prev = read_indicators(prev_path).to_json() if prev_path.exists() else None
-    tables, pub, pub_prev = publish(ind, ind_prev, k)
+    tables, pub, pub_prev = publish(
+        ind, ind_prev, k, time_limit=settings.report.disclosure_time_limit_s
+    )
     return ReportData(
         settings=settings,
         params_path=params_path,
