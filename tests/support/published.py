@@ -111,6 +111,12 @@ def cell_key(table: str, row: str, col: str, partner_ids: dict[str, str], year: 
             return quantity_key("personnes", row)
         case "personnes_par_dispositif":
             return quantity_key("personnes", col, None if row == NETWORK_ROW else disp(row))
+        case "personnes_identifiees_et_travail_de_rue":
+            if tot_r:
+                return quantity_key("personnes", y)
+            if row == "Travail de rue":
+                return quantity_key("personnes", y, disp(row))
+            return quantity_key("personnes", y, "identifies")
         case "personnes_par_dispositif_et_annee":
             return quantity_key("personnes", col, disp(row))
         case "personnes_par_partenaire":

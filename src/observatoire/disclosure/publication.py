@@ -135,6 +135,30 @@ def persons_by_dispositif(ind: dict[str, Any]) -> CountTable:
     return _table("personnes_par_dispositif", "Personnes distinctes par dispositif", values, keys)
 
 
+def persons_identified_and_street_work(ind: dict[str, Any]) -> CountTable:
+    """The network total as the report's text splits it: persons known by name across the
+    services, and persons met only by street work (never linked to the others); the network is
+    their sum, so a reader can subtract: the split is a table of the audit like any other."""
+    y = int(ind["year"])
+    net = ind["network"]
+    rows = ["identifies", STREET_WORK, TOTAL]
+    values = pd.DataFrame(
+        {str(y): [net["persons_identified"], net["persons_street_work"], net["persons"]]},
+        index=rows,
+    )
+    keys = pd.DataFrame(
+        {str(y): [key(y, "identifies"), key(y, f"dispositif={STREET_WORK}"), network_key(y)]},
+        index=rows,
+    )
+    return _table(
+        "personnes_identifiees_et_travail_de_rue",
+        "Personnes identifiées et personnes vues seulement par le travail de rue",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+
+
 def persons_by_partner(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint]]:
     """Distinct persons per partner; a partner alone in its dispositif *is* the dispositif's
     count, which the audit must know (an identity between two tables)."""
@@ -521,6 +545,7 @@ def build_tables(ind: dict[str, Any], k: int) -> Tables:
     combo_table, combo_constraints, latent, unprinted, guarded = combinations(ind, k)
     tables: list[CountTable | None] = [
         persons_by_dispositif(ind),
+        persons_identified_and_street_work(ind),
         partner_table,
         persons_by_year(ind),
         persons_by_dispositif_and_year(ind),

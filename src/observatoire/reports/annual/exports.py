@@ -80,6 +80,7 @@ def published_tables(
 
 INDEX_LABELS = {
     "personnes_par_dispositif": "dispositif",
+    "personnes_identifiees_et_travail_de_rue": "personnes",
     "personnes_par_partenaire": "partenaire",
     "personnes_par_annee": "annee",
     "personnes_par_dispositif_et_annee": "dispositif",
@@ -117,6 +118,11 @@ def row_label(table: str, value: Any, partner_names: dict[str, str] | None = Non
         return NATIONALITY_GROUPS.get(text, text)
     if table == "personnes_par_age_et_sexe":
         return AGE_LABELS.get(text, text)
+    if table == "personnes_identifiees_et_travail_de_rue":
+        return {
+            "identifies": "Identifiées (par leur nom, tous services)",
+            "travail_rue": "Vues seulement par le travail de rue",
+        }.get(text, text)
     if text == "reseau":
         return "Réseau (personnes distinctes)"
     return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.formatting import french_change
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import NATIONALITY_GROUPS
@@ -28,13 +28,13 @@ AGE_LABELS = {
 
 def context(data: ReportData) -> dict[str, Any]:
     """The network's totals, the dispositifs' table, the partners' table and the profile."""
-    ind, pub, tables, year, k = data.ind, data.pub, data.tables, data.year, data.k
+    ind, pub, tables, year = data.ind, data.pub, data.tables, data.year
     net = ind["network"]
     return {
         "persons": pub.cell_text(network_key(year)),
         "persons_prev": pub.cell_text(network_key(year - 1)),
-        "persons_identified": publish_count(net["persons_identified"], k),
-        "persons_street_work": publish_count(net["persons_street_work"], k),
+        "persons_identified": pub.cell_text(key(year, "identifies")),
+        "persons_street_work": pub.cell_text(key(year, f"dispositif={STREET_WORK}")),
         "persons_change": change_text(pub, network_key(year), network_key(year - 1)),
         "contacts": fr_num(net["contacts"]),
         "contacts_change": french_change(net["contacts"], net["contacts_prev"]),
