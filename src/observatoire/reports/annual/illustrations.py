@@ -26,6 +26,7 @@ from observatoire.reports.annual import figures as annual_charts
 from observatoire.reports.annual.context import LINKAGE_DIR, MONTHS_FR, ReportData
 
 __all__ = [
+    "table_cells",
     "pyramid_cells",
     "write_figure_cells",
     "StlComponents",
@@ -175,6 +176,27 @@ def chapter_figures(
     return paths
 
 
+def table_cells(
+    pub: Publication,
+    table: CountTable,
+    rows: list[Any] | None = None,
+    columns: list[Any] | None = None,
+) -> pd.DataFrame:
+    """The published cells of a table's ``rows`` × ``columns`` (all by default), as a chart of
+    them prints them: for the CSV written beside the chart."""
+    rows = list(table.keys.index) if rows is None else rows
+    columns = list(table.keys.columns) if columns is None else columns
+    cells = pd.DataFrame(
+        [
+            {"ligne": str(r), "colonne": str(c), "key": table.keys.loc[r, c]}
+            for r in rows
+            for c in columns
+            if table.keys.loc[r, c] is not None
+        ]
+    )
+    return published_cells(pub, cells)
+
+
 def drawn(pub: Publication, table: CountTable, row: Any, column: Any, masked: float) -> Any:
     """A cell's value as a chart draws it: ``masked`` if the publication masks it."""
     return masked if pub.hidden(table.keys.loc[row, column]) else table.values.loc[row, column]
@@ -195,6 +217,7 @@ def persons_by_year_figures(fig_dir: Path, pub: Publication, tables: Tables) -> 
         )
         name = f"personnes_{code}.png"
         charts.save_figure(annual_charts.persons_by_year(frame, code), fig_dir / name)
+        write_figure_cells(table_cells(pub, t, rows=[code]), fig_dir / f"personnes_{code}.csv")
         paths[f"persons_{code}"] = f"figures/{name}"
     return paths
 
@@ -218,6 +241,8 @@ def flows_figure(fig_dir: Path, pub: Publication, tables: Tables) -> dict[str, s
         frame[c] = [drawn(pub, t, i, c, NAN) for i in frame.index]
     frame = frame.reset_index(names="year")
     charts.save_figure(annual_charts.flows_by_year(frame), fig_dir / "flux.png")
+    flows = ["new", "continuing", "returning"]
+    write_figure_cells(table_cells(pub, t, columns=flows), fig_dir / "flux.csv")
     return {"flows": "figures/flux.png"}
 
 
@@ -243,6 +268,7 @@ def combinations_figure(
         if any(d in c for c in frame["combination"])
     ]
     charts.save_figure(annual_charts.combinations_upset(frame, used), fig_dir / "combinaisons.png")
+    write_figure_cells(table_cells(pub, t, rows=rows), fig_dir / "combinaisons.csv")
     return {"upset": "figures/combinaisons.png"}
 
 
@@ -260,6 +286,7 @@ def exits_figure(fig_dir: Path, pub: Publication, tables: Tables) -> dict[str, s
     frame = frame.loc[:, frame.sum() > 0]
     labels = dict(EXIT_REASONS) | {"masque": "Cases masquées"}
     charts.save_figure(annual_charts.exit_reasons(frame, labels), fig_dir / "sorties.png")
+    write_figure_cells(table_cells(pub, t), fig_dir / "sorties.csv")
     return {"exits": "figures/sorties.png"}
 
 
