@@ -91,6 +91,26 @@ def _cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.disclosure.archive import LEDGER, archive_release
+    from observatoire.reports.common import code_version
+
+    year = args.year
+    written = archive_release(
+        year,
+        PATHS.tables(year) / LEDGER,
+        PATHS.release(year),
+        settings.report.disclosure_threshold,
+        code_version(),
+    )
+    print(
+        f"Publication {year} archivée : {written} (statuts et valeurs publiées, aucune valeur "
+        f"masquée). Ajoutez-la au dépôt : git add {PATHS.release(year)} ; le rapport "
+        f"{year + 1} se protégera contre ce qui a réellement été publié."
+    )
+    return 0
+
+
 def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.core.dispositifs import DISPOSITIFS
     from observatoire.intake.mapping import load_partners
@@ -248,6 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pse.add_argument("--partner", required=True, help="identifiant du partenaire (voir `partners`)")
     pse.set_defaults(func=_cmd_pseudonym)
+    rel = sub.add_parser(
+        "publier",
+        aliases=["release"],
+        help="archive dans publications/ANNÉE/ ce qui a été publié pour une année",
+        description="Archive le registre des cases publiées d'une année (statut et valeur "
+        "publiée de chaque nombre, jamais une valeur masquée) dans publications/ANNÉE/, à "
+        "ajouter au dépôt git : l'audit de l'année suivante lit cette archive au lieu de "
+        "recalculer l'an dernier. Une archive n'est jamais réécrite.",
+    )
+    rel.add_argument("year", type=int, metavar="ANNÉE", help="l'année publiée")
+    rel.set_defaults(func=_cmd_release)
     nb = sub.add_parser("notebook", help="exécute un carnet d'analyse (papermill)")
     nb.add_argument("name", help="nom du carnet dans notebooks/ (sans extension)")
     nb.set_defaults(func=_cmd_notebook)

@@ -139,3 +139,18 @@ def test_help_is_french(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "étapes du pipeline" in out and "leak-guard" in out and "fichier de paramètres" in out
+
+
+def test_publier_archives_a_released_year_once(project, capsys):
+    """`observatoire publier ANNÉE` copies the year's ledger to publications/ANNÉE/ and refuses
+    to rewrite it; without a report it says what to do first."""
+    assert main(["publier", "2024"]) != 0
+    assert "produisez d'abord le rapport 2024" in capsys.readouterr().err
+    ledger = project / "outputs/tables/2024/cases_publiees.csv"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text("key,status,value,tables\npersonnes|2024|reseau,publie,10,t\n")
+    assert main(["release", "2024"]) == 0
+    assert (project / "publications/2024/cases_publiees.csv").read_text() == ledger.read_text()
+    assert "git add publications/2024" in capsys.readouterr().out
+    assert main(["publier", "2024"]) != 0
+    assert "déjà archivée" in capsys.readouterr().err

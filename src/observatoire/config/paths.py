@@ -108,5 +108,13 @@ class Paths:
     def tables(self, year: int) -> Path:
         return self.outputs / "tables" / str(year)
 
+    @property
+    def releases(self) -> Path:
+        """What was actually released, year by year, kept in git (``observatoire publier``)."""
+        return self.root / "publications"
+
+    def release(self, year: int) -> Path:
+        return self.releases / str(year)
+
 
 PATHS = Paths()

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.schema import AGE_BANDS, EXIT_REASONS, NATIONALITY_GROUPS
+from observatoire.disclosure.archive import released_previous
 from observatoire.disclosure.cells import Constraint, CountTable, Publication, protect
 from observatoire.disclosure.suppression import DEFAULT_TIME_LIMIT_S
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
@@ -596,6 +598,8 @@ def publish(
     method: str = "optimal",
     time_limit: float | None = DEFAULT_TIME_LIMIT_S,
     previous_method: str | None = None,
+    released: pd.DataFrame | None = None,
+    released_from: Path | None = None,
 ) -> tuple[Tables, Publication, Publication | None]:
     """This year's tables protected against this year's *and* last year's publication.
 
@@ -605,6 +609,9 @@ def publish(
     ``previous_method`` is the method last year's report was printed with (default: the same):
     last year's pattern is rebuilt, and it must be the one readers hold — the first report
     printed with the optimal method protects itself against a greedy last year.
+    ``released`` is last year's archived ledger (``publications/<year>/``, read from
+    ``released_from``): when given, last year's statuses are those actually printed
+    (:func:`observatoire.disclosure.archive.released_previous`).
     """
     previous = None
     if ind_prev is not None:
@@ -620,6 +627,8 @@ def publish(
             method=previous_method or method,
             time_limit=time_limit,
         )
+        if released is not None:
+            previous = released_previous(previous, released, released_from or Path("."))
     tables = build_tables(ind, k)
     return (
         tables,

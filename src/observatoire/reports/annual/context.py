@@ -18,6 +18,7 @@ import pandas as pd
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
+from observatoire.disclosure.archive import read_release
 from observatoire.disclosure.publication import Tables, publish
 from observatoire.disclosure.suppression import Publication, audit
 from observatoire.indicators.contract import INDICATORS_FILE, PREVIOUS_YEAR_FILE, read_indicators
@@ -95,6 +96,8 @@ class ReportData:
     pub: Publication
     pub_prev: Publication | None
     audit_table: pd.DataFrame
+    previous_released: Path | None = None
+    """The archive last year's statuses were read from; None when they were rebuilt."""
 
     @property
     def year(self) -> int:
@@ -122,8 +125,15 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
     ind = read_indicators(ind_dir / INDICATORS_FILE).to_json()
     prev_path = ind_dir / PREVIOUS_YEAR_FILE
     ind_prev = read_indicators(prev_path).to_json() if prev_path.exists() else None
+    released_dir = PATHS.release(year - 1)
+    released = read_release(released_dir)
     tables, pub, pub_prev = publish(
-        ind, ind_prev, k, time_limit=settings.report.disclosure_time_limit_s
+        ind,
+        ind_prev,
+        k,
+        time_limit=settings.report.disclosure_time_limit_s,
+        released=released,
+        released_from=released_dir,
     )
     return ReportData(
         settings=settings,
@@ -150,6 +160,7 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         pub=pub,
         pub_prev=pub_prev,
         audit_table=audit(pub, pub_prev),
+        previous_released=released_dir if released is not None and ind_prev is not None else None,
     )
 
 

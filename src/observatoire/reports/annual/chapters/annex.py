@@ -41,6 +41,9 @@ def context(data: ReportData) -> dict[str, Any]:
         "disclosure": disclosure_summary(
             data.pub, data.audit_table, latent_exposure(data.pub, data.pub_prev)
         ),
+        "previous_released": (
+            str(data.previous_released) if data.previous_released is not None else ""
+        ),
         "reasons": QUARANTINE_REASONS,
         "code_version": data.masthead.code_version,
         "params_file": str(data.params_path),
