@@ -388,7 +388,10 @@ def youth_context(params: dict[str, Any], youth_dir: Path) -> dict[str, Any]:
             "young": type_share(t, young_part, "band_18_21") if young_part else "–",
             "months": fr_num(t["months_in_contact_median"], 0),
             "silhouette": fr_num(t["silhouette"], 2),
-            "flag": "instable" if t["persons"] < study.min_base else "",
+            # no flag on a masked size: « instable » would say it is under min_base
+            "flag": "instable"
+            if t["persons"] < study.min_base and not pub.hidden(type_key(year, int(t["type"])))
+            else "",
         }
         for _, t in types.iterrows()
     ]
