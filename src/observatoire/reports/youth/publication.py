@@ -250,9 +250,10 @@ def _first_services(year: int, frame: pd.DataFrame) -> tuple[CountTable | None, 
     if frame.empty:
         return None, []
     rows = [str(d) for d in frame["dispositif"]]
+    labels = [DISPOSITIFS.get(d, d) for d in rows]  # the rows as the report names them
     values = frame.set_index("dispositif")[list(GROUPS)]
-    values.index = rows
-    keys = pd.DataFrame({g: [first_key(year, g, d) for d in rows] for g in GROUPS}, index=rows)
+    values.index = labels
+    keys = pd.DataFrame({g: [first_key(year, g, d) for d in rows] for g in GROUPS}, index=labels)
     # a reader adds a column and compares it with Tableau 1's cohort size
     constraints = [Constraint(total=cohort_key(year, g), parts=tuple(keys[g])) for g in GROUPS]
     table = _table("premiers_services", "Premier service rencontré", values, keys)
