@@ -373,9 +373,27 @@ def test_every_count_printed_in_the_youth_report_is_published_or_masked(real) ->
 
 
 def test_the_real_first_service_table_resists_the_reader(real) -> None:
-    ctx, _ = real
-    pub: YouthPublication = ctx["_pub"]
-    texts, keys, reader = _new_texts(pub, ("cohorte", "premiers_services"))
-    for key in _small_cells(texts, keys):
-        lo, hi = reader.integer_range(key)
-        assert (lo, hi) == (1, pub.pub.k - 1), key
+    """Read from the rendered report itself: Tableau 1's cohort sizes and Tableau « Premier
+    service rencontré », a column summing to its cohort size."""
+    ctx, qmd = real
+    k = ctx["k"]
+    tables = _tables_of(qmd)
+    cohort = tables["tbl-cohorte"]
+    first = tables["tbl-premiers"]
+    groups = ("jeunes", "adultes")
+    sizes = {"jeunes": cohort[0][1], "adultes": cohort[-1][1]}
+    text = pd.DataFrame(
+        [[sizes[g] for g in groups], *[[r[1], r[2]] for r in first]], columns=list(groups)
+    )
+    keys = pd.DataFrame(
+        [[f"cohorte|{g}" for g in groups], *[[f"{r[0]}|{g}" for g in groups] for r in first]],
+        columns=list(groups),
+    )
+    reader = Reader(k=k, ub=100_000)
+    reader.read(text, keys, row_total=0)
+    small = [
+        keys.iat[i, j] for i in range(1, len(text)) for j in range(2) if text.iat[i, j] == f"< {k}"
+    ]
+    assert small, "the 2024 sample has small first-service cells"
+    for key in small:
+        assert reader.integer_range(key) == (1, k - 1), key
