@@ -228,6 +228,32 @@ def test_the_ledger_has_no_hidden_value(tmp_path: Path) -> None:
     assert {p.name for p in written} >= {"cohorte.csv", "premiers_services.csv"}
 
 
+def test_the_split_of_a_small_type_is_not_printed_but_protected() -> None:
+    """A type of 8 (6 aged 18–21, 2 aged 22–25): its split is never printed; its parts are
+    guarded unprinted counts, and the bands of Tableau 1 minus the printed splits of the other
+    types do not give the 2 back."""
+    res = RES | {"typology": {"k": 2}}
+    types = pd.DataFrame(
+        {
+            "type": [1, 2],
+            "persons": [662, 8],
+            "share": [662 / 670, 8 / 670],
+            "women": [0.3, 0.25],
+            "band_18_21": [313 / 662, 6 / 8],
+        }
+    )
+    publication = publish_youth(YEAR, res, _frames() | {"types": types}, K)
+    assert publication.pub.cell_text(type_key(YEAR, 2)) == "8"
+    ledger = set(publication.pub.ledger()["key"])
+    assert not any(kk.startswith(type_key(YEAR, 2) + "|") for kk in ledger)
+    assert type_key(YEAR, 2, "tranche=2225_ans") in publication.tables.guarded
+    guarded = publication.audit[publication.audit["key"] == type_key(YEAR, 2, "tranche=2225_ans")]
+    assert len(guarded) == 1 and bool(guarded["protected"].iat[0])
+    # the band split of type 1 is published only if the audit allows it
+    table = publication.tables.get("types_par_tranche")
+    assert list(table.values.index) == ["1"]
+
+
 # --------------------------------------------------------------------------------------------
 # Individual-level charts
 # --------------------------------------------------------------------------------------------

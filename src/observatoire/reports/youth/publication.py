@@ -56,6 +56,7 @@ __all__ = [
     "share_hidden",
     "slug",
     "small_base",
+    "split_published",
     "type_key",
     "users_key",
     "write_youth_tables",
@@ -151,7 +152,10 @@ class YouthTables:
     """Service paths of fewer than k persons: not printed, but a reader knows they exist (the
     first service of a path is printed) and that each counts 0 to k − 1."""
     unprinted: dict[str, float] = field(default_factory=dict)
+    """The split of a type too small to print it (:func:`split_published`)."""
     keep: frozenset[str] = frozenset()
+    guarded: frozenset[str] = frozenset()
+    """Unprinted counts protected like « < k » cells when they count 1 to k − 1."""
     comparison_keys: dict[str, list[dict[str, tuple[str, str, str]] | None]] = field(
         default_factory=dict
     )
@@ -350,69 +354,88 @@ def _comparison(
     return table, constraints, all_keys
 
 
-def _types(year: int, frame: pd.DataFrame, res: dict[str, Any]) -> list[CountTable]:
-    """Type sizes split by age band and by sex (women / others): margins are the bands and the
-    cohort, and the women of the cohort (the profile's numerator, same key)."""
+def split_published(persons: float, k: int) -> bool:
+    """Whether the split of a type (women / others, 18–21 / 22–25) is printed: a type of fewer
+    than 2k − 1 persons always has a part of 0 or of 1 to k − 1, so its split is never printed
+    (its parts are unprinted counts that the audit still protects)."""
+    return persons >= 2 * k - 1
+
+
+def _types(
+    year: int, frame: pd.DataFrame, res: dict[str, Any], k: int
+) -> tuple[list[CountTable], list[Constraint], dict[str, float], set[str]]:
+    """Type sizes (their total is the youth cohort), and the split of each type of at least
+    2k − 1 persons by age band and by sex (:func:`split_published`). A reader knows that each
+    split adds up to its type, and that the splits of all types add up to the bands of Tableau 1
+    and to the women of the profile (same keys): the parts of the small types are unprinted,
+    guarded counts in those identities. Returns the tables, identities, unprinted counts and
+    guarded keys."""
     if frame.empty:
-        return []
-    bands = sorted(b for b in res["cohort"]["by_band"] if not b.startswith("26"))
+        return [], [], {}, set()
     rows = [str(int(t)) for t in frame["type"]]
     persons = frame["persons"].astype(int).to_numpy()
+    sizes = pd.DataFrame({"personnes": persons}, index=rows)
+    size_keys = pd.DataFrame({"personnes": [type_key(year, t) for t in rows]}, index=rows)
+    sizes.loc[TOTAL] = int(persons.sum())
+    size_keys.loc[TOTAL] = cohort_key(year, YOUTH)
+    tables = [
+        _table("types", "Types de trajectoires des jeunes", sizes, size_keys, row_total=TOTAL)
+    ]
+    bands = sorted(b for b in res["cohort"]["by_band"] if not b.startswith("26"))
     young = (frame["band_18_21"] * frame["persons"]).round().astype(int).to_numpy()
     women = (frame["women"] * frame["persons"]).round().astype(int).to_numpy()
-    tables = []
+    splits: list[tuple[str, str, list[str], list[str], Any, list[str | None]]] = []
     if len(bands) == 2:
+        splits.append(
+            (
+                "types_par_tranche",
+                "Types de trajectoires par tranche d'âge",
+                [f"tranche={slug(b)}" for b in bands],
+                list(bands),
+                young,
+                [key(year, YOUTH, f"tranche={slug(b)}") for b in bands],
+            )
+        )
+    splits.append(
+        (
+            "types_par_sexe",
+            "Types de trajectoires : femmes et autres",
+            ["femmes", "autres"],
+            ["femmes", "autres"],
+            women,
+            [key(year, YOUTH, "profil=femmes"), None],
+        )
+    )
+    constraints: list[Constraint] = []
+    unprinted: dict[str, float] = {}
+    guarded: set[str] = set()
+    for name, title, parts, labels, first, totals in splits:
+        big = [i for i, n in enumerate(persons) if split_published(n, k)]
         values = pd.DataFrame(
-            {bands[0]: young, bands[1]: persons - young, TOTAL: persons}, index=rows
+            {labels[0]: first[big], labels[1]: persons[big] - first[big]},
+            index=[rows[i] for i in big],
         )
         keys = pd.DataFrame(
             {
-                bands[0]: [type_key(year, t, f"tranche={slug(bands[0])}") for t in rows],
-                bands[1]: [type_key(year, t, f"tranche={slug(bands[1])}") for t in rows],
-                TOTAL: [type_key(year, t) for t in rows],
+                lab: [type_key(year, rows[i], part) for i in big]
+                for lab, part in zip(labels, parts, strict=True)
             },
-            index=rows,
+            index=values.index,
         )
-        values.loc[TOTAL] = values.sum()
-        keys.loc[TOTAL] = [key(year, YOUTH, f"tranche={slug(b)}") for b in bands] + [
-            cohort_key(year, YOUTH)
-        ]
-        tables.append(
-            _table(
-                "types_par_tranche",
-                "Types de trajectoires par tranche d'âge",
-                values,
-                keys,
-                row_total=TOTAL,
-                col_total=TOTAL,
-            )
-        )
-    values = pd.DataFrame({"femmes": women, "autres": persons - women, TOTAL: persons}, index=rows)
-    keys = pd.DataFrame(
-        {
-            "femmes": [type_key(year, t, "femmes") for t in rows],
-            "autres": [type_key(year, t, "autres") for t in rows],
-            TOTAL: [type_key(year, t) for t in rows],
-        },
-        index=rows,
-    )
-    values.loc[TOTAL] = values.sum()
-    keys.loc[TOTAL] = [
-        key(year, YOUTH, "profil=femmes"),
-        key(year, YOUTH, "types_autres_que_femmes"),
-        cohort_key(year, YOUTH),
-    ]
-    tables.append(
-        _table(
-            "types_par_sexe",
-            "Types de trajectoires : femmes et autres",
-            values,
-            keys,
-            row_total=TOTAL,
-            col_total=TOTAL,
-        )
-    )
-    return tables
+        if big:
+            tables.append(_table(name, title, values, keys))
+        for i, t in enumerate(rows):
+            pair = (type_key(year, t, parts[0]), type_key(year, t, parts[1]))
+            constraints.append(Constraint(total=type_key(year, t), parts=pair))
+            if i not in big:
+                unprinted[pair[0]] = float(first[i])
+                unprinted[pair[1]] = float(persons[i] - first[i])
+                guarded |= set(pair)
+        for j, total in enumerate(totals):
+            if total is not None:
+                column = tuple(type_key(year, t, parts[j]) for t in rows)
+                constraints.append(Constraint(total=total, parts=column))
+    return tables, constraints, unprinted, guarded
 
 
 FLOW_COLUMNS = {"new": "nouveaux", "continuing": "continus", "returning": "de_retour"}
@@ -523,8 +546,12 @@ def build_youth_tables(
             tables.append(table)
             constraints += c
         comparison[name] = ks
+    unprinted: dict[str, float] = {}
+    guarded: set[str] = set()
     if res.get("typology"):
-        tables += _types(year, frames.get("types", empty), res)
+        type_tables, c, unprinted, guarded = _types(year, frames.get("types", empty), res, k)
+        tables += type_tables
+        constraints += c
     flows, c = _flows(year, frames.get("flux", empty))
     if flows is not None:
         tables.append(flows)
@@ -533,8 +560,21 @@ def build_youth_tables(
     if survival is not None:
         tables.append(survival)
     constraints += _street_identities(year, tables)
+    # an identity whose total no table prints is unknown to a reader (the women of the profile
+    # when there is no profile table)
+    printed = {kk for t in tables for _, _, kk, _ in t.cells() if kk is not None}
+    constraints = [c for c in constraints if c.total in printed | unprinted.keys()]
     keep = _headline_keys(year, tables)
-    return YouthTables(year, tables, constraints, latent, keep=keep, comparison_keys=comparison)
+    return YouthTables(
+        year,
+        tables,
+        constraints,
+        latent,
+        unprinted,
+        keep=keep,
+        guarded=frozenset(guarded),
+        comparison_keys=comparison,
+    )
 
 
 def publish_youth(
@@ -548,6 +588,7 @@ def publish_youth(
         tables.constraints,
         latent=tables.latent,
         unprinted=tables.unprinted,
+        guarded=tables.guarded,
         keep=tables.keep,
     )
     checked = audit(pub)

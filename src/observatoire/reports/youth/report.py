@@ -36,6 +36,7 @@ from observatoire.reports.youth.publication import (
     publish_youth,
     share_hidden,
     slug,
+    split_published,
     type_key,
     write_youth_tables,
 )
@@ -363,12 +364,16 @@ def youth_context(params: dict[str, Any], youth_dir: Path) -> dict[str, Any]:
     types = tables["types"]
 
     def type_share(t: pd.Series, part: str, column: str) -> str:
-        parts = (type_key(year, int(t["type"])), type_key(year, int(t["type"]), part))
-        if any(pub.hidden(kk) for kk in parts) or pub.hidden(
-            type_key(year, int(t["type"]), OTHER_PART[part])
-        ):
-            return "s"
-        return fr_pct(t[column])
+        """« – » for a type too small to split (never printed), « s » when the part, its
+        complement or the type's size is masked, else the share."""
+        if not split_published(t["persons"], k):
+            return "–"
+        parts = (
+            type_key(year, int(t["type"])),
+            type_key(year, int(t["type"]), part),
+            type_key(year, int(t["type"]), OTHER_PART[part]),
+        )
+        return "s" if any(pub.hidden(kk) for kk in parts) else fr_pct(t[column])
 
     bands = [b for b in sorted(res["cohort"]["by_band"]) if b != GROUP_LABELS[ADULTS]]
     OTHER_PART = {"femmes": "autres", "autres": "femmes"}
