@@ -216,6 +216,51 @@ def test_a_share_of_a_masked_count_is_masked_too() -> None:
     assert publication.pub.cell_text(base) == "670"
 
 
+def test_the_nationality_rows_add_up_to_the_cohort_and_hide_a_small_group() -> None:
+    """Belges + UE + hors UE + inconnue = the cohort: with « Autres pays de l'UE » = 3, the
+    other shares cannot all be printed (their sum would give the 3 back)."""
+
+    def row(label: str, x: int, xa: int) -> dict[str, Any]:
+        return {
+            "indicator": label,
+            "x_youth": x,
+            "n_youth": 670,
+            "x_adults": xa,
+            "n_adults": 3001,
+            "p1": x / 670,
+            "p2": xa / 3001,
+            "diff": 0.0,
+            "lower": -0.01,
+            "upper": 0.01,
+            "pvalue": 0.5,
+        }
+
+    profile = pd.DataFrame(
+        [
+            row("Belges", 600, 1391),
+            row("Autres pays de l'UE", 3, 352),
+            row("Hors UE", 40, 459),
+            row("Nationalité inconnue", 27, 799),
+        ]
+    )
+    frames = _frames() | {"profil": profile}
+    tables = build_youth_tables(YEAR, RES, frames, K)
+    nationality = [c for c in tables.constraints if "|profil=hors_ue" in " ".join(c.parts)]
+    nationality = [c for c in nationality if len(c.parts) == 4]
+    assert {c.total for c in nationality} == {
+        cohort_key(YEAR, "jeunes"),
+        cohort_key(YEAR, "adultes"),
+    }
+    publication = publish_youth(YEAR, RES, frames, K)
+    assert publication.audit["protected"].all()
+    from observatoire.reports.youth.report import comparison_rows
+
+    keys = publication.tables.comparison_keys["profil"]
+    printed = comparison_rows(profile, K, publication, keys)
+    assert printed[1]["youth"] == "masqué"
+    assert sum(r["youth"] == "masqué" for r in printed) >= 2  # one more share hidden
+
+
 def test_the_ledger_has_no_hidden_value(tmp_path: Path) -> None:
     publication = publish_youth(YEAR, RES, _frames(), K)
     written = write_youth_tables(publication, tmp_path)

@@ -66,6 +66,9 @@ GROUPS = (YOUTH, ADULTS)
 TOTAL = "Total"
 PREFIX = "jeunes"
 
+NATIONALITY_ROWS = ("Belges", "Autres pays de l'UE", "Hors UE", "Nationalité inconnue")
+"""The profile's nationality rows (``observatoire.youth.study``): together, the whole cohort."""
+
 COMPARISONS = ("profil", "services_actives", "services_quittes", "sorties_de_sejour")
 """The youth-vs-adults tables: each row prints a share and its base for both groups."""
 
@@ -509,6 +512,27 @@ def _street_identities(year: int, tables: list[CountTable]) -> list[Constraint]:
     return out
 
 
+def _nationality_identities(
+    year: int, frame: pd.DataFrame, cohort: dict[str, int], k: int
+) -> list[Constraint]:
+    """The nationality rows of the profile partition the cohort (every person has one group,
+    « inconnue » included): a reader adds them up. Declared when the rows are all there, on the
+    cohort, and add up to it."""
+    if frame.empty:
+        return []
+    rows = frame[frame["indicator"].isin(NATIONALITY_ROWS)]
+    if len(rows) != len(NATIONALITY_ROWS) or any(small_base(r, k) for _, r in rows.iterrows()):
+        return []
+    out = []
+    for group, suffix in ((YOUTH, "youth"), (ADULTS, "adults")):
+        if (rows[f"n_{suffix}"] == cohort[group]).all() and (
+            int(rows[f"x_{suffix}"].sum()) == cohort[group]
+        ):
+            parts = tuple(_x_key(year, group, "profil", r) for _, r in rows.iterrows())
+            out.append(Constraint(total=cohort_key(year, group), parts=parts))
+    return out
+
+
 def _headline_keys(year: int, tables: list[CountTable]) -> frozenset[str]:
     """Figures secondary suppression never takes (it hides other cells instead; a small one is
     still « < k »): the cohort sizes, the street-only persons (printed in Tableau 1 and, under
@@ -560,6 +584,7 @@ def build_youth_tables(
     if survival is not None:
         tables.append(survival)
     constraints += _street_identities(year, tables)
+    constraints += _nationality_identities(year, frames.get("profil", empty), cohort, k)
     # an identity whose total no table prints is unknown to a reader (the women of the profile
     # when there is no profile table)
     printed = {kk for t in tables for _, _, kk, _ in t.cells() if kk is not None}
