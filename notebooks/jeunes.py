@@ -95,6 +95,7 @@ pd.Series(STATE_LABELS)
 fig = ych.chronogram(
     {GROUP_LABELS[g]: d for g, d in results.distributions.items()},
     title="Répartition des états, mois après mois",
+    min_size=study.min_type_size,
 )
 save_figure(fig, fig_dir / "chronogrammes.png")
 
@@ -103,6 +104,7 @@ groups = cohort["group"].reindex(results.sequences.person_ids).to_numpy()
 fig = ych.index_plot(
     {GROUP_LABELS[g]: results.sequences.codes[groups == g] for g in GROUP_LABELS},
     title="Tapis de séquences (une ligne par personne)",
+    min_size=study.min_type_size,
 )
 save_figure(fig, fig_dir / "tapis.png")
 
@@ -125,7 +127,11 @@ if typ is not None:
     )
     fig = ych.silhouette_profile(typ.silhouette_by_k, typ.k, title="Choix du nombre de types")
     save_figure(fig, fig_dir / "silhouette.png")
-    fig = ych.typology_chronograms(results.type_distributions, title="Les types de trajectoires")
+    fig = ych.typology_chronograms(
+        results.type_distributions,
+        title="Les types de trajectoires",
+        min_size=study.min_type_size,
+    )
     save_figure(fig, fig_dir / "types.png")
 results.types
 

@@ -70,7 +70,7 @@ SCALE = 0.12
 
 
 def _copy_project(dest: Path) -> None:
-    for name in ("dvc.yaml", "params", "notebooks", "src"):
+    for name in ("dvc.yaml", "params", "publications", "notebooks", "src"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(

@@ -54,8 +54,10 @@ __all__ = [
     "silhouette_profile",
     "state_label",
     "survival_curves",
+    "too_small",
     "transition_heatmaps",
     "typology_chronograms",
+    "withheld_text",
 ]
 
 # The state alphabet belongs to the sequences (ordered from the most to the least stable
@@ -205,8 +207,24 @@ def _distribution_codes(
     return order, shown
 
 
+def withheld_text(min_size: int) -> str:
+    """What a panel of a too-small group says instead of its drawing."""
+    return f"Moins de {french_number(min_size)} personnes :\nnon publié"
+
+
+def too_small(n: int | None, min_size: int | None) -> bool:
+    """An individual-level drawing (one sequence per person, or the monthly states of a group,
+    whose shares are multiples of 1/n) of a group of ``n`` persons may not be published when a
+    minimum is set and the group is smaller, or of unknown size."""
+    return min_size is not None and (n is None or n < min_size)
+
+
 def _draw_distribution(
-    ax: plt.Axes, frame: pd.DataFrame, order: Sequence[str], colours: Mapping[str, str]
+    ax: plt.Axes,
+    frame: pd.DataFrame,
+    order: Sequence[str],
+    colours: Mapping[str, str],
+    empty_text: str = "Aucune donnée",
 ) -> None:
     """Stacked monthly bars of state shares (0–1 in ``frame``, drawn in percent).
 
@@ -214,7 +232,7 @@ def _draw_distribution(
     :func:`observatoire.youth.sequences.state_distribution` returns it) is an empty panel.
     """
     if frame.empty or frame.isna().all().all():
-        _empty_panel(ax)
+        _empty_panel(ax, empty_text)
         ax.set_xlim(-0.5, 11.5)
         _month_ticks(ax, 12)
     else:
@@ -248,7 +266,13 @@ def _distribution_grid(
     title: str | None,
     panel_height_cm: float,
     panel_title_size: float = _PANEL_TITLE_SIZE,
+    withheld: Mapping[str, str] | None = None,
 ) -> Figure:
+    """``withheld`` maps the keys of groups not drawn (too small) to the text of their panel."""
+    withheld = dict(withheld or {})
+    distributions = {
+        name: pd.DataFrame() if name in withheld else frame for name, frame in distributions.items()
+    }
     n = len(distributions)
     if n == 0:
         raise ValueError("distributions is empty")
@@ -264,8 +288,10 @@ def _distribution_grid(
         squeeze=False,
     )
     flat = list(axes.ravel())
-    for ax, frame, panel_title in zip(flat, distributions.values(), panel_titles, strict=False):
-        _draw_distribution(ax, frame, order, colours)
+    for ax, (name, frame), panel_title in zip(
+        flat, distributions.items(), panel_titles, strict=False
+    ):
+        _draw_distribution(ax, frame, order, colours, withheld.get(name, "Aucune donnée"))
         ax.set_title(panel_title, fontsize=panel_title_size)
     for ax in flat[n:]:
         fig.delaxes(ax)
@@ -296,20 +322,33 @@ def chronogram(
     distributions: dict[str, pd.DataFrame],
     title: str | None = None,
     states: Sequence[str] = STATES,
+    min_size: int | None = None,
 ) -> Figure:
     """State-distribution plots side by side, one panel per group (e.g. youth vs adults).
 
     Each DataFrame has the month since first contact (0…T−1) as index and state codes as
     columns, with shares summing to 1 per month; ``attrs["n"]``, when set, is shown in the
     panel title. Monthly stacked bars read better than areas over 24 months. A state absent
-    from a DataFrame counts as 0; codes outside ``states`` are drawn after them.
+    from a DataFrame counts as 0; codes outside ``states`` are drawn after them. With
+    ``min_size``, a group of fewer persons (or of unknown size) is not drawn (:func:`too_small`).
     """
     titles = []
+    withheld = {}
     for name, frame in distributions.items():
         n = _n_of(frame)
+        if too_small(n, min_size):
+            withheld[name] = withheld_text(int(min_size or 0))
+            titles.append(str(name))
+            continue
         titles.append(f"{name} ({_n_text(n)})" if n is not None else str(name))
     return _distribution_grid(
-        distributions, titles, len(distributions), states, title, panel_height_cm=7.0
+        distributions,
+        titles,
+        len(distributions),
+        states,
+        title,
+        panel_height_cm=7.0,
+        withheld=withheld,
     )
 
 
@@ -317,25 +356,38 @@ def typology_chronograms(
     distributions: dict[str, pd.DataFrame],
     title: str | None = None,
     states: Sequence[str] = STATES,
+    min_size: int | None = None,
 ) -> Figure:
     """Chronogram of each type of the typology, on a grid of up to three columns.
 
     Keys are the type names in type order; panels are titled « Type 1 : <name> (n = …, x %) »,
     the share being n over the total n of all types (both omitted when ``attrs["n"]`` is unset).
+    With ``min_size`` (``youth.typology.min_type_size``), a type of fewer persons (or of unknown
+    size) is not drawn and its size is not printed: its panel says why (:func:`too_small`).
     """
     ns = [_n_of(frame) for frame in distributions.values()]
     total = sum(n for n in ns if n is not None)
     titles = []
+    withheld = {}
     for i, (name, n) in enumerate(zip(distributions, ns, strict=True), start=1):
         # Wrapped to a third of the page width: matplotlib does not wrap titles itself.
         lines = textwrap.wrap(f"Type {i}{NNBSP}: {name}", 25)
-        if n is not None:
+        if too_small(n, min_size):
+            withheld[name] = withheld_text(int(min_size or 0))
+        elif n is not None:
             share = french_percent(100 * n / total, 0) if total else "–"
             lines.append(f"({_n_text(n)}, {share})")
         titles.append("\n".join(lines))
     ncols = min(3, len(distributions))
     return _distribution_grid(
-        distributions, titles, ncols, states, title, panel_height_cm=5.6, panel_title_size=8
+        distributions,
+        titles,
+        ncols,
+        states,
+        title,
+        panel_height_cm=5.6,
+        panel_title_size=8,
+        withheld=withheld,
     )
 
 
@@ -393,8 +445,12 @@ def index_plot(
     states: Sequence[str] = STATES,
     title: str | None = None,
     max_rows: int = 400,
+    min_size: int | None = None,
 ) -> Figure:
     """Sequence index plot: one panel per group, one horizontal line of monthly cells per person.
+
+    With ``min_size``, a group of fewer persons is not drawn (its panel says why, and its size
+    is not printed): one line per person of a small group describes its members one by one.
 
     Each array is persons × months, of integer indices into ``states`` (negative = missing) or of
     state codes (None/"" = missing, e.g. months after the end of observation, drawn white).
@@ -417,10 +473,13 @@ def index_plot(
     any_missing = False
     for k, (ax, (group, (matrix, _))) in enumerate(zip(axes, encoded.items(), strict=True)):
         total = len(matrix)
-        shown = _sorted_sample(matrix, max_rows)
-        head = f"{group} ({_n_text(total)})"
+        small = too_small(total, min_size)
+        shown = matrix[:0] if small else _sorted_sample(matrix, max_rows)
+        head = str(group) if small else f"{group} ({_n_text(total)})"
+        if small:
+            total = 0  # no « n sur N séquences » note either
         if len(shown) == 0:
-            _empty_panel(ax, "Aucune séquence")
+            _empty_panel(ax, withheld_text(int(min_size or 0)) if small else "Aucune séquence")
             ax.set_xlim(-0.5, 11.5)
             _month_ticks(ax, 12)
             ax.set_yticks([])

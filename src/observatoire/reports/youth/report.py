@@ -1,7 +1,9 @@
 """The youth-errance report (« Jeunes en errance »): disclosure control, findings, rendering.
 
-The stage reads what the youth notebook wrote in ``outputs/youth/<year>/``, masks every person
-count from 1 to k − 1 (and every share whose numerator or complement is that small), states the
+The stage reads what the youth notebook wrote in ``outputs/youth/<year>/``, registers every count
+of persons it prints in one audited publication (:mod:`observatoire.reports.youth.publication`:
+« < k » from 1 to k − 1, « s » for the secondary suppression that keeps them from being
+recomputed, every share masked whose numerator, complement or base is hidden), states the
 findings (« constats ») from the numbers with the words their uncertainty allows, fills the
 Quarto template ``assets/reports/jeunes-en-errance.qmd.j2`` and renders it to HTML and PDF.
 No number is typed by hand in the template.
@@ -26,10 +28,31 @@ from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
 from observatoire.core.storage import publish_members
 from observatoire.reports.common import code_version, report_template, stage_logo
+from observatoire.reports.youth.publication import (
+    YouthPublication,
+    cohort_key,
+    first_key,
+    key,
+    path_key,
+    publish_youth,
+    share_hidden,
+    slug,
+    split_published,
+    type_key,
+    write_youth_tables,
+)
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
 
 STEM = "jeunes-en-errance"
 FIGURES = "figures-jeunes"
+TABLES_ROOT = "tables-jeunes"
+"""The youth report's tables (one CSV per table, as printed, and the ledger
+``cases_publiees.csv``) go to ``outputs/tables-jeunes/<year>/``: the annual report's stage
+owns ``outputs/tables/<year>`` as a whole, and DVC refuses overlapping outputs."""
+INDIVIDUAL_FIGURES = {"tapis": "cohort", "chronogrammes": "cohort", "types": "types"}
+"""Figures that draw each person's sequence (index plot) or the monthly states of a group
+(chronogram, whose shares are multiples of 1/n): published only for groups of at least
+``youth.typology.min_type_size`` persons whose size is itself published."""
 COPIED_FIGURES = (
     "chronogrammes",
     "tapis",
@@ -71,19 +94,52 @@ def significant(row: dict | pd.Series) -> bool:
     return lo == lo and hi == hi and lo is not None and (lo > 0 or hi < 0)
 
 
-def comparison_rows(table: pd.DataFrame, k: int) -> list[dict[str, str]]:
-    """Rows of a youth-vs-adults table for the report, masked and formatted."""
+def row_hidden(
+    r: pd.Series | Any,
+    k: int,
+    publication: YouthPublication | None = None,
+    keys: dict[str, tuple[str, str, str]] | None = None,
+    registered: bool = True,
+) -> bool:
+    """A comparison row is masked (both groups, the gap, its CI and p) when either share is:
+    by the small-count rule, or, with a publication, when the numerator, complement or base of
+    either group is not published (primary or secondary suppression), or when the row is not
+    in the publication (a base of 1 to k − 1)."""
+    if masked(r["x_youth"], r["n_youth"], k) or masked(r["x_adults"], r["n_adults"], k):
+        return True
+    if publication is None:
+        return False
+    if keys is None or not registered:
+        return True
+    return any(share_hidden(publication, ks) for ks in keys.values())
+
+
+def comparison_rows(
+    table: pd.DataFrame,
+    k: int,
+    publication: YouthPublication | None = None,
+    keys: list[dict[str, tuple[str, str, str]] | None] | None = None,
+) -> list[dict[str, str]]:
+    """Rows of a youth-vs-adults table for the report, masked and formatted. With a
+    ``publication`` and the rows' ``keys`` (:attr:`YouthTables.comparison_keys`), the bases
+    print as published and a row is masked as :func:`row_hidden` says."""
     out = []
-    for _, r in table.iterrows():
-        hide = masked(r["x_youth"], r["n_youth"], k) or masked(r["x_adults"], r["n_adults"], k)
+    for i, (_, r) in enumerate(table.iterrows()):
+        ks = keys[i] if keys is not None else None
+        hide = row_hidden(r, k, publication, ks)
+        n_youth = count(r["n_youth"], k)
+        n_adults = count(r["n_adults"], k)
+        if publication is not None and ks is not None:
+            n_youth = publication.text(ks["jeunes"][2])
+            n_adults = publication.text(ks["adultes"][2])
         ref = ""
         if "ref_youth" in r and r.get("ref_youth") == r.get("ref_youth") and r.get("ref_youth"):
             ref = f"{fr_pct(r['ref_youth'])} / {fr_pct(r['ref_adults'])}"
         out.append(
             {
                 "indicator": str(r["indicator"]),
-                "youth": "masqué" if hide else f"{fr_pct(r['p1'])} ({count(r['n_youth'], k)})",
-                "adults": "masqué" if hide else f"{fr_pct(r['p2'])} ({count(r['n_adults'], k)})",
+                "youth": "masqué" if hide else f"{fr_pct(r['p1'])} ({n_youth})",
+                "adults": "masqué" if hide else f"{fr_pct(r['p2'])} ({n_adults})",
                 "diff": "–" if hide else pp(r["diff"]),
                 "ci": "–" if hide else f"{pp(r['lower'])} ; {pp(r['upper'])}",
                 "p": "–" if hide else p_value(r["pvalue"]),
@@ -103,18 +159,23 @@ def _direction(row: pd.Series, more: str, less: str, same: str) -> str:
 def findings(ctx: dict[str, Any], res: dict[str, Any], tables: dict[str, pd.DataFrame]) -> list:
     """« Constats » stated from the data: each a fact with its figures, worded by its CI."""
     k = ctx["k"]
+    pub: YouthPublication = ctx["_pub"]
+    year = ctx["year"]
+    comparison_keys = pub.tables.comparison_keys
     out: list[str] = []
     coh = res["cohort"]
     out.append(
         f"Entre le {ctx['window_start']} et le {ctx['window_end']}, le réseau a rencontré pour la "
-        f"première fois **{count(coh['youth'], k)} jeunes de 18 à 25 ans** et "
-        f"{count(coh['adults'], k)} adultes de 26 ans et plus ; les jeunes sont "
+        f"première fois **{pub.text(cohort_key(year, YOUTH))} jeunes de 18 à 25 ans** et "
+        f"{pub.text(cohort_key(year, ADULTS))} adultes de 26 ans et plus ; les jeunes sont "
         f"**{fr_pct(coh['youth'] / (coh['youth'] + coh['adults']))}** des nouvelles personnes."
     )
-    prof = tables["profil"].set_index("indicator")
+    prof = tables["profil"]
+    keys_of = dict(zip(prof["indicator"], comparison_keys.get("profil", []), strict=False))
+    prof = prof.set_index("indicator")
     if "Femmes" in prof.index:
         r = prof.loc["Femmes"]
-        if not masked(r["x_youth"], r["n_youth"], k):
+        if not row_hidden(r, k, pub, keys_of.get("Femmes")):
             verb = _direction(
                 r, "plus souvent des femmes", "moins souvent des femmes", "autant de femmes"
             )
@@ -148,11 +209,11 @@ def findings(ctx: dict[str, Any], res: dict[str, Any], tables: dict[str, pd.Data
             )
         )
     fled = tables["services_quittes"]
-    fled = fled[fled["measure"] == "no_return"]
+    fled_keys = comparison_keys.get("services_quittes", [])
     fled = fled[
         [
-            not (masked(r.x_youth, r.n_youth, k) or masked(r.x_adults, r.n_adults, k))
-            for r in fled.itertuples()
+            m == "no_return" and not row_hidden(r, k, pub, fled_keys[i] if fled_keys else None)
+            for i, (m, (_, r)) in enumerate(zip(fled["measure"], fled.iterrows(), strict=True))
         ]
     ]
     fled = fled[[significant(r) for _, r in fled.iterrows()]]
@@ -166,10 +227,12 @@ def findings(ctx: dict[str, Any], res: dict[str, Any], tables: dict[str, pd.Data
         )
     typ = res.get("typology")
     if typ:
-        types = tables["types"].sort_values("persons", ascending=False)
-        big = types.head(2)
+        big = tables["types"].sort_values("persons", ascending=False).head(2)
         described = " ; ".join(
-            f"« {t['name']} » ({fr_pct(t['share'])} des jeunes)" for _, t in big.iterrows()
+            f"« {t['name']} »"
+            if pub.hidden(type_key(year, int(t["type"])))
+            else f"« {t['name']} » ({fr_pct(t['share'])} des jeunes)"
+            for _, t in big.iterrows()
         )
         out.append(
             f"Les trajectoires des jeunes sur {ctx['follow_up']} mois se regroupent en "
@@ -190,6 +253,9 @@ def findings(ctx: dict[str, Any], res: dict[str, Any], tables: dict[str, pd.Data
             f"IC 95 % {fr_num(trend['lower'], 3)} à {fr_num(trend['upper'], 3)})."
         )
     return out
+
+
+FLOW_CELLS = ("jeunes", "nouveaux", "continus", "de_retour")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -217,6 +283,8 @@ def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
         f"combinaisons_{YOUTH}",
     ]
     tables = {n: _read_csv(youth_dir / f"{n}.csv") for n in names}
+    pub = publish_youth(study.year, res, tables, k)
+    year = study.year
     typ = res.get("typology")
     ctx: dict[str, Any] = {
         "k": k,
@@ -235,11 +303,20 @@ def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
         "youth_label": GROUP_LABELS[YOUTH],
         "adults_label": GROUP_LABELS[ADULTS],
         "cohort": {
-            "youth": count(res["cohort"]["youth"], k),
-            "adults": count(res["cohort"]["adults"], k),
-            "by_band": {b: count(n, k) for b, n in sorted(res["cohort"]["by_band"].items())},
-            "street_youth": count(res["cohort"]["street_only"].get(YOUTH, 0), k),
-            "street_adults": count(res["cohort"]["street_only"].get(ADULTS, 0), k),
+            "youth": pub.text(cohort_key(year, YOUTH)),
+            "adults": pub.text(cohort_key(year, ADULTS)),
+            "by_band": {
+                b: pub.text(key(year, YOUTH, f"tranche={slug(b)}"))
+                for b in sorted(res["cohort"]["by_band"])
+                if b != GROUP_LABELS[ADULTS]
+            },
+            "street_youth": pub.text(key(year, YOUTH, "travail_rue_seulement")),
+            "street_adults": pub.text(key(year, ADULTS, "travail_rue_seulement")),
+        },
+        "_pub": pub,
+        "masked_cells": {
+            "primary": int((pub.pub.ledger()["status"] == "primaire").sum()),
+            "secondary": int((pub.pub.ledger()["status"] == "secondaire").sum()),
         },
         "lookback_incomplete": res.get("lookback_incomplete", False),
         "study": study,
@@ -257,50 +334,79 @@ def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
             else []
         ),
     }
-    ctx["profile_rows"] = comparison_rows(tables["profil"], k)
-    ctx["activated_rows"] = comparison_rows(tables["services_actives"], k)
-    ctx["fled_rows"] = comparison_rows(tables["services_quittes"], k)
-    ctx["exit_rows"] = comparison_rows(tables["sorties_de_sejour"], k)
+    ckeys = pub.tables.comparison_keys
+    for name, field in (
+        ("profil", "profile_rows"),
+        ("services_actives", "activated_rows"),
+        ("services_quittes", "fled_rows"),
+        ("sorties_de_sejour", "exit_rows"),
+    ):
+        ctx[field] = comparison_rows(tables[name], k, pub, ckeys.get(name) or None)
     ctx["first_rows"] = [
         {
             "dispositif": DISPOSITIFS.get(r["dispositif"], r["dispositif"]),
-            "youth": count(r[YOUTH], k),
-            "adults": count(r[ADULTS], k),
+            "youth": pub.text(first_key(year, YOUTH, r["dispositif"])),
+            "adults": pub.text(first_key(year, ADULTS, r["dispositif"])),
         }
         for _, r in tables["premiers_services"].iterrows()
     ]
-    ctx["path_rows"] = {
-        g: [
-            {"path": r["path"], "persons": count(r["persons"], k), "share": fr_pct(r["share"])}
-            for _, r in tables[f"parcours_{g}"].head(8).iterrows()
-            if r["persons"] >= k
+    youth_n = res["cohort"]["youth"]
+    ctx["path_rows"] = {YOUTH: [], ADULTS: []}
+    if pub.tables.has(f"parcours_{YOUTH}"):
+        paths = pub.tables.get(f"parcours_{YOUTH}").values["personnes"]
+        ctx["path_rows"][YOUTH] = [
+            {
+                "path": p,
+                "persons": pub.text(path_key(year, YOUTH, p)),
+                "share": "–" if pub.hidden(path_key(year, YOUTH, p)) else fr_pct(n / youth_n),
+            }
+            for p, n in paths.items()
         ]
-        for g in (YOUTH, ADULTS)
-    }
     types = tables["types"]
+
+    def type_share(t: pd.Series, part: str, column: str) -> str:
+        """« – » for a type too small to split (never printed), « s » when the part, its
+        complement or the type's size is masked, else the share."""
+        if not split_published(t["persons"], k):
+            return "–"
+        parts = (
+            type_key(year, int(t["type"])),
+            type_key(year, int(t["type"]), part),
+            type_key(year, int(t["type"]), OTHER_PART[part]),
+        )
+        return "s" if any(pub.hidden(kk) for kk in parts) else fr_pct(t[column])
+
+    bands = [b for b in sorted(res["cohort"]["by_band"]) if b != GROUP_LABELS[ADULTS]]
+    OTHER_PART = {"femmes": "autres", "autres": "femmes"}
+    if len(bands) == 2:
+        OTHER_PART |= {
+            f"tranche={slug(bands[0])}": f"tranche={slug(bands[1])}",
+            f"tranche={slug(bands[1])}": f"tranche={slug(bands[0])}",
+        }
+    young_part = f"tranche={slug(bands[0])}" if bands else ""
     ctx["type_rows"] = [
         {
             "type": int(t["type"]),
             "name": t["name"],
-            "persons": count(t["persons"], k),
-            "share": fr_pct(t["share"]),
-            "women": "masqué"
-            if masked(round(t["women"] * t["persons"]), t["persons"], k)
-            else fr_pct(t["women"]),
-            "young": "masqué"
-            if masked(round(t["band_18_21"] * t["persons"]), t["persons"], k)
-            else fr_pct(t["band_18_21"]),
+            "persons": pub.text(type_key(year, int(t["type"]))),
+            "share": "–" if pub.hidden(type_key(year, int(t["type"]))) else fr_pct(t["share"]),
+            "women": type_share(t, "femmes", "women"),
+            "young": type_share(t, young_part, "band_18_21") if young_part else "–",
             "months": fr_num(t["months_in_contact_median"], 0),
             "silhouette": fr_num(t["silhouette"], 2),
-            "flag": "instable" if t["persons"] < study.min_base else "",
+            # no flag on a masked size: « instable » would say it is under min_base
+            "flag": "instable"
+            if t["persons"] < study.min_base and not pub.hidden(type_key(year, int(t["type"])))
+            else "",
         }
         for _, t in types.iterrows()
     ]
     surv = {}
-    for key, s in res["survival"].items():
-        surv[key] = {
-            "n_youth": count(s["n"].get(YOUTH), k),
-            "n_adults": count(s["n"].get(ADULTS), k),
+    survival_table = pub.tables.get("survie") if pub.tables.has("survie") else None
+    for name, s in res["survival"].items():
+        surv[name] = {
+            "n_youth": pub.text(survival_table.keys.loc[name, YOUTH]) if survival_table else "–",
+            "n_adults": pub.text(survival_table.keys.loc[name, ADULTS]) if survival_table else "–",
             "median_youth": fr_num(s["medians"].get(YOUTH)),
             "median_adults": fr_num(s["medians"].get(ADULTS)),
             "chi2": fr_num(s["logrank_chi2"], 1),
@@ -315,17 +421,21 @@ def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
         }
     ctx["survival"] = surv
     flows = tables["flux"]
-    ctx["flow_rows"] = [
-        {
-            "year": int(r["year"]),
-            "youth": count(r["youth"], k),
-            "share": fr_pct(r["youth_share"]),
-            "new": count(r["new"], k),
-            "continuing": count(r["continuing"], k),
-            "returning": count(r["returning"], k),
-        }
-        for _, r in flows.iterrows()
-    ]
+    flow_keys = pub.tables.get("flux").keys if pub.tables.has("flux") else None
+    ctx["flow_rows"] = []
+    for _, r in flows.iterrows():
+        a = str(int(r["year"]))
+        kk = {c: flow_keys.loc[a, c] if flow_keys is not None else None for c in FLOW_CELLS}
+        ctx["flow_rows"].append(
+            {
+                "year": int(r["year"]),
+                "youth": pub.text(kk["jeunes"]),
+                "share": "–" if pub.hidden(kk["jeunes"]) else fr_pct(r["youth_share"]),
+                "new": pub.text(kk["nouveaux"]),
+                "continuing": pub.text(kk["continus"]),
+                "returning": pub.text(kk["de_retour"]),
+            }
+        )
     trend = res.get("youth_share_trend") or {}
     ctx["trend"] = (
         {
@@ -344,6 +454,24 @@ def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
     return ctx
 
 
+def individual_figures_allowed(ctx: dict[str, Any]) -> dict[str, bool]:
+    """Whether each individual-level figure (:data:`INDIVIDUAL_FIGURES`) may be published: every
+    group it draws counts at least ``min_type_size`` persons and its size is published (a
+    chronogram of n persons draws shares in multiples of 1/n; an index plot draws each person)."""
+    pub: YouthPublication = ctx["_pub"]
+    year, minimum = ctx["year"], ctx["min_type_size"]
+
+    def fine(keys: list[str]) -> bool:
+        return bool(keys) and all(
+            not pub.hidden(kk) and pub.pub.values[kk] >= minimum for kk in keys
+        )
+
+    groups = {"cohort": [cohort_key(year, g) for g in (YOUTH, ADULTS)]}
+    types = ctx["_tables"].get("types", pd.DataFrame())
+    groups["types"] = [type_key(year, int(t)) for t in types["type"]] if ctx.get("typology") else []
+    return {name: fine(groups[group]) for name, group in INDIVIDUAL_FIGURES.items()}
+
+
 def _figures(ctx: dict[str, Any], youth_dir: Path, fig_dir: Path) -> dict[str, str]:
     """Copy the notebook's share-only figures; redraw the ones with counts, masked."""
     from observatoire.reports.charts import apply_house_style, save_figure
@@ -352,23 +480,30 @@ def _figures(ctx: dict[str, Any], youth_dir: Path, fig_dir: Path) -> dict[str, s
     apply_house_style()
     fig_dir.mkdir(parents=True, exist_ok=True)
     out = {}
+    allowed = individual_figures_allowed(ctx)
     for name in COPIED_FIGURES:
         src = youth_dir / "figures" / f"{name}.png"
-        if src.exists():
+        if src.exists() and allowed.get(name, True):
             shutil.copyfile(src, fig_dir / f"{name}.png")
             out[name] = f"{FIGURES}/{name}.png"
     k = ctx["k"]
+    pub: YouthPublication = ctx["_pub"]
     flows = ctx["_tables"]["flux"].copy()
     flows = flows[flows["new"].notna()]  # years whose status can be told (730 days of data)
-    for col in ("new", "continuing", "returning"):
-        flows[col] = flows[col].where(~flows[col].between(1, k - 1), np.nan)
+    if pub.tables.has("flux"):  # the cells as published: a hidden one is not drawn
+        keys = pub.tables.get("flux").keys
+        for col, cell in (
+            ("new", "nouveaux"),
+            ("continuing", "continus"),
+            ("returning", "de_retour"),
+        ):
+            flows[col] = [pub.value(keys.loc[str(int(a)), cell]) for a in flows["year"]]
+        flows["youth"] = [pub.value(keys.loc[str(int(a)), "jeunes"]) for a in flows["year"]]
     save_figure(ych.flows_bars(flows), fig_dir / "flux.png")
     out["flux"] = f"{FIGURES}/flux.png"
     prof = ctx["_tables"]["profil"].copy()
-    hide = [
-        masked(r.x_youth, r.n_youth, k) or masked(r.x_adults, r.n_adults, k)
-        for r in prof.itertuples()
-    ]
+    pkeys = pub.tables.comparison_keys.get("profil") or [None] * len(prof)
+    hide = [row_hidden(r, k, pub, ks) for (_, r), ks in zip(prof.iterrows(), pkeys, strict=True)]
     prof.loc[hide, ["diff", "lower", "upper"]] = np.nan
     table = prof.rename(columns={"indicator": "label"})
     if "ref_youth" in table:
@@ -386,6 +521,14 @@ def build_youth_report(settings: Settings) -> None:
     youth_dir = PATHS.youth(year)
     out_dir = PATHS.reports(year)
     ctx = youth_context(settings, youth_dir)
+    tables_root = PATHS.outputs / TABLES_ROOT
+    tables_root.mkdir(parents=True, exist_ok=True)
+    tables_tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=tables_root))
+    try:
+        write_youth_tables(ctx["_pub"], tables_tmp / str(year))
+        publish_members(tables_tmp, tables_root, [str(year)])
+    finally:
+        shutil.rmtree(tables_tmp, ignore_errors=True)
     template = report_template(f"{STEM}.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))
