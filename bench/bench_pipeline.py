@@ -36,7 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "projet"
         work.mkdir()
-        for name in ("dvc.yaml", "params", "notebooks", "src"):
+        for name in ("dvc.yaml", "params", "publications", "notebooks", "src"):
             src = ROOT / name
             if src.is_dir():
                 shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
