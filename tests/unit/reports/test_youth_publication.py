@@ -398,14 +398,14 @@ def _tables_of(qmd: str) -> dict[str, list[list[str]]]:
 @pytest.fixture(scope="module")
 def real() -> tuple[dict[str, Any], str]:
     settings = load_settings()
-    year = int(settings.raw["report"]["year"])
+    year = settings.report.year
     youth_dir = PATHS.youth(year)
     if not (youth_dir / "resultats.json").exists():
         pytest.skip(f"{youth_dir} absent : lancer l'étape youth")
     from observatoire.reports.common import report_template
     from observatoire.reports.youth.report import STEM, youth_context
 
-    ctx = youth_context(settings.raw, youth_dir)
+    ctx = youth_context(settings, youth_dir)
     from observatoire.reports.youth.report import COPIED_FIGURES
 
     figures = dict.fromkeys((*COPIED_FIGURES, "ecarts", "flux"), "x.png")
