@@ -16,6 +16,8 @@ from typing import Any
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.storage import atomic_write_bytes
 
+__all__ = ["KERNEL", "NOTEBOOK_DIR", "OUTPUT_DIR", "notebook_parameters", "run_notebook"]
+
 NOTEBOOK_DIR = Path("notebooks")
 OUTPUT_DIR = Path("outputs/notebooks")
 KERNEL = "observatoire"

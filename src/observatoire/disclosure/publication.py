@@ -35,6 +35,37 @@ from observatoire.indicators.pathways import (
     published_combination,
 )
 
+__all__ = [
+    "FLOW_COLUMNS",
+    "NAN",
+    "OTHER_COMBINATIONS",
+    "TOTAL",
+    "Tables",
+    "build_tables",
+    "combination_key",
+    "combinations",
+    "dispositifs_per_person",
+    "exits_by_reason",
+    "flows_by_dispositif",
+    "flows_by_year",
+    "headline_keys",
+    "housing_first_retention",
+    "key",
+    "long_term_stayers",
+    "network_key",
+    "persons_by_age_and_sex",
+    "persons_by_dispositif",
+    "persons_by_dispositif_and_year",
+    "persons_by_nationality",
+    "persons_by_partner",
+    "persons_by_year",
+    "persons_identified_and_street_work",
+    "publish",
+    "published_cells",
+    "returns_after_housing",
+    "time_in_services",
+]
+
 TOTAL = "Total"
 
 NAN = float("nan")

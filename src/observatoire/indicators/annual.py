@@ -19,6 +19,15 @@ from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, housing, pathways
 from observatoire.intake.mapping import PartnerMapping
 
+__all__ = [
+    "HOUSING_FIRST_MONTHS",
+    "annual_indicators",
+    "jsonable",
+    "previous_year_indicators",
+    "report_families",
+    "shelter_capacity",
+]
+
 HOUSING_FIRST_MONTHS = (12, 24)
 """Follow-ups of Housing First retention (the brief's « still housed at 12 and 24 months »)."""
 

@@ -45,6 +45,43 @@ from observatoire.intake.check import condense_lines, fix_sentence
 from observatoire.intake.ingest import export_year
 from observatoire.intake.mapping import ExportSpec, PartnerMapping, load_partners
 
+__all__ = [
+    "CONTACT_TEXT_FIELDS",
+    "DEFAULT_FIELDS",
+    "IDENTITY_TOKENS",
+    "LOW_COMPLETENESS",
+    "LOW_MONTH_RATIO",
+    "MAX_EXAMPLE_LINES",
+    "MIN_DROP_POINTS",
+    "MIN_MONTHLY_ROWS_FOR_GAP",
+    "MONTHS",
+    "NOT_KEPT",
+    "ONGOING_FIELDS",
+    "STEM",
+    "UNKNOWN_CODES",
+    "VALIDATION_FIELDS",
+    "NetworkData",
+    "QualityPaths",
+    "attention_points",
+    "build_quality_sheets",
+    "export_of",
+    "field_completeness",
+    "file_year",
+    "files_received",
+    "fr_change",
+    "fr_share",
+    "md",
+    "months_chart",
+    "months_delivered",
+    "persons_and_rows",
+    "quarantine_counts",
+    "quarantine_examples",
+    "reason_advice",
+    "reasons_table",
+    "sheet_context",
+    "yaml_string",
+]
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 

@@ -353,14 +353,8 @@ def test_the_report_withholds_the_type_chronograms_of_a_small_type() -> None:
     )
     publication = publish_youth(YEAR, res, _frames() | {"types": types}, K)
     assert publication.pub.cell_text(type_key(YEAR, 2)) == "< 5"
-    ctx = {
-        "_pub": publication,
-        "year": YEAR,
-        "min_type_size": 5,
-        "typology": res["typology"],
-        "_tables": {"types": types},
-    }
-    allowed = individual_figures_allowed(ctx)
+    ctx = {"year": YEAR, "min_type_size": 5, "typology": res["typology"]}
+    allowed = individual_figures_allowed(ctx, publication, {"types": types})
     assert allowed["types"] is False
     assert allowed["tapis"] is True and allowed["chronogrammes"] is True
 
@@ -396,7 +390,7 @@ def _tables_of(qmd: str) -> dict[str, list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def real() -> tuple[dict[str, Any], str]:
+def real() -> tuple[Any, str]:
     settings = load_settings()
     year = settings.report.year
     youth_dir = PATHS.youth(year)
@@ -405,17 +399,17 @@ def real() -> tuple[dict[str, Any], str]:
     from observatoire.reports.common import report_template
     from observatoire.reports.youth.report import STEM, youth_context
 
-    ctx = youth_context(settings, youth_dir)
+    report = youth_context(settings, youth_dir)
     from observatoire.reports.youth.report import COPIED_FIGURES
 
     figures = dict.fromkeys((*COPIED_FIGURES, "ecarts", "flux"), "x.png")
-    qmd = report_template(f"{STEM}.qmd.j2").render(**ctx | {"figures": figures})
-    return ctx, qmd
+    qmd = report_template(f"{STEM}.qmd.j2").render(**report.names | {"figures": figures})
+    return report, qmd
 
 
 def test_every_count_printed_in_the_youth_report_is_published_or_masked(real) -> None:
-    ctx, qmd = real
-    pub: YouthPublication = ctx["_pub"]
+    report, qmd = real
+    pub: YouthPublication = report.pub
     k = pub.pub.k
     ledger = pub.pub.ledger()
     published = {
@@ -446,8 +440,8 @@ def test_every_count_printed_in_the_youth_report_is_published_or_masked(real) ->
 def test_the_real_first_service_table_resists_the_reader(real) -> None:
     """Read from the rendered report itself: Tableau 1's cohort sizes and Tableau « Premier
     service rencontré », a column summing to its cohort size."""
-    ctx, qmd = real
-    k = ctx["k"]
+    report, qmd = real
+    k = report.names["k"]
     tables = _tables_of(qmd)
     cohort = tables["tbl-cohorte"]
     first = tables["tbl-premiers"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,27 @@ from observatoire.reports.youth.publication import (
     write_youth_tables,
 )
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
+
+__all__ = [
+    "COPIED_FIGURES",
+    "FIGURES",
+    "FLOW_CELLS",
+    "INDIVIDUAL_FIGURES",
+    "STEM",
+    "TABLES_ROOT",
+    "YouthReport",
+    "build_youth_report",
+    "comparison_rows",
+    "count",
+    "findings",
+    "individual_figures_allowed",
+    "masked",
+    "p_value",
+    "row_hidden",
+    "significant",
+    "youth_context",
+    "youth_figures",
+]
 
 STEM = "jeunes-en-errance"
 FIGURES = "figures-jeunes"
@@ -156,10 +178,14 @@ def _direction(row: pd.Series, more: str, less: str, same: str) -> str:
     return more if row["diff"] > 0 else less
 
 
-def findings(ctx: dict[str, Any], res: dict[str, Any], tables: dict[str, pd.DataFrame]) -> list:
+def findings(
+    ctx: dict[str, Any],
+    pub: YouthPublication,
+    res: dict[str, Any],
+    tables: dict[str, pd.DataFrame],
+) -> list:
     """« Constats » stated from the data: each a fact with its figures, worded by its CI."""
     k = ctx["k"]
-    pub: YouthPublication = ctx["_pub"]
     year = ctx["year"]
     comparison_keys = pub.tables.comparison_keys
     out: list[str] = []
@@ -262,8 +288,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
 
-def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
-    """Everything the template prints, from ``outputs/youth/<year>/``."""
+@dataclass(frozen=True)
+class YouthReport:
+    """The youth report's data: the names its template prints, its audited publication, and the
+    study's tables the figures are redrawn from (kept apart: the template gets names only)."""
+
+    names: dict[str, Any]
+    pub: YouthPublication
+    tables: dict[str, pd.DataFrame]
+
+
+def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
+    """Everything the template prints, from ``outputs/youth/<year>/``, with the publication."""
     from observatoire.youth.typology import silhouette_quality
 
     study = StudyParams.from_settings(settings)
@@ -313,7 +349,6 @@ def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
             "street_youth": pub.text(key(year, YOUTH, "travail_rue_seulement")),
             "street_adults": pub.text(key(year, ADULTS, "travail_rue_seulement")),
         },
-        "_pub": pub,
         "masked_cells": {
             "primary": int((pub.pub.ledger()["status"] == "primaire").sum()),
             "secondary": int((pub.pub.ledger()["status"] == "secondaire").sum()),
@@ -449,16 +484,16 @@ def youth_context(settings: Settings, youth_dir: Path) -> dict[str, Any]:
         if trend
         else None
     )
-    ctx["findings"] = findings(ctx, res, tables)
-    ctx["_tables"] = tables
-    return ctx
+    ctx["findings"] = findings(ctx, pub, res, tables)
+    return YouthReport(names=ctx, pub=pub, tables=tables)
 
 
-def individual_figures_allowed(ctx: dict[str, Any]) -> dict[str, bool]:
+def individual_figures_allowed(
+    ctx: dict[str, Any], pub: YouthPublication, tables: dict[str, pd.DataFrame]
+) -> dict[str, bool]:
     """Whether each individual-level figure (:data:`INDIVIDUAL_FIGURES`) may be published: every
     group it draws counts at least ``min_type_size`` persons and its size is published (a
     chronogram of n persons draws shares in multiples of 1/n; an index plot draws each person)."""
-    pub: YouthPublication = ctx["_pub"]
     year, minimum = ctx["year"], ctx["min_type_size"]
 
     def fine(keys: list[str]) -> bool:
@@ -467,12 +502,12 @@ def individual_figures_allowed(ctx: dict[str, Any]) -> dict[str, bool]:
         )
 
     groups = {"cohort": [cohort_key(year, g) for g in (YOUTH, ADULTS)]}
-    types = ctx["_tables"].get("types", pd.DataFrame())
+    types = tables.get("types", pd.DataFrame())
     groups["types"] = [type_key(year, int(t)) for t in types["type"]] if ctx.get("typology") else []
     return {name: fine(groups[group]) for name, group in INDIVIDUAL_FIGURES.items()}
 
 
-def _figures(ctx: dict[str, Any], youth_dir: Path, fig_dir: Path) -> dict[str, str]:
+def youth_figures(report: YouthReport, youth_dir: Path, fig_dir: Path) -> dict[str, str]:
     """Copy the notebook's share-only figures; redraw the ones with counts, masked."""
     from observatoire.reports.charts import apply_house_style, save_figure
     from observatoire.reports.youth import charts as ych
@@ -480,15 +515,15 @@ def _figures(ctx: dict[str, Any], youth_dir: Path, fig_dir: Path) -> dict[str, s
     apply_house_style()
     fig_dir.mkdir(parents=True, exist_ok=True)
     out = {}
-    allowed = individual_figures_allowed(ctx)
+    ctx, pub, tables = report.names, report.pub, report.tables
+    allowed = individual_figures_allowed(ctx, pub, tables)
     for name in COPIED_FIGURES:
         src = youth_dir / "figures" / f"{name}.png"
         if src.exists() and allowed.get(name, True):
             shutil.copyfile(src, fig_dir / f"{name}.png")
             out[name] = f"{FIGURES}/{name}.png"
     k = ctx["k"]
-    pub: YouthPublication = ctx["_pub"]
-    flows = ctx["_tables"]["flux"].copy()
+    flows = tables["flux"].copy()
     flows = flows[flows["new"].notna()]  # years whose status can be told (730 days of data)
     if pub.tables.has("flux"):  # the cells as published: a hidden one is not drawn
         keys = pub.tables.get("flux").keys
@@ -501,7 +536,7 @@ def _figures(ctx: dict[str, Any], youth_dir: Path, fig_dir: Path) -> dict[str, s
         flows["youth"] = [pub.value(keys.loc[str(int(a)), "jeunes"]) for a in flows["year"]]
     save_figure(ych.flows_bars(flows), fig_dir / "flux.png")
     out["flux"] = f"{FIGURES}/flux.png"
-    prof = ctx["_tables"]["profil"].copy()
+    prof = tables["profil"].copy()
     pkeys = pub.tables.comparison_keys.get("profil") or [None] * len(prof)
     hide = [row_hidden(r, k, pub, ks) for (_, r), ks in zip(prof.iterrows(), pkeys, strict=True)]
     prof.loc[hide, ["diff", "lower", "upper"]] = np.nan
@@ -520,12 +555,13 @@ def build_youth_report(settings: Settings) -> None:
     year = settings.report.year
     youth_dir = PATHS.youth(year)
     out_dir = PATHS.reports(year)
-    ctx = youth_context(settings, youth_dir)
+    report = youth_context(settings, youth_dir)
+    ctx = report.names
     tables_root = PATHS.outputs / TABLES_ROOT
     tables_root.mkdir(parents=True, exist_ok=True)
     tables_tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=tables_root))
     try:
-        write_youth_tables(ctx["_pub"], tables_tmp / str(year))
+        write_youth_tables(report.pub, tables_tmp / str(year))
         publish_members(tables_tmp, tables_root, [str(year)])
     finally:
         shutil.rmtree(tables_tmp, ignore_errors=True)
@@ -533,7 +569,7 @@ def build_youth_report(settings: Settings) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))
     try:
-        ctx["figures"] = _figures(ctx, youth_dir, tmp / FIGURES)
+        ctx["figures"] = youth_figures(report, youth_dir, tmp / FIGURES)
         ctx["logo"] = stage_logo(settings.report.logo, tmp / FIGURES)
         source = tmp / f"{STEM}.qmd"
         source.write_text(template.render(**ctx), encoding="utf-8")
