@@ -36,6 +36,7 @@ from observatoire.indicators.pathways import (
 )
 
 __all__ = [
+    "count_table",
     "FLOW_COLUMNS",
     "NAN",
     "OTHER_COMBINATIONS",
@@ -98,7 +99,7 @@ def published_cells(pub: Publication, cells: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _table(
+def count_table(
     name: str,
     title: str,
     values: pd.DataFrame,
@@ -108,11 +109,13 @@ def _table(
     col_total: str | None = None,
     sensitive: bool = True,
 ) -> CountTable:
+    """A table of a publication: values as floats, keys as plain objects (None where a cell is
+    not a count), so that every report registers its tables the same way."""
     return CountTable(
         name=name,
         title=title,
         values=values.astype("float64"),
-        keys=keys,
+        keys=keys.astype(object),
         row_total=row_total,
         col_total=col_total,
         sensitive=sensitive,
@@ -165,7 +168,9 @@ def persons_by_dispositif(ind: dict[str, Any]) -> CountTable:
     )
     values.loc["reseau"] = [ind["network"]["persons"], ind["network"]["persons_prev"]]
     keys.loc["reseau"] = [network_key(y), network_key(y - 1)]
-    return _table("personnes_par_dispositif", "Personnes distinctes par dispositif", values, keys)
+    return count_table(
+        "personnes_par_dispositif", "Personnes distinctes par dispositif", values, keys
+    )
 
 
 def persons_identified_and_street_work(ind: dict[str, Any]) -> CountTable:
@@ -183,7 +188,7 @@ def persons_identified_and_street_work(ind: dict[str, Any]) -> CountTable:
         {str(y): [key(y, "identifies"), key(y, f"dispositif={STREET_WORK}"), network_key(y)]},
         index=rows,
     )
-    return _table(
+    return count_table(
         "personnes_identifiees_et_travail_de_rue",
         "Personnes identifiées et personnes vues seulement par le travail de rue",
         values,
@@ -209,7 +214,9 @@ def persons_by_partner(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint
             constraints.append(
                 Constraint(total=key(y, f"dispositif={d}"), parts=(key(y, f"partenaire={ps[0]}"),))
             )
-    table = _table("personnes_par_partenaire", "Personnes distinctes par partenaire", values, keys)
+    table = count_table(
+        "personnes_par_partenaire", "Personnes distinctes par partenaire", values, keys
+    )
     return table, constraints
 
 
@@ -219,7 +226,9 @@ def persons_by_year(ind: dict[str, Any]) -> CountTable:
     persons = {int(r["year"]): r["persons"] for r in ind["yearly_persons"]}
     values = pd.DataFrame({"personnes": [persons[a] for a in years]}, index=[str(a) for a in years])
     keys = pd.DataFrame({"personnes": [network_key(a) for a in years]}, index=values.index)
-    return _table("personnes_par_annee", "Personnes distinctes aidées par le réseau", values, keys)
+    return count_table(
+        "personnes_par_annee", "Personnes distinctes aidées par le réseau", values, keys
+    )
 
 
 def persons_by_dispositif_and_year(ind: dict[str, Any]) -> CountTable:
@@ -233,7 +242,7 @@ def persons_by_dispositif_and_year(ind: dict[str, Any]) -> CountTable:
         {c: [key(int(c), f"dispositif={d}") for d in values.index] for c in values.columns},
         index=values.index,
     )
-    return _table(
+    return count_table(
         "personnes_par_dispositif_et_annee",
         "Personnes distinctes par dispositif et par année",
         values,
@@ -257,7 +266,7 @@ def persons_by_age_and_sex(ind: dict[str, Any]) -> CountTable:
     )
     keys.loc[TOTAL] = [key(y, f"sexe={s}") for s in sexes]
     keys[TOTAL] = [key(y, f"age={b}") for b in bands] + [network_key(y)]
-    return _table(
+    return count_table(
         "personnes_par_age_et_sexe",
         "Personnes aidées par tranche d'âge et sexe",
         table,
@@ -274,7 +283,7 @@ def persons_by_nationality(ind: dict[str, Any]) -> CountTable:
     keys = pd.DataFrame({"personnes": [key(y, f"nationalite={g}") for g in groups]}, index=groups)
     values.loc[TOTAL] = values["personnes"].sum()
     keys.loc[TOTAL] = network_key(y)
-    return _table(
+    return count_table(
         "personnes_par_nationalite",
         "Personnes aidées par groupe de nationalité",
         values,
@@ -304,7 +313,7 @@ def exits_by_reason(ind: dict[str, Any]) -> CountTable | None:
         columns=reasons,
     )
     keys[TOTAL] = [key(y, f"dispositif={d}", what="sorties") for d in rows]
-    return _table(
+    return count_table(
         "sorties_par_motif",
         "Sorties de l'année par motif",
         values,
@@ -334,7 +343,7 @@ def flows_by_year(ind: dict[str, Any]) -> CountTable | None:
         columns=list(FLOW_COLUMNS),
     )
     keys[TOTAL] = [network_key(int(a)) for a in years]
-    return _table(
+    return count_table(
         "flux_par_annee", "Nouveaux, continus et de retour", values, keys, col_total=TOTAL
     )
 
@@ -356,7 +365,7 @@ def flows_by_dispositif(ind: dict[str, Any]) -> CountTable | None:
         columns=list(FLOW_COLUMNS),
     )
     keys[TOTAL] = [key(y, f"dispositif={d}") for d in rows]
-    return _table(
+    return count_table(
         "flux_par_dispositif", "Statut de flux par dispositif", values, keys, col_total=TOTAL
     )
 
@@ -369,7 +378,7 @@ def dispositifs_per_person(ind: dict[str, Any]) -> CountTable:
     keys = pd.DataFrame({"personnes": [key(y, f"nb_dispositifs={r}") for r in rows]}, index=rows)
     values.loc[TOTAL] = values["personnes"].sum()
     keys.loc[TOTAL] = network_key(y)
-    return _table(
+    return count_table(
         "nombre_de_dispositifs",
         "Personnes selon le nombre de dispositifs fréquentés",
         values,
@@ -424,7 +433,7 @@ def combinations(
     keys.loc[OTHER_COMBINATIONS] = key(y, "combinaison=autres")
     values.loc[TOTAL] = values["personnes"].sum()
     keys.loc[TOTAL] = network_key(y)
-    table = _table(
+    table = count_table(
         "combinaisons_de_dispositifs",
         "Combinaisons de dispositifs fréquentés dans l'année",
         values,
@@ -514,7 +523,7 @@ def _split_table(
         index=index,
     )
     keys[TOTAL] = [key(year, f"horizon={r}", what=what) for r in index]
-    return _table(name, title, values, keys, col_total=TOTAL)
+    return count_table(name, title, values, keys, col_total=TOTAL)
 
 
 def housing_first_retention(ind: dict[str, Any]) -> CountTable | None:
@@ -555,7 +564,7 @@ def long_term_stayers(ind: dict[str, Any]) -> CountTable | None:
     rows = list(lt["persons"])
     values = pd.DataFrame({"personnes": [lt["persons"][r] for r in rows]}, index=rows)
     keys = pd.DataFrame({"personnes": [key(y, f"longue_duree={r}") for r in rows]}, index=rows)
-    return _table("personnes_longue_duree", "Personnes de longue durée", values, keys)
+    return count_table("personnes_longue_duree", "Personnes de longue durée", values, keys)
 
 
 def time_in_services(ind: dict[str, Any]) -> CountTable | None:
@@ -569,7 +578,7 @@ def time_in_services(ind: dict[str, Any]) -> CountTable | None:
     y = int(ind["year"])
     values = pd.DataFrame({"personnes": [ins[d]["n"] for d in rows]}, index=rows)
     keys = pd.DataFrame({"personnes": [key(y, f"dispositif={d}") for d in rows]}, index=rows)
-    return _table("duree_dans_les_services", "Temps passé dans les services", values, keys)
+    return count_table("duree_dans_les_services", "Temps passé dans les services", values, keys)
 
 
 def build_tables(ind: dict[str, Any], k: int) -> Tables:

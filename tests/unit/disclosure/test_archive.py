@@ -16,7 +16,7 @@ from observatoire.disclosure.archive import (
     released_previous,
 )
 from observatoire.disclosure.suppression import PUBLISHED, SECONDARY, audit, protect
-from tests.unit.disclosure.test_optimal_suppression import grid
+from tests.support.tables import grid
 
 K = 5
 

@@ -26,32 +26,9 @@ from observatoire.disclosure.suppression import (
     protect,
     whole_number_audit,
 )
+from tests.support.tables import grid
 
 K = 5
-
-
-def grid(inner: list[list[int]], totals: str = "both", name: str = "t") -> CountTable:
-    """A table of counts with its margins; keys are "name|row|col"."""
-    rows = [f"r{i}" for i in range(len(inner))]
-    cols = [f"c{j}" for j in range(len(inner[0]))]
-    values = pd.DataFrame(inner, index=rows, columns=cols)
-    if totals in ("both", "cols"):
-        values["T"] = values.sum(axis=1)
-    if totals in ("both", "rows"):
-        values.loc["T"] = values.sum(axis=0)
-    keys = pd.DataFrame(
-        [[f"{name}|{r}|{c}" for c in values.columns] for r in values.index],
-        index=values.index,
-        columns=values.columns,
-    )
-    return CountTable(
-        name,
-        name,
-        values,
-        keys,
-        row_total="T" if totals in ("both", "rows") else None,
-        col_total="T" if totals in ("both", "cols") else None,
-    )
 
 
 def masked(pub: Publication) -> set[str]:

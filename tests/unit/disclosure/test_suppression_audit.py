@@ -30,6 +30,7 @@ from observatoire.disclosure.cells import (
 )
 from observatoire.disclosure.suppression import Constraint, latent_exposure
 from tests.support.integer_attacker import Reader
+from tests.support.tables import grid as shared_grid
 
 K = 5
 
@@ -40,25 +41,8 @@ K = 5
 def grid(
     name: str, inner: list[list[int]], rows: list[str], cols: list[str], totals: str = "both"
 ) -> CountTable:
-    """A table of counts with its margins; keys are "name|row|col"."""
-    values = pd.DataFrame(inner, index=rows, columns=cols)
-    if totals in ("both", "cols"):
-        values["Total"] = values.sum(axis=1)
-    if totals in ("both", "rows"):
-        values.loc["Total"] = values.sum(axis=0)
-    keys = pd.DataFrame(
-        [[f"{name}|{r}|{c}" for c in values.columns] for r in values.index],
-        index=values.index,
-        columns=values.columns,
-    )
-    return CountTable(
-        name,
-        name,
-        values,
-        keys,
-        row_total="Total" if totals in ("both", "rows") else None,
-        col_total="Total" if totals in ("both", "cols") else None,
-    )
+    """A named table with « Total » margins (the shared builder, with this file's labels)."""
+    return shared_grid(inner, name, rows, cols, totals, total="Total")
 
 
 def reader_of(*published: tuple[Publication, CountTable]) -> Reader:

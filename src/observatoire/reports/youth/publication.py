@@ -31,6 +31,7 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.storage import write_csv
+from observatoire.disclosure.publication import count_table
 from observatoire.disclosure.suppression import (
     PUBLISHED,
     Constraint,
@@ -193,25 +194,6 @@ class YouthPublication:
         return float("nan") if self.hidden(key) else float(self.pub.values[key])
 
 
-def _table(
-    name: str,
-    title: str,
-    values: pd.DataFrame,
-    keys: pd.DataFrame,
-    *,
-    row_total: str | None = None,
-    col_total: str | None = None,
-) -> CountTable:
-    return CountTable(
-        name=name,
-        title=title,
-        values=values.astype("float64"),
-        keys=keys.astype(object),
-        row_total=row_total,
-        col_total=col_total,
-    )
-
-
 def _cohort_tables(year: int, res: dict[str, Any]) -> tuple[list[CountTable], list[Constraint]]:
     coh = res["cohort"]
     street = coh.get("street_only", {})
@@ -230,7 +212,7 @@ def _cohort_tables(year: int, res: dict[str, Any]) -> tuple[list[CountTable], li
         },
         index=rows,
     )
-    tables = [_table("cohorte", "Cohorte d'entrée", values, keys)]
+    tables = [count_table("cohorte", "Cohorte d'entrée", values, keys)]
     constraints = []
     bands = {b: n for b, n in sorted(coh["by_band"].items()) if not b.startswith("26")}
     if bands:
@@ -242,7 +224,7 @@ def _cohort_tables(year: int, res: dict[str, Any]) -> tuple[list[CountTable], li
         bvalues.loc[TOTAL] = coh["youth"]
         bkeys.loc[TOTAL] = cohort_key(year, YOUTH)
         tables.append(
-            _table(
+            count_table(
                 "cohorte_par_tranche",
                 "Jeunes de la cohorte par tranche d'âge",
                 bvalues,
@@ -263,7 +245,7 @@ def _first_services(year: int, frame: pd.DataFrame) -> tuple[CountTable | None, 
     keys = pd.DataFrame({g: [first_key(year, g, d) for d in rows] for g in GROUPS}, index=labels)
     # a reader adds a column and compares it with Tableau 1's cohort size
     constraints = [Constraint(total=cohort_key(year, g), parts=tuple(keys[g])) for g in GROUPS]
-    table = _table("premiers_services", "Premier service rencontré", values, keys)
+    table = count_table("premiers_services", "Premier service rencontré", values, keys)
     return table, constraints
 
 
@@ -310,7 +292,7 @@ def _paths(
     if firsts and set(frame["start"]) <= firsts:
         parts = tuple(path_key(year, YOUTH, p) for p in frame["path"])
         constraints.append(Constraint(total=cohort_key(year, YOUTH), parts=parts))
-    table = _table("parcours_jeunes", "Parcours des jeunes", values, keys)
+    table = count_table("parcours_jeunes", "Parcours des jeunes", values, keys)
     return table, constraints, latent
 
 
@@ -348,7 +330,7 @@ def _comparison(
         keys.append(kk)
     if not vals:
         return None, [], all_keys
-    table = _table(
+    table = count_table(
         name,
         name.replace("_", " "),
         pd.DataFrame(vals, index=index, columns=cols),
@@ -382,7 +364,7 @@ def _types(
     sizes.loc[TOTAL] = int(persons.sum())
     size_keys.loc[TOTAL] = cohort_key(year, YOUTH)
     tables = [
-        _table("types", "Types de trajectoires des jeunes", sizes, size_keys, row_total=TOTAL)
+        count_table("types", "Types de trajectoires des jeunes", sizes, size_keys, row_total=TOTAL)
     ]
     bands = sorted(b for b in res["cohort"]["by_band"] if not b.startswith("26"))
     young = (frame["band_18_21"] * frame["persons"]).round().astype(int).to_numpy()
@@ -426,7 +408,7 @@ def _types(
             index=values.index,
         )
         if big:
-            tables.append(_table(name, title, values, keys))
+            tables.append(count_table(name, title, values, keys))
         for i, t in enumerate(rows):
             pair = (type_key(year, t, parts[0]), type_key(year, t, parts[1]))
             constraints.append(Constraint(total=type_key(year, t), parts=pair))
@@ -467,7 +449,7 @@ def _flows(year: int, frame: pd.DataFrame) -> tuple[CountTable | None, list[Cons
         if calculable:
             parts = tuple(keys.loc[y, label] for label in FLOW_COLUMNS.values())
             constraints.append(Constraint(total=keys.loc[y, "jeunes"], parts=parts))
-    return _table("flux", "Jeunes actifs chaque année", values, keys), constraints
+    return count_table("flux", "Jeunes actifs chaque année", values, keys), constraints
 
 
 def _survival(year: int, res: dict[str, Any], cohort: dict[str, int]) -> CountTable | None:
@@ -486,7 +468,7 @@ def _survival(year: int, res: dict[str, Any], cohort: dict[str, int]) -> CountTa
         return key(year, g, f"survie={r}")
 
     keys = pd.DataFrame({g: [k_of(r, g) for r in rows] for g in GROUPS}, index=rows)
-    return _table("survie", "Personnes suivies (courbes de décrochage)", values, keys)
+    return count_table("survie", "Personnes suivies (courbes de décrochage)", values, keys)
 
 
 def _street_identities(year: int, tables: list[CountTable]) -> list[Constraint]:
