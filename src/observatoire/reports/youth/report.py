@@ -1,7 +1,7 @@
 """The youth-errance report (« Jeunes en errance »): disclosure control, findings, rendering.
 
 The stage reads what the youth notebook wrote in ``outputs/youth/<year>/``, registers every count
-of persons it prints in one audited publication (:mod:`observatoire.reports.youth.publication`:
+of persons it prints in one audited publication (:mod:`observatoire.disclosure.youth`:
 « < k » from 1 to k − 1, « s » for the secondary suppression that keeps them from being
 recomputed, every share masked whose numerator, complement or base is hidden), states the
 findings (« constats ») from the numbers with the words their uncertainty allows, fills the
@@ -29,7 +29,7 @@ from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
 from observatoire.core.storage import publish_members
 from observatoire.reports.common import code_version, report_template, stage_logo
-from observatoire.reports.youth.publication import (
+from observatoire.disclosure.youth import (
     YouthPublication,
     cohort_key,
     first_key,

@@ -21,7 +21,7 @@ import pytest
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
 from observatoire.reports.youth import charts as yc
-from observatoire.reports.youth.publication import (
+from observatoire.disclosure.youth import (
     YouthPublication,
     build_youth_tables,
     cohort_key,
