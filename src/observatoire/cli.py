@@ -77,6 +77,13 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_publication(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.publication import build_publication
+
+    build_publication(settings)
+    return 0
+
+
 def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.youth.report import build_youth_report
 
@@ -180,12 +187,6 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         "valide les tables canoniques (great-expectations)",
     ),
     "link": ("link", (), _cmd_link, "relie les personnes entre partenaires"),
-    "quality": (
-        "quality",
-        ("qualite",),
-        _cmd_quality,
-        "produit la fiche qualité des données de chaque partenaire (HTML et PDF)",
-    ),
     "indicators": (
         "indicators",
         (),
@@ -198,13 +199,25 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _notebook_stage("tendances"),
         "exécute le carnet des tendances et de la prévision (notebooks/tendances.py)",
     ),
-    "report": ("report", (), _cmd_report, "produit le rapport annuel (HTML et PDF)"),
     "youth": (
         "youth",
         (),
         _notebook_stage("jeunes"),
         "exécute le carnet de l'étude « jeunes en errance » (notebooks/jeunes.py)",
     ),
+    "publication": (
+        "publication",
+        (),
+        _cmd_publication,
+        "décide et écrit tout ce que l'année publie (tableaux, registre, audit du secret)",
+    ),
+    "quality": (
+        "quality",
+        ("qualite",),
+        _cmd_quality,
+        "produit la fiche qualité des données de chaque partenaire (HTML et PDF)",
+    ),
+    "report": ("report", (), _cmd_report, "produit le rapport annuel (HTML et PDF)"),
     "youth_report": (
         "youth-report",
         ("report-jeunes",),

@@ -22,6 +22,7 @@ ENTRIES = {
     "trends": ["notebooks/tendances.py"],
     "report": ["observatoire.reports.annual.report"],
     "youth": ["notebooks/jeunes.py"],
+    "publication": ["observatoire.reports.publication"],
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],
 }

@@ -106,7 +106,12 @@ class Paths:
         return self.outputs / "reports" / str(year)
 
     def tables(self, year: int) -> Path:
+        """Everything published for the year as data (stage ``publication``, its only writer)."""
         return self.outputs / "tables" / str(year)
+
+    def disclosure(self, year: int) -> Path:
+        """The year's disclosure audit, for the reports' annexes (internal, never published)."""
+        return self.outputs / "disclosure" / str(year)
 
     @property
     def releases(self) -> Path:

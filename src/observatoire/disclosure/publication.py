@@ -25,7 +25,7 @@ from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.schema import AGE_BANDS, EXIT_REASONS, NATIONALITY_GROUPS
 from observatoire.disclosure.archive import released_previous
 from observatoire.disclosure.cells import Constraint, CountTable, Publication, protect
-from observatoire.disclosure.suppression import DEFAULT_TIME_LIMIT_S
+from observatoire.disclosure.suppression import DEFAULT_TIME_LIMIT_S, restore
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.indicators.pathways import (
     COMBINATION_GROUPS,
@@ -58,11 +58,13 @@ __all__ = [
     "persons_by_dispositif",
     "persons_by_dispositif_and_year",
     "persons_by_nationality",
+    "persons_by_month",
     "persons_by_partner",
     "persons_by_year",
     "persons_identified_and_street_work",
     "publish",
     "published_cells",
+    "restore_published",
     "returns_after_housing",
     "time_in_services",
 ]
@@ -581,8 +583,40 @@ def time_in_services(ind: dict[str, Any]) -> CountTable | None:
     return count_table("duree_dans_les_services", "Temps passé dans les services", values, keys)
 
 
-def build_tables(ind: dict[str, Any], k: int) -> Tables:
-    """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``)."""
+def persons_by_month(year: int, monthly: pd.DataFrame | None) -> CountTable | None:
+    """Distinct persons per month and dispositif (``personnes_par_mois.csv``, up to ``year``),
+    the monthly chart's points. Months do not add up to a year (the same person comes back),
+    so the table carries no identity; a month of 1 to k − 1 persons is « < k »."""
+    if monthly is None or monthly.empty:
+        return None
+    frame = monthly.assign(month=pd.to_datetime(monthly["month"]).dt.strftime("%Y-%m"))
+    frame = frame[frame["month"].str[:4].astype(int) <= year]
+    values = frame.pivot_table(
+        index="month", columns="dispositif", values="persons", aggfunc="sum", sort=True
+    )
+    codes = [d for d in DISPOSITIFS if d in values.columns]
+    values = values[codes]
+    keys = pd.DataFrame(
+        [
+            [
+                key(int(m[:4]), f"mois={m}", f"dispositif={d}")
+                if pd.notna(values.at[m, d])
+                else None
+                for d in codes
+            ]
+            for m in values.index
+        ],
+        index=values.index,
+        columns=codes,
+    )
+    return count_table(
+        "personnes_par_mois", "Personnes distinctes par mois et dispositif", values, keys
+    )
+
+
+def build_tables(ind: dict[str, Any], k: int, monthly: pd.DataFrame | None = None) -> Tables:
+    """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``);
+    ``monthly`` is the indicators' ``personnes_par_mois.csv`` (the monthly chart's table)."""
     partner_table, constraints = persons_by_partner(ind)
     combo_table, combo_constraints, latent, unprinted, guarded = combinations(ind, k)
     tables: list[CountTable | None] = [
@@ -602,6 +636,7 @@ def build_tables(ind: dict[str, Any], k: int) -> Tables:
         housing_first_retention(ind),
         returns_after_housing(ind),
         time_in_services(ind),
+        persons_by_month(int(ind["year"]), monthly),
     ]
     return Tables(
         int(ind["year"]),
@@ -640,6 +675,7 @@ def publish(
     previous_method: str | None = None,
     released: pd.DataFrame | None = None,
     released_from: Path | None = None,
+    monthly: pd.DataFrame | None = None,
 ) -> tuple[Tables, Publication, Publication | None]:
     """This year's tables protected against this year's *and* last year's publication.
 
@@ -651,7 +687,8 @@ def publish(
     printed with the optimal method protects itself against a greedy last year.
     ``released`` is last year's archived ledger (``publications/<year>/``, read from
     ``released_from``): when given, last year's statuses are those actually printed
-    (:func:`observatoire.disclosure.archive.released_previous`).
+    (:func:`observatoire.disclosure.archive.released_previous`). ``monthly``: see
+    :func:`build_tables`.
     """
     previous = None
     if ind_prev is not None:
@@ -669,7 +706,7 @@ def publish(
         )
         if released is not None:
             previous = released_previous(previous, released, released_from or Path("."))
-    tables = build_tables(ind, k)
+    tables = build_tables(ind, k, monthly)
     return (
         tables,
         protect(
@@ -686,3 +723,42 @@ def publish(
         ),
         previous,
     )
+
+
+def restore_published(
+    ind: dict[str, Any],
+    ind_prev: dict[str, Any] | None,
+    k: int,
+    ledger: pd.DataFrame,
+    previous_ledger: pd.DataFrame | None,
+    monthly: pd.DataFrame | None = None,
+) -> tuple[Tables, Publication, Publication | None]:
+    """What :func:`publish` decided, read back by the report stage: the tables rebuilt from the
+    indicators, each cell's status from the year's ledger (and last year's from the ledger the
+    audit held), never a second suppression pattern."""
+    tables = build_tables(ind, k, monthly)
+    pub = restore(
+        tables.tables,
+        k,
+        ledger,
+        tables.constraints,
+        latent=tables.latent,
+        unprinted=tables.unprinted,
+        guarded=tables.guarded,
+        keep=headline_keys(tables),
+    )
+    previous = None
+    if ind_prev is not None and previous_ledger is not None:
+        prev_tables = build_tables(ind_prev, k)
+        previous = restore(
+            prev_tables.tables,
+            k,
+            previous_ledger,
+            prev_tables.constraints,
+            latent=prev_tables.latent,
+            unprinted=prev_tables.unprinted,
+            guarded=prev_tables.guarded,
+            keep=headline_keys(prev_tables),
+            source="la publication de l'an dernier",
+        )
+    return tables, pub, previous

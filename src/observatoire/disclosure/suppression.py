@@ -79,7 +79,9 @@ __all__ = [
     "Search",
     "audit",
     "latent_exposure",
+    "merge",
     "protect",
+    "restore",
     "whole_number_audit",
 ]
 
@@ -367,6 +369,93 @@ def protect(
         search = _optimise(publication, previous, eligible, best, greedy, search, time_limit)
     publication.search = search
     return publication
+
+
+def restore(
+    tables: list[CountTable],
+    k: int,
+    ledger: pd.DataFrame,
+    constraints: Sequence[Constraint] = (),
+    *,
+    latent: dict[str, float] | None = None,
+    unprinted: dict[str, float] | None = None,
+    guarded: Iterable[str] = (),
+    keep: Iterable[str] = (),
+    source: str = "cases_publiees.csv",
+) -> Publication:
+    """The publication the ``publication`` stage decided, rebuilt for a report stage.
+
+    Values come from ``tables`` (rebuilt from the stage's inputs), statuses from ``ledger``
+    (``key``, ``status``, ``value``: what was written in ``outputs/tables/<year>/``), so a report
+    can only print what the stage published. Keys of ``ledger`` that ``tables`` do not have
+    belong to other reports and are ignored. A key of the tables missing from the ledger, or a
+    published value that differs, means the inputs changed after the publication: an error
+    (rerun ``dvc repro``), never a silent second pattern.
+    """
+    values, _ = _collect(tables, k)
+    latent, unprinted = dict(latent or {}), dict(unprinted or {})
+    printed = {str(r.key): r for r in ledger.itertuples(index=False)}
+    missing = sorted(key for key in values if key not in printed)
+    differ = sorted(
+        key
+        for key, value in values.items()
+        if key in printed
+        and printed[key].status == PUBLISHED
+        and abs(float(printed[key].value) - value) > TOL
+    )
+    if missing or differ:
+        detail = ", ".join((missing + differ)[:5])
+        raise ValueError(
+            f"{source} ne correspond plus aux données ({len(missing)} case(s) absente(s), "
+            f"{len(differ)} valeur(s) différente(s) : {detail}). À faire : relancez "
+            "« dvc repro » pour refaire l'étape publication avant les rapports."
+        )
+    status = {key: str(printed[key].status) for key in values}
+    status.update(dict.fromkeys(latent, LATENT))
+    status.update(dict.fromkeys(unprinted, UNPRINTED))
+    values.update(latent)
+    values.update(unprinted)
+    sourced = [*_derive_constraints(tables), *((c, "identité explicite") for c in constraints)]
+    return Publication(
+        k,
+        values,
+        status,
+        list(tables),
+        _dedupe(c for c, _ in sourced),
+        frozenset(keep),
+        frozenset(guarded),
+    )
+
+
+def merge(*publications: Publication) -> Publication:
+    """Several reports' publications of one year as the one publication a reader holds: the
+    union of their cells and identities (a key shared by two reports must be one number with
+    one status), for an audit of everything published at once."""
+    if not publications:
+        raise ValueError("Aucune publication à réunir.")
+    k = publications[0].k
+    values: dict[str, float] = {}
+    status: dict[str, str] = {}
+    for pub in publications:
+        if pub.k != k:
+            raise ValueError(f"Seuils différents entre publications réunies ({pub.k} et {k}).")
+        for key, value in pub.values.items():
+            if key in values and (abs(values[key] - value) > TOL or status[key] != pub.status[key]):
+                raise ValueError(
+                    f"La clé « {key} » a deux valeurs ou deux statuts selon le rapport : une "
+                    "même clé doit désigner un même nombre, publié de la même façon."
+                )
+            values[key] = value
+            status[key] = pub.status[key]
+    return Publication(
+        k,
+        values,
+        status,
+        [t for pub in publications for t in pub.tables],
+        _dedupe(c for pub in publications for c in pub.constraints),
+        frozenset().union(*(pub.kept for pub in publications)),
+        frozenset().union(*(pub.guarded for pub in publications)),
+    )
 
 
 def _prune(publication: Publication, previous: Publication | None, attacker: _Attacker) -> None:

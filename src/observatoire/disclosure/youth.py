@@ -21,6 +21,7 @@ report are different quantities, even where the words are alike.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -39,11 +40,13 @@ from observatoire.disclosure.suppression import (
     Publication,
     audit,
     protect,
+    restore,
 )
 from observatoire.youth.cohort import ADULTS, YOUTH
 
 __all__ = [
     "GROUPS",
+    "INPUT_TABLES",
     "TOTAL",
     "YouthPublication",
     "YouthTables",
@@ -54,6 +57,8 @@ __all__ = [
     "key",
     "path_key",
     "publish_youth",
+    "read_youth_inputs",
+    "restore_youth",
     "share_hidden",
     "slug",
     "small_base",
@@ -69,6 +74,20 @@ PREFIX = "jeunes"
 
 NATIONALITY_ROWS = ("Belges", "Autres pays de l'UE", "Hors UE", "Nationalité inconnue")
 """The profile's nationality rows (``observatoire.youth.study``): together, the whole cohort."""
+
+INPUT_TABLES = (
+    "profil",
+    "services_actives",
+    "services_quittes",
+    "sorties_de_sejour",
+    "premiers_services",
+    "types",
+    "flux",
+    f"parcours_{YOUTH}",
+    f"parcours_{ADULTS}",
+    f"combinaisons_{YOUTH}",
+)
+"""The study's CSV tables (``outputs/youth/<year>/``) the youth report prints or counts."""
 
 COMPARISONS = ("profil", "services_actives", "services_quittes", "sorties_de_sejour")
 """The youth-vs-adults tables: each row prints a share and its base for both groups."""
@@ -608,6 +627,40 @@ def publish_youth(
     return YouthPublication(tables, pub, checked)
 
 
+def restore_youth(
+    year: int,
+    res: dict[str, Any],
+    frames: dict[str, pd.DataFrame],
+    k: int,
+    ledger: pd.DataFrame,
+    audit_table: pd.DataFrame,
+) -> YouthPublication:
+    """What the ``publication`` stage decided for the youth report, read back: the tables
+    rebuilt from the study, statuses from the year's ledger, the audit of the whole year."""
+    tables = build_youth_tables(year, res, frames, k)
+    pub = restore(
+        tables.tables,
+        k,
+        ledger,
+        tables.constraints,
+        latent=tables.latent,
+        unprinted=tables.unprinted,
+        guarded=tables.guarded,
+        keep=tables.keep,
+    )
+    return YouthPublication(tables, pub, audit_table[audit_table["key"].isin(pub.status)])
+
+
+def read_youth_inputs(youth_dir: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The study's results (``resultats.json``) and the tables the youth publication counts."""
+    res = json.loads((youth_dir / "resultats.json").read_text(encoding="utf-8"))
+    frames = {}
+    for name in INPUT_TABLES:
+        path = youth_dir / f"{name}.csv"
+        frames[name] = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    return res, frames
+
+
 def share_hidden(publication: YouthPublication, keys: tuple[str, str, str]) -> bool:
     """A share x / n may not be printed unless x, n − x and n are all published: the share of a
     printed base gives its numerator (and its complement) back."""
@@ -615,15 +668,12 @@ def share_hidden(publication: YouthPublication, keys: tuple[str, str, str]) -> b
 
 
 def write_youth_tables(publication: YouthPublication, folder: Path) -> list[Path]:
-    """One CSV per table (the text as published, « < k » and « s » included) and the ledger
-    ``cases_publiees.csv`` (key, status, value empty when hidden, tables): the format of the
-    annual report's ``outputs/tables/<year>/``."""
+    """One CSV per table, the text as published (« < k » and « s » included); the year's one
+    ledger, which also holds these cells, is written by the ``publication`` stage."""
     folder = Path(folder)
     written = []
     for table in publication.tables.tables:
         frame = publication.pub.text(table).reset_index(names="ligne")
         written.append(folder / f"{table.name}.csv")
         write_csv(frame, written[-1])
-    written.append(folder / "cases_publiees.csv")
-    write_csv(publication.pub.ledger(), written[-1])
     return written

@@ -434,12 +434,19 @@ def monthly_series(
 
     ``df`` has a ``month`` column (month-start timestamps), the ``value`` column and, unless
     ``hue`` is None, a grouping column (dispositif codes get their fixed colour and French
-    label). The 1 November – 31 March "Plan Grand Froid" periods are shaded lightly, since
+    label). Persons (``value="persons"``) must be published cells (with their ``text``): a
+    month the publication masks is a gap. The 1 November – 31 March "Plan Grand Froid" periods
+    are shaded lightly, since
     winter shelter capacity explains much of the seasonality. ``ylabel`` should be given in
     French; when omitted a default is used for common value names (persons → "Personnes").
     """
     if "month" not in df.columns or value not in df.columns:
         raise ValueError(f"df needs columns 'month' and {value!r}")
+    if value == "persons" and "text" not in df.columns:
+        raise ValueError(
+            "persons per month lack the published text: draw them from the published cells "
+            "(disclosure.publication.published_cells), never from raw counts"
+        )
     if hue is not None and hue not in df.columns:
         raise ValueError(f"hue column {hue!r} not in df")
     data = df.copy()

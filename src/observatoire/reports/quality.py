@@ -9,7 +9,9 @@ testable on small hand-built frames; :func:`build_quality_sheets` fills the Quar
 
 What a sheet never shows: identity values. Identity fields are measured on the keyed tokens of
 ``data_clean/staging/identity_tokens.parquet`` (a missing value has no token), quarantined rows
-are cited by file, line, column and reason only, and person counts from 1 to k − 1 are « < k ».
+are cited by file, line, column and reason only, and the partner's distinct persons are those
+the annual report publishes (its ledger, ``outputs/tables/<year>/cases_publiees.csv``: « < k » and
+« s » included), so the sheets run after the ``publication`` stage.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from observatoire.core.schema import (
     SEX_CODES,
     TABLE_FIELDS,
 )
-from observatoire.disclosure.cells import is_suppressed, publish_count
+from observatoire.disclosure.ledger import PublishedCell, published_texts, read_ledger, read_state
+from observatoire.disclosure.publication import key as count_key
 from observatoire.intake.check import condense_lines, fix_sentence
 from observatoire.intake.ingest import export_year
 from observatoire.intake.mapping import ExportSpec, PartnerMapping, load_partners
@@ -151,6 +154,8 @@ class QualityPaths:
     partners_dir: Path
     codes_dir: Path
     out: Path
+    tables: Path
+    disclosure: Path
 
     @classmethod
     def from_settings(cls, settings: Settings, root: Path = Path(".")) -> QualityPaths:
@@ -165,6 +170,8 @@ class QualityPaths:
             partners_dir=root / settings.inputs.partners_dir,
             codes_dir=root / settings.inputs.codes_dir,
             out=root / "outputs/quality" / str(year),
+            tables=root / "outputs/tables" / str(year),
+            disclosure=root / "outputs/disclosure" / str(year),
         )
 
 
@@ -679,12 +686,16 @@ def field_completeness(
 
 
 def persons_and_rows(
-    contacts: pd.DataFrame, files: dict[int, pd.DataFrame], year: int, k: int
+    files: dict[int, pd.DataFrame],
+    year: int,
+    persons: dict[int, PublishedCell | None],
 ) -> list[dict[str, str]]:
     """Rows read, kept and set aside, and distinct persons, ``year − 1`` and ``year``.
 
-    ``files`` maps each year to its :func:`files_received` table. Person counts from 1 to
-    k − 1 are published « < k », and their change only when both years are at least k.
+    ``files`` maps each year to its :func:`files_received` table. ``persons`` are the partner's
+    distinct persons of each year as the annual report publishes them (its ledger: « < k » or
+    « s » where it masks them), so a sheet never prints a count the report hides; their change
+    only when both years are printed.
     """
     prev, cur = files.get(year - 1), files.get(year)
 
@@ -706,15 +717,17 @@ def persons_and_rows(
                 "change": fr_change(b, a) if a is not None and b is not None else "–",
             }
         )
-    persons = contacts.groupby("year")["person_id"].nunique()
-    a, b = int(persons.get(year - 1, 0)), int(persons.get(year, 0))
-    hidden = is_suppressed(a, k) or is_suppressed(b, k)
+    a, b = persons.get(year - 1), persons.get(year)
     out.append(
         {
             "label": "Personnes distinctes",
-            "prev": publish_count(a, k),
-            "cur": publish_count(b, k),
-            "change": "–" if hidden else fr_change(b, a),
+            "prev": a.text if a else "–",
+            "cur": b.text if b else "–",
+            "change": (
+                fr_change(b.value, a.value)
+                if a and b and a.value is not None and b.value is not None
+                else "–"
+            ),
         }
     )
     return out
@@ -800,9 +813,11 @@ class NetworkData:
     refusals: pd.DataFrame
     rows: dict[str, Any]
     inputs: dict[str, Any]
+    published: dict[str, PublishedCell]
+    """This year's and last year's ledgers (stage ``publication``): what the reports print."""
 
     @classmethod
-    def load(cls, paths: QualityPaths, year: int) -> NetworkData:
+    def load(cls, paths: QualityPaths, year: int, k: int) -> NetworkData:
         columns = [
             "person_id",
             "record_key",
@@ -842,7 +857,18 @@ class NetworkData:
             refusals=refusals,
             rows=json.loads(paths.rows.read_text(encoding="utf-8")),
             inputs=json.loads(paths.inputs.read_text(encoding="utf-8")),
+            published=published_cells_of_year(paths, k),
         )
+
+
+def published_cells_of_year(paths: QualityPaths, k: int) -> dict[str, PublishedCell]:
+    """The year's ledger and last year's (as the audit held it), key → printed cell."""
+    cells = {}
+    previous = read_state(paths.disclosure).previous
+    if previous is not None:
+        cells.update(published_texts(previous, k))
+    cells.update(published_texts(read_ledger(paths.tables), k))
+    return cells
 
 
 def _months_rows(label: str, months: pd.DataFrame, col: str, bold_missing: bool) -> dict:
@@ -946,10 +972,9 @@ def sheet_context(
         ],
         "contact_exports": [md(e) for e in contact_exports],
         "persons": persons_and_rows(
-            contacts,
             {y: f[f["export"].isin(contact_exports)] for y, f in files.items()},
             year,
-            k,
+            {y: data.published.get(count_key(y, f"partenaire={pid}")) for y in (year - 1, year)},
         ),
         "attention": [
             md(a)
@@ -1019,7 +1044,7 @@ def build_quality_sheets(
     report = settings.report
     year = report.year
     partners = load_partners(paths.partners_dir, paths.codes_dir)
-    data = NetworkData.load(paths, year)
+    data = NetworkData.load(paths, year, report.disclosure_threshold)
     template = report_template(f"{STEM}.qmd.j2")
     written: dict[str, dict[str, Path]] = {}
     entries = []

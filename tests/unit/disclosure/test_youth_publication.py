@@ -20,7 +20,7 @@ import pytest
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
-from observatoire.reports.youth import charts as yc
+from observatoire.disclosure.ledger import ledger_of
 from observatoire.disclosure.youth import (
     YouthPublication,
     build_youth_tables,
@@ -30,6 +30,7 @@ from observatoire.disclosure.youth import (
     type_key,
     write_youth_tables,
 )
+from observatoire.reports.youth import charts as yc
 from observatoire.reports.youth.report import count, individual_figures_allowed
 from tests.support.integer_attacker import Reader
 
@@ -264,10 +265,12 @@ def test_the_nationality_rows_add_up_to_the_cohort_and_hide_a_small_group() -> N
 def test_the_ledger_has_no_hidden_value(tmp_path: Path) -> None:
     publication = publish_youth(YEAR, RES, _frames(), K)
     written = write_youth_tables(publication, tmp_path)
-    ledger = pd.read_csv(tmp_path / "cases_publiees.csv")
+    ledger = ledger_of({"jeunes-en-errance": publication.pub})
     assert list(ledger.columns) == ["key", "status", "value", "tables"]
     assert ledger.loc[ledger["status"] != "publie", "value"].isna().all()
     assert ledger["key"].str.startswith(f"jeunes|{YEAR}|").all()  # never the annual's keys
+    assert ledger["tables"].str.startswith("jeunes-en-errance/").all()
+    assert not (tmp_path / "cases_publiees.csv").exists()  # one ledger, by the stage
     first = pd.read_csv(tmp_path / "premiers_services.csv", dtype=str)
     assert "< 5" in set(first["jeunes"]) and "s" in set(first["jeunes"]) | set(first["adultes"])
     assert {p.name for p in written} >= {"cohorte.csv", "premiers_services.csv"}

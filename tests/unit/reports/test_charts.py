@@ -62,7 +62,8 @@ def monthly_df() -> pd.DataFrame:
         for i, m in enumerate(months):
             winter = 1.35 if m.month in (11, 12, 1, 2, 3) else 1.0
             rows.append((m, code, rng.poisson(base * winter * 1.005**i)))
-    return pd.DataFrame(rows, columns=["month", "dispositif", "persons"])
+    frame = pd.DataFrame(rows, columns=["month", "dispositif", "persons"])
+    return frame.assign(text=frame["persons"].astype(str))  # as published_cells returns them
 
 
 def _all_texts(fig: Figure) -> list[str]:
@@ -342,6 +343,13 @@ def test_pyramid_writes_the_publication_s_mask_in_place_of_a_hidden_bar(pyramid_
     texts = [t.get_text() for t in charts.age_sex_pyramid(cells).axes[0].texts]
     assert "s" in texts and "< 10" in texts and "< 5" not in texts
     assert texts.count("52") == 1  # the women 41-50 only: the hidden men 18-21 (52) print none
+
+
+def test_monthly_persons_refuse_raw_counts(monthly_df):
+    """Persons per month are drawn from the published cells only (a month of 1 to k − 1 persons
+    is a gap there): a frame of raw counts is refused."""
+    with pytest.raises(ValueError, match="published"):
+        charts.monthly_series(monthly_df.drop(columns=["text"]), "persons")
 
 
 def test_pyramid_refuses_raw_counts(pyramid_counts):

@@ -7,6 +7,7 @@ person counts below k are masked, and the sheets hold no identity read in the ra
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -15,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from observatoire.core.formatting import french_points
+from observatoire.core.formatting import french_number, french_points
 from observatoire.core.schema import QUARANTINE_REASONS
+from observatoire.disclosure.ledger import published_texts
 from observatoire.reports.quality import (
     attention_points,
     field_completeness,
@@ -289,22 +291,38 @@ def test_validation_rows_are_located_in_the_partner_s_file(tmp_path, partners):
 # --- persons, attention, formatting -------------------------------------------------------------
 
 
-def test_person_counts_below_k_are_masked_and_so_is_their_change():
-    contacts = pd.DataFrame(
+def test_person_counts_are_the_ledger_s_and_so_is_their_change():
+    """A sheet prints the partner's persons as the annual report's ledger does: « < k » and
+    « s » included, and no change beside a masked year."""
+    ledger = pd.DataFrame(
         {
-            "year": [2023] * 7 + [2024] * 4,
-            "person_id": [f"P{i}" for i in range(7)] + ["P1", "P1", "P2", "P3"],
+            "key": ["personnes|2023|partenaire=abri", "personnes|2024|partenaire=abri"],
+            "status": ["publie", "primaire"],
+            "value": [7.0, None],
+            "tables": ["personnes_par_partenaire"] * 2,
         }
     )
+    cells = published_texts(ledger, 5)
     files = {
         y: pd.DataFrame({"rows_read": [n], "rows_clean": [n - 1], "rows_quarantined": [1]})
         for y, n in ((2023, 8), (2024, 5))
     }
-    rows = {r["label"]: r for r in persons_and_rows(contacts, files, 2024, k=5)}
+    persons_of = {y: cells[f"personnes|{y}|partenaire=abri"] for y in (2023, 2024)}
+    rows = {r["label"]: r for r in persons_and_rows(files, 2024, persons_of)}
     persons = rows["Personnes distinctes"]
     assert (persons["prev"], persons["cur"], persons["change"]) == ("7", "< 5", "–")
     assert rows["Lignes lues"]["change"] == "−37,5\u202f%"
     assert rows["Lignes écartées"]["cur"] == "1"
+    masked = published_texts(ledger.assign(status=["publie", "secondaire"]), 5)
+    rows = persons_and_rows(
+        files, 2024, {y: masked[f"personnes|{y}|partenaire=abri"] for y in (2023, 2024)}
+    )
+    assert (rows[-1]["cur"], rows[-1]["change"]) == ("s", "–")
+    both = published_texts(ledger.assign(status="publie", value=[8.0, 10.0]), 5)
+    rows = persons_and_rows(
+        files, 2024, {y: both[f"personnes|{y}|partenaire=abri"] for y in (2023, 2024)}
+    )
+    assert (rows[-1]["prev"], rows[-1]["cur"], rows[-1]["change"]) == ("8", "10", "+25,0\u202f%")
 
 
 def test_attention_points_state_the_facts_with_their_figures():
@@ -388,9 +406,46 @@ def _corrupt_dates(root: Path, partners) -> list[int]:
 
 
 @pytest.mark.skipif(not HAS_DATA, reason="pas de données propres : lancez `dvc repro link`")
+def _partner_ledgers(root: Path, year: int, k: int, masked: set[str]) -> dict[tuple[str, int], str]:
+    """A ledger of the partners' persons (by presence, from the indicators) as the publication
+    stage would write it for threshold ``k``, the partners of ``masked`` as « s » this year;
+    returns the text each cell must print."""
+    from observatoire.disclosure.ledger import PublicationState, write_state
+    from observatoire.indicators.contract import INDICATORS_FILE, PREVIOUS_YEAR_FILE
+
+    ind_dir = ROOT / "outputs/indicators" / str(year)
+    rows: dict[int, list[dict]] = {}
+    texts = {}
+    for y, name in ((year, INDICATORS_FILE), (year - 1, PREVIOUS_YEAR_FILE)):
+        ind = json.loads((ind_dir / name).read_text(encoding="utf-8"))
+        for pid, p in ind["partners"].items():
+            n = float(p["persons"])
+            status = "primaire" if 0 < n < k else "publie"
+            if y == year and pid in masked:
+                status = "secondaire"
+            shown = f"< {k}" if status == "primaire" else "s" if status == "secondaire" else None
+            texts[(pid, y)] = shown or french_number(n)
+            rows.setdefault(y, []).append(
+                {
+                    "key": f"personnes|{y}|partenaire={pid}",
+                    "status": status,
+                    "value": n if status == "publie" else None,
+                    "tables": "personnes_par_partenaire",
+                }
+            )
+    tables = root / "outputs/tables" / str(year)
+    tables.mkdir(parents=True)
+    pd.DataFrame(rows[year]).to_csv(tables / "cases_publiees.csv", index=False)
+    state = PublicationState(pd.DataFrame(columns=["key"]), pd.DataFrame(rows[year - 1]), None, {})
+    (root / "outputs/disclosure" / str(year)).mkdir(parents=True)
+    write_state(root / "outputs/disclosure" / str(year), state)
+    return texts
+
+
 def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_path, partners):
-    """The sheets of the default sample, with k = 40 so that Housing First's few persons are
-    masked, and three unreadable dates planted in the urgence sociale quarantine."""
+    """The sheets of the default sample, with k = 120 so that Housing First's persons are
+    « < 120 », street work's masked « s » by a planted ledger (the sheets print the ledger), and
+    three unreadable dates planted in the urgence sociale quarantine."""
     from pypdf import PdfReader
 
     from observatoire.guard.leaks import collect_identities, scan_tree
@@ -403,7 +458,8 @@ def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_pat
         (root / name).symlink_to(ROOT / name)
     shutil.copy(ROOT / "outputs/metrics/inputs.json", root / "outputs/metrics/inputs.json")
     planted = _corrupt_dates(root, partners)
-    settings = project_settings(report__disclosure_threshold=40)
+    settings = project_settings(report__disclosure_threshold=120)
+    ledgers = _partner_ledgers(root, settings.report.year, k=120, masked={"travail_rue"})
 
     written = build_quality_sheets(settings, Path("params/pipeline.yaml"), root=root)
 
@@ -426,18 +482,14 @@ def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_pat
     for pid in partners:
         page = (out / f"{pid}.html").read_text(encoding="utf-8")
         shown = persons_row.search(page).groups()
-        person_ids = pd.read_parquet(
-            ROOT / "data_clean/contacts.parquet",
-            columns=["person_id", "year"],
-            filters=[("partner_id", "==", pid)],
-        )
-        for cell, year in zip(shown, (2023, 2024), strict=True):
-            n = person_ids.loc[person_ids["year"] == year, "person_id"].nunique()
-            assert (cell == "&lt; 40") == (0 < n < 40), (pid, year, n, cell)
+        expected = tuple(html.escape(ledgers[(pid, y)]) for y in (2023, 2024))
+        assert shown == expected, (pid, shown, expected)
         pdf = PdfReader(out / f"{pid}.pdf")
         assert 1 <= len(pdf.pages) <= 3
     hf = (out / "housing_first.html").read_text(encoding="utf-8")
-    assert persons_row.search(hf).groups() == ("&lt; 40", "&lt; 40")
+    assert persons_row.search(hf).groups() == ("&lt; 120", "&lt; 120")
+    street = (out / "travail_rue.html").read_text(encoding="utf-8")
+    assert persons_row.search(street).groups()[1] == "s"
 
     us = (out / "urgence_sociale.html").read_text(encoding="utf-8")
     assert "Date illisible" in us

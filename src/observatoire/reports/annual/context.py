@@ -18,9 +18,9 @@ import pandas as pd
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
-from observatoire.disclosure.archive import read_release
-from observatoire.disclosure.publication import Tables, publish
-from observatoire.disclosure.suppression import Publication, audit
+from observatoire.disclosure.ledger import read_ledger, read_state
+from observatoire.disclosure.publication import Tables, restore_published
+from observatoire.disclosure.suppression import Publication
 from observatoire.indicators.contract import INDICATORS_FILE, PREVIOUS_YEAR_FILE, read_indicators
 from observatoire.intake.mapping import PartnerMapping, load_partners
 from observatoire.models.contract import TRENDS_FILE, read_trends
@@ -36,7 +36,10 @@ __all__ = [
     "file_year",
     "fr_num",
     "load_report_data",
+    "masthead_of",
+    "monthly_persons",
     "partners_unit",
+    "read_indicator_years",
     "read_json",
 ]
 
@@ -116,38 +119,53 @@ class ReportData:
         return min(r["year"] for r in self.ind["yearly_persons"])
 
 
-def load_report_data(settings: Settings, params_path: Path) -> ReportData:
-    """Read the stage's inputs and publish this year's tables against last year's."""
+def masthead_of(settings: Settings) -> Masthead:
     rep = settings.report
-    year, k = rep.year, rep.disclosure_threshold
-    ind_dir, trend_dir = PATHS.indicators(year), PATHS.trends(year)
-    # read through the stage contracts: a file of another shape stops here, in French
+    return Masthead(
+        title=rep.title,
+        organisation=rep.organisation,
+        year=rep.year,
+        k=rep.disclosure_threshold,
+        date=f"{rep.year + 1}-06-30",
+        colour_primary=rep.colour_primary,
+        colour_secondary=rep.colour_secondary,
+        code_version=code_version(),
+    )
+
+
+def monthly_persons(ind_dir: Path) -> pd.DataFrame | None:
+    """The indicators' persons per month and dispositif (the monthly chart's table)."""
+    path = ind_dir / "personnes_par_mois.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
+def read_indicator_years(
+    ind_dir: Path,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """This year's and last year's indicators, read through the stage contract (a file of
+    another shape stops here, in French)."""
     ind = read_indicators(ind_dir / INDICATORS_FILE).to_json()
     prev_path = ind_dir / PREVIOUS_YEAR_FILE
     ind_prev = read_indicators(prev_path).to_json() if prev_path.exists() else None
-    released_dir = PATHS.release(year - 1)
-    released = read_release(released_dir)
-    tables, pub, pub_prev = publish(
-        ind,
-        ind_prev,
-        k,
-        time_limit=settings.report.disclosure_time_limit_s,
-        released=released,
-        released_from=released_dir,
+    return ind, ind_prev
+
+
+def load_report_data(settings: Settings, params_path: Path) -> ReportData:
+    """Read the stage's inputs and the year's publication (decided by the ``publication``
+    stage: the report only prints it)."""
+    year, k = settings.report.year, settings.report.disclosure_threshold
+    ind_dir, trend_dir = PATHS.indicators(year), PATHS.trends(year)
+    ind, ind_prev = read_indicator_years(ind_dir)
+    state = read_state(PATHS.disclosure(year))
+    tables, pub, pub_prev = restore_published(
+        ind, ind_prev, k, read_ledger(PATHS.tables(year)), state.previous, monthly_persons(ind_dir)
     )
+    mine = state.audit["key"].isin(pub.status) | ~state.audit["current"].astype(bool)
+    released = state.previous_released
     return ReportData(
         settings=settings,
         params_path=params_path,
-        masthead=Masthead(
-            title=rep.title,
-            organisation=rep.organisation,
-            year=year,
-            k=k,
-            date=f"{year + 1}-06-30",
-            colour_primary=rep.colour_primary,
-            colour_secondary=rep.colour_secondary,
-            code_version=code_version(),
-        ),
+        masthead=masthead_of(settings),
         ind_dir=ind_dir,
         trend_dir=trend_dir,
         ind=ind,
@@ -159,8 +177,8 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         tables=tables,
         pub=pub,
         pub_prev=pub_prev,
-        audit_table=audit(pub, pub_prev),
-        previous_released=released_dir if released is not None and ind_prev is not None else None,
+        audit_table=state.audit[mine].reset_index(drop=True),
+        previous_released=Path(released) if released and ind_prev is not None else None,
     )
 
 

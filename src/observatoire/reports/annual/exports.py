@@ -18,7 +18,7 @@ from observatoire.disclosure.publication import TOTAL, Tables
 from observatoire.disclosure.suppression import Publication
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.reports.annual.chapters.network import AGE_LABELS
-from observatoire.reports.annual.context import Masthead, ReportData
+from observatoire.reports.annual.context import Masthead
 
 __all__ = [
     "COLUMN_LABELS",
@@ -30,15 +30,21 @@ __all__ = [
 ]
 
 
-def write_exports(folder: Path, data: ReportData, shelter: dict[str, Any] | None) -> None:
-    """Every table as a CSV, the workbook ``tableaux_<year>.xlsx`` and ``cases_publiees.csv``
-    (the status of every published cell)."""
-    partner_names = {pid: p["name"] for pid, p in data.ind.get("partners", {}).items()}
-    tables = published_tables(data.tables, data.pub, partner_names, shelter)
-    for name, frame in tables.items():
+def write_exports(
+    folder: Path,
+    tables: Tables,
+    pub: Publication,
+    ind: dict[str, Any],
+    shelter: dict[str, Any] | None,
+    masthead: Masthead,
+) -> None:
+    """Every table as a CSV and the workbook ``tableaux_<year>.xlsx`` (the year's ledger of
+    every cell is written beside them by the ``publication`` stage)."""
+    partner_names = {pid: p["name"] for pid, p in ind.get("partners", {}).items()}
+    frames = published_tables(tables, pub, partner_names, shelter)
+    for name, frame in frames.items():
         write_csv(frame, folder / f"{name}.csv")
-    write_tables_workbook(tables, data.tables, data.masthead, folder / f"tableaux_{data.year}.xlsx")
-    write_csv(data.pub.ledger(), folder / "cases_publiees.csv")
+    write_tables_workbook(frames, tables, masthead, folder / f"tableaux_{masthead.year}.xlsx")
 
 
 def published_tables(
@@ -95,6 +101,7 @@ INDEX_LABELS = {
     "housing_first_maintien": "mois_apres_entree",
     "retours_apres_relogement": "mois_apres_sortie",
     "duree_dans_les_services": "dispositif",
+    "personnes_par_mois": "mois",
 }
 COLUMN_LABELS = {
     "M": "hommes",

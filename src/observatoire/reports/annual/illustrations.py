@@ -17,7 +17,6 @@ import pandas as pd
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS
 from observatoire.core.storage import write_csv
-from observatoire.disclosure.cells import suppress_series
 from observatoire.disclosure.publication import TOTAL, Tables, key, published_cells
 from observatoire.disclosure.suppression import CountTable, Publication
 from observatoire.indicators.pathways import combination_label, published_combination
@@ -26,6 +25,7 @@ from observatoire.reports.annual import figures as annual_charts
 from observatoire.reports.annual.context import LINKAGE_DIR, MONTHS_FR, ReportData
 
 __all__ = [
+    "monthly_cells",
     "table_cells",
     "pyramid_cells",
     "write_figure_cells",
@@ -77,6 +77,18 @@ def pyramid_cells(pub: Publication, ind: dict[str, Any]) -> pd.DataFrame:
     return published_cells(pub, cells)
 
 
+def monthly_cells(pub: Publication, ind_dir: Path, year: int) -> pd.DataFrame:
+    """The monthly chart's points: persons per month and dispositif as the table
+    ``personnes_par_mois`` publishes them (a month of 1 to k − 1 persons is a gap)."""
+    frame = pd.read_csv(ind_dir / "personnes_par_mois.csv", parse_dates=["month"])
+    frame = frame[frame["month"].dt.year <= year]
+    frame["key"] = [
+        key(m.year, f"mois={m:%Y-%m}", f"dispositif={d}")
+        for m, d in zip(frame["month"], frame["dispositif"], strict=True)
+    ]
+    return published_cells(pub, frame[["month", "dispositif", "key"]])
+
+
 def write_figure_cells(cells: pd.DataFrame, path: Path) -> None:
     """Beside a figure, the values it prints as data: its published cells (masks included)
     with their ledger keys; never a hidden value."""
@@ -102,8 +114,8 @@ def report_figures(
     write_figure_cells(pyramid, fig_dir / "pyramide.csv")
     paths["pyramid"] = "figures/pyramide.png"
 
-    monthly = pd.read_csv(ind_dir / "personnes_par_mois.csv", parse_dates=["month"])
-    monthly["persons"] = suppress_series(monthly["persons"].astype(float), k)
+    monthly = monthly_cells(pub, ind_dir, year)
+    write_figure_cells(monthly, fig_dir / "mensuel_dispositifs.csv")
     fig = charts.monthly_series(
         monthly, value="persons", hue="dispositif", ylabel="Personnes distinctes par mois"
     )

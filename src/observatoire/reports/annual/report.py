@@ -7,7 +7,9 @@ PDF (Quarto if installed, pandoc + Typst otherwise). No number is typed by hand 
 
 This module only assembles the report; each concern has its own module: the data every chapter
 reads (:mod:`.context`), the chapters and their templates (:mod:`.chapters`), the charts
-(:mod:`.illustrations`), the published tables (:mod:`.exports`) and the slide deck (:mod:`.deck`).
+(:mod:`.illustrations`) and the slide deck (:mod:`.deck`). The tables as data are written by the
+``publication`` stage (:mod:`observatoire.reports.publication`), which decided every cell's
+status before this stage runs.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from pathlib import Path
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
-from observatoire.core.storage import atomic_dir, publish_members
+from observatoire.core.storage import publish_members
 from observatoire.reports.annual.chapters import chapter_contexts, template_names
 from observatoire.reports.annual.context import document_context, load_report_data
 from observatoire.reports.annual.deck import build_deck
-from observatoire.reports.annual.exports import write_exports
 from observatoire.reports.annual.illustrations import draw_figures
 from observatoire.reports.common import report_template, stage_logo
 from observatoire.reports.render import render_document
@@ -31,40 +32,37 @@ __all__ = ["build_annual_report"]
 
 
 def build_annual_report(settings: Settings, params_path: Path) -> None:
-    """Write ``outputs/reports/<year>/`` (source, HTML, PDF, deck, figures) and
-    ``outputs/tables/<year>/``; nothing is published unless everything was built."""
+    """Write ``outputs/reports/<year>/`` (source, HTML, PDF, deck, figures); nothing is
+    replaced unless everything was built."""
     data = load_report_data(settings, params_path)
     year = data.year
     out_dir = PATHS.reports(year)
-    tables_dir = PATHS.tables(year)
     contexts = chapter_contexts(data)
     template = report_template("observatoire.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".observatoire.tmp-", dir=out_dir))
     try:
-        with atomic_dir(tables_dir) as tdir:
-            figures = draw_figures(tmp, data, contexts["dispositifs"]["retention"])
-            logo = stage_logo(settings.report.logo, tmp / "figures")
-            names = template_names(document_context(data), contexts, figures=figures, logo=logo)
-            source = tmp / "observatoire.qmd"
-            source.write_text(template.render(**names), encoding="utf-8")
-            result = render_document(source, tmp)
-            write_exports(tdir, data, contexts["dispositifs"]["shelter"])
-            build_deck(data.masthead, contexts, figures, tmp, tmp / "chiffres-cles.pptx")
-            publish_members(
-                tmp,
-                out_dir,
-                [
-                    "observatoire.qmd",
-                    "observatoire.html",
-                    "observatoire.pdf",
-                    "chiffres-cles.pptx",
-                    "figures",
-                ],
-            )
+        figures = draw_figures(tmp, data, contexts["dispositifs"]["retention"])
+        logo = stage_logo(settings.report.logo, tmp / "figures")
+        names = template_names(document_context(data), contexts, figures=figures, logo=logo)
+        source = tmp / "observatoire.qmd"
+        source.write_text(template.render(**names), encoding="utf-8")
+        result = render_document(source, tmp)
+        build_deck(data.masthead, contexts, figures, tmp, tmp / "chiffres-cles.pptx")
+        publish_members(
+            tmp,
+            out_dir,
+            [
+                "observatoire.qmd",
+                "observatoire.html",
+                "observatoire.pdf",
+                "chiffres-cles.pptx",
+                "figures",
+            ],
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(
         f"Rapport {year} : {out_dir}/observatoire.html et {out_dir}/observatoire.pdf "
-        f"(moteur : {result.engine}) ; tableaux : {tables_dir}/"
+        f"(moteur : {result.engine})"
     )

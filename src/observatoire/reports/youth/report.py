@@ -1,7 +1,8 @@
 """The youth-errance report (« Jeunes en errance »): disclosure control, findings, rendering.
 
-The stage reads what the youth notebook wrote in ``outputs/youth/<year>/``, registers every count
-of persons it prints in one audited publication (:mod:`observatoire.disclosure.youth`:
+The stage reads what the youth notebook wrote in ``outputs/youth/<year>/`` and prints every
+count of persons as the year's ``publication`` stage published it (:mod:`observatoire.disclosure.
+youth` builds the tables, :mod:`observatoire.disclosure.ledger` gives each cell its status:
 « < k » from 1 to k − 1, « s » for the secondary suppression that keeps them from being
 recomputed, every share masked whose numerator, complement or base is hidden), states the
 findings (« constats ») from the numbers with the words their uncertainty allows, fills the
@@ -11,7 +12,6 @@ No number is typed by hand in the template.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -28,20 +28,21 @@ from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
 from observatoire.core.storage import publish_members
-from observatoire.reports.common import code_version, report_template, stage_logo
+from observatoire.disclosure.ledger import read_ledger, read_state
 from observatoire.disclosure.youth import (
     YouthPublication,
     cohort_key,
     first_key,
     key,
     path_key,
-    publish_youth,
+    read_youth_inputs,
+    restore_youth,
     share_hidden,
     slug,
     split_published,
     type_key,
-    write_youth_tables,
 )
+from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
     "FLOW_CELLS",
     "INDIVIDUAL_FIGURES",
     "STEM",
-    "TABLES_ROOT",
     "YouthReport",
     "build_youth_report",
     "comparison_rows",
@@ -67,10 +67,6 @@ __all__ = [
 
 STEM = "jeunes-en-errance"
 FIGURES = "figures-jeunes"
-TABLES_ROOT = "tables-jeunes"
-"""The youth report's tables (one CSV per table, as printed, and the ledger
-``cases_publiees.csv``) go to ``outputs/tables-jeunes/<year>/``: the annual report's stage
-owns ``outputs/tables/<year>`` as a whole, and DVC refuses overlapping outputs."""
 INDIVIDUAL_FIGURES = {"tapis": "cohort", "chronogrammes": "cohort", "types": "types"}
 """Figures that draw each person's sequence (index plot) or the monthly states of a group
 (chronogram, whose shares are multiples of 1/n): published only for groups of at least
@@ -305,22 +301,16 @@ def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
     study = StudyParams.from_settings(settings)
     rep = settings.report
     k = study.disclosure_threshold
-    res = json.loads((youth_dir / "resultats.json").read_text(encoding="utf-8"))
-    names = [
-        "profil",
-        "services_actives",
-        "services_quittes",
-        "sorties_de_sejour",
-        "premiers_services",
-        "types",
-        "flux",
-        f"parcours_{YOUTH}",
-        f"parcours_{ADULTS}",
-        f"combinaisons_{YOUTH}",
-    ]
-    tables = {n: _read_csv(youth_dir / f"{n}.csv") for n in names}
-    pub = publish_youth(study.year, res, tables, k)
+    res, tables = read_youth_inputs(youth_dir)
     year = study.year
+    pub = restore_youth(
+        year,
+        res,
+        tables,
+        k,
+        read_ledger(PATHS.tables(year)),
+        read_state(PATHS.disclosure(year)).audit,
+    )
     typ = res.get("typology")
     ctx: dict[str, Any] = {
         "k": k,
@@ -557,14 +547,6 @@ def build_youth_report(settings: Settings) -> None:
     out_dir = PATHS.reports(year)
     report = youth_context(settings, youth_dir)
     ctx = report.names
-    tables_root = PATHS.outputs / TABLES_ROOT
-    tables_root.mkdir(parents=True, exist_ok=True)
-    tables_tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=tables_root))
-    try:
-        write_youth_tables(report.pub, tables_tmp / str(year))
-        publish_members(tables_tmp, tables_root, [str(year)])
-    finally:
-        shutil.rmtree(tables_tmp, ignore_errors=True)
     template = report_template(f"{STEM}.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))

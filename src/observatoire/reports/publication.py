@@ -1,0 +1,132 @@
+"""Stage ``publication``: every number the year's reports print, decided and written once.
+
+It runs after every computation stage (indicators, trends, youth study) and before every report
+stage. It builds the count tables of each report, protects them (primary and optimal secondary
+suppression: :func:`observatoire.disclosure.publication.publish`, against what was actually
+released last year when ``publications/<year − 1>/`` exists), audits everything published this
+year at once (:func:`~observatoire.disclosure.suppression.merge`, then
+:func:`~observatoire.disclosure.suppression.audit`) and writes, as the only writer of
+``outputs/tables/<year>/``:
+
+* the annual report's tables (CSV and the XLSX workbook) at their usual paths;
+* each other report's tables in a subfolder named after it (``jeunes-en-errance/``);
+* ``cases_publiees.csv``, the one ledger of the year (key, status, published value, tables);
+
+and, for the reports' annexes, the audit and last year's ledger as the audit held it in
+``outputs/disclosure/<year>/`` (internal: intervals a reader could compute anyway, no hidden
+value). The report stages then print the ledger's cells (:mod:`observatoire.disclosure.ledger`).
+A publication that fails its audit is not written: the stage stops and says which cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
+from observatoire.core.errors import ObservatoireError
+from observatoire.core.storage import atomic_dir, write_csv
+from observatoire.disclosure.archive import LEDGER, read_release
+from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledger_of, write_state
+from observatoire.disclosure.publication import publish
+from observatoire.disclosure.suppression import PUBLISHED, Publication, audit, merge
+from observatoire.disclosure.youth import (
+    YouthPublication,
+    publish_youth,
+    read_youth_inputs,
+    write_youth_tables,
+)
+from observatoire.reports.annual.chapters.dispositifs import shelter_context
+from observatoire.reports.annual.context import masthead_of, monthly_persons, read_indicator_years
+from observatoire.reports.annual.exports import write_exports
+
+__all__ = ["PublicationFailed", "build_publication", "search_summary"]
+
+
+class PublicationFailed(ObservatoireError):
+    """A masked cell could be recomputed from everything the year publishes."""
+
+
+def search_summary(pub: Publication) -> dict[str, object]:
+    """How the secondary pattern was chosen, in cells (the persons masked are sums of hidden
+    values: never written, even internally)."""
+    if pub.search is None:
+        return {}
+    s = asdict(pub.search)
+    return {
+        name: s[name]
+        for name in ("requested", "method", "cost", "solver", "greedy_cells", "optimal_cells")
+    }
+
+
+def youth_publication(settings: Settings) -> YouthPublication | None:
+    """The youth report's publication, or None when the study has not run for the year."""
+    youth_dir = PATHS.youth(settings.report.year)
+    if not (youth_dir / "resultats.json").exists():
+        return None
+    res, frames = read_youth_inputs(youth_dir)
+    return publish_youth(settings.report.year, res, frames, settings.report.disclosure_threshold)
+
+
+def build_publication(settings: Settings) -> None:
+    """Protect, audit and write everything published for ``report.year``."""
+    rep = settings.report
+    year, k = rep.year, rep.disclosure_threshold
+    ind_dir = PATHS.indicators(year)
+    ind, ind_prev = read_indicator_years(ind_dir)
+    released_dir = PATHS.release(year - 1)
+    released = read_release(released_dir)
+    tables, pub, previous = publish(
+        ind,
+        ind_prev,
+        k,
+        time_limit=rep.disclosure_time_limit_s,
+        released=released,
+        released_from=released_dir,
+        monthly=monthly_persons(ind_dir),
+    )
+    youth = youth_publication(settings)
+    parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}
+    checked = audit(merge(*parts.values()), previous)
+    failed = checked[~checked["protected"] & ~checked["inevitable"]]
+    if len(failed):
+        raise PublicationFailed(
+            f"Publication {year} refusée : {len(failed)} case(s) masquée(s) se déduisent de ce "
+            "qui serait publié : " + ", ".join(failed["key"].head(10)) + ". Rien n'a été écrit. "
+            "À faire : signalez-le à l'équipe du code (regrouper des catégories ou ne pas "
+            "publier le tableau)."
+        )
+    with atomic_dir(PATHS.tables(year)) as out, atomic_dir(PATHS.disclosure(year)) as internal:
+        write_exports(
+            out,
+            tables,
+            pub,
+            ind,
+            shelter_context(ind, rep.min_persons_for_mean),
+            masthead_of(settings),
+        )
+        if youth is not None:
+            write_youth_tables(youth, out / YOUTH_FOLDER)
+        ledger = ledger_of(parts)
+        write_csv(ledger, out / LEDGER)
+        write_state(
+            internal,
+            PublicationState(
+                audit=checked,
+                previous=previous.ledger() if previous is not None else None,
+                previous_released=(
+                    str(released_dir) if released is not None and ind_prev is not None else None
+                ),
+                search={
+                    "rapport_annuel": search_summary(pub),
+                    **({"jeunes_en_errance": search_summary(youth.pub)} if youth else {}),
+                },
+            ),
+        )
+    hidden = int((ledger["status"] != PUBLISHED).sum())
+    source = f"archive {released_dir}" if released is not None else "recalculée (aucune archive)"
+    print(
+        f"Publication {year} : {len(ledger)} cases dont {hidden} masquées, "
+        f"{len(checked)} petites cases auditées, toutes protégées ; publication {year - 1} : "
+        f"{source} ; tableaux : {PATHS.tables(year)}/"
+    )
