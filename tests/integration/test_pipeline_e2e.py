@@ -33,11 +33,13 @@ from tests.support.attacker import (
     relations_from_tables,
     value_intervals,
 )
+from tests.support.pdf_text import masks_lost, pdf_lines, person_counts_in_prose
 from tests.support.published import (
     FLOWS,
     LONG_STAY,
     LONG_STAY_PARTS,
     SECONDARY_TEXT,
+    YOUTH_FOLDER,
     cell_texts,
     check_published,
     html_rows,
@@ -248,8 +250,14 @@ def test_every_figure_csv_prints_the_ledger_s_cells(project: Path, published) ->
 def test_ledger_and_tables_print_the_same_cells(published) -> None:
     """A quantity printed in several tables reads the same everywhere, and the reader's key for
     every printed cell is the ledger's: same keys, statuses and values (so the checks and the
-    attack below read the tables as the ledger names them)."""
+    attack below read the tables as the ledger names them). The youth report's cells are in the
+    same ledger, its tables in their subfolder."""
     cells, ledger, k = published["cells"], published["ledger"], published["k"]
+    youth = ledger["tables"].str.startswith(f"{YOUTH_FOLDER}/")
+    youth_files = {p.stem for p in (published["tables_dir"] / YOUTH_FOLDER).glob("*.csv")}
+    named = {t.split("/", 1)[1] for ts in ledger.loc[youth, "tables"] for t in ts.split(", ")}
+    assert youth.any() and named <= youth_files, sorted(named - youth_files)
+    ledger = ledger[~youth]
     for g in published["grids"]:
         for r, c in itertools.product(g.keys.index, g.keys.columns):
             key = g.keys.loc[r, c]
@@ -538,6 +546,36 @@ def test_long_term_stayers_match_an_independent_count(covered, published) -> Non
 
 
 # --- the attack: recover hidden cells from the published tables alone (tests/support/attacker.py)
+
+
+# Printed in another shape in the PDF (nothing to compare row by row): the combinations are a
+# chart (its CSV is checked above), the exits one table per dispositif with motifs as rows.
+RESHAPED_IN_PDF = {"combinaisons_de_dispositifs.csv", "sorties_par_motif.csv"}
+
+
+def test_the_pdfs_print_nothing_the_published_tables_hide(project: Path, published) -> None:
+    """The attacker's third source, the text of every PDF, adds nothing to the CSVs it attacks:
+    every number of persons in the prose is a value the ledger publishes (or the rule's own
+    « entre 1 et k − 1 », the minimum for a mean), and every table row printed in a PDF shows
+    its masks. Regression: the key figures once printed « 574 personnes » and the annex the
+    linkage's person counts outside the publication."""
+    ledger, k = published["ledger"], published["k"]
+    printed = set(ledger.loc[ledger["status"] == "publie", "value"].astype(int))
+    allowed = printed | {k - 1, k, int(published["params"]["report"]["min_persons_for_mean"])}
+    tables = published["tables_dir"]
+    reports = project / f"outputs/reports/{YEAR}"
+    for pdf, folder in (
+        ("observatoire.pdf", tables),
+        ("jeunes-en-errance.pdf", tables / YOUTH_FOLDER),
+    ):
+        lines = pdf_lines(reports / pdf)
+        counts = person_counts_in_prose(lines)
+        assert len(counts) >= 5, (pdf, counts)  # not vacuous: the reports print counts in prose
+        outside = [c for c in counts if c.value not in allowed]
+        assert not outside, (pdf, outside)
+        csvs = [p for p in sorted(folder.glob("*.csv")) if p.name not in RESHAPED_IN_PDF]
+        lost = [msg for csv in csvs for msg in masks_lost(lines, csv)]
+        assert not lost, (pdf, lost)
 
 
 def test_no_hidden_cell_can_be_recovered_from_the_published_tables(published) -> None:

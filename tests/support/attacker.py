@@ -217,6 +217,18 @@ def relations_from_tables(
             for part in parts:
                 small = f"{what}|{year}|horizon={long}{part}"
                 reader.at_most(small, [f"{what}|{year}|horizon={short}{part}"], f"{what} emboîtés")
+
+    # 6. Age bands add up (18–25 = 18–21 + 22–25); a month's persons of a dispositif are at
+    # most its persons of the year.
+    youth = f"personnes|{year}|age=18-25"
+    bands = [f"personnes|{year}|age=18-21", f"personnes|{year}|age=22-25"]
+    if youth in keys and set(bands) <= keys:
+        reader.equal(youth, bands, "18–25 ans = 18–21 + 22–25")
+    for key in keys:
+        if m := re.fullmatch(r"personnes\|(\d{4})\|mois=[\d-]+\|(dispositif=\w+)", key):
+            whole = f"personnes|{m.group(1)}|{m.group(2)}"
+            if whole in keys:
+                reader.at_most(key, [whole], "un mois ≤ l'année")
     return reader
 
 

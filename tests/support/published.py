@@ -34,9 +34,11 @@ __all__ = [
     "NETWORK_ROW",
     "NO_KEY_TABLES",
     "OTHER_COMBINATIONS",
+    "PROFILE_ROWS",
     "REASON_CODES",
     "SECONDARY_TEXT",
     "SEX_COLUMNS",
+    "YOUTH_FOLDER",
     "Grid",
     "cell_key",
     "cell_texts",
@@ -62,6 +64,9 @@ FLOW_COLUMNS = {"nouveaux": "new", "continus": "continuing", "de_retour": "retur
 FLOWS = ("new", "continuing", "returning")
 NETWORK_ROW = "Réseau (personnes distinctes)"
 SECONDARY_TEXT = "s"
+PROFILE_ROWS = {"18-25 ans": "age=18-25", "âge estimé": "age_estime"}
+YOUTH_FOLDER = "jeunes-en-errance"
+"""The youth report's tables: a subfolder of the year's tables, cells in the same ledger."""
 OTHER_COMBINATIONS = "Autres combinaisons"
 
 # The report merges the maison d'accueil and Housing First in its combinations (and counts
@@ -148,6 +153,14 @@ def cell_key(table: str, row: str, col: str, partner_ids: dict[str, str], year: 
             return quantity_key("housing_first", y, f"horizon={row}", None if tot_c else col)
         case "retours_apres_relogement":
             return quantity_key("retours", y, f"horizon={row}", None if tot_c else col)
+        case "personnes_par_mois":
+            return quantity_key("personnes", row[:4], f"mois={row}", f"dispositif={col}")
+        case "chiffres_du_profil":
+            return quantity_key("personnes", y, PROFILE_ROWS[row])
+        case "chiffres_de_la_liaison":
+            if row.endswith("toute la période"):
+                return quantity_key("personnes", y, "liaison=toute_la_periode")
+            return quantity_key("personnes", y, f"liaison=fourchette_{row.rsplit(', ', 1)[1]}")
         case "duree_dans_les_services":
             # the persons present in a service are its persons: the same quantity key
             return quantity_key("personnes", y, disp(row)) if col == "personnes" else None

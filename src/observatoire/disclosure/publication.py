@@ -58,7 +58,9 @@ __all__ = [
     "persons_by_dispositif",
     "persons_by_dispositif_and_year",
     "persons_by_nationality",
+    "linkage_figures",
     "persons_by_month",
+    "profile_figures",
     "persons_by_partner",
     "persons_by_year",
     "persons_identified_and_street_work",
@@ -614,10 +616,59 @@ def persons_by_month(year: int, monthly: pd.DataFrame | None) -> CountTable | No
     )
 
 
-def build_tables(ind: dict[str, Any], k: int, monthly: pd.DataFrame | None = None) -> Tables:
+def profile_figures(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint]]:
+    """The profile's key figures the text prints: the young adults of 18 to 25 (the two age
+    bands of the age × sex table together: a reader adds them) and the persons whose age was
+    estimated (street work)."""
+    y = int(ind["year"])
+    prof = ind["profile"]
+    rows = ["18-25 ans", "âge estimé"]
+    values = pd.DataFrame(
+        {"personnes": [prof["youth_18_25"], prof["age_estimated_persons"]]}, index=rows
+    )
+    keys = pd.DataFrame({"personnes": [key(y, "age=18-25"), key(y, "age_estime")]}, index=rows)
+    bands = [f"age={b}" for b, lo, hi in AGE_BANDS if lo >= 18 and hi <= 25]
+    constraints = (
+        [Constraint(total=key(y, "age=18-25"), parts=tuple(key(y, b) for b in bands))]
+        if bands
+        else []
+    )
+    table = count_table("chiffres_du_profil", "Jeunes de 18 à 25 ans, âge estimé", values, keys)
+    return table, constraints
+
+
+def linkage_figures(year: int, linkage: dict[str, Any] | None) -> CountTable | None:
+    """The linkage's person counts the methods annex prints (``outputs/metrics/linkage.json``):
+    persons over the whole period and the bounds of this year's network count."""
+    if not linkage or linkage.get("persons") is None:
+        return None
+    bounds = linkage.get("fourchette_reseau", {}).get(str(year), {})
+    rows, values, keys = ["personnes reliées, toute la période"], [linkage["persons"]], []
+    keys.append(key(year, "liaison=toute_la_periode"))
+    for bound in ("minimum", "maximum"):
+        if bounds.get(bound) is not None:
+            rows.append(f"fourchette du réseau {year}, {bound}")
+            values.append(bounds[bound])
+            keys.append(key(year, f"liaison=fourchette_{bound}"))
+    return count_table(
+        "chiffres_de_la_liaison",
+        "Personnes après liaison des dossiers",
+        pd.DataFrame({"personnes": values}, index=rows),
+        pd.DataFrame({"personnes": keys}, index=rows),
+    )
+
+
+def build_tables(
+    ind: dict[str, Any],
+    k: int,
+    monthly: pd.DataFrame | None = None,
+    linkage: dict[str, Any] | None = None,
+) -> Tables:
     """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``);
-    ``monthly`` is the indicators' ``personnes_par_mois.csv`` (the monthly chart's table)."""
+    ``monthly`` is the indicators' ``personnes_par_mois.csv`` (the monthly chart's table),
+    ``linkage`` the linkage metrics (``linkage.json``) whose person counts the annex prints."""
     partner_table, constraints = persons_by_partner(ind)
+    profile_table, profile_constraints = profile_figures(ind)
     combo_table, combo_constraints, latent, unprinted, guarded = combinations(ind, k)
     tables: list[CountTable | None] = [
         persons_by_dispositif(ind),
@@ -637,11 +688,13 @@ def build_tables(ind: dict[str, Any], k: int, monthly: pd.DataFrame | None = Non
         returns_after_housing(ind),
         time_in_services(ind),
         persons_by_month(int(ind["year"]), monthly),
+        profile_table,
+        linkage_figures(int(ind["year"]), linkage),
     ]
     return Tables(
         int(ind["year"]),
         [t for t in tables if t is not None],
-        [*constraints, *combo_constraints],
+        [*constraints, *combo_constraints, *profile_constraints],
         latent,
         unprinted,
         guarded,
@@ -676,6 +729,7 @@ def publish(
     released: pd.DataFrame | None = None,
     released_from: Path | None = None,
     monthly: pd.DataFrame | None = None,
+    linkage: dict[str, Any] | None = None,
 ) -> tuple[Tables, Publication, Publication | None]:
     """This year's tables protected against this year's *and* last year's publication.
 
@@ -688,7 +742,7 @@ def publish(
     ``released`` is last year's archived ledger (``publications/<year>/``, read from
     ``released_from``): when given, last year's statuses are those actually printed
     (:func:`observatoire.disclosure.archive.released_previous`). ``monthly``: see
-    :func:`build_tables`.
+    :func:`build_tables`, like ``linkage``.
     """
     previous = None
     if ind_prev is not None:
@@ -706,7 +760,7 @@ def publish(
         )
         if released is not None:
             previous = released_previous(previous, released, released_from or Path("."))
-    tables = build_tables(ind, k, monthly)
+    tables = build_tables(ind, k, monthly, linkage)
     return (
         tables,
         protect(
@@ -732,11 +786,12 @@ def restore_published(
     ledger: pd.DataFrame,
     previous_ledger: pd.DataFrame | None,
     monthly: pd.DataFrame | None = None,
+    linkage: dict[str, Any] | None = None,
 ) -> tuple[Tables, Publication, Publication | None]:
     """What :func:`publish` decided, read back by the report stage: the tables rebuilt from the
     indicators, each cell's status from the year's ledger (and last year's from the ledger the
     audit held), never a second suppression pattern."""
-    tables = build_tables(ind, k, monthly)
+    tables = build_tables(ind, k, monthly, linkage)
     pub = restore(
         tables.tables,
         k,

@@ -37,7 +37,12 @@ from observatoire.disclosure.youth import (
     write_youth_tables,
 )
 from observatoire.reports.annual.chapters.dispositifs import shelter_context
-from observatoire.reports.annual.context import masthead_of, monthly_persons, read_indicator_years
+from observatoire.reports.annual.context import (
+    masthead_of,
+    monthly_persons,
+    read_indicator_years,
+    read_json,
+)
 from observatoire.reports.annual.exports import write_exports
 
 __all__ = ["PublicationFailed", "build_publication", "search_summary"]
@@ -84,6 +89,7 @@ def build_publication(settings: Settings) -> None:
         released=released,
         released_from=released_dir,
         monthly=monthly_persons(ind_dir),
+        linkage=read_json(PATHS.metrics / "linkage.json"),
     )
     youth = youth_publication(settings)
     parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}

@@ -157,8 +157,15 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
     ind_dir, trend_dir = PATHS.indicators(year), PATHS.trends(year)
     ind, ind_prev = read_indicator_years(ind_dir)
     state = read_state(PATHS.disclosure(year))
+    linkage = read_json(PATHS.metrics / "linkage.json")
     tables, pub, pub_prev = restore_published(
-        ind, ind_prev, k, read_ledger(PATHS.tables(year)), state.previous, monthly_persons(ind_dir)
+        ind,
+        ind_prev,
+        k,
+        read_ledger(PATHS.tables(year)),
+        state.previous,
+        monthly_persons(ind_dir),
+        linkage,
     )
     mine = state.audit["key"].isin(pub.status) | ~state.audit["current"].astype(bool)
     released = state.previous_released
@@ -172,7 +179,7 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         trend=read_trends(trend_dir / TRENDS_FILE).to_json(),
         rows=read_json(PATHS.metrics / "rows.json"),
         inputs=read_json(PATHS.metrics / "inputs.json"),
-        linkage=read_json(PATHS.metrics / "linkage.json"),
+        linkage=linkage,
         partners=load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir),
         tables=tables,
         pub=pub,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import QUARANTINE_REASONS
-from observatoire.disclosure.cells import publish_count
+from observatoire.disclosure.publication import key
 from observatoire.disclosure.suppression import (
     LATENT,
     PRIMARY,
@@ -26,17 +26,17 @@ __all__ = ["context", "disclosure_summary", "linkage_quality_rows"]
 
 def context(data: ReportData) -> dict[str, Any]:
     """Raises ValueError when the disclosure audit finds a recoverable masked cell."""
-    linkage, year, k = data.linkage, data.year, data.k
-    network_range = linkage.get("fourchette_reseau", {}).get(str(year), {})
+    linkage, year, pub = data.linkage, data.year, data.pub
     return {
         "min_mean": data.min_mean,
         "linkage": linkage,
         "linkage_records": fr_num(linkage.get("records")),
         "linkage_quality": linkage_quality_rows(linkage),
-        "linkage_persons": fr_num(linkage.get("persons")),
+        "linkage_persons": _printed(pub, key(year, "liaison=toute_la_periode")),
         "linkage_threshold": fr_num(linkage.get("parametres", {}).get("seuil", float("nan")), 2),
         "network_range": {
-            bound: publish_count(network_range.get(bound), k) for bound in ("minimum", "maximum")
+            bound: _printed(pub, key(year, f"liaison=fourchette_{bound}"))
+            for bound in ("minimum", "maximum")
         },
         "disclosure": disclosure_summary(
             data.pub, data.audit_table, latent_exposure(data.pub, data.pub_prev)
@@ -49,6 +49,11 @@ def context(data: ReportData) -> dict[str, Any]:
         "params_file": str(data.params_path),
         "inputs": [{"file": f, "sha256": v["sha256"]} for f, v in sorted(data.inputs.items())],
     }
+
+
+def _printed(pub: Publication, cell: str) -> str:
+    """A linkage count as the publication prints it (« – » when the metrics lack it)."""
+    return pub.cell_text(cell) if cell in pub.status else "–"
 
 
 def disclosure_summary(

@@ -7,9 +7,7 @@ from typing import Any
 
 from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.formatting import french_change
-from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import NATIONALITY_GROUPS
-from observatoire.disclosure.cells import publish_count
 from observatoire.disclosure.publication import TOTAL, key, network_key
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.reports.annual.chapters.cells import change_text, share_text, table_rows
@@ -93,7 +91,7 @@ def partner_rows(data: ReportData) -> list[dict[str, Any]]:
 
 def profile_context(data: ReportData) -> dict[str, Any]:
     """Shares by sex, unknown age and nationality, and the young adults (18–25)."""
-    ind, pub, year, k = data.ind, data.pub, data.year, data.k
+    pub, year = data.pub, data.year
     return {
         "women": pub.cell_text(key(year, "sexe=F")),
         "women_share": share_text(pub, key(year, "sexe=F"), network_key(year)),
@@ -105,7 +103,7 @@ def profile_context(data: ReportData) -> dict[str, Any]:
         "unknown_nationality_share": share_text(
             pub, key(year, "nationalite=INCONNU"), network_key(year)
         ),
-        "youth": publish_count(ind["profile"]["youth_18_25"], k),
-        "youth_share": fr_pct(ind["profile"]["youth_share"]),
-        "age_estimated": publish_count(ind["profile"]["age_estimated_persons"], k),
+        "youth": pub.cell_text(key(year, "age=18-25")),
+        "youth_share": share_text(pub, key(year, "age=18-25"), network_key(year)),
+        "age_estimated": pub.cell_text(key(year, "age_estime")),
     }
