@@ -33,7 +33,13 @@ from tests.support.attacker import (
     relations_from_tables,
     value_intervals,
 )
-from tests.support.pdf_text import masks_lost, pdf_lines, person_counts_in_prose
+from tests.support.pdf_text import (
+    BARE_COUNT,
+    deck_lines,
+    masks_lost,
+    pdf_lines,
+    person_counts_in_prose,
+)
 from tests.support.published import (
     FLOWS,
     LONG_STAY,
@@ -554,7 +560,8 @@ RESHAPED_IN_PDF = {"combinaisons_de_dispositifs.csv", "sorties_par_motif.csv"}
 
 
 def test_the_pdfs_print_nothing_the_published_tables_hide(project: Path, published) -> None:
-    """The attacker's third source, the text of every PDF, adds nothing to the CSVs it attacks:
+    """The attacker's third source, the text of every PDF and of the slide deck, adds nothing to
+    the CSVs it attacks:
     every number of persons in the prose is a value the ledger publishes (or the rule's own
     « entre 1 et k − 1 », the minimum for a mean), and every table row printed in a PDF shows
     its masks. Regression: the key figures once printed « 574 personnes » and the annex the
@@ -576,6 +583,13 @@ def test_the_pdfs_print_nothing_the_published_tables_hide(project: Path, publish
         csvs = [p for p in sorted(folder.glob("*.csv")) if p.name not in RESHAPED_IN_PDF]
         lost = [msg for csv in csvs for msg in masks_lost(lines, csv)]
         assert not lost, (pdf, lost)
+    # The slide deck: its key figures and its table of persons per dispositif.
+    deck = deck_lines(reports / "chiffres-cles.pptx")
+    counts = person_counts_in_prose(deck)
+    bare = [int(x.replace(" ", "")) for x in deck if BARE_COUNT.match(x)]
+    assert len(counts) >= 2 and len(bare) >= 4, (counts, bare)
+    assert not [c for c in counts if c.value not in allowed], counts
+    assert set(bare) <= printed, sorted(set(bare) - printed)
 
 
 def test_no_hidden_cell_can_be_recovered_from_the_published_tables(published) -> None:

@@ -14,12 +14,23 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["MASK", "ProseCount", "masks_lost", "pdf_lines", "person_counts_in_prose"]
+__all__ = [
+    "BARE_COUNT",
+    "MASK",
+    "ProseCount",
+    "deck_lines",
+    "masks_lost",
+    "pdf_lines",
+    "person_counts_in_prose",
+]
 
 MASK = re.compile(r"^(?:< \d+|s)$")
+BARE_COUNT = re.compile(r"^\d{1,3}(?: \d{3})*$")
+"""A slide's table cell holding a number alone (the deck's persons per dispositif)."""
 _SPACES = re.compile(r"[\u202f\u00a0 ]+")
 _COUNT = re.compile(
-    r"(?<![\d,.\-–/])(\d{1,3}(?: \d{3})*)\s+(?:personnes|jeunes|adultes)\b(?! de \d)"
+    r"(?<![\d,.\-–/])(\d{1,3}(?: \d{3})*)\s+(?:(?:nouvelles|nouveaux|autres)\s+)?"
+    r"(?:personnes|jeunes|adultes)\b(?! de \d)"
 )
 
 
@@ -34,6 +45,23 @@ def pdf_lines(path: Path) -> list[str]:
     return [
         _norm(line) for page in PdfReader(path).pages for line in page.extract_text().split("\n")
     ]
+
+
+def deck_lines(path: Path) -> list[str]:
+    """Every paragraph of every slide of a deck (the ``<a:p>`` of ``ppt/slides/*.xml``)."""
+    import html
+    import zipfile
+
+    lines = []
+    with zipfile.ZipFile(path) as deck:
+        names = sorted(n for n in deck.namelist() if re.fullmatch(r"ppt/slides/slide\d+\.xml", n))
+        for name in names:
+            xml = deck.read(name).decode("utf-8")
+            for para in re.findall(r"<a:p>(.*?)</a:p>", xml, flags=re.S):
+                text = "".join(re.findall(r"<a:t>(.*?)</a:t>", para, flags=re.S))
+                if text.strip():
+                    lines.append(_norm(html.unescape(text)))
+    return lines
 
 
 @dataclass(frozen=True)

@@ -594,20 +594,17 @@ def persons_by_month(year: int, monthly: pd.DataFrame | None) -> CountTable | No
     frame = monthly.assign(month=pd.to_datetime(monthly["month"]).dt.strftime("%Y-%m"))
     frame = frame[frame["month"].str[:4].astype(int) <= year]
     values = frame.pivot_table(
-        index="month", columns="dispositif", values="persons", aggfunc="sum", sort=True
+        index="month",
+        columns="dispositif",
+        values="persons",
+        aggfunc="sum",
+        sort=True,
+        fill_value=0,  # a month without a row is a month without anyone
     )
     codes = [d for d in DISPOSITIFS if d in values.columns]
     values = values[codes]
     keys = pd.DataFrame(
-        [
-            [
-                key(int(m[:4]), f"mois={m}", f"dispositif={d}")
-                if pd.notna(values.at[m, d])
-                else None
-                for d in codes
-            ]
-            for m in values.index
-        ],
+        [[key(int(m[:4]), f"mois={m}", f"dispositif={d}") for d in codes] for m in values.index],
         index=values.index,
         columns=codes,
     )

@@ -327,6 +327,25 @@ def test_transition_heatmaps_common_scale_and_french_cells():
     assert not panels[2].texts  # all-zero matrix: nobody, nothing written
 
 
+def test_transitions_of_few_passages_print_no_probability():
+    """A cell of 1 to k − 1 passages prints « < k » (grey), never its probability: with the
+    row's size a reader would get a count below the threshold; zero and k or more print."""
+    probs = _transitions(12)
+    counts = pd.DataFrame(100, index=list(STATES), columns=list(STATES))
+    counts.iloc[0, 1], counts.iloc[1, 0], counts.iloc[2, 3] = 3, 5, 0
+    cells = yc.transition_cells({"g": probs}, {"g": counts}, k=5)
+    masked = cells[cells["masque"]]
+    assert list(zip(masked["etat"], masked["etat_suivant"], strict=True)) == [
+        (STATES[0], STATES[1])
+    ]
+    assert masked["texte"].tolist() == ["< 5"] and masked["probabilite"].isna().all()
+    fig = yc.transition_heatmaps({"g": probs}, masked={"g": {(STATES[0], STATES[1])}}, k=5)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert f"<{NNBSP}5" in texts
+    legend = " ".join(t.get_text() for lg in fig.legends for t in lg.get_texts())
+    assert "moins de 5 passages" in legend
+
+
 def test_transition_cell_text():
     assert yc._cell_text(0.0) == ""
     assert yc._cell_text(0.004) == f"<{NNBSP}1{NNBSP}%"

@@ -27,7 +27,7 @@ from matplotlib.colors import LinearSegmentedColormap, ListedColormap, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.offsetbox import AnchoredText
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from observatoire.reports.charts import (
     MUTED,
@@ -55,6 +55,7 @@ __all__ = [
     "state_label",
     "survival_curves",
     "too_small",
+    "transition_cells",
     "transition_heatmaps",
     "typology_chronograms",
     "withheld_text",
@@ -635,18 +636,50 @@ def _cell_text(p: float) -> str:
     return f"<{NNBSP}1{NNBSP}%" if pct < 0.5 else french_percent(pct, 0)
 
 
+def transition_cells(
+    matrices: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], k: int
+) -> pd.DataFrame:
+    """The heatmaps' cells as printed: group, from, to, the probability's text, or « < k »
+    where 1 to k − 1 transitions were seen (a probability of so few passages, with the row's
+    size, would give a count below the threshold; neither is printed)."""
+    rows = []
+    for group, matrix in matrices.items():
+        n = counts.get(group)
+        for a in matrix.index:
+            for b in matrix.columns:
+                p = float(matrix.loc[a, b])
+                c = float(n.loc[a, b]) if n is not None and a in n.index and b in n.columns else 0
+                small = 0 < c < k
+                rows.append(
+                    {
+                        "groupe": group,
+                        "etat": str(a),
+                        "etat_suivant": str(b),
+                        "texte": f"< {k}" if small else _cell_text(p),
+                        "masque": small,
+                        "probabilite": np.nan if small else p,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 def transition_heatmaps(
     matrices: dict[str, pd.DataFrame],
     title: str | None = None,
     states: Sequence[str] = STATES,
+    masked: dict[str, set[tuple[str, str]]] | None = None,
+    k: int | None = None,
 ) -> Figure:
     """Monthly transition probabilities, one heatmap per group on a common 0–100 % scale.
 
     Rows are the state of month m, columns the state of month m + 1 (state codes as index and
     columns). Every panel shows the states present in any matrix: a missing column is a
     probability of 0 (left blank); a missing, all-NaN or all-zero row is a state never left
-    from (hatched, no value).
+    from (hatched, no value). ``masked`` names, per group, the (from, to) cells of 1 to k − 1
+    transitions (:func:`transition_cells`): drawn grey with « < k », no probability.
     """
+    masked = masked or {}
+    threshold = k  # the panel loop below reuses ``k`` as its index
     if not matrices:
         raise ValueError("matrices is empty")
     found = [c for m in matrices.values() for c in list(m.index) + list(m.columns)]
@@ -690,10 +723,25 @@ def transition_heatmaps(
         ax.set_facecolor("white")
         ax.patch.set_hatch("////")
         ax.patch.set_edgecolor("#D0D0D0")
+        hidden = masked.get(name, set())
         for i in range(side):
             for j in range(side):
                 v = values[i, j]
                 if not np.isfinite(v):
+                    continue
+                if (order[i], order[j]) in hidden:
+                    ax.add_patch(
+                        Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#E6E6E6", edgecolor="white")
+                    )
+                    ax.text(
+                        j,
+                        i,
+                        f"<{NNBSP}{threshold}",
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color=TEXT_COLOUR,
+                    )
                     continue
                 ax.text(
                     j,
@@ -723,20 +771,29 @@ def transition_heatmaps(
     cbar.set_label("Probabilité de transition")
     cbar.ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: french_percent(100 * v, 0)))
     cbar.outline.set_visible(False)
+    handles = []
     if hatched:
-        fig.legend(
-            handles=[
-                Patch(
-                    facecolor="white",
-                    edgecolor="#C8C8C8",
-                    hatch="////",
-                    label="Aucune donnée (état jamais occupé)",
-                )
-            ],
-            loc="outside lower left",
-            handlelength=2.2,
-            handleheight=1.2,
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="#C8C8C8",
+                hatch="////",
+                label="Aucune donnée (état jamais occupé)",
+            )
         )
+    if any(masked.values()):
+        handles.append(
+            Patch(
+                facecolor="#E6E6E6",
+                edgecolor="white",
+                label=(
+                    f"<{NNBSP}{threshold} : moins de {threshold} passages d'un mois au suivant, "
+                    "probabilité non publiée"
+                ),
+            )
+        )
+    if handles:
+        fig.legend(handles=handles, loc="outside lower left", handlelength=2.2, handleheight=1.2)
     return _suptitle(fig, title)
 
 

@@ -27,7 +27,7 @@ from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
-from observatoire.core.storage import publish_members
+from observatoire.core.storage import publish_members, write_csv
 from observatoire.disclosure.ledger import read_ledger, read_state
 from observatoire.disclosure.youth import (
     YouthPublication,
@@ -74,7 +74,6 @@ INDIVIDUAL_FIGURES = {"tapis": "cohort", "chronogrammes": "cohort", "types": "ty
 COPIED_FIGURES = (
     "chronogrammes",
     "tapis",
-    "transitions",
     "silhouette",
     "types",
     "survie_reseau",
@@ -535,7 +534,38 @@ def youth_figures(report: YouthReport, youth_dir: Path, fig_dir: Path) -> dict[s
         table["reference_diff"] = table["ref_youth"] - table["ref_adults"]
     save_figure(ych.comparison_forest(table), fig_dir / "ecarts.png")
     out["ecarts"] = f"{FIGURES}/ecarts.png"
+    if transitions := transition_figure(youth_dir, fig_dir, k):
+        out["transitions"] = transitions
     return out
+
+
+def transition_figure(youth_dir: Path, fig_dir: Path, k: int) -> str | None:
+    """The transition heatmaps redrawn with their cells of 1 to k − 1 passages masked, and the
+    printed cells beside them as data (``transitions.csv``)."""
+    from observatoire.reports.charts import save_figure
+    from observatoire.reports.youth import charts as ych
+
+    matrices, counts = {}, {}
+    for group in (YOUTH, ADULTS):
+        probs = youth_dir / f"transitions_{group}.csv"
+        if probs.exists():
+            matrices[GROUP_LABELS[group]] = pd.read_csv(probs, index_col=0)
+            counts[GROUP_LABELS[group]] = pd.read_csv(
+                youth_dir / f"transitions_effectifs_{group}.csv", index_col=0
+            )
+    if not matrices:
+        return None
+    cells = ych.transition_cells(matrices, counts, k)
+    masked = {
+        g: set(zip(c["etat"], c["etat_suivant"], strict=True))
+        for g, c in cells[cells["masque"]].groupby("groupe")
+    }
+    fig = ych.transition_heatmaps(
+        matrices, title="Probabilités de transition d'un mois au suivant", masked=masked, k=k
+    )
+    save_figure(fig, fig_dir / "transitions.png")
+    write_csv(cells.drop(columns=["probabilite"]), fig_dir / "transitions.csv")
+    return f"{FIGURES}/transitions.png"
 
 
 def build_youth_report(settings: Settings) -> None:
