@@ -16,6 +16,7 @@ from observatoire.core.dispositifs import DISPOSITIFS, IN_TEXT, INTRO, OPEN_ENDE
 from observatoire.core.formatting import french_change, french_number
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import EXIT_REASONS
+from observatoire.core.stats import proportion_ci
 from observatoire.disclosure.cells import publish_mean
 from observatoire.disclosure.publication import RETENTION_PARTS, key
 from observatoire.disclosure.suppression import Publication
@@ -192,12 +193,19 @@ def exits_rows(ind: dict[str, Any], pub: Publication, code: str) -> dict[str, An
 
 
 def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]]:
-    """Housing First: still housed 12 and 24 months after entry, deaths apart (share and CI
-    printed only when every part of the cohort is published)."""
+    """Housing First: still housed 12 and 24 months after entry, deaths in a column of their
+    own. Two shares: among the whole cohort (deaths in the base, printed as soon as the cohort
+    and the housed are published) and among the persons alive at their anniversary (printed
+    only when every part is published, since it gives the deaths away)."""
     rows = []
     for months, r, texts, ok, _ in split_rows(
         ind, pub, "housing_first", "housing_first", RETENTION_PARTS
     ):
+        y = int(ind["year"])
+        base = key(y, f"horizon={months}", what="housing_first")
+        housed_key = key(y, f"horizon={months}", "logees", what="housing_first")
+        whole_ok = not (pub.hidden(base) or pub.hidden(housed_key)) and r["cohort"]
+        low, upp = proportion_ci(r["housed"], r["cohort"]) if whole_ok else (None, None)
         rows.append(
             {
                 "months": months,
@@ -205,12 +213,13 @@ def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]
                 "deceased": texts["decedees"],
                 "housed": texts["logees"],
                 "entries": entry_period(r.get("entry_first"), r.get("entry_last")),
-                "share": fr_pct(r["share"]) if ok else "–",
-                "ci": f"{fr_pct(r['lower'])} à {fr_pct(r['upper'])}" if ok else "–",
-                "share_strict": fr_pct(r.get("share_strict")) if ok else "–",
-                "share_value": r["share"] if ok else None,
-                "lower": r["lower"] if ok else None,
-                "upper": r["upper"] if ok else None,
+                "share": fr_pct(r["housed"] / r["cohort"]) if whole_ok else "–",
+                "ci": f"{fr_pct(low)} à {fr_pct(upp)}" if whole_ok else "–",
+                "share_alive": fr_pct(r["share"]) if ok else "–",
+                "share_strict": fr_pct(r["housed_strict"] / r["cohort"]) if whole_ok else "–",
+                "share_value": r["housed"] / r["cohort"] if whole_ok else None,
+                "lower": low,
+                "upper": upp,
             }
         )
     return rows
