@@ -478,54 +478,54 @@ def test_housing_first_retention_matches_an_independent_count(covered, published
         anchor = hf["first"] + pd.DateOffset(months=months)
         cohort = hf[anchor <= pd.Timestamp(YEAR, 12, 31)]
         anchor = anchor[cohort.index]
-        housed = (
-            cohort["exit_day"].isna()
-            | (cohort["exit_day"] >= anchor)
-            | (cohort["exit_reason"] == "relogement")
-        )
+        running = cohort["exit_day"].isna() | (cohort["exit_day"] >= anchor)
+        housed = running | (cohort["exit_reason"] == "relogement")
+        died = ~running & (cohort["exit_reason"] == "deces")
         key = f"housing_first|{YEAR}|horizon={months}"
         if not len(cohort):
             assert key not in cells
             continue
         check_published(cells, key, len(cohort), k)
         check_published(cells, f"{key}|logees", int(housed.sum()), k)
-        check_published(cells, f"{key}|non_logees", int((~housed).sum()), k)
+        check_published(cells, f"{key}|decedees", int(died.sum()), k)
+        check_published(cells, f"{key}|non_logees", int((~housed & ~died).sum()), k)
 
 
 def test_returns_after_housing_match_an_independent_count(covered, published) -> None:
-    """Each person's first exit to housing (relogement) whose whole window ends by 31/12; a
-    return is a shelter entry more than grace_days after the exit and within the window."""
+    """One exit cohort (first exit to housing of each person in the cohort years, ending
+    ceil(max months / 12) years before 31/12), the same at every window; a return is a shelter
+    entry after the exit day and within the window (the grace is for housing re-entries)."""
     cells, k = published["cells"], published["k"]
     ret = published["params"]["report"]["returns"]
+    months = sorted(int(m) for m in ret["months"])
+    last = YEAR - -(-max(months) // 12)
+    first = last - int(ret.get("cohort_years", 1)) + 1
     exits = covered[
         covered["dispositif"].isin(STAY_SERVICES)
         & (covered["exit_reason"] == "relogement")
         & covered["exit_day"].notna()
+        & covered["exit_day"].between(pd.Timestamp(first, 1, 1), pd.Timestamp(last, 12, 31))
     ]
     first_exit = exits.groupby("person_id")["exit_day"].min()
     entries = covered.loc[covered["dispositif"] == SHELTER, ["person_id", "first"]]
-    for months in [int(m) for m in ret["months"]]:
-        observed = first_exit[
-            first_exit + pd.DateOffset(months=months) <= pd.Timestamp(YEAR, 12, 31)
-        ]
-        key = f"retours|{YEAR}|horizon={months}"
-        if not len(observed):
-            assert key not in cells
-            continue
-        later = entries.join(observed.rename("exit"), on="person_id", how="inner")
+    later = entries.join(first_exit.rename("exit"), on="person_id", how="inner")
+    check_published(cells, f"retours|{YEAR}|cohorte", len(first_exit), k)
+    previous = -1
+    for m in months:
         back = later[
-            ((later["first"] - later["exit"]).dt.days > int(ret["grace_days"]))
-            & (later["first"] <= later["exit"] + pd.DateOffset(months=months))
+            ((later["first"] - later["exit"]).dt.days >= 1)
+            & (later["first"] <= later["exit"] + pd.DateOffset(months=m))
         ]
         returned = back["person_id"].nunique()
-        check_published(cells, key, len(observed), k)
-        check_published(cells, f"{key}|retour_abri", int(returned), k)
-        check_published(cells, f"{key}|sans_retour_abri", int(len(observed) - returned), k)
+        assert returned >= previous  # nested windows of one cohort: never fewer
+        previous = returned
+        check_published(cells, f"retours|{YEAR}|horizon={m}|retour_abri", int(returned), k)
 
 
 def test_long_term_stayers_match_an_independent_count(covered, published) -> None:
-    """Persons present (a night or a contact day, Housing First excluded) on at least N days of
-    the window ending 31/12 and present in its last active_days days."""
+    """Persons with at least N nights homeless (shelter or maison d'accueil) in the window
+    ending 31/12, among the persons present (a night or a contact day, Housing First
+    excluded) in its last active_days days, whose number is published too."""
     cells, k = published["cells"], published["k"]
     lt = published["params"]["report"]["long_term"]
     lo = pd.Timestamp(YEAR - int(lt["window_years"]) + 1, 1, 1)
@@ -544,10 +544,21 @@ def test_long_term_stayers_match_an_independent_count(covered, published) -> Non
             "day": first.to_numpy().repeat(n) + offsets.astype("timedelta64[D]"),
         }
     ).drop_duplicates()
-    per_person = days.groupby("person_id")["day"].agg(["size", "max"])
-    active = per_person[per_person["max"] > hi - pd.Timedelta(days=int(lt["active_days"]))]
+    last_day = days.groupby("person_id")["day"].max()
+    active = last_day[last_day > hi - pd.Timedelta(days=int(lt["active_days"]))].index
+    check_published(cells, f"personnes|{YEAR}|presents_fin_annee", len(active), k)
+    stay_rows = rows["dispositif"].isin(STAY_SERVICES).to_numpy().repeat(n)
+    flagged = pd.DataFrame(
+        {
+            "person_id": rows["person_id"].to_numpy().repeat(n),
+            "day": first.to_numpy().repeat(n) + offsets.astype("timedelta64[D]"),
+            "night": stay_rows,
+        }
+    )
+    nights = flagged[flagged["night"]].drop_duplicates(["person_id", "day"])
+    per_person = nights.groupby("person_id").size().reindex(active, fill_value=0)
     for threshold in [int(d) for d in lt["days"]]:
-        n_persons = int((active["size"] >= threshold).sum())
+        n_persons = int((per_person >= threshold).sum())
         check_published(cells, f"personnes|{YEAR}|longue_duree={threshold}", n_persons, k)
 
 
@@ -745,6 +756,19 @@ def test_rerun_gives_byte_identical_clean_data_tables_and_pdf(project: Path) -> 
         run = _run([str(BIN / "dvc"), "repro", "-f", "-s", stage], project, env)
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert _digests(project) == before
+
+
+def test_every_rendered_report_passes_the_proofreader(project: Path) -> None:
+    """The text a reader sees (PDF through pdftotext, HTML with alt texts) has none of the
+    French errors of :data:`observatoire.reports.proofread.FORBIDDEN` and no statement made
+    twice in a row."""
+    from observatoire.reports.proofread import proofread_file
+
+    out = project / f"outputs/reports/{YEAR}"
+    files = sorted([*out.glob("*.pdf"), *out.glob("*.html")])
+    assert {f.stem for f in files} >= {"observatoire", "jeunes-en-errance"}
+    found = {f.name: [str(x) for x in proofread_file(f)] for f in files}
+    assert not any(found.values()), json.dumps(found, ensure_ascii=False, indent=1)
 
 
 def test_youth_report_is_built_and_its_cohort_is_the_data(project: Path, clean) -> None:

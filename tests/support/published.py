@@ -148,11 +148,18 @@ def cell_key(table: str, row: str, col: str, partner_ids: dict[str, str], year: 
         case "combinaisons_de_dispositifs":
             return quantity_key("personnes", y, None if tot_r else combination_key(row))
         case "personnes_longue_duree":
+            if row == "presents_fin_annee":
+                return quantity_key("personnes", y, row)
             return quantity_key("personnes", y, f"longue_duree={row}")
+        case "nouveaux_ancres_sur_l_entree":
+            return quantity_key("personnes", y, "entrees", None if tot_r else row)
         case "housing_first_maintien":
             return quantity_key("housing_first", y, f"horizon={row}", None if tot_c else col)
         case "retours_apres_relogement":
-            return quantity_key("retours", y, f"horizon={row}", None if tot_c else col)
+            # one exit cohort followed over nested windows: one base at every horizon
+            if tot_c:
+                return quantity_key("retours", y, "cohorte")
+            return quantity_key("retours", y, f"horizon={row}", col)
         case "personnes_par_mois":
             return quantity_key("personnes", row[:4], f"mois={row}", f"dispositif={col}")
         case "chiffres_du_profil":

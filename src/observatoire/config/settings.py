@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import (
@@ -234,6 +234,9 @@ class LongTerm(Section):
     days: Ints = (180, 270, 365)
     window_years: Positive = 3
     active_days: Positive = 30
+    count: Literal["nuits", "presence"] = "nuits"
+    """What a day of the window is: a night homeless in a stay service (``nuits``, the
+    definition's) or any day of presence, visits included (``presence``, the earlier measure)."""
 
 
 class Returns(Section):
@@ -241,6 +244,31 @@ class Returns(Section):
 
     months: Ints = (6, 12, 24)
     grace_days: NonNegative = 14
+    cohort_years: Positive = 1
+    """Calendar years of exits pooled in the cohort (SPM 2: one; more for a small network)."""
+
+
+class Population(Section):
+    """Inhabitants of the territory the network serves, per commune: the base of the rates per
+    1,000 inhabitants. ``source`` and ``year`` are printed beside every rate (Statbel publishes
+    the legal population of each commune on 1 January); ``synthetic`` marks figures made up for
+    the synthetic sample, which the report then says plainly."""
+
+    source: Annotated[str, Field(min_length=1)]
+    year: Annotated[int, Field(ge=1990, le=2100)]
+    communes: dict[str, Positive]
+    synthetic: bool = False
+
+    @field_validator("communes")
+    @classmethod
+    def _some_commune(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value:
+            raise ValueError("au moins une commune est attendue (nom : habitants)")
+        return value
+
+    @property
+    def total(self) -> int:
+        return sum(self.communes.values())
 
 
 class ReportSettings(Section):
@@ -264,6 +292,8 @@ class ReportSettings(Section):
     flows: Flows = Flows()
     long_term: LongTerm = LongTerm()
     returns: Returns = Returns()
+    population: Population | None = None
+    """Inhabitants per commune (rates per 1,000 inhabitants); None: no rate is printed."""
 
     @field_validator("logo", mode="before")
     @classmethod

@@ -21,9 +21,12 @@ __all__ = [
     "DISPOSITIFS",
     "DISPOSITIF_COLOURS",
     "DISPOSITIF_LABELS",
+    "ETHOS",
+    "ETHOS_LIGHT",
     "HOUSING",
     "HOUSING_FIRST",
     "INTRO",
+    "IN_TEXT",
     "MAISON_ACCUEIL",
     "MAX_STAY_NIGHTS",
     "NIGHT_STAYS",
@@ -38,6 +41,18 @@ __all__ = [
     "Dispositif",
     "by_code",
 ]
+
+
+ETHOS_LIGHT: dict[int, str] = {
+    1: "Personnes vivant dans la rue",
+    2: "Personnes en hébergement d'urgence",
+    3: "Personnes en hébergement pour personnes sans domicile",
+    4: "Personnes en institution",
+    5: "Personnes vivant dans des logements non conventionnels faute de logement",
+    6: "Personnes sans domicile vivant temporairement chez de la famille ou des amis",
+}
+"""The six living situations of the ETHOS Light typology (FEANTSA; Edgar et al., 2007), the
+harmonised definition the Belgian counts (Fondation Roi Baudouin) use."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,16 @@ class Dispositif:
     """Housing, not homelessness: left out of presence for long-term stayers and of returns."""
     intro: str
     """The first paragraph of its chapter in the annual report (French)."""
+    in_text: str
+    """Its name inside a French sentence (« l'accueil de jour » → ``accueil de jour``; a
+    proper name keeps its capitals: ``Housing First``)."""
+    ethos: tuple[int, ...]
+    """The ETHOS Light categories (:data:`ETHOS_LIGHT`) of the living situation the service
+    *is* (the night shelter: 2) or, for a service that meets people wherever they live, of the
+    situations of the people it meets; empty when it is no homeless situation (Housing First:
+    its tenants are housed)."""
+    ethos_note: str
+    """How the service sits in ETHOS Light, in French (printed in the report's table)."""
 
 
 VOCABULARY: tuple[Dispositif, ...] = (
@@ -81,6 +106,12 @@ VOCABULARY: tuple[Dispositif, ...] = (
             "écoute, aide matérielle immédiate, orientation vers un service du réseau. Une ligne "
             "d'export est une intervention."
         ),
+        in_text="urgence sociale",
+        ethos=(1, 2, 3, 4, 5, 6),
+        ethos_note=(
+            "service d'aide, pas une situation de logement : les personnes aidées relèvent de "
+            "toutes les catégories, et aussi de situations de logement précaires hors ETHOS Light"
+        ),
     ),
     Dispositif(
         code="hebergement_urgence",
@@ -98,6 +129,9 @@ VOCABULARY: tuple[Dispositif, ...] = (
             "pendant le Plan Grand Froid. Une ligne d'export est un séjour ; les refus faute de "
             "place sont comptés chaque soir."
         ),
+        in_text="hébergement d'urgence",
+        ethos=(2,),
+        ethos_note=("catégorie 2 : personnes en hébergement d'urgence"),
     ),
     Dispositif(
         code="travail_rue",
@@ -111,9 +145,16 @@ VOCABULARY: tuple[Dispositif, ...] = (
         housing=False,
         intro=(
             "Les travailleurs de rue vont à la rencontre des personnes là où elles vivent. Ils "
-            "n'enregistrent que des initiales et un âge estimé : leurs contacts ne sont pas reliés "
+            "n'enregistrent que des initiales et un âge estimé : leurs contacts ne sont pas reliés"
+            " "
             "aux autres services, et une personne vue en rue et ailleurs est comptée deux fois "
             "dans le total du réseau."
+        ),
+        in_text="travail de rue",
+        ethos=(1,),
+        ethos_note=(
+            "surtout catégorie 1 : personnes vivant dans la rue (les personnes rencontrées peuvent"
+            " relever d'autres catégories)"
         ),
     ),
     Dispositif(
@@ -129,6 +170,12 @@ VOCABULARY: tuple[Dispositif, ...] = (
         intro=(
             "L'accueil de jour offre un lieu de repos, des repas, des douches, une laverie et une "
             "aide sociale. Une ligne d'export est un passage."
+        ),
+        in_text="accueil de jour",
+        ethos=(1, 2, 3, 4, 5, 6),
+        ethos_note=(
+            "service de jour, pas une situation de logement : les personnes accueillies relèvent "
+            "de toutes les catégories, et parfois d'un logement précaire"
         ),
     ),
     Dispositif(
@@ -146,6 +193,9 @@ VOCABULARY: tuple[Dispositif, ...] = (
             "La maison d'accueil héberge pour plusieurs semaines ou mois, avec un accompagnement "
             "vers le logement. Une ligne d'export est un séjour, avec son motif de sortie."
         ),
+        in_text="maison d'accueil",
+        ethos=(3,),
+        ethos_note=("catégorie 3 : personnes en hébergement pour personnes sans domicile"),
     ),
     Dispositif(
         code="housing_first",
@@ -161,6 +211,12 @@ VOCABULARY: tuple[Dispositif, ...] = (
             "Housing First donne directement accès à un logement, avec un accompagnement "
             "intensif, à des personnes sans abri de longue durée. Une ligne d'export est un "
             "accompagnement en logement."
+        ),
+        in_text="Housing First",
+        ethos=(),
+        ethos_note=(
+            "hors ETHOS Light : les locataires sont logés (sortie du sans-abrisme avec "
+            "accompagnement)"
         ),
     ),
 )
@@ -192,6 +248,8 @@ DISPOSITIF_LABELS: dict[str, str] = {d.code: d.label for d in _CHART_ORDER}
 DISPOSITIF_COLOURS: dict[str, str] = {d.code: d.colour for d in _CHART_ORDER}
 """Colours in chart order (a dispositif keeps its colour in every chart of every report)."""
 INTRO: dict[str, str] = {d.code: d.intro for d in VOCABULARY}
+IN_TEXT: dict[str, str] = {d.code: d.in_text for d in VOCABULARY}
+ETHOS: dict[str, tuple[int, ...]] = {d.code: d.ethos for d in VOCABULARY}
 STAY_DISPOSITIFS: tuple[str, ...] = tuple(d.code for d in VOCABULARY if d.presence == "stay")
 VISIT_DISPOSITIFS: tuple[str, ...] = tuple(d.code for d in VOCABULARY if d.presence == "visit")
 OPEN_ENDED: tuple[str, ...] = tuple(d.code for d in VOCABULARY if d.open_ended)

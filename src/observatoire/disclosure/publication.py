@@ -45,7 +45,12 @@ __all__ = [
     "build_tables",
     "combination_key",
     "combinations",
+    "ENTRY_PARTS",
+    "LONG_TERM_BASE",
+    "RETENTION_PARTS",
+    "RETURN_PARTS",
     "dispositifs_per_person",
+    "entry_anchored_new",
     "exits_by_reason",
     "flows_by_dispositif",
     "flows_by_year",
@@ -68,6 +73,7 @@ __all__ = [
     "published_cells",
     "restore_published",
     "returns_after_housing",
+    "returns_cohort_key",
     "time_in_services",
 ]
 
@@ -503,36 +509,47 @@ OTHER_COMBINATIONS = "Autres combinaisons"
 def _split_table(
     name: str,
     title: str,
-    rows: dict[str, tuple[int, int]],
+    rows: dict[str, dict[str, int]],
     what: str,
     year: int,
-    labels: tuple[str, str],
+    shared_base: str | None = None,
 ) -> CountTable:
-    """A base split in two (« logées » / « non logées »): both parts are published or masked
-    together with the base, since base − part gives the other part."""
+    """A base split in parts (« logées » / « non logées » / « décédées »): per horizon (the
+    index, in months), the parts in order; the base is their sum, the row total, so a reader
+    who knows the base and all parts but one knows that one too, and the audit knows it.
+    ``shared_base`` is the key of a base that is the same persons at every horizon (one exit
+    cohort followed over nested windows): one quantity, printed once per row."""
     index = sorted(rows, key=int)  # follow-ups in months: 6, 12, 24 (not as text)
-    values = pd.DataFrame(
-        {
-            labels[0]: [rows[r][0] for r in index],
-            labels[1]: [rows[r][1] - rows[r][0] for r in index],
-        },
-        index=index,
-    )
+    labels = list(rows[index[0]])
+    values = pd.DataFrame({lab: [rows[r][lab] for r in index] for lab in labels}, index=index)
     values[TOTAL] = values.sum(axis=1)
     keys = pd.DataFrame(
-        {
-            labels[0]: [key(year, f"horizon={r}", labels[0], what=what) for r in index],
-            labels[1]: [key(year, f"horizon={r}", labels[1], what=what) for r in index],
-        },
+        {lab: [key(year, f"horizon={r}", lab, what=what) for r in index] for lab in labels},
         index=index,
     )
-    keys[TOTAL] = [key(year, f"horizon={r}", what=what) for r in index]
+    keys[TOTAL] = [shared_base or key(year, f"horizon={r}", what=what) for r in index]
     return count_table(name, title, values, keys, col_total=TOTAL)
 
 
+RETENTION_PARTS = ("logees", "non_logees", "decedees")
+"""Housing First cohort at 12/24 months: housed, not housed, died before the anniversary."""
+RETURN_PARTS = ("retour_abri", "retour_autre_service", "sans_retour")
+"""Exits to housing: back at the shelter, back in another service only, not back."""
+
+
 def housing_first_retention(ind: dict[str, Any]) -> CountTable | None:
+    """Housing First cohorts split into housed, not housed and deceased (deaths reported apart,
+    outside the denominator of the retention share: base − deceased)."""
     hf = ind.get("housing_first") or {}
-    rows = {m: (r["housed"], r["cohort"]) for m, r in hf.items() if r and r.get("cohort")}
+    rows = {}
+    for m, r in hf.items():
+        if not r or not r.get("cohort"):
+            continue
+        deceased = int(r.get("deceased") or 0)
+        followed = int(r.get("followed", r["cohort"] - deceased))
+        rows[m] = dict(
+            zip(RETENTION_PARTS, (r["housed"], followed - r["housed"], deceased), strict=True)
+        )
     if not rows:
         return None
     return _split_table(
@@ -541,23 +558,41 @@ def housing_first_retention(ind: dict[str, Any]) -> CountTable | None:
         rows,
         "housing_first",
         int(ind["year"]),
-        ("logees", "non_logees"),
     )
 
 
 def returns_after_housing(ind: dict[str, Any]) -> CountTable | None:
+    """One exit cohort per horizon, split into returns to the shelter, returns to another
+    service only and no return (the shelter's returns are a part of any contact's)."""
     ret = ind.get("returns") or {}
-    rows = {m: (r["shelter"], r["exits"]) for m, r in ret.items() if r and r.get("exits")}
+    rows = {}
+    for m, r in ret.items():
+        if not r or not r.get("exits"):
+            continue
+        other = r["any_contact"] - r["shelter"]
+        rows[m] = dict(
+            zip(RETURN_PARTS, (r["shelter"], other, r["exits"] - r["any_contact"]), strict=True)
+        )
     if not rows:
         return None
     return _split_table(
         "retours_apres_relogement",
-        "Retours en hébergement d'urgence après un relogement",
+        "Retours après un relogement",
         rows,
         "retours",
         int(ind["year"]),
-        ("retour_abri", "sans_retour_abri"),
+        shared_base=returns_cohort_key(int(ind["year"])),
     )
+
+
+def returns_cohort_key(year: int) -> str:
+    """The exit cohort of the returns: the same persons at every horizon, one key."""
+    return key(year, "cohorte", what="retours")
+
+
+LONG_TERM_BASE = "presents_fin_annee"
+"""Row of the long-term stayers' table: the persons present at the end of the year, of whom
+the long-term stayers are a part (the denominator the report prints)."""
 
 
 def long_term_stayers(ind: dict[str, Any]) -> CountTable | None:
@@ -568,7 +603,37 @@ def long_term_stayers(ind: dict[str, Any]) -> CountTable | None:
     rows = list(lt["persons"])
     values = pd.DataFrame({"personnes": [lt["persons"][r] for r in rows]}, index=rows)
     keys = pd.DataFrame({"personnes": [key(y, f"longue_duree={r}") for r in rows]}, index=rows)
+    if lt.get("active_end") is not None:
+        values.loc[LONG_TERM_BASE] = [lt["active_end"]]
+        keys.loc[LONG_TERM_BASE] = [key(y, LONG_TERM_BASE)]
     return count_table("personnes_longue_duree", "Personnes de longue durée", values, keys)
+
+
+ENTRY_PARTS = ("nouveaux", "deja_vus")
+"""Entrants of the year, anchored on their entry (SPM 5): new to the network, or seen before."""
+
+
+def entry_anchored_new(ind: dict[str, Any]) -> CountTable | None:
+    """The entrants of the year split into new and already seen, the look-back anchored on
+    each person's entry (US SPM 5), beside the 1-January flows."""
+    e = (ind.get("flows") or {}).get("network_entry") or {}
+    if not e.get("calculable") or not e.get("entrants"):
+        return None
+    y = int(ind["year"])
+    values = pd.DataFrame(
+        {str(y): [e["new"], e["known"], e["entrants"]]}, index=[*ENTRY_PARTS, TOTAL]
+    )
+    keys = pd.DataFrame(
+        {str(y): [key(y, "entrees", p) for p in ENTRY_PARTS] + [key(y, "entrees")]},
+        index=[*ENTRY_PARTS, TOTAL],
+    )
+    return count_table(
+        "nouveaux_ancres_sur_l_entree",
+        "Entrées de l'année : personnes nouvelles pour le réseau (ancrage sur l'entrée)",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
 
 
 def time_in_services(ind: dict[str, Any]) -> CountTable | None:
@@ -683,6 +748,7 @@ def build_tables(
         long_term_stayers(ind),
         housing_first_retention(ind),
         returns_after_housing(ind),
+        entry_anchored_new(ind),
         time_in_services(ind),
         persons_by_month(int(ind["year"]), monthly),
         profile_table,

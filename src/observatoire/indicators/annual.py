@@ -16,7 +16,7 @@ import pandas as pd
 from observatoire.config.settings import ReportSettings
 from observatoire.core.dispositifs import DISPOSITIFS, HOUSING_FIRST, SHELTER, STREET_WORK
 from observatoire.indicators import counts as ind
-from observatoire.indicators import durations, exits, housing, pathways
+from observatoire.indicators import durations, exits, flows, housing, pathways
 from observatoire.intake.mapping import PartnerMapping
 
 __all__ = [
@@ -53,22 +53,26 @@ def annual_indicators(
       ``persons``; the cells add up to ``network.persons``;
     - ``unknown_shares``: ``persons`` and, for sex, age and nationality, ``unknown``/``share``;
     - ``flows``: ``network`` and ``by_dispositif`` (status relative to the network), each
-      ``active``, ``new``, ``continuing``, ``returning``, ``calculable``; the windows; and
+      ``active``, ``new``, ``continuing``, ``returning``, ``calculable``; ``network_entry``
+      (SPM 5's anchor: ``entrants``, ``new``, ``known``, ``calculable``); the windows; and
       (report year only) ``yearly``, the network's flows for every year of the data;
     - ``durations``: ``in_service`` (per dispositif, per person days in the year: ``n``
       persons, ``mean``, ``median``, ``p25``, ``p75``, ``unit``) and ``stays`` (stays ended in
       the year: ``n`` stays, same statistics, ``ongoing``);
-    - ``long_term``: persons present ≥ 180/270/365 days in 3 years and active at the end of
-      the year (``persons``), and ``top10_nights``: share of shelter nights of the top 10 %;
+    - ``long_term``: persons with ≥ 180/270/365 nights homeless in 3 years among the
+      ``active_end`` persons present at the end of the year (``persons``), and
+      ``top10_nights``: share of shelter nights of the top 10 %;
     - ``pathways``: ``n_dispositifs`` (1, 2, 3, 4+), ``combinations`` (every set of
       dispositifs with its persons) and ``combinations_grouped`` (those under the disclosure
       threshold gathered in « autres combinaisons »); all three partition the persons;
     - ``exits``: per stay service exporting reasons, ``exits``, ``with_reason``,
-      ``exported_share``, ``by_reason``;
-    - ``housing_first``: retention at ``"12"`` and ``"24"`` months (``cohort``, ``housed``,
-      ``share``, ``lower``, ``upper`` and the strict variant);
-    - ``returns``: per follow-up (``"6"``, ``"12"``, ``"24"`` months), ``exits`` followed and
-      returns to the shelter (``shelter``, ``share``...) or to any service (``any_contact``...);
+      ``exported_share``, ``known``, ``known_share``, ``by_reason``;
+    - ``housing_first``: retention at ``"12"`` and ``"24"`` months (``cohort``, ``deceased``,
+      ``followed``, ``entry_first``, ``entry_last``, ``housed``, ``share``, ``lower``,
+      ``upper`` and the strict variant);
+    - ``returns``: per follow-up (``"6"``, ``"12"``, ``"24"`` months) of one exit cohort
+      (``cohort_year``), ``exits`` followed and returns to the shelter (``shelter``,
+      ``share``...) or to any service (``any_contact``...);
     - ``interventions``: ``urgence_sociale`` interventions and ``monthly`` contacts per
       dispositif (records ``month``, ``dispositif``, ``contacts``).
 
@@ -219,6 +223,9 @@ def report_families(
         "flows": {
             **windows,
             "network": pathways.network_flows(contacts, year, **windows),
+            "network_entry": flows.entry_anchored_new(
+                contacts, year, report.flows.new_lookback_days
+            ),
             "by_dispositif": pathways.flows_by_dispositif(contacts, year, **windows),
         },
         "durations": {
@@ -232,6 +239,7 @@ def report_families(
                 thresholds=list(lt.days),
                 window_years=lt.window_years,
                 active_days=lt.active_days,
+                count=lt.count,
             ),
             "top10_nights": durations.top_share_nights(contacts, year, 0.1),
         },
@@ -256,6 +264,7 @@ def report_families(
             year,
             months=list(ret.months),
             grace_days=ret.grace_days,
+            cohort_years=ret.cohort_years,
         ),
         "interventions": {
             "urgence_sociale": ind.interventions(contacts, year),

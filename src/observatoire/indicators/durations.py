@@ -27,6 +27,7 @@ from observatoire.indicators.activity import stay_end
 from observatoire.indicators.counts import dispositif_order
 
 __all__ = [
+    "LONG_TERM_COUNTS",
     "long_term_stayers",
     "presence_days",
     "stay_lengths",
@@ -155,6 +156,11 @@ def stay_lengths_all(contacts: pd.DataFrame, year: int) -> dict[str, dict[str, A
     return {d: stay_lengths(contacts, year, d) for d in STAY_DISPOSITIFS if d in present}
 
 
+LONG_TERM_COUNTS = ("nuits", "presence")
+"""What a day of the long-term stayers' window is: a night homeless in a stay service
+(``nuits``, the definition's) or any day of presence, a visit included (``presence``)."""
+
+
 def long_term_stayers(
     contacts: pd.DataFrame,
     year: int,
@@ -162,27 +168,43 @@ def long_term_stayers(
     window_years: int = 3,
     active_days: int = 30,
     exclude: Iterable[str] = HOUSING,
+    count: str = "nuits",
 ) -> dict[str, Any]:
-    """Persons present in the network on at least N days of the ``window_years`` ending 31/12 of
-    ``year``, and present in its last ``active_days`` days (US LSA long-term stayers).
+    """Persons with at least N nights homeless in the ``window_years`` ending 31/12 of ``year``,
+    among the persons present in its last ``active_days`` days (long-term stayers).
 
-    A day of presence is a night of a stay or a day with a contact, in any service except
-    ``exclude`` (Housing First: being housed is the way out, not time in homelessness
-    services). ``complete`` is False when the window starts before the data.
+    The definition counts *nights homeless*: a night of a stay in a service that shelters
+    homeless people (night shelter, maison d'accueil: every stay service except ``exclude``,
+    Housing First, where being housed is the way out). A day-centre visit or a street-work
+    contact says that someone was seen, not where they slept, so with ``count="nuits"`` it
+    counts no night. ``count="presence"`` gives the earlier, broader measure (a night or a
+    contact day in any service but ``exclude``), kept for comparison.
+
+    The denominator ``active_end`` is every person present in a service other than
+    ``exclude`` (a night or a contact) in the last ``active_days`` days of the year; a
+    long-term stayer is one of them. ``complete`` is False when the window starts before the
+    data.
     """
+    if count not in LONG_TERM_COUNTS:
+        raise ValueError(f"count: {count!r} not in {LONG_TERM_COUNTS}")
     hi = pd.Timestamp(f"{year}-12-31")
     lo = pd.Timestamp(f"{year - window_years + 1}-01-01")
     kept = contacts[~contacts["dispositif"].isin(list(exclude))]
-    days = presence_days(kept, lo, hi)[["person_id", "day"]].drop_duplicates()
-    per_person = days.groupby("person_id")["day"].agg(["size", "max"])
-    active = per_person[per_person["max"] > hi - pd.Timedelta(days=active_days)]
+    days = presence_days(kept, lo, hi)
+    last = days.groupby("person_id")["day"].max()
+    active = last[last > hi - pd.Timedelta(days=active_days)].index
+    if count == "nuits":
+        days = days[days["dispositif"].isin(list(STAY_DISPOSITIFS))]
+    per_person = days[["person_id", "day"]].drop_duplicates().groupby("person_id").size()
+    per_person = per_person.reindex(active, fill_value=0)
     data_start = pd.to_datetime(contacts["date_start"]).min()
     return {
         "window_start": lo.date().isoformat(),
         "window_end": hi.date().isoformat(),
         "complete": bool(len(contacts)) and bool(data_start <= lo),
+        "count": count,
         "active_end": len(active),
-        "persons": {str(t): int((active["size"] >= t).sum()) for t in thresholds},
+        "persons": {str(t): int((per_person >= t).sum()) for t in thresholds},
     }
 
 

@@ -16,7 +16,10 @@ from observatoire.core.dispositifs import STAY_DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS
 from observatoire.indicators.counts import dispositif_order
 
-__all__ = ["exit_reasons"]
+__all__ = ["UNKNOWN_REASON", "exit_reasons"]
+
+UNKNOWN_REASON = "inconnu"
+"""The code a partner exports when it does not know why a stay ended."""
 
 
 def exit_reasons(
@@ -26,7 +29,9 @@ def exit_reasons(
 
     Returns, for each dispositif with at least one exit of the year carrying a reason:
     ``exits`` (stays ended), ``with_reason`` (exported with a reason, ``inconnu`` included:
-    the partner said it did not know), ``exported_share`` and ``by_reason`` (every code of
+    the partner said it did not know), ``exported_share`` (with_reason / exits: the column is
+    filled), ``known`` and ``known_share`` (a reason other than ``inconnu``: what the reader
+    can use, the share to print beside the table) and ``by_reason`` (every code of
     ``schema.EXIT_REASONS``, 0 when absent). A service that exports no reason is left out.
     Counts are stays, not persons.
     """
@@ -41,10 +46,13 @@ def exit_reasons(
         counts = reasons.value_counts()
         by_reason = {code: int(counts.get(code, 0)) for code in EXIT_REASONS}
         by_reason.update({str(c): int(v) for c, v in counts.items() if c not in EXIT_REASONS})
+        known = len(reasons) - int(counts.get(UNKNOWN_REASON, 0))
         out[d] = {
             "exits": len(stays),
             "with_reason": len(reasons),
             "exported_share": len(reasons) / len(stays),
+            "known": known,
+            "known_share": known / len(stays),
             "by_reason": by_reason,
         }
     return out

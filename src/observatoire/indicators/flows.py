@@ -10,6 +10,8 @@ the status is « non calculable » rather than a guess.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -21,6 +23,7 @@ __all__ = [
     "NEW",
     "RETURNING",
     "flow_status",
+    "entry_anchored_new",
     "flows_by_year",
     "re_entries",
 ]
@@ -66,6 +69,44 @@ def flow_status(
     if (start - data_start).days < new_lookback_days:
         out["status"] = None
     return out.sort_values("person_id", ignore_index=True)
+
+
+def entry_anchored_new(
+    contacts: pd.DataFrame, year: int, new_lookback_days: int = 730
+) -> dict[str, Any]:
+    """Persons new to the network counted as US System Performance Measure 5 counts them: the
+    look-back runs from each person's *entry*, not from 1 January.
+
+    Entrants: persons with a contact starting in ``year`` (a visit, a stay or a tenancy
+    entered; a stay running since last year is no entry). Each is anchored on their first
+    entry of the year and is ``new`` with no day of presence in the network in the
+    ``new_lookback_days`` days before it (a stay running up to the entry counts as presence).
+    :func:`flow_status` anchors every person on 1 January instead, which is what lets new,
+    continuing and returning partition the persons of the year; anchored on the entry, a person
+    seen in February two years ago and again in June is new (more than 730 days apart) where
+    the 1-January rule calls them returning. ``calculable`` is False when the data does not
+    reach ``new_lookback_days`` before 1 January.
+    """
+    start, end = pd.Timestamp(year=year, month=1, day=1), year_end(year)
+    day = pd.to_datetime(contacts["date_start"]).astype("datetime64[ns]").dt.normalize()
+    entering = (day >= start) & (day <= end)
+    entry = day[entering].groupby(contacts.loc[entering, "person_id"]).min().rename("entry")
+    theirs = contacts[contacts["person_id"].isin(entry.index)]
+    span = presence_span(theirs).join(theirs["person_id"]).join(entry, on="person_id")
+    lookback_start = span["entry"] - pd.Timedelta(days=new_lookback_days)
+    before = (span["first_day"] < span["entry"]) & (
+        span["last_day"].isna() | (span["last_day"] >= lookback_start)
+    )
+    seen = span.loc[before, "person_id"].nunique()
+    all_spans = presence_span(contacts)
+    data_start = all_spans["first_day"].min() if len(all_spans) else start
+    return {
+        "new_lookback_days": new_lookback_days,
+        "entrants": len(entry),
+        "new": len(entry) - int(seen),
+        "known": int(seen),
+        "calculable": bool(len(entry)) and (start - data_start).days >= new_lookback_days,
+    }
 
 
 def flows_by_year(

@@ -12,7 +12,13 @@ import jinja2
 
 from observatoire import __version__
 
-__all__ = ["AssetLoader", "code_version", "report_template", "stage_logo"]
+__all__ = [
+    "AssetLoader",
+    "code_version",
+    "model_name",
+    "report_template",
+    "stage_logo",
+]
 
 
 def code_version() -> str:
@@ -73,4 +79,22 @@ def report_template(name: str) -> jinja2.Template:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["modele"] = model_name
     return env.get_template(name)
+
+
+_MODEL_NAMES = {
+    "poisson": "modèle de Poisson",
+    "quasi-poisson": "modèle quasi-Poisson",
+    "binomiale négative": "modèle binomial négatif",
+    "bin. négative": "modèle binomial négatif",
+    "binomiale": "modèle binomial",
+    "quasi-binomiale": "modèle quasi-binomial",
+}
+
+
+def model_name(family: str) -> str:
+    """« modèle de Poisson », « modèle binomial négatif »…: the models layer names a count
+    *family* (« binomiale négative », the law), and « modèle binomiale négative » is a French
+    agreement error; an unknown family is printed as « modèle <family> »."""
+    return _MODEL_NAMES.get(str(family).strip().lower(), f"modèle {family}")

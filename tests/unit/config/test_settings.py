@@ -46,7 +46,9 @@ def _leaves(data: dict[str, Any], prefix: str = "") -> list[str]:
     out = []
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and not path.startswith(("youth.bands", "youth.references")):
+        if isinstance(value, dict) and not path.startswith(
+            ("youth.bands", "youth.references", "report.population.communes")
+        ):
             out += _leaves(value, f"{path}.")
         else:
             out.append(path)
@@ -60,11 +62,27 @@ def test_the_project_params_load_and_every_key_is_typed():
     assert settings.report.long_term.days == tuple(RAW["report"]["long_term"]["days"])
     assert settings.youth.bands["18–21 ans"] == (18, 21)
     assert settings.inputs.raw_dir == Path(RAW["inputs"]["raw_dir"])
+    pop = RAW["report"]["population"]
+    assert settings.report.population.total == sum(pop["communes"].values())
     for key in _leaves(RAW):  # every key of the file has a typed attribute
         node: Any = settings
         for part in key.split("."):
             node = getattr(node, part)
     assert settings.source == PARAMS_FILE
+
+
+def test_a_population_needs_its_source_year_and_positive_inhabitants():
+    pop = {"source": "Statbel", "year": 2024, "communes": {"A": 1000, "B": 500}}
+    ok = Settings.from_mapping(_params(report__population=pop))
+    assert ok.report.population.total == 1500 and ok.report.population.synthetic is False
+    for broken in (
+        {**pop, "communes": {"A": 0}},
+        {**pop, "communes": {}},
+        {k: v for k, v in pop.items() if k != "source"},
+        {**pop, "habitants": 3},
+    ):
+        with pytest.raises(SettingsError):
+            Settings.from_mapping(_params(report__population=broken))
 
 
 def test_settings_are_frozen():

@@ -235,6 +235,43 @@ def test_stay_lengths_take_stays_ended_in_the_year_and_count_running_ones():
     assert (got["n"], got["mean"], got["ongoing"]) == (2, 30.0, 2)  # 40 and 20 days; c, d
 
 
+def test_long_term_stayers_count_nights_homeless_not_visits_on_a_planted_population():
+    """Planted truth: 30 day-centre regulars (400 visit days, no night), 20 shelter users
+    with exactly 200 nights and 10 maison d'accueil residents with 300 nights, everyone seen
+    in December 2024; only the nights make a long-term stayer."""
+    rows = []
+    for i in range(30):
+        for day in pd.date_range("2023-06-01", periods=400, freq="D"):
+            rows.append(
+                {"person_id": f"v{i}", "date_start": str(day.date()), "dispositif": "accueil_jour"}
+            )
+        rows.append(
+            {"person_id": f"v{i}", "date_start": "2024-12-20", "dispositif": "accueil_jour"}
+        )
+    for i in range(20):
+        rows.append({"person_id": f"s{i}", "date_start": "2023-03-01", "nights": 200})
+        rows.append(
+            {"person_id": f"s{i}", "date_start": "2024-12-20", "dispositif": "accueil_jour"}
+        )
+    for i in range(10):
+        rows.append(
+            {
+                "person_id": f"m{i}",
+                "date_start": "2024-03-06",
+                "date_end": "2024-12-31",
+                "dispositif": "maison_accueil",
+            }
+        )
+    c = _contacts(rows)  # fmt: skip
+    nights = durations.long_term_stayers(c, 2024, (180, 270, 365), 3, 30)
+    assert nights["active_end"] == 60
+    assert nights["persons"] == {"180": 30, "270": 10, "365": 0}
+    presence = durations.long_term_stayers(c, 2024, (180, 270, 365), 3, 30, count="presence")
+    assert presence["persons"] == {"180": 60, "270": 40, "365": 30}
+    with pytest.raises(ValueError):
+        durations.long_term_stayers(c, 2024, count="jours")
+
+
 def test_long_term_stayers_need_the_days_and_a_presence_at_the_end_of_the_year():
     c = _contacts(
         [
@@ -258,9 +295,13 @@ def test_long_term_stayers_need_the_days_and_a_presence_at_the_end_of_the_year()
             {"person_id": "h", "date_start": "2021-06-01", "dispositif": "housing_first"},
         ]
     )
-    got = durations.long_term_stayers(c, 2024, (180, 270, 365), 3, 30)
+    got = durations.long_term_stayers(c, 2024, (180, 270, 365), 3, 30, count="presence")
     assert got["persons"] == {"180": 2, "270": 1, "365": 1}
     assert got["active_end"] == 2
+    # nights homeless only: c has 364 nights, its contact day of December is no night
+    nights = durations.long_term_stayers(c, 2024, (180, 270, 365), 3, 30)
+    assert nights["count"] == "nuits" and nights["persons"] == {"180": 2, "270": 1, "365": 0}
+    assert nights["active_end"] == 2  # the denominator is the same: present at the end
     assert got["window_start"] == "2022-01-01" and got["complete"] is True
     assert durations.long_term_stayers(c, 2023)["complete"] is False
 
@@ -368,6 +409,8 @@ def test_exit_reasons_count_stays_ending_in_the_year_with_the_exported_share():
     assert list(got) == [ma]  # the shelter exports no reason: left out
     assert (got[ma]["exits"], got[ma]["with_reason"]) == (4, 3)
     assert got[ma]["exported_share"] == 0.75
+    # « inconnu » is exported but is no reason: 2 of 4 exits have a known reason
+    assert got[ma]["known"] == 2 and got[ma]["known_share"] == 0.5
     assert got[ma]["by_reason"]["relogement"] == 1 and got[ma]["by_reason"]["deces"] == 0
     assert got[ma]["by_reason"]["inconnu"] == 1 and got[ma]["by_reason"]["exclusion"] == 1
 
@@ -398,14 +441,29 @@ def _hf_frame() -> pd.DataFrame:
 def test_housing_first_retention_at_12_months():
     got = housing.housing_first_retention(_hf_frame(), 2024, 12)
     assert (got["cohort"], got["housed"], got["housed_strict"], got["deceased"]) == (5, 3, 2, 1)
-    assert got["share"] == pytest.approx(0.6) and got["share_strict"] == pytest.approx(0.4)
-    low, upp = _wilson(3, 5)
+    assert got["followed"] == 4  # f died before the anniversary: reported apart, not a failure
+    assert got["share"] == pytest.approx(0.75) and got["share_strict"] == pytest.approx(0.5)
+    low, upp = _wilson(3, 4)
     assert got["lower"] == pytest.approx(low) and got["upper"] == pytest.approx(upp)
+    assert str(got["entry_first"].date()) == "2021-02-01"  # the cohort's entries, described
+    assert str(got["entry_last"].date()) == "2023-12-31"
+
+
+def test_housing_first_status_is_read_on_each_person_s_anniversary_not_on_31_december():
+    """Planted: 10 tenants entered 1 March 2023 left on 1 June 2024 (after their 12-month
+    anniversary, before 31/12/2024): housed at 12 months although gone « à cette date »."""
+    rows = [_hf(f"p{i}", "2023-03-01", "2024-06-01", "depart_volontaire") for i in range(10)]
+    rows += [_hf(f"q{i}", "2023-03-01", "2023-09-01", "depart_volontaire") for i in range(4)]
+    rows += [_hf(f"d{i}", "2023-03-01", "2023-05-01", "deces") for i in range(2)]
+    got = housing.housing_first_retention(_contacts(rows), 2024, 12)
+    assert (got["cohort"], got["deceased"], got["followed"], got["housed"]) == (16, 2, 14, 10)
+    assert got["share"] == pytest.approx(10 / 14)
 
 
 def test_housing_first_retention_at_24_months_needs_24_months_of_follow_up():
     got = housing.housing_first_retention(_hf_frame(), 2024, 24)
     assert (got["cohort"], got["housed"], got["housed_strict"]) == (4, 1, 0)  # c, d, e, f
+    assert (got["deceased"], got["followed"]) == (1, 3)
     empty = housing.housing_first_retention(_hf_frame(), 2021, 24)
     assert empty["cohort"] == 0 and empty["share"] is None and empty["lower"] is None
 
@@ -415,32 +473,78 @@ def _returns_frame() -> pd.DataFrame:
     return _contacts(
         [
             {"person_id": "a", "date_start": "2022-10-01", "date_end": "2023-01-01", **ma},
-            {"person_id": "a", "date_start": "2023-01-15", "nights": 1},  # day 14: grace
+            {"person_id": "a", "date_start": "2023-01-15", "nights": 1},  # shelter day 14: back
             {"person_id": "b", "date_start": "2022-10-01", "date_end": "2023-01-01", **ma},
-            {"person_id": "b", "date_start": "2023-01-16", "nights": 1},  # day 15: a return
+            {"person_id": "b", "date_start": "2023-01-01", "nights": 1},  # exit day: no return
             {"person_id": "c", "date_start": "2022-10-01", "date_end": "2023-01-01", **ma},
             {"person_id": "c", "date_start": "2023-01-21", "dispositif": "accueil_jour"},
-            {"person_id": "c", "date_start": "2023-02-01", "dispositif": "housing_first"},
             {"person_id": "d", "date_start": "2022-10-01", "date_end": "2023-01-01", **ma},
             {"person_id": "d", "date_start": "2023-07-02", "nights": 1},  # 6 months + 1 day
             {"person_id": "e", "date_start": "2022-10-01", "date_end": "2023-06-01", **ma},
+            # Housing First within 14 days: a move between housing, no return; after: a return
+            {"person_id": "g", "date_start": "2022-10-01", "date_end": "2023-03-01", **ma},
+            {"person_id": "g", "date_start": "2023-03-10", "dispositif": "housing_first"},
+            {"person_id": "h", "date_start": "2022-10-01", "date_end": "2023-03-01", **ma},
+            {"person_id": "h", "date_start": "2023-03-16", "dispositif": "housing_first"},
+            # an exit of 2022 is not in the 2023 cohort
+            {"person_id": "z", "date_start": "2022-01-01", "date_end": "2022-12-31", **ma},
         ]
     )
 
 
-def test_returns_after_housing_respect_the_grace_period_and_the_windows():
-    got = housing.returns_after_housing(_returns_frame(), 2023, (6, 12), 14)
+def test_returns_after_housing_apply_the_grace_to_housing_re_entries_only():
+    got = housing.returns_after_housing(_returns_frame(), 2024, (6, 12), 14)
     six = got["6"]
-    assert six["exits"] == 5  # all exits followed 6 months by 31/12/2023
-    assert six["shelter"] == 1  # b only: a came back on day 14, d after 6 months
-    assert six["any_contact"] == 2  # b, and c at the day centre (Housing First is not a return)
-    assert six["share"] == pytest.approx(0.2)
-    assert got["12"]["exits"] == 0 and got["12"]["share"] is None  # not yet observed in 2023
+    assert six["cohort_year"] == 2023 and six["exits"] == 7  # a b c d e g h; not z (2022)
+    assert six["shelter"] == 1  # a (day 14 counts: the grace is for housing), not b (exit day)
+    assert six["any_contact"] == 3  # a, c at the day centre, h in Housing First on day 15
+    assert six["share"] == pytest.approx(1 / 7)
 
 
-def test_returns_within_12_months_include_the_later_return():
-    got = housing.returns_after_housing(_returns_frame(), 2024, (12,), 14)["12"]
-    assert (got["exits"], got["shelter"], got["any_contact"]) == (5, 2, 3)  # b, d; + c
+def test_returns_are_one_cohort_over_nested_windows():
+    got = housing.returns_after_housing(_returns_frame(), 2024, (6, 12), 14)
+    assert got["6"]["exits"] == got["12"]["exits"] == 7  # the same persons
+    assert (got["12"]["shelter"], got["12"]["any_contact"]) == (2, 4)  # + d after 6 months
+    # the cohort of a 12-month window in 2024 is 2023's exits; of a 24-month window, 2022's
+    assert housing.returns_after_housing(_returns_frame(), 2024, (6, 24))["24"]["exits"] == 1
+
+
+def test_returns_match_a_planted_truth_and_never_decrease_with_the_window():
+    """Planted: 300 exits to housing in 2022, each with a known first shelter return (or none)
+    at a random delay; every window's count is the planted count, cumulative."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    ma = {"dispositif": "maison_accueil", "exit_reason": "relogement"}
+    rows, delays = [], []
+    for i in range(300):
+        exit_day = pd.Timestamp("2022-01-01") + pd.Timedelta(days=int(rng.integers(0, 365)))
+        rows.append(
+            {
+                "person_id": f"p{i}",
+                "date_start": "2021-06-01",
+                "date_end": str(exit_day.date()),
+                **ma,
+            }
+        )
+        delay = int(rng.integers(1, 900)) if rng.random() < 0.6 else None
+        delays.append((exit_day, delay))
+        if delay is not None:
+            rows.append(
+                {
+                    "person_id": f"p{i}",
+                    "nights": 1,
+                    "date_start": str((exit_day + pd.Timedelta(days=delay)).date()),
+                }
+            )
+    got = housing.returns_after_housing(_contacts(rows), 2024, (6, 12, 24), 14)  # fmt: skip
+    for m in (6, 12, 24):
+        truth = sum(
+            d is not None and e + pd.Timedelta(days=d) <= e + pd.DateOffset(months=m)
+            for e, d in delays
+        )
+        assert got[str(m)]["exits"] == 300 and got[str(m)]["shelter"] == truth
+    assert got["6"]["shelter"] <= got["12"]["shelter"] <= got["24"]["shelter"]
 
 
 # --- interventions ------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def network_slides(year: int, network: Mapping[str, Any], figs: Mapping[str, str
             [
                 f"**{network['persons']}** personnes distinctes ({network['persons_change']} "
                 f"par rapport à {year - 1})",
-                f"**{network['contacts']}** contacts, passages, séjours et interventions",
+                f"**{network['activity']['visits']}** visites (passages, interventions, contacts "
+                f"de rue) ; {network['activity']['stays']} séjours commencés, comptés à part",
                 f"**{network['profile']['youth_share']}** de jeunes de 18 à 25 ans",
                 f"{network['partners_reporting']} services partenaires ont transmis leurs données",
             ],

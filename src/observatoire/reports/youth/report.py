@@ -241,8 +241,8 @@ def findings(
     for _, r in fled.sort_values("diff", ascending=False).iterrows():
         word = "plus" if r["diff"] > 0 else "moins"
         out.append(
-            f"{r['indicator'].split(' : ')[0]} : les jeunes qui y viennent ne reviennent pas "
-            f"dans les {ctx['inactive_days']} jours {word} souvent que les adultes "
+            f"{r['indicator'].split(' : ')[0]} : les jeunes qui y viennent sont {word} "
+            f"nombreux que les adultes à ne pas y revenir dans les {ctx['inactive_days']} jours "
             f"({fr_pct(r['p1'])} contre {fr_pct(r['p2'])}, écart {pp(r['diff'])}, "
             f"IC 95 % {pp(r['lower'])} à {pp(r['upper'])})."
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from observatoire.reports.annual.chapters import (
     annex,
+    belgium,
     coverage,
     dispositifs,
     flows,
@@ -56,11 +57,13 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("introduction"),
     Chapter("coverage", coverage.context),
     Chapter("network", network.context),
+    Chapter("belgium", belgium.context),
     Chapter("dispositifs", dispositifs.context),
     Chapter("flows", flows.context),
     Chapter("trends", trends.context),
     Chapter("forecast", forecast.context),
     Chapter("annex", annex.context),
+    Chapter("references"),
     Chapter("glossary", glossary.context),
 )
 

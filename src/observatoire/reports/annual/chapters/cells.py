@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from observatoire.core.formatting import french_fraction as fr_pct
-from observatoire.disclosure.publication import Tables, key
+from observatoire.disclosure.publication import Tables, key, returns_cohort_key
 from observatoire.disclosure.suppression import Publication
 
 __all__ = ["change_text", "share_text", "split_rows", "table_rows"]
@@ -45,21 +45,27 @@ def table_rows(pub: Publication, tables: Tables, name: str) -> list[dict[str, An
 
 
 def split_rows(
-    ind: dict[str, Any], pub: Publication, family: str, what: str, parts: tuple[str, str]
+    ind: dict[str, Any], pub: Publication, family: str, what: str, parts: tuple[str, ...]
 ) -> list[tuple[str, dict[str, Any], dict[str, str], bool, bool]]:
-    """Rows of a base split in two published parts (see ``publication._split_table``): per
-    horizon, the record, the texts of base and first part, whether a share of the parts may be
-    printed (base and both parts published) and whether the base is published."""
+    """Rows of a base split in published parts (see ``publication._split_table``), horizons in
+    increasing order (6, 12, 24 months): per horizon, the record, the texts of the base and of
+    each part (``base`` and the part names), whether a share of the parts may be printed
+    (base and every part published) and whether the base is published."""
     y = int(ind["year"])
     rows = []
-    for months, r in (ind.get(family) or {}).items():
+    family_rows = ind.get(family) or {}
+    for months in sorted(family_rows, key=int):
+        r = family_rows[months]
         base_count = "cohort" if family == "housing_first" else "exits"
         if not r or not r.get(base_count):
             continue
-        base = key(y, f"horizon={months}", what=what)
-        first = key(y, f"horizon={months}", parts[0], what=what)
-        second = key(y, f"horizon={months}", parts[1], what=what)
-        ok = not (pub.hidden(base) or pub.hidden(first) or pub.hidden(second))
-        texts = {"base": pub.cell_text(base), "part": pub.cell_text(first)}
+        base = (
+            returns_cohort_key(y) if family == "returns" else key(y, f"horizon={months}", what=what)
+        )
+        part_keys = [key(y, f"horizon={months}", p, what=what) for p in parts]
+        ok = not (pub.hidden(base) or any(pub.hidden(k) for k in part_keys))
+        texts = {"base": pub.cell_text(base)}
+        texts.update({p: pub.cell_text(k) for p, k in zip(parts, part_keys, strict=True)})
+        texts["part"] = texts[parts[0]]
         rows.append((str(months), r, texts, ok, not pub.hidden(base)))
     return rows

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.core.dispositifs import DISPOSITIFS, INTRO
+from observatoire.core.dispositifs import DISPOSITIFS, IN_TEXT, INTRO, OPEN_ENDED, STAY_DISPOSITIFS
 from observatoire.core.formatting import french_change, french_number
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import EXIT_REASONS
+from observatoire.core.stats import proportion_ci
 from observatoire.disclosure.cells import publish_mean
-from observatoire.disclosure.publication import key
+from observatoire.disclosure.publication import RETENTION_PARTS, key
 from observatoire.disclosure.suppression import Publication
+from observatoire.indicators.exits import UNKNOWN_REASON
 from observatoire.reports.annual.chapters.cells import change_text, share_text, split_rows
 from observatoire.reports.annual.context import ReportData, fr_num, partners_unit
 
@@ -27,6 +29,7 @@ __all__ = [
     "context",
     "dispositif_chapter",
     "dispositif_chapters",
+    "entry_period",
     "exits_rows",
     "retention_rows",
     "shelter_context",
@@ -80,6 +83,8 @@ def dispositif_chapter(
     chapter: dict[str, Any] = {
         "code": code,
         "label": DISPOSITIFS[code],
+        "in_text": IN_TEXT[code],
+        "stay": code in STAY_DISPOSITIFS,
         "intro": INTRO.get(code, ""),
         "persons": pub.cell_text(persons_key),
         "persons_prev": pub.cell_text(prev_key),
@@ -97,6 +102,7 @@ def dispositif_chapter(
         n = int(ins["n"])
         chapter["duration"] = {
             "unit": ins["unit"],
+            "capped": code in OPEN_ENDED,
             "present": pub.cell_text(present_key),
             "mean": publish_mean(ins["mean"], n, min_mean),
             "median": publish_mean(ins["median"], n, min_mean, decimals=0),
@@ -158,12 +164,20 @@ def stays_text(ind: dict[str, Any], code: str, min_mean: int) -> dict[str, str] 
 
 
 def exits_rows(ind: dict[str, Any], pub: Publication, code: str) -> dict[str, Any] | None:
-    """Exits of one dispositif by reason, masked like persons."""
+    """Exits of one dispositif by reason, masked like persons. ``known_share`` is the share of
+    exits with a reason other than « inconnu », from the published cells (« – » when the
+    « inconnu » cell is masked): « 100 % portent un motif » beside 9.7 % « Inconnu » said that
+    the column was filled, not that the reason was known."""
     exits = (ind.get("exits") or {}).get(code)
     if not exits or not exits.get("exits"):
         return None
     y = int(ind["year"])
     total_key = key(y, f"dispositif={code}", what="sorties")
+    unknown_key = key(y, f"dispositif={code}", f"motif={UNKNOWN_REASON}", what="sorties")
+    known_share = "–"
+    if not pub.hidden(total_key) and not pub.hidden(unknown_key) and pub.values.get(total_key):
+        total = pub.values[total_key]
+        known_share = fr_pct((total - pub.values.get(unknown_key, 0)) / total, 0)
     rows = []
     for reason, label in EXIT_REASONS.items():
         k = key(y, f"dispositif={code}", f"motif={reason}", what="sorties")
@@ -173,28 +187,51 @@ def exits_rows(ind: dict[str, Any], pub: Publication, code: str) -> dict[str, An
     return {
         "total": pub.cell_text(total_key),
         "exported_share": fr_pct(exits.get("exported_share"), 0),
+        "known_share": known_share,
         "rows": rows,
     }
 
 
 def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]]:
-    """Housing First: still housed at 12 and 24 months (share and CI printed only when the
-    housed and not-housed counts are both published)."""
+    """Housing First: still housed 12 and 24 months after entry, deaths in a column of their
+    own. Two shares: among the whole cohort (deaths in the base, printed as soon as the cohort
+    and the housed are published) and among the persons alive at their anniversary (printed
+    only when every part is published, since it gives the deaths away)."""
     rows = []
     for months, r, texts, ok, _ in split_rows(
-        ind, pub, "housing_first", "housing_first", ("logees", "non_logees")
+        ind, pub, "housing_first", "housing_first", RETENTION_PARTS
     ):
+        y = int(ind["year"])
+        base = key(y, f"horizon={months}", what="housing_first")
+        housed_key = key(y, f"horizon={months}", "logees", what="housing_first")
+        whole_ok = not (pub.hidden(base) or pub.hidden(housed_key)) and r["cohort"]
+        low, upp = proportion_ci(r["housed"], r["cohort"]) if whole_ok else (None, None)
         rows.append(
             {
                 "months": months,
                 "cohort": texts["base"],
-                "housed": texts["part"],
-                "share": fr_pct(r["share"]) if ok else "–",
-                "ci": f"{fr_pct(r['lower'])} à {fr_pct(r['upper'])}" if ok else "–",
-                "share_strict": fr_pct(r.get("share_strict")) if ok else "–",
-                "share_value": r["share"] if ok else None,
-                "lower": r["lower"] if ok else None,
-                "upper": r["upper"] if ok else None,
+                "deceased": texts["decedees"],
+                "housed": texts["logees"],
+                "entries": entry_period(r.get("entry_first"), r.get("entry_last")),
+                "share": fr_pct(r["housed"] / r["cohort"]) if whole_ok else "–",
+                "ci": f"{fr_pct(low)} à {fr_pct(upp)}" if whole_ok else "–",
+                "share_alive": fr_pct(r["share"]) if ok else "–",
+                "share_strict": fr_pct(r["housed_strict"] / r["cohort"]) if whole_ok else "–",
+                "share_value": r["housed"] / r["cohort"] if whole_ok else None,
+                "lower": low,
+                "upper": upp,
             }
         )
     return rows
+
+
+def entry_period(first: str | None, last: str | None) -> str:
+    """« du 01/02/2020 au 31/12/2023 »: the entry dates of a Housing First cohort."""
+    if not first or not last:
+        return "–"
+
+    def day(iso: str) -> str:
+        y, m, d = iso[:10].split("-")
+        return f"{d}/{m}/{y}"
+
+    return f"du {day(first)} au {day(last)}"

@@ -6,9 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.formatting import MOIS_NOMS, french_number
 from observatoire.core.formatting import french_fraction as fr_pct
-from observatoire.core.formatting import french_number
-from observatoire.disclosure.publication import FLOW_COLUMNS, TOTAL, Tables, key, network_key
+from observatoire.disclosure.publication import (
+    FLOW_COLUMNS,
+    LONG_TERM_BASE,
+    RETURN_PARTS,
+    TOTAL,
+    Tables,
+    key,
+    network_key,
+)
 from observatoire.disclosure.suppression import Publication
 from observatoire.reports.annual.chapters.cells import (
     change_text,
@@ -18,7 +26,16 @@ from observatoire.reports.annual.chapters.cells import (
 )
 from observatoire.reports.annual.context import ReportData
 
-__all__ = ["context", "flows_context", "long_term_context", "pathways_context", "returns_rows"]
+__all__ = [
+    "context",
+    "entry_context",
+    "flows_context",
+    "french_date",
+    "long_term_context",
+    "pathways_context",
+    "returns_cohort",
+    "returns_rows",
+]
 
 
 def context(data: ReportData) -> dict[str, Any]:
@@ -29,6 +46,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "pathways": pathways_context(ind, pub, tables),
         "long_term": long_term_context(ind, pub),
         "returns": returns_rows(ind, pub),
+        "returns_cohort": returns_cohort(ind),
         "returns_grace": data.settings.report.returns.grace_days,
     }
 
@@ -49,11 +67,28 @@ def flows_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> dict
         "continuing": ind["flows"]["continuing_days"],
     }
     out["yearly"] = table_rows(pub, tables, "flux_par_annee")
+    out["entry"] = entry_context(ind, pub)
     out["by_dispositif"] = [
         {"label": DISPOSITIFS.get(r["label"], r["label"]), "cells": r["cells"]}
         for r in table_rows(pub, tables, "flux_par_dispositif")
     ]
     return out
+
+
+def entry_context(ind: dict[str, Any], pub: Publication) -> dict[str, str] | None:
+    """The new persons anchored on their entry (US SPM 5), from the published cells."""
+    e = (ind.get("flows") or {}).get("network_entry") or {}
+    if not e.get("calculable"):
+        return None
+    y = int(ind["year"])
+    base, new = key(y, "entrees"), key(y, "entrees", "nouveaux")
+    if base not in pub.status:
+        return None
+    return {
+        "entrants": pub.cell_text(base),
+        "new": pub.cell_text(new),
+        "new_share": share_text(pub, new, base),
+    }
 
 
 def pathways_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> dict[str, Any]:
@@ -93,35 +128,55 @@ def long_term_context(ind: dict[str, Any], pub: Publication) -> dict[str, Any] |
         return None
     y = int(ind["year"])
     top = lt.get("top10_nights") or {}
+    base = key(y, LONG_TERM_BASE)
     return {
         "rows": [
-            {"days": d, "persons": pub.cell_text(key(y, f"longue_duree={d}"))}
+            {
+                "days": d,
+                "persons": pub.cell_text(key(y, f"longue_duree={d}")),
+                "share": share_text(pub, key(y, f"longue_duree={d}"), base),
+            }
             for d in lt["persons"]
         ],
-        "window_start": lt["window_start"],
-        "window_end": lt["window_end"],
+        "base": pub.cell_text(base) if base in pub.status else "–",
+        "nights": lt.get("count", "presence") == "nuits",
+        "window_start": french_date(lt["window_start"]),
+        "window_end": french_date(lt["window_end"]),
         "complete": lt.get("complete", True),
         "top_share": fr_pct(top.get("share")),
         "top_nights": french_number(top.get("top_nights")),
-        "nights": french_number(top.get("nights")),
+        "nights_total": french_number(top.get("nights")),
     }
 
 
+def french_date(iso: str) -> str:
+    """« 1er janvier 2022 » from « 2022-01-01 » (the report's dates are written out)."""
+    y, m, d = (int(x) for x in iso[:10].split("-"))
+    return f"{'1er' if d == 1 else d} {MOIS_NOMS[m - 1]} {y}"
+
+
+def returns_cohort(ind: dict[str, Any]) -> str | None:
+    """The year(s) of the exits followed (one cohort for every window): « 2022 », « 2021–2022 »."""
+    for r in (ind.get("returns") or {}).values():
+        if r and r.get("cohort_year") is not None:
+            first, last = int(r.get("cohort_first_year", r["cohort_year"])), int(r["cohort_year"])
+            return str(last) if first == last else f"{first}–{last}"
+    return None
+
+
 def returns_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, str]]:
-    """Returns to the shelter after an exit to housing, masked like ``retention_rows``; the
-    share with any contact needs only the base published."""
+    """Returns after an exit to housing, one cohort over nested windows (6, 12, 24 months):
+    to the shelter, and to any service; shares only when every part is published."""
     rows = []
-    for months, r, texts, ok, base_published in split_rows(
-        ind, pub, "returns", "retours", ("retour_abri", "sans_retour_abri")
-    ):
+    for months, r, texts, ok, _ in split_rows(ind, pub, "returns", "retours", RETURN_PARTS):
         rows.append(
             {
                 "months": months,
                 "exits": texts["base"],
-                "returned": texts["part"],
+                "returned": texts["retour_abri"],
                 "share": fr_pct(r["share"]) if ok else "–",
                 "ci": f"{fr_pct(r['lower'])} à {fr_pct(r['upper'])}" if ok else "–",
-                "share_any": fr_pct(r.get("share_any_contact")) if base_published else "–",
+                "share_any": fr_pct(r.get("share_any_contact")) if ok else "–",
             }
         )
     return rows

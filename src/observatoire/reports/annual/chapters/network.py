@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
+from observatoire.core.dispositifs import (
+    DISPOSITIFS,
+    ETHOS,
+    HOUSING,
+    STAY_DISPOSITIFS,
+    STREET_WORK,
+    VISIT_DISPOSITIFS,
+)
 from observatoire.core.formatting import french_change
 from observatoire.core.schema import NATIONALITY_GROUPS
 from observatoire.disclosure.publication import TOTAL, key, network_key
@@ -14,7 +21,15 @@ from observatoire.reports.annual.chapters.cells import change_text, share_text, 
 from observatoire.reports.annual.chapters.dispositifs import dispositif_chapters
 from observatoire.reports.annual.context import ReportData, fr_num, partners_unit
 
-__all__ = ["AGE_LABELS", "context", "dispositif_rows", "partner_rows", "profile_context"]
+__all__ = [
+    "AGE_LABELS",
+    "activity_by_unit",
+    "context",
+    "ethos_text",
+    "dispositif_rows",
+    "partner_rows",
+    "profile_context",
+]
 
 AGE_LABELS = {
     "<18": "Moins de 18 ans",
@@ -34,8 +49,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "persons_identified": pub.cell_text(key(year, "identifies")),
         "persons_street_work": pub.cell_text(key(year, f"dispositif={STREET_WORK}")),
         "persons_change": change_text(pub, network_key(year), network_key(year - 1)),
-        "contacts": fr_num(net["contacts"]),
-        "contacts_change": french_change(net["contacts"], net["contacts_prev"]),
+        "activity": activity_by_unit(ind),
         "partners_reporting": net["partners_reporting"],
         "dispositifs": dispositif_rows(data),
         "partner_rows": partner_rows(data),
@@ -48,6 +62,37 @@ def context(data: ReportData) -> dict[str, Any]:
             {"label": NATIONALITY_GROUPS.get(r["label"], r["label"]), "cells": r["cells"]}
             for r in table_rows(pub, tables, "personnes_par_nationalite")
         ],
+    }
+
+
+def ethos_text(code: str) -> str:
+    """« 2 », « 1 à 6 », « hors ETHOS Light »: the ETHOS Light categories of a dispositif."""
+    cats = ETHOS.get(code, ())
+    if not cats:
+        return "hors ETHOS Light"
+    if len(cats) > 2 and list(cats) == list(range(cats[0], cats[-1] + 1)):
+        return f"{cats[0]} à {cats[-1]}"
+    return ", ".join(str(c) for c in cats)
+
+
+def activity_by_unit(ind: dict[str, Any]) -> dict[str, str]:
+    """The year's rows by unit, never added across units: visits (a day centre passage, a
+    social emergency intervention, a street-work contact: each is one person seen one day),
+    stays entered in a stay service for the homeless, and Housing First tenancies begun."""
+    disp = ind["dispositifs"]
+
+    def total(codes: tuple[str, ...] | list[str], field: str) -> int:
+        return sum(int(disp[c][field]) for c in codes if c in disp)
+
+    stays = [c for c in STAY_DISPOSITIFS if c not in HOUSING]
+    return {
+        "visits": fr_num(total(VISIT_DISPOSITIFS, "contacts")),
+        "visits_change": french_change(
+            total(VISIT_DISPOSITIFS, "contacts"), total(VISIT_DISPOSITIFS, "contacts_prev")
+        ),
+        "stays": fr_num(total(stays, "contacts")),
+        "tenancies": fr_num(total(HOUSING, "contacts")),
+        "has_tenancies": any(c in disp for c in HOUSING),
     }
 
 
@@ -69,6 +114,7 @@ def dispositif_rows(data: ReportData) -> list[dict[str, Any]]:
                 "contacts_prev": fr_num(d["contacts_prev"]),
                 "contacts_change": french_change(d["contacts"], d["contacts_prev"]),
                 "unit": partners_unit(partners, code),
+                "ethos": ethos_text(code),
             }
         )
     return dispositifs
