@@ -329,11 +329,18 @@ class Typology(Section):
         return self
 
 
+class RmstHorizons(Section):
+    """Horizon τ (days) of the restricted mean survival time, per outcome."""
+
+    abri_nuit: Positive = 90
+    reseau: Positive = 365
+
+
 class YouthSurvival(Section):
     """The youth study's time-to-event outcomes (see ``observatoire.youth.competing``)."""
 
     primary_days: Positive = 3
-    rmst_days: dict[str, Positive] = {"abri_nuit": 90, "reseau": 365}
+    rmst_days: RmstHorizons = RmstHorizons()
     n_boot: Annotated[int, Field(ge=0)] = 200
 
 

@@ -122,7 +122,7 @@ class StudyParams:
                 name: ref.model_dump(exclude_none=True) for name, ref in youth.references.items()
             },
             primary_days=youth.survival.primary_days,
-            rmst_days=dict(youth.survival.rmst_days),
+            rmst_days=youth.survival.rmst_days.model_dump(),
             n_boot=youth.survival.n_boot,
             bootstrap=typ.bootstrap,
             min_jaccard=typ.min_jaccard,
