@@ -23,9 +23,15 @@
 #
 # Étapes : (1) cohorte ; (2) profil jeunes / adultes avec écarts et IC 95 % ; (3) séquences
 # personne-mois, chronogrammes, tapis de séquences, matrices de transition ; (4) typologie des
-# trajectoires des jeunes (appariement optimal, classification hiérarchique, silhouette) ;
-# (5) services activés et quittés, courbes de Kaplan–Meier du décrochage et test du log-rank ;
-# (6) flux annuels. Toutes les fonctions sont dans `observatoire.youth` ; ce carnet les appelle
+# trajectoires des jeunes (appariement optimal, classification hiérarchique, silhouette des
+# séquences distinctes, stabilité par bootstrap, modèles nuls, sensibilité aux distances) ;
+# (5) services activés et quittés, issue principale (quitter l'abri de nuit en une ou deux
+# nuits), destinations en risques concurrents (Aalen–Johansen), temps moyen restreint (RMST),
+# comparaisons ajustées ; (6) flux annuels ; (7) correction de Holm sur tous les tests.
+#
+# Durée : le bootstrap de la typologie (`youth.typology.bootstrap`, 100 tirages), les modèles
+# nuls (2 × 20 tirages) et le bootstrap des incidences cumulées (200 tirages) prennent ensemble
+# une quinzaine de secondes sur l'échantillon par défaut. Toutes les fonctions sont dans `observatoire.youth` ; ce carnet les appelle
 # et montre leurs résultats **non masqués** (il n'est pas publié : le rapport applique le secret
 # statistique).
 
@@ -133,7 +139,32 @@ if typ is not None:
         min_size=study.min_type_size,
     )
     save_figure(fig, fig_dir / "types.png")
-results.types
+results.types[["type", "persons", "jaccard", "stable", "silhouette", "name"]]
+
+# %% [markdown]
+# ### La typologie résiste-t-elle ?
+# Silhouette des séquences **distinctes** (chaque séquence une fois : des centaines de jeunes
+# ont la même séquence « un mois puis rien », ce qui gonfle la silhouette calculée sur les
+# personnes), stabilité de chaque type (Jaccard moyen sur les rééchantillonnages ; un type
+# sous le seuil est regroupé avec les autres trajectoires sans type stable), et deux modèles
+# nuls : mois mélangés dans chaque séquence, états mélangés entre personnes chaque mois.
+
+# %%
+checks = results.typology_checks
+if checks:
+    print(
+        f"Silhouette : {checks['asw_persons']:.3f} sur les personnes, "
+        f"{checks['asw_distinct']:.3f} sur les {checks['distinct_sequences']} séquences "
+        "distinctes."
+    )
+    for model in ("persons", "months"):
+        n = checks[f"null_{model}"]
+        print(
+            f"Modèle nul ({model}) : silhouette moyenne {n['mean']:.3f}, 95e centile "
+            f"{n['p95']:.3f}, p = {n['p']:.3f} ({n['draws']} tirages)."
+        )
+    print("Jaccard moyen par type (partition retenue) :", checks["jaccard"])
+results.sensitivity
 
 # %% [markdown]
 # ## 5. Services activés, services quittés
@@ -151,6 +182,42 @@ results.exits[["indicator", "n_youth", "p1", "n_adults", "p2", "diff", "pvalue"]
 results.paths["jeunes"].head(12)
 
 # %%
+# %% [markdown]
+# ### Issue principale : quitter l'abri de nuit après une ou deux nuits
+# Parmi les personnes de la cohorte passées par l'abri de nuit pendant leur suivi (la base du
+# tableau des services quittés), la première période à l'abri se termine dans les 3 jours
+# (une ou deux nuits) ; le suivi de la sortie (90 jours) dit où la personne est allée.
+
+# %%
+shelter = results.survival["abri_nuit"]
+primary = shelter["primary"]
+print(
+    f"Issue principale : {primary['p1']:.1%} des jeunes ({primary['x_youth']}/"
+    f"{primary['n_youth']}) contre {primary['p2']:.1%} des adultes ({primary['x_adults']}/"
+    f"{primary['n_adults']}) ; écart {primary['diff']:+.3f} [{primary['lower']:+.3f} ; "
+    f"{primary['upper']:+.3f}], p Holm {primary['p_holm']:.2g}."
+)
+pd.DataFrame(primary["adjusted"])
+
+# %%
+comp = shelter["competing"]
+pd.DataFrame(
+    [
+        {
+            "groupe": GROUP_LABELS[g],
+            "destination": comp["destinations"][c],
+            **{
+                f"F({t} j)": f"{v['estimate']:.3f} [{v['lower']:.3f} ; {v['upper']:.3f}]"
+                for t, v in d["incidence"][c].items()
+            },
+            "sorties observées": d["exits"][c],
+        }
+        for g, d in comp["groups"].items()
+        for c in comp["destinations"]
+    ]
+)
+
+# %%
 for key, title in (
     ("reseau", "Décrochage du réseau"),
     ("abri_nuit", "Décrochage de l'abri de nuit"),
@@ -158,9 +225,14 @@ for key, title in (
     s = results.survival[key]
     if not s["curves"]:
         continue
-    p = s["logrank_p"]
-    note = f"Log-rank : χ² = {s['logrank_chi2']:.1f} ; p {'< 0,001' if p < 0.001 else f'= {p:.3f}'}"
+    r = s["rmst"]
+    note = (
+        f"RMST à {r['tau']:.0f} j : {r['rmst_1']:.1f} contre {r['rmst_2']:.1f} jours "
+        f"(écart {r['diff']:+.1f} ; IC 95 % {r['lower']:+.1f} à {r['upper']:+.1f})"
+    )
     print(title, "—", note, "— médianes (jours) :", s["medians"])
+    print("  log-rank (annexe) : χ² =", round(s["logrank_chi2"], 1))
+    print("  ajusté (sexe, premier service) :", pd.DataFrame(s["rmst_adjusted"]).round(3))
     fig = ych.survival_curves(
         {GROUP_LABELS[g]: c for g, c in s["curves"].items()},
         title=title,
@@ -168,6 +240,13 @@ for key, title in (
         max_days=study.follow_up_months * 31,
     )
     save_figure(fig, fig_dir / f"survie_{key}.png")
+
+# %% [markdown]
+# ### Tous les tests jeunes − adultes, corrigés par la méthode de Holm
+
+# %%
+print(f"{results.tests['p'].notna().sum()} tests ; significatifs après correction :")
+results.tests[results.tests["p_holm"] < 0.05][["table", "test", "p", "p_holm"]]
 
 # %% [markdown]
 # ## 6. Flux annuels de jeunes

@@ -315,6 +315,10 @@ class Typology(Section):
     k_min: Annotated[int, Field(ge=2)] = 3
     k_max: Annotated[int, Field(ge=2)] = 8
     min_type_size: Positive = 5
+    bootstrap: Annotated[int, Field(ge=0)] = 100
+    min_jaccard: Share = 0.75
+    null_draws: Annotated[int, Field(ge=0)] = 20
+    spell_expcost: Annotated[float, Field(ge=0)] = 0.5
 
     @field_validator("distance")
     @classmethod
@@ -355,6 +359,21 @@ class Typology(Section):
         return self
 
 
+class RmstHorizons(Section):
+    """Horizon τ (days) of the restricted mean survival time, per outcome."""
+
+    abri_nuit: Positive = 90
+    reseau: Positive = 365
+
+
+class YouthSurvival(Section):
+    """The youth study's time-to-event outcomes (see ``observatoire.youth.competing``)."""
+
+    primary_days: Positive = 3
+    rmst_days: RmstHorizons = RmstHorizons()
+    n_boot: Annotated[int, Field(ge=0)] = 200
+
+
 class Reference(Section):
     """A published figure set beside ours where the measure is the same."""
 
@@ -376,6 +395,7 @@ class YouthSettings(Section):
     new_lookback_days: Positive = 730
     continuing_days: Positive = 90
     min_base: Positive = 30
+    survival: YouthSurvival = YouthSurvival()
     typology: Typology = Typology()
     references: dict[str, Reference] = {}
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
+from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
 from observatoire.core.storage import write_csv
 from observatoire.disclosure.publication import count_table
 from observatoire.disclosure.suppression import (
@@ -56,6 +56,7 @@ __all__ = [
     "first_key",
     "key",
     "path_key",
+    "shelter_exit_key",
     "publish_youth",
     "read_youth_inputs",
     "restore_youth",
@@ -77,6 +78,8 @@ NATIONALITY_ROWS = ("Belges", "Autres pays de l'UE", "Hors UE", "Nationalité in
 
 INPUT_TABLES = (
     "profil",
+    "profil_actifs",
+    "sensibilite_typologie",
     "services_actives",
     "services_quittes",
     "sorties_de_sejour",
@@ -89,8 +92,19 @@ INPUT_TABLES = (
 )
 """The study's CSV tables (``outputs/youth/<year>/``) the youth report prints or counts."""
 
-COMPARISONS = ("profil", "services_actives", "services_quittes", "sorties_de_sejour")
-"""The youth-vs-adults tables: each row prints a share and its base for both groups."""
+COMPARISONS = (
+    "profil",
+    "profil_actifs",
+    "services_actives",
+    "services_quittes",
+    "sorties_de_sejour",
+)
+"""The youth-vs-adults tables: each row prints a share and its base for both groups. The
+profile of the entry cohort and that of the persons active in the report year are two tables
+(two populations: a share of one never sits beside a share of the other)."""
+DESTINATION_CODES = ("1", "2", "3")
+"""Destinations on leaving the shelter (``observatoire.youth.competing``): housing, another
+service, nothing."""
 
 
 def slug(text: str) -> str:
@@ -134,6 +148,8 @@ def _base_key(year: int, group: str, table: str, row: pd.Series, n: int, cohort:
         return users_key(year, group, str(row["dispositif"]))
     if table == "sorties_de_sejour":
         return key(year, group, "sejours_termines", f"dispositif={row['dispositif']}")
+    if table == "profil_actifs":
+        return key(year, group, "actifs", f"base={slug(row['indicator'])}")
     if n == cohort:
         return cohort_key(year, group)
     return key(year, group, f"base={slug(row['indicator'])}")
@@ -149,7 +165,17 @@ def _x_key(year: int, group: str, table: str, row: pd.Series) -> str:
             year, group, "sejours_termines", f"dispositif={row['dispositif']}",
             f"motif={row['measure']}",
         )  # fmt: skip
+    if table == "profil_actifs":
+        return key(year, group, "actifs", f"profil={slug(row['indicator'])}")
     return key(year, group, f"profil={slug(row['indicator'])}")
+
+
+def shelter_exit_key(year: int, group: str, part: str) -> str:
+    """Persons of the shelter base by how their first shelter spell ended: ``destination=1..3``
+    (housing, another service, nothing), ``censure`` (still there at the end of the data),
+    ``3j|destination=…`` (left within the primary outcome's days), ``principale`` (the primary
+    outcome's numerator), ``principale|complement``, ``principale|base``."""
+    return key(year, group, "sortie_abri", part)
 
 
 def comparison_keys(
@@ -471,7 +497,12 @@ def _flows(year: int, frame: pd.DataFrame) -> tuple[CountTable | None, list[Cons
     return count_table("flux", "Jeunes actifs chaque année", values, keys), constraints
 
 
-def _survival(year: int, res: dict[str, Any], cohort: dict[str, int]) -> CountTable | None:
+def _survival(
+    year: int, res: dict[str, Any], cohort: dict[str, int], users: dict[str, float]
+) -> CountTable | None:
+    """The bases of the survival curves: the cohort (network) and the shelter's users in their
+    follow-up, the same persons as Tableau « services quittés » (same key when the same
+    number)."""
     surv = res.get("survival") or {}
     if not surv:
         return None
@@ -484,10 +515,85 @@ def _survival(year: int, res: dict[str, Any], cohort: dict[str, int]) -> CountTa
         n = surv[r]["n"].get(g, 0)
         if r == "reseau" and n == cohort[g]:
             return cohort_key(year, g)  # the whole cohort, as in Tableau 1
+        shelter = users_key(year, g, SHELTER)
+        if r == "abri_nuit" and users.get(shelter) == n:
+            return shelter  # the shelter's users, as in « services quittés »
         return key(year, g, f"survie={r}")
 
     keys = pd.DataFrame({g: [k_of(r, g) for r in rows] for g in GROUPS}, index=rows)
     return count_table("survie", "Personnes suivies (courbes de décrochage)", values, keys)
+
+
+def _shelter_exits(
+    year: int, res: dict[str, Any], base_keys: dict[str, str]
+) -> tuple[list[CountTable], list[Constraint]]:
+    """Where the shelter's users went on leaving it (whole observation, and within the
+    primary outcome's days), and the primary outcome's numerator, complement and base. A reader
+    knows that destinations + censored = the shelter base, that the exits within the primary
+    days add up to its numerator, and numerator + complement = base."""
+    shelter = (res.get("survival") or {}).get("abri_nuit") or {}
+    comp = (shelter.get("competing") or {}).get("groups") or {}
+    primary = shelter.get("primary")
+    if not comp or primary is None or set(comp) != set(GROUPS):
+        return [], []
+    cols = [f"destination={c}" for c in DESTINATION_CODES] + ["censure"]
+    values = pd.DataFrame(
+        {
+            g: [comp[g]["exits"][c] for c in DESTINATION_CODES] + [comp[g]["censored"]]
+            for g in GROUPS
+        },
+        index=cols,
+        dtype="float64",
+    )
+    keys = pd.DataFrame(
+        {g: [shelter_exit_key(year, g, c) for c in cols] for g in GROUPS}, index=cols
+    )
+    early_rows = [f"3j|destination={c}" for c in DESTINATION_CODES]
+    early = pd.DataFrame(
+        {g: [comp[g]["exits_primary"][c] for c in DESTINATION_CODES] for g in GROUPS},
+        index=early_rows,
+        dtype="float64",
+    )
+    early_keys = pd.DataFrame(
+        {g: [shelter_exit_key(year, g, r) for r in early_rows] for g in GROUPS}, index=early_rows
+    )
+    prim_rows = ["principale", "principale|complement"]
+    suffix = {YOUTH: "youth", ADULTS: "adults"}
+    prim = pd.DataFrame(
+        {
+            g: [
+                primary[f"x_{suffix[g]}"],
+                primary[f"n_{suffix[g]}"] - primary[f"x_{suffix[g]}"],
+            ]
+            for g in GROUPS
+        },
+        index=prim_rows,
+        dtype="float64",
+    )
+    prim_keys = pd.DataFrame(
+        {g: [shelter_exit_key(year, g, r) for r in prim_rows] for g in GROUPS}, index=prim_rows
+    )
+    constraints = []
+    for g in GROUPS:
+        base = base_keys.get(g)
+        n_primary = primary[f"n_{suffix[g]}"]
+        if base is not None and comp[g]["n"] == n_primary:
+            constraints.append(Constraint(total=base, parts=tuple(keys[g])))
+            constraints.append(Constraint(total=base, parts=tuple(prim_keys[g])))
+        constraints.append(
+            Constraint(total=prim_keys.loc["principale", g], parts=tuple(early_keys[g]))
+        )
+    tables = [
+        count_table("sorties_abri", "Sorties de l'abri de nuit par destination", values, keys),
+        count_table(
+            "sorties_abri_3j",
+            "Sorties de l'abri de nuit dans les premiers jours",
+            early,
+            early_keys,
+        ),
+        count_table("issue_principale", "Issue principale", prim, prim_keys),
+    ]
+    return tables, constraints
 
 
 def _street_identities(year: int, tables: list[CountTable]) -> list[Constraint]:
@@ -581,9 +687,18 @@ def build_youth_tables(
     if flows is not None:
         tables.append(flows)
         constraints += c
-    survival = _survival(year, res, cohort)
+    users = {
+        kk: v for t in tables for _, _, kk, v in t.cells() if kk is not None and "dispositif=" in kk
+    }
+    survival = _survival(year, res, cohort, users)
     if survival is not None:
         tables.append(survival)
+        base_keys = {g: survival.keys.loc["abri_nuit", g] for g in GROUPS} if (
+            "abri_nuit" in survival.keys.index
+        ) else {}  # fmt: skip
+        exit_tables, c = _shelter_exits(year, res, base_keys)
+        tables += exit_tables
+        constraints += c
     constraints += _street_identities(year, tables)
     constraints += _nationality_identities(year, frames.get("profil", empty), cohort, k)
     # an identity whose total no table prints is unknown to a reader (the women of the profile

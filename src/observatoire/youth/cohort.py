@@ -53,6 +53,13 @@ class StudyParams:
     min_type_size: int
     disclosure_threshold: int
     references: dict[str, Any] = field(default_factory=dict)
+    primary_days: int = 3
+    rmst_days: dict[str, int] = field(default_factory=lambda: {"abri_nuit": 90, "reseau": 365})
+    n_boot: int = 200
+    bootstrap: int = 100
+    min_jaccard: float = 0.75
+    null_draws: int = 20
+    spell_expcost: float = 0.5
 
     @property
     def data_end(self) -> pd.Timestamp:
@@ -114,6 +121,13 @@ class StudyParams:
             references={
                 name: ref.model_dump(exclude_none=True) for name, ref in youth.references.items()
             },
+            primary_days=youth.survival.primary_days,
+            rmst_days=youth.survival.rmst_days.model_dump(),
+            n_boot=youth.survival.n_boot,
+            bootstrap=typ.bootstrap,
+            min_jaccard=typ.min_jaccard,
+            null_draws=typ.null_draws,
+            spell_expcost=typ.spell_expcost,
         )
 
 

@@ -40,17 +40,29 @@ def summary(results: StudyResults) -> dict[str, Any]:
     """The study's scalar results (counts are raw: the report applies disclosure control)."""
     study, cohort = results.study, results.cohort
     typ = results.typology
-    surv = {
-        key: {
+    surv = {}
+    for key, s in results.survival.items():
+        surv[key] = {
             "n": s["n"],
             "events": s["events"],
             "medians": s["medians"],
             "survival_at": s["survival_at"],
             "logrank_chi2": s["logrank_chi2"],
             "logrank_p": s["logrank_p"],
+            "rmst": s.get("rmst", {}),
+            "rmst_adjusted": s.get("rmst_adjusted", []),
         }
-        for key, s in results.survival.items()
-    }
+        if "primary" in s:
+            surv[key]["primary"] = s["primary"]
+        if "competing" in s:
+            comp = s["competing"]
+            surv[key]["competing"] = {
+                "destinations": comp["destinations"],
+                "groups": {
+                    g: {kk: v for kk, v in d.items() if kk != "curve"}
+                    for g, d in comp["groups"].items()
+                },
+            }
     return _clean(
         {
             "year": study.year,
@@ -75,9 +87,14 @@ def summary(results: StudyResults) -> dict[str, Any]:
                 "indel": study.indel,
                 "silhouette_by_k": typ.silhouette_by_k,
                 "silhouette": typ.silhouette_by_k[typ.k],
+                "silhouette_distinct_by_k": typ.silhouette_distinct_by_k,
+                "silhouette_distinct": typ.asw_distinct,
                 "sizes": results.types.set_index("type")["persons"].to_dict(),
+                "presented": int(results.types["stable"].sum()),
+                "checks": results.typology_checks,
             },
             "survival": surv,
+            "multiplicity": {"method": "holm", "m": int(results.tests["p"].notna().sum())},
             "youth_share_trend": results.youth_share_trend,
         }
     )
@@ -88,8 +105,14 @@ def write_results(results: StudyResults, out_dir: Path, types_path: Path) -> lis
     out_dir = Path(out_dir)
     written = [out_dir / "resultats.json"]
     write_json(written[0], summary(results))
+    population = results.profile.get(
+        "population", pd.Series("cohorte", index=results.profile.index)
+    )
     tables: dict[str, pd.DataFrame] = {
-        "profil": results.profile,
+        "profil": results.profile[population == "cohorte"],
+        "profil_actifs": results.profile[population == "actifs"],
+        "tests": results.tests,
+        "sensibilite_typologie": results.sensitivity,
         "services_actives": results.activated,
         "services_quittes": results.fled,
         "sorties_de_sejour": results.exits,
@@ -107,6 +130,8 @@ def write_results(results: StudyResults, out_dir: Path, types_path: Path) -> lis
     for key, s in results.survival.items():
         for group, curve in s["curves"].items():
             tables[f"survie_{key}_{group}"] = curve
+        for group, d in s.get("competing", {}).get("groups", {}).items():
+            tables[f"incidence_{key}_{group}"] = d["curve"]
     for name, frame in tables.items():
         index = frame.index.name is not None
         written.append(out_dir / f"{name}.csv")

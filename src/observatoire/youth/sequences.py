@@ -34,6 +34,8 @@ __all__ = [
     "hamming_distances",
     "monthly_states",
     "optimal_matching",
+    "spell_distances",
+    "spells",
     "state_distribution",
     "substitution_costs",
     "transition_matrix",
@@ -407,4 +409,63 @@ def optimal_matching(
         d = _om_pairs(uniq[i], uniq[j], sub_flat, sub.shape[0], float(indel))
         dist[i, j] = d
         dist[j, i] = d
+    return dist[np.ix_(inverse, inverse)]
+
+
+def spells(sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The spells of one sequence: their states and their lengths (« AAB » → [A, B], [2, 1])."""
+    seq_ = np.asarray(sequence)
+    starts = np.flatnonzero(np.concatenate([[True], seq_[1:] != seq_[:-1]]))
+    lengths = np.diff(np.concatenate([starts, [len(seq_)]]))
+    return seq_[starts], lengths
+
+
+def _spell_om(
+    sa: np.ndarray, la: np.ndarray, sb: np.ndarray, lb: np.ndarray, sub: np.ndarray, indel: float,
+    expcost: float,
+) -> float:  # fmt: skip
+    """Edit distance between two spell sequences (see :func:`spell_distances`)."""
+    del_a = indel * (1.0 + expcost * (la - 1))
+    del_b = indel * (1.0 + expcost * (lb - 1))
+    prev = np.concatenate([[0.0], np.cumsum(del_b)])
+    for i in range(len(sa)):
+        cur = np.empty_like(prev)
+        cur[0] = prev[0] + del_a[i]
+        swap = sub[sa[i], sb] + expcost * indel * np.abs(la[i] - lb)
+        for j in range(len(sb)):
+            cur[j + 1] = min(prev[j] + swap[j], prev[j + 1] + del_a[i], cur[j] + del_b[j])
+        prev = cur
+    return float(prev[-1])
+
+
+def spell_distances(
+    codes: np.ndarray, sub_costs: np.ndarray, indel: float = 1.0, expcost: float = 0.5
+) -> np.ndarray:
+    """n × n spell-aware distances: optimal matching between sequences of *spells*.
+
+    In the spirit of Studer & Ritschard's OMspell (2016, *JRSS A* 179:481): a sequence is the
+    list of its spells (state, length); inserting or deleting a spell of length d costs
+    indel · (1 + expcost · (d − 1)), turning a spell (a, d₁) into (b, d₂) costs
+    sub[a, b] + expcost · indel · |d₁ − d₂|. With ``expcost`` = 1 a month costs what it costs
+    in OM; below 1 the order and the kinds of spells weigh more than their lengths, so that
+    « one month at the day centre then nothing » and « three months at the day centre then
+    nothing » are closer than under OM, where ~80 % of person-months are « no contact » and
+    time in contact dominates. Computed between distinct sequences, then expanded.
+    """
+    sub = np.asarray(sub_costs, dtype=np.float64)
+    codes = _check_codes(codes, sub)
+    if indel <= 0 or expcost < 0:
+        raise ValueError("indel must be positive and expcost non-negative")
+    n = codes.shape[0]
+    if n == 0:
+        return np.zeros((0, 0))
+    uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    sp = [spells(row) for row in uniq]
+    u = len(uniq)
+    dist = np.zeros((u, u))
+    for i in range(u):
+        for j in range(i + 1, u):
+            d = _spell_om(*sp[i], *sp[j], sub, float(indel), float(expcost))
+            dist[i, j] = dist[j, i] = d
     return dist[np.ix_(inverse, inverse)]

@@ -115,10 +115,18 @@ def services_fled(fu: pd.DataFrame, study: StudyParams) -> pd.DataFrame:
 
 
 def stay_exits(fu: pd.DataFrame) -> pd.DataFrame:
-    """Stays ended over the follow-up (maison d'accueil, Housing First) by exit reason, and the
-    early exits (left or excluded within ``EARLY_EXIT_DAYS``), youth against adults."""
+    """The first stay of each person ended over the follow-up (maison d'accueil, Housing
+    First) by exit reason, and the early exits (left or excluded within ``EARLY_EXIT_DAYS``),
+    youth against adults.
+
+    One stay per person and dispositif (the first ended one): the stays of one person are not
+    independent (2024: 36 ended stays of 16 young people at the maison d'accueil), and the
+    tests below assume independent units; counting persons also makes every base a number of
+    persons, as elsewhere in the report."""
     stays = fu[fu["dispositif"].isin(STAY_DISPOSITIFS) & fu["date_end"].notna()].copy()
     stays = stays[stays["exit_reason"].notna()]
+    stays = stays.sort_values(["person_id", "dispositif", "date_start"], kind="stable")
+    stays = stays.drop_duplicates(["person_id", "dispositif"])
     stays["days"] = (stays["date_end"] - stays["date_start"]).dt.days
     stays["fled"] = stays["exit_reason"].isin(FLED_REASONS)
     stays["excluded"] = stays["exit_reason"] == "exclusion"
@@ -128,8 +136,8 @@ def stay_exits(fu: pd.DataFrame) -> pd.DataFrame:
         sub = stays[stays["dispositif"] == d]
         y, a = sub[sub["group"] == YOUTH], sub[sub["group"] == ADULTS]
         for measure, label in (
-            ("excluded", "séjours terminés par une exclusion"),
-            ("fled", "séjours terminés par un départ volontaire ou une exclusion"),
+            ("excluded", "premier séjour terminé par une exclusion"),
+            ("fled", "premier séjour terminé par un départ volontaire ou une exclusion"),
             ("early", f"départs ou exclusions dans les {EARLY_EXIT_DAYS} premiers jours"),
         ):
             rows.append(

@@ -17,10 +17,10 @@ import statsmodels.api as sm
 
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
 from observatoire.indicators import flows
+from observatoire.youth import competing, robustness, services, survival, typology
 from observatoire.youth import sequences as seq
-from observatoire.youth import services, survival, typology
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams, build_cohort
-from observatoire.youth.compare import compare_proportions, unstable
+from observatoire.youth.compare import adjusted_effects, compare_proportions, holm, unstable
 
 NATIONALITY_LABELS = {
     "BE": "Belges",
@@ -28,6 +28,13 @@ NATIONALITY_LABELS = {
     "HORS_UE": "Hors UE",
     "INCONNU": "Nationalité inconnue",
 }
+
+
+COHORT = "cohorte"
+ACTIVE = "actifs"
+"""The two populations of the youth-vs-adults tables, never mixed in one table: the entry
+cohort (first contact in the window, followed 24 months) and the persons active in the report
+year (everyone with a contact that year, whenever they arrived)."""
 
 
 @dataclass
@@ -52,6 +59,9 @@ class StudyResults:
     survival: dict[str, dict[str, Any]]
     flows: pd.DataFrame
     youth_share_trend: dict[str, Any]
+    typology_checks: dict[str, Any] = field(default_factory=dict)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,13 +76,17 @@ def profile(
     contacts: pd.DataFrame, cohort: pd.DataFrame, fu: pd.DataFrame, study: StudyParams
 ) -> pd.DataFrame:
     """Youth against adults on the profile measures, each with its difference and 95 % CI, and
-    the King Baudouin Foundation's figure where it measures the same thing."""
+    the King Baudouin Foundation's figure where it measures the same thing. ``population``
+    says whose shares they are: the entry cohort (:data:`COHORT`) or the persons active in
+    the report year (:data:`ACTIVE`, the KBS's « depuis plus de deux ans » and the newcomers
+    of the year); the report prints them in two tables."""
     refs = study.references or {}
     y, a = cohort[cohort["group"] == YOUTH], cohort[cohort["group"] == ADULTS]
     rows: list[dict[str, Any]] = []
 
     def add(label: str, xy: int, ny: int, xa: int, na: int, **extra: Any) -> None:
         row = {"indicator": label, "x_youth": xy, "n_youth": ny, "x_adults": xa, "n_adults": na}
+        row["population"] = extra.pop("population", COHORT)
         row |= compare_proportions(xy, ny, xa, na)
         rows.append(_flag(row | extra, study))
 
@@ -146,6 +160,7 @@ def profile(
             ref_youth=ref.get("jeunes"),
             ref_adults=ref.get("adultes"),
             ref_source=ref.get("source"),
+            population=ACTIVE,
         )
         status = flows.flow_status(
             contacts, study.year, study.new_lookback_days, study.continuing_days
@@ -158,6 +173,7 @@ def profile(
                 int(youth_active.sum()),
                 int(is_new.reindex(adult_active[adult_active].index).sum()),
                 int(adult_active.sum()),
+                population=ACTIVE,
             )
     # London's CHAIN: new rough sleepers seen only once.
     street_first = cohort[cohort["first_dispositif"] == STREET_WORK]
@@ -230,23 +246,63 @@ def name_type(row: pd.Series, follow_up: int) -> str:
     return f"{labels[main].capitalize()} ({length})"
 
 
-def _typology_with_describable_types(dist: np.ndarray, study: StudyParams) -> typology.Typology:
-    """The typology with the best average silhouette width among those whose every type has at
-    least ``min_type_size`` persons (a type of two persons can be neither described nor
-    published); if no k qualifies, the best k overall."""
-    best = typology.build_typology(dist, study.k_values, study.cluster_method)
-    ranked = sorted(best.silhouette_by_k, key=lambda k: (-best.silhouette_by_k[k], k))
-    for k in ranked:
-        typ = best if k == best.k else typology.build_typology(dist, [k], study.cluster_method)
-        if min(typ.sizes.values()) >= study.min_type_size:
-            return typology.Typology(
-                k=typ.k,
-                labels=typ.labels,
-                silhouette_by_k=best.silhouette_by_k,
-                silhouette_samples=typ.silhouette_samples,
-                method=typ.method,
-            )
-    return best
+RESIDUAL_NAME = "Trajectoires sans type stable (regroupées)"
+
+
+def _presented_labels(labels: np.ndarray, jaccard: dict[int, float], threshold: float) -> tuple[
+    np.ndarray, dict[int, float]
+]:  # fmt: skip
+    """Types that survive the bootstrap keep their rank (renumbered 1..m by size); the persons
+    of the others form one last residual type m + 1. Returns the labels and each presented
+    type's Jaccard (NaN for the residual)."""
+    stable = [t for t in sorted(jaccard) if jaccard[t] == jaccard[t] and jaccard[t] >= threshold]
+    new = np.full(len(labels), len(stable) + 1, dtype=np.int64)
+    score: dict[int, float] = {}
+    for rank, t in enumerate(stable, start=1):
+        new[labels == t] = rank
+        score[rank] = jaccard[t]
+    if (new == len(stable) + 1).any():
+        score[len(stable) + 1] = float("nan")
+    return new, score
+
+
+def typology_checks(
+    youth: seq.SequenceSet, dist: np.ndarray, typ: typology.Typology, study: StudyParams
+) -> dict[str, Any]:
+    """Bootstrap stability of each type, the null-model ASW and the person-level ASW it would
+    reach by chance (see :mod:`observatoire.youth.robustness`)."""
+    jaccard = robustness.bootstrap_jaccard(dist, typ.labels, typ.method, study.bootstrap)
+    costs = seq.substitution_costs(youth, study.substitution)
+
+    def distance(s_: seq.SequenceSet) -> np.ndarray:
+        if study.distance == "om":
+            return seq.optimal_matching(s_.codes, costs, study.indel)
+        return seq.hamming_distances(s_.codes, costs)
+
+    out: dict[str, Any] = {
+        "jaccard": jaccard,
+        "min_jaccard": study.min_jaccard,
+        "bootstrap": study.bootstrap,
+    }
+    for model in robustness.NULL_MODELS:
+        null = robustness.null_silhouettes(
+            youth, distance, typ.k, typ.method, study.null_draws, model=model
+        )
+        null = null[~np.isnan(null)]
+        out[f"null_{model}"] = {
+            "draws": int(len(null)),
+            "mean": float(null.mean()) if len(null) else float("nan"),
+            "p95": float(np.quantile(null, 0.95)) if len(null) else float("nan"),
+            "p": float((1 + (null >= typ.asw_distinct).sum()) / (1 + len(null))),
+        }
+    return out | {
+        "asw_distinct": typ.asw_distinct,
+        "asw_persons": typ.asw,
+        "distinct_sequences": int(len(typology.distinct_rows(dist))),
+        "persons": int(len(typ.labels)),
+        "k_retained": typ.k,
+        "sizes_retained": typ.sizes,
+    }
 
 
 def sequences_and_typology(
@@ -258,9 +314,14 @@ def sequences_and_typology(
     typology.Typology | None,
     pd.DataFrame,
     dict[str, pd.DataFrame],
+    dict[str, Any],
+    pd.DataFrame,
 ]:
     """Person-month sequences of the cohort, their distributions and transitions per group,
-    and the typology of the young people's trajectories."""
+    the typology of the young people's trajectories (k chosen on the ASW of distinct
+    sequences among partitions whose types have at least ``min_type_size`` persons; types
+    whose bootstrap Jaccard is below ``min_jaccard`` merged into one residual row), its checks
+    and its sensitivity to the distance."""
     sequences = seq.monthly_states(
         contacts[contacts["person_id"].isin(cohort.index)],
         cohort["first_contact"],
@@ -277,34 +338,147 @@ def sequences_and_typology(
         transitions[g] = seq.transition_matrix(sub)
     youth = sequences.subset(groups == YOUTH)
     typ, types, type_dists = None, pd.DataFrame(), {}
+    checks: dict[str, Any] = {}
+    sensitivity = pd.DataFrame()
     if len(youth.person_ids) >= max(study.min_base, 3):
         costs = seq.substitution_costs(youth, study.substitution)
         if study.distance == "om":
             dist = seq.optimal_matching(youth.codes, costs, study.indel)
         else:
             dist = seq.hamming_distances(youth.codes, costs)
-        typ = _typology_with_describable_types(dist, study)
+        raw = robustness.choose_typology(
+            dist, study.k_values, study.cluster_method, study.min_type_size
+        )
+        checks = typology_checks(youth, dist, raw, study)
+        sensitivity = robustness.distance_sensitivity(
+            youth, raw.labels, study.k_values, study.cluster_method, study.min_type_size,
+            study.indel, study.spell_expcost,
+        )  # fmt: skip
+        labels, score = _presented_labels(raw.labels, checks["jaccard"], study.min_jaccard)
+        typ = typology.Typology(
+            k=raw.k,
+            labels=labels,
+            silhouette_by_k=raw.silhouette_by_k,
+            silhouette_samples=raw.silhouette_samples,
+            method=raw.method,
+            silhouette_distinct_by_k=raw.silhouette_distinct_by_k,
+        )
         types = _type_profile(youth, typ, cohort, dist)
-        types["name"] = [name_type(r, study.follow_up_months) for _, r in types.iterrows()]
+        types["jaccard"] = types["type"].map(score)
+        types["stable"] = types["jaccard"].notna()
+        types["name"] = [
+            name_type(r, study.follow_up_months) if r["stable"] else RESIDUAL_NAME
+            for _, r in types.iterrows()
+        ]
         for _, row in types.iterrows():
             d = seq.state_distribution(youth.subset(typ.labels == row["type"]))
             d.attrs["n"] = int(row["persons"])
             type_dists[f"Type {row['type']} : {row['name']}"] = d
-    return sequences, distributions, transitions, typ, types, type_dists
+    return sequences, distributions, transitions, typ, types, type_dists, checks, sensitivity
+
+
+SURVIVAL_TIMES = (1, 2, 3, 7, 30, 90, 365)
+INCIDENCE_TIMES = (3, 30, 90)
+
+
+def _spell_frame(spells: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFrame:
+    out = spells.copy()
+    for column in ("group", "band", "sex", "first_dispositif"):
+        out[column] = out["person_id"].map(cohort[column])
+    out["sex"] = out["sex"].where(out["sex"].isin(["F", "M"]), "inconnu")
+    return out
+
+
+def _competing(spells: pd.DataFrame, study: StudyParams) -> dict[str, Any]:
+    """Aalen–Johansen cumulative incidence of each destination on leaving the shelter, per
+    group, at :data:`INCIDENCE_TIMES` with bootstrap 95 % limits, and the persons per
+    destination (observed exits, censored spells)."""
+    codes = tuple(competing.DESTINATIONS)
+    out: dict[str, Any] = {"destinations": competing.DESTINATIONS, "groups": {}}
+    for g in (YOUTH, ADULTS):
+        sub = spells[spells["group"] == g]
+        if sub.empty:
+            continue
+        curve = competing.cumulative_incidence(sub["duration_days"], sub["cause"], codes)
+        limits = competing.incidence_intervals(
+            sub["duration_days"], sub["cause"], INCIDENCE_TIMES, codes, study.n_boot
+        )
+        early = sub[(sub["duration_days"] <= study.primary_days) & (sub["cause"] > 0)]
+        out["groups"][g] = {
+            "curve": curve,
+            "n": int(len(sub)),
+            "exits": {c: int((sub["cause"] == c).sum()) for c in codes},
+            "exits_primary": {c: int((early["cause"] == c).sum()) for c in codes},
+            "censored": int((sub["cause"] == competing.CENSORED).sum()),
+            "incidence": {
+                c: {
+                    t: {
+                        "estimate": competing.incidence_at(curve, c, t),
+                        "lower": float(limits[c][i, 0]),
+                        "upper": float(limits[c][i, 1]),
+                    }
+                    for i, t in enumerate(INCIDENCE_TIMES)
+                }
+                for c in codes
+            },
+        }
+    return out
+
+
+def _primary(spells: pd.DataFrame, study: StudyParams) -> dict[str, Any]:
+    """The primary outcome: left the shelter within ``primary_days`` days of the first night
+    (a spell of one or two nights, whatever the destination), among persons whose outcome is
+    known (a spell censored before ``primary_days`` is left out). Youth vs adults: shares,
+    Newcombe difference; by age band against adults, adjusted for sex and first service: risk
+    ratios from a log-link Poisson model with robust errors (one spell per person)."""
+    known = spells[(spells["event"] == 1) | (spells["duration_days"] > study.primary_days)]
+    known = known.assign(
+        left=(known["event"] == 1) & (known["duration_days"] <= study.primary_days)
+    )
+    y, a = known[known["group"] == YOUTH], known[known["group"] == ADULTS]
+    out: dict[str, Any] = {
+        "days": study.primary_days,
+        "x_youth": int(y["left"].sum()),
+        "n_youth": len(y),
+        "x_adults": int(a["left"].sum()),
+        "n_adults": len(a),
+        "excluded": int(len(spells) - len(known)),
+    }
+    out |= compare_proportions(out["x_youth"], out["n_youth"], out["x_adults"], out["n_adults"])
+    frame = known.assign(left=known["left"].astype(float))
+    out["adjusted"] = adjusted_effects(
+        frame, "left", "band", GROUP_LABELS[ADULTS], ("sex", "first_dispositif")
+    ).to_dict("records")
+    return out
 
 
 def disengagement(
-    contacts: pd.DataFrame, cohort: pd.DataFrame, study: StudyParams
+    contacts: pd.DataFrame, cohort: pd.DataFrame, fu: pd.DataFrame, study: StudyParams
 ) -> dict[str, dict[str, Any]]:
-    """Time to disengagement (no contact for more than ``inactive_days``), from the network and
-    from the night shelter: Kaplan–Meier curves per group and the log-rank test."""
+    """Time in contact with the night shelter and with the network, youth against adults.
+
+    Bases: the whole cohort for the network; for the shelter, the persons of the cohort who
+    used it in their follow-up (the base of « services quittés », so that both tables count the
+    same persons), each with the first shelter spell (one spell per person: persons are the
+    independent units). Per group: Kaplan–Meier curve, median, S(t); the restricted mean
+    survival time up to τ (``rmst_days``) and the youth − adults RMST difference with its CI
+    (valid when the curves cross, unlike the log-rank test, kept for the annex); the RMST
+    difference of each age band against adults adjusted for sex and first service
+    (pseudo-observations, robust errors). For the shelter also the destinations on leaving
+    (:func:`_competing`) and the primary outcome (:func:`_primary`).
+    """
     out: dict[str, dict[str, Any]] = {}
     mine = contacts[contacts["person_id"].isin(cohort.index)]
-    for key, dispositif in (("reseau", None), ("abri_nuit", SHELTER)):
-        spells = survival.engagement_spells(mine, study.data_end, study.inactive_days, dispositif)
-        if dispositif is None:
-            spells = spells[spells["person_id"].isin(cohort.index)]
-        spells["group"] = spells["person_id"].map(cohort["group"])
+    shelter_users = pd.Index(fu.loc[fu["dispositif"] == SHELTER, "person_id"].unique())
+    for key, persons in (("reseau", cohort.index), ("abri_nuit", shelter_users)):
+        if key == "reseau":
+            spells = survival.engagement_spells(mine, study.data_end, study.inactive_days)
+            spells = spells[spells["person_id"].isin(persons)]
+        else:
+            spells = competing.exit_spells(
+                mine, persons, study.data_end, study.inactive_days, SHELTER
+            )
+        spells = _spell_frame(spells, cohort)
         curves, medians, at = {}, {}, {}
         for g in (YOUTH, ADULTS):
             sub = spells[spells["group"] == g]
@@ -313,10 +487,26 @@ def disengagement(
             curve = survival.kaplan_meier(sub["duration_days"], sub["event"])
             curves[g] = curve
             medians[g] = survival.median_time(curve)
-            at[g] = {t: survival.survival_at(curve, t) for t in (1, 2, 3, 7, 30, 90, 365)}
+            at[g] = {t: survival.survival_at(curve, t) for t in SURVIVAL_TIMES}
         test = (np.nan, np.nan)
+        rmst: dict[str, Any] = {}
+        adjusted: list[dict[str, Any]] = []
+        tau = study.rmst_days.get(key, 365)
         if spells["group"].nunique() == 2:
             test = survival.logrank(spells["duration_days"], spells["event"], spells["group"])
+            y, a = spells[spells["group"] == YOUTH], spells[spells["group"] == ADULTS]
+            rmst = survival.rmst_difference(
+                y["duration_days"], y["event"], a["duration_days"], a["event"], tau
+            )
+            pseudo = survival.rmst_pseudo_values(spells["duration_days"], spells["event"], tau)
+            adjusted = adjusted_effects(
+                spells.assign(pseudo=pseudo),
+                "pseudo",
+                "band",
+                GROUP_LABELS[ADULTS],
+                ("sex", "first_dispositif"),
+                family="gaussian",
+            ).to_dict("records")
         out[key] = {
             "spells": spells,
             "curves": curves,
@@ -326,8 +516,68 @@ def disengagement(
             "events": spells.groupby("group")["event"].sum().to_dict(),
             "logrank_chi2": float(test[0]),
             "logrank_p": float(test[1]),
+            "rmst": rmst,
+            "rmst_adjusted": adjusted,
         }
+        if key == "abri_nuit" and len(spells):
+            out[key]["competing"] = _competing(spells, study)
+            out[key]["primary"] = _primary(spells, study)
     return out
+
+
+COMPARISON_TABLES = ("profile", "activated", "fled", "exits")
+
+
+def multiplicity(results: StudyResults) -> pd.DataFrame:
+    """Holm's correction over every youth-vs-adults test the report prints: the comparison
+    tables' rows, the primary outcome and its adjusted ratios, the RMST differences and their
+    adjusted versions. Adds ``p_holm`` to each comparison table; returns the family (one row
+    per test: where it is, what it tests, p, Holm p)."""
+    rows: list[dict[str, Any]] = []
+    for name in COMPARISON_TABLES:
+        frame = getattr(results, name)
+        for i, r in frame.iterrows():
+            rows.append({"table": name, "row": i, "test": r["indicator"], "p": r["pvalue"]})
+    shelter = results.survival.get("abri_nuit", {})
+    primary = shelter.get("primary")
+    if primary:
+        rows.append(
+            {"table": "primary", "row": -1, "test": "issue principale", "p": primary["pvalue"]}
+        )
+        for e in primary["adjusted"]:
+            rows.append(
+                {"table": "primary", "row": e["level"], "test": "issue principale ajustée",
+                 "p": e["pvalue"]}
+            )  # fmt: skip
+    for key, s in results.survival.items():
+        if s.get("rmst"):
+            rows.append(
+                {"table": f"rmst_{key}", "row": -1, "test": "RMST", "p": s["rmst"]["pvalue"]}
+            )
+        for e in s.get("rmst_adjusted", []):
+            rows.append(
+                {"table": f"rmst_{key}", "row": e["level"], "test": "RMST ajustée",
+                 "p": e["pvalue"]}
+            )  # fmt: skip
+    family = pd.DataFrame(rows, columns=["table", "row", "test", "p"])
+    family["p_holm"] = holm(family["p"].to_numpy())
+    family.attrs["m"] = int(family["p"].notna().sum())
+    for name in COMPARISON_TABLES:
+        frame = getattr(results, name)
+        sub = family[family["table"] == name]
+        frame["p_holm"] = pd.Series(sub["p_holm"].to_numpy(), index=sub["row"].to_numpy())
+    if primary:
+        sub = family[family["table"] == "primary"]
+        primary["p_holm"] = float(sub["p_holm"].iloc[0])
+        for e, p in zip(primary["adjusted"], sub["p_holm"].iloc[1:], strict=True):
+            e["p_holm"] = float(p)
+    for key, s in results.survival.items():
+        sub = family[family["table"] == f"rmst_{key}"]
+        if s.get("rmst") and len(sub):
+            s["rmst"]["p_holm"] = float(sub["p_holm"].iloc[0])
+            for e, p in zip(s.get("rmst_adjusted", []), sub["p_holm"].iloc[1:], strict=True):
+                e["p_holm"] = float(p)
+    return family
 
 
 def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFrame, dict]:
@@ -384,10 +634,12 @@ def run_study(contacts: pd.DataFrame, study: StudyParams) -> StudyResults:
     cohort = build_cohort(contacts, study)
     fu = services.follow_up_contacts(contacts, cohort, study)
     prof = profile(contacts, cohort, fu, study)
-    sequences, dists, trans, typ, types, type_dists = sequences_and_typology(fu, cohort, study)
-    surv = disengagement(contacts, cohort, study)
+    sequences, dists, trans, typ, types, type_dists, checks, sensitivity = sequences_and_typology(
+        fu, cohort, study
+    )
+    surv = disengagement(contacts, cohort, fu, study)
     flow_table, share_trend = youth_flows(contacts, study)
-    return StudyResults(
+    results = StudyResults(
         study=study,
         cohort=cohort,
         profile=prof,
@@ -406,7 +658,11 @@ def run_study(contacts: pd.DataFrame, study: StudyParams) -> StudyResults:
         survival=surv,
         flows=flow_table,
         youth_share_trend=share_trend,
+        typology_checks=checks,
+        sensitivity=sensitivity,
     )
+    results.tests = multiplicity(results)
+    return results
 
 
 __all__ = ["GROUP_LABELS", "DISPOSITIFS", "StudyResults", "run_study"]

@@ -8,6 +8,13 @@ Euclidean distances, which OM distances are not; it is nevertheless the field's 
 the ASW then says whether the partition it gives holds up. The ASW is read with Kaufman &
 Rousseeuw's (1990) thresholds, see :func:`silhouette_quality`.
 
+Identical sequences (hundreds of young people are seen once and never again) sit at distance
+0 from each other: each of them has a silhouette near 1 and the person-level ASW rises with
+their number, not with the separation of the types. The number of types is therefore chosen
+on the **ASW of distinct sequences** (each sequence once, :func:`distinct_silhouette`); the
+person-level ASW is kept for comparison. Whether the types are real is then checked in
+:mod:`observatoire.youth.robustness` (bootstrap stability, a null model, other distances).
+
 Types are numbered 1..k by decreasing size so that "type 1" is always the most common
 trajectory, whatever the order the clustering happened to produce.
 """
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.cluster.hierarchy import cut_tree, fcluster, linkage
@@ -27,6 +34,9 @@ __all__ = [
     "LINKAGE_METHODS",
     "Typology",
     "build_typology",
+    "cut",
+    "distinct_rows",
+    "distinct_silhouette",
     "medoids",
     "silhouette_quality",
 ]
@@ -50,6 +60,8 @@ class Typology:
     silhouette_by_k: dict[int, float]
     silhouette_samples: np.ndarray
     method: str
+    silhouette_distinct_by_k: dict[int, float] = field(default_factory=dict)
+    """ASW over distinct sequences (each once), the criterion of the choice of k."""
 
     @property
     def sizes(self) -> dict[int, int]:
@@ -59,8 +71,13 @@ class Typology:
 
     @property
     def asw(self) -> float:
-        """Average silhouette width of the chosen partition."""
+        """Average silhouette width of the chosen partition (persons)."""
         return self.silhouette_by_k[self.k]
+
+    @property
+    def asw_distinct(self) -> float:
+        """Average silhouette width of the chosen partition over distinct sequences."""
+        return self.silhouette_distinct_by_k.get(self.k, math.nan)
 
 
 def _renumber(raw: np.ndarray) -> np.ndarray:
@@ -70,6 +87,31 @@ def _renumber(raw: np.ndarray) -> np.ndarray:
     new_label = np.empty(len(groups), dtype=np.int64)
     new_label[order] = np.arange(1, len(groups) + 1)
     return new_label[np.searchsorted(groups, raw)]
+
+
+def distinct_rows(dist: np.ndarray) -> np.ndarray:
+    """Index of one representative of each distinct sequence (identical rows of ``dist``)."""
+    _, first = np.unique(np.asarray(dist), axis=0, return_index=True)
+    return np.sort(first)
+
+
+def distinct_silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
+    """ASW over distinct sequences: each distinct sequence counts once, whatever the number of
+    persons who share it (identical sequences always fall in the same type). NaN when the
+    distinct sequences form fewer than 2 types or are all in their own type."""
+    first = distinct_rows(dist)
+    lab = np.asarray(labels)[first]
+    n_types = len(np.unique(lab))
+    if n_types < 2 or n_types >= len(first):
+        return math.nan
+    return float(
+        silhouette_score(np.asarray(dist)[np.ix_(first, first)], lab, metric="precomputed")
+    )
+
+
+def cut(tree: np.ndarray, k: int) -> np.ndarray:
+    """Flat clusters of a linkage tree at exactly ``k`` types (see :func:`_cut`)."""
+    return _cut(tree, k)
 
 
 def _cut(tree: np.ndarray, k: int) -> np.ndarray:
@@ -89,11 +131,14 @@ def build_typology(
     dist: np.ndarray,
     k_values: Sequence[int] = range(3, 9),
     method: str = "ward",
+    criterion: str = "distinct",
 ) -> Typology:
     """Cluster a square distance matrix and keep the k with the highest ASW (ties: smallest k).
 
-    k values below 2 or not below the number of distinct points (identical sequences have
-    identical rows) are skipped, since their silhouette is undefined.
+    ``criterion="distinct"`` (default) ranks the k by the ASW of distinct sequences,
+    ``"persons"`` by the person-level ASW (the choice before 2025, inflated by identical
+    sequences). k values below 2 or not below the number of distinct points are skipped,
+    since their silhouette is undefined.
     """
     dist = np.asarray(dist, dtype=np.float64)
     if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
@@ -109,7 +154,10 @@ def build_typology(
     n_distinct = len(np.unique(dist, axis=0))
     tree = linkage(squareform(dist, checks=False), method=method)
 
+    if criterion not in ("distinct", "persons"):
+        raise ValueError(f"unknown criterion {criterion!r} (distinct, persons)")
     asw: dict[int, float] = {}
+    asw_distinct: dict[int, float] = {}
     cuts: dict[int, np.ndarray] = {}
     for k in sorted(set(int(k) for k in k_values)):
         if k < 2 or k >= n_distinct:
@@ -117,12 +165,14 @@ def build_typology(
         labels = _cut(tree, k)
         cuts[k] = labels
         asw[k] = float(silhouette_score(dist, labels, metric="precomputed"))
+        asw_distinct[k] = distinct_silhouette(dist, labels)
     if not asw:
         raise ValueError(
             f"Aucun nombre de types testable : il faut moins de types que de séquences "
             f"distinctes ({n_distinct})."
         )
-    best = max(asw, key=lambda k: (asw[k], -k))
+    score = asw_distinct if criterion == "distinct" else asw
+    best = max(asw, key=lambda k: (np.nan_to_num(score[k], nan=-2.0), -k))
     labels = _renumber(cuts[best])
     return Typology(
         k=best,
@@ -130,6 +180,7 @@ def build_typology(
         silhouette_by_k=asw,
         silhouette_samples=silhouette_samples(dist, labels, metric="precomputed"),
         method=method,
+        silhouette_distinct_by_k=asw_distinct,
     )
 
 

@@ -374,7 +374,8 @@ def test_engagement_spells_hand_cases():
             # b: 91 days apart: the spell is the first contact alone
             ("b", "accueil_jour", "2024-01-01", None),
             ("b", "accueil_jour", "2024-04-01", None),
-            # c: too close to data_end to know: censored
+            # c: too close to data_end to know: censored at its last contact (known to have
+            # lasted one day, not until data_end)
             ("c", "travail_rue", "2024-12-01", None),
             # d: a stay's end counts; a contact 76 days after it continues the spell
             ("d", "maison_accueil", "2024-01-10", "2024-05-31"),
@@ -395,7 +396,7 @@ def test_engagement_spells_hand_cases():
     assert spells.loc["a", "last_contact"] == TS("2024-03-31")
     assert spells.loc["a", ["duration_days", "event"]].tolist() == [91, 1]
     assert spells.loc["b", ["duration_days", "event"]].tolist() == [1, 1]
-    assert spells.loc["c", ["duration_days", "event"]].tolist() == [31, 0]
+    assert spells.loc["c", ["duration_days", "event"]].tolist() == [1, 0]
     assert spells.loc["d", "last_contact"] == TS("2024-08-15")
     assert spells.loc["d", ["duration_days", "event"]].tolist() == [219, 1]
     assert spells.loc["e", "last_contact"] == data_end

@@ -159,3 +159,32 @@ def test_shelter_disengagement_curve_drops_as_planted(planted_run, control_run):
     assert gone_2 >= gone_2_control + 0.8 * planted_share * (1 - gone_2_control)
     assert s["logrank_p"] < 0.001
     assert s["medians"][YOUTH] < c["medians"][YOUTH]
+
+
+def test_planted_dropouts_leave_the_shelter_for_the_day_centre(planted_run, control_run):
+    """Competing risks on the simulated network: the planted young people leave the shelter
+    after one or two nights *for the day centre*, so the Aalen–Johansen incidence of « another
+    service » within 3 days rises by about the planted share, that of « nothing » does not."""
+    _, planted, ids = planted_run
+    _, control, _ = control_run
+    s, c = planted.survival["abri_nuit"], control.survival["abri_nuit"]
+    spells = s["spells"]
+    youth = spells[spells["group"] == YOUTH]
+    share = youth["person_id"].isin(ids).mean()
+    inc = s["competing"]["groups"][YOUTH]["incidence"]
+    inc_c = c["competing"]["groups"][YOUTH]["incidence"]
+    assert inc[2][3]["estimate"] >= inc_c[2][3]["estimate"] + 0.8 * share * (
+        1 - inc_c[2][3]["estimate"]
+    )
+    assert inc[3][3]["estimate"] <= inc_c[3][3]["estimate"] + 0.05
+    # the primary outcome and its base: the shelter's users in the follow-up
+    assert s["primary"]["n_youth"] + s["primary"]["excluded"] >= len(youth) - 1
+    assert s["primary"]["p_holm"] < 0.001
+
+
+def test_planted_type_is_stable(planted_run):
+    _, results, planted = planted_run
+    types = _youth_types(results)
+    best = types[types.index.isin(planted)].value_counts().idxmax()
+    row = results.types.set_index("type").loc[best]
+    assert row["stable"] and row["jaccard"] >= 0.75

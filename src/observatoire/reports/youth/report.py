@@ -23,7 +23,7 @@ import pandas as pd
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
-from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS, SHELTER
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
@@ -38,6 +38,7 @@ from observatoire.disclosure.youth import (
     read_youth_inputs,
     restore_youth,
     share_hidden,
+    shelter_exit_key,
     slug,
     split_published,
     type_key,
@@ -106,9 +107,15 @@ def p_value(p: float | None) -> str:
 
 
 def significant(row: dict | pd.Series) -> bool:
-    """The 95 % CI of the difference excludes zero."""
+    """The 95 % CI of the difference excludes zero and, when the row carries one, the
+    Holm-adjusted p-value (``p_holm``, over every youth-vs-adults test of the study) is below
+    0.05: a difference is stated only if it survives the multiplicity correction."""
     lo, hi = row.get("lower"), row.get("upper")
-    return lo == lo and hi == hi and lo is not None and (lo > 0 or hi < 0)
+    ci = lo == lo and hi == hi and lo is not None and (lo > 0 or hi < 0)
+    p_holm = row.get("p_holm")
+    if p_holm is not None and p_holm == p_holm:
+        return bool(ci and p_holm < 0.05)
+    return bool(ci)
 
 
 def row_hidden(
@@ -160,6 +167,7 @@ def comparison_rows(
                 "diff": "–" if hide else pp(r["diff"]),
                 "ci": "–" if hide else f"{pp(r['lower'])} ; {pp(r['upper'])}",
                 "p": "–" if hide else p_value(r["pvalue"]),
+                "p_holm": "–" if hide else p_value(r.get("p_holm")),
                 "ref": ref,
                 "flag": "instable" if bool(r.get("unstable", False)) and not hide else "",
             }
@@ -211,24 +219,7 @@ def findings(
                 f"{fr_pct(r['p2'])} (écart {pp(r['diff'])}, IC 95 % {pp(r['lower'])} à "
                 f"{pp(r['upper'])}).{ref}"
             )
-    s = res["survival"].get("abri_nuit")
-    if s and s["medians"].get(YOUTH) is not None and s["medians"].get(ADULTS) is not None:
-        # A stay of one night covers two days (entry, then the morning of exit), two nights
-        # three days: « gone after one or two nights » is 1 − S(3).
-        left2 = 1 - s["survival_at"][YOUTH]["3"]
-        left2_a = 1 - s["survival_at"][ADULTS]["3"]
-        sig = s["logrank_p"] is not None and s["logrank_p"] < 0.05
-        out.append(
-            f"À l'abri de nuit, **{fr_pct(left2)} des jeunes ont décroché après une ou deux "
-            f"nuits** (pas de retour dans les {ctx['inactive_days']} jours), contre "
-            f"{fr_pct(left2_a)} des adultes ; durée médiane de fréquentation "
-            f"{fr_num(s['medians'][YOUTH])} jours contre {fr_num(s['medians'][ADULTS])} "
-            + (
-                f"(différence significative, log-rank p {p_value(s['logrank_p'])})."
-                if sig
-                else f"(différence non significative, log-rank p {p_value(s['logrank_p'])})."
-            )
-        )
+    out += _survival_findings(ctx, pub, res)
     fled = tables["services_quittes"]
     fled_keys = comparison_keys.get("services_quittes", [])
     fled = fled[
@@ -238,6 +229,7 @@ def findings(
         ]
     ]
     fled = fled[[significant(r) for _, r in fled.iterrows()]]
+    fled = fled[fled["dispositif"] != SHELTER]  # the primary outcome speaks for the shelter
     for _, r in fled.sort_values("diff", ascending=False).iterrows():
         word = "plus" if r["diff"] > 0 else "moins"
         out.append(
@@ -248,18 +240,7 @@ def findings(
         )
     typ = res.get("typology")
     if typ:
-        big = tables["types"].sort_values("persons", ascending=False).head(2)
-        described = " ; ".join(
-            f"« {t['name']} »"
-            if pub.hidden(type_key(year, int(t["type"])))
-            else f"« {t['name']} » ({fr_pct(t['share'])} des jeunes)"
-            for _, t in big.iterrows()
-        )
-        out.append(
-            f"Les trajectoires des jeunes sur {ctx['follow_up']} mois se regroupent en "
-            f"{typ['k']} types (silhouette moyenne {fr_num(typ['silhouette'], 2)}, "
-            f"{ctx['silhouette_quality']}) ; les plus fréquents : {described}."
-        )
+        out.append(_typology_finding(ctx, pub, typ, tables["types"]))
     trend = res.get("youth_share_trend") or {}
     if trend:
         sig = trend["lower"] > 1 or trend["upper"] < 1
@@ -276,7 +257,233 @@ def findings(
     return out
 
 
+def _survival_findings(ctx: dict[str, Any], pub: YouthPublication, res: dict[str, Any]) -> list:
+    """The primary outcome (leaving the shelter within its days), where those who left went,
+    and the time in contact with the network (RMST: the curves cross)."""
+    out: list[str] = []
+    year = ctx["year"]
+    shelter = res["survival"].get("abri_nuit") or {}
+    primary = shelter.get("primary")
+    if primary:
+        keys = {g: shelter_exit_key(year, g, "principale") for g in (YOUTH, ADULTS)}
+        comp_keys = {g: shelter_exit_key(year, g, "principale|complement") for g in keys}
+        if not any(pub.hidden(kk) for kk in (*keys.values(), *comp_keys.values())):
+            sig = significant(primary)
+            adj = " ; ".join(
+                f"{e['level']} : × {fr_num(e['estimate'], 1)} (IC 95 % {fr_num(e['lower'], 1)} "
+                f"à {fr_num(e['upper'], 1)})"
+                for e in primary.get("adjusted", [])
+            )
+            out.append(
+                f"**Issue principale.** {fr_pct(primary['p1'])} des jeunes passés par l'abri de "
+                f"nuit l'ont quitté après une ou deux nuits, contre {fr_pct(primary['p2'])} des "
+                f"adultes (écart {pp(primary['diff'])}, IC 95 % {pp(primary['lower'])} à "
+                f"{pp(primary['upper'])}, p ajusté (Holm) {p_value(primary.get('p_holm'))}"
+                + ("" if sig else ", non significatif")
+                + f"). À sexe et premier service égaux, le risque relatif par rapport aux "
+                f"adultes est {adj}."
+            )
+        dest = _destination_cells(ctx, pub, res)
+        if dest.get("other_y") and dest.get("other_a"):
+            nothing = ""
+            if dest["nothing_y"] and dest["nothing_a"]:
+                nothing = (
+                    f" ; {dest['nothing_y']} des jeunes et {dest['nothing_a']} des adultes "
+                    "n'ont plus aucun contact"
+                )
+            out.append(
+                "**Quitter l'abri n'est pas quitter le réseau.** Dans les "
+                f"{primary['days']} jours qui suivent la première nuit, {dest['other_y']} des "
+                f"jeunes passés par l'abri l'ont quitté pour un autre service du réseau (accueil "
+                f"de jour, urgence sociale), contre {dest['other_a']} des adultes{nothing} "
+                "(incidence cumulée, Aalen–Johansen)."
+            )
+    network = res["survival"].get("reseau") or {}
+    r = network.get("rmst")
+    med = network.get("medians") or {}
+    if r and med.get(YOUTH) is not None and med.get(ADULTS) is not None:
+        sig = significant(r)
+        words = (
+            ("plus longtemps" if r["diff"] > 0 else "moins longtemps") if sig else "aussi longtemps"
+        )
+        out.append(
+            f"**Les jeunes restent en contact avec le réseau {words} que les adultes** : "
+            f"durée médiane {fr_num(med[YOUTH])} jours contre {fr_num(med[ADULTS])} ; sur la "
+            f"première année, {fr_num(r['rmst_1'], 0)} jours en contact en moyenne contre "
+            f"{fr_num(r['rmst_2'], 0)} (écart {fr_num(r['diff'], 0)} jours, IC 95 % "
+            f"{fr_num(r['lower'], 0)} à {fr_num(r['upper'], 0)}, p ajusté (Holm) "
+            f"{p_value(r.get('p_holm'))}). Les courbes se croisent : au-delà d'un an, les "
+            "adultes encore en contact sont relativement plus nombreux."
+        )
+    return out
+
+
+def _destination_cells(
+    ctx: dict[str, Any], pub: YouthPublication, res: dict[str, Any]
+) -> dict[str, str]:
+    """The early cumulative incidences the findings quote, printed only when the counts they
+    rest on are published; empty if one is not."""
+    year = ctx["year"]
+    comp = ((res["survival"].get("abri_nuit") or {}).get("competing") or {}).get("groups") or {}
+    t = str(ctx["primary_days"])
+    if set(comp) != {YOUTH, ADULTS}:
+        return {}
+
+    def cif(g: str, c: str) -> str | None:
+        if pub.hidden(shelter_exit_key(year, g, f"3j|destination={c}")):
+            return None
+        v = comp[g]["incidence"][c][t]
+        return f"{fr_pct(v['estimate'])} (IC 95 % {fr_pct(v['lower'])} à {fr_pct(v['upper'])})"
+
+    return {
+        "other_y": cif(YOUTH, "2"),
+        "other_a": cif(ADULTS, "2"),
+        "nothing_y": cif(YOUTH, "3"),
+        "nothing_a": cif(ADULTS, "3"),
+    }
+
+
+def _typology_finding(
+    ctx: dict[str, Any], pub: YouthPublication, typ: dict[str, Any], types: pd.DataFrame
+) -> str:
+    """The typology, stated with what survived its checks."""
+    year = ctx["year"]
+    checks = typ.get("checks") or {}
+    stable = types[types["stable"]] if "stable" in types else types
+    big = stable.sort_values("persons", ascending=False).head(2)
+    described = " ; ".join(
+        f"« {t['name']} »"
+        if pub.hidden(type_key(year, int(t["type"])))
+        else f"« {t['name']} » ({fr_pct(t['share'])} des jeunes)"
+        for _, t in big.iterrows()
+    )
+    text = (
+        f"Les trajectoires des jeunes sur {ctx['follow_up']} mois se regroupent en "
+        f"{len(stable)} types stables (Jaccard moyen ≥ {fr_num(checks.get('min_jaccard', 0.75), 2)}"
+        f" sur {checks.get('bootstrap', 0)} rééchantillonnages) ; les plus fréquents : {described}."
+    )
+    null = checks.get("null_persons") or {}
+    if null:
+        beaten = typ.get("silhouette_distinct", 0) > null.get("p95", 1)
+        text += (
+            f" Silhouette des séquences distinctes {fr_num(typ['silhouette_distinct'], 2)}, "
+            + ("au-dessus" if beaten else "pas au-dessus")
+            + f" de celle de séquences dont les mois sont mélangés ({fr_num(null['mean'], 2)}) : "
+            + (
+                "l'ordre des étapes compte dans ces types."
+                if beaten
+                else "ces types décrivent surtout la durée passée en contact, pas l'ordre des "
+                "étapes."
+            )
+        )
+    return text
+
+
 FLOW_CELLS = ("jeunes", "nouveaux", "continus", "de_retour")
+
+
+def _checks_names(typ: dict[str, Any] | None) -> dict[str, Any]:
+    """The typology's checks as the annex prints them."""
+    checks = (typ or {}).get("checks") or {}
+    if not checks:
+        return {}
+    out = {
+        "bootstrap": checks["bootstrap"],
+        "min_jaccard": fr_num(checks["min_jaccard"], 2),
+        "asw_persons": fr_num(checks["asw_persons"], 2),
+        "asw_distinct": fr_num(checks["asw_distinct"], 2),
+        "distinct": fr_num(checks["distinct_sequences"]),
+        "persons": fr_num(checks["persons"]),
+        "jaccard": " ; ".join(
+            f"type {t} : {fr_num(v, 2)}" for t, v in sorted(checks["jaccard"].items())
+        ),
+    }
+    for model in ("persons", "months"):
+        n = checks.get(f"null_{model}") or {}
+        out[f"null_{model}"] = {
+            "mean": fr_num(n.get("mean"), 2),
+            "p95": fr_num(n.get("p95"), 2),
+            "p": p_value(n.get("p")),
+            "draws": n.get("draws", 0),
+        }
+    shuffled = checks.get("null_persons") or {}
+    out["order_matters"] = bool(checks["asw_distinct"] > shuffled.get("p95", float("inf")))
+    return out
+
+
+def _rmst_names(r: dict[str, Any]) -> dict[str, str]:
+    if not r:
+        return {}
+    return {
+        "tau": fr_num(r["tau"], 0),
+        "youth": fr_num(r["rmst_1"], 1),
+        "adults": fr_num(r["rmst_2"], 1),
+        "diff": fr_num(r["diff"], 1),
+        "ci": f"{fr_num(r['lower'], 1)} ; {fr_num(r['upper'], 1)}",
+        "p_holm": p_value(r.get("p_holm")),
+    }
+
+
+def _primary_names(res: dict[str, Any], pub: YouthPublication, year: int) -> dict[str, Any]:
+    """The primary outcome's row: shares printed only when numerator and complement are."""
+    shelter = res["survival"].get("abri_nuit") or {}
+    p = shelter.get("primary")
+    if not p:
+        return {}
+    parts = [
+        shelter_exit_key(year, g, part)
+        for g in (YOUTH, ADULTS)
+        for part in ("principale", "principale|complement")
+    ]
+    hide = any(pub.hidden(kk) for kk in parts)
+    return {
+        "days": p["days"],
+        "hidden": hide,
+        "youth": "masqué" if hide else f"{fr_pct(p['p1'])} ({pub.text(parts[0])})",
+        "adults": "masqué" if hide else f"{fr_pct(p['p2'])} ({pub.text(parts[2])})",
+        "diff": "–" if hide else pp(p["diff"]),
+        "ci": "–" if hide else f"{pp(p['lower'])} ; {pp(p['upper'])}",
+        "p_holm": "–" if hide else p_value(p.get("p_holm")),
+        "excluded": p["excluded"],
+        "adjusted": [
+            {
+                "level": e["level"],
+                "estimate": fr_num(e["estimate"], 2),
+                "ci": f"{fr_num(e['lower'], 2)} ; {fr_num(e['upper'], 2)}",
+                "p_holm": p_value(e.get("p_holm")),
+            }
+            for e in p.get("adjusted", [])
+        ],
+    }
+
+
+def _destination_rows(res: dict[str, Any], pub: YouthPublication, year: int) -> list[dict]:
+    """Cumulative incidence of each destination at 3, 30 and 90 days, with its persons; a
+    destination whose count is masked prints « masqué » (its share would give the count)."""
+    comp = (res["survival"].get("abri_nuit") or {}).get("competing") or {}
+    groups = comp.get("groups") or {}
+    rows = []
+    for c, label in (comp.get("destinations") or {}).items():
+        row: dict[str, Any] = {"destination": label}
+        for g in (YOUTH, ADULTS):
+            if g not in groups:
+                row[g] = {"persons": "–", "at": {}}
+                continue
+            kk = shelter_exit_key(year, g, f"destination={c}")
+            early = shelter_exit_key(year, g, f"3j|destination={c}")
+            # the first days rest on the early exits, later times on all the exits
+            hide = {t: pub.hidden(early if t == "3" else kk) for t in groups[g]["incidence"][c]}
+            row[g] = {
+                "persons": pub.text(kk),
+                "at": {
+                    t: "masqué"
+                    if hide[t]
+                    else f"{fr_pct(v['estimate'])} ({fr_pct(v['lower'])} ; {fr_pct(v['upper'])})"
+                    for t, v in groups[g]["incidence"][c].items()
+                },
+            }
+        rows.append(row)
+    return rows
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -348,24 +555,48 @@ def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
         "min_base": study.min_base,
         "min_type_size": study.min_type_size,
         "typology": typ,
-        "silhouette_quality": silhouette_quality(typ["silhouette"]) if typ else "",
+        "silhouette_quality": silhouette_quality(typ["silhouette_distinct"]) if typ else "",
         "silhouette_rows": (
             [
-                {"k": kk, "asw": fr_num(v, 3), "chosen": int(kk) == typ["k"]}
+                {
+                    "k": kk,
+                    "asw": fr_num(v, 3),
+                    "asw_distinct": fr_num(typ["silhouette_distinct_by_k"].get(kk), 3),
+                    "chosen": int(kk) == typ["k"],
+                }
                 for kk, v in sorted(typ["silhouette_by_k"].items(), key=lambda kv: int(kv[0]))
             ]
             if typ
             else []
         ),
+        "primary_days": study.primary_days,
+        "rmst_days": study.rmst_days,
+        "tests_m": (res.get("multiplicity") or {}).get("m", 0),
+        "checks": _checks_names(typ),
+        "sensitivity_rows": [
+            {
+                "label": r["label"],
+                "k": int(r["k"]),
+                "asw_distinct": fr_num(r["asw_distinct"], 2),
+                "asw_persons": fr_num(r["asw_persons"], 2),
+                "ari": fr_num(r["ari"], 2),
+            }
+            for _, r in tables["sensibilite_typologie"].iterrows()
+        ],
     }
     ckeys = pub.tables.comparison_keys
     for name, field in (
         ("profil", "profile_rows"),
+        ("profil_actifs", "active_rows"),
         ("services_actives", "activated_rows"),
         ("services_quittes", "fled_rows"),
         ("sorties_de_sejour", "exit_rows"),
     ):
-        ctx[field] = comparison_rows(tables[name], k, pub, ckeys.get(name) or None)
+        ctx[field] = (
+            comparison_rows(tables[name], k, pub, ckeys.get(name) or None)
+            if not tables[name].empty
+            else []
+        )
     ctx["first_rows"] = [
         {
             "dispositif": DISPOSITIFS.get(r["dispositif"], r["dispositif"]),
@@ -418,6 +649,7 @@ def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
             "young": type_share(t, young_part, "band_18_21") if young_part else "–",
             "months": fr_num(t["months_in_contact_median"], 0),
             "silhouette": fr_num(t["silhouette"], 2),
+            "jaccard": fr_num(t.get("jaccard"), 2) if t.get("jaccard") == t.get("jaccard") else "–",
             # no flag on a masked size: « instable » would say it is under min_base
             "flag": "instable"
             if t["persons"] < study.min_base and not pub.hidden(type_key(year, int(t["type"])))
@@ -435,6 +667,16 @@ def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
             "median_adults": fr_num(s["medians"].get(ADULTS)),
             "chi2": fr_num(s["logrank_chi2"], 1),
             "p": p_value(s["logrank_p"]),
+            "rmst": _rmst_names(s.get("rmst") or {}),
+            "adjusted": [
+                {
+                    "level": e["level"],
+                    "estimate": fr_num(e["estimate"], 1),
+                    "ci": f"{fr_num(e['lower'], 1)} ; {fr_num(e['upper'], 1)}",
+                    "p_holm": p_value(e.get("p_holm")),
+                }
+                for e in s.get("rmst_adjusted", [])
+            ],
             "at": {
                 t: {
                     "youth": fr_pct(s["survival_at"].get(YOUTH, {}).get(t)),
@@ -444,6 +686,8 @@ def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
             },
         }
     ctx["survival"] = surv
+    ctx["primary"] = _primary_names(res, pub, year)
+    ctx["destination_rows"] = _destination_rows(res, pub, year)
     flows = tables["flux"]
     flow_keys = pub.tables.get("flux").keys if pub.tables.has("flux") else None
     ctx["flow_rows"] = []
