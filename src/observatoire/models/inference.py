@@ -183,10 +183,10 @@ def paired_rate_ratio(both: int, only_current: int, only_previous: int) -> Paire
     se_ind = math.sqrt(1 / a + 1 / b)
     independent = (rr * math.exp(-z * se_ind), rr * math.exp(z * se_ind))
     pct = 100 * (rr - 1)
-    shared = f"{french_number(n11)} personnes présentes les deux années"
+    # No count of persons in the sentence: the report prints counts through its publication.
     detail = (
         f"(rapport {french_number(rr, 3)}{NNBSP}; {ic} {french_number(lo, 3)} à "
-        f"{french_number(hi, 3)}, comparaison appariée{NNBSP}; {shared})"
+        f"{french_number(hi, 3)}, comparaison appariée)"
     )
     if lo > 1:
         head = f"Hausse de {french_percent(pct, 1)} par rapport à l'année précédente"
