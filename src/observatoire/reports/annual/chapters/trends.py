@@ -55,6 +55,21 @@ def _seasonality(mm: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _occupancy(occ: dict[str, Any] | None) -> dict[str, Any]:
+    """The shelter's occupancy, described (first and last year, months at full capacity)."""
+    if not occ or not occ.get("yearly"):
+        return {}
+    years = sorted(occ["yearly"])
+    return {
+        "first_year": years[0],
+        "last_year": years[-1],
+        "first": fr_pct(occ["yearly"][years[0]], 1),
+        "last": fr_pct(occ["yearly"][years[-1]], 1),
+        "full": fr_num(occ["full_months"]),
+        "months": fr_num(occ["n_months"]),
+    }
+
+
 def context(data: ReportData) -> dict[str, Any]:
     """The network's models, formatted; the annex prints their diagnostics too."""
     trend = data.trend
@@ -105,14 +120,7 @@ def context(data: ReportData) -> dict[str, Any]:
             "lag1": fr_num(mm.get("serial_lag1"), 2),
             "trough": _seasonality(mm),
         },
-        "occupancy": (
-            {
-                "text": occ["interpretation"],
-                "p_holm": p_text(occ.get("p_holm")),
-            }
-            if occ
-            else {}
-        ),
+        "occupancy": _occupancy(occ),
         "n_tests": len(tests),
         "trends_dispositifs": trends_by_dispositif(trend),
     }
