@@ -17,12 +17,17 @@
 # Pour le comité d'accompagnement. On modélise :
 #
 # 1. le nombre annuel de **personnes distinctes** (réseau et par dispositif) par une régression
-#    de Poisson log-linéaire sur l'année, remplacée par une binomiale négative / quasi-Poisson si
-#    la surdispersion est significative ; l'exponentielle de la pente est le **rapport de taux
-#    annuel** (RR) avec son intervalle de confiance à 95 % ;
-# 2. les **séries mensuelles** (personnes distinctes par mois, nuitées) avec une tendance, des
-#    effets fixes de mois (saisonnalité) et, pour les nuitées, un offset de capacité ;
-# 3. la **variation d'une année sur l'autre** (RR année/année précédente, IC 95 %) ;
+#    log-linéaire **quasi-Poisson** sur l'année (variance proportionnelle à la moyenne, φ estimé,
+#    quantiles de Student à n − 2 ddl ; aucun test de surdispersion sur cinq points) ;
+#    l'exponentielle de la pente est le **rapport de taux annuel** (RR), IC à 95 %. Les années
+#    touchées par la **troncature à gauche** (séjours commencés avant les données) sont exclues
+#    (dispositifs) ou corrigées (réseau) ; analyse de sensibilité **sans 2020** (COVID-19) ;
+# 2. les **séries mensuelles** (personnes distinctes par mois) avec une tendance et des effets
+#    fixes de mois (saisonnalité) ; intervalles tenant compte de la corrélation entre mois
+#    successifs (quasi-vraisemblance, erreurs autocorrélées, Zeger 1988) ; l'**occupation** de
+#    l'abri sur une échelle bornée (logit) ;
+# 3. la **variation d'une année sur l'autre**, comparaison **appariée** (personnes présentes les
+#    deux années, test exact de McNemar) ; p-values ajustées par la méthode de **Holm** ;
 # 4. une décomposition **STL** de la série mensuelle ;
 # 5. les mêmes **modèles mensuels par dispositif** (personnes distinctes et contacts par mois),
 #    les **nuitées de l'abri rapportées à sa capacité** (offset = nuitées-lits du mois), la
@@ -72,16 +77,42 @@ print(results.network_trend.summary_text)
 print(results.network_trend.interpretation)
 
 # %% [markdown]
+# ## Troncature à gauche
+#
+# Part manquante estimée des personnes de chaque année (séjours commencés avant le début des
+# données, encore en cours) ; une année au-delà de 2 % est exclue des tendances du dispositif.
+
+# %%
+pd.DataFrame({d: t.missing_share for d, t in results.truncation.items()}).assign(
+    reseau=pd.Series(results.network_missing_share)
+).round(3)
+
+# %%
+print("Sans correction :", results.network_uncorrected.interpretation)
+print("Sans 2020 :", results.network_without_2020.interpretation)
+
+# %% [markdown]
 # ## Par dispositif
 
 # %%
+adjusted = results.adjusted()
 pd.DataFrame(
     {
-        d: {"famille": r.family, "RR annuel": r.annual_rate_ratio, "IC bas": r.ci_low,
-            "IC haut": r.ci_high, "dispersion": r.dispersion}
+        d: {"famille": r.family, "années": r.years, "RR annuel": r.annual_rate_ratio,
+            "IC bas": r.ci_low, "IC haut": r.ci_high, "p": r.p_value,
+            "p Holm": adjusted[f"tendance_{d}"], "dispersion": r.dispersion}
         for d, r in results.by_dispositif.items()
     }
 ).T
+
+# %%
+results.trend_skipped
+
+# %% [markdown]
+# ## Famille de tests (Holm)
+
+# %%
+pd.DataFrame({"p": results.tests(), "p Holm": adjusted}).round(4)
 
 # %% [markdown]
 # ## Variation d'une année sur l'autre
@@ -112,16 +143,17 @@ pd.Series(seasonal, index=results.monthly["month"]).tail(12)
 # de Poisson prudents (trop larges), jamais trop étroits.
 
 # %% [markdown]
-# ### Nuitées de l'abri rapportées à sa capacité
+# ### Occupation de l'abri
 #
-# Exposition = nuitées-lits offertes dans le mois (lits permanents + lits du Plan Grand Froid
-# les nuits d'hiver, d'après les fiches partenaires). Le rapport de taux annuel porte donc sur
-# le **taux d'occupation**. En hiver l'abri est plein : les nuitées occupées y mesurent la
+# Taux d'occupation = nuitées / nuitées-lits offertes dans le mois (lits permanents + lits du
+# Plan Grand Froid les nuits d'hiver, d'après les fiches partenaires), modélisé sur l'échelle
+# logit (un taux borné à 100 %). En hiver l'abri est plein : les nuitées occupées y mesurent la
 # capacité, pas le besoin — d'où la prévision de la *demande* plus bas.
 
 # %%
-shelter_model = results.shelter_model
-print(shelter_model.model.interpretation if shelter_model.model else shelter_model.skipped)
+occupancy = results.occupancy
+print(occupancy.interpretation if occupancy else "Occupation non modélisée.")
+occupancy.yearly if occupancy else None
 
 # %% [markdown]
 # ### Diagnostics
@@ -137,6 +169,7 @@ diagnostics.rename(
         "ci_high": "IC haut", "p_value": "p", "dispersion": "X²/ddl (Poisson)",
         "ct_alpha": "alpha Cameron–Trivedi", "ct_p": "p Cameron–Trivedi", "alpha": "alpha (BN)",
         "residual_dispersion": "X²/ddl (retenu)", "ljung_box_p": "p Ljung–Box",
+        "serial_lag1": "corrélation mois successifs",
         "exposure": "Exposition", "skipped": "Non modélisé",
     }
 ).round(4)
@@ -158,8 +191,9 @@ charts.dispositif_fits(
 # %% [markdown]
 # ### Variation d'une année sur l'autre, par dispositif
 #
-# Personnes distinctes de l'année contre l'année précédente (rapport de taux, IC 95 % de Wald
-# sur l'échelle log, exact si un compte est nul).
+# Personnes distinctes de l'année contre l'année précédente, comparaison appariée (les
+# personnes présentes les deux années comptent une fois ; IC 95 % sur l'échelle log, test exact
+# de McNemar). Un dispositif touché par la troncature à gauche n'est pas interprétable.
 
 # %%
 yoy_disp = results.yoy_by_dispositif

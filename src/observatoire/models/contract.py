@@ -14,7 +14,7 @@ contract, :func:`write_trends` writes the JSON file and the tables, :func:`read_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,9 +33,10 @@ from observatoire.core.contracts import (
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators import counts as indicators
 from observatoire.intake.mapping import PartnerMapping
-from observatoire.models import forecast, trends
+from observatoire.models import forecast, inference, trends, truncation
 from observatoire.models.forecast import Backtest, WinterForecast
-from observatoire.models.trends import MonthlyModelResult, RateRatio, SeriesModel, TrendResult
+from observatoire.models.inference import OccupancyModel, PairedRateRatio
+from observatoire.models.trends import MonthlyModelResult, SeriesModel, TrendResult
 
 __all__ = [
     "BacktestRecord",
@@ -91,7 +92,10 @@ def _pick(cls: type[T], result: Any) -> T:
 
 @dataclass(frozen=True)
 class TrendRecord:
-    """Log-linear trend of a yearly count (``network``, ``by_dispositif[code]``)."""
+    """Log-linear trend of a yearly count (``network``, ``by_dispositif[code]``, and the same
+    without 2020): quasi-Poisson on the ``years`` kept, ``excluded`` years with their reason,
+    ``p_holm`` the p-value adjusted for the family of tests the report prints (None when the
+    test is not part of it, as for the sensitivity analyses)."""
 
     family: str
     annual_rate_ratio: float | None
@@ -100,21 +104,81 @@ class TrendRecord:
     p_value: float | None
     dispersion: float | None
     interpretation: str
+    years: list[int] = field(default_factory=list)
+    excluded: dict[str, str] = field(default_factory=dict)
+    p_holm: float | None = None
+    corrected: dict[str, float] = field(default_factory=dict)
+    """Share of each year's count added for the persons left truncation hides (network)."""
+
+    @classmethod
+    def of(
+        cls,
+        result: TrendResult,
+        p_holm: float | None = None,
+        corrected: dict[int, float] | None = None,
+    ) -> TrendRecord:
+        return cls(
+            **finite({n: getattr(result, n) for n in field_names(cls)[:7]}),
+            years=list(result.years),
+            excluded={str(y): r for y, r in result.excluded.items()},
+            p_holm=p_holm,
+            corrected={str(y): float(m) for y, m in (corrected or {}).items()},
+        )
 
 
 @dataclass(frozen=True)
 class YearOnYearRecord:
-    """Distinct persons of the year against the year before, network (``year_on_year``)."""
+    """Persons of the year against the year before (``year_on_year``, and per dispositif
+    ``yoy_by_dispositif[code]``): paired comparison, ``both`` persons present both years,
+    ``p_value`` McNemar's exact test, ``p_holm`` adjusted for the family, ``independent_ci``
+    the former interval (two independent Poisson counts), ``truncated`` when either year is
+    hit by left truncation (the change is then not interpretable, and not tested)."""
 
     rate_ratio: float | None
     ci_low: float | None
     ci_high: float | None
     interpretation: str
+    current: int = 0
+    previous: int = 0
+    both: int = 0
+    p_value: float | None = None
+    p_holm: float | None = None
+    independent_ci: list[float | None] = field(default_factory=list)
+    method: str = ""
+    truncated: bool = False
+
+    @classmethod
+    def of(
+        cls, r: PairedRateRatio, p_holm: float | None = None, truncated: bool = False
+    ) -> YearOnYearRecord:
+        return cls(
+            **finite(
+                {
+                    "rate_ratio": r.rate_ratio,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "interpretation": r.interpretation,
+                    "current": r.current,
+                    "previous": r.previous,
+                    "both": r.both,
+                    "p_value": r.p_value,
+                    "p_holm": p_holm,
+                    "independent_ci": list(r.independent_ci),
+                    "method": r.method,
+                    "truncated": truncated,
+                }
+            )
+        )
+
+
+RateRatioRecord = YearOnYearRecord
 
 
 @dataclass(frozen=True)
 class MonthlyRecord:
-    """The network's monthly model: trend and month effects (``monthly``)."""
+    """The network's monthly model (``monthly``): its trend is kept for the annex, its month
+    effects (``seasonal``: month, rate ratio against January and 95 % CI) are what the report
+    reads; ``serial_lag1`` the estimated correlation of successive months."""
 
     family: str
     annual_rate_ratio: float | None
@@ -122,21 +186,57 @@ class MonthlyRecord:
     ci_high: float | None
     dispersion: float | None
     ljung_box_p: float | None
+    serial_lag1: float | None = None
+    seasonal: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, m: MonthlyModelResult) -> MonthlyRecord:
+        seasonal = [
+            {"month": int(r.month), "rate_ratio": r.rate_ratio, "ci_low": r.ci_low,
+             "ci_high": r.ci_high}
+            for r in m.seasonal_effects.itertuples()
+        ]  # fmt: skip
+        return cls(
+            **finite({n: getattr(m, n) for n in field_names(cls)[:6]}),
+            serial_lag1=finite(m.serial.lag1) if m.serial is not None else None,
+            seasonal=finite(seasonal),
+        )
 
 
 @dataclass(frozen=True)
-class RateRatioRecord:
-    """Distinct persons of the year against the year before, one dispositif
-    (``yoy_by_dispositif[code]``)."""
+class OccupancyRecord:
+    """The shelter's occupancy on a bounded (logit) scale (``occupancy``): annual odds ratio at
+    equal season, its CI and p-values, and the yearly occupancy (descriptive)."""
 
-    current: float | None
-    previous: float | None
-    rate_ratio: float | None
+    odds_ratio: float | None
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
-    method: str
+    p_holm: float | None
+    serial_lag1: float | None
+    n_months: int
+    full_months: int
+    yearly: dict[str, float]
     interpretation: str
+
+    @classmethod
+    def of(cls, m: OccupancyModel, p_holm: float | None) -> OccupancyRecord:
+        return cls(
+            **finite(
+                {
+                    "odds_ratio": m.odds_ratio,
+                    "ci_low": m.ci_low,
+                    "ci_high": m.ci_high,
+                    "p_value": m.p_value,
+                    "p_holm": p_holm,
+                    "serial_lag1": m.serial.lag1,
+                    "n_months": m.n_months,
+                    "full_months": m.full_months,
+                    "yearly": {str(int(r.year)): float(r.occupancy) for r in m.yearly.itertuples()},
+                    "interpretation": m.interpretation,
+                }
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -154,6 +254,7 @@ class SeriesFitRecord:
     alpha: float | None
     residual_dispersion: float | None
     ljung_box_p: float | None
+    serial_lag1: float | None
     exposure: str | None
     interpretation: str
     notes: list[str]
@@ -352,6 +453,15 @@ class ForecastRecord:
 
 
 @dataclass(frozen=True)
+class MultiplicityRecord:
+    """The family of tests the report prints, adjusted together (``multiplicity``)."""
+
+    method: str
+    tests: dict[str, float | None]
+    adjusted: dict[str, float | None]
+
+
+@dataclass(frozen=True)
 class TrendsSummary:
     """The content of ``tendances.json``."""
 
@@ -361,14 +471,25 @@ class TrendsSummary:
     year_on_year: YearOnYearRecord
     monthly: MonthlyRecord
     monthly_by_dispositif: dict[str, DispositifModels]
-    yoy_by_dispositif: dict[str, RateRatioRecord]
-    shelter_nights_model: SeriesRecord
+    yoy_by_dispositif: dict[str, YearOnYearRecord]
+    occupancy: OccupancyRecord | None
     stl_skipped: dict[str, str]
     forecast: ForecastRecord
+    network_without_2020: TrendRecord | None = None
+    network_uncorrected: TrendRecord | None = None
+    by_dispositif_without_2020: dict[str, TrendRecord] = field(default_factory=dict)
+    trend_skipped: dict[str, str] = field(default_factory=dict)
+    truncation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    network_missing_share: dict[str, float] = field(default_factory=dict)
+    multiplicity: MultiplicityRecord | None = None
 
     @classmethod
     def from_json(cls, data: Any, where: str = TRENDS_FILE) -> TrendsSummary:
         check_keys(data, field_names(cls), where)
+
+        def trend(r: Any, at: str) -> TrendRecord | None:
+            return None if r is None else flat_from_json(TrendRecord, r, f"{where}: {at}")
+
         return cls(
             year=data["year"],
             network=flat_from_json(TrendRecord, data["network"], f"{where}: network"),
@@ -385,14 +506,32 @@ class TrendsSummary:
                 for d, r in data["monthly_by_dispositif"].items()
             },
             yoy_by_dispositif={
-                d: flat_from_json(RateRatioRecord, r, f"{where}: yoy_by_dispositif.{d}")
+                d: flat_from_json(YearOnYearRecord, r, f"{where}: yoy_by_dispositif.{d}")
                 for d, r in data["yoy_by_dispositif"].items()
             },
-            shelter_nights_model=SeriesRecord.from_json(
-                data["shelter_nights_model"], f"{where}: shelter_nights_model"
+            occupancy=(
+                None
+                if data["occupancy"] is None
+                else flat_from_json(OccupancyRecord, data["occupancy"], f"{where}: occupancy")
             ),
             stl_skipped=data["stl_skipped"],
             forecast=ForecastRecord.from_json(data["forecast"], f"{where}: forecast"),
+            network_without_2020=trend(data["network_without_2020"], "network_without_2020"),
+            network_uncorrected=trend(data["network_uncorrected"], "network_uncorrected"),
+            by_dispositif_without_2020={
+                d: flat_from_json(TrendRecord, r, f"{where}: by_dispositif_without_2020.{d}")
+                for d, r in data["by_dispositif_without_2020"].items()
+            },
+            trend_skipped=data["trend_skipped"],
+            truncation=data["truncation"],
+            network_missing_share=data["network_missing_share"],
+            multiplicity=(
+                None
+                if data["multiplicity"] is None
+                else flat_from_json(
+                    MultiplicityRecord, data["multiplicity"], f"{where}: multiplicity"
+                )
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -407,10 +546,25 @@ class TrendsSummary:
                 d: m.to_json() for d, m in self.monthly_by_dispositif.items()
             },
             "yoy_by_dispositif": {d: flat_to_json(r) for d, r in self.yoy_by_dispositif.items()},
-            "shelter_nights_model": self.shelter_nights_model.to_json(),
+            "occupancy": None if self.occupancy is None else flat_to_json(self.occupancy),
             "stl_skipped": self.stl_skipped,
             "forecast": self.forecast.to_json(),
-        }
+            "network_without_2020": (
+                None if self.network_without_2020 is None
+                else flat_to_json(self.network_without_2020)
+            ),
+            "network_uncorrected": (
+                None if self.network_uncorrected is None
+                else flat_to_json(self.network_uncorrected)
+            ),
+            "by_dispositif_without_2020": {
+                d: flat_to_json(r) for d, r in self.by_dispositif_without_2020.items()
+            },
+            "trend_skipped": self.trend_skipped,
+            "truncation": self.truncation,
+            "network_missing_share": self.network_missing_share,
+            "multiplicity": None if self.multiplicity is None else flat_to_json(self.multiplicity),
+        }  # fmt: skip
 
 
 # --- the stage ----------------------------------------------------------------------------------
@@ -428,7 +582,7 @@ class TrendsResults:
     """Distinct persons of the network per year (index ``year``)."""
     network_trend: TrendResult
     by_dispositif: dict[str, TrendResult]
-    year_on_year: RateRatio
+    year_on_year: PairedRateRatio
     monthly: pd.DataFrame
     """The network's distinct persons per month, as the indicators stage wrote them."""
     monthly_model: MonthlyModelResult
@@ -436,19 +590,48 @@ class TrendsResults:
     dispositif_counts: pd.DataFrame
     dispositif_models: dict[str, dict[str, SeriesModel]]
     shelter_nights: pd.DataFrame
-    shelter_model: SeriesModel
-    yoy_by_dispositif: dict[str, RateRatio]
+    occupancy: OccupancyModel | None
+    yoy_by_dispositif: dict[str, PairedRateRatio]
     stl_by_dispositif: dict[str, DecomposeResult]
     stl_skipped: dict[str, str]
     demand: pd.DataFrame
     winter_forecast: WinterForecast
     backtests: dict[str, Backtest]
+    truncation: dict[str, truncation.Truncation] = field(default_factory=dict)
+    network_missing_share: dict[int, float] = field(default_factory=dict)
+    network_without_2020: TrendResult | None = None
+    by_dispositif_without_2020: dict[str, TrendResult] = field(default_factory=dict)
+    trend_skipped: dict[str, str] = field(default_factory=dict)
+    network_uncorrected: TrendResult | None = None
+    """The network's trend on the counts as observed (no truncation correction)."""
 
     @property
     def all_models(self) -> list[SeriesModel]:
-        """Every monthly series model, dispositif by dispositif, then the shelter's nights."""
+        """Every monthly series model, dispositif by dispositif."""
         per = self.dispositif_models.values()
-        return [m for models in per for m in models.values()] + [self.shelter_model]
+        return [m for models in per for m in models.values()]
+
+    def tests(self) -> dict[str, float]:
+        """The family of tests the report prints, by name: the trends (network, dispositifs)
+        and the year-on-year changes not hit by truncation."""
+        out = {"tendance_reseau": self.network_trend.p_value}
+        out |= {f"tendance_{d}": r.p_value for d, r in self.by_dispositif.items()}
+        out["annee_reseau"] = self.year_on_year.p_value
+        for d, r in self.yoy_by_dispositif.items():
+            if not self.truncated_yoy(d):
+                out[f"annee_{d}"] = r.p_value
+        # The occupancy's odds ratio is not in the family: its interval undercovers under strong
+        # dependence (bench/results/trends_coverage.json), so the report describes occupancy.
+        return out
+
+    def adjusted(self) -> dict[str, float]:
+        """Holm-adjusted p-values of :meth:`tests`."""
+        return inference.holm(self.tests())
+
+    def truncated_yoy(self, dispositif: str) -> bool:
+        """Whether the year or the year before is hit by left truncation for ``dispositif``."""
+        tr = self.truncation.get(dispositif)
+        return tr is not None and bool({self.year, self.year - 1} & set(tr.affected_years))
 
     def diagnostics(self) -> pd.DataFrame:
         """One row of diagnostics per monthly series (``diagnostics_mensuels.csv``)."""
@@ -482,8 +665,8 @@ class TrendsResults:
         for d, per in self.dispositif_models.items():
             if per["persons"].model is not None:
                 out[f"mensuel_{d}_ajuste"] = per["persons"].model.fitted
-        if self.shelter_model.model is not None:
-            out["mensuel_hebergement_urgence_nuitees_ajuste"] = self.shelter_model.model.fitted
+        if self.occupancy is not None:
+            out["mensuel_hebergement_urgence_occupation_ajuste"] = self.occupancy.fitted
         for d, res in self.stl_by_dispositif.items():
             out[f"stl_{d}"] = pd.DataFrame(
                 {
@@ -526,29 +709,57 @@ def fit_trends(
 
     # Persons present in each year (a stay counts in every year it covers), as in the report.
     yearly = indicators.yearly_distinct_persons(contacts).set_index("year")["persons"]
-    network_trend = trends.fit_yearly_trend(yearly)
-    by_disp = {}
     yearly_disp = indicators.yearly_distinct_persons(contacts, by="dispositif")
-    for disp, grp in yearly_disp.groupby("dispositif"):
-        series = grp.set_index("year")["persons"].reindex(yearly.index, fill_value=0)
-        if (series > 0).sum() >= 3:
-            by_disp[disp] = trends.fit_yearly_trend(series)
-    yoy = trends.year_on_year(float(yearly.get(year, 0)), float(yearly.get(year - 1, 0)))
+    per_disp = {
+        str(d): grp.set_index("year")["persons"].reindex(yearly.index, fill_value=0)
+        for d, grp in yearly_disp.groupby("dispositif")
+    }
+    # Left truncation: stays begun before the data are unseen (see models.truncation).
+    trunc = truncation.left_truncation(contacts)
+    missing = truncation.network_missing_share(trunc, yearly, per_disp)
+    reason = "troncature à gauche"
+    # The network keeps every year, its counts corrected by the persons the truncated stays
+    # hide (an upper bound: some of them are counted through another service); dropping the
+    # affected years would leave a residual bias (the deficit fades over several years).
+    corrected = yearly / (1 - pd.Series(missing).reindex(yearly.index).fillna(0.0))
+    network_trend = trends.fit_yearly_trend(corrected)
+    network_uncorrected = trends.fit_yearly_trend(yearly)
+    covid = "sans 2020 (COVID-19)"
+    network_no2020 = _trend_or_none(corrected, {2020: covid})
+    by_disp, by_disp_no2020, trend_skipped = {}, {}, {}
+    for disp, series in per_disp.items():
+        excl = {y: reason for y in (trunc[disp].affected_years if disp in trunc else [])}
+        kept = series.drop(index=list(excl))
+        if (kept > 0).sum() < 3:
+            trend_skipped[disp] = (
+                f"tendance non estimée\u00a0: {int((kept > 0).sum())} année(s) sans troncature "
+                "à gauche (au moins 3 requises)"
+                if excl
+                else "moins de 3 années avec des personnes"
+            )
+            continue
+        by_disp[disp] = trends.fit_yearly_trend(series, exclude=excl)
+        fit = _trend_or_none(series, {**excl, 2020: covid})
+        if fit is not None:
+            by_disp_no2020[disp] = fit
+    yoy = trends.paired_year_on_year(contacts, year)
 
     monthly = monthly_network[monthly_network["month"].dt.year <= year]
     monthly_model = trends.fit_monthly_model(monthly, value="persons")
     stl_network = trends.stl(monthly, value="persons")
 
     monthly_disp = trends.monthly_dispositif_counts(contacts, end_month)
-    disp_models = trends.fit_dispositif_models(monthly_disp)
+    starts = {d: t.first_clean_month for d, t in trunc.items()}
+    disp_models = trends.fit_dispositif_models(monthly_disp, starts=starts)
     shelter_nights = indicators.monthly_nights(contacts)
     shelter_nights = shelter_nights[shelter_nights["month"] <= end_month].copy()
     shelter_nights["capacity"] = forecast.monthly_bed_nights(
         capacity, shelter_nights["month"], winter
     ).to_numpy()
-    shelter_model = trends.fit_series(
-        shelter_nights, "nights", "hebergement_urgence", exposure="capacity"
-    )
+    try:
+        occupancy = inference.fit_occupancy_model(shelter_nights)
+    except ValueError:
+        occupancy = None
     yoy_disp = trends.yoy_by_dispositif(contacts, year)
     stl_by_disp, stl_skipped = {}, {}
     for d, sub in monthly_disp.groupby("dispositif"):
@@ -586,34 +797,76 @@ def fit_trends(
         dispositif_counts=monthly_disp,
         dispositif_models=disp_models,
         shelter_nights=shelter_nights,
-        shelter_model=shelter_model,
+        occupancy=occupancy,
         yoy_by_dispositif=yoy_disp,
         stl_by_dispositif=stl_by_disp,
         stl_skipped=stl_skipped,
         demand=demand,
         winter_forecast=winter_fc,
         backtests=backtests,
+        truncation=trunc,
+        network_missing_share=missing,
+        network_without_2020=network_no2020,
+        by_dispositif_without_2020=by_disp_no2020,
+        trend_skipped=trend_skipped,
+        network_uncorrected=network_uncorrected,
     )
+
+
+def _trend_or_none(series: pd.Series, exclude: dict[int, str]) -> TrendResult | None:
+    """The yearly trend without the ``exclude`` years, None when fewer than 3 years remain."""
+    kept = series.drop(index=[y for y in exclude if y in series.index])
+    if (kept > 0).sum() < 3:
+        return None
+    return trends.fit_yearly_trend(series, exclude=exclude)
 
 
 def summarise(results: TrendsResults) -> TrendsSummary:
     """The typed content of ``tendances.json``."""
+    adjusted = results.adjusted()
+    tests = results.tests()
+    occ = results.occupancy
     return TrendsSummary(
         year=results.year,
-        network=_pick(TrendRecord, results.network_trend),
-        by_dispositif={d: _pick(TrendRecord, r) for d, r in results.by_dispositif.items()},
-        year_on_year=_pick(YearOnYearRecord, results.year_on_year),
-        monthly=_pick(MonthlyRecord, results.monthly_model),
+        network=TrendRecord.of(
+            results.network_trend, adjusted["tendance_reseau"], results.network_missing_share
+        ),
+        by_dispositif={
+            d: TrendRecord.of(r, adjusted[f"tendance_{d}"])
+            for d, r in results.by_dispositif.items()
+        },
+        year_on_year=YearOnYearRecord.of(results.year_on_year, adjusted["annee_reseau"]),
+        monthly=MonthlyRecord.of(results.monthly_model),
         monthly_by_dispositif={
             d: DispositifModels(SeriesRecord.of(per["persons"]), SeriesRecord.of(per["contacts"]))
             for d, per in results.dispositif_models.items()
         },
         yoy_by_dispositif={
-            d: _pick(RateRatioRecord, r) for d, r in results.yoy_by_dispositif.items()
+            d: YearOnYearRecord.of(r, adjusted.get(f"annee_{d}"), results.truncated_yoy(d))
+            for d, r in results.yoy_by_dispositif.items()
         },
-        shelter_nights_model=SeriesRecord.of(results.shelter_model),
+        occupancy=None if occ is None else OccupancyRecord.of(occ, None),
         stl_skipped=results.stl_skipped,
         forecast=ForecastRecord.of(results.winter_forecast, results.backtests),
+        network_without_2020=(
+            None
+            if results.network_without_2020 is None
+            else TrendRecord.of(results.network_without_2020, None, results.network_missing_share)
+        ),
+        network_uncorrected=(
+            None
+            if results.network_uncorrected is None
+            else TrendRecord.of(results.network_uncorrected)
+        ),
+        by_dispositif_without_2020={
+            d: TrendRecord.of(r) for d, r in results.by_dispositif_without_2020.items()
+        },
+        trend_skipped=results.trend_skipped,
+        truncation=finite({d: t.record() for d, t in results.truncation.items()}),
+        network_missing_share={str(y): m for y, m in results.network_missing_share.items()},
+        multiplicity=MultiplicityRecord(
+            method="Holm", tests=finite(tests), adjusted=finite(adjusted)
+        ),
     )
 
 

@@ -50,6 +50,13 @@ from statsmodels.tsa.seasonal import STL, DecomposeResult
 
 from observatoire.core.formatting import MOIS_NOMS, NNBSP, french_number, french_percent
 from observatoire.indicators.activity import in_year, periods_covered
+from observatoire.models.inference import (
+    SERIAL_METHOD,
+    PairedRateRatio,
+    SerialCorrelation,
+    paired_rate_ratio,
+    serial_covariance,
+)
 
 __all__ = [
     "FAMILY_NB",
@@ -73,6 +80,7 @@ __all__ = [
     "ljung_box_glm",
     "monthly_dispositif_counts",
     "overdispersion_test",
+    "paired_year_on_year",
     "simulated_monthly_mean",
     "stl",
     "year_on_year",
@@ -134,6 +142,8 @@ class TrendResult:
     interpretation: str
     overdispersion: OverdispersionTest
     n_years: int
+    years: list[int] = field(default_factory=list)
+    excluded: dict[int, str] = field(default_factory=dict)
 
     @property
     def annual_percent_change(self) -> float:
@@ -186,6 +196,8 @@ class MonthlyModelResult:
     params: pd.Series | None = None
     cov_params: pd.DataFrame | None = None
     time_centre: float | None = None
+    serial: SerialCorrelation | None = None
+    robust_cov: pd.DataFrame | None = None
 
     @property
     def annual_percent_change(self) -> float:
@@ -381,21 +393,30 @@ def _mean_ci(
 # --------------------------------------------------------------------------------------------
 
 
-def fit_yearly_trend(counts: pd.Series) -> TrendResult:
+def fit_yearly_trend(counts: pd.Series, exclude: dict[int, str] | None = None) -> TrendResult:
     """Annual log-linear trend of a yearly count series: ``log E[count] = a + b·(year − ȳ)``.
 
-    ``counts`` is indexed by year (e.g. 2020..2024; gaps allowed), at least 3 years. A
-    Poisson GLM is fitted and tested for overdispersion (Pearson X²/df and Cameron–Trivedi,
-    5 % overall). If overdispersed it is refitted as **quasi-Poisson** rather than negative
-    binomial: with ~5 points the ML estimate of the NB α is unstable and the two variance
-    forms are indistinguishable, while quasi-Poisson keeps the Poisson estimates, inflates
-    the covariance by φ = X²/df and uses Student t quantiles on n − 2 df, which is the
-    honest price of estimating φ from so few points. Centring the year makes the intercept
-    the log count at the mid-period and keeps the fit numerically stable.
+    ``counts`` is indexed by year (e.g. 2020..2024; gaps allowed); ``exclude`` maps years left
+    out of the fit to the French reason (e.g. left truncation, see
+    :mod:`observatoire.models.truncation`); at least 3 years must remain.
+
+    **Quasi-Poisson by default, without a pre-test.** Counts of persons per year are not
+    Poisson draws (the same persons come back, services open and close); what is assumed is
+    only that the variance around the log-linear trend is proportional to the mean,
+    Var = φ·μ, and that the years' deviations from the trend are independent. φ is estimated
+    by Pearson X²/(n − 2), which may be below 1, and intervals use Student t on n − 2 degrees of
+    freedom: the price of estimating φ from five points (t₃ = 3.18 instead of 1.96). The former
+    method tested overdispersion on these five points first (a test with almost no power) and
+    fell back on Poisson, whose intervals ignore every year-level source of variation. The
+    Pearson and Cameron–Trivedi statistics are kept as descriptions (``overdispersion``), they
+    no longer choose the model. Centring the year makes the intercept the log count at the
+    mid-period and keeps the fit numerically stable.
     """
     series = pd.Series(counts, dtype=float)
     if series.isna().any():
         raise ValueError("counts contains missing values: a missing year cannot be a zero")
+    excluded = {int(y): r for y, r in (exclude or {}).items() if int(y) in set(series.index)}
+    series = series.drop(index=list(excluded))
     if len(series) < 3:
         raise ValueError("at least 3 years are needed to fit a trend")
     series = series.sort_index()
@@ -410,15 +431,9 @@ def fit_yearly_trend(counts: pd.Series) -> TrendResult:
     endog = pd.Series(y, name="count")
     poisson = sm.GLM(endog, exog, family=sm.families.Poisson()).fit()
     od = overdispersion_test(y, poisson.fittedvalues.to_numpy(), int(poisson.df_resid))
-
-    if od.overdispersed:
-        result = sm.GLM(endog, exog, family=sm.families.Poisson()).fit(scale="X2", use_t=True)
-        family = FAMILY_QUASI_POISSON
-        q = float(stats.t.ppf(1 - ALPHA_LEVEL / 2, result.df_resid))
-    else:
-        result = poisson
-        family = FAMILY_POISSON
-        q = _Z
+    result = sm.GLM(endog, exog, family=sm.families.Poisson()).fit(scale="X2", use_t=True)
+    family = FAMILY_QUASI_POISSON
+    q = float(stats.t.ppf(1 - ALPHA_LEVEL / 2, result.df_resid))
 
     b = float(result.params["year_centered"])
     se = float(result.bse["year_centered"])
@@ -442,10 +457,11 @@ def fit_yearly_trend(counts: pd.Series) -> TrendResult:
         ).as_text()
     )
     summary += (
-        f"\nSurdispersion (modèle de Poisson) : X²/ddl = {od.dispersion:.3f} "
-        f"(p = {od.pearson_p:.4g}) ; Cameron–Trivedi alpha = {od.ct_alpha:.4g} "
-        f"(t = {od.ct_t:.3f}, p unilatéral = {od.ct_p:.4g})"
+        f"\nDispersion (description, ne choisit pas le modèle) : X²/ddl = {od.dispersion:.3f} "
+        f"sur {od.df_resid} ddl ; Cameron–Trivedi alpha = {od.ct_alpha:.4g}"
     )
+    if excluded:
+        summary += "\nAnnées exclues : " + " ; ".join(f"{y} ({r})" for y, r in excluded.items())
     return TrendResult(
         family=family,
         annual_rate_ratio=rr,
@@ -458,6 +474,8 @@ def fit_yearly_trend(counts: pd.Series) -> TrendResult:
         interpretation=_trend_sentence(rr, lo, hi, "annuelle moyenne estimée"),
         overdispersion=od,
         n_years=len(y),
+        years=[int(v) for v in years],
+        excluded=excluded,
     )
 
 
@@ -570,6 +588,11 @@ class _CountFit:
     variance: np.ndarray
     overdispersion: OverdispersionTest
 
+    @property
+    def scale(self) -> float:
+        """φ of a quasi-Poisson fit (its ``variance`` is φμ), 1 otherwise."""
+        return self.overdispersion.dispersion if self.family == FAMILY_QUASI_POISSON else 1.0
+
 
 def _fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _CountFit:
     """Poisson GLM, then NB2 (Breslow α) if overdispersed, quasi-Poisson if NB fails.
@@ -617,6 +640,17 @@ def _fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _Co
         mu_p,
         od,
     )
+
+
+def _dependent_covariance(
+    retained: _CountFit, y: np.ndarray, exog: np.ndarray
+) -> tuple[np.ndarray, SerialCorrelation, float]:
+    """The retained fit's covariance under serially correlated months, and its t quantile."""
+    shape = retained.variance / retained.scale  # V(μ) of the family, without φ
+    mu = retained.mu
+    cov, serial = serial_covariance(exog, mu**2 / shape, (y - mu) / np.sqrt(shape))
+    q = float(stats.t.ppf(1 - ALPHA_LEVEL / 2, len(y) - exog.shape[1]))
+    return cov, serial, q
 
 
 def fit_monthly_model(
@@ -676,21 +710,24 @@ def fit_monthly_model(
     residual_dispersion = float(np.sum(pearson**2) / (n - k))
     weights = mu**2 / variance  # GLM working weights (log link), defining the hat matrix
     lb_stat, lb_p, lb_p_chi2 = ljung_box_glm(pearson, exog.to_numpy(), weights, lags=12)
+    # Inference: the same estimates, a covariance that lets successive months be correlated
+    # and the dispersion differ from the family's (see observatoire.models.inference).
+    robust_cov, serial, q = _dependent_covariance(retained, y, exog.to_numpy())
     if lb_p < ALPHA_LEVEL:
         notes.append(
             "Autocorrélation résiduelle significative (Ljung–Box, 12 retards\u00a0: p "
-            f"{_p_text(lb_p)})\u00a0: les intervalles de confiance sont probablement "
-            "trop étroits."
+            f"{_p_text(lb_p)})\u00a0: les intervalles en tiennent compte (corrélation estimée "
+            f"entre deux mois successifs {french_number(serial.lag1, 2)})."
         )
     if n != (month_index.max() - month_index.min() + 1):
         notes.append("Série mensuelle incomplète\u00a0: le test de Ljung–Box est approximatif.")
 
     names = list(exog.columns)
-    se = np.sqrt(np.diag(cov))
+    se = np.sqrt(np.diag(robust_cov))
     i = names.index("trend_years")
     b, se_b = float(params[i]), float(se[i])
-    rr, lo, hi = math.exp(b), math.exp(b - _Z * se_b), math.exp(b + _Z * se_b)
-    p_value = float(2 * stats.norm.sf(abs(b / se_b)))
+    rr, lo, hi = math.exp(b), math.exp(b - q * se_b), math.exp(b + q * se_b)
+    p_value = float(2 * stats.t.sf(abs(b / se_b), n - k)) if se_b > 0 else 0.0
 
     rows = []
     for m in range(1, 13):
@@ -703,13 +740,13 @@ def fit_monthly_model(
                     m,
                     MOIS_NOMS[m - 1],
                     math.exp(params[j]),
-                    math.exp(params[j] - _Z * se[j]),
-                    math.exp(params[j] + _Z * se[j]),
+                    math.exp(params[j] - q * se[j]),
+                    math.exp(params[j] + q * se[j]),
                 )
             )
     seasonal = pd.DataFrame(rows, columns=["month", "mois", "rate_ratio", "ci_low", "ci_high"])
 
-    fit, lower, upper = _mean_ci(exog.to_numpy(), params, cov, offset, _Z)
+    fit, lower, upper = _mean_ci(exog.to_numpy(), params, robust_cov, offset, q)
     fitted = pd.DataFrame(
         {"month": data["month"], "observed": y, "fit": fit, "lower": lower, "upper": upper}
     )
@@ -722,6 +759,9 @@ def fit_monthly_model(
         f"\nModèle retenu : {family} ; X²/ddl des résidus = {residual_dispersion:.3f} ; "
         f"Ljung–Box (12 retards) Q = {lb_stat:.2f}, p calibré = {lb_p:.4g} "
         f"(p chi2(12) naïf = {lb_p_chi2:.4g})"
+        f"\nIntervalles : {SERIAL_METHOD} ; phi = {serial.phi:.3f}, corrélation w·rho^k avec "
+        f"w = {serial.weight:.3f}, rho = {serial.rho:.3f} (retard 1 : {serial.lag1:.3f}) ; "
+        f"Student t à {n - k} ddl"
     )
     if alpha is not None:
         summary += (
@@ -753,6 +793,8 @@ def fit_monthly_model(
         params=pd.Series(params, index=exog.columns),
         cov_params=pd.DataFrame(cov, index=exog.columns, columns=exog.columns),
         time_centre=time_centre,
+        serial=serial,
+        robust_cov=pd.DataFrame(robust_cov, index=exog.columns, columns=exog.columns),
     )
 
 
@@ -888,11 +930,14 @@ SIMULATED_SEASONALITY: tuple[float, ...] = (
 
 @dataclass(frozen=True)
 class CoverageSimulation:
-    """How often the 95 % CI of the monthly model's annual rate ratio covers the truth.
+    """How often the 95 % CIs of the monthly model cover the truth.
 
-    ``coverage`` = ``covered`` / ``replications``, with its Monte Carlo standard error
-    ``mc_se``. ``families`` counts the model retained by the overdispersion decision;
-    ``mean_alpha_hat`` is the mean NB α̂ over the series fitted as NB (None if none was).
+    ``coverage`` = ``covered`` / ``replications`` for the annual rate ratio, with its Monte
+    Carlo standard error ``mc_se``; ``seasonal_coverage`` the same for the July effect (July
+    against January). ``families`` counts the family retained for the point estimates;
+    ``mean_alpha_hat`` is the mean NB α̂ over the series fitted as NB (None if none was);
+    ``mean_lag1`` the mean estimated correlation of successive months. ``latent_rho`` and
+    ``latent_sd`` describe the planted dependence (0: independent months).
     """
 
     case: str
@@ -907,6 +952,11 @@ class CoverageSimulation:
     seed: int
     families: dict[str, int]
     mean_alpha_hat: float | None
+    latent_rho: float = 0.0
+    latent_sd: float = 0.0
+    seasonal_covered: int = 0
+    seasonal_coverage: float = math.nan
+    mean_lag1: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record."""
@@ -916,13 +966,18 @@ class CoverageSimulation:
             "covered": self.covered,
             "coverage": self.coverage,
             "mc_se": self.mc_se,
+            "seasonal_covered": self.seasonal_covered,
+            "seasonal_coverage": self.seasonal_coverage,
             "n_months": self.n_months,
             "level": self.level,
             "rate_ratio": self.rate_ratio,
             "alpha": self.alpha,
+            "latent_rho": self.latent_rho,
+            "latent_sd": self.latent_sd,
             "seed": self.seed,
             "families": dict(self.families),
             "mean_alpha_hat": self.mean_alpha_hat,
+            "mean_lag1": self.mean_lag1,
         }
 
 
@@ -939,9 +994,26 @@ def simulated_monthly_mean(
     return pd.DataFrame({"month": months, "mu": mu})
 
 
-def draw_counts(rng: np.random.Generator, mu: np.ndarray, alpha: float) -> np.ndarray:
-    """Poisson (α = 0) or NB2 counts with mean ``mu`` and variance μ + αμ²."""
+def draw_counts(
+    rng: np.random.Generator,
+    mu: np.ndarray,
+    alpha: float,
+    latent_rho: float = 0.0,
+    latent_sd: float = 0.0,
+) -> np.ndarray:
+    """Poisson (α = 0) or NB2 counts with mean ``mu`` and variance μ + αμ², optionally
+    multiplied by a latent AR(1) on the log scale (correlation ``latent_rho``, innovation sd
+    ``latent_sd``, mean-corrected so that E[y] stays ``mu``): months that share their persons."""
     mu = np.asarray(mu, dtype=float)
+    if latent_sd > 0:
+        n = len(mu)
+        sd0 = latent_sd / math.sqrt(1 - latent_rho**2)
+        u = np.empty(n)
+        u[0] = rng.normal(0.0, sd0)
+        shocks = rng.normal(0.0, latent_sd, n)
+        for i in range(1, n):
+            u[i] = latent_rho * u[i - 1] + shocks[i]
+        mu = mu * np.exp(u - sd0**2 / 2)
     if alpha <= 0:
         return rng.poisson(mu)
     return rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu))
@@ -954,15 +1026,18 @@ def coverage_simulation(
     level: float = 100.0,
     rate_ratio: float = 1.06,
     seed: int = 20240601,
+    latent_rho: float = 0.0,
+    latent_sd: float = 0.0,
 ) -> CoverageSimulation:
-    """Coverage of the 95 % CI of the annual rate ratio of :func:`fit_monthly_model`.
+    """Coverage of the 95 % CIs of the annual rate ratio and of the July effect of
+    :func:`fit_monthly_model`.
 
     Each replication draws a monthly series from :func:`simulated_monthly_mean` (Poisson if
-    ``alpha`` is 0, NB2 otherwise), runs the published estimation *including* the
-    Poisson-or-NB decision (the diagnostics that do not touch the CI — Ljung–Box, summary —
-    are skipped for speed), and checks whether the CI covers ``rate_ratio``. Seeded, so a
-    rerun gives the same figure; the Monte Carlo standard error is ≈ 0.7 point at 1 000
-    replications.
+    ``alpha`` is 0, NB2 otherwise, times a latent AR(1) if ``latent_sd`` > 0), runs the
+    published estimation — the family chosen for the estimates, then the covariance under
+    serially correlated months and the t quantile (the diagnostics that do not touch the CI,
+    Ljung–Box and summary, are skipped for speed) — and checks whether the CIs cover the
+    truth. Seeded; the Monte Carlo standard error is ≈ 0.7 point at 1 000 replications.
     """
     if replications < 1:
         raise ValueError("replications must be positive")
@@ -971,24 +1046,33 @@ def coverage_simulation(
     month_index = months.dt.year.to_numpy() * 12 + months.dt.month.to_numpy() - 1
     present = sorted(set(int(m) for m in months.dt.month) - {1})
     exog = _monthly_design(months, float(month_index.mean()), present)
+    x = exog.to_numpy()
     offset = np.zeros(n_months)
     j = list(exog.columns).index("trend_years")
-    target = math.log(rate_ratio)
+    js = list(exog.columns).index("month_07")
+    season = np.asarray(SIMULATED_SEASONALITY)
+    targets = (math.log(rate_ratio), math.log(season[6] / season[0]))
     rng = np.random.default_rng(seed)
-    covered = 0
+    covered = seasonal = 0
     families: dict[str, int] = {}
     alphas: list[float] = []
+    lag1: list[float] = []
     for _ in range(replications):
-        y = draw_counts(rng, truth["mu"].to_numpy(), alpha)
+        y = draw_counts(rng, truth["mu"].to_numpy(), alpha, latent_rho, latent_sd)
         fit = _fit_counts(pd.Series(y, dtype=float), exog, offset)
-        b, se = fit.params[j], math.sqrt(fit.cov[j, j])
-        covered += int(abs(b - target) <= _Z * se)
+        cov, serial, q = _dependent_covariance(fit, y.astype(float), x)
+        covered += int(abs(fit.params[j] - targets[0]) <= q * math.sqrt(cov[j, j]))
+        seasonal += int(abs(fit.params[js] - targets[1]) <= q * math.sqrt(cov[js, js]))
         families[fit.family] = families.get(fit.family, 0) + 1
+        lag1.append(serial.lag1)
         if fit.alpha is not None:
             alphas.append(fit.alpha)
     coverage = covered / replications
+    case = FAMILY_POISSON if alpha <= 0 else FAMILY_NB
+    if latent_sd > 0:
+        case += " + AR(1) latent"
     return CoverageSimulation(
-        case=FAMILY_POISSON if alpha <= 0 else FAMILY_NB,
+        case=case,
         replications=replications,
         covered=covered,
         coverage=coverage,
@@ -1000,6 +1084,11 @@ def coverage_simulation(
         seed=seed,
         families=dict(sorted(families.items())),
         mean_alpha_hat=float(np.mean(alphas)) if alphas else None,
+        latent_rho=latent_rho,
+        latent_sd=latent_sd,
+        seasonal_covered=seasonal,
+        seasonal_coverage=seasonal / replications,
+        mean_lag1=float(np.mean(lag1)),
     )
 
 
@@ -1057,6 +1146,7 @@ class SeriesModel:
                 "alpha": m.alpha,
                 "residual_dispersion": m.residual_dispersion,
                 "ljung_box_p": m.ljung_box_p,
+                "serial_lag1": m.serial.lag1 if m.serial is not None else None,
                 "exposure": m.exposure,
                 "interpretation": m.interpretation,
                 "notes": list(m.notes),
@@ -1108,18 +1198,32 @@ def fit_series(
     exposure: str | None = None,
     min_months: int = MIN_MONTHS,
     max_zero_share: float = MAX_ZERO_SHARE,
+    start: pd.Timestamp | None = None,
 ) -> SeriesModel:
     """:func:`fit_monthly_model` on one series, or a recorded reason not to fit it.
+
+    ``start``: the first month to model (earlier months are left-truncated, see
+    :mod:`observatoire.models.truncation`); the months dropped are noted.
 
     A series shorter than ``min_months`` has too few seasonal cycles to separate trend from
     season; one with more than ``max_zero_share`` of zero months is too sparse for a
     12-dummy seasonal model (most month effects would be estimated from zeros).
     """
+    dropped = 0
+    if start is not None:
+        keep = pd.to_datetime(frame["month"]) >= pd.Timestamp(start)
+        dropped = int((~keep).sum())
+        frame = frame[keep]
     values = frame[value]
     n = int(values.notna().sum())
     zeros = int((values == 0).sum())
     if n < min_months:
         reason = f"série trop courte\u00a0: {n} mois (au moins {min_months} requis)"
+        if dropped:
+            reason = (
+                f"série tronquée à gauche\u00a0: {n} mois après les {dropped} premiers, "
+                f"exclus (au moins {min_months} requis)"
+            )
         return SeriesModel(dispositif, value, n, zeros, None, reason)
     if zeros > max_zero_share * n:
         reason = f"série presque toujours nulle\u00a0: {zeros} mois sur {n} à zéro"
@@ -1130,6 +1234,11 @@ def fit_series(
         return SeriesModel(dispositif, value, n, zeros, None, f"ajustement impossible\u00a0: {exc}")
     if zeros:
         model.notes.append(f"{zeros} mois sans aucun contact comptés à zéro.")
+    if dropped:
+        model.notes.append(
+            f"{dropped} premiers mois exclus (troncature à gauche\u00a0: séjours commencés "
+            "avant le début des données)."
+        )
     return SeriesModel(dispositif, value, n, zeros, model)
 
 
@@ -1138,15 +1247,26 @@ def fit_dispositif_models(
     series: tuple[str, ...] = ("persons", "contacts"),
     min_months: int = MIN_MONTHS,
     max_zero_share: float = MAX_ZERO_SHARE,
+    starts: dict[str, pd.Timestamp | None] | None = None,
 ) -> dict[str, dict[str, SeriesModel]]:
     """Monthly model of each ``series`` of each dispositif of ``monthly``
-    (as from :func:`monthly_dispositif_counts`), keyed by dispositif then series."""
+    (as from :func:`monthly_dispositif_counts`), keyed by dispositif then series. ``starts``
+    gives a dispositif's first month free of left truncation: its persons (a stock) are
+    modelled from then on; its contacts (entries) are not truncated and keep every month."""
     out: dict[str, dict[str, SeriesModel]] = {}
+    starts = starts or {}
     for disp, sub in monthly.groupby("dispositif", sort=True):
         sub = sub.sort_values("month")
+        first = starts.get(str(disp), sub["month"].min())
+        if first is None:  # never free of truncation: nothing left to model
+            first = pd.Timestamp(sub["month"].max()) + pd.offsets.MonthBegin(1)
         out[str(disp)] = {
-            s: fit_series(sub, s, str(disp), None, min_months, max_zero_share) for s in series
-        }
+            s: fit_series(
+                sub, s, str(disp), None, min_months, max_zero_share,
+                start=first if s == "persons" else None,
+            )
+            for s in series
+        }  # fmt: skip
     return out
 
 
@@ -1168,6 +1288,7 @@ def diagnostics_table(models: list[SeriesModel]) -> pd.DataFrame:
         "alpha",
         "residual_dispersion",
         "ljung_box_p",
+        "serial_lag1",
         "exposure",
         "skipped",
     ]
@@ -1175,20 +1296,23 @@ def diagnostics_table(models: list[SeriesModel]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def yoy_by_dispositif(contacts: pd.DataFrame, year: int) -> dict[str, RateRatio]:
-    """Distinct persons of ``year`` vs ``year − 1`` per dispositif, with its 95 % CI.
+def paired_year_on_year(
+    contacts: pd.DataFrame, year: int, dispositif: str | None = None
+) -> PairedRateRatio:
+    """Persons present in ``year`` against ``year − 1`` (of ``dispositif``, else the network),
+    compared as paired samples: the persons of both years are counted once each
+    (:func:`observatoire.models.inference.paired_rate_ratio`). Presence as in the report's
+    tables (:func:`observatoire.indicators.activity.in_year`)."""
+    rows = contacts if dispositif is None else contacts[contacts["dispositif"] == dispositif]
+    current = set(in_year(rows, year)["person_id"])
+    previous = set(in_year(rows, year - 1)["person_id"])
+    return paired_rate_ratio(
+        len(current & previous), len(current - previous), len(previous - current)
+    )
 
-    Persons are those present in the year (:func:`observatoire.indicators.activity.in_year`), as
-    in the report's tables. Only dispositifs seen in either year; a dispositif absent one year
-    gets a zero (exact CI).
-    """
-    table = pd.DataFrame(
-        {
-            y: in_year(contacts, y).groupby("dispositif")["person_id"].nunique()
-            for y in (year - 1, year)
-        }
-    ).fillna(0)
-    return {
-        str(d): year_on_year(float(row[year]), float(row[year - 1]))
-        for d, row in table.sort_index().iterrows()
-    }
+
+def yoy_by_dispositif(contacts: pd.DataFrame, year: int) -> dict[str, PairedRateRatio]:
+    """Persons of ``year`` vs ``year − 1`` per dispositif seen in either year, paired (see
+    :func:`paired_year_on_year`)."""
+    seen = pd.concat([in_year(contacts, y) for y in (year - 1, year)])["dispositif"]
+    return {str(d): paired_year_on_year(contacts, year, str(d)) for d in sorted(seen.unique())}

@@ -43,10 +43,10 @@ def test_yearly_trend_recovers_known_growth():
     rng = np.random.default_rng(20240607)
     counts = pd.Series(rng.poisson(2000 * 1.07 ** (YEARS - 2020)), index=YEARS)
     res = fit_yearly_trend(counts)
-    assert res.family == FAMILY_POISSON
+    assert res.family == FAMILY_QUASI_POISSON  # by default, no pre-test on five points
     assert res.ci_low < 1.07 < res.ci_high
     assert res.annual_rate_ratio == pytest.approx(1.07, abs=0.015)
-    assert res.p_value < 1e-6
+    assert res.p_value < 0.01  # t on 3 df: five points cannot give more
     assert res.n_years == 5
     assert list(res.fitted.columns) == ["year", "fit", "lower", "upper"]
     assert res.fitted["year"].tolist() == YEARS.tolist()
@@ -70,17 +70,28 @@ def test_yearly_trend_exact_on_noise_free_series():
     )
 
 
-def test_yearly_trend_matches_statsmodels_poisson_by_hand():
+def test_yearly_trend_matches_quasi_poisson_by_hand_even_when_underdispersed():
     counts = pd.Series([812, 790, 845, 901, 880], index=YEARS)
     res = fit_yearly_trend(counts)
     x = sm.add_constant(YEARS - YEARS.mean())
     ref = sm.GLM(counts.to_numpy(), x, family=sm.families.Poisson()).fit()
-    b, se = ref.params[1], ref.bse[1]
-    assert res.family == FAMILY_POISSON
+    phi = ref.pearson_chi2 / 3
+    b, se = ref.params[1], ref.bse[1] * math.sqrt(phi)
+    t3 = stats.t.ppf(0.975, 3)
+    assert res.family == FAMILY_QUASI_POISSON
     assert res.annual_rate_ratio == pytest.approx(math.exp(b))
-    assert res.ci_low == pytest.approx(math.exp(b - Z975 * se))
-    assert res.ci_high == pytest.approx(math.exp(b + Z975 * se))
-    assert res.dispersion == pytest.approx(ref.pearson_chi2 / 3)
+    assert res.ci_low == pytest.approx(math.exp(b - t3 * se))
+    assert res.ci_high == pytest.approx(math.exp(b + t3 * se))
+    assert res.dispersion == pytest.approx(phi)
+
+
+def test_yearly_trend_leaves_out_the_excluded_years():
+    counts = pd.Series([100, 2000, 2140, 2290, 2450], index=YEARS)  # 2020 truncated
+    res = fit_yearly_trend(counts, exclude={2020: "troncature à gauche"})
+    assert res.years == [2021, 2022, 2023, 2024] and res.excluded == {2020: "troncature à gauche"}
+    assert res.annual_rate_ratio == pytest.approx(1.07, abs=0.005)
+    with pytest.raises(ValueError):
+        fit_yearly_trend(counts, exclude={2020: "x", 2021: "x", 2022: "x"})
 
 
 def test_yearly_overdispersed_uses_quasi_poisson_with_t_quantiles():
@@ -110,14 +121,13 @@ def test_yearly_decrease_sentence():
     assert res.interpretation.startswith("Baisse annuelle moyenne estimée de 10,0\u202f%")
 
 
-def test_yearly_coverage_under_poisson_and_quasi_poisson():
-    """Both branches keep ~95 % coverage on 5-point series (quasi-Poisson via t on 3 df)."""
+def test_yearly_coverage_under_poisson_and_overdispersion():
+    """Quasi-Poisson keeps ~95 % coverage on 5-point series, Poisson or overdispersed (t, 3 df)."""
     rng = np.random.default_rng(11)
     mean = 2000 * 1.07 ** (YEARS - 2020)
     reps = 300
     for size in (None, 40):  # Poisson, then NB with alpha = 1/40 (strongly overdispersed)
         covered = 0
-        quasi = 0
         for _ in range(reps):
             y = (
                 rng.poisson(mean)
@@ -126,12 +136,7 @@ def test_yearly_coverage_under_poisson_and_quasi_poisson():
             )
             res = fit_yearly_trend(pd.Series(y, index=YEARS))
             covered += res.ci_low <= 1.07 <= res.ci_high
-            quasi += res.family == FAMILY_QUASI_POISSON
         assert 0.91 <= covered / reps <= 0.985
-        if size is None:
-            assert quasi / reps < 0.08  # the 5 % overdispersion decision rarely fires
-        else:
-            assert quasi / reps > 0.9
 
 
 @pytest.mark.parametrize(

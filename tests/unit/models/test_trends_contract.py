@@ -58,6 +58,7 @@ def _fit(rr: float | None = 1.05) -> SeriesFitRecord:
         alpha=None,
         residual_dispersion=0.9,
         ljung_box_p=0.3,
+        serial_lag1=0.2,
         exposure=None,
         interpretation="Hausse.",
         notes=["une note"],
@@ -86,10 +87,21 @@ def _summary() -> TrendsSummary:
         },
         yoy_by_dispositif={
             "maison_accueil": RateRatioRecord(
-                3.0, 0.0, None, 1.2, None, 0.25, "exact conditionnel", "Pas de comparaison."
+                None,
+                None,
+                None,
+                "Pas de comparaison.",
+                3,
+                0,
+                0,
+                0.25,
+                None,
+                [None, None],
+                "apparié",
+                True,
             )
         },
-        shelter_nights_model=SeriesRecord("hebergement_urgence", "nights", 60, 0, None, _fit()),
+        occupancy=None,
         stl_skipped={"housing_first": "trop court"},
         forecast=ForecastRecord(
             winter="2025-2026",
@@ -220,7 +232,7 @@ def test_fitted_trends_round_trip_and_write_every_table(fitted, tmp_path: Path):
     assert {
         "tendances.json", "tendance_reseau.csv", "stl_reseau.csv", "diagnostics_mensuels.csv",
         "mensuel_accueil_jour_ajuste.csv", "mensuel_hebergement_urgence_ajuste.csv",
-        "mensuel_hebergement_urgence_nuitees_ajuste.csv", "stl_accueil_jour.csv",
+        "mensuel_hebergement_urgence_occupation_ajuste.csv", "stl_accueil_jour.csv",
         "demande_abri_mensuelle.csv", "prevision_hiver.csv", "backtest_hiver.csv",
     } <= names  # fmt: skip
     assert summary.monthly_by_dispositif["housing_first"].persons.fit is None
@@ -237,8 +249,13 @@ def test_the_json_keys_are_those_the_report_reads(fitted, tmp_path: Path):
     data = json.loads((tmp_path / "tendances.json").read_text(encoding="utf-8"))
     assert set(data) == {
         "year", "network", "by_dispositif", "year_on_year", "monthly", "monthly_by_dispositif",
-        "yoy_by_dispositif", "shelter_nights_model", "stl_skipped", "forecast",
+        "yoy_by_dispositif", "occupancy", "stl_skipped", "forecast", "network_without_2020",
+        "network_uncorrected", "by_dispositif_without_2020", "trend_skipped", "truncation",
+        "network_missing_share", "multiplicity",
     }  # fmt: skip
+    assert data["multiplicity"]["method"] == "Holm"
+    assert set(data["multiplicity"]["adjusted"]) == set(data["multiplicity"]["tests"])
+    assert data["network_without_2020"]["years"][0] == 2021
     assert {"annual_rate_ratio", "ci_low", "ci_high", "interpretation"} <= set(data["network"])
     assert {"rate_ratio", "ci_low", "ci_high", "interpretation"} <= set(data["year_on_year"])
     assert {"annual_rate_ratio", "ljung_box_p"} <= set(data["monthly"])

@@ -237,9 +237,7 @@ def test_yoy_by_dispositif_by_hand():
     out = yoy_by_dispositif(_contacts(rows), 2024)
     assert set(out) == {"accueil_jour", "housing_first"}
     day = out["accueil_jour"]
-    assert (day.current, day.previous) == (111, 100)
-    se = math.sqrt(1 / 111 + 1 / 100)
+    assert (day.current, day.previous, day.both) == (111, 100, 0)
+    se = math.sqrt(1 / 111 + 1 / 100)  # nobody in both years: the paired interval is the same
     assert day.ci_low == pytest.approx(1.11 * math.exp(-1.959963984540054 * se))
-    assert out["housing_first"].rate_ratio == 0 and out["housing_first"].method == (
-        "exact conditionnel"
-    )
+    assert out["housing_first"].rate_ratio == 0 and math.isnan(out["housing_first"].ci_low)

@@ -332,7 +332,12 @@ def trend_figures(fig_dir: Path, trend_dir: Path, trend: dict[str, Any]) -> dict
         paths["forecast"] = "figures/prevision_hiver.png"
     yoy = trend.get("yoy_by_dispositif") or {}
     if yoy:
-        rows = [{"dispositif": c, **v} for c, v in yoy.items() if v and "rate_ratio" in v]
+        # A dispositif hit by left truncation has no interpretable change: not drawn.
+        rows = [
+            {"dispositif": c, **v}
+            for c, v in yoy.items()
+            if v and "rate_ratio" in v and not v.get("truncated")
+        ]
         charts.save_figure(charts.rate_ratio_forest(rows), fig_dir / "rapports_de_taux.png")
         paths["forest"] = "figures/rapports_de_taux.png"
     fits = {}
