@@ -66,6 +66,7 @@ __all__ = [
     "coverage_simulation",
     "diagnostics_table",
     "draw_counts",
+    "fit_counts",
     "fit_dispositif_models",
     "fit_monthly_model",
     "fit_series",
@@ -617,6 +618,13 @@ def _fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _Co
         mu_p,
         od,
     )
+
+
+def fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _CountFit:
+    """The published count fit (Poisson, NB2 if overdispersed, quasi-Poisson if NB fails) on
+    any design: for models whose columns :func:`fit_monthly_model` does not build (the winter
+    forecast's winter-specific trend, ``observatoire.models.demand``)."""
+    return _fit_counts(endog, exog, offset)
 
 
 def fit_monthly_model(
