@@ -34,6 +34,10 @@ def context(data: ReportData) -> dict[str, Any]:
     return {"forecast": forecast_context(data.trend)}
 
 
+def _label(method: str, chosen: str) -> str:
+    return _SHORT[method] + (" (modèle retenu)" if method == chosen else "")
+
+
 def _p(p: float | None) -> str:
     if p is None:
         return "–"
@@ -56,7 +60,7 @@ def _backtest_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
         rep = per.get("rapport", {})
         rows.append(
             {
-                "method": _SHORT[method] + (" (modèle retenu)" if method == f["method"] else ""),
+                "method": _label(method, f["method"]),
                 "court": fr_pct(_frac(per.get("court", {}).get("mape"))),
                 "moyen": fr_pct(_frac(per.get("moyen", {}).get("mape"))),
                 "rapport": fr_pct(_frac(rep.get("mape"))),
@@ -95,8 +99,7 @@ def _winter_rows(f: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
             if w.get("lo80") is not None and not (w["lo80"] <= w["observed"] <= w["hi80"]):
                 text += " (hors intervalle à 80 %)"
             cells.append(text)
-        label = _SHORT[m] + (" (modèle retenu)" if m == f["method"] else "")
-        rows.append({"method": label, "cells": cells})
+        rows.append({"method": _label(m, f["method"]), "cells": cells})
     return header, rows
 
 
@@ -138,7 +141,7 @@ def forecast_context(trend: dict[str, Any]) -> dict[str, Any] | None:
         )
     alternatives = [
         {
-            "method": _SHORT[a["method"]] + (" (modèle retenu)" if a["method"] == f["method"] else ""),
+            "method": _label(a["method"], f["method"]),
             "point": fr_num(a["point"]),
             "pi80": "–" if a["pi80"][0] is None else interval(*a["pi80"]),
         }
