@@ -33,8 +33,9 @@
 #    les **nuitées de l'abri rapportées à sa capacité** (offset = nuitées-lits du mois), la
 #    variation annuelle et la décomposition STL de chaque dispositif ;
 # 6. la **prévision de la demande d'hébergement de l'hiver à venir** (nuitées occupées + refus
-#    faute de place), avec intervalles de prédiction à 80 et 95 %, confrontée à la capacité,
-#    et sa **validation rétrospective** sur les hivers passés.
+#    faute de place), avec intervalles de prévision à 80 et 95 %, confrontée à la capacité ; le
+#    modèle (tendance commune ou propre à l'hiver) est choisi par une **validation à origine
+#    glissante** contre trois prévisions naïves.
 #
 # Diagnostics affichés : rapport de dispersion (χ² de Pearson / ddl), test de Cameron–Trivedi,
 # autocorrélation des résidus (Ljung–Box, 12 retards). Les comptes affichés ici ne sont pas
@@ -221,38 +222,56 @@ results.stl_skipped
 # demandée et non donnée, et les nuitées occupées plafonnent à la capacité. Les données
 # s'arrêtent au 31 décembre de l'année du rapport, publié l'année suivante : l'hiver « à
 # venir » est donc celui qui commence le **1er novembre de l'année suivante** (horizon de 11 à
-# 15 mois). Modèle : tendance + effets de mois sur la demande par jour (offset = jours du mois),
-# Poisson ou binomiale négative. Intervalles de prédiction par simulation : coefficients tirés
-# dans leur loi normale asymptotique, puis comptes tirés autour de la moyenne simulée.
+# 15 mois). Novembre et décembre de l'hiver en cours sont dans les données : ils entrent dans
+# l'ajustement, dans le naïf saisonnier et, comme cibles, dans la validation.
+#
+# Deux modèles de comptage (offset = jours du mois, Poisson ou binomiale négative) :
+# **tendance commune** à tous les mois (le seul modèle jusqu'au rapport 2024), ou **tendance
+# propre à l'hiver** (interaction tendance × mois du Plan Grand Froid). Intervalles de
+# prévision par simulation : coefficients tirés dans leur loi normale asymptotique, puis
+# comptes tirés autour de la moyenne simulée.
 
 # %%
-winter_fc = results.winter_forecast
+outlook = results.outlook
+winter_fc = outlook.forecast
 print(winter_fc.interpretation)
-print(winter_fc.model.interpretation)
+for fc in (outlook.forecast, outlook.other):
+    m = fc.model
+    print(f"{m.label} ({m.family}) : {m.trend_sentence}")
+    print(f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
+          f"des résidus {m.acf1:.2f}")
 for note in winter_fc.model.notes + winter_fc.notes:
     print("Note :", note)
+if outlook.current is not None:
+    print("Hiver en cours :", outlook.current.to_dict())
+pd.DataFrame(outlook.alternatives())
+
+# %%
 winter_fc.months
 
 # %%
 charts.winter_forecast(results.demand, winter_fc.months, results.forecast_capacity())
 
 # %% [markdown]
-# ### Validation rétrospective
+# ### Validation à origine glissante et choix du modèle
 #
-# Chaque hiver passé entièrement observé est prévu à partir des seules données antérieures à
-# son origine, puis comparé à la demande observée (erreur absolue en %, APE ; moyenne, MAPE ;
-# l'hiver observé tombe-t-il dans les intervalles ?). **Horizon du rapport** : origine au
-# 31 décembre, 11 mois avant l'hiver, exactement comme la prévision ci-dessus. **Horizon
-# court** (à titre de comparaison) : origine au 31 octobre, juste avant l'hiver. Il faut au
-# moins 24 mois d'historique avant l'origine ; avec 5 ans de données, peu d'hivers s'y prêtent.
+# Chaque mois ayant au moins 24 mois d'historique est une origine : à partir des seules
+# données jusqu'à elle, chaque méthode prévoit les 15 mois suivants. On note l'erreur absolue
+# en % sur les mois d'hiver observés (MAPE) et, pour les modèles, la part des valeurs
+# observées dans les intervalles de prévision à 80 et 95 %, par bande d'horizon : court
+# (1–3 mois), moyen (4–10), rapport (11–15, celui de la prévision publiée). Les totaux des
+# hivers complets sont notés de même. Trois références naïves : comme l'hiver dernier, naïf
+# saisonnier, naïf plafonné à la capacité. Les couples (origine, mois) se recouvrent
+# largement : ces scores décrivent, ils ne testent pas.
 
 # %%
-for bt in results.backtests.values():
-    mape = "–" if bt.mape is None else f"{charts.french_number(bt.mape, 1)}\u202f%"
-    print(f"{bt.description} : {len(bt.winters)} hiver(s), MAPE {mape}")
-    for note in bt.notes:
-        print("  Note :", note)
-results.backtest_table()
+print(outlook.selection.rule)
+print("Modèle retenu :", outlook.selection.method, "; MAPE (horizon du rapport) :",
+      outlook.selection.mape)
+results.backtest_summary().round(3)
+
+# %%
+outlook.report_winters()
 
 # %%
 out_dir = trends_dir(year)

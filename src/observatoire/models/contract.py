@@ -34,13 +34,15 @@ from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators import counts as indicators
 from observatoire.intake.mapping import PartnerMapping
 from observatoire.models import forecast, inference, trends, truncation
-from observatoire.models.forecast import Backtest, WinterForecast
+from observatoire.models.forecast import WinterForecast, WinterOutlook
 from observatoire.models.inference import OccupancyModel, PairedRateRatio
 from observatoire.models.trends import MonthlyModelResult, SeriesModel, TrendResult
 
 __all__ = [
-    "BacktestRecord",
+    "AlternativeRecord",
+    "BacktestBandRecord",
     "BacktestWinterRecord",
+    "CurrentWinterRecord",
     "DispositifModels",
     "ForecastModelRecord",
     "ForecastMonthRecord",
@@ -48,6 +50,7 @@ __all__ = [
     "MonthlyRecord",
     "RateRatioRecord",
     "SeriesFitRecord",
+    "SelectionRecord",
     "SeriesRecord",
     "TrendRecord",
     "TrendsResults",
@@ -61,7 +64,6 @@ __all__ = [
 ]
 
 TRENDS_FILE = "tendances.json"
-BACKTEST_HORIZONS = ("rapport", "court")
 
 T = TypeVar("T")
 
@@ -328,75 +330,109 @@ class ForecastMonthRecord:
 
 @dataclass(frozen=True)
 class ForecastModelRecord:
-    """The demand model behind the forecast (``forecast.model``)."""
+    """A demand model (``forecast.model``: the published one; ``forecast.other_model``: the
+    one the back-test did not choose), see :class:`observatoire.models.demand.DemandModel`."""
 
+    method: str
+    label: str
     family: str
-    annual_rate_ratio: float | None
-    ci_low: float | None
-    ci_high: float | None
-    dispersion: float | None
     alpha: float | None
-    ljung_box_p: float | None
+    dispersion: float | None
+    residual_dispersion: float | None
     n_months: int
-    exposure: str | None
+    summer_rate_ratio: float | None
+    summer_ci: list[float | None]
+    winter_rate_ratio: float | None
+    winter_ci: list[float | None]
+    p_winter_differs: float | None
+    ljung_box_p: float | None
+    ljung_box_stat: float | None
+    acf1: float | None
+    trend_sentence: str
     notes: list[str]
+
+
+@dataclass(frozen=True)
+class BacktestBandRecord:
+    """The rolling-origin back-test of one method on one band of horizons
+    (``forecast.backtest[i]``; see ``RollingOrigin.summary`` in
+    :mod:`observatoire.models.rolling_origin`)."""
+
+    method: str
+    label: str
+    band: str
+    n: int
+    n_origins: int
+    mape: float | None
+    coverage80: float | None
+    coverage95: float | None
+    n_winters: int
+    mape_total: float | None
+    coverage80_total: float | None
+    coverage95_total: float | None
 
 
 @dataclass(frozen=True)
 class BacktestWinterRecord:
-    """One past winter forecast against the observed demand."""
+    """One complete past winter forecast 11 months ahead (from 31 December) by one method
+    (``forecast.backtest_winters[i]``; no interval for the naive methods)."""
 
-    winter: str
-    start_year: int
+    method: str
+    winter: int
     origin: str
-    horizon_months: int
-    n_months: int
-    family: str
+    lag: int
     observed: float
     forecast: float
-    lo80: float
-    hi80: float
-    lo95: float
-    hi95: float
-    ape: float
-    covered80: bool
-    covered95: bool
+    lo80: float | None
+    hi80: float | None
+    lo95: float | None
+    hi95: float | None
 
 
 @dataclass(frozen=True)
-class BacktestRecord:
-    """The back-test of one horizon (``forecast.backtest[horizon]``)."""
+class SelectionRecord:
+    """The back-test's choice of model and its rule (``forecast.selection``)."""
 
-    horizon: str
-    description: str
-    winters: list[BacktestWinterRecord]
-    mape: float | None
-    coverage80: float | None
-    coverage95: float | None
-    notes: list[str]
+    method: str
+    band: str
+    mape: dict[str, float | None]
+    best_naive: str | None
+    beats_naive: bool | None
+    rule: str
 
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> BacktestRecord:
-        check_keys(data, field_names(cls), where)
-        winters = [
-            flat_from_json(BacktestWinterRecord, w, f"{where}.winters[{i}]")
-            for i, w in enumerate(data["winters"])
-        ]
-        return cls(**{**{k: data[k] for k in field_names(cls)}, "winters": winters})
 
-    def to_json(self) -> dict[str, Any]:
-        return {**flat_to_json(self), "winters": [flat_to_json(w) for w in self.winters]}
+@dataclass(frozen=True)
+class AlternativeRecord:
+    """Next winter by every method (``forecast.alternatives[i]``)."""
+
+    method: str
+    label: str
+    point: float | None
+    pi80: list[float | None]
+    pi95: list[float | None]
+
+
+@dataclass(frozen=True)
+class CurrentWinterRecord:
+    """The months of the winter under way already observed (``forecast.current_winter``)."""
+
+    winter: str
+    months: list[str]
+    observed: float
+    previous: float | None
+    change: float | None
 
 
 @dataclass(frozen=True)
 class ForecastRecord:
-    """Next winter's forecast of the shelter demand, with its back-tests (``forecast``)."""
+    """Next winter's forecast of the shelter demand, with its back-test (``forecast``)."""
 
     winter: str
     start_year: int
     origin: str
     horizon_months: int
     value: str
+    method: str
     point: float
     pi80: list[float]
     pi95: list[float]
@@ -406,21 +442,32 @@ class ForecastRecord:
     shortfall_pi80: list[float | None]
     months: list[ForecastMonthRecord]
     model: ForecastModelRecord
+    other_model: ForecastModelRecord
     draws: int
     seed: int
     interpretation: str
     notes: list[str]
-    backtest: dict[str, BacktestRecord]
-    mape: float | None
+    selection: SelectionRecord
+    backtest: list[BacktestBandRecord]
+    backtest_winters: list[BacktestWinterRecord]
+    n_origins: int
+    alternatives: list[AlternativeRecord]
+    current_winter: CurrentWinterRecord | None
 
     @classmethod
-    def of(cls, winter: WinterForecast, backtests: dict[str, Backtest]) -> ForecastRecord:
+    def of(cls, outlook: WinterOutlook) -> ForecastRecord:
+        winters = outlook.report_winters().assign(origin=lambda w: w["origin"].dt.strftime("%Y-%m"))
         return cls.from_json(
             finite(
                 {
-                    **winter.to_dict(),
-                    "backtest": {h: bt.to_dict() for h, bt in backtests.items()},
-                    "mape": backtests["rapport"].mape,
+                    **outlook.forecast.to_dict(),
+                    "other_model": outlook.other.model.to_dict(),
+                    "selection": outlook.selection.to_dict(),
+                    "backtest": outlook.backtest.summary().to_dict("records"),
+                    "backtest_winters": winters.drop(columns="band").to_dict("records"),
+                    "n_origins": len(outlook.backtest.origins),
+                    "alternatives": outlook.alternatives(),
+                    "current_winter": outlook.current.to_dict() if outlook.current else None,
                 }
             )
         )
@@ -428,27 +475,47 @@ class ForecastRecord:
     @classmethod
     def from_json(cls, data: Any, where: str = "forecast") -> ForecastRecord:
         check_keys(data, field_names(cls), where)
+        current = data["current_winter"]
+
+        def rows(kind: type[T], key: str) -> list[T]:
+            return [flat_from_json(kind, r, f"{where}.{key}[{i}]") for i, r in enumerate(data[key])]
+
         return cls(
             **{
                 **{k: data[k] for k in field_names(cls)},
-                "months": [
-                    flat_from_json(ForecastMonthRecord, m, f"{where}.months[{i}]")
-                    for i, m in enumerate(data["months"])
-                ],
+                "months": rows(ForecastMonthRecord, "months"),
                 "model": flat_from_json(ForecastModelRecord, data["model"], f"{where}.model"),
-                "backtest": {
-                    h: BacktestRecord.from_json(b, f"{where}.backtest.{h}")
-                    for h, b in data["backtest"].items()
-                },
+                "other_model": flat_from_json(
+                    ForecastModelRecord, data["other_model"], f"{where}.other_model"
+                ),
+                "selection": flat_from_json(
+                    SelectionRecord, data["selection"], f"{where}.selection"
+                ),
+                "backtest": rows(BacktestBandRecord, "backtest"),
+                "backtest_winters": rows(BacktestWinterRecord, "backtest_winters"),
+                "alternatives": rows(AlternativeRecord, "alternatives"),
+                "current_winter": None
+                if current is None
+                else flat_from_json(CurrentWinterRecord, current, f"{where}.current_winter"),
             }
         )
 
     def to_json(self) -> dict[str, Any]:
+        def rows(items: list[Any]) -> list[dict[str, Any]]:
+            return [flat_to_json(r) for r in items]
+
         return {
             **flat_to_json(self),
-            "months": [flat_to_json(m) for m in self.months],
+            "months": rows(self.months),
             "model": flat_to_json(self.model),
-            "backtest": {h: b.to_json() for h, b in self.backtest.items()},
+            "other_model": flat_to_json(self.other_model),
+            "selection": flat_to_json(self.selection),
+            "backtest": rows(self.backtest),
+            "backtest_winters": rows(self.backtest_winters),
+            "alternatives": rows(self.alternatives),
+            "current_winter": None
+            if self.current_winter is None
+            else flat_to_json(self.current_winter),
         }
 
 
@@ -595,8 +662,7 @@ class TrendsResults:
     stl_by_dispositif: dict[str, DecomposeResult]
     stl_skipped: dict[str, str]
     demand: pd.DataFrame
-    winter_forecast: WinterForecast
-    backtests: dict[str, Backtest]
+    outlook: WinterOutlook
     truncation: dict[str, truncation.Truncation] = field(default_factory=dict)
     network_missing_share: dict[int, float] = field(default_factory=dict)
     network_without_2020: TrendResult | None = None
@@ -604,6 +670,11 @@ class TrendsResults:
     trend_skipped: dict[str, str] = field(default_factory=dict)
     network_uncorrected: TrendResult | None = None
     """The network's trend on the counts as observed (no truncation correction)."""
+
+    @property
+    def winter_forecast(self) -> WinterForecast:
+        """The published forecast of next winter (the model the back-test chose)."""
+        return self.outlook.forecast
 
     @property
     def all_models(self) -> list[SeriesModel]:
@@ -643,8 +714,13 @@ class TrendsResults:
         return forecast.monthly_bed_nights(self.capacity, months, self.winter)
 
     def backtest_table(self) -> pd.DataFrame:
-        """One row per back-tested winter and horizon (``backtest_hiver.csv``)."""
-        return pd.concat([bt.table() for bt in self.backtests.values()], ignore_index=True)
+        """Every forecast of the rolling-origin back-test, one row per method, origin and
+        target month (``backtest_hiver.csv``)."""
+        return self.outlook.backtest.months
+
+    def backtest_summary(self) -> pd.DataFrame:
+        """MAPE and coverage by method and band of horizons (``backtest_hiver_resume.csv``)."""
+        return self.outlook.backtest.summary()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The CSV tables by file name (without ``.csv``), as written."""
@@ -682,6 +758,8 @@ class TrendsResults:
             ["month", "forecast", "lo80", "hi80", "lo95", "hi95", "capacity"]
         ]
         out["backtest_hiver"] = self.backtest_table()
+        out["backtest_hiver_resume"] = self.backtest_summary()
+        out["backtest_hivers_complets"] = self.outlook.backtest.winters
         return out
 
 
@@ -769,7 +847,7 @@ def fit_trends(
             stl_skipped[d] = str(exc)
 
     demand = forecast.monthly_demand(contacts, refusals, end_month)
-    winter_fc = forecast.forecast_winter(
+    outlook = forecast.winter_outlook(
         demand,
         capacity=capacity,
         winter=winter,
@@ -777,12 +855,6 @@ def fit_trends(
         seed=seed,
         min_history=min_history,
     )
-    backtests = {
-        h: forecast.backtest(
-            demand, horizon=h, winter=winter, draws=draws, seed=seed, min_history=min_history
-        )
-        for h in BACKTEST_HORIZONS
-    }
     return TrendsResults(
         year=year,
         winter=winter,
@@ -802,8 +874,7 @@ def fit_trends(
         stl_by_dispositif=stl_by_disp,
         stl_skipped=stl_skipped,
         demand=demand,
-        winter_forecast=winter_fc,
-        backtests=backtests,
+        outlook=outlook,
         truncation=trunc,
         network_missing_share=missing,
         network_without_2020=network_no2020,
@@ -847,7 +918,7 @@ def summarise(results: TrendsResults) -> TrendsSummary:
         },
         occupancy=None if occ is None else OccupancyRecord.of(occ, None),
         stl_skipped=results.stl_skipped,
-        forecast=ForecastRecord.of(results.winter_forecast, results.backtests),
+        forecast=ForecastRecord.of(results.outlook),
         network_without_2020=(
             None
             if results.network_without_2020 is None

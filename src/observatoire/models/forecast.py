@@ -8,22 +8,34 @@ Froid has to be sized for.
 **Horizon.** The data of report year Y end on 31 December Y, and the report is published in
 the course of Y + 1, when the winter Nov Y → Mar Y + 1 is over or under way. The winter still
 ahead of its readers is **1 November Y + 1 → 31 March Y + 2**: its first month is 11 months
-after the last month of data, its last 15 months after. :func:`coming_winter` encodes this
-rule and the back-test (:func:`backtest`, horizon ``"rapport"``) mirrors it exactly.
+after the last month of data, its last 15 months after (:func:`coming_winter`). The months of
+the current winter already in the data (November and December Y) enter every model's fit, the
+seasonal naive benchmark and, as targets, the back-test; :func:`current_winter` sets them
+against the same months a year earlier for the report.
 
-**Model.** :func:`observatoire.models.trends.fit_monthly_model` on the monthly demand with the
-number of days of the month as exposure (so February's 28 or 29 days are not read as
-seasonality): log-linear trend + month-of-year effects, Poisson, or negative binomial
-(NB2) when overdispersed.
+**Models.** Two count models of the monthly demand, with the days of the month as exposure
+(:mod:`observatoire.models.demand`): one trend for every month (``commune``, the only model
+up to the 2024 report), or a trend specific to the winter-plan months (``hiver``). The
+shelter is full every winter, so its winter demand is what it can offer plus what it turns
+away, and need not grow at the summer's rate.
 
-**Prediction intervals** by simulation (``draws`` ≥ 5 000, seeded): coefficients drawn from
-their asymptotic normal distribution (parameter uncertainty, which grows with the horizon
-through the trend), then monthly counts drawn around the resulting means (Poisson, NB2 with
-the estimated α, or a gamma–Poisson with variance φμ under quasi-Poisson). The NB α is held
-at its estimate. The 80 % and 95 % intervals are the quantiles of the simulated winter
-totals; the same draws give the probability that demand exceeds the bed-nights of capacity
-(winter beds included) and the expected shortfall, counted month by month (a free bed in
-November does not serve a refusal in January).
+**Choice.** A rolling-origin back-test (:mod:`observatoire.models.rolling_origin`) forecasts
+every month up to 15 months ahead from every monthly origin with 24 months of history, with
+both models and three naive benchmarks (same as last winter, seasonal naive, capacity-capped
+naive); the published model is the one with the lower MAPE on the winter months at the
+report's horizons (11–15 months), the simpler winning unless beaten by 0.1 point
+(:func:`observatoire.models.rolling_origin.choose_model`). :func:`winter_outlook` does it all.
+
+**Prediction intervals** (« intervalles de prévision ») by simulation (``draws`` ≥ 1 000,
+seeded): coefficients drawn from their asymptotic normal distribution (parameter
+uncertainty, which grows with the horizon through the trend), then monthly counts drawn
+around the resulting means (Poisson, NB2 with the estimated α, or a gamma–Poisson with
+variance φμ under quasi-Poisson). The NB α is held at its estimate; months are drawn
+independently, which the Ljung–Box test of the residuals (disclosed in the report) checks.
+The 80 % and 95 % intervals are the quantiles of the simulated winter totals; the same draws
+give the probability that demand exceeds the bed-nights of capacity (winter beds included)
+and the expected shortfall, counted month by month (a free bed in November does not serve a
+refusal in January). Their calibration is simulated in ``bench/forecast_coverage.py``.
 """
 
 from __future__ import annotations
@@ -40,47 +52,44 @@ from observatoire.core.dispositifs import SHELTER
 from observatoire.core.formatting import NNBSP, french_number, french_percent
 from observatoire.indicators import counts as ind
 from observatoire.intake.mapping import PartnerMapping
-from observatoire.models.trends import (
-    FAMILY_NB,
-    FAMILY_QUASI_POISSON,
-    SERIES_LABELS,
-    MonthlyModelResult,
-    fit_monthly_model,
+from observatoire.models.demand import (
+    METHOD_LABELS,
+    MODEL_WINTER,
+    MODELS,
+    NAIVE,
+    DemandModel,
+    fit_demand_model,
+    naive_forecast,
 )
+from observatoire.models.rolling_origin import (
+    RollingOrigin,
+    Selection,
+    choose_model,
+    rolling_origin,
+)
+from observatoire.models.trends import SERIES_LABELS
 
 __all__ = [
     "DEFAULT_WINTER",
-    "HORIZONS",
-    "Backtest",
-    "BacktestWinter",
+    "CurrentWinter",
     "WinterForecast",
-    "backtest",
+    "WinterOutlook",
     "coming_winter",
+    "current_winter",
     "forecast_winter",
     "monthly_bed_nights",
     "monthly_demand",
     "shelter_capacity",
     "winter_label",
     "winter_months",
+    "winter_outlook",
 ]
 
 DEFAULT_WINTER: tuple[str, str] = ("11-01", "03-31")
 DEFAULT_DRAWS = 5000
 DEFAULT_SEED = 20250101
 MIN_HISTORY = 24
-# Months from the forecast origin (last month of data) to the winter's first month.
-# "rapport": data to 31 December, winter from the next-but-one November (the real setting);
-# "court": data to the end of October, winter starting the next month.
-HORIZONS: dict[str, int] = {"rapport": 11, "court": 1}
-HORIZON_LABELS: dict[str, str] = {
-    "rapport": (
-        "horizon du rapport\u00a0: données arrêtées au 31 décembre, hiver commençant "
-        "11 mois plus tard"
-    ),
-    "court": (
-        "horizon court\u00a0: données arrêtées au 31 octobre, hiver commençant le mois suivant"
-    ),
-}
+REPORT_LAG = 11  # months from the origin (31 December) to the coming winter's first month
 _NBSP = "\u00a0"
 
 
@@ -184,7 +193,7 @@ def _ym(month: pd.Timestamp) -> str:
     return pd.Timestamp(month).strftime("%Y-%m")
 
 
-def _num(x: float) -> float | None:
+def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
@@ -193,10 +202,10 @@ class WinterForecast:
     """Forecast of the nights demanded over one winter, with prediction intervals.
 
     ``total`` is the point forecast (sum of the monthly expected demand at the estimated
-    coefficients); ``pi80``/``pi95`` are prediction intervals of the winter total (parameter
-    uncertainty and count noise). ``months`` has ``month``, ``forecast``, ``lo80``, ``hi80``,
-    ``lo95``, ``hi95``, ``capacity`` and ``p_exceed`` per month. ``capacity`` is the winter's
-    bed-nights (NaN when no capacity was given), ``p_exceed`` the probability that the
+    coefficients of ``model``); ``pi80``/``pi95`` are prediction intervals of the winter total
+    (parameter uncertainty and count noise). ``months`` has ``month``, ``forecast``, ``lo80``,
+    ``hi80``, ``lo95``, ``hi95``, ``capacity`` and ``p_exceed`` per month. ``capacity`` is the
+    winter's bed-nights (NaN when no capacity was given), ``p_exceed`` the probability that the
     winter's demand exceeds it, ``expected_shortfall`` the expected nights demanded beyond the
     capacity, summed month by month, with its 80 % interval ``shortfall_pi80``.
     """
@@ -213,11 +222,15 @@ class WinterForecast:
     p_exceed: float
     expected_shortfall: float
     shortfall_pi80: tuple[float, float]
-    model: MonthlyModelResult
+    model: DemandModel
     draws: int
     seed: int
     value: str = "demand"
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def method(self) -> str:
+        return self.model.method
 
     @property
     def interpretation(self) -> str:
@@ -226,7 +239,7 @@ class WinterForecast:
         what = SERIES_LABELS.get(self.value, self.value)
         text = (
             f"Hiver {self.winter} (de {first.strftime('%m/%Y')} à {last.strftime('%m/%Y')})\u00a0: "
-            f"{french_number(self.total)} {what} prévues (intervalle de prédiction à "
+            f"{french_number(self.total)} {what} prévues (intervalle de prévision à "
             f"80{NNBSP}%{_NBSP}: {french_number(self.pi80[0])} à {french_number(self.pi80[1])}"
             f"{NNBSP}; à 95{NNBSP}%{_NBSP}: {french_number(self.pi95[0])} à "
             f"{french_number(self.pi95[1])})"
@@ -242,13 +255,13 @@ class WinterForecast:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record (months as « AAAA-MM »)."""
-        m = self.model
         return {
             "winter": self.winter,
             "start_year": self.start_year,
             "origin": _ym(self.origin),
             "horizon_months": self.horizon_months,
             "value": self.value,
+            "method": self.method,
             "point": float(self.total),
             "pi80": [float(self.pi80[0]), float(self.pi80[1])],
             "pi95": [float(self.pi95[0]), float(self.pi95[1])],
@@ -269,133 +282,10 @@ class WinterForecast:
                 }
                 for r in self.months.itertuples(index=False)
             ],
-            "model": {
-                "family": m.family,
-                "annual_rate_ratio": m.annual_rate_ratio,
-                "ci_low": m.ci_low,
-                "ci_high": m.ci_high,
-                "dispersion": m.dispersion,
-                "alpha": m.alpha,
-                "ljung_box_p": m.ljung_box_p,
-                "n_months": m.n_months,
-                "exposure": m.exposure,
-                "notes": list(m.notes),
-            },
+            "model": self.model.to_dict(),
             "draws": self.draws,
             "seed": self.seed,
             "interpretation": self.interpretation,
-            "notes": list(self.notes),
-        }
-
-
-@dataclass(frozen=True)
-class BacktestWinter:
-    """One past winter forecast from the data available at ``origin``, against the observed.
-
-    ``ape`` is the absolute percentage error of the point forecast of the winter total.
-    """
-
-    winter: str
-    start_year: int
-    origin: pd.Timestamp
-    horizon_months: int
-    n_months: int
-    family: str
-    observed: float
-    forecast: float
-    lo80: float
-    hi80: float
-    lo95: float
-    hi95: float
-
-    @property
-    def ape(self) -> float:
-        return 100 * abs(self.forecast - self.observed) / self.observed
-
-    @property
-    def covered80(self) -> bool:
-        return bool(self.lo80 <= self.observed <= self.hi80)
-
-    @property
-    def covered95(self) -> bool:
-        return bool(self.lo95 <= self.observed <= self.hi95)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "winter": self.winter,
-            "start_year": self.start_year,
-            "origin": _ym(self.origin),
-            "horizon_months": self.horizon_months,
-            "n_months": self.n_months,
-            "family": self.family,
-            "observed": float(self.observed),
-            "forecast": float(self.forecast),
-            "lo80": float(self.lo80),
-            "hi80": float(self.hi80),
-            "lo95": float(self.lo95),
-            "hi95": float(self.hi95),
-            "ape": float(self.ape),
-            "covered80": self.covered80,
-            "covered95": self.covered95,
-        }
-
-
-@dataclass(frozen=True)
-class Backtest:
-    """Forecasts of the past winters, each from the data before its origin.
-
-    ``horizon`` is ``"rapport"`` (the real setting) or ``"court"``; ``mape`` the mean APE over
-    the winters (None if no winter qualifies); ``coverage80``/``coverage95`` the share of
-    winters whose observed total fell in the interval.
-    """
-
-    horizon: str
-    description: str
-    winters: list[BacktestWinter]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def mape(self) -> float | None:
-        return float(np.mean([w.ape for w in self.winters])) if self.winters else None
-
-    @property
-    def coverage80(self) -> float | None:
-        return float(np.mean([w.covered80 for w in self.winters])) if self.winters else None
-
-    @property
-    def coverage95(self) -> float | None:
-        return float(np.mean([w.covered95 for w in self.winters])) if self.winters else None
-
-    def table(self) -> pd.DataFrame:
-        """One row per winter (the CSV ``backtest_hiver.csv``)."""
-        columns = [
-            "horizon",
-            "winter",
-            "origin",
-            "horizon_months",
-            "n_months",
-            "family",
-            "observed",
-            "forecast",
-            "lo80",
-            "hi80",
-            "lo95",
-            "hi95",
-            "ape",
-            "covered80",
-            "covered95",
-        ]
-        rows = [{"horizon": self.horizon, **w.to_dict()} for w in self.winters]
-        return pd.DataFrame(rows, columns=columns)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "horizon": self.horizon,
-            "description": self.description,
-            "winters": [w.to_dict() for w in self.winters],
-            "mape": self.mape,
-            "coverage80": self.coverage80,
-            "coverage95": self.coverage95,
             "notes": list(self.notes),
         }
 
@@ -413,34 +303,11 @@ def _check_history(history: pd.DataFrame, value: str) -> pd.DataFrame:
             + ", ".join(f"« {c} »" for c in missing)
             + " (il faut « month » et la série à prévoir)."
         )
-    frame = history[["month", value]].copy()
+    frame = history.copy()
     frame["month"] = _month_starts(frame["month"])
     if frame["month"].duplicated().any():
         raise ValueError("Historique mensuel\u00a0: une seule ligne par mois est attendue.")
-    frame = frame.sort_values("month").reset_index(drop=True)
-    frame["days"] = frame["month"].dt.days_in_month.astype(float)
-    return frame
-
-
-def _simulate_counts(
-    model: MonthlyModelResult,
-    exog: np.ndarray,
-    offset: np.ndarray,
-    draws: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """``draws`` × months simulated counts: coefficients from N(β̂, V), then count noise."""
-    assert model.params is not None and model.cov_params is not None
-    beta = rng.multivariate_normal(
-        model.params.to_numpy(), model.cov_params.to_numpy(), size=draws, method="eigh"
-    )
-    mu = np.exp(beta @ exog.T + offset)
-    if model.family == FAMILY_NB and model.alpha:
-        return rng.poisson(rng.gamma(shape=1 / model.alpha, scale=model.alpha * mu))
-    if model.family == FAMILY_QUASI_POISSON and model.dispersion > 1:
-        phi = model.dispersion
-        return rng.poisson(rng.gamma(shape=mu / (phi - 1), scale=phi - 1))
-    return rng.poisson(mu)
+    return frame.sort_values("month").reset_index(drop=True)
 
 
 def forecast_winter(
@@ -452,8 +319,10 @@ def forecast_winter(
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     min_history: int = MIN_HISTORY,
+    method: str = MODEL_WINTER,
 ) -> WinterForecast:
-    """Forecast the monthly ``value`` (nights demanded) over the winter starting ``start_year``.
+    """Forecast the monthly ``value`` (nights demanded) over the winter starting ``start_year``
+    with the count model ``method`` (see :mod:`observatoire.models.demand`).
 
     ``history`` has one row per month (``month``, ``value``) up to the forecast origin, its
     last month; the model is fitted on all of it. ``start_year`` defaults to
@@ -466,6 +335,8 @@ def forecast_winter(
     observed = frame[frame[value].notna()]
     if observed.empty:
         raise ValueError(f"Historique vide\u00a0: aucun mois de {what} à ajuster.")
+    if method not in MODELS:
+        raise ValueError(f"Modèle « {method} » inconnu ({', '.join(MODELS)}).")
     origin = pd.Timestamp(frame["month"].iloc[-1])
     start_year = coming_winter(origin) if start_year is None else int(start_year)
     label = winter_label(start_year, winter)
@@ -484,16 +355,11 @@ def forecast_winter(
     if draws < 1000:
         raise ValueError("Au moins 1 000 tirages sont nécessaires pour des intervalles à 95 %.")
     try:
-        model = fit_monthly_model(frame, value, exposure="days")
-        exog = model.design(months).to_numpy()
+        model = fit_demand_model(frame, method, winter, value)
+        point = model.mean(months)
+        sims = model.simulate(months, draws, np.random.default_rng(seed))
     except ValueError as exc:
         raise ValueError(f"Prévision de l'hiver {label} impossible\u00a0: {exc}") from None
-    offset = np.log(months.days_in_month.to_numpy(dtype=float))
-    assert model.params is not None
-    point = np.exp(exog @ model.params.to_numpy() + offset)
-
-    rng = np.random.default_rng(seed)
-    sims = _simulate_counts(model, exog, offset, draws, rng)
     totals = sims.sum(axis=1)
     q = np.quantile(sims, [0.025, 0.1, 0.9, 0.975], axis=0)
     tq = np.quantile(totals, [0.025, 0.1, 0.9, 0.975])
@@ -517,8 +383,6 @@ def forecast_winter(
         cap_total = p_exceed = expected_shortfall = math.nan
         p_exceed_month = np.full(len(months), math.nan)
         shortfall_pi80 = (math.nan, math.nan)
-    if model.alpha is not None:
-        notes.append("Le paramètre de surdispersion alpha est tenu fixé à son estimation.")
 
     table = pd.DataFrame(
         {
@@ -555,74 +419,168 @@ def forecast_winter(
 
 
 # --------------------------------------------------------------------------------------------
-# Back-test
+# The current winter, and the whole outlook
 # --------------------------------------------------------------------------------------------
 
 
-def backtest(
+@dataclass(frozen=True)
+class CurrentWinter:
+    """The months of the winter under way at the origin already in the data, against the same
+    months of the winter before (``previous``; None when they are not all observed)."""
+
+    winter: str
+    months: list[str]
+    observed: float
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        """Change on the same months a year earlier, in percent."""
+        if not self.previous:
+            return None
+        return 100 * (self.observed / self.previous - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "winter": self.winter,
+            "months": list(self.months),
+            "observed": float(self.observed),
+            "previous": _num(self.previous),
+            "change": _num(self.change),
+        }
+
+
+def current_winter(
+    history: pd.DataFrame, winter: tuple[str, str] = DEFAULT_WINTER, value: str = "demand"
+) -> CurrentWinter | None:
+    """The partial winter at the end of ``history`` (None when its last month is outside a
+    winter or closes it: the winter is then complete)."""
+    frame = _check_history(history, value)
+    frame = frame[frame[value].notna()].set_index("month")
+    if frame.empty:
+        return None
+    origin = frame.index.max()
+    for start_year in (origin.year, origin.year - 1):
+        months = winter_months(start_year, winter)
+        if months[0] <= origin < months[-1]:
+            seen = [m for m in months if m <= origin]
+            if not all(m in frame.index for m in seen):
+                return None
+            before = [m - pd.DateOffset(years=1) for m in seen]
+            previous = (
+                float(frame.loc[before, value].sum())
+                if all(m in frame.index for m in before)
+                else None
+            )
+            return CurrentWinter(
+                winter=winter_label(start_year, winter),
+                months=[_ym(m) for m in seen],
+                observed=float(frame.loc[seen, value].sum()),
+                previous=previous,
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class WinterOutlook:
+    """Everything the report says about next winter: the back-test, the model it chose, that
+    model's forecast, the other model's and the naive benchmarks' forecasts of the same
+    winter (``alternatives``: method → total, and for the models their 80 % and 95 %
+    intervals), the other model itself (``other``, for its diagnostics) and the partial
+    current winter."""
+
+    forecast: WinterForecast
+    backtest: RollingOrigin
+    selection: Selection
+    other: WinterForecast
+    naive: dict[str, float | None]
+    current: CurrentWinter | None
+
+    def alternatives(self) -> list[dict[str, Any]]:
+        rows = []
+        for fc in (self.forecast, self.other):
+            rows.append(
+                {
+                    "method": fc.method,
+                    "label": METHOD_LABELS[fc.method],
+                    "point": float(fc.total),
+                    "pi80": [float(fc.pi80[0]), float(fc.pi80[1])],
+                    "pi95": [float(fc.pi95[0]), float(fc.pi95[1])],
+                }
+            )
+        for method, total in self.naive.items():
+            rows.append(
+                {
+                    "method": method,
+                    "label": METHOD_LABELS[method],
+                    "point": _num(total),
+                    "pi80": [None, None],
+                    "pi95": [None, None],
+                }
+            )
+        return rows
+
+    def report_winters(self) -> pd.DataFrame:
+        """The complete past winters forecast from a 31 December origin (11 months ahead, as
+        the published forecast), every method."""
+        w = self.backtest.winters
+        return w[w["lag"] == REPORT_LAG].reset_index(drop=True)
+
+
+def winter_outlook(
     history: pd.DataFrame,
-    horizon: str = "rapport",
+    capacity: Mapping[str, int] | None = None,
     winter: tuple[str, str] = DEFAULT_WINTER,
     value: str = "demand",
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     min_history: int = MIN_HISTORY,
-) -> Backtest:
-    """Forecast every past winter fully observed in ``history`` from its own origin.
-
-    The origin of winter W is ``HORIZONS[horizon]`` months before W's first month: with
-    ``"rapport"`` (11 months: data to 31 December W − 1, as the real forecast is made), or
-    ``"court"`` (1 month: data to 31 October W). A winter qualifies when all its months are
-    observed and at least ``min_history`` months precede its origin (inclusive). Each is
-    forecast by :func:`forecast_winter` on the months up to its origin only.
-    """
-    if horizon not in HORIZONS:
-        raise ValueError(f"Horizon « {horizon} » inconnu ({', '.join(HORIZONS)}).")
+    backtest_draws: int = 2000,
+) -> WinterOutlook:
+    """Back-test, choose, forecast (see the module docstring). ``history`` is
+    :func:`monthly_demand` up to the origin (``nights`` and ``refusals`` are needed by the
+    capacity-capped benchmark only)."""
     frame = _check_history(history, value)
-    observed = frame[frame[value].notna()]
-    lag = HORIZONS[horizon]
-    known = set(observed["month"])
-    winters: list[BacktestWinter] = []
-    if observed.empty:
-        return Backtest(horizon, HORIZON_LABELS[horizon], winters, ["Historique vide."])
-    first_year, last_year = observed["month"].min().year - 1, observed["month"].max().year
-    for year in range(first_year, last_year + 1):
-        months = winter_months(year, winter)
-        if not set(months) <= known:
+    origin = pd.Timestamp(frame["month"].iloc[-1])
+    start_year = coming_winter(origin)
+    target = winter_months(start_year, winter)
+    cap_months = None
+    if capacity is not None and sum(capacity.values()) > 0:
+        span = pd.date_range(frame["month"].min(), target[-1], freq="MS")
+        cap_months = monthly_bed_nights(capacity, span, winter)
+    bt = rolling_origin(
+        frame,
+        cap_months,
+        winter,
+        value,
+        min_history=min_history,
+        draws=backtest_draws,
+        seed=seed,
+    )
+    selection = choose_model(bt)
+    kwargs = dict(
+        start_year=start_year,
+        capacity=capacity,
+        winter=winter,
+        value=value,
+        draws=draws,
+        seed=seed,
+        min_history=min_history,
+    )
+    chosen = forecast_winter(frame, method=selection.method, **kwargs)
+    other_method = next(m for m in MODELS if m != selection.method)
+    other = forecast_winter(frame, method=other_method, **kwargs)
+    naive: dict[str, float | None] = {}
+    for method in NAIVE:
+        if method == "plafonne" and cap_months is None:
             continue
-        origin = months[0] - pd.DateOffset(months=lag)
-        past = observed[observed["month"] <= origin]
-        if len(past) < min_history:
-            continue
-        fc = forecast_winter(
-            past, year, None, winter, value, draws=draws, seed=seed, min_history=min_history
-        )
-        truth = float(observed.loc[observed["month"].isin(months), value].sum())
-        winters.append(
-            BacktestWinter(
-                winter=fc.winter,
-                start_year=year,
-                origin=pd.Timestamp(origin),
-                horizon_months=fc.horizon_months,
-                n_months=fc.model.n_months,
-                family=fc.model.family,
-                observed=truth,
-                forecast=fc.total,
-                lo80=fc.pi80[0],
-                hi80=fc.pi80[1],
-                lo95=fc.pi95[0],
-                hi95=fc.pi95[1],
-            )
-        )
-    notes = []
-    if not winters:
-        notes.append(
-            f"Aucun hiver passé n'est entièrement observé avec au moins {min_history} mois "
-            "d'historique avant son origine."
-        )
-    elif len(winters) < 5:
-        notes.append(
-            f"{len(winters)} hiver(s) seulement\u00a0: le MAPE et la couverture des intervalles "
-            "sont indicatifs, pas une mesure précise de la qualité de la prévision."
-        )
-    return Backtest(horizon, HORIZON_LABELS[horizon], winters, notes)
+        point = naive_forecast(frame, method, target, cap_months, winter, value)
+        naive[method] = float(point.sum()) if np.all(np.isfinite(point)) else None
+    return WinterOutlook(
+        forecast=chosen,
+        backtest=bt,
+        selection=selection,
+        other=other,
+        naive=naive,
+        current=current_winter(frame, winter, value),
+    )

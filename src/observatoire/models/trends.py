@@ -73,6 +73,7 @@ __all__ = [
     "coverage_simulation",
     "diagnostics_table",
     "draw_counts",
+    "fit_counts",
     "fit_dispositif_models",
     "fit_monthly_model",
     "fit_series",
@@ -651,6 +652,13 @@ def _dependent_covariance(
     cov, serial = serial_covariance(exog, mu**2 / shape, (y - mu) / np.sqrt(shape))
     q = float(stats.t.ppf(1 - ALPHA_LEVEL / 2, len(y) - exog.shape[1]))
     return cov, serial, q
+
+
+def fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _CountFit:
+    """The published count fit (Poisson, NB2 if overdispersed, quasi-Poisson if NB fails) on
+    any design: for models whose columns :func:`fit_monthly_model` does not build (the winter
+    forecast's winter-specific trend, ``observatoire.models.demand``)."""
+    return _fit_counts(endog, exog, offset)
 
 
 def fit_monthly_model(

@@ -821,7 +821,7 @@ def winter_forecast(
         color=_FORECAST_COLOUR,
         alpha=0.15,
         linewidth=0,
-        label=f"Intervalle de prédiction à 95{NNBSP}%",
+        label=f"Intervalle de prévision à 95{NNBSP}%",
         zorder=1,
     )
     band80 = ax.fill_between(
@@ -831,7 +831,7 @@ def winter_forecast(
         color=_FORECAST_COLOUR,
         alpha=0.30,
         linewidth=0,
-        label=f"Intervalle de prédiction à 80{NNBSP}%",
+        label=f"Intervalle de prévision à 80{NNBSP}%",
         zorder=2,
     )
     (fc_line,) = ax.plot(

@@ -18,7 +18,6 @@ from matplotlib.figure import Figure  # noqa: E402
 from observatoire.intake.mapping import PartnerMapping  # noqa: E402
 from observatoire.models import forecast  # noqa: E402
 from observatoire.models.forecast import (  # noqa: E402
-    backtest,
     coming_winter,
     forecast_winter,
     monthly_bed_nights,
@@ -123,7 +122,7 @@ def test_prediction_intervals_cover_the_true_winter_total():
     for rep in range(reps):
         history = _history(rng)
         truth = draw_counts(rng, expected, 0.004).sum()
-        fc = forecast_winter(history, draws=2000, seed=rep)
+        fc = forecast_winter(history, draws=2000, seed=rep, method="commune")
         covered95 += fc.pi95[0] <= truth <= fc.pi95[1]
         covered80 += fc.pi80[0] <= truth <= fc.pi80[1]
         rel_errors.append(fc.total / expected.sum() - 1)
@@ -148,7 +147,7 @@ def test_forecast_of_the_coming_winter_against_capacity():
     assert fc.pi95[0] < fc.pi80[0] < fc.total < fc.pi80[1] < fc.pi95[1]
     assert (fc.months["lo95"] <= fc.months["lo80"]).all()
     assert (fc.months["hi80"] <= fc.months["hi95"]).all()
-    assert fc.model.family == FAMILY_NB and fc.model.exposure == "days"
+    assert fc.model.family == FAMILY_NB and fc.method == "hiver"
     # Demand (~1 900 a month in winter) far above 55 beds: certain to exceed.
     assert fc.p_exceed == 1.0 and (fc.months["p_exceed"] == 1.0).all()
     # Every simulated month is above capacity, so the shortfall is demand − capacity.
@@ -191,57 +190,8 @@ def test_other_bad_inputs_are_french_errors():
         forecast_winter(history, start_year=2024)
     with pytest.raises(ValueError, match="une seule ligne par mois"):
         forecast_winter(pd.concat([history, history.tail(1)]))
-    with pytest.raises(ValueError, match="Horizon « annuel » inconnu"):
-        backtest(history, horizon="annuel")
-
-
-# --------------------------------------------------------------------------------------------
-# Back-test
-# --------------------------------------------------------------------------------------------
-
-
-def test_backtest_picks_the_winters_the_data_allow():
-    history = _history(np.random.default_rng(5))  # Jan 2020 – Dec 2024
-    report = backtest(history, "rapport", draws=1000, seed=1)
-    # Winter 2024-2025 is not over in the data; winter 2021-2022 has 12 months before
-    # its December-2020 origin.
-    assert [w.start_year for w in report.winters] == [2022, 2023]
-    assert [w.origin for w in report.winters] == [pd.Timestamp("2021-12"), pd.Timestamp("2022-12")]
-    assert [w.n_months for w in report.winters] == [24, 36]
-    assert all(w.horizon_months == 11 for w in report.winters)
-
-    short = backtest(history, "court", draws=1000, seed=1)
-    assert [w.origin for w in short.winters] == [pd.Timestamp("2022-10"), pd.Timestamp("2023-10")]
-    assert all(w.horizon_months == 1 for w in short.winters)
-
-    longer = _history(np.random.default_rng(5), "2019-01", "2024-12")
-    assert [w.start_year for w in backtest(longer, draws=1000).winters] == [2021, 2022, 2023]
-
-
-def test_backtest_uses_only_the_past_and_scores_by_hand():
-    history = _history(np.random.default_rng(6))
-    bt = backtest(history, "rapport", draws=1000, seed=2)
-    first = bt.winters[0]
-    alone = forecast_winter(history[history["month"] <= "2021-12-01"], 2022, draws=1000, seed=2)
-    assert first.forecast == alone.total and (first.lo95, first.hi95) == alone.pi95
-    observed = history.loc[history["month"].isin(winter_months(2022)), "demand"].sum()
-    assert first.observed == observed
-    assert first.ape == pytest.approx(100 * abs(first.forecast - observed) / observed)
-    assert bt.mape == pytest.approx(np.mean([w.ape for w in bt.winters]))
-    assert bt.coverage95 == np.mean([w.lo95 <= w.observed <= w.hi95 for w in bt.winters])
-    table = bt.table()
-    assert table["winter"].tolist() == ["2022-2023", "2023-2024"]
-    assert (table["horizon"] == "rapport").all()
-    record = json.loads(json.dumps(bt.to_dict(), allow_nan=False))
-    assert record["mape"] == pytest.approx(bt.mape)
-    assert any("indicatifs" in note for note in bt.notes)
-
-
-def test_backtest_without_enough_history_says_so():
-    history = _history(np.random.default_rng(7), "2023-01", "2024-12")
-    bt = backtest(history, draws=1000)
-    assert bt.winters == [] and bt.mape is None
-    assert bt.notes and "Aucun hiver passé" in bt.notes[0]
+    with pytest.raises(ValueError, match="Modèle « annuel » inconnu"):
+        forecast_winter(history, method="annuel")
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,8 +214,8 @@ def test_winter_forecast_chart(tmp_path):
     assert ax.get_ylabel() == "Nuitées demandées par mois"
     texts = _legend_texts(fig)
     assert "Prévision" in texts
-    assert "Intervalle de prédiction à 80\u202f%" in texts
-    assert "Intervalle de prédiction à 95\u202f%" in texts
+    assert "Intervalle de prévision à 80\u202f%" in texts
+    assert "Intervalle de prévision à 95\u202f%" in texts
     assert "Capacité (nuitées-lits, lits d'hiver compris)" in texts
     fig.canvas.draw()
     ticks = [t.get_text() for t in ax.get_yticklabels()]
@@ -324,5 +274,5 @@ def test_rate_ratio_forest_chart():
 
 
 def test_module_exports():
-    assert {"forecast_winter", "backtest", "monthly_demand"} <= set(forecast.__all__)
+    assert {"forecast_winter", "winter_outlook", "monthly_demand"} <= set(forecast.__all__)
     assert {"winter_forecast", "dispositif_fits", "rate_ratio_forest"} <= set(charts.__all__)

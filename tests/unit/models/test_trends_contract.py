@@ -20,14 +20,17 @@ from observatoire.indicators.contract import (
 )
 from observatoire.intake.mapping import PartnerMapping
 from observatoire.models.contract import (
-    BacktestRecord,
+    AlternativeRecord,
+    BacktestBandRecord,
     BacktestWinterRecord,
+    CurrentWinterRecord,
     DispositifModels,
     ForecastModelRecord,
     ForecastMonthRecord,
     ForecastRecord,
     MonthlyRecord,
     RateRatioRecord,
+    SelectionRecord,
     SeriesFitRecord,
     SeriesRecord,
     TrendRecord,
@@ -68,10 +71,26 @@ def _fit(rr: float | None = 1.05) -> SeriesFitRecord:
 def _summary() -> TrendsSummary:
     trend = TrendRecord("Poisson", 1.05, 1.01, 1.09, 0.02, 1.1, "Hausse annuelle.")
     skipped = SeriesRecord("housing_first", "contacts", 12, 3, f"série trop courte{NBSP}: 12", None)
-    winter = BacktestWinterRecord(
-        "2022-2023", 2022, "2021-12", 11, 24, "Poisson", 100.0, 110.0, 90.0, 130.0, 80.0, 140.0,
-        10.0, True, True,
+    model = ForecastModelRecord(
+        "hiver", "modèle à tendance propre à l'hiver", "Poisson", None, 1.1, 1.0, 60, 1.07,
+        [1.05, 1.09], 1.03, [1.01, 1.05], 0.001, 0.5, 11.0, 0.1, "Tendance.", [],
     )  # fmt: skip
+    other = ForecastModelRecord(
+        "commune", "modèle à tendance commune", "Poisson", None, 1.1, 1.0, 60, 1.05,
+        [1.04, 1.06], 1.05, [1.04, 1.06], None, 0.007, 40.0, 0.4, "Tendance.", ["note"],
+    )  # fmt: skip
+    band = BacktestBandRecord(
+        "hiver", "modèle", "rapport", 50, 20, 3.5, 0.9, 1.0, 6, 1.2, 1.0, 1.0
+    )  # fmt: skip
+    naive_band = BacktestBandRecord(
+        "saisonnier", "naïf", "rapport", 50, 20, 5.4, None, None, 6, 6.7, None, None
+    )  # fmt: skip
+    past = BacktestWinterRecord(
+        "hiver", 2022, "2021-12", 11, 10805.0, 10953.0, 10500.0, 11400.0, 10200.0, 11600.0
+    )
+    naive_past = BacktestWinterRecord(
+        "saisonnier", 2022, "2021-12", 11, 10805.0, 10081.0, None, None, None, None
+    )
     return TrendsSummary(
         year=2024,
         network=trend,
@@ -109,6 +128,7 @@ def _summary() -> TrendsSummary:
             origin="2024-12",
             horizon_months=11,
             value="demand",
+            method="hiver",
             point=1000.0,
             pi80=[900.0, 1100.0],
             pi95=[850.0, 1150.0],
@@ -117,17 +137,30 @@ def _summary() -> TrendsSummary:
             expected_shortfall=None,
             shortfall_pi80=[None, None],
             months=[ForecastMonthRecord("2025-11", 200.0, 180.0, 220.0, 170.0, 230.0, None, None)],
-            model=ForecastModelRecord("Poisson", 1.02, 1.0, 1.04, 1.1, None, 0.5, 60, "days", []),
+            model=model,
+            other_model=other,
             draws=100,
             seed=1,
             interpretation="Hiver 2025-2026.",
             notes=[],
-            backtest={
-                "rapport": BacktestRecord(
-                    "rapport", "horizon du rapport", [winter], 10.0, 1.0, 1.0, []
-                )
-            },
-            mape=10.0,
+            selection=SelectionRecord(
+                "hiver",
+                "rapport",
+                {"hiver": 3.5, "commune": 6.6, "saisonnier": None},
+                "saisonnier",
+                True,
+                "Règle.",
+            ),  # fmt: skip
+            backtest=[band, naive_band],
+            backtest_winters=[past, naive_past],
+            n_origins=36,
+            alternatives=[
+                AlternativeRecord("hiver", "modèle", 1000.0, [900.0, 1100.0], [850.0, 1150.0]),
+                AlternativeRecord("saisonnier", "naïf", 980.0, [None, None], [None, None]),
+            ],
+            current_winter=CurrentWinterRecord(
+                "2024-2025", ["2024-11", "2024-12"], 400.0, 380.0, 5.26
+            ),
         ),
     )
 
@@ -151,7 +184,8 @@ def test_hand_made_summary_round_trips_through_the_file(tmp_path: Path):
     [
         ("forecast",),
         ("network", "ci_low"),
-        ("forecast", "backtest", "rapport", "mape"),
+        ("forecast", "backtest", 0, "mape"),
+        ("forecast", "current_winter", "change"),
         ("monthly_by_dispositif", "accueil_jour", "contacts"),
         ("monthly_by_dispositif", "accueil_jour", "ljung_box_p"),
     ],
@@ -234,13 +268,15 @@ def test_fitted_trends_round_trip_and_write_every_table(fitted, tmp_path: Path):
         "mensuel_accueil_jour_ajuste.csv", "mensuel_hebergement_urgence_ajuste.csv",
         "mensuel_hebergement_urgence_occupation_ajuste.csv", "stl_accueil_jour.csv",
         "demande_abri_mensuelle.csv", "prevision_hiver.csv", "backtest_hiver.csv",
+        "backtest_hiver_resume.csv", "backtest_hivers_complets.csv",
     } <= names  # fmt: skip
     assert summary.monthly_by_dispositif["housing_first"].persons.fit is None
     assert "housing_first" in summary.stl_skipped
-    assert summary.forecast.winter == "2025-2026" and set(summary.forecast.backtest) == {
-        "rapport",
-        "court",
-    }
+    fc = summary.forecast
+    assert fc.winter == "2025-2026" and fc.method in {"commune", "hiver"}
+    assert {(b.method, b.band) for b in fc.backtest} >= {("hiver", "rapport"), ("commune", "court")}
+    assert fc.selection.method == fc.method and fc.other_model.method != fc.method
+    assert fc.current_winter is not None and fc.current_winter.months == ["2024-11", "2024-12"]
     assert math.isclose(summary.network.annual_rate_ratio, 1.05, abs_tol=0.1)
 
 
@@ -261,7 +297,8 @@ def test_the_json_keys_are_those_the_report_reads(fitted, tmp_path: Path):
     assert {"annual_rate_ratio", "ljung_box_p"} <= set(data["monthly"])
     for d in data["yoy_by_dispositif"].values():
         assert {"rate_ratio", "ci_low", "ci_high", "current", "previous"} <= set(d)
-    assert {"point", "pi80", "pi95", "capacity", "p_exceed", "months", "backtest", "mape"} <= set(
-        data["forecast"]
-    )
+    assert {
+        "point", "pi80", "pi95", "capacity", "p_exceed", "months", "backtest", "selection",
+        "model", "other_model", "alternatives", "current_winter", "backtest_winters",
+    } <= set(data["forecast"])  # fmt: skip
     assert "contacts" in data["monthly_by_dispositif"]["accueil_jour"]

@@ -145,7 +145,7 @@ def forecast_slide(fc: Mapping[str, Any] | None, figs: Mapping[str, str]) -> Sli
         f"L'hiver prochain ({fc.get('winter', '')})",
         [
             f"Demande attendue : **{fr_num(fc['total'].get('point'))}** nuitées",
-            f"Intervalle à 80 % : {fr_num(fc['total'].get('lo80'))} à "
+            f"Intervalle de prévision à 80 % : {fr_num(fc['total'].get('lo80'))} à "
             f"{fr_num(fc['total'].get('hi80'))}",
             f"Capacité : {fc['capacity']} nuitées ; probabilité de dépassement {fc['p_exceed']}",
         ],
