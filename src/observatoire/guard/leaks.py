@@ -719,7 +719,8 @@ def _scan_arrow(path: Path, ftype: str, ids: Identities) -> Located:
 
 
 def _scan_pdf(path: Path, ids: Identities) -> Located:
-    """Text extracted page by page; words hyphenated at a line end are also tried whole."""
+    """Text extracted page by page, words hyphenated at a line end read whole (« deman-/dées »
+    is « demandées »: its halves are not words of the page and matched names by chance)."""
     import logging
 
     from pypdf import PdfReader
@@ -732,9 +733,8 @@ def _scan_pdf(path: Path, ids: Identities) -> Located:
         text = _CELL_SEP.join(str(v) for v in reader.metadata.values())
         yield from _gate(ids, "métadonnées du PDF", text)
     for number, page in enumerate(reader.pages, start=1):
-        text = page.extract_text() or ""
-        rejoined = " ".join(a + b for a, b in _HYPHENATED.findall(text))
-        yield from _gate(ids, f"page {number}", f"{text}{_CELL_SEP}{rejoined}")
+        text = _HYPHENATED.sub(r"\1\2", page.extract_text() or "")
+        yield from _gate(ids, f"page {number}", text)
 
 
 def _source(value: Any) -> str:
