@@ -743,7 +743,7 @@ def test_noop_rerun_changes_nothing(project: Path) -> None:
 
 def _digests(project: Path) -> dict[str, str]:
     files = sorted((project / "data_clean").rglob("*.parquet"))
-    files += sorted((project / f"outputs/tables/{YEAR}").glob("*"))
+    files += sorted(p for p in (project / f"outputs/tables/{YEAR}").rglob("*") if p.is_file())
     files += [project / f"outputs/reports/{YEAR}/observatoire.pdf"]
     return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 

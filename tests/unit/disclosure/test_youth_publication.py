@@ -405,7 +405,7 @@ def real() -> tuple[Any, str]:
     report = youth_context(settings, youth_dir)
     from observatoire.reports.youth.report import COPIED_FIGURES
 
-    figures = dict.fromkeys((*COPIED_FIGURES, "ecarts", "flux"), "x.png")
+    figures = dict.fromkeys((*COPIED_FIGURES, "ecarts", "flux", "transitions"), "x.png")
     qmd = report_template(f"{STEM}.qmd.j2").render(**report.names | {"figures": figures})
     return report, qmd
 
