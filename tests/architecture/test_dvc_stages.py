@@ -97,12 +97,12 @@ def test_the_closure_follows_lazy_imports_and_transitive_ones():
     files = {
         p.relative_to(SRC).as_posix() for p in _closure(["observatoire.reports.annual.report"])
     }
-    # report → publication → suppression; durations → activity (through annual)
+    # report → publication → suppression; durations → presence (through annual)
     assert {
         "observatoire/disclosure/publication.py",
         "observatoire/disclosure/suppression.py",
     } <= files
-    assert "observatoire/indicators/activity.py" in files
+    assert "observatoire/core/presence.py" in files
     early = {p.relative_to(SRC).as_posix() for p in _closure(ENTRIES["ingest"])}
     assert not any(f.startswith("observatoire/linkage/") for f in early)
     sample = {p.relative_to(SRC).as_posix() for p in _closure(ENTRIES["generate_sample"])}

@@ -565,6 +565,25 @@ def test_long_term_stayers_match_an_independent_count(covered, published) -> Non
 # --- the attack: recover hidden cells from the published tables alone (tests/support/attacker.py)
 
 
+def test_both_reports_count_persons_by_one_rule(published) -> None:
+    """One counting rule (presence in the year) in every output: the annual report's 18–25 year
+    olds are the youth report's young actives (one ledger key printed by both), and the
+    linkage's range brackets the report's count with the same rule (its maximum, no street-work
+    record linked, is the network count; its named persons are the « identifiées »)."""
+    ledger = published["ledger"].set_index("key")
+    y = YEAR
+    youth = ledger.loc[f"personnes|{y}|age=18-25"]
+    assert f"{YOUTH_FOLDER}/profil_actifs" in youth["tables"], youth["tables"]
+    assert "chiffres_du_profil" in youth["tables"]
+    value = {k: ledger.loc[f"personnes|{y}|{k}", "value"] for k in ("reseau", "identifies")}
+    bounds = {
+        b: ledger.loc[f"personnes|{y}|liaison=fourchette_{b}", "value"]
+        for b in ("minimum", "maximum")
+    }
+    assert bounds["maximum"] == value["reseau"], (bounds, value)
+    assert value["identifies"] <= bounds["minimum"] <= bounds["maximum"], (bounds, value)
+
+
 # Printed in another shape in the PDF (nothing to compare row by row): the combinations are a
 # chart (its CSV is checked above), the exits one table per dispositif with motifs as rows.
 RESHAPED_IN_PDF = {"combinaisons_de_dispositifs.csv", "sorties_par_motif.csv"}

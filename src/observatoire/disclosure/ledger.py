@@ -74,10 +74,26 @@ def ledger_of(parts: dict[str, Publication]) -> pd.DataFrame:
             ]
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
-    twice = out["key"][out["key"].duplicated()].tolist()
-    if twice:
-        raise ValueError(f"Clés publiées par deux rapports : {', '.join(twice[:5])}.")
-    return out.sort_values("key", kind="stable").reset_index(drop=True)
+    # a key two reports print (the annual report's 18–25 year olds in the youth report) is one
+    # number with one status: one row, both reports' tables
+    shared = out.groupby("key", sort=True).agg(
+        status=("status", "unique"),
+        value=("value", lambda v: v.dropna().unique()),
+        tables=("tables", lambda t: ", ".join(x for x in t if x)),
+    )
+    clash = [k for k, r in shared.iterrows() if len(r["status"]) > 1 or len(r["value"]) > 1]
+    if clash:
+        raise ValueError(f"Clés publiées différemment par deux rapports : {', '.join(clash[:5])}.")
+    return pd.DataFrame(
+        {
+            "key": shared.index,
+            "status": [s[0] for s in shared["status"]],
+            "value": pd.array(
+                [float(v[0]) if len(v) else None for v in shared["value"]], dtype="Float64"
+            ),
+            "tables": shared["tables"].to_numpy(),
+        }
+    )
 
 
 def read_ledger(tables_dir: Path) -> pd.DataFrame:

@@ -33,6 +33,7 @@ import pandas as pd
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
 from observatoire.core.storage import write_csv
 from observatoire.disclosure.publication import count_table
+from observatoire.disclosure.publication import key as annual_key
 from observatoire.disclosure.suppression import (
     PUBLISHED,
     Constraint,
@@ -149,7 +150,9 @@ def _base_key(year: int, group: str, table: str, row: pd.Series, n: int, cohort:
     if table == "sorties_de_sejour":
         return key(year, group, "sejours_termines", f"dispositif={row['dispositif']}")
     if table == "profil_actifs":
-        return key(year, group, "actifs", f"base={slug(row['indicator'])}")
+        # the young actives are the annual report's 18–25 year olds of the year: its key, so
+        # the ledger holds one number for both reports (a mismatch stops the publication)
+        return annual_key(year, "age=18-25") if group == YOUTH else key(year, group, "actifs")
     if n == cohort:
         return cohort_key(year, group)
     return key(year, group, f"base={slug(row['indicator'])}")

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, SOCIAL_EMERGENCY
+from observatoire.core.presence import delivered_in_year, in_year, periods_covered
 from observatoire.core.schema import AGE_BANDS, NATIONALITY_GROUPS, age_band
-from observatoire.indicators.activity import delivered_in_year, in_year, periods_covered
 
 __all__ = [
     "SEX_UNKNOWN_OR_X",
@@ -52,7 +52,8 @@ __all__ = [
 
 def distinct_persons(contacts: pd.DataFrame, year: int, by: str | None = None) -> int | pd.Series:
     """Distinct persons active in the year, network-wide (int) or per ``by`` (dispositif,
-    partner): a contact on a day of the year or a stay running in it (:mod:`activity`).
+    partner): a contact on a day of the year or a stay running in it
+    (:mod:`observatoire.core.presence`).
 
     Network-wide, a person seen by three services counts once; per dispositif, once in each.
     """

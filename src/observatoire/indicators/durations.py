@@ -23,7 +23,7 @@ import pandas as pd
 from observatoire.core.dispositifs import HOUSING, STAY_DISPOSITIFS, TIME_UNITS
 from observatoire.core.dispositifs import OPEN_ENDED as OPEN_ENDED
 from observatoire.core.dispositifs import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
-from observatoire.indicators.activity import stay_end
+from observatoire.core.presence import stay_end
 from observatoire.indicators.counts import dispositif_order
 
 __all__ = [

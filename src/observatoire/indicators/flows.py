@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.indicators.activity import last_presence_before, presence_span, year_end
+from observatoire.core.presence import last_presence_before, presence_span, year_end
 
 __all__ = [
     "CONTINUING",
@@ -42,7 +42,7 @@ def flow_status(
 ) -> pd.DataFrame:
     """Status of every person active in ``year``: ``person_id``, ``status``, ``first_in_year``.
 
-    Presence is the days each contact covers (:mod:`observatoire.indicators.activity`): a stay
+    Presence is the days each contact covers (:mod:`observatoire.core.presence`): a stay
     running across 1 January makes its person active in the year and *continuing*, and a tenant
     housed for years is never « returning ». ``status`` is ``None`` when the data does not reach
     back ``new_lookback_days`` before 1 January of ``year`` (the status cannot be told).

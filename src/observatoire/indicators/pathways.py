@@ -82,7 +82,7 @@ def network_flows(
 ) -> dict[str, Any]:
     """Persons of ``year`` who are new, continuing or returning in the network.
 
-    ``active`` is every person present in the year (:mod:`observatoire.indicators.activity`), so
+    ``active`` is every person present in the year (:mod:`observatoire.core.presence`), so
     new + continuing + returning = active; the three are None when the data does not reach back far
     enough.
     """

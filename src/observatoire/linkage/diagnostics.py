@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.core.presence import periods_covered
 from observatoire.core.storage import write_csv, write_json
 from observatoire.linkage.link import Linkage
 from observatoire.linkage.model import BLOCKING_RULES, COMPARISONS
@@ -118,7 +119,13 @@ def near_threshold(
 
 
 def _record_activity(contacts: pd.DataFrame) -> pd.DataFrame:
-    return contacts[["record_key", "dispositif", "year"]].drop_duplicates()
+    """Each record's dispositif and the years it is *present* in (a visit's year, every year a
+    stay runs through: :func:`observatoire.core.presence.periods_covered`), the rule of every
+    count of persons of the reports, so that the range brackets the report's count."""
+    covered = periods_covered(contacts, "Y")
+    years = covered["period"].dt.year.astype("int64")
+    out = covered[["record_key", "dispositif"]].assign(year=years.to_numpy())
+    return out.drop_duplicates().reset_index(drop=True)
 
 
 def _count_persons(activity: pd.DataFrame, person_of: pd.Series, street: set[str]) -> list[dict]:
@@ -157,7 +164,8 @@ def network_range(
     street: set[str],
     max_age_gap: int,
 ) -> pd.DataFrame:
-    """Per year, network-wide distinct persons as a range.
+    """Per year, network-wide distinct persons as a range, persons counted by presence (as
+    every report counts them).
 
     Maximum: named persons + street-work chains (every street-work person counted apart).
     Minimum: named persons + the street-work chains that no named person active that year
@@ -166,7 +174,7 @@ def network_range(
     named linkage's own error (persons within ±1 % of the truth on the synthetic sample).
     """
     tok = tokens.drop_duplicates("record_key").set_index("record_key")
-    rec = contacts[["record_key", "year"]].drop_duplicates()
+    rec = _record_activity(contacts)[["record_key", "year"]].drop_duplicates()
     rec = rec.assign(
         person_id=rec["record_key"].map(person_of),
         street=rec["record_key"].isin(street),

@@ -49,7 +49,7 @@ from scipy import optimize, stats
 from statsmodels.tsa.seasonal import STL, DecomposeResult
 
 from observatoire.core.formatting import MOIS_NOMS, NNBSP, french_number, french_percent
-from observatoire.indicators.activity import in_year, periods_covered
+from observatoire.core.presence import in_year, periods_covered
 from observatoire.models.inference import (
     SERIAL_METHOD,
     PairedRateRatio,
@@ -1310,7 +1310,7 @@ def paired_year_on_year(
     """Persons present in ``year`` against ``year − 1`` (of ``dispositif``, else the network),
     compared as paired samples: the persons of both years are counted once each
     (:func:`observatoire.models.inference.paired_rate_ratio`). Presence as in the report's
-    tables (:func:`observatoire.indicators.activity.in_year`)."""
+    tables (:func:`observatoire.core.presence.in_year`)."""
     rows = contacts if dispositif is None else contacts[contacts["dispositif"] == dispositif]
     current = set(in_year(rows, year)["person_id"])
     previous = set(in_year(rows, year - 1)["person_id"])

@@ -37,7 +37,7 @@ import pandas as pd
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from observatoire.core.dispositifs import MAX_STAY_NIGHTS, STAY_DISPOSITIFS
-from observatoire.indicators.activity import data_end, stay_end
+from observatoire.core.presence import data_end, stay_end
 
 __all__ = [
     "THRESHOLD",

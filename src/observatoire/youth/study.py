@@ -16,7 +16,8 @@ import pandas as pd
 import statsmodels.api as sm
 
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
-from observatoire.indicators import flows
+from observatoire.core.presence import in_year, presence_span
+from observatoire.indicators import counts, flows
 from observatoire.youth import competing, robustness, services, survival, typology
 from observatoire.youth import sequences as seq
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams, build_cohort
@@ -140,15 +141,20 @@ def profile(
             len(a),
         )
     # Known to the network for more than two years, among persons active in the report year
-    # (closest to the KBS's « sans-abri depuis plus de deux ans »).
-    active = contacts[contacts["year"] == study.year]
+    # (closest to the KBS's « sans-abri depuis plus de deux ans »). Present in the year and aged
+    # as the annual report counts them (presence, first known age of the year), so that the
+    # young actives here are the annual report's 18–25 year olds (one key in the ledger).
+    profile = counts.person_profile(contacts, study.year)
+    present = in_year(contacts, study.year)
+    span = presence_span(present)
+    last_day = span["last_day"].fillna(study.data_end).clip(upper=study.data_end)
+    last_seen = last_day.groupby(present["person_id"]).max()
     first_seen = contacts.groupby("person_id")["date_start"].min()
-    last_seen = active.groupby("person_id")["date_start"].max()
-    age = active.groupby("person_id")["age_at_contact"].max()
+    age = profile["age"].reindex(last_seen.index)
     long_known = (last_seen - first_seen.reindex(last_seen.index)).dt.days > 730
     data_years = contacts["date_start"].min() <= pd.Timestamp(year=study.year - 2, month=1, day=1)
     if data_years:
-        youth_active = (age >= study.youth_low) & (np.floor(age) <= study.youth_high)
+        youth_active = age.between(study.youth_low, study.youth_high)
         adult_active = np.floor(age) >= study.adults_from
         ref = refs.get("plus_de_deux_ans", {})
         add(

@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from observatoire.indicators import activity, pathways
+from observatoire.core import presence as activity
 from observatoire.indicators import counts as ind
+from observatoire.indicators import pathways
 from observatoire.indicators.flows import flow_status
 from observatoire.models import trends
 from tests.support.frames import contacts_frame as _contacts
