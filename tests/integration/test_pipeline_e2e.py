@@ -370,29 +370,31 @@ def test_flows_match_an_independent_count(covered, published, report_html) -> No
 
 
 def test_multi_service_use_matches_an_independent_count(covered, published) -> None:
-    """Persons by number of dispositifs (1, 2, 3, 4+) and by exact combination, maison
-    d'accueil and Housing First merged; combinations under k are only published together as
-    « autres combinaisons »."""
+    """Persons by combination of services d'urgence et de jour (a long stay, maison d'accueil
+    or Housing First, never splits a row; persons with only a long stay have their own row) and
+    by number of those services (0 to 3+); rows under k are only published together as
+    « autres combinaisons », and every row of 50 persons or more is published."""
     cells, k = published["cells"], published["k"]
     present = present_in(covered, YEAR)
-    merged = present["dispositif"].where(~present["dispositif"].isin(LONG_STAY_PARTS), LONG_STAY)
-    sets = (
-        present.assign(dispositif=merged)
-        .groupby("person_id")["dispositif"]
-        .agg(lambda s: "+".join(sorted(set(s))))
-    )
-    size = sets.str.count(r"\+") + 1
-    for label, n in (("1", 1), ("2", 2), ("3", 3)):
-        check_published(
-            cells, f"personnes|{YEAR}|nb_dispositifs={label}", int((size == n).sum()), k
-        )
-    check_published(cells, f"personnes|{YEAR}|nb_dispositifs=4+", int((size >= 4).sum()), k)
+    short = present[~present["dispositif"].isin(LONG_STAY_PARTS)]
+    sets = short.groupby("person_id")["dispositif"].agg(lambda s: "+".join(sorted(set(s))))
+    sets = sets.reindex(present["person_id"].unique()).fillna(LONG_STAY)
+    size = (sets.str.count(r"\+") + 1).where(sets != LONG_STAY, 0)
+    for label, n in (("0", 0), ("1", 1), ("2", 2)):
+        check_published(cells, f"personnes|{YEAR}|nb_services={label}", int((size == n).sum()), k)
+    check_published(cells, f"personnes|{YEAR}|nb_services=3+", int((size >= 3).sum()), k)
     combos = sets.value_counts()
     for combo, n in combos[combos >= k].items():
-        check_published(cells, f"personnes|{YEAR}|combinaison={combo}", int(n), k)
-    check_published(cells, f"personnes|{YEAR}|combinaison=autres", int(combos[combos < k].sum()), k)
-    listed = {key for key in cells if key.startswith(f"personnes|{YEAR}|combinaison=")}
-    assert len(listed) == int((combos >= k).sum()) + 1
+        check_published(cells, f"personnes|{YEAR}|parcours={combo}", int(n), k)
+        if n >= 50:
+            assert parse_number(cells[f"personnes|{YEAR}|parcours={combo}"]) == n, combo
+    listed = {key for key in cells if key.startswith(f"personnes|{YEAR}|parcours=")}
+    if (combos < k).any():
+        others = int(combos[combos < k].sum())
+        check_published(cells, f"personnes|{YEAR}|parcours=autres", others, k)
+        assert len(listed) == int((combos >= k).sum()) + 1
+    else:
+        assert len(listed) == int((combos >= k).sum())
 
 
 def test_shelter_occupancy_matches_an_independent_count(covered, clean, published) -> None:

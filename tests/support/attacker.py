@@ -111,72 +111,51 @@ def relations_from_tables(
 
     # 3. The time-in-service table's persons are the dispositif's persons (same key).
 
-    # 4. Combinations: a combination of c dispositifs counts in class c of the number of
-    # dispositifs and in each of its dispositifs; « autres » hides an unknown composition. The
-    # merged « maison d'accueil ou Housing First » hides whether each person used the one, the
-    # other or both.
-    prefix = f"personnes|{year}|combinaison="
+    # 4. Pathways: each row is a combination of services d'urgence et de jour, whose persons may
+    # also have had a long stay (maison d'accueil, Housing First, or both), or « long stay only »;
+    # a row of c services counts in class c of the number of services (0: long stay only, 3+);
+    # « autres » hides an unknown composition. Each row's persons are in each of its services.
+    prefix = f"personnes|{year}|parcours="
     others = prefix + "autres"
-    combos = {
+    rows = {
         key: key.removeprefix(prefix).split("+")
         for key in keys
         if key.startswith(prefix) and key != others
     }
-    classes = {"1": 1, "2": 2, "3": 3, "4+": 4}
-    if others in keys and all(f"personnes|{year}|nb_dispositifs={c}" in keys for c in classes):
-        share = {c: reader.unknown(f"~autres:{c}") for c in classes}
-        for c, n in classes.items():
-            listed = [key for key, codes in combos.items() if min(len(codes), 4) == n]
-            total = f"personnes|{year}|nb_dispositifs={c}"
-            reader.equal(total, [*listed, share[c]], f"combinaisons de classe {c}")
-        reader.equal(others, list(share.values()), "composition des autres combinaisons")
-        disp_keys = {d: f"personnes|{year}|dispositif={d}" for d in DISPOSITIFS}
-        if all(key in keys for key in disp_keys.values()):
-            # each listed merged combination: with the maison d'accueil only, Housing First
-            # only, or both
-            split = {}
-            for key, codes in combos.items():
-                if LONG_STAY in codes:
-                    split[key] = {
-                        part: reader.unknown(f"~{key}:{part}")
-                        for part in (*LONG_STAY_PARTS, "les deux")
-                    }
-                    reader.equal(key, list(split[key].values()), f"{key} : MA, HF ou les deux")
-            types = [d for d in DISPOSITIFS if d not in LONG_STAY_PARTS] + [LONG_STAY]
-            uses = {}
-            for d in types:  # persons of « autres » with each dispositif (merged)
-                uses[d] = reader.unknown(f"~autres:utilise={d}")
-                reader.at_most(uses[d], [others], f"autres combinaisons avec {d}")
-            for d, total in disp_keys.items():
-                if d in LONG_STAY_PARTS:
-                    in_others = reader.unknown(f"~autres:utilise={d}")
-                    reader.at_most(in_others, [uses[LONG_STAY]], f"autres avec {d}")
-                    listed = [parts[p] for parts in split.values() for p in (d, "les deux")]
-                    reader.equal(total, [*listed, in_others], f"combinaisons contenant {d}")
-                else:
-                    listed = [key for key, codes in combos.items() if d in codes]
-                    reader.equal(total, [*listed, uses[d]], f"combinaisons contenant {d}")
-            reader.at_most(
-                uses[LONG_STAY],
-                [f"~autres:utilise={d}" for d in LONG_STAY_PARTS],
-                "autres avec MA ou HF",
-            )
-            # Σ over (merged) dispositifs of the persons of « autres » using it = Σ c · persons of
-            # class c (4 to len(types) for class 4+).
-            beyond = reader.unknown("~autres:au-delà-de-4")
-            reader.relations.append(
-                {
-                    **{u: 1.0 for u in uses.values()},
-                    **{share[c]: -float(n) for c, n in classes.items()},
-                    beyond: -1.0,
-                }
-            )
-            reader.why.append("dispositifs des autres combinaisons")
-            reader.relations.append(
-                {beyond: 1.0, share["4+"]: -float(len(types) - 4), "~écart:au-delà": 1.0}
-            )
-            reader.aux.add("~écart:au-delà")
-            reader.why.append("au plus tous les dispositifs")
+    has_others = others in keys
+
+    def row_class(codes: list[str]) -> str:
+        return "0" if codes == [LONG_STAY] else ("3+" if len(codes) >= 3 else str(len(codes)))
+
+    classes = ("0", "1", "2", "3+")
+    if all(f"personnes|{year}|nb_services={c}" in keys for c in classes):
+        share = {c: reader.unknown(f"~autres:{c}") for c in classes} if has_others else {}
+        for c in classes:
+            listed = [key for key, codes in rows.items() if row_class(codes) == c]
+            extra = [share[c]] if has_others else []
+            reader.equal(f"personnes|{year}|nb_services={c}", [*listed, *extra], f"classe {c}")
+        if has_others:
+            reader.equal(others, list(share.values()), "composition des autres combinaisons")
+    disp_keys = {d: f"personnes|{year}|dispositif={d}" for d in DISPOSITIFS}
+    if rows and all(key in keys for key in disp_keys.values()):
+        # each row: without a long stay, with the maison d'accueil only, Housing First only, both
+        split = {}
+        for key, codes in rows.items():
+            parts = (*LONG_STAY_PARTS, "les deux")
+            if codes != [LONG_STAY]:
+                parts = ("sans", *parts)
+            split[key] = {part: reader.unknown(f"~{key}:{part}") for part in parts}
+            reader.equal(key, list(split[key].values()), f"{key} : sans, MA, HF ou les deux")
+        for d, total in disp_keys.items():
+            in_others = []
+            if has_others:
+                in_others = [reader.unknown(f"~autres:utilise={d}")]
+                reader.at_most(in_others[0], [others], f"autres combinaisons avec {d}")
+            if d in LONG_STAY_PARTS:
+                listed = [parts[p] for parts in split.values() for p in (d, "les deux")]
+            else:
+                listed = [key for key, codes in rows.items() if d in codes]
+            reader.equal(total, [*listed, *in_others], f"combinaisons contenant {d}")
         street = f"personnes|{year}|dispositif=travail_rue"
         if prefix + "travail_rue" in keys and street in keys:  # never linked to other services
             reader.equal(street, [prefix + "travail_rue"], "travail de rue non relié")

@@ -69,11 +69,11 @@ YOUTH_FOLDER = "jeunes-en-errance"
 """The youth report's tables: a subfolder of the year's tables, cells in the same ledger."""
 OTHER_COMBINATIONS = "Autres combinaisons"
 
-# The report merges the maison d'accueil and Housing First in its combinations (and counts
-# them as one dispositif in the number of dispositifs).
+# The report's pathways table: combinations of services d'urgence et de jour, a long stay
+# (maison d'accueil, Housing First) never splitting a row; one row for « long stay only ».
 LONG_STAY = "maison_accueil_ou_housing_first"
 LONG_STAY_PARTS = ("maison_accueil", "housing_first")
-COMBINATION_CODES = {**DISPOSITIF_CODES, "Maison d'accueil ou Housing First": LONG_STAY}
+COMBINATION_CODES = {**DISPOSITIF_CODES, "Maison d'accueil ou Housing First seulement": LONG_STAY}
 
 
 def read_params(project: Path) -> dict[str, Any]:
@@ -96,10 +96,10 @@ def quantity_key(what: str, year: int | str, *parts: str | None) -> str:
 
 
 def combination_key(label: str) -> str:
-    """The key part of a printed combination of dispositifs (« A + B » or « autres »)."""
+    """The key part of a printed row of the pathways table (« A + B » or « autres »)."""
     if label == OTHER_COMBINATIONS:
-        return "combinaison=autres"
-    return "combinaison=" + "+".join(sorted(COMBINATION_CODES[p] for p in label.split(" + ")))
+        return "parcours=autres"
+    return "parcours=" + "+".join(sorted(COMBINATION_CODES[p] for p in label.split(" + ")))
 
 
 def cell_key(table: str, row: str, col: str, partner_ids: dict[str, str], year: int) -> str | None:
@@ -144,7 +144,7 @@ def cell_key(table: str, row: str, col: str, partner_ids: dict[str, str], year: 
                 "personnes", y, disp(row), None if tot_c else f"flux={FLOW_COLUMNS[col]}"
             )
         case "nombre_de_dispositifs":
-            return quantity_key("personnes", y, None if tot_r else f"nb_dispositifs={row}")
+            return quantity_key("personnes", y, None if tot_r else f"nb_services={row}")
         case "combinaisons_de_dispositifs":
             return quantity_key("personnes", y, None if tot_r else combination_key(row))
         case "personnes_longue_duree":

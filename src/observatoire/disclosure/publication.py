@@ -29,9 +29,9 @@ from observatoire.disclosure.suppression import DEFAULT_TIME_LIMIT_S, restore
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.indicators.pathways import (
     COMBINATION_GROUPS,
-    N_DISPOSITIFS_CLASSES,
+    LONG_STAY,
+    LONG_STAY_LABEL,
     combination_label,
-    n_class,
     published_combination,
 )
 
@@ -39,7 +39,9 @@ __all__ = [
     "count_table",
     "FLOW_COLUMNS",
     "NAN",
+    "ONLY_LONG_STAY_LABEL",
     "OTHER_COMBINATIONS",
+    "SERVICE_CLASSES",
     "TOTAL",
     "Tables",
     "build_tables",
@@ -59,6 +61,9 @@ __all__ = [
     "key",
     "long_term_stayers",
     "network_key",
+    "pathway",
+    "pathway_key",
+    "pathway_label",
     "persons_by_age_and_sex",
     "persons_by_dispositif",
     "persons_by_dispositif_and_year",
@@ -74,6 +79,8 @@ __all__ = [
     "restore_published",
     "returns_after_housing",
     "returns_cohort_key",
+    "service_class",
+    "services_key",
     "time_in_services",
 ]
 
@@ -380,17 +387,80 @@ def flows_by_dispositif(ind: dict[str, Any]) -> CountTable | None:
     )
 
 
+SERVICE_CLASSES = ("0", "1", "2", "3+")
+"""Classes of the number of *services d'urgence et de jour* (every dispositif but the long
+stays, :data:`~observatoire.indicators.pathways.COMBINATION_GROUPS`) a person used in the year:
+« 0 » for the persons who only had a long stay (maison d'accueil or Housing First)."""
+
+ONLY_LONG_STAY_LABEL = f"{LONG_STAY_LABEL} seulement"
+
+
+def pathway(combination: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The row of the pathways table of a person who used ``combination``: the services other
+    than the long stays, in the report's order; ``(LONG_STAY,)`` when only long stays.
+
+    A long stay (maison d'accueil, Housing First) does not split a row: whoever used it with
+    other services counts in the row of those services. Why: the persons who used *both* long
+    stays (3 in 2024 and in 2023 on the default sample) are the persons of the two services
+    minus those of their union, and the union is the network minus the persons of every
+    combination *without* a long stay. Those combinations all have more than 50 persons; had
+    they all been printed, the 3 followed (116 + 116 − (3 343 − 3 114) = 3), so some had to be
+    masked (up to 107 + 73 persons of combinations over 50). With rows that hold persons with
+    and without a long stay, the union is never printed, no row needs masking for it, and
+    every row of 50 persons or more is published.
+    """
+    rest = tuple(d for d in DISPOSITIFS if d in combination and d not in COMBINATION_GROUPS)
+    return rest or (LONG_STAY,)
+
+
+def pathway_label(row: tuple[str, ...]) -> str:
+    """French label of a row of the pathways table."""
+    return ONLY_LONG_STAY_LABEL if row == (LONG_STAY,) else combination_label(row)
+
+
+def service_class(row: tuple[str, ...]) -> str:
+    """The class (:data:`SERVICE_CLASSES`) of a row of the pathways table."""
+    n = 0 if row == (LONG_STAY,) else len(row)
+    return SERVICE_CLASSES[min(n, len(SERVICE_CLASSES) - 1)]
+
+
+def services_key(year: int, cls: str) -> str:
+    return key(year, f"nb_services={cls}")
+
+
+def pathway_key(year: int, row: tuple[str, ...] | list[str]) -> str:
+    return key(year, "parcours=" + "+".join(sorted(row)))
+
+
+def _pathway_counts(
+    ind: dict[str, Any],
+) -> tuple[dict[tuple[str, ...], int], dict[tuple[str, ...], int]]:
+    """The observed (real) combinations and the persons of each row of the pathways table."""
+    observed = {
+        tuple(sorted(c["combination"])): int(c["persons"]) for c in ind["pathways"]["combinations"]
+    }
+    rows: dict[tuple[str, ...], int] = {}
+    for combo, n in observed.items():
+        row = pathway(combo)
+        rows[row] = rows.get(row, 0) + n
+    return observed, rows
+
+
 def dispositifs_per_person(ind: dict[str, Any]) -> CountTable:
+    """Persons by number of services d'urgence et de jour used (the margin of the pathways
+    table, :func:`combinations`, so it tells a reader nothing that table does not)."""
     y = int(ind["year"])
-    counts = ind["pathways"]["n_dispositifs"]
-    rows = list(counts)
-    values = pd.DataFrame({"personnes": [counts[r] for r in rows]}, index=rows)
-    keys = pd.DataFrame({"personnes": [key(y, f"nb_dispositifs={r}") for r in rows]}, index=rows)
+    _, rows = _pathway_counts(ind)
+    counts = dict.fromkeys(SERVICE_CLASSES, 0)
+    for row, n in rows.items():
+        counts[service_class(row)] += n
+    values = pd.DataFrame({"personnes": list(counts.values())}, index=list(counts))
+    keys = pd.DataFrame({"personnes": [services_key(y, c) for c in counts]}, index=list(counts))
     values.loc[TOTAL] = values["personnes"].sum()
     keys.loc[TOTAL] = network_key(y)
     return count_table(
         "nombre_de_dispositifs",
-        "Personnes selon le nombre de dispositifs fréquentés",
+        "Personnes selon le nombre de services d'urgence et de jour fréquentés",
         values,
         keys,
         row_total=TOTAL,
@@ -404,83 +474,80 @@ def combination_key(year: int, combination: list[str]) -> str:
 def combinations(
     ind: dict[str, Any], k: int
 ) -> tuple[CountTable, list[Constraint], dict[str, float], dict[str, float], set[str]]:
-    """The combinations of dispositifs used in the year, maison d'accueil and Housing First
-    merged (:data:`~observatoire.indicators.pathways.COMBINATION_GROUPS`), those of fewer than k
-    persons gathered in « autres combinaisons »; with what a reader knows of them, for the audit.
+    """The pathways table: the combinations of services d'urgence et de jour used in the year
+    (long stays not splitting a row, see :func:`pathway`), a row for the persons who only had
+    a long stay, those rows of fewer than k persons gathered in « autres combinaisons »; with
+    what a reader knows of them, for the audit.
 
-    A reader knows that the persons of a dispositif are the sum of the combinations that
-    contain it, and the persons using n dispositifs the sum of the combinations of n (the e2e
-    attack recovered « 4 dispositifs ou plus » = 1 through the make-up of « autres »; the
-    number of dispositifs is counted on the merged combinations for that reason). So the
-    audit sees every possible combination: a merged one that is not listed is *latent* (0 to
-    k−1 persons); the real combinations inside a merged one (with the maison d'accueil, with
-    Housing First, with both) are *unprinted* (≥ 0); the identities run through them. The
-    merged row prints the union of the two services, whose persons are printed apart: the
-    persons who used both follow (116 + 116 − 229 = 3 at full scale). That overlap is an
-    unprinted count *guarded* like a « < k » cell. Returns the table, the identities, the
-    latent and the unprinted counts, and the guarded keys.
-    Street work is never linked to the other services: it only appears alone.
+    A reader knows that the persons of a dispositif are the sum of the real combinations that
+    contain it, and the persons of each class of :func:`dispositifs_per_person` the sum of its
+    rows. So the audit sees every possible row: one that is not listed is *latent* (0 to k−1
+    persons); the real combinations inside a row (without a long stay, with the maison
+    d'accueil, with Housing First, with both) are *unprinted* (≥ 0); the identities run through
+    them. The persons who used both long stays are an unprinted count *guarded* like a « < k »
+    cell. Returns the table, the identities, the latent and the unprinted counts, and the
+    guarded keys. Street work is never linked to the other services: it only appears alone.
     """
     y = int(ind["year"])
-    observed = {
-        tuple(sorted(c["combination"])): int(c["persons"]) for c in ind["pathways"]["combinations"]
-    }
-    published: dict[tuple[str, ...], int] = {}
-    for combo, n in observed.items():
-        merged = published_combination(combo)
-        published[merged] = published.get(merged, 0) + n
-    # in a fixed order (number of dispositifs, then the report's order of dispositifs), never
+    observed, published = _pathway_counts(ind)
+    # in a fixed order (number of services, then the report's order of dispositifs), never
     # by size: a masked cell printed between 528 and 288 would say it lies between them
     rank = {d: i for i, d in enumerate(published_combination(list(DISPOSITIFS)))}
-    listed = sorted(
-        (c for c in published if published[c] >= k),
-        key=lambda c: (len(c), [rank.get(d, len(rank)) for d in c]),
-    )
-    labels = [combination_label(c) for c in listed]
-    values = pd.DataFrame({"personnes": [published[c] for c in listed]}, index=labels)
-    keys = pd.DataFrame({"personnes": [combination_key(y, list(c)) for c in listed]}, index=labels)
-    values.loc[OTHER_COMBINATIONS] = sum(n for n in published.values() if n < k)
-    keys.loc[OTHER_COMBINATIONS] = key(y, "combinaison=autres")
-    values.loc[TOTAL] = values["personnes"].sum()
-    keys.loc[TOTAL] = network_key(y)
-    table = count_table(
-        "combinaisons_de_dispositifs",
-        "Combinaisons de dispositifs fréquentés dans l'année",
-        values,
-        keys,
-        row_total=TOTAL,
-    )
+
+    def order(row: tuple[str, ...]) -> tuple[int, list[int]]:
+        return (int(service_class(row).rstrip("+")), [rank.get(d, len(rank)) for d in row])
+
+    listed = sorted((r for r in published if published[r] >= k), key=order)
     linked = sorted({d for c in observed for d in c} - {STREET_WORK})
     possible = [
         combo for n in range(1, len(linked) + 1) for combo in itertools.combinations(linked, n)
     ]
     if any(STREET_WORK in c for c in observed):
         possible.append((STREET_WORK,))
-    # each possible real combination, under the key of its published combination when the
-    # merge leaves it alone, else under a key of its own that no table prints
-    real_key = {
-        combo: combination_key(y, list(combo))
-        if set(published_combination(combo)) == set(combo)
-        else key(y, "combinaison_detaillee=" + "+".join(combo))
-        for combo in possible
-    }
-    members: dict[tuple[str, ...], list[str]] = {}
+    members: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for combo in possible:
-        members.setdefault(published_combination(combo), []).append(real_key[combo])
-    listed_keys = {combination_key(y, list(c)) for c in listed}
+        members.setdefault(pathway(combo), []).append(combo)
+    # each possible real combination, under the key of its row when it is the row's only one,
+    # else under a key of its own that no table prints
+    real_key = {
+        combo: pathway_key(y, row)
+        if len(parts) == 1
+        else key(y, "combinaison_detaillee=" + "+".join(combo))
+        for row, parts in members.items()
+        for combo in parts
+    }
+    labels = [pathway_label(r) for r in listed]
+    values = pd.DataFrame({"personnes": [published[r] for r in listed]}, index=labels)
+    keys = pd.DataFrame({"personnes": [pathway_key(y, r) for r in listed]}, index=labels)
+    if set(members) - set(listed):  # « autres » only when some possible row is not listed
+        values.loc[OTHER_COMBINATIONS] = sum(n for n in published.values() if n < k)
+        keys.loc[OTHER_COMBINATIONS] = key(y, "parcours=autres")
+    values.loc[TOTAL] = values["personnes"].sum()
+    keys.loc[TOTAL] = network_key(y)
+    table = count_table(
+        "combinaisons_de_dispositifs",
+        "Combinaisons de services d'urgence et de jour fréquentés dans l'année "
+        "(avec ou sans maison d'accueil ou Housing First)",
+        values,
+        keys,
+        row_total=TOTAL,
+    )
+    listed_rows = set(listed)
     latent: dict[str, float] = {}
     unprinted: dict[str, float] = {}
     constraints = []
-    for merged, parts in members.items():
-        merged_key = combination_key(y, list(merged))
-        if merged_key not in listed_keys:
-            latent[merged_key] = float(published.get(merged, 0))
-        if parts != [merged_key]:
-            constraints.append(Constraint(total=merged_key, parts=tuple(sorted(parts))))
-    for combo, kk in real_key.items():
-        if kk.startswith(key(y, "combinaison_detaillee=")):
-            unprinted[kk] = float(observed.get(combo, 0))
-    constraints.append(Constraint(total=key(y, "combinaison=autres"), parts=tuple(sorted(latent))))
+    for row, parts in members.items():
+        row_key = pathway_key(y, row)
+        if row not in listed_rows:
+            latent[row_key] = float(published.get(row, 0))
+        if len(parts) > 1:
+            constraints.append(
+                Constraint(total=row_key, parts=tuple(sorted(real_key[c] for c in parts)))
+            )
+            for combo in parts:
+                unprinted[real_key[combo]] = float(observed.get(combo, 0))
+    if latent:
+        constraints.append(Constraint(total=key(y, "parcours=autres"), parts=tuple(sorted(latent))))
     for d in [*linked, *([STREET_WORK] if (STREET_WORK,) in possible else [])]:
         parts = tuple(sorted(kk for c, kk in real_key.items() if d in c))
         constraints.append(Constraint(total=key(y, f"dispositif={d}"), parts=parts))
@@ -496,10 +563,10 @@ def combinations(
             unprinted[overlap] = float(sum(unprinted.get(p, 0.0) for p in parts))
             constraints.append(Constraint(total=overlap, parts=parts))
             guarded.add(overlap)
-    for n in N_DISPOSITIFS_CLASSES:  # counted on the merged combinations (their margin)
-        parts = tuple(sorted(combination_key(y, list(m)) for m in members if n_class(len(m)) == n))
+    for cls in SERVICE_CLASSES:  # the margin printed by dispositifs_per_person
+        parts = tuple(sorted(pathway_key(y, r) for r in members if service_class(r) == cls))
         if parts:
-            constraints.append(Constraint(total=key(y, f"nb_dispositifs={n}"), parts=parts))
+            constraints.append(Constraint(total=services_key(y, cls), parts=parts))
     return table, constraints, latent, unprinted, guarded
 
 

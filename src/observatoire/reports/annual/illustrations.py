@@ -17,9 +17,16 @@ import pandas as pd
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS
 from observatoire.core.storage import write_csv
-from observatoire.disclosure.publication import TOTAL, Tables, key, published_cells
+from observatoire.disclosure.publication import (
+    TOTAL,
+    Tables,
+    key,
+    pathway,
+    pathway_label,
+    published_cells,
+)
 from observatoire.disclosure.suppression import CountTable, Publication
-from observatoire.indicators.pathways import combination_label, published_combination
+from observatoire.indicators.pathways import published_combination
 from observatoire.reports import charts
 from observatoire.reports.annual import figures as annual_charts
 from observatoire.reports.annual.context import LINKAGE_DIR, MONTHS_FR, ReportData
@@ -261,12 +268,13 @@ def flows_figure(fig_dir: Path, pub: Publication, tables: Tables) -> dict[str, s
 def combinations_figure(
     fig_dir: Path, ind: dict[str, Any], pub: Publication, tables: Tables
 ) -> dict[str, str]:
-    """The UpSet chart of the published combinations of dispositifs."""
+    """The UpSet chart of the pathways table (a long stay shows only in its own column: the
+    persons who had one besides other services are in the column of those services)."""
     if not tables.has("combinaisons_de_dispositifs"):
         return {}
     t = tables.get("combinaisons_de_dispositifs")
-    merged = [published_combination(c["combination"]) for c in ind["pathways"]["combinations"]]
-    combos = {combination_label(c): c for c in merged}
+    rows_of = [pathway(c["combination"]) for c in ind["pathways"]["combinations"]]
+    combos = {pathway_label(c): c for c in rows_of}
     rows = [i for i in t.values.index if i != TOTAL]
     frame = pd.DataFrame(
         {

@@ -12,10 +12,12 @@ from observatoire.disclosure.publication import (
     FLOW_COLUMNS,
     LONG_TERM_BASE,
     RETURN_PARTS,
+    SERVICE_CLASSES,
     TOTAL,
     Tables,
     key,
     network_key,
+    services_key,
 )
 from observatoire.disclosure.suppression import Publication
 from observatoire.reports.annual.chapters.cells import (
@@ -97,24 +99,23 @@ def pathways_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> d
         {
             "label": r["label"],
             "count": r["cells"][0],
-            "share": share_text(pub, key(y, f"nb_dispositifs={r['label']}"), network_key(y))
+            "share": share_text(pub, services_key(y, r["label"]), network_key(y))
             if r["label"] != TOTAL
             else "100,0\u202f%",
         }
         for r in table_rows(pub, tables, "nombre_de_dispositifs")
     ]
-    several = [key(y, f"nb_dispositifs={s}") for s in ind["pathways"]["n_dispositifs"] if s != "1"]
+    several = [services_key(y, s) for s in SERVICE_CLASSES[2:]]
     several_total = sum(pub.values.get(k, 0) for k in several)
     several_hidden = any(pub.hidden(k) for k in several)
     net = pub.values.get(network_key(y)) or 0
-    one = key(y, "nb_dispositifs=1")
+    few = [services_key(y, s) for s in SERVICE_CLASSES[:2]]
     if (
         several_hidden
-        and one in pub.status
-        and not pub.hidden(one)
+        and all(k in pub.status and not pub.hidden(k) for k in few)
         and not pub.hidden(network_key(y))
-    ):  # network − one dispositif: published figures only, whatever is masked among 2, 3, 4+
-        several_total, several_hidden = net - pub.values[one], False
+    ):  # network − (0 and 1 service): published figures only, whatever is masked among 2, 3+
+        several_total, several_hidden = net - sum(pub.values[k] for k in few), False
     return {
         "n_dispositifs": n_disp,
         "combinations": table_rows(pub, tables, "combinaisons_de_dispositifs"),
