@@ -486,7 +486,8 @@ def _flows(year: int, frame: pd.DataFrame) -> tuple[CountTable | None, list[Cons
     constraints = []
     for y, (_, r) in zip(rows, frame.iterrows(), strict=True):
         values.loc[y, "jeunes"] = r["youth"]
-        keys.loc[y, "jeunes"] = key(year, "actifs", f"annee={y}")
+        # the annual report's 18–25 year olds of that year (same rule, same key)
+        keys.loc[y, "jeunes"] = annual_key(int(y), "age=18-25")
         calculable = all(r[c] == r[c] for c in FLOW_COLUMNS)
         for c, label in FLOW_COLUMNS.items():
             if calculable:

@@ -588,24 +588,26 @@ def multiplicity(results: StudyResults) -> pd.DataFrame:
 
 def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFrame, dict]:
     """New, continuing and returning young people per year, the youth share of the persons
-    active each year and its trend (binomial GLM on the year, odds ratio per year)."""
+    active each year and its trend (binomial GLM on the year, odds ratio per year).
+
+    Counted as the annual report counts them: persons present in the year (presence rule),
+    aged 18–25 at their first known age of the year, among every person of the year (the
+    network count), so that the report year's figures are the annual report's."""
     years = sorted(int(y) for y in contacts["year"].unique() if y <= study.year)
-    age = contacts.groupby(["year", "person_id"])["age_at_contact"].min().reset_index()
-    age = age[age["age_at_contact"] >= study.youth_low]
-    age["youth"] = np.floor(age["age_at_contact"]) <= study.youth_high
     rows = []
     for year in years:
-        a = age[age["year"] == year]
-        youth_ids = pd.Index(a.loc[a["youth"], "person_id"])
+        profile = counts.person_profile(contacts, year)
+        young = profile["age"].between(study.youth_low, study.youth_high)
+        youth_ids = pd.Index(profile.index[young])
         f = flows.flows_by_year(
             contacts, [year], study.new_lookback_days, study.continuing_days, youth_ids
         ).iloc[0]
         rows.append(
             {
                 "year": year,
-                "youth": int(a["youth"].sum()),
-                "adults_and_youth": len(a),
-                "youth_share": float(a["youth"].mean()) if len(a) else np.nan,
+                "youth": int(young.sum()),
+                "persons": len(profile),
+                "youth_share": float(young.mean()) if len(profile) else np.nan,
                 "new": f["new"],
                 "continuing": f["continuing"],
                 "returning": f["returning"],
@@ -616,7 +618,7 @@ def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFram
     if len(table) >= 3:
         x = sm.add_constant(table["year"] - table["year"].min())
         endog = np.column_stack(
-            [table["youth"], table["adults_and_youth"] - table["youth"]]
+            [table["youth"], table["persons"] - table["youth"]]
         ).astype(float)
         fit = sm.GLM(endog, x, family=sm.families.Binomial()).fit()
         dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0

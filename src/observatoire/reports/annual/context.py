@@ -101,6 +101,8 @@ class ReportData:
     audit_table: pd.DataFrame
     previous_released: Path | None = None
     """The archive last year's statuses were read from; None when they were rebuilt."""
+    ledger_cells: int = 0
+    """Cells of the year's one ledger (every report's), for the annex."""
 
     @property
     def year(self) -> int:
@@ -158,11 +160,12 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
     ind, ind_prev = read_indicator_years(ind_dir)
     state = read_state(PATHS.disclosure(year))
     linkage = read_json(PATHS.metrics / "linkage.json")
+    ledger = read_ledger(PATHS.tables(year))
     tables, pub, pub_prev = restore_published(
         ind,
         ind_prev,
         k,
-        read_ledger(PATHS.tables(year)),
+        ledger,
         state.previous,
         monthly_persons(ind_dir),
         linkage,
@@ -186,6 +189,7 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         pub_prev=pub_prev,
         audit_table=state.audit[mine].reset_index(drop=True),
         previous_released=Path(released) if released and ind_prev is not None else None,
+        ledger_cells=len(ledger),
     )
 
 

@@ -41,6 +41,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "disclosure": disclosure_summary(
             data.pub, data.audit_table, latent_exposure(data.pub, data.pub_prev)
         ),
+        "ledger_cells": fr_num(data.ledger_cells),
         "previous_released": (
             str(data.previous_released) if data.previous_released is not None else ""
         ),
