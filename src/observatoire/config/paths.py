@@ -98,6 +98,11 @@ class Paths:
         return self.outputs / "linkage_imputations"
 
     @property
+    def linkage_imputations_summary(self) -> Path:
+        """What the reports print of the linkage imputations (method, intervals per year)."""
+        return self.linkage_imputations / "imputations.json"
+
+    @property
     def validation(self) -> Path:
         return self.outputs / "validation"
 

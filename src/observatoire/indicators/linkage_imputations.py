@@ -63,7 +63,7 @@ __all__ = [
     "stage_linkage_imputations",
 ]
 
-IMPUTATIONS_FILE = "imputations.json"
+IMPUTATIONS_FILE = PATHS.linkage_imputations_summary.name
 NAMED = "dossiers_nominatifs"
 MINIMUM = "reseau_minimum"
 MAXIMUM = "reseau_maximum"
