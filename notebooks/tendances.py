@@ -93,15 +93,40 @@ print("Sans correction :", results.network_uncorrected.interpretation)
 print("Sans 2020 :", results.network_without_2020.interpretation)
 
 # %% [markdown]
+# ## Personnes identifiées (hors travail de rue) et travail de rue
+#
+# Le travail de rue n'est jamais relié aux autres services : le total du réseau compte deux fois
+# une personne vue en rue et ailleurs. La tendance des personnes identifiées par leur nom est
+# l'estimation principale ; la série du travail de rue est donnée à côté.
+
+# %%
+print("Personnes identifiées :", results.network_named.interpretation)
+print(
+    "Travail de rue :",
+    results.by_dispositif["travail_rue"].interpretation
+    if "travail_rue" in results.by_dispositif
+    else "–",
+)
+print("Personnes identifiées, d'une année sur l'autre :", results.year_on_year_named.interpretation)
+pd.DataFrame({"réseau (maximum)": results.yearly, "identifiées": results.yearly_named})
+
+# %% [markdown]
 # ## Par dispositif
 
 # %%
 adjusted = results.adjusted()
 pd.DataFrame(
     {
-        d: {"famille": r.family, "années": r.years, "RR annuel": r.annual_rate_ratio,
-            "IC bas": r.ci_low, "IC haut": r.ci_high, "p": r.p_value,
-            "p Holm": adjusted[f"tendance_{d}"], "dispersion": r.dispersion}
+        d: {
+            "famille": r.family,
+            "années": r.years,
+            "RR annuel": r.annual_rate_ratio,
+            "IC bas": r.ci_low,
+            "IC haut": r.ci_high,
+            "p": r.p_value,
+            "p Holm": adjusted[f"tendance_{d}"],
+            "dispersion": r.dispersion,
+        }
         for d, r in results.by_dispositif.items()
     }
 ).T
@@ -165,20 +190,33 @@ diagnostics["dispositif"] = diagnostics["dispositif"].map(charts.dispositif_labe
 diagnostics["series"] = diagnostics["series"].map(trends.SERIES_LABELS)
 diagnostics.rename(
     columns={
-        "dispositif": "Dispositif", "series": "Série", "n_months": "Mois", "zero_months": "Mois à 0",
-        "family": "Famille", "annual_rate_ratio": "RR annuel", "ci_low": "IC bas",
-        "ci_high": "IC haut", "p_value": "p", "dispersion": "X²/ddl (Poisson)",
-        "ct_alpha": "alpha Cameron–Trivedi", "ct_p": "p Cameron–Trivedi", "alpha": "alpha (BN)",
-        "residual_dispersion": "X²/ddl (retenu)", "ljung_box_p": "p Ljung–Box",
+        "dispositif": "Dispositif",
+        "series": "Série",
+        "n_months": "Mois",
+        "zero_months": "Mois à 0",
+        "family": "Famille",
+        "annual_rate_ratio": "RR annuel",
+        "ci_low": "IC bas",
+        "ci_high": "IC haut",
+        "p_value": "p",
+        "dispersion": "X²/ddl (Poisson)",
+        "ct_alpha": "alpha Cameron–Trivedi",
+        "ct_p": "p Cameron–Trivedi",
+        "alpha": "alpha (BN)",
+        "residual_dispersion": "X²/ddl (retenu)",
+        "ljung_box_p": "p Ljung–Box",
         "serial_lag1": "corrélation mois successifs",
-        "exposure": "Exposition", "skipped": "Non modélisé",
+        "exposure": "Exposition",
+        "skipped": "Non modélisé",
     }
 ).round(4)
 
 # %%
 for m in results.all_models:
-    for note in (m.model.notes if m.model else []):
-        print(f"{charts.dispositif_label(m.dispositif)} ({trends.SERIES_LABELS[m.series]}) : {note}")
+    for note in m.model.notes if m.model else []:
+        print(
+            f"{charts.dispositif_label(m.dispositif)} ({trends.SERIES_LABELS[m.series]}) : {note}"
+        )
 
 # %%
 charts.dispositif_fits(
@@ -203,8 +241,12 @@ for d in yoy_order:
     print(f"{charts.dispositif_label(d)} : {yoy_disp[d].interpretation}")
 charts.rate_ratio_forest(
     [
-        {"dispositif": d, "rate_ratio": yoy_disp[d].rate_ratio, "ci_low": yoy_disp[d].ci_low,
-         "ci_high": yoy_disp[d].ci_high}
+        {
+            "dispositif": d,
+            "rate_ratio": yoy_disp[d].rate_ratio,
+            "ci_low": yoy_disp[d].ci_low,
+            "ci_high": yoy_disp[d].ci_high,
+        }
         for d in yoy_order
     ]
 )
@@ -238,8 +280,10 @@ print(winter_fc.interpretation)
 for fc in (outlook.forecast, outlook.other):
     m = fc.model
     print(f"{m.label} ({m.family}) : {m.trend_sentence}")
-    print(f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
-          f"des résidus {m.acf1:.2f}")
+    print(
+        f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
+        f"des résidus {m.acf1:.2f}"
+    )
 for note in winter_fc.model.notes + winter_fc.notes:
     print("Note :", note)
 if outlook.current is not None:
@@ -266,8 +310,12 @@ charts.winter_forecast(results.demand, winter_fc.months, results.forecast_capaci
 
 # %%
 print(outlook.selection.rule)
-print("Modèle retenu :", outlook.selection.method, "; MAPE (horizon du rapport) :",
-      outlook.selection.mape)
+print(
+    "Modèle retenu :",
+    outlook.selection.method,
+    "; MAPE (horizon du rapport) :",
+    outlook.selection.mape,
+)
 results.backtest_summary().round(3)
 
 # %%

@@ -132,7 +132,10 @@ def flows_slide(flows: Mapping[str, Any], figs: Mapping[str, str]) -> Slide | No
 def pathways_slide(pathways: Mapping[str, Any], figs: Mapping[str, str]) -> Slide:
     return Slide(
         "Parcours entre dispositifs",
-        [f"**{pathways['several_share']}** des personnes fréquentent plusieurs dispositifs"],
+        [
+            f"**{pathways['several_share']}** des personnes identifiées par leur nom "
+            "fréquentent plusieurs dispositifs"
+        ],
         image=figs.get("upset"),
         image_alt="Combinaisons de dispositifs fréquentés",
     )
