@@ -101,12 +101,8 @@ print("Sans 2020 :", results.network_without_2020.interpretation)
 
 # %%
 print("Personnes identifiées :", results.network_named.interpretation)
-print(
-    "Travail de rue :",
-    results.by_dispositif["travail_rue"].interpretation
-    if "travail_rue" in results.by_dispositif
-    else "–",
-)
+street = results.by_dispositif.get("travail_rue")
+print("Travail de rue :", street.interpretation if street is not None else "–")
 print("Personnes identifiées, d'une année sur l'autre :", results.year_on_year_named.interpretation)
 pd.DataFrame({"réseau (maximum)": results.yearly, "identifiées": results.yearly_named})
 
@@ -117,16 +113,9 @@ pd.DataFrame({"réseau (maximum)": results.yearly, "identifiées": results.yearl
 adjusted = results.adjusted()
 pd.DataFrame(
     {
-        d: {
-            "famille": r.family,
-            "années": r.years,
-            "RR annuel": r.annual_rate_ratio,
-            "IC bas": r.ci_low,
-            "IC haut": r.ci_high,
-            "p": r.p_value,
-            "p Holm": adjusted[f"tendance_{d}"],
-            "dispersion": r.dispersion,
-        }
+        d: {"famille": r.family, "années": r.years, "RR annuel": r.annual_rate_ratio,
+            "IC bas": r.ci_low, "IC haut": r.ci_high, "p": r.p_value,
+            "p Holm": adjusted[f"tendance_{d}"], "dispersion": r.dispersion}
         for d, r in results.by_dispositif.items()
     }
 ).T
@@ -190,33 +179,20 @@ diagnostics["dispositif"] = diagnostics["dispositif"].map(charts.dispositif_labe
 diagnostics["series"] = diagnostics["series"].map(trends.SERIES_LABELS)
 diagnostics.rename(
     columns={
-        "dispositif": "Dispositif",
-        "series": "Série",
-        "n_months": "Mois",
-        "zero_months": "Mois à 0",
-        "family": "Famille",
-        "annual_rate_ratio": "RR annuel",
-        "ci_low": "IC bas",
-        "ci_high": "IC haut",
-        "p_value": "p",
-        "dispersion": "X²/ddl (Poisson)",
-        "ct_alpha": "alpha Cameron–Trivedi",
-        "ct_p": "p Cameron–Trivedi",
-        "alpha": "alpha (BN)",
-        "residual_dispersion": "X²/ddl (retenu)",
-        "ljung_box_p": "p Ljung–Box",
+        "dispositif": "Dispositif", "series": "Série", "n_months": "Mois", "zero_months": "Mois à 0",
+        "family": "Famille", "annual_rate_ratio": "RR annuel", "ci_low": "IC bas",
+        "ci_high": "IC haut", "p_value": "p", "dispersion": "X²/ddl (Poisson)",
+        "ct_alpha": "alpha Cameron–Trivedi", "ct_p": "p Cameron–Trivedi", "alpha": "alpha (BN)",
+        "residual_dispersion": "X²/ddl (retenu)", "ljung_box_p": "p Ljung–Box",
         "serial_lag1": "corrélation mois successifs",
-        "exposure": "Exposition",
-        "skipped": "Non modélisé",
+        "exposure": "Exposition", "skipped": "Non modélisé",
     }
 ).round(4)
 
 # %%
 for m in results.all_models:
-    for note in m.model.notes if m.model else []:
-        print(
-            f"{charts.dispositif_label(m.dispositif)} ({trends.SERIES_LABELS[m.series]}) : {note}"
-        )
+    for note in (m.model.notes if m.model else []):
+        print(f"{charts.dispositif_label(m.dispositif)} ({trends.SERIES_LABELS[m.series]}) : {note}")
 
 # %%
 charts.dispositif_fits(
@@ -241,12 +217,8 @@ for d in yoy_order:
     print(f"{charts.dispositif_label(d)} : {yoy_disp[d].interpretation}")
 charts.rate_ratio_forest(
     [
-        {
-            "dispositif": d,
-            "rate_ratio": yoy_disp[d].rate_ratio,
-            "ci_low": yoy_disp[d].ci_low,
-            "ci_high": yoy_disp[d].ci_high,
-        }
+        {"dispositif": d, "rate_ratio": yoy_disp[d].rate_ratio, "ci_low": yoy_disp[d].ci_low,
+         "ci_high": yoy_disp[d].ci_high}
         for d in yoy_order
     ]
 )
@@ -280,10 +252,8 @@ print(winter_fc.interpretation)
 for fc in (outlook.forecast, outlook.other):
     m = fc.model
     print(f"{m.label} ({m.family}) : {m.trend_sentence}")
-    print(
-        f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
-        f"des résidus {m.acf1:.2f}"
-    )
+    print(f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
+          f"des résidus {m.acf1:.2f}")
 for note in winter_fc.model.notes + winter_fc.notes:
     print("Note :", note)
 if outlook.current is not None:
@@ -310,12 +280,8 @@ charts.winter_forecast(results.demand, winter_fc.months, results.forecast_capaci
 
 # %%
 print(outlook.selection.rule)
-print(
-    "Modèle retenu :",
-    outlook.selection.method,
-    "; MAPE (horizon du rapport) :",
-    outlook.selection.mape,
-)
+print("Modèle retenu :", outlook.selection.method, "; MAPE (horizon du rapport) :",
+      outlook.selection.mape)
 results.backtest_summary().round(3)
 
 # %%
