@@ -93,6 +93,20 @@ print("Sans correction :", results.network_uncorrected.interpretation)
 print("Sans 2020 :", results.network_without_2020.interpretation)
 
 # %% [markdown]
+# ## Personnes identifiées (hors travail de rue) et travail de rue
+#
+# Le travail de rue n'est jamais relié aux autres services : le total du réseau compte deux fois
+# une personne vue en rue et ailleurs. La tendance des personnes identifiées par leur nom est
+# l'estimation principale ; la série du travail de rue est donnée à côté.
+
+# %%
+print("Personnes identifiées :", results.network_named.interpretation)
+street = results.by_dispositif.get("travail_rue")
+print("Travail de rue :", street.interpretation if street is not None else "–")
+print("Personnes identifiées, d'une année sur l'autre :", results.year_on_year_named.interpretation)
+pd.DataFrame({"réseau (maximum)": results.yearly, "identifiées": results.yearly_named})
+
+# %% [markdown]
 # ## Par dispositif
 
 # %%

@@ -49,6 +49,13 @@ def _cmd_link(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_linkage_imputations(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.indicators.linkage_imputations import stage_linkage_imputations
+
+    stage_linkage_imputations(settings)
+    return 0
+
+
 def _notebook(name: str, settings: Settings, params_path: Path) -> int:
     from observatoire.core.notebooks import run_notebook
 
@@ -187,6 +194,12 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         "valide les tables canoniques (great-expectations)",
     ),
     "link": ("link", (), _cmd_link, "relie les personnes entre partenaires"),
+    "linkage_imputations": (
+        "linkage-imputations",
+        (),
+        _cmd_linkage_imputations,
+        "porte l'erreur de liaison dans les comptes (liens tirés selon leurs probabilités)",
+    ),
     "indicators": (
         "indicators",
         (),

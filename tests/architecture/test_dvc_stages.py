@@ -17,6 +17,7 @@ ENTRIES = {
     "ingest": ["observatoire.intake.stages"],
     "validate": ["observatoire.intake.stages"],
     "link": ["observatoire.linkage.stage"],
+    "linkage_imputations": ["observatoire.indicators.linkage_imputations"],
     "quality": ["observatoire.reports.quality"],
     "indicators": ["notebooks/indicateurs.py"],
     "trends": ["notebooks/tendances.py"],

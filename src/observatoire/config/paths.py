@@ -69,6 +69,16 @@ class Paths:
     def youth_types(self) -> Path:
         return self.clean / "jeunes_types.parquet"
 
+    @property
+    def linkage_pairs(self) -> Path:
+        """Scored record pairs and overrides (stage ``link``), for the link imputations."""
+        return self.clean / "linkage_pairs.parquet"
+
+    @property
+    def linkage_records(self) -> Path:
+        """Per record, what may contradict a link, and the street-work chains (stage ``link``)."""
+        return self.clean / "linkage_records.parquet"
+
     # outputs
     @property
     def outputs(self) -> Path:
@@ -81,6 +91,16 @@ class Paths:
     @property
     def linkage(self) -> Path:
         return self.outputs / "linkage"
+
+    @property
+    def linkage_imputations(self) -> Path:
+        """Persons counts under links drawn from the match probabilities (own stage)."""
+        return self.outputs / "linkage_imputations"
+
+    @property
+    def linkage_imputations_summary(self) -> Path:
+        """What the reports print of the linkage imputations (method, intervals per year)."""
+        return self.linkage_imputations / "imputations.json"
 
     @property
     def validation(self) -> Path:

@@ -37,6 +37,7 @@ __all__ = [
     "Forecast",
     "IngestSettings",
     "InputsSettings",
+    "LinkageImputationsSettings",
     "LinkageSettings",
     "LinkageTargets",
     "LongTerm",
@@ -208,6 +209,20 @@ class LinkageSettings(Section):
     def from_params(cls, section: Any) -> LinkageSettings:
         """The ``linkage:`` section alone (a mapping, or None for every default), checked."""
         return validate_section(cls, section, "linkage")
+
+
+class LinkageImputationsSettings(Section):
+    """Links drawn from the match probabilities (stage ``linkage_imputations``)."""
+
+    draws: Annotated[int, Field(ge=2)] = 20
+    seed: int = 20240602
+    review: PathValue | None = Path("params/linkage_review.csv")
+    """Pairs of records an analyst reviewed (``record_key_l``, ``record_key_r``,
+    ``meme_personne`` 0/1): the probabilities are recalibrated on them; absent, on the synthetic
+    sample the truth plays the reviewer on ``review_pairs`` pairs, on real data the model's
+    probabilities are drawn as they are."""
+    review_pairs: Positive = 300
+    level: Annotated[float, Field(gt=0, lt=1)] = 0.95
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -443,6 +458,7 @@ class Settings(Section):
     ingest: IngestSettings = IngestSettings()
     validation: ValidationSettings = ValidationSettings()
     linkage: LinkageSettings = LinkageSettings()
+    linkage_imputations: LinkageImputationsSettings = LinkageImputationsSettings()
     report: ReportSettings
     youth: YouthSettings = YouthSettings()
 

@@ -15,6 +15,7 @@ tables: one suppression, wherever a number appears.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ __all__ = [
     "persons_by_dispositif_and_year",
     "persons_by_nationality",
     "linkage_figures",
+    "IMPUTATION_SCOPES",
+    "imputation_key",
+    "linkage_imputation_figures",
     "persons_by_month",
     "profile_figures",
     "persons_by_partner",
@@ -787,15 +791,58 @@ def linkage_figures(year: int, linkage: dict[str, Any] | None) -> CountTable | N
     )
 
 
+IMPUTATION_SCOPES = ("dossiers_nominatifs", "reseau")
+"""Rows of the imputation table besides the dispositifs: the persons known by name, and the
+network's range (lower end of its minimum's interval, upper end of its maximum's)."""
+
+
+def imputation_key(year: int, scope: str, end: str) -> str:
+    """Key of an end (« bas », « haut ») of a linkage-imputation interval."""
+    return key(year, f"liaison_imputation={scope}", end)
+
+
+def linkage_imputation_figures(year: int, imputations: dict[str, Any] | None) -> CountTable | None:
+    """The intervals of the persons counts under the linkage's error (stage
+    ``linkage_imputations``, ``imputations.json``): named persons, the network's range and each
+    dispositif (street work excepted: its chains are not drawn). Ends are whole persons, the
+    lower rounded down and the upper up (the interval is never narrowed by rounding)."""
+    cells = ((imputations or {}).get("annees") or {}).get(str(year))
+    if not cells:
+        return None
+    ends = {
+        "dossiers_nominatifs": (cells.get("dossiers_nominatifs"), cells.get("dossiers_nominatifs")),
+        "reseau": (cells.get("reseau_minimum"), cells.get("reseau_maximum")),
+    }
+    for scope in sorted(c for c in cells if c.startswith("dispositif=")):
+        ends[scope.removeprefix("dispositif=")] = (cells[scope], cells[scope])
+    rows, values, keys = [], [], []
+    for scope, (low, high) in ends.items():
+        if not low or not high:
+            continue
+        rows.append(scope)
+        values.append([math.floor(low["bas"]), math.ceil(high["haut"])])
+        keys.append([imputation_key(year, scope, "bas"), imputation_key(year, scope, "haut")])
+    if not rows:
+        return None
+    return count_table(
+        "imputations_de_la_liaison",
+        f"Intervalles des personnes {year} sous l'erreur de liaison (imputations multiples)",
+        pd.DataFrame(values, index=rows, columns=["bas", "haut"]),
+        pd.DataFrame(keys, index=rows, columns=["bas", "haut"]),
+    )
+
+
 def build_tables(
     ind: dict[str, Any],
     k: int,
     monthly: pd.DataFrame | None = None,
     linkage: dict[str, Any] | None = None,
+    imputations: dict[str, Any] | None = None,
 ) -> Tables:
     """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``);
     ``monthly`` is the indicators' ``personnes_par_mois.csv`` (the monthly chart's table),
-    ``linkage`` the linkage metrics (``linkage.json``) whose person counts the annex prints."""
+    ``linkage`` the linkage metrics (``linkage.json``) whose person counts the annex prints,
+    ``imputations`` the linkage imputations' ``imputations.json`` (the intervals it prints)."""
     partner_table, constraints = persons_by_partner(ind)
     profile_table, profile_constraints = profile_figures(ind)
     combo_table, combo_constraints, latent, unprinted, guarded = combinations(ind, k)
@@ -820,6 +867,7 @@ def build_tables(
         persons_by_month(int(ind["year"]), monthly),
         profile_table,
         linkage_figures(int(ind["year"]), linkage),
+        linkage_imputation_figures(int(ind["year"]), imputations),
     ]
     return Tables(
         int(ind["year"]),
@@ -860,6 +908,7 @@ def publish(
     released_from: Path | None = None,
     monthly: pd.DataFrame | None = None,
     linkage: dict[str, Any] | None = None,
+    imputations: dict[str, Any] | None = None,
 ) -> tuple[Tables, Publication, Publication | None]:
     """This year's tables protected against this year's *and* last year's publication.
 
@@ -890,7 +939,7 @@ def publish(
         )
         if released is not None:
             previous = released_previous(previous, released, released_from or Path("."))
-    tables = build_tables(ind, k, monthly, linkage)
+    tables = build_tables(ind, k, monthly, linkage, imputations)
     return (
         tables,
         protect(
@@ -917,11 +966,12 @@ def restore_published(
     previous_ledger: pd.DataFrame | None,
     monthly: pd.DataFrame | None = None,
     linkage: dict[str, Any] | None = None,
+    imputations: dict[str, Any] | None = None,
 ) -> tuple[Tables, Publication, Publication | None]:
     """What :func:`publish` decided, read back by the report stage: the tables rebuilt from the
     indicators, each cell's status from the year's ledger (and last year's from the ledger the
     audit held), never a second suppression pattern."""
-    tables = build_tables(ind, k, monthly, linkage)
+    tables = build_tables(ind, k, monthly, linkage, imputations)
     pub = restore(
         tables.tables,
         k,

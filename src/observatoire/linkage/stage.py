@@ -31,6 +31,7 @@ def stage_link(settings: Settings) -> None:
     from observatoire.linkage import quality
     from observatoire.linkage.baseline import deterministic_clusters, exact_key_clusters
     from observatoire.linkage.diagnostics import write_diagnostics
+    from observatoire.linkage.imputation import linkage_state
     from observatoire.linkage.link import clean_tables, link_records
     from observatoire.linkage.overrides import load_overrides
     from observatoire.linkage.records import read_tokens
@@ -46,6 +47,9 @@ def stage_link(settings: Settings) -> None:
     write_parquet(clean_contacts, CLEAN / "contacts.parquet")
     write_parquet(persons, CLEAN / "persons.parquet")
     write_parquet(refusals, CLEAN / "refusals.parquet")
+    state = linkage_state(linkage)
+    write_parquet(state.pairs, PATHS.linkage_pairs)
+    write_parquet(state.records, PATHS.linkage_records)
     with atomic_dir(LINKAGE_DIR) as out_dir:
         diagnostics = write_diagnostics(linkage, clean_contacts, tokens, out_dir)
     records = int(contacts["record_key"].nunique())

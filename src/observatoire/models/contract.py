@@ -30,6 +30,7 @@ from observatoire.core.contracts import (
     flat_to_json,
     read_json_object,
 )
+from observatoire.core.dispositifs import STREET_WORK
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators import counts as indicators
 from observatoire.intake.mapping import PartnerMapping
@@ -549,6 +550,11 @@ class TrendsSummary:
     truncation: dict[str, dict[str, Any]] = field(default_factory=dict)
     network_missing_share: dict[str, float] = field(default_factory=dict)
     multiplicity: MultiplicityRecord | None = None
+    network_named: TrendRecord | None = None
+    """The network's trend on the persons known by name (street work, never linked to the
+    other services, left out), truncation-corrected like ``network``."""
+    year_on_year_named: YearOnYearRecord | None = None
+    """The paired year-on-year change of the persons known by name."""
 
     @classmethod
     def from_json(cls, data: Any, where: str = TRENDS_FILE) -> TrendsSummary:
@@ -599,6 +605,14 @@ class TrendsSummary:
                     MultiplicityRecord, data["multiplicity"], f"{where}: multiplicity"
                 )
             ),
+            network_named=trend(data["network_named"], "network_named"),
+            year_on_year_named=(
+                None
+                if data["year_on_year_named"] is None
+                else flat_from_json(
+                    YearOnYearRecord, data["year_on_year_named"], f"{where}: year_on_year_named"
+                )
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -631,6 +645,13 @@ class TrendsSummary:
             "truncation": self.truncation,
             "network_missing_share": self.network_missing_share,
             "multiplicity": None if self.multiplicity is None else flat_to_json(self.multiplicity),
+            "network_named": (
+                None if self.network_named is None else flat_to_json(self.network_named)
+            ),
+            "year_on_year_named": (
+                None if self.year_on_year_named is None
+                else flat_to_json(self.year_on_year_named)
+            ),
         }  # fmt: skip
 
 
@@ -670,6 +691,12 @@ class TrendsResults:
     trend_skipped: dict[str, str] = field(default_factory=dict)
     network_uncorrected: TrendResult | None = None
     """The network's trend on the counts as observed (no truncation correction)."""
+    yearly_named: pd.Series | None = None
+    """Distinct persons known by name per year (street work left out)."""
+    network_named: TrendResult | None = None
+    """The trend of ``yearly_named``, truncation-corrected (see :func:`fit_trends`)."""
+    named_missing_share: dict[int, float] = field(default_factory=dict)
+    year_on_year_named: PairedRateRatio | None = None
 
     @property
     def winter_forecast(self) -> WinterForecast:
@@ -738,6 +765,8 @@ class TrendsResults:
             ),
             "diagnostics_mensuels": self.diagnostics(),
         }
+        if self.network_named is not None:
+            out["tendance_reseau_nominatif"] = self.network_named.fitted
         for d, per in self.dispositif_models.items():
             if per["persons"].model is not None:
                 out[f"mensuel_{d}_ajuste"] = per["persons"].model.fitted
@@ -821,6 +850,21 @@ def fit_trends(
         if fit is not None:
             by_disp_no2020[disp] = fit
     yoy = trends.paired_year_on_year(contacts, year)
+    # The same on the persons known by name: street work is never linked to the other
+    # services, so the network's count holds its persons twice when they are also seen
+    # elsewhere, and its trend mixes the named persons' with street work's (issue 15, point 3).
+    named_contacts = contacts[contacts["dispositif"] != STREET_WORK]
+    yearly_named = indicators.yearly_distinct_persons(named_contacts).set_index("year")["persons"]
+    yearly_named = yearly_named.reindex(yearly.index, fill_value=0)
+    per_disp_named = {d: s for d, s in per_disp.items() if d != STREET_WORK}
+    missing_named = truncation.network_missing_share(trunc, yearly_named, per_disp_named)
+    corrected_named = yearly_named / (
+        1 - pd.Series(missing_named).reindex(yearly_named.index).fillna(0.0)
+    )
+    network_named = _trend_or_none(corrected_named, {})
+    yoy_named = (
+        trends.paired_year_on_year(named_contacts, year) if network_named is not None else None
+    )
 
     monthly = monthly_network[monthly_network["month"].dt.year <= year]
     monthly_model = trends.fit_monthly_model(monthly, value="persons")
@@ -881,6 +925,10 @@ def fit_trends(
         by_dispositif_without_2020=by_disp_no2020,
         trend_skipped=trend_skipped,
         network_uncorrected=network_uncorrected,
+        yearly_named=yearly_named,
+        network_named=network_named,
+        named_missing_share=missing_named,
+        year_on_year_named=yoy_named,
     )
 
 
@@ -937,6 +985,16 @@ def summarise(results: TrendsResults) -> TrendsSummary:
         network_missing_share={str(y): m for y, m in results.network_missing_share.items()},
         multiplicity=MultiplicityRecord(
             method="Holm", tests=finite(tests), adjusted=finite(adjusted)
+        ),
+        network_named=(
+            None
+            if results.network_named is None
+            else TrendRecord.of(results.network_named, None, results.named_missing_share)
+        ),
+        year_on_year_named=(
+            None
+            if results.year_on_year_named is None
+            else YearOnYearRecord.of(results.year_on_year_named, None)
         ),
     )
 

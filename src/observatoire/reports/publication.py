@@ -40,6 +40,7 @@ from observatoire.reports.annual.chapters.dispositifs import shelter_context
 from observatoire.reports.annual.context import (
     masthead_of,
     monthly_persons,
+    read_imputations,
     read_indicator_years,
     read_json,
 )
@@ -90,6 +91,7 @@ def build_publication(settings: Settings) -> None:
         released_from=released_dir,
         monthly=monthly_persons(ind_dir),
         linkage=read_json(PATHS.metrics / "linkage.json"),
+        imputations=read_imputations(),
     )
     youth = youth_publication(settings)
     parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}

@@ -280,6 +280,21 @@ def test_fitted_trends_round_trip_and_write_every_table(fitted, tmp_path: Path):
     assert math.isclose(summary.network.annual_rate_ratio, 1.05, abs_tol=0.1)
 
 
+def test_the_named_trend_leaves_street_work_out(fitted):
+    """The persons known by name are the network's persons without street work's (never
+    linked to the other services), each year; their trend is fitted and its own."""
+    contacts, _ = _network()
+    named = contacts[contacts["dispositif"] != "travail_rue"]
+    for year, n in fitted.yearly_named.items():
+        present = named[pd.to_datetime(named["date_start"]).dt.year <= year]
+        assert n <= fitted.yearly[year]
+        assert n <= present["person_id"].nunique()
+    assert fitted.network_named is not None
+    assert fitted.year_on_year_named is not None
+    if (contacts["dispositif"] == "travail_rue").any():
+        assert (fitted.yearly_named < fitted.yearly).any()
+
+
 def test_the_json_keys_are_those_the_report_reads(fitted, tmp_path: Path):
     write_trends(fitted, tmp_path)
     data = json.loads((tmp_path / "tendances.json").read_text(encoding="utf-8"))
@@ -287,7 +302,7 @@ def test_the_json_keys_are_those_the_report_reads(fitted, tmp_path: Path):
         "year", "network", "by_dispositif", "year_on_year", "monthly", "monthly_by_dispositif",
         "yoy_by_dispositif", "occupancy", "stl_skipped", "forecast", "network_without_2020",
         "network_uncorrected", "by_dispositif_without_2020", "trend_skipped", "truncation",
-        "network_missing_share", "multiplicity",
+        "network_missing_share", "multiplicity", "network_named", "year_on_year_named",
     }  # fmt: skip
     assert data["multiplicity"]["method"] == "Holm"
     assert set(data["multiplicity"]["adjusted"]) == set(data["multiplicity"]["tests"])

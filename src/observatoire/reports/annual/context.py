@@ -40,6 +40,7 @@ __all__ = [
     "monthly_persons",
     "partners_unit",
     "read_indicator_years",
+    "read_imputations",
     "read_json",
 ]
 
@@ -99,6 +100,8 @@ class ReportData:
     pub: Publication
     pub_prev: Publication | None
     audit_table: pd.DataFrame
+    imputations: dict[str, Any] | None = None
+    """The linkage imputations (``imputations.json``), None when that stage has not run."""
     previous_released: Path | None = None
     """The archive last year's statuses were read from; None when they were rebuilt."""
     ledger_cells: int = 0
@@ -141,6 +144,13 @@ def monthly_persons(ind_dir: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
 
+def read_imputations() -> dict[str, Any] | None:
+    """The linkage imputations' ``imputations.json`` (stage ``linkage_imputations``), or None
+    when the stage has not run."""
+    path = PATHS.linkage_imputations_summary
+    return read_json(path) if path.exists() else None
+
+
 def read_indicator_years(
     ind_dir: Path,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -169,6 +179,7 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         state.previous,
         monthly_persons(ind_dir),
         linkage,
+        imputations := read_imputations(),
     )
     mine = state.audit["key"].isin(pub.status) | ~state.audit["current"].astype(bool)
     released = state.previous_released
@@ -183,6 +194,7 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         rows=read_json(PATHS.metrics / "rows.json"),
         inputs=read_json(PATHS.metrics / "inputs.json"),
         linkage=linkage,
+        imputations=imputations,
         partners=load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir),
         tables=tables,
         pub=pub,

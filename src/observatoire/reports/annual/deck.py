@@ -133,8 +133,8 @@ def pathways_slide(pathways: Mapping[str, Any], figs: Mapping[str, str]) -> Slid
     return Slide(
         "Parcours entre dispositifs",
         [
-            f"**{pathways['several_share']}** des personnes fréquentent plusieurs services "
-            "d'urgence et de jour"
+            f"**{pathways['several_share']}** des personnes identifiées par leur nom "
+            "fréquentent plusieurs services d'urgence et de jour"
         ],
         image=figs.get("upset"),
         image_alt="Combinaisons de services d'urgence et de jour fréquentés",

@@ -8,9 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import QUARANTINE_REASONS
-from observatoire.disclosure.publication import key
+from observatoire.disclosure.publication import IMPUTATION_SCOPES, imputation_key, key
 from observatoire.disclosure.suppression import (
     LATENT,
     PRIMARY,
@@ -21,7 +22,7 @@ from observatoire.disclosure.suppression import (
 )
 from observatoire.reports.annual.context import ReportData, fr_num
 
-__all__ = ["context", "disclosure_summary", "linkage_quality_rows"]
+__all__ = ["context", "disclosure_summary", "imputation_context", "linkage_quality_rows"]
 
 
 def context(data: ReportData) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def context(data: ReportData) -> dict[str, Any]:
             bound: _printed(pub, key(year, f"liaison=fourchette_{bound}"))
             for bound in ("minimum", "maximum")
         },
+        "imputation": imputation_context(data),
         "disclosure": disclosure_summary(
             data.pub, data.audit_table, latent_exposure(data.pub, data.pub_prev)
         ),
@@ -49,6 +51,50 @@ def context(data: ReportData) -> dict[str, Any]:
         "code_version": data.masthead.code_version,
         "params_file": str(data.params_path),
         "inputs": [{"file": f, "sha256": v["sha256"]} for f, v in sorted(data.inputs.items())],
+    }
+
+
+def imputation_context(data: ReportData) -> dict[str, Any] | None:
+    """The linkage imputations as the annex prints them: the method's figures and, per row of
+    the published table, the count at the threshold and the interval's ends (ledger cells)."""
+    imp, pub, year = data.imputations, data.pub, data.year
+    if not imp or imputation_key(year, "dossiers_nominatifs", "bas") not in pub.status:
+        return None
+    retained = {
+        "dossiers_nominatifs": (
+            "Personnes identifiées (hors travail de rue)",
+            key(year, "identifies"),
+        ),
+    }
+    rows = []
+    for scope in [s for s in IMPUTATION_SCOPES if s != "reseau"] + sorted(DISPOSITIFS):
+        label, cell = retained.get(
+            scope, (DISPOSITIFS.get(scope, scope), key(year, f"dispositif={scope}"))
+        )
+        low = imputation_key(year, scope, "bas")
+        if low not in pub.status:
+            continue
+        rows.append(
+            {
+                "label": label,
+                "retained": _printed(pub, cell),
+                "low": pub.cell_text(low),
+                "high": pub.cell_text(imputation_key(year, scope, "haut")),
+            }
+        )
+    rec = imp.get("recalibration", {})
+    cov = imp.get("couverture_verite")
+    return {
+        "draws": imp.get("imputations"),
+        "level": fr_num(100 * float(imp.get("niveau", 0.95))),
+        "source": rec.get("source", ""),
+        "reviewed": fr_num(rec.get("paires_relues", 0)),
+        "rows": rows,
+        "network_low": pub.cell_text(imputation_key(year, "reseau", "bas")),
+        "network_high": pub.cell_text(imputation_key(year, "reseau", "haut")),
+        "coverage": None
+        if not cov
+        else {"covered": cov["comptes_couverts"], "cells": cov["comptes"]},
     }
 
 

@@ -110,6 +110,7 @@ def pathways_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> d
     several_hidden = any(pub.hidden(k) for k in several)
     net = pub.values.get(network_key(y)) or 0
     few = [services_key(y, s) for s in SERVICE_CLASSES[:2]]
+    named = pub.values.get(key(y, "identifies")) or 0
     if (
         several_hidden
         and all(k in pub.status and not pub.hidden(k) for k in few)
@@ -119,7 +120,13 @@ def pathways_context(ind: dict[str, Any], pub: Publication, tables: Tables) -> d
     return {
         "n_dispositifs": n_disp,
         "combinations": table_rows(pub, tables, "combinaisons_de_dispositifs"),
-        "several_share": fr_pct(several_total / net) if net and not several_hidden else "–",
+        # Street work is never linked to the other services: its persons all count as using
+        # one dispositif. The share is therefore stated on the persons known by name (the
+        # persons a second dispositif could be seen for), the network-wide one beside it.
+        "several_share": fr_pct(several_total / named)
+        if named and not several_hidden and not pub.hidden(key(y, "identifies"))
+        else "–",
+        "several_share_all": fr_pct(several_total / net) if net and not several_hidden else "–",
     }
 
 

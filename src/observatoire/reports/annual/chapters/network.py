@@ -15,7 +15,7 @@ from observatoire.core.dispositifs import (
 )
 from observatoire.core.formatting import french_change
 from observatoire.core.schema import NATIONALITY_GROUPS
-from observatoire.disclosure.publication import TOTAL, key, network_key
+from observatoire.disclosure.publication import TOTAL, imputation_key, key, network_key
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.reports.annual.chapters.cells import change_text, share_text, table_rows
 from observatoire.reports.annual.chapters.dispositifs import dispositif_chapters
@@ -28,6 +28,7 @@ __all__ = [
     "ethos_text",
     "dispositif_rows",
     "partner_rows",
+    "persons_range",
     "profile_context",
 ]
 
@@ -49,6 +50,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "persons_identified": pub.cell_text(key(year, "identifies")),
         "persons_street_work": pub.cell_text(key(year, f"dispositif={STREET_WORK}")),
         "persons_change": change_text(pub, network_key(year), network_key(year - 1)),
+        "persons_range": persons_range(data),
         "activity": activity_by_unit(ind),
         "partners_reporting": net["partners_reporting"],
         "dispositifs": dispositif_rows(data),
@@ -63,6 +65,23 @@ def context(data: ReportData) -> dict[str, Any]:
             for r in table_rows(pub, tables, "personnes_par_nationalite")
         ],
     }
+
+
+def persons_range(data: ReportData) -> dict[str, str] | None:
+    """The network's count as a range under one rule (persons present in the year): its
+    minimum and maximum (street work linked to no one, or to everyone it could be), and the
+    ends of the interval that adds the linkage's own error (imputations); None when the
+    linkage figures are not in the publication."""
+    pub, year = data.pub, data.year
+    cells = {
+        "minimum": key(year, "liaison=fourchette_minimum"),
+        "maximum": key(year, "liaison=fourchette_maximum"),
+        "low": imputation_key(year, "reseau", "bas"),
+        "high": imputation_key(year, "reseau", "haut"),
+    }
+    if not all(c in pub.status for c in list(cells.values())[:2]):
+        return None
+    return {name: pub.cell_text(c) if c in pub.status else "" for name, c in cells.items()}
 
 
 def ethos_text(code: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.formatting import MOIS_NOMS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.reports.annual.chapters.cells import table_rows
@@ -86,6 +86,9 @@ def context(data: ReportData) -> dict[str, Any]:
         "trend": _trend(nt),
         "trend_uncorrected": _trend(trend.get("network_uncorrected")),
         "trend_no2020": _trend(trend.get("network_without_2020")),
+        "trend_named": _trend(trend.get("network_named")),
+        "trend_street": _trend((trend.get("by_dispositif") or {}).get(STREET_WORK)),
+        "yoy_named": (trend.get("year_on_year_named") or {}).get("interpretation", ""),
         "missing_first": fr_pct(missing.get(min(missing, default=""), 0.0), 1) if missing else "",
         "missing_years": [
             {"year": y, "share": fr_pct(m, 1)} for y, m in sorted(missing.items()) if m > 0.001
