@@ -299,13 +299,15 @@ def _first_services(year: int, frame: pd.DataFrame) -> tuple[CountTable | None, 
 
 def _paths(
     year: int, frame: pd.DataFrame, first: pd.DataFrame, k: int
-) -> tuple[CountTable | None, list[Constraint], dict[str, float]]:
+) -> tuple[CountTable | None, list[Constraint], dict[str, float], dict[str, float]]:
     """Paths of k persons or more, in a fixed order (first dispositif, then size is never used:
     a masked cell printed between two numbers would say it lies between them). Smaller paths
     are latent; a reader knows that the paths starting with a dispositif sum to its
-    first-service count."""
+    first-service count, so the persons of the unprinted paths of each first service (first
+    service − printed paths) are a count of their own: unprinted, guarded like a « < k » cell
+    (the last return value), so that it is never left exact at 1 to k − 1."""
     if frame.empty:
-        return None, [], {}
+        return None, [], {}, {}
     label_of = {v: d for d, v in DISPOSITIFS.items()}
     order = {d: i for i, d in enumerate(DISPOSITIFS)}
 
@@ -332,16 +334,26 @@ def _paths(
         if n < k
     }
     constraints = []
+    others: dict[str, float] = {}
     firsts = set(first["dispositif"]) if not first.empty else set()
     for d, group in frame.groupby("start"):
         if d in firsts:
             parts = tuple(path_key(year, YOUTH, p) for p in group["path"])
             constraints.append(Constraint(total=first_key(year, YOUTH, d), parts=parts))
+            small = [
+                path_key(year, YOUTH, p)
+                for p in group["path"]
+                if path_key(year, YOUTH, p) in latent
+            ]
+            if small:
+                rest = key(year, YOUTH, "parcours_autres", f"premier={d}")
+                others[rest] = float(sum(latent[x] for x in small))
+                constraints.append(Constraint(total=rest, parts=tuple(small)))
     if firsts and set(frame["start"]) <= firsts:
         parts = tuple(path_key(year, YOUTH, p) for p in frame["path"])
         constraints.append(Constraint(total=cohort_key(year, YOUTH), parts=parts))
     table = count_table("parcours_jeunes", "Parcours des jeunes", values, keys)
-    return table, constraints, latent
+    return table, constraints, latent, others
 
 
 def small_base(row: pd.Series, k: int) -> bool:
@@ -669,7 +681,7 @@ def build_youth_tables(
     tables, constraints = _cohort_tables(year, res)
     first, c = _first_services(year, frames.get("premiers_services", empty))
     constraints += c
-    paths, c, latent = _paths(
+    paths, c, latent, other_paths = _paths(
         year, frames.get(f"parcours_{YOUTH}", empty), frames.get("premiers_services", empty), k
     )
     constraints += c
@@ -687,6 +699,8 @@ def build_youth_tables(
         type_tables, c, unprinted, guarded = _types(year, frames.get("types", empty), res, k)
         tables += type_tables
         constraints += c
+    unprinted = {**unprinted, **other_paths}
+    guarded = set(guarded) | set(other_paths)
     flows, c = _flows(year, frames.get("flux", empty))
     if flows is not None:
         tables.append(flows)

@@ -205,6 +205,10 @@ def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]
         base = key(y, f"horizon={months}", what="housing_first")
         housed_key = key(y, f"horizon={months}", "logees", what="housing_first")
         whole_ok = not (pub.hidden(base) or pub.hidden(housed_key)) and r["cohort"]
+        # the share without rehousings gives the rehoused back (housed − strict): printed only
+        # when that count is 0 or at least k, like any count of persons
+        rehoused = r["housed"] - r.get("housed_strict", r["housed"])
+        strict_ok = whole_ok and not 0 < rehoused < pub.k
         low, upp = proportion_ci(r["housed"], r["cohort"]) if whole_ok else (None, None)
         rows.append(
             {
@@ -216,7 +220,7 @@ def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]
                 "share": fr_pct(r["housed"] / r["cohort"]) if whole_ok else "–",
                 "ci": f"{fr_pct(low)} à {fr_pct(upp)}" if whole_ok else "–",
                 "share_alive": fr_pct(r["share"]) if ok else "–",
-                "share_strict": fr_pct(r["housed_strict"] / r["cohort"]) if whole_ok else "–",
+                "share_strict": fr_pct(r["housed_strict"] / r["cohort"]) if strict_ok else "–",
                 "share_value": r["housed"] / r["cohort"] if whole_ok else None,
                 "lower": low,
                 "upper": upp,
