@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from observatoire.config.settings import InputsSettings
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
@@ -120,7 +121,9 @@ def find_partner(partners_dir: Path, codes_dir: Path, partner_id: str) -> Partne
         try:
             mapping = load_mapping(path, Path(codes_dir))
         except MappingError as exc:
-            broken.append(str(exc))
+            if _declares(path, partner_id):  # the partner's own mapping is refused: say why
+                raise
+            broken.append(exc.problem)
             continue
         if mapping.partner_id == partner_id:
             return mapping
@@ -133,6 +136,17 @@ def find_partner(partners_dir: Path, codes_dir: Path, partner_id: str) -> Partne
         "indiquez l'identifiant du partenaire (`observatoire partners` les liste), ou ajoutez "
         "sa correspondance dans params/partners/.",
     )
+
+
+def _declares(path: Path, partner_id: str) -> bool:
+    """Whether a (refused) mapping file is the one of ``partner_id``: its name or its key."""
+    if path.stem == partner_id:
+        return True
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    return isinstance(raw, dict) and raw.get("partner_id") == partner_id
 
 
 def file_pattern(spec: ExportSpec) -> str:
@@ -350,6 +364,10 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
         result, _ = read_partner_file(file, str(file), partner, spec)
     except (ExportRejected, CheckRejected) as exc:
         report.message, report.action = exc.problem, exc.action
+        return report
+    except MappingError as exc:
+        report.message = exc.problem
+        report.action = exc.action or "corrigez la correspondance du partenaire puis relancez."
         return report
     except ObservatoireError as exc:
         report.message, report.action = str(exc), "corrigez le problème indiqué puis relancez."
