@@ -115,12 +115,8 @@ def reference_keys(model: type[BaseModel] = PartnerSchema, prefix: str = "") -> 
     for name, field in model.model_fields.items():
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         path = f"{prefix}{name}"
-        literal = [
-            str(v)
-            for a in _plain(field.annotation)
-            if get_origin(a) is Literal
-            for v in get_args(a)
-        ]
+        closed = [a for a in _plain(field.annotation) if get_origin(a) is Literal]
+        literal = [str(v) for a in closed for v in get_args(a)]
         if field.default is PydanticUndefined and field.default_factory is None:
             default = "obligatoire"
         else:
@@ -129,7 +125,9 @@ def reference_keys(model: type[BaseModel] = PartnerSchema, prefix: str = "") -> 
             KeyDoc(
                 path=path,
                 type=str(extra.get("type") or _type_words(field.annotation)),
-                allowed=str(extra.get("allowed") or ", ".join(f"« {v} »" for v in literal)),
+                allowed=str(
+                    extra.get("allowed") or ", ".join(f"«\u00a0{v}\u00a0»" for v in literal)
+                ),
                 values=tuple(literal),
                 default=default,
                 description=field.description or "",
@@ -146,11 +144,11 @@ def reference_keys(model: type[BaseModel] = PartnerSchema, prefix: str = "") -> 
 
 INTRO = (
     "Un partenaire est décrit par un fichier de correspondance "
-    "`params/partners/<partenaire>.yaml` : son type de service, les fichiers qu'il envoie, leur format, et pour chaque champ du modèle "
-    "canonique la colonne qui le porte. Le fichier est vérifié à chaque commande (`observatoire "
-    "partners`, `check`, `ingest`) : une clé inconnue, un type faux ou une valeur hors liste "
-    "arrête la commande (code de sortie 2) avec un message qui nomme le fichier, la clé et les "
-    "valeurs admises."
+    "`params/partners/<partenaire>.yaml` : son type de service, les fichiers qu'il envoie, leur "
+    "format, et pour chaque champ du modèle canonique la colonne qui le porte. Le fichier est "
+    "vérifié à chaque commande (`observatoire partners`, `check`, `ingest`) : une clé inconnue, "
+    "un type faux ou une valeur hors liste arrête la commande (code de sortie 2) avec un message "
+    "qui nomme le fichier, la clé et les valeurs admises."
 )
 
 EXAMPLE = """\
