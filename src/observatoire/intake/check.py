@@ -88,6 +88,8 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     message: str | None = None
     action: str | None = None
+    mapping_refused: bool = False
+    """The partner's own mapping file is refused: the export itself was not read."""
 
     @property
     def exit_code(self) -> int:
@@ -98,6 +100,7 @@ class CheckReport:
         if self.status != "rejected":
             data.pop("message")
             data.pop("action")
+            data.pop("mapping_refused")
         data["exit_code"] = self.exit_code
         return data
 
@@ -366,6 +369,7 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
         report.message, report.action = exc.problem, exc.action
         return report
     except MappingError as exc:
+        report.mapping_refused = True
         report.message = exc.problem
         report.action = exc.action or "corrigez la correspondance du partenaire puis relancez."
         return report
@@ -424,6 +428,16 @@ def render_text(report: CheckReport) -> str:
     if report.year:
         out.append(f"  Année couverte (d'après le nom du fichier) : {report.year}")
     out.append("")
+    if report.mapping_refused:
+        refused = str(report.message)
+        out.append(refused.replace("Correspondance refusée", "CORRESPONDANCE REFUSÉE", 1))
+        out.append(f"  À faire : {report.action}")
+        out.append("")
+        out.append(
+            "Résultat : le fichier n'a pas été vérifié, la correspondance du partenaire est "
+            "refusée (l'ingestion s'arrêterait aussi) — code de sortie 2."
+        )
+        return "\n".join(out)
     if report.status == "rejected":
         out.append(f"FICHIER REFUSÉ : {report.message}")
         out.append(f"  À faire : {report.action}")
