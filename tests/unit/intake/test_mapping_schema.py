@@ -381,3 +381,12 @@ def test_the_reference_page_lists_exactly_the_keys_of_the_schema():
 
 def test_the_reference_page_is_the_generated_one():
     assert DOC.read_text(encoding="utf-8") == reference_markdown(), REGENERATE
+
+
+def test_the_readme_example_of_a_new_partner_is_a_valid_mapping():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Ajouter un partenaire", 1)[1]
+    example = section.split("```yaml", 1)[1].split("```", 1)[0]
+    assert "docs/correspondances.md" in section.split("```yaml", 1)[0]
+    schema = validate_mapping(yaml.safe_load(example), Path("README.md"), CODES_DIR)
+    assert schema.partner_id == "relais_sante"
