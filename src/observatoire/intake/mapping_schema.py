@@ -121,8 +121,8 @@ class FormatSchema(Block):
     encoding: Text = Field(
         "utf-8",
         **_doc(
-            "Encodage des caractères d'un fichier csv (jamais deviné). Les logiciels Windows "
-            "écrivent souvent cp1252.",
+            "Encodage des caractères d'un fichier csv (jamais deviné ; refusé pour xlsx et ods, "
+            "qui n'en ont pas). Les logiciels Windows écrivent souvent cp1252.",
             "encoding: cp1252",
             allowed="tout encodage connu de Python : utf-8, utf-8-sig, cp1252, latin-1, "
             "iso-8859-15…",
@@ -132,8 +132,8 @@ class FormatSchema(Block):
     delimiter: Text = Field(
         ",",
         **_doc(
-            'Séparateur de colonnes d\'un fichier csv : un seul caractère ("\\t" pour une '
-            "tabulation, entre guillemets doubles).",
+            "Séparateur de colonnes d'un fichier csv (refusé pour xlsx et ods) : un seul "
+            'caractère ("\\t" pour une tabulation, entre guillemets doubles).',
             'delimiter: ";"',
             allowed="un caractère : « , », « ; », « \\t », « | »…",
             type="texte",
@@ -168,12 +168,14 @@ class FormatSchema(Block):
             "Numéro de la ligne des titres de colonnes (1 = la première ; plus bas s'il y a un "
             "bloc de titre au-dessus).",
             "header_row: 4",
+            type="nombre entier ≥ 1",
         ),
     )
     sheet: Text | None = Field(
         None,
         **_doc(
-            "Feuille à lire d'un classeur xlsx ou ods ; sans elle, la première feuille.",
+            "Feuille à lire d'un classeur xlsx ou ods (refusée pour un csv) ; sans elle, la "
+            "première feuille.",
             'sheet: "Séjours"',
             type="texte",
         ),

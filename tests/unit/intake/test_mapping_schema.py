@@ -209,6 +209,10 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] = {
         lambda r: _at("exports", 0, "format")(r).update(sheet="Feuil1"),
         ("« exports[0].format.sheet »", "xlsx ou ods"),
     ),
+    "encoding of a workbook": (
+        lambda r: _at("exports", 0, "format")(r).update(type="xlsx", encoding="utf-8"),
+        ("« exports[0].format.encoding »", "csv"),
+    ),
     "period without a year group": (
         lambda r: _at("exports", 0)(r).update(period_from_filename=r"(\d{4})"),
         ("« exports[0].period_from_filename »", "(?P<year>"),
