@@ -617,7 +617,9 @@ def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFram
     trend: dict[str, Any] = {}
     if len(table) >= 3:
         x = sm.add_constant(table["year"] - table["year"].min())
-        endog = np.column_stack([table["youth"], table["persons"] - table["youth"]]).astype(float)
+        endog = np.column_stack(
+            [table["youth"], table["persons"] - table["youth"]]
+        ).astype(float)
         fit = sm.GLM(endog, x, family=sm.families.Binomial()).fit()
         dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0
         if dispersion > 1:  # quasi-binomial: widen the CI, never narrow it
