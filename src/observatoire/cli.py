@@ -129,6 +129,12 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.core.dispositifs import DISPOSITIFS
     from observatoire.intake.mapping import load_partners
 
+    if args.schema or args.markdown:
+        from observatoire.intake.mapping_reference import reference_markdown, reference_text
+
+        sys.stdout.write(reference_markdown() if args.markdown else reference_text())
+        return 0
+
     partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
     for p in partners.values():
         print(
@@ -269,12 +275,28 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, aliases, func, text in STAGES.values():
         p = sub.add_parser(verb, aliases=list(aliases), help=text, description=text)
         p.set_defaults(func=func)
-    for name, func, text in [
-        ("partners", _cmd_partners, "liste les partenaires et le format attendu de leurs exports"),
-        ("summary", _cmd_summary, "résume ce que le pipeline a produit et où"),
-    ]:
-        p = sub.add_parser(name, help=text, description=text)
-        p.set_defaults(func=func)
+    par = sub.add_parser(
+        "partners",
+        help="liste les partenaires et le format attendu de leurs exports",
+        description="Liste les partenaires et le format attendu de leurs exports (chaque "
+        "correspondance est vérifiée). Avec --schema : la référence de toutes les clés d'un "
+        "fichier de correspondance.",
+    )
+    par.add_argument(
+        "--schema",
+        action="store_true",
+        help="affiche la référence des clés des fichiers de correspondance (type, valeurs "
+        "admises, défaut, exemple)",
+    )
+    par.add_argument(
+        "--markdown",
+        action="store_true",
+        help="la référence en Markdown (docs/correspondances.md) ; implique --schema",
+    )
+    par.set_defaults(func=_cmd_partners)
+    text = "résume ce que le pipeline a produit et où"
+    p = sub.add_parser("summary", help=text, description=text)
+    p.set_defaults(func=_cmd_summary)
     chk = sub.add_parser(
         "check",
         help="vérifie un export dès sa réception, sans lancer le pipeline",

@@ -154,3 +154,79 @@ def test_publier_archives_a_released_year_once(project, capsys):
     assert "git add publications/2024" in capsys.readouterr().out
     assert main(["publier", "2024"]) != 0
     assert "déjà archivée" in capsys.readouterr().err
+
+
+# --- partner mappings: the schema's refusals reach every command ------------------------------
+
+
+@pytest.fixture
+def mappings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder with the real params and mappings, no data: a mapping is refused before
+    any file is read."""
+    shutil.copytree(ROOT / "params", tmp_path / "params")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _break(project: Path, change) -> Path:
+    path = project / "params/partners/abri_nuit.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(raw)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+BROKEN = {
+    "join": (lambda r: r.update(join={"on": "person_id"}), "« join »"),
+    "quotechar": (
+        lambda r: r["exports"][0]["format"].update(quotechar='"'),
+        "« exports[0].format.quotechar »",
+    ),
+    "table": (
+        lambda r: r["exports"][1].update(table="contact"),
+        "« exports[1].table » vaut « contact »",
+    ),
+}
+
+
+@pytest.mark.parametrize("verb", ["partners", "ingest", "check"])
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_wrong_mapping_key_stops_every_command_with_exit_2_in_french(
+    mappings, capsys, verb: str, case: str
+):
+    change, key = BROKEN[case]
+    path = _break(mappings, change)
+    argv = {
+        "partners": ["partners"],
+        "ingest": ["ingest"],
+        "check": [
+            "check",
+            "data_raw/sample/abri_nuit/abri_nuit_sejours_2024.csv",
+            "--partner",
+            "abri_nuit",
+        ],
+    }[verb]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "correspondance refusée" in text.lower() and "params/partners/abri_nuit.yaml" in text
+    assert key in text and "À faire" in text and "docs/correspondances.md" in text
+    assert "Traceback" not in text and "TypeError" not in text and "Input should" not in text
+    assert path.exists() and not (mappings / "data_clean").exists()
+
+
+def test_check_of_another_partner_is_not_blocked_by_a_broken_mapping(mappings, capsys):
+    _break(mappings, lambda r: r.update(join={}))
+    assert main(["check", "absent.csv", "--partner", "accueil_jour"]) == 2
+    out = capsys.readouterr().out
+    assert "absent.csv" in out and "correspondance refusée" not in out.lower()
+
+
+def test_partners_schema_prints_every_key_and_markdown_is_the_reference_page(mappings, capsys):
+    assert main(["partners", "--schema"]) == 0
+    out = capsys.readouterr().out
+    for key in ("exports[].format.delimiter", "exports[].columns.<champ>.codes", "capacity.beds"):
+        assert f"\n{key}\n" in out
+    assert "Valeurs admises" in out and "Exemple" in out and "Défaut" in out
+    assert main(["partners", "--schema", "--markdown"]) == 0
+    assert capsys.readouterr().out == (ROOT / "docs/correspondances.md").read_text("utf-8")

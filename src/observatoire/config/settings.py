@@ -13,9 +13,8 @@ params as a dict.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -30,6 +29,7 @@ from pydantic import (
 )
 
 from observatoire.config.paths import PATHS
+from observatoire.config.validation import french_problems, shown
 from observatoire.core.errors import ObservatoireError
 
 __all__ = [
@@ -504,7 +504,7 @@ def validate_section(model: type[M], data: Any, prefix: str, source: Path = PATH
         where = f"La section « {prefix} »" if prefix else "Le fichier"
         raise SettingsError(
             f"{where} de {source} doit être un dictionnaire de paramètres (clé: valeur), "
-            f"pas {_shown(data)}.\n  À faire : corrigez {source} (voir le modèle commenté "
+            f"pas {shown(data)}.\n  À faire : corrigez {source} (voir le modèle commenté "
             "du dépôt)."
         )
     try:
@@ -515,97 +515,14 @@ def validate_section(model: type[M], data: Any, prefix: str, source: Path = PATH
 
 # --- helpers ------------------------------------------------------------------------------------
 
-_TYPES = {
-    "int_type": "un nombre entier",
-    "int_from_float": "un nombre entier",
-    "float_type": "un nombre",
-    "string_type": "un texte",
-    "tuple_type": "une liste",
-    "dict_type": "un dictionnaire (clé: valeur)",
-    "model_type": "un dictionnaire (clé: valeur)",
-    "model_attributes_type": "un dictionnaire (clé: valeur)",
-    "path_type": "un chemin de fichier (texte)",
-    "is_instance_of": "un chemin de fichier (texte)",
-    "bool_type": "oui/non (true ou false)",
-}
-_BOUNDS = {
-    "greater_than": "strictement supérieur à {gt}",
-    "greater_than_equal": "au moins {ge}",
-    "less_than": "strictement inférieur à {lt}",
-    "less_than_equal": "au plus {le}",
-    "too_short": "au moins {min_length} élément(s)",
-    "too_long": "au plus {max_length} élément(s)",
-}
 _PATTERNS = {
     COLOUR: 'une couleur « #RRVVBB » entre guillemets (par ex. "#1B4F72")',
     MONTH_DAY: 'un jour « MM-JJ » entre guillemets (par ex. "11-01")',
 }
-_BRANCH = re.compile(r"[\[\]()]")
-
-
-def _key_path(prefix: str, loc: tuple[Any, ...]) -> str:
-    parts = [prefix] if prefix else []
-    for part in loc:
-        if isinstance(part, int):
-            parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
-        elif not _BRANCH.search(str(part)):  # union branches (« lax-or-strict[...] ») are noise
-            parts.append(str(part))
-    return ".".join(parts)
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "vide"
-    if isinstance(value, dict):
-        return "un dictionnaire"
-    if isinstance(value, list):
-        return "une liste"
-    return f"« {value} »" if isinstance(value, str) else repr(value)
-
-
-def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The keys admitted where an unknown key was found (empty if that place is no model)."""
-    current: Any = model
-    for part in loc[:-1]:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return []
-        current = field.annotation
-        args = [a for a in get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)]
-        if args:
-            current = args[0]
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _problem(model: type[BaseModel], err: Any, prefix: str) -> str:
-    loc, kind = tuple(err["loc"]), err["type"]
-    key = _key_path(prefix, loc)
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        allowed = _allowed(model, loc)
-        hint = f" (clés admises à cet endroit : {', '.join(allowed)})" if allowed else ""
-        return f"clé inconnue « {key} » : corrigez son orthographe ou supprimez-la{hint}."
-    if kind == "missing":
-        return f"clé « {key} » absente : ajoutez-la (voir le modèle commenté du dépôt)."
-    if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
-    value = _shown(err.get("input"))
-    if kind in _TYPES:
-        return f"« {key} » vaut {value} : attendu {_TYPES[kind]}."
-    if kind in _BOUNDS:
-        return f"« {key} » vaut {value} : attendu {_BOUNDS[kind].format(**ctx)}."
-    if kind == "string_pattern_mismatch":
-        shape = _PATTERNS.get(str(ctx.get("pattern")), f"la forme {ctx.get('pattern')}")
-        return f"« {key} » vaut {value} : attendu {shape}."
-    return f"« {key} » vaut {value} : valeur refusée ({err['msg']})."
 
 
 def _message(model: type[BaseModel], exc: ValidationError, prefix: str, source: Path) -> str:
-    problems = [_problem(model, err, prefix) for err in exc.errors()]
+    problems = french_problems(model, exc, prefix, patterns=_PATTERNS)
     if len(problems) == 1:
         head = f"Paramètre refusé dans {source} : {problems[0]}"
     else:

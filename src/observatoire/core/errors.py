@@ -22,7 +22,13 @@ class ObservatoireError(Exception):
 
 
 class MappingError(ObservatoireError):
-    """A partner mapping file is malformed."""
+    """A partner mapping file is malformed: ``problem`` names the file and the key, ``action``
+    (when given) says what to do."""
+
+    def __init__(self, problem: str, action: str | None = None) -> None:
+        self.problem = problem
+        self.action = action
+        super().__init__(f"{problem}\n  À faire : {action}" if action else problem)
 
 
 class ExportRejected(ObservatoireError):

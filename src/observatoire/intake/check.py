@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from observatoire.config.settings import InputsSettings
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
@@ -87,6 +88,8 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     message: str | None = None
     action: str | None = None
+    mapping_refused: bool = False
+    """The partner's own mapping file is refused: the export itself was not read."""
 
     @property
     def exit_code(self) -> int:
@@ -97,6 +100,7 @@ class CheckReport:
         if self.status != "rejected":
             data.pop("message")
             data.pop("action")
+            data.pop("mapping_refused")
         data["exit_code"] = self.exit_code
         return data
 
@@ -120,7 +124,9 @@ def find_partner(partners_dir: Path, codes_dir: Path, partner_id: str) -> Partne
         try:
             mapping = load_mapping(path, Path(codes_dir))
         except MappingError as exc:
-            broken.append(str(exc))
+            if _declares(path, partner_id):  # the partner's own mapping is refused: say why
+                raise
+            broken.append(exc.problem)
             continue
         if mapping.partner_id == partner_id:
             return mapping
@@ -133,6 +139,17 @@ def find_partner(partners_dir: Path, codes_dir: Path, partner_id: str) -> Partne
         "indiquez l'identifiant du partenaire (`observatoire partners` les liste), ou ajoutez "
         "sa correspondance dans params/partners/.",
     )
+
+
+def _declares(path: Path, partner_id: str) -> bool:
+    """Whether a (refused) mapping file is the one of ``partner_id``: its name or its key."""
+    if path.stem == partner_id:
+        return True
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    return isinstance(raw, dict) and raw.get("partner_id") == partner_id
 
 
 def file_pattern(spec: ExportSpec) -> str:
@@ -351,6 +368,11 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
     except (ExportRejected, CheckRejected) as exc:
         report.message, report.action = exc.problem, exc.action
         return report
+    except MappingError as exc:
+        report.mapping_refused = True
+        report.message = exc.problem
+        report.action = exc.action or "corrigez la correspondance du partenaire puis relancez."
+        return report
     except ObservatoireError as exc:
         report.message, report.action = str(exc), "corrigez le problème indiqué puis relancez."
         return report
@@ -406,6 +428,16 @@ def render_text(report: CheckReport) -> str:
     if report.year:
         out.append(f"  Année couverte (d'après le nom du fichier) : {report.year}")
     out.append("")
+    if report.mapping_refused:
+        refused = str(report.message)
+        out.append(refused.replace("Correspondance refusée", "CORRESPONDANCE REFUSÉE", 1))
+        out.append(f"  À faire : {report.action}")
+        out.append("")
+        out.append(
+            "Résultat : le fichier n'a pas été vérifié, la correspondance du partenaire est "
+            "refusée (l'ingestion s'arrêterait aussi) — code de sortie 2."
+        )
+        return "\n".join(out)
     if report.status == "rejected":
         out.append(f"FICHIER REFUSÉ : {report.message}")
         out.append(f"  À faire : {report.action}")

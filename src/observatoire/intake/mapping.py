@@ -4,6 +4,10 @@ A mapping (``params/partners/<partner_id>.yaml``) declares the partner's service
 files it sends, their format (encoding, delimiter, decimal mark, date format, header line, sheet)
 and, for each canonical field, the partner's column label with its aliases, its code list and
 whether it is an identity. Onboarding a partner means writing one such file.
+
+The file is checked against the schema of the mapping language
+(:mod:`observatoire.intake.mapping_schema`: unknown keys, wrong types and bad values refused in
+French) and turned into the frozen records below, which the stages read.
 """
 
 from __future__ import annotations
@@ -11,13 +15,18 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.errors import MappingError
 from observatoire.core.schema import TABLE_FIELDS
+from observatoire.intake.mapping_schema import (
+    FILE_TYPES,
+    REFERENCE_HINT,
+    ColumnSchema,
+    read_code_list,
+    validate_mapping,
+)
 
 __all__ = [
     "FILE_TYPES",
@@ -29,8 +38,6 @@ __all__ = [
     "load_partners",
     "normalise_label",
 ]
-
-FILE_TYPES = ("csv", "xlsx", "ods")
 
 
 def normalise_label(text: str) -> str:
@@ -116,123 +123,102 @@ class PartnerMapping:
     source: Path | None = None
 
 
-def _load_code_list(ref: str, codes_dir: Path, where: str) -> dict[str, str]:
-    name = ref.lstrip("@")
-    path = codes_dir / f"{name}.yaml"
-    if not path.exists():
-        raise MappingError(
-            f"{where} : la liste de codes « {ref} » n'existe pas ({path}). "
-            f"Créez ce fichier ou corrigez le nom."
-        )
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {normalise_label(k if k is not None else ""): str(v) for k, v in raw.items()}
-
-
-def _column_spec(name: str, raw: Any, table: str, codes_dir: Path, where: str) -> ColumnSpec:
-    fields = TABLE_FIELDS[table]
-    if name not in fields:
-        raise MappingError(
-            f"{where} : le champ « {name} » n'existe pas dans le modèle canonique "
-            f"(table {table}). Champs possibles : {', '.join(fields)}."
-        )
-    if isinstance(raw, str):
-        raw = {"column": raw}
-    if not isinstance(raw, dict) or "column" not in raw:
-        raise MappingError(f"{where} : le champ « {name} » doit indiquer `column:`.")
-    canonical = fields[name]
-    kind = raw.get("type", canonical.kind if canonical.kind != "code" else "text")
-    codes_raw = raw.get("codes")
+def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> ColumnSpec:
+    canonical = TABLE_FIELDS[table][name]
     codes = code_list = None
-    if isinstance(codes_raw, str):
-        code_list = codes_raw
-        codes = _load_code_list(codes_raw, codes_dir, where)
-    elif isinstance(codes_raw, dict):
-        codes = {normalise_label(k): str(v) for k, v in codes_raw.items()}
+    if isinstance(col.codes, str):
+        code_list = col.codes
+        codes = read_code_list(col.codes, codes_dir)
+    elif isinstance(col.codes, dict):
+        codes = col.codes
     if codes is not None:
+        codes = {normalise_label(k): v for k, v in codes.items()}
         kind = "code"
+    else:
+        kind = col.type or (canonical.kind if canonical.kind != "code" else "text")
     return ColumnSpec(
         field=name,
-        column=str(raw["column"]),
-        aliases=tuple(str(a) for a in raw.get("aliases", [])),
+        column=col.column,
+        aliases=tuple(col.aliases),
         kind=kind,
         codes=codes,
         code_list=code_list,
-        identity=bool(raw.get("identity", canonical.identity)),
-        required=bool(raw.get("required", False)),
+        identity=canonical.identity if col.identity is None else col.identity,
+        required=col.required,
     )
 
 
 def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
-    """Read and check one partner mapping file."""
-    where = f"Fichier de correspondance {path}"
+    """Read and check one partner mapping file against the schema of the mapping language
+    (:mod:`observatoire.intake.mapping_schema`); a problem raises :class:`MappingError`."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise MappingError(f"{where} : YAML illisible ({exc}).") from None
-    if not isinstance(raw, dict):
-        raise MappingError(f"{where} : le fichier doit décrire un partenaire (clé: valeur).")
-    for key in ("partner_id", "name", "dispositif", "exports"):
-        if key not in raw:
-            raise MappingError(f"{where} : la clé obligatoire « {key} » manque.")
-    if raw["dispositif"] not in DISPOSITIFS:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MappingError(
-            f"{where} : dispositif « {raw['dispositif']} » inconnu. "
-            f"Choisissez parmi : {', '.join(DISPOSITIFS)}."
-        )
+            f"Correspondance refusée : {path} : YAML illisible ({exc}).",
+            "corrigez l'indentation ou les guillemets (enregistrez le fichier en UTF-8).",
+        ) from None
+    schema = validate_mapping(raw, path, codes_dir)
     exports = []
-    for i, exp in enumerate(raw["exports"], start=1):
-        ewhere = f"{where}, export n°{i}"
-        table = exp.get("table", "contacts")
-        if table not in TABLE_FIELDS:
-            raise MappingError(
-                f"{ewhere} : table « {table} » inconnue ({', '.join(TABLE_FIELDS)})."
-            )
-        fmt_raw = dict(exp.get("format", {}))
-        if fmt_raw.get("type", "csv") not in FILE_TYPES:
-            raise MappingError(
-                f"{ewhere} : format « {fmt_raw.get('type')} » non pris en charge "
-                f"({', '.join(FILE_TYPES)})."
-            )
-        fmt = FileFormat(**fmt_raw)
+    for i, exp in enumerate(schema.exports, start=1):
+        fmt = FileFormat(**exp.format.model_dump())
         columns = {
-            name: _column_spec(name, spec, table, codes_dir, ewhere)
-            for name, spec in (exp.get("columns") or {}).items()
+            name: _column_spec(name, col, exp.table, codes_dir) for name, col in exp.columns.items()
         }
         exports.append(
             ExportSpec(
-                name=str(exp.get("name", f"export{i}")),
-                table=table,
-                files=str(exp["files"]),
+                name=exp.name or f"export{i}",
+                table=exp.table,
+                files=exp.files,
                 format=fmt,
                 columns=columns,
-                period_from_filename=exp.get("period_from_filename"),
+                period_from_filename=exp.period_from_filename,
             )
         )
+    capacity = schema.capacity.model_dump(exclude_unset=True) if schema.capacity else {}
     return PartnerMapping(
-        partner_id=str(raw["partner_id"]),
-        name=str(raw["name"]),
-        dispositif=str(raw["dispositif"]),
-        row_unit=str(raw.get("row_unit", "contact")),
+        partner_id=schema.partner_id,
+        name=schema.name,
+        dispositif=schema.dispositif,
+        row_unit=schema.row_unit,
         exports=tuple(exports),
-        capacity={k: int(v) for k, v in (raw.get("capacity") or {}).items()},
+        capacity=capacity,
         source=path,
     )
 
 
 def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMapping]:
-    """All partner mappings of the network, by partner id (sorted, for determinism)."""
+    """All partner mappings of the network, by partner id (sorted, for determinism).
+
+    Every file is checked before any is refused, so one message lists every broken mapping."""
     paths = sorted(partners_dir.glob("*.yaml"))
     if not paths:
         raise MappingError(
-            f"Aucun fichier de correspondance dans {partners_dir}. "
-            f"Ajoutez un fichier par partenaire (voir README, « Ajouter un partenaire »)."
+            f"Aucun fichier de correspondance dans {partners_dir}.",
+            "ajoutez un fichier par partenaire (voir README, « Ajouter un partenaire », et "
+            f"{REFERENCE_HINT}).",
         )
     partners: dict[str, PartnerMapping] = {}
+    broken: list[MappingError] = []
     for path in paths:
-        mapping = load_mapping(path, codes_dir)
+        try:
+            mapping = load_mapping(path, codes_dir)
+        except MappingError as exc:
+            broken.append(exc)
+            continue
         if mapping.partner_id in partners:
+            first = partners[mapping.partner_id].source
             raise MappingError(
-                f"Deux fichiers de correspondance déclarent le partenaire « {mapping.partner_id} »."
+                f"Deux fichiers de correspondance déclarent le partenaire « {mapping.partner_id} » "
+                f"({first} et {path}).",
+                "donnez à chaque partenaire un partner_id différent, ou supprimez le doublon.",
             )
         partners[mapping.partner_id] = mapping
+    if len(broken) == 1:
+        raise broken[0]
+    if broken:
+        raise MappingError(
+            f"{len(broken)} correspondances refusées :\n" + "\n".join(e.problem for e in broken),
+            broken[0].action,
+        )
     return partners

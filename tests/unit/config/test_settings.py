@@ -148,6 +148,7 @@ def test_a_wrong_type_is_refused_naming_the_key(dotted: str, value: Any, expecte
         ("youth__adults_from", 27, "youth.adults_from"),
         ("youth__typology__method", "single", "youth.typology.method"),
         ("youth__typology__k_min", 9, "k_min"),
+        ("report__long_term__count", "jours", "valeurs admises : nuits, presence"),
     ],
 )
 def test_impossible_values_are_refused_in_french(dotted: str, value: Any, expected: str):

@@ -1,0 +1,675 @@
+"""The mapping language: every key a partner mapping file (``params/partners/*.yaml``) may hold.
+
+Each block is a frozen, strict model that refuses unknown keys (``extra="forbid"``), wrong types
+and values outside their closed list, like :mod:`observatoire.config.settings` does for
+``params/pipeline.yaml``. A refused file stops ``partners``, ``check`` and ``ingest`` with one
+French message naming the file, the key path (``exports[0].format.quotechar``), what is admitted
+there and what to do — never a traceback (:class:`~observatoire.core.errors.MappingError`, exit
+code 2).
+
+Each key carries its French description, its default and one example: the reference printed by
+``observatoire partners --schema`` and written to ``docs/correspondances.md``
+(:mod:`observatoire.intake.mapping_reference`) is generated from these models, so a key cannot be
+added without its documentation.
+
+Validation with ``context={"codes_dir": Path}`` also reads the shared code lists a mapping names
+(``codes: "@sexe"``) and checks that they exist and translate into canonical codes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import re
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from observatoire.config.validation import french_problems, shown
+from observatoire.core.dispositifs import DISPOSITIFS, SHELTER
+from observatoire.core.errors import MappingError
+from observatoire.core.schema import (
+    EXIT_REASONS,
+    NATIONALITY_GROUPS,
+    SEX_CODES,
+    TABLE_FIELDS,
+)
+
+__all__ = [
+    "CANONICAL_CODES",
+    "COLUMN_TYPES",
+    "FILE_TYPES",
+    "REFERENCE_HINT",
+    "REQUIRED_FIELDS",
+    "CapacitySchema",
+    "ColumnSchema",
+    "ExportSchema",
+    "FormatSchema",
+    "PartnerSchema",
+    "read_code_list",
+    "validate_mapping",
+]
+
+FILE_TYPES = ("csv", "xlsx", "ods")
+COLUMN_TYPES = ("text", "date", "integer", "decimal")
+CANONICAL_CODES: dict[str, tuple[str, ...]] = {
+    "sex": SEX_CODES,
+    "nationality": tuple(NATIONALITY_GROUPS),
+    "exit_reason": tuple(EXIT_REASONS),
+}
+"""The codes a code list must translate into, for the canonical fields that are codes."""
+REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "contacts": (("date_start",), ("local_id", "initials")),
+    "refusals": (("date",), ("refusals",)),
+}
+"""Per table, the fields a mapping must declare (one of each group)."""
+REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
+
+PARTNER_ID = r"^[a-z][a-z0-9_]*$"
+CODE_LIST = r"^@[A-Za-z0-9_-]+$"
+PATTERNS = {
+    PARTNER_ID: "un identifiant en minuscules sans accent ni espace (lettres, chiffres, « _ »), "
+    "par ex. « abri_nuit »",
+    CODE_LIST: "le nom d'une liste de codes de params/codes/ précédé de « @ », par ex. « @sexe »",
+}
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+def _doc(description: str, example: str, **extra: str) -> Any:
+    """Field metadata of the reference: French description, one YAML example, and optional
+    ``type`` / ``allowed`` / ``default`` wordings where the annotation alone says too little."""
+    return {"description": description, "json_schema_extra": {"example": example, **extra}}
+
+
+def _error(at: str, message: str) -> PydanticCustomError:
+    """A refusal of the key ``at`` below the validated one (see :mod:`config.validation`)."""
+    return PydanticCustomError("mapping_value", message, {"at": at})
+
+
+class Block(BaseModel):
+    """A block of a mapping file: frozen, strict, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+# --- format ---------------------------------------------------------------------------------------
+
+
+class FormatSchema(Block):
+    """How the partner's software writes the file (``exports[].format``)."""
+
+    type: Literal["csv", "xlsx", "ods"] = Field(
+        "csv",
+        **_doc(
+            "Type de fichier : texte délimité (csv, y compris .tsv et .txt), classeur Excel "
+            "(xlsx) ou OpenDocument (ods).",
+            "type: xlsx",
+        ),
+    )
+    encoding: Text = Field(
+        "utf-8",
+        **_doc(
+            "Encodage des caractères d'un fichier csv (jamais deviné ; refusé pour xlsx et ods, "
+            "qui n'en ont pas). Les logiciels Windows écrivent souvent cp1252.",
+            "encoding: cp1252",
+            allowed="tout encodage connu de Python : utf-8, utf-8-sig, cp1252, latin-1, "
+            "iso-8859-15…",
+            type="texte",
+        ),
+    )
+    delimiter: Text = Field(
+        ",",
+        **_doc(
+            "Séparateur de colonnes d'un fichier csv (refusé pour xlsx et ods) : un seul "
+            'caractère ("\\t" pour une tabulation, entre guillemets doubles).',
+            'delimiter: ";"',
+            allowed="un caractère : « , », « ; », « \\t », « | »…",
+            type="texte",
+        ),
+    )
+    decimal: Literal[".", ","] = Field(
+        ".", **_doc("Marque décimale des nombres (« 12,5 » s'écrit avec « , »).", 'decimal: ","')
+    )
+    thousands: Text | None = Field(
+        None,
+        **_doc(
+            "Séparateur des milliers des nombres (« 1.234 »), s'il y en a un ; différent de la "
+            "marque décimale.",
+            'thousands: "."',
+            allowed="un caractère (« . », « , », « ' », espace) ou rien",
+            type="texte",
+        ),
+    )
+    date_format: Text = Field(
+        "%Y-%m-%d",
+        **_doc(
+            "Format des dates, jamais deviné : codes strftime (%d jour, %m mois, %Y année sur "
+            "4 chiffres, %y sur 2), ou « excel » pour des cellules de date d'un classeur.",
+            'date_format: "%d/%m/%Y"',
+            allowed="« excel » ou un format avec jour, mois et année (%d, %m, %Y ou %y)",
+            type="texte",
+        ),
+    )
+    header_row: Annotated[int, Field(ge=1)] = Field(
+        1,
+        **_doc(
+            "Numéro de la ligne des titres de colonnes (1 = la première ; plus bas s'il y a un "
+            "bloc de titre au-dessus).",
+            "header_row: 4",
+            type="nombre entier ≥ 1",
+        ),
+    )
+    sheet: Text | None = Field(
+        None,
+        **_doc(
+            "Feuille à lire d'un classeur xlsx ou ods (refusée pour un csv) ; sans elle, la "
+            "première feuille.",
+            'sheet: "Séjours"',
+            type="texte",
+        ),
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"encodage « {value} » inconnu : utf-8, utf-8-sig, cp1252 ou latin-1 (par ex.)."
+            ) from None
+        return value
+
+    @field_validator("delimiter", "thousands")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 1 or value in '"\r\n'):
+            raise ValueError(
+                f"{shown(value)} : attendu un seul caractère (« ; », « , », « . », « \\t »…), "
+                "entre guillemets."
+            )
+        return value
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str) -> str:
+        if value == "excel":
+            return value
+        day = dt.date(2024, 1, 31)
+        try:
+            ok = dt.datetime.strptime(day.strftime(value), value).date() == day
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"format de date {shown(value)} inutilisable : il doit contenir le jour (%d), "
+                'le mois (%m) et l\'année (%Y ou %y), par ex. "%d/%m/%Y" ; ou « excel ».'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fits_the_type(self) -> FormatSchema:
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise _error(
+                "thousands",
+                "le séparateur des milliers est aussi la marque décimale : changez l'un des deux "
+                "(ou supprimez thousands).",
+            )
+        if self.type == "csv" and self.sheet is not None:
+            raise _error(
+                "sheet", "une feuille ne se déclare que pour un classeur (type: xlsx ou ods)."
+            )
+        if self.type != "csv":
+            for key in ("encoding", "delimiter"):
+                if key in self.model_fields_set:
+                    raise _error(
+                        key,
+                        f"« {key} » ne s'applique qu'aux fichiers csv (type: {self.type}) : "
+                        "supprimez-la.",
+                    )
+        return self
+
+
+# --- columns --------------------------------------------------------------------------------------
+
+
+class ColumnSchema(Block):
+    """One canonical field fed by one column of the partner's file (``exports[].columns.<champ>``).
+
+    A bare label (``sex: "Sexe"``) is short for ``{column: "Sexe"}``."""
+
+    column: Text = Field(
+        ...,
+        **_doc(
+            "Libellé de la colonne dans le fichier du partenaire (casse, accents et espaces "
+            'ignorés à la lecture). Forme courte : `champ: "Libellé"`.',
+            'column: "Date d\'entrée"',
+            type="texte",
+        ),
+    )
+    aliases: list[Text] = Field(
+        [],
+        **_doc(
+            "Autres libellés de la même colonne (anciens exports, variantes d'orthographe).",
+            'aliases: ["Date entree", "Entrée"]',
+            type="liste de textes",
+        ),
+    )
+    type: Literal["text", "date", "integer", "decimal"] | None = Field(
+        None,
+        **_doc(
+            "Comment lire la colonne : texte, date (selon format.date_format), nombre entier ou "
+            "nombre décimal (selon format.decimal). Doit être celui du champ canonique.",
+            "type: date",
+            default="le type du champ canonique (voir « Champs canoniques »)",
+        ),
+    )
+    codes: Any = Field(
+        None,
+        **_doc(
+            "Traduction des valeurs du partenaire en codes canoniques : le nom d'une liste "
+            "partagée de params/codes/ précédé de « @ », ou une liste en ligne "
+            "{libellé: code}. Une valeur absente de la liste met la ligne en quarantaine "
+            "(code_inconnu).",
+            'codes: "@sexe"     # ou : codes: {H: M, F: F, "?": INCONNU}',
+            type="texte « @liste » ou dictionnaire libellé: code",
+            allowed="pour sex, nationality et exit_reason, des codes canoniques (voir « Listes "
+            "de codes »)",
+        ),
+    )
+    identity: bool | None = Field(
+        None,
+        **_doc(
+            "Colonne d'identité (pseudonymisée dès la lecture, jamais écrite en clair). "
+            "Vrai pour local_id, surname, first_name, birth_date et initials, faux pour les "
+            "autres : la clé le rappelle, elle ne peut pas le changer.",
+            "identity: true",
+            default="celui du champ canonique",
+        ),
+    )
+    required: bool = Field(
+        False,
+        **_doc(
+            "Colonne obligatoire : un fichier sans elle est refusé ; une ligne où elle est vide "
+            "est mise en quarantaine.",
+            "required: true",
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"column": data}
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"{shown(data)} n'est ni un libellé de colonne (texte entre guillemets) ni un "
+                'bloc {column: "Libellé", …}.'
+            )
+        return data
+
+    @field_validator("codes")
+    @classmethod
+    def _codes_shape(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if not re.match(CODE_LIST, value):
+                raise ValueError(f"{shown(value)} : attendu {PATTERNS[CODE_LIST]}.")
+            return value
+        if isinstance(value, dict):
+            return _code_pairs(value, "la liste en ligne")
+        raise ValueError(
+            f"{shown(value)} : attendu « @nom_de_liste » ou un dictionnaire {{libellé: code}}."
+        )
+
+
+def _code_pairs(raw: dict[Any, Any], what: str) -> dict[str, str]:
+    """Labels (texts or whole numbers) → codes (texts); YAML's yes/no/true/false are refused."""
+    pairs: dict[str, str] = {}
+    for label, code in raw.items():
+        if isinstance(label, bool) or not isinstance(label, str | int):
+            raise ValueError(
+                f"{what} contient le libellé {shown(label)} : mettez chaque libellé entre "
+                'guillemets (YAML lit yes, no, true, false, on, off et ~ autrement : "no": X).'
+            )
+        if not isinstance(code, str) or not code:
+            raise ValueError(
+                f"{what} traduit « {label} » par {shown(code)} : attendu un code (texte)."
+            )
+        pairs[str(label)] = code
+    return pairs
+
+
+def read_code_list(ref: str, codes_dir: Path) -> dict[str, str]:
+    """The shared code list ``@name`` (``params/codes/<name>.yaml``), label → code.
+
+    Raises :class:`ValueError` (French, naming the file) if it is missing or malformed."""
+    path = Path(codes_dir) / f"{ref.lstrip('@')}.yaml"
+    if not path.is_file():
+        raise ValueError(
+            f"la liste de codes « {ref} » n'existe pas ({path}) : créez ce fichier ou corrigez "
+            "le nom."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"la liste de codes {path} est illisible ({exc}).") from None
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(
+            f"la liste de codes {path} doit contenir des lignes « libellé: code »."
+        ) from None
+    return _code_pairs(raw, f"la liste de codes {path}")
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+
+class ExportSchema(Block):
+    """One kind of file the partner sends (``exports[]``)."""
+
+    name: Text | None = Field(
+        None,
+        **_doc(
+            "Nom court de l'export (dans les messages et la fiche qualité) ; unique pour le "
+            "partenaire.",
+            "name: sejours",
+            type="texte",
+            default="export1, export2… selon sa place",
+        ),
+    )
+    table: Literal["contacts", "refusals"] = Field(
+        "contacts",
+        **_doc(
+            "Table canonique que le fichier alimente : contacts (une ligne par personne et "
+            "passage, séjour, contact…) ou refusals (refus faute de place, par nuit).",
+            "table: refusals",
+        ),
+    )
+    files: Text = Field(
+        ...,
+        **_doc(
+            "Fichiers de cet export, motif relatif à inputs.raw_dir (« * » pour n'importe quels "
+            "caractères).",
+            'files: "abri_nuit/abri_nuit_sejours_*.csv"',
+            type="texte (motif de fichiers)",
+        ),
+    )
+    period_from_filename: Text | None = Field(
+        None,
+        **_doc(
+            "Expression régulière qui lit l'année couverte dans le nom du fichier, avec un "
+            "groupe nommé year ; les lignes datées d'une autre année sont mises en quarantaine "
+            "(date_hors_periode).",
+            "period_from_filename: '(?P<year>\\d{4})'",
+            type="texte (expression régulière)",
+        ),
+    )
+    format: FormatSchema = Field(
+        FormatSchema(),
+        **_doc(
+            "Comment le logiciel du partenaire écrit le fichier (clés ci-dessous).",
+            'format: {type: csv, encoding: cp1252, delimiter: ";", date_format: "%d/%m/%Y"}',
+            default="csv UTF-8, virgules, dates aaaa-mm-jj",
+        ),
+    )
+    columns: dict[str, ColumnSchema] = Field(
+        ...,
+        **_doc(
+            "Pour chaque champ canonique alimenté, la colonne du fichier qui le porte (clés "
+            "ci-dessous). Les champs admis dépendent de la table (voir « Champs canoniques ») ; "
+            "contacts exige date_start et local_id ou initials, refusals exige date et refusals.",
+            'columns:\n  date_start: {column: "Date", type: date, required: true}',
+            type="dictionnaire champ: colonne",
+        ),
+    )
+
+    @field_validator("files")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if PurePosixPath(value).is_absolute() or Path(value).is_absolute() or ".." in value:
+            raise ValueError(
+                f"{shown(value)} : attendu un motif relatif au dossier inputs.raw_dir, sans "
+                '« .. » (par ex. "abri_nuit/abri_nuit_*.csv").'
+            )
+        return value
+
+    @field_validator("period_from_filename")
+    @classmethod
+    def _year_pattern(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            pattern = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"expression régulière invalide ({exc}).") from None
+        if "year" not in pattern.groupindex:
+            raise ValueError(
+                f"{shown(value)} n'a pas de groupe nommé year : écrivez '(?P<year>\\d{{4}})'."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _columns_fit_the_table(self, info: ValidationInfo) -> ExportSchema:
+        fields = TABLE_FIELDS[self.table]
+        for name, col in self.columns.items():
+            at = f"columns.{name}"
+            if name not in fields:
+                raise _error(
+                    at,
+                    f"le champ « {name} » n'existe pas dans la table {self.table}. Champs "
+                    f"admis : {', '.join(fields)}.",
+                )
+            canonical = fields[name]
+            kind = "text" if canonical.kind == "code" else canonical.kind
+            if col.type is not None and col.type != kind:
+                raise _error(
+                    f"{at}.type",
+                    f"le champ « {name} » ({canonical.label}) se lit en {kind} : écrivez "
+                    f"type: {kind} ou supprimez type.",
+                )
+            if col.identity is not None and col.identity != canonical.identity:
+                state = "est" if canonical.identity else "n'est pas"
+                raise _error(
+                    f"{at}.identity",
+                    f"le champ « {name} » {state} une identité dans le modèle canonique : "
+                    f"écrivez identity: {str(canonical.identity).lower()} ou supprimez identity.",
+                )
+            if col.codes is not None:
+                _check_codes(name, col.codes, kind, at, info)
+        for group in REQUIRED_FIELDS[self.table]:
+            if not any(f in self.columns for f in group):
+                which = " ou ".join(group)
+                raise _error(
+                    "columns",
+                    f"la table {self.table} exige le champ {which} : déclarez la colonne qui le "
+                    "porte.",
+                )
+        return self
+
+
+def _check_codes(name: str, codes: Any, kind: str, at: str, info: ValidationInfo) -> None:
+    if kind != "text":
+        raise _error(
+            f"{at}.codes",
+            f"le champ « {name} » se lit en {kind} : une liste de codes ne s'applique qu'à un "
+            "champ texte ou codé ; supprimez codes.",
+        )
+    codes_dir = (info.context or {}).get("codes_dir")
+    if isinstance(codes, str):
+        if codes_dir is None:
+            return
+        try:
+            codes = read_code_list(codes, codes_dir)
+        except ValueError as exc:
+            raise _error(f"{at}.codes", str(exc)) from None
+    admitted = CANONICAL_CODES.get(name)
+    if admitted:
+        wrong = sorted({c for c in codes.values() if c not in admitted})
+        if wrong:
+            raise _error(
+                f"{at}.codes",
+                f"code(s) {', '.join(wrong)} inconnu(s) pour « {name} » : codes admis : "
+                f"{', '.join(admitted)}.",
+            )
+
+
+# --- the partner ----------------------------------------------------------------------------------
+
+
+class CapacitySchema(Block):
+    """Beds of a night shelter (``capacity``)."""
+
+    beds: Annotated[int, Field(ge=0)] = Field(
+        0, **_doc("Lits ouverts toute l'année.", "beds: 40", type="nombre entier ≥ 0")
+    )
+    winter_extra_beds: Annotated[int, Field(ge=0)] = Field(
+        0,
+        **_doc(
+            "Lits ajoutés pendant le plan hiver (report.winter_start à report.winter_end).",
+            "winter_extra_beds: 15",
+            type="nombre entier ≥ 0",
+        ),
+    )
+
+
+DispositifCode = Literal[tuple(DISPOSITIFS)]  # type: ignore[valid-type]
+
+
+class PartnerSchema(Block):
+    """One partner mapping file, ``params/partners/<partner>.yaml``."""
+
+    partner_id: Annotated[str, Field(pattern=PARTNER_ID)] = Field(
+        ...,
+        **_doc(
+            "Identifiant du partenaire, unique dans le réseau (noms de dossiers, fiche qualité, "
+            "`observatoire check --partner`).",
+            "partner_id: abri_nuit",
+            type="texte",
+            allowed="minuscules sans accent, chiffres et « _ », commençant par une lettre",
+        ),
+    )
+    name: Text = Field(
+        ...,
+        **_doc(
+            "Nom du partenaire tel que les rapports l'impriment.",
+            'name: "Abri de nuit « Le Phare »"',
+            type="texte",
+        ),
+    )
+    dispositif: DispositifCode = Field(
+        ...,
+        **_doc(
+            "Type de service (dispositif) dont relèvent tous les exports du partenaire.",
+            "dispositif: hebergement_urgence",
+        ),
+    )
+    row_unit: Text = Field(
+        "contact",
+        **_doc(
+            "Ce que représente une ligne de ses exports, en français (imprimé par "
+            "`observatoire partners` et dans le rapport).",
+            "row_unit: séjour",
+            type="texte",
+        ),
+    )
+    capacity: CapacitySchema | None = Field(
+        None,
+        **_doc(
+            f"Lits d'un abri de nuit (dispositif {SHELTER} seulement) : taux d'occupation et "
+            "prévision de l'hiver.",
+            "capacity: {beds: 40, winter_extra_beds: 15}",
+            default="aucune capacité déclarée",
+        ),
+    )
+    exports: Annotated[list[ExportSchema], Field(min_length=1)] = Field(
+        ...,
+        **_doc(
+            "Les sortes de fichiers que le partenaire envoie, une entrée « - » chacune (clés "
+            "ci-dessous).",
+            'exports:\n  - name: sejours\n    files: "abri_nuit/abri_nuit_sejours_*.csv"\n'
+            "    columns: {…}",
+            type="liste de blocs",
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _whole_partner(self) -> PartnerSchema:
+        if self.capacity is not None and self.dispositif != SHELTER:
+            raise _error(
+                "capacity",
+                f"une capacité n'est lue que pour le dispositif {SHELTER} (ici "
+                f"{self.dispositif}) : supprimez capacity.",
+            )
+        seen: dict[str, int] = {}
+        for i, export in enumerate(self.exports):
+            name = export.name or f"export{i + 1}"
+            if name in seen:
+                raise _error(
+                    f"exports[{i}].name",
+                    f"deux exports s'appellent « {name} » (n°{seen[name] + 1} et n°{i + 1}) : "
+                    "donnez-leur des noms différents.",
+                )
+            seen[name] = i
+        return self
+
+
+# --- checking a file ------------------------------------------------------------------------------
+
+
+def validate_mapping(raw: Any, path: Path, codes_dir: Path | None) -> PartnerSchema:
+    """Check one parsed mapping file; a problem raises :class:`MappingError` naming ``path``,
+    each key path, what is admitted and what to do."""
+    if not isinstance(raw, dict):
+        raise MappingError(
+            f"Correspondance refusée : {path} doit décrire un partenaire (lignes « clé: valeur »), "
+            f"pas {shown(raw)}.",
+            f"partez d'un fichier existant de params/partners/ ; la référence : {REFERENCE_HINT}.",
+        )
+    context = {"codes_dir": Path(codes_dir)} if codes_dir is not None else None
+    try:
+        return PartnerSchema.model_validate(raw, context=context)
+    except ValidationError as exc:
+        problems = french_problems(
+            PartnerSchema,
+            exc,
+            patterns=PATTERNS,
+            missing_hint=f"voir {REFERENCE_HINT}",
+            name_key_in_values=True,
+        )
+        where = [_export_of(raw, err["loc"]) for err in exc.errors()]
+        lines = [f"{w}{p}" for w, p in zip(where, problems, strict=True)]
+        head = (
+            f"Correspondance refusée : {path} : {lines[0]}"
+            if len(lines) == 1
+            else f"Correspondance refusée : {path} :\n" + "\n".join(f"  - {x}" for x in lines)
+        )
+        raise MappingError(
+            head,
+            f"corrigez {path} puis relancez ; chaque clé, ses valeurs admises et un exemple : "
+            f"{REFERENCE_HINT}.",
+        ) from None
+
+
+def _export_of(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """« export « refus » : » before a problem inside an export (« export n°2 : » unnamed)."""
+    if len(loc) < 2 or loc[0] != "exports" or not isinstance(loc[1], int):
+        return ""
+    exports = raw.get("exports")
+    i = loc[1]
+    name = None
+    if isinstance(exports, list) and i < len(exports) and isinstance(exports[i], dict):
+        name = exports[i].get("name")
+    return f"export « {name} » : " if isinstance(name, str) else f"export n°{i + 1} : "
