@@ -329,7 +329,7 @@ class Typology(Section):
     method: str = "ward"
     k_min: Annotated[int, Field(ge=2)] = 3
     k_max: Annotated[int, Field(ge=2)] = 8
-    min_type_size: Positive = 5
+    min_type_size: Positive = 10
     bootstrap: Annotated[int, Field(ge=0)] = 100
     min_jaccard: Share = 0.75
     null_draws: Annotated[int, Field(ge=0)] = 20

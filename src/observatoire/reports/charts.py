@@ -621,8 +621,12 @@ def coverage_heatmap(
     title: str | None = None,
     annotate: bool = True,
     colorbar_label: str = "Lignes transmises",
+    small_below: int | None = None,
 ) -> Figure:
     """Which partner delivered data for which month: one row per partner, one column per month.
+
+    ``small_below`` (the disclosure threshold k): a month of 1 to k − 1 rows prints « < k »
+    rather than its number (a row of a stay service is a person entering it).
 
     ``coverage`` is indexed by partner labels; columns are months (integers 1–12, French month
     names, or any labels, kept in their order). Values are the number of rows delivered; 0 or
@@ -674,10 +678,11 @@ def coverage_heatmap(
                 if missing.iat[i, j]:
                     continue
                 v = data.iat[i, j]
+                small = small_below is not None and 0 < v < small_below
                 ax.text(
                     j + 0.5,
                     i + 0.5,
-                    french_number(v),
+                    f"<{NNBSP}{small_below}" if small else french_number(v),
                     ha="center",
                     va="center",
                     # Four-digit counts must still fit a month's cell on a 16 cm page.

@@ -255,13 +255,20 @@ def name_type(row: pd.Series, follow_up: int) -> str:
 RESIDUAL_NAME = "Trajectoires sans type stable (regroupées)"
 
 
-def _presented_labels(labels: np.ndarray, jaccard: dict[int, float], threshold: float) -> tuple[
-    np.ndarray, dict[int, float]
-]:  # fmt: skip
-    """Types that survive the bootstrap keep their rank (renumbered 1..m by size); the persons
-    of the others form one last residual type m + 1. Returns the labels and each presented
-    type's Jaccard (NaN for the residual)."""
-    stable = [t for t in sorted(jaccard) if jaccard[t] == jaccard[t] and jaccard[t] >= threshold]
+def _presented_labels(
+    labels: np.ndarray, jaccard: dict[int, float], threshold: float, min_size: int = 1
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Types that survive the bootstrap and have at least ``min_size`` persons keep their rank
+    (renumbered 1..m by size); the persons of the others form one last residual type m + 1
+    (a type of fewer persons would be drawn person by person). Returns the labels and each
+    presented type's Jaccard (NaN for the residual)."""
+    stable = [
+        t
+        for t in sorted(jaccard)
+        if jaccard[t] == jaccard[t]
+        and jaccard[t] >= threshold
+        and int((labels == t).sum()) >= min_size
+    ]
     new = np.full(len(labels), len(stable) + 1, dtype=np.int64)
     score: dict[int, float] = {}
     for rank, t in enumerate(stable, start=1):
@@ -360,7 +367,9 @@ def sequences_and_typology(
             youth, raw.labels, study.k_values, study.cluster_method, study.min_type_size,
             study.indel, study.spell_expcost,
         )  # fmt: skip
-        labels, score = _presented_labels(raw.labels, checks["jaccard"], study.min_jaccard)
+        labels, score = _presented_labels(
+            raw.labels, checks["jaccard"], study.min_jaccard, study.min_type_size
+        )
         typ = typology.Typology(
             k=raw.k,
             labels=labels,

@@ -145,7 +145,7 @@ def report_figures(
     cov = pd.DataFrame(ind["coverage"]).T
     cov.columns = MONTHS_FR
     cov.index = [ind["partners"][p]["name"] for p in cov.index]
-    charts.save_figure(charts.coverage_heatmap(cov), fig_dir / "couverture.png")
+    charts.save_figure(charts.coverage_heatmap(cov, small_below=k), fig_dir / "couverture.png")
     paths["coverage"] = "figures/couverture.png"
 
     sensitivity = pd.read_csv(LINKAGE_DIR / "sensibilite_au_seuil.csv", dtype={"periode": str})
