@@ -205,6 +205,10 @@ def test_typology_chronograms_grid_and_titles():
     assert titles[3].endswith(f"(n{NNBSP}={NNBSP}0, 0{NNBSP}%)")
     assert {ax.get_subplotspec().colspan.start for ax in fig.axes} == {0, 1, 2}
     assert _legend_texts(fig) == [STATE_LABELS[s] for s in STATES]
+    # regression: the figure's title was the last panel's (the loop reused its name)
+    titled = yc.typology_chronograms(types, title="Les types de trajectoires")
+    assert titled._suptitle is not None
+    assert titled._suptitle.get_text() == "Les types de trajectoires"
 
 
 # --------------------------------------------------------------------------------------------

@@ -373,8 +373,8 @@ def typology_chronograms(
     for i, (name, n) in enumerate(zip(distributions, ns, strict=True), start=1):
         # Wrapped to a third of the page width: matplotlib does not wrap titles itself.
         # The youth study already names its types « Type 1 : … »: never « Type 1 : Type 1 : ».
-        title = name if str(name).startswith("Type ") else f"Type {i}{NNBSP}: {name}"
-        lines = textwrap.wrap(title, 25)
+        panel = name if str(name).startswith("Type ") else f"Type {i}{NNBSP}: {name}"
+        lines = textwrap.wrap(panel, 25)
         if too_small(n, min_size):
             withheld[name] = withheld_text(int(min_size or 0))
         elif n is not None:
