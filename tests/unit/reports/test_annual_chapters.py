@@ -136,3 +136,13 @@ def test_the_chapters_rendered_one_by_one_make_the_report(names):
     assert "".join(parts) == whole
     assert whole.startswith("---\ntitle: ")
     assert all(part.endswith("\n") for part in parts)
+
+
+def test_a_simulated_probability_is_never_printed_as_certain():
+    """Review: « probabilité que la demande dépasse la capacité : 100 % » from 5 000 winters."""
+    from observatoire.reports.annual.chapters.forecast import exceedance_text
+
+    assert exceedance_text(1.0, 5000) == "plus de 99,9\u202f%"
+    assert exceedance_text(0.0, 5000) == "moins de 0,1\u202f%"
+    assert exceedance_text(0.42, 5000) == "42\u202f%"
+    assert exceedance_text(None, 5000) == "–"

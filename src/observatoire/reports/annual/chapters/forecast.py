@@ -16,7 +16,7 @@ from observatoire.core.formatting import french_number
 from observatoire.reports import charts
 from observatoire.reports.annual.context import ReportData, fr_num
 
-__all__ = ["context", "forecast_context"]
+__all__ = ["context", "exceedance_text", "forecast_context"]
 
 # Methods in the order of the tables: the two count models, then the naive benchmarks.
 _ORDER = ("hiver", "commune", "dernier_hiver", "saisonnier", "plafonne")
@@ -189,7 +189,7 @@ def forecast_context(trend: dict[str, Any]) -> dict[str, Any] | None:
         "lo95": fr_num(f["pi95"][0]),
         "hi95": fr_num(f["pi95"][1]),
         "capacity": fr_num(f.get("capacity")),
-        "p_exceed": fr_pct(f.get("p_exceed"), 0),
+        "p_exceed": exceedance_text(f.get("p_exceed"), int(f.get("draws") or 0)),
         "shortfall": fr_num(f.get("expected_shortfall")),
         "shortfall_lo": fr_num(f["shortfall_pi80"][0]),
         "shortfall_hi": fr_num(f["shortfall_pi80"][1]),
@@ -206,3 +206,15 @@ def forecast_context(trend: dict[str, Any]) -> dict[str, Any] | None:
         "current": current,
         "total": {"point": f["point"], "lo80": f["pi80"][0], "hi80": f["pi80"][1]},
     }
+
+
+def exceedance_text(p: float | None, draws: int) -> str:
+    """A simulated probability as a reader may take it: never « 100 % » or « 0 % » (all or none
+    of ``draws`` simulated winters is not certainty), « plus de 99,9 % » / « moins de 0,1 % »."""
+    if p is None or p != p:
+        return "–"
+    if draws and p > 0.999:
+        return f"plus de {fr_pct(0.999, 1)}"
+    if draws and p < 0.001:
+        return f"moins de {fr_pct(0.001, 1)}"
+    return fr_pct(p, 0)
