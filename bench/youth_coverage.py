@@ -16,10 +16,11 @@ Target: 93–97 % for a nominal 95 % interval. Seeded; results in
   scale (a mixture whose short-stay probability is linear in the covariates), shelter sizes.
   Fewer replications (each needs n leave-one-out Kaplan–Meier fits).
 * **Aalen–Johansen** cumulative incidence of the three destinations at 3, 30 and 90 days
-  (:func:`observatoire.youth.competing.incidence_intervals`, percentile bootstrap over persons,
-  200 resamples as in ``params/pipeline.yaml``), youth and adults, including the rare
-  destination (housing within 3 days: about 1 % of the persons, a handful of events).
-  Fewer replications (200 resamples each).
+  (:func:`observatoire.youth.competing.incidence_intervals`, bootstrap over persons, 200
+  resamples as in ``params/pipeline.yaml``), youth and adults, including the rare destination
+  (housing within 3 days: about 1 % of the persons, a handful of events): the printed interval
+  (Wilson with the bootstrap's effective sample size) and the percentile interval of the same
+  resamples (printed before, which under-covered). Fewer replications (200 resamples each).
 * **Adjusted risk ratios** (:func:`adjusted_effects`, log-link Poisson): one row per person with
   HC1 errors (the printed primary outcome), and several rows per person sharing a person effect,
   with cluster-robust errors against HC1 errors that ignore the clustering.
@@ -27,6 +28,7 @@ Target: 93–97 % for a nominal 95 % interval. Seeded; results in
   outcome's and a sparse case.
 
     python bench/youth_coverage.py [--replications 1000] [--bootstrap 400] [--pseudo 300]
+        [--only CASE ...]  (reruns CASE, keeps the other cases of the JSON)
 """
 
 from __future__ import annotations
@@ -209,7 +211,9 @@ def pseudo_case(reps: int, seed: int) -> dict[str, object]:
 
 
 def incidence_case(reps: int, seed: int, n_boot: int = N_BOOT) -> dict[str, object]:
-    """Percentile-bootstrap limits of the Aalen–Johansen incidences, shelter destinations."""
+    """Bootstrap limits of the Aalen–Johansen incidences, shelter destinations: the printed
+    interval (Wilson with the bootstrap's effective sample size) and the percentile interval
+    of the same resamples (printed before)."""
     rng = np.random.default_rng(seed)
     truth: dict[str, dict[str, float]] = {}
     for g in SHELTER_N:
@@ -219,20 +223,22 @@ def incidence_case(reps: int, seed: int, n_boot: int = N_BOOT) -> dict[str, obje
             for k in CAUSES
             for d in INCIDENCE_TIMES
         }
-    hits = {g: dict.fromkeys(truth[g], 0) for g in SHELTER_N}
+    methods = competing.INTERVAL_METHODS
+    hits = {m: {g: dict.fromkeys(truth[g], 0) for g in SHELTER_N} for m in methods}
     for rep in range(reps):
         for g, n in SHELTER_N.items():
             t, c = shelter_durations(rng, g, n)
             time_, event = censor(rng, t, CENSOR_MAX["abri"])
             cause = np.where(event == 1, c, competing.CENSORED)
-            limits = competing.incidence_intervals(
-                time_, cause, INCIDENCE_TIMES, CAUSES, n_boot, seed=rep
-            )
-            for k in CAUSES:
-                for i, d in enumerate(INCIDENCE_TIMES):
-                    key = f"{competing.DESTINATIONS[k]} à {d} j"
-                    lo, hi = limits[k][i]
-                    hits[g][key] += lo <= truth[g][key] <= hi
+            for method in methods:
+                limits = competing.incidence_intervals(
+                    time_, cause, INCIDENCE_TIMES, CAUSES, n_boot, seed=rep, method=method
+                )
+                for k in CAUSES:
+                    for i, d in enumerate(INCIDENCE_TIMES):
+                        key = f"{competing.DESTINATIONS[k]} à {d} j"
+                        lo, hi = limits[k][i]
+                        hits[method][g][key] += lo <= truth[g][key] <= hi
     return {
         "n": SHELTER_N,
         "n_boot": n_boot,
@@ -240,7 +246,10 @@ def incidence_case(reps: int, seed: int, n_boot: int = N_BOOT) -> dict[str, obje
         "expected_events": {
             g: {k: v * SHELTER_N[g] for k, v in truth[g].items()} for g in SHELTER_N
         },
-        "coverage": {g: {k: _share(v, reps) for k, v in hits[g].items()} for g in SHELTER_N},
+        "coverage": {
+            m: {g: {k: _share(v, reps) for k, v in hits[m][g].items()} for g in SHELTER_N}
+            for m in methods
+        },
     }
 
 
@@ -356,28 +365,32 @@ def main() -> None:
         "rr_ajuste_hc1_une_ligne_par_personne": lambda: rr_case(reps, SEED + 3),
         "rr_ajuste_plusieurs_lignes_par_personne": lambda: cluster_case(reps, SEED + 4),
         "newcombe_difference_de_parts": lambda: newcombe_case(reps, SEED + 5),
-        "aalen_johansen_bootstrap_percentile": lambda: incidence_case(args.bootstrap, SEED + 6),
+        "aalen_johansen_bootstrap": lambda: incidence_case(args.bootstrap, SEED + 6),
         "rmst_ajuste_pseudo_observations": lambda: pseudo_case(args.pseudo, SEED + 7),
     }
-    results = {
-        name: _timed(name, fn)
-        for name, fn in cases.items()
-        if args.only is None or name in args.only
-    }
+    path = Path(args.output)
+    results = {}
+    if args.only is not None and path.exists():  # rerun some cases, keep the others
+        results = json.loads(path.read_text(encoding="utf-8"))["cases"]
+    for name, fn in cases.items():
+        if args.only is None or name in args.only:
+            results[name] = _timed(name, fn)
     out = {
         "description": (
             "Couverture empirique des intervalles à 95 % de l'étude « Jeunes en errance », "
             "sur des données simulées à vérité connue, de la taille de l'échantillon par "
             "défaut : RMST et écart de RMST (abri, τ 90 j ; réseau, τ 365 j, courbes qui se "
             "croisent), écarts de RMST ajustés (pseudo-observations), incidences cumulées "
-            "d'Aalen–Johansen (bootstrap percentile des personnes, 200 tirages), risques "
+            "d'Aalen–Johansen (bootstrap des personnes, 200 tirages : intervalle de Wilson à "
+            "effectif efficace, imprimé, et intervalle percentile des mêmes tirages, imprimé "
+            "avant), risques "
             "relatifs ajustés (Poisson à lien log, erreurs robustes HC1 ; et plusieurs lignes "
             "par personne, erreurs robustes par personne), différence de deux parts (Newcombe)."
         ),
         "target": list(TARGET),
         "replications": {
             "default": reps,
-            "aalen_johansen_bootstrap_percentile": args.bootstrap,
+            "aalen_johansen_bootstrap": args.bootstrap,
             "rmst_ajuste_pseudo_observations": args.pseudo,
             "why_fewer": (
                 "chaque réplication du bootstrap refait 200 estimations par groupe ; chaque "
@@ -388,7 +401,6 @@ def main() -> None:
         "cases": results,
         "machine": {"python": platform.python_version(), "platform": sys.platform},
     }
-    path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"Résultats écrits dans {path}")
