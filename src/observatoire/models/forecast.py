@@ -22,8 +22,9 @@ away, and need not grow at the summer's rate.
 **Choice.** A rolling-origin back-test (:mod:`observatoire.models.rolling_origin`) forecasts
 every month up to 15 months ahead from every monthly origin with 24 months of history, with
 both models and three naive benchmarks (same as last winter, seasonal naive, capacity-capped
-naive); the published model is the one with the lower MAPE on the winter months at the
-report's horizons (11–15 months), the simpler winning unless beaten by 0.1 point
+naive); the published model is the winter-specific one, which nests the other, unless the
+common-trend model has a lower MAPE on the winter months at the report's horizons (11–15
+months) by at least 0.1 point
 (:func:`observatoire.models.rolling_origin.choose_model`). :func:`winter_outlook` does it all.
 
 **Prediction intervals** (« intervalles de prévision ») by simulation (``draws`` ≥ 1 000,

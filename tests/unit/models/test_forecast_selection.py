@@ -12,7 +12,13 @@ import pytest
 
 from observatoire.models.demand import fit_demand_model, naive_forecast, winter_months_of_year
 from observatoire.models.forecast import current_winter, monthly_bed_nights, winter_outlook
-from observatoire.models.rolling_origin import RollingOrigin, choose_model, rolling_origin
+from observatoire.models.rolling_origin import (
+    RollingOrigin,
+    choose_model,
+    previous_rule_choice,
+    rolling_origin,
+    rule_choice,
+)
 from observatoire.models.trends import SIMULATED_SEASONALITY, draw_counts
 
 WINTER_MOY = winter_months_of_year(("11-01", "03-31"))
@@ -142,26 +148,32 @@ def test_the_choice_rule_by_hand():
 
     chosen = choose_model(backtest({"commune": 6.0, "hiver": 3.5, "saisonnier": 5.0}))
     assert chosen.method == "hiver" and chosen.best_naive == "saisonnier" and chosen.beats_naive
-    # The winter model must win by 0.1 point: a tie keeps the simpler model.
-    assert choose_model(backtest({"commune": 4.0, "hiver": 3.95})).method == "commune"
+    # The winter model nests the common one: it is kept unless the common model wins by
+    # 0.1 point. A tie, or a smaller lead of the common model, keeps the winter model.
+    assert choose_model(backtest({"commune": 4.0, "hiver": 4.0})).method == "hiver"
+    assert choose_model(backtest({"commune": 3.95, "hiver": 4.0})).method == "hiver"
+    assert choose_model(backtest({"commune": 3.85, "hiver": 4.0})).method == "commune"
     loses = choose_model(backtest({"commune": 4.0, "hiver": 5.0, "dernier_hiver": 3.0}))
     assert loses.method == "commune" and loses.beats_naive is False
-    assert "0,1 point" in loses.rule
+    assert "0,1 point" in loses.rule and "par défaut le modèle à tendance propre" in loses.rule
+    # A winter model the back-test could not score is not chosen.
+    assert rule_choice(4.0, None) == "commune" and rule_choice(None, 4.0) == "hiver"
+    # The previous rule (kept for the bench) was the mirror image.
+    assert previous_rule_choice(4.0, 3.95) == "commune"
+    assert previous_rule_choice(4.0, 3.9) == "hiver"
 
 
 def test_the_back_test_chooses_the_planted_model():
     """A planted winter-specific trend (+9 %/year outside winter, +1 % in winter): the back-test
-    picks the winter model, whose forecast of next winter is close to the truth and beats the
-    common model's; with one trend for all months it keeps the common model."""
+    keeps the winter model, whose forecast of next winter is close to the truth and beats the
+    common model's; with one trend for all months and a common model clearly better in the
+    back-test, it falls back to the common model, whose interval covers the truth."""
     history = _planted(np.random.default_rng(20250301), 1.09, 1.01)
     outlook = winter_outlook(history, CAPACITY, draws=2000, seed=1, backtest_draws=200)
     assert outlook.selection.method == "hiver"
     mape = outlook.selection.mape
     assert mape["hiver"] < mape["commune"]
-    months = pd.date_range("2025-11-01", periods=5, freq="MS")
-    t = np.asarray((months.year - 2020) * 12 + months.month - 1, dtype=float) / 12
-    season = np.asarray(SIMULATED_SEASONALITY)[np.asarray(months.month) - 1]
-    truth = float(np.sum(60.0 * 1.01**t * season * np.asarray(months.days_in_month)))
+    truth = _winter_truth(1.09, 1.01)
     assert outlook.forecast.pi80[0] < truth < outlook.forecast.pi80[1]
     assert abs(outlook.forecast.total - truth) < abs(outlook.other.total - truth)
     assert set(outlook.naive) == {"dernier_hiver", "saisonnier", "plafonne"}
@@ -169,4 +181,15 @@ def test_the_back_test_chooses_the_planted_model():
 
     flat = _planted(np.random.default_rng(20250302), 1.05, 1.05)
     common = winter_outlook(flat, draws=1000, seed=1, backtest_draws=200)
+    assert common.selection.mape["commune"] <= common.selection.mape["hiver"] - 0.1
     assert common.selection.method == "commune"
+    assert common.forecast.pi80[0] < _winter_truth(1.05, 1.05) < common.forecast.pi80[1]
+
+
+def _winter_truth(summer: float, winter: float) -> float:
+    """Planted expected demand of the winter November 2025 – March 2026 (see _planted)."""
+    months = pd.date_range("2025-11-01", periods=5, freq="MS")
+    t = np.asarray((months.year - 2020) * 12 + months.month - 1, dtype=float) / 12
+    rr = np.where(np.isin(months.month, WINTER_MOY), winter, summer)
+    season = np.asarray(SIMULATED_SEASONALITY)[np.asarray(months.month) - 1]
+    return float(np.sum(60.0 * rr**t * season * np.asarray(months.days_in_month)))

@@ -24,6 +24,7 @@ from observatoire.youth.competing import (
     exit_spells,
     incidence_at,
     incidence_intervals,
+    wilson_limits,
 )
 from observatoire.youth.survival import (
     kaplan_meier,
@@ -283,3 +284,41 @@ def test_spell_distance_hand_case():
     d1 = seq.spell_distances(codes, sub, indel=1.0, expcost=1.0)
     assert d1[0, 1] == pytest.approx(2.0)
     assert d1[0, 1] == pytest.approx(seq.optimal_matching(codes, sub)[0, 1])
+
+
+def test_wilson_limits_with_the_binomial_variance_are_wilson_s_interval():
+    from statsmodels.stats.proportion import proportion_confint
+
+    n = 339
+    p = np.array([0, 3, 68, 339]) / n
+    limits = wilson_limits(p, p * (1 - p) / n, n)
+    for (lo, hi), x in zip(limits, np.round(p * n), strict=True):
+        ref = proportion_confint(int(x), n, method="wilson")
+        assert lo == pytest.approx(ref[0], abs=1e-12) and hi == pytest.approx(ref[1], abs=1e-12)
+    # Half the information (variance doubled): the interval of n/2 persons.
+    wide = wilson_limits(np.array([0.2]), np.array([2 * 0.2 * 0.8 / n]), n)[0]
+    ref = proportion_confint(0.2 * n / 2, n / 2, method="wilson")  # 33.9 of 169.5: same p
+    assert wide == pytest.approx(ref, abs=1e-12)
+
+
+def test_incidence_intervals_cover_a_rare_planted_destination():
+    """A rare destination (1 % within 3 days, about three persons among 339) and light
+    censoring, planted: Wilson's interval with the bootstrap's effective size covers the truth
+    far more often than the percentile interval of the same resamples, which is [0, 0]
+    whenever a sample has no such exit (full simulation: bench/youth_coverage.py)."""
+    rng = np.random.default_rng(20250315)
+    n, truth = 339, 0.01
+    hits = {"wilson": 0, "percentile": 0}
+    reps = 80
+    for rep in range(reps):
+        short = rng.random(n) < 0.5
+        t = np.where(short, rng.integers(1, 3, n), 3 + rng.geometric(1 / 25, n)).astype(float)
+        cause = np.where(short & (rng.random(n) < 2 * truth), 1, 2)
+        c = rng.integers(1, 401, n).astype(float)
+        obs = np.where(t <= c, cause, CENSORED)
+        time = np.minimum(t, c)
+        for method in hits:
+            lo, hi = incidence_intervals(time, obs, (3.0,), (1,), 40, seed=rep, method=method)[1][0]
+            hits[method] += lo <= truth <= hi
+    assert hits["wilson"] / reps >= 0.9
+    assert hits["percentile"] < hits["wilson"] - 0.05 * reps
