@@ -148,14 +148,13 @@ def test_the_choice_rule_by_hand():
 
     chosen = choose_model(backtest({"commune": 6.0, "hiver": 3.5, "saisonnier": 5.0}))
     assert chosen.method == "hiver" and chosen.best_naive == "saisonnier" and chosen.beats_naive
-    # The winter model nests the common one: it is kept unless the common model wins by
-    # 0.1 point. A tie, or a smaller lead of the common model, keeps the winter model.
+    # The winter model nests the common one and is fixed before the back-test: the back-test
+    # reports, it does not choose (a choice on five winters' MAPEs ruined the coverage).
     assert choose_model(backtest({"commune": 4.0, "hiver": 4.0})).method == "hiver"
-    assert choose_model(backtest({"commune": 3.95, "hiver": 4.0})).method == "hiver"
-    assert choose_model(backtest({"commune": 3.85, "hiver": 4.0})).method == "commune"
+    assert choose_model(backtest({"commune": 3.0, "hiver": 4.0})).method == "hiver"
     loses = choose_model(backtest({"commune": 4.0, "hiver": 5.0, "dernier_hiver": 3.0}))
-    assert loses.method == "commune" and loses.beats_naive is False
-    assert "0,1 point" in loses.rule and "par défaut le modèle à tendance propre" in loses.rule
+    assert loses.method == "hiver" and loses.beats_naive is False
+    assert "fixé avant la validation" in loses.rule and "ne choisit pas" in loses.rule
     # A winter model the back-test could not score is not chosen.
     assert rule_choice(4.0, None) == "commune" and rule_choice(None, 4.0) == "hiver"
     # The previous rule (kept for the bench) was the mirror image.
@@ -163,11 +162,11 @@ def test_the_choice_rule_by_hand():
     assert previous_rule_choice(4.0, 3.9) == "hiver"
 
 
-def test_the_back_test_chooses_the_planted_model():
-    """A planted winter-specific trend (+9 %/year outside winter, +1 % in winter): the back-test
-    keeps the winter model, whose forecast of next winter is close to the truth and beats the
-    common model's; with one trend for all months and a common model clearly better in the
-    back-test, it falls back to the common model, whose interval covers the truth."""
+def test_the_published_model_recovers_the_planted_truths():
+    """A planted winter-specific trend (+9 %/year outside winter, +1 % in winter): the winter
+    model's forecast of next winter is close to the truth and beats the common model's, and the
+    back-test scores it better; with one trend for all months the winter model (which nests the
+    common one) is still published and its interval covers the truth."""
     history = _planted(np.random.default_rng(20250301), 1.09, 1.01)
     outlook = winter_outlook(history, CAPACITY, draws=2000, seed=1, backtest_draws=200)
     assert outlook.selection.method == "hiver"
@@ -181,8 +180,7 @@ def test_the_back_test_chooses_the_planted_model():
 
     flat = _planted(np.random.default_rng(20250302), 1.05, 1.05)
     common = winter_outlook(flat, draws=1000, seed=1, backtest_draws=200)
-    assert common.selection.mape["commune"] <= common.selection.mape["hiver"] - 0.1
-    assert common.selection.method == "commune"
+    assert common.selection.method == "hiver"
     assert common.forecast.pi80[0] < _winter_truth(1.05, 1.05) < common.forecast.pi80[1]
 
 
