@@ -168,6 +168,14 @@ def cell_key(table: str, row: str, col: str, partner_ids: dict[str, str], year: 
             if row.endswith("toute la période"):
                 return quantity_key("personnes", y, "liaison=toute_la_periode")
             return quantity_key("personnes", y, f"liaison=fourchette_{row.rsplit(', ', 1)[1]}")
+        case "imputations_de_la_liaison":
+            # the bounds of the linkage-imputation interval of each scope
+            scope = (
+                "reseau"
+                if row == NETWORK_ROW
+                else DISPOSITIF_CODES.get(row, row)  # « dossiers_nominatifs » prints its code
+            )
+            return f"personnes|{y}|liaison_imputation={scope}|{col}"
         case "duree_dans_les_services":
             # the persons present in a service are its persons: the same quantity key
             return quantity_key("personnes", y, disp(row)) if col == "personnes" else None
