@@ -222,13 +222,20 @@ def findings(
     out += _survival_findings(ctx, pub, res)
     fled = tables["services_quittes"]
     fled_keys = comparison_keys.get("services_quittes", [])
-    fled = fled[
-        [
-            m == "no_return" and not row_hidden(r, k, pub, fled_keys[i] if fled_keys else None)
-            for i, (m, (_, r)) in enumerate(zip(fled["measure"], fled.iterrows(), strict=True))
-        ]
+    # row masks as boolean Series: a plain empty list would select no *column* (no service left)
+    fled = fled.loc[
+        pd.Series(
+            [
+                m == "no_return" and not row_hidden(r, k, pub, fled_keys[i] if fled_keys else None)
+                for i, (m, (_, r)) in enumerate(zip(fled["measure"], fled.iterrows(), strict=True))
+            ],
+            index=fled.index,
+            dtype=bool,
+        )
     ]
-    fled = fled[[significant(r) for _, r in fled.iterrows()]]
+    fled = fled.loc[
+        pd.Series([significant(r) for _, r in fled.iterrows()], index=fled.index, dtype=bool)
+    ]
     fled = fled[fled["dispositif"] != SHELTER]  # the primary outcome speaks for the shelter
     for _, r in fled.sort_values("diff", ascending=False).iterrows():
         word = "plus" if r["diff"] > 0 else "moins"
