@@ -274,6 +274,15 @@ SENSITIVITY_COLUMNS = ("distance", "label", "k", "asw_distinct", "asw_persons", 
 
 TYPOLOGY = "typologie"
 """Key of the typology in :attr:`StudyResults.not_computable`."""
+STREET = "travail_rue"
+"""Key of the street-work measures in :attr:`StudyResults.not_computable` (no street work in
+the data: the report leaves out its street-work note)."""
+NO_STREET_WORK = (
+    "Mesures propres au travail de rue non calculées : les données ne comptent aucun contact "
+    "de travail de rue (aucun partenaire de ce dispositif n'a transmis de données). Les lignes "
+    "« âge estimé » et « vus une seule fois par le travail de rue » du profil valent donc zéro "
+    "ou sont masquées, et ne disent rien des jeunes rencontrés en rue."
+)
 
 
 def empty_types(states: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -709,6 +718,8 @@ def run_study(contacts: pd.DataFrame, study: StudyParams) -> StudyResults:
     )
     if typ is None:
         results.not_computable[TYPOLOGY] = typology_skipped_reason(study)
+    if not (contacts["dispositif"] == STREET_WORK).any():
+        results.not_computable[STREET] = NO_STREET_WORK
     results.tests = multiplicity(results)
     return results
 

@@ -45,6 +45,7 @@ from observatoire.disclosure.youth import (
 )
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
+from observatoire.youth.study import STREET as STREET_WORK_KEY
 
 __all__ = [
     "COPIED_FIGURES",
@@ -562,6 +563,8 @@ def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
         "min_base": study.min_base,
         "min_type_size": study.min_type_size,
         "typology": typ,
+        "not_computable": res.get("non_calculable") or {},
+        "street_work": STREET_WORK_KEY not in (res.get("non_calculable") or {}),
         "silhouette_quality": silhouette_quality(typ["silhouette_distinct"]) if typ else "",
         "silhouette_rows": (
             [
