@@ -139,6 +139,8 @@ if typ is not None:
         min_size=study.min_type_size,
     )
     save_figure(fig, fig_dir / "types.png")
+else:
+    print(results.not_computable["typologie"])
 results.types[["type", "persons", "jaccard", "stable", "silhouette", "name"]]
 
 # %% [markdown]

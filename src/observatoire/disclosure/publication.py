@@ -38,6 +38,7 @@ from observatoire.indicators.pathways import (
 
 __all__ = [
     "count_table",
+    "SHARED_WITH_YOUTH",
     "FLOW_COLUMNS",
     "NAN",
     "ONLY_LONG_STAY_LABEL",
@@ -879,12 +880,20 @@ def build_tables(
     )
 
 
+SHARED_WITH_YOUTH = ("age=18-25",)
+"""Quantities of the annual report that the youth report prints too (same rule, same key)."""
+
+
 def headline_keys(tables: Tables) -> set[str]:
     """The figures the report opens with: the network's persons and each dispositif's persons
-    of the year. Secondary suppression never takes them (it masks other cells instead); a
-    small one is still « < k »."""
+    of the year, and the year's 18–25 year olds, which the youth report prints under the same
+    key (:data:`SHARED_WITH_YOUTH`: masked by one report and printed by the other, it would
+    protect nothing, and the year's audit refuses one key with two statuses). Secondary
+    suppression never takes them (it masks other cells instead); a small one is still « < k »."""
     y = tables.year
     keys = {network_key(y)}
+    present = {kk for t in tables.tables for _, _, kk, _ in t.cells() if kk}
+    keys |= {key(y, q) for q in SHARED_WITH_YOUTH} & present
     for table in tables.tables:
         for _, _, cell_key, _ in table.cells():
             if (

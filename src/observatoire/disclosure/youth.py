@@ -32,7 +32,7 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
 from observatoire.core.storage import write_csv
-from observatoire.disclosure.publication import count_table
+from observatoire.disclosure.publication import SHARED_WITH_YOUTH, count_table
 from observatoire.disclosure.publication import key as annual_key
 from observatoire.disclosure.suppression import (
     PUBLISHED,
@@ -667,6 +667,8 @@ def _headline_keys(year: int, tables: list[CountTable]) -> frozenset[str]:
     keys |= {key(year, g, "travail_rue_seulement") for g in GROUPS}
     keys |= {users_key(year, g, STREET_WORK) for g in GROUPS}
     keys |= {first_key(year, g, STREET_WORK) for g in GROUPS}
+    # printed by the annual report too: one status in both (see publication.headline_keys)
+    keys |= {annual_key(year, q) for q in SHARED_WITH_YOUTH}
     present = {kk for t in tables for _, _, kk, _ in t.cells() if kk is not None}
     return frozenset(keys & present)
 
@@ -737,20 +739,30 @@ def build_youth_tables(
 
 
 def publish_youth(
-    year: int, res: dict[str, Any], frames: dict[str, pd.DataFrame], k: int
+    year: int,
+    res: dict[str, Any],
+    frames: dict[str, pd.DataFrame],
+    k: int,
+    known: Publication | None = None,
 ) -> YouthPublication:
-    """Protect the youth report's tables and audit them; refuse a publication that fails."""
+    """Protect the youth report's tables and audit them; refuse a publication that fails.
+
+    ``known``: what other reports already print (the annual reports): a reader holds it, so
+    its published cells are never masked here in vain and its small cells are protected too
+    (on a small network, the young people of a year printed by the annual report would
+    otherwise give away a masked flow of the youth report)."""
     tables = build_youth_tables(year, res, frames, k)
     pub = protect(
         tables.tables,
         k,
         tables.constraints,
+        previous=known,
         latent=tables.latent,
         unprinted=tables.unprinted,
         guarded=tables.guarded,
         keep=tables.keep,
     )
-    checked = audit(pub)
+    checked = audit(pub, known)
     bad = checked[~checked["protected"] & ~checked["inevitable"]]
     if len(bad):
         raise ValueError(

@@ -65,13 +65,21 @@ def search_summary(pub: Publication) -> dict[str, object]:
     }
 
 
-def youth_publication(settings: Settings) -> YouthPublication | None:
-    """The youth report's publication, or None when the study has not run for the year."""
+def youth_publication(
+    settings: Settings, known: Publication | None = None
+) -> YouthPublication | None:
+    """The youth report's publication, or None when the study has not run for the year.
+
+    ``known``: what the annual reports (this year's and last year's) print, which a reader of
+    the youth report holds too: the youth report's small cells are protected against it (a
+    young people's total the annual report prints cannot be masked in the youth report)."""
     youth_dir = PATHS.youth(settings.report.year)
     if not (youth_dir / "resultats.json").exists():
         return None
     res, frames = read_youth_inputs(youth_dir)
-    return publish_youth(settings.report.year, res, frames, settings.report.disclosure_threshold)
+    return publish_youth(
+        settings.report.year, res, frames, settings.report.disclosure_threshold, known=known
+    )
 
 
 def build_publication(settings: Settings) -> None:
@@ -93,7 +101,7 @@ def build_publication(settings: Settings) -> None:
         linkage=read_json(PATHS.metrics / "linkage.json"),
         imputations=read_imputations(),
     )
-    youth = youth_publication(settings)
+    youth = youth_publication(settings, pub if previous is None else merge(pub, previous))
     parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]

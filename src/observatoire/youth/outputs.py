@@ -18,7 +18,7 @@ from observatoire.core.storage import write_csv, write_json, write_parquet
 from observatoire.youth.cohort import ADULTS, YOUTH
 from observatoire.youth.study import StudyResults
 
-__all__ = ["summary", "write_results"]
+__all__ = ["person_types", "summary", "write_results"]
 
 
 def _clean(value: Any) -> Any:
@@ -97,6 +97,8 @@ def summary(results: StudyResults) -> dict[str, Any]:
             "multiplicity": {"method": "holm", "m": int(results.tests["p"].notna().sum())},
             "youth_share_trend": results.youth_share_trend,
         }
+        # only when something was skipped: a complete study's results stay as they were
+        | ({"non_calculable": dict(results.not_computable)} if results.not_computable else {})
     )
 
 
@@ -136,11 +138,20 @@ def write_results(results: StudyResults, out_dir: Path, types_path: Path) -> lis
         index = frame.index.name is not None
         written.append(out_dir / f"{name}.csv")
         write_csv(frame.reset_index() if index else frame, written[-1])
-    if results.typology is not None:
-        youth_ids = results.cohort.index[results.cohort["group"] == YOUTH]
-        ids = results.sequences.person_ids
-        youth_ids = ids[np.isin(ids, youth_ids)]
-        frame = pd.DataFrame({"person_id": youth_ids, "type": results.typology.labels})
-        write_parquet(frame, Path(types_path))
-        written.append(Path(types_path))
+    write_parquet(person_types(results), Path(types_path))
+    written.append(Path(types_path))
     return written
+
+
+def person_types(results: StudyResults) -> pd.DataFrame:
+    """The type of each young person's trajectory; no row when the typology was not computed
+    (the reason is in ``resultats.json``, key ``non_calculable``), so that the stage always
+    writes its declared output."""
+    if results.typology is None:
+        return pd.DataFrame(
+            {"person_id": pd.Series([], dtype="str"), "type": pd.Series([], dtype=np.int64)}
+        )
+    youth_ids = results.cohort.index[results.cohort["group"] == YOUTH]
+    ids = results.sequences.person_ids
+    youth_ids = ids[np.isin(ids, youth_ids)]
+    return pd.DataFrame({"person_id": youth_ids, "type": results.typology.labels})

@@ -53,6 +53,20 @@ def _comparison_row(label: str, x_y: int, n_y: int, x_a: int, n_a: int) -> dict:
     return row | stats
 
 
+COMPARISON_COLUMNS = (
+    "indicator", "x_youth", "n_youth", "x_adults", "n_adults",
+    "p1", "p2", "diff", "lower", "upper", "pvalue", "test",
+)  # fmt: skip
+"""The columns of a youth-vs-adults row (:func:`_comparison_row`)."""
+
+
+def _comparison_table(rows: list[dict], leading: tuple[str, ...]) -> pd.DataFrame:
+    """The rows as a table; with no row (no dispositif of the kind in the network), the same
+    columns, so that the notebook, the CSV and the report read an empty table like a full
+    one."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*leading, *COMPARISON_COLUMNS])
+
+
 def services_activated(fu: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFrame:
     """Per dispositif: persons of each group who used it over the follow-up, shares and the
     youth − adults difference with its 95 % CI."""
@@ -70,7 +84,7 @@ def services_activated(fu: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFrame:
                 int(n.get(ADULTS, 0)),
             )
         )
-    return pd.DataFrame(rows)
+    return _comparison_table(rows, ("dispositif",))
 
 
 def services_fled(fu: pd.DataFrame, study: StudyParams) -> pd.DataFrame:
@@ -111,7 +125,7 @@ def services_fled(fu: pd.DataFrame, study: StudyParams) -> pd.DataFrame:
                     len(a),
                 )
             )
-    return pd.DataFrame(rows)
+    return _comparison_table(rows, ("dispositif", "measure"))
 
 
 def stay_exits(fu: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +164,7 @@ def stay_exits(fu: pd.DataFrame) -> pd.DataFrame:
                     len(a),
                 )
             )
-    return pd.DataFrame(rows)
+    return _comparison_table(rows, ("dispositif", "measure"))
 
 
 def first_services(cohort: pd.DataFrame) -> pd.DataFrame:

@@ -64,6 +64,9 @@ class StudyResults:
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     tests: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict[str, Any] = field(default_factory=dict)
+    not_computable: dict[str, str] = field(default_factory=dict)
+    """What the study could not compute on these data, each with its reason in French, as the
+    report prints it (no person count: the report prints counts from its publication)."""
 
 
 def _flag(row: dict, study: StudyParams) -> dict:
@@ -254,6 +257,52 @@ def name_type(row: pd.Series, follow_up: int) -> str:
 
 RESIDUAL_NAME = "Trajectoires sans type stable (regroupées)"
 
+TYPE_COLUMNS = (
+    "type",
+    "persons",
+    "share",
+    "silhouette",
+    "women",
+    "band_18_21",
+    "months_in_contact_median",
+    "dominant_states",
+    "medoid",
+)
+"""The columns of the types table before the per-state shares and the bootstrap's verdict."""
+
+SENSITIVITY_COLUMNS = ("distance", "label", "k", "asw_distinct", "asw_persons", "sizes", "ari")
+
+TYPOLOGY = "typologie"
+"""Key of the typology in :attr:`StudyResults.not_computable`."""
+STREET = "travail_rue"
+"""Key of the street-work measures in :attr:`StudyResults.not_computable` (no street work in
+the data: the report leaves out its street-work note)."""
+NO_STREET_WORK = (
+    "Mesures propres au travail de rue non calculées : les données ne comptent aucun contact "
+    "de travail de rue (aucun partenaire de ce dispositif n'a transmis de données). Les lignes "
+    "« âge estimé » et « vus une seule fois par le travail de rue » du profil valent donc zéro "
+    "ou sont masquées, et ne disent rien des jeunes rencontrés en rue."
+)
+
+
+def empty_types(states: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """The types table with no row (typology not computed), its columns all there so that the
+    notebook, the CSV and the report read it like a computed one."""
+    columns = [*TYPE_COLUMNS, *(f"state_{s}" for s in states), "jaccard", "stable", "name"]
+    return pd.DataFrame(columns=columns)
+
+
+def typology_skipped_reason(study: StudyParams) -> str:
+    """Why the typology was not computed, in the report's words (no count: the cohort size is
+    printed from the publication beside it)."""
+    needed = max(study.min_base, 3)
+    return (
+        f"Typologie des trajectoires non calculée : la cohorte d'entrée compte moins de "
+        f"{needed} jeunes (paramètre youth.min_base). Sur si peu de personnes, des types ne "
+        "seraient ni stables au rééchantillonnage ni publiables sous le secret statistique ; "
+        "les trajectoires sont décrites par les chronogrammes et les tableaux de services."
+    )
+
 
 def _presented_labels(
     labels: np.ndarray, jaccard: dict[int, float], threshold: float, min_size: int = 1
@@ -350,9 +399,9 @@ def sequences_and_typology(
         distributions[g] = dist
         transitions[g] = seq.transition_matrix(sub)
     youth = sequences.subset(groups == YOUTH)
-    typ, types, type_dists = None, pd.DataFrame(), {}
+    typ, types, type_dists = None, empty_types(sequences.states), {}
     checks: dict[str, Any] = {}
-    sensitivity = pd.DataFrame()
+    sensitivity = pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
     if len(youth.person_ids) >= max(study.min_base, 3):
         costs = seq.substitution_costs(youth, study.substitution)
         if study.distance == "om":
@@ -676,6 +725,10 @@ def run_study(contacts: pd.DataFrame, study: StudyParams) -> StudyResults:
         typology_checks=checks,
         sensitivity=sensitivity,
     )
+    if typ is None:
+        results.not_computable[TYPOLOGY] = typology_skipped_reason(study)
+    if not (contacts["dispositif"] == STREET_WORK).any():
+        results.not_computable[STREET] = NO_STREET_WORK
     results.tests = multiplicity(results)
     return results
 

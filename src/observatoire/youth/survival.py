@@ -160,14 +160,19 @@ def logrank(
 ) -> tuple[float, float]:
     """Log-rank χ² and p-value for equal survival across ``groups`` (df = groups − 1).
 
-    NaN when fewer than two groups or no event (the test is then undefined).
+    NaN when fewer than two groups or no event, or when the statistic has no variance (every
+    event at a time where only one group is at risk, as on a small network where all spells end
+    alike): the test is then undefined, not « no difference ».
     """
     time = np.asarray(durations, dtype=np.float64)
     status = np.asarray(events, dtype=np.float64)
     group = np.asarray(groups)
     if len(np.unique(group)) < 2 or status.sum() == 0:
         return math.nan, math.nan
-    chisq, pvalue = survdiff(time, status, group)
+    try:
+        chisq, pvalue = survdiff(time, status, group)
+    except np.linalg.LinAlgError:
+        return math.nan, math.nan
     return float(chisq), float(pvalue)
 
 

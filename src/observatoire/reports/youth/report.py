@@ -45,6 +45,7 @@ from observatoire.disclosure.youth import (
 )
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
+from observatoire.youth.study import STREET as STREET_WORK_KEY
 
 __all__ = [
     "COPIED_FIGURES",
@@ -222,13 +223,20 @@ def findings(
     out += _survival_findings(ctx, pub, res)
     fled = tables["services_quittes"]
     fled_keys = comparison_keys.get("services_quittes", [])
-    fled = fled[
-        [
-            m == "no_return" and not row_hidden(r, k, pub, fled_keys[i] if fled_keys else None)
-            for i, (m, (_, r)) in enumerate(zip(fled["measure"], fled.iterrows(), strict=True))
-        ]
+    # row masks as boolean Series: a plain empty list would select no *column* (no service left)
+    fled = fled.loc[
+        pd.Series(
+            [
+                m == "no_return" and not row_hidden(r, k, pub, fled_keys[i] if fled_keys else None)
+                for i, (m, (_, r)) in enumerate(zip(fled["measure"], fled.iterrows(), strict=True))
+            ],
+            index=fled.index,
+            dtype=bool,
+        )
     ]
-    fled = fled[[significant(r) for _, r in fled.iterrows()]]
+    fled = fled.loc[
+        pd.Series([significant(r) for _, r in fled.iterrows()], index=fled.index, dtype=bool)
+    ]
     fled = fled[fled["dispositif"] != SHELTER]  # the primary outcome speaks for the shelter
     for _, r in fled.sort_values("diff", ascending=False).iterrows():
         word = "plus" if r["diff"] > 0 else "moins"
@@ -555,6 +563,8 @@ def youth_context(settings: Settings, youth_dir: Path) -> YouthReport:
         "min_base": study.min_base,
         "min_type_size": study.min_type_size,
         "typology": typ,
+        "not_computable": res.get("non_calculable") or {},
+        "street_work": STREET_WORK_KEY not in (res.get("non_calculable") or {}),
         "silhouette_quality": silhouette_quality(typ["silhouette_distinct"]) if typ else "",
         "silhouette_rows": (
             [

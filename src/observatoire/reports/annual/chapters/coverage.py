@@ -5,9 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from observatoire.core.dispositifs import (
+    DISPOSITIFS,
+    HOUSING_FIRST,
+    SHELTER,
+    STREET_WORK,
+)
 from observatoire.reports.annual.context import MONTHS_FR, ReportData, file_year, fr_num
 
-__all__ = ["MIN_MONTHLY_ROWS_FOR_GAP", "QUARANTINE_REASONS_SHORT", "context", "file_rows"]
+__all__ = [
+    "ABSENT_CONSEQUENCES",
+    "MIN_MONTHLY_ROWS_FOR_GAP",
+    "QUARANTINE_REASONS_SHORT",
+    "absent_dispositifs",
+    "context",
+    "file_rows",
+]
+
+ABSENT_CONSEQUENCES = {
+    SHELTER: "ni nuitées, ni refus faute de place, ni occupation des lits, ni prévision de "
+    "la demande pour l'hiver",
+    STREET_WORK: "les personnes rencontrées seulement en rue ne sont pas comptées",
+    HOUSING_FIRST: "ni maintien dans le logement, ni entrées en logement Housing First",
+}
+"""What a reader loses, beyond the dispositif's own rows, when no partner runs it."""
 
 MIN_MONTHLY_ROWS_FOR_GAP = 20
 
@@ -53,7 +74,26 @@ def context(data: ReportData) -> dict[str, Any]:
             ),
         },
         "months_missing": {p: m for p, m in months_missing.items() if m},
+        "absent_dispositifs": absent_dispositifs(data),
     }
+
+
+def absent_dispositifs(data: ReportData) -> list[str]:
+    """One French sentence per dispositif of the vocabulary that no partner of the network runs
+    (no mapping names it): the report does not compute its figures, and says so rather than
+    printing zeros. Empty for a complete network."""
+    present = {m.dispositif for m in data.partners.values()}
+    out = []
+    for code, label in DISPOSITIFS.items():
+        if code in present:
+            continue
+        extra = ABSENT_CONSEQUENCES.get(code)
+        out.append(
+            f"{label} : aucun partenaire de ce dispositif ne transmet de données ; ses "
+            "indicateurs ne sont pas calculés et il n'apparaît dans aucun tableau"
+            + (f" ({extra})." if extra else ".")
+        )
+    return out
 
 
 def file_rows(data: ReportData) -> list[dict[str, Any]]:
