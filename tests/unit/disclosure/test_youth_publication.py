@@ -167,7 +167,9 @@ def test_no_small_first_service_cell_can_be_recomputed_from_the_cohort_sizes(
         reader.identities += [
             (c.total, list(c.parts))
             for c in publication.tables.constraints
-            if "|parcours=" in c.parts[0]
+            # the reader's identities: a first service = its paths (the unprinted remainder of
+            # each first service is the engine's own guarded count, not a printed total)
+            if "|parcours=" in c.parts[0] and "|parcours_autres|" not in c.total
         ]
     small = _small_cells(texts, keys)
     assert first_key(YEAR, "jeunes", "maison_accueil") in small
