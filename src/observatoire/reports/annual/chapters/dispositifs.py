@@ -230,12 +230,13 @@ def retention_rows(ind: dict[str, Any], pub: Publication) -> list[dict[str, Any]
 
 
 def entry_period(first: str | None, last: str | None) -> str:
-    """« du 01/02/2020 au 31/12/2023 »: the entry dates of a Housing First cohort."""
+    """« 01/2020 à 12/2023 »: the entry months of a Housing First cohort (short enough for a
+    table column; the days are no news to a reader)."""
     if not first or not last:
         return "–"
 
-    def day(iso: str) -> str:
-        y, m, d = iso[:10].split("-")
-        return f"{d}/{m}/{y}"
+    def month(iso: str) -> str:
+        y, m, _ = iso[:10].split("-")
+        return f"{m}/{y}"
 
-    return f"du {day(first)} au {day(last)}"
+    return f"{month(first)} à {month(last)}"
