@@ -315,7 +315,8 @@ def _survival_findings(ctx: dict[str, Any], pub: YouthPublication, res: dict[str
             ("plus longtemps" if r["diff"] > 0 else "moins longtemps") if sig else "aussi longtemps"
         )
         out.append(
-            f"**Les jeunes restent en contact avec le réseau {words} que les adultes** : "
+            f"**Au cours de leur première année, les jeunes restent en contact avec le réseau "
+            f"{words} que les adultes** : "
             f"durée médiane {fr_num(med[YOUTH])} jours contre {fr_num(med[ADULTS])} ; sur la "
             f"première année, {fr_num(r['rmst_1'], 0)} jours en contact en moyenne contre "
             f"{fr_num(r['rmst_2'], 0)} (écart {fr_num(r['diff'], 0)} jours, IC 95 % "
@@ -447,8 +448,10 @@ def _primary_names(res: dict[str, Any], pub: YouthPublication, year: int) -> dic
     return {
         "days": p["days"],
         "hidden": hide,
-        "youth": "masqué" if hide else f"{fr_pct(p['p1'])} ({pub.text(parts[0])})",
-        "adults": "masqué" if hide else f"{fr_pct(p['p2'])} ({pub.text(parts[2])})",
+        # « x sur n »: the count and its base, both published (the other tables put the base
+        # alone in brackets; here both, so that no reader takes one for the other)
+        "youth": "masqué" if hide else f"{fr_pct(p['p1'])} ({_of(pub, parts[0], parts[1])})",
+        "adults": "masqué" if hide else f"{fr_pct(p['p2'])} ({_of(pub, parts[2], parts[3])})",
         "diff": "–" if hide else pp(p["diff"]),
         "ci": "–" if hide else f"{pp(p['lower'])} ; {pp(p['upper'])}",
         "p_holm": "–" if hide else p_value(p.get("p_holm")),
@@ -492,6 +495,13 @@ def _destination_rows(res: dict[str, Any], pub: YouthPublication, year: int) -> 
             }
         rows.append(row)
     return rows
+
+
+def _of(pub: YouthPublication, part: str, complement: str) -> str:
+    """« 182 sur 339 »: a published count and its base (the count plus its published
+    complement)."""
+    base = pub.value(part) + pub.value(complement)
+    return f"{pub.text(part)} sur {fr_num(base)}"
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
