@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ __all__ = [
     "publish",
     "published_cells",
     "restore_published",
+    "restore_tables",
     "returns_after_housing",
     "returns_cohort_key",
     "service_class",
@@ -967,6 +969,29 @@ def publish(
     )
 
 
+def restore_tables(
+    tables: Any,
+    k: int,
+    ledger: pd.DataFrame,
+    keep: Iterable[str] = (),
+    source: str = "cases_publiees.csv",
+) -> Publication:
+    """:func:`~observatoire.disclosure.suppression.restore` of one report's tables (annual
+    :class:`Tables` or the youth report's: anything with ``tables``, ``constraints``,
+    ``latent``, ``unprinted`` and ``guarded``)."""
+    return restore(
+        tables.tables,
+        k,
+        ledger,
+        tables.constraints,
+        latent=tables.latent,
+        unprinted=tables.unprinted,
+        guarded=tables.guarded,
+        keep=keep,
+        source=source,
+    )
+
+
 def restore_published(
     ind: dict[str, Any],
     ind_prev: dict[str, Any] | None,
@@ -981,28 +1006,15 @@ def restore_published(
     indicators, each cell's status from the year's ledger (and last year's from the ledger the
     audit held), never a second suppression pattern."""
     tables = build_tables(ind, k, monthly, linkage, imputations)
-    pub = restore(
-        tables.tables,
-        k,
-        ledger,
-        tables.constraints,
-        latent=tables.latent,
-        unprinted=tables.unprinted,
-        guarded=tables.guarded,
-        keep=headline_keys(tables),
-    )
+    pub = restore_tables(tables, k, ledger, headline_keys(tables))
     previous = None
     if ind_prev is not None and previous_ledger is not None:
         prev_tables = build_tables(ind_prev, k)
-        previous = restore(
-            prev_tables.tables,
+        previous = restore_tables(
+            prev_tables,
             k,
             previous_ledger,
-            prev_tables.constraints,
-            latent=prev_tables.latent,
-            unprinted=prev_tables.unprinted,
-            guarded=prev_tables.guarded,
-            keep=headline_keys(prev_tables),
+            headline_keys(prev_tables),
             source="la publication de l'an dernier",
         )
     return tables, pub, previous

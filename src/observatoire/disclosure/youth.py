@@ -32,7 +32,7 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
 from observatoire.core.storage import write_csv
-from observatoire.disclosure.publication import SHARED_WITH_YOUTH, count_table
+from observatoire.disclosure.publication import SHARED_WITH_YOUTH, count_table, restore_tables
 from observatoire.disclosure.publication import key as annual_key
 from observatoire.disclosure.suppression import (
     PUBLISHED,
@@ -41,7 +41,6 @@ from observatoire.disclosure.suppression import (
     Publication,
     audit,
     protect,
-    restore,
 )
 from observatoire.youth.cohort import ADULTS, YOUTH
 
@@ -783,16 +782,7 @@ def restore_youth(
     """What the ``publication`` stage decided for the youth report, read back: the tables
     rebuilt from the study, statuses from the year's ledger, the audit of the whole year."""
     tables = build_youth_tables(year, res, frames, k)
-    pub = restore(
-        tables.tables,
-        k,
-        ledger,
-        tables.constraints,
-        latent=tables.latent,
-        unprinted=tables.unprinted,
-        guarded=tables.guarded,
-        keep=tables.keep,
-    )
+    pub = restore_tables(tables, k, ledger, tables.keep)
     return YouthPublication(tables, pub, audit_table[audit_table["key"].isin(pub.status)])
 
 

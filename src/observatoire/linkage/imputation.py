@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.linkage.clustering import RecordFacts, cluster_records
-from observatoire.linkage.link import Linkage
+from observatoire.linkage.link import Linkage, merge_across
 
 __all__ = [
     "FORCED",
@@ -156,24 +156,6 @@ def linkage_state(linkage: Linkage) -> LinkageState:
     return LinkageState(records, pairs)
 
 
-def _union(cluster: pd.Series, links: list[tuple[str, str]]) -> pd.Series:
-    """Merge the clusters of each (a, b) (forced links between a named and a street record)."""
-    if not links:
-        return cluster
-    rename: dict[str, str] = {}
-
-    def root(c: str) -> str:
-        while c in rename:
-            c = rename[c]
-        return c
-
-    for a, b in links:
-        ca, cb = root(cluster[a]), root(cluster[b])
-        if ca != cb:
-            rename[max(ca, cb)] = min(ca, cb)
-    return cluster.map(root)
-
-
 def draw_clusters(
     state: LinkageState,
     draws: int,
@@ -215,7 +197,7 @@ def draw_clusters(
         frame = pd.DataFrame({"a": a[linked], "b": b[linked], "match_probability": p[linked]})
         labels = cluster_records(facts, frame, 0.0, together, apart).labels
         cluster = pd.concat([pd.Series(ids[labels], index=ids), street.astype(object)])
-        return _union(cluster, cross_links).rename("cluster")
+        return merge_across(cluster, cross_links).rename("cluster")
 
     if threshold is not None:
         yield grouped(p >= threshold)

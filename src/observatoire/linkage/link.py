@@ -65,10 +65,10 @@ class Linkage:
             ).labels
         ids = np.asarray(self.facts.ids, dtype=object)
         cluster = pd.concat([pd.Series(ids[labels], index=ids), self.street], verify_integrity=True)
-        return _merge_across(cluster, self.cross_together).rename("cluster")
+        return merge_across(cluster, self.cross_together).rename("cluster")
 
 
-def _merge_across(cluster: pd.Series, links: list[tuple[str, str]]) -> pd.Series:
+def merge_across(cluster: pd.Series, links: list[tuple[str, str]]) -> pd.Series:
     """Apply forced links between a named and a street-work record (union of their clusters)."""
     if not links:
         return cluster
@@ -261,4 +261,4 @@ def build_clean_tables(
     return clean_tables(contacts, tokens, linkage.person_of())
 
 
-__all__ = ["Linkage", "build_clean_tables", "clean_tables", "link_records"]
+__all__ = ["Linkage", "build_clean_tables", "clean_tables", "link_records", "merge_across"]
