@@ -370,9 +370,15 @@ def test_points_and_markdown_escaping():
 
 # --- the real sheets ----------------------------------------------------------------------------
 
-HAS_DATA = (ROOT / "data_clean/contacts.parquet").exists() and (
-    ROOT / "outputs/metrics/rows.json"
-).exists()
+HAS_DATA = all(
+    (ROOT / p).exists()
+    for p in (
+        "data_clean/contacts.parquet",
+        "outputs/metrics/rows.json",
+        "outputs/metrics/inputs.json",
+        "outputs/indicators",
+    )
+)
 
 
 def _corrupt_dates(root: Path, partners) -> list[int]:
@@ -405,7 +411,6 @@ def _corrupt_dates(root: Path, partners) -> list[int]:
     return [i + 1 for i in (5, 6, 40)]
 
 
-@pytest.mark.skipif(not HAS_DATA, reason="pas de données propres : lancez `dvc repro link`")
 def _partner_ledgers(root: Path, year: int, k: int, masked: set[str]) -> dict[tuple[str, int], str]:
     """A ledger of the partners' persons (by presence, from the indicators) as the publication
     stage would write it for threshold ``k``, the partners of ``masked`` as « s » this year;
@@ -442,6 +447,7 @@ def _partner_ledgers(root: Path, year: int, k: int, masked: set[str]) -> dict[tu
     return texts
 
 
+@pytest.mark.skipif(not HAS_DATA, reason="pas de sorties du pipeline : lancez `make run`")
 def test_real_sheets_one_per_partner_no_identity_and_small_counts_masked(tmp_path, partners):
     """The sheets of the default sample, with k = 120 so that Housing First's persons are
     « < 120 », street work's masked « s » by a planted ledger (the sheets print the ledger), and
