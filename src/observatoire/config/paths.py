@@ -89,6 +89,11 @@ class Paths:
         return self.outputs / "metrics"
 
     @property
+    def coverage(self) -> Path:
+        """The months each partner's exports cover (stage ``ingest``, see core.coverage)."""
+        return self.metrics / "coverage.json"
+
+    @property
     def linkage(self) -> Path:
         return self.outputs / "linkage"
 

@@ -120,6 +120,10 @@ QUARANTINE_REASONS: dict[str, str] = {
     "dates_incoherentes": "date de sortie antérieure à la date d'entrée",
     "nuitees_incoherentes": "nombre de nuitées incompatible avec les dates d'entrée et de sortie",
     "valeur_hors_plage": "valeur hors de la plage admise (âge, nuitées, durée, refus)",
+    "hors_couverture_declaree": "date en dehors de la couverture déclarée du partenaire "
+    "(clé coverage de sa correspondance)",
+    "ligne_isolee": "ligne isolée, datée loin de la masse de l'export (couverture non déclarée : "
+    "la couverture proposée d'après les données l'exclut)",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.

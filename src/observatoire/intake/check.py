@@ -22,7 +22,15 @@ import pandas as pd
 import yaml
 
 from observatoire.config.settings import InputsSettings
+from observatoire.core.coverage import (
+    STRAY_GAP_MONTHS,
+    STRAY_SHARE,
+    periods_text,
+    periods_yaml,
+    propose_periods,
+)
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
+from observatoire.core.formatting import french_percent
 from observatoire.core.schema import QUARANTINE_REASONS
 from observatoire.intake.ingest import FileResult, export_year, read_partner_file
 from observatoire.intake.mapping import ColumnSpec, ExportSpec, PartnerMapping, load_mapping
@@ -90,6 +98,11 @@ class CheckReport:
     action: str | None = None
     mapping_refused: bool = False
     """The partner's own mapping file is refused: the export itself was not read."""
+    coverage_declared: list[list[str]] | None = None
+    """The coverage the mapping declares for this export (« aaaa-mm » pairs), if any."""
+    coverage_proposed: dict[str, Any] | None = None
+    """The coverage this file's dates suggest (:func:`observatoire.core.coverage.propose_periods`):
+    ``periods``, ``rows``, ``stray_rows``, ``stray_months``, and ``yaml``, the block to paste."""
 
     @property
     def exit_code(self) -> int:
@@ -276,6 +289,17 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
         return "corriger le nombre de nuitées pour qu'il corresponde aux dates d'entrée et sortie."
     if reason == "valeur_hors_plage":
         return f"corriger {cols} : la valeur est hors de la plage admise."
+    if reason == "hors_couverture_declaree":
+        return (
+            f"vérifier {cols} : ces lignes sont datées hors de la période que couvrent vos "
+            "exports (couverture déclarée) ; corriger la date, ou nous dire si l'export couvre "
+            "désormais une autre période."
+        )
+    if reason == "ligne_isolee":
+        return (
+            f"vérifier {cols} : ces lignes sont datées loin de toutes les autres (une erreur "
+            "d'année ?) ; corriger la date."
+        )
     return "vérifier ces lignes."
 
 
@@ -364,7 +388,10 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
                 "pas d'année dans le nom du fichier : les dates n'ont pas été comparées à "
                 "l'année couverte (le pipeline lit l'année dans le nom)."
             )
-        result, _ = read_partner_file(file, str(file), partner, spec)
+        declared = partner.export_coverage(spec)
+        result, frame = read_partner_file(file, str(file), partner, spec, declared)
+        report.coverage_declared = [list(p) for p in declared] if declared else None
+        report.coverage_proposed = _coverage_proposal(frame, spec)
     except (ExportRejected, CheckRejected) as exc:
         report.message, report.action = exc.problem, exc.action
         return report
@@ -404,6 +431,60 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
         report.notes.append("le fichier ne contient aucune ligne de données.")
     report.status = "rows_set_aside" if result.rows_quarantined else "ok"
     return report
+
+
+def _coverage_proposal(frame: pd.DataFrame, spec: ExportSpec) -> dict[str, Any] | None:
+    """The periods this file's accepted rows suggest, and the block to paste (None: no dates)."""
+    column = "date_start" if spec.table == "contacts" else "date"
+    if column not in frame or frame[column].notna().sum() == 0:
+        return None
+    proposal = propose_periods(frame[column])
+    return {**proposal.record(), "yaml": periods_yaml(proposal.periods)}
+
+
+def _coverage_lines(report: CheckReport) -> list[str]:
+    """What the check says about the months the file covers (never a cell value)."""
+    prop = report.coverage_proposed
+    if prop is None:
+        return []
+    periods = [(pd.Period(a, freq="M"), pd.Period(b, freq="M")) for a, b in prop["periods"]]
+    out = ["", f"Couverture proposée d'après ce fichier : {periods_text(periods)}."]
+    if prop["stray_rows"]:
+        years = ", ".join(sorted({m[:4] for m in prop["stray_months"]}))
+        out.append(
+            f"  {_lines_word(prop['stray_rows'])} isolée(s) ({years}) : datée(s) à plus de "
+            f"{STRAY_GAP_MONTHS} mois de toutes les autres et moins de "
+            f"{french_percent(100 * STRAY_SHARE, 0)} des lignes, elles ne comptent pas dans la "
+            "couverture proposée (le pipeline les mettrait de côté : ligne_isolee)."
+        )
+    if report.coverage_declared:
+        declared = [
+            (pd.Period(a, freq="M"), pd.Period(b, freq="M")) for a, b in report.coverage_declared
+        ]
+        out.append(f"  Couverture déclarée dans la correspondance : {periods_text(declared)}.")
+        end = max(b for _, b in periods) if periods else None
+        year_end = pd.Period(year=report.year, month=12, freq="M") if report.year else None
+        if end is not None and year_end is not None and end < year_end:
+            uncovered = [
+                m
+                for m in pd.period_range(end + 1, year_end, freq="M")
+                if any(a <= m <= b for a, b in declared)
+            ]
+            if len(uncovered) > 1:
+                out.append(
+                    f"  Ce fichier s'arrête en {periods_text([(end, end)]).split(' à ')[0]} alors "
+                    f"que la couverture déclarée va au-delà : si l'export s'arrête là, "
+                    f"déclarez last: {end.year:04d}-{end.month:02d} (année partielle, signalée "
+                    "dans le rapport) ; sinon demandez les mois manquants."
+                )
+    else:
+        out.append(
+            "  Aucune couverture déclarée : après vérification avec le partenaire, copiez ce bloc "
+            f"dans params/partners/{report.partner_id}.yaml (une période par envoi continu ; "
+            "réunissez les années de plusieurs fichiers) :"
+        )
+        out.extend(f"    {line}" for line in prop["yaml"].splitlines())
+    return out
 
 
 def _n(value: int) -> str:
@@ -475,6 +556,7 @@ def render_text(report: CheckReport) -> str:
             "Colonnes facultatives absentes (leurs indicateurs seront incomplets) : "
             + ", ".join(f"« {c} »" for c in report.missing_optional_columns)
         )
+    out.extend(_coverage_lines(report))
     for note in report.notes:
         out.append(f"Remarque : {note}")
     out.append("")

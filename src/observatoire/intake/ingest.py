@@ -16,7 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from observatoire.core.dispositifs import NIGHT_STAYS
+from observatoire.core.coverage import (
+    DECLARED,
+    PROPOSED,
+    STRAY_GAP_MONTHS,
+    Coverage,
+    PartnerCoverage,
+    month_text,
+    outside_periods,
+    periods_text,
+    periods_yaml,
+    propose_periods,
+)
+from observatoire.core.dispositifs import NIGHT_STAYS, OPEN_ENDED
 from observatoire.core.errors import ExportRejected
 from observatoire.core.schema import QUARANTINE_REASONS, TABLE_FIELDS
 from observatoire.core.storage import sha256_file
@@ -46,6 +58,9 @@ __all__ = [
     "Problem",
     "duplicate_file_result",
     "export_year",
+    "outside_coverage",
+    "partner_coverage",
+    "trim_empty_edges",
     "ingest_network",
     "pseudonymise_contacts",
     "read_partner_file",
@@ -160,17 +175,43 @@ def _resolve_columns(
     return found, extra, missing_optional
 
 
+def _as_periods(periods: tuple[tuple[str, str], ...]) -> list[tuple[pd.Period, pd.Period]]:
+    return [(pd.Period(a, freq="M"), pd.Period(b, freq="M")) for a, b in periods]
+
+
+def outside_coverage(
+    frame: pd.DataFrame, table: str, dispositif: str, periods: tuple[tuple[str, str], ...]
+) -> pd.Series:
+    """Parsed rows of ``table`` whose date lies outside ``periods`` (« aaaa-mm » pairs): a
+    contact dated outside, a stay wholly before or after (see
+    :func:`observatoire.core.coverage.outside_periods`), a refusal night outside."""
+    if table == "contacts":
+        if "date_start" not in frame:
+            return pd.Series(False, index=frame.index)
+        end = frame.get("date_end")
+        return outside_periods(
+            frame["date_start"], end, _as_periods(periods), dispositif in OPEN_ENDED
+        )
+    if "date" not in frame:
+        return pd.Series(False, index=frame.index)
+    return outside_periods(frame["date"], None, _as_periods(periods))
+
+
 def read_partner_file(
     path: Path,
     rel_name: str,
     partner: PartnerMapping,
     spec: ExportSpec,
+    coverage: tuple[tuple[str, str], ...] | None = None,
+    coverage_reason: str = "hors_couverture_declaree",
 ) -> tuple[FileResult, pd.DataFrame]:
     """Read and check one export. Returns the accounting and the parsed canonical frame.
 
     The canonical frame still holds identity values in clear: only :func:`pseudonymise_contacts`
     may turn it into something that leaves ingest. Rows set aside are in ``result.quarantined``
     (raw cells, reason, line, column). Raises :class:`ExportRejected` if the file is unreadable.
+    ``coverage``: the months the export covers (declared, or proposed by the stray-row rule);
+    rows outside are set aside with ``coverage_reason``.
     """
     result = FileResult(partner.partner_id, spec.name, spec.table, rel_name, sha256_file(path))
     raw = read_export(path, spec.format, partner.partner_id, rel_name)
@@ -256,6 +297,13 @@ def read_partner_file(
         d = pd.to_datetime(out[date_field])
         flag(
             d.notna() & (d.dt.year != year), "date_hors_periode", found.get(date_field, date_field)
+        )
+
+    if coverage is not None:
+        flag(
+            outside_coverage(out, spec.table, partner.dispositif, coverage),
+            coverage_reason,
+            found.get(date_field, date_field),
         )
 
     if spec.table == "contacts" and "date_end" in out and "date_start" in out:
@@ -472,6 +520,9 @@ class IngestResult:
     tokens: pd.DataFrame
     refusals: pd.DataFrame
     files: list[FileResult]
+    coverage: Coverage = field(default_factory=Coverage)
+    warnings: list[str] = field(default_factory=list)
+    """French warnings for the analyst (« couverture non déclarée »…), printed by the stage."""
 
 
 def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[Path, str]:
@@ -510,8 +561,11 @@ def ingest_network(
 ) -> IngestResult:
     """Read every export of every partner; rejected files stop the run (nothing is written)."""
     contacts, tokens, refusals, files = [], [], [], []
+    coverage: dict[str, PartnerCoverage] = {}
+    warnings: list[str] = []
     seen_hashes: dict[str, str] = {}
     for partner in partners.values():
+        read: list[tuple[int, Path, str, ExportSpec, FileResult, pd.DataFrame]] = []
         for spec in partner.exports:
             paths = sorted(raw_dir.glob(spec.files), key=_sort_key)
             if not paths:
@@ -546,29 +600,44 @@ def ingest_network(
                     )
                     continue
                 seen_hashes[digest] = rel
-                res, frame = read_partner_file(path, rel, partner, spec)
-                files.append(res)
-                progress(
-                    f"  {rel} : {res.rows_read} lignes lues, {res.rows_accepted} acceptées, "
-                    f"{res.rows_quarantined} mises de côté"
+                res, frame = read_partner_file(
+                    path, rel, partner, spec, partner.export_coverage(spec)
                 )
-                if spec.table == "contacts":
-                    c, t = pseudonymise_contacts(frame, partner, pseudo)
-                    contacts.append(c)
-                    tokens.append(t)
-                else:
-                    refusals.append(
-                        pd.DataFrame(
-                            {
-                                "partner_id": partner.partner_id,
-                                "dispositif": partner.dispositif,
-                                "date": pd.to_datetime(frame["date"]).astype("datetime64[s]"),
-                                "refusals": frame["refusals"].astype("int64"),
-                                "source_file": frame["source_file"],
-                                "source_row": frame["source_row"].astype("int64"),
-                            }
-                        )
+                read.append((len(files), path, rel, spec, res, frame))
+                files.append(res)  # its place in the accounting; replaced if read again
+        cov, warning = partner_coverage(partner, [r[3:] for r in read])
+        coverage[partner.partner_id] = cov
+        if warning:
+            warnings.append(warning)
+        for place, path, rel, spec, res, frame in read:
+            if cov.status == PROPOSED and cov.stray_rows:
+                stray = outside_coverage(frame, spec.table, partner.dispositif, _months(cov))
+                if stray.any():  # read again, the stray rows set aside with their lines
+                    res, frame = read_partner_file(
+                        path, rel, partner, spec, _months(cov), "ligne_isolee"
                     )
+                    files[place] = res
+            progress(
+                f"  {rel} : {res.rows_read} lignes lues, {res.rows_accepted} acceptées, "
+                f"{res.rows_quarantined} mises de côté"
+            )
+            if spec.table == "contacts":
+                c, t = pseudonymise_contacts(frame, partner, pseudo)
+                contacts.append(c)
+                tokens.append(t)
+            else:
+                refusals.append(
+                    pd.DataFrame(
+                        {
+                            "partner_id": partner.partner_id,
+                            "dispositif": partner.dispositif,
+                            "date": pd.to_datetime(frame["date"]).astype("datetime64[s]"),
+                            "refusals": frame["refusals"].astype("int64"),
+                            "source_file": frame["source_file"],
+                            "source_row": frame["source_row"].astype("int64"),
+                        }
+                    )
+                )
     order = ["source_file", "source_row"]
     all_contacts = pd.concat(contacts, ignore_index=True).sort_values(order, ignore_index=True)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
@@ -579,4 +648,99 @@ def ingest_network(
             columns=["partner_id", "dispositif", "date", "refusals", "source_file", "source_row"]
         )
     )
-    return IngestResult(all_contacts, all_tokens, all_refusals, files)
+    return IngestResult(all_contacts, all_tokens, all_refusals, files, Coverage(coverage), warnings)
+
+
+def _months(cov: PartnerCoverage) -> tuple[tuple[str, str], ...]:
+    return tuple((month_text(a), month_text(b)) for a, b in cov.periods)
+
+
+def partner_coverage(
+    partner: PartnerMapping, read: list[tuple[ExportSpec, FileResult, pd.DataFrame]]
+) -> tuple[PartnerCoverage, str | None]:
+    """The partner's row of the coverage table, and the warning when it is not declared.
+
+    Declared: the months every contacts export covers (its own ``coverage`` or the partner's).
+    Not declared (for some contacts export): the periods proposed from the dates of the rows
+    read (:func:`observatoire.core.coverage.propose_periods`), with a French warning naming the
+    partner, the period proposed and the block to paste; stray rows are counted, and the caller
+    sets them aside (``ligne_isolee``)."""
+    specs = [spec for spec, _, _ in read if spec.table == "contacts"] or [s for s, _, _ in read]
+    declared = [partner.export_coverage(spec) for spec in specs]
+    pid = partner.partner_id
+    if specs and all(d is not None for d in declared):
+        months = None
+        for periods in declared:
+            these = {m for a, b in _as_periods(periods) for m in pd.period_range(a, b, freq="M")}
+            months = these if months is None else months & these
+        dates = _dates(read, specs)
+        kept, trimmed = trim_empty_edges(sorted(months or ()), dates)
+        cov = PartnerCoverage(pid, partner.dispositif, DECLARED, _runs(kept))
+        if not trimmed:
+            return cov, None
+        where = partner.source or f"params/partners/{pid}.yaml"
+        return cov, (
+            f"Attention : couverture déclarée pour le partenaire « {pid} » ({where}) sans "
+            f"aucune ligne pendant plus de {STRAY_GAP_MONTHS} mois à ses extrémités "
+            f"({periods_text(_runs(trimmed))}) : ces mois ne sont pas tenus pour couverts "
+            "(une déclaration ne remplace pas les données). Corrigez la couverture ou demandez "
+            "les exports manquants."
+        )
+    dates = _dates(read, specs)
+    proposal = propose_periods(pd.concat(dates) if dates else pd.Series(dtype="datetime64[ns]"))
+    cov = PartnerCoverage(pid, partner.dispositif, PROPOSED, proposal.periods, proposal.stray_rows)
+    stray = (
+        f" ; {proposal.stray_rows} ligne(s) isolée(s) ("
+        + ", ".join(sorted({str(m.year) for m in proposal.stray_months}))
+        + ") mises de côté (ligne_isolee)"
+        if proposal.stray_rows
+        else ""
+    )
+    where = partner.source or f"params/partners/{pid}.yaml"
+    warning = (
+        f"Attention : couverture non déclarée pour le partenaire « {pid} » ({where}) : période "
+        f"proposée d'après les données : {periods_text(proposal.periods)}{stray}. Vérifiez-la "
+        "avec le partenaire puis déclarez-la dans sa correspondance :\n"
+        + periods_yaml(proposal.periods, "    ")
+    )
+    return cov, warning
+
+
+def _dates(read: list[tuple[ExportSpec, FileResult, pd.DataFrame]], specs: list[ExportSpec]):
+    """The dates of the rows read from ``specs`` (start of contacts, night of refusals)."""
+    frames = [
+        frame["date_start" if spec.table == "contacts" else "date"]
+        for spec, _, frame in read
+        if spec in specs and len(frame)
+    ]
+    return pd.concat(frames) if frames else pd.Series(dtype="datetime64[ns]")
+
+
+def trim_empty_edges(
+    months: list[pd.Period], dates: pd.Series, gap_months: int = STRAY_GAP_MONTHS
+) -> tuple[list[pd.Period], list[pd.Period]]:
+    """Declared ``months`` without the leading and trailing stretches of more than
+    ``gap_months`` months holding no row at all (a declaration cannot make data appear: a
+    network whose sample starts in 2023 under a mapping declaring 2020 is not covered in
+    2020–2022). Shorter empty edges are quiet months and stay covered. Returns (kept, trimmed)."""
+    if not months:
+        return [], []
+    seen = pd.to_datetime(dates).dropna().dt.to_period("M")
+    if seen.empty:
+        return [], list(months)
+    first, last = seen.min(), seen.max()
+    lead = [m for m in months if m < first]
+    trail = [m for m in months if m > last]
+    trimmed = (lead if len(lead) > gap_months else []) + (trail if len(trail) > gap_months else [])
+    return [m for m in months if m not in set(trimmed)], trimmed
+
+
+def _runs(months: list[pd.Period]) -> tuple[tuple[pd.Period, pd.Period], ...]:
+    """Sorted months → their runs of consecutive months (first, last)."""
+    runs: list[list[pd.Period]] = []
+    for m in months:
+        if runs and (m - runs[-1][1]).n == 1:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    return tuple((a, b) for a, b in runs)

@@ -24,6 +24,7 @@ from observatoire.intake.mapping_schema import (
     FILE_TYPES,
     REFERENCE_HINT,
     ColumnSchema,
+    CoveragePeriodSchema,
     read_code_list,
     validate_mapping,
 )
@@ -108,6 +109,8 @@ class ExportSpec:
     format: FileFormat
     columns: dict[str, ColumnSpec]
     period_from_filename: str | None = None
+    coverage: tuple[tuple[str, str], ...] | None = None
+    """Months this export covers (``first``, ``last``, « aaaa-mm »), if declared for it."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ class PartnerMapping:
     exports: tuple[ExportSpec, ...]
     capacity: dict[str, int] = field(default_factory=dict)
     source: Path | None = None
+    coverage: tuple[tuple[str, str], ...] | None = None
+    """Months the partner's exports cover (``first``, ``last``, « aaaa-mm »), if declared."""
+
+    def export_coverage(self, spec: ExportSpec) -> tuple[tuple[str, str], ...] | None:
+        """The coverage that applies to ``spec``: its own, else the partner's, else None."""
+        return spec.coverage if spec.coverage is not None else self.coverage
 
 
 def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> ColumnSpec:
@@ -173,6 +182,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
                 format=fmt,
                 columns=columns,
                 period_from_filename=exp.period_from_filename,
+                coverage=_periods(exp.coverage),
             )
         )
     capacity = schema.capacity.model_dump(exclude_unset=True) if schema.capacity else {}
@@ -184,7 +194,14 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
         exports=tuple(exports),
         capacity=capacity,
         source=path,
+        coverage=_periods(schema.coverage),
     )
+
+
+def _periods(periods: list[CoveragePeriodSchema] | None) -> tuple[tuple[str, str], ...] | None:
+    if periods is None:
+        return None
+    return tuple(sorted((p.first, p.last) for p in periods))
 
 
 def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMapping]:

@@ -54,6 +54,7 @@ __all__ = [
     "REQUIRED_FIELDS",
     "CapacitySchema",
     "ColumnSchema",
+    "CoveragePeriodSchema",
     "ExportSchema",
     "FormatSchema",
     "PartnerSchema",
@@ -374,6 +375,92 @@ def read_code_list(ref: str, codes_dir: Path) -> dict[str, str]:
     return _code_pairs(raw, f"la liste de codes {path}")
 
 
+# --- coverage -------------------------------------------------------------------------------------
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class CoveragePeriodSchema(Block):
+    """One period a partner's exports cover, whole months (``coverage``, ``exports[].coverage``)."""
+
+    first: str = Field(
+        ...,
+        **_doc(
+            "Premier mois couvert, aaaa-mm (le mois entier).",
+            "first: 2022-01",
+            type="mois aaaa-mm",
+        ),
+    )
+    last: str = Field(
+        ...,
+        **_doc(
+            "Dernier mois couvert, aaaa-mm (le mois entier) ; un export qui s'arrête en "
+            "septembre déclare 2024-09, pas 2024-12.",
+            "last: 2024-09",
+            type="mois aaaa-mm",
+        ),
+    )
+
+    @field_validator("first", "last", mode="before")
+    @classmethod
+    def _a_month(cls, value: Any) -> str:
+        if isinstance(value, dt.date):
+            raise ValueError(
+                f"{value.isoformat()} est une date : écrivez seulement le mois, "
+                f"{value.year:04d}-{value.month:02d} (la couverture se déclare par mois entiers)."
+            )
+        match = MONTH.match(value) if isinstance(value, str) else None
+        if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            raise ValueError(
+                f"{shown(value)} : attendu un mois aaaa-mm, par ex. 2022-01 (mois de 01 à 12)."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _in_order(self) -> CoveragePeriodSchema:
+        if self.last < self.first:
+            raise _error(
+                "last",
+                f"le dernier mois ({self.last}) précède le premier ({self.first}) : inversez-les.",
+            )
+        return self
+
+
+def _coverage_list(value: Any) -> Any:
+    """One period (a block) or a list of periods; overlapping periods are refused."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError(
+            f"{shown(value)} : attendu une période {{first: aaaa-mm, last: aaaa-mm}} ou une "
+            "liste de périodes (un partenaire qui a eu une interruption)."
+        )
+    return value
+
+
+def _no_overlap(periods: list[CoveragePeriodSchema] | None) -> None:
+    if not periods:
+        return
+    ordered = sorted(periods, key=lambda p: p.first)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.first <= a.last:
+            raise ValueError(
+                f"les périodes {a.first}–{a.last} et {b.first}–{b.last} se chevauchent : "
+                "fusionnez-les en une seule."
+            )
+
+
+COVERAGE_DOC = (
+    "Période que couvrent les exports, par mois entiers : {first: aaaa-mm, last: aaaa-mm}, ou "
+    "une liste de périodes si le partenaire a eu une interruption. Les lignes datées hors de la "
+    "couverture sont mises en quarantaine (hors_couverture_declaree) ; les flux, les "
+    "antériorités, les tendances et les variations annuelles ne sont calculés que sur des mois "
+    "couverts. `observatoire check` la propose d'après les données. Sans elle, la couverture "
+    "est proposée d'après les données, avec un avertissement « couverture non déclarée »."
+)
+
 # --- exports --------------------------------------------------------------------------------------
 
 
@@ -435,6 +522,27 @@ class ExportSchema(Block):
             type="dictionnaire champ: colonne",
         ),
     )
+    coverage: list[CoveragePeriodSchema] | None = Field(
+        None,
+        **_doc(
+            COVERAGE_DOC + " Déclarée ici, elle vaut pour cet export seulement (elle remplace "
+            "celle du partenaire).",
+            "coverage: {first: 2022-01, last: 2024-09}",
+            type="période ou liste de périodes",
+            default="celle du partenaire (clé coverage)",
+        ),
+    )
+
+    @field_validator("coverage", mode="before")
+    @classmethod
+    def _coverage_shape(cls, value: Any) -> Any:
+        return _coverage_list(value)
+
+    @field_validator("coverage")
+    @classmethod
+    def _coverage_disjoint(cls, value: Any) -> Any:
+        _no_overlap(value)
+        return value
 
     @field_validator("files")
     @classmethod
@@ -604,6 +712,27 @@ class PartnerSchema(Block):
             type="liste de blocs",
         ),
     )
+    coverage: list[CoveragePeriodSchema] | None = Field(
+        None,
+        **_doc(
+            COVERAGE_DOC,
+            "coverage: {first: 2022-01, last: 2024-12}\n# ou, après une interruption :\n"
+            "coverage:\n  - {first: 2019-01, last: 2020-06}\n  - {first: 2021-01, last: 2024-12}",
+            type="période ou liste de périodes",
+            default="proposée d'après les données, avec un avertissement",
+        ),
+    )
+
+    @field_validator("coverage", mode="before")
+    @classmethod
+    def _coverage_shape(cls, value: Any) -> Any:
+        return _coverage_list(value)
+
+    @field_validator("coverage")
+    @classmethod
+    def _coverage_disjoint(cls, value: Any) -> Any:
+        _no_overlap(value)
+        return value
 
     @model_validator(mode="after")
     def _whole_partner(self) -> PartnerSchema:

@@ -52,6 +52,9 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
                 write_csv(f.quarantined.astype(str), qdir / _quarantine_name(f.source_file))
     files = {f.source_file: f.accounting() for f in result.files}
     write_json(METRICS / "ingest.json", {"files": files})
+    write_json(PATHS.coverage, result.coverage.to_json())
+    for warning in result.warnings:
+        print(warning)
     write_json(
         METRICS / "inputs.json",
         {f.source_file: {"partner_id": f.partner_id, "sha256": f.sha256} for f in result.files},
