@@ -38,7 +38,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
+from observatoire.core.coverage import read_coverage
 from observatoire.indicators.contract import compute_indicators, indicators_dir, write_indicators
 from observatoire.intake.mapping import load_partners
 
@@ -46,7 +48,9 @@ settings = load_settings(Path(params_file))
 contacts = pd.read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
 partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
-results = compute_indicators(contacts, refusals, partners, settings.report, year)
+# The months each partner's exports cover (ingest stage): flows and windows only where covered.
+coverage = read_coverage(PATHS.coverage, contacts)
+results = compute_indicators(contacts, refusals, partners, settings.report, year, coverage)
 figures, families = results.figures, results.figures.families
 
 # %% [markdown]

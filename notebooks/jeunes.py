@@ -45,7 +45,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
+from observatoire.core.coverage import read_coverage
 from observatoire.reports.charts import apply_house_style, save_figure
 from observatoire.reports.youth import charts as ych
 from observatoire.youth.cohort import GROUP_LABELS, StudyParams
@@ -70,7 +72,8 @@ print(
 # ## 1. La cohorte
 
 # %%
-results = run_study(contacts, study)
+# The months each partner's exports cover (ingest stage): look-backs only where covered.
+results = run_study(contacts, study, read_coverage(PATHS.coverage, contacts))
 cohort = results.cohort
 pd.crosstab(cohort["band"], cohort["street_only"], margins=True).rename(
     columns={False: "nominatifs", True: "travail de rue seulement"}

@@ -54,7 +54,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
+from observatoire.core.coverage import read_coverage
 from observatoire.indicators.contract import indicators_dir, read_network_monthly
 from observatoire.indicators.counts import dispositif_order
 from observatoire.intake.mapping import load_partners
@@ -67,7 +69,11 @@ contacts = pd.read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
 partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
 monthly_network = read_network_monthly(indicators_dir(year))
-results = fit_trends(contacts, refusals, partners, monthly_network, settings.report, year)
+# The months each partner's exports cover (ingest stage): trends on years covered in full only.
+coverage = read_coverage(PATHS.coverage, contacts)
+results = fit_trends(
+    contacts, refusals, partners, monthly_network, settings.report, year, coverage
+)
 results.capacity
 
 # %% [markdown]

@@ -52,6 +52,7 @@ __all__ = [
     "Coverage",
     "PartnerCoverage",
     "Proposal",
+    "coverage_of",
     "month_text",
     "outside_periods",
     "periods_text",
@@ -302,6 +303,23 @@ class Coverage:
                     out.update(range(a.year, b.year + 1))
         return sorted(out)
 
+    def keep_full_years(self, series: pd.Series, dispositif: str | None = None) -> pd.Series:
+        """``series`` indexed by year without the years not covered in full (by every partner
+        concerned, of ``dispositif``): what a yearly trend or a year-on-year change may use. A
+        partial year is excluded, never annualised (see the module docstring)."""
+        full = set(self.full_years(dispositif))
+        return series[[int(y) in full for y in series.index]]
+
+    def change_computable(self, year: int, dispositif: str | None = None) -> bool:
+        """Whether ``year`` against ``year − 1`` compares two years covered in full by the
+        partners concerned (a dispositif absent from both years has nothing to compare: True,
+        the figure says « – » on its own)."""
+        return all(
+            not self._concerned(_month(f"{y}-01"), _month(f"{y}-12"), dispositif)
+            or self.year_covered(y, dispositif)
+            for y in (year, year - 1)
+        )
+
     def partial_years(self) -> list[dict[str, Any]]:
         """Per partner, the years it covers for only some months: ``partner_id``, ``year``,
         ``months`` (covered, 1–12), ``missing`` (not covered)."""
@@ -323,6 +341,12 @@ class Coverage:
             pid: [m in p.months_in_year(year) for m in range(1, 13)]
             for pid, p in sorted(self.partners.items())
         }
+
+
+def coverage_of(contacts: pd.DataFrame, coverage: Coverage | None = None) -> Coverage:
+    """``coverage`` when given, else the coverage proposed from ``contacts`` (a unit test, a
+    caller without the table): the fallback every window-needing indicator uses."""
+    return coverage if coverage is not None else Coverage.from_contacts(contacts)
 
 
 def read_coverage(path: Path, contacts: pd.DataFrame | None = None) -> Coverage:

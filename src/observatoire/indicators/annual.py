@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.config.settings import ReportSettings
+from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import DISPOSITIFS, HOUSING_FIRST, SHELTER, STREET_WORK
 from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, flows, housing, pathways
@@ -37,8 +38,13 @@ def annual_indicators(
     refusals: pd.DataFrame,
     partners: dict[str, PartnerMapping],
     report: ReportSettings,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """Every figure of the annual report for ``report.year``, unsuppressed.
+
+    ``coverage``: the months each partner's exports cover (the ingest stage's table, see
+    :mod:`observatoire.core.coverage`; default: proposed from ``contacts``). Flows and the
+    long-term stayers' window are computed only where it covers their look-back.
 
     Besides the historical keys (``network``, ``dispositifs``, ``partners``, ``shelter``,
     ``profile``, ``yearly_persons*``, ``coverage``), one key per family of indicators, each
@@ -82,6 +88,7 @@ def annual_indicators(
     prev = year - 1
     winter = (report.winter_start, report.winter_end)
     years = sorted(int(y) for y in contacts["year"].unique())
+    coverage = coverage_of(contacts, coverage)
 
     by_disp = ind.distinct_persons(contacts, year, by="dispositif")
     by_disp_prev = ind.distinct_persons(contacts, prev, by="dispositif")
@@ -119,10 +126,12 @@ def annual_indicators(
     yearly_disp = ind.yearly_distinct_persons(contacts, by="dispositif")
     cov = ind.coverage(contacts, year)
     families = {
-        **report_families(contacts, refusals, capacity, report, year),
+        **report_families(contacts, refusals, capacity, report, year, coverage),
         **{
             f"{k}_prev": v
-            for k, v in report_families(contacts, refusals, capacity, report, prev).items()
+            for k, v in report_families(
+                contacts, refusals, capacity, report, prev, coverage
+            ).items()
         },
         "winters": (
             ind.winters(contacts, refusals, capacity, winter, min(years), max(years)).to_dict(
@@ -134,7 +143,7 @@ def annual_indicators(
     }
     flows = families["flows"]
     flows["yearly"] = pathways.yearly_network_flows(
-        contacts, years, flows["new_lookback_days"], flows["continuing_days"]
+        contacts, years, flows["new_lookback_days"], flows["continuing_days"], coverage
     )
     return {
         "year": year,
@@ -198,6 +207,7 @@ def report_families(
     capacity: dict[str, int] | None,
     report: ReportSettings,
     year: int,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """The families of indicators of ``year`` (see :func:`annual_indicators`), windows and
     thresholds from ``report`` (its ``flows``, ``long_term``, ``returns``, disclosure threshold)."""
@@ -208,6 +218,7 @@ def report_families(
     }
     lt, ret, k = report.long_term, report.returns, report.disclosure_threshold
     combos = pathways.combinations(contacts, year)
+    coverage = coverage_of(contacts, coverage)
     has_hf = bool((contacts["dispositif"] == HOUSING_FIRST).any())
     return {
         "occupancy_monthly": (
@@ -222,11 +233,13 @@ def report_families(
         "unknown_shares": ind.unknown_shares(contacts, year),
         "flows": {
             **windows,
-            "network": pathways.network_flows(contacts, year, **windows),
+            "network": pathways.network_flows(contacts, year, **windows, coverage=coverage),
             "network_entry": flows.entry_anchored_new(
-                contacts, year, report.flows.new_lookback_days
+                contacts, year, report.flows.new_lookback_days, coverage
             ),
-            "by_dispositif": pathways.flows_by_dispositif(contacts, year, **windows),
+            "by_dispositif": pathways.flows_by_dispositif(
+                contacts, year, **windows, coverage=coverage
+            ),
         },
         "durations": {
             "in_service": durations.time_in_services(contacts, year),
@@ -240,6 +253,7 @@ def report_families(
                 window_years=lt.window_years,
                 active_days=lt.active_days,
                 count=lt.count,
+                coverage=coverage,
             ),
             "top10_nights": durations.top_share_nights(contacts, year, 0.1),
         },
@@ -298,6 +312,7 @@ def previous_year_indicators(
     refusals: pd.DataFrame,
     partners: dict[str, PartnerMapping],
     report: ReportSettings,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """Last year's figures as its report published them: computed on the data available at the
     end of that year only, so that this year's disclosure control knows what was published."""
@@ -308,4 +323,5 @@ def previous_year_indicators(
         refusals[pd.to_datetime(refusals["date"]) < cutoff],
         partners,
         report.model_copy(update={"year": year - 1}),
+        coverage,
     )

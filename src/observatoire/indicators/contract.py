@@ -30,6 +30,7 @@ from observatoire.core.contracts import (
     flat_to_json,
     read_json_object,
 )
+from observatoire.core.coverage import Coverage
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators.annual import annual_indicators, previous_year_indicators
 from observatoire.indicators.counts import monthly_distinct_persons, monthly_nights
@@ -290,15 +291,20 @@ def compute_indicators(
     partners: dict[str, PartnerMapping],
     report: ReportSettings,
     year: int,
+    coverage: Coverage | None = None,
 ) -> IndicatorsResults:
-    """The stage's results for the report ``year`` (which overrides ``report.year``)."""
+    """The stage's results for the report ``year`` (which overrides ``report.year``);
+    ``coverage``: the ingest stage's coverage table (default: proposed from ``contacts``)."""
     report = report.model_copy(update={"year": year})
-    figures = AnnualIndicators.from_json(annual_indicators(contacts, refusals, partners, report))
+    figures = AnnualIndicators.from_json(
+        annual_indicators(contacts, refusals, partners, report, coverage)
+    )
     monthly = monthly_distinct_persons(contacts)
     monthly_network = monthly_distinct_persons(contacts, by=None)
     nights = monthly_nights(contacts)
     previous = AnnualIndicators.from_json(
-        previous_year_indicators(contacts, refusals, partners, report), PREVIOUS_YEAR_FILE
+        previous_year_indicators(contacts, refusals, partners, report, coverage),
+        PREVIOUS_YEAR_FILE,
     )
     return IndicatorsResults(figures, previous, monthly, monthly_network, nights)
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import HOUSING, STAY_DISPOSITIFS, TIME_UNITS
 from observatoire.core.dispositifs import OPEN_ENDED as OPEN_ENDED
 from observatoire.core.dispositifs import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
@@ -169,6 +170,7 @@ def long_term_stayers(
     active_days: int = 30,
     exclude: Iterable[str] = HOUSING,
     count: str = "nuits",
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """Persons with at least N nights homeless in the ``window_years`` ending 31/12 of ``year``,
     among the persons present in its last ``active_days`` days (long-term stayers).
@@ -182,8 +184,8 @@ def long_term_stayers(
 
     The denominator ``active_end`` is every person present in a service other than
     ``exclude`` (a night or a contact) in the last ``active_days`` days of the year; a
-    long-term stayer is one of them. ``complete`` is False when the window starts before the
-    data.
+    long-term stayer is one of them. ``complete`` is False when the window is not covered
+    by every partner active in it (see :mod:`observatoire.core.coverage`).
     """
     if count not in LONG_TERM_COUNTS:
         raise ValueError(f"count: {count!r} not in {LONG_TERM_COUNTS}")
@@ -197,11 +199,11 @@ def long_term_stayers(
         days = days[days["dispositif"].isin(list(STAY_DISPOSITIFS))]
     per_person = days[["person_id", "day"]].drop_duplicates().groupby("person_id").size()
     per_person = per_person.reindex(active, fill_value=0)
-    data_start = pd.to_datetime(contacts["date_start"]).min()
+    covered = coverage_of(contacts, coverage).window_covered(lo, hi)
     return {
         "window_start": lo.date().isoformat(),
         "window_end": hi.date().isoformat(),
-        "complete": bool(len(contacts)) and bool(data_start <= lo),
+        "complete": bool(len(contacts)) and covered,
         "count": count,
         "active_end": len(active),
         "persons": {str(t): int((per_person >= t).sum()) for t in thresholds},

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.presence import last_presence_before, presence_span, year_end
 
 __all__ = [
@@ -39,13 +40,16 @@ def flow_status(
     year: int,
     new_lookback_days: int = 730,
     continuing_days: int = 90,
+    coverage: Coverage | None = None,
 ) -> pd.DataFrame:
     """Status of every person active in ``year``: ``person_id``, ``status``, ``first_in_year``.
 
     Presence is the days each contact covers (:mod:`observatoire.core.presence`): a stay
     running across 1 January makes its person active in the year and *continuing*, and a tenant
-    housed for years is never « returning ». ``status`` is ``None`` when the data does not reach
-    back ``new_lookback_days`` before 1 January of ``year`` (the status cannot be told).
+    housed for years is never « returning ». ``status`` is ``None`` when the look-back (the
+    ``new_lookback_days`` before 1 January of ``year``) is not covered by every partner active
+    in the year (:meth:`observatoire.core.coverage.Coverage.lookback_covered`; ``coverage``
+    defaults to the one proposed from ``contacts``): a stray old row does not make it covered.
     """
     start = pd.Timestamp(year=year, month=1, day=1)
     span = presence_span(contacts)
@@ -65,14 +69,17 @@ def flow_status(
     out = pd.DataFrame(
         {"person_id": active.index, "status": status, "first_in_year": active.to_numpy()}
     )
-    data_start = span["first_day"].min() if len(span) else start
-    if (start - data_start).days < new_lookback_days:
+    cov = coverage_of(contacts, coverage)
+    if not cov.lookback_covered(start, days=new_lookback_days, concerned_to=year_end(year)):
         out["status"] = None
     return out.sort_values("person_id", ignore_index=True)
 
 
 def entry_anchored_new(
-    contacts: pd.DataFrame, year: int, new_lookback_days: int = 730
+    contacts: pd.DataFrame,
+    year: int,
+    new_lookback_days: int = 730,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """Persons new to the network counted as US System Performance Measure 5 counts them: the
     look-back runs from each person's *entry*, not from 1 January.
@@ -85,7 +92,8 @@ def entry_anchored_new(
     continuing and returning partition the persons of the year; anchored on the entry, a person
     seen in February two years ago and again in June is new (more than 730 days apart) where
     the 1-January rule calls them returning. ``calculable`` is False when the data does not
-    reach ``new_lookback_days`` before 1 January.
+    reach ``new_lookback_days`` before 1 January: the look-back is not covered by every
+    partner active in the year (see :func:`flow_status`).
     """
     start, end = pd.Timestamp(year=year, month=1, day=1), year_end(year)
     day = pd.to_datetime(contacts["date_start"]).astype("datetime64[ns]").dt.normalize()
@@ -98,14 +106,15 @@ def entry_anchored_new(
         span["last_day"].isna() | (span["last_day"] >= lookback_start)
     )
     seen = span.loc[before, "person_id"].nunique()
-    all_spans = presence_span(contacts)
-    data_start = all_spans["first_day"].min() if len(all_spans) else start
+    covered = coverage_of(contacts, coverage).lookback_covered(
+        start, days=new_lookback_days, concerned_to=end
+    )
     return {
         "new_lookback_days": new_lookback_days,
         "entrants": len(entry),
         "new": len(entry) - int(seen),
         "known": int(seen),
-        "calculable": bool(len(entry)) and (start - data_start).days >= new_lookback_days,
+        "calculable": bool(len(entry)) and covered,
     }
 
 
@@ -115,14 +124,16 @@ def flows_by_year(
     new_lookback_days: int = 730,
     continuing_days: int = 90,
     persons: pd.Index | None = None,
+    coverage: Coverage | None = None,
 ) -> pd.DataFrame:
     """Counts of new, continuing and returning persons per year (optionally among ``persons``).
 
     Years whose status cannot be told have NaN counts and ``calculable`` False.
     """
     rows = []
+    cov = coverage_of(contacts, coverage)
     for year in years:
-        status = flow_status(contacts, year, new_lookback_days, continuing_days)
+        status = flow_status(contacts, year, new_lookback_days, continuing_days, cov)
         if persons is not None:
             status = status[status["person_id"].isin(persons)]
         calculable = status["status"].notna().all() and len(status) > 0

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.indicators.counts import dispositif_order, in_year
 from observatoire.indicators.flows import flows_by_year
@@ -78,7 +79,11 @@ def _flow_record(row: pd.Series) -> dict[str, Any]:
 
 
 def network_flows(
-    contacts: pd.DataFrame, year: int, new_lookback_days: int = 730, continuing_days: int = 90
+    contacts: pd.DataFrame,
+    year: int,
+    new_lookback_days: int = 730,
+    continuing_days: int = 90,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """Persons of ``year`` who are new, continuing or returning in the network.
 
@@ -86,7 +91,7 @@ def network_flows(
     new + continuing + returning = active; the three are None when the data does not reach back far
     enough.
     """
-    table = flows_by_year(contacts, [year], new_lookback_days, continuing_days)
+    table = flows_by_year(contacts, [year], new_lookback_days, continuing_days, None, coverage)
     return _flow_record(table.iloc[0])
 
 
@@ -95,15 +100,20 @@ def yearly_network_flows(
     years: list[int],
     new_lookback_days: int = 730,
     continuing_days: int = 90,
+    coverage: Coverage | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`network_flows` for every year (records with ``year``): the flows chart's series.
     Early years lack the look-back and come out with None counts."""
-    table = flows_by_year(contacts, years, new_lookback_days, continuing_days)
+    table = flows_by_year(contacts, years, new_lookback_days, continuing_days, None, coverage)
     return [{"year": int(row["year"]), **_flow_record(row)} for _, row in table.iterrows()]
 
 
 def flows_by_dispositif(
-    contacts: pd.DataFrame, year: int, new_lookback_days: int = 730, continuing_days: int = 90
+    contacts: pd.DataFrame,
+    year: int,
+    new_lookback_days: int = 730,
+    continuing_days: int = 90,
+    coverage: Coverage | None = None,
 ) -> dict[str, dict[str, Any]]:
     """:func:`network_flows` for the persons of each dispositif, status relative to the network.
 
@@ -113,10 +123,13 @@ def flows_by_dispositif(
     its distinct persons of the year.
     """
     c = in_year(contacts, year)
+    coverage = coverage_of(contacts, coverage)
     out = {}
     for d in dispositif_order(c["dispositif"].unique()):
         persons = pd.Index(c.loc[c["dispositif"] == d, "person_id"].unique())
-        table = flows_by_year(contacts, [year], new_lookback_days, continuing_days, persons)
+        table = flows_by_year(
+            contacts, [year], new_lookback_days, continuing_days, persons, coverage
+        )
         out[d] = _flow_record(table.iloc[0])
     return out
 

@@ -30,6 +30,7 @@ from observatoire.core.contracts import (
     flat_to_json,
     read_json_object,
 )
+from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import STREET_WORK
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators import counts as indicators
@@ -799,12 +800,15 @@ def fit_trends(
     monthly_network: pd.DataFrame,
     report: ReportSettings,
     year: int,
+    coverage: Coverage | None = None,
 ) -> TrendsResults:
     """Every model of the trends stage on the data up to the end of ``year``, with the winter
     and the forecast settings of ``report`` (its ``year`` is not read).
 
     ``monthly_network`` is the network's distinct persons per month written by the indicators
-    stage (:func:`observatoire.indicators.contract.read_network_monthly`).
+    stage (:func:`observatoire.indicators.contract.read_network_monthly`). ``coverage``: the
+    months each partner's exports cover (default: proposed from ``contacts``); the yearly
+    trends use only the years covered in full (:meth:`Coverage.keep_full_years`).
     """
     winter = (report.winter_start, report.winter_end)
     draws, seed = report.forecast.draws, report.forecast.seed
@@ -817,8 +821,14 @@ def fit_trends(
     # Persons present in each year (a stay counts in every year it covers), as in the report.
     yearly = indicators.yearly_distinct_persons(contacts).set_index("year")["persons"]
     yearly_disp = indicators.yearly_distinct_persons(contacts, by="dispositif")
+    # Only the years every partner concerned covers in full: a partial year (an export that
+    # stops in September) or a stray old row never enters a trend.
+    cov = coverage_of(contacts, coverage)
+    yearly = cov.keep_full_years(yearly)
     per_disp = {
-        str(d): grp.set_index("year")["persons"].reindex(yearly.index, fill_value=0)
+        str(d): cov.keep_full_years(
+            grp.set_index("year")["persons"].reindex(yearly.index, fill_value=0), str(d)
+        )
         for d, grp in yearly_disp.groupby("dispositif")
     }
     # Left truncation: stays begun before the data are unseen (see models.truncation).

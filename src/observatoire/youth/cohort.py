@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.config.settings import Settings, YouthSettings
+from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import STREET_WORK
 
 __all__ = ["ADULTS", "GROUP_LABELS", "YOUTH", "StudyParams", "build_cohort", "first_contacts"]
@@ -153,17 +154,25 @@ def _modal(contacts: pd.DataFrame, col: str, unknown: str = "INCONNU") -> pd.Ser
     return counts.drop_duplicates("person_id").set_index("person_id")[col]
 
 
-def build_cohort(contacts: pd.DataFrame, study: StudyParams) -> pd.DataFrame:
+def build_cohort(
+    contacts: pd.DataFrame, study: StudyParams, coverage: Coverage | None = None
+) -> pd.DataFrame:
     """The study cohort, one row per person (index ``person_id``), youth and adults.
 
     Columns: ``first_contact``, ``first_dispositif``, ``age_first``, ``age_estimated``,
     ``group`` (``jeunes`` / ``adultes``), ``band`` (a youth sub-band or « 26 ans et plus »),
     ``sex``, ``nationality_group``, ``street_only`` (seen by street work only: an initials
     record, never linked to a named one).
+
+    A newcomer needs its look-back (``lookback_months`` before the entry window) covered by
+    every partner active in the window (:mod:`observatoire.core.coverage`; default: coverage
+    proposed from ``contacts``); otherwise ``attrs["lookback_incomplete"]`` is set and the
+    report says the cohort's « first contact » may be an old acquaintance.
     """
     first = first_contacts(contacts)
-    data_start = contacts["date_start"].min()
-    lookback_ok = study.window_start - pd.DateOffset(months=study.lookback_months) >= data_start
+    lookback_ok = coverage_of(contacts, coverage).lookback_covered(
+        study.window_start, months=study.lookback_months, concerned_to=study.window_end
+    )
     in_window = (first["first_contact"] >= study.window_start) & (
         first["first_contact"] <= study.window_end
     )

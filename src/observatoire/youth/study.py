@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
 from observatoire.core.presence import in_year, presence_span
 from observatoire.indicators import counts, flows
@@ -77,7 +78,11 @@ def _flag(row: dict, study: StudyParams) -> dict:
 
 
 def profile(
-    contacts: pd.DataFrame, cohort: pd.DataFrame, fu: pd.DataFrame, study: StudyParams
+    contacts: pd.DataFrame,
+    cohort: pd.DataFrame,
+    fu: pd.DataFrame,
+    study: StudyParams,
+    coverage: Coverage | None = None,
 ) -> pd.DataFrame:
     """Youth against adults on the profile measures, each with its difference and 95 % CI, and
     the King Baudouin Foundation's figure where it measures the same thing. ``population``
@@ -155,7 +160,10 @@ def profile(
     first_seen = contacts.groupby("person_id")["date_start"].min()
     age = profile["age"].reindex(last_seen.index)
     long_known = (last_seen - first_seen.reindex(last_seen.index)).dt.days > 730
-    data_years = contacts["date_start"].min() <= pd.Timestamp(year=study.year - 2, month=1, day=1)
+    coverage = coverage_of(contacts, coverage)
+    data_years = coverage.window_covered(
+        pd.Timestamp(year=study.year - 2, month=1, day=1), study.data_end
+    )
     if data_years:
         youth_active = age.between(study.youth_low, study.youth_high)
         adult_active = np.floor(age) >= study.adults_from
@@ -172,7 +180,7 @@ def profile(
             population=ACTIVE,
         )
         status = flows.flow_status(
-            contacts, study.year, study.new_lookback_days, study.continuing_days
+            contacts, study.year, study.new_lookback_days, study.continuing_days, coverage
         ).set_index("person_id")["status"]
         if status.notna().all():
             is_new = status == flows.NEW
@@ -644,7 +652,9 @@ def multiplicity(results: StudyResults) -> pd.DataFrame:
     return family
 
 
-def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFrame, dict]:
+def youth_flows(
+    contacts: pd.DataFrame, study: StudyParams, coverage: Coverage | None = None
+) -> tuple[pd.DataFrame, dict]:
     """New, continuing and returning young people per year, the youth share of the persons
     active each year and its trend (binomial GLM on the year, odds ratio per year).
 
@@ -652,13 +662,14 @@ def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFram
     aged 18–25 at their first known age of the year, among every person of the year (the
     network count), so that the report year's figures are the annual report's."""
     years = sorted(int(y) for y in contacts["year"].unique() if y <= study.year)
+    coverage = coverage_of(contacts, coverage)
     rows = []
     for year in years:
         profile = counts.person_profile(contacts, year)
         young = profile["age"].between(study.youth_low, study.youth_high)
         youth_ids = pd.Index(profile.index[young])
         f = flows.flows_by_year(
-            contacts, [year], study.new_lookback_days, study.continuing_days, youth_ids
+            contacts, [year], study.new_lookback_days, study.continuing_days, youth_ids, coverage
         ).iloc[0]
         rows.append(
             {
@@ -692,17 +703,21 @@ def youth_flows(contacts: pd.DataFrame, study: StudyParams) -> tuple[pd.DataFram
     return table, trend
 
 
-def run_study(contacts: pd.DataFrame, study: StudyParams) -> StudyResults:
-    """Every result of the youth report, from the linked contacts up to the report year."""
+def run_study(
+    contacts: pd.DataFrame, study: StudyParams, coverage: Coverage | None = None
+) -> StudyResults:
+    """Every result of the youth report, from the linked contacts up to the report year;
+    look-backs only where ``coverage`` (default: proposed from ``contacts``) covers them."""
     contacts = contacts[contacts["year"] <= study.year]
-    cohort = build_cohort(contacts, study)
+    coverage = coverage_of(contacts, coverage)
+    cohort = build_cohort(contacts, study, coverage)
     fu = services.follow_up_contacts(contacts, cohort, study)
-    prof = profile(contacts, cohort, fu, study)
+    prof = profile(contacts, cohort, fu, study, coverage)
     sequences, dists, trans, typ, types, type_dists, checks, sensitivity = sequences_and_typology(
         fu, cohort, study
     )
     surv = disengagement(contacts, cohort, fu, study)
-    flow_table, share_trend = youth_flows(contacts, study)
+    flow_table, share_trend = youth_flows(contacts, study, coverage)
     results = StudyResults(
         study=study,
         cohort=cohort,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
+from observatoire.core.coverage import Coverage, read_coverage
 from observatoire.disclosure.ledger import read_ledger, read_state
 from observatoire.disclosure.publication import Tables, restore_published
 from observatoire.disclosure.suppression import Publication
@@ -32,6 +33,9 @@ __all__ = [
     "MONTHS_FR",
     "Masthead",
     "ReportData",
+    "PARTIAL_CHANGE",
+    "PARTIAL_YOY",
+    "change_computable",
     "document_context",
     "file_year",
     "fr_num",
@@ -106,6 +110,9 @@ class ReportData:
     """The archive last year's statuses were read from; None when they were rebuilt."""
     ledger_cells: int = 0
     """Cells of the year's one ledger (every report's), for the annex."""
+    coverage: Coverage | None = None
+    """The months each partner's exports cover (ingest stage); None: not known, every year is
+    taken as covered (a report built before the table existed)."""
 
     @property
     def year(self) -> int:
@@ -202,7 +209,26 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         audit_table=state.audit[mine].reset_index(drop=True),
         previous_released=Path(released) if released and ind_prev is not None else None,
         ledger_cells=len(ledger),
+        coverage=read_coverage(PATHS.coverage) if PATHS.coverage.is_file() else None,
     )
+
+
+PARTIAL_CHANGE = "non calculée (année partielle)"
+"""What a change prints when one of its two years is partial for a partner concerned."""
+PARTIAL_YOY = (
+    "Variation {prev}–{year} non calculée : l'une des deux années n'est pas couverte en entier "
+    "par les exports d'un partenaire (voir @sec-couverture) ; une année partielle n'est ni "
+    "comparée ni annualisée."
+)
+
+
+def change_computable(data: ReportData, dispositif: str | None = None) -> bool:
+    """Whether the report year may be compared with the previous one (of ``dispositif``, else
+    the network): both covered in full by every partner concerned (see
+    :meth:`observatoire.core.coverage.Coverage.change_computable`)."""
+    if data.coverage is None:
+        return True
+    return data.coverage.change_computable(data.year, dispositif)
 
 
 def document_context(data: ReportData) -> dict[str, Any]:

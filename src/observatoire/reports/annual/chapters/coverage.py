@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from observatoire.core.coverage import DECLARED, PROPOSED, periods_text
 from observatoire.core.dispositifs import (
     DISPOSITIFS,
     HOUSING_FIRST,
@@ -17,9 +18,12 @@ __all__ = [
     "ABSENT_CONSEQUENCES",
     "MIN_MONTHLY_ROWS_FOR_GAP",
     "QUARANTINE_REASONS_SHORT",
+    "STATUS_TEXT",
     "absent_dispositifs",
     "context",
+    "coverage_rows",
     "file_rows",
+    "partial_year_sentences",
 ]
 
 ABSENT_CONSEQUENCES = {
@@ -46,7 +50,10 @@ QUARANTINE_REASONS_SHORT = {
     "dates_incoherentes": "dates incohérentes",
     "nuitees_incoherentes": "nuitées incohérentes",
     "valeur_hors_plage": "hors plage",
+    "hors_couverture_declaree": "hors couverture déclarée",
+    "ligne_isolee": "ligne isolée",
 }
+STATUS_TEXT = {DECLARED: "déclarée", PROPOSED: "proposée (non déclarée)"}
 
 
 def context(data: ReportData) -> dict[str, Any]:
@@ -75,7 +82,77 @@ def context(data: ReportData) -> dict[str, Any]:
         },
         "months_missing": {p: m for p, m in months_missing.items() if m},
         "absent_dispositifs": absent_dispositifs(data),
+        "coverage_rows": coverage_rows(data),
+        "partial_years": partial_year_sentences(data),
+        "coverage_undeclared": [
+            r["partner"] for r in coverage_rows(data) if r["status"] != STATUS_TEXT[DECLARED]
+        ],
     }
+
+
+def _name(data: ReportData, pid: str) -> str:
+    return data.partners[pid].name if pid in data.partners else pid
+
+
+def _months_text(months: list[int]) -> str:
+    """[1, …, 9] → « janvier à septembre » (runs joined by « et »)."""
+    runs: list[list[int]] = []
+    for m in months:
+        if runs and m == runs[-1][1] + 1:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    parts = [
+        MONTHS_FR[a - 1] if a == b else f"{MONTHS_FR[a - 1]} à {MONTHS_FR[b - 1]}" for a, b in runs
+    ]
+    return " et ".join(parts)
+
+
+def coverage_rows(data: ReportData) -> list[dict[str, Any]]:
+    """One row per partner: how its coverage is known, its periods, the months of the year it
+    covers and the stray rows set aside (empty without a coverage table)."""
+    cov = data.coverage
+    if cov is None:
+        return []
+    rows = []
+    for pid, p in sorted(cov.partners.items(), key=lambda kv: _name(data, kv[0])):
+        months = p.months_in_year(data.year)
+        rows.append(
+            {
+                "partner": _name(data, pid),
+                "status": STATUS_TEXT.get(p.status, p.status),
+                "periods": periods_text(p.periods),
+                "year_months": "12 (année entière)"
+                if len(months) == 12
+                else f"{len(months)} ({_months_text(months)})"
+                if months
+                else "0",
+                "stray_rows": fr_num(p.stray_rows) if p.stray_rows else "—",
+            }
+        )
+    return rows
+
+
+def partial_year_sentences(data: ReportData) -> list[str]:
+    """One French sentence per partner whose export covers the report year or the previous one
+    in part only: what it covers, and the rule (counts of the months covered, no change, no
+    trend, no annualisation)."""
+    cov = data.coverage
+    if cov is None:
+        return []
+    out = []
+    for row in cov.partial_years():
+        if row["year"] not in (data.year, data.year - 1):
+            continue
+        out.append(
+            f"{_name(data, row['partner_id'])} : en {row['year']}, les exports ne couvrent que "
+            f"{_months_text(row['months'])} ({len(row['months'])} mois sur 12). Ses chiffres de "
+            f"{row['year']} sont ceux des mois couverts ; l'année est exclue des tendances et "
+            "aucune variation d'une année sur l'autre n'est calculée avec elle (ni pour son "
+            "dispositif ni pour le réseau), plutôt qu'annualisée : les mois d'une année ne se "
+            "valent pas (l'hiver n'est pas l'été)."
+        )
+    return out
 
 
 def absent_dispositifs(data: ReportData) -> list[str]:

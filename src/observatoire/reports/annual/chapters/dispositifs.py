@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.core.dispositifs import DISPOSITIFS, IN_TEXT, INTRO, OPEN_ENDED, STAY_DISPOSITIFS
+from observatoire.core.dispositifs import (
+    DISPOSITIFS,
+    IN_TEXT,
+    INTRO,
+    OPEN_ENDED,
+    SHELTER,
+    STAY_DISPOSITIFS,
+)
 from observatoire.core.formatting import french_change, french_number
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import EXIT_REASONS
@@ -22,7 +29,13 @@ from observatoire.disclosure.publication import RETENTION_PARTS, key
 from observatoire.disclosure.suppression import Publication
 from observatoire.indicators.exits import UNKNOWN_REASON
 from observatoire.reports.annual.chapters.cells import change_text, share_text, split_rows
-from observatoire.reports.annual.context import ReportData, fr_num, partners_unit
+from observatoire.reports.annual.context import (
+    PARTIAL_CHANGE,
+    ReportData,
+    change_computable,
+    fr_num,
+    partners_unit,
+)
 
 __all__ = [
     "INTRO",
@@ -40,10 +53,13 @@ __all__ = [
 def context(data: ReportData) -> dict[str, Any]:
     """The chapters of the dispositifs, in the network's order (one include, one loop)."""
     ind, pub, min_mean = data.ind, data.pub, data.min_mean
+    shelter = shelter_context(ind, min_mean)
+    if shelter and not change_computable(data, SHELTER):
+        shelter["nights_change"] = shelter["refusals_change"] = PARTIAL_CHANGE
     return {
         "chapters": dispositif_chapters(data),
         "chapter_order": [d for d in DISPOSITIFS if d in ind["dispositifs"]],
-        "shelter": shelter_context(ind, min_mean),
+        "shelter": shelter,
         "interventions": fr_num((ind.get("interventions") or {}).get("urgence_sociale")),
         "ma_stays": stays_text(ind, "maison_accueil", min_mean),
         "hf_stays": stays_text(ind, "housing_first", min_mean),
@@ -59,10 +75,14 @@ def context(data: ReportData) -> dict[str, Any]:
 def dispositif_chapters(data: ReportData) -> dict[str, dict[str, Any]]:
     """Key figures of every dispositif's chapter, by code."""
     units = {code: partners_unit(data.partners, code) for code in data.ind["dispositifs"]}
-    return {
+    chapters = {
         code: dispositif_chapter(code, data.ind, data.pub, data.min_mean, units[code])
         for code in data.ind["dispositifs"]
     }
+    for code, chapter in chapters.items():
+        if not change_computable(data, code):  # a partial year is never compared
+            chapter["persons_change"] = chapter["contacts_change"] = PARTIAL_CHANGE
+    return chapters
 
 
 def dispositif_chapter(

@@ -19,7 +19,13 @@ from observatoire.disclosure.publication import TOTAL, imputation_key, key, netw
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.reports.annual.chapters.cells import change_text, share_text, table_rows
 from observatoire.reports.annual.chapters.dispositifs import dispositif_chapters
-from observatoire.reports.annual.context import ReportData, fr_num, partners_unit
+from observatoire.reports.annual.context import (
+    PARTIAL_CHANGE,
+    ReportData,
+    change_computable,
+    fr_num,
+    partners_unit,
+)
 
 __all__ = [
     "AGE_LABELS",
@@ -44,14 +50,21 @@ def context(data: ReportData) -> dict[str, Any]:
     """The network's totals, the dispositifs' table, the partners' table and the profile."""
     ind, pub, tables, year = data.ind, data.pub, data.tables, data.year
     net = ind["network"]
+    comparable = change_computable(data)
+    activity = activity_by_unit(ind)
+    if not comparable:
+        activity["visits_change"] = PARTIAL_CHANGE
     return {
         "persons": pub.cell_text(network_key(year)),
         "persons_prev": pub.cell_text(network_key(year - 1)),
         "persons_identified": pub.cell_text(key(year, "identifies")),
         "persons_street_work": pub.cell_text(key(year, f"dispositif={STREET_WORK}")),
-        "persons_change": change_text(pub, network_key(year), network_key(year - 1)),
+        "persons_change": change_text(pub, network_key(year), network_key(year - 1))
+        if comparable
+        else PARTIAL_CHANGE,
+        "persons_change_computable": comparable,
         "persons_range": persons_range(data),
-        "activity": activity_by_unit(ind),
+        "activity": activity,
         "partners_reporting": net["partners_reporting"],
         "dispositifs": dispositif_rows(data),
         "partner_rows": partner_rows(data),

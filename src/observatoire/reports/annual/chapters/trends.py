@@ -11,7 +11,13 @@ from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.formatting import MOIS_NOMS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.reports.annual.chapters.cells import table_rows
-from observatoire.reports.annual.context import ReportData, fr_num
+from observatoire.reports.annual.context import (
+    PARTIAL_CHANGE,
+    PARTIAL_YOY,
+    ReportData,
+    change_computable,
+    fr_num,
+)
 
 __all__ = ["context", "p_text", "trends_by_dispositif"]
 
@@ -38,6 +44,7 @@ def _trend(nt: dict[str, Any] | None) -> dict[str, Any]:
         "p_holm": p_text(nt.get("p_holm")),
         "interpretation": nt["interpretation"],
         "years": f"{nt['years'][0]}–{nt['years'][-1]}" if nt.get("years") else "",
+        "first": nt["years"][0] if nt.get("years") else "",
     }
 
 
@@ -111,7 +118,9 @@ def context(data: ReportData) -> dict[str, Any]:
             "p_holm": p_text(yoy.get("p_holm")),
             "ind_low": fr_num((yoy.get("independent_ci") or [None, None])[0], 3),
             "ind_high": fr_num((yoy.get("independent_ci") or [None, None])[1], 3),
-            "interpretation": yoy["interpretation"],
+            "interpretation": yoy["interpretation"]
+            if change_computable(data)
+            else PARTIAL_YOY.format(year=data.year, prev=data.year - 1),
         },
         "monthly_model": {
             "family": mm["family"],
@@ -125,11 +134,13 @@ def context(data: ReportData) -> dict[str, Any]:
         },
         "occupancy": _occupancy(occ),
         "n_tests": len(tests),
-        "trends_dispositifs": trends_by_dispositif(trend),
+        "trends_dispositifs": trends_by_dispositif(trend, data),
     }
 
 
-def trends_by_dispositif(trend: dict[str, Any]) -> list[dict[str, str]]:
+def trends_by_dispositif(
+    trend: dict[str, Any], data: ReportData | None = None
+) -> list[dict[str, str]]:
     """Yearly trend (quasi-Poisson, years free of left truncation) and paired year-on-year
     change of each dispositif, with Holm-adjusted p-values; a dispositif without a trend says
     why."""
@@ -143,7 +154,9 @@ def trends_by_dispositif(trend: dict[str, Any]) -> list[dict[str, str]]:
         if not t and code not in skipped:
             continue
         change, change_p = "–", "–"
-        if y.get("truncated"):
+        if data is not None and not change_computable(data, code):
+            change = PARTIAL_CHANGE
+        elif y.get("truncated"):
             change = "non interprétable"
         elif y and y.get("rate_ratio") is not None:
             change = (
