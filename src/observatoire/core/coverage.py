@@ -212,15 +212,20 @@ class Coverage:
     @classmethod
     def from_contacts(cls, contacts: pd.DataFrame) -> Coverage:
         """The coverage proposed from clean contacts (no coverage table at hand: a unit test, an
-        older run). Stray rows are not trusted: they fall outside the proposed periods."""
+        older run): per partner, one period from the first to the last month of its non-stray
+        rows (gaps are not guessed from a few rows; stray rows are not trusted)."""
         out = {}
         if len(contacts):
-            for pid, rows in contacts.groupby("partner_id", sort=True):
+            partner = (
+                contacts["partner_id"]
+                if "partner_id" in contacts
+                else pd.Series("reseau", index=contacts.index)  # a frame built without partners
+            )
+            for pid, rows in contacts.groupby(partner, sort=True):
                 prop = propose_periods(rows["date_start"])
-                out[str(pid)] = PartnerCoverage(
-                    str(pid), str(rows["dispositif"].iloc[0]), PROPOSED, prop.periods,
-                    prop.stray_rows,
-                )  # fmt: skip
+                span = ((prop.periods[0][0], prop.periods[-1][1]),) if prop.periods else ()
+                disp = str(rows["dispositif"].iloc[0]) if "dispositif" in rows else ""
+                out[str(pid)] = PartnerCoverage(str(pid), disp, PROPOSED, span, prop.stray_rows)
         return cls(out)
 
     def to_json(self) -> dict[str, Any]:

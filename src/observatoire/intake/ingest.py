@@ -687,7 +687,7 @@ def partner_coverage(
             "les exports manquants."
         )
     dates = _dates(read, specs)
-    proposal = propose_periods(pd.concat(dates) if dates else pd.Series(dtype="datetime64[ns]"))
+    proposal = propose_periods(dates)
     cov = PartnerCoverage(pid, partner.dispositif, PROPOSED, proposal.periods, proposal.stray_rows)
     stray = (
         f" ; {proposal.stray_rows} ligne(s) isolée(s) ("
