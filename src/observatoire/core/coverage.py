@@ -46,6 +46,7 @@ import pandas as pd
 __all__ = [
     "COVERAGE_FILE_VERSION",
     "DECLARED",
+    "MONTH_NAMES",
     "PROPOSED",
     "STRAY_GAP_MONTHS",
     "STRAY_SHARE",

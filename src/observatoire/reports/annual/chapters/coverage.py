@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.core.coverage import DECLARED, PROPOSED, periods_text
+from observatoire.core.coverage import DECLARED, MONTH_NAMES, PROPOSED, periods_text
 from observatoire.core.dispositifs import (
     DISPOSITIFS,
     HOUSING_FIRST,
@@ -103,7 +103,8 @@ def _months_text(months: list[int]) -> str:
         else:
             runs.append([m, m])
     parts = [
-        MONTHS_FR[a - 1] if a == b else f"{MONTHS_FR[a - 1]} à {MONTHS_FR[b - 1]}" for a, b in runs
+        MONTH_NAMES[a - 1] if a == b else f"{MONTH_NAMES[a - 1]} à {MONTH_NAMES[b - 1]}"
+        for a, b in runs
     ]
     return " et ".join(parts)
 
