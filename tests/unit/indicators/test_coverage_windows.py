@@ -76,9 +76,8 @@ def test_an_export_stopping_in_september_is_neither_compared_nor_in_a_trend():
 
 
 def test_a_partner_closed_before_the_year_is_not_concerned_by_it():
-    cov = Coverage(
-        {"old": _declared("old", "2018-01", "2021-12"), "new": _declared("new", "2020-01", "2024-12")}
-    )
+    old, new = _declared("old", "2018-01", "2021-12"), _declared("new", "2020-01", "2024-12")
+    cov = Coverage({"old": old, "new": new})
     assert cov.year_covered(2024) and cov.change_computable(2024)
     assert cov.lookback_covered(pd.Timestamp("2024-01-01"), days=730)
     # a partner that joins in 2023 has no look-back for 2024: not computable

@@ -162,7 +162,7 @@ def test_without_the_stray_row_ingest_gives_the_same_clean_rows(tmp_path):
 def test_a_declared_coverage_with_years_without_any_row_is_trimmed_and_warned(tmp_path):
     _export(tmp_path, "2023-01-01", "2024-12-31")
     res = _ingest(tmp_path, {"first": "2020-01", "last": "2024-12"})
-    (a, b), = res.coverage.partners["accueil_jour"].periods
+    ((a, b),) = res.coverage.partners["accueil_jour"].periods
     assert (str(a), str(b)) == ("2023-01", "2024-12")
     assert "sans aucune ligne" in res.warnings[0]
 
