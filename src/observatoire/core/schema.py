@@ -120,6 +120,9 @@ QUARANTINE_REASONS: dict[str, str] = {
     "dates_incoherentes": "date de sortie antérieure à la date d'entrée",
     "nuitees_incoherentes": "nombre de nuitées incompatible avec les dates d'entrée et de sortie",
     "valeur_hors_plage": "valeur hors de la plage admise (âge, nuitées, durée, refus)",
+    "jointure_sans_correspondance": "clé de jointure absente de la table jointe (personne, "
+    "programme ou séjour inconnu)",
+    "jointure_ambigue": "clé de jointure présente plusieurs fois dans la table jointe",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.

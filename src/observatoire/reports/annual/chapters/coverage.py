@@ -46,6 +46,8 @@ QUARANTINE_REASONS_SHORT = {
     "dates_incoherentes": "dates incohérentes",
     "nuitees_incoherentes": "nuitées incohérentes",
     "valeur_hors_plage": "hors plage",
+    "jointure_sans_correspondance": "jointure sans correspondance",
+    "jointure_ambigue": "jointure ambiguë",
 }
 
 
