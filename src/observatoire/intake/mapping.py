@@ -219,7 +219,7 @@ def _join_spec(join: JoinSchema, export_format: FileFormat) -> JoinSpec:
         name=join.name,
         files=join.files,
         format=fmt,
-        on=tuple(join.on.items()),
+        on=tuple(join.keys.items()),
         required=join.required,
         columns=tuple(join.columns),
     )

@@ -404,7 +404,7 @@ class JoinSchema(Block):
         ...,
         **_doc(
             "Nom court de la table jointe. Ses colonnes se désignent ensuite « nom.Colonne » "
-            "partout où l'export nomme une colonne (columns, where, on d'une jointure suivante), "
+            "partout où l'export nomme une colonne (columns, where, keys d'une jointure suivante), "
             "ce qui évite toute confusion avec les colonnes du fichier principal.",
             "name: personnes     # puis : birth_date: {column: personnes.DOB, type: date}",
             type="texte",
@@ -429,14 +429,15 @@ class JoinSchema(Block):
             default="le format de l'export",
         ),
     )
-    on: Annotated[dict[Text, Text], Field(min_length=1)] = Field(
+    keys: Annotated[dict[Text, Text], Field(min_length=1)] = Field(
         ...,
         **_doc(
             "Clé de jointure : {colonne du fichier principal: colonne de la table jointe}, une "
             "paire par colonne de la clé. La colonne de gauche peut être celle d'une table "
             "jointe plus haut (« sejours.PersonalID »). Une clé présente deux fois dans la table "
-            "jointe met les lignes concernées en quarantaine (jointure_ambigue).",
-            "on: {PersonalID: PersonalID}",
+            "jointe met les lignes concernées en quarantaine (jointure_ambigue). (Pas « on: », "
+            "que YAML lit comme « oui ».)",
+            "keys: {PersonalID: PersonalID}",
             type="dictionnaire colonne: colonne",
         ),
     )
@@ -459,6 +460,16 @@ class JoinSchema(Block):
             default="toutes les colonnes de la table jointe",
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_yaml_boolean_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(isinstance(k, bool) for k in data):
+            raise ValueError(
+                "une clé de ce bloc est lue comme oui/non par YAML (on, off, yes, no) : la clé "
+                "de jointure s'écrit keys: {colonne: colonne}, pas on:."
+            )
+        return data
 
     @field_validator("files")
     @classmethod
@@ -620,7 +631,7 @@ class ExportSchema(Block):
             "l'export est le côté « plusieurs » : chaque ligne trouve au plus une ligne de chaque "
             "table jointe ; les lignes jointes jamais utilisées sont comptées (rows.json).",
             'join:\n  - name: personnes\n    files: "reseau_hmis/Client.csv"\n'
-            "    on: {PersonalID: PersonalID}",
+            "    keys: {PersonalID: PersonalID}",
             type="liste de blocs",
             default="[] (aucune)",
         ),
@@ -713,8 +724,8 @@ class ExportSchema(Block):
                     f"deux tables jointes s'appellent « {join.name} » : donnez-leur des noms "
                     "différents.",
                 )
-            for left in join.on:
-                _check_reference(left, declared, self.join, f"join[{i}].on.{left}")
+            for left in join.keys:
+                _check_reference(left, declared, self.join, f"join[{i}].keys.{left}")
             declared[join.name] = join
         for name, col in self.columns.items():
             for label in (col.column, *col.aliases):

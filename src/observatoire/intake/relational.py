@@ -191,7 +191,7 @@ class JoinedTables:
                 f"colonne(s) absente(s) de la table jointe « {join.name} » : "
                 + ", ".join(f"« {c} »" for c in missing)
                 + f". Colonnes présentes : {', '.join(table.header)}.",
-                "demandez au partenaire l'export complet de cette table, ou corrigez `on:` / "
+                "demandez au partenaire l'export complet de cette table, ou corrigez `keys:` / "
                 "`columns:` de la jointure.",
             )
         return table
