@@ -379,7 +379,7 @@ def read_code_list(ref: str, codes_dir: Path) -> dict[str, str]:
 
 # --- joins and row filters -----------------------------------------------------------------------
 
-JOIN_NAME = r"^[a-z][a-z0-9_]*$"
+JOIN_NAME = r"^[a-z][a-z0-9_]{0,39}$"
 PATTERNS[JOIN_NAME] = (
     "un nom court en minuscules sans accent ni espace (lettres, chiffres, « _ »), par ex. "
     "« personnes »"
