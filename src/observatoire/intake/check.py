@@ -339,17 +339,18 @@ def _join_of(spec: ExportSpec, columns: list[str]) -> JoinSpec | None:
 def _join_sentence(reason: str, spec: ExportSpec, columns: list[str], cols: str) -> str:
     join = _join_of(spec, columns)
     if join is None:
-        table, key = "la table jointe", "la clé"
+        table, key = "de la table jointe", "la clé"
     else:
-        table = f"le fichier « {PurePosixPath(join.files).name} » (table « {join.name} »)"
+        table = f"du fichier « {PurePosixPath(join.files).name} » (table « {join.name} »)"
         key = ", ".join(f"« {c} »" for _, c in join.on)
     if reason == "jointure_ambigue":
         return (
-            f"dédoublonner {table} : chaque valeur de {key} doit y figurer une seule fois "
+            f"dédoublonner {table.split(' ', 1)[1]} : chaque valeur de {key} doit y figurer "
+            "une seule fois "
             f"(ces lignes y trouvent plusieurs correspondances pour {cols})."
         )
     return (
-        f"vérifier {cols} : ces valeurs sont absentes de {table} ; envoyer toutes les tables de "
+        f"vérifier {cols} : ces valeurs sont absentes {table} ; envoyer toutes les tables de "
         "l'export extraites le même jour (une personne, un programme ou un séjour créé après "
         "l'extraction d'une table manque dans l'autre), ou corriger la clé."
     )

@@ -357,7 +357,10 @@ def read_shared_file(
         rel_name,
         first.sha256,
         rows_read=first.rows_read,
-        extra_columns=first.extra_columns,
+        # A column is « extra » only if no export of the file uses it.
+        extra_columns=[
+            c for c in first.extra_columns if all(c in r.extra_columns for r, _ in parts)
+        ],
         missing_optional=first.missing_optional,
         declares_filter=any(s.where for s in specs),
     )
@@ -383,6 +386,10 @@ def read_shared_file(
     filtered = first.filtered if first.filtered is not None else pd.DataFrame()
     if len(filtered):
         filtered = filtered[~filtered["source_row"].isin(set_aside)].reset_index(drop=True)
+        scopes = " ; ".join(
+            f"{s.name} : " + " et ".join(w.describe() for w in s.where) for s in specs if s.where
+        )
+        filtered["condition"] = f"de chacun des exports ({scopes})"
     combined.filtered = filtered
     combined.accepted = pd.concat([f for _, f in frames], ignore_index=True)
     combined.problems = [
