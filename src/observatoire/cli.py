@@ -138,11 +138,18 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
     partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
     for p in partners.values():
         print(
-            f"{p.partner_id} — {p.name} ({DISPOSITIFS[p.dispositif]}, une ligne = un {p.row_unit})"
+            f"{p.partner_id} — {p.name} "
+            f"({', '.join(DISPOSITIFS[d] for d in p.dispositifs)}, une ligne = un {p.row_unit})"
         )
         for e in p.exports:
             required = [c.column for c in e.columns.values() if c.required]
             print(f"    export « {e.name} » : {e.files}")
+            if len(p.dispositifs) > 1:
+                print(f"      dispositif : {DISPOSITIFS[e.dispositif]}")
+            for j in e.joins:
+                print(f"      jointure « {j.name} » : {j.files}")
+            for w in e.where:
+                print(f"      filtre : {w.describe()}")
             print(f"      format : {e.format.describe()}")
             print(f"      colonnes obligatoires : {', '.join(required) or '(aucune)'}")
     return 0

@@ -87,7 +87,7 @@ def _annotation_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
         nxt: list[Any] = []
         for ann in current:
             if isinstance(ann, type) and issubclass(ann, BaseModel):
-                field = ann.model_fields.get(str(part))
+                field = _field_named(ann, str(part))
                 if field is not None and not isinstance(part, int):
                     nxt.extend(_unwrap(field.annotation))
             elif get_origin(ann) in (list, tuple) and isinstance(part, int):
@@ -100,11 +100,19 @@ def _annotation_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
     return current
 
 
+def _field_named(model: type[BaseModel], key: str) -> Any:
+    """The field a file key names: its alias when it has one (``in`` for ``in_``)."""
+    for name, field in model.model_fields.items():
+        if (field.alias or name) == key:
+            return field
+    return None
+
+
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys admitted where an unknown key was found (empty if that place is no model)."""
     for ann in _annotation_at(model, loc[:-1]):
         if isinstance(ann, type) and issubclass(ann, BaseModel):
-            return list(ann.model_fields)
+            return [f.alias or name for name, f in ann.model_fields.items()]
     return []
 
 

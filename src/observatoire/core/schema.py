@@ -124,6 +124,9 @@ QUARANTINE_REASONS: dict[str, str] = {
     "(clé coverage de sa correspondance)",
     "ligne_isolee": "ligne isolée, datée loin de la masse de l'export (couverture non déclarée : "
     "la couverture proposée d'après les données l'exclut)",
+    "jointure_sans_correspondance": "clé de jointure absente de la table jointe (personne, "
+    "programme ou séjour inconnu)",
+    "jointure_ambigue": "clé de jointure présente plusieurs fois dans la table jointe",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.

@@ -231,8 +231,9 @@ def persons_by_partner(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint
     keys = pd.DataFrame({str(y): [key(y, f"partenaire={p}") for p in rows]}, index=rows)
     constraints = []
     by_disp: dict[str, list[str]] = {}
-    for p in rows:
-        by_disp.setdefault(partners[p]["dispositif"], []).append(p)
+    for p in rows:  # a partner feeding several dispositifs (« a,b ») is part of each
+        for d in str(partners[p]["dispositif"]).split(","):
+            by_disp.setdefault(d, []).append(p)
     for d, ps in by_disp.items():
         if len(ps) == 1 and d in ind["dispositifs"]:
             constraints.append(

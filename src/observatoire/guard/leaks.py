@@ -58,7 +58,14 @@ from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.storage import sha256_file, write_json
-from observatoire.intake.mapping import ColumnSpec, PartnerMapping, load_partners, normalise_label
+from observatoire.intake.mapping import (
+    ColumnSpec,
+    ExportSpec,
+    FileFormat,
+    PartnerMapping,
+    load_partners,
+    normalise_label,
+)
 from observatoire.intake.readers import is_blank, parse_dates, read_export
 
 __all__ = [
@@ -429,27 +436,48 @@ def collect_identities(raw_dir: Path, partners: dict[str, PartnerMapping]) -> Id
         for spec in partner.exports:
             if not any(c.identity and f in FIELD_KINDS for f, c in spec.columns.items()):
                 continue
-            for path in sorted(raw_dir.glob(spec.files)):
-                digest = sha256_file(path)
-                if digest in seen:
-                    continue
-                seen.add(digest)
-                rel = path.relative_to(raw_dir).as_posix()
-                raw = read_export(path, spec.format, partner.partner_id, rel)
-                ids.raw_files += 1
-                for fname, label in _identity_columns(spec.columns, raw.rows.columns).items():
-                    values = raw.rows[label]
-                    if fname == "birth_date":
-                        ids.add_birth_dates(values, spec.format.date_format)
-                        continue
-                    for value in pd.unique(values.astype(object)):
-                        if is_blank(value):
-                            continue
-                        if fname == "local_id":
-                            ids.add_client_id(value)
-                        else:
-                            ids.add_name(value, FIELD_KINDS[fname])
+            # A relational export's identities may sit in a joined table (« personnes.Nom »):
+            # each table is read with its own format, its columns named as the mapping names them.
+            sources = [(spec.files, spec.format, "")]
+            sources += [(j.files, j.format, f"{j.name}.") for j in spec.joins]
+            for pattern, fmt, prefix in sources:
+                _collect_file_identities(ids, seen, raw_dir, pattern, fmt, prefix, spec, partner)
     return ids
+
+
+def _collect_file_identities(
+    ids: Identities,
+    seen: set[str],
+    raw_dir: Path,
+    pattern: str,
+    fmt: FileFormat,
+    prefix: str,
+    spec: ExportSpec,
+    partner: PartnerMapping,
+) -> None:
+    for path in sorted(raw_dir.glob(pattern)):
+        digest = sha256_file(path) + prefix  # a table joined under two names is read twice
+        if digest in seen:
+            continue
+        seen.add(digest)
+        rel = path.relative_to(raw_dir).as_posix()
+        raw = read_export(path, fmt, partner.partner_id, rel)
+        ids.raw_files += 1
+        rows = raw.rows.rename(
+            columns={c: f"{prefix}{c}" for c in raw.rows.columns if c not in ("source_row", "line")}
+        )
+        for fname, label in _identity_columns(spec.columns, rows.columns).items():
+            values = rows[label]
+            if fname == "birth_date":
+                ids.add_birth_dates(values, fmt.date_format)
+                continue
+            for value in pd.unique(values.astype(object)):
+                if is_blank(value):
+                    continue
+                if fname == "local_id":
+                    ids.add_client_id(value)
+                else:
+                    ids.add_name(value, FIELD_KINDS[fname])
 
 
 # --- scanning ---------------------------------------------------------------------------------

@@ -168,7 +168,8 @@ def annual_indicators(
         "partners": {
             pid: {
                 "name": p.name,
-                "dispositif": p.dispositif,
+                # Codes joined by « , » for a partner whose exports feed several dispositifs.
+                "dispositif": ",".join(p.dispositifs),
                 "persons": int(by_partner.get(pid, 0)),
             }
             for pid, p in partners.items()
@@ -192,7 +193,7 @@ def annual_indicators(
 
 def shelter_capacity(partners: dict[str, PartnerMapping]) -> dict[str, int] | None:
     """Beds of all night shelters added up (permanent and winter-plan), None without one."""
-    shelters = [p for p in partners.values() if p.dispositif == SHELTER]
+    shelters = [p for p in partners.values() if p.runs(SHELTER)]
     if not shelters:
         return None
     return {

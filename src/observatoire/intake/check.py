@@ -32,12 +32,21 @@ from observatoire.core.coverage import (
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
 from observatoire.core.formatting import french_percent
 from observatoire.core.schema import QUARANTINE_REASONS
-from observatoire.intake.ingest import FileResult, export_year, read_partner_file
-from observatoire.intake.mapping import ColumnSpec, ExportSpec, PartnerMapping, load_mapping
+from observatoire.intake.ingest import FileResult, export_year, read_shared_file
+from observatoire.intake.mapping import (
+    ColumnSpec,
+    ExportSpec,
+    JoinSpec,
+    PartnerMapping,
+    load_mapping,
+    normalise_label,
+)
+from observatoire.intake.relational import JoinedTables
 
 __all__ = [
     "DATE_WORDS",
     "EXIT_CODES",
+    "JOIN_REASONS",
     "MAX_CODE_EXAMPLES",
     "MAX_LINE_ITEMS",
     "CheckRejected",
@@ -47,6 +56,7 @@ __all__ = [
     "condense_lines",
     "file_pattern",
     "find_export",
+    "find_exports",
     "find_partner",
     "fix_sentence",
     "human_date_format",
@@ -54,7 +64,10 @@ __all__ = [
     "run_check",
 ]
 
-EXIT_CODES = {"ok": 0, "rows_set_aside": 1, "rejected": 2}
+EXIT_CODES = {"ok": 0, "rows_set_aside": 1, "rejected": 2, "join_problems": 2}
+JOIN_REASONS = ("jointure_sans_correspondance", "jointure_ambigue")
+"""Rows a join could not complete: the tables sent do not fit together, the sending is refused
+(exit code 2) until the partner sends tables extracted together."""
 MAX_LINE_ITEMS = 8
 """Line numbers or ranges shown per column before "et N autres"."""
 MAX_CODE_EXAMPLES = 8
@@ -103,6 +116,12 @@ class CheckReport:
     coverage_proposed: dict[str, Any] | None = None
     """The coverage this file's dates suggest (:func:`observatoire.core.coverage.propose_periods`):
     ``periods``, ``rows``, ``stray_rows``, ``stray_months``, and ``yaml``, the block to paste."""
+    rows_filtered: int = 0
+    """Rows out of the scope of every export reading the file (``where:``), not errors."""
+    filters: dict[str, int] = field(default_factory=dict)
+    """Filter missed (French) → rows it put out of scope."""
+    exports_detail: dict[str, dict[str, int]] = field(default_factory=dict)
+    """For a file several exports read: each export's rows accepted, set aside, filtered."""
 
     @property
     def exit_code(self) -> int:
@@ -195,6 +214,33 @@ def find_export(partner: PartnerMapping, file: Path) -> tuple[ExportSpec, list[s
         f"(exports : {exports}).",
         "renommez le fichier selon le modèle de l'export qu'il contient.",
     )
+
+
+def find_exports(partner: PartnerMapping, file: Path) -> tuple[list[ExportSpec], list[str]]:
+    """Every export that reads the file (one per dispositif when a file feeds several)."""
+    _refuse_joined_table(partner, file)
+    spec, notes = find_export(partner, file)
+    same = [
+        s
+        for s in partner.exports
+        if s is spec or fnmatchcase(file.name.lower(), file_pattern(s).lower())
+    ]
+    return same, notes
+
+
+def _refuse_joined_table(partner: PartnerMapping, file: Path) -> None:
+    """A joined table is checked through the file it completes, not on its own."""
+    if any(fnmatchcase(file.name.lower(), file_pattern(s).lower()) for s in partner.exports):
+        return
+    for spec in partner.exports:
+        for join in spec.joins:
+            if fnmatchcase(file.name.lower(), PurePosixPath(join.files).name.lower()):
+                raise CheckRejected(
+                    f"« {file.name} » est la table jointe « {join.name} » de l'export "
+                    f"« {spec.name} » : elle ne se vérifie pas seule.",
+                    f"vérifiez le fichier principal de l'export ({file_pattern(spec)}), posé dans "
+                    "le même dossier que cette table : la vérification la lira avec lui.",
+                )
 
 
 # --- what to ask the partner ---
@@ -300,7 +346,38 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
             f"vérifier {cols} : ces lignes sont datées loin de toutes les autres (une erreur "
             "d'année ?) ; corriger la date."
         )
+    if reason in ("jointure_sans_correspondance", "jointure_ambigue"):
+        return _join_sentence(reason, spec, columns, cols)
     return "vérifier ces lignes."
+
+
+def _join_of(spec: ExportSpec, columns: list[str]) -> JoinSpec | None:
+    """The join whose key is read from ``columns`` (as the quarantine names it)."""
+    for join in spec.joins:
+        left = {normalise_label(c) for c, _ in join.on}
+        if any(normalise_label(part) in left for c in columns for part in c.split(", ")):
+            return join
+    return None
+
+
+def _join_sentence(reason: str, spec: ExportSpec, columns: list[str], cols: str) -> str:
+    join = _join_of(spec, columns)
+    if join is None:
+        table, key = "de la table jointe", "la clé"
+    else:
+        table = f"du fichier « {PurePosixPath(join.files).name} » (table « {join.name} »)"
+        key = ", ".join(f"« {c} »" for _, c in join.on)
+    if reason == "jointure_ambigue":
+        return (
+            f"dédoublonner {table.split(' ', 1)[1]} : chaque valeur de {key} doit y figurer "
+            "une seule fois "
+            f"(ces lignes y trouvent plusieurs correspondances pour {cols})."
+        )
+    return (
+        f"vérifier {cols} : ces valeurs sont absentes {table} ; envoyer toutes les tables de "
+        "l'export extraites le même jour (une personne, un programme ou un séjour créé après "
+        "l'extraction d'une table manque dans l'autre), ou corriger la clé."
+    )
 
 
 # --- condensing line numbers ---
@@ -379,8 +456,9 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
             raise CheckRejected(
                 f"le fichier « {file} » {what}.", "vérifiez le chemin et le nom du fichier."
             )
-        spec, report.notes = find_export(partner, file)
-        report.export = spec.name
+        specs, report.notes = find_exports(partner, file)
+        spec = specs[0]
+        report.export = " + ".join(s.name for s in specs)
         report.expected_format = spec.format.describe()
         report.year = export_year(spec, file)
         if spec.period_from_filename and report.year is None:
@@ -389,9 +467,16 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
                 "l'année couverte (le pipeline lit l'année dans le nom)."
             )
         declared = partner.export_coverage(spec)
-        result, frame = read_partner_file(file, str(file), partner, spec, declared)
+        # Joined tables are looked for beside the file first, then where the pipeline reads.
+        tables = JoinedTables(inputs.raw_dir, partner.partner_id, search_dirs=(file.parent,))
+        result, outputs = read_shared_file(
+            file, str(file), partner, specs, tables, coverage_of=partner.export_coverage
+        )
         report.coverage_declared = [list(p) for p in declared] if declared else None
-        report.coverage_proposed = _coverage_proposal(frame, spec)
+        frames = [frame for _, frame in outputs if len(frame)]
+        report.coverage_proposed = _coverage_proposal(
+            pd.concat(frames, ignore_index=True) if frames else outputs[0][1], spec
+        )
     except (ExportRejected, CheckRejected) as exc:
         report.message, report.action = exc.problem, exc.action
         return report
@@ -422,14 +507,28 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
     report.rows_quarantined = result.rows_quarantined
     report.reasons = result.reasons
     report.problems = _problem_groups(result, spec, report.year)
+    for group in report.problems:
+        if group.reason in JOIN_REASONS:
+            group.action = fix_sentence(
+                group.reason, _spec_joining(specs, group.column), [group.column], report.year
+            )
     for reason in dict.fromkeys(g.reason for g in report.problems):
         columns = [g.column for g in report.problems if g.reason == reason]
-        report.actions[reason] = fix_sentence(reason, spec, columns, report.year)
+        owner = _spec_joining(specs, columns[0]) if reason in JOIN_REASONS else spec
+        report.actions[reason] = fix_sentence(reason, owner, columns, report.year)
+    report.rows_filtered = result.rows_filtered
+    if result.rows_filtered:
+        counts = result.filtered["condition"].value_counts()
+        report.filters = {str(k): int(v) for k, v in counts.items()}
+    if result.exports is not None:
+        report.exports_detail = result.exports
     report.extra_columns = list(result.extra_columns)
     report.missing_optional_columns = list(result.missing_optional)
     if result.rows_read == 0:
         report.notes.append("le fichier ne contient aucune ligne de données.")
     report.status = "rows_set_aside" if result.rows_quarantined else "ok"
+    if any(reason in JOIN_REASONS for reason in report.reasons):
+        report.status = "join_problems"
     return report
 
 
@@ -487,6 +586,14 @@ def _coverage_lines(report: CheckReport) -> list[str]:
     return out
 
 
+def _spec_joining(specs: list[ExportSpec], column: str) -> ExportSpec:
+    """The export whose join reads its key from ``column`` (the first export otherwise)."""
+    for spec in specs:
+        if spec.joins and _join_of(spec, [column]) is not None:
+            return spec
+    return specs[0]
+
+
 def _n(value: int) -> str:
     return f"{value:,}".replace(",", " ")
 
@@ -531,7 +638,9 @@ def render_text(report: CheckReport) -> str:
     out.append(
         f"Lignes lues : {_n(report.rows_read)} — acceptées : {_n(report.rows_accepted)} — "
         f"mises de côté : {_n(report.rows_quarantined)}"
+        + (f" — hors champ : {_n(report.rows_filtered)}" if report.rows_filtered else "")
     )
+    out += _relational_lines(report)
     if report.problems:
         out.append("")
         out.append("Lignes mises de côté, par motif (numéros de ligne du fichier) :")
@@ -560,7 +669,15 @@ def render_text(report: CheckReport) -> str:
     for note in report.notes:
         out.append(f"Remarque : {note}")
     out.append("")
-    if report.status == "ok":
+    if report.status == "join_problems":
+        unmatched = sum(report.reasons.get(r, 0) for r in JOIN_REASONS)
+        out.append(
+            f"Résultat : {_lines_word(unmatched)} sur {_n(report.rows_read)} sans correspondance "
+            "unique dans les tables jointes : les tables envoyées ne vont pas ensemble "
+            "(code de sortie 2). Demandez au partenaire toutes les tables de l'export extraites "
+            "le même jour avant de les déposer dans data_raw/."
+        )
+    elif report.status == "ok":
         out.append("Résultat : toutes les lignes sont acceptées (code de sortie 0).")
     else:
         verb = "serait mise" if report.rows_quarantined == 1 else "seraient mises"
@@ -573,6 +690,29 @@ def render_text(report: CheckReport) -> str:
         "les plages admises (âge, nuitées, durée, refus)."
     )
     return "\n".join(out)
+
+
+def _relational_lines(report: CheckReport) -> list[str]:
+    """Rows out of scope (not errors) and, for a file several exports read, each one's share."""
+    out: list[str] = []
+    if report.exports_detail:
+        out.append("")
+        out.append("Exports qui lisent ce fichier (une ligne n'est comptée qu'une fois) :")
+        for name, acc in report.exports_detail.items():
+            out.append(
+                f"  • {name} : {_n(acc['rows_accepted'])} acceptées, "
+                f"{_n(acc['rows_quarantined'])} mises de côté, {_n(acc['rows_filtered'])} hors "
+                "de son champ"
+            )
+    if report.filters:
+        out.append("")
+        out.append(
+            f"Lignes hors champ (filtres where de la correspondance ; ni erreurs ni comptées) : "
+            f"{_n(report.rows_filtered)}"
+        )
+        for condition, n in report.filters.items():
+            out.append(f"  • hors du filtre {condition} : {_lines_word(n)}")
+    return out
 
 
 def run_check(file: Path, partner_id: str, as_json: bool, inputs: InputsSettings) -> int:

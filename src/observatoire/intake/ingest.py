@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from observatoire.intake.readers import (
     parse_integers,
     read_export,
 )
+from observatoire.intake.relational import JoinedFile, JoinedTables, column_format, relate
 
 __all__ = [
     "MAX_PROBLEMS_LISTED",
@@ -64,6 +66,7 @@ __all__ = [
     "ingest_network",
     "pseudonymise_contacts",
     "read_partner_file",
+    "read_shared_file",
 ]
 
 MAX_PROBLEMS_LISTED = 200
@@ -95,10 +98,22 @@ class FileResult:
     extra_columns: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     duplicate_of: str | None = None
+    filtered: pd.DataFrame | None = None
+    """Rows out of the export's scope (``where:``): ``source_row``, ``line``, ``condition``."""
+    declares_filter: bool = False
+    exports: dict[str, dict[str, int]] | None = None
+    """For a file several exports read: each export's rows accepted, set aside, filtered."""
+    rows_in_several_exports: int = 0
+    """Rows kept by more than one export of the file (overlapping filters): counted once, in
+    the first export that keeps them."""
 
     @property
     def rows_accepted(self) -> int:
         return 0 if self.accepted is None else len(self.accepted)
+
+    @property
+    def rows_filtered(self) -> int:
+        return 0 if self.filtered is None else len(self.filtered)
 
     @property
     def rows_quarantined(self) -> int:
@@ -123,7 +138,19 @@ class FileResult:
             "extra_columns": self.extra_columns,
             "missing_optional_columns": self.missing_optional,
             "duplicate_of": self.duplicate_of,
+            **self._relational_accounting(),
         }
+
+    def _relational_accounting(self) -> dict[str, object]:
+        """Keys only a filtered or shared file has (read = accepted + quarantined + filtered),
+        so that the accounting of a plain export keeps its former shape."""
+        extra: dict[str, object] = {}
+        if self.declares_filter or self.exports is not None or self.rows_filtered:
+            extra["rows_filtered"] = self.rows_filtered
+        if self.exports is not None:
+            extra["exports"] = self.exports
+            extra["rows_in_several_exports"] = self.rows_in_several_exports
+        return extra
 
 
 def export_year(spec: ExportSpec, path: Path) -> int | None:
@@ -202,6 +229,7 @@ def read_partner_file(
     rel_name: str,
     partner: PartnerMapping,
     spec: ExportSpec,
+    tables: JoinedTables | None = None,
     coverage: tuple[tuple[str, str], ...] | None = None,
     coverage_reason: str = "hors_couverture_declaree",
 ) -> tuple[FileResult, pd.DataFrame]:
@@ -215,11 +243,23 @@ def read_partner_file(
     """
     result = FileResult(partner.partner_id, spec.name, spec.table, rel_name, sha256_file(path))
     raw = read_export(path, spec.format, partner.partner_id, rel_name)
+    rows, header = raw.rows, raw.header
+    main_columns = [c for c in rows.columns if c not in ("source_row", "line")]
+    relation = None
+    if spec.joins or spec.where:
+        # A relational export: its tables joined, its filters applied (intake.relational).
+        if tables is None:
+            tables = JoinedTables(path.parent, partner.partner_id)
+        relation = relate(rows, header, spec, tables, partner.partner_id, rel_name)
+        rows, header = relation.rows, relation.header
+        result.filtered = relation.filtered
+        result.declares_filter = bool(spec.where)
     found, result.extra_columns, result.missing_optional = _resolve_columns(
-        spec, raw.header, partner, rel_name
+        spec, header, partner, rel_name
     )
-    rows = raw.rows
-    result.rows_read = len(rows)
+    if relation is not None:
+        result.extra_columns = [c for c in result.extra_columns if c in raw.header]
+    result.rows_read = len(raw.rows)
     fmt = spec.format
     fields = TABLE_FIELDS[spec.table]
     out = pd.DataFrame(index=rows.index)
@@ -232,7 +272,7 @@ def read_partner_file(
         reason_col[new] = column
 
     # Total rows and exact duplicates are recognised on the raw cells, before any parsing.
-    cells = rows[[c for c in rows.columns if c not in ("source_row", "line")]]
+    cells = rows[main_columns]
     as_text = cells.apply(
         lambda col: map_unique(col, lambda v: "" if is_blank(v) else str(v).strip())
     )
@@ -247,6 +287,10 @@ def read_partner_file(
         cells.columns[0],
     )
     flag(as_text.duplicated(keep="first"), "ligne_dupliquee", "(ligne entière)")
+    if relation is not None:  # a row the joins could not complete, located on its key
+        new = relation.reason.notna() & reason.isna()
+        reason[new] = relation.reason[new]
+        reason_col[new] = relation.reason_column[new]
 
     for fname, col in spec.columns.items():
         label = found.get(fname)
@@ -254,6 +298,8 @@ def read_partner_file(
             out[fname] = pd.Series(pd.NA, index=rows.index, dtype=object)
             continue
         values = rows[label]
+        if relation is not None:
+            fmt = column_format(spec, label)
         kind = col.kind
         if kind == "date":
             parsed, bad = parse_dates(values, fmt.date_format)
@@ -301,7 +347,7 @@ def read_partner_file(
 
     if coverage is not None:
         flag(
-            outside_coverage(out, spec.table, partner.dispositif, coverage),
+            outside_coverage(out, spec.table, spec.dispositif, coverage),
             coverage_reason,
             found.get(date_field, date_field),
         )
@@ -317,7 +363,7 @@ def read_partner_file(
     out["source_file"] = rel_name
     out["source_row"] = rows["source_row"].astype("int64")
     bad = reason.notna()
-    q = rows[bad].copy()
+    q = rows.loc[bad, [*main_columns, "source_row", "line"]].copy()
     q.insert(0, "column", reason_col[bad])
     q.insert(0, "reason", reason[bad])
     q.insert(0, "line", q.pop("line"))
@@ -332,6 +378,85 @@ def read_partner_file(
     ]
     assert set(result.reasons) <= set(QUARANTINE_REASONS)
     return result, result.accepted
+
+
+def read_shared_file(
+    path: Path,
+    rel_name: str,
+    partner: PartnerMapping,
+    specs: list[ExportSpec],
+    tables: JoinedTables | None = None,
+    coverage_of: Callable[[ExportSpec], tuple[tuple[str, str], ...] | None] | None = None,
+    coverage_reason: str = "hors_couverture_declaree",
+) -> tuple[FileResult, list[tuple[ExportSpec, pd.DataFrame]]]:
+    """One file several exports read (one export per dispositif, by complementary filters).
+
+    Each row has one fate in the file's accounting, never counted twice: kept if some export
+    keeps it (in the first that does: a row two exports keep is counted in
+    ``rows_in_several_exports``), else set aside if some export sets it aside (the first reason),
+    else filtered out by all. So read = accepted + quarantined + filtered, per file.
+    ``coverage_of`` gives each export's covered months (see :func:`read_partner_file`).
+    """
+
+    def read(spec: ExportSpec) -> tuple[FileResult, pd.DataFrame]:
+        months = coverage_of(spec) if coverage_of else None
+        return read_partner_file(path, rel_name, partner, spec, tables, months, coverage_reason)
+
+    if len(specs) == 1:
+        result, frame = read(specs[0])
+        return result, [(specs[0], frame)]
+    parts = [read(spec) for spec in specs]
+    first = parts[0][0]
+    combined = FileResult(
+        partner.partner_id,
+        " + ".join(s.name for s in specs),
+        first.table,
+        rel_name,
+        first.sha256,
+        rows_read=first.rows_read,
+        # A column is « extra » only if no export of the file uses it.
+        extra_columns=[
+            c for c in first.extra_columns if all(c in r.extra_columns for r, _ in parts)
+        ],
+        missing_optional=first.missing_optional,
+        declares_filter=any(s.where for s in specs),
+    )
+    kept_rows: set[int] = set()
+    frames: list[tuple[ExportSpec, pd.DataFrame]] = []
+    combined.exports = {}
+    for spec, (res, frame) in zip(specs, parts, strict=True):
+        again = frame["source_row"].isin(kept_rows) if len(frame) else pd.Series(dtype=bool)
+        combined.rows_in_several_exports += int(again.sum())
+        frame = frame[~again].reset_index(drop=True) if len(frame) else frame
+        kept_rows.update(int(r) for r in frame.get("source_row", []))
+        frames.append((spec, frame))
+        combined.exports[spec.name] = {
+            "rows_accepted": len(frame),
+            "rows_quarantined": res.rows_quarantined,
+            "rows_filtered": res.rows_filtered,
+        }
+    quarantined = pd.concat([res.quarantined for res, _ in parts], ignore_index=True)
+    quarantined = quarantined[~quarantined["source_row"].isin(kept_rows)]
+    quarantined = quarantined.drop_duplicates("source_row", keep="first")
+    combined.quarantined = quarantined.sort_values("source_row").reset_index(drop=True)
+    set_aside = kept_rows | set(int(r) for r in combined.quarantined["source_row"])
+    filtered = first.filtered if first.filtered is not None else pd.DataFrame()
+    if len(filtered):
+        filtered = filtered[~filtered["source_row"].isin(set_aside)].reset_index(drop=True)
+        scopes = " ; ".join(
+            f"{s.name} : " + " et ".join(w.describe() for w in s.where) for s in specs if s.where
+        )
+        filtered["condition"] = f"de chacun des exports ({scopes})"
+    combined.filtered = filtered
+    combined.accepted = pd.concat([f for _, f in frames], ignore_index=True)
+    combined.problems = [
+        Problem(int(r.line), int(r.source_row), str(r.column), str(r.reason))
+        for r in combined.quarantined.head(MAX_PROBLEMS_LISTED).itertuples()
+    ]
+    assert combined.rows_read == (
+        combined.rows_accepted + combined.rows_quarantined + combined.rows_filtered
+    ), rel_name
+    return combined, frames
 
 
 def duplicate_file_result(
@@ -370,7 +495,10 @@ def _age_years(birth: pd.Series, at: pd.Series) -> pd.Series:
 
 
 def pseudonymise_contacts(
-    frame: pd.DataFrame, partner: PartnerMapping, pseudo: Pseudonymiser
+    frame: pd.DataFrame,
+    partner: PartnerMapping,
+    pseudo: Pseudonymiser,
+    dispositif: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split parsed contact rows into a clean contact table and keyed linkage tokens.
 
@@ -380,6 +508,7 @@ def pseudonymise_contacts(
     """
     f = frame
     pid = partner.partner_id
+    dispositif = dispositif or partner.dispositif  # the export's own, when it declares one
     date_start = pd.to_datetime(f["date_start"])
     birth = (
         pd.to_datetime(f["birth_date"]) if "birth_date" in f else pd.Series(pd.NaT, index=f.index)
@@ -428,7 +557,7 @@ def pseudonymise_contacts(
     date_end = (
         pd.to_datetime(f["date_end"]) if "date_end" in f else pd.Series(pd.NaT, index=f.index)
     )
-    if partner.dispositif in NIGHT_STAYS:
+    if dispositif in NIGHT_STAYS:
         from_dates = (date_end - date_start).dt.days.astype("Int64")
         nights = nights.fillna(from_dates)
 
@@ -439,7 +568,7 @@ def pseudonymise_contacts(
         {
             "record_key": record_key,
             "partner_id": pid,
-            "dispositif": partner.dispositif,
+            "dispositif": dispositif,
             "date_start": date_start.astype("datetime64[s]"),
             "date_end": date_end.astype("datetime64[s]"),
             "nights": nights,
@@ -475,7 +604,7 @@ def pseudonymise_contacts(
             "source_row": f["source_row"].astype("int64"),
             "record_key": record_key,
             "partner_id": pid,
-            "dispositif": partner.dispositif,
+            "dispositif": dispositif,
             "sex": sex.astype(str),
             "birth_year": birth.dt.year.astype("Int64"),
             "est_birth_year": est_birth_year.where(birth.isna()),
@@ -520,6 +649,8 @@ class IngestResult:
     tokens: pd.DataFrame
     refusals: pd.DataFrame
     files: list[FileResult]
+    joined: list[JoinedFile] = field(default_factory=list)
+    """Files of joined tables (relational exports), with their used and unused rows."""
     coverage: Coverage = field(default_factory=Coverage)
     warnings: list[str] = field(default_factory=list)
     """French warnings for the analyst (« couverture non déclarée »…), printed by the stage."""
@@ -561,11 +692,16 @@ def ingest_network(
 ) -> IngestResult:
     """Read every export of every partner; rejected files stop the run (nothing is written)."""
     contacts, tokens, refusals, files = [], [], [], []
+    joined: list[JoinedFile] = []
     coverage: dict[str, PartnerCoverage] = {}
     warnings: list[str] = []
     seen_hashes: dict[str, str] = {}
     for partner in partners.values():
-        read: list[tuple[int, Path, str, ExportSpec, FileResult, pd.DataFrame]] = []
+        # A file several exports read (one per dispositif, by their filters) is read once in
+        # the accounting: its exports are gathered by path, in the mapping's order.
+        plan: dict[Path, list[ExportSpec]] = {}
+        superseded: dict[Path, str] = {}
+        read: list[tuple[int, Path, str, list[ExportSpec], FileResult, list]] = []
         for spec in partner.exports:
             paths = sorted(raw_dir.glob(spec.files), key=_sort_key)
             if not paths:
@@ -576,68 +712,93 @@ def ingest_network(
                     "déposez l'export du partenaire dans ce dossier (voir README), ou retirez "
                     "cet export de sa correspondance s'il n'existe plus.",
                 )
-            superseded = _superseded_by(spec, paths, raw_dir)
+            for path, kept in _superseded_by(spec, paths, raw_dir).items():
+                superseded.setdefault(path, kept)
             for path in paths:
-                rel = path.relative_to(raw_dir).as_posix()
-                if path in superseded:
-                    kept = superseded[path]
-                    res = duplicate_file_result(
-                        path, rel, partner, spec, kept, reason="periode_deja_couverte"
-                    )
-                    files.append(res)
-                    progress(
-                        f"  {rel} : même période que {kept}, envoi plus récent conservé ; "
-                        f"{res.rows_read} lignes mises de côté"
-                    )
-                    continue
-                digest = sha256_file(path)
-                if digest in seen_hashes:
-                    res = duplicate_file_result(path, rel, partner, spec, seen_hashes[digest])
-                    files.append(res)
-                    progress(
-                        f"  {rel} : copie identique de {res.duplicate_of}, ignorée "
-                        f"({res.rows_read} lignes mises de côté)"
-                    )
-                    continue
-                seen_hashes[digest] = rel
-                res, frame = read_partner_file(
-                    path, rel, partner, spec, partner.export_coverage(spec)
+                plan.setdefault(path, []).append(spec)
+        tables = JoinedTables(raw_dir, partner.partner_id)
+        for path, specs in plan.items():
+            spec = specs[0]
+            rel = path.relative_to(raw_dir).as_posix()
+            if path in superseded:
+                kept = superseded[path]
+                res = duplicate_file_result(
+                    path, rel, partner, spec, kept, reason="periode_deja_couverte"
                 )
-                read.append((len(files), path, rel, spec, res, frame))
-                files.append(res)  # its place in the accounting; replaced if read again
-        cov, warning = partner_coverage(partner, [r[3:] for r in read])
+                files.append(res)
+                progress(
+                    f"  {rel} : même période que {kept}, envoi plus récent conservé ; "
+                    f"{res.rows_read} lignes mises de côté"
+                )
+                continue
+            digest = sha256_file(path)
+            if digest in seen_hashes:
+                res = duplicate_file_result(path, rel, partner, spec, seen_hashes[digest])
+                files.append(res)
+                progress(
+                    f"  {rel} : copie identique de {res.duplicate_of}, ignorée "
+                    f"({res.rows_read} lignes mises de côté)"
+                )
+                continue
+            seen_hashes[digest] = rel
+            res, outputs = read_shared_file(
+                path, rel, partner, specs, tables, coverage_of=partner.export_coverage
+            )
+            read.append((len(files), path, rel, specs, res, outputs))
+            files.append(res)  # its place in the accounting; replaced if read again
+        cov, warning = partner_coverage(
+            partner, [(spec, res, frame) for *_, res, outputs in read for spec, frame in outputs]
+        )
         coverage[partner.partner_id] = cov
         if warning:
             warnings.append(warning)
-        for place, path, rel, spec, res, frame in read:
+        for place, path, rel, specs, res, outputs in read:
             if cov.status == PROPOSED and cov.stray_rows:
-                stray = outside_coverage(frame, spec.table, partner.dispositif, _months(cov))
-                if stray.any():  # read again, the stray rows set aside with their lines
-                    res, frame = read_partner_file(
-                        path, rel, partner, spec, _months(cov), "ligne_isolee"
+                stray = any(
+                    outside_coverage(frame, spec.table, spec.dispositif, _months(cov)).any()
+                    for spec, frame in outputs
+                )
+                if stray:  # read again, the stray rows set aside with their lines
+                    res, outputs = read_shared_file(
+                        path,
+                        rel,
+                        partner,
+                        specs,
+                        tables,
+                        coverage_of=lambda _spec, cov=cov: _months(cov),
+                        coverage_reason="ligne_isolee",
                     )
                     files[place] = res
+            filtered = f", {res.rows_filtered} hors champ (filtres)" if res.rows_filtered else ""
             progress(
                 f"  {rel} : {res.rows_read} lignes lues, {res.rows_accepted} acceptées, "
-                f"{res.rows_quarantined} mises de côté"
+                f"{res.rows_quarantined} mises de côté{filtered}"
             )
-            if spec.table == "contacts":
-                c, t = pseudonymise_contacts(frame, partner, pseudo)
-                contacts.append(c)
-                tokens.append(t)
-            else:
-                refusals.append(
-                    pd.DataFrame(
-                        {
-                            "partner_id": partner.partner_id,
-                            "dispositif": partner.dispositif,
-                            "date": pd.to_datetime(frame["date"]).astype("datetime64[s]"),
-                            "refusals": frame["refusals"].astype("int64"),
-                            "source_file": frame["source_file"],
-                            "source_row": frame["source_row"].astype("int64"),
-                        }
-                    )
+            if res.rows_in_several_exports:
+                progress(
+                    f"  Attention : {res.rows_in_several_exports} lignes de {rel} sont retenues "
+                    "par plusieurs exports (filtres where qui se chevauchent) ; chacune n'est "
+                    "comptée que dans le premier export qui la retient."
                 )
+            for spec, frame in outputs:
+                if spec.table == "contacts":
+                    c, t = pseudonymise_contacts(frame, partner, pseudo, spec.dispositif)
+                    contacts.append(c)
+                    tokens.append(t)
+                else:
+                    refusals.append(
+                        pd.DataFrame(
+                            {
+                                "partner_id": partner.partner_id,
+                                "dispositif": spec.dispositif or partner.dispositif,
+                                "date": pd.to_datetime(frame["date"]).astype("datetime64[s]"),
+                                "refusals": frame["refusals"].astype("int64"),
+                                "source_file": frame["source_file"],
+                                "source_row": frame["source_row"].astype("int64"),
+                            }
+                        )
+                    )
+        joined.extend(tables.accounting())
     order = ["source_file", "source_row"]
     all_contacts = pd.concat(contacts, ignore_index=True).sort_values(order, ignore_index=True)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
@@ -648,7 +809,9 @@ def ingest_network(
             columns=["partner_id", "dispositif", "date", "refusals", "source_file", "source_row"]
         )
     )
-    return IngestResult(all_contacts, all_tokens, all_refusals, files, Coverage(coverage), warnings)
+    return IngestResult(
+        all_contacts, all_tokens, all_refusals, files, joined, Coverage(coverage), warnings
+    )
 
 
 def _months(cov: PartnerCoverage) -> tuple[tuple[str, str], ...]:

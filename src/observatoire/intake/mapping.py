@@ -12,6 +12,7 @@ French) and turned into the frozen records below, which the stages read.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ from observatoire.intake.mapping_schema import (
     REFERENCE_HINT,
     ColumnSchema,
     CoveragePeriodSchema,
+    JoinSchema,
+    WhereSchema,
+    bound_date,
     read_code_list,
     validate_mapping,
 )
@@ -34,7 +38,9 @@ __all__ = [
     "ColumnSpec",
     "ExportSpec",
     "FileFormat",
+    "JoinSpec",
     "PartnerMapping",
+    "WhereSpec",
     "load_mapping",
     "load_partners",
     "normalise_label",
@@ -100,6 +106,49 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class JoinSpec:
+    """A further table joined to each row of an export's file (a relational export).
+
+    Its columns are named ``<name>.<column>`` in the export (columns, filters, later keys)."""
+
+    name: str
+    files: str
+    format: FileFormat
+    on: tuple[tuple[str, str], ...]
+    """(column of the rows joined so far, column of this table) pairs: the key."""
+    required: bool = True
+    columns: tuple[str, ...] = ()
+    """The columns the export uses (empty: all of them)."""
+
+    def qualified(self, column: str) -> str:
+        return f"{self.name}.{column}"
+
+
+@dataclass(frozen=True)
+class WhereSpec:
+    """A row filter: keep rows whose raw ``column`` is in ``values`` (``keep=True``), or not in
+    them (``keep=False``), or whose date lies in [``date_from``, ``date_to``]."""
+
+    column: str
+    values: tuple[str, ...] | None = None
+    keep: bool = True
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def describe(self) -> str:
+        """The condition in French, for the accounting and `check`."""
+        if self.values is not None:
+            verb = "dans" if self.keep else "hors de"
+            return f"« {self.column} » {verb} [{', '.join(self.values)}]"
+        parts = []
+        if self.date_from is not None:
+            parts.append(f"à partir du {self.date_from.isoformat()}")
+        if self.date_to is not None:
+            parts.append(f"jusqu'au {self.date_to.isoformat()}")
+        return f"« {self.column} » {' et '.join(parts)}"
+
+
+@dataclass(frozen=True)
 class ExportSpec:
     """One kind of file a partner sends (e.g. stays, refusals)."""
 
@@ -111,6 +160,10 @@ class ExportSpec:
     period_from_filename: str | None = None
     coverage: tuple[tuple[str, str], ...] | None = None
     """Months this export covers (``first``, ``last``, « aaaa-mm »), if declared for it."""
+    dispositif: str = ""
+    """The dispositif of its rows: its own, or the partner's."""
+    joins: tuple[JoinSpec, ...] = ()
+    where: tuple[WhereSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +173,8 @@ class PartnerMapping:
     partner_id: str
     name: str
     dispositif: str
+    """The partner's dispositif; for a partner whose exports feed several, its first one
+    (counts by dispositif come from the rows' ``dispositif`` column, never from here)."""
     row_unit: str
     exports: tuple[ExportSpec, ...]
     capacity: dict[str, int] = field(default_factory=dict)
@@ -130,6 +185,16 @@ class PartnerMapping:
     def export_coverage(self, spec: ExportSpec) -> tuple[tuple[str, str], ...] | None:
         """The coverage that applies to ``spec``: its own, else the partner's, else None."""
         return spec.coverage if spec.coverage is not None else self.coverage
+
+    @property
+    def dispositifs(self) -> tuple[str, ...]:
+        """Every dispositif the partner's exports feed, in the order of its exports."""
+        found = tuple(dict.fromkeys(e.dispositif or self.dispositif for e in self.exports))
+        return found or (self.dispositif,)
+
+    def runs(self, dispositif: str) -> bool:
+        """Whether some export of the partner feeds ``dispositif``."""
+        return dispositif in self.dispositifs
 
 
 def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> ColumnSpec:
@@ -154,6 +219,33 @@ def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> C
         code_list=code_list,
         identity=canonical.identity if col.identity is None else col.identity,
         required=col.required,
+    )
+
+
+def _join_spec(join: JoinSchema, export_format: FileFormat) -> JoinSpec:
+    fmt = FileFormat(**join.format.model_dump()) if join.format is not None else export_format
+    return JoinSpec(
+        name=join.name,
+        files=join.files,
+        format=fmt,
+        on=tuple(join.keys.items()),
+        required=join.required,
+        columns=tuple(join.columns),
+    )
+
+
+def _where_spec(cond: WhereSchema, fmt: FileFormat) -> WhereSpec:
+    if cond.in_ is not None or cond.not_in is not None:
+        values = cond.in_ if cond.in_ is not None else cond.not_in
+        return WhereSpec(
+            column=cond.column,
+            values=tuple(str(v) for v in values or ()),
+            keep=cond.in_ is not None,
+        )
+    return WhereSpec(
+        column=cond.column,
+        date_from=bound_date(cond.from_, fmt.date_format),
+        date_to=bound_date(cond.to, fmt.date_format),
     )
 
 
@@ -183,13 +275,16 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
                 columns=columns,
                 period_from_filename=exp.period_from_filename,
                 coverage=_periods(exp.coverage),
+                dispositif=str(exp.dispositif or schema.dispositif),
+                joins=tuple(_join_spec(j, fmt) for j in exp.join),
+                where=tuple(_where_spec(w, fmt) for w in exp.where),
             )
         )
     capacity = schema.capacity.model_dump(exclude_unset=True) if schema.capacity else {}
     return PartnerMapping(
         partner_id=schema.partner_id,
         name=schema.name,
-        dispositif=schema.dispositif,
+        dispositif=str(schema.dispositif or exports[0].dispositif),
         row_unit=schema.row_unit,
         exports=tuple(exports),
         capacity=capacity,

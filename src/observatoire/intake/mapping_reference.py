@@ -114,7 +114,7 @@ def reference_keys(model: type[BaseModel] = PartnerSchema, prefix: str = "") -> 
     keys: list[KeyDoc] = []
     for name, field in model.model_fields.items():
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        path = f"{prefix}{name}"
+        path = f"{prefix}{field.alias or name}"
         closed = [a for a in _plain(field.annotation) if get_origin(a) is Literal]
         literal = [str(v) for a in closed for v in get_args(a)]
         if field.default is PydanticUndefined and field.default_factory is None:

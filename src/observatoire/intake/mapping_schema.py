@@ -57,7 +57,10 @@ __all__ = [
     "CoveragePeriodSchema",
     "ExportSchema",
     "FormatSchema",
+    "JoinSchema",
     "PartnerSchema",
+    "WhereSchema",
+    "bound_date",
     "read_code_list",
     "validate_mapping",
 ]
@@ -440,6 +443,24 @@ def _coverage_list(value: Any) -> Any:
     return value
 
 
+# --- joins and row filters -----------------------------------------------------------------------
+
+JOIN_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+PATTERNS[JOIN_NAME] = (
+    "un nom court en minuscules sans accent ni espace (lettres, chiffres, « _ »), par ex. "
+    "« personnes »"
+)
+
+
+def _relative_glob(value: str) -> str:
+    if PurePosixPath(value).is_absolute() or Path(value).is_absolute() or ".." in value:
+        raise ValueError(
+            f"{shown(value)} : attendu un motif relatif au dossier inputs.raw_dir, sans "
+            '« .. » (par ex. "abri_nuit/abri_nuit_*.csv").'
+        )
+    return value
+
+
 def _no_overlap(periods: list[CoveragePeriodSchema] | None) -> None:
     if not periods:
         return
@@ -460,6 +481,164 @@ COVERAGE_DOC = (
     "couverts. `observatoire check` la propose d'après les données. Sans elle, la couverture "
     "est proposée d'après les données, avec un avertissement « couverture non déclarée »."
 )
+
+
+class JoinSchema(Block):
+    """A further table of a relational export, joined to each row of the export's file
+    (``exports[].join[]``). The export's file is the « many » side: each of its rows finds at
+    most one row of the joined table."""
+
+    name: Annotated[str, Field(pattern=JOIN_NAME)] = Field(
+        ...,
+        **_doc(
+            "Nom court de la table jointe. Ses colonnes se désignent ensuite « nom.Colonne » "
+            "partout où l'export nomme une colonne (columns, where, keys d'une jointure suivante), "
+            "ce qui évite toute confusion avec les colonnes du fichier principal.",
+            "name: personnes     # puis : birth_date: {column: personnes.DOB, type: date}",
+            type="texte",
+            allowed="minuscules sans accent, chiffres et « _ », commençant par une lettre ; "
+            "unique dans l'export",
+        ),
+    )
+    files: Text = Field(
+        ...,
+        **_doc(
+            "Fichier(s) de la table jointe, motif relatif à inputs.raw_dir (plusieurs fichiers "
+            "sont lus comme une seule table).",
+            'files: "reseau_hmis/Client.csv"',
+            type="texte (motif de fichiers)",
+        ),
+    )
+    format: FormatSchema | None = Field(
+        None,
+        **_doc(
+            "Format de la table jointe (mêmes clés que exports[].format).",
+            'format: {delimiter: ";", date_format: "%d/%m/%Y"}',
+            default="le format de l'export",
+        ),
+    )
+    keys: Annotated[dict[Text, Text], Field(min_length=1)] = Field(
+        ...,
+        **_doc(
+            "Clé de jointure : {colonne du fichier principal: colonne de la table jointe}, une "
+            "paire par colonne de la clé. La colonne de gauche peut être celle d'une table "
+            "jointe plus haut (« sejours.PersonalID »). Une clé présente deux fois dans la table "
+            "jointe met les lignes concernées en quarantaine (jointure_ambigue). (Pas « on: », "
+            "que YAML lit comme « oui ».)",
+            "keys: {PersonalID: PersonalID}",
+            type="dictionnaire colonne: colonne",
+        ),
+    )
+    required: bool = Field(
+        True,
+        **_doc(
+            "Vrai : une ligne sans correspondance dans la table jointe est mise en quarantaine "
+            "(jointure_sans_correspondance). Faux (jointure « à gauche ») : la ligne est gardée, "
+            "les colonnes de la table jointe sont vides (par ex. un séjour sans sortie).",
+            "required: false",
+        ),
+    )
+    columns: list[Text] = Field(
+        [],
+        **_doc(
+            "Colonnes de la table jointe que l'export utilise (un fichier sans elles est "
+            "refusé) ; sans la clé, toutes ses colonnes sont disponibles.",
+            "columns: [DOB, Gender, FirstName, LastName]",
+            type="liste de textes",
+            default="toutes les colonnes de la table jointe",
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_yaml_boolean_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(isinstance(k, bool) for k in data):
+            raise ValueError(
+                "une clé de ce bloc est lue comme oui/non par YAML (on, off, yes, no) : la clé "
+                "de jointure s'écrit keys: {colonne: colonne}, pas on:."
+            )
+        return data
+
+    @field_validator("files")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return _relative_glob(value)
+
+
+Scalar = Annotated[str, Field(min_length=1)] | int
+DispositifCode = Literal[tuple(DISPOSITIFS)]  # type: ignore[valid-type]
+
+
+class WhereSchema(Block):
+    """A row filter of an export (``exports[].where[]``): rows outside it are out of scope,
+    counted as filtered, never quarantined as errors."""
+
+    column: Text = Field(
+        ...,
+        **_doc(
+            "Colonne brute du fichier (ou « table.Colonne » d'une table jointe) sur laquelle "
+            "porte le filtre, avant toute traduction par une liste de codes.",
+            "column: programmes.ProjectType",
+            type="texte",
+        ),
+    )
+    in_: list[Scalar] | None = Field(
+        None,
+        alias="in",
+        **_doc(
+            "Ne garder que les lignes dont la valeur est dans cette liste (codes tels que le "
+            "logiciel les écrit ; casse, accents et espaces ignorés). Une cellule vide n'y est "
+            "jamais.",
+            "in: [1, 0]",
+            type="liste de textes ou de nombres entiers",
+        ),
+    )
+    not_in: list[Scalar] | None = Field(
+        None,
+        **_doc(
+            "Écarter les lignes dont la valeur est dans cette liste ; les autres (cellules vides "
+            "comprises) sont gardées.",
+            "not_in: [12, 14]",
+            type="liste de textes ou de nombres entiers",
+        ),
+    )
+    from_: dt.date | Text | None = Field(
+        None,
+        alias="from",
+        **_doc(
+            "Ne garder que les lignes datées de ce jour ou après (date au format de l'export ou "
+            "aaaa-mm-jj). Une date vide ou illisible n'est pas filtrée (elle est vérifiée comme "
+            "toute date).",
+            "from: 2023-01-01",
+            type="date",
+        ),
+    )
+    to: dt.date | Text | None = Field(
+        None,
+        **_doc(
+            "Ne garder que les lignes datées de ce jour ou avant (même forme que from).",
+            "to: 2024-12-31",
+            type="date",
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> WhereSchema:
+        kinds = [k for k, v in (("in", self.in_), ("not_in", self.not_in)) if v is not None]
+        if self.from_ is not None or self.to is not None:
+            kinds.append("from/to")
+        if len(kinds) != 1:
+            found = f"ici : {', '.join(kinds)}" if kinds else "aucune ici"
+            raise _error(
+                "column",
+                "un filtre porte une seule condition : in: [codes], not_in: [codes], ou une "
+                f"période from: / to: ({found}) ; écrivez un filtre « - » par condition.",
+            )
+        for key, values in (("in", self.in_), ("not_in", self.not_in)):
+            if values is not None and not values:
+                raise _error(key, f"la liste « {key} » est vide : donnez au moins un code.")
+        return self
+
 
 # --- exports --------------------------------------------------------------------------------------
 
@@ -520,6 +699,41 @@ class ExportSchema(Block):
             "contacts exige date_start et local_id ou initials, refusals exige date et refusals.",
             'columns:\n  date_start: {column: "Date", type: date, required: true}',
             type="dictionnaire champ: colonne",
+        ),
+    )
+    dispositif: DispositifCode | None = Field(
+        None,
+        **_doc(
+            "Dispositif des lignes de cet export, s'il diffère de celui du partenaire : un même "
+            "fichier peut ainsi alimenter plusieurs dispositifs (deux exports lisant le même "
+            "fichier, avec des filtres where complémentaires sur le type de programme).",
+            "dispositif: travail_rue",
+            default="le dispositif du partenaire",
+        ),
+    )
+    join: list[JoinSchema] = Field(
+        [],
+        **_doc(
+            "Tables à joindre à chaque ligne du fichier de l'export (exports relationnels : "
+            "personnes, programmes, sorties…), dans l'ordre (clés ci-dessous). Le fichier de "
+            "l'export est le côté « plusieurs » : chaque ligne trouve au plus une ligne de chaque "
+            "table jointe ; les lignes jointes jamais utilisées sont comptées (rows.json).",
+            'join:\n  - name: personnes\n    files: "reseau_hmis/Client.csv"\n'
+            "    keys: {PersonalID: PersonalID}",
+            type="liste de blocs",
+            default="[] (aucune)",
+        ),
+    )
+    where: list[WhereSchema] = Field(
+        [],
+        **_doc(
+            "Filtres de lignes, tous appliqués (clés ci-dessous) : une ligne hors filtre est "
+            "comptée « filtrée » (lue = propre + en quarantaine + filtrée), ni gardée ni mise "
+            "en quarantaine.",
+            "where:\n  - {column: programmes.ProjectType, in: [1]}\n"
+            "  - {column: EntryDate, from: 2020-01-01}",
+            type="liste de blocs",
+            default="[] (aucun)",
         ),
     )
     coverage: list[CoveragePeriodSchema] | None = Field(
@@ -607,6 +821,76 @@ class ExportSchema(Block):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _joins_and_filters_fit(self) -> ExportSchema:
+        """Join names unique, a key or a filter naming « table.Colonne » names a table joined
+        before it (and one of its declared columns), a period bound readable as a date."""
+        declared: dict[str, JoinSchema] = {}
+        for i, join in enumerate(self.join):
+            if join.name in declared:
+                raise _error(
+                    f"join[{i}].name",
+                    f"deux tables jointes s'appellent « {join.name} » : donnez-leur des noms "
+                    "différents.",
+                )
+            for left in join.keys:
+                _check_reference(left, declared, self.join, f"join[{i}].keys.{left}")
+            declared[join.name] = join
+        for name, col in self.columns.items():
+            for label in (col.column, *col.aliases):
+                _check_reference(label, declared, self.join, f"columns.{name}.column")
+        for i, cond in enumerate(self.where):
+            _check_reference(cond.column, declared, self.join, f"where[{i}].column")
+            for key, bound in (("from", cond.from_), ("to", cond.to)):
+                if isinstance(bound, str) and bound_date(bound, self.format.date_format) is None:
+                    raise _error(
+                        f"where[{i}].{key}",
+                        f"{shown(bound)} n'est pas une date : écrivez-la aaaa-mm-jj (par ex. "
+                        "2024-01-31) ou au format de l'export.",
+                    )
+            low = bound_date(cond.from_, self.format.date_format)
+            high = bound_date(cond.to, self.format.date_format)
+            if low is not None and high is not None and low > high:
+                raise _error(
+                    f"where[{i}].to", "la fin de la période (to) précède son début (from)."
+                )
+        return self
+
+
+def _check_reference(
+    label: str, declared: dict[str, JoinSchema], joins: list[JoinSchema], at: str
+) -> None:
+    """A label « table.Colonne » must name a table joined before it, and one of its columns."""
+    prefix, dot, column = label.partition(".")
+    if not dot or prefix not in {j.name for j in joins}:
+        return
+    if prefix not in declared:
+        raise _error(
+            at,
+            f"« {label} » désigne la table jointe « {prefix} », déclarée plus bas : placez cette "
+            "jointure avant celle qui s'en sert.",
+        )
+    brought = declared[prefix].columns
+    if brought and column not in brought:
+        raise _error(
+            at,
+            f"« {label} » : la colonne « {column} » n'est pas dans join.columns de « {prefix} » "
+            f"({', '.join(brought)}) : ajoutez-la à cette liste.",
+        )
+
+
+def bound_date(value: dt.date | str | None, date_format: str) -> dt.date | None:
+    """A period bound of a filter: a YAML date, an ISO date or a date in the export's format."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    formats = ["%Y-%m-%d"] + ([date_format] if date_format != "excel" else [])
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
 
 def _check_codes(name: str, codes: Any, kind: str, at: str, info: ValidationInfo) -> None:
     if kind != "text":
@@ -653,9 +937,6 @@ class CapacitySchema(Block):
     )
 
 
-DispositifCode = Literal[tuple(DISPOSITIFS)]  # type: ignore[valid-type]
-
-
 class PartnerSchema(Block):
     """One partner mapping file, ``params/partners/<partner>.yaml``."""
 
@@ -677,11 +958,13 @@ class PartnerSchema(Block):
             type="texte",
         ),
     )
-    dispositif: DispositifCode = Field(
-        ...,
+    dispositif: DispositifCode | None = Field(
+        None,
         **_doc(
-            "Type de service (dispositif) dont relèvent tous les exports du partenaire.",
+            "Type de service (dispositif) dont relèvent les exports du partenaire (un export "
+            "peut déclarer le sien : exports[].dispositif).",
             "dispositif: hebergement_urgence",
+            default="obligatoire, sauf si chaque export déclare son dispositif",
         ),
     )
     row_unit: Text = Field(
@@ -736,11 +1019,21 @@ class PartnerSchema(Block):
 
     @model_validator(mode="after")
     def _whole_partner(self) -> PartnerSchema:
-        if self.capacity is not None and self.dispositif != SHELTER:
+        if self.dispositif is None:
+            lacking = [f"n°{i + 1}" for i, e in enumerate(self.exports) if e.dispositif is None]
+            if lacking:
+                raise _error(
+                    "dispositif",
+                    "le dispositif du partenaire manque alors que l'export "
+                    f"{', '.join(lacking)} n'en déclare pas : ajoutez dispositif: au partenaire "
+                    f"(ou à chaque export). Valeurs admises : {', '.join(DISPOSITIFS)}.",
+                )
+        runs = {self.dispositif} | {e.dispositif for e in self.exports}
+        if self.capacity is not None and SHELTER not in runs:
             raise _error(
                 "capacity",
                 f"une capacité n'est lue que pour le dispositif {SHELTER} (ici "
-                f"{self.dispositif}) : supprimez capacity.",
+                f"{', '.join(sorted(d for d in runs if d))}) : supprimez capacity.",
             )
         seen: dict[str, int] = {}
         for i, export in enumerate(self.exports):

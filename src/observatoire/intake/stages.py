@@ -51,20 +51,33 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
             if f.rows_quarantined:
                 write_csv(f.quarantined.astype(str), qdir / _quarantine_name(f.source_file))
     files = {f.source_file: f.accounting() for f in result.files}
-    write_json(METRICS / "ingest.json", {"files": files})
+    joined = {j.source_file: j.accounting() for j in result.joined}
     write_json(PATHS.coverage, result.coverage.to_json())
     for warning in result.warnings:
         print(warning)
     write_json(
-        METRICS / "inputs.json",
-        {f.source_file: {"partner_id": f.partner_id, "sha256": f.sha256} for f in result.files},
+        METRICS / "ingest.json", {"files": files, **({"joined_files": joined} if joined else {})}
     )
+    inputs = {f.source_file: {"partner_id": f.partner_id, "sha256": f.sha256} for f in result.files}
+    for j in result.joined:
+        inputs.setdefault(j.source_file, {"partner_id": j.partner_id, "sha256": j.sha256})
+    write_json(METRICS / "inputs.json", inputs)
     read = sum(f.rows_read for f in result.files)
     quarantined = sum(f.rows_quarantined for f in result.files)
+    filtered = sum(f.rows_filtered for f in result.files)
+    out_of_scope = f", {filtered} hors champ (filtres where)" if filtered else ""
     print(
         f"Ingestion : {read} lignes lues dans {len(result.files)} fichiers, "
-        f"{read - quarantined} acceptées, {quarantined} mises en quarantaine ({quarantine_dir}/)."
+        f"{read - quarantined - filtered} acceptées, {quarantined} mises en quarantaine "
+        f"({quarantine_dir}/){out_of_scope}."
     )
+    for j in result.joined:
+        unused = j.rows_read - j.rows_used
+        if unused:
+            print(
+                f"  table jointe {j.source_file} : {j.rows_read} lignes, {unused} jamais "
+                "utilisées (sans ligne correspondante dans le champ des exports)"
+            )
 
 
 def stage_validate(settings: Settings) -> None:
@@ -128,7 +141,8 @@ def stage_validate(settings: Settings) -> None:
 
 def _write_row_accounting(results: dict) -> None:
     """Per file: rows read = clean + set aside at ingest + set aside by validation."""
-    ingest = json.loads((METRICS / "ingest.json").read_text(encoding="utf-8"))["files"]
+    ingest_json = json.loads((METRICS / "ingest.json").read_text(encoding="utf-8"))
+    ingest = ingest_json["files"]
     set_aside = pd.concat([r.set_aside[["source_file", "reason"]] for r in results.values()])
     by_file = set_aside.groupby("source_file")["reason"].value_counts()
     rows = {}
@@ -149,18 +163,28 @@ def _write_row_accounting(results: dict) -> None:
             "rows_quarantined": acc["rows_quarantined"] + n_val,
             "reasons": dict(sorted(reasons.items())),
         }
+        if "rows_filtered" in acc:  # a filtered or shared file: out-of-scope rows are counted
+            rows[source_file]["rows_filtered"] = acc["rows_filtered"]
+        if "exports" in acc:
+            rows[source_file]["exports"] = acc["exports"]
+            rows[source_file]["rows_in_several_exports"] = acc["rows_in_several_exports"]
         assert set(reasons) <= set(QUARANTINE_REASONS)
         assert rows[source_file]["rows_read"] == (
-            rows[source_file]["rows_clean"] + rows[source_file]["rows_quarantined"]
+            rows[source_file]["rows_clean"]
+            + rows[source_file]["rows_quarantined"]
+            + rows[source_file].get("rows_filtered", 0)
         )
     total_read = sum(r["rows_read"] for r in rows.values())
     total_clean = sum(r["rows_clean"] for r in rows.values())
-    write_json(
-        METRICS / "rows.json",
-        {
-            "rows_read": total_read,
-            "rows_clean": total_clean,
-            "rows_quarantined": total_read - total_clean,
-            "files": rows,
-        },
-    )
+    total_filtered = sum(r.get("rows_filtered", 0) for r in rows.values())
+    summary: dict[str, Any] = {
+        "rows_read": total_read,
+        "rows_clean": total_clean,
+        "rows_quarantined": total_read - total_clean - total_filtered,
+    }
+    if any("rows_filtered" in r for r in rows.values()):
+        summary["rows_filtered"] = total_filtered
+    summary["files"] = rows
+    if "joined_files" in ingest_json:
+        summary["joined_files"] = ingest_json["joined_files"]
+    write_json(METRICS / "rows.json", summary)

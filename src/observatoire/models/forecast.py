@@ -103,7 +103,7 @@ def shelter_capacity(
     partners: Mapping[str, PartnerMapping], dispositif: str = SHELTER
 ) -> dict[str, int]:
     """Beds and winter-plan beds of all partners of ``dispositif``, summed (as the report)."""
-    shelters = [p for p in partners.values() if p.dispositif == dispositif]
+    shelters = [p for p in partners.values() if p.runs(dispositif)]
     return {
         "beds": sum(p.capacity.get("beds", 0) for p in shelters),
         "winter_extra_beds": sum(p.capacity.get("winter_extra_beds", 0) for p in shelters),

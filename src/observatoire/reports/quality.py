@@ -240,19 +240,30 @@ def files_received(
     for source_file, acc in sorted(rows["files"].items()):
         if acc["partner_id"] != mapping.partner_id or file_year(mapping, source_file) != year:
             continue
-        spec = export_of(mapping, source_file)
+        # A file several exports read (one per dispositif) names them all.
+        names = [s.name for s in mapping.exports if fnmatchcase(source_file, s.files)]
         out.append(
             {
                 "file": source_file,
                 "name": PurePosixPath(source_file).name,
-                "export": spec.name if spec else "",
+                "export": " + ".join(names),
                 "sha256": inputs.get(source_file, {}).get("sha256", "")[:12],
                 "rows_read": int(acc["rows_read"]),
                 "rows_clean": int(acc["rows_clean"]),
                 "rows_quarantined": int(acc["rows_quarantined"]),
+                "rows_filtered": int(acc.get("rows_filtered", 0)),
             }
         )
-    columns = ["file", "name", "export", "sha256", "rows_read", "rows_clean", "rows_quarantined"]
+    columns = [
+        "file",
+        "name",
+        "export",
+        "sha256",
+        "rows_read",
+        "rows_clean",
+        "rows_quarantined",
+        "rows_filtered",
+    ]
     return pd.DataFrame(out, columns=columns)
 
 
@@ -926,7 +937,7 @@ def sheet_context(
             "name": md(mapping.name),
             "name_yaml": yaml_string(md(mapping.name)),
             "footer_yaml": yaml_string(f"Fiche destinée à : {md(mapping.name)}"),
-            "dispositif": md(DISPOSITIFS.get(mapping.dispositif, mapping.dispositif)),
+            "dispositif": md(", ".join(DISPOSITIFS.get(d, d) for d in mapping.dispositifs)),
             "row_unit": md(mapping.row_unit),
             "exports": [md(s.name) for s in mapping.exports],
         },
@@ -939,9 +950,11 @@ def sheet_context(
                 "read": french_number(f.rows_read),
                 "clean": french_number(f.rows_clean),
                 "quarantined": french_number(f.rows_quarantined),
+                "filtered": french_number(f.rows_filtered),
             }
             for f in files[year].itertuples()
         ],
+        "has_filtered": bool(files[year]["rows_filtered"].sum()),
         "files_prev_n": len(files[year - 1]),
         "month_rows": month_rows,
         "months_missing": [MONTHS[m - 1] for m in months.index[months["missing"]]],

@@ -159,7 +159,7 @@ def test_an_unexpected_reader_error_is_reported_without_a_traceback(tmp_path, mo
     def boom(*_args, **_kwargs):
         raise ValueError("Lefèvre Zoé 07/03/1990")  # a bug message that would leak cells
 
-    monkeypatch.setattr("observatoire.intake.check.read_partner_file", boom)
+    monkeypatch.setattr("observatoire.intake.check.read_shared_file", boom)
     export = tmp_path / "abri_nuit_refus_2024.csv"
     export.write_bytes(b"Date;Refus faute de place\r\n01/01/2024;3\r\n")
     report = check_file(export, "abri_nuit", CHECK_INPUTS)

@@ -119,9 +119,9 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] = {
         lambda r: r.update(join={"on": "person_id"}),
         ("clé inconnue « join »", "partner_id, name, dispositif"),
     ),
-    "export where": (
-        lambda r: _at("exports", 0)(r).update(where={"type": 1}),
-        ("« exports[0].where »", "export « sejours »", "name, table, files"),
+    "export filter": (
+        lambda r: _at("exports", 0)(r).update(filtre={"type": 1}),
+        ("« exports[0].filtre »", "export « sejours »", "name, table, files, "),
     ),
     "format quotechar": (
         lambda r: _at("exports", 1, "format")(r).update(quotechar='"'),

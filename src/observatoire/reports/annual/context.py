@@ -61,7 +61,7 @@ def read_json(path: Path) -> Any:
 
 
 def partners_unit(partners: dict, dispositif: str) -> str:
-    units = sorted({p.row_unit for p in partners.values() if p.dispositif == dispositif})
+    units = sorted({p.row_unit for p in partners.values() if p.runs(dispositif)})
     return ", ".join(units)
 
 

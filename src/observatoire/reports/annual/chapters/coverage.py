@@ -52,6 +52,8 @@ QUARANTINE_REASONS_SHORT = {
     "valeur_hors_plage": "hors plage",
     "hors_couverture_declaree": "hors couverture déclarée",
     "ligne_isolee": "ligne isolée",
+    "jointure_sans_correspondance": "jointure sans correspondance",
+    "jointure_ambigue": "jointure ambiguë",
 }
 STATUS_TEXT = {DECLARED: "déclarée", PROPOSED: "proposée (non déclarée)"}
 
@@ -160,7 +162,7 @@ def absent_dispositifs(data: ReportData) -> list[str]:
     """One French sentence per dispositif of the vocabulary that no partner of the network runs
     (no mapping names it): the report does not compute its figures, and says so rather than
     printing zeros. Empty for a complete network."""
-    present = {m.dispositif for m in data.partners.values()}
+    present = {d for m in data.partners.values() for d in m.dispositifs}
     out = []
     for code, label in DISPOSITIFS.items():
         if code in present:

@@ -158,7 +158,7 @@ def partner_rows(data: ReportData) -> list[dict[str, Any]]:
     return [
         {
             "label": partners[r["label"]].name if r["label"] in partners else r["label"],
-            "dispositif": DISPOSITIFS[partners[r["label"]].dispositif]
+            "dispositif": ", ".join(DISPOSITIFS[d] for d in partners[r["label"]].dispositifs)
             if r["label"] in partners
             else "",
             "cells": r["cells"],
