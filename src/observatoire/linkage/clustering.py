@@ -55,6 +55,8 @@ class ClusteringResult:
     """Links at or above the threshold refused because of a contradiction."""
     forced: int
     """Links forced by the analyst's overrides."""
+    by_network_id: int = 0
+    """Links made because two records share a network-wide person id."""
 
 
 class _Clusters:
@@ -111,15 +113,25 @@ def cluster_records(
     threshold: float,
     together: Iterable[tuple[int, int]] = (),
     apart: Iterable[tuple[int, int]] = (),
+    must_link: Iterable[tuple[int, int]] = (),
 ) -> ClusteringResult:
     """Group records into persons.
 
     ``pairs`` has integer positions ``a`` and ``b`` (into ``facts.ids``) and
-    ``match_probability``. Forced links (``together``) are applied first and unconditionally;
-    then pairs at or above ``threshold``, most probable first (ties broken by position, so the
-    result does not depend on the order of the input).
+    ``match_probability``. Records sharing a network-wide person id (``must_link``) and
+    forced links (``together``) are applied first and unconditionally; then pairs at or above
+    ``threshold``, most probable first (ties broken by position, so the result does not depend
+    on the order of the input). Probabilistic links only ever join clusters, so they never
+    split what a network id joined; a link that would contradict a birth date or sex of a
+    record already in the cluster is refused as for any other.
     """
     clusters = _Clusters(facts, apart)
+    by_id = 0
+    for a, b in must_link:
+        ra, rb = clusters.find(a), clusters.find(b)
+        if ra != rb:
+            clusters.union(ra, rb)
+            by_id += 1
     forced = 0
     for a, b in together:
         ra, rb = clusters.find(a), clusters.find(b)
@@ -140,4 +152,4 @@ def cluster_records(
         else:
             refused += 1
     labels = np.fromiter((clusters.find(i) for i in range(len(facts.ids))), dtype=np.int64)
-    return ClusteringResult(labels, refused, forced)
+    return ClusteringResult(labels, refused, forced, by_id)
