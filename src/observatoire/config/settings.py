@@ -35,6 +35,7 @@ from observatoire.core.errors import ObservatoireError
 __all__ = [
     "Flows",
     "Forecast",
+    "IdentityChecks",
     "IngestSettings",
     "InputsSettings",
     "LinkageImputationsSettings",
@@ -160,6 +161,28 @@ class LinkageTargets(Section):
     persons_gap: Share = 0.01
 
 
+class IdentityChecks(Section):
+    """Safeguards against identity columns that identify no one and blocking that explodes.
+
+    A token value held by at least ``constant_share`` of a partner's records (and by at least
+    ``constant_min_records`` of them) is a placeholder, not an identity: the most frequent real
+    surname, first name, birth date or pair of initials stays far below a fifth of any
+    partner's clients (a few per cent at most), while a software that writes one placeholder
+    (« INCONNU », one hash for every name, 01/01/1900) puts it on most of them. The floor of
+    records keeps a family (five children and their mother in a family shelter of thirty
+    clients) from being taken for a placeholder. Such values are treated as missing for that
+    partner. ``max_pairs`` caps the record pairs the blocking rules may compare: this machine
+    scores about 145,000 pairs a second (bench/identity_linkage.py), so five million take under
+    a minute, a network of 50,000 named records blocks
+    on some 100,000, so more means a column that is constant or nearly so; the largest rules
+    are then dropped, with a warning, until the cap holds.
+    """
+
+    constant_share: Annotated[float, Field(gt=0, le=1)] = 0.2
+    constant_min_records: Positive = 20
+    max_pairs: Annotated[float, Field(gt=0)] = 5e6
+
+
 DEFAULT_SENSITIVITY = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
 
 
@@ -177,6 +200,7 @@ class LinkageSettings(Section):
     sensitivity_thresholds: Floats = DEFAULT_SENSITIVITY
     near_threshold: FloatPair = (0.2, 0.9)
     targets: LinkageTargets = LinkageTargets()
+    identity_checks: IdentityChecks = IdentityChecks()
 
     @field_validator("threshold")
     @classmethod

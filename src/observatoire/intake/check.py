@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from observatoire.config.settings import InputsSettings
+from observatoire.config.settings import IdentityChecks, InputsSettings
 from observatoire.core.coverage import (
     STRAY_GAP_MONTHS,
     STRAY_SHARE,
@@ -32,6 +32,7 @@ from observatoire.core.coverage import (
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
 from observatoire.core.formatting import french_percent
 from observatoire.core.schema import QUARANTINE_REASONS
+from observatoire.intake.identity import normalise_initials, normalise_name
 from observatoire.intake.ingest import FileResult, export_year, read_shared_file
 from observatoire.intake.mapping import (
     ColumnSpec,
@@ -54,6 +55,7 @@ __all__ = [
     "ProblemGroup",
     "check_file",
     "condense_lines",
+    "constant_identity_notes",
     "file_pattern",
     "find_export",
     "find_exports",
@@ -526,6 +528,7 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
     report.missing_optional_columns = list(result.missing_optional)
     if result.rows_read == 0:
         report.notes.append("le fichier ne contient aucune ligne de données.")
+    report.notes.extend(constant_identity_notes(result.accepted, spec))
     report.status = "rows_set_aside" if result.rows_quarantined else "ok"
     if any(reason in JOIN_REASONS for reason in report.reasons):
         report.status = "join_problems"
@@ -592,6 +595,57 @@ def _spec_joining(specs: list[ExportSpec], column: str) -> ExportSpec:
         if spec.joins and _join_of(spec, [column]) is not None:
             return spec
     return specs[0]
+
+
+_IDENTITY_FORMS = {
+    "surname": normalise_name,
+    "first_name": normalise_name,
+    "initials": normalise_initials,
+    "birth_date": lambda v: "" if pd.isna(v) else str(v),
+}
+"""Identity fields checked for a placeholder, with the form they are compared in (that of
+the tokens the linkage receives)."""
+
+
+def constant_identity_notes(
+    frame: pd.DataFrame | None, spec: ExportSpec, checks: IdentityChecks | None = None
+) -> list[str]:
+    """Notes on identity columns that are constant or nearly so in this file: one value for
+    at least ``checks.constant_share`` of the records carrying the column (and at least
+    ``checks.constant_min_records`` of them), a record being a distinct ``local_id`` when
+    there is one. The same rule as the link stage's (:mod:`observatoire.linkage.safeguards`),
+    which will treat that value as missing for the partner. Values are never printed."""
+    checks = checks or IdentityChecks()
+    if frame is None or frame.empty:
+        return []
+    has_ids = "local_id" in frame and frame["local_id"].notna().any()
+    records = frame.drop_duplicates("local_id") if has_ids else frame
+    notes = []
+    for fname, form in _IDENTITY_FORMS.items():
+        if fname not in records or fname not in spec.columns:
+            continue
+        values = records[fname].dropna().map(form)
+        values = values[values != ""]
+        if values.empty:
+            continue
+        top = int(values.value_counts().iloc[0])
+        if top >= checks.constant_min_records and top >= checks.constant_share * len(values):
+            unit = "dossiers" if has_ids else "lignes"
+            notes.append(
+                f"colonne « {spec.columns[fname].column} » ({fname}) presque constante : une "
+                f"même valeur pour {_n(top)} des {_n(len(values))} {unit} où elle est remplie "
+                f"({100 * top / len(values):.0f} %). Valeur de remplacement probable (le "
+                "logiciel écrit la même chose pour tout le monde) : la liaison la traitera "
+                "comme manquante pour ce partenaire. Demandez un export avec les vraies "
+                "valeurs, ou retirez la colonne de la correspondance."
+            )
+    if has_ids and len(frame) >= checks.constant_min_records and frame["local_id"].nunique() == 1:
+        notes.append(
+            f"colonne « {spec.columns['local_id'].column} » (local_id) constante : un seul "
+            f"identifiant pour les {_n(len(frame))} lignes, qui seraient comptées comme une "
+            "seule personne. Vérifiez que la colonne porte bien l'identifiant de la personne."
+        )
+    return notes
 
 
 def _n(value: int) -> str:

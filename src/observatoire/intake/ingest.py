@@ -64,6 +64,8 @@ __all__ = [
     "partner_coverage",
     "trim_empty_edges",
     "ingest_network",
+    "network_ids",
+    "normalise_person_id",
     "pseudonymise_contacts",
     "read_partner_file",
     "read_shared_file",
@@ -631,9 +633,34 @@ def pseudonymise_contacts(
             "tok_name_initials": pseudo.tokens(
                 "initials", empty(pd.Series(map(initials_of, first, surname), index=f.index))
             ),
+            "tok_network_id": pseudo.tokens("network_id", network_ids(f, partner)),
         }
     )
     return contacts, tokens
+
+
+def normalise_person_id(value: object) -> str | None:
+    """A partner's person id as compared across the network: upper case, no spaces (« ab 12 »
+    and « AB12 » are one id); None when blank."""
+    if is_blank(value):
+        return None
+    return "".join(str(value).split()).upper() or None
+
+
+def network_ids(frame: pd.DataFrame, partner: PartnerMapping) -> pd.Series:
+    """Per row, the normalised person id when the mapping declares it network-wide
+    (``local_id`` with ``scope: network``), else None; only its keyed token leaves ingest.
+
+    The id is hashed without the partner's prefix, so that the same person id written by
+    several partners' copies of one software gives one token (``record_key`` keeps the prefix:
+    a record is still one partner's file)."""
+    if "local_id" not in frame or not any(
+        spec.columns.get("local_id") is not None and spec.columns["local_id"].scope == "network"
+        for spec in partner.exports
+        if spec.table == "contacts"
+    ):
+        return pd.Series(None, index=frame.index, dtype=object)
+    return map_unique(frame["local_id"].astype(object), normalise_person_id)
 
 
 def _neighbourhood_tokens(names: pd.Series, purpose: str, pseudo: Pseudonymiser) -> pd.Series:

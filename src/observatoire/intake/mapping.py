@@ -100,6 +100,9 @@ class ColumnSpec:
     code_list: str | None = None
     identity: bool = False
     required: bool = False
+    scope: str = "local"
+    """For ``local_id``: ``network`` when the partner's software shares the person id across
+    the network (records sharing it are one person), ``local`` otherwise."""
 
     def labels(self) -> list[str]:
         return [self.column, *self.aliases]
@@ -219,6 +222,7 @@ def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> C
         code_list=code_list,
         identity=canonical.identity if col.identity is None else col.identity,
         required=col.required,
+        scope=col.scope,
     )
 
 

@@ -311,6 +311,18 @@ class ColumnSchema(Block):
             "required: true",
         ),
     )
+    scope: Literal["network", "local"] = Field(
+        "local",
+        **_doc(
+            "Portée de l'identifiant de la personne (local_id seulement) : local (propre au "
+            "partenaire : il ne relie que ses propres dossiers) ou network (le logiciel du "
+            "partenaire partage le même identifiant de personne dans tout le réseau, entre "
+            "plusieurs partenaires ou dispositifs : les dossiers qui le partagent sont la même "
+            "personne, même sans nom). Pseudonymisé comme les autres identités, jamais écrit "
+            "en clair.",
+            "scope: network",
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -811,6 +823,12 @@ class ExportSchema(Block):
                 )
             if col.codes is not None:
                 _check_codes(name, col.codes, kind, at, info)
+            if "scope" in col.model_fields_set and name != "local_id":
+                raise _error(
+                    f"{at}.scope",
+                    f"scope (portée de l'identifiant : network ou local) ne se déclare que pour "
+                    f"local_id, pas pour « {name} » : supprimez scope.",
+                )
         for group in REQUIRED_FIELDS[self.table]:
             if not any(f in self.columns for f in group):
                 which = " ou ".join(group)

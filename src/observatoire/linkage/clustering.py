@@ -55,6 +55,8 @@ class ClusteringResult:
     """Links at or above the threshold refused because of a contradiction."""
     forced: int
     """Links forced by the analyst's overrides."""
+    by_network_id: int = 0
+    """Links made because two records share a network-wide person id."""
 
 
 class _Clusters:
@@ -94,12 +96,18 @@ class _Clusters:
             return not any(self.find(x) == rb for x in self.apart[ra])
         return True
 
-    def union(self, ra: int, rb: int) -> None:
+    def union(self, ra: int, rb: int, facts: bool = True) -> None:
+        """Join two clusters; with ``facts`` false the joined cluster forgets its birth dates
+        and sexes (a network id joining records that contradict each other: one of them holds
+        a typing error, so neither may refuse a later link)."""
         if rb < ra:
             ra, rb = rb, ra
         self.parent[rb] = ra
-        self.dates[ra] |= self.dates[rb]
-        self.sexes[ra] |= self.sexes[rb]
+        if facts:
+            self.dates[ra] |= self.dates[rb]
+            self.sexes[ra] |= self.sexes[rb]
+        else:
+            self.dates[ra], self.sexes[ra] = set(), set()
         self.apart[ra] |= self.apart[rb]
         self.dates[rb] = self.sexes[rb] = set()
         self.apart[rb] = set()
@@ -111,15 +119,27 @@ def cluster_records(
     threshold: float,
     together: Iterable[tuple[int, int]] = (),
     apart: Iterable[tuple[int, int]] = (),
+    must_link: Iterable[tuple[int, int]] = (),
 ) -> ClusteringResult:
     """Group records into persons.
 
     ``pairs`` has integer positions ``a`` and ``b`` (into ``facts.ids``) and
-    ``match_probability``. Forced links (``together``) are applied first and unconditionally;
-    then pairs at or above ``threshold``, most probable first (ties broken by position, so the
-    result does not depend on the order of the input).
+    ``match_probability``. Records sharing a network-wide person id (``must_link``) and
+    forced links (``together``) are applied first and unconditionally; then pairs at or above
+    ``threshold``, most probable first (ties broken by position, so the result does not depend
+    on the order of the input). Probabilistic links only ever join clusters, so they never
+    split what a network id joined; a link that would contradict a birth date or sex of a
+    record already in the cluster is refused as for any other (when the network id joined
+    records that contradict each other, one holds a typing error: the cluster's birth dates
+    and sexes are then forgotten, and only the model's probability decides).
     """
     clusters = _Clusters(facts, apart)
+    by_id = 0
+    for a, b in must_link:
+        ra, rb = clusters.find(a), clusters.find(b)
+        if ra != rb:
+            clusters.union(ra, rb, facts=clusters.compatible(ra, rb))
+            by_id += 1
     forced = 0
     for a, b in together:
         ra, rb = clusters.find(a), clusters.find(b)
@@ -140,4 +160,4 @@ def cluster_records(
         else:
             refused += 1
     labels = np.fromiter((clusters.find(i) for i in range(len(facts.ids))), dtype=np.int64)
-    return ClusteringResult(labels, refused, forced)
+    return ClusteringResult(labels, refused, forced, by_id)

@@ -13,7 +13,11 @@ Written as data under ``outputs/linkage/`` for the methods annex (French column 
   years together and each year, at a range of thresholds (the headline counts' sensitivity);
 - ``fourchette_reseau.csv``: per year, the network-wide distinct persons as a range, since
   street work is not linked to named records (see :mod:`observatoire.linkage.street_work`);
-- ``modele_splink.json``: the fitted Splink model, reloadable with ``splink.Linker``.
+- ``modele_splink.json``: the fitted Splink model, reloadable with ``splink.Linker``;
+- ``identite.json``: what each partner's identity allows (records linked by a network-wide id
+  only, records without name nor network id outside street work, each its own person, per
+  partner), the constant identity columns neutralised and the blocking rules dropped, with
+  their French warnings (:mod:`observatoire.linkage.safeguards`).
 """
 
 from __future__ import annotations
@@ -243,7 +247,9 @@ def write_diagnostics(
             "probabilite_a_priori": _r(scored.model["probability_two_random_records_match"]),
             "paires_comparees": scored.n_pairs,
             "paires_par_regle_de_blocage": scored.pairs_by_rule,
-            "regles_de_blocage": [label for label, _ in BLOCKING_RULES],
+            "regles_de_blocage": [
+                label for label, _ in BLOCKING_RULES if label not in linkage.identity.dropped_rules
+            ],
             "sessions_em": scored.em_sessions,
             "paires_au_dessus_du_seuil": int((p >= t).sum()),
             "paires_pres_du_seuil": {
@@ -252,6 +258,9 @@ def write_diagnostics(
             },
             "liens_refuses_contradiction": linkage.clustering.refused,
         }
+    identity = linkage.identity.to_json()
+    write_json(out_dir / "identite.json", identity)
+    summary["identite"] = identity
     sensitivity = threshold_sensitivity(linkage, contacts)
     write_csv(sensitivity, out_dir / "sensibilite_au_seuil.csv")
     person_of = linkage.person_of()

@@ -36,6 +36,7 @@ from observatoire.linkage.link import Linkage, merge_across
 
 __all__ = [
     "FORCED",
+    "NETWORK_ID",
     "LinkageState",
     "SCORED",
     "SEPARATED",
@@ -53,6 +54,7 @@ REVIEW_BANDS = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 1.000001)
 SCORED = "modele"
 FORCED = "forcee"
 SEPARATED = "separee"
+NETWORK_ID = "identifiant_reseau"
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,10 @@ class LinkageState:
     records: the chain's smallest record key), in record-key order within each kind.
     ``pairs``: ``record_key_l``, ``record_key_r``, ``match_probability`` and ``lien``
     (:data:`SCORED` for a pair the model scored, :data:`FORCED` / :data:`SEPARATED` for the
-    analyst's overrides, whose probability is 1 / 0).
+    analyst's overrides, whose probability is 1 / 0, :data:`NETWORK_ID` for records sharing a
+    network-wide person id, linked in every draw). Records without names that carry a network
+    id count as ``named`` (they are clustered with the named ones); records with neither
+    outside street work are their own ``street_chain``.
     """
 
     records: pd.DataFrame
@@ -97,14 +102,19 @@ def linkage_state(linkage: Linkage) -> LinkageState:
             "street_chain": None,
         }
     )
+    alone = (
+        pd.concat([linkage.street, linkage.local_only])
+        if len(linkage.local_only)
+        else linkage.street
+    )
     street = pd.DataFrame(
         {
-            "record_key": list(linkage.street.index),
+            "record_key": list(alone.index),
             "named": False,
             "tok_birth_date": None,
             "tok_birth_date_swapped": None,
             "sex": None,
-            "street_chain": list(linkage.street.to_numpy()),
+            "street_chain": list(alone.to_numpy()),
         }
     )
     records = pd.concat([named, street], ignore_index=True)
@@ -122,13 +132,17 @@ def linkage_state(linkage: Linkage) -> LinkageState:
             }
         )
     ]
-    for kind, pairs in ((FORCED, linkage.together), (SEPARATED, linkage.apart)):
+    for kind, pairs in (
+        (FORCED, linkage.together),
+        (SEPARATED, linkage.apart),
+        (NETWORK_ID, linkage.network_links),
+    ):
         frames.append(
             pd.DataFrame(
                 {
                     "record_key_l": [ids[a] for a, _ in pairs],
                     "record_key_r": [ids[b] for _, b in pairs],
-                    "match_probability": 1.0 if kind == FORCED else 0.0,
+                    "match_probability": 0.0 if kind == SEPARATED else 1.0,
                     "lien": kind,
                 }
             )
@@ -184,6 +198,10 @@ def draw_clusters(
     together = list(
         zip(forced["record_key_l"].map(pos), forced["record_key_r"].map(pos), strict=True)
     )
+    same_id = pairs[pairs["lien"] == NETWORK_ID]
+    must_link = list(
+        zip(same_id["record_key_l"].map(pos), same_id["record_key_r"].map(pos), strict=True)
+    )
     sep = pairs[(pairs["lien"] == SEPARATED) & within]
     apart = list(zip(sep["record_key_l"].map(pos), sep["record_key_r"].map(pos), strict=True))
     cross = pairs[(pairs["lien"] == FORCED) & ~within]
@@ -195,7 +213,7 @@ def draw_clusters(
     def grouped(linked: np.ndarray) -> pd.Series:
         # Drawn links keep their probability as the order in which they are tried.
         frame = pd.DataFrame({"a": a[linked], "b": b[linked], "match_probability": p[linked]})
-        labels = cluster_records(facts, frame, 0.0, together, apart).labels
+        labels = cluster_records(facts, frame, 0.0, together, apart, must_link).labels
         cluster = pd.concat([pd.Series(ids[labels], index=ids), street.astype(object)])
         return merge_across(cluster, cross_links).rename("cluster")
 

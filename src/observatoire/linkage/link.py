@@ -3,9 +3,13 @@
 Named records (a client file at a partner) are linked by a probabilistic Fellegi–Sunter model
 (:mod:`observatoire.linkage.model`) and grouped into persons at the match-probability threshold
 of ``params/pipeline.yaml`` (``linkage.threshold``), never merging records with contradictory
-birth dates or sexes (:mod:`observatoire.linkage.clustering`). Street-work records (initials
-and an estimated age only) are chained among themselves and never linked to named records
-(:mod:`observatoire.linkage.street_work`). The analyst's corrections
+birth dates or sexes (:mod:`observatoire.linkage.clustering`). Records sharing a network-wide
+person id (a mapping's ``local_id`` with ``scope: network``) are one person whatever the model
+says, with or without names. Street-work records (a street-work dispositif, no name, no network
+id: initials and an estimated age only) are chained among themselves and never linked to named
+records (:mod:`observatoire.linkage.street_work`); a record without name nor network id
+elsewhere is its own person. Constant identity columns are neutralised and exploding blocking
+rules dropped first (:mod:`observatoire.linkage.safeguards`). The analyst's corrections
 (``params/linkage_overrides.yaml``) are applied on every run.
 
 A person's id is a hash of the smallest record key of its cluster: stable whatever order the
@@ -23,9 +27,22 @@ import pandas as pd
 
 from observatoire.core.schema import CONTACT_COLUMNS, PERSON_COLUMNS
 from observatoire.linkage.clustering import ClusteringResult, RecordFacts, cluster_records
-from observatoire.linkage.model import ScoredPairs, fit_and_score
+from observatoire.linkage.model import ScoredPairs, blocking_pair_counts, fit_and_score
 from observatoire.linkage.overrides import Overrides, OverridesApplied, OverridesError
-from observatoire.linkage.records import IDENTIFIED, INITIALS_ONLY, build_record_tables
+from observatoire.linkage.records import (
+    IDENTIFIED,
+    INITIALS_ONLY,
+    LOCAL_ONLY,
+    NETWORK_IDS,
+    NETWORK_ONLY,
+    build_record_tables,
+)
+from observatoire.linkage.safeguards import (
+    IdentityReport,
+    choose_rules,
+    constant_values,
+    neutralise,
+)
 from observatoire.linkage.settings import LinkageSettings
 from observatoire.linkage.street_work import chain_street_records
 
@@ -36,7 +53,8 @@ class Linkage:
 
     settings: LinkageSettings
     facts: RecordFacts
-    """The named records (the model's input), in ``unique_id`` order."""
+    """The named records (the model's input), in ``unique_id`` order, then the records
+    without names that carry a network-wide id (in ``unique_id`` order)."""
     pairs: pd.DataFrame
     """Scored pairs of named records (positions ``a``, ``b`` into ``facts.ids``)."""
     scored: ScoredPairs | None
@@ -48,6 +66,11 @@ class Linkage:
     cross_together: list[tuple[str, str]] = field(default_factory=list)
     overrides: OverridesApplied = field(default_factory=OverridesApplied)
     n_street_records: int = 0
+    network_links: list[tuple[int, int]] = field(default_factory=list)
+    """Must-links: positions of records sharing a network-wide person id."""
+    local_only: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    """Records with neither names nor a network id outside street work → themselves."""
+    identity: IdentityReport = field(default_factory=IdentityReport)
 
     def person_of(self, threshold: float | None = None) -> pd.Series:
         """Record key → person id, at the run's threshold or another one (sensitivity)."""
@@ -61,10 +84,13 @@ class Linkage:
             labels = self.clustering.labels
         else:
             labels = cluster_records(
-                self.facts, self.pairs, threshold, self.together, self.apart
+                self.facts, self.pairs, threshold, self.together, self.apart, self.network_links
             ).labels
         ids = np.asarray(self.facts.ids, dtype=object)
-        cluster = pd.concat([pd.Series(ids[labels], index=ids), self.street], verify_integrity=True)
+        parts = [pd.Series(ids[labels], index=ids), self.street]
+        if len(self.local_only):
+            parts.append(self.local_only)
+        cluster = pd.concat(parts, verify_integrity=True)
         return merge_across(cluster, self.cross_together).rename("cluster")
 
 
@@ -123,10 +149,18 @@ def link_records(
     tokens: pd.DataFrame,
     settings: LinkageSettings | None = None,
     overrides: Overrides | None = None,
+    columns: dict[tuple[str, str], str] | None = None,
 ) -> Linkage:
-    """Run the whole linkage on the clean contacts and ingest's identity tokens."""
+    """Run the whole linkage on the clean contacts and ingest's identity tokens.
+
+    ``columns`` names the partner's column of each (partner, canonical field), for the
+    warnings of :mod:`observatoire.linkage.safeguards`."""
     settings = settings or LinkageSettings()
     overrides = overrides or Overrides()
+    checks = settings.identity_checks
+    constants, flagged = constant_values(tokens, checks, columns)
+    tokens = neutralise(tokens, flagged)
+    identity = IdentityReport(constants=constants, max_pairs=checks.max_pairs)
     con = duckdb.connect()
     try:
         tables = build_record_tables(
@@ -136,12 +170,26 @@ def link_records(
             settings.activity_window_months,
             settings.street_activity_gap_months,
         )
-        named = con.execute(
-            f"SELECT unique_id, tok_birth_date, tok_birth_date_swapped, sex FROM {IDENTIFIED} "
-            "ORDER BY unique_id"
+        if tables.n_identified >= 2:
+            identity.pairs_by_rule = blocking_pair_counts(tables)
+            identity.dropped_rules = choose_rules(identity.pairs_by_rule, checks.max_pairs)
+        facts = _facts(con)
+        scored = fit_and_score(tables, settings, dropped=identity.dropped_rules)
+        local = con.execute(f"SELECT unique_id FROM {LOCAL_ONLY} ORDER BY unique_id")
+        local_ids = [r[0] for r in local.fetchall()]
+        for table, counts in (
+            (LOCAL_ONLY, identity.local_only_by_partner),
+            (NETWORK_ONLY, identity.network_only_by_partner),
+        ):
+            counts.update(
+                (str(p), int(n))
+                for p, n in con.execute(
+                    f"SELECT partner_id, count(*) FROM {table} GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            )
+        network_ids = con.execute(
+            f"SELECT unique_id, tok_network_id FROM {NETWORK_IDS} ORDER BY unique_id"
         ).df()
-        facts = RecordFacts.from_frame(named)
-        scored = fit_and_score(tables, settings)
         street_ids = [
             r[0]
             for r in con.execute(
@@ -160,9 +208,11 @@ def link_records(
     finally:
         con.close()
     pairs = _pair_positions(scored, named_pos)
+    network_links = _must_links(network_ids, named_pos)
     clustering = cluster_records(
-        facts, pairs, settings.threshold, placed["together"], placed["apart"]
+        facts, pairs, settings.threshold, placed["together"], placed["apart"], network_links
     )
+    identity.network_links = clustering.by_network_id
     linkage = Linkage(
         settings=settings,
         facts=facts,
@@ -175,9 +225,40 @@ def link_records(
         cross_together=placed["cross_together"],
         overrides=applied,
         n_street_records=len(street_ids),
+        network_links=network_links,
+        local_only=pd.Series(local_ids, index=local_ids, dtype=object, name="cluster"),
+        identity=identity,
     )
     _check_apart(linkage, overrides)
     return linkage
+
+
+def _facts(con: duckdb.DuckDBPyConnection) -> RecordFacts:
+    """The named records, then the network-id-only ones: what the clustering groups."""
+    query = "SELECT unique_id, tok_birth_date, tok_birth_date_swapped, sex FROM {} ORDER BY 1"
+    named = RecordFacts.from_frame(con.execute(query.format(IDENTIFIED)).df())
+    network = con.execute(query.format(NETWORK_ONLY)).df()
+    if network.empty:
+        return named
+    extra = RecordFacts.from_frame(network)
+    return RecordFacts(
+        [*named.ids, *extra.ids],
+        [*named.birth_date, *extra.birth_date],
+        [*named.birth_date_swapped, *extra.birth_date_swapped],
+        [*named.sex, *extra.sex],
+    )
+
+
+def _must_links(network_ids: pd.DataFrame, pos: dict[str, int]) -> list[tuple[int, int]]:
+    """Each record with a network-wide id tied to the first record (by position) with the
+    same id."""
+    if network_ids.empty:
+        return []
+    frame = network_ids.assign(pos=network_ids["unique_id"].map(pos)).dropna(subset=["pos"])
+    frame = frame.astype({"pos": "int64"}).sort_values("pos")
+    first = frame.groupby("tok_network_id")["pos"].transform("first")
+    keep = frame["pos"] != first
+    return list(zip(first[keep].tolist(), frame.loc[keep, "pos"].tolist(), strict=True))
 
 
 def _pair_positions(scored: ScoredPairs | None, pos: dict[str, int]) -> pd.DataFrame:

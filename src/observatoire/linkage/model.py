@@ -42,9 +42,11 @@ __all__ = [
     "BLOCKING_RULES",
     "COMPARISONS",
     "EM_SESSIONS",
+    "RULE_PAIR_COUNTS",
     "ScoredPairs",
     "activity_comparison",
     "birth_date_comparison",
+    "blocking_pair_counts",
     "fit_and_score",
     "model_settings",
     "name_comparison",
@@ -175,6 +177,50 @@ Every true match the noise can produce agrees on at least one of them, except a 
 whose two records both have a misspelt name and one of them no birth date."""
 
 
+def _pairs_within(keys: str, where: str, source: str = IDENTIFIED) -> str:
+    return (
+        f"SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM "
+        f"(SELECT count(*) AS n FROM {source} WHERE {where} GROUP BY {keys})"
+    )
+
+
+def _pairs_near(name: str, variants: str) -> str:
+    exploded = (
+        f"(SELECT {name} AS k, unnest({variants}) AS v FROM {IDENTIFIED} "
+        f"WHERE {name} IS NOT NULL AND {variants} IS NOT NULL)"
+    )
+    return _pairs_within("k, v", "v IS NOT NULL", exploded)
+
+
+RULE_PAIR_COUNTS: dict[str, str] = {
+    "date de naissance": _pairs_within("tok_birth_date", "tok_birth_date IS NOT NULL"),
+    "date de naissance inversée": f"""
+        SELECT coalesce(sum(a.n * b.n), 0) FROM
+        (SELECT tok_birth_date AS v, count(*) AS n FROM {IDENTIFIED}
+         WHERE tok_birth_date IS NOT NULL GROUP BY 1) a
+        JOIN (SELECT tok_birth_date_swapped AS v, count(*) AS n FROM {IDENTIFIED}
+              WHERE tok_birth_date_swapped IS NOT NULL GROUP BY 1) b USING (v)
+    """,
+    "nom et prénom": _pairs_within(f"{S}, {F}", f"{S} IS NOT NULL AND {F} IS NOT NULL"),
+    "nom et prénom phonétiques": _pairs_within(
+        f"{S}_phon, {F}_phon", f"{S}_phon IS NOT NULL AND {F}_phon IS NOT NULL"
+    ),
+    "nom, prénom à une lettre près": _pairs_near(S, f"{F}_variants"),
+    "prénom, nom à une lettre près": _pairs_near(F, f"{S}_variants"),
+}
+"""Per blocking rule, SQL counting the pairs it would compare (an upper bound: pairs sharing
+several spelling variants are counted once per variant), read before anything is scored."""
+
+
+def blocking_pair_counts(tables: RecordTables) -> dict[str, int]:
+    """The pairs each blocking rule would compare on the named records (see
+    :mod:`observatoire.linkage.safeguards`)."""
+    return {
+        label: int(tables.con.execute(RULE_PAIR_COUNTS[label]).fetchall()[0][0])
+        for label, _ in BLOCKING_RULES
+    }
+
+
 EM_SESSIONS = (
     ("même date de naissance", block_on("tok_birth_date")),
     ("même nom et prénom", block_on(S, F)),
@@ -182,7 +228,10 @@ EM_SESSIONS = (
 """EM is run on each set of pairs; a comparison used to select a set is not estimated on it."""
 
 
-def model_settings(settings: LinkageSettings) -> SettingsCreator:
+def model_settings(
+    settings: LinkageSettings, dropped: tuple[str, ...] | list[str] = ()
+) -> SettingsCreator:
+    """Splink's settings; the blocking rules named in ``dropped`` are left out."""
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -192,7 +241,9 @@ def model_settings(settings: LinkageSettings) -> SettingsCreator:
             sex_comparison(),
             activity_comparison(settings.activity_window_months),
         ],
-        blocking_rules_to_generate_predictions=[rule for _, rule in BLOCKING_RULES],
+        blocking_rules_to_generate_predictions=[
+            rule for label, rule in BLOCKING_RULES if label not in dropped
+        ],
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=["partner_id"],
@@ -226,19 +277,25 @@ def _single_threaded(db_api: DuckDBAPI) -> Any:
 
 
 def fit_and_score(
-    tables: RecordTables, settings: LinkageSettings, keep_above: float = 0.001
+    tables: RecordTables,
+    settings: LinkageSettings,
+    keep_above: float = 0.001,
+    dropped: tuple[str, ...] | list[str] = (),
 ) -> ScoredPairs | None:
-    """Fit the model on the identified records and score the blocked pairs.
+    """Fit the model on the identified records and score the blocked pairs (the blocking
+    rules named in ``dropped`` left out).
 
     Returns None when there is no model to fit: fewer than two records, or no pair of
-    records sharing a birth date nor a full name (EM then has nothing to learn from).
+    records sharing a birth date nor a full name (EM then has nothing to learn from), or no
+    blocking rule left.
     """
-    if tables.n_identified < 2:
+    kept = [label for label, _ in BLOCKING_RULES if label not in dropped]
+    if tables.n_identified < 2 or not kept:
         return None
     db_api = DuckDBAPI(connection=tables.con)
     records = db_api.register(IDENTIFIED)
     # Splink speaks English on the console; what matters is in the diagnostics files.
-    linker = Linker(records, model_settings(settings), log_level=logging.ERROR)
+    linker = Linker(records, model_settings(settings, dropped), log_level=logging.ERROR)
     training = linker.training
     training.estimate_probability_two_random_records_match(
         [block_on("tok_full_name", "tok_birth_date")], recall=settings.deterministic_rule_recall
@@ -287,6 +344,5 @@ def fit_and_score(
     ).df()
     model = linker.misc.save_model_to_json()
     predictions.drop_table_from_database_and_remove_from_cache()
-    labels = [label for label, _ in BLOCKING_RULES]
-    pairs_by_rule = {labels[int(k)]: int(v) for k, v in by_rule.items()}
+    pairs_by_rule = {kept[int(k)]: int(v) for k, v in by_rule.items()}
     return ScoredPairs(pairs, histogram, n_pairs, pairs_by_rule, model, trained)

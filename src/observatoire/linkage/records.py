@@ -5,6 +5,19 @@ keyed token), or, for street work, the triple initials + sex + estimated birth y
 tokens of ingest are turned into 64-bit integers (their DuckDB hash) to make comparisons cheap;
 nothing is ever turned back into a name or a date.
 
+What a record can be linked on depends on what its partner holds, not on what it lacks:
+
+- names (``records``): the probabilistic model, and the network-wide id if it has one;
+- no names but a network-wide person id (``network_records``, mapping ``scope: network``):
+  linked only to the records sharing that id;
+- neither, at a street-work dispositif (``initials_records``): initials and estimated age,
+  chained among themselves (:mod:`observatoire.linkage.street_work`);
+- neither, elsewhere (``local_records``): its own person, known by its local id only; never
+  linked on initials, which at a day centre say too little (a day centre is not street work).
+
+A record's dispositif is that of its rows (a record with a street-work row is street work);
+a staging table without dispositifs keeps the earlier rule (no name: street work).
+
 Besides identity, the records carry when they were active: a bit per calendar month with a
 contact (``mois``), and the same widened by a few months (``mois_voisins``). Two records of
 one person at two services are usually active in the same months; two namesakes seldom are.
@@ -18,12 +31,29 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-__all__ = ["IDENTIFIED", "INITIALS_ONLY", "RecordTables", "build_record_tables", "read_tokens"]
+from observatoire.core.dispositifs import STREET_WORK
+
+__all__ = [
+    "IDENTIFIED",
+    "INITIALS_ONLY",
+    "LOCAL_ONLY",
+    "NETWORK_IDS",
+    "NETWORK_ONLY",
+    "RecordTables",
+    "build_record_tables",
+    "read_tokens",
+]
 
 IDENTIFIED = "records"
 """DuckDB table of records that carry names (the input of the probabilistic model)."""
 INITIALS_ONLY = "initials_records"
 """DuckDB table of street-work records: initials, sex and an estimated birth year only."""
+NETWORK_ONLY = "network_records"
+"""DuckDB table of records without names that carry a network-wide person id."""
+LOCAL_ONLY = "local_records"
+"""DuckDB table of records with neither names nor a network id, outside street work."""
+NETWORK_IDS = "network_ids"
+"""DuckDB table: record key → hashed network-wide person id (named or network-only records)."""
 
 _SCALAR_TOKENS = (
     "tok_surname",
@@ -34,6 +64,7 @@ _SCALAR_TOKENS = (
     "tok_birth_date_swapped",
     "tok_name_initials",
     "tok_initials",
+    "tok_network_id",
 )
 _LIST_TOKENS = ("tok_surname_variants", "tok_first_name_variants")
 
@@ -47,6 +78,8 @@ class RecordTables:
     n_initials_only: int
     first_month: int
     n_months: int
+    n_network_only: int = 0
+    n_local_only: int = 0
 
 
 def _hash(col: str) -> str:
@@ -73,6 +106,8 @@ def _complete(tokens: pd.DataFrame) -> pd.DataFrame:
     for col, base in zip(_LIST_TOKENS, ("tok_surname", "tok_first_name"), strict=True):
         if col not in out:
             out = out.assign(**{col: out[base].map(lambda t: None if pd.isna(t) else [t])})
+    if "dispositif" not in out:
+        out = out.assign(dispositif=pd.Series(None, index=out.index, dtype=object))
     return out
 
 
@@ -129,13 +164,20 @@ def build_record_tables(
                CAST(birth_year AS INTEGER) AS birth_year,
                CAST(est_birth_year AS INTEGER) AS est_birth_year,
                {hashed},
-               {lists}
+               {lists},
+               street
         FROM (
             SELECT DISTINCT ON (record_key) *
             FROM _tokens
             WHERE record_key IN (SELECT record_key FROM _months)
             ORDER BY record_key, source_file, source_row
         )
+        JOIN (
+            SELECT record_key,
+                   bool_or(coalesce(CAST(dispositif AS VARCHAR), '{STREET_WORK}')
+                           = '{STREET_WORK}') AS street
+            FROM _tokens GROUP BY record_key
+        ) USING (record_key)
         """
     )
     con.execute(
@@ -160,14 +202,55 @@ def build_record_tables(
                t.tok_initials, a.mois, a.mois_proches
         FROM _record_tokens t JOIN _activity a USING (record_key)
         WHERE t.tok_surname IS NULL AND t.tok_first_name IS NULL
+          AND t.tok_network_id IS NULL AND t.street
+        ORDER BY unique_id
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {NETWORK_ONLY} AS
+        SELECT t.record_key AS unique_id, t.partner_id, t.sex, t.tok_birth_date,
+               t.tok_birth_date_swapped, t.tok_network_id
+        FROM _record_tokens t JOIN _activity a USING (record_key)
+        WHERE t.tok_surname IS NULL AND t.tok_first_name IS NULL
+          AND t.tok_network_id IS NOT NULL
+        ORDER BY unique_id
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {LOCAL_ONLY} AS
+        SELECT t.record_key AS unique_id, t.partner_id
+        FROM _record_tokens t JOIN _activity a USING (record_key)
+        WHERE t.tok_surname IS NULL AND t.tok_first_name IS NULL
+          AND t.tok_network_id IS NULL AND NOT t.street
+        ORDER BY unique_id
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {NETWORK_IDS} AS
+        SELECT t.record_key AS unique_id, t.tok_network_id
+        FROM _record_tokens t JOIN _activity a USING (record_key)
+        WHERE t.tok_network_id IS NOT NULL
         ORDER BY unique_id
         """
     )
     for name in ("_contacts", "_tokens"):
         con.unregister(name)
-    n_identified = con.execute(f"SELECT count(*) FROM {IDENTIFIED}").fetchall()[0][0]
-    n_initials = con.execute(f"SELECT count(*) FROM {INITIALS_ONLY}").fetchall()[0][0]
-    return RecordTables(con, int(n_identified), int(n_initials), int(first_month), n_months)
+
+    def count(table: str) -> int:
+        return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+    return RecordTables(
+        con,
+        count(IDENTIFIED),
+        count(INITIALS_ONLY),
+        int(first_month),
+        n_months,
+        count(NETWORK_ONLY),
+        count(LOCAL_ONLY),
+    )
 
 
 def read_tokens(path: Path, record_keys: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:

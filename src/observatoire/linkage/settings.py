@@ -6,6 +6,11 @@ The model, its defaults and its checks live with every other section in
 
 from __future__ import annotations
 
-from observatoire.config.settings import DEFAULT_SENSITIVITY, LinkageSettings, LinkageTargets
+from observatoire.config.settings import (
+    DEFAULT_SENSITIVITY,
+    IdentityChecks,
+    LinkageSettings,
+    LinkageTargets,
+)
 
-__all__ = ["DEFAULT_SENSITIVITY", "LinkageSettings", "LinkageTargets"]
+__all__ = ["DEFAULT_SENSITIVITY", "IdentityChecks", "LinkageSettings", "LinkageTargets"]

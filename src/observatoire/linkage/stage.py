@@ -41,7 +41,7 @@ def stage_link(settings: Settings) -> None:
     birth_years, tokens = read_tokens(STAGING / "identity_tokens.parquet", contacts["record_key"])
     link = settings.linkage
     overrides = load_overrides(link.overrides)
-    linkage = link_records(contacts, tokens, link, overrides)
+    linkage = link_records(contacts, tokens, link, overrides, identity_columns(settings))
     clean_contacts, persons = clean_tables(contacts, birth_years, linkage.person_of())
     CLEAN.mkdir(exist_ok=True)
     write_parquet(clean_contacts, CLEAN / "contacts.parquet")
@@ -77,6 +77,7 @@ def stage_link(settings: Settings) -> None:
             "nominatifs": len(linkage.facts.ids),
             "travail_de_rue": linkage.n_street_records,
         },
+        "identite": linkage.identity.to_json(),
         "personnes": {
             "nominatives": int(len(persons)) - n_street,
             "travail_de_rue": n_street,
@@ -115,6 +116,8 @@ def stage_link(settings: Settings) -> None:
             "  Attention : aucun couple de dossiers ne partage une date de naissance ni un nom "
             "complet ; le modèle n'a pas pu être estimé et aucun dossier nominatif n'a été relié."
         )
+    for warning in linkage.identity.warnings():
+        print(f"  Attention : {warning}")
     if linkage.overrides.unknown_records:
         print(
             f"  Attention : {len(linkage.overrides.unknown_records)} pseudonyme(s) de "
@@ -123,6 +126,27 @@ def stage_link(settings: Settings) -> None:
         )
     if "qualite" in metrics and "modele" in metrics["qualite"]:
         _print_quality(metrics["qualite"])
+
+
+def identity_columns(settings: Settings) -> dict[tuple[str, str], str]:
+    """(partner, canonical identity field) → the partner's column label, from the mappings,
+    so that a warning names the column the partner knows; empty if the mappings cannot be
+    read (the warnings then name the canonical field)."""
+    from observatoire.core.errors import MappingError
+    from observatoire.intake.mapping import load_partners
+    from observatoire.linkage.safeguards import CHECKED_COLUMNS
+
+    try:
+        partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
+    except MappingError:
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for pid, partner in partners.items():
+        for spec in partner.exports:
+            for fname, col in spec.columns.items():
+                if fname in CHECKED_COLUMNS:
+                    out.setdefault((pid, fname), col.column)
+    return out
 
 
 def _print_quality(q: dict[str, Any]) -> None:

@@ -249,6 +249,14 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] = {
         lambda r: _at("exports", 1)(r).update(name="sejours"),
         ("« exports[1].name »", "sejours"),
     ),
+    "scope of a name": (
+        lambda r: _at("exports", 0, "columns", "surname")(r).update(scope="network"),
+        ("« exports[0].columns.surname.scope »", "local_id"),
+    ),
+    "scope outside the list": (
+        lambda r: _at("exports", 0, "columns", "local_id")(r).update(scope="reseau"),
+        ("« exports[0].columns.local_id.scope » vaut « reseau »", "network, local"),
+    ),
     # missing keys
     "missing files": (
         lambda r: _at("exports", 0)(r).pop("files"),
@@ -356,7 +364,7 @@ def test_the_example_of_each_format_column_and_capacity_key_is_a_valid_value():
                     value["type"] = "xlsx"
                 model.model_validate(value)
                 checked += 1
-    assert checked == 8 + 6 + 2
+    assert checked == 8 + 7 + 2
 
 
 def test_the_terminal_reference_names_every_key_and_its_allowed_values():
