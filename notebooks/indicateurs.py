@@ -47,10 +47,15 @@ from observatoire.intake.mapping import load_partners
 settings = load_settings(Path(params_file))
 contacts = pd.read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
+# Aggregate returns (partners that send counts): capacity series and their own figures.
+aggregates_file = Path("data_clean/aggregates.parquet")
+aggregates = pd.read_parquet(aggregates_file) if aggregates_file.is_file() else None
 partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
 # The months each partner's exports cover (ingest stage): flows and windows only where covered.
 coverage = read_coverage(PATHS.coverage, contacts)
-results = compute_indicators(contacts, refusals, partners, settings.report, year, coverage)
+results = compute_indicators(
+    contacts, refusals, partners, settings.report, year, coverage, aggregates
+)
 figures, families = results.figures, results.figures.families
 
 # %% [markdown]

@@ -71,8 +71,11 @@ partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir
 monthly_network = read_network_monthly(indicators_dir(year))
 # The months each partner's exports cover (ingest stage): trends on years covered in full only.
 coverage = read_coverage(PATHS.coverage, contacts)
+# The shelters' beds night by night: declared in the mappings, or sent in aggregate returns.
+aggregates_file = Path("data_clean/aggregates.parquet")
+aggregates = pd.read_parquet(aggregates_file) if aggregates_file.is_file() else None
 results = fit_trends(
-    contacts, refusals, partners, monthly_network, settings.report, year, coverage
+    contacts, refusals, partners, monthly_network, settings.report, year, coverage, aggregates
 )
 results.capacity
 

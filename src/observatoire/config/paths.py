@@ -70,6 +70,11 @@ class Paths:
         return self.clean / "jeunes_types.parquet"
 
     @property
+    def aggregates(self) -> Path:
+        """Aggregate returns (counts by period, programme, group and measure), validated."""
+        return self.clean / "aggregates.parquet"
+
+    @property
     def linkage_pairs(self) -> Path:
         """Scored record pairs and overrides (stage ``link``), for the link imputations."""
         return self.clean / "linkage_pairs.parquet"

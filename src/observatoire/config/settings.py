@@ -109,6 +109,9 @@ class ValidationSettings(Section):
     """Stage ``validate``: the run stops if a table sets aside more than this share of rows."""
 
     max_quarantine_share: Share = 0.05
+    occupancy_tolerance: Share = 0.10
+    """Aggregate returns: beds occupied may exceed the beds available by this share (a bed
+    added for one night, a count taken at another hour) before the row is set aside."""
 
 
 # --- sample -----------------------------------------------------------------------------------

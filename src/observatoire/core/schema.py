@@ -11,6 +11,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "AGE_BANDS",
+    "AGGREGATE_COLUMNS",
+    "AGGREGATE_FIELDS",
+    "AGGREGATE_MEASURES",
+    "AGGREGATE_PERIODS",
+    "GROUP_ROLES",
+    "Measure",
     "CONTACT_COLUMNS",
     "CONTACT_FIELDS",
     "EXIT_REASONS",
@@ -98,9 +104,91 @@ REFUSAL_FIELDS: dict[str, Field] = {
     ]
 }
 
+
+@dataclass(frozen=True)
+class Measure:
+    """One quantity an aggregate return may count (``aggregates``: one closed list).
+
+    ``persons`` says whether it counts persons (published under the disclosure threshold) or
+    something else (beds, nights, meals: published as they are). ``kind`` says how a month or a
+    year is made of days or months: ``flux`` quantities add up over time (meals, persons newly
+    identified in the month); ``nuit`` quantities hold for each night of the period (beds
+    available, occupied) and add up into bed-nights (a monthly value counts once per night of
+    the month); ``stock`` quantities are a state at the end of the period (persons actively
+    homeless at the end of the month): a year's value is its last period's, never a sum.
+    ``family`` groups them in the report: capacity, occupancy, flows by status, services."""
+
+    code: str
+    label: str
+    persons: bool
+    kind: str  # flux | nuit | stock
+    family: str  # capacite | occupation | statut | prestations
+
+
+AGGREGATE_MEASURES: dict[str, Measure] = {
+    m.code: m
+    for m in [
+        Measure("beds_available", "lits disponibles", False, "nuit", "capacite"),
+        Measure("winter_extra_beds", "lits d'hiver (plan hiver)", False, "nuit", "capacite"),
+        Measure("beds_occupied", "lits occupés (nuitées)", False, "nuit", "occupation"),
+        Measure("refusals", "refus faute de place (demandes)", False, "flux", "occupation"),
+        Measure("newly_identified", "personnes nouvellement identifiées", True, "flux", "statut"),
+        Measure(
+            "returned_from_housing", "personnes revenues après un logement", True, "flux", "statut"
+        ),
+        Measure(
+            "returned_from_inactive",
+            "personnes revenues après une période inactive",
+            True,
+            "flux",
+            "statut",
+        ),
+        Measure("moved_to_housing", "personnes relogées", True, "flux", "statut"),
+        Measure("moved_to_inactive", "personnes passées inactives", True, "flux", "statut"),
+        Measure(
+            "actively_homeless",
+            "personnes activement sans abri (fin de période)",
+            True,
+            "stock",
+            "statut",
+        ),
+        Measure("persons_served", "personnes accueillies", True, "flux", "prestations"),
+        Measure("visits", "passages", False, "flux", "prestations"),
+        Measure("meals", "repas servis", False, "flux", "prestations"),
+        Measure("showers", "douches", False, "flux", "prestations"),
+        Measure("laundry", "lessives", False, "flux", "prestations"),
+    ]
+}
+"""The closed list of measures of aggregate returns (``docs/donnees-agregees.md``)."""
+
+AGGREGATE_PERIODS: dict[str, str] = {"jour": "par jour", "mois": "par mois"}
+"""How long the period of one aggregate row is: a day or a calendar month."""
+
+GROUP_ROLES: dict[str, str] = {
+    "total": "total (l'ensemble des personnes)",
+    "partie": "partie d'une partition (les parties s'additionnent en un total)",
+    "sous_groupe": "sous-groupe qui chevauche les autres (jamais additionné)",
+}
+"""What a population group of an aggregate return is to the others (declared by the mapping)."""
+
+AGGREGATE_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        Field("date", "date", label="date du jour ou du mois compté"),
+        Field("programme", "text", label="programme, structure ou site du partenaire"),
+        Field("group", "text", label="groupe de population (isolés, familles, jeunes…)"),
+        Field("measure", "text", label="mesure comptée (fichier long : une ligne par mesure)"),
+        Field("value", "decimal", label="valeur de la mesure (fichier long)"),
+        *(Field(code, "integer", label=m.label) for code, m in AGGREGATE_MEASURES.items()),
+    ]
+}
+"""Fields of ``table: aggregates``: a long file maps ``measure`` and ``value``, a wide file one
+column per measure (the measure codes are fields)."""
+
 TABLE_FIELDS: dict[str, dict[str, Field]] = {
     "contacts": CONTACT_FIELDS,
     "refusals": REFUSAL_FIELDS,
+    "aggregates": AGGREGATE_FIELDS,
 }
 
 IDENTITY_FIELDS = frozenset(n for n, f in CONTACT_FIELDS.items() if f.identity)
@@ -127,6 +215,8 @@ QUARANTINE_REASONS: dict[str, str] = {
     "jointure_sans_correspondance": "clé de jointure absente de la table jointe (personne, "
     "programme ou séjour inconnu)",
     "jointure_ambigue": "clé de jointure présente plusieurs fois dans la table jointe",
+    "occupation_excessive": "lits occupés au-delà des lits disponibles (tolérance comprise)",
+    "groupes_incoherents": "total d'un groupe différent de la somme de ses parties déclarées",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.
@@ -163,6 +253,24 @@ PERSON_COLUMNS = [
     "n_contacts",
 ]
 REFUSAL_COLUMNS = ["partner_id", "dispositif", "date", "refusals", "source_file", "source_row"]
+AGGREGATE_COLUMNS = [
+    "partner_id",
+    "dispositif",
+    "programme",
+    "period",
+    "date",
+    "group",
+    "group_role",
+    "measure",
+    "value",
+    "source_file",
+    "source_row",
+    "line",
+]
+"""The clean aggregate table (``data_clean/aggregates.parquet``): one row per period × programme
+× group × measure, whatever the file's shape (long or wide); ``line`` is the line of the
+partner's file (for the messages), ``group_role`` what the group is to the others
+(:data:`GROUP_ROLES`)."""
 
 
 def age_band(age: float | None) -> str | None:

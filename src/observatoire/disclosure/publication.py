@@ -25,6 +25,7 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.schema import AGE_BANDS, EXIT_REASONS, NATIONALITY_GROUPS
+from observatoire.disclosure.aggregates import aggregate_tables
 from observatoire.disclosure.archive import released_previous
 from observatoire.disclosure.cells import Constraint, CountTable, Publication, protect
 from observatoire.disclosure.suppression import DEFAULT_TIME_LIMIT_S, restore
@@ -873,10 +874,13 @@ def build_tables(
         linkage_figures(int(ind["year"]), linkage),
         linkage_imputation_figures(int(ind["year"]), imputations),
     ]
+    # Partners that send counts: their own tables, never added to the person counts above.
+    agg_tables, agg_constraints = aggregate_tables(ind)
+    tables += agg_tables
     return Tables(
         int(ind["year"]),
         [t for t in tables if t is not None],
-        [*constraints, *combo_constraints, *profile_constraints],
+        [*constraints, *combo_constraints, *profile_constraints, *agg_constraints],
         latent,
         unprinted,
         guarded,

@@ -18,6 +18,8 @@ from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import DISPOSITIFS, HOUSING_FIRST, SHELTER, STREET_WORK
 from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, flows, housing, pathways
+from observatoire.indicators.aggregates import count_only_partners
+from observatoire.indicators.capacity import capacity_summary, shelter_capacity_series
 from observatoire.intake.mapping import PartnerMapping
 
 __all__ = [
@@ -39,12 +41,19 @@ def annual_indicators(
     partners: dict[str, PartnerMapping],
     report: ReportSettings,
     coverage: Coverage | None = None,
+    aggregates: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Every figure of the annual report for ``report.year``, unsuppressed.
 
     ``coverage``: the months each partner's exports cover (the ingest stage's table, see
     :mod:`observatoire.core.coverage`; default: proposed from ``contacts``). Flows and the
     long-term stayers' window are computed only where it covers their look-back.
+
+    ``aggregates`` (the clean aggregate returns) gives the shelters' capacity where a partner
+    sends it night by night (:func:`observatoire.indicators.capacity.shelter_capacity_series`);
+    its counts are never added to the person counts here (see
+    :mod:`observatoire.indicators.aggregates`), and partners that send counts only are left out
+    of ``partners`` (they have no person to count).
 
     Besides the historical keys (``network``, ``dispositifs``, ``partners``, ``shelter``,
     ``profile``, ``yearly_persons*``, ``coverage``), one key per family of indicators, each
@@ -106,12 +115,12 @@ def annual_indicators(
         }
 
     shelter: dict[str, Any] = {}
-    capacity = shelter_capacity(partners)
+    capacity = shelter_capacity_series(partners, aggregates, winter)
     if capacity is not None:
         shelter = {
             "nights": ind.nights(contacts, year),
             "nights_prev": ind.nights(contacts, prev),
-            "capacity": capacity,
+            "capacity": capacity_summary(capacity, year),
             "capacity_nights": ind.capacity_nights(capacity, year, winter),
             "occupancy": ind.occupancy(contacts, capacity, year, winter),
             "occupancy_prev": ind.occupancy(contacts, capacity, prev, winter),
@@ -122,6 +131,7 @@ def annual_indicators(
 
     persons = ind.distinct_persons(contacts, year)
     youth = ind.youth_persons(contacts, year)
+    counts_only = set(count_only_partners(partners))
     yearly = ind.yearly_distinct_persons(contacts)
     yearly_disp = ind.yearly_distinct_persons(contacts, by="dispositif")
     cov = ind.coverage(contacts, year)
@@ -173,6 +183,7 @@ def annual_indicators(
                 "persons": int(by_partner.get(pid, 0)),
             }
             for pid, p in partners.items()
+            if pid not in counts_only
         },
         "shelter": shelter,
         "profile": {
@@ -205,7 +216,7 @@ def shelter_capacity(partners: dict[str, PartnerMapping]) -> dict[str, int] | No
 def report_families(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
-    capacity: dict[str, int] | None,
+    capacity: ind.Capacity | None,
     report: ReportSettings,
     year: int,
     coverage: Coverage | None = None,
@@ -314,6 +325,7 @@ def previous_year_indicators(
     partners: dict[str, PartnerMapping],
     report: ReportSettings,
     coverage: Coverage | None = None,
+    aggregates: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Last year's figures as its report published them: computed on the data available at the
     end of that year only, so that this year's disclosure control knows what was published."""
@@ -324,5 +336,8 @@ def previous_year_indicators(
         refusals[pd.to_datetime(refusals["date"]) < cutoff],
         partners,
         report.model_copy(update={"year": year - 1}),
-        coverage,
+        coverage=coverage,
+        aggregates=None
+        if aggregates is None
+        else aggregates[pd.to_datetime(aggregates["date"]) < cutoff],
     )

@@ -32,7 +32,12 @@ from observatoire.core.contracts import (
 )
 from observatoire.core.coverage import Coverage
 from observatoire.core.storage import write_csv, write_json
-from observatoire.indicators.annual import annual_indicators, previous_year_indicators
+from observatoire.indicators.aggregates import annual_aggregates
+from observatoire.indicators.annual import (
+    annual_indicators,
+    jsonable,
+    previous_year_indicators,
+)
 from observatoire.indicators.counts import monthly_distinct_persons, monthly_nights
 from observatoire.intake.mapping import PartnerMapping
 
@@ -48,12 +53,15 @@ __all__ = [
     "ShelterFigures",
     "compute_indicators",
     "indicators_dir",
+    "read_aggregates",
     "read_indicators",
     "read_network_monthly",
     "write_indicators",
 ]
 
 INDICATORS_FILE = "indicateurs.json"
+AGGREGATES_FILE = "agregats.json"
+"""The aggregate returns' figures of the year, written only when a partner sends counts."""
 PREVIOUS_YEAR_FILE = "indicateurs_annee_precedente.json"
 NETWORK_MONTHLY_FILE = "personnes_par_mois_reseau.csv"
 
@@ -252,6 +260,9 @@ class IndicatorsResults:
     """Distinct persons per month, whole network (``personnes_par_mois_reseau.csv``)."""
     monthly_nights: pd.DataFrame
     """Shelter nights per month (``nuitees_par_mois.csv``)."""
+    aggregates: dict[str, Any] | None = None
+    """Per partner sending counts, its figures of the year (``agregats.json``, see
+    :func:`observatoire.indicators.aggregates.annual_aggregates`); None when nobody does."""
 
     def occupancy_monthly(self) -> pd.DataFrame:
         return pd.DataFrame(self.figures.families.occupancy_monthly)
@@ -292,21 +303,30 @@ def compute_indicators(
     report: ReportSettings,
     year: int,
     coverage: Coverage | None = None,
+    aggregates: pd.DataFrame | None = None,
 ) -> IndicatorsResults:
     """The stage's results for the report ``year`` (which overrides ``report.year``);
-    ``coverage``: the ingest stage's coverage table (default: proposed from ``contacts``)."""
+    ``coverage``: the ingest stage's coverage table (default: proposed from ``contacts``);
+    ``aggregates`` is the clean aggregate table (``data_clean/aggregates.parquet``), if any."""
     report = report.model_copy(update={"year": year})
     figures = AnnualIndicators.from_json(
-        annual_indicators(contacts, refusals, partners, report, coverage)
+        annual_indicators(
+            contacts, refusals, partners, report, coverage=coverage, aggregates=aggregates
+        )
     )
     monthly = monthly_distinct_persons(contacts)
     monthly_network = monthly_distinct_persons(contacts, by=None)
     nights = monthly_nights(contacts)
     previous = AnnualIndicators.from_json(
-        previous_year_indicators(contacts, refusals, partners, report, coverage),
+        previous_year_indicators(
+            contacts, refusals, partners, report, coverage=coverage, aggregates=aggregates
+        ),
         PREVIOUS_YEAR_FILE,
     )
-    return IndicatorsResults(figures, previous, monthly, monthly_network, nights)
+    agg = annual_aggregates(aggregates, partners, year) if aggregates is not None else {}
+    return IndicatorsResults(
+        figures, previous, monthly, monthly_network, nights, jsonable(agg) or None
+    )
 
 
 def write_indicators(results: IndicatorsResults, out_dir: Path) -> list[Path]:
@@ -315,6 +335,9 @@ def write_indicators(results: IndicatorsResults, out_dir: Path) -> list[Path]:
     written = [out_dir / INDICATORS_FILE, out_dir / PREVIOUS_YEAR_FILE]
     write_json(written[0], results.figures.to_json())
     write_json(written[1], results.previous_year.to_json())
+    if results.aggregates:
+        written.append(out_dir / AGGREGATES_FILE)
+        write_json(written[-1], results.aggregates)
     for name, frame in results.tables().items():
         written.append(out_dir / f"{name}.csv")
         write_csv(frame, written[-1])
@@ -325,6 +348,13 @@ def read_indicators(path: Path) -> AnnualIndicators:
     """``indicateurs.json`` (or ``indicateurs_annee_precedente.json``) as the typed contract;
     a file of another shape raises :class:`observatoire.core.errors.ContractError`."""
     return AnnualIndicators.from_json(read_json_object(path), str(path))
+
+
+def read_aggregates(out_dir: Path) -> dict[str, Any]:
+    """The aggregate returns' figures of the year (``agregats.json``); ``{}`` when no partner
+    sends counts (the file is not written then)."""
+    path = Path(out_dir) / AGGREGATES_FILE
+    return read_json_object(path) if path.is_file() else {}
 
 
 def read_network_monthly(out_dir: Path) -> pd.DataFrame:

@@ -16,6 +16,10 @@ import pandas as pd
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, SOCIAL_EMERGENCY
 from observatoire.core.presence import delivered_in_year, in_year, periods_covered
 from observatoire.core.schema import AGE_BANDS, NATIONALITY_GROUPS, age_band
+from observatoire.indicators.capacity import CapacitySeries, bed_nights_per_day
+
+Capacity = CapacitySeries | dict[str, int]
+"""Beds of the shelters: the dated series, or two fixed numbers (beds, winter_extra_beds)."""
 
 __all__ = [
     "SEX_UNKNOWN_OR_X",
@@ -85,12 +89,11 @@ def nights(contacts: pd.DataFrame, year: int, dispositif: str = SHELTER) -> int:
     return int(inside.sum())
 
 
-def capacity_nights(capacity: dict[str, int], year: int, winter: tuple[str, str]) -> int:
-    """Bed-nights offered in the year: beds every night plus winter-plan beds in winter."""
+def capacity_nights(capacity: Capacity, year: int, winter: tuple[str, str]) -> int:
+    """Bed-nights offered in the year: the capacity series night by night (two fixed numbers:
+    beds every night plus winter-plan beds in winter, :mod:`observatoire.indicators.capacity`)."""
     days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
-    base = capacity.get("beds", 0) * len(days)
-    extra = capacity.get("winter_extra_beds", 0) * int(is_winter(days, winter).sum())
-    return int(base + extra)
+    return int(bed_nights_per_day(capacity, days, winter).sum())
 
 
 def is_winter(days: pd.DatetimeIndex | pd.Series, winter: tuple[str, str]) -> pd.Series:
@@ -103,7 +106,7 @@ def is_winter(days: pd.DatetimeIndex | pd.Series, winter: tuple[str, str]) -> pd
 
 
 def occupancy(
-    contacts: pd.DataFrame, capacity: dict[str, int], year: int, winter: tuple[str, str]
+    contacts: pd.DataFrame, capacity: Capacity, year: int, winter: tuple[str, str]
 ) -> float:
     """Occupancy rate = nights used / bed-nights offered."""
     offered = capacity_nights(capacity, year, winter)
@@ -232,17 +235,16 @@ def daily_refusals(refusals: pd.DataFrame) -> pd.Series:
 
 
 def _capacity_per_day(
-    days: pd.DatetimeIndex, capacity: dict[str, int], winter: tuple[str, str]
+    days: pd.DatetimeIndex, capacity: Capacity, winter: tuple[str, str]
 ) -> np.ndarray:
-    winter_days = is_winter(days, winter).to_numpy()
-    return capacity.get("beds", 0) + capacity.get("winter_extra_beds", 0) * winter_days
+    return bed_nights_per_day(capacity, days, winter)
 
 
 def _shelter_days(
     days: pd.DatetimeIndex,
     nightly: pd.Series,
     refused: pd.Series,
-    capacity: dict[str, int],
+    capacity: Capacity,
     winter: tuple[str, str],
 ) -> pd.DataFrame:
     """Per night: persons sheltered, beds offered, refusals (the base of every occupancy sum)."""
@@ -270,7 +272,7 @@ def _occupancy_row(frame: pd.DataFrame) -> dict[str, float | int | None]:
 def monthly_occupancy(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
-    capacity: dict[str, int],
+    capacity: Capacity,
     year: int,
     winter: tuple[str, str],
 ) -> pd.DataFrame:
@@ -310,7 +312,7 @@ def winter_periods(
 def winters(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
-    capacity: dict[str, int],
+    capacity: Capacity,
     winter: tuple[str, str],
     first_year: int,
     last_year: int,

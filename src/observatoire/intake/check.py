@@ -350,6 +350,16 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
         )
     if reason in ("jointure_sans_correspondance", "jointure_ambigue"):
         return _join_sentence(reason, spec, columns, cols)
+    if reason == "occupation_excessive":
+        return (
+            "vérifier les lits occupés de ces nuits : ils dépassent les lits disponibles (lits "
+            "d'hiver compris) ; corriger le nombre ou ajouter les lits ouverts ce jour-là."
+        )
+    if reason == "groupes_incoherents":
+        return (
+            "vérifier le total de ces lignes : il doit être la somme des groupes qui le composent "
+            "(ou nous dire quels groupes se chevauchent)."
+        )
     return "vérifier ces lignes."
 
 

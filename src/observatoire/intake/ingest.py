@@ -31,7 +31,13 @@ from observatoire.core.coverage import (
 )
 from observatoire.core.dispositifs import NIGHT_STAYS, OPEN_ENDED
 from observatoire.core.errors import ExportRejected
-from observatoire.core.schema import QUARANTINE_REASONS, TABLE_FIELDS
+from observatoire.core.schema import (
+    AGGREGATE_COLUMNS,
+    AGGREGATE_MEASURES,
+    CONTACT_COLUMNS,
+    QUARANTINE_REASONS,
+    TABLE_FIELDS,
+)
 from observatoire.core.storage import sha256_file
 from observatoire.intake.identity import (
     initials_of,
@@ -41,7 +47,12 @@ from observatoire.intake.identity import (
     spelling_neighbourhood,
     swap_day_month,
 )
-from observatoire.intake.mapping import ExportSpec, PartnerMapping, normalise_label
+from observatoire.intake.mapping import (
+    WHOLE_GROUP,
+    ExportSpec,
+    PartnerMapping,
+    normalise_label,
+)
 from observatoire.intake.pseudonymise import Pseudonymiser
 from observatoire.intake.readers import (
     is_blank,
@@ -54,7 +65,10 @@ from observatoire.intake.readers import (
 from observatoire.intake.relational import JoinedFile, JoinedTables, column_format, relate
 
 __all__ = [
+    "COUNT_WORDS",
     "MAX_PROBLEMS_LISTED",
+    "aggregate_rows",
+    "looks_aggregate",
     "FileResult",
     "IngestResult",
     "Problem",
@@ -256,6 +270,8 @@ def read_partner_file(
         rows, header = relation.rows, relation.header
         result.filtered = relation.filtered
         result.declares_filter = bool(spec.where)
+    if spec.table == "contacts":
+        _refuse_aggregate_file(raw.header, raw.rows, spec, partner, rel_name)
     found, result.extra_columns, result.missing_optional = _resolve_columns(
         spec, header, partner, rel_name
     )
@@ -338,6 +354,9 @@ def read_partner_file(
                 has_id |= out[idf].notna()
         flag(~has_id, "identite_manquante", found.get("local_id", found.get("initials", "?")))
 
+    if spec.table == "aggregates":
+        _flag_aggregate_cells(out, spec, found, flag)
+
     # Dates must fall in the period the export covers.
     year = export_year(spec, path)
     date_field = "date_start" if spec.table == "contacts" else "date"
@@ -364,6 +383,8 @@ def read_partner_file(
 
     out["source_file"] = rel_name
     out["source_row"] = rows["source_row"].astype("int64")
+    if spec.table == "aggregates":
+        out["line"] = rows["line"].astype("int64")
     bad = reason.notna()
     q = rows.loc[bad, [*main_columns, "source_row", "line"]].copy()
     q.insert(0, "column", reason_col[bad])
@@ -459,6 +480,165 @@ def read_shared_file(
         combined.rows_accepted + combined.rows_quarantined + combined.rows_filtered
     ), rel_name
     return combined, frames
+
+
+COUNT_WORDS = (
+    "nombre",
+    "nb",
+    "total",
+    "lits",
+    "places",
+    "repas",
+    "douches",
+    "lessives",
+    "passages",
+    "occupes",
+    "occupation",
+    "count",
+    "number",
+    "beds",
+    "meals",
+    "showers",
+    "newly identified",
+    "actively homeless",
+    "moved to housing",
+    "returned from",
+)
+"""Words of a column label that says it holds a count (normalised: no accents, lower case)."""
+
+
+def _whole_numbers(values: pd.Series) -> bool:
+    """Whether the non-blank cells are (nearly all) whole numbers ≥ 0: a count column."""
+    cells = [str(v).strip().replace("\u00a0", "").replace(" ", "") for v in values]
+    cells = [c for c in cells if c and c.lower() != "nan"]
+    if not cells:
+        return False
+    whole = sum(c.removesuffix(".0").isdigit() for c in cells)
+    return whole >= 0.95 * len(cells)
+
+
+def looks_aggregate(
+    header: list[str], rows: pd.DataFrame, spec: ExportSpec
+) -> tuple[list[str], list[str]] | None:
+    """Whether a file sent to a person-level mapping holds counts rather than persons.
+
+    It does when no identity column of the mapping has a single value in the file (absent or
+    empty) and some column holds counts: a label that says so (« Lits occupés », « Nb
+    repas »…, :data:`COUNT_WORDS`) or, outside the mapped fields, whole numbers ≥ 0 on every
+    row. Returns the identity labels looked for and the count columns found, or None."""
+    if rows.empty or any(re.fullmatch(r"[\d\s./:,-]+", str(h)) for h in header if h):
+        return None  # numbers or dates as labels: no header line (a data row), not counts
+    by_norm = {normalise_label(h): h for h in header if h}
+    identity_labels: list[str] = []
+    mapped: set[str] = set()
+    for col in spec.columns.values():
+        label = next(
+            (by_norm[normalise_label(x)] for x in col.labels() if normalise_label(x) in by_norm),
+            None,
+        )
+        if label is not None:
+            mapped.add(label)
+        if col.identity:
+            identity_labels.append(col.column)
+            if label is not None and not rows[label].map(is_blank).all():
+                return None
+    counts = []
+    for h in header:
+        if not h or h in ("source_row", "line"):
+            continue
+        words = normalise_label(h).replace("'", " ").replace("-", " ").split()
+        named = any(w in words or (" " in w and w in normalise_label(h)) for w in COUNT_WORDS)
+        if named or (h not in mapped and _whole_numbers(rows[h])):
+            counts.append(h)
+    return (identity_labels, counts) if counts else None
+
+
+def _refuse_aggregate_file(
+    header: list[str], rows: pd.DataFrame, spec: ExportSpec, partner: PartnerMapping, name: str
+) -> None:
+    """Stop a person-level read of a file of counts (never let programme-days pass as persons)."""
+    found = looks_aggregate(header, rows, spec)
+    if found is None:
+        return
+    identity, counts = found
+    looked = ", ".join(f"« {c} »" for c in identity) or "aucune colonne d'identité déclarée"
+    raise ExportRejected(
+        partner.partner_id,
+        name,
+        "ce fichier ressemble à un envoi de comptages agrégés, pas à des données par personne : "
+        f"aucune valeur d'identité ({looked}) et des colonnes de comptage ("
+        + ", ".join(f"« {c} »" for c in counts[:6])
+        + f"). La correspondance lit l'export « {spec.name} » comme table: {spec.table}, "
+        "où chaque ligne compterait pour une personne.",
+        f"déclarez cet export avec `table: aggregates` dans params/partners/"
+        f"{partner.partner_id}.yaml (période, mesures et groupes : docs/donnees-agregees.md), "
+        "ou demandez au partenaire l'export par personne attendu.",
+    )
+
+
+def _flag_aggregate_cells(out: pd.DataFrame, spec: ExportSpec, found: dict, flag) -> None:
+    """Aggregate rows need a date, a known measure (long files) and a declared group."""
+    flag(out["date"].isna(), "date_manquante", found.get("date", "date"))
+    if "measure" in out:
+        measure = out["measure"]
+        flag(
+            measure.isna() | ~measure.isin(list(AGGREGATE_MEASURES)),
+            "code_inconnu",
+            found.get("measure", "measure"),
+        )
+        flag(out["value"].isna(), "nombre_illisible", found.get("value", "value"))
+    agg = spec.aggregates
+    group = out["group"] if "group" in out else pd.Series(WHOLE_GROUP, index=out.index)
+    role = map_unique(group.fillna(""), lambda g: agg.role(str(g)) if agg else None)
+    flag(role.isna(), "code_inconnu", found.get("group", "group"))
+
+
+def aggregate_rows(frame: pd.DataFrame, partner: PartnerMapping, spec: ExportSpec) -> pd.DataFrame:
+    """Accepted rows of an aggregate export as the canonical long table (``AGGREGATE_COLUMNS``):
+    one row per period × programme × group × measure, whether the file is long (``measure`` and
+    ``value`` columns) or wide (one column per measure); a blank cell is a measure not reported,
+    not a zero."""
+    agg = spec.aggregates
+    assert agg is not None, "an aggregates export has its aggregates block (schema)"
+    f = frame
+    group = (
+        f["group"].astype(object).where(f["group"].notna(), "")
+        if "group" in f
+        else pd.Series(WHOLE_GROUP, index=f.index, dtype=object)
+    )
+    base = pd.DataFrame(
+        {
+            "partner_id": partner.partner_id,
+            "dispositif": spec.dispositif or partner.dispositif,
+            "programme": (
+                f["programme"].astype(object).where(f["programme"].notna(), "")
+                if "programme" in f
+                else ""
+            ),
+            "period": agg.period,
+            "date": pd.to_datetime(f["date"]),
+            "group": group.astype(str),
+            "source_file": f["source_file"],
+            "source_row": f["source_row"].astype("int64"),
+            "line": f["line"].astype("int64"),
+        },
+        index=f.index,
+    )
+    if agg.period == "mois":
+        base["date"] = base["date"].dt.to_period("M").dt.to_timestamp()
+    base["group_role"] = base["group"].map(agg.role)
+    if "measure" in f:
+        long = base.assign(measure=f["measure"].astype(str), value=f["value"].astype("float64"))
+    else:
+        measures = [m for m in AGGREGATE_MEASURES if m in f]
+        parts = [
+            base.assign(measure=m, value=pd.to_numeric(f[m], errors="coerce").astype("float64"))
+            for m in measures
+        ]
+        long = pd.concat(parts) if parts else base.assign(measure="", value=np.nan).iloc[:0]
+    long = long[long["value"].notna()]
+    long["date"] = long["date"].astype("datetime64[s]")
+    return long[AGGREGATE_COLUMNS].sort_values(["source_row", "measure"]).reset_index(drop=True)
 
 
 def duplicate_file_result(
@@ -681,6 +861,9 @@ class IngestResult:
     coverage: Coverage = field(default_factory=Coverage)
     warnings: list[str] = field(default_factory=list)
     """French warnings for the analyst (« couverture non déclarée »…), printed by the stage."""
+    aggregates: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=AGGREGATE_COLUMNS)
+    )
 
 
 def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[Path, str]:
@@ -722,6 +905,7 @@ def ingest_network(
     joined: list[JoinedFile] = []
     coverage: dict[str, PartnerCoverage] = {}
     warnings: list[str] = []
+    aggregates: list[pd.DataFrame] = []
     seen_hashes: dict[str, str] = {}
     for partner in partners.values():
         # A file several exports read (one per dispositif, by their filters) is read once in
@@ -812,6 +996,8 @@ def ingest_network(
                     c, t = pseudonymise_contacts(frame, partner, pseudo, spec.dispositif)
                     contacts.append(c)
                     tokens.append(t)
+                elif spec.table == "aggregates":
+                    aggregates.append(aggregate_rows(frame, partner, spec))
                 else:
                     refusals.append(
                         pd.DataFrame(
@@ -827,6 +1013,9 @@ def ingest_network(
                     )
         joined.extend(tables.accounting())
     order = ["source_file", "source_row"]
+    if not contacts:  # a network of count-only partners: no person at all
+        contacts = [pd.DataFrame(columns=[c for c in CONTACT_COLUMNS if c != "person_id"])]
+        tokens = [pd.DataFrame(columns=order + ["record_key", "partner_id", "dispositif"])]
     all_contacts = pd.concat(contacts, ignore_index=True).sort_values(order, ignore_index=True)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
     all_refusals = (
@@ -836,8 +1025,20 @@ def ingest_network(
             columns=["partner_id", "dispositif", "date", "refusals", "source_file", "source_row"]
         )
     )
+    all_aggregates = (
+        pd.concat(aggregates, ignore_index=True).sort_values(order, ignore_index=True)
+        if aggregates
+        else pd.DataFrame(columns=AGGREGATE_COLUMNS)
+    )
     return IngestResult(
-        all_contacts, all_tokens, all_refusals, files, joined, Coverage(coverage), warnings
+        all_contacts,
+        all_tokens,
+        all_refusals,
+        files,
+        joined,
+        Coverage(coverage),
+        warnings,
+        all_aggregates,
     )
 
 

@@ -26,6 +26,7 @@ from observatoire.intake.mapping_schema import (
     REFERENCE_HINT,
     ColumnSchema,
     CoveragePeriodSchema,
+    ExportSchema,
     JoinSchema,
     WhereSchema,
     bound_date,
@@ -35,6 +36,8 @@ from observatoire.intake.mapping_schema import (
 
 __all__ = [
     "FILE_TYPES",
+    "WHOLE_GROUP",
+    "AggregateSpec",
     "ColumnSpec",
     "ExportSpec",
     "FileFormat",
@@ -108,6 +111,37 @@ class ColumnSpec:
         return [self.column, *self.aliases]
 
 
+WHOLE_GROUP = "ensemble"
+"""The group of an aggregate row when the file has no group column: everyone (a total)."""
+
+
+@dataclass(frozen=True)
+class AggregateSpec:
+    """How an aggregate return counts: the period of a row and the role of each group."""
+
+    period: str  # jour | mois
+    total: str | None = None
+    partition: tuple[str, ...] = ()
+    subgroups: tuple[str, ...] = ()
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.total or self.partition or self.subgroups)
+
+    def role(self, group: str) -> str | None:
+        """``total``, ``partie`` or ``sous_groupe`` (None for a group the mapping does not
+        declare); without groups, the one group is the whole."""
+        if not self.grouped:
+            return "total" if group == WHOLE_GROUP else None
+        if group == self.total:
+            return "total"
+        if group in self.partition:
+            return "partie"
+        if group in self.subgroups:
+            return "sous_groupe"
+        return None
+
+
 @dataclass(frozen=True)
 class JoinSpec:
     """A further table joined to each row of an export's file (a relational export).
@@ -167,6 +201,7 @@ class ExportSpec:
     """The dispositif of its rows: its own, or the partner's."""
     joins: tuple[JoinSpec, ...] = ()
     where: tuple[WhereSpec, ...] = ()
+    aggregates: AggregateSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +288,20 @@ def _where_spec(cond: WhereSchema, fmt: FileFormat) -> WhereSpec:
     )
 
 
+def _aggregate_spec(exp: ExportSchema) -> AggregateSpec | None:
+    if exp.aggregates is None:
+        return None
+    groups = exp.aggregates.groups
+    if groups is None:
+        return AggregateSpec(period=exp.aggregates.period)
+    return AggregateSpec(
+        period=exp.aggregates.period,
+        total=groups.total,
+        partition=tuple(groups.partition),
+        subgroups=tuple(groups.subgroups),
+    )
+
+
 def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
     """Read and check one partner mapping file against the schema of the mapping language
     (:mod:`observatoire.intake.mapping_schema`); a problem raises :class:`MappingError`."""
@@ -282,6 +331,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
                 dispositif=str(exp.dispositif or schema.dispositif),
                 joins=tuple(_join_spec(j, fmt) for j in exp.join),
                 where=tuple(_where_spec(w, fmt) for w in exp.where),
+                aggregates=_aggregate_spec(exp),
             )
         )
     capacity = schema.capacity.model_dump(exclude_unset=True) if schema.capacity else {}

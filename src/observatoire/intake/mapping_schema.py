@@ -40,6 +40,7 @@ from observatoire.config.validation import french_problems, shown
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER
 from observatoire.core.errors import MappingError
 from observatoire.core.schema import (
+    AGGREGATE_MEASURES,
     EXIT_REASONS,
     NATIONALITY_GROUPS,
     SEX_CODES,
@@ -52,7 +53,9 @@ __all__ = [
     "FILE_TYPES",
     "REFERENCE_HINT",
     "REQUIRED_FIELDS",
+    "AggregatesSchema",
     "CapacitySchema",
+    "GroupsSchema",
     "ColumnSchema",
     "CoveragePeriodSchema",
     "ExportSchema",
@@ -71,11 +74,13 @@ CANONICAL_CODES: dict[str, tuple[str, ...]] = {
     "sex": SEX_CODES,
     "nationality": tuple(NATIONALITY_GROUPS),
     "exit_reason": tuple(EXIT_REASONS),
+    "measure": tuple(AGGREGATE_MEASURES),
 }
 """The codes a code list must translate into, for the canonical fields that are codes."""
 REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "contacts": (("date_start",), ("local_id", "initials")),
     "refusals": (("date",), ("refusals",)),
+    "aggregates": (("date",),),
 }
 """Per table, the fields a mapping must declare (one of each group)."""
 REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
@@ -652,6 +657,133 @@ class WhereSchema(Block):
         return self
 
 
+# --- aggregate returns ---------------------------------------------------------------------------
+
+
+class GroupsSchema(Block):
+    """What each population group of an aggregate return is to the others
+    (``exports[].aggregates.groups``). Codes are the values of the group column after its
+    ``codes:`` list, if it has one; a value the block does not name is set aside
+    (code_inconnu)."""
+
+    total: Text | None = Field(
+        None,
+        **_doc(
+            "Le groupe qui est l'ensemble des personnes (« Tous », « Total ») : jamais "
+            "additionné à ses parties.",
+            "total: tous",
+            type="texte",
+        ),
+    )
+    partition: list[Text] = Field(
+        [],
+        **_doc(
+            "Les groupes qui ne se chevauchent pas et dont la somme est le total (isolés et "
+            "familles, par ex.) ; sans total déclaré, c'est leur somme qui fait l'ensemble.",
+            "partition: [isoles, familles]",
+            type="liste de textes",
+        ),
+    )
+    subgroups: list[Text] = Field(
+        [],
+        **_doc(
+            "Les groupes qui chevauchent les autres (jeunes de 18 à 24 ans, personnes sans "
+            "abri de longue durée) : montrés seuls, jamais additionnés.",
+            "subgroups: [jeunes_18_24, chronique]",
+            type="liste de textes",
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _each_once(self) -> GroupsSchema:
+        named = ([self.total] if self.total else []) + list(self.partition) + list(self.subgroups)
+        twice = sorted({g for g in named if named.count(g) > 1})
+        if twice:
+            raise _error(
+                "partition",
+                f"groupe(s) {', '.join(twice)} déclaré(s) deux fois : un groupe est le total, "
+                "une partie de la partition ou un sous-groupe, pas plusieurs.",
+            )
+        if not named:
+            raise _error("partition", "déclarez au moins un groupe (total, partition, subgroups).")
+        return self
+
+
+class AggregatesSchema(Block):
+    """How an aggregate return counts (``exports[].aggregates``)."""
+
+    period: Literal["jour", "mois"] = Field(
+        ...,
+        **_doc(
+            "Ce que couvre une ligne : un jour (fichier quotidien d'occupation) ou un mois "
+            "civil (rapport mensuel ; la date est n'importe quel jour du mois).",
+            "period: mois",
+        ),
+    )
+    groups: GroupsSchema | None = Field(
+        None,
+        **_doc(
+            "Les groupes de population, si le fichier a une colonne de groupe "
+            "(columns.group) : lequel est le total, lesquels forment une partition, lesquels "
+            "sont des sous-groupes qui chevauchent (clés ci-dessous).",
+            "groups: {partition: [isoles, familles], subgroups: [jeunes_18_24]}",
+            default="un seul groupe, l'ensemble",
+        ),
+    )
+
+
+def _check_aggregates(export: Any) -> None:
+    """The rules of an aggregate export: its block, long or wide, its groups."""
+    if export.table != "aggregates":
+        if export.aggregates is not None:
+            raise _error(
+                "aggregates",
+                f"le bloc aggregates ne s'applique qu'à table: aggregates (ici {export.table}) : "
+                "supprimez-le.",
+            )
+        return
+    if export.aggregates is None:
+        raise _error(
+            "aggregates",
+            "table: aggregates exige le bloc aggregates (au moins period: jour ou mois).",
+        )
+    cols = export.columns
+    wide = [m for m in AGGREGATE_MEASURES if m in cols]
+    long = [f for f in ("measure", "value") if f in cols]
+    if long and len(long) != 2:
+        raise _error(
+            "columns",
+            "un fichier long déclare ensemble measure (la colonne qui nomme la mesure) et "
+            "value (la colonne du nombre).",
+        )
+    if long and wide:
+        raise _error(
+            f"columns.{wide[0]}",
+            "un fichier est long (measure + value) ou large (une colonne par mesure), pas les "
+            f"deux : supprimez {', '.join(wide)} ou measure et value.",
+        )
+    if not long and not wide:
+        raise _error(
+            "columns",
+            "déclarez les mesures du fichier : une colonne par mesure (fichier large : "
+            f"{', '.join(AGGREGATE_MEASURES)}) ou measure et value (fichier long).",
+        )
+    groups = export.aggregates.groups
+    if "group" in cols and groups is None:
+        raise _error(
+            "aggregates.groups",
+            "le fichier a une colonne de groupe (columns.group) : déclarez le rôle de chaque "
+            "groupe (total, partition, subgroups) pour qu'aucun total ne soit additionné à "
+            "ses parties.",
+        )
+    if groups is not None and "group" not in cols:
+        raise _error(
+            "aggregates.groups",
+            "des groupes sont déclarés mais aucune colonne de groupe (columns.group) : "
+            "déclarez-la ou supprimez groups.",
+        )
+
+
 # --- exports --------------------------------------------------------------------------------------
 
 
@@ -668,11 +800,13 @@ class ExportSchema(Block):
             default="export1, export2… selon sa place",
         ),
     )
-    table: Literal["contacts", "refusals"] = Field(
+    table: Literal["contacts", "refusals", "aggregates"] = Field(
         "contacts",
         **_doc(
             "Table canonique que le fichier alimente : contacts (une ligne par personne et "
-            "passage, séjour, contact…) ou refusals (refus faute de place, par nuit).",
+            "passage, séjour, contact…), refusals (refus faute de place, par nuit) ou "
+            "aggregates (comptages déjà agrégés : lits, nuitées, flux par statut, repas… par "
+            "jour ou par mois ; voir docs/donnees-agregees.md et la clé aggregates).",
             "table: refusals",
         ),
     )
@@ -770,6 +904,17 @@ class ExportSchema(Block):
         _no_overlap(value)
         return value
 
+    aggregates: AggregatesSchema | None = Field(
+        None,
+        **_doc(
+            "Pour un export table: aggregates (et lui seul, qui l'exige) : la période d'une "
+            "ligne et le rôle des groupes de population (clés ci-dessous).",
+            "aggregates: {period: mois, groups: {partition: [isoles, familles], subgroups: "
+            "[jeunes]}}",
+            default="aucun (exigé pour table: aggregates)",
+        ),
+    )
+
     @field_validator("files")
     @classmethod
     def _relative(cls, value: str) -> str:
@@ -837,6 +982,7 @@ class ExportSchema(Block):
                     f"la table {self.table} exige le champ {which} : déclarez la colonne qui le "
                     "porte.",
                 )
+        _check_aggregates(self)
         return self
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import ValidationFailed
 from observatoire.core.formatting import french_percent
-from observatoire.core.schema import QUARANTINE_REASONS
+from observatoire.core.schema import AGGREGATE_COLUMNS, QUARANTINE_REASONS
 from observatoire.core.storage import atomic_dir, write_csv, write_json, write_parquet
 from observatoire.intake.ingest import ingest_network
 from observatoire.intake.mapping import load_partners
@@ -47,6 +47,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
         write_parquet(result.contacts, staging / "contacts.parquet")
         write_parquet(result.tokens, staging / "identity_tokens.parquet")
         write_parquet(result.refusals, staging / "refusals.parquet")
+        write_parquet(result.aggregates, staging / "aggregates.parquet")
         for f in result.files:
             if f.rows_quarantined:
                 write_csv(f.quarantined.astype(str), qdir / _quarantine_name(f.source_file))
@@ -81,7 +82,11 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
 
 
 def stage_validate(settings: Settings) -> None:
-    from observatoire.intake.validate import validate_tables
+    from observatoire.intake.validate import (
+        aggregate_problems,
+        prepare_aggregates,
+        validate_tables,
+    )
 
     contacts = pd.read_parquet(STAGING / "contacts.parquet")
     refusals = pd.read_parquet(STAGING / "refusals.parquet")
@@ -90,8 +95,16 @@ def stage_validate(settings: Settings) -> None:
     docs_dir = PATHS.validation
     tmp_docs = docs_dir.with_name(".validation.tmp")
     shutil.rmtree(tmp_docs, ignore_errors=True)
+    aggregates = _staged_aggregates()
     print("Validation des tables canoniques (great-expectations)…")
-    results = validate_tables(contacts, refusals, max_date, tmp_docs)
+    tolerance = settings.validation.occupancy_tolerance
+    results = validate_tables(
+        contacts, refusals, max_date, tmp_docs, aggregates=aggregates, tolerance=tolerance
+    )
+    aggregate_lines: list[str] = []
+    if "aggregates" in results:
+        prepared = prepare_aggregates(aggregates, max_date, tolerance)
+        aggregate_lines = aggregate_problems(prepared, results["aggregates"].set_aside, tolerance)
     threshold = settings.validation.max_quarantine_share
     summary: dict[str, Any] = {"threshold": threshold, "tables": {}}
     for name, res in results.items():
@@ -129,6 +142,18 @@ def stage_validate(settings: Settings) -> None:
             write_parquet(frame[keep].reset_index(drop=True), vdir / f"{name}.parquet")
             if len(bad):
                 write_csv(bad.astype(str), qdir / f"{name}.csv")
+        clean_aggregates = aggregates
+        if "aggregates" in results:
+            bad = results["aggregates"].set_aside
+            keep = ~aggregates.set_index(["source_file", "source_row"]).index.isin(
+                bad.set_index(["source_file", "source_row"]).index
+            )
+            clean_aggregates = aggregates[keep].reset_index(drop=True)
+            if len(bad):
+                write_csv(bad.astype(str), qdir / "aggregates.csv")
+        write_parquet(clean_aggregates, vdir / "aggregates.parquet")
+    # Aggregates need no linkage: the validated table is the clean one.
+    write_parquet(clean_aggregates, PATHS.aggregates)
     if docs_dir.exists():
         shutil.rmtree(docs_dir)
     tmp_docs.rename(docs_dir)
@@ -136,7 +161,23 @@ def stage_validate(settings: Settings) -> None:
     _write_row_accounting(results)
     for name, res in results.items():
         print(f"  {name} : {res.rows} lignes, {len(res.set_aside)} écartées par la validation")
+    for line in aggregate_lines[:MAX_AGGREGATE_LINES]:
+        print(f"    {line}")
+    if len(aggregate_lines) > MAX_AGGREGATE_LINES:
+        print(f"    … et {len(aggregate_lines) - MAX_AGGREGATE_LINES} autres (quarantaine).")
     print(f"Rapport de validation (Data Docs) : {docs_dir}/index.html")
+
+
+MAX_AGGREGATE_LINES = 20
+"""Aggregate rows set aside that the validate stage names (file and line) in its summary."""
+
+
+def _staged_aggregates() -> pd.DataFrame:
+    """The staged aggregate returns (empty when no partner sends counts)."""
+    path = STAGING / "aggregates.parquet"
+    if not path.is_file():
+        return pd.DataFrame(columns=AGGREGATE_COLUMNS)
+    return pd.read_parquet(path)
 
 
 def _write_row_accounting(results: dict) -> None:

@@ -17,11 +17,23 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS, NIGHT_STAYS
-from observatoire.core.schema import EXIT_REASONS, NATIONALITY_GROUPS, SEX_CODES
+from observatoire.core.formatting import french_number, french_percent
+from observatoire.core.schema import (
+    AGGREGATE_MEASURES,
+    AGGREGATE_PERIODS,
+    EXIT_REASONS,
+    GROUP_ROLES,
+    NATIONALITY_GROUPS,
+    SEX_CODES,
+)
 
 __all__ = [
     "TableValidation",
     "Validator",
+    "aggregate_expectations",
+    "aggregate_problems",
+    "prepare_aggregates",
+    "validate_aggregates",
     "contact_expectations",
     "refusal_expectations",
     "validate_tables",
@@ -136,6 +148,139 @@ def refusal_expectations(max_date: pd.Timestamp) -> list:
             column_list=["source_file", "source_row"], meta={"reason": "ligne_dupliquee"}
         ),
     ]
+
+
+def aggregate_expectations(max_date: pd.Timestamp) -> list:
+    """The suite for ``aggregates``: counts ≥ 0 (capacity first), known measures, periods and
+    group roles, beds occupied within the beds available (tolerance included), a total equal to
+    the sum of its declared parts, one value per period × programme × group × measure."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    return [
+        E.ExpectColumnValuesToNotBeNull(column="date", meta={"reason": "date_manquante"}),
+        E.ExpectColumnValuesToBeInSet(
+            column="measure", value_set=list(AGGREGATE_MEASURES), meta={"reason": "code_inconnu"}
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="period", value_set=list(AGGREGATE_PERIODS), meta={"reason": "code_inconnu"}
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="group_role", value_set=list(GROUP_ROLES), meta={"reason": "code_inconnu"}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="capacity_value",
+            min_value=0,
+            meta={"reason": "valeur_hors_plage", "note": "capacité ≥ 0"},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="value", min_value=0, meta={"reason": "valeur_hors_plage", "note": "≥ 0"}
+        ),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="beds_allowed",
+            column_B="occupied",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta={"reason": "occupation_excessive"},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="partition_gap",
+            min_value=0,
+            max_value=0,
+            meta={"reason": "groupes_incoherents", "note": "total = somme des parties"},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="days_after_period_end", max_value=0, meta={"reason": "date_hors_periode"}
+        ),
+        E.ExpectCompoundColumnsToBeUnique(
+            column_list=["partner_id", "programme", "period", "date", "group", "measure"],
+            meta={"reason": "ligne_dupliquee", "note": "une valeur par période et mesure"},
+        ),
+    ]
+
+
+CELL = ["partner_id", "programme", "period", "date", "group"]
+"""What one value of an aggregate return is about, besides its measure."""
+
+
+def prepare_aggregates(
+    aggregates: pd.DataFrame, max_date: pd.Timestamp, tolerance: float
+) -> pd.DataFrame:
+    """Add the derived columns the suite checks.
+
+    ``beds_allowed`` (on ``beds_occupied`` rows with a capacity the same day or month, same
+    programme and group): (beds available + winter beds) × (1 + ``tolerance``);
+    ``partition_gap`` (on total rows whose every declared part is present): the total minus the
+    sum of the parts; ``capacity_value`` the value of capacity rows."""
+    df = aggregates.copy().reset_index(drop=True)
+    df["value"] = df["value"].astype("float64")
+    df["days_after_period_end"] = (pd.to_datetime(df["date"]) - max_date).dt.days
+    capacity = df["measure"].isin(["beds_available", "winter_extra_beds"])
+    df["capacity_value"] = df["value"].where(capacity)
+    beds = df[capacity].groupby(CELL)["value"].sum().rename("beds")
+    occupied = df["measure"] == "beds_occupied"
+    allowed = df[CELL].merge(beds.reset_index(), on=CELL, how="left")["beds"].to_numpy()
+    df["beds_allowed"] = pd.Series(allowed, index=df.index).where(occupied) * (1 + tolerance)
+    df["occupied"] = df["value"].where(occupied)
+    df["partition_gap"] = _partition_gap(df)
+    return df
+
+
+def _partition_gap(df: pd.DataFrame) -> pd.Series:
+    """On total rows: total − sum of the partition's parts, when every part is present."""
+    gap = pd.Series(float("nan"), index=df.index)
+    parts = df[df["group_role"] == "partie"]
+    if parts.empty:
+        return gap
+    key = ["partner_id", "programme", "period", "date", "measure"]
+    # The parts a mapping declares are the groups of role « partie » seen in its exports.
+    declared = parts.groupby("partner_id")["group"].nunique()
+    sums = parts.groupby(key).agg(parts_sum=("value", "sum"), n_parts=("group", "nunique"))
+    totals = df[df["group_role"] == "total"]
+    merged = totals[key].merge(sums.reset_index(), on=key, how="left")
+    merged.index = totals.index
+    complete = merged["n_parts"] == totals["partner_id"].map(declared)
+    gap.loc[totals.index] = (totals["value"] - merged["parts_sum"]).where(complete)
+    return gap
+
+
+def aggregate_problems(frame: pd.DataFrame, set_aside: pd.DataFrame, tolerance: float) -> list[str]:
+    """One French line per aggregate row set aside: file, line, what is wrong."""
+    lines = []
+    derived = frame.set_index(["source_file", "source_row", "measure"])
+    for r in set_aside.itertuples():
+        where = f"{r.source_file} ligne {int(r.line)}"
+        if r.reason == "occupation_excessive":
+            row = derived.loc[(r.source_file, r.source_row, "beds_occupied")]
+            beds = float(row["beds_allowed"]) / (1 + tolerance)
+            lines.append(
+                f"{where} : {french_number(row['value'])} lits occupés pour "
+                f"{french_number(beds)} lits disponibles (tolérance "
+                f"{french_percent(100 * tolerance)}) — ligne mise de côté (occupation_excessive)"
+            )
+        elif r.reason == "groupes_incoherents":
+            lines.append(
+                f"{where} : le total du groupe « {r.group} » ({french_number(r.value)}, "
+                f"{AGGREGATE_MEASURES[r.measure].label}) n'est pas la somme de ses parties "
+                "déclarées — ligne mise de côté (groupes_incoherents)"
+            )
+        else:
+            lines.append(f"{where} : {r.measure} — ligne mise de côté ({r.reason})")
+    return lines
+
+
+def validate_aggregates(
+    validator: Validator, aggregates: pd.DataFrame, max_date: pd.Timestamp, tolerance: float
+) -> tuple[TableValidation, pd.DataFrame]:
+    """Run the aggregates suite. A source row is one unit: if one of its values fails, the whole
+    row of the partner's file is set aside (``set_aside`` has one entry per source row, so that
+    the row accounting stays « rows read = clean + set aside »). Also returns the prepared frame
+    (for the messages)."""
+    frame = prepare_aggregates(aggregates, max_date, tolerance)
+    res = validator.run("aggregates", frame, aggregate_expectations(max_date))
+    rows = int(frame[["source_file", "source_row"]].drop_duplicates().shape[0])
+    per_row = res.set_aside.drop_duplicates(["source_file", "source_row"], keep="first")
+    return TableValidation("aggregates", rows, per_row, res.expectations), frame
 
 
 def _prepare_contacts(contacts: pd.DataFrame, max_date: pd.Timestamp) -> pd.DataFrame:
@@ -264,9 +409,15 @@ def _positions(frame: pd.DataFrame, unexpected: list) -> list[int]:
 
 
 def validate_tables(
-    contacts: pd.DataFrame, refusals: pd.DataFrame, max_date: pd.Timestamp, docs_dir: Path | None
+    contacts: pd.DataFrame,
+    refusals: pd.DataFrame,
+    max_date: pd.Timestamp,
+    docs_dir: Path | None,
+    aggregates: pd.DataFrame | None = None,
+    tolerance: float = 0.10,
 ) -> dict[str, TableValidation]:
-    """Run both suites; returns each table's outcome (rows set aside and expectation summary)."""
+    """Run both suites (and the aggregates suite when ``aggregates`` has rows); returns each
+    table's outcome (rows set aside and expectation summary)."""
     validator = Validator(docs_dir)
     out = {
         "contacts": validator.run(
@@ -276,5 +427,7 @@ def validate_tables(
             "refusals", _prepare_refusals(refusals, max_date), refusal_expectations(max_date)
         ),
     }
+    if aggregates is not None and len(aggregates):
+        out["aggregates"], _ = validate_aggregates(validator, aggregates, max_date, tolerance)
     validator.build_docs()
     return out

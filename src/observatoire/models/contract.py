@@ -34,6 +34,7 @@ from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import STREET_WORK
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators import counts as indicators
+from observatoire.indicators.capacity import CapacitySeries, shelter_capacity_series
 from observatoire.intake.mapping import PartnerMapping
 from observatoire.models import forecast, inference, trends, truncation
 from observatoire.models.forecast import WinterForecast, WinterOutlook
@@ -666,7 +667,8 @@ class TrendsResults:
     year: int
     winter: tuple[str, str]
     """First and last day (« MM-JJ ») of the winter plan."""
-    capacity: dict[str, int] | None
+    capacity: CapacitySeries | dict[str, int] | None
+    """The shelters' beds night by night (:mod:`observatoire.indicators.capacity`)."""
     yearly: pd.Series
     """Distinct persons of the network per year (index ``year``)."""
     network_trend: TrendResult
@@ -801,6 +803,7 @@ def fit_trends(
     report: ReportSettings,
     year: int,
     coverage: Coverage | None = None,
+    aggregates: pd.DataFrame | None = None,
 ) -> TrendsResults:
     """Every model of the trends stage on the data up to the end of ``year``, with the winter
     and the forecast settings of ``report`` (its ``year`` is not read).
@@ -816,7 +819,8 @@ def fit_trends(
     end_month = pd.Timestamp(f"{year}-12-01")
     contacts = contacts[contacts["year"] <= year]
     refusals = refusals[pd.to_datetime(refusals["date"]).dt.year <= year]
-    capacity = forecast.shelter_capacity(partners)
+    # Beds night by night: the mappings' declarations, or the partners' own capacity returns.
+    capacity = shelter_capacity_series(partners, aggregates, winter)
 
     # Persons present in each year (a stay counts in every year it covers), as in the report.
     yearly = indicators.yearly_distinct_persons(contacts).set_index("year")["persons"]
@@ -845,7 +849,9 @@ def fit_trends(
     network_no2020 = _trend_or_none(corrected, {2020: covid})
     by_disp, by_disp_no2020, trend_skipped = {}, {}, {}
     for disp, series in per_disp.items():
-        excl = {y: reason for y in (trunc[disp].affected_years if disp in trunc else [])}
+        affected = trunc[disp].affected_years if disp in trunc else []
+        # Only the years the series holds (coverage may have removed partial years).
+        excl = {y: reason for y in affected if y in series.index}
         kept = series.drop(index=list(excl))
         if (kept > 0).sum() < 3:
             trend_skipped[disp] = (

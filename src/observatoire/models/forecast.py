@@ -52,6 +52,7 @@ import pandas as pd
 from observatoire.core.dispositifs import SHELTER
 from observatoire.core.formatting import NNBSP, french_number, french_percent
 from observatoire.indicators import counts as ind
+from observatoire.indicators.capacity import bed_nights_per_day, has_beds
 from observatoire.intake.mapping import PartnerMapping
 from observatoire.models.demand import (
     METHOD_LABELS,
@@ -116,18 +117,17 @@ def _month_starts(months: Any) -> pd.DatetimeIndex:
 
 
 def monthly_bed_nights(
-    capacity: Mapping[str, int], months: Any, winter: tuple[str, str] = DEFAULT_WINTER
+    capacity: ind.Capacity | None, months: Any, winter: tuple[str, str] = DEFAULT_WINTER
 ) -> pd.Series:
-    """Bed-nights offered in each month: ``beds`` every night + ``winter_extra_beds`` on the
-    nights of the winter plan (per day, so a plan starting mid-month is counted exactly)."""
+    """Bed-nights offered in each month, night by night: the capacity series
+    (:mod:`observatoire.indicators.capacity`), or two fixed numbers, ``beds`` every night +
+    ``winter_extra_beds`` on the nights of the winter plan (so a plan starting mid-month is
+    counted exactly). A month after the last night of a series holds the declaration, or 0."""
     index = _month_starts(months)
     values = []
     for start in index:
         days = pd.date_range(start, start + pd.offsets.MonthEnd(0), freq="D")
-        extra = int(ind.is_winter(days, winter).sum())
-        values.append(
-            capacity.get("beds", 0) * len(days) + capacity.get("winter_extra_beds", 0) * extra
-        )
+        values.append(int(bed_nights_per_day(capacity, days, winter).sum()))
     return pd.Series(values, index=index, name="capacity", dtype="int64")
 
 
@@ -314,7 +314,7 @@ def _check_history(history: pd.DataFrame, value: str) -> pd.DataFrame:
 def forecast_winter(
     history: pd.DataFrame,
     start_year: int | None = None,
-    capacity: Mapping[str, int] | None = None,
+    capacity: ind.Capacity | None = None,
     winter: tuple[str, str] = DEFAULT_WINTER,
     value: str = "demand",
     draws: int = DEFAULT_DRAWS,
@@ -366,7 +366,7 @@ def forecast_winter(
     tq = np.quantile(totals, [0.025, 0.1, 0.9, 0.975])
 
     notes: list[str] = []
-    if capacity is not None and sum(capacity.values()) > 0:
+    if has_beds(capacity):
         cap = monthly_bed_nights(capacity, months, winter).to_numpy(dtype=float)
         cap_total = float(cap.sum())
         p_exceed = float(np.mean(totals > cap_total))
@@ -530,7 +530,7 @@ class WinterOutlook:
 
 def winter_outlook(
     history: pd.DataFrame,
-    capacity: Mapping[str, int] | None = None,
+    capacity: ind.Capacity | None = None,
     winter: tuple[str, str] = DEFAULT_WINTER,
     value: str = "demand",
     draws: int = DEFAULT_DRAWS,
@@ -546,7 +546,7 @@ def winter_outlook(
     start_year = coming_winter(origin)
     target = winter_months(start_year, winter)
     cap_months = None
-    if capacity is not None and sum(capacity.values()) > 0:
+    if has_beds(capacity):
         span = pd.date_range(frame["month"].min(), target[-1], freq="MS")
         cap_months = monthly_bed_nights(capacity, span, winter)
     bt = rolling_origin(

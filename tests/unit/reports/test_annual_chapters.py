@@ -135,7 +135,8 @@ def test_the_chapters_rendered_one_by_one_make_the_report(names):
     parts = [env.get_template(chapter.template).render(**names) for chapter in CHAPTERS]
     assert "".join(parts) == whole
     assert whole.startswith("---\ntitle: ")
-    assert all(part.endswith("\n") for part in parts)
+    # A chapter with nothing to say prints nothing (data sent as counts: most networks none).
+    assert all(part.endswith("\n") for part in parts if part)
 
 
 def test_a_simulated_probability_is_never_printed_as_certain():

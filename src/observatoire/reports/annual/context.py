@@ -22,7 +22,12 @@ from observatoire.core.coverage import Coverage, read_coverage
 from observatoire.disclosure.ledger import read_ledger, read_state
 from observatoire.disclosure.publication import Tables, restore_published
 from observatoire.disclosure.suppression import Publication
-from observatoire.indicators.contract import INDICATORS_FILE, PREVIOUS_YEAR_FILE, read_indicators
+from observatoire.indicators.contract import (
+    INDICATORS_FILE,
+    PREVIOUS_YEAR_FILE,
+    read_aggregates,
+    read_indicators,
+)
 from observatoire.intake.mapping import PartnerMapping, load_partners
 from observatoire.models.contract import TRENDS_FILE, read_trends
 from observatoire.reports import charts
@@ -164,6 +169,9 @@ def read_indicator_years(
     """This year's and last year's indicators, read through the stage contract (a file of
     another shape stops here, in French)."""
     ind = read_indicators(ind_dir / INDICATORS_FILE).to_json()
+    aggregates = read_aggregates(ind_dir)
+    if aggregates:  # partners that send counts (their own tables and section)
+        ind["aggregates"] = aggregates
     prev_path = ind_dir / PREVIOUS_YEAR_FILE
     ind_prev = read_indicators(prev_path).to_json() if prev_path.exists() else None
     return ind, ind_prev

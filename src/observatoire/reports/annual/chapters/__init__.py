@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from observatoire.reports.annual.chapters import (
+    aggregates,
     annex,
     belgium,
     coverage,
@@ -59,6 +60,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("network", network.context),
     Chapter("belgium", belgium.context),
     Chapter("dispositifs", dispositifs.context),
+    Chapter("aggregates", aggregates.context),
     Chapter("flows", flows.context),
     Chapter("trends", trends.context),
     Chapter("forecast", forecast.context),

@@ -12,6 +12,7 @@ from observatoire.core.dispositifs import (
     SHELTER,
     STREET_WORK,
 )
+from observatoire.indicators.aggregates import count_only_partners
 from observatoire.reports.annual.context import MONTHS_FR, ReportData, file_year, fr_num
 
 __all__ = [
@@ -54,6 +55,8 @@ QUARANTINE_REASONS_SHORT = {
     "ligne_isolee": "ligne isolée",
     "jointure_sans_correspondance": "jointure sans correspondance",
     "jointure_ambigue": "jointure ambiguë",
+    "occupation_excessive": "occupation excessive",
+    "groupes_incoherents": "groupes incohérents",
 }
 STATUS_TEXT = {DECLARED: "déclarée", PROPOSED: "proposée (non déclarée)"}
 
@@ -89,6 +92,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "coverage_undeclared": [
             r["partner"] for r in coverage_rows(data) if r["status"] != STATUS_TEXT[DECLARED]
         ],
+        "count_only_partners": [data.partners[p].name for p in count_only_partners(data.partners)],
     }
 
 
