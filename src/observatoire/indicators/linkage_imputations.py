@@ -70,9 +70,12 @@ MAXIMUM = "reseau_maximum"
 SEVERAL = "part_plusieurs_dispositifs"
 
 
-def presence_table(contacts: pd.DataFrame) -> pd.DataFrame:
+def presence_table(contacts: pd.DataFrame, linked: pd.Series | None = None) -> pd.DataFrame:
     """One row per record, year it is present in and dispositif (``street``: a street-work
-    record, never linked to named ones)."""
+    record, never linked to named ones). ``linked``: the keys of the records the link stage
+    groups with the others (named, or carrying a network-wide id); a street-work row of such a
+    record is not street work's initials-only count (it is a person known by name or id, as in
+    :func:`observatoire.linkage.diagnostics.network_range`)."""
     covered = periods_covered(contacts, "Y")
     out = pd.DataFrame(
         {
@@ -81,7 +84,10 @@ def presence_table(contacts: pd.DataFrame) -> pd.DataFrame:
             "dispositif": covered["dispositif"].astype(str),
         }
     ).drop_duplicates(ignore_index=True)
-    return out.assign(street=out["dispositif"] == STREET_WORK)
+    street = out["dispositif"] == STREET_WORK
+    if linked is not None:
+        street &= ~out["record_key"].isin(set(linked))
+    return out.assign(street=street)
 
 
 def count_cells(presence: pd.DataFrame, person: pd.Series, certain: dict[int, int]) -> pd.DataFrame:
@@ -187,10 +193,16 @@ def stage_linkage_imputations(settings: Settings) -> None:
     contacts = pd.read_parquet(PATHS.contacts)
     linkage = read_json_object(PATHS.metrics / "linkage.json")
     certain = _certain_street(linkage)
-    presence = presence_table(contacts)
+    presence = presence_table(contacts, state.named["record_key"])
     synthetic = quality.truth_applies(settings.inputs.raw_dir, PATHS.sample, PATHS.sample_truth)
     truth = _truth_person(contacts) if synthetic else None
     review, source = _review(state, cfg.review, truth, cfg.review_pairs, cfg.seed)
+    fallback = linkage.get("methode_de_repli")
+    if fallback:
+        source = (
+            "méthode de repli de la liaison (règles exactes) : ses liens sont pris comme "
+            "certains, aucune erreur de liaison n'est propagée pour eux"
+        )
 
     # The recalibration refitted on a bootstrap of the review for each imputation: its own
     # uncertainty (a few dozen pairs per band) is carried into the draws.
@@ -245,6 +257,7 @@ def stage_linkage_imputations(settings: Settings) -> None:
             float(recalibrated(np.array([v]), point)[0]) for v in calib["probabilite_moyenne"]
         ]
     summary = _summary(table, cfg, source, point, review, settings.report.year)
+    summary["methode_de_repli"] = fallback or None
     with atomic_dir(out_dir) as out:
         write_csv(
             draws[["imputation", "annee", "portee", "valeur"]], out / "comptes_par_imputation.csv"

@@ -35,6 +35,7 @@ from observatoire.linkage.clustering import RecordFacts, cluster_records
 from observatoire.linkage.link import Linkage, merge_across
 
 __all__ = [
+    "EXACT_RULE",
     "FORCED",
     "NETWORK_ID",
     "LinkageState",
@@ -55,6 +56,9 @@ SCORED = "modele"
 FORCED = "forcee"
 SEPARATED = "separee"
 NETWORK_ID = "identifiant_reseau"
+EXACT_RULE = "regle_exacte"
+"""A pair linked by the fallback's exact rules (:mod:`observatoire.linkage.fallback`): linked
+in every draw (probability 1, never recalibrated), grouped like a scored pair."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ class LinkageState:
     ``tok_birth_date_swapped``, ``sex`` (named records), ``street_chain`` (initials-only
     records: the chain's smallest record key), in record-key order within each kind.
     ``pairs``: ``record_key_l``, ``record_key_r``, ``match_probability`` and ``lien``
-    (:data:`SCORED` for a pair the model scored, :data:`FORCED` / :data:`SEPARATED` for the
+    (:data:`SCORED` for a pair the model scored, :data:`EXACT_RULE` for a pair the fallback's
+    exact rules linked when the model could not be estimated, :data:`FORCED` /
+    :data:`SEPARATED` for the
     analyst's overrides, whose probability is 1 / 0, :data:`NETWORK_ID` for records sharing a
     network-wide person id, linked in every draw). Records without names that carry a network
     id count as ``named`` (they are clustered with the named ones); records with neither
@@ -128,7 +134,7 @@ def linkage_state(linkage: Linkage) -> LinkageState:
                 "record_key_l": scored.get("unique_id_l", pd.Series(dtype=object)),
                 "record_key_r": scored.get("unique_id_r", pd.Series(dtype=object)),
                 "match_probability": scored["match_probability"].astype("float64"),
-                "lien": SCORED,
+                "lien": SCORED if linkage.fallback is None else EXACT_RULE,
             }
         )
     ]
@@ -157,7 +163,8 @@ def linkage_state(linkage: Linkage) -> LinkageState:
             }
         )
     )
-    pairs = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    frames = [f for f in frames if len(f)]
+    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if pairs.empty:
         pairs = pd.DataFrame(
             {
@@ -189,10 +196,11 @@ def draw_clusters(
     facts = state.facts()
     pos = {k: i for i, k in enumerate(facts.ids)}
     pairs = state.pairs
-    scored = pairs[pairs["lien"] == SCORED]
+    scored = pairs[pairs["lien"].isin([SCORED, EXACT_RULE])]
     a = scored["record_key_l"].map(pos).to_numpy(dtype="int64")
     b = scored["record_key_r"].map(pos).to_numpy(dtype="int64")
     p = scored["match_probability"].to_numpy(dtype="float64")
+    exact = (scored["lien"] == EXACT_RULE).to_numpy()
     within = pairs["record_key_l"].isin(pos) & pairs["record_key_r"].isin(pos)
     forced = pairs[(pairs["lien"] == FORCED) & within]
     together = list(
@@ -222,6 +230,8 @@ def draw_clusters(
         return
     for m in range(draws):
         pm = p if probabilities is None else probabilities(m, p)
+        if exact.any():
+            pm = np.where(exact, 1.0, pm)
         yield grouped(rng.random(len(p)) < pm)
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from observatoire.core.schema import CONTACT_COLUMNS, PERSON_COLUMNS
 from observatoire.linkage.clustering import ClusteringResult, RecordFacts, cluster_records
+from observatoire.linkage.fallback import Fallback, ModelUnavailable, exact_pairs
 from observatoire.linkage.model import ScoredPairs, blocking_pair_counts, fit_and_score
 from observatoire.linkage.overrides import Overrides, OverridesApplied, OverridesError
 from observatoire.linkage.records import (
@@ -71,6 +72,9 @@ class Linkage:
     local_only: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     """Records with neither names nor a network id outside street work → themselves."""
     identity: IdentityReport = field(default_factory=IdentityReport)
+    fallback: Fallback | None = None
+    """Set when the model could not be estimated and named records were linked by the
+    fallback's exact rules instead (:mod:`observatoire.linkage.fallback`)."""
 
     def person_of(self, threshold: float | None = None) -> pd.Series:
         """Record key → person id, at the run's threshold or another one (sensitivity)."""
@@ -174,7 +178,13 @@ def link_records(
             identity.pairs_by_rule = blocking_pair_counts(tables)
             identity.dropped_rules = choose_rules(identity.pairs_by_rule, checks.max_pairs)
         facts = _facts(con)
-        scored = fit_and_score(tables, settings, dropped=identity.dropped_rules)
+        fallback = None
+        try:
+            scored = fit_and_score(tables, settings, dropped=identity.dropped_rules)
+            exact = None
+        except ModelUnavailable as exc:
+            scored, exact = None, exact_pairs(tables)
+            fallback = Fallback(reason=exc.reason, pairs=len(exact))
         local = con.execute(f"SELECT unique_id FROM {LOCAL_ONLY} ORDER BY unique_id")
         local_ids = [r[0] for r in local.fetchall()]
         for table, counts in (
@@ -207,7 +217,7 @@ def link_records(
         )
     finally:
         con.close()
-    pairs = _pair_positions(scored, named_pos)
+    pairs = _pair_positions(scored.pairs if scored is not None else exact, named_pos)
     network_links = _must_links(network_ids, named_pos)
     clustering = cluster_records(
         facts, pairs, settings.threshold, placed["together"], placed["apart"], network_links
@@ -228,6 +238,7 @@ def link_records(
         network_links=network_links,
         local_only=pd.Series(local_ids, index=local_ids, dtype=object, name="cluster"),
         identity=identity,
+        fallback=fallback,
     )
     _check_apart(linkage, overrides)
     return linkage
@@ -261,10 +272,10 @@ def _must_links(network_ids: pd.DataFrame, pos: dict[str, int]) -> list[tuple[in
     return list(zip(first[keep].tolist(), frame.loc[keep, "pos"].tolist(), strict=True))
 
 
-def _pair_positions(scored: ScoredPairs | None, pos: dict[str, int]) -> pd.DataFrame:
-    if scored is None or scored.pairs.empty:
+def _pair_positions(scored: pd.DataFrame | None, pos: dict[str, int]) -> pd.DataFrame:
+    if scored is None or scored.empty:
         return pd.DataFrame({"a": [], "b": [], "match_probability": []})
-    pairs = scored.pairs.copy()
+    pairs = scored.copy()
     pairs["a"] = pairs["unique_id_l"].map(pos).astype("int64")
     pairs["b"] = pairs["unique_id_r"].map(pos).astype("int64")
     return pairs

@@ -33,8 +33,9 @@ import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from splink.internals.exceptions import EMTrainingException
+from splink.internals.exceptions import EMTrainingException, SplinkException
 
+from observatoire.linkage.fallback import ModelUnavailable
 from observatoire.linkage.records import IDENTIFIED, RecordTables
 from observatoire.linkage.settings import LinkageSettings
 
@@ -50,6 +51,7 @@ __all__ = [
     "fit_and_score",
     "model_settings",
     "name_comparison",
+    "prior_from_pairs",
     "sex_comparison",
 ]
 
@@ -276,6 +278,43 @@ def _single_threaded(db_api: DuckDBAPI) -> Any:
     return threads
 
 
+PRIOR_RULE = _pairs_within(
+    f"{S}, {F}, tok_birth_date",
+    f"{S} IS NOT NULL AND {F} IS NOT NULL AND tok_birth_date IS NOT NULL",
+)
+"""SQL counting the pairs of the prior's deterministic rule (same full name and birth date)."""
+
+NUMERICAL_FAILURES = (ValueError, ArithmeticError, SplinkException)
+"""What Splink raises when an estimate degenerates: ``math domain error`` (a prior of 0 or 1
+inside EM), an m or u probability below 1e-300, a division by zero on an empty level."""
+
+
+def prior_from_pairs(n_records: int, rule_pairs: int, recall: float) -> float:
+    """λ, the probability that two records drawn at random are the same person: the pairs of
+    the deterministic rule divided by its assumed recall, over all pairs of records.
+
+    Raises :class:`ModelUnavailable` when λ would be 0 (no pair agrees on the rule: log λ is
+    undefined) or at least 1 (the rule's pairs, once divided by its recall, outnumber all
+    pairs), or when there are fewer than two records (no pair at all)."""
+    total = n_records * (n_records - 1) // 2
+    if total == 0:
+        raise ModelUnavailable("moins de deux dossiers nominatifs : aucune paire à comparer.")
+    if rule_pairs == 0:
+        raise ModelUnavailable(
+            "aucune paire de dossiers n'a le même nom, prénom et date de naissance : la "
+            "probabilité a priori d'un lien (λ) serait nulle et le modèle ne peut pas être "
+            "estimé (chaque personne n'a sans doute qu'un dossier)."
+        )
+    prior = rule_pairs / recall / total
+    if prior >= 1:
+        raise ModelUnavailable(
+            f"{rule_pairs} paires de même nom, prénom et date de naissance sur {total} paires "
+            f"possibles : divisée par le rappel supposé de la règle ({recall}), la probabilité "
+            "a priori d'un lien (λ) atteindrait 1."
+        )
+    return prior
+
+
 def fit_and_score(
     tables: RecordTables,
     settings: LinkageSettings,
@@ -285,26 +324,41 @@ def fit_and_score(
     """Fit the model on the identified records and score the blocked pairs (the blocking
     rules named in ``dropped`` left out).
 
-    Returns None when there is no model to fit: fewer than two records, or no pair of
-    records sharing a birth date nor a full name (EM then has nothing to learn from), or no
-    blocking rule left.
+    Returns None when there is nothing to link: fewer than two named records. Raises
+    :class:`ModelUnavailable` (with its reason, in French) when the model cannot be
+    estimated: no blocking rule left, a prior λ of 0 or 1, an EM session without pairs, or an
+    estimate that degenerates (a probability collapsing to 0); the caller then uses the
+    fallback method (:mod:`observatoire.linkage.fallback`). A partially estimated model is
+    never used: its untrained comparisons would weigh nothing.
     """
-    kept = [label for label, _ in BLOCKING_RULES if label not in dropped]
-    if tables.n_identified < 2 or not kept:
+    if tables.n_identified < 2:
         return None
+    kept = [label for label, _ in BLOCKING_RULES if label not in dropped]
+    if not kept:
+        raise ModelUnavailable(
+            "toutes les règles de blocage ont été abandonnées (trop de paires à comparer)."
+        )
+    rule_pairs = int(tables.con.execute(PRIOR_RULE).fetchall()[0][0])
+    prior_from_pairs(tables.n_identified, rule_pairs, settings.deterministic_rule_recall)
     db_api = DuckDBAPI(connection=tables.con)
     records = db_api.register(IDENTIFIED)
     # Splink speaks English on the console; what matters is in the diagnostics files.
     linker = Linker(records, model_settings(settings, dropped), log_level=logging.ERROR)
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("tok_full_name", "tok_birth_date")], recall=settings.deterministic_rule_recall
-    )
-    # No early stop: a comparison of activity periods varies from record to record, and the
-    # first chunk of the sample (few right-hand records) would give a noisy u.
-    training.estimate_u_using_random_sampling(
-        max_pairs=settings.u_max_pairs, seed=settings.seed, min_count_per_level=None
-    )
+    try:
+        training.estimate_probability_two_random_records_match(
+            [block_on("tok_full_name", "tok_birth_date")],
+            recall=settings.deterministic_rule_recall,
+        )
+        # No early stop: a comparison of activity periods varies from record to record, and
+        # the first chunk of the sample (few right-hand records) would give a noisy u.
+        training.estimate_u_using_random_sampling(
+            max_pairs=settings.u_max_pairs, seed=settings.seed, min_count_per_level=None
+        )
+    except NUMERICAL_FAILURES as exc:
+        raise ModelUnavailable(
+            f"l'estimation de λ ou des probabilités u a échoué ({_short(exc)})."
+        ) from exc
     threads = _single_threaded(db_api)
     trained = []
     try:
@@ -313,14 +367,23 @@ def fit_and_score(
                 training.estimate_parameters_using_expectation_maximisation(
                     rule, max_pairs=settings.em_max_pairs
                 )
-                trained.append(label)
-            except EMTrainingException:  # no pair at all shares this key: tiny data
-                continue
+            except EMTrainingException as exc:
+                raise ModelUnavailable(
+                    f"aucune paire de dossiers pour la session EM « {label} » : les poids "
+                    "qu'elle estime resteraient inconnus."
+                ) from exc
+            except NUMERICAL_FAILURES as exc:
+                raise ModelUnavailable(
+                    f"l'EM sur les paires de « {label} » dégénère (trop peu de paires, ou une "
+                    f"probabilité m, u ou λ qui tend vers 0 ou 1 : {_short(exc)})."
+                ) from exc
+            trained.append(label)
     finally:
         tables.con.execute(f"SET threads = {threads}")
-    if not trained:
-        return None
-    predictions = linker.inference.predict(warning_mode="never")
+    try:
+        predictions = linker.inference.predict(warning_mode="never")
+    except NUMERICAL_FAILURES as exc:
+        raise ModelUnavailable(f"le calcul des probabilités a échoué ({_short(exc)}).") from exc
     name = predictions.physical_name
     con = tables.con
     n_pairs = int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
@@ -346,3 +409,9 @@ def fit_and_score(
     predictions.drop_table_from_database_and_remove_from_cache()
     pairs_by_rule = {kept[int(k)]: int(v) for k, v in by_rule.items()}
     return ScoredPairs(pairs, histogram, n_pairs, pairs_by_rule, model, trained)
+
+
+def _short(exc: BaseException) -> str:
+    """Splink's message, first sentence only (it is in English and sometimes long)."""
+    text = str(exc).strip().split("\n")[0]
+    return (text.split(". ")[0] or type(exc).__name__)[:160]

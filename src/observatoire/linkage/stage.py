@@ -58,7 +58,8 @@ def stage_link(settings: Settings) -> None:
         clean_contacts.loc[clean_contacts["record_key"].isin(street), "person_id"].nunique()
     )
     metrics: dict[str, Any] = {
-        "method": "fellegi_sunter_splink",
+        "method": linkage.fallback.method if linkage.fallback else "fellegi_sunter_splink",
+        "methode_de_repli": linkage.fallback.to_json() if linkage.fallback else None,
         "rules": diagnostics.get("modele", {}).get("regles_de_blocage", []),
         "records": records,
         "persons": int(len(persons)),
@@ -111,11 +112,8 @@ def stage_link(settings: Settings) -> None:
         f"{CLEAN}/contacts.parquet ({len(clean_contacts)} lignes), {CLEAN}/persons.parquet, "
         f"diagnostics dans {LINKAGE_DIR}/."
     )
-    if linkage.scored is None and len(linkage.facts.ids) >= 2:
-        print(
-            "  Attention : aucun couple de dossiers ne partage une date de naissance ni un nom "
-            "complet ; le modèle n'a pas pu être estimé et aucun dossier nominatif n'a été relié."
-        )
+    if linkage.fallback is not None:
+        print(f"  Attention : {linkage.fallback.message()}")
     for warning in linkage.identity.warnings():
         print(f"  Attention : {warning}")
     if linkage.overrides.unknown_records:

@@ -178,3 +178,31 @@ def test_rubin_without_within_variance() -> None:
     assert r["bas"] == pytest.approx(12 - half)
     assert r["haut"] == pytest.approx(12 + half)
     assert (r["min"], r["max"]) == (10.0, 14.0)
+
+
+def test_street_work_rows_of_a_linked_record_count_with_the_named() -> None:
+    """A street-work team whose software shares the network's person id: its records are
+    linked like the others, so they are neither « street work only » in the network's range
+    nor missing from the named persons (before: 1 named person, a network of 1 to 3)."""
+    from observatoire.indicators.linkage_imputations import (
+        MAXIMUM,
+        MINIMUM,
+        NAMED,
+        count_cells,
+        presence_table,
+    )
+
+    contacts = pd.DataFrame(
+        {
+            "record_key": ["a", "b", "s"],
+            "dispositif": ["accueil_jour", "travail_rue", "travail_rue"],
+            "date_start": pd.to_datetime(["2024-02-01", "2024-03-01", "2024-03-02"]),
+            "date_end": pd.NaT,
+            "year": 2024,
+            "nights": np.nan,
+        }
+    )
+    person = pd.Series({"a": "a", "b": "b", "s": "s"})
+    cells = count_cells(presence_table(contacts, pd.Series(["a", "b"])), person, {2024: 0})
+    got = cells.set_index("portee")["valeur"]
+    assert (got[NAMED], got[MINIMUM], got[MAXIMUM]) == (2, 2, 3)
