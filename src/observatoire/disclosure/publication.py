@@ -198,6 +198,17 @@ def persons_by_dispositif(ind: dict[str, Any]) -> CountTable:
     )
 
 
+def street_work_only_key(ind: dict[str, Any]) -> str:
+    """The key of the persons met only by street work: the dispositif's own count when street
+    work is never linked to the other services (no network-wide person id), else a key of its
+    own (some of its persons are also counted by other services)."""
+    y = int(ind["year"])
+    street = ind.get("dispositifs", {}).get(STREET_WORK, {}).get("persons")
+    if street is None or int(street) == int(ind["network"]["persons_street_work"]):
+        return key(y, f"dispositif={STREET_WORK}")
+    return key(y, "travail_rue_seulement")
+
+
 def persons_identified_and_street_work(ind: dict[str, Any]) -> CountTable:
     """The network total as the report's text splits it: persons known by name across the
     services, and persons met only by street work (never linked to the others); the network is
@@ -210,7 +221,7 @@ def persons_identified_and_street_work(ind: dict[str, Any]) -> CountTable:
         index=rows,
     )
     keys = pd.DataFrame(
-        {str(y): [key(y, "identifies"), key(y, f"dispositif={STREET_WORK}"), network_key(y)]},
+        {str(y): [key(y, "identifies"), street_work_only_key(ind), network_key(y)]},
         index=rows,
     )
     return count_table(
@@ -495,7 +506,8 @@ def combinations(
     d'accueil, with Housing First, with both) are *unprinted* (≥ 0); the identities run through
     them. The persons who used both long stays are an unprinted count *guarded* like a « < k »
     cell. Returns the table, the identities, the latent and the unprinted counts, and the
-    guarded keys. Street work is never linked to the other services: it only appears alone.
+    guarded keys. Street work is linked to the other services only through a network-wide
+    person id; without one it only appears alone.
     """
     y = int(ind["year"])
     observed, published = _pathway_counts(ind)
@@ -507,11 +519,15 @@ def combinations(
         return (int(service_class(row).rstrip("+")), [rank.get(d, len(rank)) for d in row])
 
     listed = sorted((r for r in published if published[r] >= k), key=order)
-    linked = sorted({d for c in observed for d in c} - {STREET_WORK})
+    # Street work is linked to the other services only where a network-wide person id says
+    # so (``scope: network``); then it combines like any service.
+    street_linked = any(STREET_WORK in c and len(c) > 1 for c in observed)
+    alone = set() if street_linked else {STREET_WORK}
+    linked = sorted({d for c in observed for d in c} - alone)
     possible = [
         combo for n in range(1, len(linked) + 1) for combo in itertools.combinations(linked, n)
     ]
-    if any(STREET_WORK in c for c in observed):
+    if not street_linked and any(STREET_WORK in c for c in observed):
         possible.append((STREET_WORK,))
     members: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for combo in possible:
@@ -557,7 +573,7 @@ def combinations(
                 unprinted[real_key[combo]] = float(observed.get(combo, 0))
     if latent:
         constraints.append(Constraint(total=key(y, "parcours=autres"), parts=tuple(sorted(latent))))
-    for d in [*linked, *([STREET_WORK] if (STREET_WORK,) in possible else [])]:
+    for d in dict.fromkeys([*linked, *([STREET_WORK] if (STREET_WORK,) in possible else [])]):
         parts = tuple(sorted(kk for c, kk in real_key.items() if d in c))
         constraints.append(Constraint(total=key(y, f"dispositif={d}"), parts=parts))
     guarded: set[str] = set()

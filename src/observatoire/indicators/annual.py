@@ -155,18 +155,17 @@ def annual_indicators(
     flows["yearly"] = pathways.yearly_network_flows(
         contacts, years, flows["new_lookback_days"], flows["continuing_days"], coverage
     )
+    identified = ind.distinct_persons(contacts[contacts["dispositif"] != STREET_WORK], year)
     return {
         "year": year,
         "years": years,
         "network": {
             "persons": persons,
             "persons_prev": ind.distinct_persons(contacts, prev),
-            "persons_identified": ind.distinct_persons(
-                contacts[contacts["dispositif"] != STREET_WORK], year
-            ),
-            "persons_street_work": ind.distinct_persons(
-                contacts[contacts["dispositif"] == STREET_WORK], year
-            ),
+            "persons_identified": identified,
+            # Met only by street work: the network minus the persons of the other services
+            # (street work shares persons with them only through a network-wide person id).
+            "persons_street_work": persons - identified,
             "contacts": int(len(ind.delivered_in_year(contacts, year))),
             "contacts_prev": int(len(ind.delivered_in_year(contacts, prev))),
             "partners": len(partners),

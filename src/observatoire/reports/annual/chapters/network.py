@@ -10,12 +10,17 @@ from observatoire.core.dispositifs import (
     ETHOS,
     HOUSING,
     STAY_DISPOSITIFS,
-    STREET_WORK,
     VISIT_DISPOSITIFS,
 )
 from observatoire.core.formatting import french_change
 from observatoire.core.schema import NATIONALITY_GROUPS
-from observatoire.disclosure.publication import TOTAL, imputation_key, key, network_key
+from observatoire.disclosure.publication import (
+    TOTAL,
+    imputation_key,
+    key,
+    network_key,
+    street_work_only_key,
+)
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.reports.annual.chapters.cells import change_text, share_text, table_rows
 from observatoire.reports.annual.chapters.dispositifs import dispositif_chapters
@@ -58,7 +63,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "persons": pub.cell_text(network_key(year)),
         "persons_prev": pub.cell_text(network_key(year - 1)),
         "persons_identified": pub.cell_text(key(year, "identifies")),
-        "persons_street_work": pub.cell_text(key(year, f"dispositif={STREET_WORK}")),
+        "persons_street_work": pub.cell_text(street_work_only_key(ind)),
         "persons_change": change_text(pub, network_key(year), network_key(year - 1))
         if comparable
         else PARTIAL_CHANGE,
