@@ -676,6 +676,14 @@ def _age_years(birth: pd.Series, at: pd.Series) -> pd.Series:
     return (a.dt.year - b.dt.year - before_birthday.astype(int)).astype("Int64")
 
 
+def one_night_per_row(frame: pd.DataFrame) -> pd.DataFrame:
+    """A night-by-night export's rows as stays of one night: the evening of the row's date to
+    the next morning (``night_by_night: true``), so that presence and nights count each row
+    once, as a stay export's would."""
+    start = pd.to_datetime(frame["date_start"])
+    return frame.assign(date_end=start + pd.Timedelta(days=1), nights=1)
+
+
 def pseudonymise_contacts(
     frame: pd.DataFrame,
     partner: PartnerMapping,
@@ -992,6 +1000,8 @@ def ingest_network(
                     "comptée que dans le premier export qui la retient."
                 )
             for spec, frame in outputs:
+                if spec.table == "contacts" and spec.night_by_night:
+                    frame = one_night_per_row(frame)
                 if spec.table == "contacts":
                     c, t = pseudonymise_contacts(frame, partner, pseudo, spec.dispositif)
                     contacts.append(c)

@@ -202,6 +202,8 @@ class ExportSpec:
     joins: tuple[JoinSpec, ...] = ()
     where: tuple[WhereSpec, ...] = ()
     aggregates: AggregateSpec | None = None
+    night_by_night: bool = False
+    """Each row is one night spent (a night-by-night export): one night, to the next day."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
                 joins=tuple(_join_spec(j, fmt) for j in exp.join),
                 where=tuple(_where_spec(w, fmt) for w in exp.where),
                 aggregates=_aggregate_spec(exp),
+                night_by_night=exp.night_by_night,
             )
         )
     capacity = schema.capacity.model_dump(exclude_unset=True) if schema.capacity else {}

@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from observatoire.config.validation import french_problems, shown
-from observatoire.core.dispositifs import DISPOSITIFS, SHELTER
+from observatoire.core.dispositifs import DISPOSITIFS, NIGHT_STAYS, SHELTER
 from observatoire.core.errors import MappingError
 from observatoire.core.schema import (
     AGGREGATE_MEASURES,
@@ -914,6 +914,17 @@ class ExportSchema(Block):
             default="aucun (exigé pour table: aggregates)",
         ),
     )
+    night_by_night: bool = Field(
+        False,
+        **_doc(
+            "Vrai : chaque ligne est une nuit passée (export « nuit par nuit », par ex. les "
+            "services nuitée d'un logiciel de gestion) : elle compte pour une nuitée, du soir de "
+            "sa date au lendemain. Seulement pour une table contacts d'un dispositif compté en "
+            f"nuitées ({', '.join(NIGHT_STAYS)}).",
+            "night_by_night: true",
+            default="false (une ligne = un séjour, avec ses dates d'entrée et de sortie)",
+        ),
+    )
 
     @field_validator("files")
     @classmethod
@@ -1199,6 +1210,15 @@ class PartnerSchema(Block):
                 f"une capacité n'est lue que pour le dispositif {SHELTER} (ici "
                 f"{', '.join(sorted(d for d in runs if d))}) : supprimez capacity.",
             )
+        for i, export in enumerate(self.exports):
+            runs_in = export.dispositif or self.dispositif
+            if export.night_by_night and (export.table != "contacts" or runs_in not in NIGHT_STAYS):
+                raise _error(
+                    f"exports[{i}].night_by_night",
+                    "une ligne ne vaut une nuitée que dans une table contacts d'un dispositif "
+                    f"compté en nuitées ({', '.join(NIGHT_STAYS)}) ; ici table {export.table}, "
+                    f"dispositif {runs_in} : supprimez night_by_night.",
+                )
         seen: dict[str, int] = {}
         for i, export in enumerate(self.exports):
             name = export.name or f"export{i + 1}"

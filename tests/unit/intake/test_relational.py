@@ -330,3 +330,40 @@ def test_the_hmis_fixture_counts_the_persons_an_independent_pandas_count_finds(t
         joined["reseau_hmis/Project.csv"].rows_read - joined["reseau_hmis/Project.csv"].rows_used
         == 1
     )
+
+
+def test_a_night_by_night_export_counts_one_night_per_row():
+    """``night_by_night: true`` (HMIS bed nights, one Services row per night): each clean row
+    is a stay of one night, so the shelter's nights are the rows an independent count finds."""
+    inputs = InputsSettings(
+        raw_dir=HMIS / "data_raw",
+        partners_dir=HMIS / "params" / "partners",
+        codes_dir=HMIS / "params" / "codes",
+    )
+    result = _ingest(inputs)
+    shelter = result.contacts[result.contacts["dispositif"] == "hebergement_urgence"]
+    assert (shelter["nights"] == 1).all()
+    assert (
+        (pd.to_datetime(shelter["date_end"]) - pd.to_datetime(shelter["date_start"]))
+        .dt.days.eq(1)
+        .all()
+    )
+    raw = HMIS / "data_raw" / "reseau_hmis"
+    services = pd.read_csv(raw / "Services.csv", dtype=str, keep_default_na=False)
+    files = {f.source_file: f.accounting() for f in result.files}
+    accepted = files["reseau_hmis/Services.csv"]["rows_accepted"]
+    assert int(shelter["nights"].sum()) == accepted == len(shelter)
+    assert accepted <= int((services["RecordType"] == "200").sum())
+
+
+def test_night_by_night_is_refused_outside_a_night_stay(tmp_path):
+    text = (HMIS / "params/partners/reseau_hmis.yaml").read_text(encoding="utf-8")
+    bad = text.replace(
+        "    dispositif: hebergement_urgence\n    night_by_night: true",
+        "    dispositif: accueil_jour\n    night_by_night: true",
+    )
+    assert bad != text
+    (tmp_path / "reseau_hmis.yaml").write_text(bad, encoding="utf-8")
+    with pytest.raises(MappingError) as err:
+        load_mapping(tmp_path / "reseau_hmis.yaml", HMIS / "params" / "codes")
+    assert "night_by_night" in str(err.value) and "nuitées" in str(err.value)
