@@ -53,12 +53,13 @@ disclosure_threshold = 5
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import display
 
 from observatoire.config.settings import load_settings
 from observatoire.indicators.contract import indicators_dir, read_network_monthly
 from observatoire.indicators.counts import dispositif_order
 from observatoire.intake.mapping import load_partners
-from observatoire.models import trends
+from observatoire.models import not_computed, trends
 from observatoire.models.contract import fit_trends, trends_dir, write_trends
 from observatoire.reports import charts
 
@@ -71,11 +72,25 @@ results = fit_trends(contacts, refusals, partners, monthly_network, settings.rep
 results.capacity
 
 # %% [markdown]
+# ## Ce qui n'a pas pu être calculé
+#
+# Un petit réseau (un partenaire, pas d'abri de nuit, deux années d'exports) est une entrée
+# valide : les modèles qui ne peuvent pas être ajustés sont sautés, avec leur raison (écrite
+# dans `tendances.json`, clé `non_calcule`, et reprise par le rapport annuel).
+
+# %%
+for key, reason in results.not_computed.items():
+    print(f"{not_computed.LABELS[key]} : {reason}")
+if not results.not_computed:
+    print("Tous les modèles ont été ajustés.")
+
+# %% [markdown]
 # ## Personnes distinctes par an, réseau
 
 # %%
-print(results.network_trend.summary_text)
-print(results.network_trend.interpretation)
+if results.network_trend is not None:
+    print(results.network_trend.summary_text)
+    print(results.network_trend.interpretation)
 
 # %% [markdown]
 # ## Troncature à gauche
@@ -89,8 +104,11 @@ pd.DataFrame({d: t.missing_share for d, t in results.truncation.items()}).assign
 ).round(3)
 
 # %%
-print("Sans correction :", results.network_uncorrected.interpretation)
-print("Sans 2020 :", results.network_without_2020.interpretation)
+for label, fit in (
+    ("Sans correction", results.network_uncorrected),
+    ("Sans 2020", results.network_without_2020),
+):
+    print(f"{label} :", fit.interpretation if fit is not None else "non estimée")
 
 # %% [markdown]
 # ## Personnes identifiées (hors travail de rue) et travail de rue
@@ -100,10 +118,14 @@ print("Sans 2020 :", results.network_without_2020.interpretation)
 # l'estimation principale ; la série du travail de rue est donnée à côté.
 
 # %%
-print("Personnes identifiées :", results.network_named.interpretation)
+named, yoy_named = results.network_named, results.year_on_year_named
+print("Personnes identifiées :", named.interpretation if named is not None else "–")
 street = results.by_dispositif.get("travail_rue")
 print("Travail de rue :", street.interpretation if street is not None else "–")
-print("Personnes identifiées, d'une année sur l'autre :", results.year_on_year_named.interpretation)
+print(
+    "Personnes identifiées, d'une année sur l'autre :",
+    yoy_named.interpretation if yoy_named is not None else "–",
+)
 pd.DataFrame({"réseau (maximum)": results.yearly, "identifiées": results.yearly_named})
 
 # %% [markdown]
@@ -133,17 +155,20 @@ pd.DataFrame({"p": results.tests(), "p Holm": adjusted}).round(4)
 # ## Variation d'une année sur l'autre
 
 # %%
-print(results.year_on_year.interpretation)
+if results.year_on_year is not None:
+    print(results.year_on_year.interpretation)
 
 # %% [markdown]
 # ## Série mensuelle : tendance et saisonnalité
 
 # %%
-print(results.monthly_model.summary_text)
+if results.monthly_model is not None:
+    print(results.monthly_model.summary_text)
 
 # %%
-seasonal = results.stl_network.seasonal.to_numpy()
-pd.Series(seasonal, index=results.monthly["month"]).tail(12)
+if results.stl_network is not None:
+    seasonal = results.stl_network.seasonal.to_numpy()
+    display(pd.Series(seasonal, index=results.monthly["month"]).tail(12))
 
 # %% [markdown]
 # ## Modèles mensuels par dispositif
@@ -195,13 +220,12 @@ for m in results.all_models:
         print(f"{charts.dispositif_label(m.dispositif)} ({trends.SERIES_LABELS[m.series]}) : {note}")
 
 # %%
-charts.dispositif_fits(
-    {
-        d: per["persons"].model.fitted
-        for d, per in results.dispositif_models.items()
-        if per["persons"].model
-    }
-)
+fits = {
+    d: per["persons"].model.fitted
+    for d, per in results.dispositif_models.items()
+    if per["persons"].model
+}
+charts.dispositif_fits(fits) if fits else None
 
 # %% [markdown]
 # ### Variation d'une année sur l'autre, par dispositif
@@ -221,7 +245,7 @@ charts.rate_ratio_forest(
          "ci_high": yoy_disp[d].ci_high}
         for d in yoy_order
     ]
-)
+) if yoy_order else None
 
 # %% [markdown]
 # ### Décomposition STL par dispositif (personnes distinctes)
@@ -247,24 +271,28 @@ results.stl_skipped
 
 # %%
 outlook = results.outlook
-winter_fc = outlook.forecast
-print(winter_fc.interpretation)
-for fc in (outlook.forecast, outlook.other):
-    m = fc.model
-    print(f"{m.label} ({m.family}) : {m.trend_sentence}")
-    print(f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
-          f"des résidus {m.acf1:.2f}")
-for note in winter_fc.model.notes + winter_fc.notes:
-    print("Note :", note)
-if outlook.current is not None:
-    print("Hiver en cours :", outlook.current.to_dict())
-pd.DataFrame(outlook.alternatives())
+if outlook is None:
+    print(results.not_computed.get(not_computed.FORECAST, "Prévision non calculée."))
+else:
+    winter_fc = outlook.forecast
+    print(winter_fc.interpretation)
+    for fc in (outlook.forecast, outlook.other):
+        m = fc.model
+        print(f"{m.label} ({m.family}) : {m.trend_sentence}")
+        print(f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
+              f"des résidus {m.acf1:.2f}")
+    for note in winter_fc.model.notes + winter_fc.notes:
+        print("Note :", note)
+    if outlook.current is not None:
+        print("Hiver en cours :", outlook.current.to_dict())
+    display(pd.DataFrame(outlook.alternatives()))
 
 # %%
-winter_fc.months
+outlook.forecast.months if outlook is not None else None
 
 # %%
-charts.winter_forecast(results.demand, winter_fc.months, results.forecast_capacity())
+if outlook is not None:
+    charts.winter_forecast(results.demand, outlook.forecast.months, results.forecast_capacity())
 
 # %% [markdown]
 # ### Validation à origine glissante et choix du modèle
@@ -279,13 +307,14 @@ charts.winter_forecast(results.demand, winter_fc.months, results.forecast_capaci
 # largement : ces scores décrivent, ils ne testent pas.
 
 # %%
-print(outlook.selection.rule)
-print("Modèle retenu :", outlook.selection.method, "; MAPE (horizon du rapport) :",
-      outlook.selection.mape)
-results.backtest_summary().round(3)
+if outlook is not None:
+    print(outlook.selection.rule)
+    print("Modèle retenu :", outlook.selection.method, "; MAPE (horizon du rapport) :",
+          outlook.selection.mape)
+    display(results.backtest_summary().round(3))
 
 # %%
-outlook.report_winters()
+outlook.report_winters() if outlook is not None else None
 
 # %%
 out_dir = trends_dir(year)

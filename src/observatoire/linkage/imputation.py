@@ -143,7 +143,8 @@ def linkage_state(linkage: Linkage) -> LinkageState:
             }
         )
     )
-    pairs = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    # A network without named records (street work alone) has no pair at all.
+    pairs = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     if pairs.empty:
         pairs = pd.DataFrame(
             {
