@@ -421,8 +421,8 @@ def _checks_names(typ: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _rmst_names(r: dict[str, Any]) -> dict[str, str]:
-    if not r:
-        return {}
+    if not r:  # no spell to compare (a network without the shelter): the table prints dashes
+        return dict.fromkeys(("tau", "youth", "adults", "diff", "ci", "p_holm"), "–")
     return {
         "tau": fr_num(r["tau"], 0),
         "youth": fr_num(r["rmst_1"], 1),
