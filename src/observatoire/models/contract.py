@@ -1027,7 +1027,7 @@ def _shelter_occupancy(
     if shelter_nights.empty or not shelter_nights["nights"].gt(0).any():
         present = {p.dispositif for p in partners.values()}
         not_computed[key] = not_computed_reasons.no_shelter_reason(
-            present, not_computed_reasons.LABELS[key]
+            present, not_computed_reasons.LABELS[key], hint=False
         )
         return shelter_nights, None
     if not sum(capacity.values()):

@@ -63,7 +63,7 @@ LABELS: dict[str, str] = {
 _NBSP = "\u00a0"
 _ADD_YEARS = (
     "ajouter les exports des années précédentes de chaque partenaire (README, « Ajouter une "
-    "année ») ; sinon, la tendance sera estimée quand les données couvriront assez d'années"
+    "année ») ; sinon, ce calcul se fera quand les données couvriront assez d'années"
 )
 
 
@@ -137,20 +137,26 @@ def monthly_series_reason(
     return None
 
 
-def no_shelter_reason(partners_present: set[str], what: str) -> str:
-    """``what`` needs the night shelter's nights or refusals, and none are in the data."""
+def no_shelter_reason(partners_present: set[str], what: str, hint: bool = True) -> str:
+    """``what`` needs the night shelter's nights or refusals, and none are in the data;
+    ``hint`` adds the way to forecast another series."""
     label = DISPOSITIFS.get(SHELTER, SHELTER)
     cause = (
         f"aucun partenaire du dispositif « {label} » dans le réseau"
         if SHELTER not in partners_present
         else f"les partenaires « {label} » n'ont transmis ni nuitée ni refus"
     )
+    other = (
+        " ; `observatoire tendance --serie FICHIER.csv --prevision` prévoit toute autre série "
+        "mensuelle (docs/tendances.md)"
+        if hint
+        else ""
+    )
     return (
         f"{what} non calculée{_NBSP}: {cause} ; elle porte sur les nuitées occupées et les "
         f"refus faute de place de l'abri de nuit. À faire{_NBSP}: ajouter la correspondance "
         f"(params/partners/<partenaire>.yaml, « dispositif: {SHELTER} ») et les exports de "
-        "l'abri ; `observatoire tendance --serie FICHIER.csv --prevision` prévoit toute autre "
-        "série mensuelle (docs/tendances.md)."
+        f"l'abri{other}."
     )
 
 
@@ -178,9 +184,8 @@ def forecast_failed_reason(error: Exception, min_history: int) -> str:
     from :mod:`observatoire.models.forecast`)."""
     text = str(error).rstrip(".")
     return (
-        f"Prévision de la demande de l'hiver à venir non calculée{_NBSP}: {text}. Le modèle "
-        f"demande au moins {min_history} mois d'historique (paramètre "
-        "report.forecast.min_history_months de params/pipeline.yaml), dont un mois de janvier, "
-        "et assez de mois pour sa validation à origine glissante. À faire : "
+        f"Prévision de la demande de l'hiver à venir non calculée{_NBSP}: {text}. Seuil : "
+        f"{min_history} mois d'historique (paramètre report.forecast.min_history_months de "
+        f"params/pipeline.yaml, à ne pas abaisser sous deux cycles saisonniers). À faire{_NBSP}: "
         f"{_ADD_YEARS}."
     )
