@@ -74,7 +74,7 @@ results.capacity
 # %% [markdown]
 # ## Ce qui n'a pas pu être calculé
 #
-# Un petit réseau (un partenaire, pas d'abri de nuit, deux années d'exports) est une entrée
+# Un réseau réduit (un partenaire, pas d'abri de nuit, deux années d'exports) est une entrée
 # valide : les modèles qui ne peuvent pas être ajustés sont sautés, avec leur raison (écrite
 # dans `tendances.json`, clé `non_calcule`, et reprise par le rapport annuel).
 

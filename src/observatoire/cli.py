@@ -77,6 +77,27 @@ def _notebook_stage(name: str) -> Command:
     return run
 
 
+def _cmd_youth(args: argparse.Namespace, settings: Settings) -> int:
+    """The youth notebook, or, when no one enters the cohort (too few years of data), its
+    declared outputs with the reason instead of a failed notebook."""
+    import pandas as pd
+
+    from observatoire.core.notebooks import write_note_notebook
+    from observatoire.youth.cohort import StudyParams
+    from observatoire.youth.outputs import cohort_unavailable_reason, write_unavailable
+
+    study = StudyParams.from_settings(settings)
+    reason = cohort_unavailable_reason(pd.read_parquet(PATHS.contacts), study)
+    if reason is None:
+        return _notebook("jeunes", settings, args.params)
+    write_unavailable(
+        reason, study.year, PATHS.youth(study.year), PATHS.youth_types
+    )
+    write_note_notebook("jeunes", f"Jeunes en errance {study.year} : étude non réalisée", reason)
+    print(reason)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.annual.report import build_annual_report
 
@@ -233,7 +254,7 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
     "youth": (
         "youth",
         (),
-        _notebook_stage("jeunes"),
+        _cmd_youth,
         "exécute le carnet de l'étude « jeunes en errance » (notebooks/jeunes.py)",
     ),
     "publication": (
