@@ -90,9 +90,7 @@ def _cmd_youth(args: argparse.Namespace, settings: Settings) -> int:
     reason = cohort_unavailable_reason(pd.read_parquet(PATHS.contacts), study)
     if reason is None:
         return _notebook("jeunes", settings, args.params)
-    write_unavailable(
-        reason, study.year, PATHS.youth(study.year), PATHS.youth_types
-    )
+    write_unavailable(reason, study.year, PATHS.youth(study.year), PATHS.youth_types)
     write_note_notebook("jeunes", f"Jeunes en errance {study.year} : étude non réalisée", reason)
     print(reason)
     return 0

@@ -586,7 +586,9 @@ class TrendsSummary:
             year_on_year=(
                 None
                 if data["year_on_year"] is None
-                else flat_from_json(YearOnYearRecord, data["year_on_year"], f"{where}: year_on_year")
+                else flat_from_json(
+                    YearOnYearRecord, data["year_on_year"], f"{where}: year_on_year"
+                )
             ),
             monthly=(
                 None

@@ -176,6 +176,7 @@ class SeriesAnalysis:
 
     def to_json(self) -> dict[str, Any]:
         """``tendance.json``: what was fitted, in the trends stage's record shapes."""
+
         def clean(value: Any) -> Any:
             if isinstance(value, dict):
                 return {k: clean(v) for k, v in value.items()}

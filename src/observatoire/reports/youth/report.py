@@ -13,7 +13,6 @@ No number is typed by hand in the template.
 from __future__ import annotations
 
 import json
-
 import shutil
 import tempfile
 from dataclasses import dataclass

@@ -154,9 +154,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "occupancy": _occupancy(occ),
         "n_tests": len(tests),
         "trends_dispositifs": trends_by_dispositif(trend),
-        "trends_not_computed": not_computed_rows(
-            trend, tuple(k for k in LABELS if k != FORECAST)
-        ),
+        "trends_not_computed": not_computed_rows(trend, tuple(k for k in LABELS if k != FORECAST)),
     }
 
 
