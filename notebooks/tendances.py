@@ -43,11 +43,20 @@
 #
 # Les modèles sont ajustés par le paquet (`models.contract.fit_trends`) ; ce que l'étape écrit
 # (`tendances.json` et les tableaux CSV) est déclaré une fois dans `models.contract`.
+#
+# **Série extérieure.** Le paramètre `serie_externe` (chemin d'un CSV `mois;valeur`, `None` par
+# défaut) applique en plus les mêmes modèles et la prévision de l'hiver à une série mensuelle
+# fournie par l'analyste (`serie_libelle` : ce qu'elle compte ; `serie_prevision` : prévoir ou
+# non) ; résultats dans `outputs/trends/series_externes/<nom>/`, comme
+# `observatoire tendance --serie` (voir `docs/tendances.md`).
 
 # %% tags=["parameters"]
 params_file = "params/pipeline.yaml"
 year = 2024
 disclosure_threshold = 5
+serie_externe = None  # chemin d'un CSV « mois;valeur » : mêmes modèles sur cette série
+serie_libelle = "valeurs"
+serie_prevision = True
 
 # %%
 from pathlib import Path
@@ -61,6 +70,7 @@ from observatoire.indicators.counts import dispositif_order
 from observatoire.intake.mapping import load_partners
 from observatoire.models import not_computed, trends
 from observatoire.models.contract import fit_trends, trends_dir, write_trends
+from observatoire.models.external import analyse_file, series_summary
 from observatoire.reports import charts
 
 settings = load_settings(Path(params_file))
@@ -315,6 +325,30 @@ if outlook is not None:
 
 # %%
 outlook.report_winters() if outlook is not None else None
+
+# %% [markdown]
+# ## Série extérieure (paramètre `serie_externe`)
+#
+# Modèle mensuel, STL, tendance des totaux annuels et, si `serie_prevision`, prévision de l'hiver
+# à venir validée contre les prévisions naïves (voir `docs/tendances.md`). Rien quand le
+# paramètre est vide.
+
+# %%
+if serie_externe:
+    external, external_dir, _ = analyse_file(
+        Path(serie_externe), settings.report, with_forecast=serie_prevision, label=serie_libelle
+    )
+    print(series_summary(external))
+    print(f"Résultats écrits dans {external_dir}/")
+    if external.monthly_model is not None:
+        display(charts.dispositif_fits({external.name: external.monthly_model.fitted},
+                                       ylabel=f"{serie_libelle} par mois", ncols=1))
+    if external.outlook is not None:
+        display(charts.winter_forecast(
+            external.series.rename(columns={"value": serie_libelle}),
+            external.outlook.forecast.months, None, value=serie_libelle, ylabel=serie_libelle,
+            observed_label=f"{serie_libelle} (observé)",
+        ))
 
 # %%
 out_dir = trends_dir(year)

@@ -27,6 +27,7 @@ may import the reports' chart module).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from typing import Any
 import pandas as pd
 from statsmodels.tsa.seasonal import DecomposeResult
 
+from observatoire.config.paths import PATHS
+from observatoire.config.settings import ReportSettings
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.formatting import french_number
 from observatoire.core.storage import write_csv, write_json
@@ -48,8 +51,10 @@ __all__ = [
     "VALUE_COLUMNS",
     "SeriesAnalysis",
     "SeriesFileError",
+    "analyse_file",
     "analyse_series",
     "read_monthly_series",
+    "series_name",
     "series_summary",
     "write_series_results",
 ]
@@ -369,3 +374,35 @@ def write_series_results(analysis: SeriesAnalysis, out_dir: Path) -> list[Path]:
     written.append(out_dir / SUMMARY_FILE)
     written[-1].write_text(series_summary(analysis), encoding="utf-8")
     return written
+
+
+def series_name(path: Path) -> str:
+    """The series' name: its file name without extension, safe as a folder name."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_") or "serie"
+
+
+def analyse_file(
+    path: Path,
+    report: ReportSettings,
+    with_forecast: bool = False,
+    label: str = "valeurs",
+    out_dir: Path | None = None,
+) -> tuple[SeriesAnalysis, Path, list[Path]]:
+    """Read, fit and write the series in ``path`` with the report's winter plan and forecast
+    settings (draws, seed, minimum history); returns the analysis, its folder (default
+    ``outputs/trends/series_externes/<name>``) and the files written. A bad file raises
+    :class:`SeriesFileError`."""
+    series = read_monthly_series(path)
+    name = series_name(path)
+    analysis = analyse_series(
+        series,
+        name,
+        label=label,
+        with_forecast=with_forecast,
+        winter=(report.winter_start, report.winter_end),
+        draws=report.forecast.draws,
+        seed=report.forecast.seed,
+        min_history=report.forecast.min_history_months,
+    )
+    out = Path(out_dir) if out_dir is not None else PATHS.external_trends(name)
+    return analysis, out, write_series_results(analysis, out)

@@ -9,17 +9,10 @@ rule to what they publish).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from observatoire.config.paths import PATHS
 from observatoire.config.settings import ReportSettings
-from observatoire.models.external import (
-    SeriesAnalysis,
-    analyse_series,
-    read_monthly_series,
-    write_series_results,
-)
+from observatoire.models.external import SeriesAnalysis, analyse_file
 from observatoire.reports import charts
 
 __all__ = ["run_external_trend", "series_figures"]
@@ -51,10 +44,6 @@ def series_figures(analysis: SeriesAnalysis, out_dir: Path) -> list[Path]:
     return written
 
 
-def _name_of(path: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_") or "serie"
-
-
 def run_external_trend(
     path: Path,
     report: ReportSettings,
@@ -62,26 +51,13 @@ def run_external_trend(
     label: str = "valeurs",
     out_dir: Path | None = None,
 ) -> int:
-    """Read, fit, write and summarise (in French) the series in ``path``; the winter plan, the
-    draws, the seed and the minimum history of the forecast are the report's. A bad file raises
+    """Read, fit, write, draw and summarise (in French) the series in ``path``
+    (:func:`observatoire.models.external.analyse_file`). A bad file raises
     :class:`observatoire.models.external.SeriesFileError` (exit code 2)."""
-    series = read_monthly_series(path)
-    name = _name_of(path)
-    analysis = analyse_series(
-        series,
-        name,
-        label=label,
-        with_forecast=with_forecast,
-        winter=(report.winter_start, report.winter_end),
-        draws=report.forecast.draws,
-        seed=report.forecast.seed,
-        min_history=report.forecast.min_history_months,
-    )
-    out = Path(out_dir) if out_dir is not None else PATHS.external_trends(name)
-    written = write_series_results(analysis, out)
+    analysis, out, written = analyse_file(path, report, with_forecast, label, out_dir)
     written += series_figures(analysis, out)
     m = analysis.monthly_model
-    print(f"Série « {name} » : {len(series)} mois de {label}.")
+    print(f"Série « {analysis.name} » : {len(analysis.series)} mois de {label}.")
     if m is not None:
         print(f"  Modèle mensuel : {m.interpretation}")
     if analysis.yearly_trend is not None:

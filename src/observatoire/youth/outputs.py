@@ -179,7 +179,8 @@ def cohort_unavailable_reason(contacts: pd.DataFrame, study: StudyParams) -> str
         f"{study.data_end:%d/%m/%Y}) dans params/pipeline.yaml : chaque personne doit entrer "
         "assez tôt pour être suivie jusqu'au bout. Profils, trajectoires, services quittés et "
         "typologie ne sont donc pas calculés. À faire : ajouter les exports des années de la "
-        "fenêtre d'entrée et des 12 mois qui la précèdent (README, « Ajouter une année »)."
+        f"fenêtre d'entrée et des {study.lookback_months} mois qui la précèdent "
+        "(youth.lookback_months ; README, « Ajouter une année »)."
     )
 
 
