@@ -71,7 +71,7 @@ def test_the_annual_report_says_what_it_skipped_and_that_the_network_is_partial(
     assert "figures/prevision_hiver.png" not in qmd and "figures/nuitees_mensuelles" not in qmd
     assert "personnes rencontrées par le travail de rue, connues seulement" not in qmd
     pdf = _text(run.project / f"outputs/reports/{YEAR}/observatoire.pdf")
-    assert "Ce qui n'a pas pu être calculé" in pdf
+    assert "Ce qui n'a pas pu être calculé" in pdf.replace("\u2019", "'")
 
 
 def test_the_youth_study_and_report_say_what_they_skipped(run: NetworkRun) -> None:
