@@ -57,7 +57,11 @@ def _skipped(run: NetworkRun) -> dict[str, object]:
     if report.exists():
         text = report.read_text(encoding="utf-8")
         out["rapport_annuel"] = {
-            "dispositifs_absents": text.count(" : aucun partenaire de ce dispositif ne transmet"),
+            # sentences « … : aucun partenaire de ce dispositif ne transmet … »: one per absent
+            # dispositif in the coverage box, plus the introduction's when only one is absent
+            "phrases_aucun_partenaire": text.count(
+                " : aucun partenaire de ce dispositif ne transmet"
+            ),
             "reseau_partiel": "Réseau partiel" in text,
             "encadres_non_calcule": text.count("## Ce qui n'a pas pu être calculé"),
         }
