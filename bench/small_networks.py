@@ -7,7 +7,8 @@ Each variant is the synthetic sample at a reduced scale (fewer than 30 young new
 through only some partners' mappings (see ``tests/support/small_network.py``): one partner
 alone, each dispositif missing in turn, and a network with two years of history. For each run:
 whether it finished, the stage that failed, the declared DVC outputs missing, what the youth
-study and the annual report say they could not compute. Results in
+study and the trends stage say they could not compute (their French reasons) and what the annual
+report prints of it. Results in
 ``bench/results/small_networks.json``; ``make test`` keeps one case
 (``tests/integration/test_small_network.py``).
 """
@@ -48,10 +49,22 @@ def _skipped(run: NetworkRun) -> dict[str, object]:
     if youth.exists():
         res = json.loads(youth.read_text(encoding="utf-8"))
         out["jeunes"] = res.get("non_calculable", {})
-        out["cohorte_jeunes"] = res["cohort"]["youth"]
-    skipped = run.project / f"outputs/indicators/{year}/non_calcule.json"
-    if skipped.exists():
-        out["rapport_annuel"] = json.loads(skipped.read_text(encoding="utf-8"))
+        out["cohorte_jeunes"] = (res.get("cohort") or {}).get("youth", 0)
+    trends = run.project / f"outputs/trends/{year}/tendances.json"
+    if trends.exists():
+        out["tendances"] = json.loads(trends.read_text(encoding="utf-8")).get("non_calcule", {})
+    report = run.project / f"outputs/reports/{year}/observatoire.qmd"
+    if report.exists():
+        text = report.read_text(encoding="utf-8")
+        out["rapport_annuel"] = {
+            # sentences « … : aucun partenaire de ce dispositif ne transmet … »: one per absent
+            # dispositif in the coverage box, plus the introduction's when only one is absent
+            "phrases_aucun_partenaire": text.count(
+                " : aucun partenaire de ce dispositif ne transmet"
+            ),
+            "reseau_partiel": "Réseau partiel" in text,
+            "encadres_non_calcule": text.count("## Ce qui n'a pas pu être calculé"),
+        }
     return out
 
 

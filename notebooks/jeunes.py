@@ -195,17 +195,20 @@ results.paths["jeunes"].head(12)
 
 # %%
 shelter = results.survival["abri_nuit"]
-primary = shelter["primary"]
-print(
-    f"Issue principale : {primary['p1']:.1%} des jeunes ({primary['x_youth']}/"
-    f"{primary['n_youth']}) contre {primary['p2']:.1%} des adultes ({primary['x_adults']}/"
-    f"{primary['n_adults']}) ; écart {primary['diff']:+.3f} [{primary['lower']:+.3f} ; "
-    f"{primary['upper']:+.3f}], p Holm {primary['p_holm']:.2g}."
-)
-pd.DataFrame(primary["adjusted"])
+primary = shelter.get("primary")
+if primary is None:  # nobody of the cohort at the shelter: the reason is in not_computable
+    print(results.not_computable.get("abri_nuit", "Issue principale non calculée."))
+else:
+    print(
+        f"Issue principale : {primary['p1']:.1%} des jeunes ({primary['x_youth']}/"
+        f"{primary['n_youth']}) contre {primary['p2']:.1%} des adultes ({primary['x_adults']}/"
+        f"{primary['n_adults']}) ; écart {primary['diff']:+.3f} [{primary['lower']:+.3f} ; "
+        f"{primary['upper']:+.3f}], p Holm {primary['p_holm']:.2g}."
+    )
+pd.DataFrame(primary["adjusted"]) if primary is not None else None
 
 # %%
-comp = shelter["competing"]
+comp = shelter.get("competing")
 pd.DataFrame(
     [
         {
@@ -220,7 +223,7 @@ pd.DataFrame(
         for g, d in comp["groups"].items()
         for c in comp["destinations"]
     ]
-)
+) if comp is not None else None
 
 # %%
 for key, title in (

@@ -43,16 +43,26 @@
 #
 # Les modèles sont ajustés par le paquet (`models.contract.fit_trends`) ; ce que l'étape écrit
 # (`tendances.json` et les tableaux CSV) est déclaré une fois dans `models.contract`.
+#
+# **Série extérieure.** Le paramètre `serie_externe` (chemin d'un CSV `mois;valeur`, `None` par
+# défaut) applique en plus les mêmes modèles et la prévision de l'hiver à une série mensuelle
+# fournie par l'analyste (`serie_libelle` : ce qu'elle compte ; `serie_prevision` : prévoir ou
+# non) ; résultats dans `outputs/trends/series_externes/<nom>/`, comme
+# `observatoire tendance --serie` (voir `docs/tendances.md`).
 
 # %% tags=["parameters"]
 params_file = "params/pipeline.yaml"
 year = 2024
 disclosure_threshold = 5
+serie_externe = None  # chemin d'un CSV « mois;valeur » : mêmes modèles sur cette série
+serie_libelle = "valeurs"
+serie_prevision = True
 
 # %%
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import display
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
@@ -60,8 +70,9 @@ from observatoire.core.coverage import read_coverage
 from observatoire.indicators.contract import indicators_dir, read_network_monthly
 from observatoire.indicators.counts import dispositif_order
 from observatoire.intake.mapping import load_partners
-from observatoire.models import trends
+from observatoire.models import not_computed, trends
 from observatoire.models.contract import fit_trends, trends_dir, write_trends
+from observatoire.models.external import analyse_file, series_summary
 from observatoire.reports import charts
 
 settings = load_settings(Path(params_file))
@@ -80,11 +91,25 @@ results = fit_trends(
 results.capacity
 
 # %% [markdown]
+# ## Ce qui n'a pas pu être calculé
+#
+# Un réseau réduit (un partenaire, pas d'abri de nuit, deux années d'exports) est une entrée
+# valide : les modèles qui ne peuvent pas être ajustés sont sautés, avec leur raison (écrite
+# dans `tendances.json`, clé `non_calcule`, et reprise par le rapport annuel).
+
+# %%
+for key, reason in results.not_computed.items():
+    print(f"{not_computed.LABELS[key]} : {reason}")
+if not results.not_computed:
+    print("Tous les modèles ont été ajustés.")
+
+# %% [markdown]
 # ## Personnes distinctes par an, réseau
 
 # %%
-print(results.network_trend.summary_text)
-print(results.network_trend.interpretation)
+if results.network_trend is not None:
+    print(results.network_trend.summary_text)
+    print(results.network_trend.interpretation)
 
 # %% [markdown]
 # ## Troncature à gauche
@@ -98,8 +123,11 @@ pd.DataFrame({d: t.missing_share for d, t in results.truncation.items()}).assign
 ).round(3)
 
 # %%
-print("Sans correction :", results.network_uncorrected.interpretation)
-print("Sans 2020 :", results.network_without_2020.interpretation)
+for label, fit in (
+    ("Sans correction", results.network_uncorrected),
+    ("Sans 2020", results.network_without_2020),
+):
+    print(f"{label} :", fit.interpretation if fit is not None else "non estimée")
 
 # %% [markdown]
 # ## Personnes identifiées (hors travail de rue) et travail de rue
@@ -109,10 +137,14 @@ print("Sans 2020 :", results.network_without_2020.interpretation)
 # l'estimation principale ; la série du travail de rue est donnée à côté.
 
 # %%
-print("Personnes identifiées :", results.network_named.interpretation)
+named, yoy_named = results.network_named, results.year_on_year_named
+print("Personnes identifiées :", named.interpretation if named is not None else "–")
 street = results.by_dispositif.get("travail_rue")
 print("Travail de rue :", street.interpretation if street is not None else "–")
-print("Personnes identifiées, d'une année sur l'autre :", results.year_on_year_named.interpretation)
+print(
+    "Personnes identifiées, d'une année sur l'autre :",
+    yoy_named.interpretation if yoy_named is not None else "–",
+)
 pd.DataFrame({"réseau (maximum)": results.yearly, "identifiées": results.yearly_named})
 
 # %% [markdown]
@@ -142,17 +174,20 @@ pd.DataFrame({"p": results.tests(), "p Holm": adjusted}).round(4)
 # ## Variation d'une année sur l'autre
 
 # %%
-print(results.year_on_year.interpretation)
+if results.year_on_year is not None:
+    print(results.year_on_year.interpretation)
 
 # %% [markdown]
 # ## Série mensuelle : tendance et saisonnalité
 
 # %%
-print(results.monthly_model.summary_text)
+if results.monthly_model is not None:
+    print(results.monthly_model.summary_text)
 
 # %%
-seasonal = results.stl_network.seasonal.to_numpy()
-pd.Series(seasonal, index=results.monthly["month"]).tail(12)
+if results.stl_network is not None:
+    seasonal = results.stl_network.seasonal.to_numpy()
+    display(pd.Series(seasonal, index=results.monthly["month"]).tail(12))
 
 # %% [markdown]
 # ## Modèles mensuels par dispositif
@@ -204,13 +239,12 @@ for m in results.all_models:
         print(f"{charts.dispositif_label(m.dispositif)} ({trends.SERIES_LABELS[m.series]}) : {note}")
 
 # %%
-charts.dispositif_fits(
-    {
-        d: per["persons"].model.fitted
-        for d, per in results.dispositif_models.items()
-        if per["persons"].model
-    }
-)
+fits = {
+    d: per["persons"].model.fitted
+    for d, per in results.dispositif_models.items()
+    if per["persons"].model
+}
+charts.dispositif_fits(fits) if fits else None
 
 # %% [markdown]
 # ### Variation d'une année sur l'autre, par dispositif
@@ -230,7 +264,7 @@ charts.rate_ratio_forest(
          "ci_high": yoy_disp[d].ci_high}
         for d in yoy_order
     ]
-)
+) if yoy_order else None
 
 # %% [markdown]
 # ### Décomposition STL par dispositif (personnes distinctes)
@@ -256,24 +290,28 @@ results.stl_skipped
 
 # %%
 outlook = results.outlook
-winter_fc = outlook.forecast
-print(winter_fc.interpretation)
-for fc in (outlook.forecast, outlook.other):
-    m = fc.model
-    print(f"{m.label} ({m.family}) : {m.trend_sentence}")
-    print(f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
-          f"des résidus {m.acf1:.2f}")
-for note in winter_fc.model.notes + winter_fc.notes:
-    print("Note :", note)
-if outlook.current is not None:
-    print("Hiver en cours :", outlook.current.to_dict())
-pd.DataFrame(outlook.alternatives())
+if outlook is None:
+    print(results.not_computed.get(not_computed.FORECAST, "Prévision non calculée."))
+else:
+    winter_fc = outlook.forecast
+    print(winter_fc.interpretation)
+    for fc in (outlook.forecast, outlook.other):
+        m = fc.model
+        print(f"{m.label} ({m.family}) : {m.trend_sentence}")
+        print(f"  Ljung–Box (12 retards) p = {m.ljung_box_p:.3f} ; autocorrélation d'ordre 1 "
+              f"des résidus {m.acf1:.2f}")
+    for note in winter_fc.model.notes + winter_fc.notes:
+        print("Note :", note)
+    if outlook.current is not None:
+        print("Hiver en cours :", outlook.current.to_dict())
+    display(pd.DataFrame(outlook.alternatives()))
 
 # %%
-winter_fc.months
+outlook.forecast.months if outlook is not None else None
 
 # %%
-charts.winter_forecast(results.demand, winter_fc.months, results.forecast_capacity())
+if outlook is not None:
+    charts.winter_forecast(results.demand, outlook.forecast.months, results.forecast_capacity())
 
 # %% [markdown]
 # ### Validation à origine glissante et choix du modèle
@@ -288,13 +326,38 @@ charts.winter_forecast(results.demand, winter_fc.months, results.forecast_capaci
 # largement : ces scores décrivent, ils ne testent pas.
 
 # %%
-print(outlook.selection.rule)
-print("Modèle retenu :", outlook.selection.method, "; MAPE (horizon du rapport) :",
-      outlook.selection.mape)
-results.backtest_summary().round(3)
+if outlook is not None:
+    print(outlook.selection.rule)
+    print("Modèle retenu :", outlook.selection.method, "; MAPE (horizon du rapport) :",
+          outlook.selection.mape)
+    display(results.backtest_summary().round(3))
 
 # %%
-outlook.report_winters()
+outlook.report_winters() if outlook is not None else None
+
+# %% [markdown]
+# ## Série extérieure (paramètre `serie_externe`)
+#
+# Modèle mensuel, STL, tendance des totaux annuels et, si `serie_prevision`, prévision de l'hiver
+# à venir validée contre les prévisions naïves (voir `docs/tendances.md`). Rien quand le
+# paramètre est vide.
+
+# %%
+if serie_externe:
+    external, external_dir, _ = analyse_file(
+        Path(serie_externe), settings.report, with_forecast=serie_prevision, label=serie_libelle
+    )
+    print(series_summary(external))
+    print(f"Résultats écrits dans {external_dir}/")
+    if external.monthly_model is not None:
+        display(charts.dispositif_fits({external.name: external.monthly_model.fitted},
+                                       ylabel=f"{serie_libelle} par mois", ncols=1))
+    if external.outlook is not None:
+        display(charts.winter_forecast(
+            external.series.rename(columns={"value": serie_libelle}),
+            external.outlook.forecast.months, None, value=serie_libelle, ylabel=serie_libelle,
+            observed_label=f"{serie_libelle} (observé)",
+        ))
 
 # %%
 out_dir = trends_dir(year)

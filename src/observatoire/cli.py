@@ -77,6 +77,25 @@ def _notebook_stage(name: str) -> Command:
     return run
 
 
+def _cmd_youth(args: argparse.Namespace, settings: Settings) -> int:
+    """The youth notebook, or, when no one enters the cohort (too few years of data), its
+    declared outputs with the reason instead of a failed notebook."""
+    import pandas as pd
+
+    from observatoire.core.notebooks import write_note_notebook
+    from observatoire.youth.cohort import StudyParams
+    from observatoire.youth.outputs import cohort_unavailable_reason, write_unavailable
+
+    study = StudyParams.from_settings(settings)
+    reason = cohort_unavailable_reason(pd.read_parquet(PATHS.contacts), study)
+    if reason is None:
+        return _notebook("jeunes", settings, args.params)
+    write_unavailable(reason, study.year, PATHS.youth(study.year), PATHS.youth_types)
+    write_note_notebook("jeunes", f"Jeunes en errance {study.year} : étude non réalisée", reason)
+    print(reason)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.annual.report import build_annual_report
 
@@ -190,6 +209,18 @@ def _cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_external_trend(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.external import run_external_trend
+
+    return run_external_trend(
+        args.serie,
+        settings.report,
+        with_forecast=args.prevision,
+        label=args.libelle,
+        out_dir=args.sortie,
+    )
+
+
 # The DVC stages, in pipeline order: stage name → (verb, former verbs kept as aliases, command,
 # help). ``dvc.yaml`` calls ``observatoire <verb>``; a test keeps both lists in step.
 STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
@@ -228,7 +259,7 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
     "youth": (
         "youth",
         (),
-        _notebook_stage("jeunes"),
+        _cmd_youth,
         "exécute le carnet de l'étude « jeunes en errance » (notebooks/jeunes.py)",
     ),
     "publication": (
@@ -334,6 +365,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rel.add_argument("year", type=int, metavar="ANNÉE", help="l'année publiée")
     rel.set_defaults(func=_cmd_release)
+    ten = sub.add_parser(
+        "tendance",
+        help="tendance, saisonnalité et prévision d'une série mensuelle extérieure (CSV)",
+        description="Applique à une série mensuelle fournie par l'analyste (fichier CSV de deux "
+        "colonnes : « month » ou « mois » au format AAAA-MM, « value » ou « valeur ») les modèles "
+        "du carnet des tendances : modèle mensuel (tendance et effets de mois, diagnostics), "
+        "décomposition STL, tendance des totaux annuels et, avec --prevision, prévision de "
+        "l'hiver à venir avec intervalles de prévision, validée contre des prévisions naïves. "
+        "Écrit tendance.json, les tableaux CSV, un graphique et un résumé en français dans "
+        "outputs/trends/series_externes/NOM/. Code de sortie 2 si le fichier est refusé "
+        "(docs/tendances.md).",
+    )
+    ten.add_argument("--serie", type=Path, required=True, metavar="FICHIER", help="le CSV")
+    ten.add_argument(
+        "--prevision", action="store_true", help="prévoit aussi l'hiver à venir (24 mois au moins)"
+    )
+    ten.add_argument(
+        "--libelle", default="valeurs", help="ce que compte la série, pour les phrases (« repas »)"
+    )
+    ten.add_argument(
+        "--sortie",
+        type=Path,
+        default=None,
+        metavar="DOSSIER",
+        help="dossier des résultats (défaut : outputs/trends/series_externes/<nom du fichier>)",
+    )
+    ten.set_defaults(func=_cmd_external_trend)
     nb = sub.add_parser("notebook", help="exécute un carnet d'analyse (papermill)")
     nb.add_argument("name", help="nom du carnet dans notebooks/ (sans extension)")
     nb.set_defaults(func=_cmd_notebook)

@@ -1,10 +1,12 @@
 """`dvc repro` finishes on a small, partial network and the reports say what they skipped.
 
-The network: the synthetic sample at scale 0.03 (fewer than 30 young newcomers in the entry
-cohort, so no typology) read through two partners only, the night shelter and the day centre (no
-street work, no maison d'accueil, no Housing First, no social emergency). Every declared output
-of every stage must exist, and the reports must say in French what was not computed and why.
-Heavier variants (one partner alone, each dispositif missing): ``bench/small_networks.py``.
+The network: the synthetic sample at scale 0.03 read through the day centre's mapping alone (one
+partner; no night shelter, no street work, no maison d'accueil, no Housing First, no social
+emergency; fewer than 30 young newcomers, so no typology). Until issue 16 it stopped in the
+``trends`` stage (« Aucune nuitée ni aucun refus pour le dispositif « hebergement_urgence » »).
+Every declared output of every stage must exist; the trends stage, the youth study and both
+reports must say in French what was not computed and why. The other variants (each dispositif
+missing, street work alone, two years of data): ``bench/small_networks.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tests.support.small_network import Network, NetworkRun, run_network
 
 pytestmark = pytest.mark.e2e
 
-NETWORK = Network("deux_partenaires", ("abri_nuit", "accueil_jour"), scale=0.03)
+NETWORK = Network("accueil_jour_seul", ("accueil_jour",), scale=0.03)
 YEAR = NETWORK.year
 
 
@@ -35,9 +37,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> NetworkRun:
 
 def _text(path: Path) -> str:
     if path.suffix == ".pdf":
-        return subprocess.run(
+        out = subprocess.run(
             ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
         ).stdout
+        return " ".join(out.split())
     return path.read_text(encoding="utf-8")
 
 
@@ -45,32 +48,41 @@ def test_every_declared_output_exists(run: NetworkRun) -> None:
     assert run.missing_outputs == []
 
 
-def test_fewer_than_30_young_newcomers_gives_an_empty_types_table_and_a_reason(
+def test_the_trends_stage_says_why_it_made_no_forecast(run: NetworkRun) -> None:
+    trends = json.loads((run.project / f"outputs/trends/{YEAR}/tendances.json").read_text())
+    reasons = trends["non_calcule"]
+    assert trends["forecast"] is None and trends["occupancy"] is None
+    assert "aucun partenaire du dispositif « Hébergement d'urgence »" in reasons["prevision"]
+    assert "À faire" in reasons["prevision"]
+    assert trends["network"] is not None  # five years: the yearly trend is still estimated
+    assert not (run.project / f"outputs/trends/{YEAR}/prevision_hiver.csv").exists()
+
+
+def test_the_annual_report_says_what_it_skipped_and_that_the_network_is_partial(
     run: NetworkRun,
 ) -> None:
+    qmd = _text(run.project / f"outputs/reports/{YEAR}/observatoire.qmd")
+    assert "## Ce qui n'a pas pu être calculé" in qmd
+    assert "Prévision de la demande de l'hiver à venir non calculée" in qmd
+    assert "**Réseau partiel.**" in qmd and "**Le réseau est partiel**" in qmd
+    for label in ("Travail de rue", "Maison d'accueil", "Housing First", "Urgence sociale"):
+        assert f"- {label} : aucun partenaire de ce dispositif" in qmd, label
+    assert "# Hébergement d'urgence {#" not in qmd  # no chapter for an absent dispositif
+    assert "figures/prevision_hiver.png" not in qmd and "figures/nuitees_mensuelles" not in qmd
+    assert "personnes rencontrées par le travail de rue, connues seulement" not in qmd
+    pdf = _text(run.project / f"outputs/reports/{YEAR}/observatoire.pdf")
+    assert "Ce qui n'a pas pu être calculé" in pdf.replace("\u2019", "'")
+
+
+def test_the_youth_study_and_report_say_what_they_skipped(run: NetworkRun) -> None:
     res = json.loads((run.project / f"outputs/youth/{YEAR}/resultats.json").read_text())
     assert 0 < res["cohort"]["youth"] < 30
     assert res["typology"] is None
-    assert "non calculée" in res["non_calculable"]["typologie"]
-    assert "travail de rue" in res["non_calculable"]["travail_rue"]
+    assert set(res["non_calculable"]) == {"typologie", "travail_rue", "abri_nuit"}
     types = pd.read_parquet(run.project / "data_clean/jeunes_types.parquet")
     assert types.empty and list(types.columns) == ["person_id", "type"]
-
-
-def test_the_youth_report_says_what_it_skipped(run: NetworkRun) -> None:
     qmd = _text(run.project / f"outputs/reports/{YEAR}/jeunes-en-errance.qmd")
     assert "Ce que l'étude n'a pas pu calculer cette année" in qmd
-    assert "Typologie des trajectoires non calculée" in qmd
     assert "moins de 30 jeunes" in qmd
-    assert "## Le travail de rue" not in qmd  # no street work: no note about its records
-    pdf = " ".join(_text(run.project / f"outputs/reports/{YEAR}/jeunes-en-errance.pdf").split())
-    assert "Typologie des trajectoires non calculée" in pdf
-
-
-def test_the_annual_report_names_the_missing_dispositifs(run: NetworkRun) -> None:
-    qmd = _text(run.project / f"outputs/reports/{YEAR}/observatoire.qmd")
-    assert "Ce que ce rapport ne peut pas calculer" in qmd
-    for label in ("Travail de rue", "Maison d'accueil", "Housing First", "Urgence sociale"):
-        assert f"- {label} : aucun partenaire de ce dispositif" in qmd, label
-    for label in ("Hébergement d'urgence", "Accueil de jour"):
-        assert f"- {label} : aucun partenaire" not in qmd
+    assert "**Issue principale non calculée.**" in qmd
+    assert "## Le travail de rue" not in qmd

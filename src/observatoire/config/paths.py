@@ -126,6 +126,11 @@ class Paths:
     def trends(self, year: int) -> Path:
         return self.outputs / "trends" / str(year)
 
+    def external_trends(self, name: str) -> Path:
+        """Trends of an outside monthly series (``observatoire tendance --serie``), by name;
+        not a DVC output: the analyst's tool writes it on demand."""
+        return self.outputs / "trends" / "series_externes" / name
+
     def youth(self, year: int) -> Path:
         return self.outputs / "youth" / str(year)
 

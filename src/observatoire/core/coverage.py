@@ -186,6 +186,11 @@ class PartnerCoverage:
     def covers(self, month: pd.Period) -> bool:
         return any(a <= month <= b for a, b in self.periods)
 
+    def runs(self, dispositif: str) -> bool:
+        """Whether the partner feeds ``dispositif`` (``dispositif`` holds « a+b » for a partner
+        whose exports feed several, by their filters)."""
+        return dispositif in self.dispositif.split("+")
+
     def months_in_year(self, year: int) -> list[int]:
         """The months (1–12) of ``year`` the partner covers."""
         return [m for m in range(1, 13) if self.covers(pd.Period(year=year, month=m, freq="M"))]
@@ -253,7 +258,7 @@ class Coverage:
         return [
             p
             for p in self.partners.values()
-            if (dispositif is None or p.dispositif == dispositif) and p.touches(first, last)
+            if (dispositif is None or p.runs(dispositif)) and p.touches(first, last)
         ]
 
     def window_covered(
@@ -304,7 +309,7 @@ class Coverage:
         """Every year with at least one covered month (of ``dispositif``)."""
         out: set[int] = set()
         for p in self.partners.values():
-            if dispositif is None or p.dispositif == dispositif:
+            if dispositif is None or p.runs(dispositif):
                 for a, b in p.periods:
                     out.update(range(a.year, b.year + 1))
         return sorted(out)

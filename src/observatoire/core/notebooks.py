@@ -16,7 +16,14 @@ from typing import Any
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.storage import atomic_write_bytes
 
-__all__ = ["KERNEL", "NOTEBOOK_DIR", "OUTPUT_DIR", "notebook_parameters", "run_notebook"]
+__all__ = [
+    "KERNEL",
+    "NOTEBOOK_DIR",
+    "OUTPUT_DIR",
+    "notebook_parameters",
+    "run_notebook",
+    "write_note_notebook",
+]
 
 NOTEBOOK_DIR = Path("notebooks")
 OUTPUT_DIR = Path("outputs/notebooks")
@@ -81,4 +88,21 @@ def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: 
     html, _ = exporter.from_filename(str(executed))
     atomic_write_bytes(OUTPUT_DIR / f"{name}.html", html.encode("utf-8"))
     print(f"  Carnet exécuté : {executed} et {OUTPUT_DIR / f'{name}.html'}")
+    return executed
+
+
+def write_note_notebook(name: str, title: str, text: str) -> Path:
+    """``outputs/notebooks/<name>.ipynb`` and ``.html`` holding one French note instead of an
+    executed analysis: what a stage writes when its input cannot support the analysis (the
+    reason is the note), so that the stage's declared outputs exist and say why."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n{text}")]
+    executed = OUTPUT_DIR / f"{name}.ipynb"
+    atomic_write_bytes(executed, nbformat.writes(nb).encode("utf-8"))
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    atomic_write_bytes(OUTPUT_DIR / f"{name}.html", body.encode("utf-8"))
     return executed

@@ -82,6 +82,7 @@ __all__ = [
     "MIN_NAME_LETTERS",
     "MIN_NUMERIC_ID_DIGITS",
     "MIN_PART_LETTERS",
+    "NO_IDENTITY_DECLARED",
     "PARTICLES",
     "REPORT",
     "SCAN_ROOTS",
@@ -94,6 +95,7 @@ __all__ = [
     "ScanResult",
     "build_report",
     "collect_identities",
+    "declares_identities",
     "run_guard",
     "scan_file",
     "scan_tree",
@@ -984,6 +986,26 @@ def _n(value: int) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
+NO_IDENTITY_DECLARED = (
+    "aucune correspondance du réseau ne déclare de colonne d'identité (nom, prénom, date de "
+    "naissance, identifiant de la personne) : il n'y a aucune valeur à rechercher dans les "
+    "sorties (un réseau de travail de rue seul, par exemple, n'enregistre que des initiales, "
+    "jamais recherchées). Si un partenaire exporte des noms, déclarez ces colonnes dans sa "
+    "correspondance (docs/correspondances.md)."
+)
+"""Why the guard found nothing to search for, when that is what the mappings say."""
+
+
+def declares_identities(partners: dict[str, PartnerMapping]) -> bool:
+    """Whether some mapping reads an identity column the guard searches for."""
+    return any(
+        c.identity and f in FIELD_KINDS
+        for partner in partners.values()
+        for spec in partner.exports
+        for f, c in spec.columns.items()
+    )
+
+
 def run_guard(settings: Settings) -> int:
     """Check ``data_clean/`` and ``outputs/`` for identities; 0 if clean, 1 if a leak is found."""
     start = time.perf_counter()
@@ -996,13 +1018,17 @@ def run_guard(settings: Settings) -> int:
         )
     partners = load_partners(inputs.partners_dir, inputs.codes_dir)
     ids = collect_identities(raw_dir, partners)
-    if ids.raw_files == 0:
+    declared = declares_identities(partners)
+    if ids.raw_files == 0 and declared:
         raise ObservatoireError(
             f"Garde-fou : aucun export avec des identités trouvé dans {raw_dir}/ ; rien à "
             "rechercher, la vérification n'aurait aucun sens. Vérifiez inputs.raw_dir."
         )
     result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT])
     report = build_report(ids, result, _dvc_outs(settings))
+    if not declared:
+        report["note"] = NO_IDENTITY_DECLARED
+        print(f"Garde-fou : {NO_IDENTITY_DECLARED}")
     write_json(REPORT, report)
     seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
     checked = report["identity_values_checked"]

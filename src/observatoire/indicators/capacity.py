@@ -222,9 +222,7 @@ def shelter_capacity_series(
     all but those that send counts only (None when there is none): their declarations,
     replaced night by night by their aggregate returns' capacity where they send one."""
     counts_only = set(count_only_partners(partners))
-    ids = [
-        pid for pid, p in partners.items() if p.dispositif == dispositif and pid not in counts_only
-    ]
+    ids = [pid for pid, p in partners.items() if p.runs(dispositif) and pid not in counts_only]
     if not ids:
         return None
     declared = {

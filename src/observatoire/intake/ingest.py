@@ -1076,7 +1076,7 @@ def partner_coverage(
             months = these if months is None else months & these
         dates = _dates(read, specs)
         kept, trimmed = trim_empty_edges(sorted(months or ()), dates)
-        cov = PartnerCoverage(pid, partner.dispositif, DECLARED, _runs(kept))
+        cov = PartnerCoverage(pid, "+".join(partner.dispositifs), DECLARED, _runs(kept))
         if not trimmed:
             return cov, None
         where = partner.source or f"params/partners/{pid}.yaml"
@@ -1089,7 +1089,8 @@ def partner_coverage(
         )
     dates = _dates(read, specs)
     proposal = propose_periods(dates)
-    cov = PartnerCoverage(pid, partner.dispositif, PROPOSED, proposal.periods, proposal.stray_rows)
+    runs = "+".join(partner.dispositifs)
+    cov = PartnerCoverage(pid, runs, PROPOSED, proposal.periods, proposal.stray_rows)
     stray = (
         f" ; {proposal.stray_rows} ligne(s) isolée(s) ("
         + ", ".join(sorted({str(m.year) for m in proposal.stray_months}))

@@ -37,6 +37,7 @@ from observatoire.indicators import counts as indicators
 from observatoire.indicators.capacity import CapacitySeries, shelter_capacity_series
 from observatoire.intake.mapping import PartnerMapping
 from observatoire.models import forecast, inference, trends, truncation
+from observatoire.models import not_computed as not_computed_reasons
 from observatoire.models.forecast import WinterForecast, WinterOutlook
 from observatoire.models.inference import OccupancyModel, PairedRateRatio
 from observatoire.models.trends import MonthlyModelResult, SeriesModel, TrendResult
@@ -51,6 +52,7 @@ __all__ = [
     "ForecastMonthRecord",
     "ForecastRecord",
     "MonthlyRecord",
+    "NOT_COMPUTED_KEY",
     "RateRatioRecord",
     "SeriesFitRecord",
     "SelectionRecord",
@@ -67,6 +69,8 @@ __all__ = [
 ]
 
 TRENDS_FILE = "tendances.json"
+NOT_COMPUTED_KEY = "non_calcule"
+"""The key of ``tendances.json`` that holds what was not computed and why (absent when empty)."""
 
 T = TypeVar("T")
 
@@ -536,15 +540,17 @@ class TrendsSummary:
     """The content of ``tendances.json``."""
 
     year: int
-    network: TrendRecord
+    network: TrendRecord | None
+    """None when not computable: its reason is under ``non_calcule`` (as for ``year_on_year``,
+    ``monthly``, ``occupancy`` and ``forecast``)."""
     by_dispositif: dict[str, TrendRecord]
-    year_on_year: YearOnYearRecord
-    monthly: MonthlyRecord
+    year_on_year: YearOnYearRecord | None
+    monthly: MonthlyRecord | None
     monthly_by_dispositif: dict[str, DispositifModels]
     yoy_by_dispositif: dict[str, YearOnYearRecord]
     occupancy: OccupancyRecord | None
     stl_skipped: dict[str, str]
-    forecast: ForecastRecord
+    forecast: ForecastRecord | None
     network_without_2020: TrendRecord | None = None
     network_uncorrected: TrendRecord | None = None
     by_dispositif_without_2020: dict[str, TrendRecord] = field(default_factory=dict)
@@ -557,25 +563,40 @@ class TrendsSummary:
     other services, left out), truncation-corrected like ``network``."""
     year_on_year_named: YearOnYearRecord | None = None
     """The paired year-on-year change of the persons known by name."""
+    non_calcule: dict[str, str] = field(default_factory=dict)
+    """What the stage could not compute, by key of
+    :data:`observatoire.models.not_computed.LABELS`, with its French reason. Written only when
+    not empty (a complete network's file is unchanged)."""
 
     @classmethod
     def from_json(cls, data: Any, where: str = TRENDS_FILE) -> TrendsSummary:
-        check_keys(data, field_names(cls), where)
+        keys = field_names(cls)
+        if NOT_COMPUTED_KEY not in data:
+            keys.remove(NOT_COMPUTED_KEY)
+        check_keys(data, keys, where)
 
         def trend(r: Any, at: str) -> TrendRecord | None:
             return None if r is None else flat_from_json(TrendRecord, r, f"{where}: {at}")
 
         return cls(
             year=data["year"],
-            network=flat_from_json(TrendRecord, data["network"], f"{where}: network"),
+            network=trend(data["network"], "network"),
             by_dispositif={
                 d: flat_from_json(TrendRecord, r, f"{where}: by_dispositif.{d}")
                 for d, r in data["by_dispositif"].items()
             },
-            year_on_year=flat_from_json(
-                YearOnYearRecord, data["year_on_year"], f"{where}: year_on_year"
+            year_on_year=(
+                None
+                if data["year_on_year"] is None
+                else flat_from_json(
+                    YearOnYearRecord, data["year_on_year"], f"{where}: year_on_year"
+                )
             ),
-            monthly=flat_from_json(MonthlyRecord, data["monthly"], f"{where}: monthly"),
+            monthly=(
+                None
+                if data["monthly"] is None
+                else flat_from_json(MonthlyRecord, data["monthly"], f"{where}: monthly")
+            ),
             monthly_by_dispositif={
                 d: DispositifModels.from_json(r, f"{where}: monthly_by_dispositif.{d}")
                 for d, r in data["monthly_by_dispositif"].items()
@@ -590,7 +611,11 @@ class TrendsSummary:
                 else flat_from_json(OccupancyRecord, data["occupancy"], f"{where}: occupancy")
             ),
             stl_skipped=data["stl_skipped"],
-            forecast=ForecastRecord.from_json(data["forecast"], f"{where}: forecast"),
+            forecast=(
+                None
+                if data["forecast"] is None
+                else ForecastRecord.from_json(data["forecast"], f"{where}: forecast")
+            ),
             network_without_2020=trend(data["network_without_2020"], "network_without_2020"),
             network_uncorrected=trend(data["network_uncorrected"], "network_uncorrected"),
             by_dispositif_without_2020={
@@ -615,23 +640,24 @@ class TrendsSummary:
                     YearOnYearRecord, data["year_on_year_named"], f"{where}: year_on_year_named"
                 )
             ),
+            non_calcule=data.get(NOT_COMPUTED_KEY, {}),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object (values are not copied: what was computed is what is written)."""
-        return {
+        out = {
             "year": self.year,
-            "network": flat_to_json(self.network),
+            "network": None if self.network is None else flat_to_json(self.network),
             "by_dispositif": {d: flat_to_json(r) for d, r in self.by_dispositif.items()},
-            "year_on_year": flat_to_json(self.year_on_year),
-            "monthly": flat_to_json(self.monthly),
+            "year_on_year": None if self.year_on_year is None else flat_to_json(self.year_on_year),
+            "monthly": None if self.monthly is None else flat_to_json(self.monthly),
             "monthly_by_dispositif": {
                 d: m.to_json() for d, m in self.monthly_by_dispositif.items()
             },
             "yoy_by_dispositif": {d: flat_to_json(r) for d, r in self.yoy_by_dispositif.items()},
             "occupancy": None if self.occupancy is None else flat_to_json(self.occupancy),
             "stl_skipped": self.stl_skipped,
-            "forecast": self.forecast.to_json(),
+            "forecast": None if self.forecast is None else self.forecast.to_json(),
             "network_without_2020": (
                 None if self.network_without_2020 is None
                 else flat_to_json(self.network_without_2020)
@@ -655,6 +681,9 @@ class TrendsSummary:
                 else flat_to_json(self.year_on_year_named)
             ),
         }  # fmt: skip
+        if self.non_calcule:
+            out[NOT_COMPUTED_KEY] = dict(self.non_calcule)
+        return out
 
 
 # --- the stage ----------------------------------------------------------------------------------
@@ -671,13 +700,14 @@ class TrendsResults:
     """The shelters' beds night by night (:mod:`observatoire.indicators.capacity`)."""
     yearly: pd.Series
     """Distinct persons of the network per year (index ``year``)."""
-    network_trend: TrendResult
+    network_trend: TrendResult | None
+    """None when not computable (reason in ``not_computed``), as every optional model."""
     by_dispositif: dict[str, TrendResult]
-    year_on_year: PairedRateRatio
+    year_on_year: PairedRateRatio | None
     monthly: pd.DataFrame
     """The network's distinct persons per month, as the indicators stage wrote them."""
-    monthly_model: MonthlyModelResult
-    stl_network: DecomposeResult
+    monthly_model: MonthlyModelResult | None
+    stl_network: DecomposeResult | None
     dispositif_counts: pd.DataFrame
     dispositif_models: dict[str, dict[str, SeriesModel]]
     shelter_nights: pd.DataFrame
@@ -685,8 +715,8 @@ class TrendsResults:
     yoy_by_dispositif: dict[str, PairedRateRatio]
     stl_by_dispositif: dict[str, DecomposeResult]
     stl_skipped: dict[str, str]
-    demand: pd.DataFrame
-    outlook: WinterOutlook
+    demand: pd.DataFrame | None
+    outlook: WinterOutlook | None
     truncation: dict[str, truncation.Truncation] = field(default_factory=dict)
     network_missing_share: dict[int, float] = field(default_factory=dict)
     network_without_2020: TrendResult | None = None
@@ -700,11 +730,14 @@ class TrendsResults:
     """The trend of ``yearly_named``, truncation-corrected (see :func:`fit_trends`)."""
     named_missing_share: dict[int, float] = field(default_factory=dict)
     year_on_year_named: PairedRateRatio | None = None
+    not_computed: dict[str, str] = field(default_factory=dict)
+    """Model key (:data:`observatoire.models.not_computed.LABELS`) → why it was not computed,
+    in French (what is missing, which threshold, what the analyst can do)."""
 
     @property
-    def winter_forecast(self) -> WinterForecast:
+    def winter_forecast(self) -> WinterForecast | None:
         """The published forecast of next winter (the model the back-test chose)."""
-        return self.outlook.forecast
+        return None if self.outlook is None else self.outlook.forecast
 
     @property
     def all_models(self) -> list[SeriesModel]:
@@ -715,9 +748,12 @@ class TrendsResults:
     def tests(self) -> dict[str, float]:
         """The family of tests the report prints, by name: the trends (network, dispositifs)
         and the year-on-year changes not hit by truncation."""
-        out = {"tendance_reseau": self.network_trend.p_value}
+        out = {}
+        if self.network_trend is not None:
+            out["tendance_reseau"] = self.network_trend.p_value
         out |= {f"tendance_{d}": r.p_value for d, r in self.by_dispositif.items()}
-        out["annee_reseau"] = self.year_on_year.p_value
+        if self.year_on_year is not None:
+            out["annee_reseau"] = self.year_on_year.p_value
         for d, r in self.yoy_by_dispositif.items():
             if not self.truncated_yoy(d):
                 out[f"annee_{d}"] = r.p_value
@@ -738,26 +774,33 @@ class TrendsResults:
         """One row of diagnostics per monthly series (``diagnostics_mensuels.csv``)."""
         return trends.diagnostics_table(self.all_models)
 
-    def forecast_capacity(self) -> pd.Series:
-        """The shelter's bed-nights of every month of the demand and of the forecast winter."""
+    def forecast_capacity(self) -> pd.Series | None:
+        """The shelter's bed-nights of every month of the demand and of the forecast winter
+        (None without a forecast)."""
+        if self.winter_forecast is None or self.demand is None:
+            return None
         months = pd.concat([self.demand["month"], self.winter_forecast.months["month"]])
         return forecast.monthly_bed_nights(self.capacity, months, self.winter)
 
-    def backtest_table(self) -> pd.DataFrame:
+    def backtest_table(self) -> pd.DataFrame | None:
         """Every forecast of the rolling-origin back-test, one row per method, origin and
-        target month (``backtest_hiver.csv``)."""
-        return self.outlook.backtest.months
+        target month (``backtest_hiver.csv``; None without a forecast)."""
+        return None if self.outlook is None else self.outlook.backtest.months
 
-    def backtest_summary(self) -> pd.DataFrame:
-        """MAPE and coverage by method and band of horizons (``backtest_hiver_resume.csv``)."""
-        return self.outlook.backtest.summary()
+    def backtest_summary(self) -> pd.DataFrame | None:
+        """MAPE and coverage by method and band of horizons (``backtest_hiver_resume.csv``;
+        None without a forecast)."""
+        return None if self.outlook is None else self.outlook.backtest.summary()
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The CSV tables by file name (without ``.csv``), as written."""
+        """The CSV tables by file name (without ``.csv``), as written; a model not computed
+        has no table (its reason is in ``tendances.json``)."""
         stl = self.stl_network
-        out = {
-            "tendance_reseau": self.network_trend.fitted,
-            "stl_reseau": pd.DataFrame(
+        out = {}
+        if self.network_trend is not None:
+            out["tendance_reseau"] = self.network_trend.fitted
+        if stl is not None:
+            out["stl_reseau"] = pd.DataFrame(
                 {
                     "month": self.monthly["month"],
                     "observed": stl.observed.to_numpy(),
@@ -765,9 +808,8 @@ class TrendsResults:
                     "seasonal": stl.seasonal.to_numpy(),
                     "resid": stl.resid.to_numpy(),
                 }
-            ),
-            "diagnostics_mensuels": self.diagnostics(),
-        }
+            )
+        out["diagnostics_mensuels"] = self.diagnostics()
         if self.network_named is not None:
             out["tendance_reseau_nominatif"] = self.network_named.fitted
         for d, per in self.dispositif_models.items():
@@ -785,13 +827,15 @@ class TrendsResults:
                     "resid": res.resid.to_numpy(),
                 }
             )
-        out["demande_abri_mensuelle"] = self.demand
-        out["prevision_hiver"] = self.winter_forecast.months[
-            ["month", "forecast", "lo80", "hi80", "lo95", "hi95", "capacity"]
-        ]
-        out["backtest_hiver"] = self.backtest_table()
-        out["backtest_hiver_resume"] = self.backtest_summary()
-        out["backtest_hivers_complets"] = self.outlook.backtest.winters
+        if self.demand is not None:
+            out["demande_abri_mensuelle"] = self.demand
+        if self.outlook is not None:
+            out["prevision_hiver"] = self.outlook.forecast.months[
+                ["month", "forecast", "lo80", "hi80", "lo95", "hi95", "capacity"]
+            ]
+            out["backtest_hiver"] = self.outlook.backtest.months
+            out["backtest_hiver_resume"] = self.outlook.backtest.summary()
+            out["backtest_hivers_complets"] = self.outlook.backtest.winters
         return out
 
 
@@ -814,8 +858,6 @@ def fit_trends(
     trends use only the years covered in full (:meth:`Coverage.keep_full_years`).
     """
     winter = (report.winter_start, report.winter_end)
-    draws, seed = report.forecast.draws, report.forecast.seed
-    min_history = report.forecast.min_history_months
     end_month = pd.Timestamp(f"{year}-12-01")
     contacts = contacts[contacts["year"] <= year]
     refusals = refusals[pd.to_datetime(refusals["date"]).dt.year <= year]
@@ -843,8 +885,9 @@ def fit_trends(
     # hide (an upper bound: some of them are counted through another service); dropping the
     # affected years would leave a residual bias (the deficit fades over several years).
     corrected = yearly / (1 - pd.Series(missing).reindex(yearly.index).fillna(0.0))
-    network_trend = trends.fit_yearly_trend(corrected)
-    network_uncorrected = trends.fit_yearly_trend(yearly)
+    not_computed: dict[str, str] = {}
+    network_trend = _network_trend_or_reason(corrected, not_computed)
+    network_uncorrected = _trend_or_none(yearly, {})
     covid = "sans 2020 (COVID-19)"
     network_no2020 = _trend_or_none(corrected, {2020: covid})
     by_disp, by_disp_no2020, trend_skipped = {}, {}, {}
@@ -865,7 +908,7 @@ def fit_trends(
         fit = _trend_or_none(series, {**excl, 2020: covid})
         if fit is not None:
             by_disp_no2020[disp] = fit
-    yoy = trends.paired_year_on_year(contacts, year)
+    yoy = _year_on_year_or_reason(contacts, year, not_computed)
     # The same on the persons known by name: street work is never linked to the other
     # services, so the network's count holds its persons twice when they are also seen
     # elsewhere, and its trend mixes the named persons' with street work's (issue 15, point 3).
@@ -883,21 +926,14 @@ def fit_trends(
     )
 
     monthly = monthly_network[monthly_network["month"].dt.year <= year]
-    monthly_model = trends.fit_monthly_model(monthly, value="persons")
-    stl_network = trends.stl(monthly, value="persons")
+    monthly_model, stl_network = _network_monthly_models(monthly, not_computed)
 
     monthly_disp = trends.monthly_dispositif_counts(contacts, end_month)
     starts = {d: t.first_clean_month for d, t in trunc.items()}
     disp_models = trends.fit_dispositif_models(monthly_disp, starts=starts)
-    shelter_nights = indicators.monthly_nights(contacts)
-    shelter_nights = shelter_nights[shelter_nights["month"] <= end_month].copy()
-    shelter_nights["capacity"] = forecast.monthly_bed_nights(
-        capacity, shelter_nights["month"], winter
-    ).to_numpy()
-    try:
-        occupancy = inference.fit_occupancy_model(shelter_nights)
-    except ValueError:
-        occupancy = None
+    shelter_nights, occupancy = _shelter_occupancy(
+        contacts, partners, capacity, end_month, winter, not_computed
+    )
     yoy_disp = trends.yoy_by_dispositif(contacts, year)
     stl_by_disp, stl_skipped = {}, {}
     for d, sub in monthly_disp.groupby("dispositif"):
@@ -906,14 +942,8 @@ def fit_trends(
         except ValueError as exc:
             stl_skipped[d] = str(exc)
 
-    demand = forecast.monthly_demand(contacts, refusals, end_month)
-    outlook = forecast.winter_outlook(
-        demand,
-        capacity=capacity,
-        winter=winter,
-        draws=draws,
-        seed=seed,
-        min_history=min_history,
+    demand, outlook = _winter_outlook_or_reason(
+        contacts, refusals, partners, capacity, end_month, report, not_computed
     )
     return TrendsResults(
         year=year,
@@ -945,7 +975,123 @@ def fit_trends(
         network_named=network_named,
         named_missing_share=missing_named,
         year_on_year_named=yoy_named,
+        not_computed=not_computed,
     )
+
+
+def _network_trend_or_reason(
+    corrected: pd.Series, not_computed: dict[str, str]
+) -> TrendResult | None:
+    """The network's yearly trend, or None and its reason (fewer than 3 years)."""
+    reason = not_computed_reasons.yearly_trend_reason(corrected)
+    if reason is not None:
+        not_computed[not_computed_reasons.NETWORK_TREND] = reason
+        return None
+    return trends.fit_yearly_trend(corrected)
+
+
+def _year_on_year_or_reason(
+    contacts: pd.DataFrame, year: int, not_computed: dict[str, str]
+) -> PairedRateRatio | None:
+    """The network's paired change ``year``/``year − 1``, or None and its reason (nobody in
+    the year before)."""
+    yoy = trends.paired_year_on_year(contacts, year)
+    reason = not_computed_reasons.year_on_year_reason(yoy.previous, year)
+    if reason is not None:
+        not_computed[not_computed_reasons.YEAR_ON_YEAR] = reason
+        return None
+    return yoy
+
+
+def _network_monthly_models(
+    monthly: pd.DataFrame, not_computed: dict[str, str]
+) -> tuple[MonthlyModelResult | None, DecomposeResult | None]:
+    """The network's monthly model and STL decomposition, each None with its reason when the
+    series is too short (24 months), lacks a January or, for STL, has a gap."""
+    labels = not_computed_reasons.LABELS
+    model_key, stl_key = not_computed_reasons.MONTHLY_MODEL, not_computed_reasons.STL_NETWORK
+    model = stl = None
+    reason = not_computed_reasons.monthly_series_reason(monthly, "persons", labels[model_key])
+    if reason is None:
+        model = trends.fit_monthly_model(monthly, value="persons")
+    else:
+        not_computed[model_key] = reason
+    reason = not_computed_reasons.monthly_series_reason(
+        monthly, "persons", labels[stl_key], complete=True
+    )
+    if reason is None:
+        stl = trends.stl(monthly, value="persons")
+    else:
+        not_computed[stl_key] = reason
+    return model, stl
+
+
+def _shelter_occupancy(
+    contacts: pd.DataFrame,
+    partners: dict[str, PartnerMapping],
+    capacity: dict[str, int],
+    end_month: pd.Timestamp,
+    winter: tuple[str, str],
+    not_computed: dict[str, str],
+) -> tuple[pd.DataFrame, OccupancyModel | None]:
+    """The shelter's nights per month over its bed-nights, and the occupancy model (None with
+    its reason: no shelter, no capacity declared, too short a series)."""
+    shelter_nights = indicators.monthly_nights(contacts)
+    shelter_nights = shelter_nights[shelter_nights["month"] <= end_month].copy()
+    shelter_nights["capacity"] = forecast.monthly_bed_nights(
+        capacity, shelter_nights["month"], winter
+    ).to_numpy()
+    key = not_computed_reasons.OCCUPANCY
+    if shelter_nights.empty or not shelter_nights["nights"].gt(0).any():
+        present = {d for p in partners.values() for d in p.dispositifs}
+        not_computed[key] = not_computed_reasons.no_shelter_reason(
+            present, not_computed_reasons.LABELS[key], hint=False
+        )
+        return shelter_nights, None
+    if not sum(capacity.values()):
+        not_computed[key] = not_computed_reasons.no_capacity_reason()
+        return shelter_nights, None
+    try:
+        return shelter_nights, inference.fit_occupancy_model(shelter_nights)
+    except ValueError as exc:
+        not_computed[key] = not_computed_reasons.occupancy_reason(exc)
+        return shelter_nights, None
+
+
+def _winter_outlook_or_reason(
+    contacts: pd.DataFrame,
+    refusals: pd.DataFrame,
+    partners: dict[str, PartnerMapping],
+    capacity: dict[str, int],
+    end_month: pd.Timestamp,
+    report: ReportSettings,
+    not_computed: dict[str, str],
+) -> tuple[pd.DataFrame | None, WinterOutlook | None]:
+    """The shelter's monthly demand and next winter's outlook; None and the reason when the
+    network has no shelter data or its history cannot support the forecast."""
+    key = not_computed_reasons.FORECAST
+    try:
+        demand = forecast.monthly_demand(contacts, refusals, end_month)
+    except ValueError:
+        present = {d for p in partners.values() for d in p.dispositifs}
+        not_computed[key] = not_computed_reasons.no_shelter_reason(
+            present, not_computed_reasons.LABELS[key]
+        )
+        return None, None
+    min_history = report.forecast.min_history_months
+    try:
+        outlook = forecast.winter_outlook(
+            demand,
+            capacity=capacity,
+            winter=(report.winter_start, report.winter_end),
+            draws=report.forecast.draws,
+            seed=report.forecast.seed,
+            min_history=min_history,
+        )
+    except ValueError as exc:
+        not_computed[key] = not_computed_reasons.forecast_failed_reason(exc, min_history)
+        return demand, None
+    return demand, outlook
 
 
 def _trend_or_none(series: pd.Series, exclude: dict[int, str]) -> TrendResult | None:
@@ -963,15 +1109,23 @@ def summarise(results: TrendsResults) -> TrendsSummary:
     occ = results.occupancy
     return TrendsSummary(
         year=results.year,
-        network=TrendRecord.of(
-            results.network_trend, adjusted["tendance_reseau"], results.network_missing_share
+        network=(
+            None
+            if results.network_trend is None
+            else TrendRecord.of(
+                results.network_trend, adjusted["tendance_reseau"], results.network_missing_share
+            )
         ),
         by_dispositif={
             d: TrendRecord.of(r, adjusted[f"tendance_{d}"])
             for d, r in results.by_dispositif.items()
         },
-        year_on_year=YearOnYearRecord.of(results.year_on_year, adjusted["annee_reseau"]),
-        monthly=MonthlyRecord.of(results.monthly_model),
+        year_on_year=(
+            None
+            if results.year_on_year is None
+            else YearOnYearRecord.of(results.year_on_year, adjusted["annee_reseau"])
+        ),
+        monthly=None if results.monthly_model is None else MonthlyRecord.of(results.monthly_model),
         monthly_by_dispositif={
             d: DispositifModels(SeriesRecord.of(per["persons"]), SeriesRecord.of(per["contacts"]))
             for d, per in results.dispositif_models.items()
@@ -982,7 +1136,7 @@ def summarise(results: TrendsResults) -> TrendsSummary:
         },
         occupancy=None if occ is None else OccupancyRecord.of(occ, None),
         stl_skipped=results.stl_skipped,
-        forecast=ForecastRecord.of(results.outlook),
+        forecast=None if results.outlook is None else ForecastRecord.of(results.outlook),
         network_without_2020=(
             None
             if results.network_without_2020 is None
@@ -1012,6 +1166,7 @@ def summarise(results: TrendsResults) -> TrendsSummary:
             if results.year_on_year_named is None
             else YearOnYearRecord.of(results.year_on_year_named, None)
         ),
+        non_calcule=dict(results.not_computed),
     )
 
 

@@ -542,6 +542,13 @@ def winter_outlook(
     :func:`monthly_demand` up to the origin (``nights`` and ``refusals`` are needed by the
     capacity-capped benchmark only)."""
     frame = _check_history(history, value)
+    observed = int(frame[value].notna().sum())
+    if observed <= min_history:
+        raise ValueError(
+            f"historique trop court pour valider la prévision : {observed} mois, il en faut "
+            f"plus de {min_history} (la validation à origine glissante prévoit à partir de "
+            f"chaque mois précédé d'au moins {min_history} mois, et compare aux mois suivants)"
+        )
     origin = pd.Timestamp(frame["month"].iloc[-1])
     start_year = coming_winter(origin)
     target = winter_months(start_year, winter)

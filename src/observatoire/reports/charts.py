@@ -778,6 +778,7 @@ def winter_forecast(
     value: str = "demand",
     ylabel: str = "Nuitées demandées par mois",
     title: str | None = None,
+    observed_label: str = "Demande observée (nuitées + refus)",
 ) -> Figure:
     """Monthly demand observed, then the coming winter's forecast with 80 % and 95 % bands.
 
@@ -814,7 +815,7 @@ def winter_forecast(
         color=PALETTE[0],
         marker="o",
         markersize=2.5,
-        label="Demande observée (nuitées + refus)",
+        label=observed_label,
         zorder=3,
     )
     handles.append(obs_line)

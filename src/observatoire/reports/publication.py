@@ -77,6 +77,8 @@ def youth_publication(
     if not (youth_dir / "resultats.json").exists():
         return None
     res, frames = read_youth_inputs(youth_dir)
+    if "cohort" not in res:  # the study could not run (its reason is in resultats.json)
+        return None
     return publish_youth(
         settings.report.year, res, frames, settings.report.disclosure_threshold, known=known
     )

@@ -86,6 +86,8 @@ def exit_spells(
     mine = contacts[contacts["person_id"].isin(persons)]
     spells = engagement_spells(mine, data_end, gap_days, dispositif)
     spells = spells[spells["person_id"].isin(persons)].reset_index(drop=True)
+    if spells.empty:  # nobody of ``persons`` used the dispositif (a network without it)
+        return spells.assign(cause=pd.Series(dtype=np.int64))
     others = contact_intervals(mine[mine["dispositif"] != dispositif], data_end)
     window = others.merge(spells[["person_id", "last_contact"]], on="person_id")
     after = (window["end"] >= window["last_contact"]) & (

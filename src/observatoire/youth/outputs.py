@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.core.storage import write_csv, write_json, write_parquet
-from observatoire.youth.cohort import ADULTS, YOUTH
+from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams, build_cohort
 from observatoire.youth.study import StudyResults
 
 __all__ = ["person_types", "summary", "write_results"]
@@ -155,3 +155,42 @@ def person_types(results: StudyResults) -> pd.DataFrame:
     ids = results.sequences.person_ids
     youth_ids = ids[np.isin(ids, youth_ids)]
     return pd.DataFrame({"person_id": youth_ids, "type": results.typology.labels})
+
+
+COHORT_KEY = "cohorte"
+"""Key of ``non_calculable`` in ``resultats.json`` when the whole study could not run."""
+
+
+def cohort_unavailable_reason(contacts: pd.DataFrame, study: StudyParams) -> str | None:
+    """None when the entry cohort has someone; otherwise why the study cannot run, in French:
+    the entry window, what the data cover, the parameters that set the window, what to do."""
+    rows = contacts[contacts["year"] <= study.year]
+    if len(rows) and len(build_cohort(rows, study)):
+        return None
+    first = pd.to_datetime(rows["date_start"]).min() if len(rows) else None
+    covered = (
+        f"les données commencent le {first:%d/%m/%Y}" if first is not None else "aucun contact"
+    )
+    return (
+        "Étude de cohorte non réalisée : aucune personne n'entre dans la cohorte, dont la fenêtre "
+        f"d'entrée va du {study.window_start:%d/%m/%Y} au {study.window_end:%d/%m/%Y} ({covered}). "
+        f"La fenêtre est fixée par youth.entry_years ({study.entry_years} ans) et "
+        f"youth.follow_up_months ({study.follow_up_months} mois de suivi jusqu'au "
+        f"{study.data_end:%d/%m/%Y}) dans params/pipeline.yaml : chaque personne doit entrer "
+        "assez tôt pour être suivie jusqu'au bout. Profils, trajectoires, services quittés et "
+        "typologie ne sont donc pas calculés. À faire : ajouter les exports des années de la "
+        f"fenêtre d'entrée et des {study.lookback_months} mois qui la précèdent "
+        "(youth.lookback_months ; README, « Ajouter une année »)."
+    )
+
+
+def write_unavailable(reason: str, year: int, out_dir: Path, types_path: Path) -> list[Path]:
+    """The declared outputs of a study that could not run: ``resultats.json`` with the reason
+    under ``non_calculable`` (and no ``cohort``), and an empty types table."""
+    out_dir = Path(out_dir)
+    written = [out_dir / "resultats.json"]
+    write_json(written[0], {"year": int(year), "non_calculable": {COHORT_KEY: reason}})
+    written.append(Path(types_path))
+    empty = pd.DataFrame({"person_id": pd.Series(dtype=str), "type": pd.Series(dtype="Int64")})
+    write_parquet(empty, written[-1])
+    return written

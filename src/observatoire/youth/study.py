@@ -293,6 +293,20 @@ NO_STREET_WORK = (
 )
 
 
+SHELTER_KEY = "abri_nuit"
+"""Key of the shelter's measures in :attr:`StudyResults.not_computable` (nobody of the cohort
+used the night shelter: no time at the shelter, no destinations, no primary outcome)."""
+NO_SHELTER = (
+    "Issue principale et temps passé à l'abri de nuit non calculés : aucune personne de la "
+    "cohorte n'a fréquenté l'abri de nuit pendant son suivi (aucun partenaire de ce dispositif "
+    "n'a transmis de données, ou ses exports ne couvrent pas la période). L'issue principale de "
+    "l'étude (quitter l'abri après une ou deux nuits), les destinations à la sortie de l'abri "
+    "et sa courbe de décrochage sont donc absentes ; le décrochage du réseau reste décrit. "
+    "À faire : ajouter la correspondance et les exports de l'abri de nuit (README, « Ajouter "
+    "un partenaire »)."
+)
+
+
 def empty_types(states: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """The types table with no row (typology not computed), its columns all there so that the
     notebook, the CSV and the report read it like a computed one."""
@@ -744,6 +758,8 @@ def run_study(
         results.not_computable[TYPOLOGY] = typology_skipped_reason(study)
     if not (contacts["dispositif"] == STREET_WORK).any():
         results.not_computable[STREET] = NO_STREET_WORK
+    if "primary" not in surv.get(SHELTER_KEY, {}):
+        results.not_computable[SHELTER_KEY] = NO_SHELTER
     results.tests = multiplicity(results)
     return results
 

@@ -317,3 +317,48 @@ def test_the_json_keys_are_those_the_report_reads(fitted, tmp_path: Path):
         "model", "other_model", "alternatives", "current_winter", "backtest_winters",
     } <= set(data["forecast"])  # fmt: skip
     assert "contacts" in data["monthly_by_dispositif"]["accueil_jour"]
+
+
+# --- what cannot be computed: skipped with its reason, never a traceback -------------------------
+
+
+def test_a_complete_network_writes_no_not_computed_key(fitted, tmp_path: Path):
+    write_trends(fitted, tmp_path)
+    data = json.loads((tmp_path / "tendances.json").read_text(encoding="utf-8"))
+    assert "non_calcule" not in data  # the default sample's file is unchanged
+
+
+def test_two_years_without_shelter_finish_with_french_reasons(tmp_path: Path):
+    """A day centre alone, two years of data: no yearly trend (3 years needed), no shelter
+    occupancy nor forecast; the monthly model and STL (24 months) still fit."""
+    contacts, refusals = _network()
+    day = contacts[
+        (contacts["dispositif"] == "accueil_jour") & (contacts["date_start"] >= "2023-01-01")
+    ]
+    partners = {"accueil": PARTNERS["accueil"]}
+    ind_dir = tmp_path / "ind"
+    write_indicators(compute_indicators(day, refusals.iloc[:0], partners, REPORT, 2024), ind_dir)
+    monthly = read_network_monthly(ind_dir)
+    results = fit_trends(day, refusals.iloc[:0], partners, monthly, REPORT, 2024)
+    assert results.network_trend is None and results.outlook is None
+    assert results.occupancy is None and results.monthly_model is not None
+    reasons = results.not_computed
+    assert set(reasons) == {"tendance_reseau", "occupation", "prevision"}
+    assert "2 année(s) (2023, 2024)" in reasons["tendance_reseau"]
+    assert "au moins 3" in reasons["tendance_reseau"] and "À faire" in reasons["tendance_reseau"]
+    assert "aucun partenaire du dispositif « Hébergement d'urgence »" in reasons["prevision"]
+    written = {p.name for p in write_trends(results, tmp_path / "out")}
+    assert "prevision_hiver.csv" not in written and "tendance_reseau.csv" not in written
+    summary = read_trends(tmp_path / "out" / "tendances.json")
+    assert summary == summarise(results)
+    assert summary.network is None and summary.forecast is None
+    assert summary.non_calcule == reasons
+
+
+def test_a_forecast_history_of_exactly_the_minimum_is_refused_in_french():
+    """24 months: the forecast could fit, but its back-test has no origin to score."""
+    from observatoire.models.forecast import winter_outlook
+
+    history = pd.DataFrame({"month": MONTHS[-24:], "demand": np.arange(24) + 100})
+    with pytest.raises(ValueError, match="historique trop court pour valider"):
+        winter_outlook(history, draws=1000, min_history=24)

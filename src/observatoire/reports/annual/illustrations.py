@@ -129,18 +129,22 @@ def report_figures(
     charts.save_figure(fig, fig_dir / "mensuel_dispositifs.png")
     paths["monthly"] = "figures/mensuel_dispositifs.png"
 
-    nights_m = pd.read_csv(ind_dir / "nuitees_par_mois.csv", parse_dates=["month"])
+    nights_m = pd.read_csv(ind_dir / "nuitees_par_mois.csv")
+    nights_m["month"] = pd.to_datetime(nights_m["month"])
     nights_m = nights_m[nights_m["month"].dt.year <= year]
-    fig = charts.monthly_series(nights_m, value="nights", hue=None, ylabel="Nuitées par mois")
-    charts.save_figure(fig, fig_dir / "nuitees_mensuelles.png")
-    paths["nights"] = "figures/nuitees_mensuelles.png"
+    if nights_m["nights"].gt(0).any():  # no shelter in the network: no empty chart
+        fig = charts.monthly_series(nights_m, value="nights", hue=None, ylabel="Nuitées par mois")
+        charts.save_figure(fig, fig_dir / "nuitees_mensuelles.png")
+        paths["nights"] = "figures/nuitees_mensuelles.png"
 
-    observed = pd.DataFrame(ind["yearly_persons"]).rename(columns={"persons": "value"})
-    observed = observed[observed["year"] <= year]
-    fitted = pd.read_csv(trend_dir / "tendance_reseau.csv")
-    fig = charts.yearly_trend(observed, fitted, ylabel="Personnes distinctes (réseau)")
-    charts.save_figure(fig, fig_dir / "tendance_annuelle.png")
-    paths["trend"] = "figures/tendance_annuelle.png"
+    # The trends stage writes no table for a model it could not fit (reason in tendances.json).
+    if (trend_dir / "tendance_reseau.csv").exists():
+        observed = pd.DataFrame(ind["yearly_persons"]).rename(columns={"persons": "value"})
+        observed = observed[observed["year"] <= year]
+        fitted = pd.read_csv(trend_dir / "tendance_reseau.csv")
+        fig = charts.yearly_trend(observed, fitted, ylabel="Personnes distinctes (réseau)")
+        charts.save_figure(fig, fig_dir / "tendance_annuelle.png")
+        paths["trend"] = "figures/tendance_annuelle.png"
 
     cov = pd.DataFrame(ind["coverage"]).T
     cov.columns = MONTHS_FR
@@ -154,13 +158,14 @@ def report_figures(
     charts.save_figure(charts.threshold_sensitivity(sensitivity, chosen), fig_dir / "seuil.png")
     paths["sensitivity"] = "figures/seuil.png"
 
-    stl = pd.read_csv(trend_dir / "stl_reseau.csv", parse_dates=["month"])
-    stl = stl.set_index("month")
-    charts.save_figure(
-        charts.stl_decomposition(StlComponents(stl), ylabel="Personnes distinctes"),
-        fig_dir / "stl.png",
-    )
-    paths["stl"] = "figures/stl.png"
+    if (trend_dir / "stl_reseau.csv").exists():
+        stl = pd.read_csv(trend_dir / "stl_reseau.csv", parse_dates=["month"])
+        stl = stl.set_index("month")
+        charts.save_figure(
+            charts.stl_decomposition(StlComponents(stl), ylabel="Personnes distinctes"),
+            fig_dir / "stl.png",
+        )
+        paths["stl"] = "figures/stl.png"
     return paths
 
 
@@ -339,13 +344,13 @@ def trend_figures(fig_dir: Path, trend_dir: Path, trend: dict[str, Any]) -> dict
         charts.save_figure(fig, fig_dir / "prevision_hiver.png")
         paths["forecast"] = "figures/prevision_hiver.png"
     yoy = trend.get("yoy_by_dispositif") or {}
-    if yoy:
-        # A dispositif hit by left truncation has no interpretable change: not drawn.
-        rows = [
-            {"dispositif": c, **v}
-            for c, v in yoy.items()
-            if v and "rate_ratio" in v and not v.get("truncated")
-        ]
+    # A dispositif hit by left truncation has no interpretable change: not drawn.
+    rows = [
+        {"dispositif": c, **v}
+        for c, v in yoy.items()
+        if v and "rate_ratio" in v and not v.get("truncated")
+    ]
+    if rows:
         charts.save_figure(charts.rate_ratio_forest(rows), fig_dir / "rapports_de_taux.png")
         paths["forest"] = "figures/rapports_de_taux.png"
     fits = {}

@@ -12,6 +12,7 @@ No number is typed by hand in the template.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from observatoire.youth.study import STREET as STREET_WORK_KEY
 
 __all__ = [
     "COPIED_FIGURES",
+    "study_unavailable",
+    "unavailable_context",
     "FIGURES",
     "FLOW_CELLS",
     "INDIVIDUAL_FIGURES",
@@ -421,8 +424,8 @@ def _checks_names(typ: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _rmst_names(r: dict[str, Any]) -> dict[str, str]:
-    if not r:
-        return {}
+    if not r:  # no spell to compare (a network without the shelter): the table prints dashes
+        return dict.fromkeys(("tau", "youth", "adults", "diff", "ci", "p_holm"), "–")
     return {
         "tau": fr_num(r["tau"], 0),
         "youth": fr_num(r["rmst_1"], 1),
@@ -832,6 +835,29 @@ def transition_figure(youth_dir: Path, fig_dir: Path, k: int) -> str | None:
     return f"{FIGURES}/transitions.png"
 
 
+def study_unavailable(youth_dir: Path) -> str | None:
+    """The reason the youth study could not run this year (``resultats.json`` holds it under
+    ``non_calculable.cohorte`` and has no cohort), or None."""
+    res = json.loads((youth_dir / "resultats.json").read_text(encoding="utf-8"))
+    if "cohort" in res:
+        return None
+    return (res.get("non_calculable") or {}).get("cohorte", "Étude non réalisée.")
+
+
+def unavailable_context(settings: Settings, reason: str) -> dict[str, Any]:
+    """The names of the short report that says why the study was not made."""
+    rep = settings.report
+    return {
+        "year": rep.year,
+        "title": rep.title,
+        "organisation": rep.organisation,
+        "colour_primary": rep.colour_primary,
+        "colour_secondary": rep.colour_secondary,
+        "date": f"{rep.year + 1}-03-31",
+        "reason": reason,
+    }
+
+
 def build_youth_report(settings: Settings) -> None:
     """Build ``outputs/reports/<year>/jeunes-en-errance.{qmd,html,pdf}`` and its figures."""
     from observatoire.reports.render import render_document
@@ -839,13 +865,21 @@ def build_youth_report(settings: Settings) -> None:
     year = settings.report.year
     youth_dir = PATHS.youth(year)
     out_dir = PATHS.reports(year)
-    report = youth_context(settings, youth_dir)
-    ctx = report.names
-    template = report_template(f"{STEM}.qmd.j2")
+    unavailable = study_unavailable(youth_dir)
+    if unavailable is None:
+        report = youth_context(settings, youth_dir)
+        ctx = report.names
+        template = report_template(f"{STEM}.qmd.j2")
+    else:
+        ctx = unavailable_context(settings, unavailable)
+        template = report_template(f"{STEM}-non-realisee.qmd.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))
     try:
-        ctx["figures"] = youth_figures(report, youth_dir, tmp / FIGURES)
+        if unavailable is None:
+            ctx["figures"] = youth_figures(report, youth_dir, tmp / FIGURES)
+        else:
+            (tmp / FIGURES).mkdir(parents=True, exist_ok=True)
         ctx["logo"] = stage_logo(settings.report.logo, tmp / FIGURES)
         source = tmp / f"{STEM}.qmd"
         source.write_text(template.render(**ctx), encoding="utf-8")

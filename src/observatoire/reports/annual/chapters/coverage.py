@@ -25,6 +25,8 @@ __all__ = [
     "coverage_rows",
     "file_rows",
     "partial_year_sentences",
+    "partial_network",
+    "present_dispositifs",
 ]
 
 ABSENT_CONSEQUENCES = {
@@ -93,6 +95,39 @@ def context(data: ReportData) -> dict[str, Any]:
             r["partner"] for r in coverage_rows(data) if r["status"] != STATUS_TEXT[DECLARED]
         ],
         "count_only_partners": [data.partners[p].name for p in count_only_partners(data.partners)],
+        "partial_network": partial_network(data),
+        "street_work_present": STREET_WORK in present_dispositifs(data),
+    }
+
+
+def present_dispositifs(data: ReportData) -> list[str]:
+    """The dispositifs of the vocabulary some partner of the network runs, in its order."""
+    present = {d for m in data.partners.values() for d in m.dispositifs}
+    return [code for code in DISPOSITIFS if code in present]
+
+
+def _labels(codes: list[str]) -> str:
+    """« a, b et c » of the dispositifs' French labels."""
+    labels = [DISPOSITIFS[c] for c in codes]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
+
+
+def partial_network(data: ReportData) -> dict[str, str] | None:
+    """When some dispositif of the vocabulary has no partner: which are absent and which are
+    present, worded for the introduction, the key figures and the coverage chapter (the network's
+    counts cover only the present ones). None for a complete network."""
+    present = present_dispositifs(data)
+    absent = [code for code in DISPOSITIFS if code not in present]
+    if not absent:
+        return None
+    return {
+        "absent": _labels(absent),
+        "present": f"le{'s' if len(present) > 1 else ''} dispositif"
+        f"{'s' if len(present) > 1 else ''} présent{'s' if len(present) > 1 else ''} ("
+        + _labels(present)
+        + ")",
+        "plural": "nt" if len(absent) > 1 else "",
+        "plural_ce": "s" if len(absent) > 1 else "",
     }
 
 

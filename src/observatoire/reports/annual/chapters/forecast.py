@@ -13,7 +13,9 @@ import pandas as pd
 
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number
+from observatoire.models.not_computed import FORECAST
 from observatoire.reports import charts
+from observatoire.reports.annual.chapters.trends import not_computed_rows
 from observatoire.reports.annual.context import ReportData, fr_num
 
 __all__ = ["context", "exceedance_text", "forecast_context"]
@@ -30,8 +32,12 @@ _SHORT = {
 
 
 def context(data: ReportData) -> dict[str, Any]:
-    """The forecast, or None when the trends stage made none (the section is left out)."""
-    return {"forecast": forecast_context(data.trend)}
+    """The forecast, or None when the trends stage made none: the section then prints why
+    (``forecast_not_computed``)."""
+    return {
+        "forecast": forecast_context(data.trend),
+        "forecast_not_computed": not_computed_rows(data.trend, (FORECAST,)),
+    }
 
 
 def _label(method: str, chosen: str) -> str:

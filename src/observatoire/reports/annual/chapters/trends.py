@@ -10,6 +10,7 @@ from typing import Any
 from observatoire.core.dispositifs import DISPOSITIFS, STREET_WORK
 from observatoire.core.formatting import MOIS_NOMS
 from observatoire.core.formatting import french_fraction as fr_pct
+from observatoire.models.not_computed import FORECAST, LABELS
 from observatoire.reports.annual.chapters.cells import table_rows
 from observatoire.reports.annual.context import (
     PARTIAL_CHANGE,
@@ -19,7 +20,7 @@ from observatoire.reports.annual.context import (
     fr_num,
 )
 
-__all__ = ["context", "p_text", "trends_by_dispositif"]
+__all__ = ["context", "not_computed_rows", "p_text", "trends_by_dispositif"]
 
 
 def p_text(p: float | None) -> str:
@@ -77,8 +78,57 @@ def _occupancy(occ: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def not_computed_rows(trend: dict[str, Any], keys: tuple[str, ...] | None = None) -> list[dict]:
+    """What the trends stage could not compute (``non_calcule`` of ``tendances.json``), one
+    row per model (« label », « reason »), in the order of
+    :data:`observatoire.models.not_computed.LABELS`; ``keys`` keeps some of them."""
+    skipped = trend.get("non_calcule") or {}
+    return [
+        {"label": label, "reason": skipped[k]}
+        for k, label in LABELS.items()
+        if k in skipped and (keys is None or k in keys)
+    ]
+
+
+def _yoy(yoy: dict[str, Any] | None) -> dict[str, Any]:
+    if not yoy:
+        return {}
+    return {
+        "rr": fr_num(yoy["rate_ratio"], 3),
+        "ci_low": fr_num(yoy["ci_low"], 3),
+        "ci_high": fr_num(yoy["ci_high"], 3),
+        "both": fr_num(yoy.get("both")),
+        "p_holm": p_text(yoy.get("p_holm")),
+        "ind_low": fr_num((yoy.get("independent_ci") or [None, None])[0], 3),
+        "ind_high": fr_num((yoy.get("independent_ci") or [None, None])[1], 3),
+        "interpretation": yoy["interpretation"],
+    }
+
+
+def partial_yoy(yoy: dict[str, Any], year: int) -> dict[str, Any]:
+    """The year-on-year change of a partial year: its figures, never its reading."""
+    return {**_yoy(yoy), "interpretation": PARTIAL_YOY.format(year=year, prev=year - 1)}
+
+
+def _monthly(mm: dict[str, Any] | None) -> dict[str, Any]:
+    if not mm:
+        return {}
+    return {
+        "family": mm["family"],
+        "rr": fr_num(mm["annual_rate_ratio"], 3),
+        "ci_low": fr_num(mm["ci_low"], 3),
+        "ci_high": fr_num(mm["ci_high"], 3),
+        "dispersion": fr_num(mm["dispersion"], 2),
+        "ljung_box_p": fr_num(mm["ljung_box_p"], 3),
+        "lag1": fr_num(mm.get("serial_lag1"), 2),
+        "trough": _seasonality(mm),
+    }
+
+
 def context(data: ReportData) -> dict[str, Any]:
-    """The network's models, formatted; the annex prints their diagnostics too."""
+    """The network's models, formatted; the annex prints their diagnostics too. A model the
+    trends stage could not compute is an empty dict here, and its reason is in
+    ``trends_not_computed``."""
     trend = data.trend
     nt, yoy, mm = trend["network"], trend["year_on_year"], trend["monthly"]
     missing = trend.get("network_missing_share") or {}
@@ -110,31 +160,13 @@ def context(data: ReportData) -> dict[str, Any]:
             for code, t in truncation.items()
             if t["affected_years"] and code in DISPOSITIFS
         ],
-        "yoy": {
-            "rr": fr_num(yoy["rate_ratio"], 3),
-            "ci_low": fr_num(yoy["ci_low"], 3),
-            "ci_high": fr_num(yoy["ci_high"], 3),
-            "both": fr_num(yoy.get("both")),
-            "p_holm": p_text(yoy.get("p_holm")),
-            "ind_low": fr_num((yoy.get("independent_ci") or [None, None])[0], 3),
-            "ind_high": fr_num((yoy.get("independent_ci") or [None, None])[1], 3),
-            "interpretation": yoy["interpretation"]
-            if change_computable(data)
-            else PARTIAL_YOY.format(year=data.year, prev=data.year - 1),
-        },
-        "monthly_model": {
-            "family": mm["family"],
-            "rr": fr_num(mm["annual_rate_ratio"], 3),
-            "ci_low": fr_num(mm["ci_low"], 3),
-            "ci_high": fr_num(mm["ci_high"], 3),
-            "dispersion": fr_num(mm["dispersion"], 2),
-            "ljung_box_p": fr_num(mm["ljung_box_p"], 3),
-            "lag1": fr_num(mm.get("serial_lag1"), 2),
-            "trough": _seasonality(mm),
-        },
+        "yoy": _yoy(yoy) if not yoy or change_computable(data) else partial_yoy(yoy, data.year),
+        "monthly_model": _monthly(mm),
+        "stl_network": "stl_reseau" not in (trend.get("non_calcule") or {}),
         "occupancy": _occupancy(occ),
         "n_tests": len(tests),
         "trends_dispositifs": trends_by_dispositif(trend, data),
+        "trends_not_computed": not_computed_rows(trend, tuple(k for k in LABELS if k != FORECAST)),
     }
 
 
