@@ -71,6 +71,12 @@ class CapacitySeries:
     def partners(self) -> list[str]:
         return sorted(set(self.declared) | set(self.observed["partner_id"].astype(str)))
 
+    def any_beds(self) -> bool:
+        """Whether some partner has a bed on some night (declared or sent): without one there
+        is no occupancy to model."""
+        declared = any(beds or extra for beds, extra in self.declared.values())
+        return declared or bool(len(self.observed) and self.observed["beds"].sum() > 0)
+
     def daily(self, days: pd.DatetimeIndex) -> pd.DataFrame:
         """Per partner and night: ``beds``, ``winter_extra_beds``, ``capacity`` and ``source``
         (« déclarée », « export », or « inconnue » when neither says)."""

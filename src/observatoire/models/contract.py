@@ -1029,7 +1029,7 @@ def _network_monthly_models(
 def _shelter_occupancy(
     contacts: pd.DataFrame,
     partners: dict[str, PartnerMapping],
-    capacity: dict[str, int],
+    capacity: CapacitySeries,
     end_month: pd.Timestamp,
     winter: tuple[str, str],
     not_computed: dict[str, str],
@@ -1048,7 +1048,7 @@ def _shelter_occupancy(
             present, not_computed_reasons.LABELS[key], hint=False
         )
         return shelter_nights, None
-    if not sum(capacity.values()):
+    if not capacity.any_beds():
         not_computed[key] = not_computed_reasons.no_capacity_reason()
         return shelter_nights, None
     try:
@@ -1062,7 +1062,7 @@ def _winter_outlook_or_reason(
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
     partners: dict[str, PartnerMapping],
-    capacity: dict[str, int],
+    capacity: CapacitySeries,
     end_month: pd.Timestamp,
     report: ReportSettings,
     not_computed: dict[str, str],

@@ -11,7 +11,9 @@ from observatoire.reports.annual.chapters.coverage import absent_dispositifs
 
 def _data(*codes: str) -> SimpleNamespace:
     return SimpleNamespace(
-        partners={f"p{i}": SimpleNamespace(dispositif=c) for i, c in enumerate(codes)}
+        partners={
+            f"p{i}": SimpleNamespace(dispositif=c, dispositifs=(c,)) for i, c in enumerate(codes)
+        }
     )
 
 
