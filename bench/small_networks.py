@@ -39,6 +39,10 @@ VARIANTS = (
     Network("travail_rue_seul", ("travail_rue",)),
     *(Network(f"sans_{p}", tuple(q for q in ALL if q != p)) for p in ALL),
     Network("deux_annees", ALL, first_year=2023),
+    # Foreign formats onboarded by mapping files alone (tests/fixtures/foreign/), each alone.
+    Network("hmis_seul", ("reseau_hmis",), fixture="hmis"),
+    Network("occupation_seule", ("la_traverse",), fixture="occupation_quotidienne"),
+    Network("liste_nominative_seule", ("liste_nominative",), fixture="liste_nominative_mensuelle"),
 )
 
 

@@ -26,6 +26,8 @@ __all__ = ["Network", "NetworkRun", "declared_outputs", "run_network"]
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PROJECT_PARTS = ("dvc.yaml", "params", "publications", "notebooks", "src")
+FIXTURES = ROOT / "tests/fixtures/foreign"
+FOREIGN_RAW = "data_foreign"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class Network:
     scale: float = 0.03
     first_year: int | None = None
     year: int = 2024
+    fixture: str | None = None
+    """A foreign fixture of ``tests/fixtures/foreign/`` read *instead of* the sample: its
+    exports become the project's ``data_foreign/`` (``inputs.raw_dir``), its mappings and code
+    lists the project's, exactly as an analyst onboards a network by mapping files alone."""
 
 
 @dataclass
@@ -67,6 +73,8 @@ def _copy_project(dest: Path, network: Network) -> None:
         else:
             shutil.copy2(src, dest / name)
     partners = dest / "params/partners"
+    if network.fixture is not None:
+        _use_fixture(dest, FIXTURES / network.fixture)
     for mapping in partners.glob("*.yaml"):
         if mapping.stem not in network.partners:
             mapping.unlink()
@@ -79,9 +87,23 @@ def _copy_project(dest: Path, network: Network) -> None:
     if network.first_year is not None:
         params["sample"]["first_year"] = network.first_year
     params["report"]["year"] = network.year
+    if network.fixture is not None:
+        params["inputs"]["raw_dir"] = FOREIGN_RAW
     params_path.write_text(
         yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
+
+
+def _use_fixture(dest: Path, fixture: Path) -> None:
+    """The fixture's mappings replace the sample's; its code lists join the shared ones; its
+    exports (``data_raw/`` or ``raw/``) are copied to ``data_foreign/``."""
+    for mapping in (dest / "params/partners").glob("*.yaml"):
+        mapping.unlink()
+    for kind in ("partners", "codes"):
+        for src in (fixture / "params" / kind).glob("*.yaml"):
+            shutil.copy2(src, dest / "params" / kind / src.name)
+    raw = next(p for p in (fixture / "data_raw", fixture / "raw") if p.is_dir())
+    shutil.copytree(raw, dest / FOREIGN_RAW)
 
 
 def declared_outputs(project: Path) -> list[str]:
