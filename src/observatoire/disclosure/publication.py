@@ -234,8 +234,8 @@ def persons_identified_and_street_work(ind: dict[str, Any]) -> CountTable:
 
 
 def persons_by_partner(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint]]:
-    """Distinct persons per partner; a partner alone in its dispositif *is* the dispositif's
-    count, which the audit must know (an identity between two tables)."""
+    """Distinct persons per partner; a partner alone in its dispositif, and feeding no other,
+    *is* the dispositif's count, which the audit must know (an identity between two tables)."""
     y = int(ind["year"])
     partners = ind["partners"]
     rows = list(partners)
@@ -247,7 +247,9 @@ def persons_by_partner(ind: dict[str, Any]) -> tuple[CountTable, list[Constraint
         for d in str(partners[p]["dispositif"]).split(","):
             by_disp.setdefault(d, []).append(p)
     for d, ps in by_disp.items():
-        if len(ps) == 1 and d in ind["dispositifs"]:
+        # the partner's persons are the dispositif's only if it feeds no other dispositif
+        alone = len(ps) == 1 and "," not in str(partners[ps[0]]["dispositif"])
+        if alone and d in ind["dispositifs"]:
             constraints.append(
                 Constraint(total=key(y, f"dispositif={d}"), parts=(key(y, f"partenaire={ps[0]}"),))
             )

@@ -463,7 +463,9 @@ class ForecastRecord:
 
     @classmethod
     def of(cls, outlook: WinterOutlook) -> ForecastRecord:
-        winters = outlook.report_winters().assign(origin=lambda w: w["origin"].dt.strftime("%Y-%m"))
+        winters = outlook.report_winters().assign(
+            origin=lambda w: pd.to_datetime(w["origin"]).dt.strftime("%Y-%m")
+        )
         return cls.from_json(
             finite(
                 {

@@ -18,7 +18,10 @@ __all__ = ["change_text", "share_text", "split_rows", "table_rows"]
 
 
 def change_text(pub: Publication, current: str, previous: str) -> str:
-    """Relative change between two published person counts; « – » if either is masked."""
+    """Relative change between two published person counts; « – » if either is masked or was
+    not computed (a previous year whose flows the coverage did not allow)."""
+    if current not in pub.status or previous not in pub.status:
+        return "–"
     if pub.hidden(current) or pub.hidden(previous):
         return "–"
     cur, prev = pub.values.get(current), pub.values.get(previous)
@@ -28,7 +31,9 @@ def change_text(pub: Publication, current: str, previous: str) -> str:
 
 
 def share_text(pub: Publication, part: str, base: str, decimals: int = 1) -> str:
-    """A share of two published counts; « – » when either is masked."""
+    """A share of two published counts; « – » when either is masked or was not computed."""
+    if part not in pub.status or base not in pub.status:
+        return "–"
     if pub.hidden(part) or pub.hidden(base):
         return "–"
     b = pub.values.get(base)
