@@ -37,6 +37,7 @@ from observatoire.config.settings import Settings
 from observatoire.core.contracts import read_json_object
 from observatoire.core.dispositifs import STREET_WORK
 from observatoire.core.presence import periods_covered
+from observatoire.core.person_level import NO_PERSONS_REASON, has_persons
 from observatoire.core.storage import atomic_dir, write_csv, write_json
 from observatoire.indicators.pathways import COMBINATION_GROUPS
 from observatoire.linkage import quality
@@ -192,6 +193,9 @@ def stage_linkage_imputations(settings: Settings) -> None:
     )
     contacts = pd.read_parquet(PATHS.contacts)
     linkage = read_json_object(PATHS.metrics / "linkage.json")
+    if not has_persons(contacts):
+        _write_no_persons(cfg, settings.report.year)
+        return
     certain = _certain_street(linkage)
     presence = presence_table(contacts, state.named["record_key"])
     synthetic = quality.truth_applies(settings.inputs.raw_dir, PATHS.sample, PATHS.sample_truth)
@@ -267,6 +271,28 @@ def stage_linkage_imputations(settings: Settings) -> None:
             write_csv(_rounded(calib), out / "calibration.csv")
         write_json(out / IMPUTATIONS_FILE, summary)
     _print(summary, settings.report.year, out_dir)
+
+
+def _write_no_persons(cfg: Any, year: int) -> None:
+    """No person-level rows (a counts-only network): no link to draw, no count to combine.
+    The outputs say why, with the tables' headers and no cell (never a zero person)."""
+    summary = _summary(
+        pd.DataFrame(columns=["annee", "portee"]), cfg, NO_PERSONS_REASON, None, None, year
+    )
+    summary["methode_de_repli"] = None
+    summary["non_calcule"] = NO_PERSONS_REASON
+    out_dir = PATHS.linkage_imputations
+    with atomic_dir(out_dir) as out:
+        write_csv(
+            pd.DataFrame(columns=["imputation", "annee", "portee", "valeur"]),
+            out / "comptes_par_imputation.csv",
+        )
+        write_csv(
+            pd.DataFrame(columns=["annee", "portee", "seuil_retenu", "moyenne", "bas", "haut"]),
+            out / "intervalles.csv",
+        )
+        write_json(out / IMPUTATIONS_FILE, summary)
+    print(f"Imputations de la liaison non calculées : {NO_PERSONS_REASON} ({out_dir}/).")
 
 
 def _value(draws: pd.DataFrame, year: int, scope: str, level: float, end: str) -> float:

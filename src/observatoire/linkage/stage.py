@@ -9,9 +9,11 @@ import pandas as pd
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.formatting import french_percent
-from observatoire.core.storage import atomic_dir, write_json, write_parquet
+from observatoire.core.person_level import NO_PERSONS_REASON, has_persons
+from observatoire.core.schema import CONTACT_COLUMNS
+from observatoire.core.storage import atomic_dir, write_csv, write_json, write_parquet
 
-__all__ = ["stage_link"]
+__all__ = ["stage_link", "write_no_persons"]
 
 STAGING = PATHS.staging
 VALIDATED = PATHS.validated
@@ -38,6 +40,9 @@ def stage_link(settings: Settings) -> None:
 
     contacts = pd.read_parquet(VALIDATED / "contacts.parquet")
     refusals = pd.read_parquet(VALIDATED / "refusals.parquet")
+    if not has_persons(contacts):
+        write_no_persons(contacts, refusals, settings)
+        return
     birth_years, tokens = read_tokens(STAGING / "identity_tokens.parquet", contacts["record_key"])
     link = settings.linkage
     overrides = load_overrides(link.overrides)
@@ -124,6 +129,82 @@ def stage_link(settings: Settings) -> None:
         )
     if "qualite" in metrics and "modele" in metrics["qualite"]:
         _print_quality(metrics["qualite"])
+
+
+PAIR_COLUMNS = {
+    "record_key_l": "object",
+    "record_key_r": "object",
+    "match_probability": "float64",
+    "lien": "object",
+}
+RECORD_COLUMNS = {
+    "record_key": "object",
+    "named": "bool",
+    "tok_birth_date": "object",
+    "tok_birth_date_swapped": "object",
+    "sex": "object",
+    "street_chain": "object",
+}
+PERSON_DTYPES = {
+    "person_id": "object",
+    "sex": "object",
+    "birth_year": "Int64",
+    "age_estimated": "bool",
+    "nationality_group": "object",
+    "first_seen": "datetime64[ns]",
+    "last_seen": "datetime64[ns]",
+    "n_partners": "int64",
+    "n_contacts": "int64",
+}
+SENSITIVITY_COLUMNS = ["seuil", "periode", "portee", "personnes", "seuil_retenu"]
+RANGE_COLUMNS = [
+    "periode",
+    "personnes_nominatives",
+    "chaines_travail_de_rue",
+    "travail_de_rue_sans_correspondant_possible",
+    "minimum",
+    "maximum",
+]
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+
+
+def write_no_persons(contacts: pd.DataFrame, refusals: pd.DataFrame, settings: Settings) -> None:
+    """The link stage's outputs when no partner sends person-level rows (counts only).
+
+    Empty but well-typed clean tables, no pair and no record, empty diagnostics (headers only)
+    and a ``linkage.json`` that says why nothing was linked (``non_calcule``): no person count,
+    not even zero, is made up."""
+    clean_contacts = contacts.assign(person_id=pd.Series(dtype=object))[CONTACT_COLUMNS]
+    CLEAN.mkdir(exist_ok=True)
+    write_parquet(clean_contacts, CLEAN / "contacts.parquet")
+    write_parquet(_empty(PERSON_DTYPES), CLEAN / "persons.parquet")
+    write_parquet(refusals, CLEAN / "refusals.parquet")
+    write_parquet(_empty(PAIR_COLUMNS), PATHS.linkage_pairs)
+    write_parquet(_empty(RECORD_COLUMNS), PATHS.linkage_records)
+    with atomic_dir(LINKAGE_DIR) as out_dir:
+        write_json(out_dir / "identite.json", {"non_calcule": NO_PERSONS_REASON})
+        write_csv(pd.DataFrame(columns=SENSITIVITY_COLUMNS), out_dir / "sensibilite_au_seuil.csv")
+        write_csv(pd.DataFrame(columns=RANGE_COLUMNS), out_dir / "fourchette_reseau.csv")
+    link = settings.linkage
+    metrics: dict[str, Any] = {
+        "method": None,
+        "non_calcule": NO_PERSONS_REASON,
+        "records": 0,
+        "persons": None,
+        "contacts": 0,
+        "rules": [],
+        "parametres": {"seuil": link.threshold, "graine": link.seed},
+        "fourchette_reseau": {},
+        "sensibilite": {},
+    }
+    write_json(METRICS / "linkage.json", metrics)
+    print(
+        f"Liaison non calculée : {NO_PERSONS_REASON}. Tables vides écrites dans {CLEAN}/ "
+        f"(contacts, personnes) et {LINKAGE_DIR}/."
+    )
 
 
 def identity_columns(settings: Settings) -> dict[tuple[str, str], str]:
