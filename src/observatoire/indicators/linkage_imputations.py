@@ -36,8 +36,8 @@ from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.contracts import read_json_object
 from observatoire.core.dispositifs import STREET_WORK
-from observatoire.core.presence import periods_covered
 from observatoire.core.person_level import NO_PERSONS_REASON, has_persons
+from observatoire.core.presence import periods_covered
 from observatoire.core.storage import atomic_dir, write_csv, write_json
 from observatoire.indicators.pathways import COMBINATION_GROUPS
 from observatoire.linkage import quality
