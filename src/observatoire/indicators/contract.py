@@ -265,19 +265,19 @@ class IndicatorsResults:
     :func:`observatoire.indicators.aggregates.annual_aggregates`); None when nobody does."""
 
     def occupancy_monthly(self) -> pd.DataFrame:
-        return pd.DataFrame(self.figures.families.occupancy_monthly)
+        return _frame(self.figures.families.occupancy_monthly, OCCUPANCY_COLUMNS)
 
     def winters(self) -> pd.DataFrame:
-        return pd.DataFrame(self.figures.winters)
+        return _frame(self.figures.winters, WINTER_COLUMNS)
 
     def yearly_flows(self) -> pd.DataFrame:
-        return pd.DataFrame(self.figures.families.flows["yearly"])
+        return _frame(self.figures.families.flows["yearly"], FLOW_COLUMNS)
 
     def monthly_contacts(self) -> pd.DataFrame:
-        return pd.DataFrame(self.figures.families.interventions["monthly"])
+        return _frame(self.figures.families.interventions["monthly"], CONTACT_MONTH_COLUMNS)
 
     def combinations(self) -> pd.DataFrame:
-        return pd.DataFrame(self.figures.families.pathways["combinations"])
+        return _frame(self.figures.families.pathways["combinations"], COMBINATION_COLUMNS)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The CSV tables by file name (without ``.csv``), as written."""
@@ -294,6 +294,38 @@ class IndicatorsResults:
                 combination=combinations["combination"].map("+".join)
             ),
         }
+
+
+OCCUPANCY_COLUMNS = [
+    "month",
+    "nights",
+    "capacity_nights",
+    "occupancy",
+    "refusals",
+    "refusal_nights",
+]
+WINTER_COLUMNS = [
+    "winter",
+    "start",
+    "end",
+    "days",
+    "days_observed",
+    "complete",
+    "nights",
+    "capacity_nights",
+    "occupancy",
+    "refusals",
+    "refusal_nights",
+]
+FLOW_COLUMNS = ["year", "active", "new", "continuing", "returning", "calculable"]
+CONTACT_MONTH_COLUMNS = ["month", "dispositif", "contacts"]
+COMBINATION_COLUMNS = ["combination", "label", "n_dispositifs", "persons"]
+
+
+def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """A table of the contract's records; with no record (no person-level data), its columns
+    all the same, so that every table keeps its header."""
+    return pd.DataFrame(records) if len(records) else pd.DataFrame(columns=columns)
 
 
 def compute_indicators(
