@@ -39,6 +39,7 @@ from observatoire.indicators.pathways import (
 )
 
 __all__ = [
+    "has_person_data",
     "count_table",
     "SHARED_WITH_YOUTH",
     "FLOW_COLUMNS",
@@ -161,6 +162,8 @@ class Tables:
     """Counts no table prints, parts of a printed one (see :func:`combinations`)."""
     guarded: set[str] = field(default_factory=set)
     """Unprinted counts protected like « < k » cells (see :func:`combinations`)."""
+    persons: bool = True
+    """False when the year has no person-level data (counts only): no headline to keep."""
 
     def get(self, name: str) -> CountTable:
         for t in self.tables:
@@ -855,6 +858,12 @@ def linkage_imputation_figures(year: int, imputations: dict[str, Any] | None) ->
     )
 
 
+def has_person_data(ind: dict[str, Any]) -> bool:
+    """Whether an ``indicateurs.json`` counts persons: some year has person-level rows. False
+    on a network whose partners send counts only (``docs/donnees-agregees.md``)."""
+    return bool(ind.get("years"))
+
+
 def build_tables(
     ind: dict[str, Any],
     k: int,
@@ -865,7 +874,13 @@ def build_tables(
     """Every table of the annual report for the year of ``ind`` (an ``indicateurs.json``);
     ``monthly`` is the indicators' ``personnes_par_mois.csv`` (the monthly chart's table),
     ``linkage`` the linkage metrics (``linkage.json``) whose person counts the annex prints,
-    ``imputations`` the linkage imputations' ``imputations.json`` (the intervals it prints)."""
+    ``imputations`` the linkage imputations' ``imputations.json`` (the intervals it prints).
+
+    With no person-level data (:func:`has_person_data`: the partners send counts only), the
+    aggregate tables alone: no person table is built, not even one of zeros."""
+    if not has_person_data(ind):
+        agg_tables, agg_constraints = aggregate_tables(ind)
+        return Tables(int(ind["year"]), agg_tables, agg_constraints, persons=False)
     partner_table, constraints = persons_by_partner(ind)
     profile_table, profile_constraints = profile_figures(ind)
     combo_table, combo_constraints, latent, unprinted, guarded = combinations(ind, k)
@@ -916,6 +931,8 @@ def headline_keys(tables: Tables) -> set[str]:
     protect nothing, and the year's audit refuses one key with two statuses). Secondary
     suppression never takes them (it masks other cells instead); a small one is still « < k »."""
     y = tables.year
+    if not tables.persons:
+        return set()
     keys = {network_key(y)}
     present = {kk for t in tables.tables for _, _, kk, _ in t.cells() if kk}
     keys |= {key(y, q) for q in SHARED_WITH_YOUTH} & present
