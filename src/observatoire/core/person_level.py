@@ -13,9 +13,7 @@ import pandas as pd
 
 __all__ = ["NO_PERSONS_REASON", "has_persons"]
 
-NO_PERSONS_REASON = (
-    "aucune donnée par personne : les partenaires n'envoient que des comptages"
-)
+NO_PERSONS_REASON = "aucune donnée par personne : les partenaires n'envoient que des comptages"
 """Why a person-level figure is not computed on a counts-only network (French, for the reader)."""
 
 

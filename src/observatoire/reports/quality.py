@@ -35,6 +35,7 @@ from observatoire.core.formatting import (
     french_percent,
     french_points,
 )
+from observatoire.core.person_level import has_persons
 from observatoire.core.schema import (
     EXIT_REASONS,
     NATIONALITY_GROUPS,
@@ -653,6 +654,10 @@ def field_completeness(
     refusals = refusals.assign(year=pd.to_datetime(refusals["date"]).dt.year)
     out = []
     for spec in mapping.exports:
+        if spec.table not in ("contacts", "refusals"):
+            # An aggregate return has no clean row per contact: its own checks (validate
+            # stage, docs/donnees-agregees.md), not this table's completeness.
+            continue
         frame = contacts if spec.table == "contacts" else refusals
         frame = frame[frame["source_file"].map(lambda f, s=spec: fnmatchcase(f, s.files))]
         for field, col in spec.columns.items():
@@ -851,11 +856,15 @@ class NetworkData:
         contacts = pd.read_parquet(
             paths.contacts, columns=columns, filters=[("year", "in", [year - 1, year])]
         )
-        tokens = pd.read_parquet(
-            paths.staging / "identity_tokens.parquet",
-            columns=["source_file", "source_row", *IDENTITY_TOKENS.values()],
-        )
-        tokens = tokens[tokens["source_file"].isin(set(contacts["source_file"]))]
+        token_columns = ["source_file", "source_row", *IDENTITY_TOKENS.values()]
+        if has_persons(contacts):
+            tokens = pd.read_parquet(
+                paths.staging / "identity_tokens.parquet", columns=token_columns
+            )
+            tokens = tokens[tokens["source_file"].isin(set(contacts["source_file"]))]
+        else:
+            # Counts only: ingest's token table has no token column, and nothing to read.
+            tokens = pd.DataFrame(columns=token_columns)
         refusals = (
             pd.read_parquet(paths.refusals)
             if paths.refusals.exists()
