@@ -20,7 +20,7 @@ from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.coverage import Coverage, read_coverage
 from observatoire.disclosure.ledger import read_ledger, read_state
-from observatoire.disclosure.publication import Tables, restore_published
+from observatoire.disclosure.publication import Tables, has_person_data, restore_published
 from observatoire.disclosure.suppression import Publication
 from observatoire.indicators.contract import (
     INDICATORS_FILE,
@@ -133,7 +133,13 @@ class ReportData:
 
     @property
     def first_year(self) -> int:
-        return min(r["year"] for r in self.ind["yearly_persons"])
+        """The first year with persons; the report's year when no year has any (counts only)."""
+        return min((r["year"] for r in self.ind["yearly_persons"]), default=self.year)
+
+    @property
+    def has_persons(self) -> bool:
+        """False when the partners send counts only: no person-level row in any year."""
+        return has_person_data(self.ind)
 
 
 def masthead_of(settings: Settings) -> Masthead:

@@ -59,6 +59,8 @@ def deck_slides(
     masthead: Masthead, contexts: Mapping[str, Mapping[str, Any]], figs: Mapping[str, str]
 ) -> list[Slide]:
     """The slides in order; a slide whose chapter has nothing to show is left out."""
+    if "counts_only" in contexts:
+        return [*counts_only_slides(masthead.year, contexts), method_slide(masthead.k)]
     slides = [
         *network_slides(masthead.year, contexts["network"], figs),
         shelter_slide(contexts["dispositifs"]["shelter"], figs),
@@ -68,6 +70,28 @@ def deck_slides(
         method_slide(masthead.k),
     ]
     return [slide for slide in slides if slide is not None]
+
+
+def counts_only_slides(year: int, contexts: Mapping[str, Mapping[str, Any]]) -> list[Slide]:
+    """A network whose partners send counts only: what is not counted, then each partner's
+    counts (as the aggregate chapter prints them)."""
+    slides = [
+        Slide(
+            f"Le réseau en {year} : des comptages, pas de personnes",
+            [
+                contexts["counts_only"]["no_persons"]["reason"].capitalize(),
+                "Aucun nombre de personnes distinctes n'est calculé ; les comptages ne "
+                "s'additionnent jamais à des personnes",
+            ],
+        )
+    ]
+    for s in contexts["aggregates"]["aggregate_sections"]:
+        bullets = [f"{r['label']} : **{r['value']}**" for r in s["counts"]]
+        if s["occupancy"]:
+            bullets.insert(0, f"Taux d'occupation des lits : **{s['occupancy']}**")
+        bullets += [f"{r['label']} : **{r['cells'][0]}**" for r in s["persons"]]
+        slides.append(Slide(f"{s['name']} ({s['dispositif']})", bullets[:6]))
+    return slides
 
 
 def network_slides(year: int, network: Mapping[str, Any], figs: Mapping[str, str]) -> list[Slide]:

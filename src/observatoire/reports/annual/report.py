@@ -21,7 +21,11 @@ from pathlib import Path
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.storage import publish_members
-from observatoire.reports.annual.chapters import chapter_contexts, template_names
+from observatoire.reports.annual.chapters import (
+    chapter_contexts,
+    report_chapters,
+    template_names,
+)
 from observatoire.reports.annual.context import document_context, load_report_data
 from observatoire.reports.annual.deck import build_deck
 from observatoire.reports.annual.illustrations import draw_figures
@@ -38,11 +42,17 @@ def build_annual_report(settings: Settings, params_path: Path) -> None:
     year = data.year
     out_dir = PATHS.reports(year)
     contexts = chapter_contexts(data)
-    template = report_template("observatoire.qmd.j2")
+    _, template_name = report_chapters(data)
+    template = report_template(template_name)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".observatoire.tmp-", dir=out_dir))
     try:
-        figures = draw_figures(tmp, data, contexts["dispositifs"]["retention"])
+        if data.has_persons:
+            figures = draw_figures(tmp, data, contexts["dispositifs"]["retention"])
+        else:
+            # Counts only: no person chart to draw; the folder is still an output.
+            (tmp / "figures").mkdir()
+            figures = {}
         logo = stage_logo(settings.report.logo, tmp / "figures")
         names = template_names(document_context(data), contexts, figures=figures, logo=logo)
         source = tmp / "observatoire.qmd"

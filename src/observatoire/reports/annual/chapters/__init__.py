@@ -22,6 +22,7 @@ from observatoire.reports.annual.chapters import (
     aggregates,
     annex,
     belgium,
+    counts_only,
     coverage,
     dispositifs,
     flows,
@@ -32,7 +33,17 @@ from observatoire.reports.annual.chapters import (
 )
 from observatoire.reports.annual.context import ReportData
 
-__all__ = ["CHAPTERS", "Chapter", "chapter_contexts", "no_context", "template_names"]
+__all__ = [
+    "CHAPTERS",
+    "COUNTS_ONLY_CHAPTERS",
+    "COUNTS_ONLY_TEMPLATE",
+    "MAIN_TEMPLATE",
+    "Chapter",
+    "chapter_contexts",
+    "no_context",
+    "report_chapters",
+    "template_names",
+]
 
 
 def no_context(data: ReportData) -> dict[str, Any]:
@@ -70,9 +81,31 @@ CHAPTERS: tuple[Chapter, ...] = (
 )
 
 
+COUNTS_ONLY_CHAPTERS: tuple[Chapter, ...] = (
+    Chapter("counts_only", counts_only.context),
+    Chapter("aggregates", aggregates.context),
+    Chapter("references"),
+    Chapter("glossary", glossary.context),
+)
+"""The report of a network whose partners send counts only (no person-level row in any year):
+its own front matter and what it cannot compute, the aggregate chapter, references, glossary."""
+
+MAIN_TEMPLATE = "observatoire.qmd.j2"
+COUNTS_ONLY_TEMPLATE = "observatoire-comptages.qmd.j2"
+
+
+def report_chapters(data: ReportData) -> tuple[tuple[Chapter, ...], str]:
+    """The chapters and the main template of this year's report: the full report, or the
+    counts-only one when no partner sends person-level rows."""
+    if data.has_persons:
+        return CHAPTERS, MAIN_TEMPLATE
+    return COUNTS_ONLY_CHAPTERS, COUNTS_ONLY_TEMPLATE
+
+
 def chapter_contexts(data: ReportData) -> dict[str, dict[str, Any]]:
-    """Each chapter's context, by chapter name."""
-    return {chapter.name: chapter.context(data) for chapter in CHAPTERS}
+    """Each chapter's context, by chapter name (the chapters of :func:`report_chapters`)."""
+    chapters, _ = report_chapters(data)
+    return {chapter.name: chapter.context(data) for chapter in chapters}
 
 
 def template_names(
