@@ -32,6 +32,7 @@ from observatoire.core.contracts import (
 )
 from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import STREET_WORK
+from observatoire.core.person_level import has_persons
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators import counts as indicators
 from observatoire.indicators.capacity import CapacitySeries, shelter_capacity_series
@@ -977,7 +978,9 @@ def fit_trends(
         network_named=network_named,
         named_missing_share=missing_named,
         year_on_year_named=yoy_named,
-        not_computed=not_computed,
+        not_computed=not_computed
+        if has_persons(contacts)
+        else not_computed_reasons.no_persons_reasons(not_computed),
     )
 
 

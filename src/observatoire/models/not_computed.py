@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER
+from observatoire.core.person_level import NO_PERSONS_REASON
 
 __all__ = [
     "FORECAST",
@@ -31,6 +32,7 @@ __all__ = [
     "YEAR_ON_YEAR",
     "forecast_failed_reason",
     "monthly_series_reason",
+    "no_persons_reasons",
     "no_capacity_reason",
     "no_shelter_reason",
     "occupancy_reason",
@@ -69,6 +71,22 @@ _ADD_YEARS = (
 
 def _years_text(years: list[int]) -> str:
     return ", ".join(str(y) for y in years) if years else "aucune"
+
+
+def no_persons_reasons(skipped: dict[str, str]) -> dict[str, str]:
+    """On a network whose partners send counts only, every model that was skipped is skipped
+    for that one reason (not for the years or months the person series lacks)."""
+    hint = {
+        OCCUPANCY: " Le taux d'occupation des lits transmis en comptages figure au chapitre des "
+        "données agrégées.",
+        FORECAST: " `observatoire tendance --serie FICHIER.csv --prevision` prévoit toute série "
+        "mensuelle de comptages (docs/tendances.md).",
+    }
+    return {
+        k: f"{LABELS[k]} non calculé(e) : {NO_PERSONS_REASON}.{hint.get(k, '')}"
+        for k in LABELS
+        if k in skipped
+    }
 
 
 def yearly_trend_reason(series: pd.Series, what: str = "du réseau") -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.core.person_level import NO_PERSONS_REASON, has_persons
 from observatoire.core.storage import write_csv, write_json, write_parquet
 from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams, build_cohort
 from observatoire.youth.study import StudyResults
@@ -164,6 +165,14 @@ COHORT_KEY = "cohorte"
 def cohort_unavailable_reason(contacts: pd.DataFrame, study: StudyParams) -> str | None:
     """None when the entry cohort has someone; otherwise why the study cannot run, in French:
     the entry window, what the data cover, the parameters that set the window, what to do."""
+    if not has_persons(contacts):
+        return (
+            f"Étude de cohorte non réalisée : {NO_PERSONS_REASON}. La cohorte, les profils, les "
+            "trajectoires, les services quittés et la typologie se calculent sur les contacts "
+            "de chaque personne ; les comptages (lits, nuitées, personnes par statut) n'en "
+            "disent rien. À faire : si un partenaire peut transmettre une ligne par personne et "
+            "par contact, la déclarer dans sa correspondance (README, « Ajouter un partenaire »)."
+        )
     rows = contacts[contacts["year"] <= study.year]
     if len(rows) and len(build_cohort(rows, study)):
         return None

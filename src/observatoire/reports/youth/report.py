@@ -28,6 +28,7 @@ from observatoire.core.dispositifs import DISPOSITIFS, SHELTER
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
+from observatoire.core.person_level import NO_PERSONS_REASON
 from observatoire.core.storage import publish_members, write_csv
 from observatoire.disclosure.ledger import read_ledger, read_state
 from observatoire.disclosure.youth import (
@@ -855,6 +856,7 @@ def unavailable_context(settings: Settings, reason: str) -> dict[str, Any]:
         "colour_secondary": rep.colour_secondary,
         "date": f"{rep.year + 1}-03-31",
         "reason": reason,
+        "persons_counted": NO_PERSONS_REASON not in reason,
     }
 
 
