@@ -392,5 +392,7 @@ def read_aggregates(out_dir: Path) -> dict[str, Any]:
 def read_network_monthly(out_dir: Path) -> pd.DataFrame:
     """The network's distinct persons per month (``month`` as dates), as written."""
     frame = pd.read_csv(Path(out_dir) / NETWORK_MONTHLY_FILE, parse_dates=["month"])
-    # A file with its header only (no person-level data) is read with an object column.
-    return frame.astype({"month": "datetime64[ns]"})
+    if frame.empty:
+        # A file with its header only (no person-level data) is read with a text column.
+        frame["month"] = pd.to_datetime(frame["month"])
+    return frame

@@ -16,7 +16,13 @@ import jinja2.meta
 import jinja2.nodes
 import pytest
 
-from observatoire.reports.annual.chapters import CHAPTERS, Chapter, template_names
+from observatoire.reports.annual.chapters import (
+    CHAPTERS,
+    COUNTS_ONLY_CHAPTERS,
+    COUNTS_ONLY_TEMPLATE,
+    Chapter,
+    template_names,
+)
 from observatoire.reports.common import AssetLoader, report_template
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,7 +64,44 @@ def test_the_main_template_includes_every_chapter_once_in_order():
 def test_every_chapter_template_is_packaged_and_none_is_left_over():
     folder = resources.files("observatoire").joinpath("assets", "reports", "observatoire")
     packaged = {f"observatoire/{p.name}" for p in folder.iterdir() if p.name.endswith(".qmd.j2")}
-    assert packaged == {chapter.template for chapter in CHAPTERS}
+    assert packaged == {chapter.template for chapter in (*CHAPTERS, *COUNTS_ONLY_CHAPTERS)}
+
+
+def test_the_counts_only_template_includes_its_chapters_once_in_order():
+    tree = _parse(COUNTS_ONLY_TEMPLATE)
+    includes = [node.template.value for node in tree.find_all(jinja2.nodes.Include)]
+    assert includes == [chapter.template for chapter in COUNTS_ONLY_CHAPTERS]
+
+
+def test_the_counts_only_report_says_why_and_prints_no_person_count():
+    """Planted: a network whose partners send counts only, no aggregate section to print."""
+    from observatoire.core.person_level import NO_PERSONS_REASON
+    from observatoire.reports.annual.chapters.counts_only import NOT_COMPUTED
+    from observatoire.reports.annual.chapters.glossary import glossary
+
+    names = {
+        "title": "Observatoire",
+        "organisation": "Relais",
+        "year": 2024,
+        "k": 5,
+        "date": "2025-03-31",
+        "colour_primary": "#000000",
+        "colour_secondary": "#ffffff",
+        "first_year": 2024,
+        "logo": "",
+        "figures": {},
+        "no_persons": {
+            "reason": NO_PERSONS_REASON,
+            "not_computed": list(NOT_COMPUTED),
+            "trends": [{"label": "Tendance annuelle du réseau", "reason": "raison"}],
+        },
+        "aggregate_sections": [],
+        "glossary": glossary(),
+    }
+    text = report_template(COUNTS_ONLY_TEMPLATE).render(**names)
+    assert text.startswith("---\ntitle: ")
+    assert NO_PERSONS_REASON in text and "Tendance annuelle du réseau | raison" in text
+    assert "personnes distinctes aidées" not in text
 
 
 def test_an_unknown_include_is_an_error():

@@ -120,3 +120,13 @@ def test_logrank_without_variance_is_undefined_not_an_error() -> None:
     assert chi2 != chi2 and p != p  # NaN: not computable, never « no difference »
     chi2, p = logrank([2, 3, 5], [1, 1, 0], ["jeunes", "adultes", "adultes"])
     assert chi2 == pytest.approx(2.0) and 0 < p < 1
+
+
+def test_a_counts_only_network_says_so_rather_than_asking_for_more_years() -> None:
+    from observatoire.core.person_level import NO_PERSONS_REASON
+    from observatoire.youth.outputs import cohort_unavailable_reason
+
+    study = StudyParams.from_settings(project_settings())
+    reason = cohort_unavailable_reason(small_network().iloc[0:0], study)
+    assert reason is not None and NO_PERSONS_REASON in reason
+    assert "Ajouter une année" not in reason
