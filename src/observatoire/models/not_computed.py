@@ -77,8 +77,8 @@ def no_persons_reasons(skipped: dict[str, str]) -> dict[str, str]:
     """On a network whose partners send counts only, every model that was skipped is skipped
     for that one reason (not for the years or months the person series lacks)."""
     hint = {
-        OCCUPANCY: " Le taux d'occupation des lits transmis en comptages figure au chapitre des "
-        "données agrégées.",
+        OCCUPANCY: " Quand un partenaire transmet ses lits en comptages, leur taux d'occupation "
+        "figure au chapitre des données agrégées.",
         FORECAST: " `observatoire tendance --serie FICHIER.csv --prevision` prévoit toute série "
         "mensuelle de comptages (docs/tendances.md).",
     }
