@@ -66,7 +66,8 @@ STATUS_TEXT = {DECLARED: "déclarée", PROPOSED: "proposée (non déclarée)"}
 def context(data: ReportData) -> dict[str, Any]:
     """Rows read, kept and set aside per file of the year, and the missing months."""
     ind, rows, year = data.ind, data.rows, data.year
-    coverage_year = [r for r in file_rows(data) if r["year"] == year]
+    # A file without a year in its name (a relational export spanning years) is shown every year.
+    coverage_year = [r for r in file_rows(data) if r["year"] in (year, None)]
     # A month without rows is a gap in delivery only for a partner that usually sends many rows
     # a month; a small service (a few tenancies a year) has empty months by nature.
     months_missing = {
@@ -78,13 +79,23 @@ def context(data: ReportData) -> dict[str, Any]:
         "coverage_year": coverage_year,
         "rows_total": {
             "read": fr_num(
-                sum(r["rows_read"] for f, r in rows["files"].items() if file_year(f) == year)
+                sum(
+                    r["rows_read"] for f, r in rows["files"].items() if file_year(f) in (year, None)
+                )
             ),
             "clean": fr_num(
-                sum(r["rows_clean"] for f, r in rows["files"].items() if file_year(f) == year)
+                sum(
+                    r["rows_clean"]
+                    for f, r in rows["files"].items()
+                    if file_year(f) in (year, None)
+                )
             ),
             "quarantined": fr_num(
-                sum(r["rows_quarantined"] for f, r in rows["files"].items() if file_year(f) == year)
+                sum(
+                    r["rows_quarantined"]
+                    for f, r in rows["files"].items()
+                    if file_year(f) in (year, None)
+                )
             ),
         },
         "months_missing": {p: m for p, m in months_missing.items() if m},
@@ -230,7 +241,15 @@ def file_rows(data: ReportData) -> list[dict[str, Any]]:
                 "clean": fr_num(acc["rows_clean"]),
                 "quarantined": fr_num(acc["rows_quarantined"]),
                 "reasons": ", ".join(
-                    f"{QUARANTINE_REASONS_SHORT.get(r, r)} ({n})" for r, n in acc["reasons"].items()
+                    [
+                        f"{QUARANTINE_REASONS_SHORT.get(r, r)} ({n})"
+                        for r, n in acc["reasons"].items()
+                    ]
+                    + (
+                        [f"hors champ des filtres ({fr_num(acc['rows_filtered'])}, non écartées)"]
+                        if acc.get("rows_filtered")
+                        else []
+                    )
                 )
                 or "—",
                 "year": file_year(source_file),

@@ -10,6 +10,7 @@ from observatoire.core.dispositifs import (
     ETHOS,
     HOUSING,
     STAY_DISPOSITIFS,
+    STREET_WORK,
     VISIT_DISPOSITIFS,
 )
 from observatoire.core.formatting import french_change
@@ -64,6 +65,8 @@ def context(data: ReportData) -> dict[str, Any]:
         "persons_prev": pub.cell_text(network_key(year - 1)),
         "persons_identified": pub.cell_text(key(year, "identifies")),
         "persons_street_work": pub.cell_text(street_work_only_key(ind)),
+        # street work linked to the other services by a network-wide person id (scope: network)
+        "street_work_linked": street_work_only_key(ind) != key(year, f"dispositif={STREET_WORK}"),
         "persons_change": change_text(pub, network_key(year), network_key(year - 1))
         if comparable
         else PARTIAL_CHANGE,
