@@ -173,7 +173,7 @@ def no_shelter_reason(partners_present: set[str], what: str, hint: bool = True) 
     return (
         f"{what} non calculée{_NBSP}: {cause} ; elle porte sur les nuitées occupées et les "
         f"refus faute de place de l'abri de nuit. À faire{_NBSP}: ajouter la correspondance "
-        f"(params/partners/<partenaire>.yaml, « dispositif: {SHELTER} ») et les exports de "
+        f"(params/partners/PARTENAIRE.yaml, « dispositif: {SHELTER} ») et les exports de "
         f"l'abri{other}."
     )
 
@@ -182,7 +182,7 @@ def no_capacity_reason() -> str:
     """The shelter's capacity is not declared: occupancy has no denominator."""
     return (
         f"Occupation de l'abri de nuit non calculée{_NBSP}: aucune capacité déclarée (clé "
-        "« capacity: beds » des correspondances de l'abri, params/partners/<partenaire>.yaml) ; "
+        "« capacity: beds » des correspondances de l'abri, params/partners/PARTENAIRE.yaml) ; "
         "sans lits offerts, un taux d'occupation n'a pas de dénominateur et la prévision n'est "
         f"pas confrontée à la capacité. À faire{_NBSP}: déclarer les lits permanents et ceux du "
         "Plan Grand Froid (« winter_extra_beds »)."
