@@ -87,7 +87,11 @@ def _cmd_youth(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.youth.outputs import cohort_unavailable_reason, write_unavailable
 
     study = StudyParams.from_settings(settings)
-    reason = cohort_unavailable_reason(pd.read_parquet(PATHS.contacts), study)
+    # Without the clean contacts (link not run) the notebook itself says what is missing.
+    has_contacts = PATHS.contacts.exists()
+    reason = (
+        cohort_unavailable_reason(pd.read_parquet(PATHS.contacts), study) if has_contacts else None
+    )
     if reason is None:
         return _notebook("jeunes", settings, args.params)
     write_unavailable(reason, study.year, PATHS.youth(study.year), PATHS.youth_types)
