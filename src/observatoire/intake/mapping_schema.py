@@ -26,7 +26,9 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -500,6 +502,19 @@ COVERAGE_DOC = (
 )
 
 
+def _disjoint(periods: list[CoveragePeriodSchema] | None) -> list[CoveragePeriodSchema] | None:
+    _no_overlap(periods)
+    return periods
+
+
+Coverage = Annotated[
+    list[CoveragePeriodSchema] | None,
+    BeforeValidator(_coverage_list),
+    AfterValidator(_disjoint),
+]
+"""A ``coverage`` key (partner or export): one period or a list, never overlapping."""
+
+
 class JoinSchema(Block):
     """A further table of a relational export, joined to each row of the export's file
     (``exports[].join[]``). The export's file is the « many » side: each of its rows finds at
@@ -882,7 +897,7 @@ class ExportSchema(Block):
             default="[] (aucun)",
         ),
     )
-    coverage: list[CoveragePeriodSchema] | None = Field(
+    coverage: Coverage = Field(
         None,
         **_doc(
             COVERAGE_DOC + " Déclarée ici, elle vaut pour cet export seulement (elle remplace "
@@ -892,17 +907,6 @@ class ExportSchema(Block):
             default="celle du partenaire (clé coverage)",
         ),
     )
-
-    @field_validator("coverage", mode="before")
-    @classmethod
-    def _coverage_shape(cls, value: Any) -> Any:
-        return _coverage_list(value)
-
-    @field_validator("coverage")
-    @classmethod
-    def _coverage_disjoint(cls, value: Any) -> Any:
-        _no_overlap(value)
-        return value
 
     aggregates: AggregatesSchema | None = Field(
         None,
@@ -1170,7 +1174,7 @@ class PartnerSchema(Block):
             type="liste de blocs",
         ),
     )
-    coverage: list[CoveragePeriodSchema] | None = Field(
+    coverage: Coverage = Field(
         None,
         **_doc(
             COVERAGE_DOC,
@@ -1180,17 +1184,6 @@ class PartnerSchema(Block):
             default="proposée d'après les données, avec un avertissement",
         ),
     )
-
-    @field_validator("coverage", mode="before")
-    @classmethod
-    def _coverage_shape(cls, value: Any) -> Any:
-        return _coverage_list(value)
-
-    @field_validator("coverage")
-    @classmethod
-    def _coverage_disjoint(cls, value: Any) -> Any:
-        _no_overlap(value)
-        return value
 
     @model_validator(mode="after")
     def _whole_partner(self) -> PartnerSchema:
