@@ -10,9 +10,11 @@ what to do.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings, load_settings
@@ -294,14 +296,42 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
 }
 
 
+class _FrenchHelp(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:  # noqa: ANN001
+        super().add_usage(usage, actions, groups, "utilisation : " if prefix is None else prefix)
+
+
+# argparse's own messages (it has no French catalogue installed): the phrases it prints on a
+# mistyped command line, in French.
+_ARGPARSE_FRENCH = (
+    ("the following arguments are required:", "arguments obligatoires manquants :"),
+    ("unrecognized arguments:", "arguments inconnus :"),
+    ("invalid choice:", "choix inconnu :"),
+    ("choose from", "choisir parmi"),
+    ("expected one argument", "une valeur est attendue"),
+    ("expected at least one argument", "au moins une valeur est attendue"),
+    ("invalid int value:", "nombre entier attendu, reçu"),
+    ("not allowed with argument", "incompatible avec l'argument"),
+    ("ambiguous option:", "option ambiguë :"),
+    ("could match", "peut désigner"),
+)
+
+
 class FrenchParser(argparse.ArgumentParser):
-    """argparse with its help headings and ``-h`` in French."""
+    """argparse with its help headings, usage line, ``-h`` and errors in French."""
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _FrenchHelp)
         super().__init__(*args, add_help=False, **kwargs)
         self._positionals.title = "arguments"
         self._optionals.title = "options"
         self.add_argument("-h", "--help", action="help", help="affiche cette aide et quitte")
+
+    def error(self, message: str) -> NoReturn:
+        for english, french in _ARGPARSE_FRENCH:
+            message = message.replace(english, french)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n  Aide : {self.prog} --help\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -414,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrompu.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`observatoire check --json | head`): stop quietly,
+        # and keep Python from printing a second error when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

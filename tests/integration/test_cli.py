@@ -230,3 +230,44 @@ def test_partners_schema_prints_every_key_and_markdown_is_the_reference_page(map
     assert "Valeurs admises" in out and "Exemple" in out and "Défaut" in out
     assert main(["partners", "--schema", "--markdown"]) == 0
     assert capsys.readouterr().out == (ROOT / "docs/correspondances.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("argv", "french"),
+    [
+        (["check", "fichier.csv"], "arguments obligatoires manquants : --partner"),
+        (["chek"], "choix inconnu : 'chek'"),
+        (["check", "--partner", "abri_nuit", "a.csv", "b.csv"], "arguments inconnus : b.csv"),
+        (["check", "--partner"], "une valeur est attendue"),
+    ],
+)
+def test_a_mistyped_command_line_is_answered_in_french(argv, french, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert french in err
+    assert err.startswith("utilisation : observatoire")
+    assert "usage:" not in err and "error:" not in err
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback():
+    """`observatoire partners --schema --markdown | head -1`: the pipe closes before we finish."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "observatoire.cli", "partners", "--schema", "--markdown"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141
+    assert "Traceback" not in done.stderr

@@ -11,6 +11,7 @@ __all__ = [
     "KeyProblem",
     "MappingError",
     "ObservatoireError",
+    "PublicationRefused",
     "ValidationFailed",
 ]
 
@@ -56,3 +57,17 @@ class KeyProblem(ObservatoireError):
 class ContractError(ObservatoireError):
     """A stage's output file does not have the shape its contract declares (a key missing or
     unexpected): the stage that wrote it is older or newer than the code reading it."""
+
+
+class PublicationRefused(ObservatoireError, ValueError):
+    """Tables that cannot be protected or audited as given (a total that is not the sum of its
+    parts, a key published twice with two values): nothing is written. Also a ``ValueError``
+    because it is raised for inconsistent arguments of the disclosure functions."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(
+            f"Publication refusée : {problem}\n  Rien n'a été publié. À faire : relancez "
+            "`dvc repro` ; si le message revient, transmettez-le à la personne qui maintient "
+            "l'observatoire (les tableaux calculés ne sont pas cohérents entre eux)."
+        )

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from observatoire.core.errors import ObservatoireError
+from observatoire.core.errors import ObservatoireError, PublicationRefused
 from observatoire.core.formatting import french_number
 from observatoire.core.storage import write_csv
 from observatoire.disclosure.archive import LEDGER
@@ -83,7 +83,9 @@ def ledger_of(parts: dict[str, Publication]) -> pd.DataFrame:
     )
     clash = [k for k, r in shared.iterrows() if len(r["status"]) > 1 or len(r["value"]) > 1]
     if clash:
-        raise ValueError(f"Clés publiées différemment par deux rapports : {', '.join(clash[:5])}.")
+        raise PublicationRefused(
+            f"Clés publiées différemment par deux rapports : {', '.join(clash[:5])}."
+        )
     return pd.DataFrame(
         {
             "key": shared.index,

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix, csr_matrix
 
+from observatoire.core.errors import PublicationRefused
 from observatoire.core.formatting import french_number
 
 PRIMARY = "primaire"
@@ -275,28 +276,32 @@ def protect(
     « < k » cell, though never printed.
     """
     if k < 2:
-        raise ValueError(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
+        raise PublicationRefused(f"Le seuil de confidentialité doit valoir au moins 2 (reçu {k}).")
     if method not in METHODS:
-        raise ValueError(f"Méthode de suppression inconnue « {method} » ({', '.join(METHODS)}).")
+        raise PublicationRefused(
+            f"Méthode de suppression inconnue « {method} » ({', '.join(METHODS)})."
+        )
     if cost not in COSTS:
-        raise ValueError(f"Coût de suppression inconnu « {cost} » ({', '.join(COSTS)}).")
+        raise PublicationRefused(f"Coût de suppression inconnu « {cost} » ({', '.join(COSTS)}).")
     started = time.perf_counter()
     values, sensitive = _collect(tables, k)
     latent = dict(latent or {})
     if clash := sorted(latent.keys() & values.keys()):
-        raise ValueError(f"Quantités latentes déjà publiées dans un tableau : {', '.join(clash)}.")
+        raise PublicationRefused(
+            f"Quantités latentes déjà publiées dans un tableau : {', '.join(clash)}."
+        )
     if bad := sorted(key for key, v in latent.items() if not 0 <= v < k):
-        raise ValueError(f"Quantités latentes hors de 0..{k - 1} : {', '.join(bad)}.")
+        raise PublicationRefused(f"Quantités latentes hors de 0..{k - 1} : {', '.join(bad)}.")
     unprinted = dict(unprinted or {})
     if clash := sorted(unprinted.keys() & (values.keys() | latent.keys())):
-        raise ValueError(f"Quantités non imprimées déjà déclarées : {', '.join(clash)}.")
+        raise PublicationRefused(f"Quantités non imprimées déjà déclarées : {', '.join(clash)}.")
     if bad := sorted(key for key, v in unprinted.items() if v < 0):
-        raise ValueError(f"Quantités non imprimées négatives : {', '.join(bad)}.")
+        raise PublicationRefused(f"Quantités non imprimées négatives : {', '.join(bad)}.")
     values.update(latent)
     values.update(unprinted)
     kept = frozenset(keep)
     if unknown := sorted(kept - values.keys()):
-        raise ValueError(f"Clés à garder absentes des tableaux : {', '.join(unknown)}.")
+        raise PublicationRefused(f"Clés à garder absentes des tableaux : {', '.join(unknown)}.")
     sourced = [*_derive_constraints(tables), *((c, "identité explicite") for c in constraints)]
     _check_constraints(sourced, values, previous)
     all_constraints = _dedupe(c for c, _ in sourced)
@@ -311,7 +316,9 @@ def protect(
     }
     guarded_keys = frozenset(guarded)
     if stray := sorted(guarded_keys - unprinted.keys()):
-        raise ValueError(f"Quantités à protéger non déclarées non imprimées : {', '.join(stray)}.")
+        raise PublicationRefused(
+            f"Quantités à protéger non déclarées non imprimées : {', '.join(stray)}."
+        )
     publication = Publication(k, values, status, list(tables), all_constraints, kept, guarded_keys)
     eligible = _eligible(publication, previous)
     attacker = _Attacker.of(publication, previous)
@@ -331,7 +338,7 @@ def protect(
                 chosen = _pick(attacker, target, eligible - attacker.hidden_keys(), totals, values)
             if chosen is None:  # the widest interval any allowed suppression can leave
                 if hi - lo <= TOL:
-                    raise ValueError(
+                    raise PublicationRefused(
                         f"Impossible de protéger la {_where(target, publication, previous)} "
                         f"(clé « {target} ») : sa valeur se déduit des cellules publiées (zéros, "
                         f"comptes non sensibles, mentions « < {k} » ou publication de l'année "
@@ -339,7 +346,7 @@ def protect(
                         "catégories ou ne publiez pas ce tableau."
                     )
                 if strict:
-                    raise ValueError(
+                    raise PublicationRefused(
                         f"La {_where(target, publication, previous)} (clé « {target} ») ne peut "
                         f"pas être entièrement protégée : un lecteur sait qu'elle est entre "
                         f"{french_number(lo)} et {french_number(hi)}, quelle que soit la "
@@ -350,7 +357,7 @@ def protect(
             attacker.hide(chosen, (float(k), math.inf))
             rounds += 1
             if rounds > max_rounds:
-                raise ValueError(
+                raise PublicationRefused(
                     f"Suppression secondaire interrompue après {max_rounds} cellules masquées "
                     f"(en protégeant la {_where(target, publication, previous)}) : "
                     "augmentez max_rounds ou simplifiez les tableaux."
@@ -405,7 +412,7 @@ def restore(
     )
     if missing or differ:
         detail = ", ".join((missing + differ)[:5])
-        raise ValueError(
+        raise PublicationRefused(
             f"{source} ne correspond plus aux données ({len(missing)} case(s) absente(s), "
             f"{len(differ)} valeur(s) différente(s) : {detail}). À faire : relancez "
             "« dvc repro » pour refaire l'étape publication avant les rapports."
@@ -432,16 +439,18 @@ def merge(*publications: Publication) -> Publication:
     union of their cells and identities (a key shared by two reports must be one number with
     one status), for an audit of everything published at once."""
     if not publications:
-        raise ValueError("Aucune publication à réunir.")
+        raise PublicationRefused("Aucune publication à réunir.")
     k = publications[0].k
     values: dict[str, float] = {}
     status: dict[str, str] = {}
     for pub in publications:
         if pub.k != k:
-            raise ValueError(f"Seuils différents entre publications réunies ({pub.k} et {k}).")
+            raise PublicationRefused(
+                f"Seuils différents entre publications réunies ({pub.k} et {k})."
+            )
         for key, value in pub.values.items():
             if key in values and (abs(values[key] - value) > TOL or status[key] != pub.status[key]):
-                raise ValueError(
+                raise PublicationRefused(
                     f"La clé « {key} » a deux valeurs ou deux statuts selon le rapport : une "
                     "même clé doit désigner un même nombre, publié de la même façon."
                 )
@@ -1219,7 +1228,7 @@ def _collect(tables: Sequence[CountTable], k: int) -> tuple[dict[str, float], di
             table.keys.index.equals(table.values.index)
             and table.keys.columns.equals(table.values.columns)
         ):
-            raise ValueError(
+            raise PublicationRefused(
                 f"Tableau « {table.name} » : les clés n'ont pas la forme des valeurs "
                 "(mêmes lignes et colonnes attendues)."
             )
@@ -1231,9 +1240,11 @@ def _collect(tables: Sequence[CountTable], k: int) -> tuple[dict[str, float], di
             except (TypeError, ValueError):
                 value = math.nan
             if math.isnan(value):
-                raise ValueError(f"La {table.where(i, j)} (clé « {key} ») n'a pas de valeur.")
+                raise PublicationRefused(
+                    f"La {table.where(i, j)} (clé « {key} ») n'a pas de valeur."
+                )
             if key in values and abs(values[key] - value) > TOL:
-                raise ValueError(
+                raise PublicationRefused(
                     f"La clé « {key} » vaut {french_number(values[key], 2)} dans le tableau "
                     f"« {first_seen[key]} » mais {french_number(value, 2)} dans la "
                     f"{table.where(i, j)} : une même clé doit désigner un même nombre."
@@ -1247,7 +1258,7 @@ def _collect(tables: Sequence[CountTable], k: int) -> tuple[dict[str, float], di
                 continue
             value = values[key]
             if value < 0 or not value.is_integer():
-                raise ValueError(
+                raise PublicationRefused(
                     f"La {table.where(i, j)} (clé « {key} ») n'est pas un nombre entier de "
                     f"personnes ({french_number(value, 2)})."
                 )
@@ -1257,7 +1268,7 @@ def _collect(tables: Sequence[CountTable], k: int) -> tuple[dict[str, float], di
             continue
         for i, j, key, _ in table.cells():
             if key in in_sensitive and 0 < values[key] < k:
-                raise ValueError(
+                raise PublicationRefused(
                     f"La {table.where(i, j)} (clé « {key} ») est publiée dans un tableau non "
                     f"sensible mais c'est un petit effectif d'un tableau de personnes."
                 )
@@ -1297,7 +1308,7 @@ def _derive_constraints(tables: Iterable[CountTable]) -> list[tuple[Constraint, 
 def _position(labels: pd.Index, label: str, table: str, what: str) -> int:
     matches = [n for n, value in enumerate(labels) if value == label]
     if len(matches) != 1:
-        raise ValueError(
+        raise PublicationRefused(
             f"Tableau « {table} » : {what} de total « {label} » introuvable ou en double."
         )
     return matches[0]
@@ -1325,14 +1336,14 @@ def _check_constraints(
     for c, where in constraints:
         missing = [key for key in (c.total, *c.parts) if key not in everything]
         if missing:
-            raise ValueError(
+            raise PublicationRefused(
                 f"L'identité « {c.total} = somme des parties » ({where}) cite des clés absentes "
                 f"de tous les tableaux : {', '.join(missing)}."
             )
         total = everything[c.total]
         parts = sum(everything[key] for key in c.parts)
         if abs(total - parts) > TOL * max(1.0, abs(total)):
-            raise ValueError(
+            raise PublicationRefused(
                 f"Total non additif ({where}) : « {c.total} » vaut {french_number(total)} mais "
                 f"ses parties font {french_number(parts)}. Une personne comptée dans plusieurs "
                 "lignes ou colonnes, ou une colonne d'une autre année ? row_total/col_total "
@@ -1347,7 +1358,7 @@ def _check_previous(values: dict[str, float], previous: Publication | None) -> N
         return
     for key in sorted(values.keys() & previous.values.keys()):
         if abs(values[key] - previous.values[key]) > TOL:
-            raise ValueError(
+            raise PublicationRefused(
                 f"La clé « {key} » valait {french_number(previous.values[key], 2)} dans la "
                 f"publication précédente et vaut {french_number(values[key], 2)} cette année : "
                 "un chiffre révisé doit prendre une autre clé."

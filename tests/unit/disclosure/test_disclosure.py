@@ -160,3 +160,12 @@ def test_pattern_does_not_depend_on_table_order():
     b.keys.loc["T"] = ["a|x|F", "a|x|M", "a|x|T"]
     b.row_total = b.col_total = "T"
     assert protect([a, b], 5).status == protect([b, a], 5).status
+
+
+def test_tables_that_cannot_be_protected_are_a_french_refusal_not_a_traceback():
+    """The CLI turns an ObservatoireError into a message; a ValueError would be a traceback."""
+    from observatoire.core.errors import ObservatoireError
+    from observatoire.disclosure import suppression
+
+    with pytest.raises(ObservatoireError, match="Publication refusée : Le seuil"):
+        suppression.protect([], k=1)
