@@ -44,6 +44,8 @@ class Network:
     """A foreign fixture of ``tests/fixtures/foreign/`` read *instead of* the sample: its
     exports become the project's ``data_foreign/`` (``inputs.raw_dir``), its mappings and code
     lists the project's, exactly as an analyst onboards a network by mapping files alone."""
+    seed: int | None = None
+    """The sample generator's seed (``sample.seed``), when not the project's."""
 
 
 @dataclass
@@ -86,6 +88,8 @@ def _copy_project(dest: Path, network: Network) -> None:
     params["sample"]["scale"] = network.scale
     if network.first_year is not None:
         params["sample"]["first_year"] = network.first_year
+    if network.seed is not None:
+        params["sample"]["seed"] = network.seed
     params["report"]["year"] = network.year
     if network.fixture is not None:
         params["inputs"]["raw_dir"] = FOREIGN_RAW
