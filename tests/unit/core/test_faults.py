@@ -174,3 +174,53 @@ def test_an_interrupted_notebook_stage_shuts_its_kernel_down(params_project, sig
     assert not alive, "a kernel outlived its stage"
     assert not list(params_project.rglob(f"{TEMP_PREFIX}*"))
     assert set(system_tmp.glob("tmp*.json")) <= before  # where jupyter_client writes by default
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_stage_killed_mid_write_reruns_to_the_same_bytes_and_leaves_no_debris(params_project):
+    """The fault campaign (bench/fault_campaign.py) in one case: `observatoire ingest` killed
+    with SIGKILL while its temporary folder exists, then rerun."""
+    import yaml
+
+    path = params_project / "params/pipeline.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    params["sample"]["scale"] = 0.04
+    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    assert main(["generate-sample"]) == 0
+    assert main(["ingest"]) == 0
+    reference = _tree_digest(params_project / "data_clean")
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "observatoire.cli", "ingest"],
+        cwd=params_project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list((params_project / "data_clean").glob(f"{TEMP_PREFIX}ingest-*")):
+            assert proc.poll() is None, "ingest finished before writing its temporaries"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert list(params_project.rglob(f"{TEMP_PREFIX}*"))  # the kill left debris
+    assert main(["ingest"]) == 0
+    assert not list(params_project.rglob(f"{TEMP_PREFIX}*"))
+    assert _tree_digest(params_project / "data_clean") == reference
