@@ -10,9 +10,12 @@ what to do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -344,9 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", type=Path, default=PATHS.params, help="fichier de paramètres (YAML)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
-    for verb, aliases, func, text in STAGES.values():
+    parser.add_argument(
+        "--attendre",
+        type=float,
+        default=0.0,
+        metavar="SECONDES",
+        help="si une autre étape occupe le projet, l'attendre au plus ce nombre de secondes "
+        "(défaut : refuser tout de suite)",
+    )
+    for stage, (verb, aliases, func, text) in STAGES.items():
         p = sub.add_parser(verb, aliases=list(aliases), help=text, description=text)
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, stage=stage)
     par = sub.add_parser(
         "partners",
         help="liste les partenaires et le format attendu de leurs exports",
@@ -398,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recalculer l'an dernier. Une archive n'est jamais réécrite.",
     )
     rel.add_argument("year", type=int, metavar="ANNÉE", help="l'année publiée")
-    rel.set_defaults(func=_cmd_release)
+    rel.set_defaults(func=_cmd_release, stage="publier")
     ten = sub.add_parser(
         "tendance",
         help="tendance, saisonnalité et prévision d'une série mensuelle extérieure (CSV)",
@@ -428,8 +439,69 @@ def build_parser() -> argparse.ArgumentParser:
     ten.set_defaults(func=_cmd_external_trend)
     nb = sub.add_parser("notebook", help="exécute un carnet d'analyse (papermill)")
     nb.add_argument("name", help="nom du carnet dans notebooks/ (sans extension)")
-    nb.set_defaults(func=_cmd_notebook)
+    nb.set_defaults(func=_cmd_notebook, stage="notebook")
     return parser
+
+
+@contextlib.contextmanager
+def _stage_run(stage: str, verb: str, wait_s: float) -> Iterator[None]:
+    """What every verb that writes pipeline outputs runs inside: SIGTERM (how DVC and the system
+    stop a process) raises KeyboardInterrupt like Ctrl-C, so that temporaries are removed and
+    notebook kernels shut down; the project lock (one stage at a time); the stage's name in the
+    environment (temporaries and kernels carry it); and the debris of killed runs swept."""
+    from observatoire.core.lock import project_lock
+    from observatoire.core.storage import STAGE_ENV
+
+    root = Path(".")
+    previous_env = os.environ.get(STAGE_ENV)
+    handlers = _interrupt_on_sigterm()
+    os.environ[STAGE_ENV] = stage
+    try:
+        with project_lock(root, verb, wait_s=wait_s):
+            _sweep(root)
+            yield
+    finally:
+        if previous_env is None:
+            os.environ.pop(STAGE_ENV, None)
+        else:
+            os.environ[STAGE_ENV] = previous_env
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_on_sigterm() -> dict[int, object]:
+    """Install the SIGTERM/SIGHUP handlers; returns the previous ones (none off the main
+    thread, where Python allows no handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous[signum] = signal.signal(signum, _interrupt)
+    return previous
+
+
+def _sweep(root: Path) -> None:
+    """Remove what killed runs left: temporary entries and orphan notebook kernels."""
+    from observatoire.core.notebooks import stop_orphan_kernels
+    from observatoire.core.storage import sweep_temporaries
+
+    removed = sweep_temporaries(root)
+    if removed:
+        shown = ", ".join(str(p) for p in removed[:3]) + (" …" if len(removed) > 3 else "")
+        print(
+            f"Nettoyage : {len(removed)} entrée(s) temporaire(s) laissée(s) par une exécution "
+            f"interrompue, supprimée(s) ({shown})."
+        )
+    kernels = stop_orphan_kernels(root)
+    if kernels:
+        print(
+            "Nettoyage : noyau(x) Jupyter orphelin(s) d'une exécution interrompue arrêté(s) "
+            f"(processus {', '.join(map(str, kernels))})."
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -437,7 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.params)
-        return args.func(args, settings)
+        stage = getattr(args, "stage", None)
+        if stage is None:  # the analyst's tools only read, or write outside the pipeline
+            return args.func(args, settings)
+        with _stage_run(stage, args.command, args.attendre):
+            return args.func(args, settings)
     except ObservatoireError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return exc.exit_code

@@ -5,29 +5,45 @@ a cell tagged ``parameters``. It is converted, executed by papermill in the proj
 values from the params file, and kept executed under ``outputs/notebooks/`` as ``.ipynb`` and as
 HTML with the code shown, for the steering committee's academics. A failing cell fails the stage;
 papermill keeps the failed notebook there for diagnosis.
+
+An interrupted run (Ctrl-C, or DVC/the system stopping the stage with SIGINT or SIGTERM, which
+the CLI turns into ``KeyboardInterrupt``) shuts its kernel down: the kernel's connection file is
+written in a temporary folder of the project, not in the user's Jupyter runtime folder, and on
+any way out of :func:`run_notebook` the kernels still running as its children are stopped and
+that folder removed. A stage killed outright (``kill -9``) cannot clean up: its kernel notices its
+parent is gone within a second (ipykernel's parent poller) and exits, the folder is swept by the
+next stage, and :func:`stop_orphan_kernels` stops any kernel of this project still running then.
 """
 
 from __future__ import annotations
 
-import tempfile
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from observatoire.core.errors import ObservatoireError
-from observatoire.core.storage import atomic_write_bytes
+from observatoire.core.storage import atomic_write_bytes, temp_dir
 
 __all__ = [
     "KERNEL",
     "NOTEBOOK_DIR",
     "OUTPUT_DIR",
     "notebook_parameters",
+    "PROJECT_ENV",
     "run_notebook",
+    "stop_orphan_kernels",
     "write_note_notebook",
 ]
 
 NOTEBOOK_DIR = Path("notebooks")
 OUTPUT_DIR = Path("outputs/notebooks")
 KERNEL = "observatoire"
+# Set in a kernel's environment: the project folder whose stage started it.
+PROJECT_ENV = "OBSERVATOIRE_PROJECT"
+_STOP_WAIT_S = 5.0
 
 
 def notebook_parameters(params_path: Path, year: int, disclosure_threshold: int) -> dict[str, Any]:
@@ -65,8 +81,8 @@ def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: 
         "display_name": "Python (observatoire)",
         "language": "python",
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        src_ipynb = Path(tmp) / f"{name}.ipynb"
+    with _kernel_sandbox(name) as tmp:
+        src_ipynb = tmp / f"{name}.ipynb"
         jupytext.write(nb, src_ipynb)
         print(f"Exécution du carnet {source} (papermill, noyau « {kernel} »)…")
         try:
@@ -78,6 +94,7 @@ def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: 
                 cwd=str(Path.cwd()),
                 progress_bar=False,
                 log_output=False,
+                kernel_manager_class=_kernel_manager_class(tmp / "runtime" / "noyau.json"),
             )
         except pm.PapermillExecutionError as exc:
             raise ObservatoireError(
@@ -89,6 +106,95 @@ def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: 
     atomic_write_bytes(OUTPUT_DIR / f"{name}.html", html.encode("utf-8"))
     print(f"  Carnet exécuté : {executed} et {OUTPUT_DIR / f'{name}.html'}")
     return executed
+
+
+@contextlib.contextmanager
+def _kernel_sandbox(name: str) -> Iterator[Path]:
+    """A temporary folder of the project for the notebook's source and the kernel's connection
+    file; on the way out, however it is taken, kernels still running are stopped and the folder
+    removed."""
+    tmp = temp_dir(OUTPUT_DIR, name)
+    runtime = tmp / "runtime"
+    runtime.mkdir()
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_RUNTIME_DIR", PROJECT_ENV)}
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime.resolve())
+    os.environ[PROJECT_ENV] = str(Path.cwd().resolve())
+    try:
+        yield tmp
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _stop(_child_kernels())
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _kernel_manager_class(connection_file: Path) -> type:
+    """nbclient's kernel manager with the connection file at ``connection_file`` (jupyter_client
+    would write it in the system's temporary folder, where a kill leaves it for good)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class ProjectKernelManager(AsyncKernelManager):
+        @default("connection_file")
+        def _connection_file_default(self) -> str:
+            return str(connection_file.resolve())
+
+    return ProjectKernelManager
+
+
+def _is_kernel(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return any("ipykernel" in part for part in proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def _child_kernels() -> list[Any]:
+    import psutil
+
+    return [p for p in psutil.Process().children(recursive=True) if _is_kernel(p)]
+
+
+def _stop(processes: list[Any]) -> None:
+    """SIGTERM, then SIGKILL what is still there after a few seconds."""
+    import psutil
+
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            proc.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=_STOP_WAIT_S)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=_STOP_WAIT_S)
+
+
+def stop_orphan_kernels(root: Path) -> list[int]:
+    """Stop the kernels a killed stage of the project ``root`` left running; returns their pids.
+
+    Only called under the project lock (core.lock): no stage of this project runs then, so a
+    kernel whose environment names this project belongs to no one. Kernels of other projects,
+    of other users, of the analyst's Jupyter, are never touched.
+    """
+    import psutil
+
+    project = str(root.resolve())
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.pid == os.getpid() or not _is_kernel(proc):
+                continue
+            if proc.environ().get(PROJECT_ENV) == project:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    _stop(found)
+    return [p.pid for p in found]
 
 
 def write_note_notebook(name: str, title: str, text: str) -> Path:

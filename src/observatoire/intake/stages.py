@@ -19,7 +19,13 @@ from observatoire.config.settings import Settings
 from observatoire.core.errors import ValidationFailed
 from observatoire.core.formatting import french_percent
 from observatoire.core.schema import AGGREGATE_COLUMNS, QUARANTINE_REASONS
-from observatoire.core.storage import atomic_dir, write_csv, write_json, write_parquet
+from observatoire.core.storage import (
+    atomic_dir,
+    temp_prefix,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from observatoire.intake.ingest import ingest_network
 from observatoire.intake.mapping import load_partners
 from observatoire.intake.pseudonymise import Pseudonymiser, load_key
@@ -93,7 +99,7 @@ def stage_validate(settings: Settings) -> None:
     last_year = max(settings.report.year, settings.sample.last_year)
     max_date = pd.Timestamp(f"{last_year}-12-31")
     docs_dir = PATHS.validation
-    tmp_docs = docs_dir.with_name(".validation.tmp")
+    tmp_docs = docs_dir.with_name(f"{temp_prefix(docs_dir.name)}docs")
     shutil.rmtree(tmp_docs, ignore_errors=True)
     aggregates = _staged_aggregates()
     print("Validation des tables canoniques (great-expectations)…")

@@ -38,6 +38,7 @@ from observatoire.core.formatting import (
     french_number,
     french_percent,
 )
+from observatoire.core.storage import temp_prefix
 
 __all__ = [
     "DISPOSITIF_COLOURS",
@@ -194,7 +195,7 @@ def save_figure(fig: Figure, path: Path | str, dpi: int = SAVE_DPI) -> Path:
     if path.suffix.lower() != ".png":
         raise ValueError(f"save_figure writes PNG files only, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    tmp = path.with_name(f"{temp_prefix(path.name)}{uuid.uuid4().hex}")
     try:
         # os.open with mode 0o666 honours the umask (mkstemp would force 0o600).
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

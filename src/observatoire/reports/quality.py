@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import json
 import math
-import tempfile
+import shutil
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -1057,7 +1057,7 @@ def build_quality_sheets(
     ``root`` is the project folder the paths of ``settings`` are relative to (tests use a copy).
     Returns, per partner id, the paths of its HTML and PDF.
     """
-    from observatoire.core.storage import atomic_dir
+    from observatoire.core.storage import atomic_dir, temp_dir
     from observatoire.reports import charts
     from observatoire.reports.common import report_template, stage_logo
     from observatoire.reports.render import render_document
@@ -1070,32 +1070,38 @@ def build_quality_sheets(
     template = report_template(f"{STEM}.qmd.j2")
     written: dict[str, dict[str, Path]] = {}
     entries = []
-    with atomic_dir(paths.out) as out, tempfile.TemporaryDirectory(prefix=".qualite-") as work:
-        for pid, mapping in partners.items():
-            src_dir = Path(work) / pid
-            src_dir.mkdir()
-            ctx = sheet_context(mapping, data, report, paths.quarantine)
-            if report.logo is not None:
-                ctx["logo"] = stage_logo(root / report.logo, src_dir / "fig")
-            charts.save_figure(
-                months_chart(ctx["_months"], year, mapping.dispositif), src_dir / "mois.png"
-            )
-            ctx["figure_months"] = "mois.png"
-            source = src_dir / f"{pid}.qmd"
-            source.write_text(template.render(**ctx), encoding="utf-8")
-            result = render_document(source, out)
-            written[pid] = {fmt: paths.out / p.name for fmt, p in result.outputs.items()}
-            f = ctx["_files"]
-            entries.append(
-                {
-                    "id": pid,
-                    "name": mapping.name,
-                    "dispositif": ctx["partner"]["dispositif"],
-                    "rows": french_number(int(f["rows_read"].sum())) if len(f) else "–",
-                    "set_aside": french_number(int(f["rows_quarantined"].sum())) if len(f) else "–",
-                }
-            )
-        _write_index(out, year, report.organisation, entries)
+    work = temp_dir(paths.out.parent, "sources")
+    try:
+        with atomic_dir(paths.out) as out:
+            for pid, mapping in partners.items():
+                src_dir = work / pid
+                src_dir.mkdir()
+                ctx = sheet_context(mapping, data, report, paths.quarantine)
+                if report.logo is not None:
+                    ctx["logo"] = stage_logo(root / report.logo, src_dir / "fig")
+                charts.save_figure(
+                    months_chart(ctx["_months"], year, mapping.dispositif), src_dir / "mois.png"
+                )
+                ctx["figure_months"] = "mois.png"
+                source = src_dir / f"{pid}.qmd"
+                source.write_text(template.render(**ctx), encoding="utf-8")
+                result = render_document(source, out)
+                written[pid] = {fmt: paths.out / p.name for fmt, p in result.outputs.items()}
+                f = ctx["_files"]
+                entries.append(
+                    {
+                        "id": pid,
+                        "name": mapping.name,
+                        "dispositif": ctx["partner"]["dispositif"],
+                        "rows": french_number(int(f["rows_read"].sum())) if len(f) else "–",
+                        "set_aside": french_number(int(f["rows_quarantined"].sum()))
+                        if len(f)
+                        else "–",
+                    }
+                )
+            _write_index(out, year, report.organisation, entries)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     print(
         f"Fiches qualité {year} : {len(written)} partenaires, {paths.out}/index.html "
         f"(paramètres : {params_path})"

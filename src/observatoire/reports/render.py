@@ -33,7 +33,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ import yaml
 
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.formatting import MOIS_NOMS
+from observatoire.core.storage import temp_dir
 
 __all__ = [
     "ENGINE_PANDOC",
@@ -185,7 +185,7 @@ def _check_formats(formats: tuple[str, ...] | str) -> tuple[str, ...]:
 @contextlib.contextmanager
 def _staging_dir(out_dir: Path) -> Iterator[Path]:
     """A hidden temporary folder inside ``out_dir`` (same file system, so renames are atomic)."""
-    staging = Path(tempfile.mkdtemp(prefix=".rendu-", dir=out_dir))
+    staging = temp_dir(out_dir, "rendu")
     try:
         yield staging
     finally:

@@ -4,13 +4,17 @@ The deck is written from the same formatted, disclosure-controlled numbers as th
 caller passes them in), as pandoc markdown with one ``##`` heading per slide, and converted by the
 pandoc of ``pypandoc-binary``. The theme colours come from the report params: pandoc's default
 reference presentation is patched (theme accents and title colour) rather than shipping a binary
-template. The PPTX is byte-reproducible: zip entry times are pinned to the report's date.
+template. The PPTX is byte-reproducible: zip entry times and the presentation's creation and
+modification dates (``docProps/core.xml``) are pinned to the report's date, derived from the
+params (30 June after ``report.year``), never from the clock.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import io
+import os
 import re
 import subprocess
 import zipfile
@@ -145,6 +149,8 @@ def write_deck(
         capture_output=True,
         text=True,
         check=False,
+        # pandoc dates the presentation from this when set (pin_zip_times pins it anyway)
+        env={**os.environ, "SOURCE_DATE_EPOCH": str(calendar.timegm(date.timetuple()))},
     )
     reference.unlink(missing_ok=True)
     if proc.returncode != 0:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from observatoire.core.storage import pin_zip_times
+from observatoire.core.storage import TEMP_PREFIX, pin_zip_times, temp_dir
 from observatoire.sample.exports import CsvFormat, ExportFile, XlsxFormat
 
 __all__ = ["export_stamp", "staged_directory", "write_csv", "write_export", "write_xlsx"]
@@ -92,13 +91,13 @@ def staged_directory(final: Path) -> Iterator[Path]:
     """Yield a fresh sibling folder; on success it replaces ``final``, on error it is removed.
 
     A crash therefore never leaves a half-written sample in place looking complete. Leftovers
-    of an earlier crash (``.<name>.tmp-*``) are cleared first.
+    of an earlier crash are cleared first.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+    for stale in final.parent.glob(f"{TEMP_PREFIX}*-{final.name}-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    staging = temp_dir(final.parent, final.name)
     # mkdtemp creates an owner-only folder; recreate it with the usual permissions (umask).
     staging.rmdir()
     staging.mkdir()

@@ -15,12 +15,11 @@ status before this stage runs.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
-from observatoire.core.storage import publish_members
+from observatoire.core.storage import publish_members, temp_dir
 from observatoire.reports.annual.chapters import (
     chapter_contexts,
     report_chapters,
@@ -44,8 +43,7 @@ def build_annual_report(settings: Settings, params_path: Path) -> None:
     contexts = chapter_contexts(data)
     _, template_name = report_chapters(data)
     template = report_template(template_name)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".observatoire.tmp-", dir=out_dir))
+    tmp = temp_dir(out_dir, "observatoire")
     try:
         if data.has_persons:
             figures = draw_figures(tmp, data, contexts["dispositifs"]["retention"])

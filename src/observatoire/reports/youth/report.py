@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
 from observatoire.core.person_level import NO_PERSONS_REASON
-from observatoire.core.storage import publish_members, write_csv
+from observatoire.core.storage import publish_members, temp_dir, write_csv
 from observatoire.disclosure.ledger import read_ledger, read_state
 from observatoire.disclosure.youth import (
     YouthPublication,
@@ -875,8 +874,7 @@ def build_youth_report(settings: Settings) -> None:
     else:
         ctx = unavailable_context(settings, unavailable)
         template = report_template(f"{STEM}-non-realisee.qmd.j2")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{STEM}.tmp-", dir=out_dir))
+    tmp = temp_dir(out_dir, STEM)
     try:
         if unavailable is None:
             ctx["figures"] = youth_figures(report, youth_dir, tmp / FIGURES)
