@@ -28,6 +28,13 @@ def _cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_key_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.intake.key_fingerprint import stage_key_fingerprint
+
+    stage_key_fingerprint(settings)
+    return 0
+
+
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.intake.stages import stage_ingest
 
@@ -234,6 +241,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_generate_sample,
         "génère l'échantillon synthétique (exports des partenaires et vérité terrain)",
     ),
+    "key_fingerprint": (
+        "key-fingerprint",
+        (),
+        _cmd_key_fingerprint,
+        "empreinte de la clé de pseudonymisation configurée (jamais la clé) ; refuse une clé "
+        "qui n'est pas celle des données",
+    ),
     "ingest": ("ingest", (), _cmd_ingest, "lit et pseudonymise les exports des partenaires"),
     "validate": (
         "validate",
@@ -314,9 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", type=Path, default=PATHS.params, help="fichier de paramètres (YAML)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
-    for verb, aliases, func, text in STAGES.values():
+    for stage, (verb, aliases, func, text) in STAGES.items():
         p = sub.add_parser(verb, aliases=list(aliases), help=text, description=text)
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, stage=stage)
     par = sub.add_parser(
         "partners",
         help="liste les partenaires et le format attendu de leurs exports",
@@ -402,11 +416,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+KEY_UNCHECKED = {"generate_sample", "key_fingerprint", "ingest"}
+"""Stages before the pseudonymised data exist (key_fingerprint and ingest check for themselves)."""
+
+
+def _check_key(args: argparse.Namespace, settings: Settings) -> None:
+    """Every stage reading pseudonymised data, and the pseudonym tool, stop on a changed key."""
+    stage = getattr(args, "stage", None)
+    if (stage and stage not in KEY_UNCHECKED) or args.command in {"pseudonyme", "notebook"}:
+        from observatoire.intake.key_fingerprint import check_configured_key
+
+        check_configured_key(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.params)
+        _check_key(args, settings)
         return args.func(args, settings)
     except ObservatoireError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)

@@ -112,9 +112,11 @@ def test_former_verbs_still_work(alias: str, verb: str):
     [("indicators", "indicateurs"), ("trends", "tendances"), ("youth", "jeunes")],
 )
 def test_a_notebook_stage_verb_runs_its_notebook_like_notebook_name(
-    verb: str, notebook: str, monkeypatch: pytest.MonkeyPatch
+    verb: str, notebook: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
     import observatoire.core.notebooks as notebooks
+
+    monkeypatch.chdir(tmp_path)  # away from the project's data, made with the analyst's key
 
     ran: list[tuple[str, Path, int, int]] = []
     monkeypatch.setattr(
