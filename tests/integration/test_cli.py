@@ -232,3 +232,26 @@ def test_partners_schema_prints_every_key_and_markdown_is_the_reference_page(map
     assert "Valeurs admises" in out and "Exemple" in out and "Défaut" in out
     assert main(["partners", "--schema", "--markdown"]) == 0
     assert capsys.readouterr().out == (ROOT / "docs/correspondances.md").read_text("utf-8")
+
+
+def test_ingest_records_its_key_and_a_changed_key_stops_the_next_stages(
+    project, monkeypatch, capsys
+):
+    """Issue 17, defect 8: a changed key used to go through, dropping the overrides quietly."""
+    from observatoire.intake.key_fingerprint import CHANGE_ENV, fingerprint
+    from tests.support.keys import OTHER_KEY, TEST_KEY
+
+    assert main(["ingest"]) == 0
+    recorded = (project / "data_clean/cle_empreinte.json").read_text(encoding="utf-8")
+    assert fingerprint(bytes.fromhex(TEST_KEY)) in recorded and TEST_KEY not in recorded
+    monkeypatch.setenv("OBSERVATOIRE_CLE", OTHER_KEY)
+    for verb in ("validate", "ingest"):
+        assert main([verb]) == 2
+        err = capsys.readouterr().err
+        assert "n'est pas celle qui a produit" in err and "Traceback" not in err
+    assert not (project / "data_clean/validated").exists()
+    monkeypatch.setenv(CHANGE_ENV, "1")
+    assert main(["ingest"]) == 0
+    assert "ATTENTION : changement de clé" in capsys.readouterr().err
+    recorded = (project / "data_clean/cle_empreinte.json").read_text(encoding="utf-8")
+    assert fingerprint(bytes.fromhex(OTHER_KEY)) in recorded
