@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-KEY = "c3" * 32  # a throwaway key: the bench publishes nothing
+KEY = secrets.token_hex(32)  # a throwaway key: the bench publishes nothing
 
 
 def prepare(work: Path, scale: float) -> dict[str, float]:

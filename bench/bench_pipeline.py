@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
 
 def main() -> None:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    env.setdefault("OBSERVATOIRE_CLE", "c3" * 32)  # a throwaway key: the bench publishes nothing
+    env.setdefault("OBSERVATOIRE_CLE", secrets.token_hex(32))  # throwaway: publishes nothing
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "projet"
         work.mkdir()

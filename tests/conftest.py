@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.keys import TEST_KEY
+
 ROOT = Path(__file__).resolve().parents[1]
-TEST_KEY = "a1" * 32  # 256 bits, for tests only
 
 
 @pytest.fixture(autouse=True)

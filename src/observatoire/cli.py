@@ -33,6 +33,13 @@ def _cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_key_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.intake.key_fingerprint import stage_key_fingerprint
+
+    stage_key_fingerprint(settings)
+    return 0
+
+
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.intake.stages import stage_ingest
 
@@ -238,6 +245,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         (),
         _cmd_generate_sample,
         "génère l'échantillon synthétique (exports des partenaires et vérité terrain)",
+    ),
+    "key_fingerprint": (
+        "key-fingerprint",
+        (),
+        _cmd_key_fingerprint,
+        "empreinte de la clé de pseudonymisation configurée (jamais la clé) ; refuse une clé "
+        "qui n'est pas celle des données",
     ),
     "ingest": ("ingest", (), _cmd_ingest, "lit et pseudonymise les exports des partenaires"),
     "validate": (
@@ -504,11 +518,25 @@ def _sweep(root: Path) -> None:
         )
 
 
+KEY_UNCHECKED = {"generate_sample", "key_fingerprint", "ingest"}
+"""Stages before the pseudonymised data exist (key_fingerprint and ingest check for themselves)."""
+
+
+def _check_key(args: argparse.Namespace, settings: Settings) -> None:
+    """Every stage reading pseudonymised data, and the pseudonym tool, stop on a changed key."""
+    stage = getattr(args, "stage", None)
+    if (stage and stage not in KEY_UNCHECKED) or args.command in {"pseudonyme", "notebook"}:
+        from observatoire.intake.key_fingerprint import check_configured_key
+
+        check_configured_key(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.params)
+        _check_key(args, settings)
         stage = getattr(args, "stage", None)
         if stage is None:  # the analyst's tools only read, or write outside the pipeline
             return args.func(args, settings)

@@ -14,6 +14,7 @@ SRC = ROOT / "src"
 
 ENTRIES = {
     "generate_sample": ["observatoire.sample.stage"],
+    "key_fingerprint": ["observatoire.intake.key_fingerprint"],
     "ingest": ["observatoire.intake.stages"],
     "validate": ["observatoire.intake.stages"],
     "link": ["observatoire.linkage.stage"],

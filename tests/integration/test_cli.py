@@ -112,9 +112,11 @@ def test_former_verbs_still_work(alias: str, verb: str):
     [("indicators", "indicateurs"), ("trends", "tendances"), ("youth", "jeunes")],
 )
 def test_a_notebook_stage_verb_runs_its_notebook_like_notebook_name(
-    verb: str, notebook: str, monkeypatch: pytest.MonkeyPatch
+    verb: str, notebook: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
     import observatoire.core.notebooks as notebooks
+
+    monkeypatch.chdir(tmp_path)  # away from the project's data, made with the analyst's key
 
     ran: list[tuple[str, Path, int, int]] = []
     monkeypatch.setattr(
@@ -271,3 +273,26 @@ def test_a_reader_that_goes_away_is_not_a_traceback():
         os.close(write)
     assert done.returncode == 141
     assert "Traceback" not in done.stderr
+
+
+def test_ingest_records_its_key_and_a_changed_key_stops_the_next_stages(
+    project, monkeypatch, capsys
+):
+    """Issue 17, defect 8: a changed key used to go through, dropping the overrides quietly."""
+    from observatoire.intake.key_fingerprint import CHANGE_ENV, fingerprint
+    from tests.support.keys import OTHER_KEY, TEST_KEY
+
+    assert main(["ingest"]) == 0
+    recorded = (project / "data_clean/cle_empreinte.json").read_text(encoding="utf-8")
+    assert fingerprint(bytes.fromhex(TEST_KEY)) in recorded and TEST_KEY not in recorded
+    monkeypatch.setenv("OBSERVATOIRE_CLE", OTHER_KEY)
+    for verb in ("validate", "ingest"):
+        assert main([verb]) == 2
+        err = capsys.readouterr().err
+        assert "n'est pas celle qui a produit" in err and "Traceback" not in err
+    assert not (project / "data_clean/validated").exists()
+    monkeypatch.setenv(CHANGE_ENV, "1")
+    assert main(["ingest"]) == 0
+    assert "ATTENTION : changement de clé" in capsys.readouterr().err
+    recorded = (project / "data_clean/cle_empreinte.json").read_text(encoding="utf-8")
+    assert fingerprint(bytes.fromhex(OTHER_KEY)) in recorded

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from tests.support.keys import NETWORK_KEY
+
 __all__ = ["Network", "NetworkRun", "declared_outputs", "run_network"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,7 +141,7 @@ def run_network(network: Network, workdir: Path, timeout: int = 1200) -> Network
     project = Path(workdir) / network.name
     project.mkdir(parents=True)
     _copy_project(project, network)
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "OBSERVATOIRE_CLE": "d4" * 32}
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "OBSERVATOIRE_CLE": NETWORK_KEY}
     env.pop("OBSERVATOIRE_CLE_FICHIER", None)
     env["PYTHONPATH"] = str(project / "src")
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)

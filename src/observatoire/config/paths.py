@@ -70,6 +70,16 @@ class Paths:
         return self.clean / "jeunes_types.parquet"
 
     @property
+    def key_fingerprint(self) -> Path:
+        """Fingerprint of the key the pseudonyms were made with (stage ``ingest``)."""
+        return self.clean / "cle_empreinte.json"
+
+    @property
+    def configured_key(self) -> Path:
+        """Fingerprint of the key configured now (stage ``key_fingerprint``, run every time)."""
+        return self.clean / "cle_configuree.json"
+
+    @property
     def aggregates(self) -> Path:
         """Aggregate returns (counts by period, programme, group and measure), validated."""
         return self.clean / "aggregates.parquet"

@@ -27,8 +27,9 @@ from observatoire.core.storage import (
     write_parquet,
 )
 from observatoire.intake.ingest import ingest_network
+from observatoire.intake.key_fingerprint import key_for_ingest, write_fingerprint
 from observatoire.intake.mapping import load_partners
-from observatoire.intake.pseudonymise import Pseudonymiser, load_key
+from observatoire.intake.pseudonymise import Pseudonymiser
 
 __all__ = ["stage_ingest", "stage_validate"]
 
@@ -45,7 +46,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     inputs, ing = settings.inputs, settings.ingest
     raw_dir = inputs.raw_dir
     partners = load_partners(inputs.partners_dir, inputs.codes_dir)
-    key = load_key(root, ing.key_env, ing.key_file_env)
+    key = key_for_ingest(settings, root)
     print(f"Lecture des exports de {len(partners)} partenaires dans {raw_dir}/")
     result = ingest_network(raw_dir, partners, Pseudonymiser(key))
     quarantine_dir = ing.quarantine_dir / "ingest"
@@ -69,6 +70,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     for j in result.joined:
         inputs.setdefault(j.source_file, {"partner_id": j.partner_id, "sha256": j.sha256})
     write_json(METRICS / "inputs.json", inputs)
+    write_fingerprint(PATHS.key_fingerprint, key)  # last: it vouches for complete outputs
     read = sum(f.rows_read for f in result.files)
     quarantined = sum(f.rows_quarantined for f in result.files)
     filtered = sum(f.rows_filtered for f in result.files)

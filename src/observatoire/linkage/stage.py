@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pandas as pd
@@ -12,8 +13,9 @@ from observatoire.core.formatting import french_percent
 from observatoire.core.person_level import NO_PERSONS_REASON, has_persons
 from observatoire.core.schema import CONTACT_COLUMNS
 from observatoire.core.storage import atomic_dir, write_csv, write_json, write_parquet
+from observatoire.linkage.overrides import Overrides, OverridesApplied
 
-__all__ = ["stage_link", "write_no_persons"]
+__all__ = ["stage_link", "unmatched_overrides_warning", "write_no_persons"]
 
 STAGING = PATHS.staging
 VALIDATED = PATHS.validated
@@ -93,6 +95,9 @@ def stage_link(settings: Settings) -> None:
             "forcer_liaison_appliquees": linkage.overrides.together_applied,
             "forcer_separation_appliquees": linkage.overrides.apart_applied,
             "dossiers_inconnus": len(linkage.overrides.unknown_records),
+            "corrections_non_appliquees": len(overrides)
+            - linkage.overrides.together_applied
+            - linkage.overrides.apart_applied,
         },
         **diagnostics,
     }
@@ -122,13 +127,32 @@ def stage_link(settings: Settings) -> None:
     for warning in linkage.identity.warnings():
         print(f"  Attention : {warning}")
     if linkage.overrides.unknown_records:
-        print(
-            f"  Attention : {len(linkage.overrides.unknown_records)} pseudonyme(s) de "
-            f"{link.overrides} ne correspondent à aucun dossier des données (corrections "
-            "ignorées pour ces dossiers)."
-        )
+        print(unmatched_overrides_warning(overrides, linkage.overrides), file=sys.stderr)
     if "qualite" in metrics and "modele" in metrics["qualite"]:
         _print_quality(metrics["qualite"])
+
+
+def unmatched_overrides_warning(overrides: Overrides, applied: OverridesApplied) -> str:
+    """Loud, in French: overrides whose pseudonyms name no record (a changed key drops them
+    all), how many, and what to do."""
+    total = len(overrides)
+    lost = total - applied.together_applied - applied.apart_applied
+    cause = (
+        "Aucune ne s'applique : la clé de pseudonymisation a très probablement changé depuis "
+        "leur calcul (chaque pseudonyme change avec la clé)."
+        if lost == total
+        else "Ces dossiers ont quitté les exports, ou ces pseudonymes ont été calculés avec une "
+        "autre clé de pseudonymisation."
+    )
+    return (
+        f"ATTENTION : {lost} correction(s) de liaison sur {total} ({overrides.source}) ne "
+        f"s'appliquent pas : {len(applied.unknown_records)} pseudonyme(s) n'y désignent aucun "
+        f"dossier des données. {cause}\n"
+        "  Ces paires sont traitées comme si la correction n'existait pas (liaison automatique)."
+        "\n  À faire : recalculez chaque pseudonyme avec `observatoire pseudonyme --partner ID` "
+        f"(il utilise la clé des données) et remplacez-le dans {overrides.source} ; retirez les "
+        "corrections devenues sans objet (docs/cle.md)."
+    )
 
 
 PAIR_COLUMNS = {

@@ -12,6 +12,7 @@ from observatoire.cli import main
 from observatoire.intake.ingest import pseudonymise_contacts
 from observatoire.intake.pseudonymise import Pseudonymiser
 from observatoire.linkage.overrides import OverridesError, load_overrides, record_key_of
+from tests.support.keys import TEST_KEY
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32
 
@@ -82,11 +83,17 @@ def test_record_key_is_the_one_ingest_gives(partners) -> None:
 
 
 def test_pseudonym_command_reads_the_id_without_echo(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], root: Path, tmp_path: Path
 ) -> None:
     monkeypatch.setattr("getpass.getpass", lambda prompt: "AN-1187")
-    assert main(["pseudonyme", "--partner", "abri_nuit"]) == 0
+    monkeypatch.chdir(tmp_path)  # away from the project's data, made with the analyst's key
+    assert (
+        main(
+            ["--params", str(root / "params/pipeline.yaml"), "pseudonyme", "--partner", "abri_nuit"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.strip()
-    pseudo = Pseudonymiser(bytes.fromhex("a1" * 32))  # the tests' key (conftest)
+    pseudo = Pseudonymiser(bytes.fromhex(TEST_KEY))  # the tests' key (conftest)
     assert out == record_key_of("abri_nuit", "AN-1187", pseudo)
     assert "AN-1187" not in out
