@@ -40,6 +40,7 @@ from observatoire.intake.mapping import (
     JoinSpec,
     PartnerMapping,
     load_mapping,
+    misnamed_file,
     normalise_label,
 )
 from observatoire.intake.relational import JoinedTables
@@ -163,6 +164,9 @@ def find_partner(partners_dir: Path, codes_dir: Path, partner_id: str) -> Partne
             broken.append(exc.problem)
             continue
         if mapping.partner_id == partner_id:
+            misnamed = misnamed_file(mapping)
+            if misnamed is not None:
+                raise misnamed
             return mapping
         known.append(mapping.partner_id)
     detail = f" Partenaires connus : {', '.join(known)}." if known else ""
