@@ -42,6 +42,7 @@ __all__ = [
     "neutralise_cell",
     "neutralise_frame",
     "restore_cell",
+    "text_cell",
     "write_safe_csv",
 ]
 
@@ -81,8 +82,20 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
-    """A CSV for people outside the team: cells neutralised, every field quoted, UTF-8,
-    written atomically."""
-    text = neutralise_frame(frame).to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
+def write_safe_csv(frame: pd.DataFrame, path: Path, quote_all: bool = True) -> None:
+    """A CSV for people outside the team: cells neutralised, UTF-8, written atomically.
+
+    ``quote_all``: every field between double quotes (the quarantine, whose cells are the
+    partner's free text). The published tables (``quote_all=False``) hold numbers, « < k », « s »
+    and labels of the pipeline's own: quoted only where needed, so the files stay byte-identical
+    as long as no cell needs neutralising."""
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    text = neutralise_frame(frame).to_csv(index=False, lineterminator="\n", quoting=quoting)
     atomic_write_bytes(Path(path), text.encode("utf-8"))
+
+
+def text_cell(cell: object) -> None:
+    """An openpyxl cell holding text that starts with « = » stays text (openpyxl would store it
+    as a formula): the workbook's cells are data, never evaluated."""
+    if isinstance(getattr(cell, "value", None), str) and cell.value.startswith("="):
+        cell.data_type = "s"

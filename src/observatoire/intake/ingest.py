@@ -1087,21 +1087,27 @@ def partner_coverage(
             months = these if months is None else months & these
         dates = _dates(read, specs)
         kept, trimmed = trim_empty_edges(sorted(months or ()), dates)
-        cov = PartnerCoverage(pid, "+".join(partner.dispositifs), DECLARED, _runs(kept))
-        if not trimmed:
+        absent = sorted(set(trimmed) | _empty_year_months(read, specs, kept))
+        runs = "+".join(partner.dispositifs)
+        cov = PartnerCoverage(pid, runs, DECLARED, _runs(kept), absent=_runs(absent))
+        if not absent:
             return cov, None
         where = partner.source or f"params/partners/{pid}.yaml"
         return cov, (
             f"Attention : couverture déclarée pour le partenaire « {pid} » ({where}) sans "
-            f"aucune ligne pendant plus de {STRAY_GAP_MONTHS} mois à ses extrémités "
-            f"({periods_text(_runs(trimmed))}) : ces mois ne sont pas tenus pour couverts "
-            "(une déclaration ne remplace pas les données). Corrigez la couverture ou demandez "
-            "les exports manquants."
+            f"aucune ligne pendant {periods_text(_runs(absent))} : données absentes (un export "
+            "vide, ou des mois jamais envoyés). Ces mois ne sont pas tenus pour couverts, ni "
+            "comptés comme zéro : le rapport dit « non reçu » et ne calcule aucune variation "
+            "avec eux. Demandez les exports manquants, ou corrigez la couverture."
         )
     dates = _dates(read, specs)
     proposal = propose_periods(dates)
     runs = "+".join(partner.dispositifs)
-    cov = PartnerCoverage(pid, runs, PROPOSED, proposal.periods, proposal.stray_rows)
+    covered = [m for a, b in proposal.periods for m in pd.period_range(a, b, freq="M")]
+    absent = sorted(_empty_year_months(read, specs, covered))
+    cov = PartnerCoverage(
+        pid, runs, PROPOSED, proposal.periods, proposal.stray_rows, absent=_runs(absent)
+    )
     stray = (
         f" ; {proposal.stray_rows} ligne(s) isolée(s) ("
         + ", ".join(sorted({str(m.year) for m in proposal.stray_months}))
@@ -1110,13 +1116,36 @@ def partner_coverage(
         else ""
     )
     where = partner.source or f"params/partners/{pid}.yaml"
+    empty = (
+        f" ; aucune ligne pour {periods_text(_runs(absent))} alors qu'un export de cette année "
+        "a été reçu : données absentes (« non reçu » dans le rapport, pas zéro)"
+        if absent
+        else ""
+    )
     warning = (
         f"Attention : couverture non déclarée pour le partenaire « {pid} » ({where}) : période "
-        f"proposée d'après les données : {periods_text(proposal.periods)}{stray}. Vérifiez-la "
-        "avec le partenaire puis déclarez-la dans sa correspondance :\n"
+        f"proposée d'après les données : {periods_text(proposal.periods)}{stray}{empty}. "
+        "Vérifiez-la avec le partenaire puis déclarez-la dans sa correspondance :\n"
         + periods_yaml(proposal.periods, "    ")
     )
     return cov, warning
+
+
+def _empty_year_months(
+    read: list[tuple[ExportSpec, FileResult, pd.DataFrame]],
+    specs: list[ExportSpec],
+    covered: list[pd.Period],
+) -> set[pd.Period]:
+    """The months of every year for which an export was received (its year read from the file
+    name) although no covered month of that year holds a row: an export sent empty (header
+    only) says « données absentes » for its year, not « zéro »."""
+    seen = {m.year for m in covered}
+    received = {
+        year
+        for spec, res, _ in read
+        if spec in specs and (year := export_year(spec, Path(res.source_file))) is not None
+    }
+    return {pd.Period(year=y, month=m, freq="M") for y in received - seen for m in range(1, 13)}
 
 
 def _dates(read: list[tuple[ExportSpec, FileResult, pd.DataFrame]], specs: list[ExportSpec]):
