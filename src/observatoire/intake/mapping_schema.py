@@ -88,7 +88,7 @@ REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
 """Per table, the fields a mapping must declare (one of each group)."""
 REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
 
-PARTNER_ID = r"^[a-z][a-z0-9_]{0,39}$"
+PARTNER_ID = r"^[a-z](?:[a-z0-9_]){0,39}$"  # written unlike JOIN_NAME: PATTERNS is keyed by it
 """A partner id names folders and files (``outputs/quality/<year>/<id>.pdf``, the quarantine,
 the mapping file itself): a closed character set, so that no id can hold a path."""
 CODE_LIST = r"^@[A-Za-z0-9_-]+$"
