@@ -3,14 +3,35 @@
 Paths are relative to the project root (where ``dvc.yaml`` lives) so that what the stages print
 (« data_clean/contacts.parquet ») is what the analyst types. A test or a bench run on another
 tree builds ``Paths(root=...)``.
+
+**Writes stay in the project.** A partner id, an export or file name, a key of the params may end
+up in a path the pipeline writes (``outputs/quality/<year>/<partner_id>.pdf``, the quarantine
+file of ``<partner>/<file>.csv``). Each is checked where it is read (the mapping schema's closed
+character set, the file discovery's confinement to the raw folder, the settings), and
+:meth:`Paths.member` / :meth:`Paths.confined` check again where it becomes a path: one name
+component, resolved under one of the project's output folders (:meth:`Paths.output_folders`),
+otherwise :class:`PathOutsideProject` stops the stage before anything is written.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PATHS", "Paths"]
+from observatoire.core.errors import ObservatoireError
+
+__all__ = ["PATHS", "SAFE_NAME", "PathOutsideProject", "Paths"]
+
+SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f.:][^/\\\x00-\x1f:]{0,199}$")
+"""A file or folder name built from data (a partner id, an export's file name): one component,
+not starting with a dot (hidden files, « .. »), without « / », « \\ », « : » nor control
+characters; accents and spaces are allowed (partners' file names have them)."""
+
+
+class PathOutsideProject(ObservatoireError, ValueError):
+    """A path built from a partner id, a file name or a parameter would leave the project's
+    output folders."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +60,11 @@ class Paths:
     @property
     def sample_truth(self) -> Path:
         return self.root / "data_raw/sample_truth"
+
+    @property
+    def raw(self) -> Path:
+        """The raw-data area: partner exports, the sample, the quarantine (never published)."""
+        return self.root / "data_raw"
 
     # clean data
     @property
@@ -165,6 +191,45 @@ class Paths:
 
     def release(self, year: int) -> Path:
         return self.releases / str(year)
+
+    # confinement
+    def output_folders(self) -> tuple[Path, ...]:
+        """The folders the pipeline writes into: clean data, outputs, releases, and the raw-data
+        area (the synthetic sample and the quarantine)."""
+        return (self.clean, self.outputs, self.releases, self.raw)
+
+    def confined(self, path: Path) -> Path:
+        """``path`` itself, once its resolved form (links followed) is checked to lie under one
+        of :meth:`output_folders`; otherwise :class:`PathOutsideProject` (French)."""
+        resolved = Path(path).resolve()
+        for folder in self.output_folders():
+            if resolved.is_relative_to(folder.resolve()):
+                return Path(path)
+        folders = ", ".join(f"{f}/" for f in self.output_folders())
+        raise PathOutsideProject(
+            f"Écriture refusée : « {path} » sortirait des dossiers de sortie du projet "
+            f"({folders}).\n  À faire : vérifiez l'identifiant du partenaire, le nom du fichier "
+            "ou le chemin de params/pipeline.yaml qui le compose (un chemin relatif au projet, "
+            "sans « .. »)."
+        )
+
+    @staticmethod
+    def safe_name(name: str) -> str:
+        """``name`` when it is one safe file-name component (:data:`SAFE_NAME`: built from data,
+        it can hold no « / » nor « .. »); otherwise :class:`PathOutsideProject` (French)."""
+        if not SAFE_NAME.match(name):
+            raise PathOutsideProject(
+                f"Écriture refusée : « {name} » ne peut pas devenir un nom de fichier (un "
+                "seul nom, sans « / », « \\ », « : », « .. » ni point initial).\n  À faire : "
+                "corrigez l'identifiant du partenaire (partner_id, voir docs/correspondances.md) "
+                "ou renommez le fichier."
+            )
+        return name
+
+    def member(self, folder: Path, name: str) -> Path:
+        """``folder / name`` for a ``name`` built from data: one :meth:`safe_name` component,
+        and the result :meth:`confined` to the project's output folders."""
+        return self.confined(Path(folder) / self.safe_name(name))
 
 
 PATHS = Paths()

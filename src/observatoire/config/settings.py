@@ -55,6 +55,7 @@ __all__ = [
     "ValidationSettings",
     "YouthSettings",
     "load_settings",
+    "project_relative",
     "validate_section",
 ]
 
@@ -97,12 +98,32 @@ class InputsSettings(Section):
     codes_dir: PathValue = Path("params/codes")
 
 
+def project_relative(value: Path | None) -> Path | None:
+    """A path of the params that the pipeline writes to, or copies into a report: relative to
+    the project, without « .. » (a value that is not stays out of every path it would build)."""
+    if value is None:
+        return None
+    if value.is_absolute() or ".." in value.parts or str(value).startswith("~"):
+        raise ValueError(
+            f"« {value} » : attendu un chemin relatif au dossier du projet, sans « .. » ni "
+            "chemin absolu (par ex. data_raw/quarantine)."
+        )
+    return value
+
+
 class IngestSettings(Section):
     """Reading and pseudonymisation (stage ``ingest``); the key itself is never in the file."""
 
     key_env: str = "OBSERVATOIRE_CLE"
     key_file_env: str = "OBSERVATOIRE_CLE_FICHIER"
     quarantine_dir: PathValue = Path("data_raw/quarantine")
+    """Written by ingest and validate: inside the project (checked again by
+    :meth:`observatoire.config.paths.Paths.confined` when written)."""
+
+    @field_validator("quarantine_dir")
+    @classmethod
+    def _inside_project(cls, value: Path) -> Path:
+        return project_relative(value)
 
 
 class ValidationSettings(Section):
@@ -342,6 +363,12 @@ class ReportSettings(Section):
     def _empty_logo(cls, value: Any) -> Any:
         """``logo: ""`` means no logo, as an empty or absent key does (not the folder « . »)."""
         return None if value == "" else value
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_in_project(cls, value: Path | None) -> Path | None:
+        """The logo is copied into every report: a file of the project, never one outside it."""
+        return project_relative(value)
 
 
 # --- youth ------------------------------------------------------------------------------------

@@ -23,10 +23,13 @@ window of months — a look-back (new / returning persons, the youth study's new
 year-on-year change, a yearly trend — is computed only when every partner *concerned* covers
 every month of the window (:meth:`Coverage.window_covered`); a partner is concerned when its
 coverage touches the period the figure is about (a partner closed before the report year is
-not). A year a partner covers for only some months is a *partial year*
-(:meth:`Coverage.partial_years`): it is flagged in the report and excluded from trends and
-year-on-year changes (never annualised: a partner's months are not exchangeable — winter is not
-summer).
+not). Months a partner should cover but sent no row for — a declared period without any row,
+an export received empty for its year — are *absent* (:attr:`PartnerCoverage.absent`): the
+partner stays concerned, so nothing is compared with them, and the report says « non reçu »
+rather than printing zero (:meth:`Coverage.absent_years`). A year a partner covers for only some
+months is a *partial year* (:meth:`Coverage.partial_years`): it is flagged in the report and
+excluded from trends and year-on-year changes (never annualised: a partner's months are not
+exchangeable — winter is not summer).
 
 This module is pure (no reading of mappings or exports): the intake builds the table, every
 later stage reads it.
@@ -182,6 +185,11 @@ class PartnerCoverage:
     status: str
     periods: tuple[Period, ...]
     stray_rows: int = 0
+    absent: tuple[Period, ...] = ()
+    """Months the partner should cover but sent no row for (« données absentes »): declared
+    months without any row over more than :data:`STRAY_GAP_MONTHS` at an edge, or the year of
+    an export received empty. The partner stays *concerned* by them (:meth:`touches`) without
+    covering them (:meth:`covers`): its figures there are missing, never zero."""
 
     def covers(self, month: pd.Period) -> bool:
         return any(a <= month <= b for a, b in self.periods)
@@ -196,15 +204,27 @@ class PartnerCoverage:
         return [m for m in range(1, 13) if self.covers(pd.Period(year=year, month=m, freq="M"))]
 
     def touches(self, first: pd.Period, last: pd.Period) -> bool:
-        return any(a <= last and b >= first for a, b in self.periods)
+        """Whether the partner is concerned by ``first``–``last``: covered or absent months."""
+        return any(a <= last and b >= first for a, b in self.periods + self.absent)
+
+    def absent_in_year(self, year: int) -> list[int]:
+        """The months (1–12) of ``year`` whose data are absent (see :attr:`absent`)."""
+        return [
+            m
+            for m in range(1, 13)
+            if any(a <= pd.Period(year=year, month=m, freq="M") <= b for a, b in self.absent)
+        ]
 
     def record(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "dispositif": self.dispositif,
             "status": self.status,
             "periods": [[month_text(a), month_text(b)] for a, b in self.periods],
             "stray_rows": self.stray_rows,
         }
+        if self.absent:  # absent otherwise: the file of a complete network is unchanged
+            out["absent"] = [[month_text(a), month_text(b)] for a, b in self.absent]
+        return out
 
 
 @dataclass(frozen=True)
@@ -245,8 +265,14 @@ class Coverage:
         out = {}
         for pid, rec in data.get("partners", {}).items():
             periods = tuple((_month(a), _month(b)) for a, b in rec["periods"])
+            absent = tuple((_month(a), _month(b)) for a, b in rec.get("absent", []))
             out[pid] = PartnerCoverage(
-                pid, rec["dispositif"], rec["status"], periods, int(rec.get("stray_rows", 0))
+                pid,
+                rec["dispositif"],
+                rec["status"],
+                periods,
+                int(rec.get("stray_rows", 0)),
+                absent,
             )
         return cls(out)
 
@@ -345,6 +371,27 @@ class Coverage:
                         {"partner_id": pid, "year": y, "months": months, "missing": missing}
                     )
         return rows
+
+    def absent_years(self) -> list[dict[str, Any]]:
+        """Per partner, the years it covers not at all although it should (« données
+        absentes », e.g. an export received empty): ``partner_id``, ``year``, ``months`` (the
+        absent months, 1–12). A partial year is :meth:`partial_years`'."""
+        rows = []
+        for pid, p in sorted(self.partners.items()):
+            years = sorted({y for a, b in p.absent for y in range(a.year, b.year + 1)})
+            for y in years:
+                if not p.months_in_year(y):
+                    rows.append({"partner_id": pid, "year": y, "months": p.absent_in_year(y)})
+        return rows
+
+    def absent_in(self, year: int, dispositif: str | None = None) -> list[str]:
+        """The partners (of ``dispositif``) whose data for ``year`` are absent altogether."""
+        return [
+            row["partner_id"]
+            for row in self.absent_years()
+            if row["year"] == year
+            and (dispositif is None or self.partners[row["partner_id"]].runs(dispositif))
+        ]
 
     def month_table(self, year: int) -> dict[str, list[bool]]:
         """Partner → 12 booleans: the months of ``year`` it covers (the report's grid)."""

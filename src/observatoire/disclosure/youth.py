@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
-from observatoire.core.storage import write_csv
+from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.disclosure.publication import SHARED_WITH_YOUTH, count_table, restore_tables
 from observatoire.disclosure.publication import key as annual_key
 from observatoire.disclosure.suppression import (
@@ -810,5 +810,5 @@ def write_youth_tables(publication: YouthPublication, folder: Path) -> list[Path
     for table in publication.tables.tables:
         frame = publication.pub.text(table).reset_index(names="ligne")
         written.append(folder / f"{table.name}.csv")
-        write_csv(frame, written[-1])
+        write_safe_csv(frame, written[-1], quote_all=False)
     return written

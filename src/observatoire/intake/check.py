@@ -32,6 +32,7 @@ from observatoire.core.coverage import (
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
 from observatoire.core.formatting import french_percent
 from observatoire.core.schema import QUARANTINE_REASONS
+from observatoire.intake.discovery import resend_number, resend_order
 from observatoire.intake.identity import normalise_initials, normalise_name
 from observatoire.intake.ingest import FileResult, export_year, read_shared_file
 from observatoire.intake.mapping import (
@@ -40,6 +41,7 @@ from observatoire.intake.mapping import (
     JoinSpec,
     PartnerMapping,
     load_mapping,
+    misnamed_file,
     normalise_label,
 )
 from observatoire.intake.relational import JoinedTables
@@ -63,10 +65,14 @@ __all__ = [
     "fix_sentence",
     "human_date_format",
     "render_text",
+    "resend_notes",
     "run_check",
 ]
 
-EXIT_CODES = {"ok": 0, "rows_set_aside": 1, "rejected": 2, "join_problems": 2}
+EXIT_CODES = {"ok": 0, "rows_set_aside": 1, "rejected": 2, "join_problems": 2, "no_rows": 1}
+"""``no_rows``: a readable export without any data row. Ingest would not stop, but the partner's
+year would be « données absentes » (never zero, see docs/couverture.md): exit 1, to ask the
+partner for the complete export."""
 JOIN_REASONS = ("jointure_sans_correspondance", "jointure_ambigue")
 """Rows a join could not complete: the tables sent do not fit together, the sending is refused
 (exit code 2) until the partner sends tables extracted together."""
@@ -163,6 +169,9 @@ def find_partner(partners_dir: Path, codes_dir: Path, partner_id: str) -> Partne
             broken.append(exc.problem)
             continue
         if mapping.partner_id == partner_id:
+            misnamed = misnamed_file(mapping)
+            if misnamed is not None:
+                raise misnamed
             return mapping
         known.append(mapping.partner_id)
     detail = f" Partenaires connus : {', '.join(known)}." if known else ""
@@ -463,6 +472,13 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
             partner_id,
         )
         report.partner_name = partner.name
+        if file.is_symlink():
+            raise CheckRejected(
+                f"« {file} » est un lien symbolique, pas un fichier : l'ingestion refuse les "
+                "liens dans le dossier des exports (ils peuvent lire un fichier hors du projet, "
+                "ou faire passer le vrai fichier pour une copie en double).",
+                "vérifiez le fichier lui-même, et déposez-en une copie (pas un lien).",
+            )
         if not file.is_file():
             what = "est un dossier" if file.is_dir() else "est introuvable"
             raise CheckRejected(
@@ -539,10 +555,28 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
     if result.rows_read == 0:
         report.notes.append("le fichier ne contient aucune ligne de données.")
     report.notes.extend(constant_identity_notes(result.accepted, spec))
+    report.notes.extend(resend_notes(file))
     report.status = "rows_set_aside" if result.rows_quarantined else "ok"
+    if result.rows_read == 0:
+        report.status = "no_rows"
     if any(reason in JOIN_REASONS for reason in report.reasons):
         report.status = "join_problems"
     return report
+
+
+def resend_notes(file: Path) -> list[str]:
+    """A note on a file named like a browser's second download (« …_2024 (1).csv »): the
+    pipeline takes it for a re-send of « …_2024.csv », which it replaces."""
+    n = resend_number(file.name)
+    if not n:
+        return []
+    original = resend_order(file.name)[0]
+    return [
+        f"nom de second téléchargement « ({n}) » : déposé à côté de « {original} », ce fichier "
+        "est tenu pour un renvoi corrigé de la même période et le remplace (les lignes de "
+        "l'original sont mises de côté : periode_deja_couverte). S'il s'agit d'une autre "
+        "période, renommez-le."
+    ]
 
 
 def _coverage_proposal(frame: pd.DataFrame, spec: ExportSpec) -> dict[str, Any] | None:
@@ -740,6 +774,14 @@ def render_text(report: CheckReport) -> str:
             "unique dans les tables jointes : les tables envoyées ne vont pas ensemble "
             "(code de sortie 2). Demandez au partenaire toutes les tables de l'export extraites "
             "le même jour avant de les déposer dans data_raw/."
+        )
+    elif report.status == "no_rows":
+        year = f"{report.year}" if report.year else "la période de ce fichier"
+        out.append(
+            "Résultat : aucune ligne de données (en-tête seul). Déposé tel quel, le partenaire "
+            f"serait « données absentes » pour {year} : le rapport dirait « non reçu » (pas "
+            "zéro) et ne calculerait aucune variation. Demandez au partenaire l'export complet "
+            "(code de sortie 1)."
         )
     elif report.status == "ok":
         out.append("Résultat : toutes les lignes sont acceptées (code de sortie 0).")

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ from observatoire.core.schema import (
     TABLE_FIELDS,
 )
 from observatoire.core.storage import sha256_file
+from observatoire.intake.discovery import find_raw_files, resend_number, resend_order
 from observatoire.intake.identity import (
     initials_of,
     normalise_initials,
@@ -77,6 +78,7 @@ __all__ = [
     "outside_coverage",
     "partner_coverage",
     "trim_empty_edges",
+    "resend_reason",
     "ingest_network",
     "network_ids",
     "normalise_person_id",
@@ -879,9 +881,12 @@ def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[P
 
     A partner that corrects its export re-sends the same period; counting both would double the
     figures. Within one export, files covering the same year (read from the file name) are a
-    re-send: the last one in name order is kept (a correction is named so that it sorts after
-    the original, e.g. ``…_2024_v2.csv`` or ``…_2024_corrige.csv``), the others are set aside.
-    Byte-identical copies are caught earlier by content hash.
+    re-send: the last one in re-send order is kept, the others are set aside. The order is the
+    names' (a correction is named so that it sorts after the original, e.g. ``…_2024_v2.csv`` or
+    ``…_2024_corrige.csv``), with a browser's second download « …_2024 (1).csv » right after the
+    original (:func:`observatoire.intake.discovery.resend_order`). The file's date is not used:
+    copying or checking out a folder changes it. Byte-identical copies are caught earlier by
+    content hash.
     """
     by_year: dict[int, list[Path]] = {}
     for path in paths:
@@ -891,7 +896,7 @@ def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[P
     superseded: dict[Path, str] = {}
     for same_period in by_year.values():
         if len(same_period) > 1:
-            ordered = sorted(same_period, key=lambda p: p.name)
+            ordered = sorted(same_period, key=lambda p: resend_order(p.name))
             hashes = {sha256_file(p) for p in ordered}
             if len(hashes) == 1:
                 continue  # identical copies: the content-hash rule says which one was kept
@@ -901,8 +906,12 @@ def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[P
     return superseded
 
 
-def _sort_key(path: Path) -> tuple[int, str]:
-    return (len(path.parts), path.as_posix())
+def resend_reason(kept: str) -> str:
+    """Why ``kept`` replaces another sending of its period (French, for the ingest log)."""
+    n = resend_number(PurePosixPath(kept).name)
+    if n:
+        return f"« ({n}) » : le {n + 1}e téléchargement du même fichier, le dernier envoi"
+    return "nommé après lui (ordre des noms : _v2, _corrige…), tenu pour le dernier envoi"
 
 
 def ingest_network(
@@ -922,7 +931,9 @@ def ingest_network(
         superseded: dict[Path, str] = {}
         read: list[tuple[int, Path, str, list[ExportSpec], FileResult, list]] = []
         for spec in partner.exports:
-            paths = sorted(raw_dir.glob(spec.files), key=_sort_key)
+            paths = find_raw_files(
+                raw_dir, spec.files, partner.partner_id, f"l'export « {spec.name} »"
+            )
             if not paths:
                 raise ExportRejected(
                     partner.partner_id,
@@ -946,8 +957,8 @@ def ingest_network(
                 )
                 files.append(res)
                 progress(
-                    f"  {rel} : même période que {kept}, envoi plus récent conservé ; "
-                    f"{res.rows_read} lignes mises de côté"
+                    f"  {rel} : même période que {kept}, qui le remplace ({resend_reason(kept)}) ; "
+                    f"{res.rows_read} lignes de {rel} mises de côté (periode_deja_couverte)"
                 )
                 continue
             digest = sha256_file(path)
@@ -1076,21 +1087,27 @@ def partner_coverage(
             months = these if months is None else months & these
         dates = _dates(read, specs)
         kept, trimmed = trim_empty_edges(sorted(months or ()), dates)
-        cov = PartnerCoverage(pid, "+".join(partner.dispositifs), DECLARED, _runs(kept))
-        if not trimmed:
+        absent = sorted(set(trimmed) | _empty_year_months(read, specs, kept))
+        runs = "+".join(partner.dispositifs)
+        cov = PartnerCoverage(pid, runs, DECLARED, _runs(kept), absent=_runs(absent))
+        if not absent:
             return cov, None
         where = partner.source or f"params/partners/{pid}.yaml"
         return cov, (
             f"Attention : couverture déclarée pour le partenaire « {pid} » ({where}) sans "
-            f"aucune ligne pendant plus de {STRAY_GAP_MONTHS} mois à ses extrémités "
-            f"({periods_text(_runs(trimmed))}) : ces mois ne sont pas tenus pour couverts "
-            "(une déclaration ne remplace pas les données). Corrigez la couverture ou demandez "
-            "les exports manquants."
+            f"aucune ligne pendant {periods_text(_runs(absent))} : données absentes (un export "
+            "vide, ou des mois jamais envoyés). Ces mois ne sont pas tenus pour couverts, ni "
+            "comptés comme zéro : le rapport dit « non reçu » et ne calcule aucune variation "
+            "avec eux. Demandez les exports manquants, ou corrigez la couverture."
         )
     dates = _dates(read, specs)
     proposal = propose_periods(dates)
     runs = "+".join(partner.dispositifs)
-    cov = PartnerCoverage(pid, runs, PROPOSED, proposal.periods, proposal.stray_rows)
+    covered = [m for a, b in proposal.periods for m in pd.period_range(a, b, freq="M")]
+    absent = sorted(_empty_year_months(read, specs, covered))
+    cov = PartnerCoverage(
+        pid, runs, PROPOSED, proposal.periods, proposal.stray_rows, absent=_runs(absent)
+    )
     stray = (
         f" ; {proposal.stray_rows} ligne(s) isolée(s) ("
         + ", ".join(sorted({str(m.year) for m in proposal.stray_months}))
@@ -1099,13 +1116,36 @@ def partner_coverage(
         else ""
     )
     where = partner.source or f"params/partners/{pid}.yaml"
+    empty = (
+        f" ; aucune ligne pour {periods_text(_runs(absent))} alors qu'un export de cette année "
+        "a été reçu : données absentes (« non reçu » dans le rapport, pas zéro)"
+        if absent
+        else ""
+    )
     warning = (
         f"Attention : couverture non déclarée pour le partenaire « {pid} » ({where}) : période "
-        f"proposée d'après les données : {periods_text(proposal.periods)}{stray}. Vérifiez-la "
-        "avec le partenaire puis déclarez-la dans sa correspondance :\n"
+        f"proposée d'après les données : {periods_text(proposal.periods)}{stray}{empty}. "
+        "Vérifiez-la avec le partenaire puis déclarez-la dans sa correspondance :\n"
         + periods_yaml(proposal.periods, "    ")
     )
     return cov, warning
+
+
+def _empty_year_months(
+    read: list[tuple[ExportSpec, FileResult, pd.DataFrame]],
+    specs: list[ExportSpec],
+    covered: list[pd.Period],
+) -> set[pd.Period]:
+    """The months of every year for which an export was received (its year read from the file
+    name) although no covered month of that year holds a row: an export sent empty (header
+    only) says « données absentes » for its year, not « zéro »."""
+    seen = {m.year for m in covered}
+    received = {
+        year
+        for spec, res, _ in read
+        if spec in specs and (year := export_year(spec, Path(res.source_file))) is not None
+    }
+    return {pd.Period(year=y, month=m, freq="M") for y in received - seen for m in range(1, 13)}
 
 
 def _dates(read: list[tuple[ExportSpec, FileResult, pd.DataFrame]], specs: list[ExportSpec]):

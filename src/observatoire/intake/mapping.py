@@ -46,6 +46,7 @@ __all__ = [
     "WhereSpec",
     "load_mapping",
     "load_partners",
+    "misnamed_file",
     "normalise_label",
 ]
 
@@ -356,6 +357,21 @@ def _periods(periods: list[CoveragePeriodSchema] | None) -> tuple[tuple[str, str
     return tuple(sorted((p.first, p.last) for p in periods))
 
 
+def misnamed_file(mapping: PartnerMapping) -> MappingError | None:
+    """The refusal of a mapping file not named after its partner (``<partner_id>.yaml``): the
+    id names the partner's folders and files, the file name is how the analyst finds it."""
+    path = mapping.source
+    if path is None or path.stem == mapping.partner_id:
+        return None
+    return MappingError(
+        f"Correspondance refusée : {path} : « partner_id » vaut « {mapping.partner_id} » mais le "
+        f"fichier s'appelle « {path.name} » : le nom du fichier doit être l'identifiant du "
+        "partenaire.",
+        f"renommez le fichier en {path.with_name(mapping.partner_id + '.yaml')} (ou corrigez "
+        "partner_id).",
+    )
+
+
 def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMapping]:
     """All partner mappings of the network, by partner id (sorted, for determinism).
 
@@ -374,6 +390,10 @@ def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMappi
             mapping = load_mapping(path, codes_dir)
         except MappingError as exc:
             broken.append(exc)
+            continue
+        misnamed = misnamed_file(mapping)
+        if misnamed is not None:
+            broken.append(misnamed)
             continue
         if mapping.partner_id in partners:
             first = partners[mapping.partner_id].source

@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -48,6 +48,7 @@ from observatoire.core.schema import (
     SEX_CODES,
     TABLE_FIELDS,
 )
+from observatoire.intake.discovery import unsafe_pattern
 
 __all__ = [
     "CANONICAL_CODES",
@@ -87,11 +88,13 @@ REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
 """Per table, the fields a mapping must declare (one of each group)."""
 REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
 
-PARTNER_ID = r"^[a-z][a-z0-9_]*$"
+PARTNER_ID = r"^[a-z](?:[a-z0-9_]){0,39}$"  # written unlike JOIN_NAME: PATTERNS is keyed by it
+"""A partner id names folders and files (``outputs/quality/<year>/<id>.pdf``, the quarantine,
+the mapping file itself): a closed character set, so that no id can hold a path."""
 CODE_LIST = r"^@[A-Za-z0-9_-]+$"
 PATTERNS = {
-    PARTNER_ID: "un identifiant en minuscules sans accent ni espace (lettres, chiffres, « _ »), "
-    "par ex. « abri_nuit »",
+    PARTNER_ID: "un identifiant de 1 à 40 caractères en minuscules sans accent ni espace (lettres, "
+    "chiffres, « _ »), commençant par une lettre, par ex. « abri_nuit » (ni « / », ni « . »)",
     CODE_LIST: "le nom d'une liste de codes de params/codes/ précédé de « @ », par ex. « @sexe »",
 }
 
@@ -472,10 +475,15 @@ PATTERNS[JOIN_NAME] = (
 
 
 def _relative_glob(value: str) -> str:
-    if PurePosixPath(value).is_absolute() or Path(value).is_absolute() or ".." in value:
+    """A ``files:`` pattern stays inside inputs.raw_dir: it may name a sub-folder, never an
+    absolute path, a parent folder (``..``) nor a Windows path
+    (:func:`observatoire.intake.discovery.unsafe_pattern`)."""
+    why = unsafe_pattern(value)
+    if why is not None:
         raise ValueError(
-            f"{shown(value)} : attendu un motif relatif au dossier inputs.raw_dir, sans "
-            '« .. » (par ex. "abri_nuit/abri_nuit_*.csv").'
+            f"{shown(value)} : motif refusé ({why}) ; attendu un motif relatif au dossier "
+            "inputs.raw_dir, qui peut nommer un sous-dossier, sans « .. » (par ex. "
+            '"abri_nuit/abri_nuit_*.csv").'
         )
     return value
 
@@ -536,7 +544,7 @@ class JoinSchema(Block):
         ...,
         **_doc(
             "Fichier(s) de la table jointe, motif relatif à inputs.raw_dir (plusieurs fichiers "
-            "sont lus comme une seule table).",
+            "sont lus comme une seule table) ; mêmes règles que exports[].files.",
             'files: "reseau_hmis/Client.csv"',
             type="texte (motif de fichiers)",
         ),
@@ -829,7 +837,10 @@ class ExportSchema(Block):
         ...,
         **_doc(
             "Fichiers de cet export, motif relatif à inputs.raw_dir (« * » pour n'importe quels "
-            "caractères).",
+            "caractères). Il peut nommer un sous-dossier, jamais un chemin absolu ni « .. » ; "
+            "un lien symbolique trouvé par le motif arrête l'ingestion (déposez une copie du "
+            "fichier). Un renvoi de la même année est reconnu et remplace l'original s'il est "
+            "nommé après lui : « _v2 », « _corrige » ou « (1) » d'un second téléchargement.",
             'files: "abri_nuit/abri_nuit_sejours_*.csv"',
             type="texte (motif de fichiers)",
         ),
@@ -933,12 +944,7 @@ class ExportSchema(Block):
     @field_validator("files")
     @classmethod
     def _relative(cls, value: str) -> str:
-        if PurePosixPath(value).is_absolute() or Path(value).is_absolute() or ".." in value:
-            raise ValueError(
-                f"{shown(value)} : attendu un motif relatif au dossier inputs.raw_dir, sans "
-                '« .. » (par ex. "abri_nuit/abri_nuit_*.csv").'
-            )
-        return value
+        return _relative_glob(value)
 
     @field_validator("period_from_filename")
     @classmethod
@@ -1123,10 +1129,12 @@ class PartnerSchema(Block):
         ...,
         **_doc(
             "Identifiant du partenaire, unique dans le réseau (noms de dossiers, fiche qualité, "
-            "`observatoire check --partner`).",
+            "`observatoire check --partner`). Le fichier de correspondance porte ce nom : "
+            "params/partners/<partner_id>.yaml.",
             "partner_id: abri_nuit",
             type="texte",
-            allowed="minuscules sans accent, chiffres et « _ », commençant par une lettre",
+            allowed="1 à 40 caractères : minuscules sans accent, chiffres et « _ », commençant "
+            "par une lettre",
         ),
     )
     name: Text = Field(

@@ -29,6 +29,7 @@ import pandas as pd
 
 from observatoire.core.errors import ExportRejected
 from observatoire.core.storage import sha256_file
+from observatoire.intake.discovery import find_raw_files
 from observatoire.intake.mapping import ExportSpec, FileFormat, JoinSpec, WhereSpec, normalise_label
 from observatoire.intake.readers import is_blank, map_unique, parse_dates, read_export
 
@@ -143,12 +144,15 @@ class JoinedTables:
         self._tables: dict[tuple[str, FileFormat], JoinedTable] = {}
 
     def _paths(self, join: JoinSpec) -> list[tuple[Path, str]]:
+        """The joined table's files (:func:`~observatoire.intake.discovery.find_raw_files`:
+        confined to their folder, links refused)."""
         pattern = PurePosixPath(join.files).name
+        what = f"la table jointe « {join.name} »"
         for folder in self.search_dirs:
-            found = sorted(folder.glob(pattern))
+            found = find_raw_files(folder, pattern, self.partner_id, what)
             if found:
                 return [(p, p.name) for p in found]
-        found = sorted(self.raw_dir.glob(join.files))
+        found = find_raw_files(self.raw_dir, join.files, self.partner_id, what)
         return [(p, p.relative_to(self.raw_dir).as_posix()) for p in found]
 
     def table(self, join: JoinSpec, export: str) -> JoinedTable:

@@ -19,10 +19,10 @@ from observatoire.config.settings import Settings
 from observatoire.core.errors import ValidationFailed
 from observatoire.core.formatting import french_percent
 from observatoire.core.schema import AGGREGATE_COLUMNS, QUARANTINE_REASONS
+from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import (
     atomic_dir,
     temp_prefix,
-    write_csv,
     write_json,
     write_parquet,
 )
@@ -31,15 +31,26 @@ from observatoire.intake.key_fingerprint import key_for_ingest, write_fingerprin
 from observatoire.intake.mapping import load_partners
 from observatoire.intake.pseudonymise import Pseudonymiser
 
-__all__ = ["stage_ingest", "stage_validate"]
+__all__ = ["stage_ingest", "stage_validate", "write_quarantine"]
 
 STAGING = PATHS.staging
 VALIDATED = PATHS.validated
 METRICS = PATHS.metrics
 
 
+def write_quarantine(rows: pd.DataFrame, path: Path) -> None:
+    """A quarantine file: the rows set aside, as text, safe to open in a spreadsheet.
+
+    These files go back to the partner (« voici les lignes à corriger »), who opens them in
+    Excel: a cell typed as ``=HYPERLINK(...)`` must not become a formula there
+    (:func:`observatoire.core.spreadsheet.write_safe_csv`, OWASP CSV injection)."""
+    write_safe_csv(rows.astype(str), path)
+
+
 def _quarantine_name(source_file: str) -> str:
-    return source_file.replace("/", "__").rsplit(".", 1)[0] + ".csv"
+    """``abri_nuit/abri_nuit_2024.csv`` → ``abri_nuit__abri_nuit_2024.csv``, one safe name
+    (:meth:`~observatoire.config.paths.Paths.safe_name`: the file name comes from the partner)."""
+    return PATHS.safe_name(source_file.replace("/", "__").rsplit(".", 1)[0] + ".csv")
 
 
 def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
@@ -49,7 +60,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     key = key_for_ingest(settings, root)
     print(f"Lecture des exports de {len(partners)} partenaires dans {raw_dir}/")
     result = ingest_network(raw_dir, partners, Pseudonymiser(key))
-    quarantine_dir = ing.quarantine_dir / "ingest"
+    quarantine_dir = PATHS.confined(ing.quarantine_dir / "ingest")
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
         write_parquet(result.contacts, staging / "contacts.parquet")
         write_parquet(result.tokens, staging / "identity_tokens.parquet")
@@ -57,7 +68,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
         write_parquet(result.aggregates, staging / "aggregates.parquet")
         for f in result.files:
             if f.rows_quarantined:
-                write_csv(f.quarantined.astype(str), qdir / _quarantine_name(f.source_file))
+                write_quarantine(f.quarantined, qdir / _quarantine_name(f.source_file))
     files = {f.source_file: f.accounting() for f in result.files}
     joined = {j.source_file: j.accounting() for j in result.joined}
     write_json(PATHS.coverage, result.coverage.to_json())
@@ -140,7 +151,7 @@ def stage_validate(settings: Settings) -> None:
             "--partner ID) et demandez une correction au partenaire ; aucune donnée propre "
             "n'a été écrite."
         )
-    quarantine_dir = settings.ingest.quarantine_dir / "validation"
+    quarantine_dir = PATHS.confined(settings.ingest.quarantine_dir / "validation")
     with atomic_dir(VALIDATED) as vdir, atomic_dir(quarantine_dir) as qdir:
         for name, frame in (("contacts", contacts), ("refusals", refusals)):
             bad = results[name].set_aside
@@ -149,7 +160,7 @@ def stage_validate(settings: Settings) -> None:
             )
             write_parquet(frame[keep].reset_index(drop=True), vdir / f"{name}.parquet")
             if len(bad):
-                write_csv(bad.astype(str), qdir / f"{name}.csv")
+                write_quarantine(bad, qdir / f"{name}.csv")
         clean_aggregates = aggregates
         if "aggregates" in results:
             bad = results["aggregates"].set_aside
@@ -158,7 +169,7 @@ def stage_validate(settings: Settings) -> None:
             )
             clean_aggregates = aggregates[keep].reset_index(drop=True)
             if len(bad):
-                write_csv(bad.astype(str), qdir / "aggregates.csv")
+                write_quarantine(bad, qdir / "aggregates.csv")
         write_parquet(clean_aggregates, vdir / "aggregates.parquet")
     # Aggregates need no linkage: the validated table is the clean one.
     write_parquet(clean_aggregates, PATHS.aggregates)

@@ -25,7 +25,8 @@ from dataclasses import asdict
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
-from observatoire.core.storage import atomic_dir, write_csv
+from observatoire.core.spreadsheet import write_safe_csv
+from observatoire.core.storage import atomic_dir
 from observatoire.disclosure.archive import LEDGER, read_release
 from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledger_of, write_state
 from observatoire.disclosure.publication import publish
@@ -126,7 +127,7 @@ def build_publication(settings: Settings) -> None:
         if youth is not None:
             write_youth_tables(youth, out / YOUTH_FOLDER)
         ledger = ledger_of(parts)
-        write_csv(ledger, out / LEDGER)
+        write_safe_csv(ledger, out / LEDGER, quote_all=False)
         write_state(
             internal,
             PublicationState(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from observatoire.config.paths import Paths
 from observatoire.config.settings import ReportSettings, Settings
 from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS
 from observatoire.core.formatting import (
@@ -43,6 +44,7 @@ from observatoire.core.schema import (
     SEX_CODES,
     TABLE_FIELDS,
 )
+from observatoire.core.spreadsheet import restore_cell
 from observatoire.disclosure.ledger import PublishedCell, published_texts, read_ledger, read_state
 from observatoire.disclosure.publication import key as count_key
 from observatoire.intake.check import condense_lines, fix_sentence
@@ -161,18 +163,19 @@ class QualityPaths:
     @classmethod
     def from_settings(cls, settings: Settings, root: Path = Path(".")) -> QualityPaths:
         year = settings.report.year
+        paths = Paths(root)
         return cls(
-            contacts=root / "data_clean/contacts.parquet",
-            refusals=root / "data_clean/refusals.parquet",
-            staging=root / "data_clean/staging",
+            contacts=paths.contacts,
+            refusals=paths.refusals,
+            staging=paths.staging,
             quarantine=root / settings.ingest.quarantine_dir,
-            rows=root / "outputs/metrics/rows.json",
-            inputs=root / "outputs/metrics/inputs.json",
+            rows=paths.metrics / "rows.json",
+            inputs=paths.metrics / "inputs.json",
             partners_dir=root / settings.inputs.partners_dir,
             codes_dir=root / settings.inputs.codes_dir,
-            out=root / "outputs/quality" / str(year),
-            tables=root / "outputs/tables" / str(year),
-            disclosure=root / "outputs/disclosure" / str(year),
+            out=paths.confined(paths.quality(year)),
+            tables=paths.tables(year),
+            disclosure=paths.disclosure(year),
         )
 
 
@@ -395,7 +398,8 @@ def _read_quarantine(path: Path, columns: list[str]) -> pd.DataFrame:
     """Only the named columns of a quarantine file (its raw cells are never loaded into a sheet)."""
     header = pd.read_csv(path, nrows=0).columns
     use = [c for c in columns if c in header]
-    return pd.read_csv(path, usecols=use, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(path, usecols=use, dtype=str, keep_default_na=False)
+    return frame.map(restore_cell)  # the quarantine's cells were neutralised for spreadsheets
 
 
 def _validation_field(row: pd.Series, spec: ExportSpec) -> str | None:
@@ -1074,7 +1078,7 @@ def build_quality_sheets(
     try:
         with atomic_dir(paths.out) as out:
             for pid, mapping in partners.items():
-                src_dir = work / pid
+                src_dir = work / Paths.safe_name(pid)  # names the sheet's files
                 src_dir.mkdir()
                 ctx = sheet_context(mapping, data, report, paths.quarantine)
                 if report.logo is not None:

@@ -41,6 +41,10 @@ __all__ = [
     "PARTIAL_CHANGE",
     "PARTIAL_YOY",
     "change_computable",
+    "not_received",
+    "uncomputed_change",
+    "NOT_RECEIVED",
+    "ABSENT_CHANGE",
     "document_context",
     "file_year",
     "fr_num",
@@ -234,6 +238,37 @@ PARTIAL_YOY = (
     "par les exports d'un partenaire (voir @sec-couverture) ; une année partielle n'est ni "
     "comparée ni annualisée."
 )
+
+
+NOT_RECEIVED = "non reçu"
+"""What a figure prints when the partners of a dispositif sent no data for the year (an export
+received empty): not « 0 » (see :meth:`observatoire.core.coverage.Coverage.absent_years`)."""
+ABSENT_CHANGE = "non calculée (données non reçues)"
+"""What a change prints when one of its two years has no data from a partner concerned."""
+
+
+def not_received(data: ReportData, dispositif: str | None = None, year: int | None = None) -> bool:
+    """Whether every partner (of ``dispositif``) concerned by ``year`` (default: the report
+    year) sent no data for it: its figures are « non reçu », never zero."""
+    if data.coverage is None:
+        return False
+    year = data.year if year is None else year
+    first, last = pd.Period(f"{year}-01", freq="M"), pd.Period(f"{year}-12", freq="M")
+    concerned = {
+        pid
+        for pid, p in data.coverage.partners.items()
+        if (dispositif is None or p.runs(dispositif)) and p.touches(first, last)
+    }
+    return bool(concerned) and concerned <= set(data.coverage.absent_in(year, dispositif))
+
+
+def uncomputed_change(data: ReportData, dispositif: str | None = None) -> str:
+    """Why a change is not computed: data not received for one of the two years, or a partial
+    year."""
+    cov = data.coverage
+    if cov is not None and any(cov.absent_in(y, dispositif) for y in (data.year, data.year - 1)):
+        return ABSENT_CHANGE
+    return PARTIAL_CHANGE
 
 
 def change_computable(data: ReportData, dispositif: str | None = None) -> bool:

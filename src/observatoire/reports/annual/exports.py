@@ -13,7 +13,7 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS, NATIONALITY_GROUPS
-from observatoire.core.storage import write_csv
+from observatoire.core.spreadsheet import text_cell, write_safe_csv
 from observatoire.disclosure.publication import TOTAL, Tables
 from observatoire.disclosure.suppression import Publication
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
@@ -43,7 +43,7 @@ def write_exports(
     partner_names = {pid: p["name"] for pid, p in ind.get("partners", {}).items()}
     frames = published_tables(tables, pub, partner_names, shelter)
     for name, frame in frames.items():
-        write_csv(frame, folder / f"{name}.csv")
+        write_safe_csv(frame, folder / f"{name}.csv", quote_all=False)
     write_tables_workbook(frames, tables, masthead, folder / f"tableaux_{masthead.year}.xlsx")
 
 
@@ -182,11 +182,13 @@ def write_tables_workbook(
         ws = wb.create_sheet(name[:31])
         ws.cell(row=1, column=1, value=titles.get(name, name)).font = Font(bold=True)
         for col, label in enumerate(frame.columns, start=1):
-            ws.cell(row=3, column=col, value=str(label)).font = Font(bold=True)
+            header = ws.cell(row=3, column=col, value=str(label))
+            header.font = Font(bold=True)
+            text_cell(header)
             ws.column_dimensions[chr(64 + col)].width = max(14, len(str(label)) + 2)
         for r, values in enumerate(frame.itertuples(index=False), start=4):
             for col, value in enumerate(values, start=1):
-                ws.cell(row=r, column=col, value=value)
+                text_cell(ws.cell(row=r, column=col, value=value))
     stamp = dt.datetime.fromisoformat(masthead.date)
     wb.properties.creator = masthead.organisation
     wb.properties.created = stamp

@@ -16,7 +16,7 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS
-from observatoire.core.storage import write_csv
+from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.disclosure.publication import (
     TOTAL,
     Tables,
@@ -101,7 +101,7 @@ def write_figure_cells(cells: pd.DataFrame, path: Path) -> None:
     with their ledger keys; never a hidden value."""
     out = cells.drop(columns=["persons"])
     out["value"] = cells["persons"].round().astype("Int64")  # empty where the figure shows a mask
-    write_csv(out, path)
+    write_safe_csv(out, path, quote_all=False)
 
 
 def report_figures(

@@ -28,7 +28,8 @@ from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.formatting import french_number as fr_num
 from observatoire.core.formatting import french_points as pp
 from observatoire.core.person_level import NO_PERSONS_REASON
-from observatoire.core.storage import publish_members, temp_dir, write_csv
+from observatoire.core.spreadsheet import write_safe_csv
+from observatoire.core.storage import publish_members, temp_dir
 from observatoire.disclosure.ledger import read_ledger, read_state
 from observatoire.disclosure.youth import (
     YouthPublication,
@@ -831,7 +832,9 @@ def transition_figure(youth_dir: Path, fig_dir: Path, k: int) -> str | None:
         matrices, title="Probabilités de transition d'un mois au suivant", masked=masked, k=k
     )
     save_figure(fig, fig_dir / "transitions.png")
-    write_csv(cells.drop(columns=["probabilite"]), fig_dir / "transitions.csv")
+    write_safe_csv(
+        cells.drop(columns=["probabilite"]), fig_dir / "transitions.csv", quote_all=False
+    )
     return f"{FIGURES}/transitions.png"
 
 

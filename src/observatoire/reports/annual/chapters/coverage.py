@@ -194,6 +194,15 @@ def partial_year_sentences(data: ReportData) -> list[str]:
     if cov is None:
         return []
     out = []
+    for row in cov.absent_years():
+        if row["year"] not in (data.year, data.year - 1):
+            continue
+        out.append(
+            f"{_name(data, row['partner_id'])} : aucune donnée reçue pour {row['year']} (export "
+            "vide ou jamais envoyé) alors que sa couverture inclut cette année. Ses chiffres de "
+            f"{row['year']} sont « non reçus », pas zéro : ils ne sont ni publiés comme tels, ni "
+            "comparés à une autre année (ni pour son dispositif ni pour le réseau)."
+        )
     for row in cov.partial_years():
         if row["year"] not in (data.year, data.year - 1):
             continue

@@ -30,11 +30,13 @@ from observatoire.disclosure.suppression import Publication
 from observatoire.indicators.exits import UNKNOWN_REASON
 from observatoire.reports.annual.chapters.cells import change_text, share_text, split_rows
 from observatoire.reports.annual.context import (
-    PARTIAL_CHANGE,
+    NOT_RECEIVED,
     ReportData,
     change_computable,
     fr_num,
+    not_received,
     partners_unit,
+    uncomputed_change,
 )
 
 __all__ = [
@@ -55,12 +57,14 @@ def context(data: ReportData) -> dict[str, Any]:
     ind, pub, min_mean = data.ind, data.pub, data.min_mean
     shelter = shelter_context(ind, min_mean)
     if shelter and not change_computable(data, SHELTER):
-        shelter["nights_change"] = shelter["refusals_change"] = PARTIAL_CHANGE
+        shelter["nights_change"] = shelter["refusals_change"] = uncomputed_change(data, SHELTER)
     return {
         "chapters": dispositif_chapters(data),
         "chapter_order": [d for d in DISPOSITIFS if d in ind["dispositifs"]],
         "shelter": shelter,
-        "interventions": fr_num((ind.get("interventions") or {}).get("urgence_sociale")),
+        "interventions": NOT_RECEIVED
+        if not_received(data, "urgence_sociale")
+        else fr_num((ind.get("interventions") or {}).get("urgence_sociale")),
         "ma_stays": stays_text(ind, "maison_accueil", min_mean),
         "hf_stays": stays_text(ind, "housing_first", min_mean),
         "exits": {
@@ -80,8 +84,12 @@ def dispositif_chapters(data: ReportData) -> dict[str, dict[str, Any]]:
         for code in data.ind["dispositifs"]
     }
     for code, chapter in chapters.items():
-        if not change_computable(data, code):  # a partial year is never compared
-            chapter["persons_change"] = chapter["contacts_change"] = PARTIAL_CHANGE
+        chapter["received"] = not not_received(data, code)
+        if not change_computable(data, code):  # a partial or absent year is never compared
+            chapter["persons_change"] = chapter["contacts_change"] = uncomputed_change(data, code)
+        if not chapter["received"]:  # an export received empty: missing, not zero
+            chapter["persons"] = chapter["contacts"] = NOT_RECEIVED
+            chapter["new_share"], chapter["duration"] = "–", None
     return chapters
 
 

@@ -150,9 +150,9 @@ def dispositif_rows(data: ReportData) -> list[dict[str, Any]]:
                 "persons": by_code[code]["persons"],
                 "persons_prev": by_code[code]["persons_prev"],
                 "persons_change": by_code[code]["persons_change"],
-                "contacts": fr_num(d["contacts"]),
+                "contacts": by_code[code]["contacts"],  # « non reçu » for an absent year
                 "contacts_prev": fr_num(d["contacts_prev"]),
-                "contacts_change": french_change(d["contacts"], d["contacts_prev"]),
+                "contacts_change": by_code[code]["contacts_change"],
                 "unit": partners_unit(partners, code),
                 "ethos": ethos_text(code),
             }
