@@ -302,9 +302,9 @@ def test_merged_header_needs_the_merge_to_be_read(tmp_path):
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        (b"", "illisible"),
+        (b"", "fichier vide"),
         (b"PK\x03\x04 not really a zip", "illisible"),
-        ("N° dossier;Nom\r\nAN-1;Dupont\r\n".encode("cp1252"), "illisible"),
+        ("N° dossier;Nom\r\nAN-1;Dupont\r\n".encode("cp1252"), "fichier texte"),
     ],
 )
 def test_unreadable_ods_is_rejected(tmp_path, data, fragment):
