@@ -133,7 +133,7 @@ class _Record:
     nonblank: bool
     multi: list[tuple[int, int, bytes]]  # (field, line where the quote opens, cell bytes)
     unclosed: tuple[int, int, int] | None  # (field, line, byte offset of the quote)
-    longest: tuple[int, int]  # (bytes, field)
+    longest: tuple[int, int, int, int]  # (bytes, field, first byte, end byte)
 
 
 class _Scanner:
@@ -159,9 +159,9 @@ class _Scanner:
         data, n = self.data, len(self.data)
         start_line, fld, nonblank = line, 0, False
         multi: list[tuple[int, int, bytes]] = []
-        longest = (0, 0)
+        longest = (0, 0, 0, 0)
         while True:
-            size = 0
+            size, begin = 0, pos
             if pos < n and data[pos] == QUOTE:
                 m = self.quoted.match(data, pos)
                 if m is None:
@@ -183,7 +183,7 @@ class _Scanner:
                 nonblank = not self._blank(cell)
             pos = m.end()
             if size > longest[0]:
-                longest = (size, fld)
+                longest = (size, fld, begin, pos)
             if pos >= n:
                 return _Record(start_line, n, line + 1, fld + 1, nonblank, multi, None, longest)
             if data[pos] == self.delim:
@@ -239,7 +239,9 @@ def scan_delimited(
                 _limit_action("max_columns"),
             )
         if rec.longest[0] > limits.max_cell_chars:
-            chars = _chars(data, pos, rec, encoding)
+            _, _, begin, end = rec.longest
+            cell = data[begin:end].decode(encoding, errors="replace")
+            chars = len(cell) - 2 * cell.startswith('"') - cell.count('""')
             if chars > limits.max_cell_chars:
                 _refuse_long_cell(chars, rec.line, rec.longest[1], labels, limits, partner_id, name)
         broken = None
@@ -277,7 +279,9 @@ def scan_delimited(
                 scan.record_lines.append(rec.line)
             pos, line = rec.next_pos, rec.next_line
         if len(scan.record_lines) > limits.max_rows:
-            _refuse_rows(f"plus de {_n(limits.max_rows)}", limits, partner_id, name)
+            _refuse_rows(
+                f"plus de {_n(limits.max_rows)} lignes de données", limits, partner_id, name
+            )
     return scan
 
 
@@ -286,12 +290,6 @@ def _quote_offset(data: bytes, pos: int, lines_down: int) -> int:
     for _ in range(lines_down):
         pos = _next_line_start(data, pos)
     return pos
-
-
-def _chars(data: bytes, pos: int, rec: _Record, encoding: str) -> int:
-    """Characters of the record's longest cell (its bytes overstate them in UTF-8)."""
-    text = data[pos : rec.next_pos].decode(encoding, errors="replace")
-    return max((len(cell) for cell in re.split(r"[\r\n]", text)), default=0) if text else 0
 
 
 def _refuse_long_cell(
@@ -324,7 +322,7 @@ def _refuse_rows(found: str, limits: ReadLimits, partner_id: str, name: str) -> 
     raise ExportRejected(
         partner_id,
         name,
-        f"{found} lignes de données, pour une limite de {_n(limits.max_rows)} "
+        f"{found}, pour une limite de {_n(limits.max_rows)} lignes "
         "(ingest.limits.max_rows) ; le fichier n'a pas été lu.",
         _limit_action("max_rows"),
     )
@@ -572,7 +570,9 @@ def _scan_xlsx(
             scan.row_lines.append(r)
             scan.formula_cells.extend(formulas)
             if len(scan.row_lines) > limits.max_rows:
-                _refuse_rows(f"plus de {_n(limits.max_rows)}", limits, partner_id, name)
+                _refuse_rows(
+                    f"plus de {_n(limits.max_rows)} lignes de données", limits, partner_id, name
+                )
         el.clear()
         if parent is not None:
             parent.clear()
@@ -592,7 +592,13 @@ def _check_dimension(
     rows = int(r2) - max(int(r1), header_row)
     cols = _column_index(c2) - _column_index(c1) + 1
     if rows > limits.max_rows:
-        _refuse_rows(f"la feuille déclare {_n(rows)} (étendue {ref})", limits, partner_id, name)
+        _refuse_rows(
+            f"la feuille déclare {_n(rows)} lignes de données (étendue {ref}, lue avant les "
+            "cellules)",
+            limits,
+            partner_id,
+            name,
+        )
     if cols > limits.max_columns:
         _refuse_columns(cols, None, limits, partner_id, name, ref)
 
@@ -618,8 +624,7 @@ def _refuse_columns(
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _VALUE_ATTRS = tuple(
-    f"{{{_ODS_OFFICE}}}{a}"
-    for a in ("value", "date-value", "time-value", "boolean-value")
+    f"{{{_ODS_OFFICE}}}{a}" for a in ("value", "date-value", "time-value", "boolean-value")
 )
 
 
@@ -684,7 +689,9 @@ def _scan_ods(
                 scan.row_lines.append(r)
                 scan.formula_cells.extend((r, c) for c in formulas)
                 if len(scan.row_lines) > limits.max_rows:
-                    _refuse_rows(f"plus de {_n(limits.max_rows)}", limits, partner_id, name)
+                    _refuse_rows(
+                        f"plus de {_n(limits.max_rows)} lignes de données", limits, partner_id, name
+                    )
         if not (nonblank or formulas):
             r += repeat
         el.clear()
