@@ -100,11 +100,14 @@ def make_xlsx_bomb(path: Path, sheet_bytes: int = 1_780_000_000) -> None:
             head, tail = body.split(b"</sheetData>")
             with dst.open(info.filename, "w", force_zip64=True) as out:
                 out.write(head)
-                cells = b"".join(b'<c r="A%d" s="1"/>' for _ in range(50))
+                letters = [chr(65 + i // 26) + chr(65 + i % 26) for i in range(50)]
                 r, written = 10_000, len(head)
                 while written < sheet_bytes:
                     chunk = b"".join(
-                        b'<row r="%d">' % (r + i) + cells + b"</row>" for i in range(2000)
+                        b'<row r="%d">' % (r + i)
+                        + b"".join(b'<c r="%s%d" s="1"/>' % (c.encode(), r + i) for c in letters)
+                        + b"</row>"
+                        for i in range(2000)
                     )
                     out.write(chunk)
                     written += len(chunk)

@@ -350,23 +350,24 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
         )
     if reason in ("jointure_sans_correspondance", "jointure_ambigue"):
         return _join_sentence(reason, spec, columns, cols)
+    where = cols or "la colonne indiquée"
     if reason == "guillemet_non_ferme":
         return (
-            f"fermer ou retirer le guillemet (\") ouvert dans {cols} sur cette ligne : il n'est "
+            f"fermer ou retirer le guillemet (\") ouvert dans {where} sur cette ligne : il n'est "
             "jamais fermé (ou seulement plusieurs lignes plus bas), si bien que les lignes "
             "suivantes se retrouveraient dans une seule cellule. La ligne est mise de côté ; "
             "les suivantes sont lues normalement."
         )
     if reason == "caractere_nul":
         return (
-            f"corriger {cols} : la cellule contient un caractère nul invisible (octet 0x00, "
+            f"corriger {where} : la cellule contient un caractère nul invisible (octet 0x00, "
             "fichier endommagé ou copié depuis un autre logiciel) ; ressaisir la valeur."
         )
     if reason == "formule_sans_valeur":
         return (
-            f"{cols} contient une formule sans valeur calculée (classeur produit par un "
-            "programme et jamais ouvert dans un tableur) : ouvrez et enregistrez le fichier "
-            "dans Excel ou LibreOffice (les formules seront calculées), puis renvoyez-le."
+            f"ouvrir et enregistrer le fichier dans Excel ou LibreOffice, puis le renvoyer : "
+            f"{where} contient une formule sans valeur calculée (classeur produit par un "
+            "programme et jamais ouvert dans un tableur), que l'enregistrement calculera."
         )
     if reason == "occupation_excessive":
         return (
