@@ -193,7 +193,13 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.intake.check import run_check
 
-    return run_check(args.file, args.partner, as_json=args.json, inputs=settings.inputs)
+    return run_check(
+        args.file,
+        args.partner,
+        as_json=args.json,
+        inputs=settings.inputs,
+        limits=settings.ingest.limits,
+    )
 
 
 def _cmd_leak_guard(args: argparse.Namespace, settings: Settings) -> int:

@@ -44,6 +44,7 @@ __all__ = [
     "LongTerm",
     "NoiseSettings",
     "PlantedSettings",
+    "ReadLimits",
     "Reference",
     "ReportSettings",
     "Returns",
@@ -111,6 +112,37 @@ def project_relative(value: Path | None) -> Path | None:
     return value
 
 
+class ReadLimits(Section):
+    """Sizes a partner export may not exceed, checked before it is read (``ingest.limits``).
+
+    A sector export is a few MB (the largest of the synthetic network at scale 1.0: 1.5 MB, some
+    25,000 rows); the defaults leave a wide margin while keeping the memory of one read under
+    about 2 GB (bench/hostile_sizes.py measures it). A file over a limit is refused in French,
+    naming the limit, the value found and what to do; nothing of it is parsed. Raise a limit
+    here only for a partner whose genuine exports need it.
+    """
+
+    max_file_mb: Annotated[float, Field(gt=0)] = 50.0
+    """Size on disk of one export (CSV, TSV, XLSX, ODS)."""
+    max_workbook_mb: Annotated[float, Field(gt=0)] = 200.0
+    """Uncompressed size of a workbook (sum of its zip members, read from the zip directory
+    before anything is decompressed): a few MB of XLSX may hold gigabytes of sheet XML."""
+    max_rows: Positive = 500_000
+    """Rows of one file (records of a CSV, rows of the sheet read)."""
+    max_columns: Positive = 500
+    """Columns of the sheet read (its ``<dimension>``) or fields of a CSV record."""
+    max_cell_chars: Positive = 32_767
+    """Characters of one cell: the most a spreadsheet cell can hold (Excel's own limit)."""
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
+
+    @property
+    def max_workbook_bytes(self) -> int:
+        return int(self.max_workbook_mb * 1_000_000)
+
+
 class IngestSettings(Section):
     """Reading and pseudonymisation (stage ``ingest``); the key itself is never in the file."""
 
@@ -119,6 +151,7 @@ class IngestSettings(Section):
     quarantine_dir: PathValue = Path("data_raw/quarantine")
     """Written by ingest and validate: inside the project (checked again by
     :meth:`observatoire.config.paths.Paths.confined` when written)."""
+    limits: ReadLimits = ReadLimits()
 
     @field_validator("quarantine_dir")
     @classmethod

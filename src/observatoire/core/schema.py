@@ -217,6 +217,12 @@ QUARANTINE_REASONS: dict[str, str] = {
     "jointure_ambigue": "clé de jointure présente plusieurs fois dans la table jointe",
     "occupation_excessive": "lits occupés au-delà des lits disponibles (tolérance comprise)",
     "groupes_incoherents": "total d'un groupe différent de la somme de ses parties déclarées",
+    # lane rows (issue 17): broken records the reader recognises
+    "guillemet_non_ferme": "guillemet non fermé : la ligne où il s'ouvre est mise de côté, les "
+    "lignes suivantes sont lues normalement",
+    "caractere_nul": "caractère nul (octet 0x00) dans une cellule : cellule endommagée",
+    "formule_sans_valeur": "formule sans valeur calculée (classeur écrit par un programme, "
+    "jamais ouvert dans un tableur)",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.

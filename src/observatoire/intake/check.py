@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from observatoire.config.settings import IdentityChecks, InputsSettings
+from observatoire.config.settings import IdentityChecks, InputsSettings, ReadLimits
 from observatoire.core.coverage import (
     STRAY_GAP_MONTHS,
     STRAY_SHARE,
@@ -359,6 +359,25 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
         )
     if reason in ("jointure_sans_correspondance", "jointure_ambigue"):
         return _join_sentence(reason, spec, columns, cols)
+    where = cols or "la colonne indiquée"
+    if reason == "guillemet_non_ferme":
+        return (
+            f"fermer ou retirer le guillemet (\") ouvert dans {where} sur cette ligne : il n'est "
+            "jamais fermé (ou seulement plusieurs lignes plus bas), si bien que les lignes "
+            "suivantes se retrouveraient dans une seule cellule. La ligne est mise de côté ; "
+            "les suivantes sont lues normalement."
+        )
+    if reason == "caractere_nul":
+        return (
+            f"corriger {where} : la cellule contient un caractère nul invisible (octet 0x00, "
+            "fichier endommagé ou copié depuis un autre logiciel) ; ressaisir la valeur."
+        )
+    if reason == "formule_sans_valeur":
+        return (
+            f"ouvrir et enregistrer le fichier dans Excel ou LibreOffice, puis le renvoyer : "
+            f"{where} contient une formule sans valeur calculée (classeur produit par un "
+            "programme et jamais ouvert dans un tableur), que l'enregistrement calculera."
+        )
     if reason == "occupation_excessive":
         return (
             "vérifier les lits occupés de ces nuits : ils dépassent les lits disponibles (lits "
@@ -461,8 +480,13 @@ def _problem_groups(result: FileResult, spec: ExportSpec, year: int | None) -> l
     return groups
 
 
-def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckReport:
-    """Read one export as the pipeline would and report, without writing anything."""
+def check_file(
+    file: Path, partner_id: str, inputs: InputsSettings, limits: ReadLimits | None = None
+) -> CheckReport:
+    """Read one export as the pipeline would and report, without writing anything.
+
+    ``limits`` (``ingest.limits``) are the pipeline's: a file it would refuse for its size is
+    refused here, before being read."""
     file = Path(file)
     report = CheckReport(status="rejected", file=str(file), partner_id=partner_id)
     try:
@@ -498,7 +522,7 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
         # Joined tables are looked for beside the file first, then where the pipeline reads.
         tables = JoinedTables(inputs.raw_dir, partner.partner_id, search_dirs=(file.parent,))
         result, outputs = read_shared_file(
-            file, str(file), partner, specs, tables, coverage_of=partner.export_coverage
+            file, str(file), partner, specs, tables, partner.export_coverage, limits=limits
         )
         report.coverage_declared = [list(p) for p in declared] if declared else None
         frames = [frame for _, frame in outputs if len(frame)]
@@ -515,6 +539,16 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
         return report
     except ObservatoireError as exc:
         report.message, report.action = str(exc), "corrigez le problème indiqué puis relancez."
+        return report
+    except MemoryError:  # a safety net: the limits are meant to refuse such a file before
+        report.message = (
+            "mémoire insuffisante pour lire ce fichier : il dépasse ce que cette machine peut "
+            "lire, sans avoir dépassé les limites de ingest.limits."
+        )
+        report.action = (
+            "abaissez les limites `ingest.limits` dans params/pipeline.yaml, ou demandez au "
+            "partenaire un export limité aux lignes et colonnes convenues."
+        )
         return report
     except OSError as exc:  # unreadable file: permissions, device errors
         report.message = f"le fichier ne peut pas être lu ({type(exc).__name__})."
@@ -550,6 +584,7 @@ def check_file(file: Path, partner_id: str, inputs: InputsSettings) -> CheckRepo
         report.filters = {str(k): int(v) for k, v in counts.items()}
     if result.exports is not None:
         report.exports_detail = result.exports
+    report.notes.extend(result.notes)
     report.extra_columns = list(result.extra_columns)
     report.missing_optional_columns = list(result.missing_optional)
     if result.rows_read == 0:
@@ -821,9 +856,15 @@ def _relational_lines(report: CheckReport) -> list[str]:
     return out
 
 
-def run_check(file: Path, partner_id: str, as_json: bool, inputs: InputsSettings) -> int:
+def run_check(
+    file: Path,
+    partner_id: str,
+    as_json: bool,
+    inputs: InputsSettings,
+    limits: ReadLimits | None = None,
+) -> int:
     """CLI entry point: print the report (text or JSON) and return the exit code."""
-    report = check_file(file, partner_id, inputs)
+    report = check_file(file, partner_id, inputs, limits)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

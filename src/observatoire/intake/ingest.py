@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from observatoire.config.settings import ReadLimits
 from observatoire.core.coverage import (
     DECLARED,
     PROPOSED,
@@ -55,6 +56,7 @@ from observatoire.intake.mapping import (
     normalise_label,
 )
 from observatoire.intake.pseudonymise import Pseudonymiser
+from observatoire.intake.rawscan import reconcile
 from observatoire.intake.readers import (
     is_blank,
     map_unique,
@@ -124,6 +126,11 @@ class FileResult:
     rows_in_several_exports: int = 0
     """Rows kept by more than one export of the file (overlapping filters): counted once, in
     the first export that keeps them."""
+    rows_counted: int | None = None
+    """Records counted in the raw file by the independent scan (:mod:`.rawscan`), reconciled
+    with ``rows_read`` = accepted + set aside (+ filtered)."""
+    notes: list[str] = field(default_factory=list)
+    """French remarks on the file itself (a workbook holding macros…)."""
 
     @property
     def rows_accepted(self) -> int:
@@ -156,6 +163,7 @@ class FileResult:
             "extra_columns": self.extra_columns,
             "missing_optional_columns": self.missing_optional,
             "duplicate_of": self.duplicate_of,
+            **({"rows_counted": self.rows_counted} if self.rows_counted is not None else {}),
             **self._relational_accounting(),
         }
 
@@ -183,6 +191,7 @@ def _resolve_columns(
     spec: ExportSpec, header: list[str], partner: PartnerMapping, name: str
 ) -> tuple[dict[str, str], list[str], list[str]]:
     """Map canonical fields to the file's actual labels (aliases included)."""
+    _refuse_duplicate_labels(spec, header, partner, name)
     by_norm = {normalise_label(h): h for h in header if h}
     found: dict[str, str] = {}
     missing_required, missing_optional = [], []
@@ -220,6 +229,31 @@ def _resolve_columns(
     return found, extra, missing_optional
 
 
+def _refuse_duplicate_labels(
+    spec: ExportSpec, header: list[str], partner: PartnerMapping, name: str
+) -> None:
+    """A label the mapping reads that names two columns: which one holds the data is unknown,
+    so the file is refused (never the first silently read). A repeated label the mapping does
+    not read is harmless (reported with the extra columns)."""
+    positions: dict[str, list[int]] = {}
+    for i, h in enumerate(header):
+        if h:
+            positions.setdefault(normalise_label(h), []).append(i)
+    for col in spec.columns.values():
+        for label in col.labels():
+            where = positions.get(normalise_label(label), [])
+            if len(where) > 1:
+                cols = " et ".join(f"{i + 1}" for i in where)
+                raise ExportRejected(
+                    partner.partner_id,
+                    name,
+                    f"la colonne « {header[where[0]]} » figure {len(where)} fois dans l'en-tête "
+                    f"(colonnes {cols}) : impossible de savoir laquelle lire.",
+                    "demandez au partenaire de renommer ou de retirer la colonne en double et "
+                    "de renvoyer le fichier.",
+                )
+
+
 def _as_periods(periods: tuple[tuple[str, str], ...]) -> list[tuple[pd.Period, pd.Period]]:
     return [(pd.Period(a, freq="M"), pd.Period(b, freq="M")) for a, b in periods]
 
@@ -250,6 +284,7 @@ def read_partner_file(
     tables: JoinedTables | None = None,
     coverage: tuple[tuple[str, str], ...] | None = None,
     coverage_reason: str = "hors_couverture_declaree",
+    limits: ReadLimits | None = None,
 ) -> tuple[FileResult, pd.DataFrame]:
     """Read and check one export. Returns the accounting and the parsed canonical frame.
 
@@ -260,7 +295,8 @@ def read_partner_file(
     rows outside are set aside with ``coverage_reason``.
     """
     result = FileResult(partner.partner_id, spec.name, spec.table, rel_name, sha256_file(path))
-    raw = read_export(path, spec.format, partner.partner_id, rel_name)
+    raw = read_export(path, spec.format, partner.partner_id, rel_name, limits)
+    result.notes = list(raw.notes)
     rows, header = raw.rows, raw.header
     main_columns = [c for c in rows.columns if c not in ("source_row", "line")]
     relation = None
@@ -299,6 +335,7 @@ def read_partner_file(
     first_cells = pd.Series("", index=rows.index, dtype=object)
     for col in reversed(as_text.columns):
         first_cells = as_text[col].where(as_text[col] != "", first_cells)
+    _flag_reader_issues(raw, rows, found, flag)
     flag(
         map_unique(
             first_cells, lambda v: normalise_label(v or "").startswith(("total", "sous-total"))
@@ -402,7 +439,33 @@ def read_partner_file(
         for r in q.head(MAX_PROBLEMS_LISTED).itertuples()
     ]
     assert set(result.reasons) <= set(QUARANTINE_REASONS)
+    if raw.counted_lines is not None:
+        result.rows_counted = len(raw.counted_lines)
+        reconcile(
+            raw.counted_lines,
+            [int(n) for n in raw.rows["line"]],
+            result.rows_accepted + result.rows_filtered,
+            result.rows_quarantined,
+            partner.partner_id,
+            rel_name,
+        )
     return result, result.accepted
+
+
+def _flag_reader_issues(raw, rows: pd.DataFrame, found: dict[str, str], flag) -> None:
+    """Rows the reader found broken (unclosed quote, NUL byte, formula without a value), before
+    any other rule: their cells cannot be trusted. A formula without a value only matters in a
+    column the mapping reads."""
+    if not raw.issues:
+        return
+    used = set(found.values())
+    by_reason: dict[tuple[str, str], set[int]] = {}
+    for source_row, reason, label in raw.issues:
+        if reason == "formule_sans_valeur" and label not in used:
+            continue
+        by_reason.setdefault((reason, label), set()).add(int(source_row))
+    for (reason, label), source_rows in by_reason.items():
+        flag(rows["source_row"].isin(source_rows), reason, label)
 
 
 def read_shared_file(
@@ -413,6 +476,7 @@ def read_shared_file(
     tables: JoinedTables | None = None,
     coverage_of: Callable[[ExportSpec], tuple[tuple[str, str], ...] | None] | None = None,
     coverage_reason: str = "hors_couverture_declaree",
+    limits: ReadLimits | None = None,
 ) -> tuple[FileResult, list[tuple[ExportSpec, pd.DataFrame]]]:
     """One file several exports read (one export per dispositif, by complementary filters).
 
@@ -425,7 +489,9 @@ def read_shared_file(
 
     def read(spec: ExportSpec) -> tuple[FileResult, pd.DataFrame]:
         months = coverage_of(spec) if coverage_of else None
-        return read_partner_file(path, rel_name, partner, spec, tables, months, coverage_reason)
+        return read_partner_file(
+            path, rel_name, partner, spec, tables, months, coverage_reason, limits
+        )
 
     if len(specs) == 1:
         result, frame = read(specs[0])
@@ -445,6 +511,8 @@ def read_shared_file(
         ],
         missing_optional=first.missing_optional,
         declares_filter=any(s.where for s in specs),
+        rows_counted=first.rows_counted,
+        notes=first.notes,
     )
     kept_rows: set[int] = set()
     frames: list[tuple[ExportSpec, pd.DataFrame]] = []
@@ -650,13 +718,18 @@ def duplicate_file_result(
     spec: ExportSpec,
     kept: str,
     reason: str = "fichier_en_double",
+    limits: ReadLimits | None = None,
 ) -> FileResult:
     """A file that must not be counted (an identical copy, or a period already covered by a
     later sending): every row is set aside with ``reason``, and the kept file is named."""
     result = FileResult(partner.partner_id, spec.name, spec.table, rel_name, sha256_file(path))
-    raw = read_export(path, spec.format, partner.partner_id, rel_name)
+    raw = read_export(path, spec.format, partner.partner_id, rel_name, limits)
     rows = raw.rows
     result.rows_read = len(rows)
+    if raw.counted_lines is not None:
+        result.rows_counted = len(raw.counted_lines)
+        lines = [int(n) for n in rows["line"]]
+        reconcile(raw.counted_lines, lines, 0, len(rows), partner.partner_id, rel_name)
     q = rows.copy()
     q.insert(0, "column", "(fichier entier)")
     q.insert(0, "reason", reason)
@@ -915,9 +988,15 @@ def resend_reason(kept: str) -> str:
 
 
 def ingest_network(
-    raw_dir: Path, partners: dict[str, PartnerMapping], pseudo: Pseudonymiser, progress=print
+    raw_dir: Path,
+    partners: dict[str, PartnerMapping],
+    pseudo: Pseudonymiser,
+    progress=print,
+    limits: ReadLimits | None = None,
 ) -> IngestResult:
-    """Read every export of every partner; rejected files stop the run (nothing is written)."""
+    """Read every export of every partner; rejected files stop the run (nothing is written).
+
+    ``limits`` (``ingest.limits``) are checked on each file before it is read."""
     contacts, tokens, refusals, files = [], [], [], []
     joined: list[JoinedFile] = []
     coverage: dict[str, PartnerCoverage] = {}
@@ -953,7 +1032,7 @@ def ingest_network(
             if path in superseded:
                 kept = superseded[path]
                 res = duplicate_file_result(
-                    path, rel, partner, spec, kept, reason="periode_deja_couverte"
+                    path, rel, partner, spec, kept, reason="periode_deja_couverte", limits=limits
                 )
                 files.append(res)
                 progress(
@@ -963,7 +1042,9 @@ def ingest_network(
                 continue
             digest = sha256_file(path)
             if digest in seen_hashes:
-                res = duplicate_file_result(path, rel, partner, spec, seen_hashes[digest])
+                res = duplicate_file_result(
+                    path, rel, partner, spec, seen_hashes[digest], limits=limits
+                )
                 files.append(res)
                 progress(
                     f"  {rel} : copie identique de {res.duplicate_of}, ignorée "
@@ -972,8 +1053,10 @@ def ingest_network(
                 continue
             seen_hashes[digest] = rel
             res, outputs = read_shared_file(
-                path, rel, partner, specs, tables, coverage_of=partner.export_coverage
+                path, rel, partner, specs, tables, partner.export_coverage, limits=limits
             )
+            for note in res.notes:
+                warnings.append(f"Attention : {rel} ({partner.partner_id}) : {note}")
             read.append((len(files), path, rel, specs, res, outputs))
             files.append(res)  # its place in the accounting; replaced if read again
         cov, warning = partner_coverage(
@@ -997,6 +1080,7 @@ def ingest_network(
                         tables,
                         coverage_of=lambda _spec, cov=cov: _months(cov),
                         coverage_reason="ligne_isolee",
+                        limits=limits,
                     )
                     files[place] = res
             filtered = f", {res.rows_filtered} hors champ (filtres)" if res.rows_filtered else ""

@@ -13,13 +13,24 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from observatoire.config.settings import ReadLimits
 from observatoire.core.errors import ExportRejected
 from observatoire.intake.mapping import FileFormat
+from observatoire.intake.rawscan import (
+    BrokenRecord,
+    SheetScan,
+    check_file_size,
+    column_letters,
+    scan_delimited,
+    scan_workbook,
+    sniff_format,
+)
 
 __all__ = [
     "ENCODING_NAMES",
@@ -52,6 +63,13 @@ class RawTable:
 
     header: list[str]
     rows: pd.DataFrame
+    counted_lines: list[int] | None = None
+    """First lines of the records the independent scan of the raw file counted
+    (:mod:`observatoire.intake.rawscan`), to reconcile with the rows read."""
+    issues: list[tuple[int, str, str]] = dataclass_field(default_factory=list)
+    """Rows the reader already knows are broken: (source_row, reason code, column label)."""
+    notes: list[str] = dataclass_field(default_factory=list)
+    """French remarks about the file itself (a workbook with macros…)."""
 
 
 SINGLE_BYTE_CODECS = {"cp1252", "iso8859-1", "iso8859-15"}
@@ -73,7 +91,10 @@ def _check_text_bytes(data: bytes, encoding: str, partner_id: str, name: str) ->
             f"demandez au partenaire l'export CSV habituel ({label}), ou corrigez `type:` dans "
             f"params/partners/{partner_id}.yaml si le partenaire envoie désormais un classeur.",
         )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+    nul = data.count(b"\x00")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or nul > max(8, len(data) // 100):
+        # UTF-16 puts a NUL beside every ASCII character; a stray NUL byte or two in a text
+        # file is a damaged cell, set aside with its row (reason ``caractere_nul``).
         at = data.find(b"\x00")
         line = data[: max(at, 0)].count(b"\n") + 1
         raise ExportRejected(
@@ -129,37 +150,103 @@ def _decode(data: bytes, encoding: str, partner_id: str, name: str) -> str:
         ) from None
 
 
-def read_csv_export(path: Path, fmt: FileFormat, partner_id: str, name: str) -> RawTable:
-    """Read a delimited text export, keeping every cell as text."""
-    text = _decode(path.read_bytes(), fmt.encoding, partner_id, name)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=fmt.delimiter)
-    header: list[str] | None = None
-    records: list[list[str]] = []
-    lines: list[int] = []
-    source_rows: list[int] = []
-    data_index = 0
+def _csv_codec(encoding: str) -> str:
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def _csv_records(text: str, delimiter: str, first_line: int):
+    """(first line, last line, cells) of each record of ``text``, whose first line is
+    ``first_line`` of the file. A quoted field may span lines: the record is located at its first
+    line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     end = 0
     try:
         for row in reader:
-            # A quoted field may span lines: the record is located at its first line.
             line, end = end + 1, reader.line_num
-            if header is None:
-                if end < fmt.header_row:
-                    continue
-                header = [h.strip() for h in row]
+            yield first_line + line - 1, first_line + end - 1, row
+    except csv.Error as exc:  # the scan refuses what the csv module cannot read: a safety net
+        raise _CsvStructure(first_line + reader.line_num - 1, str(exc)) from None
+
+
+class _CsvStructure(Exception):
+    def __init__(self, line: int, detail: str) -> None:
+        self.line, self.detail = line, detail
+
+
+def read_csv_export(
+    path: Path, fmt: FileFormat, partner_id: str, name: str, limits: ReadLimits | None = None
+) -> RawTable:
+    """Read a delimited text export, keeping every cell as text.
+
+    The raw bytes are scanned first (:func:`observatoire.intake.rawscan.scan_delimited`): limits,
+    and records whose quote never closes (or closes lines later around whole records). Such a
+    record is one row set aside (``guillemet_non_ferme``), and reading starts again on the line
+    after the quote, so the rows after it are read as they are, never packed into one cell.
+    """
+    limits = limits or ReadLimits()
+    check_file_size(path, limits, partner_id, name)
+    data = path.read_bytes()
+    text = _decode(data, fmt.encoding, partner_id, name)  # checks the bytes and the encoding
+    first = text.split("\n", fmt.header_row)[: fmt.header_row]
+    scan = scan_delimited(
+        data,
+        fmt.delimiter,
+        _csv_codec(fmt.encoding),
+        fmt.header_row,
+        limits,
+        partner_id,
+        name,
+        labels=[h.strip(' "\r') for h in first[-1].split(fmt.delimiter)] if first else None,
+    )
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_cell_chars + 1))
+    if scan.broken:  # the text between broken records, each read on its own
+        pieces: list[tuple[int, str] | BrokenRecord] = []
+        pos, line = 0, 1
+        for broken in scan.broken:
+            pieces.append((line, _decode_part(data, pos, broken.start, fmt.encoding)))
+            pieces.append(broken)
+            pos, line = broken.resume, broken.quote_line + 1
+        pieces.append((line, _decode_part(data, pos, len(data), fmt.encoding)))
+    else:
+        pieces = [(1, text)]
+    del text
+    header: list[str] | None = None
+    header_text = first[-1] if len(first) == fmt.header_row else ""
+    records: list[list[str]] = []
+    lines: list[int] = []
+    source_rows: list[int] = []
+    issues: list[tuple[int, str, str]] = []
+    data_index = 0
+    try:
+        for piece in pieces:
+            if isinstance(piece, BrokenRecord):
+                data_index += 1
+                cells = _broken_cells(data, piece, fmt)
+                records.append(cells)
+                lines.append(piece.first_line)
+                source_rows.append(data_index)
+                issues.append((data_index, "guillemet_non_ferme", str(piece.field)))
                 continue
-            data_index += 1
-            if not any(cell.strip() for cell in row):
-                continue  # blank line: nothing to account for
-            records.append(row)
-            lines.append(line)
-            source_rows.append(data_index)
-    except csv.Error as exc:
+            first_line, part = piece
+            for line, end, row in _csv_records(part, fmt.delimiter, first_line):
+                if header is None:
+                    if end < fmt.header_row:
+                        continue
+                    header = [h.strip() for h in row]
+                    continue
+                data_index += 1
+                if not any(cell.strip() for cell in row):
+                    continue  # blank line: nothing to account for
+                records.append(row)
+                lines.append(line)
+                source_rows.append(data_index)
+    except _CsvStructure as exc:
         raise ExportRejected(
             partner_id,
             name,
-            f"structure CSV illisible à la ligne {reader.line_num} ({exc}).",
-            "vérifiez les guillemets et le séparateur déclaré dans le fichier de correspondance.",
+            f"structure CSV illisible à la ligne {exc.line}.",
+            "demandez au partenaire de réexporter le fichier depuis son logiciel ; vérifiez "
+            "le séparateur déclaré dans le fichier de correspondance.",
         ) from None
     if header is None or not any(header):
         raise ExportRejected(
@@ -168,7 +255,7 @@ def read_csv_export(path: Path, fmt: FileFormat, partner_id: str, name: str) -> 
             f"aucune ligne d'en-tête trouvée (attendue à la ligne {fmt.header_row}).",
             "vérifiez que le fichier n'est pas vide et que `header_row` est correct.",
         )
-    if len(header) == 1 and fmt.delimiter not in text.splitlines()[fmt.header_row - 1]:
+    if len(header) == 1 and fmt.delimiter not in header_text:
         raise ExportRejected(
             partner_id,
             name,
@@ -177,18 +264,53 @@ def read_csv_export(path: Path, fmt: FileFormat, partner_id: str, name: str) -> 
             "correspondance.",
         )
     width = len(header)
+    labels = _unique(header)
+    issues = [(row, reason, labels[min(int(col), width - 1)]) for row, reason, col in issues]
     padded = [(r + [""] * width)[:width] for r in records]
-    frame = pd.DataFrame(padded, columns=_unique(header), dtype=object)
+    frame = pd.DataFrame(padded, columns=labels, dtype=object)
     frame["source_row"] = source_rows
     frame["line"] = lines
-    return RawTable(header=header, rows=frame)
+    if b"\x00" in data:
+        issues += _nul_cells(frame, labels)
+    return RawTable(header=header, rows=frame, counted_lines=scan.record_lines, issues=issues)
 
 
-def read_xlsx_export(path: Path, fmt: FileFormat, partner_id: str, name: str) -> RawTable:
+def _decode_part(data: bytes, start: int, end: int, encoding: str) -> str:
+    codec = _csv_codec(encoding) if start == 0 else encoding
+    return data[start:end].decode(codec, errors="strict")
+
+
+def _broken_cells(data: bytes, broken: BrokenRecord, fmt: FileFormat) -> list[str]:
+    """The lines of a broken record, split at every delimiter (quotes ignored), for the
+    quarantine the partner receives: what they see in a text editor."""
+    text = _decode_part(data, broken.start, broken.resume, fmt.encoding)
+    return [cell.strip() for cell in " ".join(text.splitlines()).split(fmt.delimiter)]
+
+
+def _nul_cells(frame: pd.DataFrame, labels: list[str]) -> list[tuple[int, str, str]]:
+    """Rows holding a NUL character (a damaged cell): set aside, located at their column."""
+    out: list[tuple[int, str, str]] = []
+    for label in labels:
+        has = frame[label].astype(str).str.contains("\x00", regex=False)
+        for row in frame.loc[has, "source_row"]:
+            out.append((int(row), "caractere_nul", label))
+    seen: set[int] = set()
+    return [x for x in out if not (x[0] in seen or seen.add(x[0]))]
+
+
+def read_xlsx_export(
+    path: Path,
+    fmt: FileFormat,
+    partner_id: str,
+    name: str,
+    scan: SheetScan | None = None,
+) -> RawTable:
     """Read an Excel export with a title block above the header; cells keep their native type.
 
     The workbook is opened in full (not read-only) mode because only that mode exposes merged
-    cells, needed for two-level headers; partner workbooks are small enough for it.
+    cells, needed for two-level headers; :func:`read_export` has checked its uncompressed size
+    and its sheet's extent against ``ingest.limits`` first. Macros (``.xlsm``) are never loaded
+    nor run: only the cells' stored values are read.
     """
     from openpyxl import load_workbook
 
@@ -213,7 +335,7 @@ def read_xlsx_export(path: Path, fmt: FileFormat, partner_id: str, name: str) ->
             for rng in ws.merged_cells.ranges
             if rng.min_row < fmt.header_row <= rng.max_row
         }
-        return _sheet_table(ws.iter_rows(values_only=True), fmt, partner_id, name, merged)
+        return _sheet_table(ws.iter_rows(values_only=True), fmt, partner_id, name, merged, scan)
     except ExportRejected:
         raise
     except Exception as exc:  # e.g. the declared sheet is a chart sheet, or a damaged sheet
@@ -227,7 +349,13 @@ def read_xlsx_export(path: Path, fmt: FileFormat, partner_id: str, name: str) ->
         wb.close()
 
 
-def read_ods_export(path: Path, fmt: FileFormat, partner_id: str, name: str) -> RawTable:
+def read_ods_export(
+    path: Path,
+    fmt: FileFormat,
+    partner_id: str,
+    name: str,
+    scan: SheetScan | None = None,
+) -> RawTable:
     """Read an OpenDocument spreadsheet (LibreOffice); same layout rules as an Excel export."""
     try:
         with pd.ExcelFile(path, engine="odf") as book:
@@ -245,7 +373,7 @@ def read_ods_export(path: Path, fmt: FileFormat, partner_id: str, name: str) -> 
             "ouvrez-le dans LibreOffice et réenregistrez-le au format .ods.",
         ) from None
     cells = grid.astype(object).where(grid.notna(), None).values.tolist()
-    return _sheet_table(cells, fmt, partner_id, name)
+    return _sheet_table(cells, fmt, partner_id, name, scan=scan)
 
 
 def _require_sheet(sheet: str, sheets: list[str], partner_id: str, name: str) -> None:
@@ -264,11 +392,17 @@ def _sheet_table(
     partner_id: str,
     name: str,
     merged_labels: dict[int, object] | None = None,
+    scan: SheetScan | None = None,
 ) -> RawTable:
     """Header and data rows of a spreadsheet; blank rows are skipped but keep their number.
 
     ``merged_labels`` (column index → label) fills header cells left blank by a vertical merge.
+    ``scan`` (the streamed read of the same sheet) gives the formula cells without a cached
+    value: their row is kept even when it looks blank, and set aside (``formule_sans_valeur``).
     """
+    formula_rows: dict[int, list[int]] = {}
+    for r, c in scan.formula_cells if scan else ():
+        formula_rows.setdefault(r, []).append(c)
     header: list[str] | None = None
     records: list[list[object]] = []
     lines: list[int] = []
@@ -282,7 +416,7 @@ def _sheet_table(
                 if col < len(header) and not header[col] and not is_blank(label):
                     header[col] = str(label).strip()
             continue
-        if all(is_blank(v) for v in row):
+        if all(is_blank(v) for v in row) and line not in formula_rows:
             continue
         records.append(list(row))
         lines.append(line)
@@ -295,24 +429,109 @@ def _sheet_table(
             "vérifiez `header_row:` dans la correspondance (la ligne des titres de colonnes).",
         )
     width = len(header)
+    labels = _unique(header)
     padded = [(list(r) + [None] * width)[:width] for r in records]
-    frame = pd.DataFrame(padded, columns=_unique(header), dtype=object)
+    frame = pd.DataFrame(padded, columns=labels, dtype=object)
     frame["source_row"] = source_rows
     frame["line"] = lines
-    return RawTable(header=header, rows=frame)
+    issues = [
+        (
+            r - fmt.header_row,
+            "formule_sans_valeur",
+            labels[cols[0]] if cols[0] < width else column_letters(cols[0]),
+        )
+        for r, cols in sorted(formula_rows.items())
+    ]
+    return RawTable(
+        header=header,
+        rows=frame,
+        counted_lines=scan.row_lines if scan is not None else None,
+        issues=issues,
+    )
 
 
-def read_export(path: Path, fmt: FileFormat, partner_id: str, name: str) -> RawTable:
-    """Read one export in its declared format."""
+_KIND_LABELS = {
+    "xlsx": "un classeur Excel (.xlsx)",
+    "xlsm": "un classeur Excel avec macros (.xlsm)",
+    "ods": "un classeur OpenDocument (.ods, LibreOffice)",
+    "ole": "un ancien classeur Excel 97–2003 (.xls) ou un classeur protégé par mot de passe",
+    "zip": "une archive zip qui n'est pas un classeur",
+    "text": "un fichier texte (CSV ?)",
+    "empty": "un fichier vide (0 octet)",
+}
+
+
+def _workbook_kind(path: Path, fmt: FileFormat, partner_id: str, name: str) -> tuple[str, list]:
+    """The file's real format, from its bytes; refuse one that is not the declared kind."""
+    kind = sniff_format(path)
+    expected = fmt.type
+    if kind == "damaged":
+        return kind, []
+    if kind == expected or (kind == "xlsm" and expected == "xlsx"):
+        notes = []
+        if kind == "xlsm":
+            notes.append(
+                "le classeur contient des macros (VBA) : elles n'ont été ni chargées ni "
+                "exécutées, seules les valeurs enregistrées des cellules sont lues. Demandez au "
+                "partenaire un classeur .xlsx ordinaire (sans macros) pour les prochains envois "
+                "et ne l'ouvrez pas en activant les macros."
+            )
+        return kind, notes
+    if kind in ("xlsx", "xlsm", "ods") and expected in ("xlsx", "ods"):
+        real = "ods" if kind == "ods" else "xlsx"
+        action = (
+            "demandez au partenaire de l'enregistrer au format attendu "
+            f"({_KIND_LABELS[expected]}), ou, s'il envoie désormais ce format, mettez "
+            f"`type: {real}` (et l'extension des fichiers dans `files:`) dans "
+            f"params/partners/{partner_id}.yaml."
+        )
+    elif kind == "ole":
+        action = (
+            "ouvrez-le dans Excel ou LibreOffice (en retirant le mot de passe s'il y en a un) "
+            f"et enregistrez-le au format attendu ({_KIND_LABELS[expected]})."
+        )
+    else:
+        action = (
+            f"demandez au partenaire le fichier au format attendu ({_KIND_LABELS[expected]}) ; "
+            "un fichier renommé ne change pas de format."
+        )
+    raise ExportRejected(
+        partner_id,
+        name,
+        f"le fichier est {_KIND_LABELS[kind]}, pas {_KIND_LABELS[expected]} comme le déclare "
+        "la correspondance (reconnu d'après son contenu, pas son nom).",
+        action,
+    )
+
+
+def read_export(
+    path: Path,
+    fmt: FileFormat,
+    partner_id: str,
+    name: str,
+    limits: ReadLimits | None = None,
+) -> RawTable:
+    """Read one export in its declared format, after checking its sizes against ``limits``
+    (``ingest.limits``) and, for a workbook, its real format."""
     if not path.exists():
         raise ExportRejected(
             partner_id, name, "fichier introuvable.", "vérifiez le chemin et le nom du fichier."
         )
-    if fmt.type == "xlsx":
-        return read_xlsx_export(path, fmt, partner_id, name)
-    if fmt.type == "ods":
-        return read_ods_export(path, fmt, partner_id, name)
-    return read_csv_export(path, fmt, partner_id, name)
+    limits = limits or ReadLimits()
+    if fmt.type not in ("xlsx", "ods"):
+        return read_csv_export(path, fmt, partner_id, name, limits)
+    check_file_size(path, limits, partner_id, name)
+    _, notes = _workbook_kind(path, fmt, partner_id, name)
+    try:
+        scan = scan_workbook(path, fmt.type, fmt.sheet, fmt.header_row, limits, partner_id, name)
+    except ExportRejected:
+        raise
+    except Exception:  # a damaged archive or sheet: the reader says so in its own terms
+        scan = None
+    reader = read_xlsx_export if fmt.type == "xlsx" else read_ods_export
+    table = reader(path, fmt, partner_id, name, scan)
+    table.notes.extend(notes)
+    return table
 
 
 RESERVED_COLUMNS = frozenset(

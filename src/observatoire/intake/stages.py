@@ -59,7 +59,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     partners = load_partners(inputs.partners_dir, inputs.codes_dir)
     key = key_for_ingest(settings, root)
     print(f"Lecture des exports de {len(partners)} partenaires dans {raw_dir}/")
-    result = ingest_network(raw_dir, partners, Pseudonymiser(key))
+    result = ingest_network(raw_dir, partners, Pseudonymiser(key), limits=ing.limits)
     quarantine_dir = PATHS.confined(ing.quarantine_dir / "ingest")
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
         write_parquet(result.contacts, staging / "contacts.parquet")
@@ -223,6 +223,8 @@ def _write_row_accounting(results: dict) -> None:
             "rows_quarantined": acc["rows_quarantined"] + n_val,
             "reasons": dict(sorted(reasons.items())),
         }
+        if "rows_counted" in acc:  # the independent count of the raw file (ingest reconciled it)
+            rows[source_file]["rows_counted"] = acc["rows_counted"]
         if "rows_filtered" in acc:  # a filtered or shared file: out-of-scope rows are counted
             rows[source_file]["rows_filtered"] = acc["rows_filtered"]
         if "exports" in acc:

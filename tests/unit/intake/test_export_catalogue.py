@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from observatoire.config.settings import InputsSettings
+from observatoire.config.settings import InputsSettings, ReadLimits
 from observatoire.core.errors import ExportRejected
 from observatoire.core.schema import IDENTITY_FIELDS, QUARANTINE_REASONS
 from observatoire.intake.check import EXIT_CODES, find_export, run_check
@@ -84,6 +84,10 @@ def _export(case: dict[str, Any], partners_dir: Path):
     else:
         spec, _ = find_export(mapping, Path(name))
     return mapping, spec
+
+
+def _limits(case: dict[str, Any]) -> ReadLimits:
+    return ReadLimits(**case.get("limits", {}))
 
 
 def _plain(value: object) -> object:
@@ -171,14 +175,15 @@ def test_reader_outcome(case, tmp_path):
     path = FIXTURES / case["file"]
     if case["outcome"] == "rejected":
         with pytest.raises(ExportRejected) as err:
-            read_partner_file(path, case["file"], mapping, spec)
+            read_partner_file(path, case["file"], mapping, spec, limits=_limits(case))
         message = str(err.value)
         assert case["partner"] in message and case["file"] in message
         for fragment in case["message"]:
             assert fragment in message
         return
-    result, frame = read_partner_file(path, case["file"], mapping, spec)
+    result, frame = read_partner_file(path, case["file"], mapping, spec, limits=_limits(case))
     assert result.rows_read == case["rows_read"]
+    assert result.rows_counted == result.rows_read, "comptage indépendant"
     assert result.rows_read == result.rows_accepted + result.rows_quarantined
     assert _groups(result.quarantined) == _sorted(case.get("set_aside", []))
     assert (result.rows_quarantined > 0) == (case["outcome"] == "set_aside")
@@ -197,7 +202,13 @@ def _run(case: dict[str, Any], partners_dir: Path, as_json: bool, capsys) -> tup
     inputs = InputsSettings(
         raw_dir=ROOT / "data_raw/sample", partners_dir=partners_dir, codes_dir=CODES
     )
-    code = run_check(FIXTURES / case["file"], case["partner"], as_json=as_json, inputs=inputs)
+    code = run_check(
+        FIXTURES / case["file"],
+        case["partner"],
+        as_json=as_json,
+        inputs=inputs,
+        limits=_limits(case),
+    )
     return code, capsys.readouterr().out
 
 
@@ -302,9 +313,9 @@ def test_merged_header_needs_the_merge_to_be_read(tmp_path):
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        (b"", "illisible"),
+        (b"", "fichier vide"),
         (b"PK\x03\x04 not really a zip", "illisible"),
-        ("N° dossier;Nom\r\nAN-1;Dupont\r\n".encode("cp1252"), "illisible"),
+        ("N° dossier;Nom\r\nAN-1;Dupont\r\n".encode("cp1252"), "fichier texte"),
     ],
 )
 def test_unreadable_ods_is_rejected(tmp_path, data, fragment):
