@@ -1351,22 +1351,29 @@ class LeakFound(ObservatoireError):
     exit_code = 1
 
 
-def load_identities(settings: Settings) -> Identities:
-    """The identity values of the raw exports (empty when no mapping declares any)."""
+def load_identities(settings: Settings, root: Path = Path(".")) -> Identities:
+    """The identity values of the raw exports (empty when no mapping declares any); ``root``
+    is the project folder the settings' paths are relative to."""
     inputs = settings.inputs
-    partners = load_partners(inputs.partners_dir, inputs.codes_dir)
+    partners = load_partners(root / inputs.partners_dir, root / inputs.codes_dir)
+    raw_dir = root / inputs.raw_dir
     if not declares_identities(partners):
         return Identities()
-    if not inputs.raw_dir.is_dir():
+    if not raw_dir.is_dir():
         raise ObservatoireError(
-            f"Garde-fou : le dossier des exports bruts {inputs.raw_dir} est introuvable ; sans "
-            "lui, impossible de vérifier le rapport avant de le publier. Vérifiez inputs.raw_dir."
+            f"Garde-fou : le dossier des exports bruts {raw_dir} est introuvable ; sans lui, "
+            "impossible de vérifier le rapport avant de le publier. Vérifiez inputs.raw_dir."
         )
-    return collect_identities(inputs.raw_dir, partners)
+    return collect_identities(raw_dir, partners)
 
 
 def check_before_publishing(
-    settings: Settings, staging: Path, members: list[str], target: Path, stage: str
+    settings: Settings,
+    staging: Path,
+    members: list[str],
+    target: Path,
+    stage: str,
+    root: Path = Path("."),
 ) -> None:
     """Scan a report stage's rendered files in their staging folder, before they are published.
 
@@ -1376,8 +1383,8 @@ def check_before_publishing(
     when one holds identity evidence. The message names the files by their final place and
     never shows a value.
     """
-    ids = load_identities(settings)
-    if not ids.checked[SURNAME] and not any(ids.checked.values()):
+    ids = load_identities(settings, root)
+    if not any(ids.checked.values()):
         return
     names = {staging / m: f"{target.as_posix()}/{m}" for m in members}
     result = scan_tree([staging / m for m in members], ids, names=names)
