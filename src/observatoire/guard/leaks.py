@@ -497,18 +497,19 @@ class Identities:
                     break
         return found
 
-    def whole_value(self, value: str) -> tuple[str, Entry] | None:
-        """The identity value a table cell holds entirely (« Wouters », « 1990-03-07 »), if any."""
+    def whole_value(self, value: str) -> list[tuple[str, Entry]]:
+        """The identity values a table cell holds entirely (« Wouters », « 1990-03-07 »), by
+        kind: a whole cell is a value, unlike a word inside a sentence."""
         clean = _clean(value).strip()
         words = tuple(_words(clean))
         if len(words) == 1 and words[0] in self.names.singles:
-            return next(iter(sorted(self.names.singles[words[0]]))), words[0]
+            return [(k, words[0]) for k in sorted(self.names.singles[words[0]])]
         if len(words) > 1 and words in self.names.phrases:
-            return next(iter(sorted(self.names.phrases[words]))), words
-        code = _ISO_T.sub(r"\1", clean.upper())
+            return [(k, words) for k in sorted(self.names.phrases[words])]
+        code = clean.upper()
         if code in self.codes.singles:
-            return next(iter(sorted(self.codes.singles[code]))), code
-        return None
+            return [(k, code) for k in sorted(self.codes.singles[code])]
+        return []
 
 
 def _identity_columns(
@@ -902,8 +903,8 @@ def column_findings(
     """Evidence in one column of a kept table, given its distinct values and their counts.
 
     Three rules: a cell holding evidence on its own (a first and last name of one person); a
-    column whose header declares an identity (« nom », « naissance ») holding a value of that
-    kind; a person-level column, where at least :data:`MIN_PERSON_COLUMN_VALUES` distinct cells
+    column whose header declares an identity (« nom », « naissance ») with a cell that is
+    entirely a value of that kind; a person-level column, where at least :data:`MIN_PERSON_COLUMN_VALUES` distinct cells
     and half of all the column's distinct cells are each a whole identity value. A free-text
     column is also read by the free-text detector (third persons no export names).
     """
@@ -914,15 +915,12 @@ def column_findings(
     for value, n in zip(values, counts, strict=True):
         if gate:
             found = ids.evidence(value)
-            if context:
-                found.update(
-                    k for k, _ in ids.match(value).items() if k[0] in context and k not in found
-                )
+            entries = ids.whole_value(value)
+            found.update(k for k in entries if k[0] in context and k not in found)
             for key, k in found.items():
                 hits[key] += k * n
-            entry = ids.whole_value(value)
-            if entry is not None:
-                whole.append((entry, n))
+            if entries:
+                whole.append((entries[0], n))
         if free_text:
             for span in detect_free_text(value):
                 if span.kind in FREE_TEXT_EVIDENCE:
