@@ -904,8 +904,9 @@ def column_findings(
 
     Three rules: a cell holding evidence on its own (a first and last name of one person); a
     column whose header declares an identity (« nom », « naissance ») with a cell that is
-    entirely a value of that kind; a person-level column, where at least :data:`MIN_PERSON_COLUMN_VALUES` distinct cells
-    and half of all the column's distinct cells are each a whole identity value. A free-text
+    entirely a value of that kind; a person-level column, where at least
+    :data:`MIN_PERSON_COLUMN_VALUES` distinct cells and half of all the column's distinct cells
+    are each a whole identity value. A free-text
     column is also read by the free-text detector (third persons no export names).
     """
     context = header_kinds(name)
