@@ -3,22 +3,32 @@
 Ingest is the only step allowed to see names, birth dates and partner client ids in clear. A later
 stage that copies an identity column, a notebook that prints a raw row or a Data Docs page that
 shows an unexpected value would publish them without anyone noticing; so this guard re-reads every
-export of every partner through its mapping, collects those values and looks for them in every
-file downstream. It runs last in ``dvc.yaml`` (stage ``leak_guard``) and fails the run on a hit.
+export of every partner through its mapping, collects those values *by record* (one raw row: a
+person's surname, first name, birth date, client id) and looks for them in every file downstream.
+The stage ``leak_guard`` runs on the computed outputs before any report is rendered; each report
+stage then scans its own rendered files in their staging folder (:func:`check_before_publishing`)
+and publishes nothing on a hit, so a failing run leaves the previous publication in place.
 
-What is searched, and why it is precise enough to run on every build:
+Evidence is a record, not a word. A sample of thousands of people holds surnames that are also
+words of the reports (« Cles » in « Chiffres clés », « Winter », « Wilson », « Lang »); a guard
+that fired on a lone word had to be patched one stop word at a time. Here a hit is:
 
-- surnames and first names as whole normalised words (case and accents ignored), never as
-  substrings: « Martin » must not match « Martinique ». Names of fewer than 4 letters and the
-  short :data:`STOP_WORDS` list (names that are also words of the reports) are not searched.
-  Compound names (« Van der Berg », « Dupré-Lefèvre ») are searched as the full phrase and on each
-  distinctive part of 5 letters or more (particles such as « van », « de », « el » excepted);
-- full birth dates as whole tokens, in the forms they get written: 1978-11-12, 12/11/1978,
-  12-11-1978, 12.11.1978, 1978/11/12 and the raw text of the export;
-- partner client ids as whole tokens (case ignored), also inside paths and file names
-  (``dossier_AN-001222.pdf``). Numeric ids of fewer than 6 digits cannot be told apart from counts,
-  and ids of fewer than 4 characters from ordinary codes: they are counted as « non vérifiables »;
-- initials are not searched at all: two or three letters occur everywhere.
+- two values of one record within :data:`WINDOW` words on a line: a surname and that person's
+  first name, birth date or client id (« M. WOUTERS Jean », « WOUTERS (01/10/1970) »);
+- a value that identifies alone: a partner client id (as a whole token, also inside paths:
+  ``dossier_AN-001222.pdf``; numeric ids of fewer than 6 digits and ids of fewer than 4
+  characters cannot be told from counts and codes: « non vérifiables »), or a compound surname
+  of two distinctive parts (« Dupré-Lefèvre »);
+- in a table, a column whose header declares an identity (« nom », « naissance ») with a cell
+  that is wholly such a value, or a person-level column (:func:`column_findings`);
+- in the text columns of kept tables, any identity the free-text detector
+  (:mod:`observatoire.core.free_text`) recognises: a third person no export names.
+
+Names are matched as whole normalised words (case and accents ignored), never as substrings:
+« Martin » does not match « Martinique ». Compound names are searched as the full phrase and by
+their distinctive parts (particles such as « van », « de », « el » excepted). Birth dates are
+searched in the forms they get written (1978-11-12, 12/11/1978, 12-11-1978, 12.11.1978,
+1978/11/12) and as the raw text of the export. Initials are not searched at all.
 
 Where data can sit is searched, not the machinery around it: Parquet text columns (and date
 columns in ISO form), every text file (CSV, JSON, Markdown, QMD, Typst, logs...), PDF text
@@ -29,8 +39,8 @@ JavaScript identifier (« block », « parent », « close ») would be a surnam
 Images and fonts are skipped.
 
 Each text is normalised and tokenised once and its tokens intersected with the identity sets
-(no regex per name: the sample alone has some 15 000 distinct names); only a text with a hit is
-re-read line by line, value by value, to say where. The report
+(no regex per name: the sample alone has some 15 000 distinct names); only a text where some
+value is present is re-read line by line, value by value, for evidence and its place. The report
 (``outputs/metrics/leak_guard.json``) gives counts, kinds and places, never the values themselves,
 and a path or column name that itself holds an identity is masked.
 """
