@@ -20,8 +20,8 @@ LAYERS: list[set[str]] = [
     {"indicators"},
     {"models", "youth"},
     {"disclosure"},
-    {"reports"},
     {"guard"},
+    {"reports"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -3,22 +3,32 @@
 Ingest is the only step allowed to see names, birth dates and partner client ids in clear. A later
 stage that copies an identity column, a notebook that prints a raw row or a Data Docs page that
 shows an unexpected value would publish them without anyone noticing; so this guard re-reads every
-export of every partner through its mapping, collects those values and looks for them in every
-file downstream. It runs last in ``dvc.yaml`` (stage ``leak_guard``) and fails the run on a hit.
+export of every partner through its mapping, collects those values *by record* (one raw row: a
+person's surname, first name, birth date, client id) and looks for them in every file downstream.
+The stage ``leak_guard`` runs on the computed outputs before any report is rendered; each report
+stage then scans its own rendered files in their staging folder (:func:`check_before_publishing`)
+and publishes nothing on a hit, so a failing run leaves the previous publication in place.
 
-What is searched, and why it is precise enough to run on every build:
+Evidence is a record, not a word. A sample of thousands of people holds surnames that are also
+words of the reports (« Cles » in « Chiffres clés », « Winter », « Wilson », « Lang »); a guard
+that fired on a lone word had to be patched one stop word at a time. Here a hit is:
 
-- surnames and first names as whole normalised words (case and accents ignored), never as
-  substrings: « Martin » must not match « Martinique ». Names of fewer than 4 letters and the
-  short :data:`STOP_WORDS` list (names that are also words of the reports) are not searched.
-  Compound names (« Van der Berg », « Dupré-Lefèvre ») are searched as the full phrase and on each
-  distinctive part of 5 letters or more (particles such as « van », « de », « el » excepted);
-- full birth dates as whole tokens, in the forms they get written: 1978-11-12, 12/11/1978,
-  12-11-1978, 12.11.1978, 1978/11/12 and the raw text of the export;
-- partner client ids as whole tokens (case ignored), also inside paths and file names
-  (``dossier_AN-001222.pdf``). Numeric ids of fewer than 6 digits cannot be told apart from counts,
-  and ids of fewer than 4 characters from ordinary codes: they are counted as « non vérifiables »;
-- initials are not searched at all: two or three letters occur everywhere.
+- two values of one record within :data:`WINDOW` words on a line: a surname and that person's
+  first name, birth date or client id (« M. WOUTERS Jean », « WOUTERS (01/10/1970) »);
+- a value that identifies alone: a partner client id (as a whole token, also inside paths:
+  ``dossier_AN-001222.pdf``; numeric ids of fewer than 6 digits and ids of fewer than 4
+  characters cannot be told from counts and codes: « non vérifiables »), or a compound surname
+  of two distinctive parts (« Dupré-Lefèvre »);
+- in a table, a column whose header declares an identity (« nom », « naissance ») with a cell
+  that is wholly such a value, or a person-level column (:func:`column_findings`);
+- in the text columns of kept tables, any identity the free-text detector
+  (:mod:`observatoire.core.free_text`) recognises: a third person no export names.
+
+Names are matched as whole normalised words (case and accents ignored), never as substrings:
+« Martin » does not match « Martinique ». Compound names are searched as the full phrase and by
+their distinctive parts (particles such as « van », « de », « el » excepted). Birth dates are
+searched in the forms they get written (1978-11-12, 12/11/1978, 12-11-1978, 12.11.1978,
+1978/11/12) and as the raw text of the export. Initials are not searched at all.
 
 Where data can sit is searched, not the machinery around it: Parquet text columns (and date
 columns in ISO form), every text file (CSV, JSON, Markdown, QMD, Typst, logs...), PDF text
@@ -29,15 +39,18 @@ JavaScript identifier (« block », « parent », « close ») would be a surnam
 Images and fonts are skipped.
 
 Each text is normalised and tokenised once and its tokens intersected with the identity sets
-(no regex per name: the sample alone has some 15 000 distinct names); only a text with a hit is
-re-read line by line, value by value, to say where. The report
+(no regex per name: the sample alone has some 15 000 distinct names); only a text where some
+value is present is re-read line by line, value by value, for evidence and its place. The report
 (``outputs/metrics/leak_guard.json``) gives counts, kinds and places, never the values themselves,
 and a path or column name that itself holds an identity is masked.
 """
 
 from __future__ import annotations
 
+import bisect
+import csv
 import html
+import io
 import json
 import re
 import sys
@@ -57,6 +70,8 @@ from pydantic import BaseModel
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
+from observatoire.core.free_text import EVIDENCE as FREE_TEXT_EVIDENCE
+from observatoire.core.free_text import detect as detect_free_text
 from observatoire.core.storage import sha256_file, write_json
 from observatoire.intake.mapping import (
     ColumnSpec,
@@ -87,13 +102,20 @@ __all__ = [
     "REPORT",
     "SCAN_ROOTS",
     "SKIPPED_TYPES",
-    "STOP_WORDS",
+    "THIRD_PARTY",
+    "WINDOW",
+    "MIN_PERSON_COLUMN_VALUES",
     "SURNAME",
     "ZIP_TYPES",
     "FileFindings",
     "Identities",
+    "LeakFound",
     "ScanResult",
+    "check_before_publishing",
+    "load_identities",
     "build_report",
+    "column_findings",
+    "header_kinds",
     "collect_identities",
     "declares_identities",
     "run_guard",
@@ -108,7 +130,8 @@ SURNAME = "nom"
 FIRST_NAME = "prénom"
 BIRTH_DATE = "date de naissance"
 CLIENT_ID = "identifiant partenaire"
-KINDS = (SURNAME, FIRST_NAME, BIRTH_DATE, CLIENT_ID)
+THIRD_PARTY = "identité en texte libre"
+KINDS = (SURNAME, FIRST_NAME, BIRTH_DATE, CLIENT_ID, THIRD_PARTY)
 FIELD_KINDS = {
     "surname": SURNAME,
     "first_name": FIRST_NAME,
@@ -117,7 +140,7 @@ FIELD_KINDS = {
 }
 """Mapping fields whose values are searched. ``initials`` is left out on purpose (too short)."""
 
-MIN_NAME_LETTERS = 4
+MIN_NAME_LETTERS = 3
 MIN_PART_LETTERS = 5
 MIN_NUMERIC_ID_DIGITS = 6
 MIN_ID_CHARS = 4
@@ -129,39 +152,14 @@ PARTICLES = frozenset(
 )
 """Parts of compound names that say nothing on their own (« Van » in « Van der Berg »)."""
 
-STOP_WORDS: dict[str, str] = {
-    "alpha": "first name; α, the dispersion of the trend models (« Cameron–Trivedi alpha »)",
-    "baudouin": "first name; « Fondation Roi Baudouin », a source cited by the report",
-    "bien": "surname; French « bien » in the report's prose",
-    "block": "surname; « content-block » element ids in the Data Docs' scripts",
-    "detaille": "surname; French « détaillé » in the report's prose",
-    "edgar": "first name; « Edgar B. », an author of the ETHOS typology in the references",
-    "edit": "first name; links of the Data Docs (« how_to_create_and_edit_expectations »)",
-    "font": "surname; « font-family » strings in the notebooks' HTML scripts",
-    "constant": "first name; « coûts constants », a distance of the youth typology",
-    "grand": "surname; « Plan Grand Froid », the winter plan, all over the report",
-    "holm": "first name; « correction de Holm », the multiplicity control of the youth report",
-    "jeune": "surname; « un jeune », the subject of the youth-errance report (jeunes-en-errance)",
-    "klein": "surname; « variance de Klein et Moeschberger » (RMST) in the youth report",
-    "lang": "surname; the `lang: fr` key of the report's Quarto front matter (observatoire.qmd)",
-    "line": "first name; column « line » (the partner file's line) of the aggregate tables",
-    "lien": "surname; « lien logarithmique » (the link of a Poisson model) in the youth report",
-    "lucas": "first name; « LUCAS (KU Leuven) », a research centre cited in the references",
-    "lower": "surname (Löwer); column « lower » (confidence bound) of the trend tables",
-    "masse": "surname; « la masse des lignes » (the bulk of an export's rows), coverage chapter",
-    "paquet": "surname; « paquet » (the Python package) in the notebooks' prose",
-    "sans": "surname; « sans-abri », « sans domicile » in the report's prose",
-    "sante": "first name; « Santé », an orientation code, and « santé mentale »",
-    "wilson": "first name; « intervalle de Wilson », the CI of a share in the reports",
-    "winter": "surname; params keys winter_start, winter_extra_beds (indicateurs.json)",
-}
-"""Names that are also ordinary words of the project's own outputs, each with where it appears.
+WINDOW = 6
+"""Two values of one record are evidence when at most this many words apart (« M. KOWALCZYK
+Zbigniew (né le 02/05/1961) » puts the birth date 4 words after the surname); farther apart,
+in prose or a table, they are two common words that happen to belong to one person."""
 
-Chosen by running the guard on the outputs with every name the sample generator can draw (its
-Faker locales and lists): these are the only words of the outputs that are also such names.
-Kept short on purpose, since the guard no longer sees these names as single words (compounds such
-as « Grand-Jean » are still searched whole). Add a word only after checking where it appears.
-"""
+MIN_PERSON_COLUMN_VALUES = 3
+"""A column is person-level (a list of people) when at least this many of its distinct cells,
+and half of them, are whole identity values; fewer could be two labels that are also names."""
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 """The forms a full birth date takes once written out, whatever the partner's own format."""
@@ -288,75 +286,103 @@ class _Vocabulary:
     def kinds(self, entry: Entry) -> set[str]:
         return self.singles[entry] if isinstance(entry, str) else self.phrases[entry]
 
-    def match(self, tokens: list[str]) -> Counter[Entry]:
-        """Occurrences of every identity value in a token sequence."""
+    def present(self, tokens: Iterable[str]) -> bool:
+        """Whether some token could start an identity value (a cheap gate before locating)."""
         present = set(tokens)
-        found: Counter[Entry] = Counter()
-        singles = present & self.singles.keys()
-        if singles:
-            counts = Counter(tokens)
-            for tok in singles:
-                found[tok] = counts[tok]
-        starts = present & self._by_first.keys()
-        if starts:
-            text: str | None = None
-            for first in starts:
-                for phrase in self._by_first[first]:
-                    if all(t in present for t in phrase[1:]):
-                        text = text or f" {' '.join(tokens)} "
-                        n = text.count(f" {' '.join(phrase)} ")
-                        if n:
-                            found[phrase] = n
-                            for word in phrase:  # its parts are not extra occurrences
-                                if found.get(word, 0) > 0:
-                                    found[word] -= n
-        return +found
+        return bool(present & self.singles.keys() or present & self._by_first.keys())
+
+    def locate(self, tokens: list[str]) -> list[tuple[int, int, Entry]]:
+        """(start, end, value) of every identity value in a token sequence; the parts of a
+        phrase found whole are not reported again on their own."""
+        found: list[tuple[int, int, Entry]] = []
+        covered: set[int] = set()
+        for i, tok in enumerate(tokens):
+            for phrase in self._by_first.get(tok, ()):
+                n = len(phrase)
+                if tuple(tokens[i : i + n]) == phrase:
+                    found.append((i, i + n, phrase))
+                    covered.update(range(i, i + n))
+        for i, tok in enumerate(tokens):
+            if i not in covered and tok in self.singles:
+                found.append((i, i + 1, tok))
+        return found
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """One identity value found at a token position, with the records it belongs to."""
+
+    start: int
+    end: int
+    kind: str
+    entry: Entry
+    records: frozenset[int]
+    strong: bool
 
 
 @dataclass
 class Identities:
-    """What the raw exports hold, ready to be searched; counts only are ever reported."""
+    """What the raw exports hold, ready to be searched; counts only are ever reported.
+
+    Every value remembers the records (raw rows, deduplicated) it comes from, so that two values
+    found side by side can be told to be the same person's.
+    """
 
     names: _Vocabulary = field(default_factory=_Vocabulary)
     codes: _Vocabulary = field(default_factory=_Vocabulary)
+    owners: dict[tuple[str, Entry], set[int]] = field(default_factory=dict)
+    strong_names: set[tuple[str, ...]] = field(default_factory=set)
     checked: dict[str, set[Any]] = field(default_factory=lambda: {k: set() for k in KINDS})
     not_checked: dict[str, set[Any]] = field(default_factory=dict)
     raw_files: int = 0
+    _record_ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    _anonymous: int = -1
 
     def skip(self, reason: str, value: Any) -> None:
         self.not_checked.setdefault(reason, set()).add(value)
 
-    def add_name(self, value: object, kind: str) -> None:
-        """A surname or first name, as words; compounds also by their distinctive parts."""
+    def record(self, values: tuple[Any, ...] | None = None) -> int:
+        """The id of a raw record (one person's identity values as a tuple; None: a value
+        known on its own, its own record)."""
+        if values is None:
+            self._anonymous -= 1
+            return self._anonymous
+        return self._record_ids.setdefault(values, len(self._record_ids))
+
+    def _own(self, vocab: _Vocabulary, tokens: tuple[str, ...], kind: str, rid: int) -> None:
+        vocab.add(tokens, kind)
+        entry: Entry = tokens[0] if len(tokens) == 1 else tokens
+        self.owners.setdefault((kind, entry), set()).add(rid)
+
+    def add_name(self, value: object, kind: str, rid: int | None = None) -> None:
+        """A surname or first name, as words; compounds also by their distinctive parts.
+
+        A compound surname of two distinctive parts or more (« Dupré-Lefèvre ») is evidence on
+        its own; any other name only beside another value of the same record.
+        """
+        rid = self.record() if rid is None else rid
         words = tuple(w for w in _words(_clean(str(value))) if w.isalpha())
         if not words:
             return
-        stop = "noms ou prénoms de la liste d'exclusion"
-        short = "noms ou prénoms de moins de 4 lettres"
-        if len(words) == 1:
-            word = words[0]
-            if len(word) < MIN_NAME_LETTERS or word in STOP_WORDS:
-                self.skip(short if len(word) < MIN_NAME_LETTERS else stop, (kind, words))
-            else:
-                self.names.add(words, kind)
-                self.checked[kind].add(words)
+        distinctive = [w for w in words if len(w) >= MIN_NAME_LETTERS and w not in PARTICLES]
+        if not distinctive:  # « De la Rue » would match « travail de la rue »; « Li », « Ba »
+            self.skip(
+                f"noms ou prénoms de moins de {MIN_NAME_LETTERS} lettres ou particules seules",
+                (kind, words),
+            )
             return
-        distinctive = [
-            w
-            for w in words
-            if len(w) >= MIN_NAME_LETTERS and w not in PARTICLES and w not in STOP_WORDS
-        ]
-        if not distinctive:  # « De la Rue » would match « travail de la rue »
-            self.skip(stop if any(w in STOP_WORDS for w in words) else short, (kind, words))
-            return
-        self.names.add(words, kind)
+        self._own(self.names, words, kind, rid)
         self.checked[kind].add(words)
-        for word in distinctive:
-            if len(word) >= MIN_PART_LETTERS:
-                self.names.add((word,), kind)
+        if len(words) > 1:
+            if kind == SURNAME and len(distinctive) >= 2:
+                self.strong_names.add(words)
+            for word in distinctive:
+                if len(word) >= MIN_PART_LETTERS or len(distinctive) == 1:
+                    self._own(self.names, (word,), kind, rid)
 
-    def add_client_id(self, value: object) -> None:
+    def add_client_id(self, value: object, rid: int | None = None) -> None:
         """A partner client id, unless it is too short to be told apart from a count or code."""
+        rid = self.record() if rid is None else rid
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         text = str(value).strip().upper()
@@ -369,45 +395,131 @@ class Identities:
         elif len("".join(tokens)) < MIN_ID_CHARS:
             self.skip("identifiants de moins de 4 caractères", text)
         else:
-            self.codes.add(tokens, CLIENT_ID)
+            self._own(self.codes, tokens, CLIENT_ID, rid)
             self.checked[CLIENT_ID].add(tokens)
 
-    def add_birth_dates(self, values: pd.Series, date_format: str) -> None:
-        """A birth-date column, parsed with the partner's declared format (never guessed)."""
-        parsed, bad = parse_dates(values, date_format)
-        dates = pd.Series(parsed.dropna().unique())
-        if len(dates):
+    def add_birth_date(self, parsed: Any, raw: Any, rid: int | None = None) -> None:
+        """One birth date: its written forms if it parsed, and its raw text as exported
+        (« 12-11-78 »,
+        an impossible « 31/02/1990 »... is still somebody's birth date). A bare number (Excel
+        serial, year) would match counts: skipped."""
+        rid = self.record() if rid is None else rid
+        if parsed is not None and not pd.isna(parsed):
             for fmt in DATE_FORMATS:
-                for text in dates.dt.strftime(fmt):
-                    self.codes.add((text,), BIRTH_DATE)
-            self.checked[BIRTH_DATE].update(dates.dt.strftime("%Y-%m-%d"))
-        # The raw text as exported (« 12-11-78 », an impossible « 31/02/1990 »...) is still
-        # somebody's birth date. A bare number (Excel serial, year) would match counts: skipped.
-        unparsed = set(values[bad].astype(object))
-        for raw in pd.unique(values.astype(object)):
-            if not isinstance(raw, str):
-                continue
-            text = raw.strip()
-            if len(text) < 6 or text.isdigit() or not any(c.isdigit() for c in text):
-                continue
-            tokens = tuple(_code_runs(_clean(text)))
-            if tokens:
-                self.codes.add(tokens, BIRTH_DATE)
-                if raw in unparsed:
-                    self.checked[BIRTH_DATE].add(tokens)
+                self._own(self.codes, (parsed.strftime(fmt),), BIRTH_DATE, rid)
+            self.checked[BIRTH_DATE].add(parsed.strftime("%Y-%m-%d"))
+        if not isinstance(raw, str):
+            return
+        text = raw.strip()
+        if len(text) < 6 or text.isdigit() or not any(c.isdigit() for c in text):
+            return
+        tokens = tuple(_code_runs(_clean(text)))
+        if tokens:
+            self._own(self.codes, tokens, BIRTH_DATE, rid)
+            if parsed is None or pd.isna(parsed):
+                self.checked[BIRTH_DATE].add(tokens)
+
+    def add_birth_dates(self, values: pd.Series, date_format: str) -> None:
+        """A birth-date column on its own (each date its own record), parsed with the partner's
+        declared format (never guessed)."""
+        parsed, _ = parse_dates(values, date_format)
+        for value, date in zip(values.astype(object), parsed, strict=True):
+            self.add_birth_date(date, value)
+
+    # --- searching ---
 
     def match(self, text: str) -> Hits:
-        """Identity values in one text, by (kind, value)."""
-        clean = _clean(text)
+        """Every identity value in one text, by (kind, value), evidence or not (for tests and
+        the cheap gate)."""
         hits: Hits = Counter()
-        for vocab, tokens in (
-            (self.names, _words(clean)),
-            (self.codes, _code_tokens(clean)),
-        ):
-            for entry, n in vocab.match(tokens).items():
-                for kind in vocab.kinds(entry):
-                    hits[(kind, entry)] += n
+        for hit in self._hits(_clean(text)):
+            hits[(hit.kind, hit.entry)] += 1
         return hits
+
+    def present(self, text: str) -> bool:
+        clean = _clean(text)
+        return self.names.present(_words(clean)) or self.codes.present(_code_tokens(clean))
+
+    def _hits(self, clean: str) -> list[_Hit]:
+        words = [(m.start(), m.group()) for m in _WORD.finditer(clean.lower())]
+        tokens = [w for _, w in words]
+        starts = [s for s, _ in words]
+        hits: list[_Hit] = []
+        for i, j, entry in self.names.locate(tokens):
+            for kind in self.names.kinds(entry):
+                strong = kind == SURNAME and entry in self.strong_names
+                hits.append(_Hit(i, j, kind, entry, self._records(kind, entry), strong))
+        upper = _ISO_T.sub(r"\1 ", clean.upper())
+        runs = [(m.start(), m.group()) for m in _CODE.finditer(upper)]
+        codes: list[tuple[int, str]] = list(runs)
+        for offset, run in runs:
+            if not run.isalnum():
+                codes.extend((offset, w) for w in _windows(run))
+        if codes and self.codes.present(t for _, t in codes):
+            seen: set[tuple[int, str]] = set()
+            for offset, tok in codes:
+                if tok not in self.codes.singles or (offset, tok) in seen:
+                    continue
+                seen.add((offset, tok))
+                pos = bisect.bisect_right(starts, offset)
+                for kind in self.codes.kinds(tok):
+                    strong = kind == CLIENT_ID
+                    hits.append(_Hit(pos, pos + 1, kind, tok, self._records(kind, tok), strong))
+            # multi-token codes (« AN 001222 » read as two runs) are matched as phrases
+            for i, _end, entry in self.codes.locate([t for _, t in runs]):
+                if isinstance(entry, tuple):
+                    pos = bisect.bisect_right(starts, runs[i][0])
+                    for kind in self.codes.kinds(entry):
+                        records = self._records(kind, entry)
+                        hits.append(_Hit(pos, pos + 1, kind, entry, records, kind == CLIENT_ID))
+        return hits
+
+    def _records(self, kind: str, entry: Entry) -> frozenset[int]:
+        return frozenset(self.owners.get((kind, entry), ()))
+
+    def evidence(self, text: str, context: str | None = None) -> Hits:
+        """Identity values that are evidence of a person in one text, by (kind, value).
+
+        Evidence is a value that identifies on its own (a partner client id, a compound surname
+        of two distinctive parts), or two values of the same record within :data:`WINDOW` words
+        of each other (a surname and that person's first name, birth date or client id). A
+        single name or a lone date is an ordinary word until then (« Cles » in « Chiffres
+        clés »). ``context`` is the kind a column header declares (« nom », « naissance »):
+        there, every value of that kind is evidence.
+        """
+        clean = _clean(text)
+        if not self.present(clean):
+            return Counter()
+        hits = self._hits(clean)
+        found: Hits = Counter()
+        for hit in hits:
+            if hit.strong or hit.kind == context:
+                found[(hit.kind, hit.entry)] += 1
+                continue
+            for other in hits:
+                if (
+                    other.kind != hit.kind
+                    and (other.end <= hit.start or other.start >= hit.end)
+                    and abs(other.start - hit.start) <= WINDOW
+                    and not hit.records.isdisjoint(other.records)
+                ):
+                    found[(hit.kind, hit.entry)] += 1
+                    break
+        return found
+
+    def whole_value(self, value: str) -> list[tuple[str, Entry]]:
+        """The identity values a table cell holds entirely (« Wouters », « 1990-03-07 »), by
+        kind: a whole cell is a value, unlike a word inside a sentence."""
+        clean = _clean(value).strip()
+        words = tuple(_words(clean))
+        if len(words) == 1 and words[0] in self.names.singles:
+            return [(k, words[0]) for k in sorted(self.names.singles[words[0]])]
+        if len(words) > 1 and words in self.names.phrases:
+            return [(k, words) for k in sorted(self.names.phrases[words])]
+        code = clean.upper()
+        if code in self.codes.singles:
+            return [(k, code) for k in sorted(self.codes.singles[code])]
+        return []
 
 
 def _identity_columns(
@@ -470,18 +582,30 @@ def _collect_file_identities(
         rows = raw.rows.rename(
             columns={c: f"{prefix}{c}" for c in raw.rows.columns if c not in ("source_row", "line")}
         )
-        for fname, label in _identity_columns(spec.columns, rows.columns).items():
-            values = rows[label]
-            if fname == "birth_date":
-                ids.add_birth_dates(values, fmt.date_format)
+        labels = _identity_columns(spec.columns, rows.columns)
+        if not labels:
+            continue
+        fields = list(labels)
+        frame = rows[[labels[f] for f in fields]].astype(object).drop_duplicates()
+        frame.columns = fields
+        parsed = (
+            parse_dates(frame["birth_date"], fmt.date_format)[0] if "birth_date" in frame else None
+        )
+        for i, row in enumerate(frame.itertuples(index=False, name=None)):
+            values = dict(zip(fields, row, strict=True))
+            key = tuple(None if is_blank(v) else str(v).strip().lower() for v in row)
+            if all(v is None for v in key):
                 continue
-            for value in pd.unique(values.astype(object)):
-                if is_blank(value):
+            rid = ids.record((partner.partner_id, *fields, *key))
+            for fname, value in values.items():
+                if fname == "birth_date":
+                    ids.add_birth_date(parsed.iloc[i], value, rid)
+                elif is_blank(value):
                     continue
-                if fname == "local_id":
-                    ids.add_client_id(value)
+                elif fname == "local_id":
+                    ids.add_client_id(value, rid)
                 else:
-                    ids.add_name(value, FIELD_KINDS[fname])
+                    ids.add_name(value, FIELD_KINDS[fname], rid)
 
 
 # --- scanning ---------------------------------------------------------------------------------
@@ -643,28 +767,38 @@ def _pieces(text: str, ftype: str) -> list[Piece]:
 
 
 def _gate(ids: Identities, where: str, text: str) -> Located:
-    hits = ids.match(text)
+    """One place searched as a whole, line by line (a line is a table row, a sentence)."""
+    if not ids.present(text):
+        return
+    hits: Hits = Counter()
+    for line in text.splitlines():
+        hits.update(ids.evidence(line))
     if hits:
         yield where, hits
 
 
 def _by_line(ids: Identities, pieces: list[Piece]) -> Located:
-    """All pieces as one text first (one tokenisation); line by line only after a hit."""
-    if not pieces or not ids.match(_CELL_SEP.join(text for _, text in pieces)):
+    """All pieces as one text first (one tokenisation); line by line only after a hit.
+
+    Evidence is sought within a line: two values of one record on two different lines of a
+    table or a page are two cells that happen to hold common words, not a person.
+    """
+    if not pieces or not ids.present(_CELL_SEP.join(text for _, text in pieces)):
         return
     for first, text in pieces:
-        total = ids.match(text)
-        if not total:
+        if not ids.present(text):
             continue
-        found: Hits = Counter()
         for offset, line in enumerate(text.splitlines()):
-            hits = ids.match(line)
+            hits = ids.evidence(line)
             if hits:
-                found.update(hits)
                 yield f"ligne {first + offset}", hits
-        rest = total - found
-        if rest:  # a compound value broken across two lines
-            yield f"lignes {first}–{first + text.count(chr(10))}", rest
+
+
+def _line_evidence(ids: Identities, text: str) -> Hits:
+    hits: Hits = Counter()
+    for line in text.splitlines():
+        hits.update(ids.evidence(line))
+    return hits
 
 
 def _decode(data: bytes) -> str:
@@ -716,8 +850,102 @@ def _arrow_text(values: Any) -> list[str | None] | None:
     return None
 
 
+_HEADER_KINDS = {
+    "nom": (SURNAME, FIRST_NAME),
+    "name": (SURNAME, FIRST_NAME),
+    "surname": (SURNAME,),
+    "lastname": (SURNAME,),
+    "prenom": (FIRST_NAME,),
+    "prenoms": (FIRST_NAME,),
+    "firstname": (FIRST_NAME,),
+    "naissance": (BIRTH_DATE,),
+    "birth": (BIRTH_DATE,),
+    "birthdate": (BIRTH_DATE,),
+    "dob": (BIRTH_DATE,),
+    "ddn": (BIRTH_DATE,),
+    "dossier": (CLIENT_ID,),
+    "client": (CLIENT_ID,),
+    "identifiant": (CLIENT_ID,),
+}
+"""Column headers that declare an identity column: there a lone value is evidence."""
+_NOT_PERSON_HEADER = frozenset(
+    [
+        "partenaire",
+        "partner",
+        "service",
+        "dispositif",
+        "programme",
+        "structure",
+        "fichier",
+        "file",
+        "colonne",
+        "column",
+        "mesure",
+        "measure",
+        "variable",
+        "indicateur",
+        "etape",
+        "stage",
+        "site",
+        "lieu",
+    ]
+)
+_MACHINE_COLUMNS = frozenset({"record_key", "person_id", "partner_id", "source_file"})
+
+
+def header_kinds(name: str) -> tuple[str, ...]:
+    """The identity kinds a column header declares (« Nom », « date_naissance »), if any."""
+    words = [w for w in re.split(r"[^a-z]+", _clean(name).lower()) if w]
+    if any(w in _NOT_PERSON_HEADER for w in words):
+        return ()
+    return tuple(k for w in words for k in _HEADER_KINDS.get(w, ()))
+
+
+def _is_free_text(name: str) -> bool:
+    """Text columns that may hold what a person typed (not keys, ids, paths, tokens)."""
+    words = set(name.lower().split("_"))
+    return not (name in _MACHINE_COLUMNS or words & {"tok", "id", "key", "file", "chain"})
+
+
+def column_findings(
+    ids: Identities, name: str, values: list[str], counts: list[int], free_text: bool
+) -> Hits:
+    """Evidence in one column of a kept table, given its distinct values and their counts.
+
+    Three rules: a cell holding evidence on its own (a first and last name of one person); a
+    column whose header declares an identity (« nom », « naissance ») with a cell that is
+    entirely a value of that kind; a person-level column, where at least
+    :data:`MIN_PERSON_COLUMN_VALUES` distinct cells and half of all the column's distinct cells
+    are each a whole identity value. A free-text
+    column is also read by the free-text detector (third persons no export names).
+    """
+    context = header_kinds(name)
+    hits: Hits = Counter()
+    whole: list[tuple[tuple[str, Entry], int]] = []
+    gate = ids.present(_CELL_SEP.join(values))
+    for value, n in zip(values, counts, strict=True):
+        if gate:
+            found = ids.evidence(value)
+            entries = ids.whole_value(value)
+            found.update(k for k in entries if k[0] in context and k not in found)
+            for key, k in found.items():
+                hits[key] += k * n
+            if entries:
+                whole.append((entries[0], n))
+        if free_text:
+            for span in detect_free_text(value):
+                if span.kind in FREE_TEXT_EVIDENCE:
+                    hits[(THIRD_PARTY, span.kind)] += n
+    if len(whole) >= MIN_PERSON_COLUMN_VALUES and 2 * len(whole) >= len(values):
+        for key, n in whole:
+            if not hits.get(key):
+                hits[key] += n
+    return hits
+
+
 def _scan_arrow(path: Path, ftype: str, ids: Identities) -> Located:
-    """Each text or date column is searched as one text made of its distinct values."""
+    """Each text or date column is searched by its distinct values (:func:`column_findings`)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.feather as feather
     import pyarrow.parquet as pq
@@ -725,29 +953,68 @@ def _scan_arrow(path: Path, ftype: str, ids: Identities) -> Located:
     table = pq.read_table(path) if ftype == "parquet" else feather.read_table(path)
     names = [str(n) for n in table.column_names]
     labels = [f"colonne « {n} »" for n in names]
-    if ids.match(_CELL_SEP.join(names)):
-        for i, name in enumerate(names):
-            hits = ids.match(name)
-            if hits:  # a column named after a person (a pivot by name): hide the name
-                labels[i] = f"colonne n° {i + 1} (nom masqué)"
-                yield f"nom de la colonne n° {i + 1}", hits
+    for i, name in enumerate(names):
+        hits = ids.evidence(name)
+        if hits:  # a column named after a person (a pivot by name): hide the name
+            labels[i] = f"colonne n° {i + 1} (nom masqué)"
+            yield f"nom de la colonne n° {i + 1}", hits
     metadata = table.schema.metadata or {}
     if metadata:
-        text = _CELL_SEP.join(b.decode("utf-8", "replace") for kv in metadata.items() for b in kv)
+        text = "\n".join(b.decode("utf-8", "replace") for kv in metadata.items() for b in kv)
         yield from _gate(ids, "métadonnées du fichier", text)
-    for label, column in zip(labels, table.columns, strict=True):
+    for name, label, column in zip(names, labels, table.columns, strict=True):
         for where, leaf in _arrow_leaves(label, column):
-            distinct = _arrow_text(pc.unique(leaf))
-            if not distinct or not ids.match(_CELL_SEP.join(v for v in distinct if v)):
-                continue
             counts = pc.value_counts(leaf)
-            values = _arrow_text(counts.field("values")) or []
-            hits: Hits = Counter()
-            for value, n in zip(values, counts.field("counts").to_pylist(), strict=True):
-                if value:
-                    for key, k in ids.match(value).items():
-                        hits[key] += k * n
-            yield where, hits
+            values = _arrow_text(counts.field("values"))
+            if not values:
+                continue
+            kept = [
+                (v, n) for v, n in zip(values, counts.field("counts").to_pylist(), strict=True) if v
+            ]
+            if not kept:
+                continue
+            is_text = pa.types.is_string(leaf.type) or pa.types.is_large_string(leaf.type)
+            if not is_text and not header_kinds(name):
+                continue  # a date column is a birth date only if its header says so
+            hits = column_findings(
+                ids,
+                name,
+                [v for v, _ in kept],
+                [n for _, n in kept],
+                is_text and _is_free_text(name),
+            )
+            if hits:
+                yield where, hits
+
+
+def _scan_csv(path: Path, ids: Identities) -> Located:
+    """A CSV table: each row as a line, then each column by the rules of a kept table."""
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise _Binary
+    text = _decode(data)
+    found: set[tuple[str, Entry]] = set()
+    for where, hits in _by_line(ids, [(1, text)]):
+        found.update(hits)
+        yield where, hits
+    if not ids.present(text):
+        return
+    try:
+        sep = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    except csv.Error:
+        sep = ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    except (ValueError, pd.errors.ParserError):
+        return
+    for name in frame.columns:
+        distinct = frame[name][frame[name] != ""].value_counts()
+        hits = column_findings(
+            ids, str(name), [str(v) for v in distinct.index], distinct.tolist(), False
+        )
+        hits = Counter({k: n for k, n in hits.items() if k[0] != THIRD_PARTY and k not in found})
+        if hits:
+            yield f"colonne « {name} »", hits
 
 
 def _scan_pdf(path: Path, ids: Identities) -> Located:
@@ -767,6 +1034,12 @@ def _scan_pdf(path: Path, ids: Identities) -> Located:
     for number, page in enumerate(reader.pages, start=1):
         text = _HYPHENATED.sub(r"\1\2", page.extract_text() or "")
         yield from _gate(ids, f"page {number}", text)
+        # a name broken across two lines of the layout: the page read as one line
+        joined = text.replace("\n", " ")
+        if joined != text and ids.present(joined):
+            hits = ids.evidence(joined) - _line_evidence(ids, text)
+            if hits:
+                yield f"page {number}", hits
 
 
 def _source(value: Any) -> str:
@@ -837,9 +1110,20 @@ def scan_file(path: Path, ids: Identities) -> Located:
         return _scan_pdf(path, ids)
     if ftype == "ipynb":
         return _scan_notebook(path, ids)
+    if ftype in ("csv", "tsv"):
+        return _scan_csv(path, ids)
     if ftype in ZIP_TYPES:
         return _scan_zip(path, ids)
     return _scan_text(path, ftype, ids)
+
+
+def _shown_name(path: Path, root: Path, names: dict[Path, str]) -> str:
+    for staged, final in names.items():
+        if path == staged:
+            return final
+        if staged in path.parents:
+            return f"{final}/{path.relative_to(staged).as_posix()}"
+    return path.as_posix()
 
 
 def _unreadable_errors() -> tuple[type[BaseException], ...]:
@@ -849,26 +1133,38 @@ def _unreadable_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ValueError, zipfile.BadZipFile, pa.ArrowException, PyPdfError)
 
 
-def scan_tree(roots: Iterable[Path], ids: Identities, exclude: Iterable[Path] = ()) -> ScanResult:
-    """Search every file under ``roots``; images and fonts are counted as skipped."""
+def scan_tree(
+    roots: Iterable[Path],
+    ids: Identities,
+    exclude: Iterable[Path] = (),
+    names: dict[Path, str] | None = None,
+) -> ScanResult:
+    """Search every file under ``roots`` (files or folders) but ``exclude`` (files or folders);
+    images and fonts are counted as skipped. ``names`` gives the name a file is reported by
+    (a staged file by the place it is about to be published at)."""
     result = ScanResult()
-    excluded = {p.resolve() for p in exclude}
+    excluded = [p.resolve() for p in exclude]
     errors = _unreadable_errors()
+    names = names or {}
     for root in roots:
         if not root.exists():
             continue
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            if path.resolve() in excluded:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            resolved = path.resolve()
+            if any(resolved == e or e in resolved.parents for e in excluded):
                 continue
             ftype = _file_type(path)
             if ftype in SKIPPED_TYPES:
                 result.skipped[ftype] += 1
                 continue
-            findings = FileFindings(path.as_posix())
-            path_hits = ids.match(path.as_posix())
+            shown = _shown_name(path, root, names)
+            findings = FileFindings(shown)
+            path_hits = ids.evidence(shown)
             if path_hits:  # the path itself names somebody: never write it out
                 digest = sha256_file(path)[:12]
-                findings.file = f"{root.as_posix()}/[chemin masqué, sha256 {digest}…]"
+                top = shown.split("/")[0]
+                findings.file = f"{top}/[chemin masqué, sha256 {digest}…]"
                 findings.add("nom du fichier ou d'un dossier", path_hits)
             try:
                 for where, hits in scan_file(path, ids):
@@ -1026,7 +1322,9 @@ def run_guard(settings: Settings) -> int:
             f"Garde-fou : aucun export avec des identités trouvé dans {raw_dir}/ ; rien à "
             "rechercher, la vérification n'aurait aucun sens. Vérifiez inputs.raw_dir."
         )
-    result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT])
+    year = settings.report.year
+    rendered = [PATHS.reports(year), PATHS.quality(year)]
+    result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT, *rendered])
     report = build_report(ids, result, _dvc_outs(settings))
     if not declared:
         report["note"] = NO_IDENTITY_DECLARED
@@ -1054,6 +1352,63 @@ def run_guard(settings: Settings) -> int:
         return 0
     print("\n".join(_leak_message(report["findings"])), file=sys.stderr)
     return 1
+
+
+class LeakFound(ObservatoireError):
+    """A report stage's rendered files hold identity evidence: nothing was published."""
+
+    exit_code = 1
+
+
+def load_identities(settings: Settings, root: Path = Path(".")) -> Identities:
+    """The identity values of the raw exports (empty when no mapping declares any); ``root``
+    is the project folder the settings' paths are relative to."""
+    inputs = settings.inputs
+    partners = load_partners(root / inputs.partners_dir, root / inputs.codes_dir)
+    raw_dir = root / inputs.raw_dir
+    if not declares_identities(partners):
+        return Identities()
+    if not raw_dir.is_dir():
+        raise ObservatoireError(
+            f"Garde-fou : le dossier des exports bruts {raw_dir} est introuvable ; sans lui, "
+            "impossible de vérifier le rapport avant de le publier. Vérifiez inputs.raw_dir."
+        )
+    return collect_identities(raw_dir, partners)
+
+
+def check_before_publishing(
+    settings: Settings,
+    staging: Path,
+    members: list[str],
+    target: Path,
+    stage: str,
+    root: Path = Path("."),
+) -> None:
+    """Scan a report stage's rendered files in their staging folder, before they are published.
+
+    The ``leak_guard`` stage checks what the computations wrote before any report is rendered;
+    a report adds its own text, charts and slides, so each report stage checks these too, and
+    raises :class:`LeakFound` (nothing moved into ``target``, the previous publication stays)
+    when one holds identity evidence. The message names the files by their final place and
+    never shows a value.
+    """
+    ids = load_identities(settings, root)
+    if not any(ids.checked.values()):
+        return
+    names = {staging / m: f"{target.as_posix()}/{m}" for m in members}
+    result = scan_tree([staging / m for m in members], ids, names=names)
+    report = build_report(ids, result, {})
+    for item in result.unreadable:
+        print(f"  Attention : {item['file']} n'a pas pu être vérifié ({item['reason']}).")
+    if report["findings"]:
+        lines = _leak_message(report["findings"])
+        lines[0] = (
+            f"FUITE D'IDENTITÉ dans les fichiers rendus par l'étape « {stage} » : rien n'a été "
+            "publié, la publication précédente reste en place (les valeurs ne sont jamais "
+            "affichées)."
+        )
+        lines = [ln for ln in lines if not ln.startswith("    1. ne partagez")]
+        raise LeakFound("\n".join(lines))
 
 
 def _plural(n: int, word: str) -> str:

@@ -32,10 +32,12 @@ from observatoire.core.coverage import (
 )
 from observatoire.core.dispositifs import NIGHT_STAYS, OPEN_ENDED
 from observatoire.core.errors import ExportRejected
+from observatoire.core.free_text import deidentify
 from observatoire.core.schema import (
     AGGREGATE_COLUMNS,
     AGGREGATE_MEASURES,
     CONTACT_COLUMNS,
+    CONTACT_FIELDS,
     QUARANTINE_REASONS,
     TABLE_FIELDS,
 )
@@ -69,8 +71,10 @@ from observatoire.intake.relational import JoinedFile, JoinedTables, column_form
 
 __all__ = [
     "COUNT_WORDS",
+    "FREE_TEXT_COLUMNS",
     "MAX_PROBLEMS_LISTED",
     "aggregate_rows",
+    "deidentify_free_text",
     "looks_aggregate",
     "FileResult",
     "IngestResult",
@@ -947,6 +951,8 @@ class IngestResult:
     aggregates: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=AGGREGATE_COLUMNS)
     )
+    free_text: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Identities replaced by placeholders in the kept free text, by column and kind."""
 
 
 def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[Path, str]:
@@ -1122,6 +1128,7 @@ def ingest_network(
         contacts = [pd.DataFrame(columns=[c for c in CONTACT_COLUMNS if c != "person_id"])]
         tokens = [pd.DataFrame(columns=order + ["record_key", "partner_id", "dispositif"])]
     all_contacts = pd.concat(contacts, ignore_index=True).sort_values(order, ignore_index=True)
+    free_text = deidentify_free_text(all_contacts)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
     all_refusals = (
         pd.concat(refusals, ignore_index=True).sort_values(order, ignore_index=True)
@@ -1144,7 +1151,46 @@ def ingest_network(
         Coverage(coverage),
         warnings,
         all_aggregates,
+        free_text,
     )
+
+
+FREE_TEXT_COLUMNS = tuple(
+    f.name
+    for f in CONTACT_FIELDS.values()
+    if f.kind == "text" and not f.identity and f.name != "time"
+)
+"""Contact columns kept as the partner typed them (reason, orientation, zone): de-identified."""
+
+
+def deidentify_free_text(contacts: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Replace, in place, every identity written in the kept free text by a placeholder.
+
+    A worker may type a third person's name, birth date or phone number in a reason field; no
+    mapping declares it, so it is recognised by its form (:mod:`observatoire.core.free_text`)
+    and never reaches ``data_clean/``. Returns the number of spans replaced, by column and kind.
+    """
+    found: dict[str, dict[str, int]] = {}
+    for column in FREE_TEXT_COLUMNS:
+        if column not in contacts:
+            continue
+        values = contacts[column]
+        text = values.dropna().astype(str)
+        cleaned = {v: deidentify(v) for v in pd.unique(text)}
+        changed = {v: c for v, c in cleaned.items() if c[1]}
+        if not changed:
+            continue
+        counts: Counter[str] = Counter()
+        occurrences = text[text.isin(changed.keys())].value_counts()
+        for value, n in occurrences.items():
+            for kind, k in changed[value][1].items():
+                counts[kind] += k * int(n)
+        replaced = {v: c[0] for v, c in changed.items()}
+        contacts[column] = values.map(
+            lambda v, r=replaced: r.get(v, v) if isinstance(v, str) else v
+        )
+        found[column] = dict(sorted(counts.items()))
+    return found
 
 
 def _months(cov: PartnerCoverage) -> tuple[tuple[str, str], ...]:

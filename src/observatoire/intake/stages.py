@@ -75,8 +75,19 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     for warning in result.warnings:
         print(warning)
     write_json(
-        METRICS / "ingest.json", {"files": files, **({"joined_files": joined} if joined else {})}
+        METRICS / "ingest.json",
+        {
+            "files": files,
+            **({"joined_files": joined} if joined else {}),
+            "free_text_deidentified": result.free_text,
+        },
     )
+    for column, kinds in result.free_text.items():
+        detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+        print(
+            f"  Texte libre « {column} » : identités remplacées par des marques ([NOM], "
+            f"[DATE]…) avant conservation : {detail}."
+        )
     inputs = {f.source_file: {"partner_id": f.partner_id, "sha256": f.sha256} for f in result.files}
     for j in result.joined:
         inputs.setdefault(j.source_file, {"partner_id": j.partner_id, "sha256": j.sha256})

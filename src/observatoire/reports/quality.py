@@ -1062,6 +1062,7 @@ def build_quality_sheets(
     Returns, per partner id, the paths of its HTML and PDF.
     """
     from observatoire.core.storage import atomic_dir, temp_dir
+    from observatoire.guard.leaks import check_before_publishing
     from observatoire.reports import charts
     from observatoire.reports.common import report_template, stage_logo
     from observatoire.reports.render import render_document
@@ -1104,6 +1105,8 @@ def build_quality_sheets(
                     }
                 )
             _write_index(out, year, report.organisation, entries)
+            members = sorted(p.name for p in out.iterdir())
+            check_before_publishing(settings, out, members, paths.out, "quality", root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(

@@ -1,5 +1,6 @@
-"""Leak guard: a clean tree passes; a name, first name, birth date or client id planted anywhere
-downstream (CSV, notebook, PDF, Parquet, JSON, HTML) fails it, and its report never holds the value.
+"""Leak guard: a clean tree passes; every identity of the planted catalogue
+(``tests/support/planted_identities.py``) fails it (recall 1.0), its report never holds the value;
+a lone common word that is also somebody's name does not (« Cles » in « Chiffres clés »).
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import pytest
 import yaml
 
 from observatoire.config.settings import Settings
-from observatoire.guard.leaks import REPORT, STOP_WORDS, Identities, run_guard
+from observatoire.core.storage import publish_members
+from observatoire.guard.leaks import (
+    REPORT,
+    Identities,
+    LeakFound,
+    check_before_publishing,
+    run_guard,
+)
+from tests.support.planted_identities import PLANTINGS
 
 ROOT = Path(__file__).resolve().parents[3]
 HEADER = (
@@ -133,111 +142,64 @@ def _run(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str, str]:
 def test_clean_tree_passes_and_reports_counts_only(project, capsys):
     code, report, _, _ = _run(capsys)
     assert code == 0 and report["status"] == "ok" and report["findings"] == []
+    # The report's own files (outputs/reports/2024) are checked by the report stage itself.
     assert report["files_scanned"]["by_type"] == {
-        "html": 2,
+        "html": 1,
         "ipynb": 1,
         "json": 1,
         "parquet": 1,
-        "pdf": 1,
     }
-    assert report["files_skipped"]["by_type"] == {"png": 1}
-    # Grand and Alpha are stop-listed; 4711 is too short to tell from a count.
+    # 4711 is too short to tell from a count; every name is searched (no stop list).
     assert report["identity_values_checked"] == {
-        "nom": 3,
-        "prénom": 3,
+        "nom": 4,
+        "prénom": 4,
         "date de naissance": 4,
         "identifiant partenaire": 3,
+        "identité en texte libre": 0,
     }
     not_checked = report["identity_values_not_checked"]
     assert not_checked["identifiants numériques de moins de 6 chiffres"] == 1
-    assert not_checked["noms ou prénoms de la liste d'exclusion"] == 2
 
 
-PLANTS = [
-    pytest.param(
-        "outputs/tables/2024/liste.csv",
-        lambda p: p.write_text("nom,personnes\nWOUTERS,1\n", encoding="utf-8"),
-        "nom",
-        "ligne 2",
-        ["WOUTERS", "Wouters", "wouters"],
-        id="surname-in-csv",
-    ),
-    pytest.param(
-        "outputs/notebooks/tendances.ipynb",
-        lambda p: nbformat.write(_notebook("Dernier passage : CLEMENTINE\n"), p),
-        "prénom",
-        "cellule 2 (sorties)",
-        ["Clémentine", "CLEMENTINE", "clementine"],
-        id="first-name-in-notebook-output",
-    ),
-    pytest.param(
-        "outputs/reports/2024/annexe.pdf",
-        lambda p: p.write_bytes(_pdf("Personne née le 12/11/1985, vue 3 fois.")),
-        "date de naissance",
-        "page 1",
-        ["12/11/1985", "1985-11-12"],
-        id="birth-date-in-pdf",
-    ),
-    pytest.param(
-        "data_clean/persons.parquet",
-        lambda p: (
-            pd.DataFrame({"person_id": ["p1", "p2"], "naissance": ["1990-03-07", None]})
-            .astype({"naissance": "string"})
-            .to_parquet(p, index=False)
-        ),
-        "date de naissance",
-        "colonne « naissance »",
-        ["1990-03-07", "07/03/1990"],
-        id="iso-birth-date-in-parquet",
-    ),
-    pytest.param(
-        "outputs/metrics/linkage.json",
-        lambda p: p.write_text(json.dumps({"exemple": "an-001223", "n": 2}), encoding="utf-8"),
-        "identifiant partenaire",
-        "ligne 1",
-        ["AN-001223", "an-001223"],
-        id="client-id-in-json",
-    ),
-    pytest.param(
-        "outputs/validation/validations/contacts.html",
-        lambda p: p.write_text(
-            "<table><tr><td>Valeur inattendue</td><td>van der BERG</td></tr></table>",
-            encoding="utf-8",
-        ),
-        "nom",
-        "ligne 1",
-        ["Van der Berg", "van der BERG", "van der berg"],
-        id="compound-surname-in-html",
-    ),
-]
-
-
-@pytest.mark.parametrize(("file", "plant", "kind", "where", "values"), PLANTS)
-def test_a_planted_identity_fails_the_guard_without_being_reported(
-    project, capsys, file, plant, kind, where, values
-):
-    path = Path(file)
+@pytest.mark.parametrize("planting", PLANTINGS, ids=lambda p: p.id)
+def test_every_planted_identity_fails_the_guard_without_being_reported(project, capsys, planting):
+    path = Path(planting.file)
     path.parent.mkdir(parents=True, exist_ok=True)
-    plant(path)
+    planting.write(path)
     code, report, text, printed = _run(capsys)
     assert code == 1 and report["status"] == "fuite"
-    assert [(f["file"], f["kind"]) for f in report["findings"]] == [(file, kind)]
-    finding = report["findings"][0]
-    assert finding["where"] == where and finding["count"] == 1
-    assert finding["distinct_values"] == 1
-    for value in values:
+    assert {f["file"] for f in report["findings"]} == {planting.file}
+    assert planting.kind in {f["kind"] for f in report["findings"]}
+    for value in planting.secrets:
         assert value not in text
         assert value not in printed
-    assert file in printed and kind in printed and "À faire" in printed
+    assert planting.file in printed and "À faire" in printed
 
 
-def test_stop_listed_names_and_substrings_do_not_trigger(project, capsys):
-    assert {"grand", "alpha"} <= STOP_WORDS.keys()
+def test_recall_on_the_catalogue_is_one(tmp_path, monkeypatch):
+    """Every planting caught when planted all at once, each in its own file."""
+    monkeypatch.chdir(tmp_path)
+    _write_raw(tmp_path)
+    _write_clean_tree(tmp_path)
+    for planting in PLANTINGS:
+        Path(planting.file).parent.mkdir(parents=True, exist_ok=True)
+        planting.write(Path(planting.file))
+    assert run_guard(SETTINGS) == 1
+    report = json.loads(REPORT.read_text(encoding="utf-8"))
+    caught = {f["file"] for f in report["findings"]}
+    recall = sum(p.file in caught for p in PLANTINGS) / len(PLANTINGS)
+    assert recall == 1.0
+
+
+def test_lone_names_and_substrings_do_not_trigger(project, capsys):
+    """« Grand » and « Alpha » are one person's names, but never side by side here."""
     Path("outputs/tables/2024").mkdir(parents=True)
     Path("outputs/tables/2024/hiver.csv").write_text(
         "mesure,valeur\n"
         "lits du Plan Grand Froid,15\n"
         "alpha (Cameron–Trivedi),0.3\n"
+        "Wouters seul,1\n"  # a surname alone: an ordinary word until it has context
+        "Jean et les autres,1\n"
         "Wouterse,1\n"  # longer word containing a surname
         "Berg,2\n"  # a 4-letter part of « Van der Berg »: only the full phrase is searched
         "4711,3\n",  # a short numeric client id: indistinguishable from a count
@@ -249,12 +211,13 @@ def test_stop_listed_names_and_substrings_do_not_trigger(project, capsys):
 
 def test_a_path_naming_somebody_is_reported_masked(project, capsys):
     Path("outputs/fiches").mkdir()
-    Path("outputs/fiches/Wouters.txt").write_text("Fiche vide.\n", encoding="utf-8")
+    Path("outputs/fiches/Wouters_Jean.txt").write_text("Fiche vide.\n", encoding="utf-8")
     code, report, text, printed = _run(capsys)
     assert code == 1
-    (finding,) = report["findings"]
-    assert finding["file"].startswith("outputs/[chemin masqué")
-    assert finding["where"] == "nom du fichier ou d'un dossier"
+    assert {f["kind"] for f in report["findings"]} == {"nom", "prénom"}
+    for finding in report["findings"]:
+        assert finding["file"].startswith("outputs/[chemin masqué")
+        assert finding["where"] == "nom du fichier ou d'un dossier"
     assert "Wouters" not in text and "Wouters" not in printed
 
 
@@ -269,13 +232,14 @@ def test_a_column_named_after_somebody_is_masked(project, capsys):
 
 
 def test_an_unreadable_file_is_listed_as_not_checked(project, capsys):
-    Path("outputs/reports/2024/abime.pdf").write_bytes(b"%PDF-1.7 tronque")
+    Path("outputs/tables/2024").mkdir(parents=True)
+    Path("outputs/tables/2024/abime.pdf").write_bytes(b"%PDF-1.7 tronque")
     code, report, _, printed = _run(capsys)
     assert code == 0 and report["findings"] == []
     (unreadable,) = report["files_unreadable"]
-    assert unreadable["file"] == "outputs/reports/2024/abime.pdf"
+    assert unreadable["file"] == "outputs/tables/2024/abime.pdf"
     assert unreadable["reason"].startswith("illisible")
-    assert "outputs/reports/2024/abime.pdf n'a pas pu être vérifié" in printed
+    assert "outputs/tables/2024/abime.pdf n'a pas pu être vérifié" in printed
 
 
 # --- matching rules, without files ---
@@ -308,8 +272,8 @@ def _found(ids: Identities, text: str) -> set[str]:
         ("dupre lefevre", {"nom"}),
         ("Mme Lefèvre", {"nom"}),  # a distinctive part (5 letters or more) alone
         ("VAN DER BERG", {"nom"}),
-        ("la famille Berg, le van", set()),  # parts under 5 letters, particles
-        ("Ali", set()),  # fewer than 4 letters: never searched
+        ("la famille Berg, le van", {"nom"}),  # the one distinctive part: found, not evidence
+        ("Ali", {"prénom"}),  # found, but a first name alone is no evidence (see below)
         ("né le 1990-03-07T00:00:00", {"date de naissance"}),
         ("07.03.1990", {"date de naissance"}),
         ("1990/03/07", {"date de naissance"}),
@@ -330,3 +294,53 @@ def test_matching_rules(ids, text, kinds):
 def test_compound_name_is_counted_once(ids):
     hits = ids.match("Dupré-Lefèvre, puis Lefèvre seul")
     assert sum(hits.values()) == 2
+
+
+def test_a_report_stage_publishes_nothing_when_its_rendered_files_leak(project, capsys):
+    """The report stages' flow: render into staging, scan, publish; a leak keeps the old files."""
+    target = Path("outputs/reports/2024")
+    before = (target / "observatoire.html").read_bytes()
+    staging = target / ".observatoire.tmp-test"
+    staging.mkdir()
+    (staging / "figures").mkdir()
+    (staging / "observatoire.html").write_text(
+        "<p>Chiffres clés : 4 personnes.</p><p>Cas : Jean WOUTERS, 3 nuitées.</p>",
+        encoding="utf-8",
+    )
+    members = ["observatoire.html", "figures"]
+    with pytest.raises(LeakFound) as caught:
+        check_before_publishing(SETTINGS, staging, members, target, "report")
+    message = str(caught.value)
+    assert "outputs/reports/2024/observatoire.html" in message and "rien n'a été publié" in message
+    assert "WOUTERS" not in message and "Wouters" not in message
+    assert (target / "observatoire.html").read_bytes() == before
+    (staging / "observatoire.html").write_text("<p>Chiffres clés : 4 personnes.</p>")
+    check_before_publishing(SETTINGS, staging, members, target, "report")
+    publish_members(staging, target, members)
+    assert "Chiffres clés" in (target / "observatoire.html").read_text(encoding="utf-8")
+
+
+def test_evidence_needs_the_same_record(ids_records):
+    assert not ids_records.evidence("Chiffres clés 2024")
+    assert not ids_records.evidence("Jean seul")
+    assert not ids_records.evidence("Wouters seul")
+    assert ids_records.evidence("Jean WOUTERS")
+    assert ids_records.evidence("WOUTERS, né le 01/10/1970")
+    assert not ids_records.evidence("WOUTERS, né le 07/03/1990")  # somebody else's date
+    assert not ids_records.evidence("Jean Cles")  # two names, two different people
+    assert ids_records.evidence("Cles Marie")
+    assert not ids_records.evidence("Jean " + "mot " * 8 + "Wouters")  # too far apart
+
+
+@pytest.fixture(scope="module")
+def ids_records() -> Identities:
+    ids = Identities()
+    for surname, first, birth in [
+        ("Wouters", "Jean", "1970-10-01"),
+        ("Cles", "Marie", "1990-03-07"),
+    ]:
+        rid = ids.record((surname, first, birth))
+        ids.add_name(surname, "nom", rid)
+        ids.add_name(first, "prénom", rid)
+        ids.add_birth_date(pd.Timestamp(birth), None, rid)
+    return ids

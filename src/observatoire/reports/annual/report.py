@@ -20,6 +20,7 @@ from pathlib import Path
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.storage import publish_members, temp_dir
+from observatoire.guard.leaks import check_before_publishing
 from observatoire.reports.annual.chapters import (
     chapter_contexts,
     report_chapters,
@@ -57,17 +58,15 @@ def build_annual_report(settings: Settings, params_path: Path) -> None:
         source.write_text(template.render(**names), encoding="utf-8")
         result = render_document(source, tmp)
         build_deck(data.masthead, contexts, figures, tmp, tmp / "chiffres-cles.pptx")
-        publish_members(
-            tmp,
-            out_dir,
-            [
-                "observatoire.qmd",
-                "observatoire.html",
-                "observatoire.pdf",
-                "chiffres-cles.pptx",
-                "figures",
-            ],
-        )
+        members = [
+            "observatoire.qmd",
+            "observatoire.html",
+            "observatoire.pdf",
+            "chiffres-cles.pptx",
+            "figures",
+        ]
+        check_before_publishing(settings, tmp, members, out_dir, "report")
+        publish_members(tmp, out_dir, members)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(

@@ -45,6 +45,7 @@ from observatoire.disclosure.youth import (
     split_published,
     type_key,
 )
+from observatoire.guard.leaks import check_before_publishing
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
 from observatoire.youth.study import STREET as STREET_WORK_KEY
@@ -887,7 +888,9 @@ def build_youth_report(settings: Settings) -> None:
         source = tmp / f"{STEM}.qmd"
         source.write_text(template.render(**ctx), encoding="utf-8")
         result = render_document(source, tmp)
-        publish_members(tmp, out_dir, [f"{STEM}.qmd", f"{STEM}.html", f"{STEM}.pdf", FIGURES])
+        members = [f"{STEM}.qmd", f"{STEM}.html", f"{STEM}.pdf", FIGURES]
+        check_before_publishing(settings, tmp, members, out_dir, "youth_report")
+        publish_members(tmp, out_dir, members)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(

@@ -1,0 +1,89 @@
+"""Free-text identities on planted truth: every planted form found and replaced, and the labels
+partners actually write (the sample's reasons, orientations, zones) left alone."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from observatoire.core.free_text import deidentify, detect, valid_national_number
+from observatoire.intake.ingest import deidentify_free_text
+
+
+def _nn(body: str, after_2000: bool = False) -> str:
+    check = 97 - int(("2" if after_2000 else "") + body) % 97
+    return f"{body}{check:02d}"
+
+
+PLANTED = [
+    ("M. KOWALCZYK Zbigniew (né le 02/05/1961)", "M. [NOM] (né le [DATE])"),
+    ("vu avec Zbigniew KOWALCZYK hier", "vu avec [NOM] hier"),
+    ("appel de Mme Van Damme", "appel de Mme [NOM]"),
+    ("Monsieur Jean Martin orienté", "Monsieur [NOM] orienté"),
+    ("née le 3 mai 1975", "née le [DATE]"),
+    ("DDN : 12/11/78", "DDN : [DATE]"),
+    ("sortie le 2024-03-01", "sortie le [DATE]"),
+    (
+        f"NN {_nn('610502123')[:2]}.{_nn('610502123')[2:4]}.{_nn('610502123')[4:6]}-"
+        f"{_nn('610502123')[6:9]}.{_nn('610502123')[9:]}",
+        "NN [NUMERO_NATIONAL]",
+    ),
+    (f"registre {_nn('050312123', after_2000=True)}", "registre [NUMERO_NATIONAL]"),
+    ("tél. 0472 12 34 56", "tél. [TELEPHONE]"),
+    ("joindre +32 2 345 67 89", "joindre [TELEPHONE]"),
+    ("mail: jean.dupont@exemple.be", "mail: [COURRIEL]"),
+    ("habite rue de la Loi 16, Bruxelles", "habite [ADRESSE], Bruxelles"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PLANTED)
+def test_every_planted_form_is_replaced(text, expected):
+    assert deidentify(text)[0] == expected
+
+
+LABELS = [
+    "Accompagnement",
+    "Demande d'hébergement",
+    "Distribution (soupe, couverture)",
+    "douche;lessive;aide sociale;soins;consigne",
+    "Orientation CPAS Anderlecht",
+    "Relais santé",
+    "Centre-ville",
+    "travail de rue",
+    "Violence / conflit",
+    "RDV CPAS",
+    "M. [NOM] (né le [DATE])",  # already de-identified: stable
+    "taux 0.123456",
+    "12345678901",  # 11 digits whose check digits fail: not a national number
+    "a3f5c2e81234567890b1",  # a hash
+    "2 nuitées, 14 repas",
+]
+
+
+@pytest.mark.parametrize("text", LABELS)
+def test_ordinary_labels_are_left_alone(text):
+    assert detect(text) == []
+
+
+def test_national_number_check_digits():
+    assert valid_national_number(_nn("610502123"))
+    assert valid_national_number(_nn("050312123", after_2000=True))
+    assert not valid_national_number("61050212300")
+    assert not valid_national_number("61150212345")  # month 15
+
+
+def test_ingest_replaces_free_text_before_keeping_it():
+    contacts = pd.DataFrame(
+        {
+            "activity": ["M. KOWALCZYK Zbigniew (né le 02/05/1961)", "Accompagnement", None],
+            "orientation": ["CPAS", "tél. 0472 12 34 56", "CPAS"],
+            "zone": ["Gare", "Gare", None],
+        }
+    )
+    counts = deidentify_free_text(contacts)
+    assert contacts["activity"].tolist()[:2] == ["M. [NOM] (né le [DATE])", "Accompagnement"]
+    assert contacts["orientation"].tolist() == ["CPAS", "tél. [TELEPHONE]", "CPAS"]
+    assert counts == {
+        "activity": {"date de naissance": 1, "nom": 1},
+        "orientation": {"téléphone": 1},
+    }
