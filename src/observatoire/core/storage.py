@@ -14,11 +14,10 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:  # imported where a table is written: the key and lock steps stay quick
+    import pandas as pd
 
 __all__ = [
     "STAGE_ENV",
@@ -174,6 +173,9 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Parquet without pandas' schema metadata drift: byte-identical for identical frames."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata(None)
     path.parent.mkdir(parents=True, exist_ok=True)

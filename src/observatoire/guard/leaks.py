@@ -73,6 +73,7 @@ from observatoire.core.errors import ObservatoireError
 from observatoire.core.free_text import EVIDENCE as FREE_TEXT_EVIDENCE
 from observatoire.core.free_text import detect as detect_free_text
 from observatoire.core.storage import sha256_file, write_json
+from observatoire.intake.discovery import find_raw_files
 from observatoire.intake.mapping import (
     ColumnSpec,
     ExportSpec,
@@ -571,7 +572,8 @@ def _collect_file_identities(
     spec: ExportSpec,
     partner: PartnerMapping,
 ) -> None:
-    for path in sorted(raw_dir.glob(pattern)):
+    # the files ingest read, found the way it finds them (links refused, confined to raw_dir)
+    for path in find_raw_files(raw_dir, pattern, partner.partner_id, "l'export"):
         digest = sha256_file(path) + prefix  # a table joined under two names is read twice
         if digest in seen:
             continue

@@ -31,7 +31,6 @@ import hmac
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -39,6 +38,7 @@ import yaml
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import KeyProblem
+from observatoire.core.storage import atomic_write_bytes
 from observatoire.intake.pseudonymise import NoKey, load_key
 
 __all__ = [
@@ -69,18 +69,9 @@ def fingerprint(key: bytes) -> str:
 
 
 def _write(path: Path, value: str) -> None:
-    """Atomically, in the bytes of ``core.storage.write_json`` (which would import pandas and
-    pyarrow: this stage runs on every ``dvc repro`` and must stay quick)."""
+    """Atomically, in the bytes of ``core.storage.write_json``."""
     text = json.dumps({"empreinte": value}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def write_fingerprint(path: Path, key: bytes) -> None:

@@ -141,7 +141,9 @@ class _Scanner:
         self.data = data
         d = re.escape(delimiter.encode("ascii"))
         self.delim = delimiter.encode("ascii")[0]
-        self.quoted = re.compile(rb'"((?:[^"]|"")*)"', re.DOTALL)
+        # possessive: inside quotes « "" » is always an escaped quote, as for the csv module
+        # (backtracking would read « """ » as an empty cell and a stray quote)
+        self.quoted = re.compile(rb'"((?:[^"]|"")*+)"', re.DOTALL)
         self.unquoted = re.compile(rb"[^" + d + rb"\r\n]*")
         self.encoding = encoding
 
