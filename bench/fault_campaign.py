@@ -33,6 +33,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -96,6 +97,9 @@ class Run:
 
     def tail(self, n: int = 25) -> str:
         return "\n".join(line for _, line in self.lines[-n:])
+
+
+CAMPAIGN_KEY = secrets.token_hex(32)  # throwaway key, one per campaign (drawn: not weak)
 
 
 def digest(project: Path) -> dict[str, str]:
@@ -270,7 +274,7 @@ def main() -> int:
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "OBSERVATOIRE_CLE": os.environ.get("OBSERVATOIRE_CLE") or "c3" * 32,  # throwaway key
+        "OBSERVATOIRE_CLE": os.environ.get("OBSERVATOIRE_CLE") or CAMPAIGN_KEY,
     }
     work = Path(tempfile.mkdtemp(prefix="fault-campaign-", dir=args.dossier))
     project = setup(work, args.scale, env)
