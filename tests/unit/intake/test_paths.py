@@ -331,6 +331,10 @@ def test_an_empty_export_for_the_report_year_is_data_absent_not_zero(tmp_path, c
     assert again.absent_years() == cov.absent_years()
 
 
+@pytest.mark.skipif(
+    not (ROOT / "outputs/metrics/coverage.json").exists(),
+    reason="pas de sorties du pipeline : lancez `make run`",
+)
 def test_the_coverage_file_of_a_complete_network_is_unchanged():
     cov = Coverage.from_json(json.loads((ROOT / "outputs/metrics/coverage.json").read_text()))
     assert all("absent" not in rec for rec in cov.to_json()["partners"].values())
