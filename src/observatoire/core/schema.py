@@ -28,6 +28,9 @@ __all__ = [
     "REFUSAL_FIELDS",
     "SEX_CODES",
     "TABLE_FIELDS",
+    "WEATHER_ALERTS",
+    "WEATHER_COLUMNS",
+    "WEATHER_FIELDS",
     "Field",
     "age_band",
 ]
@@ -185,10 +188,32 @@ AGGREGATE_FIELDS: dict[str, Field] = {
 """Fields of ``table: aggregates``: a long file maps ``measure`` and ``value``, a wide file one
 column per measure (the measure codes are fields)."""
 
+WEATHER_ALERTS: dict[str, str] = {
+    "froid": "alerte froid",
+    "chaleur": "alerte chaleur",
+}
+"""Official alerts the weather table may carry (``alert``; "" on a day without alert)."""
+
+WEATHER_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        Field("date", "date", label="jour du relevé (ou premier jour d'une alerte)"),
+        Field("date_end", "date", label="dernier jour d'une alerte (fichier de périodes)"),
+        Field("station", "text", label="code de la station météo"),
+        Field("tmin", "decimal", label="température minimale du jour (°C)"),
+        Field("tmax", "decimal", label="température maximale du jour (°C)"),
+        Field("alert", "code", label="alerte officielle (froid, chaleur)"),
+    ]
+}
+"""Fields of ``table: weather``: daily readings (date, station, tmin, tmax) and/or official
+alerts (date, optional date_end and station, alert), read like any export
+(``docs/plans-saisonniers.md``)."""
+
 TABLE_FIELDS: dict[str, dict[str, Field]] = {
     "contacts": CONTACT_FIELDS,
     "refusals": REFUSAL_FIELDS,
     "aggregates": AGGREGATE_FIELDS,
+    "weather": WEATHER_FIELDS,
 }
 
 IDENTITY_FIELDS = frozenset(n for n, f in CONTACT_FIELDS.items() if f.identity)
@@ -277,6 +302,10 @@ AGGREGATE_COLUMNS = [
 × group × measure, whatever the file's shape (long or wide); ``line`` is the line of the
 partner's file (for the messages), ``group_role`` what the group is to the others
 (:data:`GROUP_ROLES`)."""
+
+
+WEATHER_COLUMNS = ["date", "station", "tmin", "tmax", "alert"]
+"""The clean weather table (``data_clean/weather.parquet``): one row per day and station."""
 
 
 def age_band(age: float | None) -> str | None:
