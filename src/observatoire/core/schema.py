@@ -160,6 +160,9 @@ AGGREGATE_MEASURES: dict[str, Measure] = {
         Measure("meals", "repas servis", False, "flux", "prestations"),
         Measure("showers", "douches", False, "flux", "prestations"),
         Measure("laundry", "lessives", False, "flux", "prestations"),
+        Measure("rounds", "tournées (travail de rue)", False, "flux", "prestations"),
+        Measure("blankets", "couvertures distribuées", False, "flux", "prestations"),
+        Measure("water_distributions", "distributions d'eau", False, "flux", "prestations"),
     ]
 }
 """The closed list of measures of aggregate returns (``docs/donnees-agregees.md``)."""
