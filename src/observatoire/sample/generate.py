@@ -114,6 +114,8 @@ def generate_sample(
         rows_per_export.setdefault(f"{export.partner_id}/{export.export}", {})[export.year] = len(
             export.table
         )
+    for plan_file in extra:
+        rows_per_export.setdefault(plan_file.export, {})[plan_file.year] = plan_file.rows
     years = {export.relative_path: export.year for export in files}
     truth_years = truth["source_file"].map(years)
     distinct = (
@@ -130,7 +132,7 @@ def generate_sample(
         ),
         truth_files=tuple(truth_files),
         rows_per_export=rows_per_export,
-        total_rows=sum(len(export.table) for export in files),
+        total_rows=sum(len(export.table) for export in files) + sum(f.rows for f in extra),
         distinct_persons_per_year={int(y): int(n) for y, n in distinct.items()},
         noise_rates={
             "name_variant": overall["name_variant"],

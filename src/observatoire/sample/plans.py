@@ -28,6 +28,7 @@ plans layer and cannot read it; the truth file states the values used).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -89,6 +90,22 @@ class PlanFile:
     relative_path: str
     text: str
     encoding: str = "utf-8"
+
+    @property
+    def export(self) -> str:
+        """``partner/export`` as the mapping names it (``meteo_irm/releves``)."""
+        folder, name = self.relative_path.split("/")
+        stem = name.split("_")[0]
+        return f"{folder}/{ {'aws': 'releves'}.get(stem, stem) }"
+
+    @property
+    def year(self) -> int:
+        return int(re.search(r"(\d{4})\.csv$", self.relative_path).group(1))
+
+    @property
+    def rows(self) -> int:
+        """Data rows (the header line excluded)."""
+        return self.text.count("\n") - 1
 
 
 def _seasonal(doy: np.ndarray, mean: float, amplitude: float) -> np.ndarray:
@@ -175,11 +192,14 @@ def plan_files(params: SampleParams) -> tuple[list[PlanFile], dict]:
         PlanFile(f"meteo_irm/aws_1day_{STATION}_{y}.csv", _kmi_csv(weather[years == y]))
         for y in range(params.first_year, params.last_year + 1)
     ]
-    alerts = ["Début;Fin;Alerte"]
-    for spell in spells:
-        label = "Avertissement froid extrême" if spell["kind"] == "froid" else "Alerte chaleur"
-        alerts.append(f"{spell['first']:%d/%m/%Y};{spell['last']:%d/%m/%Y};{label}")
-    files.append(PlanFile("meteo_irm/alertes.csv", "\n".join(alerts) + "\n"))
+    for y in range(params.first_year, params.last_year + 1):
+        alerts = ["Début;Fin;Alerte"]
+        for spell in spells:
+            if spell["first"].year == y:
+                kind = spell["kind"]
+                label = "Avertissement froid extrême" if kind == "froid" else "Alerte chaleur"
+                alerts.append(f"{spell['first']:%d/%m/%Y};{spell['last']:%d/%m/%Y};{label}")
+        files.append(PlanFile(f"meteo_irm/alertes_{y}.csv", "\n".join(alerts) + "\n"))
 
     dates = weather["date"]
     elapsed = (dates - pd.Timestamp(f"{params.first_year}-01-01")).dt.days / 365.25
@@ -233,9 +253,13 @@ def plan_files(params: SampleParams) -> tuple[list[PlanFile], dict]:
     visits = _negative_binomial(rng, mean, 60.0)
     water = rng.poisson(0.4 * visits)
     centre = pd.DataFrame({"date": dates, "visits": visits, "water": water})[summer.to_numpy()]
-    lines = ["date,passages,bouteilles_eau"]
-    lines += [f"{r.date:%Y-%m-%d},{r.visits},{r.water}" for r in centre.itertuples()]
-    files.append(PlanFile("accueil_canicule/passages.csv", "\n".join(lines) + "\n"))
+    for y in range(params.first_year, params.last_year + 1):
+        lines = ["date,passages,bouteilles_eau"]
+        lines += [
+            f"{r.date:%Y-%m-%d},{r.visits},{r.water}"
+            for r in centre[centre["date"].dt.year == y].itertuples()
+        ]
+        files.append(PlanFile(f"accueil_canicule/passages_{y}.csv", "\n".join(lines) + "\n"))
 
     rng = stream(params.seed, "maraude_plans")
     in_plan = (winter | summer).to_numpy()
@@ -252,9 +276,13 @@ def plan_files(params: SampleParams) -> tuple[list[PlanFile], dict]:
     street = pd.DataFrame(
         {"date": dates, "rounds": rounds, "blankets": blankets, "water": bottles}
     )[in_plan]
-    lines = ["Jour;Tournées;Couvertures;Distributions d'eau"]
-    lines += [f"{r.date:%d/%m/%Y};{r.rounds};{r.blankets};{r.water}" for r in street.itertuples()]
-    files.append(PlanFile("maraude_plans/tournees.csv", "\n".join(lines) + "\n", "cp1252"))
+    for y in range(params.first_year, params.last_year + 1):
+        lines = ["Jour;Tournées;Couvertures;Distributions d'eau"]
+        lines += [
+            f"{r.date:%d/%m/%Y};{r.rounds};{r.blankets};{r.water}"
+            for r in street[street["date"].dt.year == y].itertuples()
+        ]
+        files.append(PlanFile(f"maraude_plans/tournees_{y}.csv", "\n".join(lines) + "\n", "cp1252"))
 
     winter_days = weather[winter]
     summer_days = weather[summer]
