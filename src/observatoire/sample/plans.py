@@ -100,7 +100,7 @@ class PlanFile:
 
     @property
     def year(self) -> int:
-        return int(re.search(r"(\d{4})\.csv$", self.relative_path).group(1))
+        return int(re.search(r"_(\d{4})", self.relative_path).group(1))
 
     @property
     def rows(self) -> int:
@@ -189,7 +189,7 @@ def plan_files(params: SampleParams) -> tuple[list[PlanFile], dict]:
     weather["alert"] = _alert_days(weather, spells)
     years = weather["date"].dt.year
     files = [
-        PlanFile(f"meteo_irm/aws_1day_{STATION}_{y}.csv", _kmi_csv(weather[years == y]))
+        PlanFile(f"meteo_irm/aws_1day_{y}_{STATION}.csv", _kmi_csv(weather[years == y]))
         for y in range(params.first_year, params.last_year + 1)
     ]
     for y in range(params.first_year, params.last_year + 1):
