@@ -1,2 +1,2 @@
-"""The seasonal plans (Plan Grand Froid, Plan Canicule): settings, phases, the temperature
-model, the bilans and the preparation note."""
+"""The seasonal plans (Plan Grand Froid, Plan Canicule): their parameters, the daily phase
+calendar drawn from the weather, and what the bilans compute from them."""
