@@ -291,6 +291,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_youth,
         "exécute le carnet de l'étude « jeunes en errance » (notebooks/jeunes.py)",
     ),
+    "plans": (
+        "plans",
+        (),
+        _notebook_stage("plans"),
+        "exécute le carnet des plans saisonniers : bilans, effet de la température, lits "
+        "nécessaires (notebooks/plans.py)",
+    ),
     "publication": (
         "publication",
         (),

@@ -24,6 +24,7 @@ ENTRIES = {
     "trends": ["notebooks/tendances.py"],
     "report": ["observatoire.reports.annual.report"],
     "youth": ["notebooks/jeunes.py"],
+    "plans": ["notebooks/plans.py"],
     "publication": ["observatoire.reports.publication"],
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],

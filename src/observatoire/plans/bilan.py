@@ -144,7 +144,9 @@ def base_beds(nights: pd.DataFrame, default_phase: str) -> float:
     return float(beds.median()) if len(beds) else float("nan")
 
 
-def count_only_nights(aggregates: pd.DataFrame, partner: str, days: pd.DatetimeIndex) -> pd.DataFrame:
+def count_only_nights(
+    aggregates: pd.DataFrame, partner: str, days: pd.DatetimeIndex
+) -> pd.DataFrame:
     """A count-only partner's daily return over ``days`` (whole population rows, programmes
     added up): ``beds``, ``used``, ``refused``, ``visits`` (NaN where no return covers the
     day)."""
@@ -153,7 +155,9 @@ def count_only_nights(aggregates: pd.DataFrame, partner: str, days: pd.DatetimeI
         a = a[a["group_role"].fillna("").isin(["", "total", "ensemble"]) | a["group"].isna()]
     a = a[a["period"].isin(["jour", "nuit"])] if "period" in a.columns else a
     day = pd.to_datetime(a["date"]).dt.normalize()
-    wide = a.assign(day=day).pivot_table(index="day", columns="measure", values="value", aggfunc="sum")
+    wide = a.assign(day=day).pivot_table(
+        index="day", columns="measure", values="value", aggfunc="sum"
+    )
     wide = wide.reindex(days)
     out = pd.DataFrame(index=days)
     out["beds"] = wide.get("beds_available")

@@ -191,7 +191,9 @@ def backtest(
     return pd.DataFrame(rows)
 
 
-def capacity_grid(nights: pd.DataFrame, steps: tuple[int, ...] = (-20, -10, 0, 10, 20, 30)) -> pd.DataFrame:
+def capacity_grid(
+    nights: pd.DataFrame, steps: tuple[int, ...] = (-20, -10, 0, 10, 20, 30)
+) -> pd.DataFrame:
     """For each winter month with data, what each choice of beds (offered + step) would have
     given: share of nights with demand above it and nights refused (demand beyond it)."""
     d = nights.dropna(subset=["demand"])

@@ -80,7 +80,9 @@ class Direction:
 
 
 COLD = Direction("tmin", True, 0.0, (-5.0, 5.0), "par degré de température minimale sous 0 °C")
-HEAT = Direction("tmax", False, 25.0, (30.0, 20.0), "par degré de température maximale au-delà de 25 °C")
+HEAT = Direction(
+    "tmax", False, 25.0, (30.0, 20.0), "par degré de température maximale au-delà de 25 °C"
+)
 
 
 def hac_lags(n: int) -> int:

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from observatoire.plans.preparation import _smallest_beds as smallest  # noqa: PLC2701
 from observatoire.plans.preparation import (
     capacity_grid,
     nightly_dispersion,
     refusal_night_share,
 )
-from observatoire.plans.preparation import _smallest_beds as smallest  # noqa: PLC2701
 
 
 def test_smallest_beds_meets_the_target_exactly():
