@@ -6,11 +6,11 @@ stay byte-identical). What is planted is written to ``sample_truth/plans.json`` 
 and the bilans to find:
 
 - **the weather** of Uccle (KMI/IRM station 6447), every day of the sample's years, written as
-  the KMI/IRM open-data layer ``aws:aws_1day`` (CSV): a seasonal cycle (Tmin ≈ 0.5 °C in
-  January, ≈ 13.5 °C in July; Tmax ≈ 5.5 / 23.5 °C), a day-to-day AR(1) anomaly shared by the
-  minimum and the maximum, one cold snap per winter (7 nights between −12 and −8 °C) and one
-  heatwave per summer (4 days ≥ 30 °C), and the official alerts of those spells in a separate
-  file of dated periods;
+  the KMI/IRM open-data layer ``aws:aws_1day`` (CSV): a seasonal cycle (with the planted spells,
+  Tmin ≈ 0–1 °C in January, ≈ 13–14 °C in July; Tmax ≈ 5–6 / 23–24 °C), a day-to-day AR(1)
+  anomaly shared by the minimum and the maximum, one cold snap per winter (7 nights between
+  −12 and −8 °C) and one heatwave per summer (4 days ≥ 30 °C), and the official alerts of
+  those spells in a separate file of dated periods;
 - **cold nights → shelter demand** (``abri_grand_froid``, nightly returns over each winter plan
   window): log E[demand] = a + per_degree · max(0, threshold − tmin) + day of week + trend,
   negative binomial; beds = base + extra beds in the « grand froid » phase; occupied =
@@ -45,6 +45,7 @@ SUMMER = ("06-01", "08-31")
 COLD_TRIGGER = (-3.0, 2)  # tmin ≤ −3 °C two days running (params/plans.yaml)
 HEAT_TRIGGER = (30.0, 3)  # tmax ≥ 30 °C three days running
 DOW = [0.0, 0.0, 0.0, 0.0, 0.03, 0.08, 0.06]  # Monday … Sunday (log scale)
+DAYS = ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
 
 PLANTED = {
     "cold": {
@@ -105,8 +106,8 @@ def sample_weather(params: SampleParams) -> tuple[pd.DataFrame, list[dict]]:
     anomaly[0] = rng.normal(0, 3.0)
     for i in range(1, len(days)):
         anomaly[i] = 0.7 * anomaly[i - 1] + rng.normal(0, 2.1)
-    tmin = _seasonal(doy, 7.0, 6.5) + anomaly + rng.normal(0, 0.8, len(days))
-    tmax = _seasonal(doy, 14.5, 9.0) + 1.1 * anomaly + rng.normal(0, 1.0, len(days))
+    tmin = _seasonal(doy, 7.8, 4.8) + anomaly + rng.normal(0, 0.8, len(days))
+    tmax = _seasonal(doy, 14.6, 8.0) + 1.1 * anomaly + rng.normal(0, 1.0, len(days))
     spells = []
     for year in range(params.first_year, params.last_year + 1):
         start = pd.Timestamp(f"{year}-01-{rng.integers(8, 24):02d}")  # a January cold snap
@@ -261,7 +262,8 @@ def plan_files(params: SampleParams) -> tuple[list[PlanFile], dict]:
         **PLANTED,
         "weather": {
             "station": STATION,
-            "seasonal": "Tmin = 7 − 6,5·cos(2π(j−15)/365,25) ; Tmax = 14,5 − 9·cos(…) ; "
+            "seasonal": "Tmin = 7,8 − 4,8·cos(2π(j−15)/365,25) ; Tmax = 14,6 − 8·cos(…) "
+            "(avant les vagues plantées, qui abaissent janvier et relèvent juillet) ; "
             "anomalie AR(1) commune (φ = 0,7, σ = 2,1 °C)",
             "spells": [
                 {
