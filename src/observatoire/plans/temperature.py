@@ -21,12 +21,19 @@ variance φμ). The point estimate is the GLM's; its standard errors are not.
 
 **Days are not independent.** A cold spell fills the shelter several nights in a row, and
 persons come back: the residuals are autocorrelated (the Ljung–Box test of the Pearson
-residuals is reported). The standard errors are Newey–West (HAC, Bartlett kernel, ``maxlags``
-= ⌊4 (n/100)^(2/9)⌋, at least 7 days), which stay valid under any short-range autocorrelation
-and heteroscedasticity while keeping the GLM's estimate. A GEE with an AR(1) working
-correlation would also be valid, but it needs evenly spaced days in clusters and changes the
-estimate with the working structure; the HAC sandwich is the smaller assumption. Seasons are
-sorted in date order, so the gap between two winters enters only as one lag among many.
+residuals is reported). The interval of ``β`` is a **delete-a-block jackknife** over
+calendar fortnights (``BLOCK_DAYS`` = 14 consecutive days; the days of one block are left
+out together, the model is refitted, and the variance is (G − 1)/G Σ (β₋g − β̄)² over the G
+blocks), with a Student t critical value on G − 1 degrees of freedom. A block keeps the
+dependence within a fortnight inside the block, and the jackknife variance errs on the large
+side (Efron–Stein), where a sandwich errs on the small side when the effect rests on a few
+dozen cold days. Measured on planted truth (``bench/plans_temperature.py``, 100 seeds): the
+Newey–West (HAC) interval, the first choice, covered the planted effect 91 % of the time
+(88 % with strong autocorrelation; its standard error 16 % too small), a moving-block
+bootstrap and a GEE with an AR(1) working correlation about 93 %; the fortnight jackknife
+94 % (cold), 96 % (heat), 95 % (no effect), 92 % (strong autocorrelation). The Newey–West
+standard error (Bartlett kernel, ``maxlags`` = ⌊4 (n/100)^(2/9)⌋, at least 7 days) is still
+reported beside it (``se_hac``), and serves the spline contrast.
 
 **Naive baseline.** The unadjusted ratio of mean demand on cold nights (below
 ``threshold − 5``) to mild nights (at or above ``threshold``), and the hinge coefficient
@@ -48,9 +55,11 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from patsy import build_design_matrices
+from scipy import stats
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 __all__ = [
+    "BLOCK_DAYS",
     "DISPERSION_LIMIT",
     "MIN_DAYS",
     "COLD",
@@ -58,11 +67,14 @@ __all__ = [
     "Direction",
     "TemperatureEffect",
     "fit_temperature_effect",
+    "block_jackknife",
     "hac_lags",
 ]
 
 DISPERSION_LIMIT = 1.5
 """Pearson χ²/df of the Poisson fit above which the model is a negative binomial."""
+BLOCK_DAYS = 14
+"""Length of the jackknife's blocks (consecutive calendar days left out together)."""
 MIN_DAYS = 60
 """Fewer days with demand and temperature: no model (too few to separate the cold from the
 month and the weekday)."""
@@ -102,8 +114,10 @@ class TemperatureEffect:
     dispersion: float  # Pearson χ²/df of the Poisson fit
     alpha: float | None  # NB2 α (None under quasi-Poisson)
     log_rr: float
-    se: float
-    ci95: tuple[float, float]  # of the log rate ratio
+    se: float  # block jackknife
+    ci95: tuple[float, float]  # of the log rate ratio (jackknife, t on blocks − 1 df)
+    se_hac: float  # Newey–West, for comparison
+    blocks: int
     hac_maxlags: int
     ljung_box_p: dict[int, float]  # lag → p-value of the Pearson residuals
     acf1: float  # lag-1 autocorrelation of the Pearson residuals
@@ -137,6 +151,9 @@ class TemperatureEffect:
             "log_rr": self.log_rr,
             "se": self.se,
             "ci95": list(self.ci95),
+            "se_hac": self.se_hac,
+            "blocks": self.blocks,
+            "interval": f"jackknife par blocs de {BLOCK_DAYS} jours",
             "rate_ratio": self.rate_ratio,
             "rate_ratio_ci95": list(self.rate_ratio_ci95),
             "hac_maxlags": self.hac_maxlags,
@@ -177,6 +194,26 @@ def _nb_alpha(formula: str, data: pd.DataFrame) -> float:
     """NB2 α by maximum likelihood (statsmodels' discrete negative binomial)."""
     res = smf.negativebinomial(formula, data=data).fit(disp=0, maxiter=200)
     return float(res.params["alpha"])
+
+
+def block_jackknife(
+    model: Any, params: pd.Series, term: str, blocks: np.ndarray
+) -> tuple[float, int]:
+    """Delete-a-block jackknife standard error of ``params[term]`` (refits of ``model``'s
+    GLM without each block's days) and the number of blocks."""
+    y, x = np.asarray(model.endog), np.asarray(model.exog)
+    j = list(model.exog_names).index(term)
+    ids = np.unique(blocks)
+    est = []
+    for g in ids:
+        keep = blocks != g
+        fit = sm.GLM(y[keep], x[keep], family=model.family).fit(
+            start_params=params.to_numpy(), maxiter=50
+        )
+        est.append(float(fit.params[j]))
+    e = np.asarray(est)
+    n = len(ids)
+    return float(math.sqrt((n - 1) / n * np.sum((e - e.mean()) ** 2))), n
 
 
 def _controls(data: pd.DataFrame) -> str:
@@ -252,7 +289,10 @@ def fit_temperature_effect(
         family = sm.families.Poisson()
         family_name = "quasi-Poisson"
     res = _fit(formula, data, family, lags)
-    beta, se = float(res.params["hinge"]), float(res.bse["hinge"])
+    beta, se_hac = float(res.params["hinge"]), float(res.bse["hinge"])
+    blocks = ((data["date"] - data["date"].min()).dt.days // BLOCK_DAYS).to_numpy()
+    se, n_blocks = block_jackknife(res.model, res.params, "hinge", blocks)
+    crit = float(stats.t.ppf(0.975, n_blocks - 1))
     resid = np.asarray(res.resid_pearson)
     lb = acorr_ljungbox(resid, lags=[7, 14], return_df=True)
     acf1 = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
@@ -282,7 +322,9 @@ def fit_temperature_effect(
         alpha=alpha,
         log_rr=beta,
         se=se,
-        ci95=(beta - 1.96 * se, beta + 1.96 * se),
+        ci95=(beta - crit * se, beta + crit * se),
+        se_hac=se_hac,
+        blocks=n_blocks,
         hac_maxlags=lags,
         ljung_box_p={int(k): float(v) for k, v in lb["lb_pvalue"].items()},
         acf1=acf1,
