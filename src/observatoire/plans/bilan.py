@@ -60,7 +60,7 @@ __all__ = [
     "window_days",
 ]
 
-BED_MEASURES = ("beds_available", "beds_occupied", "refusals", "visits")
+BED_MEASURES = ("beds_available", "winter_extra_beds", "beds_occupied", "refusals", "visits")
 DISTRIBUTION_MEASURES = ("rounds", "water_distributions", "blankets", "meals")
 """Street-work measures summed over a window when a return gives them (labels come from
 ``core.schema.AGGREGATE_MEASURES`` when the measure is declared there)."""
@@ -148,7 +148,8 @@ def count_only_nights(
     aggregates: pd.DataFrame, partner: str, days: pd.DatetimeIndex
 ) -> pd.DataFrame:
     """A count-only partner's daily return over ``days`` (whole population rows, programmes
-    added up): ``beds``, ``used``, ``refused``, ``visits`` (NaN where no return covers the
+    added up): ``beds`` (beds available plus the winter's extra beds), ``used``, ``refused``,
+    ``visits`` (NaN where no return covers the
     day)."""
     a = aggregates[(aggregates["partner_id"] == partner) & aggregates["measure"].isin(BED_MEASURES)]
     if "group_role" in a.columns:
@@ -161,6 +162,8 @@ def count_only_nights(
     wide = wide.reindex(days)
     out = pd.DataFrame(index=days)
     out["beds"] = wide.get("beds_available")
+    if "winter_extra_beds" in wide and out["beds"] is not None:  # the plan's beds, on top
+        out["beds"] = out["beds"] + wide["winter_extra_beds"].fillna(0)
     out["used"] = wide.get("beds_occupied")
     out["refused"] = wide.get("refusals")
     out["visits"] = wide.get("visits")

@@ -5,7 +5,8 @@ The notebook ``notebooks/plans.py`` calls :func:`compute_plans` and :func:`write
 published cells. Written to ``outputs/plans/<year>/``: ``bilans.json`` (each plan's totals for
 the report year and every earlier year of the data, phase days, persons, distributions, the
 temperature effect and what could not be computed, in French), ``nuits_<plan>.csv`` (the
-report year's days), ``comparaison_<plan>.csv`` (plan by plan), ``besoins_lits.csv`` (the
+report year's days; ``nuits_<plan>__<partner>.csv`` for each count-only partner of the plan),
+``comparaison_<plan>.csv`` (plan by plan), ``besoins_lits.csv`` (the
 beds needed per month of the coming winter), ``backtest_lits.csv`` and
 ``capacites_passees.csv`` (the rule and each choice of beds on past winters).
 """
@@ -172,6 +173,9 @@ def compute_plans(
                     tabs.append(night_table(plan, y, counts, weather, partner, plans.station))
             if not tabs:
                 continue
+            current = [t for t in tabs if t.year == year]
+            if current:  # the report year's days of the plan's own service
+                res.nights[f"{pid}__{partner}"] = current[0].frame
             outcome_visits = tabs[0].frame["used"].isna().all()
             partners[partner] = {
                 "years": [summarise(t, plan).to_dict() for t in tabs],
