@@ -69,7 +69,7 @@ def nights_chart(
                color=PALETTE[3], label="Refus faute de place", lw=0)  # fmt: skip
         if f["beds"].notna().any():
             ax.step(f["date"], f["beds"], where="mid", color="#000000", lw=1.0,
-                    label="Lits offerts")  # fmt: skip
+                    label="Lits offerts", zorder=3)  # fmt: skip
         ax.set_ylabel("Nuits")
     handles, labels = ax.get_legend_handles_labels()
     if shaded:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
-from observatoire.core.formatting import MOIS_NOMS
+from observatoire.core.formatting import MOIS_ABREGES, MOIS_NOMS
 from observatoire.core.formatting import french_fraction as pct
 from observatoire.core.formatting import french_number as num
 from observatoire.core.schema import AGGREGATE_MEASURES
@@ -55,7 +55,7 @@ __all__ = [
 
 FOLDER = "plans-saisonniers"
 FIGURES = "figures"
-SOURCE_LABEL = {"reseau": "Abris du réseau (données nominatives)"}
+SOURCE_LABEL = {"reseau": "Abris du réseau"}
 
 
 def bilan_stem(plan: Plan, year: int) -> str:
@@ -162,6 +162,12 @@ def _effect_rows(plan: Plan, entry: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _p_text(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "< 0,001" if p < 0.001 else num(p, 3)
+
+
 def _pct_change(rr: float) -> str:
     return pct(rr - 1, 1, signed=True)
 
@@ -186,7 +192,8 @@ def bilan_context(
         summary = _md_table(
             pd.DataFrame(
                 [
-                    ("Jours du plan (avec données)", f"{num(net['days'])} ({num(net['days_with_data'])})"),
+                    ("Jours du plan (avec données)",
+                     f"{num(net['days'])} ({num(net['days_with_data'])})"),
                     ("Jours par phase", _phase_text(plan, net["phase_days"])),
                     ("Nuits offertes (lits × nuits)", num(net["offered"])),
                     ("Nuits occupées", num(net["used"])),
@@ -299,9 +306,9 @@ def bilan_context(
                     for r in rows
                 ],
                 columns=[
-                    "Plan", f"Jours « {triggered.label} »", "Nuits offertes", "Nuits occupées",
+                    "Plan", "Jours de phase", "Nuits offertes", "Nuits occupées",
                     "Occupation", "Refus", "Nuits avec refus",
-                    "Temp. " + ("min." if cov == "tmin" else "max.") + " moy. (°C)",
+                    "T. " + ("min." if cov == "tmin" else "max.") + " (°C)",
                 ],
             )
         )  # fmt: skip
@@ -334,12 +341,12 @@ def bilan_context(
         effect_fig = _save(fig, drawn, fig_dir, f"{plan.id}-effet-temperature")
         for e in computed:
             sig = e["lo"] > 1 or e["hi"] < 1
+            side = "sous 0 °C" if cov == "tmin" else "au-delà de 25 °C"
+            more = "plus forte" if e["rr"] >= 1 else "plus faible"
             findings.append(
-                f"{e['source']} : chaque degré {'sous 0 °C' if cov == 'tmin' else 'au-delà de 25 °C'}"
-                f" va avec une demande {'plus forte' if e['rr'] >= 1 else 'plus faible'} de "
-                f"{pct(abs(e['rr'] - 1))} (IC 95 % {_pct_change(e['lo'])} à {_pct_change(e['hi'])})"
-                + ("" if sig else " : pas d'effet établi")
-                + "."
+                f"{e['source']} : chaque degré {side} va avec une demande {more} de "
+                f"{pct(abs(e['rr'] - 1))} (IC 95 % {_pct_change(e['lo'])} à "
+                f"{_pct_change(e['hi'])})" + ("" if sig else " : pas d'effet établi") + "."
             )
     diag = None
     if computed:
@@ -348,19 +355,19 @@ def bilan_context(
                 [
                     (
                         e["source"],
-                        num(e["n_days"]),
-                        num(e["days_beyond"]),
+                        f"{num(e['n_days'])} ({num(e['days_beyond'])})",
                         e["family"].replace("negative binomial", "binomiale négative"),
                         num(e["dispersion"], 2),
                         num(e["acf1"], 2),
-                        num(e["lb7"], 3) if e["lb7"] is not None else "–",
-                        f"{num(e['se'], 4)} / {num(e['se_hac'], 4)}",
+                        _p_text(e["lb7"]),
+                        num(e["se"], 4),
+                        num(e["se_hac"], 4),
                     )
                     for e in computed
                 ],
                 columns=[
-                    "Source", "Jours", "Jours au-delà du seuil", "Famille", "Dispersion",
-                    "Autocorr. (1 j)", "Ljung–Box p (7 j)", "Erreur type jackknife / Newey–West",
+                    "Source", "Jours (au-delà du seuil)", "Famille", "Dispersion",
+                    "Autocorr. 1 j", "Ljung–Box p", "ET jackknife", "ET Newey–West",
                 ],
             )
         )  # fmt: skip
@@ -439,13 +446,17 @@ def preparation_context(
     )
     offered = None
     if len(grid):
-        last = grid[grid["month"] == grid["month"].max()]
+        last_month = grid["month"].max()
+        last = grid[grid["month"] == last_month]
         offered = float(last.loc[last["step"] == 0, "beds"].iloc[0]) if len(last) else None
     fig, drawn = beds_needed_chart(months, offered)
     ctx["figure"] = _save(fig, drawn, fig_dir, "preparation-lits-necessaires")
 
     def month_label(t: pd.Timestamp) -> str:
         return f"{MOIS_NOMS[t.month - 1]} {t.year}"
+
+    def short_month(t: pd.Timestamp) -> str:
+        return f"{MOIS_ABREGES[t.month - 1]} {t.year}"
 
     ctx["beds_table"] = _md_table(
         pd.DataFrame(
@@ -471,7 +482,8 @@ def preparation_context(
         f"{num(months['beds'].max())} lits selon le mois pour que la part attendue des nuits "
         f"avec refus reste sous {ctx['target']}"
         + (
-            f" ; l'hiver dernier, {num(offered)} lits étaient offerts en moyenne."
+            f" ; au dernier mois d'hiver des données ({month_label(last_month)}), "
+            f"{num(offered)} lits étaient offerts en moyenne."
             if offered
             else "."
         )
@@ -482,7 +494,7 @@ def preparation_context(
                 [
                     (
                         r.winter,
-                        month_label(r.month),
+                        short_month(r.month),
                         num(r.beds_rule),
                         pct(r.expected_share),
                         pct(r.share_rule),
@@ -492,10 +504,11 @@ def preparation_context(
                     for r in backtest.itertuples()
                 ],
                 columns=[
-                    "Hiver", "Mois", "Lits (règle)", "Part attendue", "Part observée avec ces lits",
-                    "Lits offerts", "Part observée (réel)",
+                    "Hiver", "Mois", "Lits (règle)", "Part attendue", "Part avec ces lits",
+                    "Lits offerts", "Part réelle",
                 ],
-            )
+            ),
+            "llrrrrr",
         )  # fmt: skip
         within = backtest["share_rule"] <= backtest["expected_share"] + 0.05
         ctx["findings"].append(
@@ -513,12 +526,10 @@ def preparation_context(
         base = recent[recent["step"] == 0].set_index("month")["beds"]
         table = pd.DataFrame(
             {
-                "Mois": [month_label(m) for m in wide.index],
+                "Mois": [short_month(m) for m in wide.index],
                 "Lits offerts": [num(base.get(m)) for m in wide.index],
                 **{
-                    (f"{s:+d} lits".replace("-", "−") if s else "Lits offerts "): [
-                        pct(v, 0) for v in wide[s]
-                    ]
+                    (f"{s:+d} lits".replace("-", "−") if s else "± 0"): [pct(v, 0) for v in wide[s]]
                     for s in wide.columns
                 },
             }
@@ -549,8 +560,8 @@ def build_plans_report(settings: Settings) -> None:
     out_dir = PATHS.reports(year)
     bilans = read_bilans(plans_dir)
     if bilans is None:
-        bilans = {"year": year, "plans": {}, "preparation": {}, "notes": [
-            f"Étape « plans » non exécutée pour {year} ({plans_dir}/bilans.json absent)."]}  # fmt: skip
+        missing = f"Étape « plans » non exécutée pour {year} ({plans_dir}/bilans.json absent)."
+        bilans = {"year": year, "plans": {}, "preparation": {}, "notes": [missing]}
     texts = _Texts(settings)
     tmp = temp_dir(out_dir, FOLDER)
     work = tmp / FOLDER
