@@ -28,6 +28,7 @@ ENTRIES = {
     "publication": ["observatoire.reports.publication"],
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],
+    "plans_report": ["observatoire.reports.plans.report"],
 }
 """The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""
 
