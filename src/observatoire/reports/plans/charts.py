@@ -93,7 +93,7 @@ def effect_chart(rows: pd.DataFrame, xlabel: str) -> tuple[Figure, pd.DataFrame]
     """One line per source: the rate ratio per degree and its 95 % interval, beside the naive
     (unadjusted) one; a vertical line at 1 (no effect)."""
     n = len(rows)
-    fig, ax = new_figure(2.6 + 1.1 * n)
+    fig, ax = new_figure(3.4 + 1.1 * n)
     y = np.arange(n)[::-1]
     ax.errorbar(rows["rapport"], y, xerr=[rows["rapport"] - rows["ic_bas"],
                 rows["ic_haut"] - rows["rapport"]], fmt="o", color=PALETTE[0],
@@ -105,7 +105,7 @@ def effect_chart(rows: pd.DataFrame, xlabel: str) -> tuple[Figure, pd.DataFrame]
     ax.set_ylim(-0.8, n - 0.2)
     ax.set_xlabel(xlabel)
     french_axis(ax, "x", decimals=2)
-    ax.legend(loc="lower right", frameon=False, fontsize=7.5)
+    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=7.5)
     return fig, rows
 
 
