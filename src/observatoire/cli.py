@@ -133,6 +133,13 @@ def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.plans.report import build_plans_report
+
+    build_plans_report(settings)
+    return 0
+
+
 def _cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.quality import build_quality_sheets
 
@@ -291,6 +298,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_youth,
         "exécute le carnet de l'étude « jeunes en errance » (notebooks/jeunes.py)",
     ),
+    "plans": (
+        "plans",
+        (),
+        _notebook_stage("plans"),
+        "exécute le carnet des plans saisonniers : bilans, effet de la température, lits "
+        "nécessaires (notebooks/plans.py)",
+    ),
     "publication": (
         "publication",
         (),
@@ -315,6 +329,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         ("guard",),
         _cmd_leak_guard,
         "vérifie qu'aucune identité ne fuit dans data_clean/ et outputs/",
+    ),
+    "plans_report": (
+        "plans-report",
+        ("rapport-plans",),
+        _cmd_plans_report,
+        "produit les bilans des plans saisonniers et la note de préparation de l'hiver "
+        "(HTML et PDF)",
     ),
 }
 

@@ -180,6 +180,10 @@ class Paths:
     def youth(self, year: int) -> Path:
         return self.outputs / "youth" / str(year)
 
+    def plans(self, year: int) -> Path:
+        """The seasonal plans' bilans and the preparation note's numbers (stage ``plans``)."""
+        return self.outputs / "plans" / str(year)
+
     def quality(self, year: int) -> Path:
         return self.outputs / "quality" / str(year)
 

@@ -29,6 +29,7 @@ from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import atomic_dir
 from observatoire.disclosure.archive import LEDGER, read_release
 from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledger_of, write_state
+from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_plan_tables
 from observatoire.disclosure.publication import publish
 from observatoire.disclosure.suppression import PUBLISHED, Publication, audit, merge
 from observatoire.disclosure.youth import (
@@ -106,6 +107,9 @@ def build_publication(settings: Settings) -> None:
     )
     youth = youth_publication(settings, pub if previous is None else merge(pub, previous))
     parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}
+    seasonal = publish_plans(PATHS.plans(year), year, k)  # the seasonal plans' bilans
+    if seasonal is not None:
+        parts[PLANS_FOLDER] = seasonal
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
     if len(failed):
@@ -126,6 +130,8 @@ def build_publication(settings: Settings) -> None:
         )
         if youth is not None:
             write_youth_tables(youth, out / YOUTH_FOLDER)
+        if PATHS.plans(year).exists():
+            write_plan_tables(seasonal, PATHS.plans(year), out / PLANS_FOLDER)
         ledger = ledger_of(parts)
         write_safe_csv(ledger, out / LEDGER, quote_all=False)
         write_state(
