@@ -54,6 +54,11 @@ class Paths:
         return self.root / "params/linkage_overrides.yaml"
 
     @property
+    def plans_params(self) -> Path:
+        """The seasonal plans: periods, phases and their triggers, services (``plans.yaml``)."""
+        return self.root / "params/plans.yaml"
+
+    @property
     def sample(self) -> Path:
         return self.root / "data_raw/sample"
 
@@ -109,6 +114,11 @@ class Paths:
     def aggregates(self) -> Path:
         """Aggregate returns (counts by period, programme, group and measure), validated."""
         return self.clean / "aggregates.parquet"
+
+    @property
+    def weather(self) -> Path:
+        """Daily weather (minimum, maximum temperature, official alert) by day and station."""
+        return self.clean / "weather.parquet"
 
     @property
     def linkage_pairs(self) -> Path:
