@@ -133,6 +133,13 @@ def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_maps(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.maps.stage import build_maps
+
+    build_maps(settings)
+    return 0
+
+
 def _cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.quality import build_quality_sheets
 
@@ -315,6 +322,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         ("guard",),
         _cmd_leak_guard,
         "vérifie qu'aucune identité ne fuit dans data_clean/ et outputs/",
+    ),
+    "maps": (
+        "maps",
+        ("cartes",),
+        _cmd_maps,
+        "produit les cartes des plans saisonniers (PDF A4 et A3, carte HTML), le dépliant "
+        "« Où trouver de l'aide » et la carte des zones",
     ),
 }
 

@@ -8,10 +8,13 @@ params file (strict, unknown keys refused, French errors naming the key path), s
 hour key or a latitude swapped with a longitude stops the run instead of printing a wrong map.
 
 Hours are looked up per plan phase: ``hours`` holds ``normal`` (the usual hours, also those of
-a plan's default phase unless it has its own) and, for a phase of a plan, either the phase id
+a plan's phase unless it has its own) and, for a phase of a plan, either the phase id
 (``grand_froid``) or ``<plan>.<phase>`` when two plans share a phase id (``canicule.veille``).
-A service without ``normal`` hours is open only in the phases listed (a plan-only service);
-``dates`` narrows it to a part of the year (``{from: "12-01", to: "03-15"}``, every year).
+The hours a plan sets for a service in a phase (``params/plans.yaml``, ``services[].hours``) are
+that phase's hours and are not restated here: one place per fact, so the map and the bilan never
+disagree. A service without ``normal`` hours is open only in the phases that give it hours (a
+plan-only service); ``dates`` narrows it to a part of the year (``{from: "12-01", to:
+"03-15"}``, every year).
 The phase ids themselves are checked against ``params/plans.yaml`` by the maps stage
 (:func:`observatoire.reports.maps.directory.check_against_plans`), which knows the plans.
 """
@@ -60,7 +63,7 @@ latitude and a longitude swapped."""
 
 MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 HOURS_KEY = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
-PHONE = r"^\+?[0-9][0-9 ./-]{2,}[0-9]$"
+PHONE = r"^\+?[0-9]([0-9 ./-]*[0-9])+$"
 ID = r"^[a-z][a-z0-9_]*$"
 _PATTERNS = {
     MONTH_DAY: 'un jour « MM-JJ » entre guillemets (par ex. "12-01")',
@@ -125,7 +128,7 @@ class Service(_Block):
     lat: Annotated[float, Strict(False)]
     lon: Annotated[float, Strict(False)]
     phone: Annotated[str, Field(pattern=PHONE)]
-    hours: dict[Annotated[str, Field(pattern=HOURS_KEY)], Text] = Field(min_length=1)
+    hours: dict[Annotated[str, Field(pattern=HOURS_KEY)], Text] = {}
     welcome: Annotated[tuple[Welcome, ...], Strict(False), Field(min_length=1)]
     dates: Dates | None = None
     note: str | None = None

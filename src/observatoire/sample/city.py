@@ -1,4 +1,4 @@
-"""The fictitious city of the synthetic sample: Valmeuse, on the Meuse, as a GeoJSON.
+"""The fictitious city of the synthetic sample: Meuse-Centre (``report.city``), as a GeoJSON.
 
 Why: the maps of the seasonal plans need a commune to draw (its boundary, the street-work
 zones, the main streets, the river, the station) and the sample must run offline, with no real
@@ -13,7 +13,7 @@ features follow the layout the maps stage reads from any commune (``docs/cartes.
 has a ``type`` (``commune``, ``zone``, ``riviere``, ``rue``, ``voie_ferree``, ``gare``) and a
 ``nom``.
 
-The file is committed as ``params/carte/valmeuse.geojson``; ``python -m
+The file is committed as ``params/carte/meuse-centre.geojson``; ``python -m
 observatoire.sample.city FILE`` writes it again (a test checks the two agree).
 """
 
@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 __all__ = ["CENTRE", "CITY_NAME", "RIVER_NAME", "city_features", "to_wgs84", "write_city"]
 
-CITY_NAME = "Valmeuse"
+CITY_NAME = "Meuse-Centre"
 RIVER_NAME = "La Meuse"
 CENTRE = (50.4300, 4.9000)
 """(lat, lon) of the city centre: a fictitious place; with map tiles turned on, the background
@@ -157,4 +157,4 @@ def write_city(path: Path) -> Path:
 
 
 if __name__ == "__main__":  # pragma: no cover - the committed file is checked by a test
-    write_city(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("params/carte/valmeuse.geojson"))
+    write_city(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("params/carte/meuse-centre.geojson"))

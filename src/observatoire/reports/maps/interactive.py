@@ -1,0 +1,337 @@
+"""The interactive map of a plan: one self-contained HTML page (folium, Leaflet inlined).
+
+folium writes Leaflet pages that fetch Leaflet, jQuery, Bootstrap and Font Awesome from CDNs.
+The observatory's page must open offline, on a social worker's laptop or a locked-down PC, and
+tell no third party who looked at it: the CDN links are dropped (:func:`self_contained`), and
+Leaflet's own script and stylesheet — vendored from the npm package, with its licence, in
+``assets/vendor/leaflet/`` — are inlined, its images as ``data:`` URIs. Nothing else is used
+(markers are Leaflet ``DivIcon``s styled here, popups are Leaflet's). The vector layers (commune,
+zones with the persons met as published, streets, river, station, services) are embedded as
+GeoJSON. Background tiles are off unless ``maps.tiles`` names a tile server (then the page
+loads tiles from it, by the analyst's choice). :func:`external_resources` lists anything the
+page would still load from outside; the stage refuses to publish a page where it finds one.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Sequence
+from html.parser import HTMLParser
+from importlib import resources
+
+import folium
+
+from observatoire.config.settings import MapsSettings
+from observatoire.core.dispositifs import DISPOSITIF_COLOURS, DISPOSITIFS
+from observatoire.plans.settings import Plan
+from observatoire.reports.maps.directory import MapService, welcome_text
+from observatoire.reports.maps.geodata import City
+from observatoire.reports.maps.zones import ZoneCell
+
+__all__ = [
+    "LEAFLET_VERSION",
+    "external_resources",
+    "interactive_map",
+    "leaflet_assets",
+    "self_contained",
+]
+
+LEAFLET_VERSION = "1.9.4"
+_VENDOR = ("observatoire", "assets/vendor/leaflet")
+_EXTERNAL = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)|@import\s+['\"]([^'\"]+)['\"]")
+
+
+def _vendor_file(name: str) -> bytes:
+    return resources.files(_VENDOR[0]).joinpath(f"{_VENDOR[1]}/{name}").read_bytes()
+
+
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's script and stylesheet as text, the stylesheet's images inlined."""
+    js = _vendor_file("leaflet.js").decode("utf-8")
+    css = _vendor_file("leaflet.css").decode("utf-8")
+
+    def inline(match: re.Match[str]) -> str:
+        target = match.group(1) or ""
+        if not target.startswith("images/"):
+            return match.group(0)
+        data = base64.b64encode(_vendor_file(target)).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    return js, _CSS_URL.sub(inline, css)
+
+
+class _Resources(HTMLParser):
+    """Every URL the page would fetch: script/img/iframe/source/embed src, link href,
+    object data, CSS url() and @import in style blocks and attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        for attr in ("src", "data", "poster"):
+            if a.get(attr):
+                self.found.append(str(a[attr]))
+        if tag == "link" and a.get("href"):
+            self.found.append(str(a["href"]))
+        if a.get("style"):
+            self._css(str(a["style"]))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self._css(data)
+
+    def _css(self, text: str) -> None:
+        for m in _CSS_URL.finditer(text):
+            self.found.append(m.group(1) or m.group(2) or "")
+
+
+def external_resources(page: str) -> list[str]:
+    """The URLs outside the page that loading it would fetch (empty: self-contained).
+
+    Links a reader may follow (``<a href>``) are not loads; a ``data:`` URI is inside the page.
+    Script bodies are searched for tile URL templates too (``https://…{z}``)."""
+    parser = _Resources()
+    parser.feed(page)
+    found = [u for u in parser.found if _EXTERNAL.match(u) or u.startswith("file:")]
+    found += re.findall(r"[\"'](https?://[^\"']*\{z\}[^\"']*)[\"']", page)
+    return found
+
+
+def self_contained(page: str) -> str:
+    """folium's page with its CDN tags removed and Leaflet inlined in ``<head>``."""
+    page = re.sub(r"<script[^>]+src=\"https?://[^\"]+\"[^>]*>\s*</script>\s*", "", page)
+    page = re.sub(r"<link[^>]+href=\"https?://[^\"]+\"[^>]*/?>\s*", "", page)
+    js, css = leaflet_assets()
+    head = (
+        f"<style>/* Leaflet {LEAFLET_VERSION} (BSD-2-Clause) */\n{css}</style>\n"
+        f"<script>{js}</script>\n"
+    )
+    return page.replace("<head>", "<head>\n" + head, 1)
+
+
+_PAGE_CSS = """
+<style>
+  html, body { font-family: "DejaVu Sans", Verdana, sans-serif; }
+  .obs-marker { border-radius: 50%; color: #fff; font-weight: bold; font-size: 13px;
+    text-align: center; line-height: 24px; width: 24px; height: 24px;
+    border: 2px solid #fff; box-shadow: 0 1px 3px rgba(0,0,0,.45); }
+  .obs-marker.plan-only { border: 3px solid #111; line-height: 22px; }
+  .obs-box { position: absolute; z-index: 1000; background: rgba(255,255,255,.94);
+    padding: 8px 12px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3);
+    font-size: 13px; color: #222; max-width: 340px; }
+  .obs-title { top: 10px; left: 56px; }
+  .obs-title h1 { font-size: 17px; margin: 0 0 4px 0; }
+  .obs-title p { margin: 0; color: #555; font-size: 12px; }
+  .obs-legend { bottom: 24px; left: 10px; }
+  .obs-legend div { margin: 2px 0; }
+  .obs-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%;
+    margin-right: 6px; vertical-align: -1px; border: 1px solid #fff; }
+  .obs-popup h3 { margin: 0 0 4px 0; font-size: 14px; }
+  .obs-popup table { border-collapse: collapse; margin: 4px 0; }
+  .obs-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
+  .obs-popup .muted { color: #666; }
+  .obs-zone-label { font-weight: bold; font-size: 12px; color: #222;
+    text-shadow: 0 0 3px #fff, 0 0 3px #fff; white-space: nowrap; }
+</style>
+"""
+
+
+def _popup(s: MapService, plan: Plan) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td class='muted'>{e(p.label)}</td><td>{e(p.hours or 'fermé')}"
+        + (f" (+ {s.extra_beds[p.phase]} lits)" if s.extra_beds.get(p.phase) else "")
+        + "</td></tr>"
+        for p in s.phases
+    )
+    note = f"<div class='muted'>{e(s.service.note)}</div>" if s.service.note else ""
+    return (
+        f"<div class='obs-popup'><h3>{s.number}. {e(s.service.name)}</h3>"
+        f"<div>{e(s.service.address)}</div><div>Tél. {e(s.service.phone)}</div>{note}"
+        f"<table>{rows}</table><div><b>Publics :</b> {e(welcome_text(s.service))}</div>"
+        f"<div class='muted'>{e(DISPOSITIFS[s.service.dispositif])}</div></div>"
+    )
+
+
+def _zone_style(cells: dict[str, ZoneCell], top: float):  # noqa: ANN202 - folium callback
+    def style(feature: dict) -> dict:
+        cell = cells.get(feature["properties"]["nom"])
+        if cell is None or cell.value is None:
+            return {
+                "color": "#777777",
+                "weight": 1.2,
+                "dashArray": "4 4",
+                "fillColor": "#BBBBBB",
+                "fillOpacity": 0.25,
+            }
+        share = cell.value / top if top else 0
+        return {
+            "color": "#2F5F8A",
+            "weight": 1.2,
+            "fillColor": "#2171B5",
+            "fillOpacity": 0.12 + 0.45 * share,
+        }
+
+    return style
+
+
+def interactive_map(
+    city: City,
+    services: Sequence[MapService],
+    plan: Plan,
+    year: int,
+    zone_cells: Sequence[ZoneCell],
+    k: int,
+    maps: MapsSettings,
+    *,
+    organisation: str,
+) -> str:
+    """The page as text (self-contained unless tiles are turned on)."""
+    commune = city.of("commune", metric=False)
+    xmin, ymin, xmax, ymax = commune.total_bounds
+    m = folium.Map(
+        location=[(ymin + ymax) / 2, (xmin + xmax) / 2],
+        tiles=None,
+        zoom_start=14,
+        control_scale=True,
+        prefer_canvas=False,
+    )
+    m.default_js = []
+    m.default_css = []
+    if maps.tiles:
+        folium.TileLayer(tiles=maps.tiles, attr=maps.tiles_attribution, name="Fond de carte").add_to(
+            m
+        )
+    m.get_root().header.add_child(folium.Element(_PAGE_CSS))
+    wgs = city.wgs84
+    props = ["type", "nom"]
+    folium.GeoJson(
+        commune[[*props, "geometry"]],
+        name=f"Commune de {city.name}",
+        style_function=lambda f: {
+            "color": "#4A4A4A",
+            "weight": 2,
+            "fillColor": "#F3F0E8",
+            "fillOpacity": 1.0 if not maps.tiles else 0.15,
+        },
+        tooltip=None,
+    ).add_to(m)
+    water = wgs[wgs["type"] == "riviere"]
+    if not water.empty:
+        folium.GeoJson(
+            water[[*props, "geometry"]],
+            name="Rivière",
+            style_function=lambda f: {"color": "#A9CBE6", "weight": 1, "fillColor": "#A9CBE6",
+                                      "fillOpacity": 1.0},
+            tooltip=folium.GeoJsonTooltip(fields=["nom"], labels=False),
+        ).add_to(m)
+    streets = wgs[wgs["type"].isin(["rue", "voie_ferree"])]
+    if not streets.empty:
+        folium.GeoJson(
+            streets[[*props, "geometry"]],
+            name="Rues principales",
+            style_function=lambda f: (
+                {"color": "#6E6E6E", "weight": 2, "dashArray": "6 4"}
+                if f["properties"]["type"] == "voie_ferree"
+                else {"color": "#FFFFFF", "weight": 5, "opacity": 1.0}
+            ),
+            tooltip=folium.GeoJsonTooltip(fields=["nom"], labels=False),
+        ).add_to(m)
+    zones = wgs[wgs["type"] == "zone"].copy()
+    if not zones.empty:
+        cells = {c.zone: c for c in zone_cells}
+        values = [c.value for c in zone_cells if c.value is not None]
+        zones["personnes"] = [
+            cells[z].text if z in cells else "pas de donnée" for z in zones["nom"]
+        ]
+        first, last = plan.window(year)
+        layer = folium.FeatureGroup(
+            name="Personnes rencontrées en rue par zone", show=False
+        )
+        folium.GeoJson(
+            zones[["nom", "personnes", "geometry"]],
+            style_function=_zone_style(cells, max(values) if values else 0.0),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["nom", "personnes"],
+                aliases=[
+                    "Zone",
+                    f"Personnes rencontrées du {first:%d/%m/%Y} au {last:%d/%m/%Y}",
+                ],
+            ),
+        ).add_to(layer)
+        for _, row in zones.iterrows():
+            c = row.geometry.representative_point()
+            folium.Marker(
+                [c.y, c.x],
+                icon=folium.DivIcon(
+                    html=f"<div class='obs-zone-label'>{html.escape(row['nom'])} : "
+                    f"{html.escape(row['personnes'])}</div>",
+                    icon_size=(160, 16),
+                    icon_anchor=(40, 8),
+                ),
+            ).add_to(layer)
+        layer.add_to(m)
+    station = wgs[wgs["type"] == "gare"]
+    for _, row in station.iterrows():
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x],
+            radius=5,
+            color="#333333",
+            fill=True,
+            fill_opacity=1,
+            tooltip=row["nom"],
+        ).add_to(m)
+    group = folium.FeatureGroup(name="Services ouverts pendant le plan")
+    for s in services:
+        colour = DISPOSITIF_COLOURS[s.service.dispositif]
+        cls = "obs-marker plan-only" if s.service.plan_only else "obs-marker"
+        folium.Marker(
+            [s.service.lat, s.service.lon],
+            icon=folium.DivIcon(
+                html=f"<div class='{cls}' style='background:{colour}'>{s.number}</div>",
+                icon_size=(28, 28),
+                icon_anchor=(14, 14),
+            ),
+            popup=folium.Popup(_popup(s, plan), max_width=340),
+            tooltip=f"{s.number}. {s.service.name}",
+        ).add_to(group)
+    group.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[ymin, xmin], [ymax, xmax]])
+    first, last = plan.window(year)
+    present = list(dict.fromkeys(s.service.dispositif for s in services))
+    legend = "".join(
+        f"<div><span class='obs-dot' style='background:{DISPOSITIF_COLOURS[d]}'></span>"
+        f"{html.escape(DISPOSITIFS[d])}</div>"
+        for d in present
+    )
+    if any(s.service.plan_only for s in services):
+        legend += (
+            "<div><span class='obs-dot' style='background:#fff;border:3px solid #111'></span>"
+            f"ouvert seulement pendant le {html.escape(plan.name)}</div>"
+        )
+    m.get_root().html.add_child(
+        folium.Element(
+            "<div class='obs-box obs-title'>"
+            f"<h1>{html.escape(plan.label(year))} — {html.escape(city.name)}</h1>"
+            f"<p>Du {first:%d/%m/%Y} au {last:%d/%m/%Y}. Cliquez sur un numéro : adresse, "
+            "téléphone, horaires de chaque phase, publics accueillis. "
+            f"Zones : personnes rencontrées (moins de {k} : « &lt; {k} »).</p></div>"
+            f"<div class='obs-box obs-legend'><b>Services</b>{legend}"
+            f"<div style='color:#666;font-size:11px;margin-top:4px'>{html.escape(organisation)}"
+            "</div></div>"
+        )
+    )
+    m.get_root().title = f"{plan.label(year)} — {city.name}"
+    return self_contained(m.get_root().render())
