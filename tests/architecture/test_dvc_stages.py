@@ -27,6 +27,7 @@ ENTRIES = {
     "publication": ["observatoire.reports.publication"],
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],
+    "maps": ["observatoire.reports.maps.stage"],
 }
 """The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""
 

@@ -67,8 +67,7 @@ PHONE = r"^\+?[0-9]([0-9 ./-]*[0-9])+$"
 ID = r"^[a-z][a-z0-9_]*$"
 _PATTERNS = {
     MONTH_DAY: 'un jour « MM-JJ » entre guillemets (par ex. "12-01")',
-    PHONE: "un numéro de téléphone (chiffres, espaces, points ou barres ; par ex. "
-    '"081 00 00 00")',
+    PHONE: 'un numéro de téléphone (chiffres, espaces, points ou barres ; par ex. "081 00 00 00")',
     ID: "un identifiant en minuscules, chiffres et « _ » (par ex. abri_nuit)",
 }
 Text = Annotated[str, Field(min_length=1)]

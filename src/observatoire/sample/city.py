@@ -124,8 +124,12 @@ def city_features() -> list[dict[str, Any]]:
     features.append(_feature("voie_ferree", "Ligne de chemin de fer", rail))
     for name, line in _STREETS.items():
         features.append(_feature("rue", name, LineString(line).intersection(commune)))
-    features.append(_feature("rue", "Quai de Meuse", _shift(_RIVER[1:6], 140).intersection(commune)))
-    features.append(_feature("rue", "Quai des Bateliers", _shift(_RIVER[1:6], -140).intersection(commune)))
+    features.append(
+        _feature("rue", "Quai de Meuse", _shift(_RIVER[1:6], 140).intersection(commune))
+    )
+    features.append(
+        _feature("rue", "Quai des Bateliers", _shift(_RIVER[1:6], -140).intersection(commune))
+    )
     features.append(_feature("gare", f"Gare de {CITY_NAME}", Point(_STATION)))
     return features
 
@@ -157,4 +161,6 @@ def write_city(path: Path) -> Path:
 
 
 if __name__ == "__main__":  # pragma: no cover - the committed file is checked by a test
-    write_city(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("params/carte/meuse-centre.geojson"))
+    write_city(
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path("params/carte/meuse-centre.geojson")
+    )

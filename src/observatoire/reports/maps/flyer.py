@@ -75,65 +75,126 @@ def flyer(
     first, last = plan.window(year)
     alert, usual = plan.phases[-1], plan.phases[0]
 
-    fig.add_artist(Rectangle((0, 0.885), 1, 0.115, transform=fig.transFigure,
-                             color=season["colour"], zorder=0))
+    fig.add_artist(
+        Rectangle((0, 0.885), 1, 0.115, transform=fig.transFigure, color=season["colour"], zorder=0)
+    )
     _text(fig, 0.06, 0.975, season["title"], fontsize=27, fontweight="bold", color="white")
-    _text(fig, 0.06, 0.922, f"{city.name} · {plan.label(year)} · du {first:%d/%m/%Y} au "
-          f"{last:%d/%m/%Y}", fontsize=11, color="white")
+    _text(
+        fig,
+        0.06,
+        0.922,
+        f"{city.name} · {plan.label(year)} · du {first:%d/%m/%Y} au {last:%d/%m/%Y}",
+        fontsize=11,
+        color="white",
+    )
 
     # emergency numbers
     n = max(1, len(emergency))
     box_w = 0.88 / n
     for i, e in enumerate(emergency):
         x = 0.06 + i * box_w
-        fig.add_artist(FancyBboxPatch((x + 0.004, 0.79), box_w - 0.012, 0.08,
-                                      boxstyle="round,pad=0.004", transform=fig.transFigure,
-                                      facecolor="#F4F4F4", edgecolor="#CCCCCC"))
-        _text(fig, x + 0.016, 0.862, e.number, fontsize=22, fontweight="bold",
-              color=season["colour"])
+        fig.add_artist(
+            FancyBboxPatch(
+                (x + 0.004, 0.79),
+                box_w - 0.012,
+                0.08,
+                boxstyle="round,pad=0.004",
+                transform=fig.transFigure,
+                facecolor="#F4F4F4",
+                edgecolor="#CCCCCC",
+            )
+        )
+        _text(
+            fig, x + 0.016, 0.862, e.number, fontsize=22, fontweight="bold", color=season["colour"]
+        )
         label = textwrap.fill(e.label, 30)
         _text(fig, x + 0.016, 0.828, label, fontsize=8.5, linespacing=1.1)
         if e.note:
             _text(fig, x + 0.016, 0.801, e.note, fontsize=7.5, color=MUTED)
 
     # services, two columns filled in order (each block as tall as its text)
-    _text(fig, 0.06, 0.775, f"Les services ouverts — horaires en « {alert.label.lower()} »",
-          fontsize=12.5, fontweight="bold", color=season["colour"])
+    _text(
+        fig,
+        0.06,
+        0.775,
+        f"Les services ouverts — horaires en « {alert.label.lower()} »",
+        fontsize=12.5,
+        fontweight="bold",
+        color=season["colour"],
+    )
     top, bottom = 0.748, 0.205
     col_w = 0.44 * w_pt - 0.035 * w_pt
     for size in (9.5, 9.0, 8.5, 8.0):
-        blocks = [_block(s, alert.id, usual.id, alert.label, usual.label, col_w, size)
-                  for s in services]
+        blocks = [
+            _block(s, alert.id, usual.id, alert.label, usual.label, col_w, size) for s in services
+        ]
         heights = [(11 * 1.3 + len(b) * size * 1.22 + 7) / h_pt for b in blocks]
         columns = _balance(heights, top - bottom)
         if columns is not None:
             break
     else:
         raise ValueError(f"Dépliant : {len(services)} services ne tiennent pas sur une page.")
-    for (col, y), s, lines in zip(columns, services, blocks):
+    for (col, y), s, lines in zip(columns, services, blocks, strict=True):
         x = 0.06 + col * 0.45
         colour = DISPOSITIF_COLOURS[s.service.dispositif]
-        fig.add_artist(plt.Circle((x + 0.014, y - 0.008), 0.0125, transform=fig.transFigure,
-                                  color=colour, zorder=2))
-        fig.text(x + 0.014, y - 0.0085, str(s.number), ha="center", va="center", fontsize=9,
-                 fontweight="bold", color="white", zorder=3)
+        fig.add_artist(
+            plt.Circle(
+                (x + 0.014, y - 0.008), 0.0125, transform=fig.transFigure, color=colour, zorder=2
+            )
+        )
+        fig.text(
+            x + 0.014,
+            y - 0.0085,
+            str(s.number),
+            ha="center",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+            color="white",
+            zorder=3,
+        )
         name = textwrap.shorten(s.service.name, 40, placeholder="…")
         _text(fig, x + 0.035, y, name, fontsize=11, fontweight="bold")
-        _text(fig, x + 0.035, y - 11 * 1.45 / h_pt, "\n".join(lines), fontsize=size,
-              linespacing=1.22)
+        _text(
+            fig, x + 0.035, y - 11 * 1.45 / h_pt, "\n".join(lines), fontsize=size, linespacing=1.22
+        )
 
     # small map and advice
     ax = fig.add_axes((0.04, 0.02, 0.46, 0.18))
     draw_base(ax, city, scale=0.75, labels=False)
     draw_markers(ax, project_services(services), size=0.9)
-    fig.add_artist(FancyBboxPatch((0.535, 0.075), 0.41, 0.115, boxstyle="round,pad=0.006",
-                                  transform=fig.transFigure, facecolor="#FFF8E6",
-                                  edgecolor=season["colour"], linewidth=1.2))
-    _text(fig, 0.55, 0.182, textwrap.fill(season["advice"], 38), fontsize=10.5,
-          linespacing=1.3, fontweight="bold")
-    _text(fig, 0.55, 0.06, textwrap.fill(
-        f"Gratuit. Les numéros renvoient à la carte. Document du réseau : {organisation}.", 44),
-        fontsize=7.5, color=MUTED, linespacing=1.25)
+    fig.add_artist(
+        FancyBboxPatch(
+            (0.535, 0.075),
+            0.41,
+            0.115,
+            boxstyle="round,pad=0.006",
+            transform=fig.transFigure,
+            facecolor="#FFF8E6",
+            edgecolor=season["colour"],
+            linewidth=1.2,
+        )
+    )
+    _text(
+        fig,
+        0.55,
+        0.182,
+        textwrap.fill(season["advice"], 38),
+        fontsize=10.5,
+        linespacing=1.3,
+        fontweight="bold",
+    )
+    _text(
+        fig,
+        0.55,
+        0.06,
+        textwrap.fill(
+            f"Gratuit. Les numéros renvoient à la carte. Document du réseau : {organisation}.", 44
+        ),
+        fontsize=7.5,
+        color=MUTED,
+        linespacing=1.25,
+    )
     return fig
 
 
@@ -147,7 +208,12 @@ WELCOME_WORDS = {
 
 
 def _block(
-    s: MapService, alert: str, usual: str, alert_label: str, usual_label: str, width_pt: float,
+    s: MapService,
+    alert: str,
+    usual: str,
+    alert_label: str,
+    usual_label: str,
+    width_pt: float,
     size: float,
 ) -> list[str]:
     """The lines under a service's name (address and phone, hours, who is welcome)."""

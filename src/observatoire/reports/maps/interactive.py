@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from importlib import resources
 
 import folium
+from branca.element import MacroElement
+from jinja2 import Template
 
 from observatoire.config.settings import MapsSettings
 from observatoire.core.dispositifs import DISPOSITIF_COLOURS, DISPOSITIFS
@@ -120,6 +123,32 @@ def self_contained(page: str) -> str:
     return page.replace("<head>", "<head>\n" + head, 1)
 
 
+class _Popup(MacroElement):
+    """A Leaflet popup bound with core Leaflet only (folium's ``Popup`` builds its content with
+    jQuery, which the self-contained page does not carry)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.bindPopup({{ this.content }}, {maxWidth: 340});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, content: str) -> None:
+        super().__init__()
+        self._name = "ObsPopup"
+        self.content = json.dumps(content, ensure_ascii=False).replace("</", "<\\/")
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
 _PAGE_CSS = """
 <style>
   html, body { font-family: "DejaVu Sans", Verdana, sans-serif; }
@@ -133,7 +162,7 @@ _PAGE_CSS = """
   .obs-title { top: 10px; left: 56px; }
   .obs-title h1 { font-size: 17px; margin: 0 0 4px 0; }
   .obs-title p { margin: 0; color: #555; font-size: 12px; }
-  .obs-legend { bottom: 24px; left: 10px; }
+  .obs-legend { bottom: 34px; left: 10px; }
   .obs-legend div { margin: 2px 0; }
   .obs-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%;
     margin-right: 6px; vertical-align: -1px; border: 1px solid #fff; }
@@ -204,15 +233,15 @@ def interactive_map(
         location=[(ymin + ymax) / 2, (xmin + xmax) / 2],
         tiles=None,
         zoom_start=14,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=False,
     )
     m.default_js = []
     m.default_css = []
     if maps.tiles:
-        folium.TileLayer(tiles=maps.tiles, attr=maps.tiles_attribution, name="Fond de carte").add_to(
-            m
-        )
+        folium.TileLayer(
+            tiles=maps.tiles, attr=maps.tiles_attribution, name="Fond de carte"
+        ).add_to(m)
     m.get_root().header.add_child(folium.Element(_PAGE_CSS))
     wgs = city.wgs84
     props = ["type", "nom"]
@@ -232,8 +261,12 @@ def interactive_map(
         folium.GeoJson(
             water[[*props, "geometry"]],
             name="Rivière",
-            style_function=lambda f: {"color": "#A9CBE6", "weight": 1, "fillColor": "#A9CBE6",
-                                      "fillOpacity": 1.0},
+            style_function=lambda f: {
+                "color": "#A9CBE6",
+                "weight": 1,
+                "fillColor": "#A9CBE6",
+                "fillOpacity": 1.0,
+            },
             tooltip=folium.GeoJsonTooltip(fields=["nom"], labels=False),
         ).add_to(m)
     streets = wgs[wgs["type"].isin(["rue", "voie_ferree"])]
@@ -256,9 +289,7 @@ def interactive_map(
             cells[z].text if z in cells else "pas de donnée" for z in zones["nom"]
         ]
         first, last = plan.window(year)
-        layer = folium.FeatureGroup(
-            name="Personnes rencontrées en rue par zone", show=False
-        )
+        layer = folium.FeatureGroup(name="Personnes rencontrées en rue par zone", show=False)
         folium.GeoJson(
             zones[["nom", "personnes", "geometry"]],
             style_function=_zone_style(cells, max(values) if values else 0.0),
@@ -296,18 +327,20 @@ def interactive_map(
     for s in services:
         colour = DISPOSITIF_COLOURS[s.service.dispositif]
         cls = "obs-marker plan-only" if s.service.plan_only else "obs-marker"
-        folium.Marker(
+        marker = folium.Marker(
             [s.service.lat, s.service.lon],
             icon=folium.DivIcon(
                 html=f"<div class='{cls}' style='background:{colour}'>{s.number}</div>",
                 icon_size=(28, 28),
                 icon_anchor=(14, 14),
             ),
-            popup=folium.Popup(_popup(s, plan), max_width=340),
             tooltip=f"{s.number}. {s.service.name}",
-        ).add_to(group)
+        )
+        marker.add_child(_Popup(_popup(s, plan)))
+        marker.add_to(group)
     group.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    m.add_child(_MetricScale())
     m.fit_bounds([[ymin, xmin], [ymax, xmax]])
     first, last = plan.window(year)
     present = list(dict.fromkeys(s.service.dispositif for s in services))

@@ -210,8 +210,11 @@ def _directory(
                 [str(s.number)],
                 _wrap(s.service.name, fractions[1] * width - 6, size)
                 + _wrap(s.service.address, fractions[1] * width - 6, size * 0.92)
-                + (_wrap(s.service.note, fractions[1] * width - 6, size * 0.92)
-                   if s.service.note else []),
+                + (
+                    _wrap(s.service.note, fractions[1] * width - 6, size * 0.92)
+                    if s.service.note
+                    else []
+                ),
                 _wrap(s.service.phone, fractions[2] * width - 6, size),
             ]
             for p in s.phases:
@@ -221,11 +224,16 @@ def _directory(
                     text += f"\n+ {beds} lits"
                 cells.append(_wrap(text, fractions[3] * width - 6, size))
             cells.append(
-                _wrap(" · ".join(WELCOME_SHORT[w] for w in s.service.welcome),
-                      fractions[-1] * width - 4, size)
+                _wrap(
+                    " · ".join(WELCOME_SHORT[w] for w in s.service.welcome),
+                    fractions[-1] * width - 4,
+                    size,
+                )
             )
             rows.append(cells)
-        head_lines = max(len(_wrap(h, f * width - 6, size)) for h, f in zip(headers, fractions))
+        head_lines = max(
+            len(_wrap(h, f * width - 6, size)) for h, f in zip(headers, fractions, strict=True)
+        )
         total = head_lines * line + 6 + sum(max(map(len, r)) * line + 5 for r in rows)
         if total <= height or size <= 4.5:
             break
@@ -234,22 +242,36 @@ def _directory(
     for f in fractions[:-1]:
         xs.append(xs[-1] + f * width)
     y = 0.0
-    for x, h, f in zip(xs, headers, fractions):
+    for x, h, f in zip(xs, headers, fractions, strict=True):
         for i, text in enumerate(_wrap(h, f * width - 6, size)):
-            ax.text(x + 2, y + (i + 0.8) * line, text, fontsize=size, fontweight="bold",
-                    color=TEXT)
+            ax.text(x + 2, y + (i + 0.8) * line, text, fontsize=size, fontweight="bold", color=TEXT)
     y += head_lines * line + 3
     ax.plot([0, width], [y, y], color=TEXT, linewidth=0.8)
     y += 3
-    for s, cells in zip(services, rows):
+    for s, cells in zip(services, rows, strict=True):
         n = max(map(len, cells))
         colour = DISPOSITIF_COLOURS[s.service.dispositif]
-        ax.scatter([xs[0] + 8], [y + 0.55 * line], s=(size * 1.9) ** 2, color=colour,
-                   edgecolor="#111111" if s.service.plan_only else "white",
-                   linewidth=1.3 if s.service.plan_only else 0.5, zorder=3)
-        ax.text(xs[0] + 8, y + 0.55 * line, str(s.number), ha="center", va="center",
-                fontsize=size * 0.9, fontweight="bold", color="white", zorder=4)
-        for j, (x, lines) in enumerate(zip(xs, cells)):
+        ax.scatter(
+            [xs[0] + 8],
+            [y + 0.55 * line],
+            s=(size * 1.9) ** 2,
+            color=colour,
+            edgecolor="#111111" if s.service.plan_only else "white",
+            linewidth=1.3 if s.service.plan_only else 0.5,
+            zorder=3,
+        )
+        ax.text(
+            xs[0] + 8,
+            y + 0.55 * line,
+            str(s.number),
+            ha="center",
+            va="center",
+            fontsize=size * 0.9,
+            fontweight="bold",
+            color="white",
+            zorder=4,
+        )
+        for j, (x, lines) in enumerate(zip(xs, cells, strict=True)):
             if j == 0:
                 continue
             for i, text in enumerate(lines):
@@ -291,8 +313,15 @@ def services_map(
     scale = 1.0 if page == "A4" else math.sqrt(2)
     fig = plt.figure(figsize=PAGE_SIZES_IN[page])
     first, last = plan.window(year)
-    fig.text(0.06, 0.965, f"{plan.label(year)} — où trouver de l'aide à {city.name}",
-             fontsize=13 * scale, fontweight="bold", color=TEXT, va="top")
+    fig.text(
+        0.06,
+        0.965,
+        f"{plan.label(year)} — où trouver de l'aide à {city.name}",
+        fontsize=13 * scale,
+        fontweight="bold",
+        color=TEXT,
+        va="top",
+    )
     _paragraph(
         fig,
         0.94,
@@ -326,8 +355,15 @@ def zones_map(
     zone is hatched and labelled « < k », never with a number; no point anywhere."""
     apply_house_style()
     fig = plt.figure(figsize=PAGE_SIZES_IN["A4"])
-    fig.text(0.06, 0.965, f"{plan.label(year)} — personnes rencontrées en rue, par zone",
-             fontsize=13, fontweight="bold", color=TEXT, va="top")
+    fig.text(
+        0.06,
+        0.965,
+        f"{plan.label(year)} — personnes rencontrées en rue, par zone",
+        fontsize=13,
+        fontweight="bold",
+        color=TEXT,
+        va="top",
+    )
     first, last = plan.window(year)
     _paragraph(
         fig,
@@ -350,11 +386,13 @@ def zones_map(
         if cell is None:
             continue
         if cell.value is None:
-            ax.add_patch(_patch(row.geometry, facecolor="white", hatch="////",
-                                edgecolor="#888888"))
+            ax.add_patch(_patch(row.geometry, facecolor="white", hatch="////", edgecolor="#888888"))
         else:
-            ax.add_patch(_patch(row.geometry, facecolor=cmap(0.2 + 0.7 * cell.value / top),
-                                edgecolor="#555555"))
+            ax.add_patch(
+                _patch(
+                    row.geometry, facecolor=cmap(0.2 + 0.7 * cell.value / top), edgecolor="#555555"
+                )
+            )
         c = row.geometry.representative_point()
         ax.annotate(
             f"{row['nom']}\n{cell.text}",
@@ -374,12 +412,14 @@ def zones_map(
         Patch(facecolor=cmap(0.6), edgecolor="#555555", label="personnes rencontrées"),
         Patch(facecolor="white", hatch="////", edgecolor="#888888", label=f"moins de {k}"),
     ]
-    ax.legend(handles=handles, loc="upper left", fontsize=7, frameon=True, framealpha=0.92,
-              edgecolor=RULE)
+    ax.legend(
+        handles=handles, loc="upper left", fontsize=7, frameon=True, framealpha=0.92, edgecolor=RULE
+    )
     y = 0.27
     fig.text(0.06, y, "Zone", fontsize=9, fontweight="bold", color=TEXT)
-    fig.text(0.60, y, "Personnes rencontrées", fontsize=9, fontweight="bold", color=TEXT,
-             ha="right")
+    fig.text(
+        0.60, y, "Personnes rencontrées", fontsize=9, fontweight="bold", color=TEXT, ha="right"
+    )
     y -= 0.008
     fig.add_artist(Line2D([0.06, 0.60], [y, y], color=TEXT, linewidth=0.8))
     for c in cells:
@@ -396,8 +436,9 @@ def zones_map(
 def _paragraph(fig: Figure, y: float, text: str, size: float, width: float = 0.88) -> None:
     """Muted text wrapped to the page's width, top at ``y`` (figure fraction)."""
     chars = int(width * fig.get_size_inches()[0] * 72 / (0.53 * size))
-    fig.text(0.06, y, textwrap.fill(text, chars), fontsize=size, color=MUTED, va="top",
-             linespacing=1.3)
+    fig.text(
+        0.06, y, textwrap.fill(text, chars), fontsize=size, color=MUTED, va="top", linespacing=1.3
+    )
 
 
 def _patch(geometry, **style):  # noqa: ANN001, ANN202 - shapely polygon to a matplotlib patch

@@ -70,7 +70,12 @@ def build_maps(settings: Settings) -> list[Path]:
             names = members_of(plan.id)
             for page, name in (("A4", names[0]), ("A3", names[1])):
                 fig = services_map(
-                    city, services, plan, year, page, organisation=rep.organisation,
+                    city,
+                    services,
+                    plan,
+                    year,
+                    page,
+                    organisation=rep.organisation,
                     sources=sources,
                 )
                 save_pdf(fig, tmp / name)
@@ -85,14 +90,22 @@ def build_maps(settings: Settings) -> list[Path]:
                 )
             (tmp / names[2]).write_text(page, encoding="utf-8")
             save_pdf(
-                flyer(city, services, plan, year, directory.emergency,
-                      organisation=rep.organisation),
+                flyer(
+                    city, services, plan, year, directory.emergency, organisation=rep.organisation
+                ),
                 tmp / names[3],
             )
             save_pdf(
-                zones_map(city, cells, plan, year, k, organisation=rep.organisation,
-                          sources=f"travail de rue (contacts), tableaux publiés {year} "
-                          f"(outputs/tables/{year}/cartes/)"),
+                zones_map(
+                    city,
+                    cells,
+                    plan,
+                    year,
+                    k,
+                    organisation=rep.organisation,
+                    sources=f"travail de rue (contacts), tableaux publiés {year} "
+                    f"(outputs/tables/{year}/cartes/)",
+                ),
                 tmp / names[4],
             )
             write_zone_cells(cells, tmp / names[5])
