@@ -39,6 +39,7 @@ __all__ = [
     "interactive_map",
     "leaflet_assets",
     "self_contained",
+    "stable_ids",
 ]
 
 LEAFLET_VERSION = "1.9.4"
@@ -111,8 +112,23 @@ def external_resources(page: str) -> list[str]:
     return found
 
 
+_ELEMENT_ID = re.compile(r"\b([a-z][a-z_]*?)_([0-9a-f]{32})(?![0-9a-f])")
+
+
+def stable_ids(page: str) -> str:
+    """folium names each element with a random id: number them in order of appearance instead,
+    so the same inputs give the same page (byte for byte)."""
+    seen: dict[str, str] = {}
+
+    def rename(m: re.Match[str]) -> str:
+        return seen.setdefault(m[2], f"{m[1]}_{len(seen) + 1}")
+
+    return _ELEMENT_ID.sub(rename, page)
+
+
 def self_contained(page: str) -> str:
-    """folium's page with its CDN tags removed and Leaflet inlined in ``<head>``."""
+    """folium's page with its CDN tags removed, Leaflet inlined in ``<head>``, ids stable."""
+    page = stable_ids(page)
     page = re.sub(r"<script[^>]+src=\"https?://[^\"]+\"[^>]*>\s*</script>\s*", "", page)
     page = re.sub(r"<link[^>]+href=\"https?://[^\"]+\"[^>]*/?>\s*", "", page)
     js, css = leaflet_assets()
@@ -129,7 +145,8 @@ class _Popup(MacroElement):
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "{{ this._parent.get_name() }}.bindPopup({{ this.content }}, {maxWidth: 340});"
+        "{{ this._parent.get_name() }}.bindPopup({{ this.content }}, "
+        "{maxWidth: 340, autoPanPaddingTopLeft: [60, 150], autoPanPaddingBottomRight: [20, 20]});"
         "{% endmacro %}"
     )
 
@@ -166,7 +183,8 @@ _PAGE_CSS = """
   .obs-legend div { margin: 2px 0; }
   .obs-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%;
     margin-right: 6px; vertical-align: -1px; border: 1px solid #fff; }
-  .obs-popup h3 { margin: 0 0 4px 0; font-size: 14px; }
+  .obs-popup { font-size: 13px; line-height: 1.35; }
+  .obs-popup h3 { margin: 0 0 4px 0; font-size: 15px; }
   .obs-popup table { border-collapse: collapse; margin: 4px 0; }
   .obs-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
   .obs-popup .muted { color: #666; }
@@ -339,7 +357,7 @@ def interactive_map(
         marker.add_child(_Popup(_popup(s, plan)))
         marker.add_to(group)
     group.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     m.add_child(_MetricScale())
     m.fit_bounds([[ymin, xmin], [ymax, xmax]])
     first, last = plan.window(year)

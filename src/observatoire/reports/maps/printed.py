@@ -14,6 +14,7 @@ publication printed them: a number when published, « < k » hatched when masked
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -178,6 +179,7 @@ def _legend(ax: Axes, services: Sequence[MapService], plan: Plan, scale: float) 
 
 def _wrap(text: str, width_pt: float, fontsize: float) -> list[str]:
     chars = max(6, int(width_pt / (0.53 * fontsize)))
+    text = re.sub(r"(\d) h\b", "\\1\u00a0h", text)  # « 17 h » never split
     lines: list[str] = []
     for part in text.split("\n"):
         lines.extend(textwrap.wrap(part, chars) or [""])
