@@ -237,6 +237,12 @@ class PartnerMapping:
         """Whether some export of the partner feeds ``dispositif``."""
         return dispositif in self.dispositifs
 
+    @property
+    def weather_only(self) -> bool:
+        """A source of weather (``table: weather`` only), not a service of the network: read by
+        ingest, left out of the partners the reports, quality sheets and coverage speak of."""
+        return all(e.table == "weather" for e in self.exports)
+
 
 def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> ColumnSpec:
     canonical = TABLE_FIELDS[table][name]
@@ -331,7 +337,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
                 columns=columns,
                 period_from_filename=exp.period_from_filename,
                 coverage=_periods(exp.coverage),
-                dispositif=str(exp.dispositif or schema.dispositif),
+                dispositif=str(exp.dispositif or schema.dispositif or ""),
                 joins=tuple(_join_spec(j, fmt) for j in exp.join),
                 where=tuple(_where_spec(w, fmt) for w in exp.where),
                 aggregates=_aggregate_spec(exp),
@@ -342,7 +348,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
     return PartnerMapping(
         partner_id=schema.partner_id,
         name=schema.name,
-        dispositif=str(schema.dispositif or exports[0].dispositif),
+        dispositif=str(schema.dispositif or exports[0].dispositif or ""),
         row_unit=schema.row_unit,
         exports=tuple(exports),
         capacity=capacity,
@@ -372,10 +378,14 @@ def misnamed_file(mapping: PartnerMapping) -> MappingError | None:
     )
 
 
-def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMapping]:
+def load_partners(
+    partners_dir: Path, codes_dir: Path, *, weather: bool = False
+) -> dict[str, PartnerMapping]:
     """All partner mappings of the network, by partner id (sorted, for determinism).
 
-    Every file is checked before any is refused, so one message lists every broken mapping."""
+    Every file is checked before any is refused, so one message lists every broken mapping.
+    Sources that only give the weather (:attr:`PartnerMapping.weather_only`) are services of no
+    one: they are left out unless ``weather`` (ingest reads them)."""
     paths = sorted(partners_dir.glob("*.yaml"))
     if not paths:
         raise MappingError(
@@ -410,4 +420,6 @@ def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMappi
             f"{len(broken)} correspondances refusées :\n" + "\n".join(e.problem for e in broken),
             broken[0].action,
         )
+    if not weather:
+        partners = {k: p for k, p in partners.items() if not p.weather_only}
     return partners

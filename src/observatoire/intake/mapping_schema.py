@@ -47,6 +47,7 @@ from observatoire.core.schema import (
     NATIONALITY_GROUPS,
     SEX_CODES,
     TABLE_FIELDS,
+    WEATHER_ALERTS,
 )
 from observatoire.intake.discovery import unsafe_pattern
 
@@ -78,12 +79,14 @@ CANONICAL_CODES: dict[str, tuple[str, ...]] = {
     "nationality": tuple(NATIONALITY_GROUPS),
     "exit_reason": tuple(EXIT_REASONS),
     "measure": tuple(AGGREGATE_MEASURES),
+    "alert": tuple(WEATHER_ALERTS),
 }
 """The codes a code list must translate into, for the canonical fields that are codes."""
 REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "contacts": (("date_start",), ("local_id", "initials")),
     "refusals": (("date",), ("refusals",)),
     "aggregates": (("date",),),
+    "weather": (("date",), ("tmin", "tmax", "alert")),
 }
 """Per table, the fields a mapping must declare (one of each group)."""
 REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
@@ -823,13 +826,15 @@ class ExportSchema(Block):
             default="export1, export2… selon sa place",
         ),
     )
-    table: Literal["contacts", "refusals", "aggregates"] = Field(
+    table: Literal["contacts", "refusals", "aggregates", "weather"] = Field(
         "contacts",
         **_doc(
             "Table canonique que le fichier alimente : contacts (une ligne par personne et "
-            "passage, séjour, contact…), refusals (refus faute de place, par nuit) ou "
+            "passage, séjour, contact…), refusals (refus faute de place, par nuit), "
             "aggregates (comptages déjà agrégés : lits, nuitées, flux par statut, repas… par "
-            "jour ou par mois ; voir docs/donnees-agregees.md et la clé aggregates).",
+            "jour ou par mois ; voir docs/donnees-agregees.md et la clé aggregates) ou weather "
+            "(météo du jour par station : températures minimale et maximale, alertes "
+            "officielles ; voir docs/plans-saisonniers.md).",
             "table: refusals",
         ),
     )
@@ -1151,7 +1156,8 @@ class PartnerSchema(Block):
             "Type de service (dispositif) dont relèvent les exports du partenaire (un export "
             "peut déclarer le sien : exports[].dispositif).",
             "dispositif: hebergement_urgence",
-            default="obligatoire, sauf si chaque export déclare son dispositif",
+            default="obligatoire, sauf si chaque export déclare son dispositif (ou ne lit que "
+            "la météo : table weather)",
         ),
     )
     row_unit: Text = Field(
@@ -1196,7 +1202,11 @@ class PartnerSchema(Block):
     @model_validator(mode="after")
     def _whole_partner(self) -> PartnerSchema:
         if self.dispositif is None:
-            lacking = [f"n°{i + 1}" for i, e in enumerate(self.exports) if e.dispositif is None]
+            lacking = [
+                f"n°{i + 1}"
+                for i, e in enumerate(self.exports)
+                if e.dispositif is None and e.table != "weather"  # the weather is no service
+            ]
             if lacking:
                 raise _error(
                     "dispositif",

@@ -56,9 +56,12 @@ def _quarantine_name(source_file: str) -> str:
 def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     inputs, ing = settings.inputs, settings.ingest
     raw_dir = inputs.raw_dir
-    partners = load_partners(inputs.partners_dir, inputs.codes_dir)
+    partners = load_partners(inputs.partners_dir, inputs.codes_dir, weather=True)
     key = key_for_ingest(settings, root)
-    print(f"Lecture des exports de {len(partners)} partenaires dans {raw_dir}/")
+    services = sum(not p.weather_only for p in partners.values())
+    sources = len(partners) - services
+    weather = f" et de {sources} source(s) météo" if sources else ""
+    print(f"Lecture des exports de {services} partenaires{weather} dans {raw_dir}/")
     result = ingest_network(raw_dir, partners, Pseudonymiser(key), limits=ing.limits)
     quarantine_dir = PATHS.confined(ing.quarantine_dir / "ingest")
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
@@ -71,6 +74,15 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
                 write_quarantine(f.quarantined, qdir / _quarantine_name(f.source_file))
     files = {f.source_file: f.accounting() for f in result.files}
     joined = {j.source_file: j.accounting() for j in result.joined}
+    write_parquet(result.weather, PATHS.weather)
+    if len(result.weather):
+        stations = ", ".join(sorted(result.weather["station"].unique()))
+        first, last = result.weather["date"].min(), result.weather["date"].max()
+        print(
+            f"Météo : {len(result.weather)} jours-station (station(s) {stations}) du "
+            f"{first:%d/%m/%Y} au {last:%d/%m/%Y}, dont "
+            f"{int((result.weather['alert'] != '').sum())} jour(s) d'alerte → {PATHS.weather}"
+        )
     write_json(PATHS.coverage, result.coverage.to_json())
     for warning in result.warnings:
         print(warning)
