@@ -125,6 +125,15 @@ def test_the_html_map_loads_nothing_from_outside(inputs, cells):
     assert "Meuse-Centre" in page and "Tél. 099 10 20 30" in page
 
 
+def test_the_html_map_keeps_its_layers_drawn_when_the_window_resizes(inputs, cells):
+    page = _page(inputs, cells, MapsSettings())
+    # Leaflet's SVG drawn one view beyond each side, before any map is made
+    assert page.index("L.SVG.mergeOptions({padding: 1.0})") < page.index("L.map(")
+    # framed once the page has its size and again on resize, redrawn at once
+    assert "window.addEventListener('resize'" in page and "invalidateSize({pan: false})" in page
+    assert "map_1.fitBounds(" not in page  # not folium's fit before the boxes are measured
+
+
 def test_tiles_only_when_asked(inputs, cells):
     maps = MapsSettings(
         tiles="https://tile.example.org/{z}/{x}/{y}.png", tiles_attribution="© exemple"
@@ -147,9 +156,9 @@ def test_a_zone_under_k_is_never_printed_as_a_number(inputs, cells, tmp_path):
     csv = write_zone_cells(cells, tmp_path / "z.csv").read_text(encoding="utf-8")
     assert "Parc,< 5,," in csv
     page = _page(inputs, cells, MapsSettings())
-    assert "Parc : \\u0026lt; 5" in page  # the zone's label, as folium encodes it
+    assert "Parc\\u003cbr\\u003e\\u0026lt; 5" in page  # the zone's label, as folium encodes it
     assert '"personnes": "\\u003c 5"' in page  # its tooltip
-    assert "Parc : 3" not in page and '"personnes": "3"' not in page
+    assert "Parc\\u003cbr\\u003e3" not in page and '"personnes": "3"' not in page
 
 
 def _media_box(path: Path) -> tuple[int, int]:

@@ -31,6 +31,8 @@ from observatoire.core.dispositifs import DISPOSITIF_COLOURS, DISPOSITIFS
 from observatoire.plans.settings import Plan
 from observatoire.reports.maps.directory import MapService, welcome_text
 from observatoire.reports.maps.geodata import City
+from observatoire.reports.maps.labels import label_box, place_labels
+from observatoire.reports.maps.printed import project_services
 from observatoire.reports.maps.zones import ZoneCell
 
 __all__ = [
@@ -135,8 +137,65 @@ def self_contained(page: str) -> str:
     head = (
         f"<style>/* Leaflet {LEAFLET_VERSION} (BSD-2-Clause) */\n{css}</style>\n"
         f"<script>{js}</script>\n"
+        f"<script>{_RENDERER_PADDING}</script>\n"
     )
     return page.replace("<head>", "<head>\n" + head, 1)
+
+
+_RENDERER_PADDING = "L.SVG.mergeOptions({padding: 1.0});"
+"""Leaflet draws the vector layers in one SVG a little larger than the view (``padding`` 0.1 of
+the view on each side), clipped to it, and redraws it on ``moveend``. A view resized before that
+event (a window that reaches its size after the first draw, a phone turned) showed the commune
+cut by a band; a padding of one view on each side keeps the whole commune drawn until the next
+redraw (the commune is a few hundred vertices: a larger SVG costs nothing)."""
+
+
+class _FitCommune(MacroElement):
+    """Frame the commune in the part of the window the title and legend boxes leave free, once
+    the page has its size, and again on every resize until the reader moves the map. On a
+    narrow screen (a phone) the legend starts folded (a click on « Services » unfolds it).
+
+    Two layouts are tried and the one giving the larger zoom kept: boxes in a column on the
+    left (landscape screens), or the title above and the legend below (phones). After a
+    resize, ``invalidateSize`` without debounce makes Leaflet redraw its SVG at once."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function (map) {"
+        " var bounds = L.latLngBounds({{ this.bounds }});"
+        " var moved = false, fitting = false;"
+        " function box(sel) { var e = document.querySelector(sel);"
+        "  return e ? e.getBoundingClientRect() : {left: 0, right: 0, top: 0, bottom: 0}; }"
+        " function fit() {"
+        "  map.invalidateSize({pan: false});"
+        "  var size = map.getSize(), t = box('.obs-title'), l = box('.obs-legend');"
+        "  var side = [[Math.max(t.right, l.right) + 12, 12], [12, 28]];"
+        "  var stack = [[12, t.bottom + 12], [12, Math.max(28, size.y - l.top + 12)]];"
+        "  function zoom(p) { var pad = L.point(p[0]).add(L.point(p[1]));"
+        "   if (size.x - pad.x < 120 || size.y - pad.y < 120) { return -1; }"
+        "   return map.getBoundsZoom(bounds, false, pad); }"
+        "  var p = zoom(side) >= zoom(stack) ? side : stack;"
+        "  fitting = true;"
+        "  map.fitBounds(bounds, {paddingTopLeft: p[0], paddingBottomRight: p[1],"
+        "   animate: false});"
+        "  fitting = false; }"
+        " var legend = document.querySelector('details.obs-legend');"
+        " if (legend && window.innerWidth < 600) { legend.open = false; }"
+        " if (legend) { legend.addEventListener('toggle', function () {"
+        "  if (!moved) { fit(); } }); }"
+        " map.on('dragstart zoomstart', function () { if (!fitting) { moved = true; } });"
+        " fit();"
+        " window.addEventListener('load', fit);"
+        " window.addEventListener('resize', function () {"
+        "  if (moved) { map.invalidateSize({pan: false}); } else { fit(); } });"
+        "})({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitCommune"
+        self.bounds = json.dumps(bounds)
 
 
 class _Popup(MacroElement):
@@ -176,7 +235,8 @@ _PAGE_CSS = """
   .obs-box { position: absolute; z-index: 1000; background: rgba(255,255,255,.94);
     padding: 8px 12px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3);
     font-size: 13px; color: #222; max-width: 340px; }
-  .obs-title { top: 10px; left: 56px; }
+  .obs-title { top: 10px; left: 56px; max-width: min(340px, calc(100% - 136px)); }
+  .obs-legend summary { cursor: pointer; }
   .obs-title h1 { font-size: 17px; margin: 0 0 4px 0; }
   .obs-title p { margin: 0; color: #555; font-size: 12px; }
   .obs-legend { bottom: 34px; left: 10px; }
@@ -188,8 +248,10 @@ _PAGE_CSS = """
   .obs-popup table { border-collapse: collapse; margin: 4px 0; }
   .obs-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
   .obs-popup .muted { color: #666; }
-  .obs-zone-label { font-weight: bold; font-size: 12px; color: #222;
-    text-shadow: 0 0 3px #fff, 0 0 3px #fff; white-space: nowrap; }
+  .obs-zone-icon { background: none; border: none; }
+  .obs-zone-label { font-weight: bold; font-size: 12px; line-height: 15px; color: #222;
+    text-align: center; white-space: nowrap;
+    text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
 </style>
 """
 
@@ -233,6 +295,24 @@ def _zone_style(cells: dict[str, ZoneCell], top: float):  # noqa: ANN202 - foliu
     return style
 
 
+def _zone_labels(city: City, services: Sequence[MapService], zones) -> list:  # noqa: ANN001
+    """(name, text, (lat, lon), box) of each zone's label, placed clear of the markers."""
+    import geopandas as gpd
+
+    from observatoire.reports.maps.geodata import WGS84
+
+    metric = city.of("zone").set_index("nom").geometry
+    texts = dict(zip(zones["nom"], zones["personnes"], strict=True))
+    boxes = {n: label_box([n, texts[n]]) for n in metric.index}
+    markers = [(m.x, m.y) for m in project_services(services)]
+    stations = [(g.x, g.y, 8.0) for g in city.of("gare").geometry]
+    xmin, _, xmax, _ = city.of("commune").total_bounds
+    points = place_labels(dict(metric.items()), boxes, markers, xmax - xmin, others=stations)
+    names = list(points)
+    wgs = gpd.GeoSeries([points[n] for n in names], crs=city.metric.crs).to_crs(WGS84)
+    return [(n, texts[n], (p.y, p.x), boxes[n]) for n, p in zip(names, wgs, strict=True)]
+
+
 def interactive_map(
     city: City,
     services: Sequence[MapService],
@@ -251,6 +331,7 @@ def interactive_map(
         location=[(ymin + ymax) / 2, (xmin + xmax) / 2],
         tiles=None,
         zoom_start=14,
+        zoom_snap=0.25,
         control_scale=False,
         prefer_canvas=False,
     )
@@ -319,16 +400,17 @@ def interactive_map(
                 ],
             ),
         ).add_to(layer)
-        for _, row in zones.iterrows():
-            c = row.geometry.representative_point()
+        for name, text, (lat, lon), size in _zone_labels(city, services, zones):
             folium.Marker(
-                [c.y, c.x],
+                [lat, lon],
                 icon=folium.DivIcon(
-                    html=f"<div class='obs-zone-label'>{html.escape(row['nom'])} : "
-                    f"{html.escape(row['personnes'])}</div>",
-                    icon_size=(160, 16),
-                    icon_anchor=(40, 8),
+                    html=f"<div class='obs-zone-label'>{html.escape(name)}<br>"
+                    f"{html.escape(text)}</div>",
+                    icon_size=(round(size.width), round(size.height)),
+                    icon_anchor=(round(size.width / 2), round(size.height / 2)),
+                    class_name="obs-zone-icon",
                 ),
+                interactive=False,
             ).add_to(layer)
         layer.add_to(m)
     station = wgs[wgs["type"] == "gare"]
@@ -359,7 +441,7 @@ def interactive_map(
     group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     m.add_child(_MetricScale())
-    m.fit_bounds([[ymin, xmin], [ymax, xmax]])
+    m.add_child(_FitCommune([[ymin, xmin], [ymax, xmax]]))
     first, last = plan.window(year)
     present = list(dict.fromkeys(s.service.dispositif for s in services))
     legend = "".join(
@@ -379,9 +461,9 @@ def interactive_map(
             f"<p>Du {first:%d/%m/%Y} au {last:%d/%m/%Y}. Cliquez sur un numéro : adresse, "
             "téléphone, horaires de chaque phase, publics accueillis. "
             f"Zones : personnes rencontrées (moins de {k} : « &lt; {k} »).</p></div>"
-            f"<div class='obs-box obs-legend'><b>Services</b>{legend}"
+            f"<details class='obs-box obs-legend' open><summary><b>Services</b></summary>{legend}"
             f"<div style='color:#666;font-size:11px;margin-top:4px'>{html.escape(organisation)}"
-            "</div></div>"
+            "</div></details>"
         )
     )
     m.get_root().title = f"{plan.label(year)} — {city.name}"
