@@ -140,6 +140,13 @@ def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_maps(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.maps.stage import build_maps
+
+    build_maps(settings)
+    return 0
+
+
 def _cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.quality import build_quality_sheets
 
@@ -336,6 +343,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_plans_report,
         "produit les bilans des plans saisonniers et la note de préparation de l'hiver "
         "(HTML et PDF)",
+    ),
+    "maps": (
+        "maps",
+        ("cartes",),
+        _cmd_maps,
+        "produit les cartes des plans saisonniers (PDF A4 et A3, carte HTML), le dépliant "
+        "« Où trouver de l'aide » et la carte des zones",
     ),
 }
 

@@ -187,6 +187,10 @@ class Paths:
     def quality(self, year: int) -> Path:
         return self.outputs / "quality" / str(year)
 
+    def maps(self, year: int) -> Path:
+        """The seasonal plans' maps and flyers (stage ``maps``)."""
+        return self.outputs / "maps" / str(year)
+
     def reports(self, year: int) -> Path:
         return self.outputs / "reports" / str(year)
 
