@@ -399,10 +399,16 @@ def _verso(
             raise ValueError(f"Dépliant : {len(back)} services ne tiennent pas au verso.")
         heights = [_height_pt(b) for b in layout.blocks]
         tallest = max(sum(heights[: layout.split]), sum(heights[layout.split :]))
-        map_bottom = 0.06 + tallest / _A4_H + 0.115
+        below = tallest / _A4_H + 0.115
     else:
-        map_bottom = 0.16
-    ax = fig.add_axes((0.05, map_bottom, 0.90, 0.925 - map_bottom))
+        below = 0.10
+    # the map as tall as the commune's shape wants at the page's width (no empty band under
+    # it), the whole group centred between the heading and the footer
+    xmin, ymin, xmax, ymax = city.of("commune").total_bounds
+    map_h = min(0.90 * _A4_W * (ymax - ymin) / (xmax - xmin) / _A4_H, 0.865 - below)
+    spare = 0.865 - below - map_h
+    map_bottom = 0.06 + below + spare / 2
+    ax = fig.add_axes((0.05, map_bottom, 0.90, map_h))
     markers = project_services(services)
     draw_base(
         ax,

@@ -439,7 +439,8 @@ def zones_map(
     )
     y -= 0.008
     fig.add_artist(Line2D([0.06, 0.60], [y, y], color=TEXT, linewidth=0.8))
-    for c in cells:
+    # the drawn zones first, as on the map; contacts outside them (« Autre ») last
+    for c in sorted(cells, key=lambda c: (c.zone not in drawn, c.zone)):
         y -= 0.024
         label = c.zone if c.zone in drawn else f"{c.zone} (hors des zones dessinées)"
         fig.text(0.06, y, label, fontsize=9, color=TEXT)
