@@ -205,7 +205,8 @@ class _Popup(MacroElement):
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "{{ this._parent.get_name() }}.bindPopup({{ this.content }}, "
-        "{maxWidth: 340, autoPanPaddingTopLeft: [60, 150], autoPanPaddingBottomRight: [20, 20]});"
+        "{maxWidth: Math.min(340, window.innerWidth - 90), autoPanPaddingTopLeft: [20, 150], "
+        "autoPanPaddingBottomRight: [20, 20]});"
         "{% endmacro %}"
     )
 
