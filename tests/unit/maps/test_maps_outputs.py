@@ -18,7 +18,7 @@ from observatoire.disclosure.ledger import ledger_of
 from observatoire.disclosure.maps import MAPS_FOLDER, publish_zones
 from observatoire.plans.settings import load_plans
 from observatoire.reports.maps.directory import services_of_plan
-from observatoire.reports.maps.flyer import flyer
+from observatoire.reports.maps.flyer import FRONT_DISPOSITIFS, MIN_BODY_PT, flyer
 from observatoire.reports.maps.geodata import CityError, read_city
 from observatoire.reports.maps.interactive import external_resources, interactive_map
 from observatoire.reports.maps.printed import save_pdf, services_map, zones_map
@@ -174,7 +174,39 @@ def test_pages_have_their_paper_size(inputs, tmp_path):
     for page, size in (("A4", (595, 842)), ("A3", (842, 1191))):
         fig = services_map(city, services, plan, YEAR, page, organisation="x", sources="y")
         assert _media_box(save_pdf(fig, tmp_path / f"{page}.pdf")) == size
-    fig = flyer(city, services, plan, YEAR, directory.emergency, organisation="x")
-    texts = " ".join(t.get_text() for t in fig.findobj(Text))
+    pages = flyer(city, services, plan, YEAR, directory.emergency, organisation="x")
+    texts = " ".join(t.get_text() for t in pages[0].findobj(Text))
     assert "Où trouver de l'aide cet été" in texts and "112" in texts
-    assert _media_box(save_pdf(fig, tmp_path / "flyer.pdf")) == (595, 842)
+    assert _media_box(save_pdf(pages, tmp_path / "flyer.pdf")) == (595, 842)
+    assert re.search(
+        rb"/Type /Pages /Kids \[[^]]*\] /Count 2", (tmp_path / "flyer.pdf").read_bytes()
+    )
+
+
+def test_the_flyer_reads_in_the_street(inputs):
+    """Recto: body type of at least 10 pt, every walk-in service of the plan with its address,
+    phone and alert-phase hours, nothing cut at the page's edge; the rest on the verso."""
+    plans, directory, city = inputs
+    plan = plans.plans["grand_froid"]
+    services = services_of_plan(directory, plan, YEAR)
+    recto, verso = flyer(city, services, plan, YEAR, directory.emergency, organisation="x")
+    renderer = recto.canvas.get_renderer()
+    body = [
+        t
+        for t in recto.findobj(Text)
+        if t.get_text().strip() and t.get_window_extent(renderer).y0 > 0.045 * recto.bbox.height
+    ]
+    sizes = {t.get_fontsize() for t in body}
+    assert min(sizes) >= MIN_BODY_PT, sorted(sizes)
+    for t in body:  # inside the page's margins
+        box = t.get_window_extent(renderer)
+        assert box.x1 <= 0.965 * recto.bbox.width, t.get_text()
+    text = " ".join(t.get_text() for t in body).replace("\u00a0", " ")
+    front = [s for s in services if s.service.dispositif in FRONT_DISPOSITIFS]
+    assert len(front) >= 8
+    for s in front:
+        assert s.service.phone in text and (s.hours("grand_froid") or "fermé") in text
+    back = " ".join(t.get_text() for t in verso.findobj(Text)).replace("\u00a0", " ")
+    for s in services:
+        if s not in front:
+            assert s.service.phone in back and s.service.phone not in text

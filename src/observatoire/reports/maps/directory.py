@@ -29,6 +29,7 @@ __all__ = [
     "PhaseHours",
     "check_against_plans",
     "french_hours",
+    "keep_together",
     "services_of_plan",
     "welcome_text",
 ]
@@ -65,6 +66,8 @@ class MapService:
         return None
 
 
+_NBSP = "\u00a0"
+_HOUR_SPACE = re.compile(r"(\d) h\b")
 _HHMM = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
@@ -78,6 +81,14 @@ def french_hours(value: str) -> str:
         return f"{int(h)} h" + (f" {mm}" if mm != "00" else "")
 
     return f"{one(m[1], m[2])} – {one(m[3], m[4])}"
+
+
+def keep_together(text: str) -> str:
+    """No line break inside « 9 h 30 », « 9 h – 16 h » or next to a French quotation mark."""
+    text = _HOUR_SPACE.sub(lambda m: m[1] + _NBSP + "h", text)
+    text = re.sub(rf"(\d{_NBSP}h) (\d\d)", rf"\1{_NBSP}\2", text)
+    text = re.sub(rf"(\d{_NBSP}h(?:{_NBSP}\d\d)?) – (\d)", rf"\1{_NBSP}–{_NBSP}\2", text)
+    return text.replace("« ", "«" + _NBSP).replace(" »", _NBSP + "»")
 
 
 def welcome_text(service: Service) -> str:

@@ -11,8 +11,10 @@ the scale bar is true.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import matplotlib.patheffects as pe
@@ -20,6 +22,10 @@ from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrow, Rectangle
 
 from observatoire.core.errors import ObservatoireError
+from observatoire.reports.maps.labels import LabelBox, place_labels
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "FEATURE_TYPES",
@@ -105,10 +111,20 @@ def read_city(path: Path) -> City:
     return City(name=str(commune["nom"].iloc[0]), wgs84=wgs84, metric=wgs84.to_crs(METRIC_CRS))
 
 
-def draw_base(ax: Axes, city: City, *, scale: float = 1.0, labels: bool = True) -> None:
+def draw_base(
+    ax: Axes,
+    city: City,
+    *,
+    scale: float = 1.0,
+    labels: bool = True,
+    avoid: Sequence[tuple[float, float]] = (),
+    avoid_radius_pt: float = 0.0,
+) -> None:
     """The commune as background: land, river, zones' outlines, streets, railway, station.
 
-    ``scale`` multiplies line widths and font sizes (1.0 for A4, √2 for A3)."""
+    ``scale`` multiplies line widths and font sizes (1.0 for A4, √2 for A3). ``avoid``: the
+    centres (metres) of the markers drawn over the map, discs of ``avoid_radius_pt`` points:
+    the zone and station names are placed clear of them (:mod:`labels`)."""
     commune = city.of("commune")
     commune.plot(ax=ax, color=LAND, edgecolor="none", zorder=1)
     river = city.of("riviere")
@@ -134,9 +150,42 @@ def draw_base(ax: Axes, city: City, *, scale: float = 1.0, labels: bool = True) 
         rail.plot(ax=ax, color="white", linewidth=0.8 * scale, linestyle=(0, (3, 3)), zorder=4)
     commune.boundary.plot(ax=ax, color=BOUNDARY, linewidth=1.1 * scale, zorder=6)
     halo = [pe.withStroke(linewidth=2.2 * scale, foreground="white")]
-    if labels:
+    xmin, ymin, xmax, ymax = commune.total_bounds
+    pad = 0.03 * max(xmax - xmin, ymax - ymin)
+    ax.set_xlim(xmin - pad, xmax + pad)
+    ax.set_ylim(ymin - pad, ymax + pad)
+    ax.set_aspect("equal")
+    # metres per point once the aspect is applied (the axes box shrinks to the data's shape)
+    ax.apply_aspect()
+    box_pt = ax.get_position().width * ax.figure.get_size_inches()[0] * 72
+    mpp = (xmax - xmin + 2 * pad) / box_pt
+    station_rects = []
+    stations = []
+    for _, row in city.of("gare").iterrows():
+        p = row.geometry
+        width = len(row["nom"]) * 0.6 * 6 * scale
+        offset, ha, rect = _station_label(
+            p.x, p.y, width, 6 * scale, avoid, avoid_radius_pt, mpp, scale
+        )
+        stations.append((p, row["nom"], offset, ha))
+        station_rects.append(rect)
+    if labels and not zones.empty:
+        size = 6.5 * scale
+        boxes = {n: LabelBox(len(n) * 0.68 * size + 3 * scale, size * 1.3) for n in zones["nom"]}
+        # the station and its name (a zone label next to it would read as one)
+        station_discs = [(g.x, g.y, 16 * scale) for g in city.of("gare").geometry]
+        spots = place_labels(
+            dict(zip(zones["nom"], zones.geometry, strict=True)),
+            boxes,
+            list(avoid),
+            box_pt * mpp,
+            others=station_discs,
+            views=(box_pt,),
+            marker_radius=avoid_radius_pt,
+            fixed=station_rects,
+        )
         for _, row in zones.iterrows():
-            c = row.geometry.representative_point()
+            c = spots.get(row["nom"]) or row.geometry.representative_point()
             ax.annotate(
                 row["nom"].upper(),
                 (c.x, c.y),
@@ -163,25 +212,51 @@ def draw_base(ax: Axes, city: City, *, scale: float = 1.0, labels: bool = True) 
                 path_effects=halo,
                 zorder=7,
             )
-    for _, row in city.of("gare").iterrows():
-        p = row.geometry
+    for p, name, offset, ha in stations:
         ax.plot(p.x, p.y, marker="s", color="#333333", markersize=5 * scale, zorder=8)
         ax.annotate(
-            row["nom"],
+            name,
             (p.x, p.y),
-            xytext=(5 * scale, -9 * scale),
+            xytext=(offset[0] * scale, offset[1] * scale),
             textcoords="offset points",
+            ha=ha,
             fontsize=6 * scale,
             color="#333333",
             path_effects=halo,
             zorder=8,
         )
-    xmin, ymin, xmax, ymax = commune.total_bounds
-    pad = 0.03 * max(xmax - xmin, ymax - ymin)
-    ax.set_xlim(xmin - pad, xmax + pad)
-    ax.set_ylim(ymin - pad, ymax + pad)
-    ax.set_aspect("equal")
     ax.set_axis_off()
+
+
+def _station_label(
+    x: float,
+    y: float,
+    width_pt: float,
+    size_pt: float,
+    avoid: Sequence[tuple[float, float]],
+    radius_pt: float,
+    mpp: float,
+    scale: float,
+) -> tuple[tuple[float, float], str, BaseGeometry]:
+    """Offset (points at scale 1), alignment and place (metres) of a station's name: below
+    right unless a marker is there, else below left, above right, above left (else below
+    right). Sizes in points of the page, ``mpp`` metres per point of the page."""
+    from shapely.geometry import Point, box
+
+    options = (((5, -9), "left"), ((-5, -9), "right"), ((5, 4), "left"), ((-5, 4), "right"))
+    discs = [Point(mx, my).buffer(radius_pt * mpp) for mx, my in avoid]
+    for (dx, dy), ha in options:
+        left = x + dx * scale * mpp - (width_pt * mpp if ha == "right" else 0.0)
+        bottom = y + dy * scale * mpp
+        rect = box(left, bottom, left + width_pt * mpp, bottom + size_pt * mpp)
+        if not any(rect.intersects(d) for d in discs) or (dx, dy) == options[-1][0]:
+            if any(rect.intersects(d) for d in discs):
+                (dx, dy), ha = options[0]
+                left = x + dx * scale * mpp
+                bottom = y + dy * scale * mpp
+                rect = box(left, bottom, left + width_pt * mpp, bottom + size_pt * mpp)
+            return (dx, dy), ha, rect
+    raise AssertionError("unreachable")
 
 
 def _nice_length(span: float) -> float:

@@ -205,7 +205,8 @@ class _Popup(MacroElement):
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "{{ this._parent.get_name() }}.bindPopup({{ this.content }}, "
-        "{maxWidth: 340, autoPanPaddingTopLeft: [60, 150], autoPanPaddingBottomRight: [20, 20]});"
+        "{maxWidth: Math.min(340, window.innerWidth - 90), autoPanPaddingTopLeft: [20, 150], "
+        "autoPanPaddingBottomRight: [20, 20]});"
         "{% endmacro %}"
     )
 
@@ -457,7 +458,8 @@ def interactive_map(
     m.get_root().html.add_child(
         folium.Element(
             "<div class='obs-box obs-title'>"
-            f"<h1>{html.escape(plan.label(year))} — {html.escape(city.name)}</h1>"
+            f"<h1>{html.escape(plan.label(year))} — "
+            f"<span style='white-space:nowrap'>{html.escape(city.name)}</span></h1>"
             f"<p>Du {first:%d/%m/%Y} au {last:%d/%m/%Y}. Cliquez sur un numéro : adresse, "
             "téléphone, horaires de chaque phase, publics accueillis. "
             f"Zones : personnes rencontrées (moins de {k} : « &lt; {k} »).</p></div>"

@@ -64,10 +64,11 @@ def _place(
     mpp: float,
     *,
     strict: bool,
+    fixed: Sequence[BaseGeometry] = (),
 ) -> dict[str, Point] | None:
     placed: dict[str, BaseGeometry] = {}
     out: dict[str, Point] = {}
-    discs = [Point(x, y).buffer(r * mpp, quad_segs=8) for x, y, r in obstacles]
+    discs = [Point(x, y).buffer(r * mpp, quad_segs=8) for x, y, r in obstacles] + list(fixed)
     for name in sorted(zones, key=lambda n: (zones[n].area, n)):
         w, h = boxes[name].width * mpp / 2, boxes[name].height * mpp / 2
         best, best_cost = None, None
@@ -95,15 +96,21 @@ def place_labels(
     extent_m: float,
     *,
     others: Sequence[tuple[float, float, float]] = (),
+    views: Sequence[float] = VIEWS_PX,
+    marker_radius: float = MARKER_PX,
+    fixed: Sequence[BaseGeometry] = (),
 ) -> dict[str, Point]:
     """A point (same metric CRS as ``zones``) for each zone's label.
 
-    ``markers``: centres of the service markers; ``others``: further discs to avoid, as
-    (x, y, radius in pixels); ``extent_m``: the commune's width in metres (the views of
-    :data:`VIEWS_PX` show it at these many pixels)."""
-    obstacles = [(x, y, MARKER_PX) for x, y in markers] + list(others)
-    for view in VIEWS_PX:
-        placed = _place(zones, boxes, obstacles, extent_m / view, strict=True)
+    ``markers``: centres of the service markers (discs of ``marker_radius``); ``others``:
+    further discs to avoid, as (x, y, radius); ``extent_m``: the commune's width in metres,
+    shown ``views`` wide (increasing). Sizes are in one unit: pixels on screen (the default),
+    points on paper (a printed map passes its own single view and its markers' radius).
+    ``fixed``: shapes in metres to keep clear of at any scale (a printed map's other names)."""
+    obstacles = [(x, y, marker_radius) for x, y in markers] + list(others)
+    for view in views:
+        placed = _place(zones, boxes, obstacles, extent_m / view, strict=True, fixed=fixed)
         if placed is not None:
             return placed
-    return _place(zones, boxes, obstacles, extent_m / VIEWS_PX[-1], strict=False) or {}
+    last = extent_m / views[-1]
+    return _place(zones, boxes, obstacles, last, strict=False, fixed=fixed) or {}

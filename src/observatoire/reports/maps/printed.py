@@ -14,7 +14,6 @@ publication printed them: a number when published, « < k » hatched when masked
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from matplotlib.patches import Patch
 from observatoire.core.dispositifs import DISPOSITIF_COLOURS, DISPOSITIFS
 from observatoire.plans.settings import Plan
 from observatoire.reports.charts import apply_house_style
-from observatoire.reports.maps.directory import MapService
+from observatoire.reports.maps.directory import MapService, keep_together
 from observatoire.reports.maps.geodata import (
     City,
     draw_base,
@@ -63,15 +62,19 @@ MUTED = "#6B6B6B"
 RULE = "#D0D0D0"
 
 
-def save_pdf(fig: Figure, path: Path) -> Path:
-    """Write a one-page PDF with no creation date (same inputs, same bytes), then close."""
+def save_pdf(fig: Figure | Sequence[Figure], path: Path) -> Path:
+    """Write a PDF (a page per figure) with no creation date (same inputs, same bytes), then
+    close the figures."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    figures = [fig] if isinstance(fig, Figure) else list(fig)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(
-        path,
-        format="pdf",
-        metadata={"CreationDate": None, "Creator": "observatoire", "Producer": "observatoire"},
-    )
-    plt.close(fig)
+    metadata = {"CreationDate": None, "Creator": "observatoire", "Producer": "observatoire"}
+    with PdfPages(path, metadata=metadata) as pdf:
+        for page in figures:
+            pdf.savefig(page)
+    for page in figures:
+        plt.close(page)
     return path
 
 
@@ -104,6 +107,11 @@ def project_services(services: Sequence[MapService]) -> list[Marker]:
         )
         for s, p in zip(services, points, strict=True)
     ]
+
+
+def marker_radius_pt(size: float = 1.0) -> float:
+    """Radius of a numbered disc of :func:`draw_markers` (points), with its ring and a margin."""
+    return 7.0 * size + 1.5
 
 
 def draw_markers(ax: Axes, markers: Sequence[Marker], *, size: float = 1.0) -> None:
@@ -163,23 +171,23 @@ def _legend(ax: Axes, services: Sequence[MapService], plan: Plan, scale: float) 
                 label=f"ouvert seulement pendant le {plan.name}",
             )
         )
-    ax.legend(
+    # under the map, not over the commune
+    box = ax.get_position(original=True)
+    ax.figure.legend(
         handles=handles,
-        loc="lower right",
-        fontsize=6.5 * scale,
-        frameon=True,
-        framealpha=0.92,
-        edgecolor=RULE,
-        borderpad=0.6,
-        handletextpad=0.4,
-        title="Services",
-        title_fontsize=7 * scale,
+        loc="upper left",
+        bbox_to_anchor=(box.x0, box.y0 - 0.002),
+        ncol=4,
+        fontsize=6.8 * scale,
+        frameon=False,
+        handletextpad=0.3,
+        columnspacing=1.4,
     )
 
 
 def _wrap(text: str, width_pt: float, fontsize: float) -> list[str]:
     chars = max(6, int(width_pt / (0.53 * fontsize)))
-    text = re.sub(r"(\d) h\b", "\\1\u00a0h", text)  # « 17 h » never split
+    text = keep_together(text)  # « 17 h », « 9 h – 17 h » never split
     lines: list[str] = []
     for part in text.split("\n"):
         lines.extend(textwrap.wrap(part, chars) or [""])
@@ -332,9 +340,16 @@ def services_map(
         + ". Les services ouverts pendant le plan, numérotés comme dans le tableau.",
         7 * scale,
     )
-    ax = fig.add_axes((0.05, 0.45, 0.90, 0.47))
-    draw_base(ax, city, scale=scale)
-    draw_markers(ax, project_services(services), size=scale)
+    ax = fig.add_axes((0.05, 0.475, 0.90, 0.445))
+    markers = project_services(services)
+    draw_base(
+        ax,
+        city,
+        scale=scale,
+        avoid=[(m.x, m.y) for m in markers],
+        avoid_radius_pt=marker_radius_pt(scale),
+    )
+    draw_markers(ax, markers, size=scale)
     draw_scale_bar(ax, scale=scale)
     draw_north_arrow(ax, scale=scale)
     _legend(ax, services, plan, scale)
@@ -424,7 +439,8 @@ def zones_map(
     )
     y -= 0.008
     fig.add_artist(Line2D([0.06, 0.60], [y, y], color=TEXT, linewidth=0.8))
-    for c in cells:
+    # the drawn zones first, as on the map; contacts outside them (« Autre ») last
+    for c in sorted(cells, key=lambda c: (c.zone not in drawn, c.zone)):
         y -= 0.024
         label = c.zone if c.zone in drawn else f"{c.zone} (hors des zones dessinées)"
         fig.text(0.06, y, label, fontsize=9, color=TEXT)
