@@ -25,6 +25,7 @@ from observatoire.config.settings import IdentityChecks, InputsSettings, ReadLim
 from observatoire.core.coverage import (
     STRAY_GAP_MONTHS,
     STRAY_SHARE,
+    month_text,
     periods_text,
     periods_yaml,
     propose_periods,
@@ -121,6 +122,8 @@ class CheckReport:
     """The partner's own mapping file is refused: the export itself was not read."""
     coverage_declared: list[list[str]] | None = None
     """The coverage the mapping declares for this export (« aaaa-mm » pairs), if any."""
+    coverage_off_season: list[str] = field(default_factory=list)
+    """The declared months (« aaaa-mm ») off a seasonal partner's season: closed by design."""
     coverage_proposed: dict[str, Any] | None = None
     """The coverage this file's dates suggest (:func:`observatoire.core.coverage.propose_periods`):
     ``periods``, ``rows``, ``stray_rows``, ``stray_months``, and ``yaml``, the block to paste."""
@@ -525,6 +528,7 @@ def check_file(
             file, str(file), partner, specs, tables, partner.export_coverage, limits=limits
         )
         report.coverage_declared = [list(p) for p in declared] if declared else None
+        report.coverage_off_season = sorted(partner.export_season(spec)[1])
         frames = [frame for _, frame in outputs if len(frame)]
         report.coverage_proposed = _coverage_proposal(
             pd.concat(frames, ignore_index=True) if frames else outputs[0][1], spec
@@ -650,6 +654,7 @@ def _coverage_lines(report: CheckReport) -> list[str]:
                 m
                 for m in pd.period_range(end + 1, year_end, freq="M")
                 if any(a <= m <= b for a, b in declared)
+                and month_text(m) not in report.coverage_off_season
             ]
             if len(uncovered) > 1:
                 out.append(
