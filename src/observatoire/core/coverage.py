@@ -72,6 +72,7 @@ __all__ = [
     "periods_yaml",
     "propose_periods",
     "read_coverage",
+    "season_days",
     "season_months",
     "season_text",
 ]
@@ -114,6 +115,17 @@ def season_months(windows: Iterable[tuple[str, str]]) -> frozenset[int]:
             months.update(range(a, 13))
             months.update(range(1, b + 1))
     return frozenset(months) if months else frozenset(range(1, 13))
+
+
+def season_days(windows: Iterable[tuple[str, str]], year: int) -> int:
+    """The days of ``year`` inside the season (a winter window counts its January–March and its
+    November–December days of ``year``; a 29 February start or end falls on the 28th)."""
+    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    md = days.strftime("%m-%d")
+    inside = np.zeros(len(days), dtype=bool)
+    for start, end in windows:
+        inside |= (md >= start) & (md <= end) if start <= end else (md >= start) | (md <= end)
+    return int(inside.sum())
 
 
 def season_text(windows: Iterable[tuple[str, str]]) -> str:

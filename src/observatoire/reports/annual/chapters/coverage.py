@@ -294,7 +294,7 @@ def file_rows(data: ReportData) -> list[dict[str, Any]]:
                 "file": source_file,
                 "partner": partners[acc["partner_id"]].name
                 if acc["partner_id"] in partners
-                else acc["partner_id"],
+                else getattr(data, "source_names", {}).get(acc["partner_id"], acc["partner_id"]),
                 "read": fr_num(acc["rows_read"]),
                 "clean": fr_num(acc["rows_clean"]),
                 "quarantined": fr_num(acc["rows_quarantined"]),
