@@ -478,7 +478,9 @@ def _flag_weather_cells(out: pd.DataFrame, found: dict[str, str], flag) -> None:
     if "tmin" in out and "tmax" in out:
         tmin = pd.to_numeric(out["tmin"], errors="coerce")
         tmax = pd.to_numeric(out["tmax"], errors="coerce")
-        flag(tmin > tmax, "valeur_hors_plage", found.get("tmin", "tmin"))
+        # Named by both columns: the check says « temp_min > temp_max », not a bad minimum.
+        both = f"{found.get('tmin', 'tmin')} > {found.get('tmax', 'tmax')}"
+        flag(tmin > tmax, "valeur_hors_plage", both)
     if "alert" in out:
         alert = out["alert"].map(lambda v: None if v is None or v != v else normalise_label(v))
         flag(alert.notna() & ~alert.isin(list(WEATHER_ALERTS)), "code_inconnu", found["alert"])

@@ -87,7 +87,15 @@ class FileFormat:
             self.delimiter, repr(self.delimiter)
         )
         dates = self.date_format
-        for code, word in (("%d", "jj"), ("%m", "mm"), ("%Y", "aaaa"), ("%y", "aa")):
+        for code, word in (
+            ("%d", "jj"),
+            ("%m", "mm"),
+            ("%Y", "aaaa"),
+            ("%y", "aa"),
+            ("%H", "hh"),
+            ("%M", "mi"),
+            ("%S", "ss"),
+        ):
             dates = dates.replace(code, word)
         return (
             f"CSV {self.encoding}, séparateur {delim}, décimale « {self.decimal} », dates {dates}"
