@@ -478,7 +478,9 @@ def _flag_weather_cells(out: pd.DataFrame, found: dict[str, str], flag) -> None:
     if "tmin" in out and "tmax" in out:
         tmin = pd.to_numeric(out["tmin"], errors="coerce")
         tmax = pd.to_numeric(out["tmax"], errors="coerce")
-        flag(tmin > tmax, "valeur_hors_plage", found.get("tmin", "tmin"))
+        # Named by both columns: the check says « temp_min > temp_max », not a bad minimum.
+        both = f"{found.get('tmin', 'tmin')} > {found.get('tmax', 'tmax')}"
+        flag(tmin > tmax, "valeur_hors_plage", both)
     if "alert" in out:
         alert = out["alert"].map(lambda v: None if v is None or v != v else normalise_label(v))
         flag(alert.notna() & ~alert.isin(list(WEATHER_ALERTS)), "code_inconnu", found["alert"])
@@ -1317,11 +1319,24 @@ def partner_coverage(
         for periods in declared:
             these = {m for a, b in _as_periods(periods) for m in pd.period_range(a, b, freq="M")}
             months = these if months is None else months & these
+        # A seasonal partner: its months off season are covered by design (closed), the same
+        # for every export the coverage is taken from.
+        seasons = [partner.export_season(spec) for spec in specs]
+        off = set.intersection(*[{pd.Period(m, freq="M") for m in o} for _, o in seasons])
+        season = tuple(dict.fromkeys(w for windows, _ in seasons for w in windows))
         dates = _dates(read, specs)
-        kept, trimmed = trim_empty_edges(sorted(months or ()), dates)
+        kept, trimmed = trim_empty_edges(sorted(months or ()), dates, off_season=off)
         absent = sorted(set(trimmed) | _empty_year_months(read, specs, kept))
         runs = "+".join(partner.dispositifs)
-        cov = PartnerCoverage(pid, runs, DECLARED, _runs(kept), absent=_runs(absent))
+        cov = PartnerCoverage(
+            pid,
+            runs,
+            DECLARED,
+            _runs(kept),
+            absent=_runs(absent),
+            season=season if off else (),
+            off_season=_runs(sorted(off & (months or set()))),
+        )
         if not absent:
             return cov, None
         where = partner.source or f"params/partners/{pid}.yaml"
@@ -1391,12 +1406,17 @@ def _dates(read: list[tuple[ExportSpec, FileResult, pd.DataFrame]], specs: list[
 
 
 def trim_empty_edges(
-    months: list[pd.Period], dates: pd.Series, gap_months: int = STRAY_GAP_MONTHS
+    months: list[pd.Period],
+    dates: pd.Series,
+    gap_months: int = STRAY_GAP_MONTHS,
+    off_season: set[pd.Period] | frozenset[pd.Period] = frozenset(),
 ) -> tuple[list[pd.Period], list[pd.Period]]:
     """Declared ``months`` without the leading and trailing stretches of more than
     ``gap_months`` months holding no row at all (a declaration cannot make data appear: a
     network whose sample starts in 2023 under a mapping declaring 2020 is not covered in
-    2020–2022). Shorter empty edges are quiet months and stay covered. Returns (kept, trimmed)."""
+    2020–2022). Shorter empty edges are quiet months and stay covered. A seasonal partner's
+    ``off_season`` months are not counted in a stretch (a summer without rows is no silence for
+    a winter shelter), but go with it when it is trimmed. Returns (kept, trimmed)."""
     if not months:
         return [], []
     seen = pd.to_datetime(dates).dropna().dt.to_period("M")
@@ -1405,7 +1425,11 @@ def trim_empty_edges(
     first, last = seen.min(), seen.max()
     lead = [m for m in months if m < first]
     trail = [m for m in months if m > last]
-    trimmed = (lead if len(lead) > gap_months else []) + (trail if len(trail) > gap_months else [])
+
+    def silent(stretch: list[pd.Period]) -> bool:
+        return len([m for m in stretch if m not in off_season]) > gap_months
+
+    trimmed = (lead if silent(lead) else []) + (trail if silent(trail) else [])
     return [m for m in months if m not in set(trimmed)], trimmed
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "FormatSchema",
     "JoinSchema",
     "PartnerSchema",
+    "SeasonSchema",
     "WhereSchema",
     "bound_date",
     "read_code_list",
@@ -406,6 +407,58 @@ def read_code_list(ref: str, codes_dir: Path) -> dict[str, str]:
 # --- coverage -------------------------------------------------------------------------------------
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class SeasonSchema(Block):
+    """One window of the year a seasonal partner works in (``coverage[].season``)."""
+
+    start: str = Field(
+        ...,
+        **_doc(
+            "Premier jour de la saison, « MM-JJ » entre guillemets (celui de la période du plan "
+            "dans params/plans.yaml).",
+            'start: "11-15"',
+            type="jour « MM-JJ »",
+        ),
+    )
+    end: str = Field(
+        ...,
+        **_doc(
+            "Dernier jour de la saison, « MM-JJ » entre guillemets ; avant start, la saison "
+            "passe le 31 décembre (l'hiver).",
+            'end: "03-31"',
+            type="jour « MM-JJ »",
+        ),
+    )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _a_day(cls, value: Any) -> str:
+        match = MONTH_DAY.match(value) if isinstance(value, str) else None
+        if (
+            match is None
+            or not 1 <= int(match.group(1)) <= 12
+            or not 1 <= int(match.group(2)) <= DAYS_IN_MONTH[int(match.group(1)) - 1]
+        ):
+            raise ValueError(
+                f"{shown(value)} : attendu un jour « MM-JJ » entre guillemets, par ex. "
+                '"11-15" (le 15 novembre).'
+            )
+        return value
+
+
+def _season_list(value: Any) -> Any:
+    """One window (a block) or a list of windows (a partner working in winter and in summer)."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    raise ValueError(
+        f'{shown(value)} : attendu une saison {{start: "MM-JJ", end: "MM-JJ"}} ou une liste '
+        "de saisons."
+    )
 
 
 class CoveragePeriodSchema(Block):
@@ -426,6 +479,22 @@ class CoveragePeriodSchema(Block):
             "septembre déclare 2024-09, pas 2024-12.",
             "last: 2024-09",
             type="mois aaaa-mm",
+        ),
+    )
+    season: Annotated[list[SeasonSchema] | None, BeforeValidator(_season_list)] = Field(
+        None,
+        **_doc(
+            "Partenaire saisonnier par nature (un abri du Plan Grand Froid, un accueil du Plan "
+            "Canicule) : la ou les fenêtres de l'année où il fonctionne. Les mois de la période "
+            "hors de la saison sont « hors saison » : ni manquants ni partiels (le service est "
+            "fermé), et une année est complète quand ses mois de saison sont couverts. Déclarez "
+            "la période en années entières et copiez la période du plan (params/plans.yaml) : "
+            'coverage: {first: 2020-01, last: 2024-12, season: {start: "11-15", end: "03-31"}}.',
+            'season: {start: "11-15", end: "03-31"}\n'
+            "# un service des deux plans :\n"
+            'season:\n  - {start: "11-15", end: "03-31"}\n  - {start: "06-01", end: "08-31"}',
+            type="saison ou liste de saisons",
+            default="toute l'année",
         ),
     )
 

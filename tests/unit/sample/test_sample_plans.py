@@ -65,3 +65,25 @@ def test_demand_follows_the_planted_cold_effect_and_is_censored_at_capacity():
     expected = np.exp(0.05 * (-merged.loc[cold, "tmin"]).mean())
     assert abs(ratio / expected - 1) < 0.15
     assert merged.loc[cold, "refused"].gt(0).mean() > merged.loc[mild, "refused"].gt(0).mean()
+
+
+def test_the_plan_partners_seasons_are_the_plans_periods():
+    """The sample's seasonal mappings declare the windows of params/plans.yaml: a plan moved in
+    one file and not in the other would make a month « hors saison » that the plan covers."""
+    from pathlib import Path
+
+    from observatoire.intake.mapping import load_mapping
+    from observatoire.plans.settings import load_plans
+
+    root = Path(__file__).resolve().parents[3]
+    plans = load_plans(root / "params/plans.yaml").plans
+    window = {pid: (p.period.start, p.period.end) for pid, p in plans.items()}
+    expected = {
+        "abri_grand_froid": (window["grand_froid"],),
+        "accueil_canicule": (window["canicule"],),
+        "maraude_plans": (window["grand_froid"], window["canicule"]),
+    }
+    for pid, season in expected.items():
+        mapping = load_mapping(root / f"params/partners/{pid}.yaml", root / "params/codes")
+        assert mapping.season == season, pid
+        assert mapping.coverage == (("2020-01", "2024-12"),), pid
