@@ -173,14 +173,14 @@ def test_the_coverage_chapter_says_off_season_not_partial(tmp_path):
         if not expect_partial:
             assert sentences == []
             assert row["year_months"] == (
-                "saison : janvier à mars et novembre à décembre ; hors saison : avril à octobre"
+                "saison : janvier à mars, novembre et décembre ; hors saison : avril à octobre"
             )
         else:
             assert row["year_months"] == (
                 "saison : janvier à mars ; hors saison : avril à octobre ; "
-                "non couverts : novembre à décembre"
+                "non couverts : novembre et décembre"
             )
             assert sentences[0].startswith(
                 "Abri d'hiver : en 2023, les exports ne couvrent que janvier à mars de sa saison "
-                "(janvier à mars et novembre à décembre)."
+                "(janvier à mars, novembre et décembre)."
             )

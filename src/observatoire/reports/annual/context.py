@@ -70,8 +70,11 @@ def read_json(path: Path) -> Any:
 
 
 def partners_unit(partners: dict, dispositif: str) -> str:
-    units = sorted({p.row_unit for p in partners.values() if p.runs(dispositif)})
-    return ", ".join(units)
+    """What one row of the dispositif's contacts is (« nuit, séjour »): the row units of its
+    partners that send contacts (a partner sending counts only adds no row to them)."""
+    runs = [p for p in partners.values() if p.runs(dispositif)]
+    rows = [p for p in runs if any(e.table == "contacts" for e in p.exports)] or runs
+    return ", ".join(sorted({p.row_unit for p in rows}))
 
 
 def file_year(source_file: str) -> int | None:

@@ -133,7 +133,7 @@ def partner_section(data: ReportData, pid: str, fig: dict[str, Any]) -> dict[str
         "periods_in_year": expected,
         "period_unit": "mois" if cov["period"] == "mois" else "jours",
         "complete": cov["periods"] >= expected,
-        "season": season_text(season) if season else None,
+        "season": season_text(season).replace("1er ", "1^er^ ") if season else None,
         "counts": counts,
         "counts_caption": counts_caption(shown),
         "occupancy": None if not occ else fr_pct(occ["rate"]),

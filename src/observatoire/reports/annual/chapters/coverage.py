@@ -122,6 +122,7 @@ def context(data: ReportData) -> dict[str, Any]:
         ],
         "count_only_partners": [data.partners[p].name for p in count_only_partners(data.partners)],
         "seasonal_partners": seasonal_partners(data),
+        "seasonal_names": _and(seasonal_partners(data)) if seasonal_partners(data) else "",
         "partial_network": partial_network(data),
         "street_work_present": STREET_WORK in present_dispositifs(data),
     }
@@ -170,11 +171,24 @@ def _months_text(months: list[int]) -> str:
             runs[-1][1] = m
         else:
             runs.append([m, m])
-    parts = [
-        MONTH_NAMES[a - 1] if a == b else f"{MONTH_NAMES[a - 1]} à {MONTH_NAMES[b - 1]}"
-        for a, b in runs
-    ]
-    return " et ".join(parts)
+    parts: list[str] = []
+    for a, b in runs:  # a run of two months is two names: « avril, mai », not « avril à mai »
+        parts += (
+            [MONTH_NAMES[m - 1] for m in range(a, b + 1)]
+            if b - a < 2
+            else [f"{MONTH_NAMES[a - 1]} à {MONTH_NAMES[b - 1]}"]
+        )
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+def _md(text: str) -> str:
+    """« 1er juin » with its superscript in the report's Markdown (« 1^er^ juin »)."""
+    return text.replace("1er ", "1^er^ ")
+
+
+def _and(names: list[str]) -> str:
+    """« a, b et c »."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
 
 
 def seasonal_partners(data: ReportData) -> list[str]:
@@ -214,7 +228,7 @@ def coverage_rows(data: ReportData) -> list[dict[str, Any]]:
                 "partner": _name(data, pid),
                 "status": STATUS_TEXT.get(p.status, p.status),
                 "periods": periods_text(p.periods)
-                + (f", saison {season_text(p.season)}" if p.season else ""),
+                + (f", saison {_md(season_text(p.season))}" if p.season else ""),
                 "year_months": _year_months(p, data.year),
                 "stray_rows": fr_num(p.stray_rows) if p.stray_rows else "—",
             }
