@@ -17,11 +17,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings, load_settings
 from observatoire.core.errors import ObservatoireError
+
+if TYPE_CHECKING:
+    from observatoire.intake.mapping import PartnerMapping
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -133,6 +136,20 @@ def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.plans.report import build_plans_report
+
+    build_plans_report(settings)
+    return 0
+
+
+def _cmd_maps(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.maps.stage import build_maps
+
+    build_maps(settings)
+    return 0
+
+
 def _cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.quality import build_quality_sheets
 
@@ -161,6 +178,7 @@ def _cmd_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.core.coverage import season_text
     from observatoire.core.dispositifs import DISPOSITIFS
     from observatoire.intake.mapping import load_partners
 
@@ -170,24 +188,48 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(reference_markdown() if args.markdown else reference_text())
         return 0
 
-    partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
-    for p in partners.values():
+    everyone = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir, weather=True)
+    services = [p for p in everyone.values() if not p.weather_only]
+    sources = [p for p in everyone.values() if p.weather_only]
+    print(f"Partenaires ({len(services)}) :")
+    for p in services:
+        dispositifs = ", ".join(DISPOSITIFS[d] for d in p.dispositifs)
+        print(f"{p.partner_id} — {p.name} ({dispositifs} ; une ligne : {p.row_unit})")
+        if p.season:
+            print(
+                f"    saisonnier : ouvert {season_text(p.season)} (hors saison le reste de "
+                "l'année : ni manquant ni partiel)"
+            )
+        _print_exports(p)
+    if sources:
         print(
-            f"{p.partner_id} — {p.name} "
-            f"({', '.join(DISPOSITIFS[d] for d in p.dispositifs)}, une ligne = un {p.row_unit})"
+            f"\nSources ({len(sources)}) : la météo, pas des partenaires (ni dispositif, ni fiche "
+            "qualité, ni couverture ; lues par ingest vers data_clean/weather.parquet) :"
         )
-        for e in p.exports:
-            required = [c.column for c in e.columns.values() if c.required]
-            print(f"    export « {e.name} » : {e.files}")
-            if len(p.dispositifs) > 1:
-                print(f"      dispositif : {DISPOSITIFS[e.dispositif]}")
-            for j in e.joins:
-                print(f"      jointure « {j.name} » : {j.files}")
-            for w in e.where:
-                print(f"      filtre : {w.describe()}")
-            print(f"      format : {e.format.describe()}")
-            print(f"      colonnes obligatoires : {', '.join(required) or '(aucune)'}")
+        for p in sources:
+            print(f"{p.partner_id} — {p.name} (météo ; une ligne : {p.row_unit})")
+            _print_exports(p)
     return 0
+
+
+def _print_exports(p: PartnerMapping) -> None:
+    """The exports of one mapping: files, dispositif, joins, filters, format, required columns."""
+    from observatoire.core.dispositifs import DISPOSITIFS
+
+    for e in p.exports:
+        required = [c.column for c in e.columns.values() if c.required]
+        print(f"    export « {e.name} » : {e.files}")
+        if len(p.dispositifs) > 1:
+            print(f"      dispositif : {DISPOSITIFS[e.dispositif]}")
+        for j in e.joins:
+            print(f"      jointure « {j.name} » : {j.files}")
+        for w in e.where:
+            print(f"      filtre : {w.describe()}")
+        print(f"      format : {e.format.describe()}")
+        if e.table == "weather":
+            fields = ", ".join(f"{c.column} → {name}" for name, c in e.columns.items())
+            print(f"      champs : {fields}")
+        print(f"      colonnes obligatoires : {', '.join(required) or '(aucune)'}")
 
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -291,6 +333,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_youth,
         "exécute le carnet de l'étude « jeunes en errance » (notebooks/jeunes.py)",
     ),
+    "plans": (
+        "plans",
+        (),
+        _notebook_stage("plans"),
+        "exécute le carnet des plans saisonniers : bilans, effet de la température, lits "
+        "nécessaires (notebooks/plans.py)",
+    ),
     "publication": (
         "publication",
         (),
@@ -315,6 +364,20 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         ("guard",),
         _cmd_leak_guard,
         "vérifie qu'aucune identité ne fuit dans data_clean/ et outputs/",
+    ),
+    "plans_report": (
+        "plans-report",
+        ("rapport-plans",),
+        _cmd_plans_report,
+        "produit les bilans des plans saisonniers et la note de préparation de l'hiver "
+        "(HTML et PDF)",
+    ),
+    "maps": (
+        "maps",
+        ("cartes",),
+        _cmd_maps,
+        "produit les cartes des plans saisonniers (PDF A4 et A3, carte HTML), le dépliant "
+        "« Où trouver de l'aide » et la carte des zones",
     ),
 }
 

@@ -24,9 +24,12 @@ ENTRIES = {
     "trends": ["notebooks/tendances.py"],
     "report": ["observatoire.reports.annual.report"],
     "youth": ["notebooks/jeunes.py"],
+    "plans": ["notebooks/plans.py"],
     "publication": ["observatoire.reports.publication"],
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],
+    "plans_report": ["observatoire.reports.plans.report"],
+    "maps": ["observatoire.reports.maps.stage"],
 }
 """The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""
 

@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"linkage"},
     {"indicators"},
     {"models", "youth"},
+    {"plans"},
     {"disclosure"},
     {"guard"},
     {"reports"},

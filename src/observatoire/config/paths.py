@@ -54,6 +54,11 @@ class Paths:
         return self.root / "params/linkage_overrides.yaml"
 
     @property
+    def plans_params(self) -> Path:
+        """The seasonal plans: periods, phases and their triggers, services (``plans.yaml``)."""
+        return self.root / "params/plans.yaml"
+
+    @property
     def sample(self) -> Path:
         return self.root / "data_raw/sample"
 
@@ -109,6 +114,11 @@ class Paths:
     def aggregates(self) -> Path:
         """Aggregate returns (counts by period, programme, group and measure), validated."""
         return self.clean / "aggregates.parquet"
+
+    @property
+    def weather(self) -> Path:
+        """Daily weather (minimum, maximum temperature, official alert) by day and station."""
+        return self.clean / "weather.parquet"
 
     @property
     def linkage_pairs(self) -> Path:
@@ -170,8 +180,16 @@ class Paths:
     def youth(self, year: int) -> Path:
         return self.outputs / "youth" / str(year)
 
+    def plans(self, year: int) -> Path:
+        """The seasonal plans' bilans and the preparation note's numbers (stage ``plans``)."""
+        return self.outputs / "plans" / str(year)
+
     def quality(self, year: int) -> Path:
         return self.outputs / "quality" / str(year)
+
+    def maps(self, year: int) -> Path:
+        """The seasonal plans' maps and flyers (stage ``maps``)."""
+        return self.outputs / "maps" / str(year)
 
     def reports(self, year: int) -> Path:
         return self.outputs / "reports" / str(year)

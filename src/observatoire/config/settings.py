@@ -42,6 +42,7 @@ __all__ = [
     "LinkageSettings",
     "LinkageTargets",
     "LongTerm",
+    "MapsSettings",
     "NoiseSettings",
     "PlantedSettings",
     "ReadLimits",
@@ -534,6 +535,38 @@ class YouthSettings(Section):
         return max(high for _, high in self.bands.values())
 
 
+# --- maps of the seasonal plans -----------------------------------------------------------------
+
+
+class MapsSettings(Section):
+    """The maps and the flyer of the seasonal plans (stage ``maps``, docs/cartes.md)."""
+
+    city: PathValue = Path("params/carte/meuse-centre.geojson")
+    """The commune's GeoJSON (boundary, zones, streets, river, station): see docs/cartes.md."""
+    services: PathValue = Path("params/services.yaml")
+    """The services directory."""
+    tiles: str | None = None
+    """Background tiles of the HTML map, a URL template ``https://…/{z}/{x}/{y}.png``; None
+    (default): no tiles, the page loads nothing from outside."""
+    tiles_attribution: str | None = None
+    """The tiles' credit line, required with ``tiles`` (e.g. « © OpenStreetMap »)."""
+
+    @model_validator(mode="after")
+    def _tiles_credited(self) -> MapsSettings:
+        if self.tiles is not None:
+            if not self.tiles.startswith("https://") or "{z}" not in self.tiles:
+                raise ValueError(
+                    "« tiles » : attendu un modèle d'URL https://…/{z}/{x}/{y}.png (ou null : "
+                    "pas de fond de carte)."
+                )
+            if not self.tiles_attribution:
+                raise ValueError(
+                    "« tiles_attribution » absent : un fond de carte s'imprime avec sa source "
+                    "(par ex. « © les contributeurs d'OpenStreetMap »)."
+                )
+        return self
+
+
 # --- the whole file -----------------------------------------------------------------------------
 
 
@@ -548,6 +581,7 @@ class Settings(Section):
     linkage_imputations: LinkageImputationsSettings = LinkageImputationsSettings()
     report: ReportSettings
     youth: YouthSettings = YouthSettings()
+    maps: MapsSettings = MapsSettings()
 
     _source: Path = PrivateAttr(default=PATHS.params)
 

@@ -25,6 +25,7 @@ _TYPES = {
     "int_from_float": "un nombre entier",
     "int_parsing": "un nombre entier",
     "float_type": "un nombre",
+    "float_parsing": "un nombre",
     "string_type": "un texte (entre guillemets s'il ressemble à un nombre)",
     "tuple_type": "une liste",
     "list_type": "une liste (entre crochets [ ], ou une ligne « - » par élément)",

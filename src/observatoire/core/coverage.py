@@ -31,6 +31,15 @@ months is a *partial year* (:meth:`Coverage.partial_years`): it is flagged in th
 excluded from trends and year-on-year changes (never annualised: a partner's months are not
 exchangeable — winter is not summer).
 
+**Seasonal partners.** A service that works only during a seasonal plan (a Plan Grand Froid
+shelter, a Plan Canicule day centre) declares its *season* with its coverage
+(``coverage: {first: 2020-01, last: 2024-12, season: {start: "11-15", end: "03-31"}}``). The
+months of its periods outside the season are *off season* (:attr:`PartnerCoverage.off_season`):
+covered — the service is closed, its data are complete and zero by design — so its year is
+complete when its season is, and a window crossing its summer is not broken; the report shows
+them « hors saison », neither missing nor partial. A month is in season when the season touches
+it (``11-15`` puts November in season).
+
 This module is pure (no reading of mappings or exports): the intake builds the table, every
 later stage reads it.
 """
@@ -63,6 +72,9 @@ __all__ = [
     "periods_yaml",
     "propose_periods",
     "read_coverage",
+    "season_days",
+    "season_months",
+    "season_text",
 ]
 
 COVERAGE_FILE_VERSION = 1
@@ -89,6 +101,41 @@ def _month(value: Any) -> pd.Period:
 def month_text(month: pd.Period) -> str:
     """``2024-09``: the form of the mapping key and of the coverage file."""
     return f"{month.year:04d}-{month.month:02d}"
+
+
+def season_months(windows: Iterable[tuple[str, str]]) -> frozenset[int]:
+    """The months (1–12) a season touches: ``[("11-15", "03-31")]`` → {11, 12, 1, 2, 3}; a
+    window whose end precedes its start crosses the new year. No window: every month."""
+    months: set[int] = set()
+    for start, end in windows:
+        a, b = int(start[:2]), int(end[:2])
+        if (a, start[3:]) <= (b, end[3:]):
+            months.update(range(a, b + 1))
+        else:
+            months.update(range(a, 13))
+            months.update(range(1, b + 1))
+    return frozenset(months) if months else frozenset(range(1, 13))
+
+
+def season_days(windows: Iterable[tuple[str, str]], year: int) -> int:
+    """The days of ``year`` inside the season (a winter window counts its January–March and its
+    November–December days of ``year``; a 29 February start or end falls on the 28th)."""
+    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    md = days.strftime("%m-%d")
+    inside = np.zeros(len(days), dtype=bool)
+    for start, end in windows:
+        inside |= (md >= start) & (md <= end) if start <= end else (md >= start) | (md <= end)
+    return int(inside.sum())
+
+
+def season_text(windows: Iterable[tuple[str, str]]) -> str:
+    """« du 15 novembre au 31 mars » (windows joined by « et »)."""
+
+    def day(text: str) -> str:
+        d = int(text[3:])
+        return f"{'1er' if d == 1 else d} {MONTH_NAMES[int(text[:2]) - 1]}"
+
+    return " et ".join(f"du {day(a)} au {day(b)}" for a, b in windows)
 
 
 def _months_fr(month: pd.Period) -> str:
@@ -190,9 +237,25 @@ class PartnerCoverage:
     months without any row over more than :data:`STRAY_GAP_MONTHS` at an edge, or the year of
     an export received empty. The partner stays *concerned* by them (:meth:`touches`) without
     covering them (:meth:`covers`): its figures there are missing, never zero."""
+    season: tuple[tuple[str, str], ...] = ()
+    """A seasonal partner's windows of the year (« MM-JJ » pairs, see the module docstring);
+    empty for a partner that works all year."""
+    off_season: tuple[Period, ...] = ()
+    """The declared months outside its season: covered (closed, zero by design) when in
+    :attr:`periods`, shown « hors saison » rather than as data or as missing."""
 
     def covers(self, month: pd.Period) -> bool:
         return any(a <= month <= b for a, b in self.periods)
+
+    def in_season(self, month: pd.Period) -> bool:
+        """Whether ``month`` is not one of the partner's off-season months."""
+        return not any(a <= month <= b for a, b in self.off_season)
+
+    def off_season_in_year(self, year: int) -> list[int]:
+        """The months (1–12) of ``year`` the partner is closed by design (covered, off season)."""
+        return [
+            m for m in range(1, 13) if not self.in_season(pd.Period(year=year, month=m, freq="M"))
+        ]
 
     def runs(self, dispositif: str) -> bool:
         """Whether the partner feeds ``dispositif`` (``dispositif`` holds « a+b » for a partner
@@ -224,6 +287,9 @@ class PartnerCoverage:
         }
         if self.absent:  # absent otherwise: the file of a complete network is unchanged
             out["absent"] = [[month_text(a), month_text(b)] for a, b in self.absent]
+        if self.season:  # likewise for a network without seasonal partners
+            out["season"] = [list(w) for w in self.season]
+            out["off_season"] = [[month_text(a), month_text(b)] for a, b in self.off_season]
         return out
 
 
@@ -273,6 +339,8 @@ class Coverage:
                 periods,
                 int(rec.get("stray_rows", 0)),
                 absent,
+                tuple((str(a), str(b)) for a, b in rec.get("season", [])),
+                tuple((_month(a), _month(b)) for a, b in rec.get("off_season", [])),
             )
         return cls(out)
 

@@ -28,6 +28,9 @@ __all__ = [
     "REFUSAL_FIELDS",
     "SEX_CODES",
     "TABLE_FIELDS",
+    "WEATHER_ALERTS",
+    "WEATHER_COLUMNS",
+    "WEATHER_FIELDS",
     "Field",
     "age_band",
 ]
@@ -157,6 +160,9 @@ AGGREGATE_MEASURES: dict[str, Measure] = {
         Measure("meals", "repas servis", False, "flux", "prestations"),
         Measure("showers", "douches", False, "flux", "prestations"),
         Measure("laundry", "lessives", False, "flux", "prestations"),
+        Measure("rounds", "tournées (travail de rue)", False, "flux", "prestations"),
+        Measure("blankets", "couvertures distribuées", False, "flux", "prestations"),
+        Measure("water_distributions", "distributions d'eau", False, "flux", "prestations"),
     ]
 }
 """The closed list of measures of aggregate returns (``docs/donnees-agregees.md``)."""
@@ -185,10 +191,32 @@ AGGREGATE_FIELDS: dict[str, Field] = {
 """Fields of ``table: aggregates``: a long file maps ``measure`` and ``value``, a wide file one
 column per measure (the measure codes are fields)."""
 
+WEATHER_ALERTS: dict[str, str] = {
+    "froid": "alerte froid",
+    "chaleur": "alerte chaleur",
+}
+"""Official alerts the weather table may carry (``alert``; "" on a day without alert)."""
+
+WEATHER_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        Field("date", "date", label="jour du relevé (ou premier jour d'une alerte)"),
+        Field("date_end", "date", label="dernier jour d'une alerte (fichier de périodes)"),
+        Field("station", "text", label="code de la station météo"),
+        Field("tmin", "decimal", label="température minimale du jour (°C)"),
+        Field("tmax", "decimal", label="température maximale du jour (°C)"),
+        Field("alert", "code", label="alerte officielle (froid, chaleur)"),
+    ]
+}
+"""Fields of ``table: weather``: daily readings (date, station, tmin, tmax) and/or official
+alerts (date, optional date_end and station, alert), read like any export
+(``docs/plans-saisonniers.md``)."""
+
 TABLE_FIELDS: dict[str, dict[str, Field]] = {
     "contacts": CONTACT_FIELDS,
     "refusals": REFUSAL_FIELDS,
     "aggregates": AGGREGATE_FIELDS,
+    "weather": WEATHER_FIELDS,
 }
 
 IDENTITY_FIELDS = frozenset(n for n, f in CONTACT_FIELDS.items() if f.identity)
@@ -277,6 +305,10 @@ AGGREGATE_COLUMNS = [
 × group × measure, whatever the file's shape (long or wide); ``line`` is the line of the
 partner's file (for the messages), ``group_role`` what the group is to the others
 (:data:`GROUP_ROLES`)."""
+
+
+WEATHER_COLUMNS = ["date", "station", "tmin", "tmax", "alert"]
+"""The clean weather table (``data_clean/weather.parquet``): one row per day and station."""
 
 
 def age_band(age: float | None) -> str | None:

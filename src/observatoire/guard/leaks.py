@@ -1325,7 +1325,8 @@ def run_guard(settings: Settings) -> int:
             "rechercher, la vérification n'aurait aucun sens. Vérifiez inputs.raw_dir."
         )
     year = settings.report.year
-    rendered = [PATHS.reports(year), PATHS.quality(year)]
+    # rendered by the stages after this one, each scanning its own files before publishing
+    rendered = [PATHS.reports(year), PATHS.quality(year), PATHS.maps(year)]
     result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT, *rendered])
     report = build_report(ids, result, _dvc_outs(settings))
     if not declared:

@@ -25,6 +25,7 @@ from observatoire.config.settings import IdentityChecks, InputsSettings, ReadLim
 from observatoire.core.coverage import (
     STRAY_GAP_MONTHS,
     STRAY_SHARE,
+    month_text,
     periods_text,
     periods_yaml,
     propose_periods,
@@ -34,7 +35,7 @@ from observatoire.core.formatting import french_percent
 from observatoire.core.schema import QUARANTINE_REASONS
 from observatoire.intake.discovery import resend_number, resend_order
 from observatoire.intake.identity import normalise_initials, normalise_name
-from observatoire.intake.ingest import FileResult, export_year, read_shared_file
+from observatoire.intake.ingest import WEATHER_RANGE, FileResult, export_year, read_shared_file
 from observatoire.intake.mapping import (
     ColumnSpec,
     ExportSpec,
@@ -69,10 +70,18 @@ __all__ = [
     "run_check",
 ]
 
-EXIT_CODES = {"ok": 0, "rows_set_aside": 1, "rejected": 2, "join_problems": 2, "no_rows": 1}
+EXIT_CODES = {
+    "ok": 0,
+    "rows_set_aside": 1,
+    "rejected": 2,
+    "join_problems": 2,
+    "no_rows": 1,
+    "days_missing": 1,
+}
 """``no_rows``: a readable export without any data row. Ingest would not stop, but the partner's
 year would be « données absentes » (never zero, see docs/couverture.md): exit 1, to ask the
-partner for the complete export."""
+partner for the complete export. ``days_missing``: a weather file whose
+readings skip days (every row read, but the plans' phase calendar would have holes): exit 1."""
 JOIN_REASONS = ("jointure_sans_correspondance", "jointure_ambigue")
 """Rows a join could not complete: the tables sent do not fit together, the sending is refused
 (exit code 2) until the partner sends tables extracted together."""
@@ -103,6 +112,8 @@ class CheckReport:
     partner_id: str
     partner_name: str | None = None
     export: str | None = None
+    table: str | None = None
+    """The canonical table the export feeds (``contacts``, ``aggregates``, ``weather``…)."""
     expected_format: str | None = None
     year: int | None = None
     rows_read: int = 0
@@ -121,6 +132,8 @@ class CheckReport:
     """The partner's own mapping file is refused: the export itself was not read."""
     coverage_declared: list[list[str]] | None = None
     """The coverage the mapping declares for this export (« aaaa-mm » pairs), if any."""
+    coverage_off_season: list[str] = field(default_factory=list)
+    """The declared months (« aaaa-mm ») off a seasonal partner's season: closed by design."""
     coverage_proposed: dict[str, Any] | None = None
     """The coverage this file's dates suggest (:func:`observatoire.core.coverage.propose_periods`):
     ``periods``, ``rows``, ``stray_rows``, ``stray_months``, and ``yaml``, the block to paste."""
@@ -130,6 +143,11 @@ class CheckReport:
     """Filter missed (French) → rows it put out of scope."""
     exports_detail: dict[str, dict[str, int]] = field(default_factory=dict)
     """For a file several exports read: each export's rows accepted, set aside, filtered."""
+    weather_readings: bool = False
+    """A weather file of daily readings (temperatures), not of alert periods."""
+    weather: list[str] = field(default_factory=list)
+    """A weather file: what ingest would say of its readings (days without a reading, days
+    read twice), in French."""
 
     @property
     def exit_code(self) -> int:
@@ -344,6 +362,12 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
         return f"corriger {cols} : la date de sortie ne peut pas précéder la date d'entrée."
     if reason == "nuitees_incoherentes":
         return "corriger le nombre de nuitées pour qu'il corresponde aux dates d'entrée et sortie."
+    if reason == "valeur_hors_plage" and spec.table == "weather":
+        low, high = (f"{v:g}".replace("-", "−") for v in WEATHER_RANGE)
+        return (
+            f"vérifier ces températures dans la source : en °C de {low} à {high}, le minimum "
+            "du jour au plus égal à son maximum (une colonne décalée, des dixièmes de degré ?)."
+        )
     if reason == "valeur_hors_plage":
         return f"corriger {cols} : la valeur est hors de la plage admise."
     if reason == "hors_couverture_declaree":
@@ -511,6 +535,7 @@ def check_file(
         specs, report.notes = find_exports(partner, file)
         spec = specs[0]
         report.export = " + ".join(s.name for s in specs)
+        report.table = spec.table
         report.expected_format = spec.format.describe()
         report.year = export_year(spec, file)
         if spec.period_from_filename and report.year is None:
@@ -525,10 +550,15 @@ def check_file(
             file, str(file), partner, specs, tables, partner.export_coverage, limits=limits
         )
         report.coverage_declared = [list(p) for p in declared] if declared else None
+        report.coverage_off_season = sorted(partner.export_season(spec)[1])
         frames = [frame for _, frame in outputs if len(frame)]
-        report.coverage_proposed = _coverage_proposal(
-            pd.concat(frames, ignore_index=True) if frames else outputs[0][1], spec
-        )
+        if spec.table == "weather":  # a source of no service: no coverage, its days instead
+            report.weather = _weather_lines(frames, spec)
+            report.weather_readings = bool({"tmin", "tmax"} & set(spec.columns))
+        else:
+            report.coverage_proposed = _coverage_proposal(
+                pd.concat(frames, ignore_index=True) if frames else outputs[0][1], spec
+            )
     except (ExportRejected, CheckRejected) as exc:
         report.message, report.action = exc.problem, exc.action
         return report
@@ -592,6 +622,12 @@ def check_file(
     report.notes.extend(constant_identity_notes(result.accepted, spec))
     report.notes.extend(resend_notes(file))
     report.status = "rows_set_aside" if result.rows_quarantined else "ok"
+    if report.status == "ok" and any(w.startswith("jours sans relevé") for w in report.weather):
+        report.status = "days_missing"
+    if spec.table == "weather":
+        for group in report.problems:
+            if group.reason == "valeur_hors_plage":
+                group.label = WEATHER_OUT_OF_RANGE
     if result.rows_read == 0:
         report.status = "no_rows"
     if any(reason in JOIN_REASONS for reason in report.reasons):
@@ -612,6 +648,48 @@ def resend_notes(file: Path) -> list[str]:
         "l'original sont mises de côté : periode_deja_couverte). S'il s'agit d'une autre "
         "période, renommez-le."
     ]
+
+
+WEATHER_OUT_OF_RANGE = (
+    f"température impossible (hors de {WEATHER_RANGE[0]:g} à {WEATHER_RANGE[1]:g} °C, ou "
+    "minimum au-dessus du maximum du jour)"
+).replace(f"{WEATHER_RANGE[0]:g}", f"−{abs(WEATHER_RANGE[0]):g}")
+"""The label of ``valeur_hors_plage`` in a weather file (the generic one speaks of ages)."""
+
+
+def _weather_lines(frames: list[pd.DataFrame], spec: ExportSpec) -> list[str]:
+    """What ingest would say of a weather file's accepted rows: the days without a reading
+    between its first and last (« jours sans relevé … », the phase calendar's holes) and the
+    days read twice, per station; nothing for a file of alert periods."""
+    if not any("tmin" in f or "tmax" in f for f in frames):
+        return []
+    readings = pd.concat(frames, ignore_index=True)
+    if "station" not in readings:
+        readings["station"] = ""
+    readings["date"] = pd.to_datetime(readings["date"]).dt.normalize()
+    out = []
+    for station, days in readings.groupby(readings["station"].fillna("").astype(str))["date"]:
+        name = f"station {station}" if station else "sans station"
+        twice = days[days.duplicated()].drop_duplicates()
+        if len(twice):
+            out.append(
+                f"jours relevés deux fois ({name}) : {len(twice)} ("
+                + ", ".join(f"{d:%d/%m/%Y}" for d in twice[:MAX_LINE_ITEMS])
+                + (" …" if len(twice) > MAX_LINE_ITEMS else "")
+                + ") ; l'ingestion garde le relevé du dernier fichier lu."
+            )
+        span = pd.date_range(days.min(), days.max(), freq="D")
+        gaps = span.difference(pd.DatetimeIndex(days.unique()))
+        if len(gaps):
+            out.append(
+                f"jours sans relevé retenu ({name}, entre le {days.min():%d/%m/%Y} et le "
+                f"{days.max():%d/%m/%Y} ; absents du fichier ou mis de côté) : {len(gaps)} ("
+                + ", ".join(f"{d:%d/%m/%Y}" for d in gaps[:MAX_LINE_ITEMS])
+                + (" …" if len(gaps) > MAX_LINE_ITEMS else "")
+                + ") ; ces jours ne déclencheraient aucune phase des plans : téléchargez-les "
+                "à nouveau (opendata.meteo.be)."
+            )
+    return out
 
 
 def _coverage_proposal(frame: pd.DataFrame, spec: ExportSpec) -> dict[str, Any] | None:
@@ -650,6 +728,7 @@ def _coverage_lines(report: CheckReport) -> list[str]:
                 m
                 for m in pd.period_range(end + 1, year_end, freq="M")
                 if any(a <= m <= b for a, b in declared)
+                and month_text(m) not in report.coverage_off_season
             ]
             if len(uncovered) > 1:
                 out.append(
@@ -799,6 +878,9 @@ def render_text(report: CheckReport) -> str:
             + ", ".join(f"« {c} »" for c in report.missing_optional_columns)
         )
     out.extend(_coverage_lines(report))
+    if report.weather:
+        out.append("")
+        out.extend(f"Météo : {line}" for line in report.weather)
     for note in report.notes:
         out.append(f"Remarque : {note}")
     out.append("")
@@ -820,16 +902,27 @@ def render_text(report: CheckReport) -> str:
         )
     elif report.status == "ok":
         out.append("Résultat : toutes les lignes sont acceptées (code de sortie 0).")
+    elif report.status == "days_missing":
+        out.append(
+            "Résultat : toutes les lignes sont acceptées, mais des jours manquent (code de "
+            "sortie 1)."
+        )
     else:
         verb = "serait mise" if report.rows_quarantined == 1 else "seraient mises"
         out.append(
             f"Résultat : {_lines_word(report.rows_quarantined)} sur {_n(report.rows_read)} "
             f"{verb} en quarantaine, les autres lues (code de sortie 1)."
         )
-    out.append(
-        "Non vérifié ici (étape `validate`) : nuitées cohérentes avec les dates, valeurs dans "
-        "les plages admises (âge, nuitées, durée, refus)."
-    )
+    if report.table != "weather":
+        out.append(
+            "Non vérifié ici (étape `validate`) : nuitées cohérentes avec les dates, valeurs "
+            "dans les plages admises (âge, nuitées, durée, refus)."
+        )
+    elif report.weather_readings:
+        out.append(
+            "Non vérifié ici : la suite des jours d'un fichier à l'autre (l'ingestion la vérifie "
+            "sur tous les fichiers de la source)."
+        )
     return "\n".join(out)
 
 

@@ -40,6 +40,8 @@ from observatoire.core.schema import (
     CONTACT_FIELDS,
     QUARANTINE_REASONS,
     TABLE_FIELDS,
+    WEATHER_ALERTS,
+    WEATHER_COLUMNS,
 )
 from observatoire.core.storage import sha256_file
 from observatoire.intake.discovery import find_raw_files, resend_number, resend_order
@@ -91,6 +93,8 @@ __all__ = [
     "pseudonymise_contacts",
     "read_partner_file",
     "read_shared_file",
+    "weather_table",
+    "WEATHER_RANGE",
 ]
 
 MAX_PROBLEMS_LISTED = 200
@@ -399,6 +403,8 @@ def read_partner_file(
 
     if spec.table == "aggregates":
         _flag_aggregate_cells(out, spec, found, flag)
+    if spec.table == "weather":
+        _flag_weather_cells(out, found, flag)
 
     # Dates must fall in the period the export covers.
     year = export_year(spec, path)
@@ -454,6 +460,96 @@ def read_partner_file(
             rel_name,
         )
     return result, result.accepted
+
+
+WEATHER_RANGE = (-40.0, 50.0)
+"""Temperatures (°C) a Belgian station can read: the records are −30.1 °C (Rochefort, 1940)
+and 41.8 °C (Begijnendijk, 2019); a value outside is a unit or typing error."""
+
+
+def _flag_weather_cells(out: pd.DataFrame, found: dict[str, str], flag) -> None:
+    """Weather rows: temperatures within :data:`WEATHER_RANGE`, the minimum not above the
+    maximum, an alert among :data:`WEATHER_ALERTS`, an alert period in date order."""
+    low, high = WEATHER_RANGE
+    for name in ("tmin", "tmax"):
+        if name in out:
+            values = pd.to_numeric(out[name], errors="coerce")
+            flag(values.notna() & ~values.between(low, high), "valeur_hors_plage", found[name])
+    if "tmin" in out and "tmax" in out:
+        tmin = pd.to_numeric(out["tmin"], errors="coerce")
+        tmax = pd.to_numeric(out["tmax"], errors="coerce")
+        # Named by both columns: the check says « temp_min > temp_max », not a bad minimum.
+        both = f"{found.get('tmin', 'tmin')} > {found.get('tmax', 'tmax')}"
+        flag(tmin > tmax, "valeur_hors_plage", both)
+    if "alert" in out:
+        alert = out["alert"].map(lambda v: None if v is None or v != v else normalise_label(v))
+        flag(alert.notna() & ~alert.isin(list(WEATHER_ALERTS)), "code_inconnu", found["alert"])
+        out["alert"] = alert
+    if "date_end" in out and "date" in out:
+        start, end = pd.to_datetime(out["date"]), pd.to_datetime(out["date_end"])
+        flag(end.notna() & start.notna() & (end < start), "dates_incoherentes", found["date_end"])
+
+
+def weather_table(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+    """The clean weather table from the rows of every weather export, and French warnings.
+
+    Readings (rows with a temperature) give one row per day and station; a day read twice for
+    a station keeps the last file's reading (a re-sent month) and is said. Alerts (rows with an
+    ``alert``; a period when ``date_end`` is given, each day of it) mark their days; an alert
+    without station applies to every station. Days missing between a station's first and last
+    reading are said (the phase calendar treats them as days without reading)."""
+    warnings: list[str] = []
+    if not frames:
+        return pd.DataFrame(columns=WEATHER_COLUMNS), warnings
+    rows = pd.concat(frames, ignore_index=True)
+    for name in ("date_end", "station", "tmin", "tmax", "alert"):
+        if name not in rows:
+            rows[name] = pd.NA
+    rows["date"] = pd.to_datetime(rows["date"]).dt.normalize()
+    rows["station"] = rows["station"].map(
+        lambda v: "" if v is None or v != v else str(v).strip().removesuffix(".0")
+    )
+    tmin = pd.to_numeric(rows["tmin"], errors="coerce")
+    tmax = pd.to_numeric(rows["tmax"], errors="coerce")
+    readings = rows[tmin.notna() | tmax.notna()].assign(
+        tmin=tmin.astype("float64"), tmax=tmax.astype("float64")
+    )
+    twice = readings.duplicated(["date", "station"], keep="last")
+    if twice.any():
+        warnings.append(
+            f"Attention : météo : {int(twice.sum())} jour(s) relevé(s) deux fois pour la même "
+            "station (un mois renvoyé ?) : le relevé du dernier fichier lu est gardé."
+        )
+    table = readings[~twice][["date", "station", "tmin", "tmax"]].copy()
+    table["alert"] = ""
+    alerts = rows[rows["alert"].notna() & (rows["alert"].astype(str) != "")]
+    for alert in alerts.itertuples():
+        last = alert.date_end if pd.notna(alert.date_end) else alert.date
+        days = pd.date_range(alert.date, pd.Timestamp(last).normalize(), freq="D")
+        stations = [alert.station] if alert.station else sorted(table["station"].unique())
+        for station in stations or [""]:
+            keys = pd.MultiIndex.from_product([days, [station]], names=["date", "station"])
+            missing = keys.difference(pd.MultiIndex.from_frame(table[["date", "station"]]))
+            if len(missing):
+                extra = missing.to_frame(index=False).assign(tmin=np.nan, tmax=np.nan, alert="")
+                table = pd.concat([table, extra], ignore_index=True)
+            hit = table["date"].isin(days) & (table["station"] == station)
+            table.loc[hit, "alert"] = str(alert.alert)
+    table = table.sort_values(["station", "date"], ignore_index=True)
+    read_days = table[table["tmin"].notna() | table["tmax"].notna()]
+    for station, days in read_days.groupby("station")["date"]:
+        span = pd.date_range(days.min(), days.max(), freq="D")
+        gaps = span.difference(pd.DatetimeIndex(days))
+        if len(gaps):
+            shown = ", ".join(d.strftime("%d/%m/%Y") for d in gaps[:5])
+            more = f" et {len(gaps) - 5} autres" if len(gaps) > 5 else ""
+            warnings.append(
+                f"Attention : météo : station {station or '(sans code)'} : {len(gaps)} jour(s) "
+                f"sans relevé entre le {days.min():%d/%m/%Y} et le {days.max():%d/%m/%Y} "
+                f"({shown}{more}) ; ces jours ne déclenchent aucune phase des plans."
+            )
+    table["date"] = table["date"].astype("datetime64[s]")
+    return table[WEATHER_COLUMNS], warnings
 
 
 def _flag_reader_issues(raw, rows: pd.DataFrame, found: dict[str, str], flag) -> None:
@@ -953,6 +1049,8 @@ class IngestResult:
     )
     free_text: dict[str, dict[str, int]] = field(default_factory=dict)
     """Identities replaced by placeholders in the kept free text, by column and kind."""
+    weather: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WEATHER_COLUMNS))
+    """Daily weather by station (``table: weather`` exports), see :func:`weather_table`."""
 
 
 def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[Path, str]:
@@ -1008,6 +1106,7 @@ def ingest_network(
     coverage: dict[str, PartnerCoverage] = {}
     warnings: list[str] = []
     aggregates: list[pd.DataFrame] = []
+    weather: list[pd.DataFrame] = []
     seen_hashes: dict[str, str] = {}
     for partner in partners.values():
         # A file several exports read (one per dispositif, by their filters) is read once in
@@ -1068,9 +1167,10 @@ def ingest_network(
         cov, warning = partner_coverage(
             partner, [(spec, res, frame) for *_, res, outputs in read for spec, frame in outputs]
         )
-        coverage[partner.partner_id] = cov
-        if warning:
-            warnings.append(warning)
+        if not partner.weather_only:  # the weather is no service: no coverage of its own
+            coverage[partner.partner_id] = cov
+            if warning:
+                warnings.append(warning)
         for place, path, rel, specs, res, outputs in read:
             if cov.status == PROPOSED and cov.stray_rows:
                 stray = any(
@@ -1109,6 +1209,8 @@ def ingest_network(
                     tokens.append(t)
                 elif spec.table == "aggregates":
                     aggregates.append(aggregate_rows(frame, partner, spec))
+                elif spec.table == "weather":
+                    weather.append(frame)
                 else:
                     refusals.append(
                         pd.DataFrame(
@@ -1142,6 +1244,7 @@ def ingest_network(
         if aggregates
         else pd.DataFrame(columns=AGGREGATE_COLUMNS)
     )
+    all_weather, weather_warnings = weather_table(weather)
     return IngestResult(
         all_contacts,
         all_tokens,
@@ -1149,9 +1252,10 @@ def ingest_network(
         files,
         joined,
         Coverage(coverage),
-        warnings,
+        warnings + weather_warnings,
         all_aggregates,
         free_text,
+        all_weather,
     )
 
 
@@ -1215,11 +1319,24 @@ def partner_coverage(
         for periods in declared:
             these = {m for a, b in _as_periods(periods) for m in pd.period_range(a, b, freq="M")}
             months = these if months is None else months & these
+        # A seasonal partner: its months off season are covered by design (closed), the same
+        # for every export the coverage is taken from.
+        seasons = [partner.export_season(spec) for spec in specs]
+        off = set.intersection(*[{pd.Period(m, freq="M") for m in o} for _, o in seasons])
+        season = tuple(dict.fromkeys(w for windows, _ in seasons for w in windows))
         dates = _dates(read, specs)
-        kept, trimmed = trim_empty_edges(sorted(months or ()), dates)
+        kept, trimmed = trim_empty_edges(sorted(months or ()), dates, off_season=off)
         absent = sorted(set(trimmed) | _empty_year_months(read, specs, kept))
         runs = "+".join(partner.dispositifs)
-        cov = PartnerCoverage(pid, runs, DECLARED, _runs(kept), absent=_runs(absent))
+        cov = PartnerCoverage(
+            pid,
+            runs,
+            DECLARED,
+            _runs(kept),
+            absent=_runs(absent),
+            season=season if off else (),
+            off_season=_runs(sorted(off & (months or set()))),
+        )
         if not absent:
             return cov, None
         where = partner.source or f"params/partners/{pid}.yaml"
@@ -1289,12 +1406,17 @@ def _dates(read: list[tuple[ExportSpec, FileResult, pd.DataFrame]], specs: list[
 
 
 def trim_empty_edges(
-    months: list[pd.Period], dates: pd.Series, gap_months: int = STRAY_GAP_MONTHS
+    months: list[pd.Period],
+    dates: pd.Series,
+    gap_months: int = STRAY_GAP_MONTHS,
+    off_season: set[pd.Period] | frozenset[pd.Period] = frozenset(),
 ) -> tuple[list[pd.Period], list[pd.Period]]:
     """Declared ``months`` without the leading and trailing stretches of more than
     ``gap_months`` months holding no row at all (a declaration cannot make data appear: a
     network whose sample starts in 2023 under a mapping declaring 2020 is not covered in
-    2020–2022). Shorter empty edges are quiet months and stay covered. Returns (kept, trimmed)."""
+    2020–2022). Shorter empty edges are quiet months and stay covered. A seasonal partner's
+    ``off_season`` months are not counted in a stretch (a summer without rows is no silence for
+    a winter shelter), but go with it when it is trimmed. Returns (kept, trimmed)."""
     if not months:
         return [], []
     seen = pd.to_datetime(dates).dropna().dt.to_period("M")
@@ -1303,7 +1425,11 @@ def trim_empty_edges(
     first, last = seen.min(), seen.max()
     lead = [m for m in months if m < first]
     trail = [m for m in months if m > last]
-    trimmed = (lead if len(lead) > gap_months else []) + (trail if len(trail) > gap_months else [])
+
+    def silent(stretch: list[pd.Period]) -> bool:
+        return len([m for m in stretch if m not in off_season]) > gap_months
+
+    trimmed = (lead if silent(lead) else []) + (trail if silent(trail) else [])
     return [m for m in months if m not in set(trimmed)], trimmed
 
 

@@ -17,8 +17,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
+from observatoire.core.coverage import month_text, season_months
 from observatoire.core.errors import MappingError
 from observatoire.core.schema import TABLE_FIELDS
 from observatoire.intake.mapping_schema import (
@@ -85,7 +87,15 @@ class FileFormat:
             self.delimiter, repr(self.delimiter)
         )
         dates = self.date_format
-        for code, word in (("%d", "jj"), ("%m", "mm"), ("%Y", "aaaa"), ("%y", "aa")):
+        for code, word in (
+            ("%d", "jj"),
+            ("%m", "mm"),
+            ("%Y", "aaaa"),
+            ("%y", "aa"),
+            ("%H", "hh"),
+            ("%M", "mi"),
+            ("%S", "ss"),
+        ):
             dates = dates.replace(code, word)
         return (
             f"CSV {self.encoding}, séparateur {delim}, décimale « {self.decimal} », dates {dates}"
@@ -198,6 +208,10 @@ class ExportSpec:
     period_from_filename: str | None = None
     coverage: tuple[tuple[str, str], ...] | None = None
     """Months this export covers (``first``, ``last``, « aaaa-mm »), if declared for it."""
+    season: tuple[tuple[str, str], ...] = ()
+    """The season (« MM-JJ » windows) declared with its coverage: empty, all year."""
+    off_season: tuple[str, ...] = ()
+    """The months (« aaaa-mm ») of its coverage outside its season: closed by design."""
     dispositif: str = ""
     """The dispositif of its rows: its own, or the partner's."""
     joins: tuple[JoinSpec, ...] = ()
@@ -222,10 +236,20 @@ class PartnerMapping:
     source: Path | None = None
     coverage: tuple[tuple[str, str], ...] | None = None
     """Months the partner's exports cover (``first``, ``last``, « aaaa-mm »), if declared."""
+    season: tuple[tuple[str, str], ...] = ()
+    """A seasonal partner's windows of the year (« MM-JJ »), declared with its coverage."""
+    off_season: tuple[str, ...] = ()
+    """The months (« aaaa-mm ») of its coverage outside its season: closed by design."""
 
     def export_coverage(self, spec: ExportSpec) -> tuple[tuple[str, str], ...] | None:
         """The coverage that applies to ``spec``: its own, else the partner's, else None."""
         return spec.coverage if spec.coverage is not None else self.coverage
+
+    def export_season(self, spec: ExportSpec) -> tuple[tuple[tuple[str, str], ...], set[str]]:
+        """The season and off-season months that go with :meth:`export_coverage`."""
+        if spec.coverage is not None:
+            return spec.season, set(spec.off_season)
+        return self.season, set(self.off_season)
 
     @property
     def dispositifs(self) -> tuple[str, ...]:
@@ -236,6 +260,12 @@ class PartnerMapping:
     def runs(self, dispositif: str) -> bool:
         """Whether some export of the partner feeds ``dispositif``."""
         return dispositif in self.dispositifs
+
+    @property
+    def weather_only(self) -> bool:
+        """A source of weather (``table: weather`` only), not a service of the network: read by
+        ingest, left out of the partners the reports, quality sheets and coverage speak of."""
+        return all(e.table == "weather" for e in self.exports)
 
 
 def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> ColumnSpec:
@@ -331,7 +361,9 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
                 columns=columns,
                 period_from_filename=exp.period_from_filename,
                 coverage=_periods(exp.coverage),
-                dispositif=str(exp.dispositif or schema.dispositif),
+                season=_season(exp.coverage),
+                off_season=_off_season(exp.coverage),
+                dispositif=str(exp.dispositif or schema.dispositif or ""),
                 joins=tuple(_join_spec(j, fmt) for j in exp.join),
                 where=tuple(_where_spec(w, fmt) for w in exp.where),
                 aggregates=_aggregate_spec(exp),
@@ -342,12 +374,14 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
     return PartnerMapping(
         partner_id=schema.partner_id,
         name=schema.name,
-        dispositif=str(schema.dispositif or exports[0].dispositif),
+        dispositif=str(schema.dispositif or exports[0].dispositif or ""),
         row_unit=schema.row_unit,
         exports=tuple(exports),
         capacity=capacity,
         source=path,
         coverage=_periods(schema.coverage),
+        season=_season(schema.coverage),
+        off_season=_off_season(schema.coverage),
     )
 
 
@@ -355,6 +389,27 @@ def _periods(periods: list[CoveragePeriodSchema] | None) -> tuple[tuple[str, str
     if periods is None:
         return None
     return tuple(sorted((p.first, p.last) for p in periods))
+
+
+def _season(periods: list[CoveragePeriodSchema] | None) -> tuple[tuple[str, str], ...]:
+    """Every season window declared in ``periods`` (distinct, in order)."""
+    windows = [(w.start, w.end) for p in periods or () for w in p.season or ()]
+    return tuple(dict.fromkeys(windows))
+
+
+def _off_season(periods: list[CoveragePeriodSchema] | None) -> tuple[str, ...]:
+    """The months of ``periods`` outside their own season (« aaaa-mm », sorted)."""
+    out = []
+    for p in periods or ():
+        if not p.season:
+            continue
+        inside = season_months((w.start, w.end) for w in p.season)
+        out += [
+            month_text(m)
+            for m in pd.period_range(p.first, p.last, freq="M")
+            if m.month not in inside
+        ]
+    return tuple(sorted(out))
 
 
 def misnamed_file(mapping: PartnerMapping) -> MappingError | None:
@@ -372,10 +427,14 @@ def misnamed_file(mapping: PartnerMapping) -> MappingError | None:
     )
 
 
-def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMapping]:
+def load_partners(
+    partners_dir: Path, codes_dir: Path, *, weather: bool = False
+) -> dict[str, PartnerMapping]:
     """All partner mappings of the network, by partner id (sorted, for determinism).
 
-    Every file is checked before any is refused, so one message lists every broken mapping."""
+    Every file is checked before any is refused, so one message lists every broken mapping.
+    Sources that only give the weather (:attr:`PartnerMapping.weather_only`) are services of no
+    one: they are left out unless ``weather`` (ingest reads them)."""
     paths = sorted(partners_dir.glob("*.yaml"))
     if not paths:
         raise MappingError(
@@ -410,4 +469,6 @@ def load_partners(partners_dir: Path, codes_dir: Path) -> dict[str, PartnerMappi
             f"{len(broken)} correspondances refusées :\n" + "\n".join(e.problem for e in broken),
             broken[0].action,
         )
+    if not weather:
+        partners = {k: p for k, p in partners.items() if not p.weather_only}
     return partners

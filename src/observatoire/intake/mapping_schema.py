@@ -47,6 +47,7 @@ from observatoire.core.schema import (
     NATIONALITY_GROUPS,
     SEX_CODES,
     TABLE_FIELDS,
+    WEATHER_ALERTS,
 )
 from observatoire.intake.discovery import unsafe_pattern
 
@@ -65,6 +66,7 @@ __all__ = [
     "FormatSchema",
     "JoinSchema",
     "PartnerSchema",
+    "SeasonSchema",
     "WhereSchema",
     "bound_date",
     "read_code_list",
@@ -78,12 +80,14 @@ CANONICAL_CODES: dict[str, tuple[str, ...]] = {
     "nationality": tuple(NATIONALITY_GROUPS),
     "exit_reason": tuple(EXIT_REASONS),
     "measure": tuple(AGGREGATE_MEASURES),
+    "alert": tuple(WEATHER_ALERTS),
 }
 """The codes a code list must translate into, for the canonical fields that are codes."""
 REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "contacts": (("date_start",), ("local_id", "initials")),
     "refusals": (("date",), ("refusals",)),
     "aggregates": (("date",),),
+    "weather": (("date",), ("tmin", "tmax", "alert")),
 }
 """Per table, the fields a mapping must declare (one of each group)."""
 REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
@@ -403,6 +407,58 @@ def read_code_list(ref: str, codes_dir: Path) -> dict[str, str]:
 # --- coverage -------------------------------------------------------------------------------------
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class SeasonSchema(Block):
+    """One window of the year a seasonal partner works in (``coverage[].season``)."""
+
+    start: str = Field(
+        ...,
+        **_doc(
+            "Premier jour de la saison, « MM-JJ » entre guillemets (celui de la période du plan "
+            "dans params/plans.yaml).",
+            'start: "11-15"',
+            type="jour « MM-JJ »",
+        ),
+    )
+    end: str = Field(
+        ...,
+        **_doc(
+            "Dernier jour de la saison, « MM-JJ » entre guillemets ; avant start, la saison "
+            "passe le 31 décembre (l'hiver).",
+            'end: "03-31"',
+            type="jour « MM-JJ »",
+        ),
+    )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _a_day(cls, value: Any) -> str:
+        match = MONTH_DAY.match(value) if isinstance(value, str) else None
+        if (
+            match is None
+            or not 1 <= int(match.group(1)) <= 12
+            or not 1 <= int(match.group(2)) <= DAYS_IN_MONTH[int(match.group(1)) - 1]
+        ):
+            raise ValueError(
+                f"{shown(value)} : attendu un jour « MM-JJ » entre guillemets, par ex. "
+                '"11-15" (le 15 novembre).'
+            )
+        return value
+
+
+def _season_list(value: Any) -> Any:
+    """One window (a block) or a list of windows (a partner working in winter and in summer)."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    raise ValueError(
+        f'{shown(value)} : attendu une saison {{start: "MM-JJ", end: "MM-JJ"}} ou une liste '
+        "de saisons."
+    )
 
 
 class CoveragePeriodSchema(Block):
@@ -423,6 +479,22 @@ class CoveragePeriodSchema(Block):
             "septembre déclare 2024-09, pas 2024-12.",
             "last: 2024-09",
             type="mois aaaa-mm",
+        ),
+    )
+    season: Annotated[list[SeasonSchema] | None, BeforeValidator(_season_list)] = Field(
+        None,
+        **_doc(
+            "Partenaire saisonnier par nature (un abri du Plan Grand Froid, un accueil du Plan "
+            "Canicule) : la ou les fenêtres de l'année où il fonctionne. Les mois de la période "
+            "hors de la saison sont « hors saison » : ni manquants ni partiels (le service est "
+            "fermé), et une année est complète quand ses mois de saison sont couverts. Déclarez "
+            "la période en années entières et copiez la période du plan (params/plans.yaml) : "
+            'coverage: {first: 2020-01, last: 2024-12, season: {start: "11-15", end: "03-31"}}.',
+            'season: {start: "11-15", end: "03-31"}\n'
+            "# un service des deux plans :\n"
+            'season:\n  - {start: "11-15", end: "03-31"}\n  - {start: "06-01", end: "08-31"}',
+            type="saison ou liste de saisons",
+            default="toute l'année",
         ),
     )
 
@@ -823,13 +895,15 @@ class ExportSchema(Block):
             default="export1, export2… selon sa place",
         ),
     )
-    table: Literal["contacts", "refusals", "aggregates"] = Field(
+    table: Literal["contacts", "refusals", "aggregates", "weather"] = Field(
         "contacts",
         **_doc(
             "Table canonique que le fichier alimente : contacts (une ligne par personne et "
-            "passage, séjour, contact…), refusals (refus faute de place, par nuit) ou "
+            "passage, séjour, contact…), refusals (refus faute de place, par nuit), "
             "aggregates (comptages déjà agrégés : lits, nuitées, flux par statut, repas… par "
-            "jour ou par mois ; voir docs/donnees-agregees.md et la clé aggregates).",
+            "jour ou par mois ; voir docs/donnees-agregees.md et la clé aggregates) ou weather "
+            "(météo du jour par station : températures minimale et maximale, alertes "
+            "officielles ; voir docs/plans-saisonniers.md).",
             "table: refusals",
         ),
     )
@@ -1151,7 +1225,8 @@ class PartnerSchema(Block):
             "Type de service (dispositif) dont relèvent les exports du partenaire (un export "
             "peut déclarer le sien : exports[].dispositif).",
             "dispositif: hebergement_urgence",
-            default="obligatoire, sauf si chaque export déclare son dispositif",
+            default="obligatoire, sauf si chaque export déclare son dispositif (ou ne lit que "
+            "la météo : table weather)",
         ),
     )
     row_unit: Text = Field(
@@ -1196,7 +1271,11 @@ class PartnerSchema(Block):
     @model_validator(mode="after")
     def _whole_partner(self) -> PartnerSchema:
         if self.dispositif is None:
-            lacking = [f"n°{i + 1}" for i, e in enumerate(self.exports) if e.dispositif is None]
+            lacking = [
+                f"n°{i + 1}"
+                for i, e in enumerate(self.exports)
+                if e.dispositif is None and e.table != "weather"  # the weather is no service
+            ]
             if lacking:
                 raise _error(
                     "dispositif",

@@ -56,9 +56,12 @@ def _quarantine_name(source_file: str) -> str:
 def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     inputs, ing = settings.inputs, settings.ingest
     raw_dir = inputs.raw_dir
-    partners = load_partners(inputs.partners_dir, inputs.codes_dir)
+    partners = load_partners(inputs.partners_dir, inputs.codes_dir, weather=True)
     key = key_for_ingest(settings, root)
-    print(f"Lecture des exports de {len(partners)} partenaires dans {raw_dir}/")
+    services = sum(not p.weather_only for p in partners.values())
+    sources = len(partners) - services
+    weather = f" et de {sources} source(s) météo" if sources else ""
+    print(f"Lecture des exports de {services} partenaires{weather} dans {raw_dir}/")
     result = ingest_network(raw_dir, partners, Pseudonymiser(key), limits=ing.limits)
     quarantine_dir = PATHS.confined(ing.quarantine_dir / "ingest")
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
@@ -71,6 +74,15 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
                 write_quarantine(f.quarantined, qdir / _quarantine_name(f.source_file))
     files = {f.source_file: f.accounting() for f in result.files}
     joined = {j.source_file: j.accounting() for j in result.joined}
+    write_parquet(result.weather, PATHS.weather)
+    if len(result.weather):
+        stations = ", ".join(sorted(result.weather["station"].unique()))
+        first, last = result.weather["date"].min(), result.weather["date"].max()
+        print(
+            f"Météo : {len(result.weather)} jours-station (station(s) {stations}) du "
+            f"{first:%d/%m/%Y} au {last:%d/%m/%Y}, dont "
+            f"{int((result.weather['alert'] != '').sum())} jour(s) d'alerte → {PATHS.weather}"
+        )
     write_json(PATHS.coverage, result.coverage.to_json())
     for warning in result.warnings:
         print(warning)
@@ -112,10 +124,12 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
 
 
 def stage_validate(settings: Settings) -> None:
+    from observatoire.intake.ingest import WEATHER_RANGE
     from observatoire.intake.validate import (
         aggregate_problems,
         prepare_aggregates,
         validate_tables,
+        weather_problems,
     )
 
     contacts = pd.read_parquet(STAGING / "contacts.parquet")
@@ -128,9 +142,29 @@ def stage_validate(settings: Settings) -> None:
     aggregates = _staged_aggregates()
     print("Validation des tables canoniques (great-expectations)…")
     tolerance = settings.validation.occupancy_tolerance
+    weather = pd.read_parquet(PATHS.weather) if PATHS.weather.is_file() else None
     results = validate_tables(
-        contacts, refusals, max_date, tmp_docs, aggregates=aggregates, tolerance=tolerance
+        contacts,
+        refusals,
+        max_date,
+        tmp_docs,
+        aggregates=aggregates,
+        tolerance=tolerance,
+        weather=weather,
+        weather_range=WEATHER_RANGE,
     )
+    # The weather table is ingest's, final and checked there: a failure here is a table ingest
+    # did not write; it stops the stage, nothing is set aside silently.
+    bad_weather = weather_problems(results["weather"]) if "weather" in results else []
+    if bad_weather:
+        shutil.rmtree(tmp_docs, ignore_errors=True)
+        raise ValidationFailed(
+            f"La table météo {PATHS.weather} ne passe pas ses contrôles "
+            f"({len(bad_weather)} ligne(s)) :\n"
+            + "\n".join(f"  {line}" for line in bad_weather[:MAX_AGGREGATE_LINES])
+            + "\n  À faire : relancez `observatoire ingest` (qui écrit cette table et met de "
+            "côté ces lignes), puis `observatoire validate` ; aucune donnée propre n'a été écrite."
+        )
     aggregate_lines: list[str] = []
     if "aggregates" in results:
         prepared = prepare_aggregates(aggregates, max_date, tolerance)
@@ -188,8 +222,12 @@ def stage_validate(settings: Settings) -> None:
         shutil.rmtree(docs_dir)
     tmp_docs.rename(docs_dir)
     write_json(METRICS / "validation.json", summary)
-    _write_row_accounting(results)
+    _write_row_accounting({n: r for n, r in results.items() if n != "weather"})
     for name, res in results.items():
+        if name == "weather":
+            print(f"  weather : {res.rows} jours-station, conformes (un jour par station, "
+                  "températures plausibles, minimum ≤ maximum)")  # fmt: skip
+            continue
         print(f"  {name} : {res.rows} lignes, {len(res.set_aside)} écartées par la validation")
     for line in aggregate_lines[:MAX_AGGREGATE_LINES]:
         print(f"    {line}")

@@ -25,6 +25,7 @@ from observatoire.core.schema import (
     GROUP_ROLES,
     NATIONALITY_GROUPS,
     SEX_CODES,
+    WEATHER_ALERTS,
 )
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "contact_expectations",
     "refusal_expectations",
     "validate_tables",
+    "weather_expectations",
+    "weather_problems",
 ]
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -197,6 +200,68 @@ def aggregate_expectations(max_date: pd.Timestamp) -> list:
             meta={"reason": "ligne_dupliquee", "note": "une valeur par période et mesure"},
         ),
     ]
+
+
+def weather_expectations(low: float, high: float) -> list:
+    """The suite for ``weather`` (``data_clean/weather.parquet``, written by ingest): one row per
+    day and station, temperatures within ``low``–``high`` °C, the minimum not above the maximum,
+    alerts from the closed list. Ingest already sets such rows aside: a failure here means a
+    table not written by ingest (hand-edited, an older run), and stops the stage."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    return [
+        E.ExpectColumnValuesToNotBeNull(column="date", meta={"reason": "date_manquante"}),
+        E.ExpectCompoundColumnsToBeUnique(
+            column_list=["date", "station"],
+            meta={"reason": "ligne_dupliquee", "note": "un jour par station"},
+        ),
+        *(
+            E.ExpectColumnValuesToBeBetween(
+                column=c, min_value=low, max_value=high, meta={"reason": "valeur_hors_plage"}
+            )
+            for c in ("tmin", "tmax")
+        ),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="tmax",
+            column_B="tmin",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta={"reason": "valeur_hors_plage", "note": "minimum ≤ maximum"},
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="alert", value_set=["", *WEATHER_ALERTS], meta={"reason": "code_inconnu"}
+        ),
+    ]
+
+
+def _prepare_weather(weather: pd.DataFrame) -> pd.DataFrame:
+    """The weather table with the row locators the validator reports (no source file: the
+    table is built by ingest from every weather file; ``source_row`` is its row, from 1)."""
+    df = weather.copy().reset_index(drop=True)
+    df["source_file"] = "data_clean/weather.parquet"
+    df["source_row"] = range(1, len(df) + 1)
+    for c in ("tmin", "tmax"):
+        df[c] = df[c].astype("float64")
+    return df
+
+
+def weather_problems(result: TableValidation) -> list[str]:
+    """One French line per weather row that fails: row, day, station and the rule."""
+    words = {
+        "date_manquante": "jour absent",
+        "ligne_dupliquee": "jour relevé deux fois pour la station",
+        "valeur_hors_plage": "température hors plage ou minimum au-dessus du maximum",
+        "code_inconnu": "alerte inconnue",
+    }
+    lines = []
+    for r in result.set_aside.itertuples():
+        day = "—" if pd.isna(r.date) else f"{pd.Timestamp(r.date):%d/%m/%Y}"
+        lines.append(
+            f"ligne {r.source_row} ({day}, station {r.station or '—'}) : "
+            f"{words.get(r.reason, r.reason)} ({r.reason})"
+        )
+    return lines
 
 
 CELL = ["partner_id", "programme", "period", "date", "group"]
@@ -415,9 +480,12 @@ def validate_tables(
     docs_dir: Path | None,
     aggregates: pd.DataFrame | None = None,
     tolerance: float = 0.10,
+    weather: pd.DataFrame | None = None,
+    weather_range: tuple[float, float] = (-40.0, 50.0),
 ) -> dict[str, TableValidation]:
-    """Run both suites (and the aggregates suite when ``aggregates`` has rows); returns each
-    table's outcome (rows set aside and expectation summary)."""
+    """Run both suites (and the aggregates suite when ``aggregates`` has rows, the weather suite
+    when ``weather`` has rows); returns each table's outcome (rows set aside and expectation
+    summary)."""
     validator = Validator(docs_dir)
     out = {
         "contacts": validator.run(
@@ -429,5 +497,9 @@ def validate_tables(
     }
     if aggregates is not None and len(aggregates):
         out["aggregates"], _ = validate_aggregates(validator, aggregates, max_date, tolerance)
+    if weather is not None and len(weather):
+        out["weather"] = validator.run(
+            "weather", _prepare_weather(weather), weather_expectations(*weather_range)
+        )
     validator.build_docs()
     return out

@@ -29,6 +29,8 @@ from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import atomic_dir
 from observatoire.disclosure.archive import LEDGER, read_release
 from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledger_of, write_state
+from observatoire.disclosure.maps import MAPS_FOLDER, publish_zones, write_zone_tables
+from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_plan_tables
 from observatoire.disclosure.publication import publish
 from observatoire.disclosure.suppression import PUBLISHED, Publication, audit, merge
 from observatoire.disclosure.youth import (
@@ -85,6 +87,24 @@ def youth_publication(
     )
 
 
+def maps_publication(settings: Settings) -> Publication | None:
+    """The maps' zone counts (persons met in the street per zone during each seasonal plan),
+    or None when the plans or the contacts are absent."""
+    if not PATHS.plans_params.exists() or not PATHS.contacts.exists():
+        return None
+    import pandas as pd
+
+    from observatoire.plans.settings import load_plans
+
+    contacts = pd.read_parquet(
+        PATHS.contacts, columns=["person_id", "dispositif", "date_start", "zone"]
+    )
+    rep = settings.report
+    return publish_zones(
+        contacts, load_plans(PATHS.plans_params), rep.year, rep.disclosure_threshold
+    )
+
+
 def build_publication(settings: Settings) -> None:
     """Protect, audit and write everything published for ``report.year``."""
     rep = settings.report
@@ -106,6 +126,12 @@ def build_publication(settings: Settings) -> None:
     )
     youth = youth_publication(settings, pub if previous is None else merge(pub, previous))
     parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}
+    seasonal = publish_plans(PATHS.plans(year), year, k)  # the seasonal plans' bilans
+    if seasonal is not None:
+        parts[PLANS_FOLDER] = seasonal
+    zones = maps_publication(settings)
+    if zones is not None:
+        parts[MAPS_FOLDER] = zones
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
     if len(failed):
@@ -126,6 +152,10 @@ def build_publication(settings: Settings) -> None:
         )
         if youth is not None:
             write_youth_tables(youth, out / YOUTH_FOLDER)
+        if PATHS.plans(year).exists():
+            write_plan_tables(seasonal, PATHS.plans(year), out / PLANS_FOLDER)
+        if zones is not None:
+            write_zone_tables(zones, out / MAPS_FOLDER)
         ledger = ledger_of(parts)
         write_safe_csv(ledger, out / LEDGER, quote_all=False)
         write_state(

@@ -14,6 +14,7 @@ import pandas as pd
 from observatoire.sample.config import SampleParams
 from observatoire.sample.exports import build_exports
 from observatoire.sample.network import simulate_network
+from observatoire.sample.plans import plan_files, truth_json
 from observatoire.sample.truth import noise_rates, persons_table, truth_rows, write_truth
 from observatoire.sample.writers import staged_directory, write_export
 
@@ -99,12 +100,22 @@ def generate_sample(
         for export in files:
             write_export(export, raw_stage)
         truth_files = write_truth(truth_stage, truth, persons, rates)
+        # The seasonal plans: the weather and the plans' services, from their own streams.
+        extra, planted = plan_files(params)
+        for plan_file in extra:
+            target = raw_stage / plan_file.relative_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(plan_file.text.encode(plan_file.encoding))
+        (truth_stage / "plans.json").write_text(truth_json(planted), encoding="utf-8")
+        truth_files.append("plans.json")
 
     rows_per_export: dict[str, dict[int, int]] = {}
     for export in files:
         rows_per_export.setdefault(f"{export.partner_id}/{export.export}", {})[export.year] = len(
             export.table
         )
+    for plan_file in extra:
+        rows_per_export.setdefault(plan_file.export, {})[plan_file.year] = plan_file.rows
     years = {export.relative_path: export.year for export in files}
     truth_years = truth["source_file"].map(years)
     distinct = (
@@ -116,10 +127,12 @@ def generate_sample(
     return SampleSummary(
         raw_dir=raw_dir,
         truth_dir=truth_dir,
-        files=tuple(sorted(export.relative_path for export in files)),
+        files=tuple(
+            sorted([export.relative_path for export in files] + [f.relative_path for f in extra])
+        ),
         truth_files=tuple(truth_files),
         rows_per_export=rows_per_export,
-        total_rows=sum(len(export.table) for export in files),
+        total_rows=sum(len(export.table) for export in files) + sum(f.rows for f in extra),
         distinct_persons_per_year={int(y): int(n) for y, n in distinct.items()},
         noise_rates={
             "name_variant": overall["name_variant"],

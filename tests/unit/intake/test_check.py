@@ -93,7 +93,7 @@ def _json(capsys) -> dict:
     [
         ("abri_nuit", lambda d: d / "absent_2024.csv", "introuvable"),
         ("abri_nuit", lambda d: d, "dossier"),
-        ("personne", lambda d: d / "x.csv", "Partenaires connus : abri_nuit"),
+        ("personne", lambda d: d / "x.csv", "Partenaires connus : abri_grand_froid, abri_nuit"),
     ],
 )
 def test_missing_file_directory_or_unknown_partner_exit_2(
@@ -357,7 +357,7 @@ def small_sample(tmp_path_factory) -> Path:
 
 def test_every_file_of_the_generated_sample_is_ok(small_sample, capsys):
     files = sorted(p for p in small_sample.glob("*/*") if p.is_file())
-    assert len(files) == 35
+    assert len(files) == 35 + 25  # + the seasonal plans: weather, alerts, three partners × 5 years
     for path in files:
         code = run_check(path, path.parent.name, as_json=True, inputs=CHECK_INPUTS)
         report = _json(capsys)

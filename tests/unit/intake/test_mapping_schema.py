@@ -37,13 +37,16 @@ PARTNERS_DIR = ROOT / "params" / "partners"
 CODES_DIR = ROOT / "params" / "codes"
 DOC = ROOT / "docs" / "correspondances.md"
 SAMPLE_IDS = (
+    "abri_grand_froid",  # the seasonal plans' count-only partners (issue 18)
     "abri_nuit",
+    "accueil_canicule",
     "accueil_jour",
     "housing_first",
     "maison_accueil",
+    "maraude_plans",
     "travail_rue",
     "urgence_sociale",
-)
+)  # meteo_irm, a weather source, is no partner (load_partners(..., weather=True) reads it)
 
 
 def _raw(partner: str = "abri_nuit") -> dict[str, Any]:

@@ -102,3 +102,62 @@ def test_too_many_rows_set_aside_stops_the_run_and_writes_no_clean_data(tmp_path
     assert "valeur_hors_plage" in str(err.value) and "40,0\u202f%" in str(err.value)
     assert not Path("data_clean/validated").exists()
     assert not Path("outputs/validation").exists()
+
+
+def _weather() -> pd.DataFrame:
+    """Six day-station rows of a plausible January at Uccle, and one alert-only day."""
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05",
+                 "2024-01-06", "2024-01-07"]
+            ).astype("datetime64[s]"),
+            "station": "6447",
+            "tmin": [1.0, -2.0, -6.5, -9.0, 0.5, 2.0, float("nan")],
+            "tmax": [6.0, 3.0, -1.0, -3.5, 5.0, 8.0, float("nan")],
+            "alert": ["", "", "froid", "froid", "", "", "froid"],
+        }
+    )  # fmt: skip
+
+
+def test_the_weather_suite_finds_each_planted_fault_and_passes_a_clean_table():
+    max_date = pd.Timestamp("2024-12-31")
+    clean = validate_tables(_contacts(), _refusals(), max_date, None, weather=_weather())
+    assert clean["weather"].rows == 7 and clean["weather"].set_aside.empty  # NaN: no reading
+    w = _weather()
+    w.loc[1, "tmin"] = -62.0  # row 2: out of range
+    w.loc[4, ["tmin", "tmax"]] = [7.0, 2.0]  # row 5: minimum above maximum
+    w.loc[5, "alert"] = "ozone"  # row 6: unknown alert
+    w = pd.concat([w, w.iloc[[0]]], ignore_index=True)  # row 8: 1 January read twice
+    out = validate_tables(_contacts(), _refusals(), max_date, None, weather=w)["weather"]
+    reasons = dict(zip(out.set_aside["source_row"], out.set_aside["reason"], strict=True))
+    assert reasons == {
+        1: "ligne_dupliquee",
+        2: "valeur_hors_plage",
+        5: "valeur_hors_plage",
+        6: "code_inconnu",
+        8: "ligne_dupliquee",
+    }
+    from observatoire.intake.validate import weather_problems
+
+    lines = weather_problems(out)
+    assert "ligne 5 (05/01/2024, station 6447) : température hors plage ou minimum " in lines[2]
+
+
+def test_a_weather_table_not_written_by_ingest_stops_the_stage(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_parquet(_contacts(), Path("data_clean/staging/contacts.parquet"))
+    write_parquet(_refusals(), Path("data_clean/staging/refusals.parquet"))
+    w = _weather()
+    w.loc[2, ["tmin", "tmax"]] = [4.0, -1.0]
+    write_parquet(w, Path("data_clean/weather.parquet"))
+    write_json(Path("outputs/metrics/ingest.json"), {"files": {}})
+    params = yaml.safe_load((ROOT / "params/pipeline.yaml").read_text(encoding="utf-8"))
+    params["report"]["year"] = params["sample"]["last_year"] = 2024
+    params["ingest"] = {"quarantine_dir": "data_raw/quarantine"}
+    with pytest.raises(ValidationFailed) as err:
+        stage_validate(Settings.from_mapping(params))
+    message = str(err.value)
+    assert "La table météo data_clean/weather.parquet ne passe pas ses contrôles" in message
+    assert "ligne 3 (03/01/2024, station 6447)" in message and "observatoire ingest" in message
+    assert not Path("data_clean/validated").exists()

@@ -211,6 +211,9 @@ def test_header_labels_equal_the_mapping(small, partner, name):
         else:
             first_line = path.read_bytes().decode(fmt["encoding"]).splitlines()[0]
             header = first_line.split(fmt["delimiter"])
+        if partner == "meteo_irm" and name == "releves":  # the KMI layer: more columns than read
+            assert set(labels(spec)) <= set(header), path.name
+            continue
         assert header == labels(spec), path.name
 
 
@@ -404,8 +407,13 @@ def test_truth_has_one_row_per_person_bearing_data_row(small):
     for source, n in expected.items():
         assert tuple(counts.loc[source]) == (n, 1, n, n), source
     assert not truth["source_file"].str.contains("refus").any()
+    not_persons = [
+        f"{partner}/{name}"
+        for partner, name in EXPORTS
+        if export_spec(partner, name).get("table", "contacts") != "contacts"
+    ]  # refusals, aggregate returns, weather: rows of no person
     assert len(truth) == small.summary.total_rows - sum(
-        small.summary.rows_per_export["abri_nuit/refus"].values()
+        sum(small.summary.rows_per_export[key].values()) for key in not_persons
     )
 
 

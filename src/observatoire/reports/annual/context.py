@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,11 @@ def read_json(path: Path) -> Any:
 
 
 def partners_unit(partners: dict, dispositif: str) -> str:
-    units = sorted({p.row_unit for p in partners.values() if p.runs(dispositif)})
-    return ", ".join(units)
+    """What one row of the dispositif's contacts is (« nuit, séjour »): the row units of its
+    partners that send contacts (a partner sending counts only adds no row to them)."""
+    runs = [p for p in partners.values() if p.runs(dispositif)]
+    rows = [p for p in runs if any(e.table == "contacts" for e in p.exports)] or runs
+    return ", ".join(sorted({p.row_unit for p in rows}))
 
 
 def file_year(source_file: str) -> int | None:
@@ -122,6 +125,9 @@ class ReportData:
     coverage: Coverage | None = None
     """The months each partner's exports cover (ingest stage); None: not known, every year is
     taken as covered (a report built before the table existed)."""
+    source_names: dict[str, str] = field(default_factory=dict)
+    """Names of the sources that are no service (weather), by id: the files they sent are
+    listed under their name, never among the partners."""
 
     @property
     def year(self) -> int:
@@ -208,6 +214,7 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
     )
     mine = state.audit["key"].isin(pub.status) | ~state.audit["current"].astype(bool)
     released = state.previous_released
+    everyone = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir, weather=True)
     return ReportData(
         settings=settings,
         params_path=params_path,
@@ -220,7 +227,8 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         inputs=read_json(PATHS.metrics / "inputs.json"),
         linkage=linkage,
         imputations=imputations,
-        partners=load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir),
+        partners={k: p for k, p in everyone.items() if not p.weather_only},
+        source_names={k: p.name for k, p in everyone.items() if p.weather_only},
         tables=tables,
         pub=pub,
         pub_prev=pub_prev,

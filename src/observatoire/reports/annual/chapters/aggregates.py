@@ -10,15 +10,17 @@ threshold) like every person count. The occupancy rate is a ratio of two counts 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from observatoire.core.coverage import season_days, season_months, season_text
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.formatting import french_fraction as fr_pct
 from observatoire.core.schema import AGGREGATE_MEASURES, GROUP_ROLES
 from observatoire.disclosure.aggregates import WHOLE, aggregate_key
 from observatoire.reports.annual.context import ReportData, fr_num
 
-__all__ = ["ROLE_WORDS", "context", "partner_section"]
+__all__ = ["ROLE_WORDS", "context", "counts_caption", "partner_section"]
 
 ROLE_WORDS = {
     "total": "total",
@@ -28,6 +30,31 @@ ROLE_WORDS = {
 assert set(ROLE_WORDS) == set(GROUP_ROLES)
 
 PERIOD_WORDS = {"jour": "par jour", "mois": "par mois"}
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " et " + words[-1]
+
+
+def counts_caption(measures: list[str]) -> str:
+    """What a table of counts of things counts, from its measures' kinds
+    (:data:`observatoire.core.schema.AGGREGATE_MEASURES`): « lits disponibles et lits occupés en
+    nuitées (un lit pendant une nuit) ; refus faute de place : total de l'année »."""
+
+    def short(m: str) -> str:  # « lits d'hiver (plan hiver) » → « lits d'hiver »
+        return re.sub(r"\s*\([^)]*\)", "", AGGREGATE_MEASURES[m].label)
+
+    parts = []
+    nights = [short(m) for m in measures if AGGREGATE_MEASURES[m].kind == "nuit"]
+    flows = [short(m) for m in measures if AGGREGATE_MEASURES[m].kind == "flux"]
+    stocks = [short(m) for m in measures if AGGREGATE_MEASURES[m].kind == "stock"]
+    if nights:
+        parts.append(f"{_join(nights)} en nuitées (un lit pendant une nuit)")
+    if flows:
+        parts.append(f"{_join(flows)} : {'totaux' if len(flows) > 1 else 'total'} de l'année")
+    if stocks:
+        parts.append(f"{_join(stocks)} : en fin d'année")
+    return " ; ".join(parts)
 
 
 def _cell(data: ReportData, key: str | None) -> str:
@@ -41,6 +68,11 @@ def partner_section(data: ReportData, pid: str, fig: dict[str, Any]) -> dict[str
     persons for everyone and per declared group."""
     year = data.year
     cov = fig["coverage"]
+    shown = [
+        m
+        for m in AGGREGATE_MEASURES
+        if not AGGREGATE_MEASURES[m].persons and (m in fig["whole"] or m in fig["whole_prev"])
+    ]
     counts = [
         {
             "label": AGGREGATE_MEASURES[m].label,
@@ -50,8 +82,7 @@ def partner_section(data: ReportData, pid: str, fig: dict[str, Any]) -> dict[str
                 aggregate_key(year - 1, pid, m) if fig["whole_prev"].get(m) is not None else None,
             ),
         }
-        for m in AGGREGATE_MEASURES
-        if not AGGREGATE_MEASURES[m].persons and (m in fig["whole"] or m in fig["whole_prev"])
+        for m in shown
     ]
     groups = list(fig["groups"])
     persons = [
@@ -83,6 +114,15 @@ def partner_section(data: ReportData, pid: str, fig: dict[str, Any]) -> dict[str
         for name, p in fig["programmes"].items()
         if p.get("occupancy")
     ]
+    # A seasonal partner (coverage[].season) sends data for its season only: its year is
+    # complete when its season is, the rest of the year the service is closed.
+    partner_cov = data.coverage.partners.get(pid) if data.coverage is not None else None
+    season = partner_cov.season if partner_cov is not None else ()
+    expected = cov["periods_in_year"]
+    if season:
+        expected = (
+            len(season_months(season)) if cov["period"] == "mois" else season_days(season, year)
+        )
     return {
         "id": pid,
         "name": fig["name"],
@@ -90,10 +130,12 @@ def partner_section(data: ReportData, pid: str, fig: dict[str, Any]) -> dict[str
         "count_only": fig["count_only"],
         "period": PERIOD_WORDS.get(cov["period"], cov["period"]),
         "periods": cov["periods"],
-        "periods_in_year": cov["periods_in_year"],
+        "periods_in_year": expected,
         "period_unit": "mois" if cov["period"] == "mois" else "jours",
-        "complete": cov["periods"] >= cov["periods_in_year"],
+        "complete": cov["periods"] >= expected,
+        "season": season_text(season).replace("1er ", "1^er^ ") if season else None,
         "counts": counts,
+        "counts_caption": counts_caption(shown),
         "occupancy": None if not occ else fr_pct(occ["rate"]),
         "occupancy_prev": None if not occ_prev else fr_pct(occ_prev["rate"]),
         "programmes": programmes,

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.core.coverage import DECLARED, MONTH_NAMES, PROPOSED, periods_text
+from observatoire.core.coverage import (
+    DECLARED,
+    MONTH_NAMES,
+    PROPOSED,
+    periods_text,
+    season_text,
+)
 from observatoire.core.dispositifs import (
     DISPOSITIFS,
     HOUSING_FIRST,
@@ -27,6 +33,7 @@ __all__ = [
     "partial_year_sentences",
     "partial_network",
     "present_dispositifs",
+    "seasonal_partners",
 ]
 
 ABSENT_CONSEQUENCES = {
@@ -70,8 +77,16 @@ def context(data: ReportData) -> dict[str, Any]:
     coverage_year = [r for r in file_rows(data) if r["year"] in (year, None)]
     # A month without rows is a gap in delivery only for a partner that usually sends many rows
     # a month; a small service (a few tenancies a year) has empty months by nature.
+    # ... and a seasonal partner's months off season are closed by design, not missing.
+    cov = data.coverage
+    off = {
+        p: set(cov.partners[p].off_season_in_year(year)) if cov and p in cov.partners else set()
+        for p in ind["coverage"]
+    }
     months_missing = {
-        ind["partners"][p]["name"]: [MONTHS_FR[i] for i, v in enumerate(vals) if v == 0]
+        ind["partners"][p]["name"]: [
+            MONTHS_FR[i] for i, v in enumerate(vals) if v == 0 and i + 1 not in off[p]
+        ]
         for p, vals in ind["coverage"].items()
         if sum(vals) / 12 >= MIN_MONTHLY_ROWS_FOR_GAP
     }
@@ -106,6 +121,8 @@ def context(data: ReportData) -> dict[str, Any]:
             r["partner"] for r in coverage_rows(data) if r["status"] != STATUS_TEXT[DECLARED]
         ],
         "count_only_partners": [data.partners[p].name for p in count_only_partners(data.partners)],
+        "seasonal_partners": seasonal_partners(data),
+        "seasonal_names": _and(seasonal_partners(data)) if seasonal_partners(data) else "",
         "partial_network": partial_network(data),
         "street_work_present": STREET_WORK in present_dispositifs(data),
     }
@@ -154,11 +171,48 @@ def _months_text(months: list[int]) -> str:
             runs[-1][1] = m
         else:
             runs.append([m, m])
-    parts = [
-        MONTH_NAMES[a - 1] if a == b else f"{MONTH_NAMES[a - 1]} à {MONTH_NAMES[b - 1]}"
-        for a, b in runs
-    ]
-    return " et ".join(parts)
+    parts: list[str] = []
+    for a, b in runs:  # a run of two months is two names: « avril, mai », not « avril à mai »
+        parts += (
+            [MONTH_NAMES[m - 1] for m in range(a, b + 1)]
+            if b - a < 2
+            else [f"{MONTH_NAMES[a - 1]} à {MONTH_NAMES[b - 1]}"]
+        )
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+def _md(text: str) -> str:
+    """« 1er juin » with its superscript in the report's Markdown (« 1^er^ juin »)."""
+    return text.replace("1er ", "1^er^ ")
+
+
+def _and(names: list[str]) -> str:
+    """« a, b et c »."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+
+
+def seasonal_partners(data: ReportData) -> list[str]:
+    """The names of the partners that declare a season (closed by design the rest of the year)."""
+    cov = data.coverage
+    if cov is None:
+        return []
+    return [_name(data, pid) for pid, p in sorted(cov.partners.items()) if p.season]
+
+
+def _year_months(p: Any, year: int) -> str:
+    """« 12 (année entière) », « 9 (janvier à septembre) », or for a seasonal partner « saison :
+    janvier à mars et novembre à décembre ; hors saison : avril à octobre »."""
+    months = p.months_in_year(year)
+    off = p.off_season_in_year(year)
+    if off:
+        season = [m for m in months if m not in off]
+        shown = f"saison : {_months_text(season)}" if season else "saison : aucun mois"
+        missing = [m for m in range(1, 13) if m not in months and m not in off]
+        lacking = f" ; non couverts : {_months_text(missing)}" if missing else ""
+        return f"{shown} ; hors saison : {_months_text(off)}{lacking}"
+    if len(months) == 12:
+        return "12 (année entière)"
+    return f"{len(months)} ({_months_text(months)})" if months else "0"
 
 
 def coverage_rows(data: ReportData) -> list[dict[str, Any]]:
@@ -169,17 +223,13 @@ def coverage_rows(data: ReportData) -> list[dict[str, Any]]:
         return []
     rows = []
     for pid, p in sorted(cov.partners.items(), key=lambda kv: _name(data, kv[0])):
-        months = p.months_in_year(data.year)
         rows.append(
             {
                 "partner": _name(data, pid),
                 "status": STATUS_TEXT.get(p.status, p.status),
-                "periods": periods_text(p.periods),
-                "year_months": "12 (année entière)"
-                if len(months) == 12
-                else f"{len(months)} ({_months_text(months)})"
-                if months
-                else "0",
+                "periods": periods_text(p.periods)
+                + (f", saison {_md(season_text(p.season))}" if p.season else ""),
+                "year_months": _year_months(p, data.year),
                 "stray_rows": fr_num(p.stray_rows) if p.stray_rows else "—",
             }
         )
@@ -205,6 +255,19 @@ def partial_year_sentences(data: ReportData) -> list[str]:
         )
     for row in cov.partial_years():
         if row["year"] not in (data.year, data.year - 1):
+            continue
+        off = cov.partners[row["partner_id"]].off_season_in_year(row["year"])
+        if off:  # a seasonal partner: its season is what it should cover
+            season = [m for m in range(1, 13) if m not in off]
+            covered = [m for m in row["months"] if m not in off]
+            out.append(
+                f"{_name(data, row['partner_id'])} : en {row['year']}, les exports ne couvrent "
+                f"que {_months_text(covered) if covered else 'aucun mois'} de sa saison "
+                f"({_months_text(season)}). Ses chiffres de {row['year']} sont ceux des mois "
+                "couverts ; l'année est exclue des tendances et aucune variation d'une année "
+                "sur l'autre n'est calculée avec elle (ni pour son dispositif ni pour le "
+                "réseau), plutôt qu'annualisée."
+            )
             continue
         out.append(
             f"{_name(data, row['partner_id'])} : en {row['year']}, les exports ne couvrent que "
@@ -245,7 +308,7 @@ def file_rows(data: ReportData) -> list[dict[str, Any]]:
                 "file": source_file,
                 "partner": partners[acc["partner_id"]].name
                 if acc["partner_id"] in partners
-                else acc["partner_id"],
+                else getattr(data, "source_names", {}).get(acc["partner_id"], acc["partner_id"]),
                 "read": fr_num(acc["rows_read"]),
                 "clean": fr_num(acc["rows_clean"]),
                 "quarantined": fr_num(acc["rows_quarantined"]),

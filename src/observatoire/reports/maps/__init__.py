@@ -1,0 +1,1 @@
+"""Maps and flyer of the seasonal plans (stage ``maps``)."""
