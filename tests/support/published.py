@@ -21,6 +21,8 @@ import yaml
 
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.schema import EXIT_REASONS, NATIONALITY_GROUPS
+from observatoire.disclosure.aggregates import WHOLE as AGGREGATE_WHOLE
+from observatoire.disclosure.aggregates import aggregate_key
 
 __all__ = [
     "AGE_ROWS",
@@ -82,10 +84,17 @@ def read_params(project: Path) -> dict[str, Any]:
 
 
 def read_partners(project: Path) -> dict[str, dict[str, Any]]:
-    """Partner id → its mapping file (``params/partners/*.yaml``), as plain YAML."""
-    return {
+    """Partner id → its mapping file (``params/partners/*.yaml``), as plain YAML: the partners
+    whose records are persons (an export of contacts or refusals) — not the count-only partners
+    (aggregate returns) nor the weather sources, which add no person to any count."""
+    mappings = {
         p.stem: yaml.safe_load(p.read_text(encoding="utf-8"))
         for p in sorted((project / "params/partners").glob("*.yaml"))
+    }
+    return {
+        pid: spec
+        for pid, spec in mappings.items()
+        if any(e.get("table", "contacts") in {"contacts", "refusals"} for e in spec["exports"])
     }
 
 
@@ -176,6 +185,13 @@ def cell_key(table: str, row: str, col: str, partner_ids: dict[str, str], year: 
                 else DISPOSITIF_CODES.get(row, row)  # « dossiers_nominatifs » prints its code
             )
             return f"personnes|{y}|liaison_imputation={scope}|{col}"
+        case str() if table.startswith("agregats_") and table.endswith("_comptages"):
+            # a count-only partner's non-person counts: one row per measure, one column per year
+            partner = table.removeprefix("agregats_").removesuffix("_comptages")
+            return aggregate_key(int(col), partner, row)
+        case str() if table.startswith("agregats_") and table.endswith("_personnes"):
+            partner = table.removeprefix("agregats_").removesuffix("_personnes")
+            return aggregate_key(y, partner, row, None if col == AGGREGATE_WHOLE else col)
         case "duree_dans_les_services":
             # the persons present in a service are its persons: the same quantity key
             return quantity_key("personnes", y, disp(row)) if col == "personnes" else None
