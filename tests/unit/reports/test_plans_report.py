@@ -30,6 +30,7 @@ class FakeTexts:
     def __init__(self, cells: dict[str, str]) -> None:
         self.year, self.k = 2024, 5
         self.cells = {k: PublishedCell(v, None) for k, v in cells.items()}
+        self.names = {"abri_grand_froid": "Abri Plan Grand Froid « La Bouée »"}
 
     def person(self, plan: str, plan_year: int, measure: str) -> str:
         key = person_key(self.year, plan, plan_year, measure)

@@ -40,6 +40,7 @@ from observatoire.core.storage import publish_members, temp_dir
 from observatoire.disclosure.ledger import LedgerError, published_texts, read_ledger
 from observatoire.disclosure.plans import MEASURES, person_key, read_bilans
 from observatoire.guard.leaks import check_before_publishing
+from observatoire.intake.mapping import load_partners
 from observatoire.plans.settings import Plan, load_plans
 from observatoire.reports.charts import save_figure
 from observatoire.reports.common import code_version, report_template, stage_logo
@@ -98,6 +99,10 @@ class _Texts:
         self.k = settings.report.disclosure_threshold
         self.year = year
         self.cells = published_texts(read_ledger(PATHS.tables(year)), self.k)
+        inputs = settings.inputs
+        self.names = {  # partner id → the name a reader knows it by
+            pid: m.name for pid, m in load_partners(inputs.partners_dir, inputs.codes_dir).items()
+        }
 
     def person(self, plan: str, plan_year: int, measure: str) -> str:
         key = person_key(self.year, plan, plan_year, measure)
@@ -126,12 +131,12 @@ def _save(fig, drawn: pd.DataFrame, fig_dir: Path, name: str) -> str:
     return f"{FIGURES}/{name}.png"
 
 
-def _effect_rows(plan: Plan, entry: dict[str, Any]) -> list[dict[str, Any]]:
+def _effect_rows(plan: Plan, entry: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
     out = []
     sources = [("reseau", entry.get("effect_network") or {})]
     sources += [(p, v.get("effect") or {}) for p, v in (entry.get("partners") or {}).items()]
     for source, eff in sources:
-        label = SOURCE_LABEL.get(source, source)
+        label = SOURCE_LABEL.get(source) or names.get(source, source)
         if not eff.get("computed"):
             out.append({"source": label, "computed": False, "reason": eff.get("reason", "")})
             continue
@@ -263,6 +268,7 @@ def bilan_context(
         partners.append(
             {
                 "id": pid,
+                "name": texts.names.get(pid, pid),
                 "table": _md_table(pd.DataFrame(rows, columns=["Indicateur", "Valeur"]), "lr"),
                 "figure": fig_path,
                 "visits": visits,
@@ -271,7 +277,8 @@ def bilan_context(
         )
         if not visits and r.get("absorbed"):
             findings.append(
-                f"Chez {pid}, les lits ajoutés en phase « {triggered.label} » ont absorbé "
+                f"Chez {texts.names.get(pid, pid)}, les lits ajoutés en phase "
+                f"« {triggered.label} » ont absorbé "
                 f"{num(r['absorbed'])} nuits (borne haute des refus évités)."
             )
     dist = entry.get("distributions") or {}
@@ -323,7 +330,7 @@ def bilan_context(
             )
         )
     # temperature effect
-    effects = _effect_rows(plan, entry)
+    effects = _effect_rows(plan, entry, texts.names)
     computed = [e for e in effects if e["computed"]]
     effect_fig = None
     unit = "°C sous 0 °C (minimum)" if cov == "tmin" else "°C au-delà de 25 °C (maximum)"
