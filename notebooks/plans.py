@@ -65,7 +65,8 @@ capacity = shelter_capacity_series(partners, aggregates, winter)
 trends_file = PATHS.trends(year) / "tendances.json"
 method = "hiver"
 if trends_file.exists():  # the forecast model the annual report published
-    method = json.loads(trends_file.read_text(encoding="utf-8"))["forecast"].get("method", method)
+    forecast = json.loads(trends_file.read_text(encoding="utf-8")).get("forecast") or {}
+    method = forecast.get("method", method)  # no forecast (too short a history): the default
 
 # %%
 results = compute_plans(

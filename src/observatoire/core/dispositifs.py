@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "DAY_CENTRE",
     "DISPOSITIFS",
     "DISPOSITIF_COLOURS",
     "DISPOSITIF_LABELS",
@@ -240,6 +241,8 @@ HOUSING_FIRST = "housing_first"
 MAISON_ACCUEIL = "maison_accueil"
 SOCIAL_EMERGENCY = "urgence_sociale"
 """The social emergency service: its activity is counted in interventions."""
+DAY_CENTRE = "accueil_jour"
+"""The day centre: where a person goes in the daytime (the summer plan's cool rooms, the flyer)."""
 
 DISPOSITIFS: dict[str, str] = {d.code: d.label for d in VOCABULARY}
 _CHART_ORDER = sorted(VOCABULARY, key=lambda d: d.chart_rank)

@@ -197,10 +197,10 @@ def _preparation(res, plans, contacts, refusals, beds_of, draws, seed, method) -
         res.preparation = {"computed": False, "reason": "aucune donnée nominative d'hébergement"}
         return
     end = pd.Timestamp(f"{res.year}-12-01")
-    history = monthly_demand(contacts, refusals, end)
-    days = pd.date_range(history["month"].min(), end + pd.offsets.MonthEnd(0), freq="D")
-    nights = network_counts(contacts, refusals, beds_of(days), days)
-    try:
+    try:  # a network without a shelter (no night, no refusal) has no winter demand to plan for
+        history = monthly_demand(contacts, refusals, end)
+        days = pd.date_range(history["month"].min(), end + pd.offsets.MonthEnd(0), freq="D")
+        nights = network_counts(contacts, refusals, beds_of(days), days)
         rule = beds_needed(history, nights["demand"], target, draws=draws, seed=seed, method=method)
     except ValueError as exc:
         res.preparation = {"computed": False, "reason": str(exc), "target": target}

@@ -30,7 +30,14 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.textpath import TextToPath
 
 from observatoire.config.services import EmergencyNumber
-from observatoire.core.dispositifs import DISPOSITIF_COLOURS, DISPOSITIFS
+from observatoire.core.dispositifs import (
+    DAY_CENTRE,
+    DISPOSITIF_COLOURS,
+    DISPOSITIFS,
+    SHELTER,
+    SOCIAL_EMERGENCY,
+    STREET_WORK,
+)
 from observatoire.plans.settings import Plan
 from observatoire.reports.charts import apply_house_style
 from observatoire.reports.maps.directory import MapService, keep_together
@@ -71,7 +78,7 @@ SEASON = {
         ),
     },
 }
-FRONT_DISPOSITIFS = ("hebergement_urgence", "accueil_jour", "travail_rue", "urgence_sociale")
+FRONT_DISPOSITIFS = (SHELTER, DAY_CENTRE, STREET_WORK, SOCIAL_EMERGENCY)
 """Services a person can walk into (or call) the same day: on the recto."""
 MIN_BODY_PT = 10.0
 SIZES = (11.0, 10.5, 10.0)
