@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, mode
 from observatoire.config.validation import french_problems, shown
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.errors import ObservatoireError
+from observatoire.core.formatting import MOIS_ABREGES
 
 __all__ = [
     "BELGIUM_BOUNDS",
@@ -97,21 +98,7 @@ class Dates(_Block):
     def text(self) -> str:
         def fr(md: str) -> str:
             month, d = (int(x) for x in md.split("-"))
-            months = (
-                "janv.",
-                "févr.",
-                "mars",
-                "avr.",
-                "mai",
-                "juin",
-                "juil.",
-                "août",
-                "sept.",
-                "oct.",
-                "nov.",
-                "déc.",
-            )
-            return f"{'1er' if d == 1 else d} {months[month - 1]}"
+            return f"{'1er' if d == 1 else d} {MOIS_ABREGES[month - 1]}"
 
         return f"du {fr(self.from_)} au {fr(self.to)}"
 
