@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.textpath import TextToPath
 
@@ -33,7 +32,6 @@ from observatoire.config.services import EmergencyNumber
 from observatoire.core.dispositifs import (
     DAY_CENTRE,
     DISPOSITIF_COLOURS,
-    DISPOSITIFS,
     SHELTER,
     SOCIAL_EMERGENCY,
     STREET_WORK,
@@ -45,6 +43,7 @@ from observatoire.reports.maps.geodata import City, draw_base
 from observatoire.reports.maps.printed import (
     PAGE_SIZES_IN,
     draw_markers,
+    legend_handles,
     marker_radius_pt,
     project_services,
 )
@@ -425,34 +424,7 @@ def _verso(
         avoid_radius_pt=marker_radius_pt(1.35),
     )
     draw_markers(ax, markers, size=1.35)
-    present = list(dict.fromkeys(s.service.dispositif for s in services))
-    handles = [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="",
-            markersize=10,
-            markerfacecolor=DISPOSITIF_COLOURS[d],
-            markeredgecolor="white",
-            label=DISPOSITIFS[d],
-        )
-        for d in present
-    ]
-    if any(s.service.plan_only for s in services):
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="#111111",
-                markeredgewidth=2,
-                label=f"seulement pendant le {plan.name}",
-            )
-        )
+    handles = legend_handles(services, 10, 2, f"seulement pendant le {plan.name}")
     fig.legend(
         handles=handles,
         loc="upper left",

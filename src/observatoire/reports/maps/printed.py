@@ -139,18 +139,19 @@ def draw_markers(ax: Axes, markers: Sequence[Marker], *, size: float = 1.0) -> N
         )
 
 
-def _legend(ax: Axes, services: Sequence[MapService], plan: Plan, scale: float) -> None:
-    present = []
-    for s in services:
-        if s.service.dispositif not in present:
-            present.append(s.service.dispositif)
+def legend_handles(
+    services: Sequence[MapService], markersize: float, edge: float, plan_only_label: str
+) -> list[Line2D]:
+    """One legend entry per dispositif present (in the order of the services), and the ringed
+    marker of a service open only during the plan when there is one: the map's and the flyer's."""
+    present = list(dict.fromkeys(s.service.dispositif for s in services))
     handles = [
         Line2D(
             [],
             [],
             marker="o",
             linestyle="",
-            markersize=8 * scale,
+            markersize=markersize,
             markerfacecolor=DISPOSITIF_COLOURS[d],
             markeredgecolor="white",
             label=DISPOSITIFS[d],
@@ -164,13 +165,20 @@ def _legend(ax: Axes, services: Sequence[MapService], plan: Plan, scale: float) 
                 [],
                 marker="o",
                 linestyle="",
-                markersize=8 * scale,
+                markersize=markersize,
                 markerfacecolor="white",
                 markeredgecolor="#111111",
-                markeredgewidth=2 * scale,
-                label=f"ouvert seulement pendant le {plan.name}",
+                markeredgewidth=edge,
+                label=plan_only_label,
             )
         )
+    return handles
+
+
+def _legend(ax: Axes, services: Sequence[MapService], plan: Plan, scale: float) -> None:
+    handles = legend_handles(
+        services, 8 * scale, 2 * scale, f"ouvert seulement pendant le {plan.name}"
+    )
     # under the map, not over the commune
     box = ax.get_position(original=True)
     ax.figure.legend(
