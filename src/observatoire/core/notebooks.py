@@ -133,7 +133,9 @@ def _kernel_sandbox(name: str) -> Iterator[Path]:
 
 def _kernel_manager_class(connection_file: Path) -> type:
     """nbclient's kernel manager with the connection file at ``connection_file`` (jupyter_client
-    would write it in the system's temporary folder, where a kill leaves it for good)."""
+    would write it in the system's temporary folder, where a kill leaves it for good), talking to
+    its kernel over local sockets beside that file rather than TCP ports: nothing listens on the
+    network, and the kernel has no reason to warn (in English) about unencrypted TCP."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -141,6 +143,11 @@ def _kernel_manager_class(connection_file: Path) -> type:
         @default("connection_file")
         def _connection_file_default(self) -> str:
             return str(connection_file.resolve())
+
+        @default("transport")
+        def _transport_default(self) -> str:
+            # A Unix socket path is limited to 107 bytes: fall back to TCP in a deep folder.
+            return "ipc" if len(str(connection_file.resolve())) < 90 else "tcp"
 
     return ProjectKernelManager
 
