@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -163,6 +164,7 @@ def test_an_interrupted_notebook_stage_shuts_its_kernel_down(params_project, sig
         assert kernels
         connection = list((params_project / "outputs/notebooks").glob(".obs-tmp-*/runtime/*.json"))
         assert connection  # the connection file lives in the project, not in ~/.local
+        assert json.loads(connection[0].read_text())["transport"] == "ipc"  # no TCP port opened
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=30)
     finally:
@@ -170,6 +172,7 @@ def test_an_interrupted_notebook_stage_shuts_its_kernel_down(params_project, sig
             proc.kill()
     assert proc.returncode == 130, err
     assert "Interrompu" in err
+    assert "TCP without encryption" not in err  # no English kernel warning in a French stage
     gone, alive = psutil.wait_procs(kernels, timeout=0.5)
     assert not alive, "a kernel outlived its stage"
     assert not list(params_project.rglob(f"{TEMP_PREFIX}*"))
