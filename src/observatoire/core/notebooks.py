@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,9 @@ def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: 
                 cwd=str(Path.cwd()),
                 progress_bar=False,
                 log_output=False,
-                kernel_manager_class=_kernel_manager_class(tmp / "runtime" / "noyau.json"),
+                kernel_manager_class=_kernel_manager_class(
+                    tmp / "runtime" / "noyau.json", _socket_prefix(tmp / "runtime")
+                ),
             )
         except pm.PapermillExecutionError as exc:
             raise ObservatoireError(
@@ -129,13 +132,34 @@ def _kernel_sandbox(name: str) -> Iterator[Path]:
                 os.environ[key] = value
         _stop(_child_kernels())
         shutil.rmtree(tmp, ignore_errors=True)
+        for folder in _SHORT_SOCKET_DIRS:
+            shutil.rmtree(folder, ignore_errors=True)
+        _SHORT_SOCKET_DIRS.clear()
 
 
-def _kernel_manager_class(connection_file: Path) -> type:
+# A Unix socket's path holds at most 107 bytes; ``<prefix>-<port>`` must fit.
+_MAX_SOCKET_PREFIX = 96
+_SHORT_SOCKET_DIRS: list[Path] = []
+
+
+def _socket_prefix(runtime: Path) -> Path:
+    """Where the kernel's local sockets go: beside its connection file, or, when the project lies
+    too deep for a socket path, in a private folder of the system's temporary folder (mode 0700,
+    removed with the sandbox)."""
+    prefix = runtime.resolve() / "k"
+    if len(str(prefix)) <= _MAX_SOCKET_PREFIX:
+        return prefix
+    folder = Path(tempfile.mkdtemp(prefix="obs-noyau-"))
+    _SHORT_SOCKET_DIRS.append(folder)
+    return folder / "k"
+
+
+def _kernel_manager_class(connection_file: Path, socket_prefix: Path) -> type:
     """nbclient's kernel manager with the connection file at ``connection_file`` (jupyter_client
     would write it in the system's temporary folder, where a kill leaves it for good), talking to
-    its kernel over local sockets beside that file rather than TCP ports: nothing listens on the
-    network, and the kernel has no reason to warn (in English) about unencrypted TCP."""
+    its kernel over local sockets named ``<socket_prefix>-<n>`` rather than TCP ports: nothing
+    listens on the network, and the kernel has no reason to warn (in English) about unencrypted
+    TCP."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -146,8 +170,11 @@ def _kernel_manager_class(connection_file: Path) -> type:
 
         @default("transport")
         def _transport_default(self) -> str:
-            # A Unix socket path is limited to 107 bytes: fall back to TCP in a deep folder.
-            return "ipc" if len(str(connection_file.resolve())) < 90 else "tcp"
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            return str(socket_prefix)
 
     return ProjectKernelManager
 
