@@ -68,6 +68,7 @@ __all__ = [
     "split_codes",
     "write_diagnosis",
     "young_presence_model",
+    "zone_slug",
 ]
 
 RESULTS_FILE = "diagnostic.json"
@@ -125,6 +126,15 @@ SIZE_CLASSES: dict[str, tuple[int, int]] = {
 }
 ORIENTATION_EXTRA: dict[str, str] = {"cpas": "CPAS", "sante": "Santé", "autre": "Autre"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def zone_slug(zone: str) -> str:
+    """« Centre-ville » → ``centre-ville`` (file and table names; keys keep the zone's name)."""
+    import re
+    import unicodedata
+
+    ascii_ = unicodedata.normalize("NFKD", zone).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-") or "zone"
 
 
 def split_codes(series: pd.Series, codes: Iterable[str]) -> pd.DataFrame:
@@ -715,6 +725,7 @@ def write_diagnosis(res: DiagnosisResults, out: Path) -> list[Path]:
     payload = {
         "year": res.year,
         "previous_year": res.year - 1,
+        "computed": True,
         "zones": res.zones,
         "reported_zones": res.reported_zones,
         "files": TABLE_FILES | PUBLIC_FILES,
@@ -735,6 +746,26 @@ def write_diagnosis(res: DiagnosisResults, out: Path) -> list[Path]:
     return written
 
 
+def orientation_codes(obs: pd.DataFrame, partners: Iterable[str] = ()) -> list[str]:
+    """The orientation codes of the tables: the network's partners seen in the data (in the
+    order of ``partners``), any other code seen, then :data:`ORIENTATION_EXTRA` (CPAS, health,
+    other: always listed, zero or not)."""
+    seen = set(" ".join(obs["orientations"].fillna("").astype(str)).split())
+    first = [p for p in partners if p in seen and p not in ORIENTATION_EXTRA]
+    others = sorted(seen - set(first) - set(ORIENTATION_EXTRA))
+    return [*first, *others, *ORIENTATION_EXTRA]
+
+
+def write_not_computed(out: Path, year: int, reason: str) -> list[Path]:
+    """``diagnostic.json`` saying, in French, why nothing was computed (no tables)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / RESULTS_FILE
+    payload = {"year": year, "previous_year": year - 1, "computed": False, "notes": [reason]}
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return [path]
+
+
 def read_diagnosis(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]] | None:
     """``diagnostic.json`` and its tables, or None when the stage has not run."""
     folder = Path(folder)
@@ -742,6 +773,8 @@ def read_diagnosis(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame
     if not path.exists():
         return None
     meta = json.loads(path.read_text(encoding="utf-8"))
+    if meta.get("computed") is False:
+        return None
     frames = {
         key: pd.read_csv(folder / name, keep_default_na=False, na_values=[""])
         for key, name in (TABLE_FILES | PUBLIC_FILES).items()
@@ -749,4 +782,10 @@ def read_diagnosis(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame
     return meta, frames
 
 
-__all__ += ["PUBLIC_FILES", "TABLE_FILES", "read_diagnosis"]
+__all__ += [
+    "PUBLIC_FILES",
+    "TABLE_FILES",
+    "orientation_codes",
+    "read_diagnosis",
+    "write_not_computed",
+]
