@@ -177,25 +177,30 @@ def zones_map(
         c = by_zone.loc[name]
         frame = zones[zones["nom"] == name]
         if not c["reported"]:
-            label = f"{name}\ntrop peu d'observations"
-        elif c["value"] is None or pd.isna(c["value"]):
-            frame.plot(ax=ax, facecolor="white", hatch=HATCH, edgecolor=MASKED_EDGE, zorder=10)
-            label = f"{name}\n{c['text']} personnes"
+            label = f"{name}\n(trop peu\nd'observations)"
         else:
-            frame.plot(ax=ax, facecolor=cmap(0.15 + 0.6 * float(c["value"]) / top),
+            masked = c["value"] is None or pd.isna(c["value"])
+            face = "white" if masked else cmap(0.12 + 0.55 * float(c["value"]) / top)
+            frame.plot(ax=ax, facecolor=face, hatch=HATCH if masked else None,
                        edgecolor="#555555", linewidth=0.8, zorder=10, alpha=0.9)  # fmt: skip
-            label = f"{name}\n{c['text']} personnes"
-        if c["reported"]:
-            label += f"\n{c['observations']} observations\njeunes : {c['young_text']}"
+            label = (
+                f"{name}\n{c['text']} rencontres\n{c['observations']} obs. · "
+                f"jeunes {c['young_text']}"
+            )
             if c["problem"]:
                 label += f"\n{c['problem']}"
         p = row.geometry.representative_point()
-        ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=6.8, color="#222222",
+        ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=7, color="#222222",
                     path_effects=halo, zorder=40, linespacing=1.15)  # fmt: skip
+    # zoom on the zones (the commune's edge stays as context when it is near)
+    xmin, ymin, xmax, ymax = zones.total_bounds
+    pad = 0.18 * max(xmax - xmin, ymax - ymin)
+    ax.set_xlim(xmin - pad, xmax + pad)
+    ax.set_ylim(ymin - pad * 1.6, ymax + pad)
     draw_scale_bar(ax)
     draw_north_arrow(ax)
     handles = [
-        Patch(facecolor=cmap(0.5), edgecolor="#555555", label="personnes rencontrées (rencontres)"),
+        Patch(facecolor=cmap(0.4), edgecolor="#555555", label="rencontres (plus foncé : plus)"),
         Patch(facecolor="white", hatch=HATCH, edgecolor=MASKED_EDGE, label=f"moins de {k}"),
         Patch(facecolor="none", edgecolor="#8C8577", linestyle="--",
               label="zone sans document (trop peu d'observations)"),

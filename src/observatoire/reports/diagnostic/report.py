@@ -226,15 +226,11 @@ def _young_table(rows: pd.DataFrame) -> str:
 
 
 def _young_finding(r: Any, y: int) -> str:
-    sig = r.lo > 1 or r.hi < 1
-    change = "augmente" if r.rr >= 1 else "diminue"
     text = (
-        f"Zone {r.zone} : le nombre de jeunes (15–25 ans) rencontrés par heure de présence "
-        f"{change} d'un facteur {_ratio(r.rr)} entre {y - 1} et {y} (IC 95 % {_ratio(r.lo)} – "
-        f"{_ratio(r.hi)}), à horaire égal"
+        f"Zone {r.zone} : {_ratio(r.rr)} fois {'plus' if r.rr >= 1 else 'moins'} de jeunes "
+        f"(15–25 ans) rencontrés par heure de présence en {y} qu'en {y - 1} (rapport ajusté, "
+        f"IC 95 % {_ratio(r.lo)} – {_ratio(r.hi)}), à tranche horaire et type de jour égaux"
     )
-    if not sig:
-        text += " : pas de changement établi"
     if r.naive is not None and not pd.isna(r.naive):
         text += f" ; le rapport brut, sans tenir compte de l'horaire, vaut {_ratio(r.naive)}"
     return text + "."
@@ -417,12 +413,14 @@ def _heat(ctx: _Context, zone: str, fig_dir: Path, slug: str) -> str | None:
 def _young(ctx: _Context, zones: list[str], fig_dir: Path, slug: str) -> dict[str, Any]:
     model = ctx.meta.get("young_model") or {}
     out: dict[str, Any] = {"computed": bool(model.get("computed")), "table": None,
-                           "figure": None, "findings": [], "model": {},
-                           "reason": model.get("reason", "")}  # fmt: skip
+                           "figure": None, "findings": [], "model": {}, "not_printed": [],
+                           "omitted": [], "reason": model.get("reason", "")}  # fmt: skip
     if not model.get("computed"):
         return out
+    zones = [z for z in zones if z in ctx.meta["reported_zones"]]
     rows = _young_rows(model, ctx.cells, zones, ctx.year)
     not_printed = [z for z in zones if z not in set(rows.get("zone", []))]
+    out["omitted"] = [z for z in ctx.meta["zones"] if z not in zones]
     out["not_printed"] = not_printed
     out["model"] = {
         "family": model["family"],
@@ -439,7 +437,14 @@ def _young(ctx: _Context, zones: list[str], fig_dir: Path, slug: str) -> dict[st
     out["table"] = _young_table(rows)
     fig, drawn = young_chart(rows, ctx.years)
     out["figure"] = _save(fig, drawn, fig_dir, f"{slug}-jeunes")
-    out["findings"] = [_young_finding(r, ctx.year) for r in rows.itertuples(index=False)]
+    established = [r for r in rows.itertuples(index=False) if r.lo > 1 or r.hi < 1]
+    out["findings"] = [_young_finding(r, ctx.year) for r in established]
+    stable = [r.zone for r in rows.itertuples(index=False) if not (r.lo > 1 or r.hi < 1)]
+    if stable:
+        out["findings"].append(
+            f"{', '.join(stable)} : pas de changement établi du nombre de jeunes (15–25 ans) "
+            f"rencontrés par heure de présence entre {ctx.year - 1} et {ctx.year}."
+        )
     return out
 
 
