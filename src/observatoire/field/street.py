@@ -518,6 +518,9 @@ def young_presence_model(
             "hours_cur": float(h1),
             "computed": False,
         }
+        if settings.exposition == "observations":
+            h0 = float((z["period"] == 0).sum())
+            h1 = float((z["period"] == 1).sum())
         if h0 > 0 and h1 > 0 and y0 > 0 and y1 > 0:
             naive = (y1 / h1) / (y0 / h0)
             se = math.sqrt(1 / y0 + 1 / y1)
@@ -541,7 +544,11 @@ def young_presence_model(
     data["zone_c"] = pd.Categorical(data["zone"], categories=kept)
     data["band_c"] = data["band"].astype(str)
     data["weekend"] = (data["weekday"] >= 5).astype(int)
-    data["log_hours"] = np.log(data["duration_hours"])
+    per_hour = settings.exposition == "heures"
+    data["log_hours"] = np.log(data["duration_hours"]) if per_hour else 0.0
+    if not per_hour:
+        result["estimand"] = result["estimand"].replace("par heure de présence", "par observation")
+    result["exposure"] = settings.exposition
     bands = "+ C(band_c) " if data["band_c"].nunique() > 1 else ""
     weekend = "+ weekend " if data["weekend"].nunique() > 1 else ""
     rhs = f"0 + C(zone_c) + C(zone_c):period {bands}{weekend}".strip()

@@ -50,6 +50,8 @@ class DiagnosticSettings(BaseModel):
     one observation) or ``bh`` (Benjamini–Hochberg, false discovery rate; assumes positive
     dependence). ``jeunes_min``: fewest young persons met in a zone over both years for the
     model of their presence to estimate that zone's change (else « non estimé »).
+    ``exposition``: the denominator of young people's rate, ``heures`` of presence (offset
+    log(duration)) or ``observations`` (per passage, no offset).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
@@ -67,6 +69,7 @@ class DiagnosticSettings(BaseModel):
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     correction: Literal["holm", "bh"] = "holm"
     jeunes_min: Annotated[int, Field(ge=0)] = 10
+    exposition: Literal["heures", "observations"] = "heures"
 
     @model_validator(mode="after")
     def _checks(self) -> DiagnosticSettings:
