@@ -136,6 +136,13 @@ def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_street_diagnosis_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.diagnostic.report import build_diagnosis_report
+
+    build_diagnosis_report(settings)
+    return 0
+
+
 def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.plans.report import build_plans_report
 
@@ -378,6 +385,19 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_maps,
         "produit les cartes des plans saisonniers (PDF A4 et A3, carte HTML), le dépliant "
         "« Où trouver de l'aide » et la carte des zones",
+    ),
+    "street_diagnosis": (
+        "street-diagnosis",
+        (),
+        _notebook_stage("diagnostic"),
+        "exécute le carnet du diagnostic communautaire de quartier (notebooks/diagnostic.py)",
+    ),
+    "street_diagnosis_report": (
+        "street-diagnosis-report",
+        (),
+        _cmd_street_diagnosis_report,
+        "produit le diagnostic communautaire de quartier : un document par zone et une "
+        "synthèse (HTML et PDF)",
     ),
 }
 

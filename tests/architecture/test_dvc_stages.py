@@ -30,6 +30,8 @@ ENTRIES = {
     "leak_guard": ["observatoire.guard.leaks"],
     "plans_report": ["observatoire.reports.plans.report"],
     "maps": ["observatoire.reports.maps.stage"],
+    "street_diagnosis": ["notebooks/diagnostic.py"],
+    "street_diagnosis_report": ["observatoire.reports.diagnostic.report"],
 }
 """The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""
 

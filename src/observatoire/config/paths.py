@@ -59,6 +59,11 @@ class Paths:
         return self.root / "params/plans.yaml"
 
     @property
+    def terrain_params(self) -> Path:
+        """The field records' analyses (``terrain.yaml``: one section per analysis)."""
+        return self.root / "params/terrain.yaml"
+
+    @property
     def sample(self) -> Path:
         return self.root / "data_raw/sample"
 
@@ -119,6 +124,11 @@ class Paths:
     def weather(self) -> Path:
         """Daily weather (minimum, maximum temperature, official alert) by day and station."""
         return self.clean / "weather.parquet"
+
+    @property
+    def field_clean(self) -> Path:
+        """The field records' canonical tables, one parquet per table (stage ``ingest``)."""
+        return self.clean / "field"
 
     @property
     def linkage_pairs(self) -> Path:
@@ -183,6 +193,10 @@ class Paths:
     def plans(self, year: int) -> Path:
         """The seasonal plans' bilans and the preparation note's numbers (stage ``plans``)."""
         return self.outputs / "plans" / str(year)
+
+    def street_diagnosis(self, year: int) -> Path:
+        """The neighbourhood diagnosis' numbers (stage ``street_diagnosis``)."""
+        return self.outputs / "field" / "diagnostic" / str(year)
 
     def quality(self, year: int) -> Path:
         return self.outputs / "quality" / str(year)

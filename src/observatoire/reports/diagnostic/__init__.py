@@ -1,0 +1,1 @@
+"""The neighbourhood diagnosis report (stage ``street_diagnosis_report``)."""
