@@ -136,6 +136,13 @@ def _cmd_youth_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_relays_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.relays.report import build_relays_report
+
+    build_relays_report(settings)
+    return 0
+
+
 def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.plans.report import build_plans_report
 
@@ -371,6 +378,20 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_plans_report,
         "produit les bilans des plans saisonniers et la note de préparation de l'hiver "
         "(HTML et PDF)",
+    ),
+    "relays": (
+        "relays",
+        ("relais",),
+        _notebook_stage("relais"),
+        "exécute le carnet des habitants-relais : prestations, besoins, défraiements et "
+        "plafonds légaux (notebooks/relais.py)",
+    ),
+    "relays_report": (
+        "relays-report",
+        ("rapport-relais",),
+        _cmd_relays_report,
+        "produit le rapport des habitants-relais (HTML et PDF), la fiche mensuelle du comité "
+        "et les relevés internes par volontaire",
     ),
     "maps": (
         "maps",

@@ -72,6 +72,7 @@ __all__ = [
     "allowance_status",
     "compute_relays",
     "holm",
+    "load_relay_tables",
     "newcombe_diff",
     "poisson_ratio_ci",
     "read_results",
@@ -551,6 +552,39 @@ def compute_relays(
         partner=settings.partner,
         notes=notes,
     )
+
+
+SERVICE_COLUMNS = (
+    "partner_id", "submission_id", "form_version", "year", "source_file", "source_row",
+    "date", "hour", "relay_id", "point", "people_helped", "needs", "actions", "oriented_to",
+    "barriers", "note",
+)  # fmt: skip
+ALLOWANCE_COLUMNS = (
+    "partner_id", "submission_id", "form_version", "year", "source_file", "source_row",
+    "date", "relay_id", "hours", "allowance_eur",
+)  # fmt: skip
+
+
+def load_relay_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """``relay_services`` and ``relay_allowances`` from ``data_clean/field/`` (empty frames with
+    the canonical columns when a table is absent, and a French note saying so)."""
+    notes, frames = [], []
+    for name, columns in (
+        ("relay_services", SERVICE_COLUMNS),
+        ("relay_allowances", ALLOWANCE_COLUMNS),
+    ):
+        path = Path(folder) / f"{name}.parquet"
+        if path.exists():
+            frames.append(pd.read_parquet(path))
+        else:
+            notes.append(f"Table {path} absente : lancez « observatoire ingest ».")
+            frames.append(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}))
+    services, allowances = frames
+    services["date"] = pd.to_datetime(services["date"])
+    allowances["date"] = pd.to_datetime(allowances["date"])
+    for column in ("hours", "allowance_eur"):
+        allowances[column] = pd.to_numeric(allowances[column]).astype("float64")
+    return services, allowances, notes
 
 
 def _clean(x: Any) -> Any:
