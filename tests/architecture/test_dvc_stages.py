@@ -29,6 +29,8 @@ ENTRIES = {
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],
     "plans_report": ["observatoire.reports.plans.report"],
+    "relays": ["notebooks/relais.py"],
+    "relays_report": ["observatoire.reports.relays.report"],
     "maps": ["observatoire.reports.maps.stage"],
 }
 """The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""

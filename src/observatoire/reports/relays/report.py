@@ -337,7 +337,7 @@ def report_context(
     findings.append(
         f"Défraiements {year} : {allowance['over_text']} volontaire(s) au-delà du plafond annuel "
         f"légal et {allowance['near_text']} entre {allowance['warning']} du plafond et le "
-        "plafond (nombres de personnes : « < k » sous le seuil du secret statistique)."
+        f"plafond (nombres de personnes : « < {cells.k} » sous le seuil du secret statistique)."
     )
     return {
         "computed": True,

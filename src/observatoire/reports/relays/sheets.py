@@ -49,7 +49,8 @@ def euros(x: float) -> str:
 PREAMBLE = """
 #set document(title: {title}, author: {author})
 #set page(paper: "a4", margin: (x: 1.8cm, top: 1.6cm, bottom: 1.8cm),
-  footer: context [#set text(size: 7.5pt, fill: luma(90)); #{footer} #h(1fr) page #counter(page).display()])
+  footer: context [#set text(size: 7.5pt, fill: luma(90))
+    #{footer} #h(1fr) page #counter(page).display()])
 #set text(lang: "fr", font: ("Libertinus Serif",), size: 10pt)
 #set par(justify: false, leading: 0.55em)
 #set table(stroke: (x, y) => if y == 0 {{ (bottom: 0.7pt) }} else {{ (bottom: 0.3pt + luma(210)) }},
@@ -77,8 +78,9 @@ def _table(columns: list[str], rows: list[list[Any]], align: str) -> str:
     cells = ", ".join(lit(c) for c in columns)
     body = ", ".join(lit(v) for r in rows for v in r)
     aligns = ", ".join("left" if a == "l" else "right" for a in align)
+    widths = ", ".join(["1fr"] + ["auto"] * (len(columns) - 1))
     return (
-        f"#table(columns: {len(columns)}, align: ({aligns},), {cells}"
+        f"#table(columns: ({widths}), align: ({aligns},), {cells}"
         + (f", {body}" if body else "")
         + ")\n"
     )
@@ -256,9 +258,11 @@ def statement_pdf(
         [f"Plafond annuel {year}", euros(ceiling.yearly)],
         ["Part du plafond annuel atteinte", pct(float(volunteer.share))],
         ["Situation", STATUS[str(volunteer.status)]],
-        [f"Seuil d'alerte ({pct(settings.warning_share, 0)}) atteint le", when(volunteer.warning_date)],
+        [f"Seuil d'alerte ({pct(settings.warning_share, 0)}) atteint le",
+         when(volunteer.warning_date)],
         ["Plafond annuel dépassé le", when(volunteer.exceeded_date)],
-        [f"Journées au-delà du plafond journalier ({euros(ceiling.daily)})", num(int(volunteer.days_above_daily))],
+        [f"Journées au-delà du plafond journalier ({euros(ceiling.daily)})",
+         num(int(volunteer.days_above_daily))],
     ]  # fmt: skip
     last = calendar.monthrange(year, 12)[1]
     src = PREAMBLE.format(
@@ -266,22 +270,27 @@ def statement_pdf(
         author=lit(organisation),
         footer=lit(f"{INTERNAL} — relevé {code} {year}"),
     )
+    title = f"Relevé des défraiements {year} — relais {code}"
+    period = (
+        f"Période : du 1er janvier au {last} décembre {year}, journées notées dans le tableau "
+        "des défraiements du coordinateur."
+    )
     src += (
-        "#block(width: 100%, fill: rgb(\"#B3261E\"), inset: 7pt, radius: 2pt, "
-        f"text(fill: white, weight: \"bold\", size: 11pt, {lit(INTERNAL.upper())}))\n\n"
+        '#block(width: 100%, fill: rgb("#B3261E"), inset: 7pt, radius: 2pt, '
+        f'text(fill: white, weight: "bold", size: 11pt, {lit(INTERNAL.upper())}))\n\n'
         f"#text(size: 9pt, fill: luma(90), {lit(organisation + ' — habitants-relais')})\n\n"
-        f"#text(size: 16pt, weight: \"bold\", {lit(f'Relevé des défraiements {year} — relais {code}')})\n\n"
-        f"#text(size: 9.5pt, {lit(f'Période : du 1er janvier au {last} décembre {year}, journées notées dans le tableau des défraiements du coordinateur.')})\n\n"
-    )  # fmt: skip
-    src += "#grid(columns: (1fr, 1.35fr), gutter: 1.2em, [\n"
-    src += _table(["Année", "Valeur"], summary, "lr")
-    src += "], [\n"
+        f'#text(size: 16pt, weight: "bold", {lit(title)})\n\n'
+        f"#text(size: 9.5pt, {lit(period)})\n\n"
+    )
+    src += "#block(width: 75%, " + _table(["L'année", "Valeur"], summary, "lr")[1:-1] + ")\n"
+    src += "#v(0.5em)\n"
     src += _table(
-        ["Mois", "Jours", "Heures", "Défraiements", "> plafond j.", "Cumul", "Cumul / plafond"],
+        ["Mois", "Jours", "Heures", "Défraiements", "Jours > plafond journalier", "Cumul",
+         "Cumul / plafond annuel"],
         rows,
         "lrrrrrr",
-    )
-    src += "])\n#v(0.5em)\n"
+    )  # fmt: skip
+    src += "#v(0.5em)\n"
     src += (
         f"#text(size: 9.5pt, {lit('Journées au-delà du plafond journalier : ' + above_text)})\n\n"
     )
@@ -290,10 +299,10 @@ def statement_pdf(
         + lit(
             f"Plafonds du défraiement forfaitaire des volontaires {year} (loi du 3 juillet 2005 "
             f"relative aux droits des volontaires, art. 10) : {euros(ceiling.daily)} par jour et "
-            f"{euros(ceiling.yearly)} par an. Source : {ceiling.source} — {ceiling.url}. Le plafond "
-            "annuel vaut pour tous les défraiements forfaitaires reçus dans l'année, toutes "
-            "organisations confondues : ce relevé ne compte que ceux du projet. Au-delà d'un "
-            "plafond, le défraiement risque d'être requalifié en rémunération."
+            f"{euros(ceiling.yearly)} par an. Source : {ceiling.source} — {ceiling.url}. Le "
+            "plafond annuel vaut pour tous les défraiements forfaitaires reçus dans l'année, "
+            "toutes organisations confondues : ce relevé ne compte que ceux du projet. Au-delà "
+            "d'un plafond, le défraiement risque d'être requalifié en rémunération."
         )
         + ")\n\n"
     )
@@ -302,10 +311,15 @@ def statement_pdf(
         + lit(
             f"Le volontaire est désigné par son code pseudonyme {code} (début de son pseudonyme "
             "calculé avec la clé secrète du projet) ; aucun nom ne figure dans les données de "
-            "l'observatoire. Pour retrouver la personne, le coordinateur tape « observatoire "
-            f"pseudonyme --partner {settings.partner} » et saisit le code de volontaire de la "
-            f"personne (non affiché) : le pseudonyme obtenu commence par {code[2:]}. {INTERNAL} : "
-            "ce relevé contient des données personnelles du volontaire."
+            "l'observatoire. Pour retrouver la personne, le coordinateur tape la commande "
+        )
+        + ") #raw("
+        + lit(f"observatoire pseudonyme --partner {settings.partner}")
+        + ") #text(size: 8.5pt, "
+        + lit(
+            " et saisit le code de volontaire de la personne (non affiché) : le pseudonyme "
+            f"obtenu commence par {code[2:]}. {INTERNAL} : ce relevé contient des données "
+            "personnelles du volontaire."
         )
         + ")\n"
     )
