@@ -53,6 +53,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from observatoire.core.schema import (
+    RELAY_ALLOWANCE_COLUMNS,
+    RELAY_SERVICE_COLUMNS,
+    split_codes,
+)
 from observatoire.core.stats import proportion_ci
 from observatoire.core.storage import write_csv
 from observatoire.field.relays_settings import RelaysSettings
@@ -77,12 +82,13 @@ __all__ = [
     "poisson_ratio_ci",
     "read_results",
     "relay_codes",
-    "split_codes",
     "write_relays",
 ]
 
 RESULTS_FILE = "relais.json"
 
+# French labels of the canonical code lists (observatoire.core.schema.RELAY_*: the same codes,
+# checked by tests/unit/field/test_relays.py), worded for the report's tables.
 POINTS = {"fixe": "Point fixe", "mobile": "Point mobile (vélo-cargo)"}
 NEEDS = {
     "social": "Social",
@@ -142,16 +148,6 @@ BANDS = {
 }
 """Bands of a volunteer's yearly allowance as a share of the yearly ceiling (the seuil d'alerte
 is ``warning_share``); a volunteer exactly at the ceiling is ``proche`` (not above it)."""
-
-
-def split_codes(series: pd.Series, codes: Iterable[str]) -> pd.DataFrame:
-    """0/1 int columns named by code from a column of sorted space-separated codes (the
-    canonical storage of a select-multiple answer); a code absent from ``codes`` is ignored."""
-    sets = series.fillna("").astype(str).str.split()
-    return pd.DataFrame(
-        {c: sets.map(lambda s, c=c: int(c in s)).astype("int64") for c in codes},
-        index=series.index,
-    )
 
 
 def relay_codes(ids: Iterable[str]) -> dict[str, str]:
@@ -554,24 +550,13 @@ def compute_relays(
     )
 
 
-SERVICE_COLUMNS = (
-    "partner_id", "submission_id", "form_version", "year", "source_file", "source_row",
-    "date", "hour", "relay_id", "point", "people_helped", "needs", "actions", "oriented_to",
-    "barriers", "note",
-)  # fmt: skip
-ALLOWANCE_COLUMNS = (
-    "partner_id", "submission_id", "form_version", "year", "source_file", "source_row",
-    "date", "relay_id", "hours", "allowance_eur",
-)  # fmt: skip
-
-
 def load_relay_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """``relay_services`` and ``relay_allowances`` from ``data_clean/field/`` (empty frames with
     the canonical columns when a table is absent, and a French note saying so)."""
     notes, frames = [], []
     for name, columns in (
-        ("relay_services", SERVICE_COLUMNS),
-        ("relay_allowances", ALLOWANCE_COLUMNS),
+        ("relay_services", RELAY_SERVICE_COLUMNS),
+        ("relay_allowances", RELAY_ALLOWANCE_COLUMNS),
     ):
         path = Path(folder) / f"{name}.parquet"
         if path.exists():

@@ -7,6 +7,9 @@ import math
 import pandas as pd
 import pytest
 
+from observatoire.core import schema
+from observatoire.core.schema import split_codes
+from observatoire.field import relays
 from observatoire.field.relays import (
     allowance_status,
     compute_relays,
@@ -15,7 +18,6 @@ from observatoire.field.relays import (
     poisson_ratio_ci,
     read_results,
     relay_codes,
-    split_codes,
     write_relays,
 )
 from observatoire.field.relays_settings import RelaysError, relays_from_mapping
@@ -150,3 +152,14 @@ def test_write_and_read_back(planted, tmp_path):
     assert (tmp_path / "interne" / "volontaires.csv").exists()
     assert not (tmp_path / "volontaires.csv").exists()  # individual figures stay internal
     assert len(back["frames"]["comptes"]) == len(res.counts)
+
+
+def test_labels_cover_exactly_the_canonical_code_lists():
+    for canonical, labels in (
+        (schema.RELAY_POINTS, relays.POINTS),
+        (schema.RELAY_NEEDS, relays.NEEDS),
+        (schema.RELAY_ACTIONS, relays.ACTIONS),
+        (schema.RELAY_ORIENTATIONS, relays.ORIENTATIONS),
+        (schema.RELAY_BARRIERS, relays.BARRIERS),
+    ):
+        assert set(canonical) == set(labels)
