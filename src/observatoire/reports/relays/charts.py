@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from observatoire.reports.charts import PALETTE, french_axis, new_figure
 
@@ -38,6 +39,8 @@ def shares_chart(frame: pd.DataFrame, xlabel: str) -> tuple[Figure, pd.DataFrame
     """Share of the year's sheets noting each code, with its 95 % interval, one marker per
     year. ``frame``: ``libelle``, ``annee``, ``part``, ``ic_bas``, ``ic_haut`` (published cells
     only)."""
+    noted = frame.groupby("libelle", sort=False)["part"].transform("max") > 0
+    frame = frame[noted]  # a code no sheet of either year notes: in the table, not drawn
     labels = list(dict.fromkeys(frame["libelle"]))
     years = sorted(frame["annee"].unique())
     fig, ax = new_figure(1.6 + 0.75 * len(labels))
@@ -54,6 +57,7 @@ def shares_chart(frame: pd.DataFrame, xlabel: str) -> tuple[Figure, pd.DataFrame
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_xlim(left=0)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
     french_axis(ax, "x")
-    ax.legend(frameon=False, ncols=len(years), loc="lower right")
+    fig.legend(frameon=False, ncols=len(years), loc="outside upper right")
     return fig, frame

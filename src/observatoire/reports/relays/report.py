@@ -155,7 +155,8 @@ def _coded_section(
         if changes is not None and code in changes.index and len(years) == 2:
             c = changes.loc[code]
             published = all(r[y]["part"] is not None for y in years)
-            if published and not math.isnan(c["diff"]):
+            noted = c["services_prev"] + c["services_cur"] > 0
+            if published and noted and not math.isnan(c["diff"]):
                 change = f"{pts(c['diff'])} ({pts(c['lo'])} à {pts(c['hi'])})"
                 if c["p_holm"] < SIGNIFICANCE:
                     change += " \\*"
