@@ -29,6 +29,8 @@ ENTRIES = {
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],
     "plans_report": ["observatoire.reports.plans.report"],
+    "relays": ["notebooks/relais.py"],
+    "relays_report": ["observatoire.reports.relays.report"],
     "maps": ["observatoire.reports.maps.stage"],
     "street_diagnosis": ["notebooks/diagnostic.py"],
     "street_diagnosis_report": ["observatoire.reports.diagnostic.report"],

@@ -190,6 +190,25 @@ class Paths:
     def youth(self, year: int) -> Path:
         return self.outputs / "youth" / str(year)
 
+    # field records (issue 19): the relays' activity
+    @property
+    def field_clean(self) -> Path:
+        """The field records' canonical tables, one parquet per table (stage ``ingest``)."""
+        return self.clean / "field"
+
+    @property
+    def terrain_params(self) -> Path:
+        """The field records' parameters (``params/terrain.yaml``: one section per analysis)."""
+        return self.root / "params/terrain.yaml"
+
+    def relays(self, year: int) -> Path:
+        """The neighbourhood relays' numbers (stage ``relays``)."""
+        return self.outputs / "field" / "relais" / str(year)
+
+    def relays_statements(self, year: int) -> Path:
+        """The volunteers' statements (INTERNAL: never published, never in the ledger)."""
+        return self.outputs / "relais" / str(year) / "releves"
+
     def plans(self, year: int) -> Path:
         """The seasonal plans' bilans and the preparation note's numbers (stage ``plans``)."""
         return self.outputs / "plans" / str(year)

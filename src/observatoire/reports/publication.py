@@ -37,6 +37,7 @@ from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledge
 from observatoire.disclosure.maps import MAPS_FOLDER, publish_zones, write_zone_tables
 from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_plan_tables
 from observatoire.disclosure.publication import publish
+from observatoire.disclosure.relais import RELAIS_FOLDER, publish_relays, write_relays_tables
 from observatoire.disclosure.suppression import PUBLISHED, Publication, audit, merge
 from observatoire.disclosure.youth import (
     YouthPublication,
@@ -140,6 +141,9 @@ def build_publication(settings: Settings) -> None:
     street = publish_diagnosis(PATHS.street_diagnosis(year), year, k)  # diagnostic de quartier
     if street is not None:
         parts[DIAGNOSTIC_FOLDER] = street
+    relays = publish_relays(PATHS.relays(year), k)  # the neighbourhood relays
+    if relays is not None:
+        parts[RELAIS_FOLDER] = relays
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
     if len(failed):
@@ -166,6 +170,8 @@ def build_publication(settings: Settings) -> None:
             write_zone_tables(zones, out / MAPS_FOLDER)
         if street is not None:
             write_diagnosis_tables(street, PATHS.street_diagnosis(year), out / DIAGNOSTIC_FOLDER)
+        if PATHS.relays(year).exists():
+            write_relays_tables(relays, PATHS.relays(year), out / RELAIS_FOLDER, k)
         ledger = ledger_of(parts)
         write_safe_csv(ledger, out / LEDGER, quote_all=False)
         write_state(

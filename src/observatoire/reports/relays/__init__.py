@@ -1,0 +1,1 @@
+"""The neighbourhood relays' report, monthly sheet and internal volunteer statements."""
