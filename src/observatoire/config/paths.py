@@ -190,17 +190,7 @@ class Paths:
     def youth(self, year: int) -> Path:
         return self.outputs / "youth" / str(year)
 
-    # field records (issue 19): the relays' activity
-    @property
-    def field_clean(self) -> Path:
-        """The field records' canonical tables, one parquet per table (stage ``ingest``)."""
-        return self.clean / "field"
-
-    @property
-    def terrain_params(self) -> Path:
-        """The field records' parameters (``params/terrain.yaml``: one section per analysis)."""
-        return self.root / "params/terrain.yaml"
-
+    # field records (issue 19)
     def relays(self, year: int) -> Path:
         """The neighbourhood relays' numbers (stage ``relays``)."""
         return self.outputs / "field" / "relais" / str(year)
