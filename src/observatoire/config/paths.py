@@ -59,6 +59,11 @@ class Paths:
         return self.root / "params/plans.yaml"
 
     @property
+    def field_params(self) -> Path:
+        """The field records' analyses: barometer, diagnosis, relays (``terrain.yaml``)."""
+        return self.root / "params/terrain.yaml"
+
+    @property
     def sample(self) -> Path:
         return self.root / "data_raw/sample"
 
@@ -75,6 +80,11 @@ class Paths:
     @property
     def clean(self) -> Path:
         return self.root / "data_clean"
+
+    @property
+    def field_clean(self) -> Path:
+        """The field records' canonical tables, one parquet per table (stage ``ingest``)."""
+        return self.clean / "field"
 
     @property
     def staging(self) -> Path:
@@ -183,6 +193,10 @@ class Paths:
     def plans(self, year: int) -> Path:
         """The seasonal plans' bilans and the preparation note's numbers (stage ``plans``)."""
         return self.outputs / "plans" / str(year)
+
+    def barometer(self, year: int) -> Path:
+        """The violence barometer's numbers (stage ``barometer``)."""
+        return self.outputs / "field" / "barometre" / str(year)
 
     def quality(self, year: int) -> Path:
         return self.outputs / "quality" / str(year)
