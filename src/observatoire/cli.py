@@ -143,6 +143,13 @@ def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_barometer_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.barometre.report import build_barometre_report
+
+    build_barometre_report(settings)
+    return 0
+
+
 def _cmd_maps(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.maps.stage import build_maps
 
@@ -340,6 +347,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         "exécute le carnet des plans saisonniers : bilans, effet de la température, lits "
         "nécessaires (notebooks/plans.py)",
     ),
+    "barometer": (
+        "barometer",
+        (),
+        _notebook_stage("barometre"),
+        "exécute le carnet du baromètre des violences : incidents, taux, tendance, enquête, "
+        "témoignages (notebooks/barometre.py)",
+    ),
     "publication": (
         "publication",
         (),
@@ -371,6 +385,12 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_plans_report,
         "produit les bilans des plans saisonniers et la note de préparation de l'hiver "
         "(HTML et PDF)",
+    ),
+    "barometer_report": (
+        "barometer-report",
+        (),
+        _cmd_barometer_report,
+        "produit le baromètre des violences (HTML et PDF)",
     ),
     "maps": (
         "maps",

@@ -25,10 +25,12 @@ ENTRIES = {
     "report": ["observatoire.reports.annual.report"],
     "youth": ["notebooks/jeunes.py"],
     "plans": ["notebooks/plans.py"],
+    "barometer": ["notebooks/barometre.py"],
     "publication": ["observatoire.reports.publication"],
     "youth_report": ["observatoire.reports.youth.report"],
     "leak_guard": ["observatoire.guard.leaks"],
     "plans_report": ["observatoire.reports.plans.report"],
+    "barometer_report": ["observatoire.reports.barometre.report"],
     "maps": ["observatoire.reports.maps.stage"],
 }
 """The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""

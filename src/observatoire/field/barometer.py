@@ -34,11 +34,25 @@ from observatoire.field.violence_settings import BarometreSettings
 __all__ = [
     "COUNTS_FILE",
     "RESULTS_FILE",
+    "TABLES",
     "BarometerResults",
     "compute_barometer",
+    "read_field_tables",
     "write_barometer",
 ]
 
+TABLES: dict[str, tuple[str, ...]] = {
+    "incidents": (
+        "date", "hour", "service", "types", "direction", "severity", "consequences", "context",
+        "persons_involved", "person_id", "note", "year",
+    ),
+    "worker_survey": (
+        "service", "role", "seniority", "verbal_12m", "physical_12m", "threat_12m",
+        "witnessed_12m", "safety", "trained", "support_after", "note", "year",
+    ),
+    "testimonies": ("date", "role", "service", "themes", "text", "year"),
+}  # fmt: skip
+"""The canonical field tables the barometer reads and the columns it uses (coord19)."""
 RESULTS_FILE = "resultats.json"
 COUNTS_FILE = "comptes.csv"
 QUOTES = 4
@@ -78,15 +92,11 @@ def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) 
     years = [year - 1, year]
     inc = incidents[incidents["year"].isin(years)].copy()
     res.results["incidents"] = {str(y): int((inc["year"] == y).sum()) for y in years}
-    by_service = inc.groupby(["service", "year"]).size().unstack("year")
-    by_service = by_service.reindex(columns=years).fillna(0).astype("int64")
-    by_service.loc["total"] = by_service.sum()
-    res.add("services", by_service)
     for column, (codes, multiple) in vi.DIMENSIONS.items():
         table = vi.code_counts(inc, column, codes, multiple).reindex(columns=years, fill_value=0)
         res.add(column, table)
         if not multiple:
-            unanswered = by_service.loc["total"] - table.sum()
+            unanswered = inc.groupby("year").size().reindex(years, fill_value=0) - table.sum()
             res.results.setdefault("unanswered", {})[column] = {
                 str(y): int(unanswered[y]) for y in years
             }
@@ -97,6 +107,11 @@ def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) 
     exposure = vi.monthly_exposure(contacts, s.exposure, years)
     panel = vi.monthly_panel(inc, exposure)
     res.frames["mois"] = panel
+    services = sorted(set(inc["service"].dropna()) | set(panel["service"]))
+    by_service = inc.groupby(["service", "year"]).size().unstack("year")
+    by_service = by_service.reindex(index=services, columns=years).fillna(0).astype("int64")
+    by_service.loc["total"] = by_service.sum()
+    res.add("services", by_service)
     rates = []
     for (service, y), g in panel.groupby(["service", "year"]):
         rates.append(
@@ -136,6 +151,13 @@ def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) 
             **({"rate_ratio": rr.to_dict()} if rr is not None else {"reason": "aucun incident"}),
         }
     res.results["closing"] = closing
+    window = {
+        svc: {"fenetre": c["rate_ratio"]["x1"], "autres_heures": c["rate_ratio"]["x0"]}
+        for svc, c in closing.items()
+        if c["computed"]
+    }
+    if window:
+        res.add("fermeture", pd.DataFrame(window).T)
     res.results["hour_unknown"] = int(cur["hour"].isna().sum())
     if hours:
         frame = pd.DataFrame(hours).rename_axis("hour").astype("int64")
@@ -185,6 +207,12 @@ def _survey(res: BarometerResults, survey: pd.DataFrame, s: BarometreSettings) -
     prevalences = sv.prevalences(survey, strata)
     roles = sv.compare_groups(survey, strata, "role")
     services = sv.compare_groups(survey, strata, "service")
+    if strata.over:
+        res.notes.append(
+            "Effectifs de params/terrain.yaml (barometre.staffing) inférieurs au nombre de "
+            "répondants pour " + ", ".join(strata.over) + " : effectif porté au nombre de "
+            "répondants ; à faire : mettez les effectifs à jour."
+        )
     res.frames["comparaisons_role"] = roles
     res.frames["comparaisons_service"] = services
     frame_total = sum(sum(r.values()) for r in s.staffing.values())
@@ -195,12 +223,15 @@ def _survey(res: BarometerResults, survey: pd.DataFrame, s: BarometreSettings) -
         "not_covered": strata.not_covered,
         "out_of_frame": strata.out_of_frame,
         "collapsed": strata.collapsed,
+        "over_frame": strata.over,
         "prevalences": prevalences,
         "roles": roles.to_dict(orient="records"),
         "services": services.to_dict(orient="records"),
     }
-    resp = survey.groupby(["service", "role"]).size().unstack("role", fill_value=0)
-    res.add("repondants", resp.astype("int64"))
+    for by in ("service", "role"):
+        n = survey[by].fillna("").astype(str).value_counts().sort_index()
+        n.loc["total"] = len(survey)
+        res.add(f"repondants_{by}", n.rename("repondants").to_frame())
     values = sv.outcome_values(survey)
     answers = pd.DataFrame(
         {
@@ -240,6 +271,20 @@ def _themes(res: BarometerResults, testimonies: pd.DataFrame, s: BarometreSettin
         "quotes": [{"text": q, "role": r} for q, r in quotes],
         "quote_selector": "repli local (observatoire.field.themes.quote_candidates)",
     }
+
+
+def read_field_tables(folder: Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The barometer's tables from ``data_clean/field/<table>.parquet``; an absent table is an
+    empty frame with its columns, and a French note says so."""
+    tables, notes = {}, []
+    for name, columns in TABLES.items():
+        path = Path(folder) / f"{name}.parquet"
+        if path.exists():
+            tables[name] = pd.read_parquet(path)
+        else:
+            tables[name] = pd.DataFrame(columns=list(columns))
+            notes.append(f"Table « {name} » absente ({path}) : partie correspondante vide.")
+    return tables, notes
 
 
 def compute_barometer(

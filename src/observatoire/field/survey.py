@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,7 @@ class Strata:
     not_covered: int
     out_of_frame: int
     collapsed: list[str]
+    over: list[str] = field(default_factory=list)  # cells with more respondents than staff
 
 
 def poststrata(survey: pd.DataFrame, staffing: Mapping[str, Mapping[str, int]]) -> Strata:
@@ -90,7 +91,8 @@ def poststrata(survey: pd.DataFrame, staffing: Mapping[str, Mapping[str, int]]) 
     n = cell.value_counts()
     population: dict[str, float] = {}
     not_covered = 0
-    collapsed = []
+    collapsed: list[str] = []
+    over: list[str] = []
     for service, roles in staffing.items():
         cells = {f"{service}×{r}": N for r, N in roles.items()}
         answered = {c: N for c, N in cells.items() if n.get(c, 0) > 0}
@@ -101,6 +103,9 @@ def poststrata(survey: pd.DataFrame, staffing: Mapping[str, Mapping[str, int]]) 
         share = sum(answered.values())
         for c, N in answered.items():
             population[c] = N + empty * N / share
+            if n[c] > population[c]:  # a stale frame: the respondents are at least the staff
+                over.append(c)
+                population[c] = float(n[c])
         collapsed += [c for c in cells if c not in answered]
     inside = cell.isin(population)
     return Strata(
@@ -109,6 +114,7 @@ def poststrata(survey: pd.DataFrame, staffing: Mapping[str, Mapping[str, int]]) 
         not_covered=int(not_covered),
         out_of_frame=int((~inside).sum()),
         collapsed=collapsed,
+        over=over,
     )
 
 

@@ -24,29 +24,34 @@ class Block(BaseModel):
 
 
 class OpeningHours(Block):
-    """Opening hours in whole hours; ``opens > closes`` for a night service (20 h – 8 h)."""
+    """Opening hours in whole hours; ``opens > closes`` for a night service (20 h – 8 h),
+    ``opens == closes`` for a service open day and night (a residence)."""
 
     opens: Hour
     closes: Hour
+    closing_at: Hour | None = None
+    """The hour of the closing moment the window precedes, when it is not ``closes``: the
+    doors of a night shelter open 20 h – 8 h close at 22 h, a residence's curfew."""
     closing_window: Annotated[int, Field(ge=1, le=6)] = 1
-    """The hours before closing that form the closing window (1: the hour ending at closing)."""
+    """The hours before the closing moment that form the window (1: the hour ending at it)."""
 
     @model_validator(mode="after")
-    def _not_empty(self) -> OpeningHours:
-        if self.opens == self.closes:
-            raise ValueError("« opens » et « closes » sont égales : le service n'ouvrirait pas.")
+    def _window_inside(self) -> OpeningHours:
         if self.closing_window >= len(self.open_hours()):
             raise ValueError("« closing_window » couvre toutes les heures d'ouverture.")
+        if not set(self.closing_hours()) <= set(self.open_hours()):
+            raise ValueError("la fenêtre de fermeture sort des heures d'ouverture.")
         return self
 
     def open_hours(self) -> list[int]:
         """The hours (0–23, the hour starting at h) the service is open, in opening order."""
-        span = (self.closes - self.opens) % 24
+        span = (self.closes - self.opens) % 24 or 24
         return [(self.opens + i) % 24 for i in range(span)]
 
     def closing_hours(self) -> list[int]:
-        """The last ``closing_window`` open hours (e.g. 7 for a shelter closing at 8 h)."""
-        return self.open_hours()[-self.closing_window :]
+        """The ``closing_window`` hours before the closing moment (21 for doors closing at 22 h)."""
+        end = self.closes if self.closing_at is None else self.closing_at
+        return [(end - i) % 24 for i in range(self.closing_window, 0, -1)]
 
     @property
     def overnight(self) -> bool:

@@ -28,6 +28,11 @@ from observatoire.core.errors import ObservatoireError
 from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import atomic_dir
 from observatoire.disclosure.archive import LEDGER, read_release
+from observatoire.disclosure.barometre import (
+    BAROMETRE_FOLDER,
+    publish_barometre,
+    write_barometre_tables,
+)
 from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledger_of, write_state
 from observatoire.disclosure.maps import MAPS_FOLDER, publish_zones, write_zone_tables
 from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_plan_tables
@@ -132,6 +137,9 @@ def build_publication(settings: Settings) -> None:
     zones = maps_publication(settings)
     if zones is not None:
         parts[MAPS_FOLDER] = zones
+    barometre = publish_barometre(PATHS.barometer(year), year, k)  # the violence barometer
+    if barometre is not None:
+        parts[BAROMETRE_FOLDER] = barometre
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
     if len(failed):
@@ -156,6 +164,8 @@ def build_publication(settings: Settings) -> None:
             write_plan_tables(seasonal, PATHS.plans(year), out / PLANS_FOLDER)
         if zones is not None:
             write_zone_tables(zones, out / MAPS_FOLDER)
+        if barometre is not None:
+            write_barometre_tables(barometre, out / BAROMETRE_FOLDER)
         ledger = ledger_of(parts)
         write_safe_csv(ledger, out / LEDGER, quote_all=False)
         write_state(

@@ -190,7 +190,20 @@ def test_stage_writes_counts_for_publication(baro, settings, tmp_path):
         services.loc[services["row"] == "total", "value"].iloc[0]
         == services[services["row"] != "total"]["value"].sum()
     )
-    assert {"types", "direction", "exclusions", "repondants", "themes"} <= set(counts["table"])
+    assert {"types", "direction", "exclusions", "repondants_role", "themes", "fermeture"} <= set(
+        counts["table"]
+    )
+
+
+def test_closing_window_before_the_closing_moment():
+    from observatoire.field.violence_settings import OpeningHours
+
+    doors = OpeningHours(opens=20, closes=8, closing_at=22)
+    assert doors.closing_hours() == [21] and len(doors.open_hours()) == 12
+    assert OpeningHours(opens=0, closes=0, closing_at=23).closing_hours() == [22]
+    assert OpeningHours(opens=9, closes=16, closing_window=2).closing_hours() == [14, 15]
+    with pytest.raises(ValueError, match="sort des heures"):
+        OpeningHours(opens=9, closes=16, closing_at=20)
 
 
 def test_params_file_loads_and_unknown_keys_are_named():
