@@ -347,13 +347,6 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         "exécute le carnet des plans saisonniers : bilans, effet de la température, lits "
         "nécessaires (notebooks/plans.py)",
     ),
-    "barometer": (
-        "barometer",
-        (),
-        _notebook_stage("barometre"),
-        "exécute le carnet du baromètre des violences : incidents, taux, tendance, enquête, "
-        "témoignages (notebooks/barometre.py)",
-    ),
     "publication": (
         "publication",
         (),
@@ -386,18 +379,25 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         "produit les bilans des plans saisonniers et la note de préparation de l'hiver "
         "(HTML et PDF)",
     ),
-    "barometer_report": (
-        "barometer-report",
-        (),
-        _cmd_barometer_report,
-        "produit le baromètre des violences (HTML et PDF)",
-    ),
     "maps": (
         "maps",
         ("cartes",),
         _cmd_maps,
         "produit les cartes des plans saisonniers (PDF A4 et A3, carte HTML), le dépliant "
         "« Où trouver de l'aide » et la carte des zones",
+    ),
+    "barometer": (
+        "barometer",
+        (),
+        _notebook_stage("barometre"),
+        "exécute le carnet du baromètre des violences : incidents, taux, tendance, enquête, "
+        "témoignages (notebooks/barometre.py)",
+    ),
+    "barometer_report": (
+        "barometer-report",
+        (),
+        _cmd_barometer_report,
+        "produit le baromètre des violences (HTML et PDF)",
     ),
 }
 
