@@ -157,6 +157,13 @@ def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_barometer_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.barometre.report import build_barometre_report
+
+    build_barometre_report(settings)
+    return 0
+
+
 def _cmd_maps(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.maps.stage import build_maps
 
@@ -434,6 +441,19 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_street_diagnosis_report,
         "produit le diagnostic communautaire de quartier : un document par zone et une "
         "synthèse (HTML et PDF)",
+    ),
+    "barometer": (
+        "barometer",
+        (),
+        _notebook_stage("barometre"),
+        "exécute le carnet du baromètre des violences : incidents, taux, tendance, enquête, "
+        "témoignages (notebooks/barometre.py)",
+    ),
+    "barometer_report": (
+        "barometer-report",
+        (),
+        _cmd_barometer_report,
+        "produit le baromètre des violences (HTML et PDF)",
     ),
 }
 

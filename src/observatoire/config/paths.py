@@ -82,6 +82,11 @@ class Paths:
         return self.root / "data_clean"
 
     @property
+    def field_clean(self) -> Path:
+        """The field records' canonical tables, one parquet per table (stage ``ingest``)."""
+        return self.clean / "field"
+
+    @property
     def staging(self) -> Path:
         return self.clean / "staging"
 
@@ -206,6 +211,10 @@ class Paths:
     def street_diagnosis(self, year: int) -> Path:
         """The neighbourhood diagnosis' numbers (stage ``street_diagnosis``)."""
         return self.outputs / "field" / "diagnostic" / str(year)
+
+    def barometer(self, year: int) -> Path:
+        """The violence barometer's numbers (stage ``barometer``)."""
+        return self.outputs / "field" / "barometre" / str(year)
 
     def quality(self, year: int) -> Path:
         return self.outputs / "quality" / str(year)

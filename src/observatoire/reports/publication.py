@@ -28,6 +28,11 @@ from observatoire.core.errors import ObservatoireError
 from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import atomic_dir
 from observatoire.disclosure.archive import LEDGER, read_release
+from observatoire.disclosure.barometre import (
+    BAROMETRE_FOLDER,
+    publish_barometre,
+    write_barometre_tables,
+)
 from observatoire.disclosure.diagnostic import (
     DIAGNOSTIC_FOLDER,
     publish_diagnosis,
@@ -144,6 +149,9 @@ def build_publication(settings: Settings) -> None:
     relays = publish_relays(PATHS.relays(year), k)  # the neighbourhood relays
     if relays is not None:
         parts[RELAIS_FOLDER] = relays
+    barometre = publish_barometre(PATHS.barometer(year), year, k)  # the violence barometer
+    if barometre is not None:
+        parts[BAROMETRE_FOLDER] = barometre
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
     if len(failed):
@@ -172,6 +180,8 @@ def build_publication(settings: Settings) -> None:
             write_diagnosis_tables(street, PATHS.street_diagnosis(year), out / DIAGNOSTIC_FOLDER)
         if PATHS.relays(year).exists():
             write_relays_tables(relays, PATHS.relays(year), out / RELAIS_FOLDER, k)
+        if barometre is not None:
+            write_barometre_tables(barometre, out / BAROMETRE_FOLDER)
         ledger = ledger_of(parts)
         write_safe_csv(ledger, out / LEDGER, quote_all=False)
         write_state(

@@ -1,0 +1,158 @@
+"""The violence barometer's counts as an audited publication.
+
+Why: an incident involves persons (its author, its victim), a survey respondent is a worker of a
+named service and role, a testimony a person: a small count there points at someone (« two
+physical incidents at the shelter in March »). So every count the barometer prints — incidents
+by service, type, direction, severity, consequence, context, month and hour; exclusions and
+their links; respondents by service × role and their answers; testimonies per theme and their
+co-occurrences — is a :class:`CountTable` cell with a quantity key
+``barometre|<Y>|<table>|<row>|<col>`` and goes through the ``publication`` stage with everything
+else the year publishes: under k it is printed « < k », « s » when masked so that it cannot be
+recomputed. The identities a reader knows are declared: incidents of the year = sum over
+services, and = sum over the directions (or severities) when every incident has one.
+
+Rates, shares and model estimates are not counts: the report prints one only when the cells it
+is derived from are published (:mod:`observatoire.reports.barometre.report`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from observatoire.core.spreadsheet import write_safe_csv
+from observatoire.disclosure.suppression import Constraint, CountTable, Publication, protect
+
+__all__ = [
+    "BAROMETRE_FOLDER",
+    "PREFIX",
+    "TITLES",
+    "build_barometre_tables",
+    "count_key",
+    "publish_barometre",
+    "read_counts",
+    "write_barometre_tables",
+]
+
+PREFIX = "barometre"
+BAROMETRE_FOLDER = "barometre-violences"
+"""Subfolder of ``outputs/tables/<year>/`` holding the barometer's tables."""
+COUNTS_FILE = "comptes.csv"
+RESULTS_FILE = "resultats.json"
+TITLES = {
+    "services": "Incidents par service et année",
+    "types": "Incidents par type (un incident compte dans chacun de ses types)",
+    "direction": "Incidents par sens",
+    "severity": "Incidents par gravité",
+    "consequences": "Incidents par suite (un incident compte dans chacune de ses suites)",
+    "context": "Incidents par contexte (un incident compte dans chacun de ses contextes)",
+    "mois": "Incidents par mois",
+    "heures": "Incidents par heure (année du rapport)",
+    "exclusions": "Exclusions et incidents reliés",
+    "fermeture": "Incidents dans la fenêtre de fermeture et aux autres heures d'ouverture",
+    "repondants_service": "Répondants à l'enquête par service",
+    "repondants_role": "Répondants à l'enquête par fonction",
+    "reponses": "Réponses à l'enquête (oui / non) par question",
+    "themes": "Témoignages par thème et qualité de la personne",
+    "temoignages": "Témoignages par qualité de la personne",
+    "cooccurrences": "Témoignages portant les deux thèmes",
+}
+SINGLE = ("direction", "severity")
+
+
+def count_key(year: int, table: str, row: str, col: str) -> str:
+    """``barometre|2024|types|physique|2024``: physical incidents of 2024 in the 2024 report."""
+    return f"{PREFIX}|{year}|{table}|{row}|{col}"
+
+
+def read_counts(barometer_dir: Path) -> pd.DataFrame | None:
+    path = Path(barometer_dir) / COUNTS_FILE
+    if not path.exists():
+        return None
+    return pd.read_csv(path, dtype={"table": str, "row": str, "col": str})
+
+
+def _title(table: str) -> str:
+    if table.startswith("refus_"):
+        return f"Incidents des nuits d'hiver avec et sans refus ({table.removeprefix('refus_')})"
+    return TITLES.get(table, table)
+
+
+def build_barometre_tables(
+    counts: pd.DataFrame, year: int
+) -> tuple[list[CountTable], list[Constraint]]:
+    """One table per ``table`` of ``comptes.csv`` (rows × columns as the stage wrote them) and
+    the additive identities a reader knows."""
+    tables, constraints = [], []
+    for name, frame in counts.groupby("table", sort=False):
+        wide = frame.pivot(index="row", columns="col", values="value")
+        wide = wide.reindex(index=list(dict.fromkeys(frame["row"])))
+        wide = wide.reindex(columns=list(dict.fromkeys(frame["col"])))
+        keys = pd.DataFrame(
+            {c: [count_key(year, name, r, c) for r in wide.index] for c in wide.columns},
+            index=wide.index,
+        )
+        tables.append(CountTable(name, _title(name), wide.astype("float64"), keys))
+    by = {t.name: t for t in tables}
+    services = by.get("services")
+    if services is not None and "total" in services.values.index:
+        for col in services.values.columns:
+            parts = [r for r in services.values.index if r != "total"]
+            constraints.append(
+                Constraint(
+                    count_key(year, "services", "total", col),
+                    tuple(count_key(year, "services", r, col) for r in parts),
+                )
+            )
+            for name in SINGLE:
+                t = by.get(name)
+                if t is None or col not in t.values.columns:
+                    continue
+                if t.values[col].sum() == services.values.loc["total", col]:
+                    constraints.append(
+                        Constraint(
+                            count_key(year, "services", "total", col),
+                            tuple(count_key(year, name, r, col) for r in t.values.index),
+                        )
+                    )
+    for name in ("repondants_service", "repondants_role"):
+        t = by.get(name)
+        if t is not None and "total" in t.values.index:
+            rows = [r for r in t.values.index if r != "total"]
+            constraints.append(
+                Constraint(
+                    count_key(year, name, "total", "repondants"),
+                    tuple(count_key(year, name, r, "repondants") for r in rows),
+                )
+            )
+    return tables, constraints
+
+
+def publish_barometre(barometer_dir: Path, year: int, k: int) -> Publication | None:
+    """Protect the barometer's counts, or None when the ``barometer`` stage wrote none."""
+    counts = read_counts(barometer_dir)
+    if counts is None or counts.empty:
+        return None
+    tables, constraints = build_barometre_tables(counts, year)
+    return protect(tables, k, constraints)
+
+
+def read_results(barometer_dir: Path) -> dict[str, Any] | None:
+    path = Path(barometer_dir) / RESULTS_FILE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_barometre_tables(pub: Publication | None, folder: Path) -> list[Path]:
+    """Each table as published (« < k » for a small count)."""
+    folder = Path(folder)
+    written: list[Path] = []
+    for table in pub.tables if pub is not None else []:
+        frame = pub.text(table).reset_index(names="")
+        written.append(folder / f"{table.name}.csv")
+        write_safe_csv(frame, written[-1], quote_all=False)
+    return written

@@ -1,0 +1,1 @@
+"""The violence barometer report (stage ``barometer_report``)."""

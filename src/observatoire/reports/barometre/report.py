@@ -1,0 +1,579 @@
+"""Stage ``barometer_report``: the violence barometer, ``outputs/reports/<Y>/barometre-violences``.
+
+Writes ``barometre-violences.{qmd,html,pdf}`` and the folder ``barometre-violences/`` (each chart
+as PNG with the CSV of what it draws). Every count is printed as the year's ledger decided it
+(``outputs/tables/<Y>/cases_publiees.csv``, keys of :mod:`observatoire.disclosure.barometre`:
+« < k », « s » or the number); a rate, a share or a model estimate is printed only when every
+count it is derived from is published, otherwise « non publié ». Exposures (nights, contacts)
+are activity totals, not persons, printed as they are. The rendered files are scanned by
+:func:`observatoire.guard.leaks.check_before_publishing` before they replace the previous ones.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from observatoire.config.paths import PATHS
+from observatoire.config.settings import Settings
+from observatoire.core.formatting import MOIS_NOMS
+from observatoire.core.formatting import french_fraction as pct
+from observatoire.core.formatting import french_number as num
+from observatoire.core.spreadsheet import write_safe_csv
+from observatoire.core.storage import publish_members, temp_dir
+from observatoire.disclosure.barometre import count_key, read_results
+from observatoire.disclosure.ledger import LedgerError, published_texts, read_ledger
+from observatoire.field.settings import load_field
+from observatoire.field.survey import OUTCOMES
+from observatoire.guard.leaks import check_before_publishing
+from observatoire.intake.mapping import load_partners
+from observatoire.reports.barometre.charts import hours_chart, months_chart, survey_chart
+from observatoire.reports.charts import save_figure
+from observatoire.reports.common import code_version, report_template, stage_logo
+
+__all__ = ["FOLDER", "STEM", "barometre_context", "build_barometre_report"]
+
+STEM = "barometre-violences"
+FOLDER = STEM
+NOT_PUBLISHED = "non publié"
+LABELS = {
+    "types": {
+        "verbale": "Verbale", "physique": "Physique", "sexuelle": "Sexuelle",
+        "biens": "Contre les biens", "menaces": "Menaces", "autoagression": "Auto-agression",
+    },
+    "direction": {
+        "usager_travailleur": "D'un usager envers un travailleur",
+        "usager_usager": "Entre usagers",
+        "travailleur_usager": "D'un travailleur envers un usager",
+        "exterieur_service": "De l'extérieur envers le service",
+    },
+    "severity": {"faible": "Faible", "moyenne": "Moyenne", "grave": "Grave"},
+    "consequences": {
+        "blessure": "Blessure", "arret_travail": "Arrêt de travail", "exclusion": "Exclusion",
+        "police": "Appel à la police", "fermeture_service": "Fermeture du service",
+        "aucune": "Aucune suite",
+    },
+    "context": {
+        "fermeture": "Heure de fermeture", "file_attente": "File d'attente",
+        "refus": "Refus (de place, de service)", "consommation": "Consommation",
+        "sante_mentale": "Santé mentale", "conflit_entre_usagers": "Conflit entre usagers",
+        "autre": "Autre",
+    },
+}  # fmt: skip
+DIMENSION_TITLES = {
+    "types": "Type",
+    "direction": "Sens",
+    "severity": "Gravité",
+    "consequences": "Suites",
+    "context": "Contexte",
+}
+ROLE_LABELS = {
+    "educateur": "Éducateur·rice", "assistant_social": "Assistant·e social·e",
+    "accueil": "Accueil", "veilleur": "Veilleur·se", "infirmier": "Infirmier·ère",
+    "direction": "Direction", "autre": "Autre",
+    "usager": "Usagers", "expert_du_vecu": "Experts du vécu", "travailleur": "Travailleurs",
+}  # fmt: skip
+UNIT = {"nights": "nuitées", "contacts": "contacts"}
+
+
+def _md_table(frame: pd.DataFrame, align: str | None = None) -> str:
+    cols = list(frame.columns)
+    align = align or "l" + "r" * (len(cols) - 1)
+    head = "| " + " | ".join(str(c) for c in cols) + " |"
+    rule = "|" + "|".join(":--" if a == "l" else "--:" for a in align) + "|"
+    rows = ["| " + " | ".join(str(v) for v in r) + " |" for r in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
+
+
+class Cells:
+    """The ledger's texts of the barometer's counts; a French error when the ledger is stale."""
+
+    def __init__(self, cells: dict[str, Any], year: int, k: int) -> None:
+        self.cells, self.year, self.k = cells, year, k
+
+    def _cell(self, table: str, row: Any, col: Any):
+        key = count_key(self.year, table, str(row), str(col))
+        if key not in self.cells:
+            raise LedgerError(
+                f"Case « {key} » absente du registre de publication {self.year}. À faire : "
+                "relancez « observatoire publication » après « observatoire barometer »."
+            )
+        return self.cells[key]
+
+    def text(self, table: str, row: Any, col: Any) -> str:
+        return self._cell(table, row, col).text
+
+    def value(self, table: str, row: Any, col: Any) -> float | None:
+        """The published value, None when the cell is hidden."""
+        return self._cell(table, row, col).value
+
+    def has(self, table: str, row: Any, col: Any) -> bool:
+        return count_key(self.year, table, str(row), str(col)) in self.cells
+
+
+def _ci(lo: float, hi: float, digits: int = 2) -> str:
+    return f"{num(lo, digits)} – {num(hi, digits)}"
+
+
+def _p(p: float | None) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    return "< 0,001" if p < 0.001 else num(p, 3)
+
+
+def _change(a: float | None, b: float | None) -> str:
+    """« plus » / « moins » between two published counts."""
+    if a is None or b is None:
+        return NOT_PUBLISHED
+    if b == a:
+        return "="
+    return f"{'+' if b > a else '−'}{num(abs(b - a))}"  # no space: « + 1 » would be a list
+
+
+def _save(fig, drawn: pd.DataFrame, fig_dir: Path, name: str) -> str:
+    save_figure(fig, fig_dir / f"{name}.png")
+    write_safe_csv(drawn, fig_dir / f"{name}.csv", quote_all=False)
+    return f"{FOLDER}/{name}.png"
+
+
+def _dimension_table(cells: Cells, name: str, years: list[int]) -> str:
+    rows = []
+    for code, label in LABELS[name].items():
+        if not cells.has(name, code, years[-1]):
+            continue
+        texts = [cells.text(name, code, y) for y in years]
+        rows.append(
+            (label, *texts, _change(cells.value(name, code, years[0]),
+                                    cells.value(name, code, years[-1])))
+        )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=[DIMENSION_TITLES[name], *map(str, years), "Évolution"])
+    return _md_table(frame)
+
+
+def _rates(res: dict, cells: Cells, names: dict[str, str], years: list[int]) -> tuple[str, list]:
+    rows, findings = [], []
+    by = {(r["service"], r["year"]): r for r in res.get("rates", [])}
+    for service in sorted({s for s, _ in by}):
+        cols = [names.get(service, service)]
+        rates = []
+        for y in years:
+            r = by.get((service, y))
+            if r is None or not cells.has("services", service, y):
+                cols += ["–", "–", "–"]
+                rates.append(None)
+                continue
+            published = cells.value("services", service, y) is not None
+            rate = r["rate_per_1000"] if published else None
+            cols += [
+                cells.text("services", service, y),
+                f"{num(r['exposure'])} {UNIT[r['unit']]}",
+                num(rate, 1) if rate is not None else NOT_PUBLISHED,
+            ]
+            rates.append(rate)
+        rows.append(cols)
+        if all(x is not None for x in rates) and rates[0]:
+            unit = UNIT[by[(service, years[-1])]["unit"]]
+            findings.append(
+                f"{names.get(service, service)} : {num(rates[-1], 1)} incidents pour 1 000 {unit} "
+                f"en {years[-1]} contre {num(rates[0], 1)} en {years[0]}."
+            )
+    columns = ["Service"]
+    for y in years:
+        columns += [f"Incidents {y}", f"Exposition {y}", f"Taux ‰ {y}"]
+    return _md_table(pd.DataFrame(rows, columns=columns)), findings
+
+
+def _all_published(cells: Cells, table: str, rows, cols) -> bool:
+    return all(cells.value(table, r, c) is not None for r in rows for c in cols)
+
+
+def _trend(res: dict, cells: Cells, years: list[int]) -> dict[str, Any]:
+    t = res.get("trend") or {}
+    if not t.get("computed"):
+        return {"computed": False, "reason": t.get("reason", "modèle non calculé")}
+    services = sorted({r["service"] for r in res.get("rates", [])})
+    if not _all_published(cells, "services", services, years):
+        return {"computed": False, "reason": "un compte d'incidents d'un service est masqué"}
+    fam = {"poisson": "Poisson", "negative binomial": "binomiale négative",
+           "quasi-poisson": "quasi-Poisson"}.get(t["family"], t["family"])  # fmt: skip
+    naive = t["naive"]
+    diag = _md_table(
+        pd.DataFrame(
+            [
+                ("Famille retenue", fam),
+                ("Mois × services", f"{num(t['n_months'])} × {num(t['n_services'])}"),
+                ("χ² de Pearson / ddl (Poisson)", num(t["poisson_chi2_df"], 2)),
+                ("Test de Cameron–Trivedi (p)", _p(t["cameron_trivedi_p"])),
+                ("χ² de Pearson / ddl (modèle retenu)", num(t["pearson_chi2_df"], 2)),
+                ("α de la binomiale négative",
+                 num(t["alpha"], 3) if t.get("alpha") is not None else "–"),
+                ("Autocorrélation des résidus (1 mois)", num(t["acf1"], 2)),
+                ("Ljung–Box (p)", _p(t["ljung_box_p"])),
+            ],
+            columns=["Diagnostic", "Valeur"],
+        ),
+        "lr",
+    )  # fmt: skip
+    return {
+        "computed": True,
+        "family": fam,
+        "rr": num(t["rate_ratio"], 2),
+        "ci": _ci(*t["ci95"]),
+        "p": _p(t["p_value"]),
+        "naive_rr": num(naive["rate_ratio"], 2),
+        "naive_ci": _ci(*naive["ci95"]),
+        "diag": diag,
+        "notes": t.get("notes", []),
+        "significant": t["ci95"][0] > 1 or t["ci95"][1] < 1,
+        "up": t["rate_ratio"] > 1,
+    }
+
+
+def _closing(res: dict, cells: Cells, names: dict[str, str]) -> tuple[str | None, list[str]]:
+    rows, findings = [], []
+    for service, c in (res.get("closing") or {}).items():
+        if not c.get("computed"):
+            continue
+        name = names.get(service, service)
+        window = ", ".join(f"{h} h – {(h + 1) % 24} h" for h in c["closing_hours"])
+        hidden = not _all_published(cells, "fermeture", [service], ["fenetre", "autres_heures"])
+        rr = c["rate_ratio"]
+        rows.append(
+            (
+                name,
+                f"{c['opens']} h – {c['closes']} h" if c["opens"] != c["closes"] else "24 h/24",
+                window,
+                cells.text("fermeture", service, "fenetre"),
+                cells.text("fermeture", service, "autres_heures"),
+                NOT_PUBLISHED if hidden else num(rr["rate_ratio"], 2),
+                "–" if hidden else _ci(*rr["ci95"]),
+                "–" if hidden else _p(rr["p_value"]),
+            )
+        )
+        if not hidden:
+            findings.append(
+                f"{name} : par heure, {num(rr['rate_ratio'], 1)} fois plus d'incidents dans "
+                f"l'heure qui précède la fermeture ({window}) qu'aux autres heures d'ouverture "
+                f"(IC 95 % {_ci(*rr['ci95'], 1)})."
+            )
+    if not rows:
+        return None, findings
+    cols = [
+        "Service", "Ouverture", "Fenêtre de fermeture", "Incidents (fenêtre)",
+        "Incidents (autres heures)", "Rapport de taux par heure", "IC 95 % exact", "p",
+    ]  # fmt: skip
+    return _md_table(pd.DataFrame(rows, columns=cols), "lllrrrrr"), findings
+
+
+def _refusals(res: dict, cells: Cells, names: dict[str, str]) -> tuple[str | None, list[str]]:
+    rows, findings = [], []
+    for service, r in (res.get("refusal_nights") or {}).items():
+        if not r.get("computed"):
+            continue
+        table = f"refus_{service}"
+        hidden = not _all_published(cells, table, ["avec_refus", "sans_refus"], ["incidents"])
+        per = r["per_occupied_night"]
+        name = names.get(service, service)
+        for label, key, nights, occ in (
+            ("Nuits avec refus", "avec_refus", "nights_with_refusal", "occupied_with_refusal"),
+            ("Autres nuits", "sans_refus", "nights_without_refusal", "occupied_without_refusal"),
+        ):
+            rows.append((name, label, num(r[nights]), num(r[occ]),
+                         cells.text(table, key, "incidents")))  # fmt: skip
+        rows.append(
+            (name, "Rapport de taux (par nuitée)", "", "",
+             NOT_PUBLISHED if hidden
+             else f"{num(per['rate_ratio'], 2)} (IC 95 % {_ci(*per['ci95'])})")
+        )  # fmt: skip
+        if not hidden:
+            findings.append(
+                f"{name}, nuits d'hiver : {num(per['rate_ratio'], 1)} fois plus d'incidents "
+                f"par nuitée les nuits où des personnes ont été refusées faute de place "
+                f"(IC 95 % {_ci(*per['ci95'], 1)}, p {_p(per['p_value'])})."
+            )
+    if not rows:
+        return None, findings
+    cols = ["Service", "Nuits", "Nombre de nuits", "Nuitées occupées", "Incidents"]
+    return _md_table(pd.DataFrame(rows, columns=cols), "llrrr"), findings
+
+
+def _share(cells: Cells, table: str, num_row: str, den_row: str, col: str) -> str:
+    a, b = cells.value(table, num_row, col), cells.value(table, den_row, col)
+    if a is None or b is None or not b:
+        return NOT_PUBLISHED
+    return pct(a / b, 0)
+
+
+def _exclusions(res: dict, cells: Cells, year: int) -> dict[str, Any] | None:
+    links = res.get("exclusions")
+    if not links or not cells.has("exclusions", "exclusions", year):
+        return None
+    rows = [
+        ("Exclusions enregistrées comme motif de sortie", "exclusions"),
+        ("… précédées d'un incident relié", "exclusions_liees"),
+        ("Incidents ayant pour suite une exclusion", "incidents_exclusion"),
+        ("… suivis d'une exclusion enregistrée", "incidents_lies"),
+    ]
+    table = _md_table(
+        pd.DataFrame(
+            [(label, cells.text("exclusions", key, year)) for label, key in rows],
+            columns=["", str(year)],
+        ),
+        "lr",
+    )
+    return {
+        "table": table,
+        "days": links["days"],
+        "share_exclusions": _share(cells, "exclusions", "exclusions_liees", "exclusions", year),
+        "share_incidents": _share(
+            cells, "exclusions", "incidents_lies", "incidents_exclusion", year
+        ),
+        "services": ", ".join(s["service"] for s in links["services"]),
+    }
+
+
+def _survey(res: dict, cells: Cells, fig_dir: Path) -> dict[str, Any]:
+    s = res.get("survey") or {}
+    if not s.get("computed"):
+        return {"computed": False, "reason": s.get("reason", "enquête absente")}
+    rows, drawn = [], []
+    for code, e in s["prevalences"].items():
+        ok = cells.value("reponses", code, "oui") is not None and (
+            cells.value("reponses", code, "non") is not None
+        )
+        rows.append(
+            (
+                e["label"],
+                cells.text("reponses", code, "oui"),
+                cells.text("reponses", code, "non"),
+                pct(e["unweighted"], 0) if ok else NOT_PUBLISHED,
+                pct(e["weighted"], 0) if ok else NOT_PUBLISHED,
+                f"{pct(e['ci95'][0], 0)} – {pct(e['ci95'][1], 0)}" if ok else "–",
+                num(e["kish_n"], 0) if ok else "–",
+            )
+        )
+        if ok:
+            drawn.append(
+                {"label": e["label"], "weighted": e["weighted"], "lo": e["ci95"][0],
+                 "hi": e["ci95"][1], "unweighted": e["unweighted"]}
+            )  # fmt: skip
+    cols = [
+        "Question",
+        "Oui",
+        "Non",
+        "Part brute",
+        "Part redressée",
+        "IC 95 %",
+        "n effectif (Kish)",
+    ]
+    figure = None
+    if drawn:
+        fig, frame = survey_chart(pd.DataFrame(drawn))
+        figure = _save(fig, frame, fig_dir, "enquete-prevalences")
+    comparisons = []
+    for by, table in (("role", "repondants_role"), ("service", "repondants_service")):
+        for r in s.get(f"{by}s", []):
+            group = r[by]
+            if (
+                not cells.has(table, group, "repondants")
+                or cells.value(table, group, "repondants") is None
+            ):
+                continue
+            if r["p_holm"] < 0.05:
+                comparisons.append(
+                    f"{ROLE_LABELS.get(group, group)} — {OUTCOMES[r['outcome']].lower()} : "
+                    f"{pct(r['share_group'], 0)} contre {pct(r['share_rest'], 0)} pour le reste "
+                    f"du personnel (p ajusté de Holm {_p(r['p_holm'])})."
+                )
+    n_roles = sum(1 for _ in s.get("roles", []))
+    resp = [
+        (ROLE_LABELS.get(r, r), cells.text("repondants_role", r, "repondants"))
+        for r in s.get("n_by_role", {})
+    ]
+    resp.append(("Total", cells.text("repondants_role", "total", "repondants")))
+    return {
+        "computed": True,
+        "table": _md_table(pd.DataFrame(rows, columns=cols), "lrrrrrr"),
+        "respondents": cells.text("repondants_role", "total", "repondants"),
+        "frame": num(s["frame"]),
+        "not_covered": num(s["not_covered"]),
+        "out_of_frame": s["out_of_frame"],
+        "collapsed": len(s["collapsed"]),
+        "figure": figure,
+        "comparisons": comparisons,
+        "n_tests": n_roles + len(s.get("services", [])),
+        "resp_table": _md_table(pd.DataFrame(resp, columns=["Fonction", "Répondants"]), "lr"),
+    }
+
+
+def _themes(res: dict, cells: Cells) -> dict[str, Any]:
+    t = res.get("themes") or {}
+    if not t.get("computed"):
+        return {"computed": False, "reason": t.get("reason", "aucun témoignage")}
+    codebook = t["codebook"]
+    roles = [r for r in ("usager", "expert_du_vecu", "travailleur") if cells.has("themes",
+             next(iter(codebook)), r)]  # fmt: skip
+    rows = []
+    for code, c in codebook.items():
+        kappa = (t.get("agreement") or {}).get(code, {}).get("kappa")
+        rows.append(
+            (c["label"], *(cells.text("themes", code, r) for r in roles),
+             cells.text("themes", code, "total"),
+             num(kappa, 2) if kappa is not None else "–")
+        )  # fmt: skip
+    cols = ["Thème", *(ROLE_LABELS[r] for r in roles), "Total", "κ mots-clés / codage manuel"]
+    freq = _md_table(pd.DataFrame(rows, columns=cols))
+    codes = list(codebook)
+    short = {c: codebook[c]["label"] for c in codes}
+    co_rows = [
+        (short[a], *(cells.text("cooccurrences", a, b) if j > i else ("" if j < i else
+         cells.text("cooccurrences", a, b)) for j, b in enumerate(codes)))
+        for i, a in enumerate(codes)
+    ]  # fmt: skip
+    co = _md_table(pd.DataFrame(co_rows, columns=["", *(short[c] for c in codes)]))
+    definitions = [f"**{c['label']}** : {c['definition']}" for c in codebook.values()]
+    return {
+        "computed": True,
+        "n": num(t["testimonies"]),
+        "hand": num(t["hand_coded"]),
+        "keyword": num(t["keyword_coded"]),
+        "frequencies": freq,
+        "cooccurrence": co,
+        "definitions": definitions,
+        "quotes": t.get("quotes", []),
+    }
+
+
+def barometre_context(res: dict, cells: Cells, names: dict[str, str], fig_dir: Path) -> dict:
+    year = cells.year
+    years = [year - 1, year]
+    findings: list[str] = []
+    ctx: dict[str, Any] = {"years": years, "k": cells.k, "notes": list(res.get("notes") or [])}
+    has_incidents = cells.has("services", "total", year)
+    ctx["has_incidents"] = has_incidents
+    if has_incidents:
+        totals = [cells.text("services", "total", y) for y in years]
+        ctx["totals"] = totals
+        findings.append(
+            f"{totals[1]} incidents enregistrés en {year} ({totals[0]} en {year - 1}) dans les "
+            "fiches des services."
+        )
+        ctx["dimensions"] = {
+            name: _dimension_table(cells, name, years) for name in LABELS if cells.has(
+                name, next(iter(LABELS[name])), year)
+        }  # fmt: skip
+        ctx["rates"], rate_findings = _rates(res, cells, names, years)
+        ctx["trend"] = _trend(res, cells, years)
+        if ctx["trend"]["computed"]:
+            tr = ctx["trend"]
+            findings.append(
+                f"À activité égale, le taux d'incidents de {year} vaut {tr['rr']} fois celui de "
+                f"{year - 1} (modèle {tr['family']}, IC 95 % {tr['ci']})"
+                + ("" if tr["significant"] else " : pas d'évolution établie")
+                + "."
+            )
+        findings += rate_findings[:0]
+        ctx["rate_findings"] = rate_findings
+        months = pd.DataFrame(
+            [
+                {"month": m, "year": y, "value": cells.value("mois", m, y),
+                 "text": cells.text("mois", m, y)}
+                for y in years for m in range(1, 13) if cells.has("mois", m, y)
+            ]
+        )  # fmt: skip
+        ctx["months_figure"] = None
+        if len(months):
+            fig, drawn = months_chart(months)
+            ctx["months_figure"] = _save(fig, drawn, fig_dir, "incidents-par-mois")
+        ctx["months_hidden"] = int(months["value"].isna().sum()) if len(months) else 0
+        closing_rows = []
+        for service, c in (res.get("closing") or {}).items():
+            for h in range(24):
+                if cells.has("heures", h, service):
+                    closing_rows.append(
+                        {"service": service, "hour": h, "value": cells.value("heures", h, service),
+                         "text": cells.text("heures", h, service),
+                         "open": h in c["open_hours"], "closing": h in c["closing_hours"]}
+                    )  # fmt: skip
+        ctx["hours_figure"] = None
+        if closing_rows:
+            fig, drawn = hours_chart(pd.DataFrame(closing_rows), names)
+            ctx["hours_figure"] = _save(fig, drawn, fig_dir, "incidents-par-heure")
+        ctx["closing"], closing_findings = _closing(res, cells, names)
+        ctx["hour_unknown"] = num(res.get("hour_unknown", 0))
+        ctx["refusals"], refusal_findings = _refusals(res, cells, names)
+        findings += closing_findings + refusal_findings
+        winter = res.get("winter") or ["11-01", "03-31"]
+        ctx["winter_text"] = _winter_text(winter)
+        ctx["exclusions"] = _exclusions(res, cells, year)
+        if ctx["exclusions"] and ctx["exclusions"]["share_exclusions"] != NOT_PUBLISHED:
+            findings.append(
+                f"{ctx['exclusions']['share_exclusions']} des exclusions enregistrées comme motif "
+                f"de sortie sont précédées d'un incident relié dans les "
+                f"{ctx['exclusions']['days']} jours."
+            )
+    ctx["survey"] = _survey(res, cells, fig_dir)
+    if ctx["survey"]["computed"]:
+        s = res["survey"]["prevalences"].get("physical_12m")
+        if s and cells.value("reponses", "physical_12m", "oui") is not None:
+            findings.append(
+                f"Enquête : {pct(s['weighted'], 0)} du personnel (redressé ; IC 95 % "
+                f"{pct(s['ci95'][0], 0)} – {pct(s['ci95'][1], 0)}) déclare une violence physique "
+                f"subie en 12 mois ({pct(s['unweighted'], 0)} des répondants, sans redressement)."
+            )
+    ctx["themes"] = _themes(res, cells)
+    ctx["findings"] = findings
+    return ctx
+
+
+def _winter_text(winter: list[str]) -> str:
+    (m1, d1), (m2, d2) = (map(int, w.split("-")) for w in winter)
+    return f"du {d1} {MOIS_NOMS[m1 - 1]} au {d2} {MOIS_NOMS[m2 - 1]}"
+
+
+def _front(settings: Settings) -> dict[str, Any]:
+    rep = settings.report
+    return {
+        "year": rep.year,
+        "organisation": rep.organisation,
+        "colour_primary": rep.colour_primary,
+        "colour_secondary": rep.colour_secondary,
+        "date": f"{rep.year + 1}-03-31",
+        "version": code_version(),
+    }
+
+
+def build_barometre_report(settings: Settings) -> None:
+    """Render the barometer into ``outputs/reports/<Y>/barometre-violences.{qmd,html,pdf}``."""
+    from observatoire.reports.render import render_document
+
+    year = settings.report.year
+    k = settings.report.disclosure_threshold
+    out_dir = PATHS.reports(year)
+    res = read_results(PATHS.barometer(year))
+    if res is None:
+        res = {"notes": [f"Étape « barometer » non exécutée pour {year}."]}
+    cells = Cells(published_texts(read_ledger(PATHS.tables(year)), k), year, k)
+    inputs = settings.inputs
+    names = {pid: m.name for pid, m in load_partners(inputs.partners_dir, inputs.codes_dir).items()}
+    field = load_field(PATHS.terrain_params).barometre
+    tmp = temp_dir(out_dir, STEM)
+    fig_dir = tmp / FOLDER
+    fig_dir.mkdir(parents=True)
+    try:
+        ctx = _front(settings) | {"logo": stage_logo(settings.report.logo, fig_dir)}
+        ctx |= barometre_context(res, cells, names, fig_dir)
+        ctx["exclusion_days"] = field.exclusion_days if field else 7
+        source = tmp / f"{STEM}.qmd"
+        source.write_text(report_template("barometre-violences.qmd.j2").render(**ctx), "utf-8")
+        engine = render_document(source, tmp).engine
+        members = [f"{STEM}.{ext}" for ext in ("qmd", "html", "pdf")] + [FOLDER]
+        check_before_publishing(settings, tmp, members, out_dir, "barometer_report")
+        publish_members(tmp, out_dir, members)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"Baromètre des violences {year} : {out_dir / STEM}.{{html,pdf}} (moteur : {engine})")
