@@ -82,11 +82,6 @@ class Paths:
         return self.root / "data_clean"
 
     @property
-    def field_clean(self) -> Path:
-        """The field records' canonical tables, one parquet per table (stage ``ingest``)."""
-        return self.clean / "field"
-
-    @property
     def staging(self) -> Path:
         return self.clean / "staging"
 
