@@ -150,6 +150,8 @@ ACRONYMS = frozenset(
         "SNCB",
         "TEC",
         "DELIJN",
+        "NN",
+        "GSM",
     ]
 )
 """Upper-case words of the sector that sit beside capitalised words without naming anybody
@@ -178,7 +180,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     (
         NATIONAL_NUMBER,
         re.compile(
-            r"(?<![\w.])(\d{2})[.\s]?(\d{2})[.\s]?(\d{2})[-.\s]?(\d{3})[.\s]?(\d{2})(?![\w.])"
+            r"(?<!\w)(?<!\d\.)(\d{2})[.\s]?(\d{2})[.\s]?(\d{2})[-.\s]?(\d{3})[.\s]?(\d{2})"
+            r"(?!\w|\.\d)"
         ),
         0,
     ),
@@ -463,6 +466,15 @@ _PRIORITY = {EMAIL: 0, NATIONAL_NUMBER: 1, BIRTH_DATE: 2, DATE: 3, PHONE: 4, ADD
 def resolve(spans: Iterable[Span]) -> list[Span]:
     """Overlapping spans resolved (kind priority, then the longest), and names standing side by
     side (« [NOM] [NOM] ») merged into one: leftmost first, no overlaps."""
+    spans = list(spans)
+    names = sorted((s for s in spans if s.kind == NAME), key=lambda s: s.start)
+    united: list[Span] = []
+    for span in names:  # two readings of one name (« EL OUARDI », « OUARDI Naïma »): their union
+        if united and span.start < united[-1].end:
+            united[-1] = Span(united[-1].start, max(united[-1].end, span.end), NAME)
+        else:
+            united.append(span)
+    spans = [s for s in spans if s.kind != NAME] + united
     ordered = sorted(spans, key=lambda s: (_PRIORITY[s.kind], -(s.end - s.start), s.start))
     kept: list[Span] = []
     for span in ordered:

