@@ -52,10 +52,12 @@ __all__ = [
     "KeyedNames",
     "ROLE_LABELS",
     "choose_quotes",
+    "deidentify_each",
     "deidentify_texts",
     "keyed_token",
     "merge_names",
     "normalise_name",
+    "patterns_of",
     "quotable",
     "resolve",
     "rule_spans",
@@ -228,7 +230,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
 """(kind, pattern, group holding the span: 0 the whole match, -1 every group that matched)."""
 
 
-def _patterns_of(kind: str) -> list[re.Pattern[str]]:
+def patterns_of(kind: str) -> list[re.Pattern[str]]:
     """The patterns of one kind (for the NLP layer's Presidio recognisers)."""
     return [pattern for k, pattern, _ in _PATTERNS if k == kind]
 
@@ -356,6 +358,8 @@ _COMMON = (
     " charleroi mons wallonie belgique monsieur madame mademoiselle docteur maître"
     " usager usagère usagers travailleur travailleuse éducateur éducatrice assistante"
     " jeune jeunes homme femme femmes hommes groupe enfant enfants famille mère père"
+    " santé soins soin hébergement logement douche lessive repas soupe mutuelle orientation"
+    " accompagnement information écoute distribution consigne aide demande violence"
 )
 COMMON_WORDS = frozenset(normalise_name(w) for w in _COMMON.split())
 """Normalised words never taken for a name from the keyed lists alone: a network's thousands of
@@ -508,6 +512,27 @@ def rule_spans(text: str, names: KeyedNames | None = None) -> list[Span]:
     return merge_names(text, resolve(spans))
 
 
+def deidentify_each(
+    texts: Sequence[str], *, names: KeyedNames | None = None, nlp: bool = True
+) -> list[tuple[str, Counter[str]]]:
+    """Each text de-identified, with its own count by kind (see :func:`deidentify_texts`)."""
+    values = list(texts)
+    todo = [i for i, t in enumerate(values) if isinstance(t, str) and t.strip()]
+    replace = _replace
+    if nlp and todo:
+        from observatoire.core.free_text_nlp import analyse, anonymise
+
+        found = analyse([values[i] for i in todo], names)
+        replace = anonymise
+    else:
+        found = [rule_spans(values[i], names) for i in todo]
+    out: list[tuple[str, Counter[str]]] = [(v, Counter()) for v in values]
+    for i, spans in zip(todo, found, strict=True):
+        if spans:
+            out[i] = (replace(values[i], spans), Counter(s.kind for s in spans))
+    return out
+
+
 def deidentify_texts(
     texts: Sequence[str], *, names: KeyedNames | None = None, nlp: bool = True
 ) -> tuple[list[str], Counter[str]]:
@@ -521,23 +546,11 @@ def deidentify_texts(
     holds is measured in ``bench/deidentification.py``. Empty or missing values come back as
     they were. Deterministic; nothing is downloaded.
     """
-    values = list(texts)
-    todo = [i for i, t in enumerate(values) if isinstance(t, str) and t.strip()]
-    replace = _replace
-    if nlp and todo:
-        from observatoire.core.free_text_nlp import analyse, anonymise
-
-        found = analyse([values[i] for i in todo], names)
-        replace = anonymise
-    else:
-        found = [rule_spans(values[i], names) for i in todo]
+    each = deidentify_each(texts, names=names, nlp=nlp)
     counts: Counter[str] = Counter()
-    out = list(values)
-    for i, spans in zip(todo, found, strict=True):
-        if spans:
-            out[i] = replace(values[i], spans)
-            counts.update(s.kind for s in spans)
-    return out, counts
+    for _, c in each:
+        counts.update(c)
+    return [t for t, _ in each], counts
 
 
 # --- quotes -----------------------------------------------------------------------------------

@@ -46,10 +46,10 @@ from observatoire.core.free_text import (
     PLACEHOLDERS,
     KeyedNames,
     Span,
-    _patterns_of,
     detect,
     merge_names,
     normalise_name,
+    patterns_of,
     resolve,
     valid_national_number,
 )
@@ -142,7 +142,7 @@ def _pattern_recognisers() -> list[Any]:
     for kind, entity in _PATTERN_ENTITIES.items():
         cls = NationalNumberRecognizer if kind == NATIONAL_NUMBER else PatternRecognizer
         patterns = [
-            Pattern(f"{kind} {i}", rx.pattern, 0.9) for i, rx in enumerate(_patterns_of(kind))
+            Pattern(f"{kind} {i}", rx.pattern, 0.9) for i, rx in enumerate(patterns_of(kind))
         ]
         recognisers.append(
             cls(

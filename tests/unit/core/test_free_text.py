@@ -87,3 +87,15 @@ def test_ingest_replaces_free_text_before_keeping_it():
         "activity": {"date de naissance": 1, "nom": 1},
         "orientation": {"téléphone": 1},
     }
+
+
+def test_placeholders_are_stable_and_not_read_into():
+    text = "Martin [NUMÉRO NATIONAL] et [TÉLÉPHONE] Jean, [E-MAIL]"
+    assert detect(text) == []
+    once = deidentify("M. KOWALCZYK Zbigniew, tél. 0472 12 34 56")[0]
+    assert deidentify(once) == (once, {})
+
+
+def test_national_number_before_a_full_stop():
+    number = _nn("610502123")
+    assert deidentify(f"NN : {number}.")[0] == "NN : [NUMÉRO NATIONAL]."
