@@ -8,14 +8,18 @@ This module is the one home of that recognition. Ingest uses it to de-identify t
 keeps (:func:`deidentify`, spans replaced by « [NOM] », « [DATE] »…, counted in its report); the
 leak guard uses it to check that no such span survives in the kept tables (:func:`detect`).
 
-Why rules and not a library: the maintained de-identification tools (Microsoft Presidio, spaCy or
-Flair named-entity models, scrubadub) need statistical models downloaded at run time or installed
-apart (several hundred MB for French), are not in the project's environment, and their recall on
-short, badly typed French fields (upper-case surnames, no sentence) is not better than explicit
-patterns. The patterns below are the forms Belgian social workers write identities in; each is
-tested on planted truth (``tests/unit/core/test_free_text.py``). Recall is preferred to
+Rules for labels, a model for sentences: the contacts' reason, orientation and zone fields are
+short labels (upper-case surnames, no sentence) where explicit patterns do as well as a model and
+never take a label for a name; they are de-identified by the rules (:func:`deidentify`). The
+notes and testimonies of the field records are sentences, where a first name alone (« Karim est
+repassé ») has no title and no capitals: :func:`deidentify_texts` adds the keyed lists of names
+seen in the exports (:class:`KeyedNames`: hashes only) and, with ``nlp``, Microsoft Presidio with
+spaCy's French model (:mod:`observatoire.core.free_text_nlp`, nothing downloaded). Each layer is
+tested on planted truth (``tests/unit/core/test_free_text.py``, ``test_deidentification.py``)
+and measured on planted notes (``bench/deidentification.py``). Recall is preferred to
 precision when de-identifying (an over-replaced word in a reason field costs nothing to the
 statistics); the guard only reports the kinds that are evidence of a person (:data:`EVIDENCE`).
+Quotes printed in reports come from :func:`choose_quotes` only.
 
 What is recognised (kind → placeholder):
 
