@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.core.free_text import choose_quotes
 from observatoire.core.storage import write_csv
 from observatoire.field import survey as sv
 from observatoire.field import themes as th
@@ -260,7 +261,7 @@ def _themes(res: BarometerResults, testimonies: pd.DataFrame, s: BarometreSettin
     co = th.cooccurrence(codes)
     res.frames["cooccurrences"] = co.rename_axis("code").reset_index()
     res.add("cooccurrences", co)
-    quotes = th.quote_candidates(list(t["text"]), list(roles), n=QUOTES)
+    quotes = choose_quotes(list(t["text"]), list(roles), n=QUOTES)
     res.results["themes"] = {
         "computed": True,
         "testimonies": int(len(t)),
@@ -269,7 +270,7 @@ def _themes(res: BarometerResults, testimonies: pd.DataFrame, s: BarometreSettin
             c: {"label": v.label, "definition": v.definition} for c, v in s.codebook.items()
         },
         "quotes": [{"text": q, "role": r} for q, r in quotes],
-        "quote_selector": "repli local (observatoire.field.themes.quote_candidates)",
+        "quote_selector": "observatoire.core.free_text.choose_quotes",
     }
 
 

@@ -9,8 +9,8 @@ coding can be trusted (Landis & Koch's words: < 0.4 weak, 0.4–0.6 moderate, 0.
 keywords. Frequencies count testimonies per code (a testimony counts once in each of its
 codes); the co-occurrence table counts testimonies carrying both codes.
 
-Quotes: :func:`quote_candidates` is a LOCAL FALLBACK for
-``observatoire.core.free_text.choose_quotes`` (deid lane): the lead swaps it when that lands.
+Quotes are chosen by :func:`observatoire.core.free_text.choose_quotes` (de-identified texts in
+which a second pass finds nothing, attributed to a role only).
 """
 
 from __future__ import annotations
@@ -23,24 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.core.free_text import detect
 from observatoire.field.violence_settings import Theme
 
 __all__ = [
-    "ROLE_LABELS",
     "cohen_kappa",
     "cooccurrence",
     "final_codes",
     "keyword_codes",
     "normalise",
-    "quote_candidates",
 ]
-
-ROLE_LABELS = {
-    "usager": "un usager",
-    "expert_du_vecu": "un expert du vécu",
-    "travailleur": "un travailleur",
-}
 
 
 def normalise(text: str) -> str:
@@ -117,23 +108,3 @@ def cooccurrence(codes: pd.DataFrame) -> pd.DataFrame:
     """Testimonies carrying both codes (the diagonal: each code's testimonies)."""
     m = codes.to_numpy(dtype="int64")
     return pd.DataFrame(m.T @ m, index=codes.columns, columns=codes.columns)
-
-
-def quote_candidates(
-    texts: Sequence[str], roles: Sequence[str], *, n: int, min_words: int = 8, max_words: int = 60
-) -> list[tuple[str, str]]:
-    """LOCAL FALLBACK (swap for ``observatoire.core.free_text.choose_quotes``): up to ``n``
-    quotes among texts with no remaining detection (:func:`observatoire.core.free_text.detect`)
-    and no placeholder left by de-identification, attributed to a role only. Deterministic:
-    the longest admissible texts first, ties by text; one quote per distinct text."""
-    seen = set()
-    pool = []
-    for text, role in zip(texts, roles, strict=True):
-        t = " ".join(str(text or "").split())
-        words = len(t.split())
-        if t in seen or words < min_words or words > max_words or "[" in t or detect(t):
-            continue
-        seen.add(t)
-        pool.append((-words, t, ROLE_LABELS.get(str(role), "une personne interrogée")))
-    pool.sort()
-    return [(t, r) for _, t, r in pool[:n]]

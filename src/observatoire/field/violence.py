@@ -51,6 +51,7 @@ import statsmodels.api as sm
 from scipy.stats import binomtest
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
+from observatoire.core.schema import split_codes
 from observatoire.field.violence_settings import OpeningHours
 from observatoire.indicators.counts import nightly_counts
 
@@ -73,7 +74,6 @@ __all__ = [
     "monthly_panel",
     "rate_ratio_exact",
     "refusal_nights",
-    "split_codes",
 ]
 
 TYPES = ("verbale", "physique", "sexuelle", "biens", "menaces", "autoagression")
@@ -99,16 +99,6 @@ DIMENSIONS: dict[str, tuple[tuple[str, ...], bool]] = {
 """Column → (codes, select-multiple)."""
 OVERDISPERSION = 1.5
 """Pearson χ²/df above which the Poisson model is replaced by the negative binomial."""
-
-
-def split_codes(series: pd.Series, codes: Iterable[str]) -> pd.DataFrame:
-    """0/1 columns named by code from a column of space-separated codes (copy of
-    ``observatoire.core.schema.split_codes``, to be replaced by it when the forms lane merges)."""
-    tokens = series.fillna("").astype(str).str.split()
-    return pd.DataFrame(
-        {c: tokens.map(lambda t, c=c: int(c in t)).astype("int64") for c in codes},
-        index=series.index,
-    )
 
 
 def code_counts(

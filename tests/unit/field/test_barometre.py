@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from observatoire.core.free_text import choose_quotes
 from observatoire.field import survey as sv
 from observatoire.field import themes as th
 from observatoire.field import violence as vi
@@ -168,8 +169,8 @@ def test_quotes_skip_texts_with_identities():
         "Trop court",
         "On attend dehors sous la pluie et personne ne vient nous dire quoi faire",
     ]
-    quotes = th.quote_candidates(texts, ["usager", "usager", "travailleur"], n=3)
-    assert quotes == [(texts[2], "un travailleur")]
+    quotes = choose_quotes(texts, ["usager", "usager", "travailleur"], n=3, nlp=False)
+    assert quotes == [(texts[2], "un·e travailleur·euse du secteur")]
 
 
 def test_stage_writes_counts_for_publication(baro, settings, tmp_path):
