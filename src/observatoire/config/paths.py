@@ -121,6 +121,12 @@ class Paths:
         return self.clean / "weather.parquet"
 
     @property
+    def field(self) -> Path:
+        """The field tables (forms, the relays' allowance sheet), one parquet per table
+        (:data:`observatoire.core.schema.FIELD_TABLES`), written by ingest."""
+        return self.clean / "field"
+
+    @property
     def linkage_pairs(self) -> Path:
         """Scored record pairs and overrides (stage ``link``), for the link imputations."""
         return self.clean / "linkage_pairs.parquet"

@@ -686,6 +686,10 @@ QUARANTINE_REASONS: dict[str, str] = {
     "caractere_nul": "caractère nul (octet 0x00) dans une cellule : cellule endommagée",
     "formule_sans_valeur": "formule sans valeur calculée (classeur écrit par un programme, "
     "jamais ouvert dans un tableur)",
+    # field records (issue 19): forms filled on phones
+    "heure_illisible": "heure illisible (attendu « 22:40 », « 22:40:00.000+01:00 » ou un nombre "
+    "de 0 à 23)",
+    "reponse_manquante": "réponse obligatoire absente (identifiant de la soumission, zone, texte…)",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.

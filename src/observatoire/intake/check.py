@@ -381,8 +381,21 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
             f"vérifier {cols} : ces lignes sont datées loin de toutes les autres (une erreur "
             "d'année ?) ; corriger la date."
         )
+    if reason == "jointure_sans_correspondance" and spec.table == "street_groups":
+        return (
+            f"vérifier {cols} : ces groupes (feuille d'une répétition) renvoient à une "
+            "soumission absente de la feuille principale (ou mise de côté) ; renvoyer l'export "
+            "complet, toutes les feuilles du même téléchargement."
+        )
     if reason in ("jointure_sans_correspondance", "jointure_ambigue"):
         return _join_sentence(reason, spec, columns, cols)
+    if reason == "heure_illisible":
+        return (
+            f"écrire {cols} comme une heure (« 22:40 », ou telle que KoboToolbox l'exporte, "
+            "« 22:40:00.000+01:00 ») ou un nombre entier de 0 à 23."
+        )
+    if reason == "reponse_manquante":
+        return f"remplir {cols} sur chaque ligne : cette réponse est obligatoire."
     where = cols or "la colonne indiquée"
     if reason == "guillemet_non_ferme":
         return (

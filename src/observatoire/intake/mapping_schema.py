@@ -1138,6 +1138,7 @@ class ExportSchema(Block):
                 )
         if (
             self.table in FIELD_TABLES
+            and self.table != "street_groups"  # a repeat's rows take their submission's year
             and "date" not in self.columns
             and self.period_from_filename is None
         ):

@@ -53,15 +53,28 @@ def _quarantine_name(source_file: str) -> str:
     return PATHS.safe_name(source_file.replace("/", "__").rsplit(".", 1)[0] + ".csv")
 
 
+def _write_field_tables(tables: dict[str, pd.DataFrame]) -> None:
+    """``data_clean/field/<table>.parquet``, every field table present (empty ones too)."""
+    with atomic_dir(PATHS.field) as folder:
+        for table, frame in tables.items():
+            write_parquet(frame, folder / f"{table}.parquet")
+    filled = {t: len(f) for t, f in tables.items() if len(f)}
+    if filled:
+        detail = ", ".join(f"{t} {n}" for t, n in filled.items())
+        print(f"Relevés de terrain : {detail} ligne(s) → {PATHS.field}/")
+
+
 def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     inputs, ing = settings.inputs, settings.ingest
     raw_dir = inputs.raw_dir
-    partners = load_partners(inputs.partners_dir, inputs.codes_dir, weather=True)
+    partners = load_partners(inputs.partners_dir, inputs.codes_dir, weather=True, field=True)
     key = key_for_ingest(settings, root)
-    services = sum(not p.weather_only for p in partners.values())
-    sources = len(partners) - services
-    weather = f" et de {sources} source(s) météo" if sources else ""
-    print(f"Lecture des exports de {services} partenaires{weather} dans {raw_dir}/")
+    services = sum(p.service for p in partners.values())
+    sources = sum(p.weather_only for p in partners.values())
+    field_sources = sum(p.field_only for p in partners.values())
+    weather = f", de {sources} source(s) météo" if sources else ""
+    field = f", de {field_sources} source(s) de relevés de terrain" if field_sources else ""
+    print(f"Lecture des exports de {services} partenaires{weather}{field} dans {raw_dir}/")
     result = ingest_network(raw_dir, partners, Pseudonymiser(key), limits=ing.limits)
     quarantine_dir = PATHS.confined(ing.quarantine_dir / "ingest")
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
@@ -75,6 +88,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     files = {f.source_file: f.accounting() for f in result.files}
     joined = {j.source_file: j.accounting() for j in result.joined}
     write_parquet(result.weather, PATHS.weather)
+    _write_field_tables(result.field_tables)
     if len(result.weather):
         stations = ", ".join(sorted(result.weather["station"].unique()))
         first, last = result.weather["date"].min(), result.weather["date"].max()
