@@ -68,6 +68,11 @@ SHOWN_CODE = 40
 """An unknown code is named in the quarantine's column (cut to this length)."""
 
 
+def _blank(v: object) -> bool:
+    """Blank cell, ``None``, NaN or ``pd.NA`` (an unmapped field)."""
+    return v is None or v is pd.NA or is_blank(v)
+
+
 def parse_iso_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dates as forms export them: ``2024-03-15``, ``2024-03-15T22:40:00.000+01:00`` (the
     date as the phone wrote it: the offset is the phone's, not converted), or a date cell of a
@@ -232,11 +237,11 @@ def field_rows(
     if own is None:
         out["submission_id"] = fallback
     else:
-        text = own.map(lambda v: "" if is_blank(v) else str(v).strip())
+        text = own.map(lambda v: "" if _blank(v) else str(v).strip())
         out["submission_id"] = text.where(text != "", fallback)
     version = frame.get("form_version")
     out["form_version"] = (
-        "" if version is None else version.map(lambda v: "" if is_blank(v) else str(v).strip())
+        "" if version is None else version.map(lambda v: "" if _blank(v) else str(v).strip())
     )
     if "date" in frame:
         years = pd.to_datetime(frame["date"]).dt.year.astype("Int64")
@@ -248,15 +253,15 @@ def field_rows(
             continue
         values = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
         if f.kind in ("text", "free_text", "code", "codes"):
-            values = values.map(lambda v: "" if is_blank(v) else str(v))
+            values = values.map(lambda v: "" if _blank(v) else str(v))
         out[name] = values
     if table == "incidents" and "person_id" in frame:
         service = out["service"].where(out["service"] != "", partner.partner_id)
-        ids = frame["person_id"].map(lambda v: None if is_blank(v) else str(v).strip().upper())
+        ids = frame["person_id"].map(lambda v: None if _blank(v) else str(v).strip().upper())
         keyed = (service + ":" + ids).where(ids.notna())
         out["person_id"] = pseudo.tokens("record", keyed).fillna("")
     if "relay_id" in fields and "relay_id" in frame:
-        codes = frame["relay_id"].map(lambda v: None if is_blank(v) else str(v).strip().upper())
+        codes = frame["relay_id"].map(lambda v: None if _blank(v) else str(v).strip().upper())
         out["relay_id"] = pseudo.tokens("relay", codes).fillna("")
     out["source_file"] = frame["source_file"].astype(str)
     out["source_row"] = frame["source_row"].astype("int64")

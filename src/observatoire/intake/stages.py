@@ -141,6 +141,7 @@ def stage_validate(settings: Settings) -> None:
     from observatoire.intake.ingest import WEATHER_RANGE
     from observatoire.intake.validate import (
         aggregate_problems,
+        field_problems,
         prepare_aggregates,
         validate_tables,
         weather_problems,
@@ -157,6 +158,11 @@ def stage_validate(settings: Settings) -> None:
     print("Validation des tables canoniques (great-expectations)…")
     tolerance = settings.validation.occupancy_tolerance
     weather = pd.read_parquet(PATHS.weather) if PATHS.weather.is_file() else None
+    field = (
+        {p.stem: pd.read_parquet(p) for p in sorted(PATHS.field.glob("*.parquet"))}
+        if PATHS.field.is_dir()
+        else {}
+    )
     results = validate_tables(
         contacts,
         refusals,
@@ -166,6 +172,7 @@ def stage_validate(settings: Settings) -> None:
         tolerance=tolerance,
         weather=weather,
         weather_range=WEATHER_RANGE,
+        field=field,
     )
     # The weather table is ingest's, final and checked there: a failure here is a table ingest
     # did not write; it stops the stage, nothing is set aside silently.
@@ -178,6 +185,23 @@ def stage_validate(settings: Settings) -> None:
             + "\n".join(f"  {line}" for line in bad_weather[:MAX_AGGREGATE_LINES])
             + "\n  À faire : relancez `observatoire ingest` (qui écrit cette table et met de "
             "côté ces lignes), puis `observatoire validate` ; aucune donnée propre n'a été écrite."
+        )
+    # The field tables are ingest's too (data_clean/field/): the same rule as the weather.
+    bad_field = [
+        line
+        for name, res in results.items()
+        if name.startswith("field/")
+        for line in field_problems(name.removeprefix("field/"), res)
+    ]
+    if bad_field:
+        shutil.rmtree(tmp_docs, ignore_errors=True)
+        raise ValidationFailed(
+            f"Les relevés de terrain de {PATHS.field} ne passent pas leurs contrôles "
+            f"({len(bad_field)} ligne(s)) :\n"
+            + "\n".join(f"  {line}" for line in bad_field[:MAX_AGGREGATE_LINES])
+            + "\n  À faire : corrigez ces réponses dans l'export (ou déclarez "
+            "period_from_filename pour que les dates hors de l'année soient mises de côté), "
+            "relancez `observatoire ingest` puis `observatoire validate`."
         )
     aggregate_lines: list[str] = []
     if "aggregates" in results:

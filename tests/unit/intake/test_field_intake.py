@@ -370,3 +370,23 @@ def test_the_mapping_refuses_what_forms_do_not_allow(tmp_path: Path):
     wrong["exports"][0]["columns"]["types"]["colonne"] = "x"
     with pytest.raises(MappingError, match="colonne"):
         _mapping(tmp_path, wrong)
+
+
+def test_the_validation_suites_pass_on_ingested_tables_and_catch_planted_errors(ingested):
+    from observatoire.intake.validate import validate_tables
+
+    tables = {t: f for t, f in ingested.field_tables.items() if len(f)}
+    bad_incidents = tables["incidents"].copy()
+    bad_incidents.loc[0, "types"] = "verbale insulte"  # a code outside the list
+    bad_incidents.loc[1, "hour"] = 25
+    bad_incidents.loc[2, "date"] = pd.Timestamp("2031-01-01")
+    empty = ingested.contacts.iloc[0:0]
+    end = pd.Timestamp("2024-12-31")
+    good = validate_tables(empty, ingested.refusals, end, None, field=tables)
+    assert {t: len(good[f"field/{t}"].set_aside) for t in tables} == dict.fromkeys(tables, 0), {
+        t: good[f"field/{t}"].set_aside.to_dict("records") for t in tables
+    }
+    bad = validate_tables(empty, ingested.refusals, end, None, field={"incidents": bad_incidents})[
+        "field/incidents"
+    ].set_aside
+    assert sorted(bad["reason"]) == ["code_inconnu", "date_hors_periode", "valeur_hors_plage"]
