@@ -390,3 +390,47 @@ def test_the_validation_suites_pass_on_ingested_tables_and_catch_planted_errors(
         "field/incidents"
     ].set_aside
     assert sorted(bad["reason"]) == ["code_inconnu", "date_hors_periode", "valeur_hors_plage"]
+
+
+def test_check_reads_a_kobo_workbook_its_repeat_sheet_and_compares_it_with_the_form(tmp_path: Path):
+    import shutil
+
+    from observatoire.config.settings import InputsSettings
+    from observatoire.intake.check import check_file, render_text
+
+    root = tmp_path / "projet"
+    _mapping(root / "params", STREET)
+    shutil.copytree(CODES, root / "params" / "codes")
+    forms = root / "params" / "formulaires"
+    forms.mkdir()
+    shutil.copy(ROOT / "params" / "formulaires" / "observation_rue.xlsx", forms)
+    file = tmp_path / "observation_rue_2024.xlsx"
+    _street_workbook(file)
+    inputs = InputsSettings.model_validate(
+        {
+            "raw_dir": tmp_path / "raw",
+            "partners_dir": root / "params" / "partners",
+            "codes_dir": root / "params" / "codes",
+        }
+    )
+    report = check_file(file, "rue_test", inputs)
+    text = render_text(report)
+    assert report.rows_read == 5 and report.rows_quarantined == 1, text
+    assert report.reasons == {"jointure_sans_correspondance": 1}
+    assert "feuille « groupes »" in text and "« _submission__uuid »" in text
+    assert "soumission absente" in text  # what to ask the partner, in French
+    # the workbook's columns are all in the form (metadata included): no note on columns
+    assert "ne connaît pas" not in text, text
+
+
+def test_form_notes_name_columns_and_choice_values_the_form_does_not_know(tmp_path: Path):
+    from observatoire.intake.form_check import form_notes
+
+    file = tmp_path / "observation_rue_2024.xlsx"
+    main = ["presence/date", "presence/zone", "presence/meteo", "_uuid"]
+    _write_xlsx(file, {"observation_rue": (main, [["2024-01-02", "Marché", "pluie", "u1"]])})
+    partner = _mapping(tmp_path, STREET)
+    spec = next(s for s in partner.exports if s.table == "street_observations")
+    notes = form_notes(file, partner, [spec], ROOT / "params" / "formulaires")
+    assert any("« presence/meteo »" in n for n in notes)
+    assert any("presence/zone" in n and "« Marché »" in n for n in notes)
