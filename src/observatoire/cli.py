@@ -188,9 +188,12 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(reference_markdown() if args.markdown else reference_text())
         return 0
 
-    everyone = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir, weather=True)
-    services = [p for p in everyone.values() if not p.weather_only]
+    everyone = load_partners(
+        settings.inputs.partners_dir, settings.inputs.codes_dir, weather=True, field=True
+    )
+    services = [p for p in everyone.values() if p.service]
     sources = [p for p in everyone.values() if p.weather_only]
+    field_sources = [p for p in everyone.values() if p.field_only]
     print(f"Partenaires ({len(services)}) :")
     for p in services:
         dispositifs = ", ".join(DISPOSITIFS[d] for d in p.dispositifs)
@@ -209,6 +212,16 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
         for p in sources:
             print(f"{p.partner_id} — {p.name} (météo ; une ligne : {p.row_unit})")
             _print_exports(p)
+    if field_sources:
+        print(
+            f"\nRelevés de terrain ({len(field_sources)}) : formulaires KoboToolbox ou ODK et "
+            "défraiements, pas des contacts (ni dispositif, ni couplage ; lus par ingest vers "
+            "data_clean/field/, voir docs/formulaires.md) :"
+        )
+        for p in field_sources:
+            form = f" ; formulaire {p.form}" if p.form else ""
+            print(f"{p.partner_id} — {p.name} (une ligne : {p.row_unit}{form})")
+            _print_exports(p)
     return 0
 
 
@@ -226,7 +239,9 @@ def _print_exports(p: PartnerMapping) -> None:
         for w in e.where:
             print(f"      filtre : {w.describe()}")
         print(f"      format : {e.format.describe()}")
-        if e.table == "weather":
+        if e.table == "weather" or p.field_only:
+            if p.field_only:
+                print(f"      table : {e.table}")
             fields = ", ".join(f"{c.column} → {name}" for name, c in e.columns.items())
             print(f"      champs : {fields}")
         print(f"      colonnes obligatoires : {', '.join(required) or '(aucune)'}")

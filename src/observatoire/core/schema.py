@@ -7,9 +7,57 @@ sees these fields, so a new partner is a new mapping file, not new code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pandas as pd
+
 __all__ = [
+    "FIELD_COMMON_COLUMNS",
+    "FIELD_FORMS",
+    "FIELD_KINDS",
+    "FIELD_TABLES",
+    "GROUP_AGE_BANDS",
+    "GROUP_SEXES",
+    "INCIDENT_COLUMNS",
+    "INCIDENT_CONSEQUENCES",
+    "INCIDENT_CONTEXTS",
+    "INCIDENT_DIRECTIONS",
+    "INCIDENT_FIELDS",
+    "INCIDENT_SEVERITIES",
+    "INCIDENT_TYPES",
+    "NETWORK_SERVICES",
+    "PLACE_TYPES",
+    "RELAY_ACTIONS",
+    "RELAY_ALLOWANCE_COLUMNS",
+    "RELAY_ALLOWANCE_FIELDS",
+    "RELAY_BARRIERS",
+    "RELAY_NEEDS",
+    "RELAY_ORIENTATIONS",
+    "RELAY_POINTS",
+    "RELAY_SERVICE_COLUMNS",
+    "RELAY_SERVICE_FIELDS",
+    "STREET_CLIMATES",
+    "STREET_GROUP_COLUMNS",
+    "STREET_GROUP_FIELDS",
+    "STREET_OBSERVATION_COLUMNS",
+    "STREET_OBSERVATION_FIELDS",
+    "STREET_ORIENTATIONS",
+    "STREET_PROBLEMS",
+    "STREET_RESOURCES",
+    "STREET_ZONES",
+    "SUPPORT_AFTER",
+    "TESTIMONY_COLUMNS",
+    "TESTIMONY_FIELDS",
+    "TESTIMONY_ROLES",
+    "WORKER_ROLES",
+    "WORKER_SENIORITY",
+    "WORKER_SURVEY_COLUMNS",
+    "WORKER_SURVEY_FIELDS",
+    "YOUNG_AGE_BANDS",
+    "empty_field_table",
+    "field_dtypes",
+    "split_codes",
     "AGE_BANDS",
     "AGGREGATE_COLUMNS",
     "AGGREGATE_FIELDS",
@@ -70,9 +118,12 @@ class Field:
     """A canonical field a partner column can be mapped onto."""
 
     name: str
-    kind: str  # text | date | integer | decimal | code
+    kind: str  # text | date | integer | decimal | code (+ the field kinds, FIELD_KINDS)
     identity: bool = False
     label: str = ""
+    codes: tuple[str, ...] = ()
+    """For a ``code`` or ``codes`` field of the field tables: its closed list of canonical
+    codes (empty: an open list, e.g. the testimonies' themes from the codebook in params)."""
 
 
 CONTACT_FIELDS: dict[str, Field] = {
@@ -212,12 +263,396 @@ WEATHER_FIELDS: dict[str, Field] = {
 alerts (date, optional date_end and station, alert), read like any export
 (``docs/plans-saisonniers.md``)."""
 
+# --- field records (issue 19): forms filled on phones, not service contacts ---------------------
+
+FIELD_KINDS: dict[str, str] = {
+    "codes": "plusieurs codes (choix multiple) : codes canoniques triés, séparés par une espace",
+    "free_text": "texte libre, désidentifié à la lecture (noms, adresses, téléphones, dates)",
+    "hour": "heure de la journée, 0 à 23 (une heure « 22:40 » se lit 22)",
+    "boolean": "oui ou non",
+}
+"""The kinds of field the field tables add to text, date, integer, decimal and code."""
+
+NETWORK_SERVICES: dict[str, str] = {
+    "abri_nuit": "abri de nuit",
+    "accueil_jour": "accueil de jour",
+    "maison_accueil": "maison d'accueil",
+    "urgence_sociale": "urgence sociale",
+    "travail_rue": "travail de rue",
+    "housing_first": "Housing First",
+    "autre": "autre service",
+}
+"""Services of the network a field record names (their partner ids), or ``autre``."""
+
+INCIDENT_TYPES: dict[str, str] = {
+    "verbale": "violence verbale",
+    "physique": "violence physique",
+    "sexuelle": "violence sexuelle",
+    "biens": "atteinte aux biens",
+    "menaces": "menaces",
+    "autoagression": "autoagression",
+}
+INCIDENT_DIRECTIONS: dict[str, str] = {
+    "usager_travailleur": "d'un usager envers un travailleur",
+    "usager_usager": "entre usagers",
+    "travailleur_usager": "d'un travailleur envers un usager",
+    "exterieur_service": "de l'extérieur envers le service",
+}
+INCIDENT_SEVERITIES: dict[str, str] = {
+    "faible": "faible",
+    "moyenne": "moyenne",
+    "grave": "grave",
+}
+INCIDENT_CONSEQUENCES: dict[str, str] = {
+    "blessure": "blessure",
+    "arret_travail": "arrêt de travail",
+    "exclusion": "exclusion de l'usager",
+    "police": "intervention de la police",
+    "fermeture_service": "fermeture du service",
+    "aucune": "aucune",
+}
+INCIDENT_CONTEXTS: dict[str, str] = {
+    "fermeture": "heure de fermeture",
+    "file_attente": "file d'attente",
+    "refus": "refus (de place, de service)",
+    "consommation": "consommation (alcool, drogues)",
+    "sante_mentale": "santé mentale",
+    "conflit_entre_usagers": "conflit entre usagers",
+    "autre": "autre contexte",
+}
+
+STREET_ZONES: dict[str, str] = {
+    "Gare": "Gare",
+    "Centre-ville": "Centre-ville",
+    "Parc": "Parc",
+    "Quais": "Quais",
+}
+"""The street-work zones: the names of the city's GeoJSON and of travail_rue's exports."""
+PLACE_TYPES: dict[str, str] = {
+    "rue": "rue",
+    "parc": "parc",
+    "gare": "gare",
+    "squat": "squat",
+    "commerce": "commerce",
+    "autre": "autre lieu",
+}
+STREET_PROBLEMS: dict[str, str] = {
+    "consommation": "consommation",
+    "deal": "deal",
+    "violence": "violence",
+    "sante_mentale": "santé mentale",
+    "hygiene": "hygiène",
+    "mendicite": "mendicité",
+    "nuisances": "nuisances",
+    "isolement": "isolement",
+    "autre": "autre problème",
+}
+STREET_RESOURCES: dict[str, str] = {
+    "commerce_solidaire": "commerce solidaire",
+    "association": "association",
+    "point_eau": "point d'eau",
+    "toilettes": "toilettes",
+    "abri": "abri",
+    "autre": "autre ressource",
+}
+STREET_CLIMATES: dict[str, str] = {"calme": "calme", "tendu": "tendu", "conflictuel": "conflictuel"}
+_NETWORK = {k: v for k, v in NETWORK_SERVICES.items() if k != "autre"}
+STREET_ORIENTATIONS: dict[str, str] = {
+    **_NETWORK,
+    "cpas": "CPAS",
+    "sante": "service de santé",
+    "autre": "autre",
+}
+GROUP_AGE_BANDS: dict[str, str] = {
+    "moins_15": "moins de 15 ans",
+    "15_17": "15 à 17 ans",
+    "18_25": "18 à 25 ans",
+    "26_44": "26 à 44 ans",
+    "45_64": "45 à 64 ans",
+    "65_plus": "65 ans et plus",
+    "inconnu": "inconnu",
+}
+YOUNG_AGE_BANDS = ("15_17", "18_25")
+"""The age bands of a street group that are « young people » (15–25) of the street diagnosis."""
+GROUP_SEXES: dict[str, str] = {
+    "hommes": "hommes",
+    "femmes": "femmes",
+    "mixte": "mixte",
+    "inconnu": "inconnu",
+}
+
+RELAY_POINTS: dict[str, str] = {"fixe": "point fixe", "mobile": "point mobile (triporteur)"}
+RELAY_NEEDS: dict[str, str] = {
+    "social": "social",
+    "sante": "santé",
+    "logement": "logement",
+    "administratif": "administratif",
+    "langue": "langue",
+    "autre": "autre besoin",
+}
+RELAY_ACTIONS: dict[str, str] = {
+    "information": "information",
+    "accompagnement": "accompagnement",
+    "orientation": "orientation",
+    "ecoute": "écoute",
+}
+RELAY_ORIENTATIONS: dict[str, str] = {
+    **_NETWORK,
+    "cpas": "CPAS",
+    "mutuelle": "mutuelle",
+    "sante": "service de santé",
+    "logement_social": "logement social",
+    "autre": "autre",
+}
+RELAY_BARRIERS: dict[str, str] = {
+    "langue": "langue",
+    "numerique": "numérique",
+    "mobilite": "mobilité",
+    "documents": "documents",
+    "horaires": "horaires",
+    "mefiance": "méfiance",
+    "autre": "autre obstacle",
+}
+
+WORKER_ROLES: dict[str, str] = {
+    "educateur": "éducateur",
+    "assistant_social": "assistant social",
+    "accueil": "accueil",
+    "veilleur": "veilleur de nuit",
+    "infirmier": "infirmier",
+    "direction": "direction",
+    "autre": "autre fonction",
+}
+WORKER_SENIORITY: dict[str, str] = {
+    "moins_2": "moins de 2 ans",
+    "2_5": "2 à 5 ans",
+    "plus_5": "plus de 5 ans",
+}
+SUPPORT_AFTER: dict[str, str] = {
+    "oui": "oui",
+    "partiel": "en partie",
+    "non": "non",
+    "sans_objet": "sans objet",
+}
+TESTIMONY_ROLES: dict[str, str] = {
+    "usager": "usager",
+    "expert_du_vecu": "expert du vécu",
+    "travailleur": "travailleur",
+}
+
+
+def _codes(kind: str, name: str, codes: dict[str, str], label: str) -> Field:
+    return Field(name, kind, label=label, codes=tuple(codes))
+
+
+_SUBMISSION = [
+    Field("submission_id", "text", label="identifiant de la soumission (_uuid de KoboToolbox)"),
+    Field("form_version", "text", label="version du formulaire (__version__)"),
+]
+
+INCIDENT_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date de l'incident"),
+        Field("hour", "hour", label="heure de l'incident"),
+        _codes("code", "service", NETWORK_SERVICES, "service où l'incident a eu lieu"),
+        _codes("codes", "types", INCIDENT_TYPES, "types de violence"),
+        _codes("code", "direction", INCIDENT_DIRECTIONS, "sens de la violence"),
+        _codes("code", "severity", INCIDENT_SEVERITIES, "gravité"),
+        _codes("codes", "consequences", INCIDENT_CONSEQUENCES, "suites de l'incident"),
+        _codes("codes", "context", INCIDENT_CONTEXTS, "contexte de l'incident"),
+        Field("persons_involved", "integer", label="personnes impliquées"),
+        Field("person_id", "text", identity=True, label="identifiant de l'auteur dans le service"),
+        Field("note", "free_text", label="récit de l'incident"),
+    ]
+}
+STREET_OBSERVATION_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date de la présence"),
+        Field("hour", "hour", label="heure de début"),
+        Field("duration_hours", "decimal", label="durée (heures)"),
+        _codes("code", "zone", STREET_ZONES, "zone"),
+        _codes("code", "place_type", PLACE_TYPES, "type de lieu"),
+        Field("persons_met", "integer", label="personnes rencontrées (sinon : somme des groupes)"),
+        Field("young_met", "integer", label="jeunes de 15 à 25 ans rencontrés (sinon : groupes)"),
+        _codes("codes", "problems", STREET_PROBLEMS, "problèmes observés"),
+        _codes("codes", "resources", STREET_RESOURCES, "ressources observées"),
+        _codes("code", "climate", STREET_CLIMATES, "climat"),
+        _codes("codes", "orientations", STREET_ORIENTATIONS, "orientations données"),
+        Field("collective_session", "boolean", label="séance de projet collectif avec des jeunes"),
+        Field("collective_participants", "integer", label="participants au projet collectif"),
+        Field("note", "free_text", label="observations libres"),
+    ]
+}
+STREET_GROUP_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        Field("submission_id", "text", label="identifiant de la soumission parente (_uuid)"),
+        Field("form_version", "text", label="version du formulaire"),
+        Field("group_index", "integer", label="numéro du groupe (_index)"),
+        Field("size", "integer", label="taille du groupe"),
+        _codes("code", "age_band", GROUP_AGE_BANDS, "tranche d'âge du groupe"),
+        _codes("code", "sex", GROUP_SEXES, "composition du groupe"),
+    ]
+}
+RELAY_SERVICE_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date de la prestation"),
+        Field("hour", "hour", label="heure"),
+        Field("relay_id", "text", identity=True, label="code de l'habitant-relais"),
+        _codes("code", "point", RELAY_POINTS, "point de contact"),
+        Field("people_helped", "integer", label="personnes aidées"),
+        _codes("codes", "needs", RELAY_NEEDS, "besoins"),
+        _codes("codes", "actions", RELAY_ACTIONS, "actions"),
+        _codes("codes", "oriented_to", RELAY_ORIENTATIONS, "orientations vers"),
+        _codes("codes", "barriers", RELAY_BARRIERS, "obstacles à l'accès"),
+        Field("note", "free_text", label="situation (texte libre)"),
+    ]
+}
+RELAY_ALLOWANCE_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        Field("submission_id", "text", label="identifiant de la ligne (sinon : fichier et ligne)"),
+        Field("date", "date", label="jour de présence"),
+        Field("relay_id", "text", identity=True, label="code de l'habitant-relais"),
+        Field("hours", "decimal", label="heures de présence"),
+        Field("allowance_eur", "decimal", label="défraiement (€)"),
+    ]
+}
+WORKER_SURVEY_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        _codes("code", "service", NETWORK_SERVICES, "service du répondant"),
+        _codes("code", "role", WORKER_ROLES, "fonction"),
+        _codes("code", "seniority", WORKER_SENIORITY, "ancienneté"),
+        Field("verbal_12m", "boolean", label="violence verbale subie (12 mois)"),
+        Field("physical_12m", "boolean", label="violence physique subie (12 mois)"),
+        Field("threat_12m", "boolean", label="menaces subies (12 mois)"),
+        Field("witnessed_12m", "boolean", label="violence vue (12 mois)"),
+        Field("safety", "integer", label="sentiment de sécurité (1 à 5)"),
+        Field("trained", "boolean", label="formé à la gestion de la violence"),
+        _codes("code", "support_after", SUPPORT_AFTER, "soutien après un incident"),
+        Field("note", "free_text", label="commentaire libre"),
+    ]
+}
+TESTIMONY_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date du témoignage"),
+        _codes("code", "role", TESTIMONY_ROLES, "qui témoigne"),
+        _codes("code", "service", NETWORK_SERVICES, "service concerné"),
+        Field("themes", "codes", label="thèmes (codes du livre de codes, params/terrain.yaml)"),
+        Field("text", "free_text", label="témoignage"),
+    ]
+}
+
+FIELD_FORMS: dict[str, str] = {
+    "incidents": "fiche_incident",
+    "street_observations": "observation_rue",
+    "street_groups": "observation_rue",
+    "relay_services": "relais_prestation",
+    "relay_allowances": "",
+    "worker_survey": "enquete_travailleurs",
+    "testimonies": "temoignage",
+}
+"""The XLSForm (``params/formulaires/<form>.xlsx``) each field table comes from ("" for the
+relays' allowance sheet, an ordinary spreadsheet)."""
+
+FIELD_COMMON_COLUMNS = [
+    "partner_id",
+    "submission_id",
+    "form_version",
+    "year",
+    "source_file",
+    "source_row",
+]
+"""Columns of every field table: the source, the submission (``_uuid``, or ``<file>:<row>``
+when the source has none), the form version ("" if unknown) and the year."""
+
+
+def _field_columns(fields: dict[str, Field]) -> list[str]:
+    own = [n for n in fields if n not in FIELD_COMMON_COLUMNS]
+    return [*FIELD_COMMON_COLUMNS[:4], *own, *FIELD_COMMON_COLUMNS[4:]]
+
+
+INCIDENT_COLUMNS = _field_columns(INCIDENT_FIELDS)
+STREET_OBSERVATION_COLUMNS = _field_columns(STREET_OBSERVATION_FIELDS)
+STREET_GROUP_COLUMNS = _field_columns(STREET_GROUP_FIELDS)
+RELAY_SERVICE_COLUMNS = _field_columns(RELAY_SERVICE_FIELDS)
+RELAY_ALLOWANCE_COLUMNS = _field_columns(RELAY_ALLOWANCE_FIELDS)
+WORKER_SURVEY_COLUMNS = _field_columns(WORKER_SURVEY_FIELDS)
+TESTIMONY_COLUMNS = _field_columns(TESTIMONY_FIELDS)
+
+FIELD_TABLES: dict[str, dict[str, Field]] = {
+    "incidents": INCIDENT_FIELDS,
+    "street_observations": STREET_OBSERVATION_FIELDS,
+    "street_groups": STREET_GROUP_FIELDS,
+    "relay_services": RELAY_SERVICE_FIELDS,
+    "relay_allowances": RELAY_ALLOWANCE_FIELDS,
+    "worker_survey": WORKER_SURVEY_FIELDS,
+    "testimonies": TESTIMONY_FIELDS,
+}
+"""The field tables (``data_clean/field/<table>.parquet``), one per form (and the allowance
+sheet): records of field practice, not service contacts (no dispositif, no linkage)."""
+
 TABLE_FIELDS: dict[str, dict[str, Field]] = {
     "contacts": CONTACT_FIELDS,
     "refusals": REFUSAL_FIELDS,
     "aggregates": AGGREGATE_FIELDS,
     "weather": WEATHER_FIELDS,
+    **FIELD_TABLES,
 }
+
+_DTYPES = {
+    "text": "object",
+    "free_text": "object",
+    "code": "object",
+    "codes": "object",
+    "date": "datetime64[s]",
+    "hour": "Int64",
+    "integer": "Int64",
+    "decimal": "float64",
+    "boolean": "boolean",
+}
+
+
+def field_dtypes(table: str) -> dict[str, str]:
+    """The dtype of each column of a clean field table: texts and codes are ``str`` ("" when
+    empty; several codes sorted and separated by one space), dates ``datetime64[s]``, hours and
+    counts ``Int64`` (NA when unanswered), yes/no answers ``boolean`` (NA when unanswered)."""
+    fields = FIELD_TABLES[table]
+    out = {}
+    for name in _field_columns(fields):
+        if name in ("year", "source_row"):
+            out[name] = "int64"
+        elif name in fields:
+            out[name] = _DTYPES[fields[name].kind]
+        else:
+            out[name] = "object"
+    return out
+
+
+def empty_field_table(table: str) -> pd.DataFrame:
+    """A field table with its columns and dtypes and no row (a source that sent nothing)."""
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in field_dtypes(table).items()})
+
+
+def split_codes(series: pd.Series, codes: Iterable[str]) -> pd.DataFrame:
+    """One 0/1 column per code (same index) from a column of several codes (``codes`` kind:
+    canonical codes separated by spaces, "" or NA when none)."""
+    sets = series.fillna("").astype(str).str.split().map(set)
+    return pd.DataFrame(
+        {c: sets.map(lambda s, c=c: int(c in s)).astype("int64") for c in codes},
+        index=series.index,
+    )
+
 
 IDENTITY_FIELDS = frozenset(n for n, f in CONTACT_FIELDS.items() if f.identity)
 

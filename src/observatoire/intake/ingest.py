@@ -1167,7 +1167,7 @@ def ingest_network(
         cov, warning = partner_coverage(
             partner, [(spec, res, frame) for *_, res, outputs in read for spec, frame in outputs]
         )
-        if not partner.weather_only:  # the weather is no service: no coverage of its own
+        if partner.service:  # the weather and field records: no coverage of their own
             coverage[partner.partner_id] = cov
             if warning:
                 warnings.append(warning)

@@ -22,7 +22,7 @@ import yaml
 
 from observatoire.core.coverage import month_text, season_months
 from observatoire.core.errors import MappingError
-from observatoire.core.schema import TABLE_FIELDS
+from observatoire.core.schema import FIELD_TABLES, TABLE_FIELDS
 from observatoire.intake.mapping_schema import (
     FILE_TYPES,
     REFERENCE_HINT,
@@ -117,6 +117,11 @@ class ColumnSpec:
     scope: str = "local"
     """For ``local_id``: ``network`` when the partner's software shares the person id across
     the network (records sharing it are one person), ``local`` otherwise."""
+    multiple: str | None = None
+    """For a field of several codes (``codes`` kind): the separator of the codes in a cell."""
+    canonical_codes: tuple[str, ...] = ()
+    """For a code field of the field tables: its closed list of canonical codes (a value that
+    is already one of them is read as itself when no ``codes:`` entry names it)."""
 
     def labels(self) -> list[str]:
         return [self.column, *self.aliases]
@@ -234,6 +239,8 @@ class PartnerMapping:
     exports: tuple[ExportSpec, ...]
     capacity: dict[str, int] = field(default_factory=dict)
     source: Path | None = None
+    form: str | None = None
+    """The XLSForm its exports come from (``params/formulaires/<form>.xlsx``), if declared."""
     coverage: tuple[tuple[str, str], ...] | None = None
     """Months the partner's exports cover (``first``, ``last``, « aaaa-mm »), if declared."""
     season: tuple[tuple[str, str], ...] = ()
@@ -267,6 +274,18 @@ class PartnerMapping:
         ingest, left out of the partners the reports, quality sheets and coverage speak of."""
         return all(e.table == "weather" for e in self.exports)
 
+    @property
+    def field_only(self) -> bool:
+        """A source of field records (forms filled on phones, the relays' allowance sheet), not
+        a service's contacts: read by ingest into ``data_clean/field/``, listed apart."""
+        return all(e.table in FIELD_TABLES for e in self.exports)
+
+    @property
+    def service(self) -> bool:
+        """A service of the network (its contacts, refusals, aggregates): neither a weather
+        source nor a source of field records."""
+        return not (self.weather_only or self.field_only)
+
 
 def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> ColumnSpec:
     canonical = TABLE_FIELDS[table][name]
@@ -276,8 +295,15 @@ def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> C
         codes = read_code_list(col.codes, codes_dir)
     elif isinstance(col.codes, dict):
         codes = col.codes
+    if canonical.codes:
+        # A field table's code: the form's choice names are its canonical codes, read as
+        # written; the mapping's list adds the other values (an older form's, a label).
+        codes = {c: c for c in canonical.codes} | (codes or {})
     if codes is not None:
         codes = {normalise_label(k): v for k, v in codes.items()}
+    if canonical.kind in ("codes", "free_text", "hour", "boolean"):
+        kind = canonical.kind  # read by the field reader (intake/field.py)
+    elif codes is not None:
         kind = "code"
     else:
         kind = col.type or (canonical.kind if canonical.kind != "code" else "text")
@@ -291,6 +317,8 @@ def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> C
         identity=canonical.identity if col.identity is None else col.identity,
         required=col.required,
         scope=col.scope,
+        multiple=col.multiple,
+        canonical_codes=canonical.codes,
     )
 
 
@@ -379,6 +407,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
         exports=tuple(exports),
         capacity=capacity,
         source=path,
+        form=schema.form,
         coverage=_periods(schema.coverage),
         season=_season(schema.coverage),
         off_season=_off_season(schema.coverage),
@@ -428,13 +457,14 @@ def misnamed_file(mapping: PartnerMapping) -> MappingError | None:
 
 
 def load_partners(
-    partners_dir: Path, codes_dir: Path, *, weather: bool = False
+    partners_dir: Path, codes_dir: Path, *, weather: bool = False, field: bool = False
 ) -> dict[str, PartnerMapping]:
     """All partner mappings of the network, by partner id (sorted, for determinism).
 
     Every file is checked before any is refused, so one message lists every broken mapping.
     Sources that only give the weather (:attr:`PartnerMapping.weather_only`) are services of no
-    one: they are left out unless ``weather`` (ingest reads them)."""
+    one: they are left out unless ``weather`` (ingest reads them); so are sources of field
+    records (:attr:`PartnerMapping.field_only`) unless ``field``."""
     paths = sorted(partners_dir.glob("*.yaml"))
     if not paths:
         raise MappingError(
@@ -471,4 +501,6 @@ def load_partners(
         )
     if not weather:
         partners = {k: p for k, p in partners.items() if not p.weather_only}
+    if not field:
+        partners = {k: p for k, p in partners.items() if not p.field_only}
     return partners

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from observatoire.core.dispositifs import DISPOSITIFS
-from observatoire.core.schema import TABLE_FIELDS
+from observatoire.core.schema import FIELD_TABLES, TABLE_FIELDS
 from observatoire.intake.mapping_schema import (
     CANONICAL_CODES,
     REQUIRED_FIELDS,
@@ -34,6 +34,10 @@ KINDS = {
     "date": "date",
     "integer": "nombre entier",
     "decimal": "nombre décimal",
+    "codes": "plusieurs codes (choix multiple, clé multiple)",
+    "free_text": "texte libre, désidentifié à la lecture",
+    "hour": "heure (0 à 23)",
+    "boolean": "oui/non",
 }
 
 
@@ -189,7 +193,9 @@ def _canonical_rows() -> list[tuple[str, str, str, str, str]]:
             notes = []
             if f.identity:
                 notes.append("identité (pseudonymisée)")
-            if f.name in CANONICAL_CODES:
+            if f.codes:
+                notes.append("codes : " + ", ".join(f.codes))
+            elif f.name in CANONICAL_CODES and table not in FIELD_TABLES:
                 notes.append("codes : " + ", ".join(CANONICAL_CODES[f.name]))
             if f.name in must:
                 notes.append(f"à déclarer ({must[f.name]})")

@@ -44,6 +44,7 @@ from observatoire.core.errors import MappingError
 from observatoire.core.schema import (
     AGGREGATE_MEASURES,
     EXIT_REASONS,
+    FIELD_TABLES,
     NATIONALITY_GROUPS,
     SEX_CODES,
     TABLE_FIELDS,
@@ -54,6 +55,9 @@ from observatoire.intake.discovery import unsafe_pattern
 __all__ = [
     "CANONICAL_CODES",
     "COLUMN_TYPES",
+    "FIELD_TABLE_NAMES",
+    "FORM_NAME",
+    "TABLES",
     "FILE_TYPES",
     "REFERENCE_HINT",
     "REQUIRED_FIELDS",
@@ -74,7 +78,12 @@ __all__ = [
 ]
 
 FILE_TYPES = ("csv", "xlsx", "ods")
-COLUMN_TYPES = ("text", "date", "integer", "decimal")
+COLUMN_TYPES = ("text", "date", "integer", "decimal", "hour", "boolean")
+TABLES = ("contacts", "refusals", "aggregates", "weather", *FIELD_TABLES)
+FIELD_TABLE_NAMES = tuple(FIELD_TABLES)
+"""Tables of field records (forms filled on phones, the relays' allowance sheet)."""
+READING_KINDS = {"code": "text", "codes": "text", "free_text": "text"}
+"""How a canonical field's column is read (``type``), when it differs from its kind."""
 CANONICAL_CODES: dict[str, tuple[str, ...]] = {
     "sex": SEX_CODES,
     "nationality": tuple(NATIONALITY_GROUPS),
@@ -88,6 +97,13 @@ REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "refusals": (("date",), ("refusals",)),
     "aggregates": (("date",),),
     "weather": (("date",), ("tmin", "tmax", "alert")),
+    "incidents": (("date",),),
+    "street_observations": (("date",), ("zone",)),
+    "street_groups": (("submission_id",),),
+    "relay_services": (("date",), ("relay_id",)),
+    "relay_allowances": (("date",), ("relay_id",)),
+    "worker_survey": (),
+    "testimonies": (("date",), ("text",)),
 }
 """Per table, the fields a mapping must declare (one of each group)."""
 REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
@@ -96,7 +112,10 @@ PARTNER_ID = r"^[a-z](?:[a-z0-9_]){0,39}$"  # written unlike JOIN_NAME: PATTERNS
 """A partner id names folders and files (``outputs/quality/<year>/<id>.pdf``, the quarantine,
 the mapping file itself): a closed character set, so that no id can hold a path."""
 CODE_LIST = r"^@[A-Za-z0-9_-]+$"
+FORM_NAME = r"^[a-z][a-z0-9_]{0,39}$"
 PATTERNS = {
+    FORM_NAME: "le nom d'un formulaire de params/formulaires/ sans « .xlsx », en minuscules sans "
+    "accent ni espace, par ex. « fiche_incident »",
     PARTNER_ID: "un identifiant de 1 à 40 caractères en minuscules sans accent ni espace (lettres, "
     "chiffres, « _ »), commençant par une lettre, par ex. « abri_nuit » (ni « / », ni « . »)",
     CODE_LIST: "le nom d'une liste de codes de params/codes/ précédé de « @ », par ex. « @sexe »",
@@ -285,12 +304,17 @@ class ColumnSchema(Block):
             type="liste de textes",
         ),
     )
-    type: Literal["text", "date", "integer", "decimal"] | None = Field(
+    type: Literal["text", "date", "integer", "decimal", "hour", "boolean"] | None = Field(
         None,
         **_doc(
-            "Comment lire la colonne : texte, date (selon format.date_format), nombre entier ou "
-            "nombre décimal (selon format.decimal). Doit être celui du champ canonique.",
-            "type: date",
+            "Comment lire la colonne : texte, date (selon format.date_format ; les dates ISO "
+            "d'un export KoboToolbox ou ODK, « 2024-03-15 » ou « 2024-03-15T22:40:00.000+01:00 », "
+            "se lisent aussi), nombre entier ou nombre décimal (selon format.decimal), heure "
+            "(hour : « 22:40:00.000+01:00 », « 22:40 », une date et heure ou un nombre de 0 à "
+            "23, lue comme l'heure 22) ou oui/non (boolean : oui, non, yes, no, true, false, 1, "
+            "0, ou les valeurs de codes traduites en oui et non). Doit être celui du champ "
+            "canonique.",
+            "type: hour",
             default="le type du champ canonique (voir « Champs canoniques »)",
         ),
     )
@@ -325,6 +349,20 @@ class ColumnSchema(Block):
             "required: true",
         ),
     )
+    multiple: str | None = Field(
+        None,
+        **_doc(
+            "Séparateur des codes d'une réponse à choix multiple (select_multiple de "
+            "KoboToolbox ou ODK : « verbale menaces », séparés par une espace) ; seulement pour "
+            "un champ à plusieurs codes (voir « Champs canoniques »), qui l'exige. Chaque code "
+            "est traduit par la liste codes: s'il y en a une ; le champ garde les codes "
+            "canoniques triés, séparés par une espace. Les colonnes 0/1 par option "
+            "(« incident/types/verbale ») que KoboToolbox ajoute ne sont pas lues.",
+            'multiple: " "',
+            type="texte (un caractère)",
+            default="aucun (un seul code par cellule)",
+        ),
+    )
     scope: Literal["network", "local"] = Field(
         "local",
         **_doc(
@@ -349,6 +387,16 @@ class ColumnSchema(Block):
                 'bloc {column: "Libellé", …}.'
             )
         return data
+
+    @field_validator("multiple")
+    @classmethod
+    def _separator(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 1 or value in '"\r\n'):
+            raise ValueError(
+                f"{shown(value)} : attendu un seul caractère entre guillemets, par ex. "
+                '" " (une espace, comme KoboToolbox) ou ";".'
+            )
+        return value
 
     @field_validator("codes")
     @classmethod
@@ -895,16 +943,22 @@ class ExportSchema(Block):
             default="export1, export2… selon sa place",
         ),
     )
-    table: Literal["contacts", "refusals", "aggregates", "weather"] = Field(
+    table: Literal[TABLES] = Field(  # type: ignore[valid-type]
         "contacts",
         **_doc(
             "Table canonique que le fichier alimente : contacts (une ligne par personne et "
             "passage, séjour, contact…), refusals (refus faute de place, par nuit), "
             "aggregates (comptages déjà agrégés : lits, nuitées, flux par statut, repas… par "
-            "jour ou par mois ; voir docs/donnees-agregees.md et la clé aggregates) ou weather "
+            "jour ou par mois ; voir docs/donnees-agregees.md et la clé aggregates), weather "
             "(météo du jour par station : températures minimale et maximale, alertes "
-            "officielles ; voir docs/plans-saisonniers.md).",
-            "table: refusals",
+            "officielles ; voir docs/plans-saisonniers.md), ou une table de relevés de terrain "
+            "(formulaires KoboToolbox ou ODK, voir docs/formulaires.md) : incidents (fiches "
+            "incident), street_observations (observations du travail de rue), street_groups "
+            "(groupes rencontrés : la feuille de la répétition « groupes », reliée à son "
+            "observation par l'uuid), relay_services (prestations des habitants-relais), "
+            "relay_allowances (défraiements des habitants-relais, un tableur), worker_survey "
+            "(enquête auprès des travailleurs) ou testimonies (témoignages).",
+            "table: incidents",
         ),
     )
     files: Text = Field(
@@ -1047,7 +1101,20 @@ class ExportSchema(Block):
                     f"admis : {', '.join(fields)}.",
                 )
             canonical = fields[name]
-            kind = "text" if canonical.kind == "code" else canonical.kind
+            kind = READING_KINDS.get(canonical.kind, canonical.kind)
+            if canonical.kind == "codes" and col.multiple is None:
+                raise _error(
+                    f"{at}.multiple",
+                    f"le champ « {name} » ({canonical.label}) reçoit plusieurs codes (choix "
+                    'multiple) : déclarez leur séparateur, multiple: " " pour un export '
+                    "KoboToolbox ou ODK.",
+                )
+            if canonical.kind != "codes" and col.multiple is not None:
+                raise _error(
+                    f"{at}.multiple",
+                    f"le champ « {name} » ({canonical.label}) ne reçoit qu'une valeur : "
+                    "supprimez multiple.",
+                )
             if col.type is not None and col.type != kind:
                 raise _error(
                     f"{at}.type",
@@ -1062,13 +1129,24 @@ class ExportSchema(Block):
                     f"écrivez identity: {str(canonical.identity).lower()} ou supprimez identity.",
                 )
             if col.codes is not None:
-                _check_codes(name, col.codes, kind, at, info)
+                _check_codes(name, col.codes, kind, at, info, canonical.codes)
             if "scope" in col.model_fields_set and name != "local_id":
                 raise _error(
                     f"{at}.scope",
                     f"scope (portée de l'identifiant : network ou local) ne se déclare que pour "
                     f"local_id, pas pour « {name} » : supprimez scope.",
                 )
+        if (
+            self.table in FIELD_TABLES
+            and "date" not in self.columns
+            and self.period_from_filename is None
+        ):
+            raise _error(
+                "period_from_filename",
+                f"la table {self.table} n'a pas de colonne de date déclarée : l'année des "
+                "réponses se lit dans le nom du fichier ; déclarez period_from_filename: "
+                "'(?P<year>\\d{4})'.",
+            )
         for group in REQUIRED_FIELDS[self.table]:
             if not any(f in self.columns for f in group):
                 which = " ou ".join(group)
@@ -1151,8 +1229,15 @@ def bound_date(value: dt.date | str | None, date_format: str) -> dt.date | None:
     return None
 
 
-def _check_codes(name: str, codes: Any, kind: str, at: str, info: ValidationInfo) -> None:
-    if kind != "text":
+def _check_codes(
+    name: str,
+    codes: Any,
+    kind: str,
+    at: str,
+    info: ValidationInfo,
+    field_codes: tuple[str, ...] = (),
+) -> None:
+    if kind not in ("text", "boolean"):
         raise _error(
             f"{at}.codes",
             f"le champ « {name} » se lit en {kind} : une liste de codes ne s'applique qu'à un "
@@ -1166,7 +1251,8 @@ def _check_codes(name: str, codes: Any, kind: str, at: str, info: ValidationInfo
             codes = read_code_list(codes, codes_dir)
         except ValueError as exc:
             raise _error(f"{at}.codes", str(exc)) from None
-    admitted = CANONICAL_CODES.get(name)
+    # A field table's own list first (street_groups.sex is not the contacts' sex).
+    admitted = ("oui", "non") if kind == "boolean" else field_codes or CANONICAL_CODES.get(name)
     if admitted:
         wrong = sorted({c for c in codes.values() if c not in admitted})
         if wrong:
@@ -1238,6 +1324,17 @@ class PartnerSchema(Block):
             type="texte",
         ),
     )
+    form: Annotated[str, Field(pattern=FORM_NAME)] | None = Field(
+        None,
+        **_doc(
+            "Formulaire XLSForm dont viennent les exports (params/formulaires/<form>.xlsx, "
+            "voir docs/formulaires.md) : `observatoire check` signale les colonnes et les "
+            "valeurs de choix d'un export que ce formulaire ne connaît pas.",
+            "form: fiche_incident",
+            type="texte",
+            default="aucun (pas de comparaison au formulaire)",
+        ),
+    )
     capacity: CapacitySchema | None = Field(
         None,
         **_doc(
@@ -1274,7 +1371,8 @@ class PartnerSchema(Block):
             lacking = [
                 f"n°{i + 1}"
                 for i, e in enumerate(self.exports)
-                if e.dispositif is None and e.table != "weather"  # the weather is no service
+                # the weather and field records are no service's contacts
+                if e.dispositif is None and e.table != "weather" and e.table not in FIELD_TABLES
             ]
             if lacking:
                 raise _error(
@@ -1283,6 +1381,7 @@ class PartnerSchema(Block):
                     f"{', '.join(lacking)} n'en déclare pas : ajoutez dispositif: au partenaire "
                     f"(ou à chaque export). Valeurs admises : {', '.join(DISPOSITIFS)}.",
                 )
+        _field_apart(self)
         runs = {self.dispositif} | {e.dispositif for e in self.exports}
         if self.capacity is not None and SHELTER not in runs:
             raise _error(
@@ -1310,6 +1409,40 @@ class PartnerSchema(Block):
                 )
             seen[name] = i
         return self
+
+
+def _field_apart(partner: PartnerSchema) -> None:
+    """Field records (forms, the allowance sheet) come from a source of their own: a mapping
+    file does not mix them with contacts, refusals, aggregates or the weather, and its exports
+    carry no dispositif (they are not contacts of a service)."""
+    field = [i for i, e in enumerate(partner.exports) if e.table in FIELD_TABLES]
+    if not field:
+        if partner.form is not None:
+            raise _error(
+                "form",
+                "un formulaire ne se déclare que pour des relevés de terrain (tables "
+                f"{', '.join(FIELD_TABLES)}) : supprimez form.",
+            )
+        return
+    other = [i for i in range(len(partner.exports)) if i not in field]
+    if other:
+        raise _error(
+            f"exports[{other[0]}].table",
+            "les relevés de terrain (formulaires, défraiements) se déclarent dans un fichier de "
+            "correspondance à part, sans contacts, refus, agrégats ni météo : créez par ex. "
+            f"params/partners/{partner.partner_id}_terrain.yaml.",
+        )
+    for i in field:
+        if partner.exports[i].dispositif is not None:
+            raise _error(
+                f"exports[{i}].dispositif",
+                "un relevé de terrain n'est pas un contact d'un dispositif : supprimez dispositif.",
+            )
+    if partner.dispositif is not None:
+        raise _error(
+            "dispositif",
+            "un relevé de terrain n'est pas un contact d'un dispositif : supprimez dispositif.",
+        )
 
 
 # --- checking a file ------------------------------------------------------------------------------

@@ -367,7 +367,7 @@ def test_the_example_of_each_format_column_and_capacity_key_is_a_valid_value():
                     value["type"] = "xlsx"
                 model.model_validate(value)
                 checked += 1
-    assert checked == 8 + 7 + 2
+    assert checked == 8 + 8 + 2
 
 
 def test_the_terminal_reference_names_every_key_and_its_allowed_values():
