@@ -29,7 +29,13 @@ from observatoire.sample.fieldwork.common import (
     new_submission,
     number_submissions,
 )
-from observatoire.sample.fieldwork.kobo import KoboForm, Question, Submission
+from observatoire.sample.fieldwork.kobo import (
+    KoboForm,
+    Question,
+    Submission,
+    brussels_offset,
+    kobo_form,
+)
 from observatoire.sample.fieldwork.notes import Identity, NoteWriter
 from observatoire.sample.network import Network
 
@@ -66,9 +72,9 @@ BASE_RATE = {  # incidents per 1,000 exposure units in 2023, outside winter nigh
 }
 TREND = 1.15
 REFUSAL_RATE_RATIO = 2.0
-CLOSING_HOUR = {"abri_nuit": 21, "accueil_jour": 15, "maison_accueil": 22}
+CLOSING_HOUR = {"abri_nuit": 7, "accueil_jour": 15, "maison_accueil": 22}
 CLOSING_LABEL = {
-    "abri_nuit": "21:00–21:59 (fermeture des portes)",
+    "abri_nuit": "7:00–7:59 (départ du matin, fermeture à 8 h)",
     "accueil_jour": "15:00–15:59 (fermeture de l'accueil à 16 h)",
     "maison_accueil": "22:00–22:59 (couvre-feu)",
 }
@@ -84,7 +90,7 @@ def _hours(service: str) -> np.ndarray:
     if service == "abri_nuit":
         w[[20, 21, 22, 23, 0, 1, 2, 3, 4, 5, 6, 7]] = [3, 3, 3, 2, 1.5, 1, 1, 1, 1, 1, 2, 3]
     elif service == "accueil_jour":
-        w[8:16] = [2, 3, 3, 4, 4, 3, 3, 3]
+        w[9:16] = [3, 3, 4, 4, 3, 3, 3]
     elif service == "maison_accueil":
         w[:] = 1
         w[8:23] = 3
@@ -115,7 +121,7 @@ CONTEXT_V2 = (
 )  # fmt: skip
 SEVERITY = {2023: ("legere", "moyenne", "grave"), 2024: ("faible", "moyenne", "grave")}
 SERVICE_CHOICES = (*SERVICES, "autre")
-VERSION = {2023: "vRk3aTq9ZbX2mWc7LpN4sD", 2024: "vH8yUe2JdK5nQf6GtB9wMz"}
+VERSION = {2023: "2023.1", 2024: "2024.1"}
 ACCOUNTS = {
     "abri_nuit": "phare_veille",
     "accueil_jour": "adj_accueil",
@@ -127,31 +133,22 @@ ACCOUNTS = {
 
 
 def form_of(year: int) -> KoboForm:
-    head = [
-        Question("incident/date", "date"),
-        Question("incident/heure", "time"),
-        Question("incident/service", "select_one", SERVICE_CHOICES),
-        Question("incident/types", "select_multiple", TYPES),
-        Question("incident/direction", "select_one", DIRECTIONS),
-        Question("incident/gravite", "select_one", SEVERITY[year]),
-    ]
-    if year == 2023:
-        middle = [
-            Question("incident/contexte", "select_multiple", CONTEXT_V1),
-            Question("incident/nb_personnes", "integer"),
-            Question("incident/ref_usager", "text"),
-        ]
-    else:  # v2: the context moved to its own group and gained « santé mentale »
-        middle = [
-            Question("incident/nb_personnes", "integer"),
-            Question("incident/ref_usager", "text"),
-            Question("contexte/contexte_incident", "select_multiple", CONTEXT_V2),
-        ]
-    tail = [
-        Question("suites/consequences", "select_multiple", CONSEQUENCES),
-        Question("recit/description", "text"),
-    ]
-    return KoboForm("fiche_incident", VERSION[year], tuple(head + middle + tail))
+    """The committed form (version 2024.1) in 2024; in 2023 its first version: the context
+    was a question of the « incident » group without « sante_mentale », and the lowest
+    severity was called « legere »."""
+    form = kobo_form("fiche_incident", VERSION[year])
+    if year == 2024:
+        return form
+    questions = []
+    for q in form.questions:
+        if q.path == "contexte/contexte_incident":
+            continue
+        if q.path == "incident/gravite":
+            q = Question(q.path, q.kind, tuple("legere" if c == "faible" else c for c in q.choices))
+        questions.append(q)
+        if q.path == "incident/auteur":
+            questions.append(Question("incident/contexte", "select_multiple", CONTEXT_V1))
+    return KoboForm(form.name, form.version, tuple(questions))
 
 
 def exposure(network: Network) -> dict[str, np.ndarray]:
@@ -401,8 +398,8 @@ def _render(
         "incident/types": types,
         "incident/direction": direction,
         "incident/gravite": SEVERITY[year][severity_index],
-        "incident/nb_personnes": persons,
-        "incident/ref_usager": inc.linked["ref"] if inc.linked is not None else None,
+        "incident/personnes": persons,
+        "incident/auteur": inc.linked["ref"] if inc.linked is not None else None,
         "suites/consequences": consequences,
         "recit/description": note,
         ("incident/contexte" if year == 2023 else "contexte/contexte_incident"): context,
@@ -413,8 +410,6 @@ def _render(
 
 
 def _offset(moment: dt.datetime) -> str:
-    from observatoire.sample.fieldwork.kobo import brussels_offset
-
     return brussels_offset(moment)
 
 
@@ -494,7 +489,7 @@ def _truth(incidents, links, expected, expo, tl, days, winter_refusal) -> dict:
                 "planted_share_with_incident": EXCLUSION_LINK_SHARE,
                 "linked": len(linked),
                 "lag_days": "0, 1 ou 2 jours avant la sortie (p = 0,4 / 0,35 / 0,25)",
-                "carried_as": "incident/ref_usager = « Réf. » du séjour (identifiant local de "
+                "carried_as": "incident/auteur = « Réf. » du séjour (identifiant local de "
                 "maison_accueil) ; service = maison_accueil ; conséquences ⊇ exclusion",
                 "links": [
                     {

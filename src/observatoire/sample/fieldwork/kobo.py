@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from openpyxl import Workbook
 
+from observatoire.core.forms import FORMS
 from observatoire.core.storage import pin_zip_times
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "brussels_offset",
     "kobo_date",
     "kobo_datetime",
+    "kobo_form",
     "kobo_time",
     "kobo_workbook",
     "submission_meta",
@@ -113,6 +115,30 @@ class Submission:
     answers: dict[str, object]
     meta: dict[str, object]
     repeats: list[dict[str, object]] = field(default_factory=list)
+
+
+def kobo_form(form_id: str, version: str) -> KoboForm:
+    """The exported questions of the committed form ``form_id`` (``core.forms.FORMS``): its
+    group paths, kinds and choice names, so the sample's exports follow the shipped forms."""
+    form = FORMS[form_id]
+    main: list[Question] = []
+    repeat: list[Question] = []
+    repeat_name, stack, in_repeat = "", [], False
+    for q in form.survey:
+        words = q.type.split()
+        head = words[0]
+        if head in ("begin_group", "begin_repeat"):
+            stack.append(q.name)
+            if head == "begin_repeat":
+                repeat_name, in_repeat = q.name, True
+        elif head in ("end_group", "end_repeat"):
+            stack.pop()
+            in_repeat = in_repeat and head != "end_repeat"
+        elif head not in ("note", "start", "end", "today", "deviceid"):
+            choices = tuple(form.choices[words[1]]) if head.startswith("select") else ()
+            target = repeat if in_repeat else main
+            target.append(Question("/".join([*stack, q.name]), head, choices))
+    return KoboForm(form_id, version, tuple(main), repeat_name, tuple(repeat))
 
 
 def brussels_offset(moment: dt.datetime) -> str:

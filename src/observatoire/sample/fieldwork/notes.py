@@ -33,16 +33,46 @@ IDENTITY_COLUMNS = [
     "in_keyed_list",
 ]
 
-MONTHS = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
-)
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 STREETS = (
-    "rue de Fer", "rue des Tanneurs", "rue Saint-Nicolas", "rue de Bruxelles", "rue Godefroid",
-    "rue des Brasseurs", "rue Rogier", "rue de la Croix", "avenue de la Gare", "avenue Prince de Liège",
-    "avenue Cardinal Mercier", "chaussée de Louvain", "chaussée de Waterloo", "boulevard du Nord",
-    "boulevard Cauchy", "place d'Armes", "place Saint-Aubain", "quai de Meuse", "rue Bas de la Place",
-    "rue Émile Cuvelier", "rue des Carmes", "rue Lelièvre", "rue du Lombard", "rue de l'Ange",
-)  # fmt: skip
+    "rue de Fer",
+    "rue des Tanneurs",
+    "rue Saint-Nicolas",
+    "rue de Bruxelles",
+    "rue Godefroid",
+    "rue des Brasseurs",
+    "rue Rogier",
+    "rue de la Croix",
+    "avenue de la Gare",
+    "avenue Prince de Liège",
+    "avenue Cardinal Mercier",
+    "chaussée de Louvain",
+    "chaussée de Waterloo",
+    "boulevard du Nord",
+    "boulevard Cauchy",
+    "place d'Armes",
+    "place Saint-Aubain",
+    "quai de Meuse",
+    "rue Bas de la Place",
+    "rue Émile Cuvelier",
+    "rue des Carmes",
+    "rue Lelièvre",
+    "rue du Lombard",
+    "rue de l'Ange",
+)
 POSTCODES = ("5000 Namur", "5002 Saint-Servais", "5100 Jambes", "5020 Flawinne", "5004 Bouge")
 MAIL_DOMAINS = ("gmail.com", "hotmail.com", "outlook.be", "skynet.be", "yahoo.fr", "live.be")
 MOBILE_PREFIXES = (70, 71, 72, 73, 75, 76, 77, 78, 79, 84, 85, 86, 87, 88, 89, 91, 92, 93, 94, 95)

@@ -26,7 +26,7 @@ from observatoire.sample.fieldwork.common import (
     new_submission,
     number_submissions,
 )
-from observatoire.sample.fieldwork.kobo import KoboForm, Question, Submission, kobo_time
+from observatoire.sample.fieldwork.kobo import KoboForm, Submission, kobo_form, kobo_time
 from observatoire.sample.fieldwork.notes import Identity, NoteWriter
 
 __all__ = ["CEILINGS", "RELAYS", "relay_files"]
@@ -48,7 +48,7 @@ HOURLY_RATE = 5.5
 PRESENCE = dict(zip(RELAYS, (1.2, 1.1, 2.2, 1.0, 1.3, 0.9, 1.1, 1.2), strict=True))
 EXCESS_VOLUNTEER = "HR03"
 EXCESS_DAY_VOLUNTEER = "HR06"
-POINTS = {2023: ("fixe", "velo"), 2024: ("fixe", "mobile")}
+POINTS = {2023: ("fixe", "mobile"), 2024: ("fixe", "mobile")}
 NEEDS = ("social", "sante", "logement", "administratif", "langue", "autre")
 NEED_P = {"fixe": [0.35, 0.15, 0.25, 0.5, 0.2, 0.05], "mobile": [0.45, 0.35, 0.2, 0.15, 0.1, 0.08]}
 ACTIONS = ("information", "accompagnement", "orientation", "ecoute")
@@ -59,16 +59,32 @@ ORIENTED = (
 )  # fmt: skip
 ORIENTED_P = [0.03, 0.08, 0.04, 0.3, 0.08, 0.12, 0.08, 0.05]
 BARRIERS = {
-    2023: ("langue", "mobilite", "documents", "horaires", "mefiance", "autre"),
+    2023: ("langue", "numerique", "mobilite", "documents", "horaires", "mefiance", "autre"),
     2024: ("langue", "numerique", "mobilite", "documents", "horaires", "mefiance", "autre"),
 }
 BARRIER_P = {
-    "fixe": {"langue": 0.2, "numerique": 0.3, "mobilite": 0.08, "documents": 0.25, "horaires": 0.1, "mefiance": 0.05, "autre": 0.04},
-    "mobile": {"langue": 0.12, "numerique": 0.1, "mobilite": 0.2, "documents": 0.1, "horaires": 0.08, "mefiance": 0.25, "autre": 0.04},
-}  # fmt: skip
+    "fixe": {
+        "langue": 0.2,
+        "numerique": 0.3,
+        "mobilite": 0.08,
+        "documents": 0.25,
+        "horaires": 0.1,
+        "mefiance": 0.05,
+        "autre": 0.04,
+    },
+    "mobile": {
+        "langue": 0.12,
+        "numerique": 0.1,
+        "mobilite": 0.2,
+        "documents": 0.1,
+        "horaires": 0.08,
+        "mefiance": 0.25,
+        "autre": 0.04,
+    },
+}
 PEOPLE_MEAN = {"fixe": 0.2, "mobile": 0.7}  # people helped = 1 + Poisson(mean)
 SERVICES_PER_PRESENCE = {"fixe": 3.0, "mobile": 2.4}
-VERSION = {2023: "vB2nWq7KxP4cR9tLm3JdZe", 2024: "vF6kYs3HgT8pN2cXv5QwLa"}
+VERSION = {2023: "2023.1", 2024: "2024.1"}
 
 NOTES = {
     "fixe": [
@@ -90,28 +106,13 @@ NOTES = {
 
 
 def form_of(year: int) -> KoboForm:
-    return KoboForm(
-        "relais_prestation",
-        VERSION[year],
-        (
-            Question("prestation/date", "date"),
-            Question("prestation/heure", "time"),
-            Question("prestation/relais", "select_one", RELAYS),
-            Question("prestation/point", "select_one", POINTS[year]),
-            Question("prestation/nb_personnes", "integer"),
-            Question("besoins/domaines", "select_multiple", NEEDS),
-            Question("besoins/actions", "select_multiple", ACTIONS),
-            Question("besoins/orientation", "select_multiple", ORIENTED),
-            Question("besoins/freins", "select_multiple", BARRIERS[year]),
-            Question("notes/remarque", "text"),
-        ),
-    )
+    return kobo_form("relais_prestation", VERSION[year])
 
 
 def _allowance_workbook(rows: list[tuple[dt.date, str, float, float]], year: int) -> bytes:
     wb = Workbook()
     ws = wb.active
-    ws.title = f"Défraiements {year}"
+    ws.title = "Défraiements"
     bold = Font(bold=True)
     ws.append(["Date", "Code volontaire", "Heures", "Montant (€)"])
     for cell in ws[1]:
@@ -217,7 +218,7 @@ def relay_files(
         out.append(kobo_file(path, "relais_quartier/prestations", year, form_of(year), subs))
         for row, sub in enumerate(subs, start=1):
             planted += [
-                (path, "relais_prestation", row, "notes/remarque", s)
+                (path, "relais_prestation", row, "situation/description", s)
                 for s in sub.meta.pop("_spans")
             ]
         totals = {}
@@ -267,11 +268,7 @@ def relay_files(
                     "rule": "un jour de juin (fête de quartier) : 9 h × 5,50 € = 49,50 € > 41,48 €",
                 },
             },
-            "version_change": {
-                "2023": "point fixe/velo ; freins sans « numerique »",
-                "2024": "point fixe/mobile (velo renommé mobile) ; choix « numerique » ajouté aux freins",
-                "__version__": VERSION,
-            },
+            "__version__": VERSION,
             "realised": realised,
         }
     }
@@ -298,12 +295,12 @@ def _service(rng, writer, identity_rate, year, day, relay, point, hour, hours):
         "prestation/heure": kobo_time(moment),
         "prestation/relais": relay,
         "prestation/point": POINTS[year][0 if point == "fixe" else 1],
-        "prestation/nb_personnes": 1 + int(rng.poisson(PEOPLE_MEAN[point])),
-        "besoins/domaines": needs,
+        "prestation/personnes": 1 + int(rng.poisson(PEOPLE_MEAN[point])),
+        "besoins/besoins": needs,
         "besoins/actions": actions,
-        "besoins/orientation": oriented,
-        "besoins/freins": barriers,
-        "notes/remarque": note or None,
+        "besoins/orientations": oriented,
+        "besoins/obstacles": barriers,
+        "situation/description": note or None,
     }
     filled = moment + dt.timedelta(minutes=float(rng.exponential(60)) + 5)
     sub = new_submission(rng, answers, filled, float(rng.uniform(2, 6)), f"relais_{relay.lower()}")

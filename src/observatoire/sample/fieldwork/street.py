@@ -22,7 +22,7 @@ from observatoire.sample.fieldwork.common import (
     new_submission,
     number_submissions,
 )
-from observatoire.sample.fieldwork.kobo import KoboForm, Question, Submission, kobo_time
+from observatoire.sample.fieldwork.kobo import KoboForm, Submission, kobo_form, kobo_time
 from observatoire.sample.fieldwork.notes import Identity, NoteWriter
 
 __all__ = ["GARE_YOUTH_GROWTH", "ZONES", "street_files"]
@@ -52,7 +52,7 @@ RESOURCE_P = {
     "parc": [0.05, 0.05, 0.6, 0.2, 0.2, 0.05],
     "quais": [0.05, 0.1, 0.2, 0.05, 0.4, 0.05],
 }
-CLIMATE = {2023: ("calme", "tendue", "conflictuelle"), 2024: ("calme", "tendu", "conflictuel")}
+CLIMATE = {2023: ("calme", "tendu", "conflictuel"), 2024: ("calme", "tendu", "conflictuel")}
 ORIENTATIONS = (
     "abri_nuit", "accueil_jour", "maison_accueil", "urgence_sociale", "housing_first", "cpas",
     "sante", "autre",
@@ -60,7 +60,7 @@ ORIENTATIONS = (
 AGE_BANDS = ("moins_15", "15_17", "18_25", "26_44", "45_64", "65_plus", "inconnu")
 SEXES = ("hommes", "femmes", "mixte", "inconnu")
 YES_NO = ("oui", "non")
-VERSION = {2023: "vT4cPz8Lq2WnX7bKe3RsYa", 2024: "vM9dGh5Vb3JcS8kQw2NxPe"}
+VERSION = {2023: "2023.1", 2024: "2024.1"}
 ROUNDS_PER_WEEK = 3
 EVENING = range(18, 22)
 EVENING_FACTOR = 1.5
@@ -77,29 +77,7 @@ SESSION_P = {"gare": (0.06, 0.12), "parc": (0.08, 0.1)}
 
 
 def form_of(year: int) -> KoboForm:
-    questions = (
-        Question("passage/date", "date"),
-        Question("passage/heure_debut", "time"),
-        Question("passage/duree", "decimal"),
-        Question("passage/zone", "select_one", tuple(ZONES)),
-        Question("passage/type_lieu", "select_one", PLACES),
-        Question("public/total_personnes", "calculate"),
-        Question("public/jeunes_15_25", "calculate"),
-        Question("constats/problemes", "select_multiple", PROBLEMS),
-        Question("constats/ressources", "select_multiple", RESOURCES),
-        Question("constats/climat", "select_one", CLIMATE[year]),
-        Question("suites/orientations", "select_multiple", ORIENTATIONS),
-        Question("projet/seance_collective", "select_one", YES_NO),
-        Question("projet/participants", "integer"),
-        Question("notes/observations", "text"),
-    )
-    repeat = (
-        Question("groupes/taille", "integer"),
-        Question("groupes/tranche_age", "select_one", AGE_BANDS),
-        Question("groupes/genre", "select_one", SEXES),
-        Question("groupes/taille_jeunes", "calculate"),
-    )
-    return KoboForm("observation_rue", VERSION[year], questions, "groupes", repeat)
+    return kobo_form("observation_rue", VERSION[year])
 
 
 NOTE_BITS = {
@@ -222,7 +200,8 @@ def street_files(
                     for z, g in YOUNG_GROUPS.items()
                 },
             },
-            "groups": "groupes d'adultes ~ Poisson(a_zone × 1,5 le soir), taille 1 + Poisson(0,8) ; "
+            "groups": "groupes d'adultes ~ Poisson(a_zone × 1,5 le soir), "
+            "taille 1 + Poisson(0,8) ; "
             "groupes de jeunes ~ Poisson(g_zone,année × 1,5 le soir), taille 1 + Poisson(1,5), "
             "tranche 15_17 (30 %) ou 18_25 (70 %)",
             "collective_sessions": {
@@ -238,11 +217,7 @@ def street_files(
             "resource_probabilities": {
                 ZONES[z]: dict(zip(RESOURCES, p, strict=True)) for z, p in RESOURCE_P.items()
             },
-            "version_change": {
-                "2023": "climat calme/tendue/conflictuelle",
-                "2024": "climat calme/tendu/conflictuel (valeurs renommées)",
-                "__version__": VERSION,
-            },
+            "__version__": VERSION,
             "realised": realised,
         }
     }
@@ -285,19 +260,17 @@ def _passage(rng, writer, identity_rate, year, zone, clock, duration):
     note, spans = writer.note(sentences, identity_rate) if rng.random() < 0.85 else ("", [])
     place = PLACES[int(rng.choice(len(PLACES), p=PLACE_P[zone]))]
     answers = {
-        "passage/date": clock.date().isoformat(),
-        "passage/heure_debut": kobo_time(clock),
-        "passage/duree": duration,
-        "passage/zone": zone,
-        "passage/type_lieu": place,
-        "public/total_personnes": total,
-        "public/jeunes_15_25": n_young,
+        "presence/date": clock.date().isoformat(),
+        "presence/heure_debut": kobo_time(clock),
+        "presence/duree": duration,
+        "presence/zone": ZONES[zone],
+        "presence/type_lieu": place,
         "constats/problemes": problems,
         "constats/ressources": resources,
         "constats/climat": climate,
-        "suites/orientations": orientations,
-        "projet/seance_collective": "oui" if session else "non",
-        "projet/participants": session or None,
+        "actions/orientations": orientations,
+        "actions/projet_collectif": "oui" if session else "non",
+        "actions/participants": session or None,
         "notes/observations": note or None,
     }
     filled = clock + dt.timedelta(hours=duration) + dt.timedelta(minutes=float(rng.exponential(40)))
@@ -313,7 +286,6 @@ def _passage(rng, writer, identity_rate, year, zone, clock, duration):
             "groupes/taille": g[0],
             "groupes/tranche_age": g[1],
             "groupes/genre": g[2],
-            "groupes/taille_jeunes": g[0] if g[1] in ("15_17", "18_25") else 0,
         }
         for g in groups
     ]

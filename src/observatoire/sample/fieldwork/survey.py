@@ -5,7 +5,8 @@ Survey: the staffing frame (every worker of the six services, by service and rol
 simulated with its true answers; workers respond with a probability depending on their role,
 and prevalence depends on the role too, so the unweighted share is biased and the share
 post-stratified on role recovers the frame's. Testimonies: each carries planted themes (the
-sentences contain the theme's keywords); about half are hand-coded in ``codage/themes``.
+sentences contain the theme's keywords); about half are hand-coded (the researcher's Kobo
+tags, ``_tags``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from observatoire.sample.fieldwork.common import (
     new_submission,
     number_submissions,
 )
-from observatoire.sample.fieldwork.incidents import SERVICE_CHOICES, SERVICES
-from observatoire.sample.fieldwork.kobo import KoboForm, Question, Submission
+from observatoire.sample.fieldwork.incidents import SERVICES
+from observatoire.sample.fieldwork.kobo import KoboForm, Submission, kobo_form
 from observatoire.sample.fieldwork.notes import Identity, NoteWriter
 
 __all__ = ["FRAME", "RESPONSE_RATE", "THEMES", "survey_files", "testimony_files"]
@@ -45,16 +46,16 @@ PREVALENCE = {
     "witnessed_12m": dict(zip(ROLES, (0.8, 0.6, 0.8, 0.85, 0.6, 0.7, 0.5), strict=True)),
 }
 ITEMS = {
-    "verbal_12m": "vecu/violence_verbale",
-    "physical_12m": "vecu/violence_physique",
-    "threat_12m": "vecu/menaces",
-    "witnessed_12m": "vecu/temoin",
+    "verbal_12m": "violences/verbale_12m",
+    "physical_12m": "violences/physique_12m",
+    "threat_12m": "violences/menaces_12m",
+    "witnessed_12m": "violences/temoin_12m",
 }
 SENIORITY = ("moins_2", "2_5", "plus_5")
 SUPPORT = ("oui", "partiel", "non", "sans_objet")
 YES_NO = ("oui", "non")
 SURVEY_YEAR = 2024
-SURVEY_VERSION = "vC5mLx9QeR2tY7bN4kWdHs"
+SURVEY_VERSION = "2024.1"
 
 SURVEY_NOTES = [
     "Les nuits où l'abri est complet sont les plus dures à tenir",
@@ -68,20 +69,7 @@ SURVEY_NOTES = [
 
 
 def survey_form() -> KoboForm:
-    return KoboForm(
-        "enquete_travailleurs",
-        SURVEY_VERSION,
-        (
-            Question("profil/service", "select_one", SERVICE_CHOICES),
-            Question("profil/fonction", "select_one", ROLES),
-            Question("profil/anciennete", "select_one", SENIORITY),
-            *(Question(path, "select_one", YES_NO) for path in ITEMS.values()),
-            Question("ressenti/securite", "integer"),
-            Question("ressenti/formation", "select_one", YES_NO),
-            Question("ressenti/soutien", "select_one", SUPPORT),
-            Question("commentaire/remarques", "text"),
-        ),
-    )
+    return kobo_form("enquete_travailleurs", SURVEY_VERSION)
 
 
 def survey_files(
@@ -109,7 +97,8 @@ def survey_files(
         safety = int(
             np.clip(round(rng.normal(3.6 - 1.0 * physical - 0.4 * any_violence, 0.8)), 1, 5)
         )
-        support = str(rng.choice(SUPPORT[:3], p=[0.4, 0.4, 0.2])) if any_violence else "sans_objet"
+        # « soutien » is asked only after a violence suffered (relevant): empty otherwise.
+        support = str(rng.choice(SUPPORT[:3], p=[0.4, 0.4, 0.2])) if any_violence else None
         note, spans = ("", [])
         if rng.random() < 0.3:
             note, spans = writer.note([writer.pick(SURVEY_NOTES)], identity_rate)
@@ -118,10 +107,10 @@ def survey_files(
             "profil/fonction": role,
             "profil/anciennete": str(rng.choice(SENIORITY, p=[0.3, 0.35, 0.35])),
             **{path: "oui" if answers[item][k] else "non" for item, path in ITEMS.items()},
-            "ressenti/securite": safety,
-            "ressenti/formation": "oui" if rng.random() < 0.55 else "non",
-            "ressenti/soutien": support,
-            "commentaire/remarques": note or None,
+            "securite/sentiment": str(safety),
+            "securite/formation": "oui" if rng.random() < 0.55 else "non",
+            "securite/soutien": support,
+            "commentaire/texte": note or None,
         }
         filled = at(day, int(rng.integers(8, 22)), int(rng.integers(0, 60)))
         sub = new_submission(rng, row, filled, float(rng.uniform(6, 18)), "enquete_barometre")
@@ -133,7 +122,7 @@ def survey_files(
     planted = []
     for row, sub in enumerate(subs, start=1):
         planted += [
-            (path, "enquete_travailleurs", row, "commentaire/remarques", s)
+            (path, "enquete_travailleurs", row, "commentaire/texte", s)
             for s in sub.meta.pop("_spans")
         ]
     roles = np.array([r for _, r in staff])
@@ -180,28 +169,20 @@ def survey_files(
     return files, planted, truth
 
 
-THEMES = {
+THEMES = {  # the codes and keywords of the codebook in params/terrain.yaml (barometre)
     "attente": {
-        "label": "Attente et files",
-        "keywords": ["attente", "file", "attendre"],
+        "label": "Attente et file",
+        "keywords": ["attente", "attendre", "file", "queue", "places"],
         "sentences": [
-            "On passe des heures dans la file d'attente devant la porte",
+            "On passe des heures dans la file devant la porte",
             "L'attente rend tout le monde nerveux, surtout quand il pleut",
-            "Attendre sans savoir si on aura une place, c'est ça qui fait monter la tension",
+            "Attendre sans savoir si on rentrera, c'est ça qui fait monter la tension",
+            "Quand il n'y a plus de places, ceux qui restent dehors s'énervent",
         ],
     },
-    "manque_places": {
-        "label": "Refus faute de place",
-        "keywords": ["complet", "plus de place", "refusé"],
-        "sentences": [
-            "Quand c'est complet, les gens refusés restent devant et ça dégénère",
-            "Il n'y avait plus de place, on m'a refusé trois soirs de suite",
-            "Dire à quelqu'un que c'est complet alors qu'il gèle, c'est le plus dur",
-        ],
-    },
-    "regles_sanctions": {
+    "regles": {
         "label": "Règles et sanctions",
-        "keywords": ["règlement", "exclu", "sanction"],
+        "keywords": ["regle", "reglement", "exclu", "exclusion", "sanction", "interdit"],
         "sentences": [
             "J'ai été exclu une semaine pour une dispute, sans pouvoir m'expliquer",
             "Le règlement change selon qui est de service",
@@ -209,81 +190,60 @@ THEMES = {
         ],
     },
     "consommation": {
-        "label": "Consommations",
-        "keywords": ["alcool", "drogue", "consommation"],
+        "label": "Consommation",
+        "keywords": ["alcool", "drogue", "consomm", "bourre", "ivre", "came"],
         "sentences": [
             "L'alcool est souvent là quand ça part en vrille",
             "Avec la drogue qui circule près de la gare, la nuit est imprévisible",
-            "La consommation n'est pas le problème, c'est le manque d'endroit pour consommer à l'abri",
+            "Quelqu'un d'ivre à l'entrée, et toute la soirée bascule",
         ],
     },
-    "sante_mentale": {
-        "label": "Santé mentale",
-        "keywords": ["santé mentale", "crise", "psychiatr"],
+    "peur": {
+        "label": "Peur et insécurité",
+        "keywords": ["peur", "danger", "securite", "insecurite", "crainte", "menace"],
         "sentences": [
-            "Beaucoup de personnes en crise ne trouvent pas de place en psychiatrie",
-            "Les équipes ne sont pas formées à la santé mentale et se sentent démunies",
-            "Une crise d'angoisse mal comprise peut très mal finir",
+            "La nuit j'ai peur de fermer les yeux dans le dortoir",
+            "On ne se sent pas en sécurité quand les gardiens sont seuls",
+            "Il m'a menacé avec un couteau, depuis je dors mal",
         ],
     },
-    "violence_entre_usagers": {
-        "label": "Violences entre usagers",
-        "keywords": ["bagarre", "vol", "agressé"],
-        "sentences": [
-            "Je me suis fait agresser dans le dortoir et on m'a volé mes chaussures",
-            "Les bagarres entre usagers éclatent pour une cigarette",
-            "Le vol entre hébergés crée un climat de méfiance",
-        ],
-    },
-    "respect_dignite": {
+    "respect": {
         "label": "Respect et dignité",
-        "keywords": ["respect", "dignité", "humili"],
+        "keywords": ["respect", "humili", "mepris", "dignite", "ecoute"],
         "sentences": [
-            "Ce qui m'aide, c'est quand on me parle avec respect",
+            "Ce qui change tout, c'est quand on me parle avec respect",
             "Se sentir humilié au guichet, ça rend violent",
             "On demande juste un peu de dignité, pas un traitement de faveur",
         ],
     },
-    "epuisement_equipes": {
-        "label": "Épuisement des équipes",
-        "keywords": ["épuisé", "à bout", "sous-effectif"],
+    "soutien": {
+        "label": "Soutien après l'incident",
+        "keywords": ["soutien", "debrief", "equipe", "collegue", "aide"],
         "sentences": [
-            "On travaille en sous-effectif presque tous les week-ends",
-            "Les collègues sont épuisés et les arrêts maladie s'enchaînent",
-            "À bout, on devient moins patient et les incidents augmentent",
+            "Après l'agression, le débriefing avec l'équipe m'a permis de revenir",
+            "Sans le soutien des collègues, j'aurais arrêté",
+            "Personne ne nous a aidés après ce soir-là",
         ],
     },
 }
 THEME_P = {
-    "attente": 0.3,
-    "manque_places": 0.3,
-    "regles_sanctions": 0.25,
-    "consommation": 0.25,
-    "sante_mentale": 0.3,
-    "violence_entre_usagers": 0.2,
-    "respect_dignite": 0.3,
-    "epuisement_equipes": 0.2,
+    "attente": 0.35,
+    "regles": 0.3,
+    "consommation": 0.3,
+    "peur": 0.3,
+    "respect": 0.3,
+    "soutien": 0.25,
 }
-PAIRED = {"manque_places": "attente", "consommation": "sante_mentale"}
+PAIRED = {"attente": "peur", "consommation": "regles"}
 PAIR_P = 0.6
 TESTIMONY_ROLES = ("usager", "expert_du_vecu", "travailleur")
-TESTIMONY_VERSION = {2023: "vA7sKd3PmW9xZ2qL5nRcTe", 2024: "vG4hJw8NbQ3vX6tM2yPkUf"}
+TESTIMONY_VERSION = {2023: "2023.1", 2024: "2024.1"}
 HAND_CODED = 0.5
 PER_YEAR = 40
 
 
 def testimony_form(year: int) -> KoboForm:
-    return KoboForm(
-        "temoignage",
-        TESTIMONY_VERSION[year],
-        (
-            Question("recueil/date", "date"),
-            Question("recueil/role", "select_one", TESTIMONY_ROLES),
-            Question("recueil/service", "select_one", SERVICE_CHOICES),
-            Question("recit/texte", "text"),
-            Question("codage/themes", "select_multiple", tuple(THEMES)),
-        ),
-    )
+    return kobo_form("temoignage", TESTIMONY_VERSION[year])
 
 
 def testimony_files(
@@ -292,7 +252,7 @@ def testimony_files(
     out, planted, records = [], [], []
     for year in FIELD_YEARS:
         subs: list[Submission] = []
-        for _ in range(int(rng.poisson(PER_YEAR))):
+        for _ in range(int(rng.integers(PER_YEAR - 4, PER_YEAR + 5))):
             role = str(rng.choice(TESTIMONY_ROLES, p=[0.5, 0.25, 0.25]))
             themes = {t for t, p in THEME_P.items() if rng.random() < p}
             for a, b in PAIRED.items():
@@ -307,11 +267,11 @@ def testimony_files(
             day = dt.date(year, 1, 1) + dt.timedelta(days=int(rng.integers(0, 365)))
             service = str(rng.choice(SERVICES)) if rng.random() < 0.85 else None
             row = {
-                "recueil/date": day.isoformat(),
-                "recueil/role": role,
-                "recueil/service": service,
-                "recit/texte": text,
-                "codage/themes": ordered if coded else [],
+                "temoignage/date": day.isoformat(),
+                "temoignage/accord": "oui",
+                "temoignage/role": role,
+                "temoignage/service": service,
+                "temoignage/texte": text,
             }
             sub = new_submission(
                 rng,
@@ -322,6 +282,8 @@ def testimony_files(
             )
             sub.meta["_spans"] = spans
             sub.meta["_themes"] = (ordered, coded)
+            # The researcher's hand coding: Kobo tags on the submission (codes, space-separated).
+            sub.meta["_tags"] = " ".join(ordered) if coded else None
             subs.append(sub)
         number_submissions(subs, 290_000_000 + 1_000_000 * (year - FIELD_YEARS[0]), rng)
         path = f"barometre_violences/temoignage_{year}.xlsx"
@@ -329,7 +291,9 @@ def testimony_files(
             kobo_file(path, "barometre_violences/temoignages", year, testimony_form(year), subs)
         )
         for k, sub in enumerate(subs, start=1):
-            planted += [(path, "temoignage", k, "recit/texte", s) for s in sub.meta.pop("_spans")]
+            planted += [
+                (path, "temoignage", k, "temoignage/texte", s) for s in sub.meta.pop("_spans")
+            ]
             themes, coded = sub.meta.pop("_themes")
             records.append(
                 {
@@ -345,14 +309,15 @@ def testimony_files(
         "testimonies": {
             "form": "temoignage",
             "partner": "barometre_violences",
-            "per_year": f"Poisson({PER_YEAR})",
+            "per_year": f"{PER_YEAR - 4} à {PER_YEAR + 4} (uniforme)",
             "codebook": {
                 t: {"label": v["label"], "keywords": v["keywords"]} for t, v in THEMES.items()
             },
             "theme_probabilities": THEME_P,
             "planted_co_occurrence": {f"{a} → {b}": PAIR_P for a, b in PAIRED.items()},
             "hand_coded_share": HAND_CODED,
-            "hand_coding": "codage/themes = thèmes plantés exacts (tri alphabétique à la lecture)",
+            "hand_coding": "_tags (étiquettes KoboToolbox posées par la chercheuse) = codes des "
+            "thèmes plantés, séparés par une espace ; vide si non codé",
             "text": "une phrase par thème planté, contenant au moins un mot-clé du thème",
             "realised_counts": counts,
             "records": records,
