@@ -57,6 +57,7 @@ __all__ = [
     "YOUNG_AGE_BANDS",
     "empty_field_table",
     "field_dtypes",
+    "typed_field_table",
     "split_codes",
     "AGE_BANDS",
     "AGGREGATE_COLUMNS",
@@ -642,6 +643,22 @@ def field_dtypes(table: str) -> dict[str, str]:
 def empty_field_table(table: str) -> pd.DataFrame:
     """A field table with its columns and dtypes and no row (a source that sent nothing)."""
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in field_dtypes(table).items()})
+
+
+def typed_field_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """A field table read back from ``data_clean/field/<table>.parquet`` with its dtypes
+    (:func:`field_dtypes`): the parquet files carry no pandas metadata, so a count with a
+    missing answer comes back as a float and a yes/no as an object without this."""
+    dtypes = field_dtypes(table)
+    out = frame[list(dtypes)].copy()
+    for name, dtype in dtypes.items():
+        if dtype == "Int64":
+            out[name] = pd.to_numeric(out[name]).round().astype("Int64")
+        elif dtype == "object":
+            out[name] = out[name].astype(object).where(out[name].notna(), "")
+        else:
+            out[name] = out[name].astype(dtype)
+    return out
 
 
 def split_codes(series: pd.Series, codes: Iterable[str]) -> pd.DataFrame:

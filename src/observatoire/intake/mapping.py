@@ -82,6 +82,8 @@ class FileFormat:
                 else ("OpenDocument (.ods)", "du tableur")
             )
             sheet = f", feuille « {self.sheet} »" if self.sheet else ""
+            if self.date_format == "%Y-%m-%d":  # a form's export: ISO dates as text or cells
+                dates = "aaaa-mm-jj (ISO, ou cellules de date)"
             return f"{kind}{sheet}, en-tête ligne {self.header_row}, dates {dates}"
         delim = {",": "virgule", ";": "point-virgule", "\t": "tabulation"}.get(
             self.delimiter, repr(self.delimiter)

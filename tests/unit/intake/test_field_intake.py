@@ -434,3 +434,14 @@ def test_form_notes_name_columns_and_choice_values_the_form_does_not_know(tmp_pa
     notes = form_notes(file, partner, [spec], ROOT / "params" / "formulaires")
     assert any("« presence/meteo »" in n for n in notes)
     assert any("presence/zone" in n and "« Marché »" in n for n in notes)
+
+
+def test_a_field_table_read_back_from_parquet_has_its_dtypes(ingested, tmp_path: Path):
+    from observatoire.core.schema import typed_field_table
+    from observatoire.core.storage import write_parquet
+
+    for table in ("incidents", "street_observations"):
+        write_parquet(ingested.field_tables[table], tmp_path / "t.parquet")
+        back = typed_field_table(pd.read_parquet(tmp_path / "t.parquet"), table)
+        assert {c: str(t) for c, t in back.dtypes.items()} == field_dtypes(table)
+        pd.testing.assert_frame_equal(back, ingested.field_tables[table])
