@@ -254,11 +254,17 @@ def field_rows(
         values = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
         if f.kind in ("text", "free_text", "code", "codes"):
             values = values.map(lambda v: "" if _blank(v) else str(v))
-        out[name] = values
+        out[name] = (
+            values.astype(object) if f.kind in ("text", "free_text", "code", "codes") else values
+        )
     if table == "incidents" and "person_id" in frame:
         service = out["service"].where(out["service"] != "", partner.partner_id)
         ids = frame["person_id"].map(lambda v: None if _blank(v) else str(v).strip().upper())
-        keyed = (service + ":" + ids).where(ids.notna())
+        keyed = pd.Series(
+            [None if _blank(i) else f"{s}:{i}" for s, i in zip(service, ids, strict=True)],
+            index=frame.index,
+            dtype=object,
+        )
         out["person_id"] = pseudo.tokens("record", keyed).fillna("")
     if "relay_id" in fields and "relay_id" in frame:
         codes = frame["relay_id"].map(lambda v: None if _blank(v) else str(v).strip().upper())

@@ -50,17 +50,19 @@ def form_notes(
     file: Path, partner: PartnerMapping, specs: list[ExportSpec], forms_dir: Path
 ) -> list[str]:
     """French notes: columns and choice values of the export unknown to the declared form."""
-    if not partner.form:
-        return []
-    path = Path(forms_dir) / f"{partner.form}.xlsx"
-    if not path.is_file():
-        return [
-            f"le formulaire « {partner.form} » déclaré par la correspondance est introuvable "
-            f"({path}) : colonnes et choix non comparés au formulaire."
-        ]
-    layout = read_form(path)
-    notes = []
+    notes: list[str] = []
     for spec in specs:
+        form = spec.form or partner.form
+        if not form:
+            continue
+        path = Path(forms_dir) / f"{form}.xlsx"
+        if not path.is_file():
+            notes.append(
+                f"le formulaire « {form} » déclaré par la correspondance est introuvable "
+                f"({path}) : colonnes et choix non comparés au formulaire."
+            )
+            continue
+        layout = read_form(path)
         sheet = spec.format.sheet or layout.form_id
         try:
             cells = pd.read_excel(file, sheet_name=sheet, dtype=object)
@@ -68,14 +70,20 @@ def form_notes(
             continue
         aliases = {normalise_label(x) for c in spec.columns.values() for x in c.labels()}
         known = {normalise_label(c) for c in layout.known(sheet)}
+        # an older version's select_multiple (named by aliases) brings its 0/1 option columns
+        multiple = {
+            normalise_label(x) for c in spec.columns.values() if c.multiple for x in c.labels()
+        }
         strange = [
             str(c)
             for c in cells.columns
-            if normalise_label(c) not in known and normalise_label(c) not in aliases
+            if normalise_label(c) not in known
+            and normalise_label(c) not in aliases
+            and normalise_label(str(c).rsplit("/", 1)[0]) not in multiple
         ]
         if strange:
             notes.append(
-                f"feuille « {sheet} » : colonne(s) que le formulaire « {partner.form} » "
+                f"feuille « {sheet} » : colonne(s) que le formulaire « {form} » "
                 f"(version {layout.version or '?'}) ne connaît pas : {_shown(strange)} "
                 "(formulaire modifié sur le serveur, ou autre version : ajoutez-les aux aliases "
                 "de la correspondance si elles remplacent une question)."
