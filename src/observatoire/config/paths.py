@@ -127,7 +127,8 @@ class Paths:
 
     @property
     def field_clean(self) -> Path:
-        """The field records' canonical tables, one parquet per table (stage ``ingest``)."""
+        """The field tables (forms, the relays' allowance sheet), one parquet per table
+        (:data:`observatoire.core.schema.FIELD_TABLES`), written by ingest."""
         return self.clean / "field"
 
     @property

@@ -57,6 +57,7 @@ __all__ = [
     "YOUNG_AGE_BANDS",
     "empty_field_table",
     "field_dtypes",
+    "typed_field_table",
     "split_codes",
     "AGE_BANDS",
     "AGGREGATE_COLUMNS",
@@ -644,6 +645,22 @@ def empty_field_table(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in field_dtypes(table).items()})
 
 
+def typed_field_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """A field table read back from ``data_clean/field/<table>.parquet`` with its dtypes
+    (:func:`field_dtypes`): the parquet files carry no pandas metadata, so a count with a
+    missing answer comes back as a float and a yes/no as an object without this."""
+    dtypes = field_dtypes(table)
+    out = frame[list(dtypes)].copy()
+    for name, dtype in dtypes.items():
+        if dtype == "Int64":
+            out[name] = pd.to_numeric(out[name]).round().astype("Int64")
+        elif dtype == "object":
+            out[name] = out[name].astype(object).where(out[name].notna(), "")
+        else:
+            out[name] = out[name].astype(dtype)
+    return out
+
+
 def split_codes(series: pd.Series, codes: Iterable[str]) -> pd.DataFrame:
     """One 0/1 column per code (same index) from a column of several codes (``codes`` kind:
     canonical codes separated by spaces, "" or NA when none)."""
@@ -686,6 +703,10 @@ QUARANTINE_REASONS: dict[str, str] = {
     "caractere_nul": "caractère nul (octet 0x00) dans une cellule : cellule endommagée",
     "formule_sans_valeur": "formule sans valeur calculée (classeur écrit par un programme, "
     "jamais ouvert dans un tableur)",
+    # field records (issue 19): forms filled on phones
+    "heure_illisible": "heure illisible (attendu « 22:40 », « 22:40:00.000+01:00 » ou un nombre "
+    "de 0 à 23)",
+    "reponse_manquante": "réponse obligatoire absente (identifiant de la soumission, zone, texte…)",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.

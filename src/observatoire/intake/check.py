@@ -32,8 +32,9 @@ from observatoire.core.coverage import (
 )
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
 from observatoire.core.formatting import french_percent
-from observatoire.core.schema import QUARANTINE_REASONS
+from observatoire.core.schema import FIELD_TABLES, QUARANTINE_REASONS
 from observatoire.intake.discovery import resend_number, resend_order
+from observatoire.intake.form_check import form_notes, repeat_sheets, split_repeats
 from observatoire.intake.identity import normalise_initials, normalise_name
 from observatoire.intake.ingest import WEATHER_RANGE, FileResult, export_year, read_shared_file
 from observatoire.intake.mapping import (
@@ -381,8 +382,21 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
             f"vérifier {cols} : ces lignes sont datées loin de toutes les autres (une erreur "
             "d'année ?) ; corriger la date."
         )
+    if reason == "jointure_sans_correspondance" and spec.table in FIELD_TABLES:
+        return (
+            f"vérifier {cols} : ces groupes (feuille d'une répétition) renvoient à une "
+            "soumission absente de la feuille principale (ou mise de côté) ; renvoyer l'export "
+            "complet, toutes les feuilles du même téléchargement."
+        )
     if reason in ("jointure_sans_correspondance", "jointure_ambigue"):
         return _join_sentence(reason, spec, columns, cols)
+    if reason == "heure_illisible":
+        return (
+            f"écrire {cols} comme une heure (« 22:40 », ou telle que KoboToolbox l'exporte, "
+            "« 22:40:00.000+01:00 ») ou un nombre entier de 0 à 23."
+        )
+    if reason == "reponse_manquante":
+        return f"remplir {cols} sur chaque ligne : cette réponse est obligatoire."
     where = cols or "la colonne indiquée"
     if reason == "guillemet_non_ferme":
         return (
@@ -533,6 +547,9 @@ def check_file(
                 f"le fichier « {file} » {what}.", "vérifiez le chemin et le nom du fichier."
             )
         specs, report.notes = find_exports(partner, file)
+        repeats: list[ExportSpec] = []
+        if partner.field_only:  # a form's workbook: the main sheet, then its repeat sheets
+            specs, repeats = split_repeats(specs)
         spec = specs[0]
         report.export = " + ".join(s.name for s in specs)
         report.table = spec.table
@@ -552,7 +569,12 @@ def check_file(
         report.coverage_declared = [list(p) for p in declared] if declared else None
         report.coverage_off_season = sorted(partner.export_season(spec)[1])
         frames = [frame for _, frame in outputs if len(frame)]
-        if spec.table == "weather":  # a source of no service: no coverage, its days instead
+        if partner.field_only:  # field records: no coverage; the repeat sheets and the form
+            kept = {str(v) for f in frames for v in f.get("submission_id", []) if v == v}
+            sheets = repeat_sheets(file, partner, repeats, kept)
+            forms_dir = Path(inputs.partners_dir).parent / "formulaires"
+            report.notes.extend(form_notes(file, partner, specs + repeats, forms_dir))
+        elif spec.table == "weather":  # a source of no service: no coverage, its days instead
             report.weather = _weather_lines(frames, spec)
             report.weather_readings = bool({"tmin", "tmax"} & set(spec.columns))
         else:
@@ -599,6 +621,19 @@ def check_file(
     report.rows_quarantined = result.rows_quarantined
     report.reasons = result.reasons
     report.problems = _problem_groups(result, spec, report.year)
+    if partner.field_only:
+        for rspec, res in sheets:
+            report.rows_read += res.rows_read
+            report.rows_accepted += res.rows_accepted
+            report.rows_quarantined += res.rows_quarantined
+            for reason, n in res.reasons.items():
+                report.reasons[reason] = report.reasons.get(reason, 0) + n
+            report.problems += _problem_groups(res, rspec, report.year)
+            report.notes.append(
+                f"feuille « {rspec.format.sheet} » (répétition, export « {rspec.name} ») : "
+                f"{_n(res.rows_read)} lignes lues, {_n(res.rows_accepted)} acceptées, "
+                f"{_n(res.rows_quarantined)} mises de côté (comptées dans le total ci-dessus)."
+            )
     for group in report.problems:
         if group.reason in JOIN_REASONS:
             group.action = fix_sentence(
@@ -621,14 +656,14 @@ def check_file(
         report.notes.append("le fichier ne contient aucune ligne de données.")
     report.notes.extend(constant_identity_notes(result.accepted, spec))
     report.notes.extend(resend_notes(file))
-    report.status = "rows_set_aside" if result.rows_quarantined else "ok"
+    report.status = "rows_set_aside" if report.rows_quarantined else "ok"
     if report.status == "ok" and any(w.startswith("jours sans relevé") for w in report.weather):
         report.status = "days_missing"
     if spec.table == "weather":
         for group in report.problems:
             if group.reason == "valeur_hors_plage":
                 group.label = WEATHER_OUT_OF_RANGE
-    if result.rows_read == 0:
+    if report.rows_read == 0:
         report.status = "no_rows"
     if any(reason in JOIN_REASONS for reason in report.reasons):
         report.status = "join_problems"

@@ -38,6 +38,7 @@ from observatoire.core.schema import (
     AGGREGATE_MEASURES,
     CONTACT_COLUMNS,
     CONTACT_FIELDS,
+    FIELD_TABLES,
     QUARANTINE_REASONS,
     TABLE_FIELDS,
     WEATHER_ALERTS,
@@ -45,6 +46,12 @@ from observatoire.core.schema import (
 )
 from observatoire.core.storage import sha256_file
 from observatoire.intake.discovery import find_raw_files, resend_number, resend_order
+from observatoire.intake.field import (
+    FIELD_READ_KINDS,
+    assemble_field_tables,
+    field_rows,
+    read_field_column,
+)
 from observatoire.intake.identity import (
     initials_of,
     normalise_initials,
@@ -294,6 +301,7 @@ def read_partner_file(
     coverage: tuple[tuple[str, str], ...] | None = None,
     coverage_reason: str = "hors_couverture_declaree",
     limits: ReadLimits | None = None,
+    parents: set[str] | None = None,
 ) -> tuple[FileResult, pd.DataFrame]:
     """Read and check one export. Returns the accounting and the parsed canonical frame.
 
@@ -301,7 +309,9 @@ def read_partner_file(
     may turn it into something that leaves ingest. Rows set aside are in ``result.quarantined``
     (raw cells, reason, line, column). Raises :class:`ExportRejected` if the file is unreadable.
     ``coverage``: the months the export covers (declared, or proposed by the stray-row rule);
-    rows outside are set aside with ``coverage_reason``.
+    rows outside are set aside with ``coverage_reason``. ``parents``: for a repeat sheet of a
+    form (``street_groups``), the submissions kept from the main sheets; a row whose
+    ``submission_id`` is not among them is set aside (``jointure_sans_correspondance``).
     """
     result = FileResult(partner.partner_id, spec.name, spec.table, rel_name, sha256_file(path))
     raw = read_export(path, spec.format, partner.partner_id, rel_name, limits)
@@ -331,10 +341,10 @@ def read_partner_file(
     reason = pd.Series(pd.NA, index=rows.index, dtype=object)
     reason_col = pd.Series(pd.NA, index=rows.index, dtype=object)
 
-    def flag(mask: pd.Series, code: str, column: str) -> None:
+    def flag(mask: pd.Series, code: str, column: str | pd.Series) -> None:
         new = mask & reason.isna()
         reason[new] = code
-        reason_col[new] = column
+        reason_col[new] = column[new] if isinstance(column, pd.Series) else column
 
     # Total rows and exact duplicates are recognised on the raw cells, before any parsing.
     cells = rows[main_columns]
@@ -367,7 +377,11 @@ def read_partner_file(
         if relation is not None:
             fmt = column_format(spec, label)
         kind = col.kind
-        if kind == "date":
+        if spec.table in FIELD_TABLES and kind in FIELD_READ_KINDS:
+            parsed, problems = read_field_column(values, col, label, fmt.date_format)
+            for mask, code, column in problems:
+                flag(mask, code, column)
+        elif kind == "date":
             parsed, bad = parse_dates(values, fmt.date_format)
             flag(bad, "date_illisible", label)
         elif kind == "integer":
@@ -390,7 +404,12 @@ def read_partner_file(
             parsed = map_unique(values, lambda v: None if is_blank(v) else str(v).strip())
         if col.required and kind != "date":
             code = "identite_manquante" if fields[fname].identity else "date_manquante"
-            flag(parsed.isna(), code, label)
+            if spec.table in FIELD_TABLES and not fields[fname].identity:
+                code = "reponse_manquante"
+            missing = (
+                parsed.isna() | (parsed.astype(str) == "") if kind == "codes" else parsed.isna()
+            )
+            flag(missing, code, label)
         elif col.required:
             flag(parsed.isna(), "date_manquante", label)
         out[fname] = parsed
@@ -406,6 +425,12 @@ def read_partner_file(
         _flag_aggregate_cells(out, spec, found, flag)
     if spec.table == "weather":
         _flag_weather_cells(out, found, flag)
+    if parents is not None and "submission_id" in out:
+        flag(
+            out["submission_id"].notna() & ~out["submission_id"].isin(parents),
+            "jointure_sans_correspondance",
+            found.get("submission_id", "submission_id"),
+        )
 
     # Dates must fall in the period the export covers.
     year = export_year(spec, path)
@@ -578,6 +603,7 @@ def read_shared_file(
     coverage_of: Callable[[ExportSpec], tuple[tuple[str, str], ...] | None] | None = None,
     coverage_reason: str = "hors_couverture_declaree",
     limits: ReadLimits | None = None,
+    parents: set[str] | None = None,
 ) -> tuple[FileResult, list[tuple[ExportSpec, pd.DataFrame]]]:
     """One file several exports read (one export per dispositif, by complementary filters).
 
@@ -591,7 +617,7 @@ def read_shared_file(
     def read(spec: ExportSpec) -> tuple[FileResult, pd.DataFrame]:
         months = coverage_of(spec) if coverage_of else None
         return read_partner_file(
-            path, rel_name, partner, spec, tables, months, coverage_reason, limits
+            path, rel_name, partner, spec, tables, months, coverage_reason, limits, parents
         )
 
     if len(specs) == 1:
@@ -1055,6 +1081,9 @@ class IngestResult:
     names: KeyedNames | None = None
     """Keyed lists of the names seen in this run's exports (hashes only): what the free text
     of the field records is also de-identified with (:func:`deidentify_free_text`)."""
+    field_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The field tables (forms, allowance sheet), every one present, see
+    :func:`observatoire.intake.field.assemble_field_tables`."""
 
 
 def _superseded_by(spec: ExportSpec, paths: list[Path], raw_dir: Path) -> dict[Path, str]:
@@ -1111,11 +1140,13 @@ def ingest_network(
     warnings: list[str] = []
     aggregates: list[pd.DataFrame] = []
     weather: list[pd.DataFrame] = []
+    field_frames: dict[str, list[pd.DataFrame]] = {}
     seen_hashes: dict[str, str] = {}
     for partner in partners.values():
         # A file several exports read (one per dispositif, by their filters) is read once in
-        # the accounting: its exports are gathered by path, in the mapping's order.
-        plan: dict[Path, list[ExportSpec]] = {}
+        # the accounting: its exports are gathered by path, in the mapping's order. A form's
+        # workbook is read once per sheet (the main sheet, each repeat's sheet).
+        plan: dict[tuple[Path, str | None], list[ExportSpec]] = {}
         superseded: dict[Path, str] = {}
         read: list[tuple[int, Path, str, list[ExportSpec], FileResult, list]] = []
         for spec in partner.exports:
@@ -1133,11 +1164,19 @@ def ingest_network(
             for path, kept in _superseded_by(spec, paths, raw_dir).items():
                 superseded.setdefault(path, kept)
             for path in paths:
-                plan.setdefault(path, []).append(spec)
+                sheet = spec.format.sheet if spec.table in FIELD_TABLES else None
+                plan.setdefault((path, sheet), []).append(spec)
+        # A repeat sheet is read after every main sheet: its rows need their submission kept.
+        order = sorted(plan, key=lambda k: plan[k][0].table == "street_groups")
+        first_sheet = {p: s for p, s in reversed(order)}
+        parents: set[str] = set()
         tables = JoinedTables(raw_dir, partner.partner_id)
-        for path, specs in plan.items():
+        for path, sheet in order:
+            specs = plan[(path, sheet)]
             spec = specs[0]
             rel = path.relative_to(raw_dir).as_posix()
+            if sheet is not None and first_sheet[path] != sheet:
+                rel = f"{rel}#{sheet}"  # another sheet of the same workbook: its own accounting
             if path in superseded:
                 kept = superseded[path]
                 res = duplicate_file_result(
@@ -1149,7 +1188,7 @@ def ingest_network(
                     f"{res.rows_read} lignes de {rel} mises de côté (periode_deja_couverte)"
                 )
                 continue
-            digest = sha256_file(path)
+            digest = sha256_file(path) + (f"#{sheet}" if sheet else "")
             if digest in seen_hashes:
                 res = duplicate_file_result(
                     path, rel, partner, spec, seen_hashes[digest], limits=limits
@@ -1162,21 +1201,36 @@ def ingest_network(
                 continue
             seen_hashes[digest] = rel
             res, outputs = read_shared_file(
-                path, rel, partner, specs, tables, partner.export_coverage, limits=limits
+                path,
+                rel,
+                partner,
+                specs,
+                tables,
+                partner.export_coverage,
+                limits=limits,
+                parents=parents if spec.table == "street_groups" else None,
             )
+            if spec.table == "street_observations":
+                for _, frame in outputs:
+                    parents.update(str(v) for v in frame.get("submission_id", []) if v == v)
             for note in res.notes:
                 warnings.append(f"Attention : {rel} ({partner.partner_id}) : {note}")
             read.append((len(files), path, rel, specs, res, outputs))
             files.append(res)  # its place in the accounting; replaced if read again
-        cov, warning = partner_coverage(
-            partner, [(spec, res, frame) for *_, res, outputs in read for spec, frame in outputs]
+        cov, warning = (
+            partner_coverage(
+                partner,
+                [(spec, res, frame) for *_, res, outputs in read for spec, frame in outputs],
+            )
+            if not partner.field_only
+            else (None, None)
         )
         if partner.service:  # the weather and field records: no coverage of their own
             coverage[partner.partner_id] = cov
             if warning:
                 warnings.append(warning)
         for place, path, rel, specs, res, outputs in read:
-            if cov.status == PROPOSED and cov.stray_rows:
+            if cov is not None and cov.status == PROPOSED and cov.stray_rows:
                 stray = any(
                     outside_coverage(frame, spec.table, spec.dispositif, _months(cov)).any()
                     for spec, frame in outputs
@@ -1215,6 +1269,10 @@ def ingest_network(
                     aggregates.append(aggregate_rows(frame, partner, spec))
                 elif spec.table == "weather":
                     weather.append(frame)
+                elif spec.table in FIELD_TABLES:
+                    year = export_year(spec, path)
+                    rows = field_rows(frame, partner, spec.table, year, pseudo)
+                    field_frames.setdefault(spec.table, []).append(rows)
                 else:
                     refusals.append(
                         pd.DataFrame(
@@ -1237,8 +1295,6 @@ def ingest_network(
     free_text = deidentify_free_text(all_contacts)  # labels: the rules alone (outputs unchanged)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
     names = run_names(all_tokens, pseudo)
-    # field records (issue 19): their free_text columns, before anything is written, with
-    # deidentify_free_text(frame, [columns of kind free_text], names=names, nlp=True)
     all_refusals = (
         pd.concat(refusals, ignore_index=True).sort_values(order, ignore_index=True)
         if refusals
@@ -1252,6 +1308,9 @@ def ingest_network(
         else pd.DataFrame(columns=AGGREGATE_COLUMNS)
     )
     all_weather, weather_warnings = weather_table(weather)
+    # the field records' notes and testimonies: rules, the run's keyed names and the NLP layer
+    field_tables, field_free_text = assemble_field_tables(field_frames, names)
+    free_text.update(field_free_text)
     return IngestResult(
         all_contacts,
         all_tokens,
@@ -1264,6 +1323,7 @@ def ingest_network(
         free_text,
         all_weather,
         names,
+        field_tables,
     )
 
 

@@ -82,6 +82,8 @@ class FileFormat:
                 else ("OpenDocument (.ods)", "du tableur")
             )
             sheet = f", feuille « {self.sheet} »" if self.sheet else ""
+            if self.date_format == "%Y-%m-%d":  # a form's export: ISO dates as text or cells
+                dates = "aaaa-mm-jj (ISO, ou cellules de date)"
             return f"{kind}{sheet}, en-tête ligne {self.header_row}, dates {dates}"
         delim = {",": "virgule", ";": "point-virgule", "\t": "tabulation"}.get(
             self.delimiter, repr(self.delimiter)
@@ -224,6 +226,8 @@ class ExportSpec:
     aggregates: AggregateSpec | None = None
     night_by_night: bool = False
     """Each row is one night spent (a night-by-night export): one night, to the next day."""
+    form: str | None = None
+    """The XLSForm of this export (its own ``form``, else the partner's), if declared."""
 
 
 @dataclass(frozen=True)
@@ -396,6 +400,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
                 where=tuple(_where_spec(w, fmt) for w in exp.where),
                 aggregates=_aggregate_spec(exp),
                 night_by_night=exp.night_by_night,
+                form=exp.form or schema.form,
             )
         )
     capacity = schema.capacity.model_dump(exclude_unset=True) if schema.capacity else {}

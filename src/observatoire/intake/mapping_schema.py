@@ -1057,6 +1057,17 @@ class ExportSchema(Block):
             default="aucun (exigé pour table: aggregates)",
         ),
     )
+    form: Annotated[str, Field(pattern=FORM_NAME)] | None = Field(
+        None,
+        **_doc(
+            "Formulaire XLSForm de cet export (params/formulaires/<form>.xlsx), quand une source "
+            "envoie les exports de plusieurs formulaires (fiches incident, enquête, "
+            "témoignages) : `observatoire check` compare l'export à ce formulaire.",
+            "form: enquete_travailleurs",
+            type="texte",
+            default="le formulaire de la source (clé form), s'il y en a un",
+        ),
+    )
     night_by_night: bool = Field(
         False,
         **_doc(
@@ -1138,6 +1149,7 @@ class ExportSchema(Block):
                 )
         if (
             self.table in FIELD_TABLES
+            and self.table != "street_groups"  # a repeat's rows take their submission's year
             and "date" not in self.columns
             and self.period_from_filename is None
         ):
@@ -1417,7 +1429,7 @@ def _field_apart(partner: PartnerSchema) -> None:
     carry no dispositif (they are not contacts of a service)."""
     field = [i for i, e in enumerate(partner.exports) if e.table in FIELD_TABLES]
     if not field:
-        if partner.form is not None:
+        if partner.form is not None or any(e.form for e in partner.exports):
             raise _error(
                 "form",
                 "un formulaire ne se déclare que pour des relevés de terrain (tables "

@@ -53,15 +53,28 @@ def _quarantine_name(source_file: str) -> str:
     return PATHS.safe_name(source_file.replace("/", "__").rsplit(".", 1)[0] + ".csv")
 
 
+def _write_field_tables(tables: dict[str, pd.DataFrame]) -> None:
+    """``data_clean/field/<table>.parquet``, every field table present (empty ones too)."""
+    with atomic_dir(PATHS.field_clean) as folder:
+        for table, frame in tables.items():
+            write_parquet(frame, folder / f"{table}.parquet")
+    filled = {t: len(f) for t, f in tables.items() if len(f)}
+    if filled:
+        detail = ", ".join(f"{t} {n}" for t, n in filled.items())
+        print(f"Relevés de terrain : {detail} ligne(s) → {PATHS.field_clean}/")
+
+
 def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     inputs, ing = settings.inputs, settings.ingest
     raw_dir = inputs.raw_dir
-    partners = load_partners(inputs.partners_dir, inputs.codes_dir, weather=True)
+    partners = load_partners(inputs.partners_dir, inputs.codes_dir, weather=True, field=True)
     key = key_for_ingest(settings, root)
-    services = sum(not p.weather_only for p in partners.values())
-    sources = len(partners) - services
-    weather = f" et de {sources} source(s) météo" if sources else ""
-    print(f"Lecture des exports de {services} partenaires{weather} dans {raw_dir}/")
+    services = sum(p.service for p in partners.values())
+    sources = sum(p.weather_only for p in partners.values())
+    field_sources = sum(p.field_only for p in partners.values())
+    weather = f", de {sources} source(s) météo" if sources else ""
+    field = f", de {field_sources} source(s) de relevés de terrain" if field_sources else ""
+    print(f"Lecture des exports de {services} partenaires{weather}{field} dans {raw_dir}/")
     result = ingest_network(raw_dir, partners, Pseudonymiser(key), limits=ing.limits)
     quarantine_dir = PATHS.confined(ing.quarantine_dir / "ingest")
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
@@ -75,6 +88,7 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     files = {f.source_file: f.accounting() for f in result.files}
     joined = {j.source_file: j.accounting() for j in result.joined}
     write_parquet(result.weather, PATHS.weather)
+    _write_field_tables(result.field_tables)
     if len(result.weather):
         stations = ", ".join(sorted(result.weather["station"].unique()))
         first, last = result.weather["date"].min(), result.weather["date"].max()
@@ -127,6 +141,7 @@ def stage_validate(settings: Settings) -> None:
     from observatoire.intake.ingest import WEATHER_RANGE
     from observatoire.intake.validate import (
         aggregate_problems,
+        field_problems,
         prepare_aggregates,
         validate_tables,
         weather_problems,
@@ -143,6 +158,11 @@ def stage_validate(settings: Settings) -> None:
     print("Validation des tables canoniques (great-expectations)…")
     tolerance = settings.validation.occupancy_tolerance
     weather = pd.read_parquet(PATHS.weather) if PATHS.weather.is_file() else None
+    field = (
+        {p.stem: pd.read_parquet(p) for p in sorted(PATHS.field_clean.glob("*.parquet"))}
+        if PATHS.field_clean.is_dir()
+        else {}
+    )
     results = validate_tables(
         contacts,
         refusals,
@@ -152,6 +172,7 @@ def stage_validate(settings: Settings) -> None:
         tolerance=tolerance,
         weather=weather,
         weather_range=WEATHER_RANGE,
+        field=field,
     )
     # The weather table is ingest's, final and checked there: a failure here is a table ingest
     # did not write; it stops the stage, nothing is set aside silently.
@@ -164,6 +185,23 @@ def stage_validate(settings: Settings) -> None:
             + "\n".join(f"  {line}" for line in bad_weather[:MAX_AGGREGATE_LINES])
             + "\n  À faire : relancez `observatoire ingest` (qui écrit cette table et met de "
             "côté ces lignes), puis `observatoire validate` ; aucune donnée propre n'a été écrite."
+        )
+    # The field tables are ingest's too (data_clean/field/): the same rule as the weather.
+    bad_field = [
+        line
+        for name, res in results.items()
+        if name.startswith("field/")
+        for line in field_problems(name.removeprefix("field/"), res)
+    ]
+    if bad_field:
+        shutil.rmtree(tmp_docs, ignore_errors=True)
+        raise ValidationFailed(
+            f"Les relevés de terrain de {PATHS.field_clean} ne passent pas leurs contrôles "
+            f"({len(bad_field)} ligne(s)) :\n"
+            + "\n".join(f"  {line}" for line in bad_field[:MAX_AGGREGATE_LINES])
+            + "\n  À faire : corrigez ces réponses dans l'export (ou déclarez "
+            "period_from_filename pour que les dates hors de l'année soient mises de côté), "
+            "relancez `observatoire ingest` puis `observatoire validate`."
         )
     aggregate_lines: list[str] = []
     if "aggregates" in results:

@@ -22,8 +22,10 @@ from observatoire.core.schema import (
     AGGREGATE_MEASURES,
     AGGREGATE_PERIODS,
     EXIT_REASONS,
+    FIELD_TABLES,
     GROUP_ROLES,
     NATIONALITY_GROUPS,
+    QUARANTINE_REASONS,
     SEX_CODES,
     WEATHER_ALERTS,
 )
@@ -36,6 +38,8 @@ __all__ = [
     "prepare_aggregates",
     "validate_aggregates",
     "contact_expectations",
+    "field_expectations",
+    "field_problems",
     "refusal_expectations",
     "validate_tables",
     "weather_expectations",
@@ -264,6 +268,102 @@ def weather_problems(result: TableValidation) -> list[str]:
     return lines
 
 
+FIELD_FIRST_DAY = pd.Timestamp("2015-01-01")
+"""The earliest date a field form admits (its constraint: no record from before the forms)."""
+FIELD_RANGES: dict[str, tuple[float, float]] = {
+    "hour": (0, 23),
+    "safety": (1, 5),
+    "duration_hours": (0, 24),
+    "hours": (0, 24),
+    "allowance_eur": (0, 10_000),
+}
+"""Closed ranges of the field tables' numbers (hour of the day, the 1–5 Likert scale, hours of
+presence); other counts are ≥ 0."""
+
+
+def _codes_pattern(codes: tuple[str, ...]) -> str:
+    """Several codes of ``codes``, sorted and separated by one space, or nothing."""
+    one = "(?:" + "|".join(sorted(codes, key=len, reverse=True)) + ")"
+    return f"^(?:{one}(?: {one})*)?$"
+
+
+def field_expectations(table: str, max_date: pd.Timestamp) -> list:
+    """The suite of a field table (``data_clean/field/<table>.parquet``, written by ingest):
+    codes in their lists (several codes: each one, sorted, one space apart), dates from
+    :data:`FIELD_FIRST_DAY` to the end of the last year, hours 0–23, the Likert scale 1–5,
+    counts and hours ≥ 0, one row per submission (per group of a submission). Ingest already
+    sets bad cells aside: a failure here means a table not written by ingest, or a date ingest
+    could not place (no year in the file name), and stops the stage."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    out = [
+        E.ExpectColumnValuesToNotBeNull(
+            column="submission_id", meta={"reason": "reponse_manquante"}
+        ),
+        E.ExpectCompoundColumnsToBeUnique(
+            column_list=["submission_id", "group_index"]
+            if table == "street_groups"
+            else ["partner_id", "submission_id"],
+            meta={"reason": "ligne_dupliquee", "note": "une ligne par soumission"},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="year",
+            min_value=FIELD_FIRST_DAY.year,
+            max_value=max_date.year,
+            meta={"reason": "date_hors_periode"},
+        ),
+    ]
+    for name, f in FIELD_TABLES[table].items():
+        if f.kind == "code" and f.codes:
+            out.append(
+                E.ExpectColumnValuesToBeInSet(
+                    column=name, value_set=["", *f.codes], meta={"reason": "code_inconnu"}
+                )
+            )
+        elif f.kind == "codes" and f.codes:
+            out.append(
+                E.ExpectColumnValuesToMatchRegex(
+                    column=name, regex=_codes_pattern(f.codes), meta={"reason": "code_inconnu"}
+                )
+            )
+        elif f.kind == "date":
+            out.append(
+                E.ExpectColumnValuesToBeBetween(
+                    column=name,
+                    min_value=FIELD_FIRST_DAY,
+                    max_value=max_date,
+                    meta={"reason": "date_hors_periode"},
+                )
+            )
+        elif f.kind in ("hour", "integer", "decimal"):
+            low, high = FIELD_RANGES.get(name, (0, None))
+            out.append(
+                E.ExpectColumnValuesToBeBetween(
+                    column=name, min_value=low, max_value=high, meta={"reason": "valeur_hors_plage"}
+                )
+            )
+    return out
+
+
+def _prepare_field(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable numbers as floats (NaN is ignored by the range rules), codes as text."""
+    df = frame.copy().reset_index(drop=True)
+    for c in df.columns:
+        if str(df[c].dtype) in ("Int64", "boolean"):
+            df[c] = df[c].astype("float64")
+    return df
+
+
+def field_problems(table: str, result: TableValidation) -> list[str]:
+    """One French line per field row that fails: file, row and the rule."""
+    return [
+        f"{table} : {r.source_file}, ligne {r.source_row} : "
+        f"{QUARANTINE_REASONS.get(r.reason, r.reason)} ({r.reason})"
+        for r in result.set_aside.itertuples()
+    ]
+
+
 CELL = ["partner_id", "programme", "period", "date", "group"]
 """What one value of an aggregate return is about, besides its measure."""
 
@@ -482,6 +582,7 @@ def validate_tables(
     tolerance: float = 0.10,
     weather: pd.DataFrame | None = None,
     weather_range: tuple[float, float] = (-40.0, 50.0),
+    field: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, TableValidation]:
     """Run both suites (and the aggregates suite when ``aggregates`` has rows, the weather suite
     when ``weather`` has rows); returns each table's outcome (rows set aside and expectation
@@ -501,5 +602,10 @@ def validate_tables(
         out["weather"] = validator.run(
             "weather", _prepare_weather(weather), weather_expectations(*weather_range)
         )
+    for table, frame in (field or {}).items():
+        if len(frame):
+            out[f"field/{table}"] = validator.run(
+                f"field_{table}", _prepare_field(frame), field_expectations(table, max_date)
+            )
     validator.build_docs()
     return out

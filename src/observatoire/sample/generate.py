@@ -13,6 +13,7 @@ import pandas as pd
 
 from observatoire.sample.config import SampleParams
 from observatoire.sample.exports import build_exports
+from observatoire.sample.fieldwork import field_sample
 from observatoire.sample.network import simulate_network
 from observatoire.sample.plans import plan_files, truth_json
 from observatoire.sample.truth import noise_rates, persons_table, truth_rows, write_truth
@@ -108,6 +109,15 @@ def generate_sample(
             target.write_bytes(plan_file.text.encode(plan_file.encoding))
         (truth_stage / "plans.json").write_text(truth_json(planted), encoding="utf-8")
         truth_files.append("plans.json")
+        # The field records (forms' exports, allowances), from their own streams too.
+        field = field_sample(params, network, files)
+        for field_file in field.files:
+            target = raw_stage / field_file.relative_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(field_file.data)
+        (truth_stage / "terrain.json").write_text(field.terrain_json(), encoding="utf-8")
+        (truth_stage / "notes_identites.csv").write_text(field.identities_csv(), encoding="utf-8")
+        truth_files += ["terrain.json", "notes_identites.csv"]
 
     rows_per_export: dict[str, dict[int, int]] = {}
     for export in files:
@@ -116,6 +126,8 @@ def generate_sample(
         )
     for plan_file in extra:
         rows_per_export.setdefault(plan_file.export, {})[plan_file.year] = plan_file.rows
+    for field_file in field.files:
+        rows_per_export.setdefault(field_file.export, {})[field_file.year] = field_file.rows
     years = {export.relative_path: export.year for export in files}
     truth_years = truth["source_file"].map(years)
     distinct = (
@@ -128,11 +140,17 @@ def generate_sample(
         raw_dir=raw_dir,
         truth_dir=truth_dir,
         files=tuple(
-            sorted([export.relative_path for export in files] + [f.relative_path for f in extra])
+            sorted(
+                [export.relative_path for export in files]
+                + [f.relative_path for f in extra]
+                + [f.relative_path for f in field.files]
+            )
         ),
         truth_files=tuple(truth_files),
         rows_per_export=rows_per_export,
-        total_rows=sum(len(export.table) for export in files) + sum(f.rows for f in extra),
+        total_rows=sum(len(export.table) for export in files)
+        + sum(f.rows for f in extra)
+        + sum(f.rows for f in field.files),
         distinct_persons_per_year={int(y): int(n) for y, n in distinct.items()},
         noise_rates={
             "name_variant": overall["name_variant"],

@@ -357,7 +357,9 @@ def small_sample(tmp_path_factory) -> Path:
 
 def test_every_file_of_the_generated_sample_is_ok(small_sample, capsys):
     files = sorted(p for p in small_sample.glob("*/*") if p.is_file())
-    assert len(files) == 35 + 25  # + the seasonal plans: weather, alerts, three partners × 5 years
+    # + the seasonal plans (weather, alerts, three partners × 5 years) + the field records
+    # (issue 19: incidents, testimonies, observations, relay sheets, allowances × 2, survey)
+    assert len(files) == 35 + 25 + 11
     for path in files:
         code = run_check(path, path.parent.name, as_json=True, inputs=CHECK_INPUTS)
         report = _json(capsys)

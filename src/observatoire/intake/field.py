@@ -1,0 +1,354 @@
+"""Field records: the cells of KoboToolbox / ODK exports and the clean field tables.
+
+A form's export is read through a mapping like any partner export (:mod:`.ingest`); this
+module holds what is proper to forms: the cells (ISO dates and datetimes with an offset, times
+read as the hour, yes/no answers, select_multiple answers as several codes), the clean tables
+``data_clean/field/<table>.parquet`` (:data:`observatoire.core.schema.FIELD_TABLES`) with their
+pseudonyms and de-identified free text, and the street groups (a repeat sheet) joined to their
+observation by the submission's uuid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+
+import pandas as pd
+
+from observatoire.core.free_text import KeyedNames, deidentify_each
+from observatoire.core.schema import (
+    FIELD_TABLES,
+    YOUNG_AGE_BANDS,
+    empty_field_table,
+    field_dtypes,
+)
+from observatoire.intake.mapping import ColumnSpec, PartnerMapping, normalise_label
+from observatoire.intake.pseudonymise import Pseudonymiser
+from observatoire.intake.readers import is_blank, map_unique
+
+__all__ = [
+    "BOOLEAN_WORDS",
+    "FIELD_READ_KINDS",
+    "assemble_field_tables",
+    "deidentify_field_text",
+    "field_rows",
+    "parse_booleans",
+    "parse_code_sets",
+    "parse_hours",
+    "parse_iso_dates",
+    "read_field_column",
+]
+
+FIELD_READ_KINDS = ("code", "codes", "hour", "boolean", "date")
+"""Kinds of field-table columns read here rather than by the contact reader."""
+
+BOOLEAN_WORDS = {
+    "oui": True,
+    "non": False,
+    "yes": True,
+    "no": False,
+    "true": True,
+    "false": False,
+    "vrai": True,
+    "faux": False,
+    "1": True,
+    "0": False,
+}
+"""Yes/no answers as KoboToolbox (« XML values »: the choice names), ODK and spreadsheets
+write them (normalised: no case, no accent)."""
+
+ISO_DAY = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+CLOCK = re.compile(
+    r"^(?:\d{4}-\d{2}-\d{2}[T ])?(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+SHOWN_CODE = 40
+"""An unknown code is named in the quarantine's column (cut to this length)."""
+
+
+def _blank(v: object) -> bool:
+    """Blank cell, ``None``, NaN or ``pd.NA`` (an unmapped field)."""
+    return v is None or v is pd.NA or is_blank(v)
+
+
+def parse_iso_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates as forms export them: ``2024-03-15``, ``2024-03-15T22:40:00.000+01:00`` (the
+    date as the phone wrote it: the offset is the phone's, not converted), or a date cell of a
+    workbook. Returns (``datetime64[s]``, NaT when blank or bad; mask of unreadable cells)."""
+
+    def one(v: object) -> object:
+        if is_blank(v):
+            return pd.NaT
+        if isinstance(v, dt.datetime):
+            return pd.Timestamp(v.date())
+        if isinstance(v, dt.date):
+            return pd.Timestamp(v)
+        match = ISO_DAY.match(str(v).strip())
+        if match is None:
+            return pd.NaT
+        try:
+            return pd.Timestamp(dt.date.fromisoformat(match.group(1)))
+        except ValueError:
+            return pd.NaT
+
+    blank = map_unique(values, is_blank).astype(bool)
+    parsed = pd.to_datetime(map_unique(values, one), errors="coerce").astype("datetime64[s]")
+    return parsed, parsed.isna() & ~blank
+
+
+def parse_hours(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The hour of the day (0–23) of a time (``22:40:00.000+01:00``, ``22:40``), a datetime,
+    a time cell, or a whole number 0–23. The clock time is read as the phone wrote it (the local
+    time: the offset is not applied). Returns (``Int64``; mask unreadable; mask out of 0–23)."""
+
+    def one(v: object) -> object:
+        if is_blank(v):
+            return None
+        if isinstance(v, dt.datetime | dt.time):
+            return v.hour
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return int(v) if float(v).is_integer() else "bad"
+        text = str(v).strip()
+        if re.fullmatch(r"\d{1,2}", text):
+            return int(text)
+        match = CLOCK.match(text)
+        if match is None or int(match.group(2)) > 59:
+            return "bad"
+        return int(match.group(1))
+
+    raw = map_unique(values, one)
+    bad = raw.map(lambda x: x == "bad").astype(bool)
+    hours = pd.to_numeric(raw.where(~bad), errors="coerce").astype("Int64")
+    out = hours.notna() & ~hours.between(0, 23).fillna(False)
+    return hours.where(~out), bad, out.astype(bool)
+
+
+def parse_booleans(values: pd.Series, codes: dict[str, str] | None) -> tuple[pd.Series, pd.Series]:
+    """Yes/no answers: :data:`BOOLEAN_WORDS`, or the mapping's ``codes`` translating into
+    ``oui`` / ``non``. Returns (``boolean``; mask of values that are neither)."""
+
+    def one(v: object) -> object:
+        if is_blank(v):
+            return None
+        key = normalise_label(v)
+        if isinstance(v, float) and v.is_integer():
+            key = str(int(v))
+        if codes and key in codes:
+            return codes[key] == "oui"
+        return BOOLEAN_WORDS.get(key, "bad")
+
+    raw = map_unique(values, one)
+    bad = raw.map(lambda x: x == "bad").astype(bool)
+    return raw.where(~bad).astype("boolean"), bad
+
+
+def parse_code_sets(
+    values: pd.Series, codes: dict[str, str] | None, separator: str | None
+) -> tuple[pd.Series, pd.Series]:
+    """Answers of one code (``separator`` None) or several (a select_multiple: « verbale
+    menaces »), each translated by ``codes`` (normalised label → canonical code); a field
+    without a closed list (``codes`` None) keeps the values as written. Returns the canonical
+    codes, sorted and separated by one space ("" when none), and per row the first value that no
+    list names (None when all are known)."""
+
+    def one(v: object) -> tuple[str, str | None]:
+        if is_blank(v):
+            return "", None
+        text = str(v).strip()
+        if isinstance(v, float) and v.is_integer():
+            text = str(int(v))
+        items = (
+            text.split(separator)
+            if separator and separator.strip()
+            else (text.split() if separator else [text])
+        )
+        found: set[str] = set()
+        for item in (i.strip() for i in items):
+            if not item:
+                continue
+            if codes is None:
+                found.add(item)
+            elif normalise_label(item) in codes:
+                found.add(codes[normalise_label(item)])
+            else:
+                return "", item[:SHOWN_CODE]
+        return " ".join(sorted(found)), None
+
+    pairs = map_unique(values, one)
+    return pairs.map(lambda p: p[0]), pairs.map(lambda p: p[1])
+
+
+def read_field_column(
+    values: pd.Series, col: ColumnSpec, label: str, date_format: str
+) -> tuple[pd.Series, list[tuple[pd.Series, str, pd.Series | str]]]:
+    """One column of a field export: its parsed values and the problems found, as
+    (row mask, quarantine reason, column named) triples."""
+    problems: list[tuple[pd.Series, str, pd.Series | str]] = []
+    kind = col.kind
+    if kind == "date":
+        if date_format == "%Y-%m-%d":
+            parsed, bad = parse_iso_dates(values)
+        else:
+            from observatoire.intake.readers import parse_dates
+
+            parsed, bad = parse_dates(values, date_format)
+        problems.append((bad, "date_illisible", label))
+    elif kind == "hour":
+        parsed, bad, out = parse_hours(values)
+        problems.append((bad, "heure_illisible", label))
+        problems.append((out, "valeur_hors_plage", label))
+    elif kind == "boolean":
+        parsed, bad = parse_booleans(values, col.codes)
+        problems.append((bad, "code_inconnu", label))
+    else:  # code, codes
+        separator = col.multiple if kind == "codes" else None
+        codes = col.codes if (col.codes or col.canonical_codes) else None
+        parsed, unknown = parse_code_sets(values, codes, separator)
+        named = unknown.map(lambda c: f"{label} (code « {c} »)" if c is not None else label)
+        problems.append((unknown.notna(), "code_inconnu", named))
+        parsed = parsed.where(parsed != "") if kind == "code" else parsed
+    return parsed, problems
+
+
+def field_rows(
+    frame: pd.DataFrame,
+    partner: PartnerMapping,
+    table: str,
+    file_year: int | None,
+    pseudo: Pseudonymiser,
+) -> pd.DataFrame:
+    """The kept rows of one field export in the clean table's columns and dtypes.
+
+    ``submission_id``: the export's ``_uuid`` (« <fichier>:<ligne> » when the source has
+    none); ``year``: the year of the row's date, else the export's (file name); identities
+    pseudonymised: the incident author's person id hashed like the contacts' record key of the
+    service that wrote it (``record`` of « <service>:<ID> », so it meets that service's
+    ``record_key``), a relay's volunteer code hashed once for the whole project (``relay``),
+    so the service sheets and the allowance sheet name the same volunteer alike."""
+    fields = FIELD_TABLES[table]
+    dtypes = field_dtypes(table)
+    n = len(frame)
+    out = pd.DataFrame(index=frame.index)
+    out["partner_id"] = partner.partner_id
+    own = frame.get("submission_id")
+    fallback = frame["source_file"].astype(str) + ":" + frame["source_row"].astype(str)
+    if own is None:
+        out["submission_id"] = fallback
+    else:
+        text = own.map(lambda v: "" if _blank(v) else str(v).strip())
+        out["submission_id"] = text.where(text != "", fallback)
+    version = frame.get("form_version")
+    out["form_version"] = (
+        "" if version is None else version.map(lambda v: "" if _blank(v) else str(v).strip())
+    )
+    if "date" in frame:
+        years = pd.to_datetime(frame["date"]).dt.year.astype("Int64")
+        out["year"] = years.fillna(file_year if file_year is not None else pd.NA)
+    else:
+        out["year"] = pd.Series(file_year, index=frame.index, dtype="Int64")
+    for name, f in fields.items():
+        if name in ("submission_id", "form_version"):
+            continue
+        values = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
+        if f.kind in ("text", "free_text", "code", "codes"):
+            values = values.map(lambda v: "" if _blank(v) else str(v))
+        out[name] = (
+            values.astype(object) if f.kind in ("text", "free_text", "code", "codes") else values
+        )
+    if table == "incidents" and "person_id" in frame:
+        service = out["service"].where(out["service"] != "", partner.partner_id)
+        ids = frame["person_id"].map(lambda v: None if _blank(v) else str(v).strip().upper())
+        keyed = pd.Series(
+            [None if _blank(i) else f"{s}:{i}" for s, i in zip(service, ids, strict=True)],
+            index=frame.index,
+            dtype=object,
+        )
+        out["person_id"] = pseudo.tokens("record", keyed).fillna("")
+    if "relay_id" in fields and "relay_id" in frame:
+        codes = frame["relay_id"].map(lambda v: None if _blank(v) else str(v).strip().upper())
+        out["relay_id"] = pseudo.tokens("relay", codes).fillna("")
+    out["source_file"] = frame["source_file"].astype(str)
+    out["source_row"] = frame["source_row"].astype("int64")
+    if n == 0:
+        return empty_field_table(table)
+    year = out["year"]
+    out["year"] = year.fillna(-1).astype("int64")
+    return _typed(out, dtypes)
+
+
+def _typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    out = frame[list(dtypes)].copy()
+    for name, dtype in dtypes.items():
+        if dtype == "datetime64[s]":
+            out[name] = pd.to_datetime(out[name]).astype(dtype)
+        elif dtype in ("Int64", "boolean", "float64", "int64"):
+            out[name] = (
+                pd.to_numeric(out[name], errors="coerce") if dtype != "boolean" else out[name]
+            )
+            out[name] = out[name].astype(dtype)
+        else:
+            out[name] = out[name].astype(object)
+    return out
+
+
+def deidentify_field_text(
+    tables: dict[str, pd.DataFrame], names: KeyedNames | None = None
+) -> dict[str, dict[str, int]]:
+    """Replace, in place, every identity in the free text of the field tables (the notes, the
+    testimonies) by a placeholder, before anything is written: the rules, the keyed lists of the
+    names seen in this run's exports (``names``) and the French NLP layer
+    (:func:`observatoire.core.free_text.deidentify_each`). Returns the spans replaced by
+    « table.column » and kind."""
+    found: dict[str, dict[str, int]] = {}
+    for table, frame in tables.items():
+        for name, f in FIELD_TABLES[table].items():
+            if f.kind != "free_text" or name not in frame or frame.empty:
+                continue
+            texts = ["" if pd.isna(v) else str(v) for v in frame[name]]
+            cleaned = deidentify_each(texts, names=names, nlp=True)
+            counts: Counter[str] = Counter()
+            for _, c in cleaned:
+                counts.update(c)
+            frame[name] = pd.Series([c[0] for c in cleaned], index=frame.index, dtype=object)
+            if counts:
+                found[f"{table}.{name}"] = dict(sorted(counts.items()))
+    return found
+
+
+def assemble_field_tables(
+    frames: dict[str, list[pd.DataFrame]], names: KeyedNames | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, int]]]:
+    """Every field table (empty ones included), sorted by file and row; the street
+    observations' ``persons_met`` / ``young_met`` derived from their groups where the mapping
+    did not read them (the sum of the groups' sizes; young: bands 15–17 and 18–25; 0 for an
+    observation without group), the groups' year and form version taken from their observation;
+    free text de-identified. Returns the tables and the de-identification counts."""
+    tables: dict[str, pd.DataFrame] = {}
+    for table in FIELD_TABLES:
+        parts = [f for f in frames.get(table, []) if len(f)]
+        tables[table] = (
+            pd.concat(parts, ignore_index=True)
+            .sort_values(["source_file", "source_row"], ignore_index=True)
+            .astype(field_dtypes(table))
+            if parts
+            else empty_field_table(table)
+        )
+    obs, groups = tables["street_observations"], tables["street_groups"]
+    if len(groups) and len(obs):
+        parent = obs.drop_duplicates("submission_id").set_index("submission_id")
+        groups["year"] = groups["submission_id"].map(parent["year"]).fillna(groups["year"])
+        groups["year"] = groups["year"].astype("int64")
+        version = groups["submission_id"].map(parent["form_version"]).fillna("")
+        groups["form_version"] = groups["form_version"].where(groups["form_version"] != "", version)
+    if len(obs):
+        sizes = groups["size"].fillna(0).astype("int64")
+        young = sizes.where(groups["age_band"].isin(YOUNG_AGE_BANDS), 0)
+        total = sizes.groupby(groups["submission_id"]).sum()
+        young_total = young.groupby(groups["submission_id"]).sum()
+        for name, sums in (("persons_met", total), ("young_met", young_total)):
+            derived = obs["submission_id"].map(sums).fillna(0).astype("Int64")
+            obs[name] = obs[name].where(obs[name].notna(), derived).astype("Int64")
+    counts = deidentify_field_text(tables, names)
+    return tables, counts
