@@ -34,8 +34,8 @@ What is recognised (kind → placeholder):
   mod-97 check digits hold (born before or after 2000);
 - ``téléphone``: a Belgian phone number (+32, 0032 or 0 then 8 or 9 digits, separators allowed);
 - ``courriel``: an e-mail address;
-- ``adresse``: a street word (rue, avenue, chaussée, straat…) followed by a capitalised name and
-  a house number.
+- ``adresse``: a street word (rue, avenue, chaussée, straat…) with a capitalised name and a house
+  number, after it (« rue des Carmes 12 ») or before it (« 12, rue des Carmes »).
 """
 
 from __future__ import annotations
@@ -181,6 +181,13 @@ _DATE = (
     rf"|\d{{1,2}}(?:er)?\s+(?:{_MONTHS})\s+(?:19|20)\d{{2}})"
 )
 
+_STREET = (
+    r"(?:rue|avenue|av\.|chauss[ée]e|boulevard|bd|place|square|quai|chemin|all[ée]e"
+    r"|impasse|dr[èe]ve|straat|laan|steenweg)\s+(?:(?:de\s+la|de\s+l'|des|du|de|d'|l')\s*)?"
+    rf"[{_UPPER}][\w'-]+(?:\s+[{_UPPER}][\w'-]+){{0,3}}"
+)
+"""A street word and its capitalised name (« rue des Carmes », « chaussée de Louvain »)."""
+
 _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     (EMAIL, re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), 0),
     (
@@ -208,9 +215,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     (
         ADDRESS,
         re.compile(
-            r"\b(?:rue|avenue|av\.|chauss[ée]e|boulevard|bd|place|square|quai|chemin|all[ée]e"
-            r"|impasse|dr[èe]ve|straat|laan|steenweg)\s+(?:(?:de\s+la|des|du|de|d')\s*)?"
-            rf"[{_UPPER}][\w'-]+(?:\s+[{_UPPER}][\w'-]+){{0,3}},?\s+\d{{1,4}}[a-zA-Z]?\b",
+            # « rue des Carmes 12 » (street first) or « 12, rue des Carmes », « 63/2, rue de
+            # l'Ange » (number first, as letters and notes often write it)
+            rf"(?:\b{_STREET},?\s+\d{{1,4}}[a-zA-Z]?\b"
+            rf"|\b\d{{1,4}}(?:/\d{{1,3}}|[a-zA-Z])?,?\s+{_STREET})",
             re.IGNORECASE,
         ),
         0,
@@ -519,22 +527,48 @@ def rule_spans(text: str, names: KeyedNames | None = None) -> list[Span]:
 def deidentify_each(
     texts: Sequence[str], *, names: KeyedNames | None = None, nlp: bool = True
 ) -> list[tuple[str, Counter[str]]]:
-    """Each text de-identified, with its own count by kind (see :func:`deidentify_texts`)."""
-    values = list(texts)
-    todo = [i for i, t in enumerate(values) if isinstance(t, str) and t.strip()]
+    """Each text de-identified, with its own count by kind (see :func:`deidentify_texts`).
+
+    Repeated on the texts a pass changed until a pass finds nothing more (at most
+    :data:`MAX_PASSES`): a placeholder changes its sentence, and the model may then read a
+    neighbouring capitalised word as a person (« Accompagné de Monsieur [NOM] »). The kept text is
+    a fixed point, so the leak guard, which runs the same de-identification again, finds nothing
+    the ingest left behind."""
+    out: list[tuple[str, Counter[str]]] = [(v, Counter()) for v in texts]
+    todo = [i for i, t in enumerate(out) if isinstance(t[0], str) and t[0].strip()]
+    for _ in range(MAX_PASSES):
+        if not todo:
+            break
+        found = _one_pass([out[i][0] for i in todo], names, nlp)
+        changed = []
+        for i, (text, kinds) in zip(todo, found, strict=True):
+            if kinds:
+                out[i] = (text, out[i][1] + kinds)
+                changed.append(i)
+        todo = changed
+    return out
+
+
+MAX_PASSES = 3
+"""Passes of :func:`deidentify_each` at most (a second one is rare, a third has never changed
+anything on the bench's notes)."""
+
+
+def _one_pass(
+    values: list[str], names: KeyedNames | None, nlp: bool
+) -> list[tuple[str, Counter[str]]]:
     replace = _replace
-    if nlp and todo:
+    if nlp:
         from observatoire.core.free_text_nlp import analyse, anonymise
 
-        found = analyse([values[i] for i in todo], names)
+        found = analyse(values, names)
         replace = anonymise
     else:
-        found = [rule_spans(values[i], names) for i in todo]
-    out: list[tuple[str, Counter[str]]] = [(v, Counter()) for v in values]
-    for i, spans in zip(todo, found, strict=True):
-        if spans:
-            out[i] = (replace(values[i], spans), Counter(s.kind for s in spans))
-    return out
+        found = [rule_spans(v, names) for v in values]
+    return [
+        (replace(v, spans), Counter(s.kind for s in spans)) if spans else (v, Counter())
+        for v, spans in zip(values, found, strict=True)
+    ]
 
 
 def deidentify_texts(

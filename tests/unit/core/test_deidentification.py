@@ -167,3 +167,18 @@ def test_ingest_hook_field_notes_with_the_runs_names():
     assert frame.at[2, "note"] == "Relais Santé fermé."
     assert counts == {"note": {"nom": 1, "téléphone": 1}}
     assert deidentify_free_text(frame, ["activity"]) == {}  # labels: rules only
+
+
+def test_kept_text_is_a_fixed_point_that_the_guard_finds_clean():
+    """A placeholder changes its sentence; the kept text is what a second pass leaves as is
+    (the sample once kept « Accompagné de Monsieur [NOM] », which the guard then read again)."""
+    notes = [
+        "Accompagné de Monsieur Dupont. Agents de sécurité de la gare présents ce soir.",
+        "Domicilié 132, rue Saint-Servais. Aide pour remplir le formulaire du CPAS.",
+        "Adresse : 63/2, rue de l'Ange. Orientation vers l'abri de nuit pour ce soir.",
+    ]
+    once, counts = deidentify_texts(notes, nlp=True)
+    again, more = deidentify_texts(once, nlp=True)
+    assert again == once and not more
+    assert "Dupont" not in once[0] and "Servais" not in once[1] and "Ange" not in once[2]
+    assert counts["adresse"] >= 2

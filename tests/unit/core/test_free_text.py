@@ -99,3 +99,14 @@ def test_placeholders_are_stable_and_not_read_into():
 def test_national_number_before_a_full_stop():
     number = _nn("610502123")
     assert deidentify(f"NN : {number}.")[0] == "NN : [NUMÉRO NATIONAL]."
+
+
+def test_addresses_number_first_as_notes_write_them():
+    for text in (
+        "Adresse : 10, chaussée de Louvain.",
+        "Habite 63/2, rue de l'Ange.",
+        "au 118, place d'Armes",
+    ):
+        kept, kinds = deidentify(text)
+        assert kinds["adresse"] == 1 and "[ADRESSE]" in kept, text
+    assert not deidentify("Il a 12 ans, rue barrée par les travaux")[1]
