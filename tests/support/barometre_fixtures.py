@@ -245,6 +245,9 @@ def make_barometre(seed: int = 19) -> Barometre:
         ],
         ignore_index=True,
     )
+    # a sheet's author is the service's client id keyed like its contacts (the record key);
+    # here one record per person
+    contacts["record_key"] = contacts["person_id"]
     extra = []
     for i in range(EXCLUSIONS):
         if i < LINKED_EXCLUSIONS:

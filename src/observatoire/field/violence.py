@@ -450,14 +450,18 @@ def exclusion_links(
     inc["day"] = pd.to_datetime(inc["date"]).dt.normalize()
     inc["_i"] = np.arange(len(inc))
     exc["_e"] = np.arange(len(exc))
-    pairs = exc[["_e", "partner_id", "person_id", "exit"]].merge(
+    # The sheet's author is the service's own client id, keyed like that service's contacts
+    # (``record_key``), not the linked person: compare with the stay's record key.
+    if "record_key" not in exc:
+        exc["record_key"] = ""
+    pairs = exc[["_e", "partner_id", "record_key", "exit"]].merge(
         inc[["_i", "service", "person_id", "day"]].rename(columns={"person_id": "author"}),
         left_on="partner_id",
         right_on="service",
     )
     gap = (pairs["exit"] - pairs["day"]).dt.days
     author = pairs["author"].fillna("").astype(str)
-    same = (author == "") | (author == pairs["person_id"])
+    same = (author == "") | (author == pairs["record_key"].fillna("").astype(str))
     pairs = pairs[(gap >= 0) & (gap <= days) & same]
     flagged = split_codes(inc["consequences"], ["exclusion"])["exclusion"] == 1
     in_services = inc["service"].isin(services)
