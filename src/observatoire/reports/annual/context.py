@@ -19,7 +19,7 @@ import pandas as pd
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.coverage import Coverage, read_coverage
-from observatoire.disclosure.ledger import read_ledger, read_state
+from observatoire.disclosure.ledger import PublishedCell, published_texts, read_ledger, read_state
 from observatoire.disclosure.publication import Tables, has_person_data, restore_published
 from observatoire.disclosure.suppression import Publication
 from observatoire.indicators.contract import (
@@ -122,6 +122,9 @@ class ReportData:
     """The archive last year's statuses were read from; None when they were rebuilt."""
     ledger_cells: int = 0
     """Cells of the year's one ledger (every report's), for the annex."""
+    published: dict[str, PublishedCell] = field(default_factory=dict)
+    """Every cell of the year's ledger as a reader sees it (« < k », « s » or the number), for
+    chapters that summarise another report (the field records')."""
     coverage: Coverage | None = None
     """The months each partner's exports cover (ingest stage); None: not known, every year is
     taken as covered (a report built before the table existed)."""
@@ -235,6 +238,7 @@ def load_report_data(settings: Settings, params_path: Path) -> ReportData:
         audit_table=state.audit[mine].reset_index(drop=True),
         previous_released=Path(released) if released and ind_prev is not None else None,
         ledger_cells=len(ledger),
+        published=published_texts(ledger, k),
         coverage=read_coverage(PATHS.coverage) if PATHS.coverage.is_file() else None,
     )
 
