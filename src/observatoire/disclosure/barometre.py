@@ -9,7 +9,15 @@ co-occurrences — is a :class:`CountTable` cell with a quantity key
 ``barometre|<Y>|<table>|<row>|<col>`` and goes through the ``publication`` stage with everything
 else the year publishes: under k it is printed « < k », « s » when masked so that it cannot be
 recomputed. The identities a reader knows are declared: incidents of the year = sum over
-services, and = sum over the directions (or severities) when every incident has one.
+services, and = sum over the directions (or severities) when every incident has one; a theme's
+testimonies = the sum over the roles (the « total » column); and, since the report prints each
+service's opening hours and closing window beside the window's counts (Table 8), the window's
+incidents = the sum of the incidents by hour over the window, those of the other open hours =
+the sum over the other open hours (regression: without them, three « < 5 » hours of the day
+centre added up to 55 − 43 = 12 = 4 + 4 + 4, and a role's « < 5 » was its theme's total minus
+the other roles); the co-occurrences' diagonal is the theme's total, and the table is symmetric
+(a « s » total was printed on the diagonal) — all found by the independent attack,
+tests/support/field_attacker.py).
 
 Rates, shares and model estimates are not counts: the report prints one only when the cells it
 is derived from are published (:mod:`observatoire.reports.barometre.report`).
@@ -82,10 +90,11 @@ def _title(table: str) -> str:
 
 
 def build_barometre_tables(
-    counts: pd.DataFrame, year: int
+    counts: pd.DataFrame, year: int, closing: dict[str, Any] | None = None
 ) -> tuple[list[CountTable], list[Constraint]]:
     """One table per ``table`` of ``comptes.csv`` (rows × columns as the stage wrote them) and
-    the additive identities a reader knows."""
+    the additive identities a reader knows (``closing``: ``resultats.json``'s « closing »,
+    each service's ``open_hours`` and ``closing_hours``, which the report prints)."""
     tables, constraints = [], []
     for name, frame in counts.groupby("table", sort=False):
         wide = frame.pivot(index="row", columns="col", values="value")
@@ -128,7 +137,64 @@ def build_barometre_tables(
                     tuple(count_key(year, name, r, "repondants") for r in rows),
                 )
             )
+    themes = by.get("themes")
+    if themes is not None and "total" in themes.values.columns:
+        roles = [c for c in themes.values.columns if c != "total"]
+        for row in themes.values.index:
+            constraints.append(
+                Constraint(
+                    count_key(year, "themes", row, "total"),
+                    tuple(count_key(year, "themes", row, c) for c in roles),
+                )
+            )
+    co = by.get("cooccurrences")
+    if co is not None:
+        # the diagonal is the theme's testimonies (printed again as the « total » of themes);
+        # the table is symmetric: one quantity printed twice
+        for a in co.values.index:
+            if themes is not None and a in themes.values.index and a in co.values.columns:
+                constraints.append(
+                    Constraint(
+                        count_key(year, "themes", a, "total"),
+                        (count_key(year, "cooccurrences", a, a),),
+                    )
+                )
+            for b in co.values.columns:
+                if a < b and b in co.values.index and a in co.values.columns:
+                    constraints.append(
+                        Constraint(
+                            count_key(year, "cooccurrences", a, b),
+                            (count_key(year, "cooccurrences", b, a),),
+                        )
+                    )
+    constraints += _closing_constraints(by, year, closing or {})
     return tables, constraints
+
+
+def _closing_constraints(
+    by: dict[str, CountTable], year: int, closing: dict[str, Any]
+) -> list[Constraint]:
+    """Window = Σ its hours, other open hours = Σ theirs (both tables: the report year's
+    incidents of the service with a known hour)."""
+    hours, window = by.get("heures"), by.get("fermeture")
+    if hours is None or window is None:
+        return []
+    out = []
+    printed = {str(h) for h in hours.values.index}
+    for service, spec in closing.items():
+        if service not in hours.values.columns or service not in window.values.index:
+            continue
+        close_h = [int(h) for h in spec.get("closing_hours", [])]
+        other_h = [int(h) for h in spec.get("open_hours", []) if int(h) not in close_h]
+        for col, hs in (("fenetre", close_h), ("autres_heures", other_h)):
+            if col in window.values.columns and hs and {str(h) for h in hs} <= printed:
+                out.append(
+                    Constraint(
+                        count_key(year, "fermeture", service, col),
+                        tuple(count_key(year, "heures", str(h), service) for h in hs),
+                    )
+                )
+    return out
 
 
 def publish_barometre(barometer_dir: Path, year: int, k: int) -> Publication | None:
@@ -136,7 +202,8 @@ def publish_barometre(barometer_dir: Path, year: int, k: int) -> Publication | N
     counts = read_counts(barometer_dir)
     if counts is None or counts.empty:
         return None
-    tables, constraints = build_barometre_tables(counts, year)
+    results = read_results(barometer_dir) or {}
+    tables, constraints = build_barometre_tables(counts, year, results.get("closing"))
     return protect(tables, k, constraints)
 
 
