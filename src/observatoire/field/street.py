@@ -121,9 +121,12 @@ SEXES: dict[str, str] = {
 SIZE_CLASSES: dict[str, tuple[int, int]] = {
     "1": (1, 1),
     "2": (2, 2),
-    "3_5": (3, 5),
-    "6_plus": (6, 10_000),
+    "3": (3, 3),
+    "4_plus": (4, 10_000),
 }
+"""Group sizes as the tables count them. Classes of 3–5 and 6 and more left most zones' large
+groups masked on the sample (six persons or more: 0 to 4 groups a zone and year): four and more
+keeps the large groups visible and publishable."""
 ORIENTATION_EXTRA: dict[str, str] = {"cpas": "CPAS", "sante": "Santé", "autre": "Autre"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
