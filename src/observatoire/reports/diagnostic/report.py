@@ -517,9 +517,9 @@ def _map(ctx: _Context, settings: Settings, fig_dir: Path, work: Path) -> str | 
     caption = (
         f"Personnes rencontrées en {y} (rencontres, non des personnes distinctes), dont les "
         f"jeunes de 15 à 25 ans, observations de l'équipe et problème le plus souvent noté (part "
-        f"des observations). Hachuré : nombre masqué (moins de {ctx.k} ou « s »). Zones de moins de "
-        f"{ctx.diag.observations_min} observations : non teintées. Source : fiches d'observation "
-        f"du travail de rue ; fond : {city.name}."
+        f"des observations). Hachuré : nombre masqué (moins de {ctx.k} ou « s »). Zones de moins "
+        f"de {ctx.diag.observations_min} observations : non teintées. Source : fiches "
+        f"d'observation du travail de rue ; fond : {city.name}."
     )
     fig, drawn = zones_map(city, cells, ctx.k, title, caption)
     save_figure(fig, fig_dir / "carte-des-zones.png")
