@@ -24,6 +24,9 @@ from observatoire.reports.maps.geodata import City, draw_base, draw_north_arrow,
 __all__ = ["code_chart", "heat_map", "persons_chart", "young_chart", "zones_map"]
 
 HATCH = "////"
+HEAT_MIN_OBSERVATIONS = 3
+"""Fewest observations in a heat map cell for its shade (persons met per observation): one or
+two evenings say more about those evenings than about the hour; the count is still written."""
 MASKED_EDGE = "#888888"
 
 
@@ -33,14 +36,17 @@ def heat_map(
     """Weekday × band of hours. The shade is the persons met *per observation* (a published
     count over the team's observations in the cell: where people are, not where the team
     goes most), the number written is the published count; a cell the team never visited is
-    grey with « – », a masked count is hatched with its text (« < k », « s ») and no shade.
+    grey with « – », a cell of fewer than :data:`HEAT_MIN_OBSERVATIONS` observations is white
+    (count written, no shade), a masked count is hatched with its text (« < k », « s »).
     ``cells``: ``jour``, ``tranche``, ``value`` (None when masked), ``text``,
     ``observations``. Returns the frame drawn with its ``per_observation``."""
     fig, ax = new_figure(9.5)
     cells = cells.copy()
     obs = cells["observations"].astype(float)
     value = pd.to_numeric(cells["value"], errors="coerce")
-    cells["per_observation"] = np.where(obs > 0, value / obs.where(obs > 0), np.nan)
+    cells["per_observation"] = np.where(
+        obs >= HEAT_MIN_OBSERVATIONS, value / obs.where(obs > 0), np.nan
+    )
     rate = np.full((len(days), len(bands)), np.nan)
     seen = np.zeros((len(days), len(bands)), dtype=bool)
     masked = np.zeros((len(days), len(bands)), dtype=bool)
@@ -59,7 +65,7 @@ def heat_map(
         for j in range(len(bands)):
             if not seen[i, j]:
                 face, colour = "#EFEFEF", "#9A9A9A"
-            elif masked[i, j]:
+            elif masked[i, j] or np.isnan(rate[i, j]):
                 face, colour = "white", "#222222"
             else:
                 share = rate[i, j] / top

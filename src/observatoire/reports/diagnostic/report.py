@@ -51,6 +51,7 @@ from observatoire.intake.mapping import load_partners
 from observatoire.reports.charts import save_figure
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.reports.diagnostic.charts import (
+    HEAT_MIN_OBSERVATIONS,
     code_chart,
     heat_map,
     persons_chart,
@@ -462,7 +463,9 @@ def _young(ctx: _Context, zones: list[str], fig_dir: Path, slug: str) -> dict[st
         "observations": num(model["observations"]),
         "zeros_observed": pct(model["zero_share_observed"]),
         "zeros_expected": pct(model["zero_share_expected"]),
-        "interaction_p": _p_text(model.get("interaction_p")),
+        "interaction_p": (lambda t: t if t.startswith("<") or t == "–" else f"= {t}")(
+            _p_text(model.get("interaction_p"))
+        ),
         "covariates": ", ".join(model.get("covariates") or []) or "aucun",
         "exposure": model.get("exposure", "heures"),
         "elasticity": num(model["duration_elasticity"], 2)
@@ -562,6 +565,7 @@ def document_context(
         "correction": "Holm" if ctx.diag.correction == "holm" else "Benjamini–Hochberg",
         "alpha": pct(ctx.diag.alpha, 0),
         "bands": ", ".join(ctx.diag.band_labels()),
+        "heat_min": HEAT_MIN_OBSERVATIONS,
     }
     out |= _persons_section(ctx, zone)
     findings = [
