@@ -25,8 +25,9 @@
 # 3. **problèmes, ressources et climat** : part des observations où chaque code est noté, et
 #    son évolution Y−1 → Y avec un test par code corrigé pour la multiplicité (Holm) ;
 # 4. **projets collectifs** avec les jeunes et **orientations** vers les partenaires ;
-# 5. **présence des jeunes** : rapport des taux de jeunes rencontrés par heure de présence,
-#    Y / Y−1, par zone (modèle de comptage ajusté sur l'horaire, comparé au rapport naïf).
+# 5. **présence des jeunes** : rapport des taux de jeunes rencontrés par passage (ou par heure
+#    de présence, selon `exposition`), Y / Y−1, par zone (modèle de comptage ajusté sur
+#    l'horaire, comparé au rapport naïf ; l'exposition choisie est vérifiée sur les données).
 #
 # Les calculs sont dans `observatoire.field.street` ; ce carnet les appelle et les montre.
 # Les comptes affichés ici ne passent pas par le secret statistique (carnet interne) : les
@@ -46,6 +47,7 @@ from IPython.display import display
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
+from observatoire.core.schema import typed_field_table
 from observatoire.field.street import (
     compute_diagnosis,
     orientation_codes,
@@ -60,8 +62,12 @@ diagnostic = load_diagnostic(PATHS.terrain_params)
 observations_file = PATHS.field_clean / "street_observations.parquet"
 groups_file = PATHS.field_clean / "street_groups.parquet"
 present = observations_file.exists() and groups_file.exists()
-observations = pd.read_parquet(observations_file) if present else None
-groups = pd.read_parquet(groups_file) if present else None
+observations = (
+    typed_field_table(pd.read_parquet(observations_file), "street_observations")
+    if present
+    else None
+)
+groups = typed_field_table(pd.read_parquet(groups_file), "street_groups") if present else None
 partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
 print(diagnostic)
 
@@ -103,6 +109,13 @@ if results is not None:
 if results is not None:
     model = results.model
     print(json.dumps({k: v for k, v in model.items() if k != "zones"}, ensure_ascii=False))
+    if model.get("computed"):
+        lo, hi = model["duration_elasticity_ci95"]
+        print(
+            f"Exposition choisie : {model['exposure']} ; coefficient de log(durée) laissé libre : "
+            f"{model['duration_elasticity']:.2f} (IC 95 % {lo:.2f} à {hi:.2f}) ; plus proche de : "
+            f"{model['exposure_preferred']}"
+        )
     display(pd.DataFrame(model["zones"]).T)
 
 # %%

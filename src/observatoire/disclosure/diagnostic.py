@@ -54,7 +54,7 @@ DIAGNOSTIC_FOLDER = "diagnostic-communautaire"
 """Subfolder of ``outputs/tables/<year>/`` holding the diagnosis' tables."""
 ENSEMBLE_LABEL = "Ensemble des zones"
 OUTSIDE_LABEL = "Hors des zones du diagnostic"
-SIZE_LABELS = {"1": "Seul·e", "2": "2 personnes", "3_5": "3 à 5", "6_plus": "6 et plus"}
+SIZE_LABELS = {"1": "Seul·e", "2": "2 personnes", "3": "3 personnes", "4_plus": "4 et plus"}
 """Labels of the stage's size classes (``field.street.SIZE_CLASSES``)."""
 
 

@@ -121,9 +121,12 @@ SEXES: dict[str, str] = {
 SIZE_CLASSES: dict[str, tuple[int, int]] = {
     "1": (1, 1),
     "2": (2, 2),
-    "3_5": (3, 5),
-    "6_plus": (6, 10_000),
+    "3": (3, 3),
+    "4_plus": (4, 10_000),
 }
+"""Group sizes as the tables count them. Classes of 3–5 and 6 and more left most zones' large
+groups masked on the sample (six persons or more: 0 to 4 groups a zone and year): four and more
+keeps the large groups visible and publishable."""
 ORIENTATION_EXTRA: dict[str, str] = {"cpas": "CPAS", "sante": "Santé", "autre": "Autre"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
@@ -487,6 +490,14 @@ def young_presence_model(
     Poisson interval. ``rr_vs_others``: RR_z over the geometric mean of the other zones' RR.
     Zones with fewer than ``jeunes_min`` young persons met over the two years, or no hours in
     one year, are not estimated.
+
+    Exposure (``settings.exposition``): ``heures`` puts log(duration) in the offset (a passage
+    twice as long meets twice as many), ``observations`` counts per passage (no offset: the
+    estimand is then the ratio of young persons met *per passage*). The choice is checked, not
+    assumed: ``duration_elasticity`` is the coefficient of log(duration) left free in the same
+    model (1 supports per hour, 0 per passage) with its 95 % interval, and
+    ``exposure_preferred`` names the exposure nearer to it (the report warns when it is not the
+    one chosen).
     """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
@@ -583,6 +594,17 @@ def young_presence_model(
             llf_full, llf_same = float(nb.llf), float(nb_same.llf)
             mu = np.asarray(nb.predict())
             p_zero = float(np.mean((1 + alpha * mu) ** (-1 / alpha)))
+        # the exposure checked: log(duration) as a free covariate (no offset), same family;
+        # its coefficient is 1 when persons met grow with the time spent (per hour), 0 when a
+        # passage meets what it meets whatever its length (per passage)
+        data["log_duration"] = np.log(data["duration_hours"])
+        free = f"young_met ~ {rhs} + log_duration"
+        if family == "poisson":
+            elastic = smf.glm(free, data, family=sm.families.Poisson()).fit()
+        else:
+            elastic = smf.negativebinomial(free, data).fit(disp=0, maxiter=300, method="bfgs")
+        beta = float(elastic.params["log_duration"])
+        beta_lo, beta_hi = (float(v) for v in elastic.conf_int().loc["log_duration"])
     names = {zone: f"C(zone_c)[{zone}]:period" for zone in kept}
     lr = max(2 * (llf_full - llf_same), 0.0)
     df = len(kept) - 1
@@ -601,6 +623,9 @@ def young_presence_model(
             "covariates": [
                 c for c, used in (("tranche horaire", bands), ("week-end", weekend)) if used
             ],
+            "duration_elasticity": beta,
+            "duration_elasticity_ci95": [beta_lo, beta_hi],
+            "exposure_preferred": "heures" if abs(beta - 1.0) < abs(beta) else "observations",
         }
     )
     for zone in kept:

@@ -14,6 +14,7 @@ import matplotlib.patheffects as pe
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
@@ -23,36 +24,60 @@ from observatoire.reports.maps.geodata import City, draw_base, draw_north_arrow,
 __all__ = ["code_chart", "heat_map", "persons_chart", "young_chart", "zones_map"]
 
 HATCH = "////"
+HEAT_MIN_OBSERVATIONS = 3
+"""Fewest observations in a heat map cell for its shade (persons met per observation): one or
+two evenings say more about those evenings than about the hour; the count is still written."""
 MASKED_EDGE = "#888888"
 
 
 def heat_map(
     cells: pd.DataFrame, days: Sequence[str], bands: Sequence[str]
 ) -> tuple[Figure, pd.DataFrame]:
-    """Weekday × band of hours: persons met per cell (published cells: ``jour``, ``tranche``,
-    ``value`` (None when masked), ``text``); masked cells hatched with their text."""
+    """Weekday × band of hours. The shade is the persons met *per observation* (a published
+    count over the team's observations in the cell: where people are, not where the team
+    goes most), the number written is the published count; a cell the team never visited is
+    grey with « – », a cell of fewer than :data:`HEAT_MIN_OBSERVATIONS` observations is white
+    (count written, no shade), a masked count is hatched with its text (« < k », « s »).
+    ``cells``: ``jour``, ``tranche``, ``value`` (None when masked), ``text``,
+    ``observations``. Returns the frame drawn with its ``per_observation``."""
     fig, ax = new_figure(9.5)
-    values = np.full((len(days), len(bands)), np.nan)
+    cells = cells.copy()
+    obs = cells["observations"].astype(float)
+    value = pd.to_numeric(cells["value"], errors="coerce")
+    cells["per_observation"] = np.where(
+        obs >= HEAT_MIN_OBSERVATIONS, value / obs.where(obs > 0), np.nan
+    )
+    rate = np.full((len(days), len(bands)), np.nan)
+    seen = np.zeros((len(days), len(bands)), dtype=bool)
+    masked = np.zeros((len(days), len(bands)), dtype=bool)
     texts = [["" for _ in bands] for _ in days]
     for r in cells.itertuples(index=False):
         i, j = list(days).index(r.jour), list(bands).index(r.tranche)
-        values[i, j] = np.nan if r.value is None or pd.isna(r.value) else float(r.value)
-        texts[i][j] = r.text
-    top = np.nanmax(values) if np.isfinite(values).any() and np.nanmax(values) > 0 else 1.0
-    cmap = plt.get_cmap("Blues")
+        seen[i, j] = r.observations > 0
+        masked[i, j] = r.value is None or pd.isna(r.value)
+        rate[i, j] = r.per_observation
+        texts[i][j] = r.text if seen[i, j] else "–"
+    top = float(np.nanmax(rate)) if np.isfinite(rate).any() and np.nanmax(rate) > 0 else 1.0
+    cmap = LinearSegmentedColormap.from_list(
+        "rencontres", plt.get_cmap("Blues")(np.linspace(0.06, 0.9, 256))
+    )
     for i in range(len(days)):
         for j in range(len(bands)):
-            v = values[i, j]
-            masked = np.isnan(v)
-            face = "white" if masked else cmap(0.08 + 0.8 * v / top)
-            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=face, edgecolor="white", lw=1.5,
-                                   hatch=HATCH if masked else None))  # fmt: skip
-            if masked:
+            if not seen[i, j]:
+                face, colour = "#EFEFEF", "#9A9A9A"
+            elif masked[i, j] or np.isnan(rate[i, j]):
+                face, colour = "white", "#222222"
+            else:
+                share = rate[i, j] / top
+                face = cmap(share)
+                colour = "white" if share > 0.6 else "#222222"
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=face, edgecolor="white", lw=1.5))
+            if seen[i, j] and masked[i, j]:
                 ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor=MASKED_EDGE, lw=0,
                                        hatch=HATCH))  # fmt: skip
-            dark = not masked and v / top > 0.55
-            ax.text(j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=7.5,
-                    color="white" if dark else "#222222")  # fmt: skip
+            ax.text(j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=8,
+                    color=colour, path_effects=[] if colour != "#222222" or not masked[i, j]
+                    else [pe.withStroke(linewidth=2.5, foreground="white")])  # fmt: skip
     ax.set_xlim(0, len(bands))
     ax.set_ylim(len(days), 0)
     ax.set_xticks(np.arange(len(bands)) + 0.5)
@@ -64,6 +89,11 @@ def heat_map(
         side.set_visible(False)
     ax.grid(False)
     ax.set_xlabel("Heure de début de l'observation")
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, top))
+    bar = fig.colorbar(sm, ax=ax, fraction=0.035, pad=0.02)
+    bar.set_label("Rencontres par observation", fontsize=7.5)
+    bar.ax.tick_params(labelsize=7)
+    bar.ax.yaxis.set_major_formatter(lambda v, _: f"{v:g}".replace(".", ","))
     return fig, cells
 
 
@@ -124,10 +154,12 @@ def code_chart(rows: pd.DataFrame, years: tuple[int, int]) -> tuple[Figure, pd.D
     return fig, rows
 
 
-def young_chart(rows: pd.DataFrame, years: tuple[int, int]) -> tuple[Figure, pd.DataFrame]:
-    """Per zone: the adjusted rate ratio of young persons met per hour (95 % interval) and the
-    naive ratio; a vertical line at 1 (no change). ``rows``: ``zone``, ``rr``, ``lo``, ``hi``,
-    ``naive``."""
+def young_chart(
+    rows: pd.DataFrame, years: tuple[int, int], per: str = "par passage"
+) -> tuple[Figure, pd.DataFrame]:
+    """Per zone: the adjusted rate ratio of young persons met ``per`` passage or hour (95 %
+    interval) and the naive ratio; a vertical line at 1 (no change), always in view.
+    ``rows``: ``zone``, ``rr``, ``lo``, ``hi``, ``naive``."""
     n = len(rows)
     fig, ax = new_figure(3.2 + 1.0 * n)
     y = np.arange(n)[::-1]
@@ -139,15 +171,51 @@ def young_chart(rows: pd.DataFrame, years: tuple[int, int]) -> tuple[Figure, pd.
     ax.set_yticklabels(rows["zone"])
     ax.set_ylim(-0.8, n - 0.2)
     ax.set_xscale("log")
-    ticks = [0.25, 0.5, 1, 2, 4]
-    lo, hi = float(min(rows["lo"].min(), rows["naive"].min())), float(rows["hi"].max())
-    ticks = [t for t in ticks if lo / 1.3 <= t <= hi * 1.3] or [1]
+    lo = min(float(np.nanmin(rows[["lo", "naive"]].to_numpy(dtype=float))), 1.0)
+    hi = max(float(np.nanmax(rows[["hi", "naive"]].to_numpy(dtype=float))), 1.0)
+    ax.set_xlim(lo / 1.25, hi * 1.25)
+    ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if lo / 1.25 <= t <= hi * 1.25]
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:g}".replace(".", ",") for t in ticks])
     ax.minorticks_off()
-    ax.set_xlabel(f"Jeunes rencontrés par heure de présence, {years[1]} / {years[0]}")
+    ax.set_xlabel(f"Jeunes rencontrés {per}, {years[1]} / {years[0]}")
     fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=7.5)
     return fig, rows
+
+
+def _station_box(point, name: str, mpp: float):  # noqa: ANN001, ANN202
+    """Where the base map writes a station's marker and name (below right of it, 6 pt), in
+    metres, with a margin: a zone's label keeps clear of it."""
+    from shapely.geometry import box
+
+    width = (len(name) * 0.6 * 6 + 12) * mpp
+    return box(point.x - 8 * mpp, point.y - 14 * mpp, point.x + width, point.y + 8 * mpp)
+
+
+def _label_spot(geometry, label: str, size: float, mpp: float, avoid, others=()):  # noqa: ANN001, ANN202
+    """A point for a zone's multi-line label: clear of ``avoid`` (the stations' marker and
+    name) and of the ``others`` zones, as much inside its zone as possible, then nearest the
+    zone's representative point (which it stays at when nothing is clear)."""
+    from shapely.geometry import Point, box
+
+    lines = label.split("\n")
+    w = max(len(t) for t in lines) * 0.6 * size * mpp
+    h = len(lines) * size * 1.25 * mpp
+    home = geometry.representative_point()
+    xmin, ymin, xmax, ymax = geometry.bounds
+    best, best_key = home, None
+    for x in np.linspace(xmin - w / 3, xmax + w / 3, 31):
+        for y in np.linspace(ymin - h / 2, ymax + h / 2, 31):
+            rect = box(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+            if any(rect.intersects(a) for a in avoid):
+                continue
+            if any(rect.intersection(o).area > 0.02 * rect.area for o in others):
+                continue
+            outside = rect.difference(geometry).area / rect.area
+            key = (round(max(outside - 0.02, 0.0), 1), Point(x, y).distance(home))
+            if best_key is None or key < best_key:
+                best, best_key = Point(x, y), key
+    return best
 
 
 def zones_map(
@@ -170,6 +238,8 @@ def zones_map(
     top = max(shown) if shown else 1.0
     cmap = plt.get_cmap("Blues")
     halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    used: set[str] = set()
+    labels = []
     for _, row in zones.iterrows():
         name = row["nom"]
         if name not in by_zone.index:
@@ -177,33 +247,50 @@ def zones_map(
         c = by_zone.loc[name]
         frame = zones[zones["nom"] == name]
         if not c["reported"]:
+            used.add("unreported")
             label = f"{name}\n(trop peu\nd'observations)"
         else:
             masked = c["value"] is None or pd.isna(c["value"])
             face = "white" if masked else cmap(0.12 + 0.55 * float(c["value"]) / top)
+            # under the streets, the railway and the station (zorder 4–8 of the base map):
+            # the zone is shaded, the landmarks stay readable
             frame.plot(ax=ax, facecolor=face, hatch=HATCH if masked else None,
-                       edgecolor="#555555", linewidth=0.8, zorder=10, alpha=0.9)  # fmt: skip
+                       edgecolor="#555555", linewidth=0.8, zorder=3.5, alpha=0.85)  # fmt: skip
+            used.add("masked" if masked else "shaded")
             label = (
-                f"{name}\n{c['text']} rencontres\n{c['observations']} obs. · "
-                f"jeunes {c['young_text']}"
+                f"{name}\n{c['text']} rencontres\ndont {c['young_text']} jeunes\n"
+                f"{c['observations']} observations"
             )
             if c["problem"]:
                 label += f"\n{c['problem']}"
-        p = row.geometry.representative_point()
-        ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=7, color="#222222",
-                    path_effects=halo, zorder=40, linespacing=1.15)  # fmt: skip
+        labels.append((row.geometry, label))
     # zoom on the zones (the commune's edge stays as context when it is near)
     xmin, ymin, xmax, ymax = zones.total_bounds
     pad = 0.18 * max(xmax - xmin, ymax - ymin)
     ax.set_xlim(xmin - pad, xmax + pad)
     ax.set_ylim(ymin - pad * 1.6, ymax + pad)
+    ax.apply_aspect()
+    mpp = (ax.get_xlim()[1] - ax.get_xlim()[0]) / (
+        ax.get_position().width * fig.get_size_inches()[0] * 72
+    )
+    stations = [_station_box(g, str(n), mpp) for g, n in zip(city.of("gare").geometry,
+                city.of("gare")["nom"], strict=True)]  # fmt: skip
+    for geometry, label in labels:
+        others = [g for g in zones.geometry if not g.equals(geometry)]
+        p = _label_spot(geometry, label, 7.0, mpp, stations, others)
+        ax.annotate(label, (p.x, p.y), ha="center", va="center", fontsize=7, color="#222222",
+                    path_effects=halo, zorder=40, linespacing=1.15)  # fmt: skip
     draw_scale_bar(ax)
     draw_north_arrow(ax)
     handles = [
-        Patch(facecolor=cmap(0.4), edgecolor="#555555", label="rencontres (plus foncé : plus)"),
-        Patch(facecolor="white", hatch=HATCH, edgecolor=MASKED_EDGE, label=f"moins de {k}"),
-        Patch(facecolor="none", edgecolor="#8C8577", linestyle="--",
-              label="zone sans document (trop peu d'observations)"),
+        h for key, h in (
+            ("shaded", Patch(facecolor=cmap(0.4), edgecolor="#555555",
+                             label="rencontres (plus foncé : plus)")),
+            ("masked", Patch(facecolor="white", hatch=HATCH, edgecolor=MASKED_EDGE,
+                             label=f"rencontres masquées (moins de {k} ou « s »)")),
+            ("unreported", Patch(facecolor="none", edgecolor="#8C8577", linestyle="--",
+                                 label="zone sans document (trop peu d'observations)")),
+        ) if key in used
     ]  # fmt: skip
     ax.legend(handles=handles, loc="upper left", fontsize=6.5, frameon=True, framealpha=0.92)
     ax.set_title(title, fontsize=10, loc="left")

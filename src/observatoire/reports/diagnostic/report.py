@@ -51,6 +51,7 @@ from observatoire.intake.mapping import load_partners
 from observatoire.reports.charts import save_figure
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.reports.diagnostic.charts import (
+    HEAT_MIN_OBSERVATIONS,
     code_chart,
     heat_map,
     persons_chart,
@@ -225,11 +226,20 @@ def _young_table(rows: pd.DataFrame) -> str:
     )  # fmt: skip
 
 
-def _young_finding(r: Any, y: int) -> str:
+def _per(model: dict[str, Any]) -> str:
+    """« par passage » or « par heure de présence »: the model's exposure."""
+    return "par heure de présence" if model.get("exposure") == "heures" else "par passage"
+
+
+def _young_finding(r: Any, y: int, per: str) -> str:
+    if r.rr >= 1:
+        size = f"{_ratio(r.rr)} fois plus de jeunes"
+    else:
+        size = f"{pct(1 - r.rr, 0)} de jeunes en moins"
     text = (
-        f"Zone {r.zone} : {_ratio(r.rr)} fois {'plus' if r.rr >= 1 else 'moins'} de jeunes "
-        f"(15–25 ans) rencontrés par heure de présence en {y} qu'en {y - 1} (rapport ajusté, "
-        f"IC 95 % {_ratio(r.lo)} – {_ratio(r.hi)}), à tranche horaire et type de jour égaux"
+        f"Zone {r.zone} : {size} (15–25 ans) rencontrés {per} en {y} qu'en {y - 1} (rapport "
+        f"ajusté {_ratio(r.rr)}, IC 95 % {_ratio(r.lo)} – {_ratio(r.hi)}), à tranche horaire et "
+        "type de jour égaux"
     )
     if r.naive is not None and not pd.isna(r.naive):
         text += f" ; le rapport brut, sans tenir compte de l'horaire, vaut {_ratio(r.naive)}"
@@ -410,17 +420,41 @@ def _heat(ctx: _Context, zone: str, fig_dir: Path, slug: str) -> str | None:
     return _save(fig, drawn, fig_dir, f"{slug}-jour-heure")
 
 
+def _bands_table(ctx: _Context, zone: str) -> str | None:
+    """Per band of hours (report year): the team's observations, the persons met (published
+    cell ``tranche=…``) and the persons met per observation (printed only when the count is
+    published) — where the heat map's shades come from, in numbers."""
+    grid = ctx.frames["grid"]
+    g = grid[grid["zone"] == zone]
+    if g.empty:
+        return None
+    rows = []
+    for _band, part in g.groupby("band", sort=True):
+        label = str(part["tranche"].iloc[0])
+        n = int(part["observations"].sum())
+        cell = ctx.cells.get(zone, ctx.year, f"tranche={label}")
+        rate = num(cell.value / n, 1) if n and cell.value is not None else "–"
+        rows.append((label, num(n), cell.text if n else "–", rate))
+    return _md_table(
+        pd.DataFrame(
+            rows,
+            columns=["Tranche horaire", "Observations", "Rencontres", "Rencontres par observation"],
+        )
+    )
+
+
 def _young(ctx: _Context, zones: list[str], fig_dir: Path, slug: str) -> dict[str, Any]:
     model = ctx.meta.get("young_model") or {}
     out: dict[str, Any] = {"computed": bool(model.get("computed")), "table": None,
                            "figure": None, "findings": [], "model": {}, "not_printed": [],
-                           "omitted": [], "reason": model.get("reason", "")}  # fmt: skip
+                           "omitted": [], "reason": model.get("reason", ""),
+                           "per": _per(model)}  # fmt: skip
     if not model.get("computed"):
         return out
+    out["omitted"] = [z for z in zones if z not in ctx.meta["reported_zones"]]
     zones = [z for z in zones if z in ctx.meta["reported_zones"]]
     rows = _young_rows(model, ctx.cells, zones, ctx.year)
     not_printed = [z for z in zones if z not in set(rows.get("zone", []))]
-    out["omitted"] = [z for z in ctx.meta["zones"] if z not in zones]
     out["not_printed"] = not_printed
     out["model"] = {
         "family": model["family"],
@@ -429,21 +463,35 @@ def _young(ctx: _Context, zones: list[str], fig_dir: Path, slug: str) -> dict[st
         "observations": num(model["observations"]),
         "zeros_observed": pct(model["zero_share_observed"]),
         "zeros_expected": pct(model["zero_share_expected"]),
-        "interaction_p": _p_text(model.get("interaction_p")),
+        "interaction_p": (lambda t: t if t.startswith("<") or t == "–" else f"= {t}")(
+            _p_text(model.get("interaction_p"))
+        ),
         "covariates": ", ".join(model.get("covariates") or []) or "aucun",
+        "exposure": model.get("exposure", "heures"),
+        "elasticity": num(model["duration_elasticity"], 2)
+        if model.get("duration_elasticity") is not None
+        else None,
+        "elasticity_ci": " à ".join(num(v, 2) for v in model["duration_elasticity_ci95"])
+        if model.get("duration_elasticity_ci95")
+        else None,
+        "exposure_warning": bool(
+            model.get("exposure_preferred")
+            and model.get("exposure_preferred") != model.get("exposure", "heures")
+        ),
     }
     if rows.empty:
         return out
     out["table"] = _young_table(rows)
-    fig, drawn = young_chart(rows, ctx.years)
+    fig, drawn = young_chart(rows, ctx.years, out["per"])
     out["figure"] = _save(fig, drawn, fig_dir, f"{slug}-jeunes")
     established = [r for r in rows.itertuples(index=False) if r.lo > 1 or r.hi < 1]
-    out["findings"] = [_young_finding(r, ctx.year) for r in established]
+    per = out["per"]
+    out["findings"] = [_young_finding(r, ctx.year, per) for r in established]
     stable = [r.zone for r in rows.itertuples(index=False) if not (r.lo > 1 or r.hi < 1)]
     if stable:
         out["findings"].append(
             f"{', '.join(stable)} : pas de changement établi du nombre de jeunes (15–25 ans) "
-            f"rencontrés par heure de présence entre {ctx.year - 1} et {ctx.year}."
+            f"rencontrés {per} entre {ctx.year - 1} et {ctx.year}."
         )
     return out
 
@@ -470,11 +518,11 @@ def _map(ctx: _Context, settings: Settings, fig_dir: Path, work: Path) -> str | 
     cells = pd.DataFrame(rows)
     title = f"Zones du diagnostic communautaire — {y}"
     caption = (
-        f"Personnes rencontrées en {y} (rencontres, non des personnes distinctes), observations "
-        f"de l'équipe, jeunes de 15 à 25 ans rencontrés et problème le plus souvent noté (part "
-        f"des observations). Hachuré : moins de {ctx.k}. Zones de moins de "
-        f"{ctx.diag.observations_min} observations : non teintées. Source : fiches d'observation "
-        f"du travail de rue ; fond : {city.name}."
+        f"Personnes rencontrées en {y} (rencontres, non des personnes distinctes), dont les "
+        f"jeunes de 15 à 25 ans, observations de l'équipe et problème le plus souvent noté (part "
+        f"des observations). Hachuré : nombre masqué (moins de {ctx.k} ou « s »). Zones de moins "
+        f"de {ctx.diag.observations_min} observations : non teintées. Source : fiches "
+        f"d'observation du travail de rue ; fond : {city.name}."
     )
     fig, drawn = zones_map(city, cells, ctx.k, title, caption)
     save_figure(fig, fig_dir / "carte-des-zones.png")
@@ -517,6 +565,7 @@ def document_context(
         "correction": "Holm" if ctx.diag.correction == "holm" else "Benjamini–Hochberg",
         "alpha": pct(ctx.diag.alpha, 0),
         "bands": ", ".join(ctx.diag.band_labels()),
+        "heat_min": HEAT_MIN_OBSERVATIONS,
     }
     out |= _persons_section(ctx, zone)
     findings = [
@@ -536,10 +585,12 @@ def document_context(
         out["persons_figure"] = _save(fig, drawn, fig_dir, "ensemble-personnes-par-zone")
         out["map"] = _map(ctx, settings, fig_dir, work)
         out["heat"] = None
+        out["bands_table"] = None
     else:
         out["persons_figure"] = None
         out["map"] = None
         out["heat"] = _heat(ctx, zone, fig_dir, slug)
+        out["bands_table"] = _bands_table(ctx, zone)
     out["age_table"], out["sex_table"], out["groups_table"] = _publics_table(ctx, zones)
     out["collective_table"], out["orientation_table"] = _collective_orientations(ctx, zone)
     codes = _codes_section(ctx, zone, fig_dir, slug)
