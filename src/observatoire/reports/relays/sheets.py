@@ -314,12 +314,13 @@ def statement_pdf(
             "l'observatoire. Pour retrouver la personne, le coordinateur tape la commande "
         )
         + ") #raw("
-        + lit(f"observatoire pseudonyme --partner {settings.partner}")
+        + lit("observatoire pseudonyme --volontaire")
         + ") #text(size: 8.5pt, "
         + lit(
-            " et saisit le code de volontaire de la personne (non affiché) : le pseudonyme "
-            f"obtenu commence par {code[2:]}. {INTERNAL} : ce relevé contient des données "
-            "personnelles du volontaire."
+            " et saisit le code de volontaire de la personne (« HR03 », non affiché) : la "
+            f"commande imprime son pseudonyme, qui commence par {code[2:].lower()}, et le code "
+            f"de ses relevés ({code}). {INTERNAL} : ce relevé contient des données personnelles "
+            "du volontaire."
         )
         + ")\n"
     )
