@@ -9,7 +9,6 @@ that the sample the analyst and the committee see carries them end to end.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
