@@ -200,3 +200,16 @@ def test_pseudonym_command_gives_a_volunteers_pseudonym_and_statement_code(
     with pytest.raises(SystemExit):
         main(["--params", str(root / "params/pipeline.yaml"), "pseudonyme"])
     assert "il faut l'un des arguments --partner --volontaire" in capsys.readouterr().err
+
+
+def test_shares_by_point_compare_the_points_without_inventing_a_difference(planted):
+    """The fixture's needs do not depend on the point: mobile − fixed is the difference of the
+    two shares, and Holm's correction leaves no need « significant »."""
+    res, _ = planted
+    p = res.points[(res.points["year"] == 2024) & (res.points["dimension"] == "besoin")]
+    assert set(p["category"]) == set(relays.NEEDS)
+    assert (p["diff"] - (p["share_mobile"] - p["share_fixe"])).abs().max() < 1e-12
+    assert (p["lo"] <= p["diff"]).all() and (p["diff"] <= p["hi"]).all()
+    assert not p["significant"].any()
+    n = res.counts.query("year == 2024 and dimension == 'point'").set_index("category")
+    assert (p["total_fixe"] == n.loc["fixe", "services"]).all()
