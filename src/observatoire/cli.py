@@ -25,6 +25,7 @@ from observatoire.core.errors import ObservatoireError
 
 if TYPE_CHECKING:
     from observatoire.intake.mapping import PartnerMapping
+    from observatoire.intake.pseudonymise import Pseudonymiser
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -294,11 +295,50 @@ def _cmd_pseudonym(args: argparse.Namespace, settings: Settings) -> int:
 
     ing = settings.ingest
     key = load_key(Path("."), ing.key_env, ing.key_file_env, create=False)
+    if args.volontaire:
+        return _volunteer_pseudonym(Pseudonymiser(key), settings, getpass)
     local_id = getpass(f"Identifiant local du dossier chez « {args.partner} » (non affiché) : ")
     if not local_id.strip():
         print("Aucun identifiant saisi.", file=sys.stderr)
         return 1
     print(record_key_of(args.partner, local_id, Pseudonymiser(key)))
+    return 0
+
+
+def _volunteer_pseudonym(
+    pseudo: Pseudonymiser, settings: Settings, ask: Callable[[str], str]
+) -> int:
+    """A volunteer's pseudonym (as ingest computes ``relay_id``) and the code printed on their
+    statements, read from the ``relays`` stage's internal table when it exists."""
+    import pandas as pd
+
+    from observatoire.field.relays import INTERNAL, relay_codes
+    from observatoire.intake.field import relay_pseudonym_of
+
+    code = ask("Code du volontaire (habitant-relais, p. ex. HR03 ; non affiché) : ")
+    if not code.strip():
+        print("Aucun code saisi.", file=sys.stderr)
+        return 1
+    token = relay_pseudonym_of(code, pseudo)
+    print(token)
+    year = settings.report.year
+    table = PATHS.relays(year) / INTERNAL / "volontaires.csv"
+    known = pd.read_csv(table, dtype=str) if table.exists() and table.stat().st_size else None
+    if known is not None and {"relay_id", "code"} <= set(known.columns):
+        match = known.loc[known["relay_id"] == token, "code"]
+        if len(match):
+            print(f"Code de ses relevés {year} : {match.iloc[0]}")
+        else:
+            print(
+                f"Aucun défraiement ni relevé {year} pour ce pseudonyme ({table}) : vérifiez le "
+                "code saisi (p. ex. HR03) et la clé de pseudonymisation."
+            )
+        return 0
+    print(
+        f"Code de ses relevés : {relay_codes([token])[token]} (les quatre premiers caractères du "
+        "pseudonyme, davantage si deux volontaires les partagent ; lancez « observatoire "
+        "relays » pour le code exact)."
+    )
     return 0
 
 
@@ -474,6 +514,8 @@ _ARGPARSE_FRENCH = (
     ("expected at least one argument", "au moins une valeur est attendue"),
     ("invalid int value:", "nombre entier attendu, reçu"),
     ("not allowed with argument", "incompatible avec l'argument"),
+    ("one of the arguments", "il faut l'un des arguments"),
+    (" is required", ""),
     ("ambiguous option:", "option ambiguë :"),
     ("could match", "peut désigner"),
 )
@@ -552,11 +594,22 @@ def build_parser() -> argparse.ArgumentParser:
     chk.set_defaults(func=_cmd_check)
     pse = sub.add_parser(
         "pseudonyme",
-        help="pseudonyme d'un dossier partenaire, pour params/linkage_overrides.yaml",
+        help="pseudonyme d'un dossier partenaire (params/linkage_overrides.yaml) ou d'un "
+        "habitant-relais (relevés des défraiements)",
         description="Calcule avec la clé secrète le pseudonyme (record_key) d'un identifiant "
-        "local de partenaire, saisi sans être affiché ni enregistré.",
+        "local de partenaire, saisi sans être affiché ni enregistré. Avec --volontaire : le "
+        "pseudonyme d'un habitant-relais (relay_id) à partir de son code de volontaire "
+        "(« HR03 »), et le code de ses relevés (« R-68D3 »).",
     )
-    pse.add_argument("--partner", required=True, help="identifiant du partenaire (voir `partners`)")
+    who = pse.add_mutually_exclusive_group(required=True)
+    who.add_argument("--partner", help="identifiant du partenaire (voir `partners`)")
+    who.add_argument(
+        "--volontaire",
+        action="store_true",
+        help="le code saisi est celui d'un habitant-relais (colonne « Code volontaire » du "
+        "tableau des défraiements, fiche « prestation/relais ») : imprime son pseudonyme et le "
+        "code de ses relevés internes",
+    )
     pse.set_defaults(func=_cmd_pseudonym)
     rel = sub.add_parser(
         "publier",

@@ -40,6 +40,7 @@ from observatoire.field.relays import (
     ACTIONS,
     BANDS,
     BARRIERS,
+    BY_POINT,
     HOUR_BANDS,
     NEEDS,
     ORIENTATIONS,
@@ -57,6 +58,7 @@ __all__ = [
     "headline_keys",
     "publish_relays",
     "relais_key",
+    "volunteers_key",
     "write_relays_tables",
 ]
 
@@ -73,6 +75,21 @@ CODED = {
     "orientation": ("Orientations", ORIENTATIONS),
     "obstacle": ("Obstacles à l'accès", BARRIERS),
 }
+
+
+DAILY = "plafond_journalier"
+DAILY_LABEL = "Dont au moins une journée au-delà du plafond journalier"
+"""The volunteers' row counting those paid above the daily ceiling at least one day."""
+
+
+def volunteers_key(year: int, data_year: int, code: str) -> str:
+    """``relais|2024|2024|volontaires`` (paid that year), ``…|defraiement=proche|volontaires``
+    (a band of the yearly ceiling), ``…|plafond_journalier=depasse|volontaires``."""
+    if code == "total":
+        return f"{PREFIX}|{year}|{data_year}|volontaires"
+    if code == DAILY:
+        return f"{PREFIX}|{year}|{data_year}|{DAILY}=depasse|volontaires"
+    return f"{PREFIX}|{year}|{data_year}|defraiement={code}|volontaires"
 
 
 def relais_key(year: int, data_year: int, dimension: str, code: str | None, measure: str) -> str:
@@ -182,6 +199,44 @@ def build_relays_tables(res: dict[str, Any]) -> tuple[list[CountTable], list[Con
     for dim, (title, labels) in CODED.items():
         rows = [(label, dim, c) for c, label in labels.items()]
         tables.append(_table(f"relais_{dim}s", title, rows, services_cols, year, values))
+    for dim in BY_POINT if cur else ():
+        title, labels = CODED[dim]
+        rows = [(label, dim, c) for c, label in labels.items()]
+        index = pd.Index([label for label, _, _ in rows], name="")
+        vals = pd.DataFrame(
+            {
+                plabel: [
+                    float(values.get((year, f"{dim}_point", f"{p}|{c}"), {}).get("services", 0))
+                    for _, _, c in rows
+                ]
+                for p, plabel in POINTS.items()
+            },
+            index=index,
+        )
+        keys = pd.DataFrame(
+            {
+                plabel: [
+                    relais_key(year, year, f"{dim}_point", f"{p}|{c}", "prestations")
+                    for _, _, c in rows
+                ]
+                for p, plabel in POINTS.items()
+            },
+            index=index,
+        )
+        tables.append(CountTable(f"relais_{dim}s_par_point", f"{title} par point", vals, keys))
+        for c in labels:
+            parts = [values.get((year, f"{dim}_point", f"{p}|{c}"), {}) for p in POINTS]
+            whole = values.get((year, dim, c), {}).get("services", 0)
+            if sum(x.get("services", 0) for x in parts) == whole:
+                constraints.append(
+                    Constraint(
+                        relais_key(year, year, dim, c, "prestations"),
+                        tuple(
+                            relais_key(year, year, f"{dim}_point", f"{p}|{c}", "prestations")
+                            for p in POINTS
+                        ),
+                    )
+                )
     for dim, labels in (("besoin", NEEDS), ("orientation", ORIENTATIONS)):
         if not cur:
             continue
@@ -223,31 +278,26 @@ def build_relays_tables(res: dict[str, Any]) -> tuple[list[CountTable], list[Con
     bands_frame = res["frames"]["volontaires_tranches"]
     if not bands_frame.empty:
         vol = {(int(r.year), str(r.band)): int(r.volunteers) for r in bands_frame.itertuples()}
-        rows = [("Volontaires défrayés", "total")] + [
-            (label, b) for b, (label, _, _) in BANDS.items()
-        ]
+        rows = (
+            [("Volontaires défrayés", "total")]
+            + [(label, b) for b, (label, _, _) in BANDS.items()]
+            + [(DAILY_LABEL, DAILY)]
+        )
+        allowances = res.get("allowances") or {}
+
+        def count(y: int, code: str) -> float:
+            if code == "total":
+                return float(sum(vol.get((y, b), 0) for b in BANDS))
+            if code == DAILY:
+                return float((allowances.get(str(y)) or {}).get("volunteers_above_daily", 0))
+            return float(vol.get((y, code), 0))
+
         index = pd.Index([r[0] for r in rows], name="")
         vals = pd.DataFrame(
-            {
-                str(y): [
-                    float(sum(vol.get((y, b), 0) for b in BANDS) if code == "total" else
-                          vol.get((y, code), 0))
-                    for _, code in rows
-                ]
-                for y in years
-            },
-            index=index,
-        )  # fmt: skip
+            {str(y): [count(y, code) for _, code in rows] for y in years}, index=index
+        )
         keys = pd.DataFrame(
-            {
-                str(y): [
-                    f"{PREFIX}|{year}|{y}|volontaires"
-                    if code == "total"
-                    else f"{PREFIX}|{year}|{y}|defraiement={code}|volontaires"
-                    for _, code in rows
-                ]
-                for y in years
-            },
+            {str(y): [volunteers_key(year, y, code) for _, code in rows] for y in years},
             index=index,
         )
         tables.append(

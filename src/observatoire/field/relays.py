@@ -66,6 +66,7 @@ __all__ = [
     "ACTIONS",
     "BARRIERS",
     "BANDS",
+    "BY_POINT",
     "DIMENSIONS",
     "HOUR_BANDS",
     "NEEDS",
@@ -140,6 +141,8 @@ DIMENSIONS: dict[str, tuple[str, dict[str, str]]] = {
     "obstacle": ("barriers", BARRIERS),
 }
 """Select-multiple questions: dimension → (column, code → French label)."""
+BY_POINT = ("besoin", "obstacle")
+"""Questions whose codes are also compared between the two points (fixed, mobile)."""
 BANDS = {
     "moins_50": ("Moins de 50 % du plafond annuel", 0.0, 0.5),
     "50_proche": ("De 50 % au seuil d'alerte", 0.5, None),
@@ -253,6 +256,7 @@ class RelaysResults:
     counts: pd.DataFrame
     shares: pd.DataFrame
     changes: pd.DataFrame
+    points: pd.DataFrame
     totals_change: dict[str, Any]
     volunteers: pd.DataFrame
     days_above: pd.DataFrame
@@ -309,6 +313,19 @@ def _counts(services: pd.DataFrame, years: list[int], codes: dict[str, str]) -> 
                         "people_helped": int(f.loc[sel, "people_helped"].sum()),
                     }
                 )
+            for point in POINTS if dim in BY_POINT else ():  # needs, barriers by point
+                at = f["point"] == point
+                for code in labels:
+                    sel = at & (flags[code] == 1)
+                    rows.append(
+                        {
+                            "year": y,
+                            "dimension": f"{dim}_point",
+                            "category": f"{point}|{code}",
+                            "services": int(sel.sum()),
+                            "people_helped": int(f.loc[sel, "people_helped"].sum()),
+                        }
+                    )
             for month in range(1, 13):  # the monthly sheet: needs and orientations by month
                 if dim not in ("besoin", "orientation"):
                     continue
@@ -383,6 +400,47 @@ def _shares(counts: pd.DataFrame, years: list[int]) -> tuple[pd.DataFrame, pd.Da
             row["significant"] = bool(adj < 0.05) if not math.isnan(adj) else False
         changes += block
     return pd.DataFrame(rows), pd.DataFrame(changes)
+
+
+def _by_point(counts: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """Per year and question of :data:`BY_POINT`: each code's share of the sheets of each point
+    (Wilson 95 %), and mobile − fixed (Newcombe's interval, two-proportion z test, Holm across
+    the codes of the question and year)."""
+    rows: list[dict] = []
+    for y in years:
+        c = counts[counts["year"] == y]
+        n = {
+            pt: int(c.loc[(c["dimension"] == "point") & (c["category"] == pt), "services"].sum())
+            for pt in POINTS
+        }
+        for dim in BY_POINT:
+            sub = c[c["dimension"] == f"{dim}_point"].set_index("category")["services"]
+            block = []
+            for code in DIMENSIONS[dim][1]:
+                x = {pt: int(sub.get(f"{pt}|{code}", 0)) for pt in POINTS}
+                row: dict[str, Any] = {"year": y, "dimension": dim, "category": code}
+                for pt in POINTS:
+                    lo, hi = proportion_ci(x[pt], n[pt])
+                    row |= {
+                        f"services_{pt}": x[pt],
+                        f"total_{pt}": n[pt],
+                        f"share_{pt}": x[pt] / n[pt] if n[pt] else math.nan,
+                        f"lo_{pt}": lo,
+                        f"hi_{pt}": hi,
+                    }
+                d, lo, hi = newcombe_diff(x["fixe"], n["fixe"], x["mobile"], n["mobile"])
+                row |= {
+                    "diff": d,
+                    "lo": lo,
+                    "hi": hi,
+                    "p": _two_proportion_p(x["fixe"], n["fixe"], x["mobile"], n["mobile"]),
+                }
+                block.append(row)
+            for row, adj in zip(block, holm(r["p"] for r in block), strict=True):
+                row["p_holm"] = adj
+                row["significant"] = bool(adj < 0.05) if not math.isnan(adj) else False
+            rows += block
+    return pd.DataFrame(rows)
 
 
 def _totals_change(services: pd.DataFrame, years: list[int]) -> dict[str, Any]:
@@ -536,6 +594,7 @@ def compute_relays(
         counts=counts,
         shares=shares,
         changes=changes,
+        points=_by_point(counts, years),
         totals_change=_totals_change(s, years),
         volunteers=volunteers,
         days_above=above,
@@ -590,10 +649,13 @@ the publication nor the public report)."""
 
 
 def _allowance_totals(res: RelaysResults, year: int) -> dict[str, Any]:
-    """The year's allowances summed over volunteers (what the public report may print)."""
+    """The year's allowances summed over volunteers (sums, and ``volunteers`` /
+    ``volunteers_above_daily``: counts of persons, printed only through the publication)."""
     m = res.allowance_months[res.allowance_months["year"] == year]
     above = pd.to_datetime(res.days_above["date"]).dt.year == year if len(res.days_above) else []
+    over_daily = res.days_above.loc[list(above), "relay_id"].nunique() if len(res.days_above) else 0
     return {
+        "volunteers_above_daily": int(over_daily),
         "volunteers": int((res.volunteers["year"] == year).sum()) if len(res.volunteers) else 0,
         "allowance_eur": round(float(m["allowance_eur"].sum()), 2),
         "hours": float(m["hours"].sum()),
@@ -631,6 +693,7 @@ def write_relays(res: RelaysResults, out: Path) -> list[Path]:
         ("comptes", res.counts),
         ("parts", res.shares),
         ("evolutions", res.changes),
+        ("points", res.points),
         ("defraiements_mois", res.allowance_months),
         ("volontaires_tranches", res.bands),
     ):
@@ -654,7 +717,14 @@ def read_results(out: Path) -> dict[str, Any] | None:
         return None
     res = json.loads(path.read_text(encoding="utf-8"))
     frames = {}
-    for name in ("comptes", "parts", "evolutions", "defraiements_mois", "volontaires_tranches"):
+    for name in (
+        "comptes",
+        "parts",
+        "evolutions",
+        "points",
+        "defraiements_mois",
+        "volontaires_tranches",
+    ):
         p = out / f"{name}.csv"
         frames[name] = (
             pd.read_csv(p, keep_default_na=False, na_values=[""], dtype={"category": str})

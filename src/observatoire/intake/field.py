@@ -38,6 +38,7 @@ __all__ = [
     "parse_hours",
     "parse_iso_dates",
     "read_field_column",
+    "relay_pseudonym_of",
 ]
 
 FIELD_READ_KINDS = ("code", "codes", "hour", "boolean", "date")
@@ -71,6 +72,24 @@ SHOWN_CODE = 40
 def _blank(v: object) -> bool:
     """Blank cell, ``None``, NaN or ``pd.NA`` (an unmapped field)."""
     return v is None or v is pd.NA or is_blank(v)
+
+
+RELAY_PURPOSE = "relay"
+"""Purpose prefix of a volunteer's pseudonym (``relay_id`` of the relays' tables)."""
+
+
+def _relay_code(value: object) -> str | None:
+    return None if _blank(value) else str(value).strip().upper()
+
+
+def relay_pseudonym_of(code: str, pseudo: Pseudonymiser) -> str:
+    """The pseudonym ingest gives to a volunteer's code (``relay_id``; same normalisation: the
+    code's case and surrounding spaces do not matter), for the coordinator's lookup
+    (``observatoire pseudonyme --volontaire``)."""
+    normalised = _relay_code(code)
+    if not normalised:
+        raise ValueError("code de volontaire vide")
+    return pseudo.token(RELAY_PURPOSE, normalised)
 
 
 def parse_iso_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -267,8 +286,8 @@ def field_rows(
         )
         out["person_id"] = pseudo.tokens("record", keyed).fillna("")
     if "relay_id" in fields and "relay_id" in frame:
-        codes = frame["relay_id"].map(lambda v: None if _blank(v) else str(v).strip().upper())
-        out["relay_id"] = pseudo.tokens("relay", codes).fillna("")
+        codes = frame["relay_id"].map(_relay_code)
+        out["relay_id"] = pseudo.tokens(RELAY_PURPOSE, codes).fillna("")
     out["source_file"] = frame["source_file"].astype(str)
     out["source_row"] = frame["source_row"].astype("int64")
     if n == 0:

@@ -32,3 +32,17 @@ def test_relays_publication_protects_volunteer_counts(tmp_path):
     checked = audit(pub)
     assert (checked["protected"] | checked["inevitable"]).all()
     assert allowances_published(res, 2024, 5) and not allowances_published(res, 2024, 9)
+
+
+def test_needs_by_point_and_the_daily_ceiling_count_are_published_cells(tmp_path):
+    services, allowances, truth = planted_relays(per_year={2023: 150, 2024: 170})
+    write_relays(compute_relays(2024, services, allowances, relays_settings()), tmp_path)
+    pub = publish_relays(tmp_path, 5)
+    ledger = pub.ledger().set_index("key")
+    fixe = relais_key(2024, 2024, "besoin_point", "fixe|logement", "prestations")
+    mobile = relais_key(2024, 2024, "besoin_point", "mobile|logement", "prestations")
+    assert {fixe, mobile} <= set(ledger.index)
+    # one planted volunteer above the daily ceiling: a person count under k
+    daily = "relais|2024|2024|plafond_journalier=depasse|volontaires"
+    assert ledger.loc[daily, "status"] != PUBLISHED
+    assert read_results(tmp_path)["allowances"]["2024"]["volunteers_above_daily"] == 1

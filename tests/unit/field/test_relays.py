@@ -163,3 +163,53 @@ def test_labels_cover_exactly_the_canonical_code_lists():
         (schema.RELAY_BARRIERS, relays.BARRIERS),
     ):
         assert set(canonical) == set(labels)
+
+
+def test_pseudonym_command_gives_a_volunteers_pseudonym_and_statement_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], root, tmp_path
+) -> None:
+    """`observatoire pseudonyme --volontaire` hashes the code as ingest does (case and spaces
+    ignored), not as a partner's record, and names the statement the coordinator looks for."""
+    from observatoire.cli import main
+    from observatoire.intake.field import relay_pseudonym_of
+    from observatoire.intake.pseudonymise import Pseudonymiser
+    from observatoire.linkage.overrides import record_key_of
+    from tests.support.keys import TEST_KEY
+
+    pseudo = Pseudonymiser(bytes.fromhex(TEST_KEY))  # the tests' key (conftest)
+    token = relay_pseudonym_of("HR03", pseudo)
+    assert token == pseudo.tokens("relay", pd.Series(["HR03"])).iloc[0]  # ingest's call
+    assert token != record_key_of("relais_quartier", "HR03", pseudo)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: " hr03 ")
+    monkeypatch.chdir(tmp_path)
+    argv = ["--params", str(root / "params/pipeline.yaml"), "pseudonyme", "--volontaire"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == token and "R-" + token[:4].upper() in out[1]
+    internal = tmp_path / "outputs/field/relais/2024/interne"
+    internal.mkdir(parents=True)
+    pd.DataFrame({"relay_id": [token], "code": ["R-" + token[:6].upper()], "year": [2024]}).to_csv(
+        internal / "volontaires.csv", index=False
+    )
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [token, f"Code de ses relevés 2024 : R-{token[:6].upper()}"]
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "HR99")
+    assert main(argv) == 0
+    assert "Aucun défraiement ni relevé 2024" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--params", str(root / "params/pipeline.yaml"), "pseudonyme"])
+    assert "il faut l'un des arguments --partner --volontaire" in capsys.readouterr().err
+
+
+def test_shares_by_point_compare_the_points_without_inventing_a_difference(planted):
+    """The fixture's needs do not depend on the point: mobile − fixed is the difference of the
+    two shares, and Holm's correction leaves no need « significant »."""
+    res, _ = planted
+    p = res.points[(res.points["year"] == 2024) & (res.points["dimension"] == "besoin")]
+    assert set(p["category"]) == set(relays.NEEDS)
+    assert (p["diff"] - (p["share_mobile"] - p["share_fixe"])).abs().max() < 1e-12
+    assert (p["lo"] <= p["diff"]).all() and (p["diff"] <= p["hi"]).all()
+    assert not p["significant"].any()
+    n = res.counts.query("year == 2024 and dimension == 'point'").set_index("category")
+    assert (p["total_fixe"] == n.loc["fixe", "services"]).all()

@@ -37,9 +37,17 @@ from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.stats import proportion_ci
 from observatoire.core.storage import publish_members, temp_dir
 from observatoire.disclosure.ledger import LedgerError, published_texts, read_ledger
-from observatoire.disclosure.relais import CODED, allowances_published, relais_key
+from observatoire.disclosure.relais import (
+    CODED,
+    DAILY,
+    DAILY_LABEL,
+    allowances_published,
+    relais_key,
+    volunteers_key,
+)
 from observatoire.field.relays import (
     BANDS,
+    BY_POINT,
     HOUR_BANDS,
     NEEDS,
     ORIENTATIONS,
@@ -77,6 +85,30 @@ def _md_table(frame: pd.DataFrame, align: str | None = None) -> str:
 
 def euros(x: float) -> str:
     return f"{num(x, 2)}\u202f€"
+
+
+HEADERS = {"besoin": "Besoin", "action": "Action", "orientation": "Orientation vers",
+           "obstacle": "Obstacle"}  # fmt: skip
+
+
+def persons(text: str, k: int, noun: str = "volontaire") -> str:
+    """A published count of persons in a sentence: « aucun volontaire », « 1 volontaire »,
+    « 3 volontaires », « moins de 5 volontaires » (« < 5 »), « un nombre masqué de
+    volontaires » (« s »)."""
+    if text == "0":
+        return f"aucun {noun}"
+    if text.startswith("<"):
+        return f"moins de {k} {noun}s"
+    if text == "s":
+        return f"un nombre masqué de {noun}s"
+    return f"{text} {noun}" + ("" if text == "1" else "s")
+
+
+def said(subject: str, participle: str) -> str:
+    """« aucun volontaire n'a dépassé … », « 1 volontaire a … », « 3 volontaires ont … »."""
+    if subject.startswith("aucun"):
+        return f"{subject} n'a {participle}"
+    return f"{subject} {'a' if subject.startswith('1 ') else 'ont'} {participle}"
 
 
 class Cells:
@@ -145,9 +177,12 @@ def _coded_section(
     rows = _share_rows(cells, years, dim, labels)
     changes = res["frames"]["evolutions"]
     changes = changes[changes["dimension"] == dim].set_index("category") if len(changes) else None
-    table_rows, plus, minus = [], [], []
+    table_rows, plus, minus, never = [], [], [], []
     for code, label in labels.items():
         r = {y: next(x for x in rows if x["code"] == code and x["annee"] == y) for y in years}
+        if all(r[y]["texte"] == "0" for y in years):
+            never.append(label)  # no sheet of either year: a sentence, not a row of zeros
+            continue
         line = [label]
         for y in years:
             line += [r[y]["texte"], pct(r[y]["part"]) if r[y]["part"] is not None else "–"]
@@ -168,7 +203,7 @@ def _coded_section(
         if len(years) == 2:
             line.append(change)
         table_rows.append(line)
-    columns = ["Code"]
+    columns = [HEADERS.get(dim, "Code")]
     for y in years:
         columns += [f"Fiches {y}", f"Part {y}"]
     if len(years) == 2:
@@ -189,6 +224,64 @@ def _coded_section(
         "plus": plus,
         "minus": minus,
         "year": year,
+        "never": ", ".join(never),
+    }
+
+
+def _point_section(
+    cells: Cells, res: dict[str, Any], dim: str, fig_dir: Path
+) -> dict[str, Any] | None:
+    """The report year's codes of one question at each point: published cells, shares of the
+    point's sheets (Wilson), mobile − fixed (Newcombe, Holm across the question's codes)."""
+    year = int(res["year"])
+    title, labels = CODED[dim]
+    n = {p: cells.value(year, "point", p) for p in POINTS}
+    if not all(n.values()):
+        return None
+    frame = res["frames"].get("points", pd.DataFrame())
+    diffs = (
+        frame[(frame["year"] == year) & (frame["dimension"] == dim)].set_index("category")
+        if len(frame)
+        else None
+    )
+    table_rows, drawn, contrasts = [], [], []
+    for code, label in labels.items():
+        line, shares = [label], {}
+        for p, plabel in POINTS.items():
+            text = cells.text(year, f"{dim}_point", f"{p}|{code}")
+            x = cells.value(year, f"{dim}_point", f"{p}|{code}")
+            share = lo = hi = None
+            if x is not None:
+                share = x / n[p]
+                lo, hi = proportion_ci(int(x), int(n[p]))
+                drawn.append({"libelle": label, "annee": plabel, "part": share, "ic_bas": lo,
+                              "ic_haut": hi, "texte": text})  # fmt: skip
+            shares[p] = share
+            line += [text, pct(share) if share is not None else "–"]
+        change = "–"
+        if diffs is not None and code in diffs.index and None not in shares.values():
+            c = diffs.loc[code]
+            change = f"{pts(c['diff'])} ({pts(c['lo'])} à {pts(c['hi'])})"
+            if c["p_holm"] < SIGNIFICANCE:
+                change += " \\*"
+                contrasts.append((abs(c["diff"]), c["diff"] > 0, label.lower(), shares))
+        table_rows.append([*line, change])
+    columns = [HEADERS[dim]]
+    for plabel in ("fixe", "mobile"):
+        columns += [f"Fiches {plabel}", f"Part {plabel}"]
+    columns.append("Écart mobile − fixe (IC 95 %)")
+    figure = None
+    if drawn:
+        fig, shown = shares_chart(pd.DataFrame(drawn), f"Part des fiches du point, {year} (%)")
+        figure = _save(fig, shown, fig_dir, f"relais-{dim}s-par-point")
+    contrasts.sort(key=lambda t: -t[0])
+    return {
+        "dim": dim,
+        "title": f"{title} par point",
+        "table": _md_table(pd.DataFrame(table_rows, columns=columns)),
+        "figure": figure,
+        "mobile": [(t, sh) for _, up, t, sh in contrasts if up],
+        "fixed": [(t, sh) for _, up, t, sh in contrasts if not up],
     }
 
 
@@ -196,55 +289,63 @@ def _allowance_context(res: dict[str, Any], cells: Cells, rset: RelaysSettings) 
     year = int(res["year"])
     years = [int(y) for y in res["years"]]
     k = cells.k
+    ordered = sorted((int(y), c) for y, c in res["ceilings"].items())
     ceilings = _md_table(
         pd.DataFrame(
-            [
-                (str(y), euros(c["daily"]), euros(c["yearly"]), f"{c['source']} ({c['url']})")
-                for y, c in sorted((int(y), c) for y, c in res["ceilings"].items())
-            ],
-            columns=["Année", "Plafond journalier", "Plafond annuel", "Source"],
+            [(str(y), euros(c["daily"]), euros(c["yearly"])) for y, c in ordered],
+            columns=["Année", "Plafond journalier", "Plafond annuel"],
         ),
-        "lrrl",
+        "lrr",
     )
+    sources = [f"{y} — {c['source']} : <{c['url']}>" for y, c in ordered]
     totals_rows = []
     for y in years:
         a = (res.get("allowances") or {}).get(str(y)) or {}
         if allowances_published(res, y, k):
             totals_rows.append(
-                (str(y), cells.raw(f"relais|{year}|{y}|volontaires").text,
+                (str(y), cells.raw(volunteers_key(year, y, "total")).text,
                  num(a["volunteer_days"]), num(a["hours"], 1), euros(a["allowance_eur"]),
-                 euros(a["allowance_eur"] / a["volunteers"]), num(a["days_above_daily"]))
+                 euros(a["allowance_eur"] / a["volunteers"]))
             )  # fmt: skip
         else:
             totals_rows.append(
-                (str(y), cells.raw(f"relais|{year}|{y}|volontaires").text,
-                 *(["non publié"] * 5))
+                (str(y), cells.raw(volunteers_key(year, y, "total")).text,
+                 *(["non publié"] * 4))
             )  # fmt: skip
     totals = _md_table(
         pd.DataFrame(
             totals_rows,
             columns=[
                 "Année", "Volontaires défrayés", "Journées", "Heures", "Défraiements",
-                "Moyenne par volontaire", "Journées au-delà du plafond journalier",
+                "Moyenne par volontaire",
             ],
         )
     )  # fmt: skip
     band_rows = []
     for b, (label, _, _) in BANDS.items():
         label = label.replace("seuil d'alerte", f"seuil d'alerte ({pct(rset.warning_share, 0)})")
-        band_rows.append(
-            [label]
-            + [cells.raw(f"relais|{year}|{y}|defraiement={b}|volontaires").text for y in years]
-        )
+        band_rows.append([label] + [cells.raw(volunteers_key(year, y, b)).text for y in years])
+    band_rows.append(
+        [f"*{DAILY_LABEL}*"] + [cells.raw(volunteers_key(year, y, DAILY)).text for y in years]
+    )
     bands = _md_table(pd.DataFrame(band_rows, columns=["Part du plafond annuel", *map(str, years)]))
-    near = cells.raw(f"relais|{year}|{year}|defraiement=proche|volontaires")
-    over = cells.raw(f"relais|{year}|{year}|defraiement=depasse|volontaires")
+    k = cells.k
+    near = persons(cells.raw(volunteers_key(year, year, "proche")).text, k)
+    over = persons(cells.raw(volunteers_key(year, year, "depasse")).text, k)
+    daily = persons(cells.raw(volunteers_key(year, year, DAILY)).text, k)
+    ceiling = res["ceilings"][str(year)]
+    summary = (
+        f"En {year}, {said(over, 'dépassé le plafond annuel')} ({euros(ceiling['yearly'])}), "
+        f"{said(near, f'fini l’année entre {pct(rset.warning_share, 0)} du plafond et ce plafond')}"
+        f" et {said(daily, 'reçu, au moins un jour, plus que le plafond journalier')} "
+        f"({euros(ceiling['daily'])})."
+    )
     return {
+        "sources": sources,
+        "summary": summary,
         "ceilings": ceilings,
         "totals": totals,
         "bands": bands,
-        "near_text": near.text,
-        "over_text": over.text,
         "warning": pct(rset.warning_share, 0),
         "published_current": allowances_published(res, year, k),
     }
@@ -321,12 +422,23 @@ def report_context(
             columns=["Relais (code pseudonyme)", "Fiches", "Personnes aidées"],
         )
     )  # fmt: skip
+    day_rows = [(d.capitalize(), cells.text(year, "jour", d)) for d in WEEKDAYS]
+    closed = [d.lower() for d, t in day_rows if t == "0"]
+    moment_rows = [
+        (label, cells.text(year, "heure", c))
+        for c, (label, _, _) in HOUR_BANDS.items()
+        if not (c == "inconnue" and cells.text(year, "heure", c) == "0")
+    ]
+    open_days = [r for r in day_rows if r[1] != "0"]
+    height = max(len(open_days), len(moment_rows))
+    open_days += [("", "")] * (height - len(open_days))
+    moment_rows += [("", "")] * (height - len(moment_rows))
     when = _md_table(
         pd.DataFrame(
-            [(d.capitalize(), cells.text(year, "jour", d)) for d in WEEKDAYS]
-            + [(label, cells.text(year, "heure", c)) for c, (label, _, _) in HOUR_BANDS.items()],
-            columns=["Jour ou moment", f"Fiches {year}"],
-        )
+            [(*d, *m) for d, m in zip(open_days, moment_rows, strict=True)],
+            columns=["Jour", f"Fiches {year}", "Moment de la journée", f"Fiches {year} "],
+        ),
+        "lrlr",
     )
     sections = [
         _coded_section(cells, res, dim, title, labels, fig_dir)
@@ -334,12 +446,26 @@ def report_context(
     ]
     plus = [p for s in sections for p in s["plus"]]
     minus = [m for s in sections for m in s["minus"]]
+    by_point = [x for dim in BY_POINT if (x := _point_section(cells, res, dim, fig_dir))]
+    for section in by_point[:1]:  # the needs: the committee's first question about the points
+        parts = []
+        for where, other, key in (("mobile", "fixe", "mobile"), ("fixe", "mobile", "fixed")):
+            top = [  # the two largest significant differences each way
+                f"le besoin « {label} » ({pct(sh[where])} des fiches contre "
+                f"{pct(sh[other])} au point {other})"
+                for label, sh in section[key][:2]
+            ]
+            if top:
+                verb = "reviennent" if len(top) > 1 else "revient"
+                parts.append(f"au point {where}, {' et '.join(top)} {verb} plus souvent")
+        if parts:
+            findings.append(
+                f"En {year}, les deux points ne voient pas les mêmes besoins : "
+                + " ; ".join(parts)
+                + " (écarts significatifs : @sec-points)."
+            )
     allowance = _allowance_context(res, cells, rset)
-    findings.append(
-        f"Défraiements {year} : {allowance['over_text']} volontaire(s) au-delà du plafond annuel "
-        f"légal et {allowance['near_text']} entre {allowance['warning']} du plafond et le "
-        f"plafond (nombres de personnes : « < {cells.k} » sous le seuil du secret statistique)."
-    )
+    findings.append(allowance["summary"])
     return {
         "computed": True,
         "years": years,
@@ -350,7 +476,9 @@ def report_context(
         "per_relay": per_relay,
         "n_relays": len(relays),
         "when": when,
+        "closed_days": closed,
         "sections": sections,
+        "by_point": by_point,
         "plus": plus,
         "minus": minus,
         "change_text": change_text,
@@ -368,6 +496,7 @@ def _front(settings: Settings) -> dict[str, Any]:
         "colour_secondary": rep.colour_secondary,
         "date": f"{rep.year + 1}-03-31",
         "version": code_version(),
+        "nbsp": "\u00a0",
     }
 
 
@@ -440,9 +569,16 @@ def _statements(
         cur = vols[vols["year"] == year] if len(vols) else vols
         for v in cur.itertuples():
             own = days[(days["relay_id"] == v.relay_id) & (days["year"] == year)]
+            before = vols[(vols["relay_id"] == v.relay_id) & (vols["year"] == year - 1)]
             name = f"releve-{v.code}-{year}.pdf"
             statement_pdf(
-                v, own, rset.ceiling(year), rset, work / name, settings.report.organisation
+                v,
+                own,
+                rset.ceiling(year),
+                rset,
+                work / name,
+                settings.report.organisation,
+                previous=next(before.itertuples(), None),
             )
             names.append(name)
         check_before_publishing(settings, work, names, target, "relays_report")

@@ -11,7 +11,6 @@ character of a label can turn into Typst code. The workbook's cells go through
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import io
 from pathlib import Path
@@ -29,6 +28,7 @@ from observatoire.core.storage import atomic_write_bytes, pin_zip_times
 __all__ = ["lit", "monthly_sheet_pdf", "monthly_sheet_xlsx", "statement_pdf"]
 
 INTERNAL = "Document interne — ne pas diffuser"
+SHORT_STATUS = {"ok": "sous le seuil d'alerte", "proche": "proche", "depasse": "dépassé"}
 STATUS = {
     "ok": "sous le seuil d'alerte",
     "proche": "PROCHE du plafond annuel (au-delà du seuil d'alerte)",
@@ -202,6 +202,11 @@ def _xlsx_value(v: Any) -> Any:
     return v
 
 
+def _day(value: Any) -> str:
+    t = pd.Timestamp(value)
+    return f"{t.day} {MOIS_NOMS[t.month - 1]} {t.year}"
+
+
 def statement_pdf(
     volunteer: Any,
     days: pd.DataFrame,
@@ -209,10 +214,12 @@ def statement_pdf(
     settings: Any,
     pdf: Path,
     organisation: str,
+    previous: Any = None,
 ) -> None:
     """One page for the coordinator: the volunteer's year month by month and against the
     ceilings. ``volunteer``: a row of ``interne/volontaires.csv``; ``days``: its rows of
-    ``interne/journees.csv``."""
+    ``interne/journees.csv``; ``previous``: the same volunteer's row of the year before (a
+    reminder line), or None."""
     year = int(volunteer.year)
     code = str(volunteer.code)
     d = days.copy()
@@ -237,9 +244,9 @@ def statement_pdf(
         )
     above = d[d["above_daily"].astype(bool)]
     above_text = (
-        "; ".join(
-            f"{pd.Timestamp(r.date).day} {MOIS_NOMS[pd.Timestamp(r.date).month - 1]} : "
-            f"{euros(r.allowance_eur)}"
+        " ; ".join(
+            f"{_day(r.date)} : {num(float(r.hours), 1)} h, {euros(r.allowance_eur)}, soit "
+            f"{euros(r.allowance_eur - ceiling.daily)} au-delà du plafond"
             for r in above.itertuples()
         )
         or "aucune"
@@ -257,14 +264,19 @@ def statement_pdf(
         ["Défraiements de l'année", euros(float(volunteer.allowance_eur))],
         [f"Plafond annuel {year}", euros(ceiling.yearly)],
         ["Part du plafond annuel atteinte", pct(float(volunteer.share))],
-        ["Situation", STATUS[str(volunteer.status)]],
+        ["Situation (plafond annuel)", STATUS[str(volunteer.status)]],
         [f"Seuil d'alerte ({pct(settings.warning_share, 0)}) atteint le",
          when(volunteer.warning_date)],
         ["Plafond annuel dépassé le", when(volunteer.exceeded_date)],
         [f"Journées au-delà du plafond journalier ({euros(ceiling.daily)})",
          num(int(volunteer.days_above_daily))],
     ]  # fmt: skip
-    last = calendar.monthrange(year, 12)[1]
+    if previous is not None:
+        summary.append(
+            [f"Rappel {year - 1} : défraiements, part du plafond annuel",
+             f"{euros(float(previous.allowance_eur))}, {pct(float(previous.share))} "
+             f"({SHORT_STATUS[str(previous.status)]})"]
+        )  # fmt: skip
     src = PREAMBLE.format(
         title=lit(f"Relevé des défraiements {year} — relais {code}"),
         author=lit(organisation),
@@ -272,8 +284,8 @@ def statement_pdf(
     )
     title = f"Relevé des défraiements {year} — relais {code}"
     period = (
-        f"Période : du 1er janvier au {last} décembre {year}, journées notées dans le tableau "
-        "des défraiements du coordinateur."
+        f"Période : l'année {year} (janvier à décembre), journées notées dans le tableau des "
+        "défraiements du coordinateur."
     )
     src += (
         '#block(width: 100%, fill: rgb("#B3261E"), inset: 7pt, radius: 2pt, '
@@ -313,13 +325,14 @@ def statement_pdf(
             "calculé avec la clé secrète du projet) ; aucun nom ne figure dans les données de "
             "l'observatoire. Pour retrouver la personne, le coordinateur tape la commande "
         )
-        + ") #raw("
-        + lit(f"observatoire pseudonyme --partner {settings.partner}")
-        + ") #text(size: 8.5pt, "
+        + ") #box(raw("
+        + lit("observatoire pseudonyme --volontaire")
+        + ")) #text(size: 8.5pt, "
         + lit(
-            " et saisit le code de volontaire de la personne (non affiché) : le pseudonyme "
-            f"obtenu commence par {code[2:]}. {INTERNAL} : ce relevé contient des données "
-            "personnelles du volontaire."
+            " et saisit le code de volontaire de la personne (« HR03 », non affiché) : la "
+            f"commande imprime son pseudonyme, qui commence par {code[2:].lower()}, et le code "
+            f"de ses relevés ({code}). {INTERNAL} : ce relevé contient des données personnelles "
+            "du volontaire."
         )
         + ")\n"
     )
