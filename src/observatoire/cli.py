@@ -448,20 +448,6 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         "produit les bilans des plans saisonniers et la note de préparation de l'hiver "
         "(HTML et PDF)",
     ),
-    "relays": (
-        "relays",
-        ("relais",),
-        _notebook_stage("relais"),
-        "exécute le carnet des habitants-relais : prestations, besoins, défraiements et "
-        "plafonds légaux (notebooks/relais.py)",
-    ),
-    "relays_report": (
-        "relays-report",
-        ("rapport-relais",),
-        _cmd_relays_report,
-        "produit le rapport des habitants-relais (HTML et PDF), la fiche mensuelle du comité "
-        "et les relevés internes par volontaire",
-    ),
     "maps": (
         "maps",
         ("cartes",),
@@ -481,6 +467,20 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_street_diagnosis_report,
         "produit le diagnostic communautaire de quartier : un document par zone et une "
         "synthèse (HTML et PDF)",
+    ),
+    "relays": (
+        "relays",
+        ("relais",),
+        _notebook_stage("relais"),
+        "exécute le carnet des habitants-relais : prestations, besoins, défraiements et "
+        "plafonds légaux (notebooks/relais.py)",
+    ),
+    "relays_report": (
+        "relays-report",
+        ("rapport-relais",),
+        _cmd_relays_report,
+        "produit le rapport des habitants-relais (HTML et PDF), la fiche mensuelle du comité "
+        "et les relevés internes par volontaire",
     ),
     "barometer": (
         "barometer",
