@@ -56,6 +56,8 @@ TITLES = {
     "repondants_service": "Répondants à l'enquête par service",
     "repondants_role": "Répondants à l'enquête par fonction",
     "reponses": "Réponses à l'enquête (oui / non) par question",
+    "reponses_role": "Réponses à l'enquête (oui / non) par fonction et question",
+    "reponses_service": "Réponses à l'enquête (oui / non) par service et question",
     "themes": "Témoignages par thème et qualité de la personne",
     "temoignages": "Témoignages par qualité de la personne",
     "cooccurrences": "Témoignages portant les deux thèmes",
@@ -77,7 +79,7 @@ def read_counts(barometer_dir: Path) -> pd.DataFrame | None:
 
 def _title(table: str) -> str:
     if table.startswith("refus_"):
-        return f"Incidents des nuits d'hiver avec et sans refus ({table.removeprefix('refus_')})"
+        return f"Incidents des nuits avec et sans refus ({table.removeprefix('refus_')})"
     return TITLES.get(table, table)
 
 
