@@ -570,7 +570,11 @@ def exclusion_links(
     exc["exit"] = _exit_day(exc)
     exc = exc[exc["exit"].dt.year == year]
     services = sorted(exc["partner_id"].unique())
-    inc = incidents[pd.to_datetime(incidents["date"]).dt.year == year].copy()
+    # The incidents of the year, and those of the last days of the year before that may
+    # precede an exit of early January (linked, not counted as the year's incidents).
+    when = pd.to_datetime(incidents["date"])
+    start = pd.Timestamp(year=year, month=1, day=1)
+    inc = incidents[(when >= start - pd.Timedelta(days=days)) & (when.dt.year <= year)].copy()
     inc["day"] = pd.to_datetime(inc["date"]).dt.normalize()
     inc["_i"] = np.arange(len(inc))
     exc["_e"] = np.arange(len(exc))
@@ -588,7 +592,7 @@ def exclusion_links(
     same = (author == "") | (author == pairs["record_key"].fillna("").astype(str))
     pairs = pairs[(gap >= 0) & (gap <= days) & same]
     flagged = split_codes(inc["consequences"], ["exclusion"])["exclusion"] == 1
-    in_services = inc["service"].isin(services)
+    in_services = inc["service"].isin(services) & (inc["day"].dt.year == year)
     inc_excl = inc[flagged & in_services]
     per_service = []
     for s in services:
