@@ -61,6 +61,8 @@ TITLES = {
     "themes": "Témoignages par thème et qualité de la personne",
     "temoignages": "Témoignages par qualité de la personne",
     "cooccurrences": "Témoignages portant les deux thèmes",
+    "codage": "Témoignages codés à la main et par mots-clés",
+    "heure_inconnue": "Incidents sans heure (année du rapport)",
 }
 SINGLE = ("direction", "severity")
 
@@ -120,6 +122,14 @@ def build_barometre_tables(
                             tuple(count_key(year, name, r, col) for r in t.values.index),
                         )
                     )
+    codage = by.get("codage")
+    if codage is not None and "total" in codage.values.index:
+        constraints.append(
+            Constraint(
+                count_key(year, "codage", "total", "temoignages"),
+                tuple(count_key(year, "codage", r, "temoignages") for r in ("manuel", "mots_cles")),
+            )
+        )
     for name in ("repondants_service", "repondants_role"):
         t = by.get(name)
         if t is not None and "total" in t.values.index:

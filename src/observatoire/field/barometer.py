@@ -165,6 +165,10 @@ def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) 
     if window:
         res.add("fermeture", pd.DataFrame(window).T)
     res.results["hour_unknown"] = int(cur["hour"].isna().sum())
+    res.add(
+        "heure_inconnue",
+        pd.DataFrame({str(year): [res.results["hour_unknown"]]}, index=["incidents"]),
+    )
     if hours:
         frame = pd.DataFrame(hours).rename_axis("hour").astype("int64")
         res.frames["heures"] = frame.reset_index()
@@ -278,6 +282,13 @@ def _themes(res: BarometerResults, testimonies: pd.DataFrame, s: BarometreSettin
     freq["total"] = codes.sum()
     res.add("themes", freq.astype("int64"))
     res.add("temoignages", roles.value_counts().rename("temoignages").to_frame())
+    res.add(
+        "codage",
+        pd.DataFrame(
+            {"temoignages": [info["hand_coded"], info["keyword_coded"], len(t)]},
+            index=["manuel", "mots_cles", "total"],
+        ),
+    )
     co = th.cooccurrence(codes)
     res.frames["cooccurrences"] = co.rename_axis("code").reset_index()
     res.add("cooccurrences", co)

@@ -1,14 +1,16 @@
 """The barometer's charts, in the house style (:mod:`observatoire.reports.charts`).
 
-Counts are drawn from *published cells* only (a hidden cell is drawn as nothing and named in
-the CSV with its « < k » / « s » text); estimates (shares, rate ratios) come with their CI. Each
-function returns the figure and the frame it drew, written as CSV beside the PNG."""
+Counts are drawn from *published cells* only (a hidden cell is drawn as no bar, its « < k » /
+« s » text written at its place and in the CSV); estimates (shares, rate ratios) come with
+their CI. Each function returns the figure and the frame it drew, written as CSV beside the
+PNG."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from observatoire.core.formatting import MOIS_ABREGES
 from observatoire.reports.charts import MUTED, PALETTE, french_axis, new_figure
@@ -47,8 +49,16 @@ def hours_chart(cells: pd.DataFrame, labels: dict[str, str]) -> tuple[Figure, pd
             for o, c in zip(g["open"], g["closing"], strict=True)
         ]
         ax.bar(g["hour"], g["value"].fillna(0), color=colours, width=0.8, lw=0)
+        # A hidden cell (« < k », « s ») is not drawn as a bar: its published text is written
+        # at the foot of its hour, so an empty hour never reads as « no incident ».
+        for hour, text in zip(g.loc[g["value"].isna(), "hour"], g.loc[g["value"].isna(), "text"],
+                              strict=True):  # fmt: skip
+            ax.annotate(str(text).replace("\u202f", " "), (hour, 0), xytext=(0, 2),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=6,
+                        rotation=90, color=MUTED)  # fmt: skip
         ax.set_title(labels.get(service, service), loc="left", fontsize=9)
         ax.set_ylabel("Incidents")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         french_axis(ax)
     axes[-1].set_xticks(range(0, 24, 2))
     axes[-1].set_xticklabels([f"{h} h" for h in range(0, 24, 2)])
@@ -71,7 +81,9 @@ def survey_chart(frame: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ax.set_yticklabels(f["label"], fontsize=8)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}".replace("%", " %"))
-    ax.legend(frameon=False, loc="lower right", fontsize=8)
+    ax.legend(
+        frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=2, fontsize=8
+    )  # below the axes: inside, it covered the last question's points
     drawn = frame.rename(
         columns={
             "label": "question",

@@ -163,7 +163,9 @@ def _dimension_table(
     return _md_table(frame), new_codes
 
 
-def _rates(res: dict, cells: Cells, names: dict[str, str], years: list[int]) -> tuple[str, str]:
+def _rates(
+    res: dict, cells: Cells, names: dict[str, str], years: list[int], fig_dir: Path | None = None
+) -> tuple[str, str]:
     """Two tables (one of 7 columns wrapped every service name over four lines): incidents
     per service with the change, and activity with the rate per 1,000 of both years."""
     counts, rates = [], []
@@ -190,7 +192,10 @@ def _rates(res: dict, cells: Cells, names: dict[str, str], years: list[int]) -> 
     )
     rate_cols = ["Service", "Unité", *(f"Activité {y}" for y in years)]
     rate_cols += [f"Taux ‰ {y}" for y in years]
-    return count_table, _md_table(pd.DataFrame(rates, columns=rate_cols))
+    frame = pd.DataFrame(rates, columns=rate_cols)
+    if fig_dir is not None:  # activity is not a person count: its figures as CSV beside
+        write_safe_csv(frame, fig_dir / "activite-et-taux.csv", quote_all=False)
+    return count_table, _md_table(frame)
 
 
 def _all_published(cells: Cells, table: str, rows, cols) -> bool:
@@ -246,8 +251,7 @@ def _closing(res: dict, cells: Cells, names: dict[str, str]) -> tuple[str | None
                 window,
                 cells.text("fermeture", service, "fenetre"),
                 cells.text("fermeture", service, "autres_heures"),
-                NOT_PUBLISHED if hidden else num(rr["rate_ratio"], 2),
-                "–" if hidden else _ci(*rr["ci95"]),
+                NOT_PUBLISHED if hidden else f"{num(rr['rate_ratio'], 1)} ({_ci(*rr['ci95'], 1)})",
                 "–" if hidden else _p(rr["p_value"]),
             )
         )
@@ -260,10 +264,10 @@ def _closing(res: dict, cells: Cells, names: dict[str, str]) -> tuple[str | None
     if not rows:
         return None, findings
     cols = [
-        "Service", "Ouverture", "Fenêtre de fermeture", "Incidents (fenêtre)",
-        "Incidents (autres heures)", "Rapport de taux par heure", "IC 95 % exact", "p",
+        "Service", "Ouverture", "Fenêtre", "Dans la fenêtre", "Autres heures",
+        "Rapport par heure (IC 95 % exact)", "p",
     ]  # fmt: skip
-    return _md_table(pd.DataFrame(rows, columns=cols), "lllrrrrr"), findings
+    return _md_table(pd.DataFrame(rows, columns=cols), "lllrrrr"), findings
 
 
 MONTHS_SHORT = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -277,7 +281,9 @@ def _rr_text(rr: dict, digits: int = 2) -> str:
     )
 
 
-def _refusals(res: dict, cells: Cells, names: dict[str, str]) -> tuple[list[dict], list[str]]:
+def _refusals(
+    res: dict, cells: Cells, names: dict[str, str], fig_dir: Path | None = None
+) -> tuple[list[dict], list[str]]:
     """Per night service with refusals: the nights table (published incident cells) and the
     three comparisons and the model, each printed only when its cells are published."""
     out, findings = [], []
@@ -303,6 +309,8 @@ def _refusals(res: dict, cells: Cells, names: dict[str, str]) -> tuple[list[dict
             for label, c, i, key in lines
         ]
         frame = pd.DataFrame(rows, columns=["Nuits", "Nombre", "Nuitées occupées", "Incidents"])
+        if fig_dir is not None:  # nights and occupied nights (not persons) as CSV beside
+            write_safe_csv(frame, fig_dir / f"nuits-refus-{service}.csv", quote_all=False)
         comparisons = []
         if o.get("computed") and ok("hiver_avec_refus", "autres_nuits"):
             comparisons.append(
@@ -356,6 +364,7 @@ def _refusals(res: dict, cells: Cells, names: dict[str, str]) -> tuple[list[dict
         out.append(
             {
                 "name": name,
+                "csv": f"nuits-refus-{service}.csv",
                 "table": _md_table(frame, "lrrr"),
                 "comparisons": comparisons,
                 "winter_nights": num(conf["winter_nights"]),
@@ -520,7 +529,9 @@ def _themes(res: dict, cells: Cells) -> dict[str, Any]:
     cols = ["Thème", *(ROLE_LABELS[r] for r in roles), "Total", "κ mots-clés / codage manuel"]
     freq = _md_table(pd.DataFrame(rows, columns=cols))
     codes = list(codebook)
-    short = {c: codebook[c]["label"] for c in codes}
+    # First word of each label (« Règles », « Peur »): six full labels as column headers ran
+    # into each other; the full labels are in the frequency table just above.
+    short = {c: codebook[c]["label"].split()[0] for c in codes}
     co_rows = [
         (short[a], *(cells.text("cooccurrences", a, b) if j > i else ("" if j < i else
          cells.text("cooccurrences", a, b)) for j, b in enumerate(codes)))
@@ -530,9 +541,9 @@ def _themes(res: dict, cells: Cells) -> dict[str, Any]:
     definitions = [f"**{c['label']}** : {c['definition']}" for c in codebook.values()]
     return {
         "computed": True,
-        "n": num(t["testimonies"]),
-        "hand": num(t["hand_coded"]),
-        "keyword": num(t["keyword_coded"]),
+        "n": cells.text("codage", "total", "temoignages"),
+        "hand": cells.text("codage", "manuel", "temoignages"),
+        "keyword": cells.text("codage", "mots_cles", "temoignages"),
         "frequencies": freq,
         "cooccurrence": co,
         "definitions": definitions,
@@ -564,7 +575,7 @@ def barometre_context(res: dict, cells: Cells, names: dict[str, str], fig_dir: P
                 ctx["dimensions"][name] = table
                 if new_codes:
                     ctx["new_codes"][name] = new_codes
-        ctx["service_counts"], ctx["rates"] = _rates(res, cells, names, years)
+        ctx["service_counts"], ctx["rates"] = _rates(res, cells, names, years, fig_dir)
         ctx["trend"] = _trend(res, cells, years)
         if ctx["trend"]["computed"]:
             tr = ctx["trend"]
@@ -600,8 +611,12 @@ def barometre_context(res: dict, cells: Cells, names: dict[str, str], fig_dir: P
             fig, drawn = hours_chart(pd.DataFrame(closing_rows), names)
             ctx["hours_figure"] = _save(fig, drawn, fig_dir, "incidents-par-heure")
         ctx["closing"], closing_findings = _closing(res, cells, names)
-        ctx["hour_unknown"] = num(res.get("hour_unknown", 0))
-        ctx["refusals"], refusal_findings = _refusals(res, cells, names)
+        ctx["hour_unknown"] = (
+            cells.text("heure_inconnue", "incidents", year)
+            if cells.has("heure_inconnue", "incidents", year)
+            else NOT_PUBLISHED
+        )
+        ctx["refusals"], refusal_findings = _refusals(res, cells, names, fig_dir)
         findings += closing_findings + refusal_findings
         winter = res.get("winter") or ["11-01", "03-31"]
         ctx["winter_text"] = _winter_text(winter)
