@@ -20,7 +20,7 @@ __all__ = ["hours_chart", "months_chart", "survey_chart"]
 
 def months_chart(cells: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     """Incidents per month, one line per year; ``cells``: month, year, value (NaN hidden), text."""
-    fig, ax = new_figure(7.5)
+    fig, ax = new_figure(5.5)  # lower than the default: the two rate tables fit below it
     for i, (year, g) in enumerate(cells.groupby("year")):
         g = g.sort_values("month")
         ax.plot(g["month"], g["value"], marker="o", color=PALETTE[i % len(PALETTE)],
@@ -29,7 +29,7 @@ def months_chart(cells: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ax.set_xticklabels(MOIS_ABREGES)
     ax.set_ylabel("Incidents enregistrés")
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, loc="upper left", ncols=2)
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)  # above the axes
     french_axis(ax)
     drawn = cells.rename(columns={"month": "mois", "year": "annee", "value": "incidents",
                                   "text": "texte_publie"})  # fmt: skip
@@ -40,7 +40,7 @@ def hours_chart(cells: pd.DataFrame, labels: dict[str, str]) -> tuple[Figure, pd
     """Incidents by hour of the day, one panel per service, the opening hours in colour and
     the closing window darker; ``cells``: service, hour, value, text, open, closing."""
     services = list(dict.fromkeys(cells["service"]))
-    fig, axes = new_figure(5.5 * len(services) + 1, nrows=len(services), sharex=True)
+    fig, axes = new_figure(4.2 * len(services) + 1, nrows=len(services), sharex=True)
     axes = np.atleast_1d(axes)
     for ax, service in zip(axes, services, strict=True):
         g = cells[cells["service"] == service].sort_values("hour")
