@@ -24,8 +24,9 @@
 #    (Poisson, binomiale négative si surdispersion ; offset log(exposition)) et ses diagnostics,
 #    comparés au rapport brut ;
 # 3. l'**heure** des incidents et la concentration à la fermeture (test exact), les **nuits
-#    d'hiver avec refus** contre les autres ; les **exclusions** (motif de sortie) reliées aux
-#    incidents ;
+#    avec refus** (nuits d'hiver avec refus contre toutes les autres nuits ; hiver seul quand
+#    chaque côté a assez de nuits ; modèle par nuit à mois égal) ; les **exclusions** (motif de
+#    sortie) reliées aux incidents, par le pseudonyme de l'auteur quand la fiche le porte ;
 # 4. l'**enquête auprès des travailleurs** redressée par service × fonction ; les **thèmes des
 #    témoignages** (grille de `params/terrain.yaml`).
 #

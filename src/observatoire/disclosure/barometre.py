@@ -64,9 +64,13 @@ TITLES = {
     "repondants_service": "Répondants à l'enquête par service",
     "repondants_role": "Répondants à l'enquête par fonction",
     "reponses": "Réponses à l'enquête (oui / non) par question",
+    "reponses_role": "Réponses à l'enquête (oui / non) par fonction et question",
+    "reponses_service": "Réponses à l'enquête (oui / non) par service et question",
     "themes": "Témoignages par thème et qualité de la personne",
     "temoignages": "Témoignages par qualité de la personne",
     "cooccurrences": "Témoignages portant les deux thèmes",
+    "codage": "Témoignages codés à la main et par mots-clés",
+    "heure_inconnue": "Incidents sans heure (année du rapport)",
 }
 SINGLE = ("direction", "severity")
 
@@ -85,7 +89,7 @@ def read_counts(barometer_dir: Path) -> pd.DataFrame | None:
 
 def _title(table: str) -> str:
     if table.startswith("refus_"):
-        return f"Incidents des nuits d'hiver avec et sans refus ({table.removeprefix('refus_')})"
+        return f"Incidents des nuits avec et sans refus ({table.removeprefix('refus_')})"
     return TITLES.get(table, table)
 
 
@@ -127,6 +131,14 @@ def build_barometre_tables(
                             tuple(count_key(year, name, r, col) for r in t.values.index),
                         )
                     )
+    codage = by.get("codage")
+    if codage is not None and "total" in codage.values.index:
+        constraints.append(
+            Constraint(
+                count_key(year, "codage", "total", "temoignages"),
+                tuple(count_key(year, "codage", r, "temoignages") for r in ("manuel", "mots_cles")),
+            )
+        )
     for name in ("repondants_service", "repondants_role"):
         t = by.get(name)
         if t is not None and "total" in t.values.index:

@@ -93,6 +93,11 @@ def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) 
     years = [year - 1, year]
     inc = incidents[incidents["year"].isin(years)].copy()
     res.results["incidents"] = {str(y): int((inc["year"] == y).sum()) for y in years}
+    if "form_version" in inc:
+        res.results["form_versions"] = {
+            str(y): sorted(set(inc.loc[inc["year"] == y, "form_version"].fillna("").astype(str)))
+            for y in years
+        }
     for column, (codes, multiple) in vi.DIMENSIONS.items():
         table = vi.code_counts(inc, column, codes, multiple).reindex(columns=years, fill_value=0)
         res.add(column, table)
@@ -160,6 +165,10 @@ def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) 
     if window:
         res.add("fermeture", pd.DataFrame(window).T)
     res.results["hour_unknown"] = int(cur["hour"].isna().sum())
+    res.add(
+        "heure_inconnue",
+        pd.DataFrame({str(year): [res.results["hour_unknown"]]}, index=["incidents"]),
+    )
     if hours:
         frame = pd.DataFrame(hours).rename_axis("hour").astype("int64")
         res.frames["heures"] = frame.reset_index()
@@ -167,34 +176,40 @@ def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) 
     refusal = {}
     for service, unit in s.exposure.items():
         if unit == "nights" and len(refusals) and (refusals["partner_id"] == service).any():
-            refusal[service] = vi.refusal_nights(
-                incidents, contacts, refusals, service, year, winter
+            refusal[service] = r = vi.refusal_nights(
+                incidents, contacts, refusals, service, year, winter, s.refusal_min_nights
             )
-            r = refusal[service]
+            sides = {
+                "hiver_avec_refus": r["within_winter"]["incidents"][0],
+                "hiver_sans_refus": r["within_winter"]["incidents"][1],
+                "autres_nuits": r["winter_refusal_vs_other"]["incidents"][1],
+                "avec_refus": r["refusal_vs_none"]["incidents"][0],
+                "sans_refus": r["refusal_vs_none"]["incidents"][1],
+            }
             res.add(
                 f"refus_{service}",
-                pd.DataFrame(
-                    {"incidents": [r["incidents_with_refusal"], r["incidents_without_refusal"]]},
-                    index=["avec_refus", "sans_refus"],
-                ),
+                pd.DataFrame({"incidents": list(sides.values())}, index=list(sides)),
             )
     res.results["refusal_nights"] = refusal
     res.results["winter"] = list(winter)
-    links = vi.exclusion_links(incidents, contacts, year, s.exclusion_days)
-    res.results["exclusions"] = links
-    t = links["total"]
+    links = {y: vi.exclusion_links(incidents, contacts, y, s.exclusion_days) for y in years}
+    res.results["exclusions"] = links[year] | {"by_year": {str(y): v for y, v in links.items()}}
+    rows = ["exclusions", "exclusions_liees", "liees_personne", "incidents_exclusion",
+            "incidents_lies"]  # fmt: skip
     res.add(
         "exclusions",
         pd.DataFrame(
             {
-                str(year): [
-                    t["exclusions"],
-                    t["exclusions_linked"],
-                    t["incidents_exclusion"],
-                    t["incidents_exclusion_linked"],
+                str(y): [
+                    v["total"]["exclusions"],
+                    v["total"]["exclusions_linked"],
+                    v["linked_by_person"],
+                    v["total"]["incidents_exclusion"],
+                    v["total"]["incidents_exclusion_linked"],
                 ]
+                for y, v in links.items()
             },
-            index=["exclusions", "exclusions_liees", "incidents_exclusion", "incidents_lies"],
+            index=rows,
         ),
     )
 
@@ -242,6 +257,15 @@ def _survey(res: BarometerResults, survey: pd.DataFrame, s: BarometreSettings) -
         index=list(sv.OUTCOMES),
     )
     res.add("reponses", answers)
+    # The answers of each role and service: a comparison prints a group's share only when
+    # the group's « oui » and « non » are published cells.
+    for by in ("role", "service"):
+        group = survey[by].fillna("").astype(str)
+        cols = {}
+        for c in sv.OUTCOMES:
+            cols[f"{c}_oui"] = (values[c] == 1).groupby(group).sum()
+            cols[f"{c}_non"] = (values[c] == 0).groupby(group).sum()
+        res.add(f"reponses_{by}", pd.DataFrame(cols).sort_index().astype("int64"))
     for by in ("role", "service"):
         groups = survey.groupby(by).size()
         res.results["survey"][f"n_by_{by}"] = {str(k): int(v) for k, v in groups.items()}
@@ -258,6 +282,13 @@ def _themes(res: BarometerResults, testimonies: pd.DataFrame, s: BarometreSettin
     freq["total"] = codes.sum()
     res.add("themes", freq.astype("int64"))
     res.add("temoignages", roles.value_counts().rename("temoignages").to_frame())
+    res.add(
+        "codage",
+        pd.DataFrame(
+            {"temoignages": [info["hand_coded"], info["keyword_coded"], len(t)]},
+            index=["manuel", "mots_cles", "total"],
+        ),
+    )
     co = th.cooccurrence(codes)
     res.frames["cooccurrences"] = co.rename_axis("code").reset_index()
     res.add("cooccurrences", co)

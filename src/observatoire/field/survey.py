@@ -19,8 +19,10 @@ estimate covers (its headcount is reported as not covered); a respondent whose s
 not in the frame counts in the unweighted share only.
 
 Comparisons (roles, services): each group against the rest of the staff. The groups are unions of
-disjoint cells, so the two estimates are independent: a z-test on the difference, and Holm's
-correction over every test of the family (outcomes × groups).
+disjoint cells, so the two estimates are independent: a score test on the difference (the
+variance under the null, one pooled share, each side at its Kish effective size — a Wald
+variance is 0 for a small group whose answers are all alike), and Holm's correction over every
+test of the family (outcomes × groups).
 """
 
 from __future__ import annotations
@@ -230,8 +232,12 @@ def compare_groups(survey: pd.DataFrame, strata: Strata, by: str, min_n: int = 5
             if a is None or b is None or a.n < min_n or b.n < min_n:
                 continue
             diff = a.weighted - b.weighted
-            se = math.sqrt(a.se**2 + b.se**2)
-            p = float(2 * norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+            # Score test: the variance under H0 (one share p0 for both groups, each at its Kish
+            # effective size). The Wald variance of a small group whose answers are all alike
+            # is 0 (7 watchmen out of 7 « oui »): it would make any difference significant.
+            p0 = (a.weighted * a.kish_n + b.weighted * b.kish_n) / (a.kish_n + b.kish_n)
+            se = math.sqrt(p0 * (1 - p0) * (1 / a.kish_n + 1 / b.kish_n))
+            p = float(2 * norm.sf(abs(diff) / se)) if se > 0 else 1.0
             rows.append(
                 {
                     "outcome": code,

@@ -27,11 +27,17 @@ Estimands and rules:
   a constant rate across open hours the window's count, given the total, is binomial with
   p₀ = window hours / open hours: exact test and Clopper–Pearson CI carried to the rate ratio.
   (Attendance is not uniform over the evening: a ratio above 1 says *when*, not *why*.)
-* **Refusal nights.** Night shelter, winter nights of the report year: incidents per 1,000
-  occupied nights on nights with at least one refusal for lack of place over the same rate on
-  winter nights without refusal; exact conditional CI (exposure: occupied nights, so a fuller
-  house alone does not make the ratio). An incident before noon belongs to the night that began
-  the evening before.
+* **Refusal nights.** Night shelter, nights of the report year, per occupied night (so a
+  fuller house alone does not make the ratio), exact conditional CIs. The planted estimand is
+  winter nights with at least one refusal for lack of place over all other nights; but when
+  the shelter refuses someone almost every winter night, refusals and winter coincide and no
+  comparison can tell their effects apart. So: (a) winter nights with / without refusal, only
+  when both sides have ``refusal_min_nights`` nights; (b) winter nights with refusal / all
+  other nights (refusal and season mixed); (c) every night with refusal / without; (d) a
+  nightly count model with a refusal indicator and month effects (offset log occupied
+  nights), identified only by the months that hold both kinds of nights — it says what a
+  refusal changes at equal month, in those months. An incident before noon belongs to the
+  night that began the evening before.
 * **Exclusions.** An exclusion recorded as an exit reason (``exit_reason == "exclusion"``) is
   linked to an incident of the same service dated within ``exclusion_days`` days before the exit
   and, when the sheet carries the author's pseudonym, of the same person; the shares both ways.
@@ -71,8 +77,10 @@ __all__ = [
     "fit_trend",
     "incident_night",
     "monthly_exposure",
+    "night_panel",
     "monthly_panel",
     "rate_ratio_exact",
+    "refusal_model",
     "refusal_nights",
 ]
 
@@ -131,6 +139,16 @@ def daily_exposure(contacts: pd.DataFrame, service: str, unit: str) -> pd.Series
     if rows.empty:
         return pd.Series(dtype="float64")
     if unit == "nights":
+        # A stay still open at the export (no exit date, no night count) runs to the end of
+        # the last year the service's exports cover (yearly exports), not one night (the
+        # indicators' convention counts such a stay once; a rate needs the days of presence).
+        start = pd.to_datetime(rows["date_start"])
+        end = pd.to_datetime(rows["date_end"])
+        last = max(start.max(), end.max() if end.notna().any() else start.max())
+        last = pd.Timestamp(year=last.year, month=12, day=31)  # yearly exports: to 31 December
+        still_open = end.isna() & rows["nights"].isna()
+        span = (last + pd.Timedelta(days=1) - start).dt.days
+        rows = rows.assign(nights=rows["nights"].where(~still_open, span.astype("float64")))
         return nightly_counts(rows.assign(dispositif="_"), "_").astype("float64")
     day = pd.to_datetime(rows["date_start"]).dt.normalize()
     return day.value_counts().sort_index().astype("float64")
@@ -373,17 +391,19 @@ def _winter_days(year: int, winter: tuple[str, str]) -> pd.DatetimeIndex:
     return days[inside]
 
 
-def refusal_nights(
+def night_panel(
     incidents: pd.DataFrame,
     contacts: pd.DataFrame,
     refusals: pd.DataFrame,
     service: str,
     year: int,
     winter: tuple[str, str],
-) -> dict[str, Any]:
-    """Incident rate on winter nights with refusals over winter nights without (per occupied
-    night), with the per-night comparison beside it."""
-    days = _winter_days(year, winter)
+) -> pd.DataFrame:
+    """One row per night of ``year`` the service was occupied: ``night`` (the evening's date),
+    ``month``, ``occupied`` (persons sleeping), ``refused`` (at least one refusal for lack of
+    place that night), ``winter`` (inside the winter window) and ``incidents`` (the service's
+    incidents of that night, :func:`incident_night`)."""
+    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
     used = daily_exposure(contacts, service, "nights").reindex(days, fill_value=0)
     ref = refusals[refusals["partner_id"] == service] if len(refusals) else refusals
     refused = (
@@ -391,39 +411,143 @@ def refusal_nights(
         if len(ref)
         else pd.Series(dtype="float64")
     )
-    with_refusal = refused.reindex(days, fill_value=0) > 0
     rows = incidents[incidents["service"] == service]
     per_night = incident_night(rows).value_counts().reindex(days, fill_value=0)
-    open_nights = used > 0
-    a = with_refusal & open_nights
-    b = ~with_refusal & open_nights
+    panel = pd.DataFrame(
+        {
+            "night": days,
+            "month": days.month,
+            "occupied": used.to_numpy(dtype="float64"),
+            "refused": refused.reindex(days, fill_value=0).to_numpy() > 0,
+            "winter": days.isin(_winter_days(year, winter)),
+            "incidents": per_night.to_numpy(dtype="int64"),
+        }
+    )
+    return panel[panel["occupied"] > 0].reset_index(drop=True)
+
+
+def _compare(panel: pd.DataFrame, a: pd.Series, b: pd.Series) -> dict[str, Any]:
+    """Nights, occupied nights and incidents of the two sides, and the exact rate ratio per
+    occupied night (a over b) when both sides have occupied nights."""
+    out = {
+        "nights": [int(a.sum()), int(b.sum())],
+        "occupied": [float(panel.loc[a, "occupied"].sum()), float(panel.loc[b, "occupied"].sum())],
+        "incidents": [int(panel.loc[a, "incidents"].sum()), int(panel.loc[b, "incidents"].sum())],
+    }
+    if min(out["occupied"]) > 0:
+        out["rate_ratio"] = rate_ratio_exact(
+            out["incidents"][0], out["occupied"][0], out["incidents"][1], out["occupied"][1]
+        ).to_dict()
+    return out
+
+
+def refusal_model(panel: pd.DataFrame, min_nights: int) -> dict[str, Any]:
+    """Nightly incidents ~ refusal + month, offset log(occupied): Poisson, negative binomial
+    (NB2) when overdispersed (:data:`OVERDISPERSION`). The refusal effect is identified only by
+    months holding nights with AND without refusal; it is estimated when those months give at
+    least ``min_nights`` nights on each side (else ``computed`` is False with the reason)."""
+    by_month = panel.groupby("month")["refused"].agg(["sum", "size"])
+    mixed = by_month[(by_month["sum"] > 0) & (by_month["sum"] < by_month["size"])]
+    with_r = int(mixed["sum"].sum())
+    without_r = int((mixed["size"] - mixed["sum"]).sum())
     out: dict[str, Any] = {
-        "service": service,
-        "nights_with_refusal": int(a.sum()),
-        "nights_without_refusal": int(b.sum()),
-        "incidents_with_refusal": int(per_night[a].sum()),
-        "incidents_without_refusal": int(per_night[b].sum()),
-        "occupied_with_refusal": float(used[a].sum()),
-        "occupied_without_refusal": float(used[b].sum()),
+        "months_both": [int(m) for m in mixed.index],
+        "nights_identifying": [with_r, without_r],
         "computed": False,
     }
-    if a.sum() == 0 or b.sum() == 0:
-        out["reason"] = "pas de nuits d'hiver avec et sans refus à comparer"
+    if min(with_r, without_r) < min_nights:
+        out["reason"] = (
+            f"non estimable : les mois qui ont des nuits avec et sans refus n'en comptent que "
+            f"{with_r} avec et {without_r} sans (il en faut {min_nights} de chaque côté)"
+        )
         return out
-    out["per_occupied_night"] = rate_ratio_exact(
-        out["incidents_with_refusal"],
-        out["occupied_with_refusal"],
-        out["incidents_without_refusal"],
-        out["occupied_without_refusal"],
-    ).to_dict()
-    out["per_night"] = rate_ratio_exact(
-        out["incidents_with_refusal"],
-        float(a.sum()),
-        out["incidents_without_refusal"],
-        float(b.sum()),
-    ).to_dict()
-    out["computed"] = True
+    data = panel[panel["month"].isin(mixed.index)].reset_index(drop=True)
+    X = pd.DataFrame({"const": 1.0, "refus": data["refused"].astype("float64")})
+    for m in sorted(data["month"].unique())[1:]:
+        X[f"mois_{m}"] = (data["month"] == m).astype("float64")
+    y = data["incidents"].to_numpy(dtype="float64")
+    offset = np.log(data["occupied"].to_numpy(dtype="float64"))
+    if y.sum() == 0:
+        out["reason"] = "non estimable : aucun incident sur les mois qui comparent"
+        return out
+    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
+    dispersion = float(pois.pearson_chi2 / max(pois.df_resid, 1))
+    fit, family = pois, "poisson"
+    if dispersion > OVERDISPERSION:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
+                disp=0, maxiter=200, start_params=np.append(pois.params.to_numpy(), 0.1)
+            )
+        if nb.mle_retvals.get("converged", True) and np.all(np.isfinite(nb.bse)):
+            fit, family = nb, "negative binomial"
+    beta, se = float(fit.params["refus"]), float(fit.bse["refus"])
+    out.update(
+        computed=True,
+        family=family,
+        poisson_chi2_df=dispersion,
+        rate_ratio=math.exp(beta),
+        ci95=(math.exp(beta - 1.96 * se), math.exp(beta + 1.96 * se)),
+        p_value=float(fit.pvalues["refus"]),
+        nights=int(len(data)),
+    )
     return out
+
+
+def refusal_nights(
+    incidents: pd.DataFrame,
+    contacts: pd.DataFrame,
+    refusals: pd.DataFrame,
+    service: str,
+    year: int,
+    winter: tuple[str, str],
+    min_nights: int = 20,
+) -> dict[str, Any]:
+    """Incidents per occupied night and refusals for lack of place, three ways (all per
+    occupied night, exact conditional CIs):
+
+    * ``within_winter``: winter nights with refusal / winter nights without; kept only when
+      both sides have ``min_nights`` nights (else ``computed`` False and the reason in French:
+      when the shelter refuses someone almost every winter night there is nothing to compare);
+    * ``winter_refusal_vs_other``: winter nights with refusal / all other nights of the year
+      (the refusal nights of the cold months against the rest): it mixes the effect of refusals
+      with that of winter, which the data cannot separate when refusals and winter coincide;
+    * ``refusal_vs_none``: every night with refusal / every night without, all year;
+    * ``model``: :func:`refusal_model`, the refusal effect at equal month (only as far as
+      months hold both kinds of nights).
+    """
+    panel = night_panel(incidents, contacts, refusals, service, year, winter)
+    w, r = panel["winter"], panel["refused"]
+    within = _compare(panel, w & r, w & ~r)
+    within["computed"] = min(within["nights"]) >= min_nights and "rate_ratio" in within
+    if not within["computed"]:
+        within["reason"] = (
+            "non estimable : presque toutes les nuits d'hiver ont eu des refus "
+            f"({within['nights'][0]} sur {sum(within['nights'])})"
+            if within["nights"][0] >= within["nights"][1]
+            else "non estimable : presque aucune nuit d'hiver n'a eu de refus "
+            f"({within['nights'][0]} sur {sum(within['nights'])})"
+        )
+    other = _compare(panel, w & r, ~(w & r))
+    other["computed"] = "rate_ratio" in other
+    anyr = _compare(panel, r, ~r)
+    anyr["computed"] = "rate_ratio" in anyr
+    n_refused = int(r.sum())
+    return {
+        "service": service,
+        "min_nights": min_nights,
+        "within_winter": within,
+        "winter_refusal_vs_other": other,
+        "refusal_vs_none": anyr,
+        "model": refusal_model(panel, min_nights),
+        "confounding": {
+            "winter_nights": int(w.sum()),
+            "winter_nights_refused": int((w & r).sum()),
+            "refused_nights": n_refused,
+            "refused_nights_in_winter": int((w & r).sum()),
+        },
+        "computed": bool(other["computed"]),
+    }
 
 
 # --- exclusions ------------------------------------------------------------------------------
@@ -446,7 +570,11 @@ def exclusion_links(
     exc["exit"] = _exit_day(exc)
     exc = exc[exc["exit"].dt.year == year]
     services = sorted(exc["partner_id"].unique())
-    inc = incidents[pd.to_datetime(incidents["date"]).dt.year == year].copy()
+    # The incidents of the year, and those of the last days of the year before that may
+    # precede an exit of early January (linked, not counted as the year's incidents).
+    when = pd.to_datetime(incidents["date"])
+    start = pd.Timestamp(year=year, month=1, day=1)
+    inc = incidents[(when >= start - pd.Timedelta(days=days)) & (when.dt.year <= year)].copy()
     inc["day"] = pd.to_datetime(inc["date"]).dt.normalize()
     inc["_i"] = np.arange(len(inc))
     exc["_e"] = np.arange(len(exc))
@@ -464,7 +592,7 @@ def exclusion_links(
     same = (author == "") | (author == pairs["record_key"].fillna("").astype(str))
     pairs = pairs[(gap >= 0) & (gap <= days) & same]
     flagged = split_codes(inc["consequences"], ["exclusion"])["exclusion"] == 1
-    in_services = inc["service"].isin(services)
+    in_services = inc["service"].isin(services) & (inc["day"].dt.year == year)
     inc_excl = inc[flagged & in_services]
     per_service = []
     for s in services:

@@ -75,6 +75,9 @@ class BarometreSettings(Block):
     exclusion_days: Annotated[int, Field(ge=0, le=90)] = 7
     """An exclusion is linked to an incident of the same service at most this many days before
     the exit (0: the same day)."""
+    refusal_min_nights: Annotated[int, Field(ge=1, le=180)] = 20
+    """Nights needed on each side of a refusal-night comparison (winter nights with / without
+    refusal; months holding both, for the count model): below, « non estimable »."""
     staffing: dict[Slug, dict[Slug, Annotated[int, Field(ge=1)]]]
     """Headcount per service and role: the post-stratification frame of the worker survey."""
     codebook: dict[Slug, Theme]

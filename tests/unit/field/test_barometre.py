@@ -27,6 +27,9 @@ def settings():
     return fx.settings()
 
 
+WINTER = fx.WINTER
+
+
 def _within(estimate: float, truth: float, tol: float = 0.20) -> bool:
     return abs(estimate / truth - 1) <= tol
 
@@ -83,26 +86,108 @@ def test_exact_rate_ratio_is_calibrated_under_the_null():
 
 
 def test_refusal_nights_rate_ratio_covers_the_planted_one(baro):
-    """Both winters of the fixture pooled (one winter's CI is wide: see the report's)."""
+    """Both winters of the fixture pooled (one winter's CI is wide: see the report's); the
+    fixture refuses on 40 % of winter nights, so the within-winter comparison is estimable."""
     rs = [
         vi.refusal_nights(baro.incidents, baro.contacts, baro.refusals, "abri_nuit", y, fx.WINTER)
         for y in fx.YEARS
     ]
-    assert all(r["computed"] for r in rs)
-    pooled = vi.rate_ratio_exact(
-        *(
-            sum(r[k] for r in rs)
-            for k in (
-                "incidents_with_refusal",
-                "occupied_with_refusal",
-                "incidents_without_refusal",
-                "occupied_without_refusal",
-            )
-        )
-    )
+    assert all(r["within_winter"]["computed"] for r in rs)
+    x1, x0 = (sum(r["within_winter"]["incidents"][i] for r in rs) for i in (0, 1))
+    e1, e0 = (sum(r["within_winter"]["occupied"][i] for r in rs) for i in (0, 1))
+    pooled = vi.rate_ratio_exact(x1, e1, x0, e0)
     lo, hi = pooled.ci95
     assert lo < fx.REFUSAL_RR < hi and lo > 1
     assert _within(pooled.rate_ratio, fx.REFUSAL_RR, 0.25)
+
+
+def _shelter_year(
+    rng, refusal_p: dict[int, float], rr_refusal: float, rr_winter: float, only_winter: bool
+):
+    """One year of a shelter: 60 persons a night, refusals with a probability per month,
+    incidents at 22 h (no night shift) at 4 per 1,000 nights × the planted ratios."""
+    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
+    winter = np.asarray((days.month >= 11) | (days.month <= 3))
+    p = np.array([refusal_p.get(m, 0.0) for m in days.month])
+    refused = rng.random(len(days)) < p
+    occupied = np.full(len(days), 60)
+    effect = np.where(refused & (winter if only_winter else True), rr_refusal, 1.0)
+    lam = occupied * 4 / 1000 * effect * np.where(winter, rr_winter, 1.0)
+    n = rng.poisson(lam)
+    contacts = pd.DataFrame(
+        {
+            "partner_id": "abri_nuit",
+            "date_start": np.repeat(days.values, occupied),
+            "date_end": np.repeat(days.values, occupied) + np.timedelta64(1, "D"),
+            "nights": 1.0,
+        }
+    )
+    refusals = pd.DataFrame(
+        {"partner_id": "abri_nuit", "date": days, "refusals": refused.astype("int64") * 3}
+    )
+    incidents = pd.DataFrame(
+        {
+            "service": "abri_nuit",
+            "date": np.repeat(days.values, n),
+            "hour": pd.array(np.full(n.sum(), 22), dtype="Int64"),
+        }
+    )
+    return incidents, contacts, refusals
+
+
+def test_refusal_nights_when_almost_every_winter_night_refuses():
+    """The sample's situation: refusals on ~97 % of winter nights and some shoulder months.
+    Planted: ×2 on winter nights with refusal only, no season effect otherwise (the
+    generator's estimand). Pooled over 6 simulated years (one year: CI too wide to test)."""
+    rng = np.random.default_rng(11)
+    months = {1: 0.97, 2: 0.97, 3: 0.95, 4: 0.7, 5: 0.3, 10: 0.6, 11: 0.9, 12: 0.97}
+    rs = [
+        vi.refusal_nights(*_shelter_year(rng, months, 2.0, 1.0, True), "abri_nuit", 2024,
+                          WINTER, 20)
+        for _ in range(6)
+    ]  # fmt: skip
+    for r in rs:
+        w = r["within_winter"]
+        assert not w["computed"]
+        assert w["reason"].startswith("non estimable : presque toutes les nuits d'hiver")
+        assert f"({w['nights'][0]} sur {sum(w['nights'])})" in w["reason"]
+        assert r["confounding"]["winter_nights_refused"] == w["nights"][0]
+    x1, x0 = (sum(r["winter_refusal_vs_other"]["incidents"][i] for r in rs) for i in (0, 1))
+    e1, e0 = (sum(r["winter_refusal_vs_other"]["occupied"][i] for r in rs) for i in (0, 1))
+    pooled = vi.rate_ratio_exact(x1, e1, x0, e0)
+    assert pooled.ci95[0] < 2.0 < pooled.ci95[1]
+    assert _within(pooled.rate_ratio, 2.0, 0.2)
+
+
+def test_refusal_model_separates_refusal_from_season_when_months_hold_both():
+    """Planted: ×2 on every night with refusal, ×1.8 in winter, refusals more frequent in
+    winter (80 % of nights against 30 %). The winter-refusal / other comparison mixes both
+    (≈ 2.6 expected), the month-adjusted model recovers the refusal's 2."""
+    rng = np.random.default_rng(12)
+    months = {m: 0.8 if m in (11, 12, 1, 2, 3) else 0.3 for m in range(1, 13)}
+    panels = []
+    for _ in range(4):
+        i, c, r = _shelter_year(rng, months, 2.0, 1.8, False)
+        panels.append(vi.night_panel(i, c, r, "abri_nuit", 2024, WINTER))
+    panel = pd.concat(panels, ignore_index=True)
+    model = vi.refusal_model(panel, 20)
+    assert model["computed"] and len(model["months_both"]) == 12
+    assert model["ci95"][0] < 2.0 < model["ci95"][1]
+    assert _within(model["rate_ratio"], 2.0, 0.25)
+    wr = panel["winter"] & panel["refused"]
+    naive = vi.rate_ratio_exact(
+        int(panel.loc[wr, "incidents"].sum()), float(panel.loc[wr, "occupied"].sum()),
+        int(panel.loc[~wr, "incidents"].sum()), float(panel.loc[~wr, "occupied"].sum()),
+    )  # fmt: skip
+    assert naive.ci95[0] > 2.0  # season and refusal mixed: the confounded comparison
+
+
+def test_refusal_model_not_estimable_without_mixed_months():
+    rng = np.random.default_rng(13)
+    inc, contacts, refusals = _shelter_year(rng, {1: 1.0, 2: 1.0, 12: 1.0}, 2.0, 1.0, True)
+    r = vi.refusal_nights(inc, contacts, refusals, "abri_nuit", 2024, WINTER, 20)
+    assert not r["model"]["computed"] and r["model"]["reason"].startswith("non estimable")
+    assert r["winter_refusal_vs_other"]["computed"]
 
 
 def test_exclusions_linked_by_service_window_and_person(baro):

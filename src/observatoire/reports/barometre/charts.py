@@ -1,14 +1,16 @@
 """The barometer's charts, in the house style (:mod:`observatoire.reports.charts`).
 
-Counts are drawn from *published cells* only (a hidden cell is drawn as nothing and named in
-the CSV with its « < k » / « s » text); estimates (shares, rate ratios) come with their CI. Each
-function returns the figure and the frame it drew, written as CSV beside the PNG."""
+Counts are drawn from *published cells* only (a hidden cell is drawn as no bar, its « < k » /
+« s » text written at its place and in the CSV); estimates (shares, rate ratios) come with
+their CI. Each function returns the figure and the frame it drew, written as CSV beside the
+PNG."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from observatoire.core.formatting import MOIS_ABREGES
 from observatoire.reports.charts import MUTED, PALETTE, french_axis, new_figure
@@ -18,7 +20,7 @@ __all__ = ["hours_chart", "months_chart", "survey_chart"]
 
 def months_chart(cells: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     """Incidents per month, one line per year; ``cells``: month, year, value (NaN hidden), text."""
-    fig, ax = new_figure(7.5)
+    fig, ax = new_figure(5.5)  # lower than the default: the two rate tables fit below it
     for i, (year, g) in enumerate(cells.groupby("year")):
         g = g.sort_values("month")
         ax.plot(g["month"], g["value"], marker="o", color=PALETTE[i % len(PALETTE)],
@@ -27,7 +29,7 @@ def months_chart(cells: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ax.set_xticklabels(MOIS_ABREGES)
     ax.set_ylabel("Incidents enregistrés")
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, loc="upper left", ncols=2)
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)  # above the axes
     french_axis(ax)
     drawn = cells.rename(columns={"month": "mois", "year": "annee", "value": "incidents",
                                   "text": "texte_publie"})  # fmt: skip
@@ -38,7 +40,7 @@ def hours_chart(cells: pd.DataFrame, labels: dict[str, str]) -> tuple[Figure, pd
     """Incidents by hour of the day, one panel per service, the opening hours in colour and
     the closing window darker; ``cells``: service, hour, value, text, open, closing."""
     services = list(dict.fromkeys(cells["service"]))
-    fig, axes = new_figure(5.5 * len(services) + 1, nrows=len(services), sharex=True)
+    fig, axes = new_figure(4.2 * len(services) + 1, nrows=len(services), sharex=True)
     axes = np.atleast_1d(axes)
     for ax, service in zip(axes, services, strict=True):
         g = cells[cells["service"] == service].sort_values("hour")
@@ -47,8 +49,16 @@ def hours_chart(cells: pd.DataFrame, labels: dict[str, str]) -> tuple[Figure, pd
             for o, c in zip(g["open"], g["closing"], strict=True)
         ]
         ax.bar(g["hour"], g["value"].fillna(0), color=colours, width=0.8, lw=0)
+        # A hidden cell (« < k », « s ») is not drawn as a bar: its published text is written
+        # at the foot of its hour, so an empty hour never reads as « no incident ».
+        for hour, text in zip(g.loc[g["value"].isna(), "hour"], g.loc[g["value"].isna(), "text"],
+                              strict=True):  # fmt: skip
+            ax.annotate(str(text).replace("\u202f", " "), (hour, 0), xytext=(0, 2),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=6,
+                        rotation=90, color=MUTED)  # fmt: skip
         ax.set_title(labels.get(service, service), loc="left", fontsize=9)
         ax.set_ylabel("Incidents")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         french_axis(ax)
     axes[-1].set_xticks(range(0, 24, 2))
     axes[-1].set_xticklabels([f"{h} h" for h in range(0, 24, 2)])
@@ -71,7 +81,9 @@ def survey_chart(frame: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ax.set_yticklabels(f["label"], fontsize=8)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}".replace("%", " %"))
-    ax.legend(frameon=False, loc="lower right", fontsize=8)
+    ax.legend(
+        frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=2, fontsize=8
+    )  # below the axes: inside, it covered the last question's points
     drawn = frame.rename(
         columns={
             "label": "question",

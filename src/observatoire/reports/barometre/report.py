@@ -126,9 +126,9 @@ def _p(p: float | None) -> str:
 
 
 def _change(a: float | None, b: float | None) -> str:
-    """« plus » / « moins » between two published counts."""
+    """« plus » / « moins » between two published counts (« – » when one is not published)."""
     if a is None or b is None:
-        return NOT_PUBLISHED
+        return "–"
     if b == a:
         return "="
     return f"{'+' if b > a else '−'}{num(abs(b - a))}"  # no space: « + 1 » would be a list
@@ -140,51 +140,62 @@ def _save(fig, drawn: pd.DataFrame, fig_dir: Path, name: str) -> str:
     return f"{FOLDER}/{name}.png"
 
 
-def _dimension_table(cells: Cells, name: str, years: list[int]) -> str:
-    rows = []
+def _dimension_table(
+    cells: Cells, name: str, years: list[int], form_changed: bool = False
+) -> tuple[str, list[str]]:
+    """The table of one dimension, and the labels of the codes that were never used in the
+    earlier year while the form changed (a code added to the form: not an evolution)."""
+    rows, new_codes = [], []
     for code, label in LABELS[name].items():
         if not cells.has(name, code, years[-1]):
             continue
         texts = [cells.text(name, code, y) for y in years]
-        rows.append(
-            (label, *texts, _change(cells.value(name, code, years[0]),
-                                    cells.value(name, code, years[-1])))
-        )  # fmt: skip
+        before, now = cells.value(name, code, years[0]), cells.value(name, code, years[-1])
+        if form_changed and before == 0 and now:
+            new_codes.append(label)
+            rows.append((f"{label} ¹", *texts, "–"))
+            continue
+        rows.append((label, *texts, _change(before, now)))
+    other = LABELS[name].get("autre")
+    if new_codes and other:  # the added code's incidents were « autre » before: no evolution
+        rows = [(f"{r[0]} ¹", *r[1:-1], "–") if r[0] == other else r for r in rows]
     frame = pd.DataFrame(rows, columns=[DIMENSION_TITLES[name], *map(str, years), "Évolution"])
-    return _md_table(frame)
+    return _md_table(frame), new_codes
 
 
-def _rates(res: dict, cells: Cells, names: dict[str, str], years: list[int]) -> tuple[str, list]:
-    rows, findings = [], []
+def _rates(
+    res: dict, cells: Cells, names: dict[str, str], years: list[int], fig_dir: Path | None = None
+) -> tuple[str, str]:
+    """Two tables (one of 7 columns wrapped every service name over four lines): incidents
+    per service with the change, and activity with the rate per 1,000 of both years."""
+    counts, rates = [], []
     by = {(r["service"], r["year"]): r for r in res.get("rates", [])}
     for service in sorted({s for s, _ in by}):
-        cols = [names.get(service, service)]
-        rates = []
+        unit = UNIT[next(r["unit"] for (s, _), r in by.items() if s == service)]
+        name = names.get(service, service)
+        texts, values, activity, rate = [], [], [], []
         for y in years:
             r = by.get((service, y))
-            if r is None or not cells.has("services", service, y):
-                cols += ["–", "–", "–"]
-                rates.append(None)
-                continue
-            published = cells.value("services", service, y) is not None
-            rate = r["rate_per_1000"] if published else None
-            cols += [
-                cells.text("services", service, y),
-                f"{num(r['exposure'])} {UNIT[r['unit']]}",
-                num(rate, 1) if rate is not None else NOT_PUBLISHED,
-            ]
-            rates.append(rate)
-        rows.append(cols)
-        if all(x is not None for x in rates) and rates[0]:
-            unit = UNIT[by[(service, years[-1])]["unit"]]
-            findings.append(
-                f"{names.get(service, service)} : {num(rates[-1], 1)} incidents pour 1 000 {unit} "
-                f"en {years[-1]} contre {num(rates[0], 1)} en {years[0]}."
-            )
-    columns = ["Service"]
-    for y in years:
-        columns += [f"Incidents {y}", f"Exposition {y}", f"Taux ‰ {y}"]
-    return _md_table(pd.DataFrame(rows, columns=columns)), findings
+            if not cells.has("services", service, y):
+                texts.append("–")
+                values.append(None)
+            else:
+                texts.append(cells.text("services", service, y))
+                values.append(cells.value("services", service, y))
+            activity.append(num(r["exposure"]) if r else "–")
+            ok = r is not None and values[-1] is not None
+            rate.append(num(r["rate_per_1000"], 1) if ok else "–")
+        counts.append((name, *texts, _change(*values)))
+        rates.append((name, unit, *activity, *rate))
+    count_table = _md_table(
+        pd.DataFrame(counts, columns=["Service", *map(str, years), "Évolution"])
+    )
+    rate_cols = ["Service", "Unité", *(f"Activité {y}" for y in years)]
+    rate_cols += [f"Taux ‰ {y}" for y in years]
+    frame = pd.DataFrame(rates, columns=rate_cols)
+    if fig_dir is not None:  # activity is not a person count: its figures as CSV beside
+        write_safe_csv(frame, fig_dir / "activite-et-taux.csv", quote_all=False)
+    return count_table, _md_table(frame)
 
 
 def _all_published(cells: Cells, table: str, rows, cols) -> bool:
@@ -201,23 +212,14 @@ def _trend(res: dict, cells: Cells, years: list[int]) -> dict[str, Any]:
     fam = {"poisson": "Poisson", "negative binomial": "binomiale négative",
            "quasi-poisson": "quasi-Poisson"}.get(t["family"], t["family"])  # fmt: skip
     naive = t["naive"]
-    diag = _md_table(
-        pd.DataFrame(
-            [
-                ("Famille retenue", fam),
-                ("Mois × services", f"{num(t['n_months'])} × {num(t['n_services'])}"),
-                ("χ² de Pearson / ddl (Poisson)", num(t["poisson_chi2_df"], 2)),
-                ("Test de Cameron–Trivedi (p)", _p(t["cameron_trivedi_p"])),
-                ("χ² de Pearson / ddl (modèle retenu)", num(t["pearson_chi2_df"], 2)),
-                ("α de la binomiale négative",
-                 num(t["alpha"], 3) if t.get("alpha") is not None else "–"),
-                ("Autocorrélation des résidus (1 mois)", num(t["acf1"], 2)),
-                ("Ljung–Box (p)", _p(t["ljung_box_p"])),
-            ],
-            columns=["Diagnostic", "Valeur"],
-        ),
-        "lr",
-    )  # fmt: skip
+    alpha = f" ; α de la binomiale négative {num(t['alpha'], 3)}" if t.get("alpha") else ""
+    diag = (
+        f"{num(t['n_months'])} mois × {num(t['n_services'])} services ; χ² de Pearson / ddl "
+        f"{num(t['poisson_chi2_df'], 2)} pour le modèle de Poisson (test de Cameron–Trivedi : "
+        f"p {_p(t['cameron_trivedi_p'])}) et {num(t['pearson_chi2_df'], 2)} pour le modèle "
+        f"retenu{alpha} ; autocorrélation des résidus d'un mois au suivant "
+        f"{num(t['acf1'], 2)} (Ljung–Box : p {_p(t['ljung_box_p'])})."
+    )
     return {
         "computed": True,
         "family": fam,
@@ -249,8 +251,7 @@ def _closing(res: dict, cells: Cells, names: dict[str, str]) -> tuple[str | None
                 window,
                 cells.text("fermeture", service, "fenetre"),
                 cells.text("fermeture", service, "autres_heures"),
-                NOT_PUBLISHED if hidden else num(rr["rate_ratio"], 2),
-                "–" if hidden else _ci(*rr["ci95"]),
+                NOT_PUBLISHED if hidden else f"{num(rr['rate_ratio'], 1)} ({_ci(*rr['ci95'], 1)})",
                 "–" if hidden else _p(rr["p_value"]),
             )
         )
@@ -263,42 +264,118 @@ def _closing(res: dict, cells: Cells, names: dict[str, str]) -> tuple[str | None
     if not rows:
         return None, findings
     cols = [
-        "Service", "Ouverture", "Fenêtre de fermeture", "Incidents (fenêtre)",
-        "Incidents (autres heures)", "Rapport de taux par heure", "IC 95 % exact", "p",
+        "Service", "Ouverture", "Fenêtre", "Dans la fenêtre", "Autres heures",
+        "Rapport par heure (IC 95 % exact)", "p",
     ]  # fmt: skip
-    return _md_table(pd.DataFrame(rows, columns=cols), "lllrrrrr"), findings
+    return _md_table(pd.DataFrame(rows, columns=cols), "lllrrrr"), findings
 
 
-def _refusals(res: dict, cells: Cells, names: dict[str, str]) -> tuple[str | None, list[str]]:
-    rows, findings = [], []
+MONTHS_SHORT = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                "septembre", "octobre", "novembre", "décembre")  # fmt: skip
+
+
+def _rr_text(rr: dict, digits: int = 2) -> str:
+    return (
+        f"{num(rr['rate_ratio'], digits)} (IC 95 % exact {_ci(*rr['ci95'], digits)}, "
+        f"p {_p(rr['p_value'])})"
+    )
+
+
+def _refusals(
+    res: dict, cells: Cells, names: dict[str, str], fig_dir: Path | None = None
+) -> tuple[list[dict], list[str]]:
+    """Per night service with refusals: the nights table (published incident cells) and the
+    three comparisons and the model, each printed only when its cells are published."""
+    out, findings = [], []
     for service, r in (res.get("refusal_nights") or {}).items():
-        if not r.get("computed"):
+        if "within_winter" not in r:
             continue
         table = f"refus_{service}"
-        hidden = not _all_published(cells, table, ["avec_refus", "sans_refus"], ["incidents"])
-        per = r["per_occupied_night"]
+
+        def ok(*rows: str) -> bool:
+            return _all_published(cells, table, rows, ["incidents"])  # noqa: B023
+
         name = names.get(service, service)
-        for label, key, nights, occ in (
-            ("Nuits avec refus", "avec_refus", "nights_with_refusal", "occupied_with_refusal"),
-            ("Autres nuits", "sans_refus", "nights_without_refusal", "occupied_without_refusal"),
-        ):
-            rows.append((name, label, num(r[nights]), num(r[occ]),
-                         cells.text(table, key, "incidents")))  # fmt: skip
-        rows.append(
-            (name, "Rapport de taux (par nuitée)", "", "",
-             NOT_PUBLISHED if hidden
-             else f"{num(per['rate_ratio'], 2)} (IC 95 % {_ci(*per['ci95'])})")
-        )  # fmt: skip
-        if not hidden:
-            findings.append(
-                f"{name}, nuits d'hiver : {num(per['rate_ratio'], 1)} fois plus d'incidents "
-                f"par nuitée les nuits où des personnes ont été refusées faute de place "
-                f"(IC 95 % {_ci(*per['ci95'], 1)}, p {_p(per['p_value'])})."
+        w, o, a = r["within_winter"], r["winter_refusal_vs_other"], r["refusal_vs_none"]
+        lines = [
+            ("Nuits d'hiver avec refus", w, 0, "hiver_avec_refus"),
+            ("Nuits d'hiver sans refus", w, 1, "hiver_sans_refus"),
+            ("Toutes les autres nuits de l'année", o, 1, "autres_nuits"),
+            ("Nuits avec refus (toute l'année)", a, 0, "avec_refus"),
+            ("Nuits sans refus (toute l'année)", a, 1, "sans_refus"),
+        ]
+        rows = [
+            (label, num(c["nights"][i]), num(c["occupied"][i]), cells.text(table, key, "incidents"))
+            for label, c, i, key in lines
+        ]
+        frame = pd.DataFrame(rows, columns=["Nuits", "Nombre", "Nuitées occupées", "Incidents"])
+        if fig_dir is not None:  # nights and occupied nights (not persons) as CSV beside
+            write_safe_csv(frame, fig_dir / f"nuits-refus-{service}.csv", quote_all=False)
+        comparisons = []
+        if o.get("computed") and ok("hiver_avec_refus", "autres_nuits"):
+            comparisons.append(
+                "**Nuits d'hiver avec refus / toutes les autres nuits** : "
+                + _rr_text(o["rate_ratio"])
+                + ". Ce rapport mêle l'effet des refus et celui de l'hiver."
             )
-    if not rows:
-        return None, findings
-    cols = ["Service", "Nuits", "Nombre de nuits", "Nuitées occupées", "Incidents"]
-    return _md_table(pd.DataFrame(rows, columns=cols), "llrrr"), findings
+            findings.append(
+                f"{name} : {num(o['rate_ratio']['rate_ratio'], 1)} fois plus d'incidents par "
+                f"nuitée les nuits d'hiver où des personnes ont été refusées faute de place "
+                f"que les autres nuits de l'année (IC 95 % {_ci(*o['rate_ratio']['ci95'], 1)}) ; "
+                "l'effet des refus ne se sépare pas de celui de l'hiver."
+            )
+        elif o.get("computed"):
+            comparisons.append(
+                f"**Nuits d'hiver avec refus / toutes les autres nuits** : {NOT_PUBLISHED}."
+            )
+        if a.get("computed"):
+            comparisons.append(
+                "**Nuits avec refus / nuits sans refus, toute l'année** : "
+                + (_rr_text(a["rate_ratio"]) if ok("avec_refus", "sans_refus") else NOT_PUBLISHED)
+                + "."
+            )
+        if w.get("computed"):
+            comparisons.append(
+                "**Hiver seul, nuits avec refus / sans refus** : "
+                + (
+                    _rr_text(w["rate_ratio"])
+                    if ok("hiver_avec_refus", "hiver_sans_refus")
+                    else NOT_PUBLISHED
+                )
+                + "."
+            )
+        else:
+            comparisons.append(f"**Hiver seul, nuits avec refus / sans refus** : {w['reason']}.")
+        m = r.get("model") or {}
+        months = ", ".join(MONTHS_SHORT[i - 1] for i in m.get("months_both", []))
+        if m.get("computed") and ok("avec_refus", "sans_refus"):
+            fam = "Poisson" if m["family"] == "poisson" else "binomiale négative"
+            comparisons.append(
+                f"**À mois égal (modèle de {fam})** : {num(m['rate_ratio'], 2)} (IC 95 % "
+                f"{_ci(*m['ci95'])}, p {_p(m['p_value'])}), estimé sur les seuls mois qui ont "
+                f"des nuits avec et sans refus ({months} : {num(m['nights_identifying'][0])} "
+                f"nuits avec refus, {num(m['nights_identifying'][1])} sans)."
+            )
+        elif m.get("computed"):
+            comparisons.append(f"**À mois égal (modèle)** : {NOT_PUBLISHED}.")
+        else:
+            comparisons.append(f"**À mois égal (modèle)** : {m.get('reason', 'non calculé')}.")
+        conf = r["confounding"]
+        out.append(
+            {
+                "name": name,
+                "csv": f"nuits-refus-{service}.csv",
+                "table": _md_table(frame, "lrrr"),
+                "comparisons": comparisons,
+                "winter_nights": num(conf["winter_nights"]),
+                "winter_refused": num(conf["winter_nights_refused"]),
+                "refused": num(conf["refused_nights"]),
+                "refused_winter": num(conf["refused_nights_in_winter"]),
+                "min_nights": num(r["min_nights"]),
+                "months": months,
+            }
+        )
+    return out, findings
 
 
 def _share(cells: Cells, table: str, num_row: str, den_row: str, col: str) -> str:
@@ -308,35 +385,43 @@ def _share(cells: Cells, table: str, num_row: str, den_row: str, col: str) -> st
     return pct(a / b, 0)
 
 
-def _exclusions(res: dict, cells: Cells, year: int) -> dict[str, Any] | None:
+def _exclusions(res: dict, cells: Cells, years: list[int]) -> dict[str, Any] | None:
     links = res.get("exclusions")
+    year = years[-1]
     if not links or not cells.has("exclusions", "exclusions", year):
         return None
-    rows = [
+    years = [y for y in years if cells.has("exclusions", "exclusions", y)]
+    labels = [
         ("Exclusions enregistrées comme motif de sortie", "exclusions"),
         ("… précédées d'un incident relié", "exclusions_liees"),
+        ("… dont par le pseudonyme de l'auteur", "liees_personne"),
         ("Incidents ayant pour suite une exclusion", "incidents_exclusion"),
         ("… suivis d'une exclusion enregistrée", "incidents_lies"),
     ]
-    table = _md_table(
-        pd.DataFrame(
-            [(label, cells.text("exclusions", key, year)) for label, key in rows],
-            columns=["", str(year)],
-        ),
-        "lr",
-    )
+    rows = [
+        (label, *(cells.text("exclusions", key, y) for y in years))
+        for label, key in labels
+        if all(cells.has("exclusions", key, y) for y in years)
+    ]
+    table = _md_table(pd.DataFrame(rows, columns=["", *map(str, years)]), "l" + "r" * len(years))
+    services = sorted({s["service"] for v in (links.get("by_year") or {"": links}).values()
+                       for s in v["services"]})  # fmt: skip
     return {
         "table": table,
+        "years": years,
         "days": links["days"],
         "share_exclusions": _share(cells, "exclusions", "exclusions_liees", "exclusions", year),
+        "share_person": _share(cells, "exclusions", "liees_personne", "exclusions", year)
+        if cells.has("exclusions", "liees_personne", year)
+        else NOT_PUBLISHED,
         "share_incidents": _share(
             cells, "exclusions", "incidents_lies", "incidents_exclusion", year
         ),
-        "services": ", ".join(s["service"] for s in links["services"]),
+        "services": services,
     }
 
 
-def _survey(res: dict, cells: Cells, fig_dir: Path) -> dict[str, Any]:
+def _survey(res: dict, cells: Cells, fig_dir: Path, names: dict[str, str]) -> dict[str, Any]:
     s = res.get("survey") or {}
     if not s.get("computed"):
         return {"computed": False, "reason": s.get("reason", "enquête absente")}
@@ -375,20 +460,36 @@ def _survey(res: dict, cells: Cells, fig_dir: Path) -> dict[str, Any]:
         fig, frame = survey_chart(pd.DataFrame(drawn))
         figure = _save(fig, frame, fig_dir, "enquete-prevalences")
     comparisons = []
-    for by, table in (("role", "repondants_role"), ("service", "repondants_service")):
+    for by in ("role", "service"):
+        table = f"reponses_{by}"
         for r in s.get(f"{by}s", []):
-            group = r[by]
-            if (
-                not cells.has(table, group, "repondants")
-                or cells.value(table, group, "repondants") is None
-            ):
-                continue
-            if r["p_holm"] < 0.05:
+            group, code = r[by], r["outcome"]
+            published = (
+                cells.has(table, group, f"{code}_oui")
+                and cells.value(table, group, f"{code}_oui") is not None
+                and cells.value(table, group, f"{code}_non") is not None
+            )
+            if r["p_holm"] < 0.05 and published:
+                label = ROLE_LABELS.get(group, group) if by == "role" else names.get(group, group)
                 comparisons.append(
-                    f"{ROLE_LABELS.get(group, group)} — {OUTCOMES[r['outcome']].lower()} : "
-                    f"{pct(r['share_group'], 0)} contre {pct(r['share_rest'], 0)} pour le reste "
-                    f"du personnel (p ajusté de Holm {_p(r['p_holm'])})."
+                    (
+                        label,
+                        OUTCOMES[code],
+                        pct(r["share_group"], 0),
+                        pct(r["share_rest"], 0),
+                        _p(r["p_holm"]),
+                    )
                 )
+    comparison_table = None
+    if comparisons:
+        comparison_table = _md_table(
+            pd.DataFrame(
+                comparisons,
+                columns=["Groupe", "Question", "Groupe (redressé)", "Reste du personnel",
+                         "p (Holm)"],
+            ),
+            "llrrr",
+        )  # fmt: skip
     n_roles = sum(1 for _ in s.get("roles", []))
     resp = [
         (ROLE_LABELS.get(r, r), cells.text("repondants_role", r, "repondants"))
@@ -404,7 +505,7 @@ def _survey(res: dict, cells: Cells, fig_dir: Path) -> dict[str, Any]:
         "out_of_frame": s["out_of_frame"],
         "collapsed": len(s["collapsed"]),
         "figure": figure,
-        "comparisons": comparisons,
+        "comparisons": comparison_table,
         "n_tests": n_roles + len(s.get("services", [])),
         "resp_table": _md_table(pd.DataFrame(resp, columns=["Fonction", "Répondants"]), "lr"),
     }
@@ -428,7 +529,9 @@ def _themes(res: dict, cells: Cells) -> dict[str, Any]:
     cols = ["Thème", *(ROLE_LABELS[r] for r in roles), "Total", "κ mots-clés / codage manuel"]
     freq = _md_table(pd.DataFrame(rows, columns=cols))
     codes = list(codebook)
-    short = {c: codebook[c]["label"] for c in codes}
+    # First word of each label (« Règles », « Peur »): six full labels as column headers ran
+    # into each other; the full labels are in the frequency table just above.
+    short = {c: codebook[c]["label"].split()[0] for c in codes}
     co_rows = [
         (short[a], *(cells.text("cooccurrences", a, b) if j > i else ("" if j < i else
          cells.text("cooccurrences", a, b)) for j, b in enumerate(codes)))
@@ -438,9 +541,9 @@ def _themes(res: dict, cells: Cells) -> dict[str, Any]:
     definitions = [f"**{c['label']}** : {c['definition']}" for c in codebook.values()]
     return {
         "computed": True,
-        "n": num(t["testimonies"]),
-        "hand": num(t["hand_coded"]),
-        "keyword": num(t["keyword_coded"]),
+        "n": cells.text("codage", "total", "temoignages"),
+        "hand": cells.text("codage", "manuel", "temoignages"),
+        "keyword": cells.text("codage", "mots_cles", "temoignages"),
         "frequencies": freq,
         "cooccurrence": co,
         "definitions": definitions,
@@ -462,11 +565,17 @@ def barometre_context(res: dict, cells: Cells, names: dict[str, str], fig_dir: P
             f"{totals[1]} incidents enregistrés en {year} ({totals[0]} en {year - 1}) dans les "
             "fiches des services."
         )
-        ctx["dimensions"] = {
-            name: _dimension_table(cells, name, years) for name in LABELS if cells.has(
-                name, next(iter(LABELS[name])), year)
-        }  # fmt: skip
-        ctx["rates"], rate_findings = _rates(res, cells, names, years)
+        versions = res.get("form_versions") or {}
+        form_changed = len({tuple(v) for v in versions.values()}) > 1
+        ctx["form_versions"] = {y: ", ".join(v) for y, v in versions.items()}
+        ctx["dimensions"], ctx["new_codes"] = {}, {}
+        for name in LABELS:
+            if cells.has(name, next(iter(LABELS[name])), year):
+                table, new_codes = _dimension_table(cells, name, years, form_changed)
+                ctx["dimensions"][name] = table
+                if new_codes:
+                    ctx["new_codes"][name] = new_codes
+        ctx["service_counts"], ctx["rates"] = _rates(res, cells, names, years, fig_dir)
         ctx["trend"] = _trend(res, cells, years)
         if ctx["trend"]["computed"]:
             tr = ctx["trend"]
@@ -476,8 +585,6 @@ def barometre_context(res: dict, cells: Cells, names: dict[str, str], fig_dir: P
                 + ("" if tr["significant"] else " : pas d'évolution établie")
                 + "."
             )
-        findings += rate_findings[:0]
-        ctx["rate_findings"] = rate_findings
         months = pd.DataFrame(
             [
                 {"month": m, "year": y, "value": cells.value("mois", m, y),
@@ -504,19 +611,28 @@ def barometre_context(res: dict, cells: Cells, names: dict[str, str], fig_dir: P
             fig, drawn = hours_chart(pd.DataFrame(closing_rows), names)
             ctx["hours_figure"] = _save(fig, drawn, fig_dir, "incidents-par-heure")
         ctx["closing"], closing_findings = _closing(res, cells, names)
-        ctx["hour_unknown"] = num(res.get("hour_unknown", 0))
-        ctx["refusals"], refusal_findings = _refusals(res, cells, names)
+        ctx["hour_unknown"] = (
+            cells.text("heure_inconnue", "incidents", year)
+            if cells.has("heure_inconnue", "incidents", year)
+            else NOT_PUBLISHED
+        )
+        ctx["refusals"], refusal_findings = _refusals(res, cells, names, fig_dir)
         findings += closing_findings + refusal_findings
         winter = res.get("winter") or ["11-01", "03-31"]
         ctx["winter_text"] = _winter_text(winter)
-        ctx["exclusions"] = _exclusions(res, cells, year)
+        ctx["exclusions"] = _exclusions(res, cells, years)
+        if ctx["exclusions"]:
+            ctx["exclusions"]["services"] = ", ".join(
+                names.get(x, x) for x in ctx["exclusions"]["services"]
+            )
         if ctx["exclusions"] and ctx["exclusions"]["share_exclusions"] != NOT_PUBLISHED:
             findings.append(
                 f"{ctx['exclusions']['share_exclusions']} des exclusions enregistrées comme motif "
-                f"de sortie sont précédées d'un incident relié dans les "
-                f"{ctx['exclusions']['days']} jours."
+                f"de sortie en {year} sont précédées d'un incident relié dans les "
+                f"{ctx['exclusions']['days']} jours ({ctx['exclusions']['share_person']} par "
+                "le pseudonyme de l'auteur inscrit sur la fiche)."
             )
-    ctx["survey"] = _survey(res, cells, fig_dir)
+    ctx["survey"] = _survey(res, cells, fig_dir, names)
     if ctx["survey"]["computed"]:
         s = res["survey"]["prevalences"].get("physical_12m")
         if s and cells.value("reponses", "physical_12m", "oui") is not None:
