@@ -131,6 +131,31 @@ def published_texts(ledger: pd.DataFrame, k: int) -> dict[str, PublishedCell]:
     return out
 
 
+class LedgerCells:
+    """The year's published cells looked up by key, for a report that prints another stage's
+    counts: a key the ledger lacks means the ledger is older than the report's inputs, and stops
+    the report with a French message naming the stage to rerun (never a KeyError)."""
+
+    def __init__(self, cells: dict[str, PublishedCell], year: int, k: int, stage: str) -> None:
+        self.cells, self.year, self.k, self.stage = cells, year, k, stage
+
+    @classmethod
+    def of_year(cls, tables_dir: Path, year: int, k: int, stage: str) -> LedgerCells:
+        """The ledger of ``tables_dir`` (the ``publication`` stage's tables of ``year``)."""
+        return cls(published_texts(read_ledger(tables_dir), k), year, k, stage)
+
+    def cell(self, key: str) -> PublishedCell:
+        if key not in self.cells:
+            raise LedgerError(
+                f"Case « {key} » absente du registre de publication {self.year}. À faire : "
+                f"relancez « observatoire publication » après « observatoire {self.stage} »."
+            )
+        return self.cells[key]
+
+    def has_key(self, key: str) -> bool:
+        return key in self.cells
+
+
 @dataclass(frozen=True)
 class PublicationState:
     """What the reports' annexes print about the year's protection (internal files)."""

@@ -26,7 +26,7 @@ from observatoire.core.formatting import french_number as num
 from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import publish_members, temp_dir
 from observatoire.disclosure.barometre import count_key, read_results
-from observatoire.disclosure.ledger import LedgerError, published_texts, read_ledger
+from observatoire.disclosure.ledger import LedgerCells
 from observatoire.field.settings import load_field
 from observatoire.field.survey import OUTCOMES
 from observatoire.guard.leaks import check_before_publishing
@@ -89,20 +89,11 @@ def _md_table(frame: pd.DataFrame, align: str | None = None) -> str:
     return "\n".join([head, rule, *rows])
 
 
-class Cells:
-    """The ledger's texts of the barometer's counts; a French error when the ledger is stale."""
-
-    def __init__(self, cells: dict[str, Any], year: int, k: int) -> None:
-        self.cells, self.year, self.k = cells, year, k
+class Cells(LedgerCells):
+    """The ledger's texts of the barometer's counts, by table, row and column."""
 
     def _cell(self, table: str, row: Any, col: Any):
-        key = count_key(self.year, table, str(row), str(col))
-        if key not in self.cells:
-            raise LedgerError(
-                f"Case « {key} » absente du registre de publication {self.year}. À faire : "
-                "relancez « observatoire publication » après « observatoire barometer »."
-            )
-        return self.cells[key]
+        return self.cell(count_key(self.year, table, str(row), str(col)))
 
     def text(self, table: str, row: Any, col: Any) -> str:
         return self._cell(table, row, col).text
@@ -112,7 +103,7 @@ class Cells:
         return self._cell(table, row, col).value
 
     def has(self, table: str, row: Any, col: Any) -> bool:
-        return count_key(self.year, table, str(row), str(col)) in self.cells
+        return self.has_key(count_key(self.year, table, str(row), str(col)))
 
 
 def _ci(lo: float, hi: float, digits: int = 2) -> str:
@@ -673,7 +664,7 @@ def build_barometre_report(settings: Settings) -> None:
     res = read_results(PATHS.barometer(year))
     if res is None:
         res = {"notes": [f"Étape « barometer » non exécutée pour {year}."]}
-    cells = Cells(published_texts(read_ledger(PATHS.tables(year)), k), year, k)
+    cells = Cells.of_year(PATHS.tables(year), year, k, "barometer")
     inputs = settings.inputs
     names = {pid: m.name for pid, m in load_partners(inputs.partners_dir, inputs.codes_dir).items()}
     field = load_field(PATHS.terrain_params).barometre

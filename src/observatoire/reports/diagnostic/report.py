@@ -34,7 +34,7 @@ from observatoire.core.formatting import french_points as pts
 from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import publish_members, temp_dir
 from observatoire.disclosure.diagnostic import DIAGNOSTIC_FOLDER, diagnosis_key
-from observatoire.disclosure.ledger import LedgerError, published_texts, read_ledger
+from observatoire.disclosure.ledger import LedgerCells, LedgerError
 from observatoire.field.street import (
     AGE_BANDS,
     ENSEMBLE,
@@ -87,21 +87,11 @@ def _p_text(p: float | None) -> str:
     return "< 0,001" if p < 0.001 else num(p, 3)
 
 
-class _Cells:
-    """The ledger's texts of the diagnosis' counts, or a French error when stale."""
-
-    def __init__(self, year: int, k: int) -> None:
-        self.year, self.k = year, k
-        self.cells = published_texts(read_ledger(PATHS.tables(year)), k)
+class _Cells(LedgerCells):
+    """The ledger's texts of the diagnosis' counts, by zone, year and measure."""
 
     def get(self, zone: str, data_year: int, measure: str):  # noqa: ANN201
-        key = diagnosis_key(self.year, zone, data_year, measure)
-        if key not in self.cells:
-            raise LedgerError(
-                f"Case « {key} » absente du registre de publication {self.year}. À faire : "
-                "relancez « observatoire publication » après « observatoire street-diagnosis »."
-            )
-        return self.cells[key]
+        return self.cell(diagnosis_key(self.year, zone, data_year, measure))
 
     def text(self, zone: str, data_year: int, measure: str) -> str:
         return self.get(zone, data_year, measure).text
@@ -280,7 +270,7 @@ class _Context:
                 "publication »."
             )
         self.meta, self.frames = read
-        self.cells = _Cells(self.year, self.k)
+        self.cells = _Cells.of_year(PATHS.tables(self.year), self.year, self.k, "street-diagnosis")
         self.names = _orientation_names(settings)
 
     @property

@@ -36,7 +36,7 @@ from observatoire.core.formatting import french_points as pts
 from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.stats import proportion_ci
 from observatoire.core.storage import publish_members, temp_dir
-from observatoire.disclosure.ledger import LedgerError, published_texts, read_ledger
+from observatoire.disclosure.ledger import LedgerCells
 from observatoire.disclosure.relais import (
     CODED,
     DAILY,
@@ -111,33 +111,22 @@ def said(subject: str, participle: str) -> str:
     return f"{subject} {'a' if subject.startswith('1 ') else 'ont'} {participle}"
 
 
-class Cells:
-    """The ledger's texts and values of the relays' keys (a French error when one is absent)."""
-
-    def __init__(self, texts: dict[str, Any], year: int, k: int) -> None:
-        self.texts, self.year, self.k = texts, year, k
+class Cells(LedgerCells):
+    """The ledger's texts and values of the relays' keys."""
 
     @classmethod
     def from_ledger(cls, settings: Settings) -> Cells:
         year, k = settings.report.year, settings.report.disclosure_threshold
-        return cls(published_texts(read_ledger(PATHS.tables(year)), k), year, k)
-
-    def _cell(self, key: str) -> Any:
-        if key not in self.texts:
-            raise LedgerError(
-                f"Case « {key} » absente du registre de publication {self.year}. À faire : "
-                "relancez « observatoire publication » après « observatoire relays »."
-            )
-        return self.texts[key]
+        return cls.of_year(PATHS.tables(year), year, k, "relays")
 
     def text(self, y: int, dim: str, code: str | None, measure: str = "prestations") -> str:
-        return self._cell(relais_key(self.year, y, dim, code, measure)).text
+        return self.cell(relais_key(self.year, y, dim, code, measure)).text
 
     def value(self, y: int, dim: str, code: str | None, measure: str = "prestations"):
-        return self._cell(relais_key(self.year, y, dim, code, measure)).value
+        return self.cell(relais_key(self.year, y, dim, code, measure)).value
 
     def raw(self, key: str) -> Any:
-        return self._cell(key)
+        return self.cell(key)
 
 
 def _save(fig, drawn: pd.DataFrame, fig_dir: Path, name: str) -> str:
@@ -409,7 +398,7 @@ def report_context(
     fig, drawn = monthly_chart(month_frame)
     monthly_figure = _save(fig, drawn, fig_dir, "relais-par-mois")
     relays = sorted(
-        {k.split("|")[3].split("=", 1)[1] for k in cells.texts
+        {k.split("|")[3].split("=", 1)[1] for k in cells.cells
          if k.startswith(f"relais|{year}|{year}|relais=") and k.endswith("|prestations")}
     )  # fmt: skip
     per_relay = _md_table(
