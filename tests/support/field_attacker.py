@@ -340,27 +340,23 @@ def _diagnostic(fr: FieldReader, year: int) -> None:
             "jeunes = 15–17 + 18–25",
         )
     # 3. « Groupes rencontrés par taille — Y »: the persons met are the groups' sizes:
-    #    persons = 1·seul + 2·deux + (3 to 5 each)·« 3 à 5 » + (6 or more each)·« 6 et plus ».
+    #    persons = 1·seul + 2·deux + 3·trois + (4 or more each)·« 4 et plus »; the « Total »
+    #    column counts groups (the classes add up to it).
     sizes = fr.table(f, "groupes_taille")
+    exact = {"Seul·e": 1.0, "2 personnes": 2.0, "3 personnes": 3.0}
     for zone in sizes.index if sizes is not None and pz is not None else []:
         g = {c: cell(f, "groupes_taille", zone, c) for c in sizes.columns}
         if not fr.has(zone_persons(zone), *g.values()):
             continue
-        in35 = fr.reader.unknown(f"~personnes des groupes de 3 à 5:{zone}")
-        in6 = fr.reader.unknown(f"~personnes des groupes de 6 et plus:{zone}")
-        fr.reader.relations.append(
-            {
-                zone_persons(zone): 1.0,
-                g["Seul·e"]: -1.0,
-                g["2 personnes"]: -2.0,
-                in35: -1.0,
-                in6: -1.0,
-            }  # noqa: E501
-        )
+        if "Total" in g:
+            fr.sum_is(g["Total"], [g[c] for c in g if c != "Total"], "groupes par taille")
+        in4 = fr.reader.unknown(f"~personnes des groupes de 4 et plus:{zone}")
+        relation = {zone_persons(zone): 1.0, in4: -1.0}
+        for label, size in exact.items():
+            relation[g[label]] = -size
+        fr.reader.relations.append(relation)
         fr.reader.why.append(f"personnes de {zone} = tailles des groupes")
-        fr.scaled_at_most({g["3 à 5"]: 3.0}, {in35: 1.0}, f"{zone} : 3 × groupes de 3 à 5 ≤")
-        fr.scaled_at_most({in35: 1.0}, {g["3 à 5"]: 5.0}, f"{zone} : ≤ 5 × groupes de 3 à 5")
-        fr.scaled_at_most({g["6 et plus"]: 6.0}, {in6: 1.0}, f"{zone} : 6 × groupes de 6 et +")
+        fr.scaled_at_most({g["4 et plus"]: 4.0}, {in4: 1.0}, f"{zone} : 4 × groupes de 4 et +")
     # 4. Persons by weekday and band of hours, per zone (report year): « Total » row and
     #    column; the grand total is the zone's persons met in Y.
     for name in fr.tables.get(f, {}):
