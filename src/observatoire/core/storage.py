@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -169,6 +170,26 @@ def write_json(path: Path, data: Any) -> None:
     """Deterministic JSON (sorted keys, fixed float formatting by json)."""
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def json_safe(x: Any) -> Any:
+    """A results payload as JSON can hold it: keys as text, NaN and infinities as null, numpy
+    scalars as Python numbers (the stages' ``resultats.json`` files)."""
+    if isinstance(x, dict):
+        return {str(k): json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_safe(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if hasattr(x, "item"):
+        return json_safe(x.item())
+    return x
+
+
+def write_results_json(path: Path, payload: Any) -> None:
+    """A stage's results file: :func:`json_safe`, keys in the order the stage wrote them."""
+    text = json.dumps(json_safe(payload), ensure_ascii=False, indent=2, default=str) + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

@@ -17,8 +17,6 @@ published cells and the estimates whose cells are published. Written to
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.core.free_text import choose_quotes
-from observatoire.core.storage import write_csv
+from observatoire.core.storage import write_csv, write_results_json
 from observatoire.field import survey as sv
 from observatoire.field import themes as th
 from observatoire.field import violence as vi
@@ -74,18 +72,6 @@ class BarometerResults:
                 self.counts.append(
                     {"table": table, "row": str(row), "col": str(col), "value": int(value)}
                 )
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item"):
-        return _clean(x.item())
-    return x
 
 
 def _incidents(res: BarometerResults, incidents, contacts, refusals, s, winter) -> None:
@@ -348,10 +334,7 @@ def write_barometer(res: BarometerResults, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     payload = {"year": res.year, **res.results, "notes": res.notes}
     path = out / RESULTS_FILE
-    path.write_text(
-        json.dumps(_clean(payload), ensure_ascii=False, indent=2, default=str) + "\n",
-        encoding="utf-8",
-    )
+    write_results_json(path, payload)
     written = [path]
     counts = pd.DataFrame(res.counts, columns=["table", "row", "col", "value"])
     written.append(out / COUNTS_FILE)

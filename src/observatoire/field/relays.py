@@ -59,7 +59,7 @@ from observatoire.core.schema import (
     split_codes,
 )
 from observatoire.core.stats import proportion_ci
-from observatoire.core.storage import write_csv
+from observatoire.core.storage import write_csv, write_results_json
 from observatoire.field.relays_settings import RelaysSettings
 
 __all__ = [
@@ -631,18 +631,6 @@ def load_relay_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[st
     return services, allowances, notes
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item"):
-        return _clean(x.item())
-    return x
-
-
 INTERNAL = "interne"
 """Subfolder of the stage's output holding the volunteers' individual figures (never read by
 the publication nor the public report)."""
@@ -685,10 +673,7 @@ def write_relays(res: RelaysResults, out: Path) -> list[Path]:
         "notes": res.notes,
     }
     written = [out / RESULTS_FILE]
-    written[0].write_text(
-        json.dumps(_clean(payload), ensure_ascii=False, indent=2, default=str) + "\n",
-        encoding="utf-8",
-    )
+    write_results_json(written[0], payload)
     for name, frame in (
         ("comptes", res.counts),
         ("parts", res.shares),

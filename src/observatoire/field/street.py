@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.core.storage import write_csv
+from observatoire.core.storage import write_csv, write_results_json
 from observatoire.field.street_settings import DiagnosticSettings
 
 __all__ = [
@@ -722,18 +722,6 @@ def compute_diagnosis(
     )
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item"):
-        return _clean(x.item())
-    return x
-
-
 TABLE_FILES = {
     "presence": "presence_zones.csv",
     "grid": "presence_jour_heure.csv",
@@ -765,9 +753,7 @@ def write_diagnosis(res: DiagnosisResults, out: Path) -> list[Path]:
         "notes": res.notes,
     }
     path = out / RESULTS_FILE
-    path.write_text(
-        json.dumps(_clean(payload), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    write_results_json(path, payload)
     written = [path]
     for attr, name in TABLE_FILES.items():
         written.append(out / name)

@@ -13,8 +13,6 @@ beds needed per month of the coming winter), ``backtest_lits.csv`` and
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.core.dispositifs import SHELTER
-from observatoire.core.storage import write_csv
+from observatoire.core.storage import write_csv, write_results_json
 from observatoire.indicators.capacity import bed_nights_per_day
 from observatoire.models.forecast import monthly_demand
 from observatoire.plans.bilan import (
@@ -59,18 +57,6 @@ class PlansResults:
     backtest: pd.DataFrame | None = None
     grid: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item"):
-        return _clean(x.item())
-    return x
 
 
 def _sources(plan: Plan, aggregates: pd.DataFrame) -> list[str]:
@@ -221,10 +207,7 @@ def write_plans(res: PlansResults, out: Path) -> list[Path]:
         "notes": res.notes,
     }
     path = out / RESULTS_FILE
-    path.write_text(
-        json.dumps(_clean(payload), ensure_ascii=False, indent=2, default=str) + "\n",
-        encoding="utf-8",
-    )
+    write_results_json(path, payload)
     written.append(path)
     for pid, frame in res.nights.items():
         written.append(out / f"nuits_{pid}.csv")
