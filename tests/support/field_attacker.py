@@ -18,12 +18,14 @@ What is NOT a relation (written down so the set can be argued): select-multiple 
 consequences, contexts of incidents; needs, actions, orientations, barriers of the relays;
 orientations of the street observations) do not add up — « un incident compte dans chacun de
 ses types » — each code is only at most the sheets of the year; the survey's yes/no answers may
-be left blank (« supported » excludes « sans objet »): oui + non ≤ respondents; observations,
+be left blank where the published form does not require the question (« supported » excludes
+« sans objet »): oui + non ≤ respondents there, = where it is required; observations,
 hours, shares and the allowances' euros are not persons and print no mask.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,7 +157,44 @@ def opening_windows(project: Path) -> dict[str, tuple[list[int], list[int]]]:
     return out
 
 
-def _barometre(fr: FieldReader, year: int, windows: dict) -> None:
+SURVEY_FORM = "params/formulaires/enquete_travailleurs.xlsx"
+# The form's question → the report's question, by their printed labels (« subi une violence
+# verbale ? » → « Violence verbale subie (12 mois) »; the 1–5 safety scale → « Se sent peu ou
+# pas en sécurité (1–2 sur 5) »; « Après un incident, avez-vous été soutenu ? » → « Soutien
+# complet après un incident (parmi les concernés) »).
+SURVEY_QUESTIONS = {
+    "verbale_12m": "verbal_12m",
+    "physique_12m": "physical_12m",
+    "menaces_12m": "threat_12m",
+    "temoin_12m": "witnessed_12m",
+    "sentiment": "unsafe",
+    "formation": "trained",
+    "soutien": "supported",
+}
+
+
+def survey_questions(project: Path) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    """The report's survey questions the published form requires, and those asked only of
+    respondents answering « oui » elsewhere (the form's ``relevant``: question → the questions
+    whose « oui » open it). Nothing when the form is not there."""
+    path = project / SURVEY_FORM
+    if not path.exists():
+        return set(), {}
+    form = pd.read_excel(path, sheet_name="survey", dtype=str).fillna("")
+    required, concerned = set(), {}
+    for row in form.itertuples():
+        q = SURVEY_QUESTIONS.get(row.name)
+        if q is None:
+            continue
+        if row.required.strip().lower() in ("yes", "true", "1"):
+            required.add(q)
+        opened = [SURVEY_QUESTIONS[n] for n in re.findall(r"\$\{(\w+)\} = 'oui'", row.relevant)]
+        if opened and " and " not in row.relevant:  # an « or » of « oui »: ≤ their sum
+            concerned[q] = tuple(opened)
+    return required, concerned
+
+
+def _barometre(fr: FieldReader, year: int, windows: dict, project: Path) -> None:
     f = BAROMETRE
     services = fr.table(f, "services")
     years = list(services.columns) if services is not None else []
@@ -205,25 +244,43 @@ def _barometre(fr: FieldReader, year: int, windows: dict) -> None:
                 [by_hour[h] for h in open_h if h not in window],
                 f"autres heures d'ouverture de {svc}",
             )
-    # 5. Winter nights with / without refusals (incidents of the shelter whose night falls in
-    #    the report year; the data end with the year): at most the shelter's incidents.
+    # 5. Nights with / without refusals (Table « Incidents des nuits avec et sans refus »,
+    #    incidents of the shelter's nights of the report year; the data end with the year):
+    #    « Nuits d'hiver avec refus » and « Toutes les autres nuits de l'année » split the year's
+    #    nights, as do « Nuits avec refus (toute l'année) » and « Nuits sans refus (toute
+    #    l'année) »: the two pairs add up to the same incidents, at most the shelter's incidents
+    #    of the year. A winter night with refusal is a night with refusal; a winter night
+    #    without refusal is a night without refusal and one of the « other » nights.
     for name in fr.tables.get(f, {}):
-        if name.startswith("refus_") and y in years:
-            svc = name.removeprefix("refus_")
-            fr.at_most(
-                cell(f, name, "avec_refus", "incidents"),
-                [cell(f, "services", svc, y)],
-                f"{name} ≤ incidents",
-            )
-            if fr.has(cell(f, name, "sans_refus", "incidents"), cell(f, "services", svc, y)):
+        if not (name.startswith("refus_") and y in years):
+            continue
+        svc = name.removeprefix("refus_")
+
+        def night(row: str, name: str = name) -> str:
+            return cell(f, name, row, "incidents")
+
+        incidents = cell(f, "services", svc, y)
+        for whole in (("hiver_avec_refus", "autres_nuits"), ("avec_refus", "sans_refus")):
+            if fr.has(*(night(r) for r in whole), incidents):
                 fr.scaled_at_most(
-                    {
-                        cell(f, name, "avec_refus", "incidents"): 1.0,
-                        cell(f, name, "sans_refus", "incidents"): 1.0,
-                    },
-                    {cell(f, "services", svc, y): 1.0},
-                    f"nuits d'hiver avec + sans refus ≤ incidents de {svc}",
+                    {night(r): 1.0 for r in whole},
+                    {incidents: 1.0},
+                    f"{name} : {' + '.join(whole)} ≤ incidents {y} de {svc}",
                 )
+        if fr.has(*(night(r) for r in ("hiver_avec_refus", "autres_nuits", "avec_refus",
+                                       "sans_refus"))):  # fmt: skip
+            fr.reader.relations.append(
+                {
+                    night("hiver_avec_refus"): 1.0,
+                    night("autres_nuits"): 1.0,
+                    night("avec_refus"): -1.0,
+                    night("sans_refus"): -1.0,
+                }  # fmt: skip
+            )
+            fr.reader.why.append(f"{name} : les deux partitions des nuits de l'année")
+        for small, big in (("hiver_avec_refus", "avec_refus"), ("hiver_sans_refus", "sans_refus"),
+                           ("hiver_sans_refus", "autres_nuits")):  # fmt: skip
+            fr.at_most(night(small), [night(big)], f"{name} : {small} ≤ {big}")
     # 6. Exclusions (report year): the linked ones are among them; incidents with the
     #    consequence « exclusion » (services that record exits) are among that consequence.
     ex = fr.table(f, "exclusions")
@@ -245,7 +302,14 @@ def _barometre(fr: FieldReader, year: int, windows: dict) -> None:
             "incidents d'exclusion ≤ suite exclusion",
         )  # noqa: E501
     # 7. The survey: by service and by role, each with a « total » row; both totals are the
-    #    respondents; an answered question: oui + non ≤ respondents.
+    #    respondents. The published form (params/formulaires/enquete_travailleurs.xlsx) makes the
+    #    service and the function required select_one: every respondent is in one service and
+    #    one function, so the groups of « Réponses … par fonction / par service » add up, answer
+    #    by answer, to « Réponses à l'enquête (oui / non) par question ». A group's answers to a
+    #    question are at most its respondents, exactly them when the form requires the question
+    #    (:func:`survey_questions`); « Soutien complet après un incident (parmi les concernés) »
+    #    is asked only of those who answered oui to verbal, physical or threat violence (the
+    #    form's ``relevant``): its answers are at most those three « oui » together.
     fr.total_row(f, "repondants_service", "total", "répondants par service")
     fr.total_row(f, "repondants_role", "total", "répondants par fonction")
     fr.same(
@@ -253,18 +317,45 @@ def _barometre(fr: FieldReader, year: int, windows: dict) -> None:
         cell(f, "repondants_role", "total", "repondants"),
         "les mêmes répondants",
     )
+    required, concerned = survey_questions(project)
     rep = fr.table(f, "reponses")
-    for q in rep.index if rep is not None else []:
-        fr.at_most(
-            cell(f, "reponses", q, "oui"),
-            [cell(f, "repondants_service", "total", "repondants")],
-            "oui ≤ répondants",
-        )
-        if fr.has(cell(f, "reponses", q, "oui"), cell(f, "reponses", q, "non")):
+    everyone = cell(f, "repondants_service", "total", "repondants")
+    groups = [("reponses", q, q, everyone) for q in (rep.index if rep is not None else [])]
+    for by in ("role", "service"):
+        t, n = fr.table(f, f"reponses_{by}"), fr.table(f, f"repondants_{by}")
+        questions = sorted({c.rsplit("_", 1)[0] for c in t.columns}) if t is not None else []
+        for q in questions:
+            for answer in ("oui", "non"):
+                fr.sum_is(
+                    cell(f, "reponses", q, answer),
+                    [cell(f, f"reponses_{by}", g, f"{q}_{answer}") for g in t.index],
+                    f"reponses_{by} : les groupes de {q} {answer} s'additionnent",
+                )
+            for g in [g for g in t.index if n is not None and g in n.index]:
+                groups.append(
+                    (f"reponses_{by}", g, q, cell(f, f"repondants_{by}", g, "repondants"))
+                )
+    for table, row, q, respondents in groups:
+
+        def answer(q: str, a: str, table: str = table, row: str = row) -> str:
+            col = a if table == "reponses" else f"{q}_{a}"
+            return cell(f, table, row, col)
+
+        pair = [answer(q, "oui"), answer(q, "non")]
+        if q in required:
+            fr.sum_is(respondents, pair, f"{table} {row} {q} : oui + non = répondants (requise)")
+        elif fr.has(*pair, respondents):
             fr.scaled_at_most(
-                {cell(f, "reponses", q, "oui"): 1.0, cell(f, "reponses", q, "non"): 1.0},
-                {cell(f, "repondants_service", "total", "repondants"): 1.0},
-                f"{q} : oui + non ≤ répondants",
+                dict.fromkeys(pair, 1.0),
+                {respondents: 1.0},
+                f"{table} {row} {q} : oui + non ≤ répondants",
+            )
+        asked = [answer(c, "oui") for c in concerned.get(q, ())]
+        if asked and fr.has(*pair, *asked):
+            fr.scaled_at_most(
+                dict.fromkeys(pair, 1.0),
+                dict.fromkeys(asked, 1.0),
+                f"{table} {row} {q} : posée aux seuls concernés",
             )
     # 8. Testimonies: « Témoignages par thème et qualité de la personne » prints a « total »
     #    column (each testimony has one role: the roles add up); a theme of a role is at most
@@ -438,10 +529,27 @@ def _relais(fr: FieldReader, year: int) -> None:
                     [cell(f, "relais_par_mois", m, f"Prestations {y}")],
                     "un code du mois ≤ prestations du mois",
                 )
-    # 5. Volunteers paid = the bands of the yearly ceiling (first row, « Volontaires défrayés »).
+    # 5. Volunteers paid = the bands of the yearly ceiling (first row, « Volontaires
+    #    défrayés »); the last row, « Dont au moins une journée au-delà du plafond journalier »,
+    #    is a « dont » of the paid volunteers, not a band: at most them (a day above the daily
+    #    ceiling says nothing of the year's share of the yearly ceiling).
     vol = fr.table(f, "relais_volontaires")
     if vol is not None:
-        fr.total_row(f, "relais_volontaires", vol.index[0], "les tranches du plafond")
+        paid = vol.index[0]
+        of = [r for r in vol.index[1:] if r.startswith("Dont ")]
+        bands = [r for r in vol.index[1:] if r not in of]
+        for c in vol.columns:
+            fr.sum_is(
+                cell(f, "relais_volontaires", paid, c),
+                [cell(f, "relais_volontaires", r, c) for r in bands],
+                f"relais_volontaires : les tranches du plafond (colonne {c})",
+            )
+            for r in of:
+                fr.at_most(
+                    cell(f, "relais_volontaires", r, c),
+                    [cell(f, "relais_volontaires", paid, c)],
+                    f"relais_volontaires : {r} ≤ volontaires défrayés {c}",
+                )
 
 
 def field_relations(tables_dir: Path, project: Path, year: int) -> FieldReader:
@@ -459,7 +567,7 @@ def field_relations(tables_dir: Path, project: Path, year: int) -> FieldReader:
             for r in t.index:
                 for c in t.columns:
                     fr.cells[cell(folder, name, r, c)] = t.loc[r, c]
-    _barometre(fr, year, opening_windows(project))
+    _barometre(fr, year, opening_windows(project), project)
     _diagnostic(fr, year)
     _relais(fr, year)
     return fr

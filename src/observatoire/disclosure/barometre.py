@@ -17,7 +17,10 @@ the sum over the other open hours (regression: without them, three « < 5 » hou
 centre added up to 55 − 43 = 12 = 4 + 4 + 4, and a role's « < 5 » was its theme's total minus
 the other roles); the co-occurrences' diagonal is the theme's total, and the table is symmetric
 (a « s » total was printed on the diagonal) — all found by the independent attack,
-tests/support/field_attacker.py).
+tests/support/field_attacker.py). The survey's answers by function and by service add up to
+the answers of all respondents, and a group's « oui » + « non » (+ its blanks) are its
+respondents; the shelter's nights with and without refusal split the year two ways
+(:func:`unprinted_identities`, through unprinted counts: the blanks, the nights outside winter).
 
 Rates, shares and model estimates are not counts: the report prints one only when the cells it
 is derived from are published (:mod:`observatoire.reports.barometre.report`).
@@ -42,6 +45,7 @@ __all__ = [
     "count_key",
     "publish_barometre",
     "read_counts",
+    "unprinted_identities",
     "write_barometre_tables",
 ]
 
@@ -216,7 +220,148 @@ def publish_barometre(barometer_dir: Path, year: int, k: int) -> Publication | N
         return None
     results = read_results(barometer_dir) or {}
     tables, constraints = build_barometre_tables(counts, year, results.get("closing"))
-    return protect(tables, k, constraints)
+    extra, unprinted = unprinted_identities(tables, year)
+    return protect(tables, k, [*constraints, *extra], unprinted=unprinted)
+
+
+SUPPORT_ASKED = ("verbal_12m", "physical_12m", "threat_12m")
+"""The form asks « Après un incident, avez-vous été soutenu ? » only of respondents answering
+« oui » to one of these (its ``relevant``, :data:`observatoire.core.forms.ENQUETE_TRAVAILLEURS`)."""
+
+
+def unprinted_identities(
+    tables: list[CountTable], year: int
+) -> tuple[list[Constraint], dict[str, float]]:
+    """The identities a reader knows that run through counts the report does not print (each
+    declared as an unprinted quantity, known to a reader only as ≥ 0), and the answers' sums.
+
+    * The survey (found by the independent attack, tests/support/field_attacker.py: « Autre »'s
+      « < 5 » verbal « oui » was 86 − 83 = 3): every respondent has one function and one
+      service (required), so the groups of ``reponses_role`` / ``reponses_service`` add up to
+      ``reponses``, answer by answer; a group's « oui » + « non » + its blanks = its
+      respondents (blanks unprinted; none declared when there are none: a required question,
+      or a reader who sees that the totals leave no blank); the support question, asked only of
+      those with a « oui » to verbal, physical or threat violence: its answers + a gap (≥ 0)
+      = those three « oui » together.
+    * Each night shelter's nights (``refus_<service>``): winter with refusal (A), winter
+      without (B), outside winter with (C) and without (D) refusal, C and D unprinted: « avec
+      refus » = A + C, « sans refus » = B + D, « autres nuits » = B + C + D.
+    """
+    by = {t.name: t for t in tables}
+    constraints: list[Constraint] = []
+    unprinted: dict[str, float] = {}
+
+    def slack(key: str, value: float) -> str:
+        unprinted[key] = float(value)
+        return key
+
+    answers, everyone = by.get("reponses"), by.get("repondants_service")
+    if answers is not None and everyone is not None and "total" in everyone.values.index:
+        respondents = float(everyone.values.loc["total", "repondants"])
+        for q in answers.values.index:
+            pair = (count_key(year, "reponses", q, "oui"), count_key(year, "reponses", q, "non"))
+            blank = respondents - answers.values.loc[q, "oui"] - answers.values.loc[q, "non"]
+            if blank >= 0:
+                constraints.append(
+                    Constraint(
+                        count_key(year, "repondants_service", "total", "repondants"),
+                        pair
+                        if blank == 0
+                        else (*pair, slack(f"{PREFIX}|{year}|reponses|{q}_vide", blank)),
+                    )
+                )
+    for group in ("role", "service"):
+        t, n = by.get(f"reponses_{group}"), by.get(f"repondants_{group}")
+        if t is None:
+            continue
+        name = f"reponses_{group}"
+        cols = list(t.values.columns)
+        questions = list(dict.fromkeys(c.rsplit("_", 1)[0] for c in cols))
+        for q in questions:
+            for a in ("oui", "non"):
+                if (
+                    answers is not None
+                    and q in answers.values.index
+                    and a in answers.values.columns
+                    and f"{q}_{a}" in cols
+                ):
+                    constraints.append(
+                        Constraint(
+                            count_key(year, "reponses", q, a),
+                            tuple(count_key(year, name, g, f"{q}_{a}") for g in t.values.index),
+                        )
+                    )
+        for g in t.values.index:
+            row = t.values.loc[g]
+            if n is not None and g in n.values.index:
+                respondents = float(n.values.loc[g, "repondants"])
+                for q in questions:
+                    pair = (
+                        count_key(year, name, g, f"{q}_oui"),
+                        count_key(year, name, g, f"{q}_non"),
+                    )
+                    blank = respondents - row[f"{q}_oui"] - row[f"{q}_non"]
+                    if blank < 0:
+                        continue
+                    parts = (
+                        pair
+                        if blank == 0
+                        else (*pair, slack(f"{PREFIX}|{year}|{name}|{g}|{q}_vide", blank))
+                    )
+                    constraints.append(
+                        Constraint(count_key(year, f"repondants_{group}", g, "repondants"), parts)
+                    )
+            asked = [f"{q}_oui" for q in SUPPORT_ASKED if f"{q}_oui" in cols]
+            if asked and {"supported_oui", "supported_non"} <= set(cols):
+                gap = sum(row[c] for c in asked) - row["supported_oui"] - row["supported_non"]
+                if gap >= 0:
+                    constraints.append(
+                        Constraint(
+                            slack(
+                                f"{PREFIX}|{year}|{name}|{g}|concernes_oui",
+                                sum(row[c] for c in asked),
+                            ),
+                            (
+                                count_key(year, name, g, "supported_oui"),
+                                count_key(year, name, g, "supported_non"),
+                                slack(f"{PREFIX}|{year}|{name}|{g}|soutien_non_demande", gap),
+                            ),
+                        )
+                    )
+                    constraints.append(
+                        Constraint(
+                            f"{PREFIX}|{year}|{name}|{g}|concernes_oui",
+                            tuple(count_key(year, name, g, c) for c in asked),
+                        )
+                    )
+    for name, t in by.items():
+        rows = set(t.values.index)
+        nights = {
+            "hiver_avec_refus",
+            "hiver_sans_refus",
+            "autres_nuits",
+            "avec_refus",
+            "sans_refus",
+        }
+        if (
+            not name.startswith("refus_")
+            or not nights <= rows
+            or "incidents" not in t.values.columns
+        ):
+            continue
+        v = t.values["incidents"]
+        c, d = v["avec_refus"] - v["hiver_avec_refus"], v["sans_refus"] - v["hiver_sans_refus"]
+        if c < 0 or d < 0 or v["autres_nuits"] != v["hiver_sans_refus"] + c + d:
+            continue
+        ck = slack(f"{PREFIX}|{year}|{name}|hors_hiver_avec_refus|incidents", c)
+        dk = slack(f"{PREFIX}|{year}|{name}|hors_hiver_sans_refus|incidents", d)
+        key = {r: count_key(year, name, r, "incidents") for r in nights}
+        constraints += [
+            Constraint(key["avec_refus"], (key["hiver_avec_refus"], ck)),
+            Constraint(key["sans_refus"], (key["hiver_sans_refus"], dk)),
+            Constraint(key["autres_nuits"], (key["hiver_sans_refus"], ck, dk)),
+        ]
+    return constraints, unprinted
 
 
 def read_results(barometer_dir: Path) -> dict[str, Any] | None:

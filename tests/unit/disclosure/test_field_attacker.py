@@ -80,3 +80,24 @@ def test_the_closing_window_pins_the_hours_of_the_day_when_it_prints_their_sum(
         hours.replace("14,6", "14,s"), encoding="utf-8"
     )
     assert not attack_field_tables(field_relations(tables, tmp_path, YEAR), 5).pinned
+
+
+def test_the_survey_s_groups_add_up_to_the_answers_of_all_respondents(tmp_path: Path) -> None:
+    """Regression of the barometer (found on the sample): one function's « < 5 » « oui » beside
+    the others' printed ones is the difference with « Réponses à l'enquête » (86 − 83 = 3);
+    masking a second function's cell restores the protection."""
+    by_role = ",verbal_12m_oui,verbal_12m_non\nautre,< 5,< 5\ndirection,6,< 5\neducateur,77,30\n"
+    tables = _folder(tmp_path, "barometre-violences", {
+        "reponses": ",oui,non\nverbal_12m,86,35\n",
+        "reponses_role": by_role,
+        "repondants_role": ",repondants\nautre,5\ndirection,9\neducateur,107\ntotal,121\n",
+        "repondants_service": ",repondants\nabri_nuit,121\ntotal,121\n",
+    })  # fmt: skip
+    attack = attack_field_tables(field_relations(tables, tmp_path, YEAR), 5)
+    target = cell("barometre-violences", "reponses_role", "autre", "verbal_12m_oui")
+    assert [p for p in attack.pinned if target in p], attack.report
+    (tables / "barometre-violences/reponses_role.csv").write_text(
+        by_role.replace("direction,6,", "direction,s,").replace("educateur,77,30", "educateur,s,s"),
+        encoding="utf-8",
+    )
+    assert not attack_field_tables(field_relations(tables, tmp_path, YEAR), 5).pinned

@@ -450,7 +450,7 @@ def _survey(res: dict, cells: Cells, fig_dir: Path, names: dict[str, str]) -> di
     if drawn:
         fig, frame = survey_chart(pd.DataFrame(drawn))
         figure = _save(fig, frame, fig_dir, "enquete-prevalences")
-    comparisons = []
+    comparisons, withheld = [], 0
     for by in ("role", "service"):
         table = f"reponses_{by}"
         for r in s.get(f"{by}s", []):
@@ -460,6 +460,7 @@ def _survey(res: dict, cells: Cells, fig_dir: Path, names: dict[str, str]) -> di
                 and cells.value(table, group, f"{code}_oui") is not None
                 and cells.value(table, group, f"{code}_non") is not None
             )
+            withheld += int(r["p_holm"] < 0.05 and not published)
             if r["p_holm"] < 0.05 and published:
                 label = ROLE_LABELS.get(group, group) if by == "role" else names.get(group, group)
                 comparisons.append(
@@ -497,6 +498,7 @@ def _survey(res: dict, cells: Cells, fig_dir: Path, names: dict[str, str]) -> di
         "collapsed": len(s["collapsed"]),
         "figure": figure,
         "comparisons": comparison_table,
+        "withheld": withheld,
         "n_tests": n_roles + len(s.get("services", [])),
         "resp_table": _md_table(pd.DataFrame(resp, columns=["Fonction", "Répondants"]), "lr"),
     }
