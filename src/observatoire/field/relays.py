@@ -55,6 +55,7 @@ from scipy import stats
 
 from observatoire.core.schema import (
     RELAY_ALLOWANCE_COLUMNS,
+    RELAY_ORIENTATIONS,
     RELAY_SERVICE_COLUMNS,
     split_codes,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "newcombe_diff",
     "poisson_ratio_ci",
     "read_results",
+    "read_table",
     "relay_codes",
     "write_relays",
 ]
@@ -106,18 +108,8 @@ ACTIONS = {
     "ecoute": "Écoute",
 }
 ORIENTATIONS = {
-    "abri_nuit": "Abri de nuit",
-    "accueil_jour": "Accueil de jour",
-    "maison_accueil": "Maison d'accueil",
-    "urgence_sociale": "Urgence sociale",
-    "travail_rue": "Travail de rue",
-    "housing_first": "Housing First",
-    "cpas": "CPAS",
-    "mutuelle": "Mutuelle",
-    "sante": "Service de santé",
-    "logement_social": "Logement social",
-    "autre": "Autre service",
-}
+    code: label[:1].upper() + label[1:] for code, label in RELAY_ORIENTATIONS.items()
+} | {"autre": "Autre service"}
 BARRIERS = {
     "langue": "Langue",
     "numerique": "Numérique",
@@ -694,6 +686,17 @@ def write_relays(res: RelaysResults, out: Path) -> list[Path]:
     return written
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """A results table, empty when the stage had nothing to count (a network without relays
+    writes an empty file: no header to parse)."""
+    if not path.exists():
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"category": str})
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
 def read_results(out: Path) -> dict[str, Any] | None:
     """``relais.json`` and its CSV tables (``frames``), or None when the stage has not run."""
     out = Path(out)
@@ -710,11 +713,6 @@ def read_results(out: Path) -> dict[str, Any] | None:
         "defraiements_mois",
         "volontaires_tranches",
     ):
-        p = out / f"{name}.csv"
-        frames[name] = (
-            pd.read_csv(p, keep_default_na=False, na_values=[""], dtype={"category": str})
-            if p.exists() and p.stat().st_size
-            else pd.DataFrame()
-        )
+        frames[name] = read_table(out / f"{name}.csv")
     res["frames"] = frames
     return res

@@ -591,6 +591,38 @@ def document_context(
     return out
 
 
+def _not_computed(settings: Settings) -> None:
+    """No observation this year: a one-page document that says so (and publishes no number),
+    so the stage finishes and the reader knows why there is no diagnosis."""
+    from observatoire.reports.render import render_document
+
+    year = settings.report.year
+    out_dir = PATHS.reports(year)
+    tmp = temp_dir(out_dir, FOLDER)
+    work = tmp / FOLDER
+    (work / FIGURES).mkdir(parents=True)
+    reason = (
+        f"aucune observation de terrain n'a été transmise pour {year} ni pour {year - 1} "
+        "(aucune fiche « observation de rue » dans les exports)"
+    )
+    try:
+        front = _front(settings) | {"logo": stage_logo(settings.report.logo, work / FIGURES)}
+        source = work / f"{OVERVIEW}.qmd"
+        text = report_template("diagnostic-communautaire-non-realise.qmd.j2").render(
+            **front, reason=reason
+        )
+        source.write_text(text, "utf-8")
+        render_document(source, work)
+        members = [f"{OVERVIEW}.{ext}" for ext in ("qmd", "html", "pdf")] + [FIGURES]
+        check_before_publishing(
+            settings, work, members, out_dir / FOLDER, "street_diagnosis_report"
+        )
+        publish_members(tmp, out_dir, [FOLDER])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"Diagnostic communautaire {year} non réalisé : {reason} ({out_dir / FOLDER}/).")
+
+
 def build_diagnosis_report(settings: Settings) -> None:
     """Render the overview and each zone's document into
     ``outputs/reports/<Y>/diagnostic-communautaire/``."""
@@ -598,6 +630,9 @@ def build_diagnosis_report(settings: Settings) -> None:
 
     year = settings.report.year
     diag = load_diagnostic(PATHS.terrain_params)
+    if read_diagnosis(PATHS.street_diagnosis(year)) is None:
+        _not_computed(settings)
+        return
     ctx = _Context(settings, diag)
     out_dir = PATHS.reports(year)
     tmp = temp_dir(out_dir, FOLDER)

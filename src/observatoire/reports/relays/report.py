@@ -54,6 +54,7 @@ from observatoire.field.relays import (
     POINTS,
     WEEKDAYS,
     read_results,
+    read_table,
 )
 from observatoire.field.relays_settings import RelaysSettings, load_relays_settings
 from observatoire.guard.leaks import check_before_publishing
@@ -540,16 +541,10 @@ def _statements(
     """The coordinator's statements: one PDF per volunteer paid in ``year`` (internal)."""
     internal = PATHS.relays(year) / "interne"
     target = PATHS.relays_statements(year)
-    vols = (
-        pd.read_csv(internal / "volontaires.csv")
-        if (internal / "volontaires.csv").exists()
-        else pd.DataFrame()
-    )
-    days = (
-        pd.read_csv(internal / "journees.csv", parse_dates=["date"])
-        if (internal / "journees.csv").exists()
-        else pd.DataFrame()
-    )
+    vols = read_table(internal / "volontaires.csv")
+    days = read_table(internal / "journees.csv")
+    if "date" in days:
+        days["date"] = pd.to_datetime(days["date"])
     tmp = temp_dir(target.parent, target.name)
     work = tmp / target.name
     work.mkdir()
@@ -570,7 +565,19 @@ def _statements(
                 previous=next(before.itertuples(), None),
             )
             names.append(name)
+        pdfs = list(names)
+        readme = work / "LISEZ-MOI.txt"
+        readme.write_text(
+            f"Relevés des défraiements des habitants-relais, {year} : DOCUMENTS INTERNES pour le "
+            "coordinateur, à ne pas diffuser.\n"
+            f"{len(names)} relevé(s), un par volontaire défrayé dans l'année, nommé par son "
+            "pseudonyme ; pour retrouver le relevé d'un volontaire : observatoire pseudonyme "
+            "--volontaire.\n",
+            encoding="utf-8",
+        )
+        names.append(readme.name)
         check_before_publishing(settings, work, names, target, "relays_report")
+        names = pdfs
         publish_members(tmp, target.parent, [target.name])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -619,7 +626,7 @@ def build_relays_report(settings: Settings) -> None:
         publish_members(tmp, out_dir, [FOLDER])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    statements = _statements(settings, res, rset, year) if ctx["computed"] else []
+    statements = _statements(settings, res, rset, year)  # the folder exists even when empty
     print(
         f"Habitants-relais {year} : rapport et fiche mensuelle dans {out_dir / FOLDER}/ "
         f"(moteur : {engine}) ; {len(statements)} relevé(s) interne(s) dans "
