@@ -147,6 +147,7 @@ def _diagnosis(data: ReportData) -> dict[str, Any] | None:
         network = frame[(frame["zone"] == "ensemble") & (frame["family"] == "problemes")]
         changes = _established(network, STREET_PROBLEMS, "code", lambda r: r.verdict)
     model = (_read_json(folder / "diagnostic.json") or {}).get("young_model") or {}
+    per = "par heure de présence" if model.get("exposure") == "heures" else "par passage"
     zones = []
     for zone, m in (model.get("zones") or {}).items():
         if m.get("computed") and (m["ci95"][0] > 1 or m["ci95"][1] < 1):
@@ -164,6 +165,7 @@ def _diagnosis(data: ReportData) -> dict[str, Any] | None:
         "observations": obs,
         "changes": changes,
         "young_zones": zones,
+        "young_per": per,
     }
 
 
