@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 import types
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 __all__ = ["allowed_values", "french_problems", "key_path", "shown"]
@@ -177,3 +179,16 @@ def french_problems(
         _problem(model, err, prefix, patterns or {}, missing_hint, name_key_in_values)
         for err in exc.errors()
     ]
+
+
+def read_params_yaml(path: Path, error: type[Exception], what: str) -> Any:
+    """The parsed YAML of a parameters file, or ``error`` with a French message saying what to
+    mend (never a yaml traceback); ``what`` names the file for the reader (« des paramètres de
+    terrain »). An empty file reads as ``{}``."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise error(
+            f"Fichier {what} illisible ({path}) : {exc}\n  À faire : corrigez la syntaxe YAML "
+            "(indentation, deux-points, guillemets) puis relancez."
+        ) from None

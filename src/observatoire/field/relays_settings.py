@@ -17,11 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from observatoire.config.paths import PATHS
-from observatoire.config.validation import french_problems, shown
+from observatoire.config.validation import french_problems, read_params_yaml, shown
 from observatoire.core.errors import ObservatoireError
 
 __all__ = [
@@ -111,13 +110,7 @@ def load_relays_settings(path: Path = PATHS.terrain_params) -> RelaysSettings:
             f"Fichier des paramètres de terrain introuvable : {path}.\n  À faire : lancez la "
             "commande depuis la racine du projet."
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise RelaysError(
-            f"Fichier des paramètres de terrain illisible ({path}) : {exc}\n  À faire : "
-            "corrigez la syntaxe YAML (indentation, deux-points, guillemets) puis relancez."
-        ) from None
+    data = read_params_yaml(path, RelaysError, "des paramètres de terrain")
     if not isinstance(data, dict) or SECTION not in data:
         raise RelaysError(
             f"Section « {SECTION}: » absente de {path}.\n  À faire : ajoutez-la (voir "

@@ -12,11 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from observatoire.config.paths import PATHS
-from observatoire.config.validation import french_problems, shown
+from observatoire.config.validation import french_problems, read_params_yaml, shown
 from observatoire.core.errors import ObservatoireError
 from observatoire.field.relays_settings import RelaysSettings
 from observatoire.field.street_settings import DiagnosticSettings
@@ -67,11 +66,5 @@ def load_field(path: Path = PATHS.terrain_params) -> FieldSettings:
             f"Fichier des paramètres de terrain introuvable : {path}.\n  À faire : lancez la "
             "commande depuis la racine du projet, ou créez ce fichier d'après docs/barometre.md."
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FieldSettingsError(
-            f"Fichier des paramètres de terrain illisible ({path}) : {exc}\n  À faire : corrigez "
-            "la syntaxe YAML (indentation, deux-points, guillemets) puis relancez."
-        ) from None
+    data = read_params_yaml(path, FieldSettingsError, "des paramètres de terrain")
     return field_from_mapping(data, path)

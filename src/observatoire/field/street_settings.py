@@ -13,11 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from observatoire.config.paths import PATHS
-from observatoire.config.validation import french_problems, shown
+from observatoire.config.validation import french_problems, read_params_yaml, shown
 from observatoire.core.errors import ObservatoireError
 
 __all__ = [
@@ -128,13 +127,7 @@ def load_diagnostic(path: Path | None = None) -> DiagnosticSettings:
     path = Path(path) if path is not None else PATHS.terrain_params
     if not path.exists():
         return DiagnosticSettings()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DiagnosticError(
-            f"Fichier des paramètres de terrain illisible ({path}) : {exc}\n  À faire : corrigez "
-            "la syntaxe YAML (indentation, deux-points, guillemets) puis relancez."
-        ) from None
+    data = read_params_yaml(path, DiagnosticError, "des paramètres de terrain")
     if not isinstance(data, dict):
         raise DiagnosticError(f"{path} : un dictionnaire de sections est attendu.")
     return diagnostic_from_mapping(data.get(SECTION), path)
