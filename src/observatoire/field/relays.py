@@ -59,7 +59,7 @@ from observatoire.core.schema import (
     RELAY_SERVICE_COLUMNS,
     split_codes,
 )
-from observatoire.core.stats import proportion_ci
+from observatoire.core.stats import newcombe_diff, proportion_ci
 from observatoire.core.storage import write_csv, write_results_json
 from observatoire.field.relays_settings import RelaysSettings
 
@@ -171,19 +171,6 @@ def holm(pvalues: Iterable[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p[i]))
         out[i] = running
     return out.tolist()
-
-
-def newcombe_diff(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float, float]:
-    """p2 − p1 with Newcombe's hybrid score 95 % interval (method 10), from Wilson intervals."""
-    if n1 <= 0 or n2 <= 0:
-        return math.nan, math.nan, math.nan
-    p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = proportion_ci(x1, n1)
-    l2, u2 = proportion_ci(x2, n2)
-    d = p2 - p1
-    lo = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
-    hi = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
-    return d, lo, hi
 
 
 def _two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:

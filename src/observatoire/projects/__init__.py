@@ -1,0 +1,1 @@
+"""Project follow-up: a project's records, participation, affiliation, objectives and budget."""
