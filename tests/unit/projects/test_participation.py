@@ -104,20 +104,25 @@ def test_thin_data_never_raise():
     assert "pas de conseil" in r2.reasons["conseil"]
 
 
+SEASON = (0.9, 0.9, 1.0, 1.0, 1.1, 1.15, 1.2, 1.05, 1.05, 1.0, 0.9, 0.85)  # the sample's
+RATE = 8.0  # distinct participants per session before the council (season 1)
+
+
 def _simulate(ratio: float, seed: int, trend_per_month: float = 0.0):
     """24 months of sessions; distinct non-council participants per month ~ Poisson(sessions ×
-    4 × exp(trend·t) × ratio^after), council monthly from 2024-03 with six tenants."""
+    RATE × season × exp(trend·t) × ratio^after), council monthly from 2024-03 with six tenants."""
     rng = np.random.default_rng(seed)
-    pool = [f"T{i:03d}" for i in range(500)]
+    pool = [f"T{i:04d}" for i in range(1500)]
     months = pd.period_range("2023-01", "2024-12", freq="M")
     sessions, presences = [], []
     for t, m in enumerate(months):
         after = m >= pd.Period("2024-03", freq="M")
-        n_s = int(rng.integers(6, 12))
+        n_s = int(rng.integers(8, 15))
         ids = [f"{m}|sport|{k}" for k in range(n_s)]
         for k, sid in enumerate(ids):
             sessions.append((sid, str(m.start_time.date() + pd.Timedelta(days=k * 2)), "sport"))
-        lam = n_s * 4.0 * math.exp(trend_per_month * t) * (ratio if after else 1.0)
+        lam = n_s * RATE * SEASON[m.month - 1] * math.exp(trend_per_month * t)
+        lam *= ratio if after else 1.0
         y = min(int(rng.poisson(lam)), len(pool))
         for person in rng.choice(pool, size=y, replace=False):
             for sid in rng.choice(ids, size=int(rng.integers(1, 4)), replace=True):
@@ -130,7 +135,7 @@ def _simulate(ratio: float, seed: int, trend_per_month: float = 0.0):
     return _tables(sessions, presences)
 
 
-def test_council_effect_recovers_planted_ratio_despite_a_trend():
+def test_council_effect_recovers_planted_ratio_despite_a_trend_and_seasons():
     att, act = _simulate(1.5, seed=20, trend_per_month=0.02)
     e = participation(att, act, 2024, council_code="conseil", council_start="2024-03").effect
     assert e.computed, e.reason
