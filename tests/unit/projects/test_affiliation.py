@@ -9,21 +9,12 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from observatoire.projects.affiliation import DOMAINS, affiliation, hodges_lehmann
-
-COLS = ["date", "participant_id", "domain", "place", "goal_set", "goal_reached"]
-
-
-def _log(rows):
-    f = pd.DataFrame(rows, columns=COLS)
-    f["date"] = pd.to_datetime(f["date"])
-    f["partner_id"] = "affiliation_hf"
-    f["team"] = "hf_nord"
-    return f
+from observatoire.projects.affiliation import affiliation, hodges_lehmann
+from tests.support.projects_planted import FOLLOWUP_COLUMNS, affiliation_log, followups_frame
 
 
 def test_definition_on_a_hand_made_log():
-    f = _log(
+    f = followups_frame(
         [
             # tenant A enters in January 2024: entry = 31/01/2024, 6 months = 31/07, 12 = 31/01/25
             ("2024-01-05", "A", "", "", False, False),
@@ -58,34 +49,8 @@ def test_definition_on_a_hand_made_log():
     assert r.to_dict()["paired"]["hl_estimate"] is None
 
 
-def _simulate(change: int, seed: int, n: int = 60):
-    """Each tenant has k0 ∈ {0,1,2} domains at entry and k0 + change (±1 noise for a third of
-    them) at 12 months; entries reached 20 days before each time, plus noise the definition
-    must ignore (goals not reached, reached 100 days before)."""
-    rng = np.random.default_rng(seed)
-    rows, truth = [], {}
-    for i in range(n):
-        pid = f"T{i:02d}"
-        start = pd.Timestamp(f"2023-{int(rng.integers(1, 4)):02d}-01")
-        k0 = int(rng.integers(0, 3))
-        k12 = int(np.clip(k0 + change + rng.choice([-1, 0, 0, 1]), 0, len(DOMAINS)))
-        k6 = (k0 + k12) // 2
-        truth[pid] = (k0, k6, k12)
-        rows.append((start, pid, "", "", False, False))
-        for months, k in ((0, k0), (6, k6), (12, k12)):
-            when = start + pd.offsets.MonthEnd(0) + pd.DateOffset(months=months)
-            when = when + pd.offsets.MonthEnd(0)
-            doms = rng.choice(DOMAINS, size=k, replace=False)
-            for d in doms:
-                rows.append((when - pd.Timedelta(days=20), pid, d, "", True, True))
-            rows.append((when - pd.Timedelta(days=5), pid, "culture", "", True, False))
-            if months:
-                rows.append((when - pd.Timedelta(days=100), pid, "sport", "", True, True))
-    return _log(rows), truth
-
-
 def test_planted_change_is_recovered():
-    f, truth = _simulate(change=1, seed=20)
+    f, truth = affiliation_log(change=1, seed=20)
     r = affiliation(f, None, 2024)
     t = r.per_tenant.set_index("participant_id")
     for pid, (k0, k6, k12) in truth.items():
@@ -103,7 +68,7 @@ def test_planted_change_is_recovered():
 
 
 def test_control_without_change_contains_zero():
-    f, _ = _simulate(change=0, seed=7)
+    f, _ = affiliation_log(change=0, seed=7)
     p = affiliation(f, None, 2024).paired
     assert p["hl_ci_low"] <= 0 <= p["hl_ci_high"]
     assert p["wilcoxon_p"] > 0.05
@@ -121,11 +86,11 @@ def test_hodges_lehmann_matches_the_textbook_case():
 
 
 def test_thin_and_empty_never_raise():
-    r = affiliation(pd.DataFrame(columns=COLS), None, 2024)
+    r = affiliation(pd.DataFrame(columns=FOLLOWUP_COLUMNS), None, 2024)
     assert r.tenants == 0
     assert r.reasons["entree"].startswith("non calculé")
     assert r.paired["reason"].startswith("non calculé")
     entry = pd.DataFrame({"participant_id": ["X"], "entry": [pd.Timestamp("2023-02-10")]})
-    r2 = affiliation(pd.DataFrame(columns=COLS), entry, 2024)
+    r2 = affiliation(pd.DataFrame(columns=FOLLOWUP_COLUMNS), entry, 2024)
     # an enrolled tenant without any follow-up entry scores 0 (observed), never missing
     assert r2.per_tenant["score_entree"].tolist() == [0]

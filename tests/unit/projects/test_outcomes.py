@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from observatoire.core.stats import newcombe_diff
 from observatoire.projects.outcomes import housing_outcomes
+from tests.support.projects_planted import PROJECT_START, contacts_frame, null_tenants
 
-S = pd.Timestamp("2023-01-15")
-
-
-def _contacts(rows):
-    """rows: (person_id, partner_id, date_start, date_end, exit_reason)."""
-    c = pd.DataFrame(
-        rows, columns=["person_id", "partner_id", "date_start", "date_end", "exit_reason"]
-    )
-    c["date_start"] = pd.to_datetime(c["date_start"])
-    c["date_end"] = pd.to_datetime(c["date_end"])
-    return c
+S = PROJECT_START
 
 
 @pytest.fixture
@@ -49,7 +39,7 @@ def hand_made():
         ("N7", hf, "2024-06-01", None, None),  # 12 months pass the end of observation
         ("X", "accueil_jour", "2024-12-31", None, None),
     ]
-    contacts = _contacts(rows)
+    contacts = contacts_frame(rows)
     link = pd.DataFrame(
         {
             "participant_id": [f"p{i}" for i in range(1, 7)] + ["u", "x"],
@@ -114,38 +104,8 @@ def test_thin_groups_say_non_calcule(hand_made):
     assert r3.groups.empty
 
 
-def _simulate_null(seed: int, n: int = 400):
-    """Exits at a constant hazard (0.5 a year) whatever the tenant does; half the tenants housed
-    at the project's start would join after 0–330 days — if still housed then. Returns to the
-    night shelter at a constant rate. No effect of participation on anything."""
-    rng = np.random.default_rng(seed)
-    rows, link, parts = [], [], []
-    for i in range(n):
-        pid = f"H{i:03d}"
-        entry = pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(rng.integers(0, 720)))
-        exit_ = entry + pd.Timedelta(days=int(rng.exponential(365 / 0.5)))
-        end = exit_ if exit_ <= pd.Timestamp("2024-12-31") else None
-        rows.append((pid, "housing_first", entry, end, "exclusion" if end is not None else None))
-        t = S - pd.Timedelta(days=400)
-        while True:
-            t += pd.Timedelta(days=int(rng.exponential(365 / 0.4)) + 1)
-            if t > pd.Timestamp("2024-12-31"):
-                break
-            rows.append((pid, "abri_nuit", t, None, None))
-        join = S + pd.Timedelta(days=int(rng.integers(0, 330)))
-        if rng.random() < 0.5 and entry <= join and (end is None or end >= join):
-            link.append((f"q{i}", pid, "cle_partenaire"))
-            parts.append((f"q{i}", join))
-    rows.append(("Z", "accueil_jour", pd.Timestamp("2024-12-31"), None, None))
-    return (
-        _contacts(rows),
-        pd.DataFrame(link, columns=["participant_id", "person_id", "how"]),
-        pd.DataFrame(parts, columns=["participant_id", "date"]),
-    )
-
-
 def test_immortal_time_guard_on_a_planted_null():
-    contacts, link, parts = _simulate_null(seed=20)
+    contacts, link, parts = null_tenants(seed=20)
     r = housing_outcomes(contacts, link, parts, 2024)
     d = r.difference["retention"]
     assert d["ci_low"] < 0 < d["ci_high"], d

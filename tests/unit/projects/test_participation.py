@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from observatoire.projects.participation import council_proposals, participation
-
-
-def _tables(sessions: list[tuple[str, str, str]], presences: list[tuple[str, str, str]]):
-    """sessions: (activity_id, date, activity); presences: (activity_id, participant, role)."""
-    act = pd.DataFrame(sessions, columns=["activity_id", "date", "activity"])
-    act["date"] = pd.to_datetime(act["date"])
-    act["partner_id"] = "affiliation_hf"
-    by_id = act.set_index("activity_id")
-    att = pd.DataFrame(presences, columns=["activity_id", "participant_id", "role"])
-    att["date"] = att["activity_id"].map(by_id["date"])
-    att["activity"] = att["activity_id"].map(by_id["activity"])
-    att["partner_id"] = "affiliation_hf"
-    return att, act
+from tests.support.projects_planted import council_attendance, project_tables
 
 
 @pytest.fixture
@@ -39,7 +26,7 @@ def hand_made():
         ("s5", "B", "locataire"),
         ("s6", "D", "locataire"),
     ]
-    return _tables(sessions, presences)
+    return project_tables(sessions, presences)
 
 
 def test_monthly_counts_new_returning_and_roles(hand_made):
@@ -104,39 +91,8 @@ def test_thin_data_never_raise():
     assert "pas de conseil" in r2.reasons["conseil"]
 
 
-SEASON = (0.9, 0.9, 1.0, 1.0, 1.1, 1.15, 1.2, 1.05, 1.05, 1.0, 0.9, 0.85)  # the sample's
-RATE = 8.0  # distinct participants per session before the council (season 1)
-
-
-def _simulate(ratio: float, seed: int, trend_per_month: float = 0.0):
-    """24 months of sessions; distinct non-council participants per month ~ Poisson(sessions ×
-    RATE × season × exp(trend·t) × ratio^after), council monthly from 2024-03 with six tenants."""
-    rng = np.random.default_rng(seed)
-    pool = [f"T{i:04d}" for i in range(1500)]
-    months = pd.period_range("2023-01", "2024-12", freq="M")
-    sessions, presences = [], []
-    for t, m in enumerate(months):
-        after = m >= pd.Period("2024-03", freq="M")
-        n_s = int(rng.integers(8, 15))
-        ids = [f"{m}|sport|{k}" for k in range(n_s)]
-        for k, sid in enumerate(ids):
-            sessions.append((sid, str(m.start_time.date() + pd.Timedelta(days=k * 2)), "sport"))
-        lam = n_s * RATE * SEASON[m.month - 1] * math.exp(trend_per_month * t)
-        lam *= ratio if after else 1.0
-        y = min(int(rng.poisson(lam)), len(pool))
-        for person in rng.choice(pool, size=y, replace=False):
-            for sid in rng.choice(ids, size=int(rng.integers(1, 4)), replace=True):
-                presences.append((sid, person, "locataire"))
-        if after:
-            cid = f"{m}|conseil|0"
-            sessions.append((cid, str(m.start_time.date() + pd.Timedelta(days=27)), "conseil"))
-            for person in rng.choice(pool[:10], size=6, replace=False):
-                presences.append((cid, person, "locataire"))
-    return _tables(sessions, presences)
-
-
 def test_council_effect_recovers_planted_ratio_despite_a_trend_and_seasons():
-    att, act = _simulate(1.5, seed=20, trend_per_month=0.02)
+    att, act = council_attendance(1.5, seed=20, trend_per_month=0.02)
     e = participation(att, act, 2024, council_code="conseil", council_start="2024-03").effect
     assert e.computed, e.reason
     assert abs(e.estimate / 1.5 - 1) < 0.20
@@ -152,7 +108,7 @@ def test_council_effect_recovers_planted_ratio_despite_a_trend_and_seasons():
 
 
 def test_council_effect_control_without_effect_contains_one():
-    att, act = _simulate(1.0, seed=7)
+    att, act = council_attendance(1.0, seed=7)
     e = participation(att, act, 2024, council_code="conseil", council_start="2024-03").effect
     assert e.computed, e.reason
     assert e.ci_low < 1.0 < e.ci_high
