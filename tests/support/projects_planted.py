@@ -95,16 +95,18 @@ def council_attendance(ratio: float, seed: int, trend_per_month: float = 0.0):
 
 
 def affiliation_log(change: int, seed: int, n: int = 60):
-    """Each tenant has k0 ∈ {0,1,2} domains at entry and k0 + change (±1 noise for a third of
-    them) at 12 months; entries reached 20 days before each time, plus noise the definition
-    must ignore (goals not reached, reached 100 days before)."""
+    """Each tenant has k0 ∈ {0,1,2} domains at entry and k0 + change (± 1 noise, symmetric, for
+    half of them) at 12 months; entries reached 20 days before each time, plus noise the
+    definition must ignore (goals not reached, reached 100 days before)."""
     rng = np.random.default_rng(seed)
     rows, truth = [], {}
     for i in range(n):
         pid = f"T{i:02d}"
         start = pd.Timestamp(f"2023-{int(rng.integers(1, 4)):02d}-01")
         k0 = int(rng.integers(0, 3))
-        k12 = int(np.clip(k0 + change + rng.choice([-1, 0, 0, 1]), 0, len(DOMAINS)))
+        # symmetric noise (none when it could push the score below 0): the change is planted
+        noise = int(rng.choice([-1, 0, 0, 1])) if k0 + change >= 1 else 0
+        k12 = min(k0 + change + noise, len(DOMAINS))
         k6 = (k0 + k12) // 2
         truth[pid] = (k0, k6, k12)
         rows.append((start, pid, "", "", False, False))
