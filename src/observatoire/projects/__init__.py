@@ -1,0 +1,1 @@
+"""Projects the network runs and accounts for: objectives, participation, affiliation, budget."""
