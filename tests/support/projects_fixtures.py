@@ -90,7 +90,7 @@ def budget(rows: list[tuple[str, str, str, float, float, float]], project: str =
 
 def planted_records() -> ProjectRecords:
     """A year 2024 of the affiliation project: a monthly sport session (Jan–Dec) and a council
-    from March (10 sessions); tenants L1…L4 come every month, L5 only in January and February,
+    from March (10 sessions); tenants L1…L4 come every month, L5 only in January,
     L6 from October; a worker comes to everything (not a participant). Proposals: 3 made in
     2024, 2 realised (one in June, one in November). The budget is planned 12 000 on
     « personnel » and 2 000 on « activites »; see the budget tests for the ledger."""
@@ -100,7 +100,7 @@ def planted_records() -> ProjectRecords:
     rows = []
     for d in days:
         month = int(d[5:7])
-        tenants = ["L1", "L2", "L3", "L4"] + (["L5"] if month <= 2 else [])
+        tenants = ["L1", "L2", "L3", "L4"] + (["L5"] if month == 1 else [])
         tenants += ["L6"] if month >= 10 else []
         rows += [(d, "sport", t, "locataire") for t in tenants] + [
             (d, "sport", "W1", "travailleur")

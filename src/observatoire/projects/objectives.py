@@ -12,11 +12,12 @@ the project's ``roles_participants`` (tenants, players: not the workers nor volu
 - ``presences``: attendance rows of participants.
 - ``nouveaux_participants``: participants whose first attendance ever (all years of the
   records) falls in the year so far.
-- ``retention_3_mois``: over the participant-months of the year whose 3-month window has closed
-  by the month (month j ≤ m − 3), the share seen again in months j+1 … j+3 (pooled, each
-  participant-month counting once). The year value is December's (cohorts January–September).
-- ``conseil_presence_moyenne``: participants' attendances at council sessions ÷ council
-  sessions held.
+- ``retention_3_mois``: among the year's newcomers whose 3-month window has closed by the month
+  (first attendance ever in month j ≤ m − 3), the share seen again in months j+1 … j+3. The
+  year value is the last observed month's (newcomers of January–September for a full year):
+  the definition of ``participation.retention_3m``.
+- ``conseil_presence_moyenne``: distinct participants present per council session held
+  (sessions without anyone count, as zero).
 - ``propositions_realisees``: proposals of the year's councils whose outcome is « réalisée »,
   counted at their outcome date (the council date when none is given).
 - ``budget_execution``: spent to date ÷ planned (:mod:`observatoire.projects.budget`).
@@ -42,12 +43,13 @@ from observatoire.projects.records import ProjectRecords
 from observatoire.projects.settings import Objective, Project
 
 __all__ = [
+    "EXTERNAL",
     "MONTH_COLUMNS",
     "OBJECTIVE_COLUMNS",
     "IndicatorValue",
     "evaluate_objectives",
     "indicator_values",
-    "retention_within",
+    "newcomer_retention",
 ]
 
 MONTH_COLUMNS = [f"m{m:02d}" for m in range(1, 13)]
@@ -93,26 +95,24 @@ def _cumulative(year: int, last: int, at: Callable[[pd.Timestamp], float | None]
     return IndicatorValue(monthly[last - 1] if last else None, monthly)
 
 
-def retention_within(
+def newcomer_retention(
     attendance: pd.DataFrame, year: int, up_to_month: int, window: int = 3
 ) -> tuple[float | None, int]:
-    """Pooled share of participant-months j (of ``year``, j ≤ ``up_to_month`` − ``window``)
-    whose participant is seen again in months j+1 … j+window; None without such months.
-    Returns (share, denominator)."""
+    """Share of the year's newcomers (first attendance ever in month j of ``year``, with
+    j ≤ ``up_to_month`` − ``window``: their window closed) seen again in months j+1 … j+window;
+    returns (share or None without such newcomers, newcomers)."""
     if attendance.empty:
         return None, 0
     month = attendance["date"].dt.year * 12 + attendance["date"].dt.month - 1
     seen = pd.DataFrame({"pid": attendance["participant_id"], "month": month}).drop_duplicates()
+    first = seen.groupby("pid")["month"].min()
     start = year * 12
-    cohort = seen[(seen["month"] >= start) & (seen["month"] <= start + up_to_month - 1 - window)]
+    cohort = first[(first >= start) & (first <= start + up_to_month - 1 - window)]
     if cohort.empty:
         return None, 0
-    months_of = seen.groupby("pid")["month"].apply(lambda s: np.sort(s.to_numpy()))
-    back = 0
-    for pid, j in zip(cohort["pid"], cohort["month"], strict=True):
-        others = months_of[pid]
-        back += bool(((others > j) & (others <= j + window)).any())
-    return back / len(cohort), len(cohort)
+    later = seen.merge(cohort.rename("first"), left_on="pid", right_index=True)
+    back = later[(later["month"] > later["first"]) & (later["month"] <= later["first"] + window)]
+    return back["pid"].nunique() / len(cohort), len(cohort)
 
 
 def indicator_values(
@@ -185,11 +185,15 @@ def _one(  # noqa: PLR0911, PLR0913
 def _retention(att_all: pd.DataFrame, year: int, last: int) -> IndicatorValue:
     upto = att_all[att_all["date"].dt.year <= year]
     monthly = tuple(
-        retention_within(upto[upto["date"] <= e], year, m)[0] if m <= last else None
+        newcomer_retention(upto[upto["date"] <= e], year, m)[0] if m <= last else None
         for m, e in enumerate(_month_ends(year), start=1)
     )
     value = monthly[last - 1]
-    reason = "" if value is not None else "non calculé — moins de 4 mois observés dans l'année"
+    reason = (
+        ""
+        if value is not None
+        else f"non calculé — aucun nouveau participant de {year} suivi trois mois complets"
+    )
     return IndicatorValue(value, monthly, reason)
 
 
@@ -200,7 +204,9 @@ def _council(
         return IndicatorValue.missing("non calculé — le projet n'a pas de conseil (params)")
     code = project.conseil.activite
     sessions = acts[acts["activity"] == code]
-    present = att[att["activity_id"].isin(sessions["activity_id"])]
+    present = att[att["activity_id"].isin(sessions["activity_id"])].drop_duplicates(
+        ["activity_id", "participant_id"]
+    )
 
     def at(end: pd.Timestamp) -> float | None:
         held = sessions.loc[sessions["date"] <= end, "activity_id"].nunique()

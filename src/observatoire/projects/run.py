@@ -11,8 +11,8 @@ missing.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,14 @@ from observatoire.config.paths import PATHS
 from observatoire.core.storage import write_csv, write_results_json
 from observatoire.projects.budget import BudgetResult, budget_execution
 from observatoire.projects.linkage import link_participants, linkage_summary
-from observatoire.projects.objectives import IndicatorValue, evaluate_objectives, indicator_values
+from observatoire.projects.objectives import (
+    EXTERNAL,
+    IndicatorValue,
+    evaluate_objectives,
+    indicator_values,
+)
 from observatoire.projects.records import ProjectRecords, load_project_records
-from observatoire.projects.settings import Project, ProjectsSettings
+from observatoire.projects.settings import ROLES, Project, ProjectsSettings
 
 __all__ = [
     "ANALYSES",
@@ -52,28 +57,70 @@ FILES: dict[str, list[str]] = {
         "participants",
         "nouveaux",
         "revenants",
+        *(f"participants_{role}" for role in ROLES),
     ],
     "participation_seances.csv": ["n_seances", "participants"],
-    "retention.csv": ["month", "participants", "revus_3_mois", "share"],
-    "conseil.csv": ["date", "presences"],
+    "retention.csv": [
+        "month",
+        "participants",
+        "seen_again",
+        "share",
+        "ci_low",
+        "ci_high",
+        "complete",
+    ],
+    "cohortes.csv": ["cohort", "participants", "m1", "m2", "m3", "m4", "m5", "m6"],
+    "conseil.csv": ["date", "activity_id", "presences"],
     "affiliation_scores.csv": ["time", "score", "locataires"],
     "domaines.csv": ["domain", "time", "locataires"],
-    "issues_logement.csv": ["group", "tenants", "retained_12m", "returns"],
+    "issues_logement.csv": [
+        "group",
+        "tenants",
+        "retained_12m",
+        "share_retained",
+        "ci_low",
+        "ci_high",
+        "returns",
+        "share_returns",
+        "ret_ci_low",
+        "ret_ci_high",
+    ],
+    "anciennete.csv": ["group", "band", "tenants"],
 }
-"""The tables of the analysis modules, with the columns written when a module is absent."""
+"""The tables of the analysis modules, with the columns written when one is not computed."""
 
 ANALYSES = {
     "participation": ("observatoire.projects.participation", "participation"),
+    "proposals": ("observatoire.projects.participation", "council_proposals"),
     "affiliation": ("observatoire.projects.affiliation", "affiliation"),
     "outcomes": ("observatoire.projects.outcomes", "housing_outcomes"),
 }
 """Analysis functions of the package (module, function), called when present."""
 
-_JSONS = {
+JSONS = {
     "participation": "effet_conseil.json",
     "affiliation": "affiliation.json",
     "outcomes": "issues_logement.json",
 }
+"""The JSON file of each analysis (« non calculé » and its reason when it is not computed)."""
+
+_TABLES_OF = {
+    "participation": {
+        "participation_mois.csv": "monthly",
+        "participation_seances.csv": "sessions_per_participant",
+        "retention.csv": "retention",
+        "cohortes.csv": "cohorts",
+        "conseil.csv": "council",
+        "activites_calendrier.csv": "calendar",
+    },
+    "proposals": {"propositions.csv": "table"},
+    "affiliation": {"affiliation_scores.csv": "scores", "domaines.csv": "domains"},
+    "outcomes": {"issues_logement.csv": "groups", "anciennete.csv": "tenure"},
+}
+"""Which field of each analysis' result is which file (``per_tenant`` is never written)."""
+
+_AFFILIATION_ONLY = ("affiliation", "outcomes")
+MODULE_ABSENT = "non calculé — module absent"
 
 
 @dataclass
@@ -89,54 +136,34 @@ class ProjectResults:
 
 
 def activity_calendar(records: ProjectRecords, project: Project, year: int) -> pd.DataFrame:
-    """``activites_calendrier.csv``: per day and activity, sessions held and participants'
-    presences (a session without attendance rows counts its ``participants_count`` when the
-    sheet only counts heads)."""
+    """``activites_calendrier.csv`` when the participation analysis is absent: per day and
+    activity, sessions held and participants' presences."""
     columns = ["date", "activity", "sessions", "presences"]
     acts = records.activities[records.activities["date"].dt.year == year]
     if acts.empty:
         return pd.DataFrame(columns=columns)
     att = records.attendance[records.attendance["role"].isin(project.participant_roles)]
-    per_session = att.groupby("activity_id").size()
+    per_session = att.groupby("activity_id")["participant_id"].nunique()
     acts = acts.drop_duplicates("activity_id").copy()
-    heads = pd.to_numeric(acts["participants_count"], errors="coerce")
-    counted = acts["activity_id"].map(per_session)
-    acts["presences"] = counted.fillna(heads).fillna(0).astype(int)
+    acts["presences"] = acts["activity_id"].map(per_session).fillna(0).astype(int)
     out = (
         acts.groupby([acts["date"].dt.normalize(), "activity"])
         .agg(sessions=("activity_id", "nunique"), presences=("presences", "sum"))
         .reset_index()
     )
-    out["date"] = out["date"].dt.date.astype(str)
     return out[columns]
 
 
 def proposal_counts(records: ProjectRecords, year: int) -> pd.DataFrame:
-    """``propositions.csv``: the year's council proposals per theme × outcome (every pair of
-    the closed lists, zeros included)."""
+    """``propositions.csv`` when the proposals analysis is absent: the year's council proposals
+    per theme (rows) and outcome (columns), and their total."""
     props = records.proposals[records.proposals["date"].dt.year == year]
     counts = props.groupby(["theme", "outcome"]).size()
-    rows = [
-        {"theme": t, "outcome": o, "propositions": int(counts.get((t, o), 0))}
-        for t in THEMES
-        for o in OUTCOMES
-    ]
-    return pd.DataFrame(rows, columns=["theme", "outcome", "propositions"])
-
-
-def _tenants_entry(
-    links: pd.DataFrame, contacts: pd.DataFrame, partner: str | None
-) -> pd.DataFrame:
-    """Linked participants' entry in the housing partner (first ``date_start``), for the
-    affiliation and outcomes analyses."""
-    columns = ["participant_id", "person_id", "entry_date"]
-    if partner is None or contacts.empty or links.empty:
-        return pd.DataFrame(columns=columns)
-    housed = contacts[contacts["partner_id"] == partner]
-    entry = housed.groupby("person_id")["date_start"].min()
-    linked = links[links["person_id"].notna()]
-    out = linked.assign(entry_date=linked["person_id"].map(entry))
-    return out.loc[out["entry_date"].notna(), columns].reset_index(drop=True)
+    rows = []
+    for theme in THEMES:
+        row = {"theme": theme, **{o: int(counts.get((theme, o), 0)) for o in OUTCOMES}}
+        rows.append({**row, "total": sum(row[o] for o in OUTCOMES)})
+    return pd.DataFrame(rows, columns=["theme", *OUTCOMES, "total"])
 
 
 def _analysis(name: str) -> Any:
@@ -148,21 +175,39 @@ def _analysis(name: str) -> Any:
         return None
 
 
-def _as_files(name: str, result: Any) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """The tables and payload of an analysis result: a result exposing ``files()`` (file name →
-    DataFrame or dict) is written as it says; otherwise its DataFrame fields are not guessed
-    and the payload holds its other fields."""
-    if hasattr(result, "files"):
-        tables, payload = {}, {}
-        for file, value in result.files().items():
-            if isinstance(value, pd.DataFrame):
-                tables[file] = value
-            else:
-                payload[file] = value
-        return tables, payload
-    values = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else {}
-    scalars = {k: v for k, v in values.items() if not isinstance(v, pd.DataFrame)}
-    return {}, {_JSONS[name]: scalars}
+def _call(
+    name: str,
+    function: Any,
+    records: ProjectRecords,
+    project: Project,
+    year: int,
+    links: pd.DataFrame,
+    contacts: pd.DataFrame,
+) -> Any:
+    council = project.conseil
+    roles = project.participant_roles
+    if name == "participation":
+        return function(
+            records.attendance,
+            records.activities,
+            year,
+            council_code=council.activite if council else None,
+            council_start=council.debut if council else None,
+            participant_roles=roles,
+        )
+    if name == "proposals":
+        return function(records.proposals, year)
+    if name == "affiliation":
+        # entry = the tenant's first follow-up (the project's own baseline, not the HF entry)
+        return function(records.followups, None, year)
+    tenants = records.attendance[records.attendance["role"].isin(roles)]
+    return function(
+        contacts,
+        links[links["project"] == records.project],
+        tenants[["participant_id", "date"]],
+        year,
+        partner=project.partenaire_logement or "housing_first",
+    )
 
 
 def _run_analyses(
@@ -172,50 +217,51 @@ def _run_analyses(
     links: pd.DataFrame,
     contacts: pd.DataFrame,
     results: ProjectResults,
-) -> dict[str, IndicatorValue]:
-    """Call the participation, affiliation and outcomes analyses when present; returns the
-    affiliation indicators for the objectives."""
-    entry = _tenants_entry(links, contacts, project.partenaire_logement)
-    council = project.conseil
-    calls = {
-        "participation": lambda f: f(
-            records.attendance,
-            records.activities,
-            year,
-            council_code=council.activite if council else None,
-            council_start=council.debut if council else None,
-        ),
-        "affiliation": lambda f: f(records.followups, entry, year),
-        "outcomes": lambda f: f(
-            contacts,
-            links,
-            links[links["project"] == records.project],
-            partner=project.partenaire_logement or "housing_first",
-            year=year,
-        ),
-    }
-    external: dict[str, IndicatorValue] = {}
-    for name, call in calls.items():
-        status = {"statut": "calculé"}
-        if name in ("affiliation", "outcomes") and project.type != "affiliation":
+) -> dict[str, float | None]:
+    """Call the participation, proposals, affiliation and outcomes analyses when present and
+    keep their tables and JSON; returns the indicators they computed (year values)."""
+    indicators: dict[str, float | None] = {}
+    for name in ANALYSES:
+        status: dict[str, Any] = {"statut": "calculé"}
+        function = _analysis(name)
+        if name in _AFFILIATION_ONLY and project.type != "affiliation":
             status = {"statut": "non calculé", "raison": "sans objet pour ce type de projet"}
-        elif (function := _analysis(name)) is None:
-            status = {"statut": "non calculé", "raison": "non calculé — module absent"}
+        elif function is None:
+            status = {"statut": "non calculé", "raison": MODULE_ABSENT}
         else:
-            result = call(function)
-            tables, payloads = _as_files(name, result)
-            results.tables.update(tables)
-            results.payloads.update(payloads)
-            if name == "affiliation" and hasattr(result, "indicators"):
-                for key, value in result.indicators().items():
-                    ok = isinstance(value, IndicatorValue)
-                    external[key] = value if ok else IndicatorValue(value)
+            result = _call(name, function, records, project, year, links, contacts)
+            for file, attribute in _TABLES_OF[name].items():
+                results.tables[file] = getattr(result, attribute)
+            payload = result.effect.to_dict() if name == "participation" else result.to_dict()
+            if name in JSONS:
+                results.payloads[JSONS[name]] = payload
+            results.summary.setdefault("details", {})[name] = result.to_dict()
+            indicators.update(getattr(result, "indicators", {}) or {})
+            results.notes.extend(getattr(result, "notes", []) or [])
         results.summary.setdefault("analyses", {})[name] = status
-        if status["statut"] != "calculé":
-            results.payloads.setdefault(_JSONS[name], dict(status))
+        if status["statut"] != "calculé" and name in JSONS:
+            results.payloads[JSONS[name]] = dict(status)
     for file, columns in FILES.items():
         results.tables.setdefault(file, pd.DataFrame(columns=columns))
-    return external
+    results.tables.setdefault("activites_calendrier.csv", activity_calendar(records, project, year))
+    results.tables.setdefault("propositions.csv", proposal_counts(records, year))
+    return indicators
+
+
+def _cross_check(
+    values: dict[str, IndicatorValue], theirs: dict[str, float | None], notes: list[str]
+) -> None:
+    """Each indicator the analyses also computed must agree with the objectives' year value
+    (two implementations of one definition); a disagreement is said, not hidden."""
+    for name, value in values.items():
+        other = theirs.get(name)
+        if name in EXTERNAL or other is None or value.value is None:
+            continue
+        if not math.isclose(float(value.value), float(other), rel_tol=1e-9, abs_tol=1e-9):
+            notes.append(
+                f"Indicateur « {name} » : objectifs {value.value:g}, analyse {float(other):g} "
+                "(définitions à réconcilier)."
+            )
 
 
 def compute_project(
@@ -230,7 +276,12 @@ def compute_project(
     results = ProjectResults(project_id, year, notes=list(records.notes))
     links = link_participants(records.attendance, records.followups, contacts, identity_tokens)
     results.tables["liaison.csv"] = linkage_summary(links)
-    external = _run_analyses(records, project, year, links, contacts, results)
+    theirs = _run_analyses(records, project, year, links, contacts, results)
+    external = {
+        name: IndicatorValue(value, reason="" if value is not None else "non calculé")
+        for name, value in theirs.items()
+        if name in EXTERNAL
+    }
 
     budget: BudgetResult = budget_execution(records.budget, year, project.budget)
     results.notes.extend(budget.notes)
@@ -247,12 +298,11 @@ def compute_project(
         budget=budget,
         external=external,
     )
+    _cross_check(values, theirs, results.notes)
     table = evaluate_objectives(objectives, values)
     results.tables["objectifs.csv"] = table
     if not objectives:
         results.notes.append(f"Aucun objectif déclaré pour {year} dans params/projets.yaml.")
-    results.tables["activites_calendrier.csv"] = activity_calendar(records, project, year)
-    results.tables["propositions.csv"] = proposal_counts(records, year)
 
     linked = links[links["project"] == project_id] if len(links) else links
     results.summary.update(
@@ -276,6 +326,9 @@ def compute_project(
             "objectives": {
                 status: int((table["statut"] == status).sum())
                 for status in ("atteint", "non_atteint", "en_cours", "non_calcule")
+            },
+            "objective_reasons": {
+                row.code: row.raison for row in table.itertuples() if row.statut == "non_calcule"
             },
             "budget": budget.summary(),
         }
@@ -301,7 +354,10 @@ def write_project(results: ProjectResults, out: Path) -> list[Path]:
 
 def _read_optional(path: Path, columns: list[str] | None, note: list[str]) -> pd.DataFrame:
     if not Path(path).exists():
-        note.append(f"{path} absent : liaison des participants impossible (lancez « link »).")
+        note.append(
+            f"{path} absent : liaison des participants impossible (lancez « ingest » puis "
+            "« link »)."
+        )
         return pd.DataFrame(columns=columns or [])
     return pd.read_parquet(path, columns=columns)
 

@@ -10,7 +10,7 @@ from observatoire.projects.objectives import (
     IndicatorValue,
     evaluate_objectives,
     indicator_values,
-    retention_within,
+    newcomer_retention,
 )
 from tests.support.projects_fixtures import PROJECT, attendance, planted_records, settings
 
@@ -42,16 +42,21 @@ def test_counts_and_their_cumulative_trend(values):
     assert values["participants_uniques"].monthly == (5,) * 9 + (6,) * 3
     assert values["seances"].value == 22
     assert values["seances:conseil"].monthly == (0, 0, *range(1, 11))
-    assert values["presences"].value == 10 + 28 + 15 + 30
+    assert values["presences"].value == 5 + 4 + 28 + 15 + 30
     assert values["nouveaux_participants"].value == 6
 
 
-def test_retention_pools_the_closed_months(values):
-    # cohorts January–September: 38 participant-months, only L5 in February not seen again
-    assert values["retention_3_mois"].value == pytest.approx(37 / 38)
+def test_retention_of_the_newcomers_whose_window_closed(values):
+    # January's five newcomers: L5 never comes back; L6 (October) has no closed window
+    assert values["retention_3_mois"].value == pytest.approx(4 / 5)
     assert values["retention_3_mois"].monthly[:3] == (None, None, None)
-    share, n = retention_within(planted_records().attendance.query("role == 'locataire'"), 2024, 4)
-    assert (share, n) == (1.0, 5)  # January's five, all back in February–April
+    tenants = planted_records().attendance.query("role == 'locataire'")
+    assert newcomer_retention(tenants, 2024, 4) == (0.8, 5)
+    assert newcomer_retention(tenants, 2024, 12) == (0.8, 5)
+    # seen before the year: not a newcomer of 2024
+    earlier = tenants.assign(date=tenants["date"] - pd.DateOffset(years=1))
+    both = pd.concat([earlier[earlier["participant_id"] == "L1"], tenants])
+    assert newcomer_retention(both, 2024, 12) == (0.75, 4)
 
 
 def test_council_attendance_and_realised_proposals(values):
