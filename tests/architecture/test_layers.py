@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"linkage"},
     {"indicators"},
     {"models", "youth"},
-    {"plans", "field"},
+    {"plans", "field", "projects"},
     {"disclosure"},
     {"guard"},
     {"reports"},
