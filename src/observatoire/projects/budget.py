@@ -36,6 +36,7 @@ import pandas as pd
 from observatoire.projects.settings import BudgetParams
 
 __all__ = [
+    "BACKTEST_COLUMNS",
     "BUDGET_COLUMNS",
     "RULE",
     "BudgetResult",
@@ -52,6 +53,18 @@ RULE = (
     "× mois restants (rythme = engagements, payés ou non, des k derniers mois ÷ k). Comparée à "
     "la projection linéaire naïve = dépensé à ce jour × 12 ÷ mois écoulés."
 )
+BACKTEST_COLUMNS = [
+    "year",
+    "month_index",
+    "final",
+    "projected",
+    "projected_naive",
+    "error",
+    "error_naive",
+    "relative_error",
+    "relative_error_naive",
+]
+"""``budget_controle.csv``: both projections of a closed year made at months 1 … 11."""
 _TOTAL = "total"
 _ALL = "(tous)"
 
@@ -64,7 +77,7 @@ class BudgetResult:
     closing_month: int
     lines: pd.DataFrame
     months: pd.DataFrame
-    backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
+    backtest: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BACKTEST_COLUMNS))
     notes: list[str] = field(default_factory=list)
 
     def execution_by_month(self) -> list[float | None]:
@@ -277,18 +290,17 @@ def backtest_projection(budget: pd.DataFrame, year: int, params: BudgetParams) -
                 "projected_naive": float(out["projected_naive"]),
             }
         )
-    table = pd.DataFrame(rows)
-    if table.empty or final <= 0:
-        return table
+    table = pd.DataFrame(rows).reindex(columns=BACKTEST_COLUMNS)
     table["error"] = table["projected"] - final
     table["error_naive"] = table["projected_naive"] - final
-    table["relative_error"] = table["error"].abs() / final
-    table["relative_error_naive"] = table["error_naive"].abs() / final
+    if final > 0:
+        table["relative_error"] = table["error"].abs() / final
+        table["relative_error_naive"] = table["error_naive"].abs() / final
     return table
 
 
 def _backtest_summary(table: pd.DataFrame) -> dict[str, Any] | None:
-    if table.empty or "relative_error" not in table:
+    if table.empty or table["relative_error"].isna().all():
         return None
     return {
         "year": int(table["year"].iloc[0]),

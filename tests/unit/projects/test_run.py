@@ -11,6 +11,7 @@ import pytest
 
 from observatoire.config.paths import Paths
 from observatoire.core.storage import write_parquet
+from observatoire.projects.budget import BACKTEST_COLUMNS
 from observatoire.projects.objectives import OBJECTIVE_COLUMNS
 from observatoire.projects.run import FILES, MODULE_ABSENT, run_projects
 from tests.support.projects_fixtures import (
@@ -72,7 +73,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_contracted_file_is_written(written: Path):
     assert {p.name for p in written.iterdir()} == CONTRACT
-    for name, columns in FILES.items():
+    for name, columns in {**FILES, "budget_controle.csv": BACKTEST_COLUMNS}.items():
         assert list(pd.read_csv(written / name).columns) == columns, name
 
 
