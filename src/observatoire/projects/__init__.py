@@ -1,1 +1,1 @@
-"""Projects the network runs and accounts for: objectives, participation, affiliation, budget."""
+"""Project follow-up: a project's records, participation, affiliation, objectives and budget."""
