@@ -275,7 +275,11 @@ def compute_project(
     """The project's year: linkage, the analyses, budget, objectives, calendar, proposals."""
     results = ProjectResults(project_id, year, notes=list(records.notes))
     links = link_participants(records.attendance, records.followups, contacts, identity_tokens)
-    results.tables["liaison.csv"] = linkage_summary(links)
+    # the match rate is the participants' (tenants, players), not the workers' nor volunteers'
+    att = records.attendance
+    counted = set(att.loc[att["role"].isin(project.participant_roles), "participant_id"])
+    counted |= set(records.followups["participant_id"].dropna())
+    results.tables["liaison.csv"] = linkage_summary(links[links["participant_id"].isin(counted)])
     theirs = _run_analyses(records, project, year, links, contacts, results)
     external = {
         name: IndicatorValue(value, reason="" if value is not None else "non calculé")
@@ -304,7 +308,7 @@ def compute_project(
     if not objectives:
         results.notes.append(f"Aucun objectif déclaré pour {year} dans params/projets.yaml.")
 
-    linked = links[links["project"] == project_id] if len(links) else links
+    linked = links[links["participant_id"].isin(counted)]
     results.summary.update(
         {
             "project": project_id,

@@ -98,4 +98,6 @@ def test_objectives_budget_and_reasons(written: Path):
         payload = json.loads((written / "affiliation.json").read_text(encoding="utf-8"))
         assert payload == {"statut": "non calculé", "raison": MODULE_ABSENT}
     liaison = pd.read_csv(written / "liaison.csv")
-    assert liaison.loc[liaison["how"] == "aucun", "participants"].item() == 7  # L1–L6, W1
+    # L1–L6 (the worker W1 is not a participant): no contact matches them
+    assert liaison.loc[liaison["how"] == "aucun", "participants"].item() == 6
+    assert results["linkage"] == {"participants": 6, "linked": 0, "match_rate": 0.0}
