@@ -21,8 +21,9 @@ early in the year, move it by as much as the rest). :func:`backtest_projection` 
 a closed year: the projection made at each month against the actual year-end cost.
 
 **Drift.** A line whose projected year-end passes its planned amount by more than
-``budget.seuil_derive`` (a share) is flagged ``depassement``; one below by more than the
-threshold ``sous_execution``; spending on a line with nothing planned ``hors_budget``.
+``budget.seuil_derive`` (a share) is flagged ``depassement``; spending on a line with nothing
+planned ``hors_budget``; one projected below its planned amount by more than
+``budget.seuil_sous_execution``, when that threshold is set, ``sous_execution``.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def _project(frame: pd.DataFrame, keys: list[str], m: int, k: int) -> pd.DataFra
     return out.drop(columns="recent")
 
 
-def _flag(out: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _flag(out: pd.DataFrame, threshold: float, under: float | None) -> pd.DataFrame:
     planned = out["planned"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["execution"] = np.where(planned > 0, out["spent"] / planned, np.nan)
@@ -172,7 +173,7 @@ def _flag(out: pd.DataFrame, threshold: float) -> pd.DataFrame:
         [
             (planned <= 0) & (out["projected"] > 0),
             (planned > 0) & (out["projected_ratio"] > 1 + threshold),
-            (planned > 0) & (out["projected_ratio"] < 1 - threshold),
+            (planned > 0) & (under is not None) & (out["projected_ratio"] < 1 - (under or 0)),
         ],
         ["hors_budget", "depassement", "sous_execution"],
         default="",
@@ -215,7 +216,9 @@ def budget_execution(
             if column not in out:
                 out[column] = _TOTAL if level == _TOTAL else _ALL
         parts.append(out)
-    lines = _flag(pd.concat(parts, ignore_index=True), params.seuil_derive)
+    lines = _flag(
+        pd.concat(parts, ignore_index=True), params.seuil_derive, params.seuil_sous_execution
+    )
     lines = lines[
         [
             "level",

@@ -103,10 +103,14 @@ class Objective(Block):
 
 class BudgetParams(Block):
     """The budget follow-up: a line whose projected year-end passes its planned amount by more
-    than ``seuil_derive`` (a share: 0.10 = 10 %), either way, is flagged; the run-rate of the
-    projection is the mean monthly engagement of the last ``mois_rythme`` months."""
+    than ``seuil_derive`` (a share: 0.10 = 10 %) is flagged (an overrun must be found or
+    funded); one projected below its planned amount by more than ``seuil_sous_execution`` too
+    when that threshold is given (money a funder may claim back; by default not flagged, since
+    lines commonly close at 85–95 %). The run-rate of the projection is the mean monthly
+    engagement of the last ``mois_rythme`` months."""
 
     seuil_derive: Annotated[float, Field(gt=0, le=1)] = 0.10
+    seuil_sous_execution: Annotated[float, Field(gt=0, le=1)] | None = None
     mois_rythme: Annotated[int, Field(ge=1, le=12)] = 3
 
 

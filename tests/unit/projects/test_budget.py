@@ -9,7 +9,7 @@ from observatoire.projects.budget import backtest_projection, budget_execution, 
 from observatoire.projects.settings import BudgetParams
 from tests.support.projects_fixtures import budget
 
-PARAMS = BudgetParams(seuil_derive=0.10, mois_rythme=3)
+PARAMS = BudgetParams(seuil_derive=0.10, seuil_sous_execution=0.10, mois_rythme=3)
 
 LEDGER_2024 = [
     ("2024-01-01", "personnel", "Région", 12000, 0, 0),
@@ -74,8 +74,34 @@ def test_drift_is_flagged_both_ways_and_off_budget(result):
         "transport",
     ]
     # a wider threshold keeps the acceleration flagged but not the purchase (−16.7 %)
-    wide = budget_execution(budget(LEDGER_2024), 2024, BudgetParams(seuil_derive=0.2))
-    assert _line(wide, "activites")["drift"] and not _line(wide, "equipement")["drift"]
+    wide = BudgetParams(seuil_derive=0.2, seuil_sous_execution=0.2)
+    wide_result = budget_execution(budget(LEDGER_2024), 2024, wide)
+    assert (
+        _line(wide_result, "activites")["drift"] and not _line(wide_result, "equipement")["drift"]
+    )
+    # by default an under-execution is not flagged (lines commonly close at 85–95 %)
+    default = budget_execution(budget(LEDGER_2024), 2024, BudgetParams())
+    assert _line(default, "equipement")["drift_kind"] == ""
+    assert _line(default, "activites")["drift_kind"] == "depassement"
+
+
+def test_a_line_spending_steadily_above_plan_is_flagged_from_the_first_months():
+    """The sample's planted drift: a line spending at 1.25 × its plan at a steady pace all
+    year, the others at 0.82–0.98: only it is flagged, already in March, ratio ≈ 1.25."""
+    rows = [
+        ("2024-01-01", "transport", "Ville", 2400, 0, 0),
+        ("2024-01-01", "personnel", "Région", 12000, 0, 0),
+    ]
+    for m in range(1, 13):
+        rows += [
+            (f"2024-{m:02d}-12", "transport", "Ville", 0, 0, 250),
+            (f"2024-{m:02d}-25", "personnel", "Région", 0, 0, 850),
+        ]
+    ledger = budget(rows)
+    for month in (3, 6, 12):
+        result = budget_execution(ledger, 2024, BudgetParams(), as_of_month=month)
+        assert _line(result, "transport")["projected_ratio"] == pytest.approx(1.25)
+        assert [d["line"] for d in result.summary()["drifting_lines"]] == ["transport"]
 
 
 def test_levels_per_funder_and_monthly_cumulative(result):
