@@ -200,11 +200,17 @@ def _call(
     if name == "affiliation":
         # entry = the tenant's first follow-up (the project's own baseline, not the HF entry)
         return function(records.followups, None, year)
-    tenants = records.attendance[records.attendance["role"].isin(roles)]
+    # participants = tenants who attended an activity or were followed individually (both are
+    # the project); the first date of either is their index date
+    attended = records.attendance[records.attendance["role"].isin(roles)]
+    tenants = pd.concat(
+        [attended[["participant_id", "date"]], records.followups[["participant_id", "date"]]],
+        ignore_index=True,
+    )
     return function(
         contacts,
         links[links["project"] == records.project],
-        tenants[["participant_id", "date"]],
+        tenants,
         year,
         partner=project.partenaire_logement or "housing_first",
     )
