@@ -495,6 +495,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _cmd_barometer_report,
         "produit le baromètre des violences (HTML et PDF)",
     ),
+    "projects": (
+        "projects",
+        ("projets",),
+        _notebook_stage("projets"),
+        "exécute le carnet des projets suivis : participation, affiliation, objectifs, budget "
+        "(notebooks/projets.py)",
+    ),
 }
 
 

@@ -36,6 +36,7 @@ ENTRIES = {
     "maps": ["observatoire.reports.maps.stage"],
     "street_diagnosis": ["notebooks/diagnostic.py"],
     "street_diagnosis_report": ["observatoire.reports.diagnostic.report"],
+    "projects": ["notebooks/projets.py"],
 }
 """The code each stage's command runs (the CLI dispatches to these modules or notebooks)."""
 

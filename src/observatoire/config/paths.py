@@ -64,6 +64,11 @@ class Paths:
         return self.root / "params/terrain.yaml"
 
     @property
+    def projects_params(self) -> Path:
+        """The projects followed (``projets.yaml``: objectives, council, budget threshold)."""
+        return self.root / "params/projets.yaml"
+
+    @property
     def sample(self) -> Path:
         return self.root / "data_raw/sample"
 
@@ -211,6 +216,10 @@ class Paths:
     def barometer(self, year: int) -> Path:
         """The violence barometer's numbers (stage ``barometer``)."""
         return self.outputs / "field" / "barometre" / str(year)
+
+    def projects(self, year: int) -> Path:
+        """The projects' numbers, one folder per project (stage ``projects``)."""
+        return self.outputs / "projects" / str(year)
 
     def quality(self, year: int) -> Path:
         return self.outputs / "quality" / str(year)
