@@ -118,7 +118,7 @@ def project_sample(
             data, rows, truth = budget_file(
                 project, year, BUDGETS[project], ratios, rng, "Coordination du projet"
             )
-            out.append(FieldFile(f"{project}/budget_{year}.xlsx", data, f"{project}/budget",
+            out.append(FieldFile(f"{project}/budget_{year}.xlsx", data, f"{project}/budget_prevu",
                                  year, rows))  # fmt: skip
             budgets.setdefault(project, {})[str(year)] = truth["lines"]
     affil.truth["budget"] = budgets["affiliation_hf"]

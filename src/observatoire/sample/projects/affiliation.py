@@ -300,8 +300,10 @@ def _attendance(
             others = [c for c in codes if c not in council_core]
             extra = int(rng.integers(0, 3))
             if others and extra:
-                present += list(rng.choice(np.array(others, dtype=object),
-                                           size=min(extra, len(others)), replace=False))  # fmt: skip
+                pick = rng.choice(
+                    np.array(others, dtype=object), size=min(extra, len(others)), replace=False
+                )
+                present += list(pick)
             by_session[council[0]] = sorted(present)
         monthly.append(
             {
@@ -407,9 +409,8 @@ def _grid_writer(
                 top = ws.cell(row=3, column=col, value=tops[kind])
                 top.font = bold
                 top.alignment = Alignment(horizontal="center")
-            if j == len(idx) - 1 or sessions[idx[j + 1]].kind != kind:
-                if col > start:
-                    ws.merge_cells(start_row=3, start_column=start, end_row=3, end_column=col)
+            if (j == len(idx) - 1 or sessions[idx[j + 1]].kind != kind) and col > start:
+                ws.merge_cells(start_row=3, start_column=start, end_row=3, end_column=col)
             date = ws.cell(row=4, column=col, value=sessions[k].date)
             date.number_format = "DD/MM"
             col += 1
@@ -460,11 +461,22 @@ def _followups(
                   "12_mois": d0 + dt.timedelta(days=TWELVE_MONTHS)}  # fmt: skip
         place = {d: str(rng.choice(PLACES[d])) for d in DOMAINS}
 
-        def add(day: dt.date, kind: str, domain: str, goal_set: str, reached: str) -> None:
+        def add(
+            day: dt.date,
+            kind: str,
+            domain: str,
+            goal_set: str,
+            reached: str,
+            code: str = str(t.code),
+            team: str = team,
+            place: dict = place,
+        ) -> None:
             note = "" if rng.random() < 0.3 else str(rng.choice(NOTES[kind]))
-            rows.append([day, str(t.code), str(rng.choice(TEAM_TYPED[team])),
-                         str(rng.choice(CONTACT_TYPED[kind])), DOMAIN_TYPED.get(domain, ""),
-                         place.get(domain, "") if domain else "", goal_set, reached, note])  # fmt: skip
+            rows.append(
+                [day, code, str(rng.choice(TEAM_TYPED[team])), str(rng.choice(CONTACT_TYPED[kind])),
+                 DOMAIN_TYPED.get(domain, ""), place.get(domain, "") if domain else "", goal_set,
+                 reached, note]
+            )  # fmt: skip
 
         # Entry: the first interview states the places of affiliation already there.
         if sets["entree"]:
@@ -534,7 +546,7 @@ def _followup_sheets(rows: list[list[object]], year: int, rng: np.random.Generat
                 out.append([code, team, day, kind, domain, place, goal_set, reached, note])
                 if rng.random() < 0.01:
                     out.append(None)
-        name = MONTHS_FR[month - 1] if year == 2023 else f"{MONTHS_FR[month - 1][:4]}. {year}"
+        name = month_sheet_name(year, month, "long" if year == 2023 else "short")
         if month in (6, 7, 8) and year == 2024:
             name = MONTHS_FR[month - 1] + " 24"
         sheets.append(
@@ -645,8 +657,8 @@ def affiliation_files(
         files.append((f"{PROJECT}/activites_{year}.xlsx", year, f"{PROJECT}/activites", data, n))
         grid_sheets = []
         for month in range(1, 13):
-            name = (MONTHS_FR[month - 1] if year == 2023
-                    else month_sheet_name(year, month, "short" if month % 4 else "iso"))  # fmt: skip
+            style = "long" if year == 2023 else ("short" if month % 4 else "iso")
+            name = month_sheet_name(year, month, style)
             writer = _grid_writer(year, month, sessions, attendance, tenants, typing, marks,
                                   typed_codes)  # fmt: skip
             grid_sheets.append((name, writer))
@@ -765,8 +777,9 @@ def _truth(
             "tenure": tenure,
         },
         "affiliation": {
-            "definition": "score = nombre de domaines distincts (0–8) ayant une ligne de suivi avec "
-            "ce domaine et objectif atteint « oui » dans les 90 jours jusqu'au point ; points : "
+            "definition": "score = nombre de domaines distincts (0–8) ayant une ligne de suivi "
+            "avec ce domaine et objectif atteint « oui » dans les 90 jours jusqu'au point ; "
+            "points : "
             f"entrée = premier suivi (2023-01 au plus tôt), 6 mois = entrée + {SIX_MONTHS} j, 12 "
             f"mois = entrée + {TWELVE_MONTHS} j ; les lignes « atteint » d'un point sont datées "
             f"{BAND[0]} à {BAND[1]} jours avant lui (celles de l'entrée : le jour même), donc une "
@@ -811,7 +824,9 @@ def _truth(
         "grid_marks": {
             "counted": {k: marks[k] for k in ("x", "X", "P")},
             "not_attendance": {k: marks[k] for k in ("?", "A")},
-            "note": "« ? » (pas sûr) et « A » (absent excusé) ne sont pas des présences",
+            "note": "« ? » (pas sûr) et « A » (absent excusé) ne sont pas des présences ; « ? » "
+            "n'est pas une marque déclarée (mise en quarantaine marque_inconnue par la lecture), "
+            "« A » est une absence déclarée (absent: [A])",
         },
         "codes_typed_differently": dict(sorted(typed_codes.items())),
     }

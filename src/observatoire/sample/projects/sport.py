@@ -33,7 +33,16 @@ __all__ = ["PRESENCE_FORM", "SPORT_CODES", "sport_files"]
 
 PROJECT = "sport_foot"
 YEARS = (2023, 2024)
-SPORT_CODES = ("entrainement", "match", "tournoi", "autre")
+SPORT_CODES = ("entrainement", "tournoi", "sortie", "autre")
+FORM_ACTIVITY_CHOICES = (
+    "conseil", "sport", "culture", "atelier", "sortie", "entrainement", "tournoi", "autre",
+)  # fmt: skip
+TITLES = {
+    "entrainement": ("", "Entraînement", "Entrainement", "Entraînement + repas"),
+    "tournoi": ("Tournoi", "Tournoi de street foot", "Tournoi inter-services"),
+    "sortie": ("Match au stade", "Sortie au stade"),
+    "autre": ("Match amical", "Match amical", "Match contre les éducateurs"),
+}
 ROLES = ("joueur", "volontaire", "travailleur", "autre")
 SERVICES = (
     "abri_nuit", "accueil_jour", "maison_accueil", "urgence_sociale", "travail_rue",
@@ -49,7 +58,8 @@ def presence_form(version: str) -> KoboForm:
         version,
         (
             Question("activite/date", "date"),
-            Question("activite/type", "select_one", SPORT_CODES),
+            Question("activite/type", "select_one", FORM_ACTIVITY_CHOICES),
+            Question("activite/intitule", "text"),
             Question("activite/lieu", "text"),
             Question("activite/partenaire", "text"),
             Question("activite/duree", "decimal"),
@@ -73,13 +83,13 @@ NOISY_NETWORK_PLAYERS = 4  # of the network players: written with a variant or a
 PLACES = {
     "entrainement": (("Hall omnisports de Meuse-Centre", "Club de futsal Meuse-Centre"),
                      ("Terrain synthétique du parc", "Service des sports de la Ville")),
-    "match": (("Terrain synthétique du parc", "Club de futsal Meuse-Centre"),),
+    "autre": (("Terrain synthétique du parc", "Club de futsal Meuse-Centre"),),
     "tournoi": (("Complexe sportif de Liège", "Street Football Belgium"),
                 ("Stade communal", "Fondation Roi Baudouin"),
                 ("Hall omnisports de Meuse-Centre", "Ville de Meuse-Centre")),
-    "autre": (("Stade Maurice Dufrasne", "Club de football professionnel"),),
+    "sortie": (("Stade Maurice Dufrasne", "Club de football professionnel"),),
 }  # fmt: skip
-DURATION = {"entrainement": 1.5, "match": 2.0, "tournoi": 6.0, "autre": 3.0}
+DURATION = {"entrainement": 1.5, "autre": 2.0, "tournoi": 6.0, "sortie": 3.0}
 SEASON = (0.7, 0.8, 1.0, 1.0, 1.1, 1.1, 0.9, 0.6, 1.1, 1.0, 0.9, 0.7)
 """Players' presence propensity by month (winter and August lower)."""
 
@@ -131,7 +141,9 @@ def _export_identities(files: list) -> pd.DataFrame:
                             "year": f.year,
                             "surname": f.table[s].astype(str).to_numpy(),
                             "first_name": f.table[p].astype(str).to_numpy(),
-                            "birth": [_as_date(v) for v in f.table[b]],
+                            "birth": f.table[b]
+                            .map({v: _as_date(v) for v in f.table[b].unique()})
+                            .to_numpy(),
                             "person": f.truth["true_person_id"].to_numpy(),
                         }
                     )
@@ -141,8 +153,8 @@ def _export_identities(files: list) -> pd.DataFrame:
 
 
 def _players(files: list, rng: np.random.Generator) -> list[dict]:
-    ids = _export_identities(files)
-    ids = ids[ids["birth"].notna() & ids["partner"].isin(["accueil_jour", "abri_nuit"])]
+    all_ids = _export_identities(files)
+    ids = all_ids[all_ids["birth"].notna() & all_ids["partner"].isin(["accueil_jour", "abri_nuit"])]
     recent = ids[ids["year"] >= YEARS[0]]
     persons = sorted(recent["person"].unique())
     chosen = sorted(rng.choice(np.array(persons, dtype=object), size=NETWORK_PLAYERS,
@@ -160,11 +172,13 @@ def _players(files: list, rng: np.random.Generator) -> list[dict]:
             else:
                 surname, first = spelling_variant(surname, first, rng)
                 noise = "variante_orthographe"
-        players.append({"surname": surname.title() if surname.isupper() else surname,
-                        "first_name": first, "birth": birth, "person": str(person),
-                        "service": str(row["partner"]), "noise": noise, "role": "joueur"})  # fmt: skip
-    country = rng.choice(np.array(["BE", "MA", "CD", "AF", "ER", "RO", "FR"], dtype=object),
-                         size=OTHER_PLAYERS + 4, p=[0.35, 0.2, 0.12, 0.1, 0.1, 0.08, 0.05])  # fmt: skip
+        players.append(
+            {"surname": surname.title() if surname.isupper() else surname, "first_name": first,
+             "birth": birth, "person": str(person), "service": str(row["partner"]),
+             "noise": noise, "role": "joueur"}
+        )  # fmt: skip
+    origins = np.array(["BE", "MA", "CD", "AF", "ER", "RO", "FR"], dtype=object)
+    country = rng.choice(origins, size=OTHER_PLAYERS + 4, p=[0.35, 0.2, 0.12, 0.1, 0.1, 0.08, 0.05])
     sex = np.array(["M"] * (OTHER_PLAYERS + 4), dtype=object)
     sex[rng.random(OTHER_PLAYERS + 4) < 0.12] = "F"
     surnames, firsts = draw_names(country, sex, rng)
@@ -174,20 +188,20 @@ def _players(files: list, rng: np.random.Generator) -> list[dict]:
         birth = dt.date(2024 - age, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
         role = "joueur" if k < OTHER_PLAYERS else ("volontaire" if k < OTHER_PLAYERS + 2
                                                    else "travailleur")  # fmt: skip
-        players.append({"surname": str(surnames[k]), "first_name": str(firsts[k]), "birth": birth,
-                        "person": "", "noise": "", "role": role,
-                        "service": str(rng.choice(others)) if role == "joueur" else ""})  # fmt: skip
-    # Exact keys of every export row: who links by (surname, first name, birth date).
+        players.append(
+            {"surname": str(surnames[k]), "first_name": str(firsts[k]), "birth": birth,
+             "person": "", "noise": "", "role": role,
+             "service": str(rng.choice(others)) if role == "joueur" else ""}
+        )  # fmt: skip
+    # Exact keys of the export rows born the same day as a player: who links by (surname,
+    # first name, birth date).
+    births = {p["birth"] for p in players}
+    same_day = all_ids[all_ids["birth"].isin(births)]
     keys = {
         (_norm(s), _norm(f), b)
-        for s, f, b in zip(ids["surname"], ids["first_name"], ids["birth"], strict=True)
-    }
-    all_ids = _export_identities(files)
-    keys |= {
-        (_norm(s), _norm(f), b)
-        for s, f, b in zip(all_ids["surname"], all_ids["first_name"], all_ids["birth"], strict=True)
-        if b is not None
-    }
+        for s, f, b in zip(same_day["surname"], same_day["first_name"], same_day["birth"],
+                           strict=True)
+    }  # fmt: skip
     for p in players:
         p["linkable"] = (_norm(p["surname"]), _norm(p["first_name"]), p["birth"]) in keys
     return players
@@ -209,9 +223,9 @@ def _sessions(year: int, rng: np.random.Generator) -> list[tuple[dt.date, str]]:
             if u < (0.22 if day.month in (4, 5, 6, 9) else 0.08):
                 out.append((day, "tournoi"))
             elif u < 0.35:
-                out.append((day, "match"))
-            elif u < 0.37:
                 out.append((day, "autre"))
+            elif u < 0.37:
+                out.append((day, "sortie"))
         day += dt.timedelta(days=1)
     return out
 
@@ -252,6 +266,7 @@ def sport_files(
             answers = {
                 "activite/date": kobo_date(day),
                 "activite/type": code,
+                "activite/intitule": str(rng.choice(TITLES[code])) or None,
                 "activite/lieu": place,
                 "activite/partenaire": partner if rng.random() < 0.85 else "",
                 "activite/duree": DURATION[code],
@@ -276,7 +291,7 @@ def sport_files(
         stamp = dt.datetime(year + 1, 1, 15, 9, 0, 0)
         data = kobo_workbook(form, subs, stamp)
         out.append((f"{PROJECT}/presence_activite_{year}.xlsx", year,
-                    f"{PROJECT}/presence_activite", data, len(subs)))  # fmt: skip
+                    f"{PROJECT}/activites", data, len(subs)))  # fmt: skip
         truth_sessions[str(year)] = {
             "sessions": len(subs),
             "by_type": {c: sum(1 for s in subs if s.answers["activite/type"] == c)
