@@ -520,6 +520,7 @@ def _followups(
                 "team": team,
                 "true_person_id": str(t.person),
                 "first_followup": d0.isoformat(),
+                "housing_exit": t.exit.isoformat() if t.exit is not None else None,
                 "points": {p: points[p].isoformat() for p in points},
                 "observable": observable,
                 "score": {p: (len(sets[p]) if observable[p] else None) for p in points},
@@ -784,7 +785,8 @@ def _truth(
             f"mois = entrée + {TWELVE_MONTHS} j ; les lignes « atteint » d'un point sont datées "
             f"{BAND[0]} à {BAND[1]} jours avant lui (celles de l'entrée : le jour même), donc une "
             "définition à ±15 jours près donne le même score. Score None = point après la sortie "
-            "ou après 2024-12-31.",
+            "du logement (housing_exit) ou après 2024-12-31 : une analyse qui ne censure pas à la "
+            "sortie y lit les lignes d'avant la sortie (souvent 0).",
             "planted": {
                 "entry_score_p": dict(enumerate(ENTRY_SCORE_P)),
                 "gain_6_months_p": dict(enumerate(GAIN_6_P)),

@@ -43,7 +43,7 @@ TITLES = {
     "sortie": ("Match au stade", "Sortie au stade"),
     "autre": ("Match amical", "Match amical", "Match contre les éducateurs"),
 }
-ROLES = ("joueur", "volontaire", "travailleur", "autre")
+ROLES = ("locataire", "joueur", "volontaire", "travailleur", "autre")
 SERVICES = (
     "abri_nuit", "accueil_jour", "maison_accueil", "urgence_sociale", "travail_rue",
     "housing_first", "autre",
