@@ -16,6 +16,7 @@ from observatoire.sample.exports import build_exports
 from observatoire.sample.fieldwork import field_sample
 from observatoire.sample.network import simulate_network
 from observatoire.sample.plans import plan_files, truth_json
+from observatoire.sample.projects import project_sample
 from observatoire.sample.truth import noise_rates, persons_table, truth_rows, write_truth
 from observatoire.sample.writers import staged_directory, write_export
 
@@ -118,6 +119,14 @@ def generate_sample(
         (truth_stage / "terrain.json").write_text(field.terrain_json(), encoding="utf-8")
         (truth_stage / "notes_identites.csv").write_text(field.identities_csv(), encoding="utf-8")
         truth_files += ["terrain.json", "notes_identites.csv"]
+        # The projects' records (team spreadsheets, attendance form), their own streams too.
+        projects = project_sample(params, network, files)
+        for project_file in projects.files:
+            target = raw_stage / project_file.relative_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(project_file.data)
+        (truth_stage / "projets.json").write_text(projects.truth_json(), encoding="utf-8")
+        truth_files.append("projets.json")
 
     rows_per_export: dict[str, dict[int, int]] = {}
     for export in files:
@@ -126,7 +135,7 @@ def generate_sample(
         )
     for plan_file in extra:
         rows_per_export.setdefault(plan_file.export, {})[plan_file.year] = plan_file.rows
-    for field_file in field.files:
+    for field_file in [*field.files, *projects.files]:
         rows_per_export.setdefault(field_file.export, {})[field_file.year] = field_file.rows
     years = {export.relative_path: export.year for export in files}
     truth_years = truth["source_file"].map(years)
@@ -144,13 +153,15 @@ def generate_sample(
                 [export.relative_path for export in files]
                 + [f.relative_path for f in extra]
                 + [f.relative_path for f in field.files]
+                + [f.relative_path for f in projects.files]
             )
         ),
         truth_files=tuple(truth_files),
         rows_per_export=rows_per_export,
         total_rows=sum(len(export.table) for export in files)
         + sum(f.rows for f in extra)
-        + sum(f.rows for f in field.files),
+        + sum(f.rows for f in field.files)
+        + sum(f.rows for f in projects.files),
         distinct_persons_per_year={int(y): int(n) for y, n in distinct.items()},
         noise_rates={
             "name_variant": overall["name_variant"],

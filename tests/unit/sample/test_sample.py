@@ -69,6 +69,9 @@ def normalise(label: str) -> str:
 FIELD_TABLES = {
     "incidents", "street_observations", "street_groups", "relay_services", "relay_allowances",
     "worker_survey", "testimonies",
+    # Projects' records (two years, team spreadsheets): tested in test_projects_sample.py.
+    "project_activities", "project_attendance", "project_followups", "project_proposals",
+    "project_budget",
 }  # fmt: skip
 MAPPINGS = load_mappings()
 ALL_EXPORTS = [

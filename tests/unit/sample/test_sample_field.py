@@ -20,6 +20,7 @@ from observatoire.sample.fieldwork import FieldSample, field_sample
 from observatoire.sample.fieldwork.incidents import form_of as incident_form
 from observatoire.sample.fieldwork.kobo import kobo_form
 from observatoire.sample.fieldwork.relays import CEILINGS
+from observatoire.sample.projects import ProjectSample
 
 ROOT = Path(__file__).resolve().parents[3]
 PARAMS = yaml.safe_load((ROOT / "params" / "pipeline.yaml").read_text(encoding="utf-8"))
@@ -48,23 +49,29 @@ def sample(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_field_part_leaves_every_other_file_byte_identical(sample, tmp_path, monkeypatch):
+    """The field records and the projects (their own streams) only add files: without them,
+    every other file of the sample is byte-identical."""
     import observatoire.sample.generate as generate_module
 
     empty = FieldSample([], {}, pd.DataFrame(columns=["kind"]))
     monkeypatch.setattr(generate_module, "field_sample", lambda *a: empty)
+    monkeypatch.setattr(generate_module, "project_sample", lambda *a: ProjectSample([], {}))
     generate_sample(SMALL, tmp_path / "raw", tmp_path / "truth")
-    field_truth = ("terrain.json", "notes_identites.csv")
+    added_truth = ("terrain.json", "notes_identites.csv", "projets.json")
     without = _hashes(tmp_path / "raw") | {
-        f"truth/{k}": v for k, v in _hashes(tmp_path / "truth").items() if k not in field_truth
+        f"truth/{k}": v for k, v in _hashes(tmp_path / "truth").items() if k not in added_truth
     }
     with_field = _hashes(sample / "raw") | {
         f"truth/{k}": v for k, v in _hashes(sample / "truth").items()
     }
     added = set(with_field) - set(without)
     assert {k: with_field[k] for k in without} == without  # nothing changed, files only added
-    assert "truth/terrain.json" in added and "truth/notes_identites.csv" in added
+    assert {f"truth/{k}" for k in added_truth} <= added
     assert all(k.startswith(("barometre_violences/", "travail_rue_observations/",
-                             "relais_quartier/", "truth/")) for k in added)  # fmt: skip
+                             "relais_quartier/", "affiliation_hf/", "sport_foot/", "truth/"))
+               for k in added)  # fmt: skip
+    assert any(k.startswith("affiliation_hf/") for k in added)
+    assert any(k.startswith("sport_foot/") for k in added)
 
 
 def test_same_seed_same_bytes(sample, tmp_path):
