@@ -151,6 +151,13 @@ def _cmd_relays_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_projects_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.projects.report import build_projects_report
+
+    build_projects_report(settings)
+    return 0
+
+
 def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.plans.report import build_plans_report
 
@@ -494,6 +501,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         (),
         _cmd_barometer_report,
         "produit le baromètre des violences (HTML et PDF)",
+    ),
+    "projects_report": (
+        "projects-report",
+        ("rapport-projets",),
+        _cmd_projects_report,
+        "produit le rapport de suivi de chaque projet (HTML et PDF) et ses fiches d'activité "
+        "mensuelles (XLSX et PDF)",
     ),
 }
 

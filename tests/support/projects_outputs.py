@@ -38,8 +38,15 @@ def _json(folder: Path, name: str, data: dict) -> None:
     (folder / name).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def _participation(folder: Path, rng: np.random.Generator, year: int, role: str, base: int,
-                   small_role: str, council: bool) -> dict:
+def _participation(
+    folder: Path,
+    rng: np.random.Generator,
+    year: int,
+    role: str,
+    base: int,
+    small_role: str,
+    council: bool,
+) -> dict:
     rows, cal = [], []
     total_new = 0
     for m in range(1, 13):
@@ -49,35 +56,62 @@ def _participation(folder: Path, rng: np.random.Generator, year: int, role: str,
         total_new += new
         sessions = int(rng.integers(6, 10))
         presences = participants * 2 + int(rng.integers(0, 6))
-        row = {"month": m, "sessions": sessions, "presences": presences,
-               "participants": participants, "nouveaux": new, "revenants": participants - new}
+        row = {
+            "month": f"{year}-{m:02d}",
+            "sessions": sessions,
+            "presences": presences,
+            "participants": participants,
+            "nouveaux": new,
+            "revenants": participants - new,
+        }
         for r in ROLES:
             row[f"participants_{r}"] = 0
         row[f"participants_{role}"] = participants - 4
-        row[f"participants_{small_role}"] = 1
+        row[f"participants_{small_role}"] = 1 if m % 3 else 0
         row["participants_travailleur"] = 3
+        row[f"participants_{role}"] = participants - 3 - row[f"participants_{small_role}"]
         rows.append(row)
         days = pd.date_range(f"{year}-{m:02d}-01", periods=28, freq="D")
         picks = rng.choice(len(days), size=sessions, replace=False)
         for i in sorted(picks):
             act = "sport" if i % 2 else ("culture" if role == "locataire" else "entrainement")
-            cal.append({"date": days[i].date().isoformat(), "activity": act, "sessions": 1,
-                        "presences": int(rng.integers(3, 12))})
+            cal.append(
+                {
+                    "date": days[i].date().isoformat(),
+                    "activity": act,
+                    "sessions": 1,
+                    "presences": int(rng.integers(3, 12)),
+                }
+            )
         if council and m >= 3:
-            cal.append({"date": f"{year}-{m:02d}-15", "activity": "conseil", "sessions": 1,
-                        "presences": int(rng.integers(3, 7))})
+            cal.append(
+                {
+                    "date": f"{year}-{m:02d}-15",
+                    "activity": "conseil",
+                    "sessions": 1,
+                    "presences": int(rng.integers(3, 7)),
+                }
+            )
     _write(folder, "participation_mois.csv", pd.DataFrame(rows))
     _write(folder, "activites_calendrier.csv", pd.DataFrame(cal))
     # the year's distinct participants: fewer than the sum of months
     total = total_new
     bands = {1: total // 3, 2: total // 5, 3: total // 6, 5: total // 8, 8: 3}
     bands[12] = total - sum(bands.values())
-    _write(folder, "participation_seances.csv",
-           pd.DataFrame({"n_seances": list(bands), "participants": list(bands.values())}))
-    ret = pd.DataFrame({"month": range(1, 13),
-                        "participants": [r["participants"] for r in rows]})
-    ret["revus_3_mois"] = (ret["participants"] * 0.6).round().astype(int)
-    ret.loc[ret["month"] > 9, ["revus_3_mois"]] = pd.NA
+    _write(
+        folder,
+        "participation_seances.csv",
+        pd.DataFrame({"n_seances": list(bands), "participants": list(bands.values())}),
+    )
+    ret = pd.DataFrame(
+        {
+            "month": [f"{year}-{m:02d}" for m in range(1, 13)],
+            "participants": [r["participants"] for r in rows],
+        }
+    )
+    ret["seen_again"] = (ret["participants"] * 0.6).round().astype(int)
+    ret["share"] = ret["seen_again"] / ret["participants"]
+    ret["complete"] = [m <= 9 for m in range(1, 13)]
     _write(folder, "retention.csv", ret)
     roles = {r: 0 for r in ROLES}
     roles[role] = total - 4
@@ -90,22 +124,52 @@ def _objectives(folder: Path, project: str, summary: dict) -> None:
     total = summary["participants"]
     cum = np.linspace(total * 0.3, total, 12).round().astype(int)
     rows = [
-        {"code": "participants_uniques", "libelle": "Participants différents dans l'année",
-         "indicateur": "participants_uniques", "cible": 40, "sens": "au_moins", "valeur": total,
-         "atteint": total >= 40, **{f"m{m:02d}": int(cum[m - 1]) for m in range(1, 13)}},
-        {"code": "taux_retention", "libelle": "Participants revus dans les 3 mois",
-         "indicateur": "retention_3_mois", "cible": 0.5, "sens": "au_moins", "valeur": 0.6,
-         "atteint": True, **{f"m{m:02d}": 0.55 + 0.005 * m for m in range(1, 13)}},
+        {
+            "code": "participants_uniques",
+            "libelle": "Participants différents dans l'année",
+            "indicateur": "participants_uniques",
+            "cible": 40,
+            "sens": "au_moins",
+            "valeur": total,
+            "atteint": total >= 40,
+            **{f"m{m:02d}": int(cum[m - 1]) for m in range(1, 13)},
+        },
+        {
+            "code": "taux_retention",
+            "libelle": "Participants revus dans les 3 mois",
+            "indicateur": "retention_3_mois",
+            "cible": 0.5,
+            "sens": "au_moins",
+            "valeur": 0.6,
+            "atteint": True,
+            **{f"m{m:02d}": 0.55 + 0.005 * m for m in range(1, 13)},
+        },
     ]
     if project == "affiliation_hf":
         rows.append(
-            {"code": "conseils_tenus", "libelle": "Conseils des locataires tenus",
-             "indicateur": "seances:conseil", "cible": 10, "sens": "au_moins", "valeur": 10,
-             "atteint": True, **{f"m{m:02d}": max(0, m - 2) for m in range(1, 13)}})
+            {
+                "code": "conseils_tenus",
+                "libelle": "Conseils des locataires tenus",
+                "indicateur": "seances:conseil",
+                "cible": 10,
+                "sens": "au_moins",
+                "valeur": 10,
+                "atteint": True,
+                **{f"m{m:02d}": max(0, m - 2) for m in range(1, 13)},
+            }
+        )
         rows.append(
-            {"code": "locataires_affilies", "libelle": "Locataires affiliés à 12 mois",
-             "indicateur": "affilies_12_mois", "cible": 0.4, "sens": "au_moins", "valeur": 0.55,
-             "atteint": True, **{f"m{m:02d}": None for m in range(1, 13)}})
+            {
+                "code": "locataires_affilies",
+                "libelle": "Locataires affiliés à 12 mois",
+                "indicateur": "affilies_12_mois",
+                "cible": 0.4,
+                "sens": "au_moins",
+                "valeur": 0.55,
+                "atteint": True,
+                **{f"m{m:02d}": None for m in range(1, 13)},
+            }
+        )
     _write(folder, "objectifs.csv", pd.DataFrame(rows))
 
 
@@ -117,13 +181,26 @@ def _budget(folder: Path, drift_line: str) -> None:
         rate = 1.25 if line == drift_line else 0.95
         spent = planned * rate * 10 / 12
         projected = planned * rate
-        rows.append({"line": line, "funder": funder, "planned": planned,
-                     "committed": round(spent * 1.05, 2), "spent": round(spent, 2),
-                     "projected": round(projected, 2), "execution": round(spent / planned, 3),
-                     "drift": projected > planned * 1.10})
+        rows.append(
+            {
+                "line": line,
+                "funder": funder,
+                "planned": planned,
+                "committed": round(spent * 1.05, 2),
+                "spent": round(spent, 2),
+                "projected": round(projected, 2),
+                "execution": round(spent / planned, 3),
+                "drift": projected > planned * 1.10,
+            }
+        )
         for m in range(1, 13):
-            months.append({"month": m, "line": line,
-                           "spent_cumulative": round(planned * rate * min(m, 10) / 12, 2)})
+            months.append(
+                {
+                    "month": m,
+                    "line": line,
+                    "spent_cumulative": round(planned * rate * min(m, 10) / 12, 2),
+                }
+            )
     _write(folder, "budget.csv", pd.DataFrame(rows))
     _write(folder, "budget_mois.csv", pd.DataFrame(months))
 
@@ -140,27 +217,42 @@ def _affiliation(folder: Path) -> None:
                            strict=True)]  # fmt: skip
     _write(folder, "domaines.csv", pd.DataFrame(dom))
     _json(folder, "affiliation.json", {
-        "times": {"entree": {"n": 45, "median": 1.0, "q1": 0.0, "q3": 2.0},
-                  "6_mois": {"n": 45, "median": 2.0, "q1": 1.0, "q3": 3.0},
-                  "12_mois": {"n": 32, "median": 2.0, "q1": 1.0, "q3": 3.0}},
-        "paired": {"n": 32, "wilcoxon_p": 0.0012, "hl": 1.0, "hl_low": 0.5, "hl_high": 1.5},
+        "summary": {"entree": {"n": 45, "median": 1.0, "q1": 0.0, "q3": 2.0},
+                    "6_mois": {"n": 45, "median": 2.0, "q1": 1.0, "q3": 3.0},
+                    "12_mois": {"n": 32, "median": 2.0, "q1": 1.0, "q3": 3.0}},
+        "paired": {"n": 32, "median_change": 1.0, "wilcoxon_p": 0.0012, "hl_estimate": 1.0,
+                   "hl_ci_low": 0.5, "hl_ci_high": 1.5},
         "definition": "domaines actifs : objectif atteint dans les 90 jours",
     })  # fmt: skip
 
 
 def _outcomes(folder: Path) -> None:
     rows = [
-        {"group": "participants", "tenants": 38, "retained_12m": 33, "returns": 3,
-         "share_retained": 33 / 38, "ci_low": 0.72, "ci_high": 0.94},
-        {"group": "non_participants", "tenants": 52, "retained_12m": 39, "returns": 9,
-         "share_retained": 39 / 52, "ci_low": 0.62, "ci_high": 0.85},
+        {
+            "group": "participants",
+            "tenants": 38,
+            "retained_12m": 33,
+            "returns": 3,
+            "share_retained": 33 / 38,
+            "ci_low": 0.72,
+            "ci_high": 0.94,
+        },
+        {
+            "group": "non_participants",
+            "tenants": 52,
+            "retained_12m": 39,
+            "returns": 9,
+            "share_retained": 39 / 52,
+            "ci_low": 0.62,
+            "ci_high": 0.85,
+        },
     ]
     _write(folder, "issues_logement.csv", pd.DataFrame(rows))
     _json(folder, "issues_logement.json", {
-        "computed": True, "difference": 0.118, "diff_low": -0.05, "diff_high": 0.27,
+        "difference": {"retention": {"d": 0.118, "ci_low": -0.05, "ci_high": 0.27}},
         "tenure_median_months": {"participants": 22, "non_participants": 14},
-        "caveat": "Comparaison non randomisée : les participants sont restés assez longtemps "
-                  "pour rejoindre les activités.",
+        "caveats": ["Comparaison non randomisée : les participants sont restés assez longtemps "
+                    "pour rejoindre les activités."],
     })  # fmt: skip
 
 
@@ -185,28 +277,45 @@ def write_projects_outputs(root: Path, year: int = 2024) -> dict:
              else ["cle_partenaire", "aucun"],
              "participants": [0, 12, summary["participants"] - 12] if not council
              else [summary["participants"] - 3, 3]}))  # fmt: skip
-        res = {"project": project, "year": year, "label": label, "type": kind, "notes": [],
-               "participants": summary["participants"]}
+        res = {
+            "project": project,
+            "year": year,
+            "label": label,
+            "type": kind,
+            "notes": [],
+            "participants": summary["participants"],
+            "participants_par_role": summary["roles"],
+        }
         if council:
             sessions = [f"{year}-{m:02d}-15" for m in range(3, 13)]
             pres = [6, 5, 4, 6, 3, 5, 4, 6, 5, 4]
-            _write(folder, "conseil.csv", pd.DataFrame({"date": sessions, "presences": pres}))
-            _json(folder, "conseil.json", {"locataires_distincts": COUNCIL_TENANTS})
+            _write(folder, "conseil.csv", pd.DataFrame(
+                {"date": sessions, "activity_id": [f"{d}|conseil|1" for d in sessions],
+                 "presences": pres}))  # fmt: skip
+            res["council_summary"] = {
+                "sessions": 10,
+                "mean_presences": 4.8,
+                "attendees_year": COUNCIL_TENANTS,
+            }
             _write(folder, "propositions.csv", pd.DataFrame(
-                {"theme": ["activite", "activite", "cadre_de_vie", "partenariat", "reglement"],
-                 "outcome": ["realisee", "en_cours", "realisee", "refusee", "abandonnee"],
-                 "propositions": [4, 2, 3, 1, 1]}))  # fmt: skip
+                {"theme": ["activite", "cadre_de_vie", "partenariat", "reglement"],
+                 "realisee": [4, 3, 0, 0], "en_cours": [2, 0, 0, 0], "refusee": [0, 0, 1, 0],
+                 "abandonnee": [0, 0, 0, 1], "total": [6, 3, 1, 1]}))  # fmt: skip
             _json(folder, "effet_conseil.json", {
                 "computed": True, "estimate": 1.24, "ci_low": 1.08, "ci_high": 1.42,
                 "naive": 1.31, "model": "Poisson segmentée, offset séances, tendance linéaire",
                 "diagnostics": {"lag1_autocorrelation": 0.08, "dispersion": 1.1}})  # fmt: skip
             _affiliation(folder)
             _outcomes(folder)
-            res["council"] = {"activity": "conseil", "start": f"{year}-03",
-                              "tenants": COUNCIL_TENANTS}
+            res["council"] = {
+                "activity": "conseil",
+                "start": f"{year}-03",
+                "tenants": COUNCIL_TENANTS,
+            }
         else:
-            res["notes"] = ["Affiliation et issues de logement : sans objet pour un projet "
-                            "socio-sportif."]
+            res["notes"] = [
+                "Affiliation et issues de logement : sans objet pour un projet socio-sportif."
+            ]
         _json(folder, "results.json", res)
         planted[project] = summary
     return planted

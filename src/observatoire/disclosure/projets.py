@@ -151,8 +151,14 @@ class _Builder:
     def key(self, dim: str, code: Any, measure: str) -> str:
         return projet_key(self.year, self.p, dim, code, measure)
 
-    def table(self, name: str, title: str, rows: list[tuple[str, list[tuple[str, float]]]],
-              columns: list[str], index_name: str = "") -> None:
+    def table(
+        self,
+        name: str,
+        title: str,
+        rows: list[tuple[str, list[tuple[str, float]]]],
+        columns: list[str],
+        index_name: str = "",
+    ) -> None:
         """``rows``: (label, [(key, value) per column])."""
         index = pd.Index([r[0] for r in rows], name=index_name)
         vals = pd.DataFrame({c: [float(r[1][j][1]) for r in rows]
@@ -166,9 +172,9 @@ class _Builder:
 
     def sum_if_holds(self, total: str, parts: list[str]) -> None:
         """Declare total = Σ parts when it holds (a reader adds the printed parts up)."""
-        if total in self.values and all(p in self.values for p in parts) and parts:
-            if abs(self.values[total] - sum(self.values[p] for p in parts)) < 1e-9:
-                self.constraints.append(Constraint(total, tuple(parts)))
+        known = parts and total in self.values and all(p in self.values for p in parts)
+        if known and abs(self.values[total] - sum(self.values[p] for p in parts)) < 1e-9:
+            self.constraints.append(Constraint(total, tuple(parts)))
 
 
 def _participation(b: _Builder) -> None:
@@ -189,7 +195,25 @@ def _participation(b: _Builder) -> None:
         b.sum_if_holds(b.key("mois", f"{m:02d}", "participants"),
                        [b.key("mois", f"{m:02d}", "nouveaux"),
                         b.key("mois", f"{m:02d}", "revenants")])  # fmt: skip
-    total = int(b.out.results.get("participants", 0))
+    present = [r for r in ROLES if months.get(f"participants_{r}", pd.Series([0])).sum() > 0]
+    if len(present) > 1:
+        b.table("mois_roles", "Participants par mois et par rôle",
+                [(MOIS_ABREGES[m - 1], [(b.key("mois", f"{m:02d}:{r}", "participants"),
+                                         months.loc[m].get(f"participants_{r}", 0)
+                                         if m in months.index else 0) for r in present])
+                 for m in range(1, 13)], [ROLES[r] for r in present], "Mois")  # fmt: skip
+        for m in range(1, 13):
+            b.sum_if_holds(
+                b.key("mois", f"{m:02d}", "participants"),
+                [b.key("mois", f"{m:02d}:{r}", "participants") for r in present],
+            )
+    total = int(
+        _first(
+            b.out.results.get("participants"),
+            (b.out.results.get("indicators") or {}).get("participants_uniques"),
+            0,
+        )
+    )
     year_rows = [
         ("Participants différents", [(b.key("total", None, "participants"), total)]),
         ("Nouveaux participants", [(b.key("total", None, "nouveaux"), months["nouveaux"].sum())]),
@@ -210,8 +234,10 @@ def _participation(b: _Builder) -> None:
         b.table("roles", "Participants de l'année par rôle",
                 [(ROLES[r], [(b.key("role", r, "participants"), roles[r])]) for r in present],
                 ["Participants"], "Rôle")  # fmt: skip
-        b.sum_if_holds(b.key("total", None, "participants"),
-                       [b.key("role", r, "participants") for r in ROLES if r in present])
+        b.sum_if_holds(
+            b.key("total", None, "participants"),
+            [b.key("role", r, "participants") for r in ROLES if r in present],
+        )
     bands = b.out.frame("participation_seances")
     if not bands.empty:
         counts = {c: 0 for c in BANDS}
@@ -222,11 +248,16 @@ def _participation(b: _Builder) -> None:
         b.table("seances", "Participants selon le nombre de séances suivies dans l'année",
                 [(label, [(b.key("seances", c, "participants"), counts[c])])
                  for c, (label, _, _) in BANDS.items()], ["Participants"], "Séances")  # fmt: skip
-        b.sum_if_holds(b.key("total", None, "participants"),
-                       [b.key("seances", c, "participants") for c in BANDS])
+        b.sum_if_holds(
+            b.key("total", None, "participants"),
+            [b.key("seances", c, "participants") for c in BANDS],
+        )
     ret = b.out.frame("retention")
-    if not ret.empty and "revus_3_mois" in ret:
-        ret = ret.dropna(subset=["revus_3_mois"])
+    seen = next((c for c in ("seen_again", "revus_3_mois") if c in ret), None)
+    if not ret.empty and seen is not None:
+        if "complete" in ret:  # months whose three following months are observed
+            ret = ret[ret["complete"].astype(str).str.lower().isin(["true", "1", "1.0"])]
+        ret = ret.dropna(subset=[seen]).rename(columns={seen: "revus_3_mois"})
         ms = [month_of(v) for v in ret["month"]]
         rows = [(MOIS_ABREGES[m - 1], [(b.key("mois", f"{m:02d}", "participants"), r.participants),
                                         (b.key("retention", f"{m:02d}", "revus"), r.revus_3_mois)])
@@ -234,12 +265,25 @@ def _participation(b: _Builder) -> None:
         rows.append(("Total", [(b.key("retention", "total", "base"), ret["participants"].sum()),
                                (b.key("retention", "total", "revus"),
                                 ret["revus_3_mois"].sum())]))  # fmt: skip
-        b.table("retention", "Participants d'un mois revus dans les trois mois suivants", rows,
-                ["Participants du mois", "Revus dans les 3 mois"], "Mois")
-        b.sum_if_holds(b.key("retention", "total", "base"),
-                       [b.key("mois", f"{m:02d}", "participants") for m in ms])
-        b.sum_if_holds(b.key("retention", "total", "revus"),
-                       [b.key("retention", f"{m:02d}", "revus") for m in ms])
+        b.table(
+            "retention",
+            "Participants d'un mois revus dans les trois mois suivants",
+            rows,
+            ["Participants du mois", "Revus dans les 3 mois"],
+            "Mois",
+        )
+        b.sum_if_holds(
+            b.key("retention", "total", "base"),
+            [b.key("mois", f"{m:02d}", "participants") for m in ms],
+        )
+        b.sum_if_holds(
+            b.key("retention", "total", "revus"),
+            [b.key("retention", f"{m:02d}", "revus") for m in ms],
+        )
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
 
 
 def _council(b: _Builder) -> None:
@@ -250,14 +294,23 @@ def _council(b: _Builder) -> None:
     rows = [(d, [(b.key("conseil", d, "presences"), v)])
             for d, v in zip(dates, council["presences"], strict=True)]  # fmt: skip
     rows.append(("Total", [(b.key("conseil", "total", "presences"), council["presences"].sum())]))
-    distinct = (b.out.json.get("conseil") or {}).get("locataires_distincts")
+    distinct = _first(
+        (b.out.results.get("council_summary") or {}).get("attendees_year"),
+        ((b.out.results.get("participation") or {}).get("council_summary") or {}).get(
+            "attendees_year"
+        ),
+        (b.out.json.get("conseil") or {}).get("locataires_distincts"),
+        (b.out.results.get("council") or {}).get("tenants"),
+    )
     if distinct is None:
-        distinct = (b.out.results.get("council") or {}).get("tenants", 0)
+        return  # the year's distinct tenants unknown: no council table rather than a guess
     rows.append(("Locataires différents", [(b.key("conseil", "total", "locataires"), distinct)]))
-    b.table("conseil", "Présences au conseil des locataires, par séance", rows, ["Présences"],
-            "Séance")
-    b.sum_if_holds(b.key("conseil", "total", "presences"),
-                   [b.key("conseil", d, "presences") for d in dates])
+    b.table(
+        "conseil", "Présences au conseil des locataires, par séance", rows, ["Présences"], "Séance"
+    )
+    b.sum_if_holds(
+        b.key("conseil", "total", "presences"), [b.key("conseil", d, "presences") for d in dates]
+    )
 
 
 def _affiliation(b: _Builder) -> None:
@@ -270,16 +323,42 @@ def _affiliation(b: _Builder) -> None:
     rows = [(f"{s} domaine" + ("s" if s > 1 else ""),
              [(b.key("affiliation", f"{t}:{s}", "locataires"), val.get((t, s), 0)) for t in times])
             for s in range(top + 1)]  # fmt: skip
-    rows.append(("Au moins un domaine",
-                 [(b.key("affiliation", t, "affilies"),
-                   sum(v for (tt, s), v in val.items() if tt == t and s >= 1)) for t in times]))
-    rows.append(("Total", [(b.key("affiliation", t, "locataires"),
-                            sum(v for (tt, _), v in val.items() if tt == t)) for t in times]))
-    b.table("affiliation", "Locataires selon le score d'affiliation (domaines actifs)", rows,
-            [TIMES[t] for t in times], "Score")
+    rows.append(
+        (
+            "Au moins un domaine",
+            [
+                (
+                    b.key("affiliation", t, "affilies"),
+                    sum(v for (tt, s), v in val.items() if tt == t and s >= 1),
+                )
+                for t in times
+            ],
+        )
+    )
+    rows.append(
+        (
+            "Total",
+            [
+                (
+                    b.key("affiliation", t, "locataires"),
+                    sum(v for (tt, _), v in val.items() if tt == t),
+                )
+                for t in times
+            ],
+        )
+    )
+    b.table(
+        "affiliation",
+        "Locataires selon le score d'affiliation (domaines actifs)",
+        rows,
+        [TIMES[t] for t in times],
+        "Score",
+    )
     for t in times:
-        b.sum_if_holds(b.key("affiliation", t, "locataires"),
-                       [b.key("affiliation", f"{t}:{s}", "locataires") for s in range(top + 1)])
+        b.sum_if_holds(
+            b.key("affiliation", t, "locataires"),
+            [b.key("affiliation", f"{t}:{s}", "locataires") for s in range(top + 1)],
+        )
         b.sum_if_holds(b.key("affiliation", t, "affilies"),
                        [b.key("affiliation", f"{t}:{s}", "locataires")
                         for s in range(1, top + 1)])  # fmt: skip
@@ -299,11 +378,23 @@ def _outcomes(b: _Builder) -> None:
     rows = []
     for r in frame.itertuples():
         g = str(r.group)
-        rows.append((GROUPS.get(g, g), [(b.key("issues", g, "locataires"), r.tenants),
-                                        (b.key("issues", g, "maintenus"), r.retained_12m),
-                                        (b.key("issues", g, "retours"), r.returns)]))
-    b.table("issues", "Locataires Housing First : maintien en logement et retours", rows,
-            ["Locataires", "Toujours logés à 12 mois", "Retours vers l'urgence"], "Groupe")
+        rows.append(
+            (
+                GROUPS.get(g, g),
+                [
+                    (b.key("issues", g, "locataires"), r.tenants),
+                    (b.key("issues", g, "maintenus"), r.retained_12m),
+                    (b.key("issues", g, "retours"), r.returns),
+                ],
+            )
+        )
+    b.table(
+        "issues",
+        "Locataires Housing First : maintien en logement et retours",
+        rows,
+        ["Locataires", "Toujours logés à 12 mois", "Retours vers l'urgence"],
+        "Groupe",
+    )
 
 
 def _linkage(b: _Builder) -> None:
@@ -313,10 +404,17 @@ def _linkage(b: _Builder) -> None:
     by = {str(r.how): int(r.participants) for r in frame.itertuples()}
     rows = [(label, [(b.key("liaison", h, "participants"), by.get(h, 0))])
             for h, label in LINKS.items() if h in by]  # fmt: skip
-    b.table("liaison", "Participants reliés aux personnes de l'observatoire", rows,
-            ["Participants"], "Liaison")
-    b.sum_if_holds(b.key("total", None, "participants"),
-                   [b.key("liaison", h, "participants") for h in LINKS if h in by])
+    b.table(
+        "liaison",
+        "Participants reliés aux personnes de l'observatoire",
+        rows,
+        ["Participants"],
+        "Liaison",
+    )
+    b.sum_if_holds(
+        b.key("total", None, "participants"),
+        [b.key("liaison", h, "participants") for h in LINKS if h in by],
+    )
 
 
 def _objectives(b: _Builder) -> None:
@@ -399,7 +497,7 @@ def rules_cost(cells: dict[str, Any], year: int, project: str) -> dict[str, Any]
     for key, cell in cells.items():
         if not key.startswith(prefix) or key.endswith("|hausse"):
             continue
-        dim = key[len(prefix):].split("|")[0].split("=")[0]
+        dim = key[len(prefix) :].split("|")[0].split("=")[0]
         d = per.setdefault(dim, {"cells": 0, "primary": 0, "secondary": 0})
         d["cells"] += 1
         if cell.value is None:

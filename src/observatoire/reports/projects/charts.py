@@ -42,6 +42,7 @@ def calendar_heatmap(calendar: pd.DataFrame, year: int) -> tuple[Figure, pd.Data
     ax.grid(False)
     bar = fig.colorbar(image, ax=ax, shrink=0.9, pad=0.01)
     bar.set_label("Séances")
+    bar.set_ticks(range(int(top) + 1))
     drawn = pd.DataFrame({"date": days.date, "semaine": week + 1, "jour": iso["day"].to_numpy(),
                           "seances": per_day.to_numpy()})  # fmt: skip
     return fig, drawn
@@ -104,8 +105,9 @@ def budget_chart(frame: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ``prevu``, ``depense``, ``projete``."""
     fig, ax = new_figure(1.8 + 0.8 * len(frame))
     y = np.arange(len(frame))
-    for i, (col, label) in enumerate((("prevu", "Prévu"), ("depense", "Dépensé"),
-                                      ("projete", "Projeté fin d'année"))):
+    for i, (col, label) in enumerate(
+        (("prevu", "Prévu"), ("depense", "Dépensé"), ("projete", "Projeté fin d'année"))
+    ):
         ax.barh(y + (i - 1) * 0.26, frame[col].to_numpy(dtype=float), 0.26, label=label,
                 color=PALETTE[i])  # fmt: skip
     ax.set_yticks(y, frame["ligne"])

@@ -145,8 +145,11 @@ def _objectives(out: ProjectOutputs, c: Cells, fig_dir: Path) -> list[dict[str, 
                 value, _, _ = _share(c.value("affiliation", t, "affilies"),
                                      c.value("affiliation", t, "locataires"))  # fmt: skip
         elif ind == "conseil_presence_moyenne":
-            tot = c.value("conseil", "total", "presences") if c.has("conseil", "total",
-                                                                    "presences") else None
+            tot = (
+                c.value("conseil", "total", "presences")
+                if c.has("conseil", "total", "presences")
+                else None
+            )
             n = len(out.frame("conseil"))
             value = tot / n if tot is not None and n else None
         elif not pd.isna(r.valeur):  # sessions, proposals, euros, a median: not persons
@@ -164,8 +167,9 @@ def _objectives(out: ProjectOutputs, c: Cells, fig_dir: Path) -> list[dict[str, 
                       if c.has("objectif", f"{r.code}:{m:02d}", "cumul") else None
                       for m in range(1, 13)]  # fmt: skip
         if any(v is not None and not pd.isna(v) for v in series):
-            drawn = pd.DataFrame({"mois": MOIS_ABREGES,
-                                  "valeur": [float("nan") if v is None else v for v in series]})
+            drawn = pd.DataFrame(
+                {"mois": MOIS_ABREGES, "valeur": [float("nan") if v is None else v for v in series]}
+            )
             fig, drawn = objective_trend(drawn, target, share)
             figure = _save(fig, drawn, fig_dir, f"objectif-{r.code}")
         rows.append({"code": r.code, "libelle": r.libelle, "indicateur": ind,
@@ -179,7 +183,16 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
     year = out.year
     months = out.frame("participation_mois")
     ctx: dict[str, Any] = {"computed": not months.empty} | dict.fromkeys(
-        ("calendar_figure", "activities", "bands", "retention", "effect", "effect_reason")
+        (
+            "calendar_figure",
+            "activities",
+            "bands",
+            "retention",
+            "effect",
+            "effect_reason",
+            "monthly_roles",
+            "roles",
+        )
     )
     if months.empty:
         return ctx
@@ -193,8 +206,11 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
         drawn.append({"mois": MOIS_ABREGES[m - 1],
                       **{x: c.value("mois", f"{m:02d}", x)
                          for x in ("participants", "nouveaux", "revenants")}})  # fmt: skip
-    ctx["monthly"] = _md_table(pd.DataFrame(table, columns=[
-        "Mois", "Séances", "Présences", "Participants", "Nouveaux", "Revenants"]))
+    ctx["monthly"] = _md_table(
+        pd.DataFrame(
+            table, columns=["Mois", "Séances", "Présences", "Participants", "Nouveaux", "Revenants"]
+        )
+    )
     frame = pd.DataFrame(drawn)
     for col in ("participants", "nouveaux", "revenants"):
         frame[col] = frame[col].astype(float)
@@ -213,9 +229,16 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
     ctx["new"] = c.text("total", None, "nouveaux")
     ctx["presences"] = c.text("total", None, "presences")
     ctx["sessions"] = num(sum(sessions.values()))
-    ctx["roles"] = _md_table(pd.DataFrame(
-        [(label, c.text("role", r, "participants")) for r, label in ROLES.items()
-         if c.has("role", r, "participants")], columns=["Rôle", "Participants"]))  # fmt: skip
+    present = [r for r in ROLES if c.has("mois", f"01:{r}", "participants")]
+    ctx["monthly_roles"] = _md_table(pd.DataFrame(
+        [[MOIS_NOMS[m - 1].capitalize()]
+         + [c.text("mois", f"{m:02d}:{r}", "participants") for r in present]
+         for m in range(1, 13)], columns=["Mois", *[ROLES[r] for r in present]]
+    )) if present else None  # fmt: skip
+    roles = [(label, c.text("role", r, "participants")) for r, label in ROLES.items()
+             if c.has("role", r, "participants")]  # fmt: skip
+    if roles:
+        ctx["roles"] = _md_table(pd.DataFrame(roles, columns=["Rôle", "Participants"]))
     if c.has("seances", "1", "participants"):
         ctx["bands"] = _md_table(pd.DataFrame(
             [(label, c.text("seances", b, "participants")) for b, (label, _, _) in BANDS.items()],
@@ -251,22 +274,27 @@ def _council(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
     rows = []
     for d in dates:
         t = pd.Timestamp(d)
-        rows.append((f"{t.day} {MOIS_NOMS[t.month - 1]} {t.year}", c.text("conseil", d, "presences")))
+        day = f"{t.day} {MOIS_NOMS[t.month - 1]} {t.year}"
+        rows.append((day, c.text("conseil", d, "presences")))
     masked = sum(1 for d in dates if c.value("conseil", d, "presences") is None)
     tot = c.value("conseil", "total", "presences")
     mean = num(tot / len(dates), 1) if tot is not None else None
     props = out.frame("propositions")
     proposals = None
     if not props.empty:
-        wide = props.pivot_table(index="theme", columns="outcome", values="propositions",
-                                 aggfunc="sum", fill_value=0)  # fmt: skip
+        if "outcome" in props:  # long form: theme, outcome, propositions
+            wide = props.pivot_table(index="theme", columns="outcome", values="propositions",
+                                     aggfunc="sum", fill_value=0)  # fmt: skip
+        else:  # paffil's wide form: theme, realisee, en_cours, refusee, abandonnee, total
+            wide = props.set_index("theme")
         cols = [o for o in OUTCOMES if o in wide.columns]
+        wide = wide[cols]
         proposals = _md_table(pd.DataFrame(
             [[THEMES.get(t, t), *[num(wide.loc[t, o]) for o in cols], num(wide.loc[t].sum())]
              for t in wide.index],
             columns=["Thème", *[OUTCOMES[o] for o in cols], "Total"]))  # fmt: skip
-        proposals_total = int(props["propositions"].sum())
-        done = int(props.loc[props["outcome"] == "realisee", "propositions"].sum())
+        proposals_total = int(wide.to_numpy().sum())
+        done = int(wide["realisee"].sum()) if "realisee" in wide else 0
     return {
         "sessions": len(dates),
         "table": _md_table(pd.DataFrame(rows, columns=["Séance", "Présences"])),
@@ -306,25 +334,36 @@ def _affiliation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, Any]
     stats = out.json.get("affiliation") or {}
     summary = []
     for t in times:
-        s = (stats.get("times") or {}).get(t)
+        s = (stats.get("summary") or stats.get("times") or {}).get(t)
         n = c.value("affiliation", t, "locataires")
         if s and n:  # a median over a published (≥ k) number of tenants
-            summary.append(f"{TIMES[t].lower()} : médiane {num(s['median'], 1)} "
-                           f"(écart interquartile {num(s['q1'], 1)} à {num(s['q3'], 1)})")
+            summary.append(
+                f"{TIMES[t].lower()} : médiane {num(s['median'], 1)} "
+                f"(écart interquartile {num(s['q1'], 1)} à {num(s['q3'], 1)})"
+            )
     paired = stats.get("paired") or {}
     change = None
-    if paired and int(paired.get("n", 0)) >= c.k:
+    hl = [paired.get(a, paired.get(b)) for a, b in
+          (("hl_estimate", "hl"), ("hl_ci_low", "hl_low"), ("hl_ci_high", "hl_high"))]  # fmt: skip
+    n_paired = c.value("affiliation", "12_mois", "locataires") if "12_mois" in times else None
+    if paired and None not in hl and n_paired and int(paired.get("n", 0)) >= c.k:
         change = (
-            f"Sur les {num(paired['n'])} locataires suivis de l'entrée à 12 mois, le score "
-            f"change de {num(paired['hl'], 1)} domaine(s) (estimateur de Hodges–Lehmann, IC 95 % "
-            f"{num(paired['hl_low'], 1)} à {num(paired['hl_high'], 1)} ; test des rangs signés "
-            f"de Wilcoxon, p = {num(paired['wilcoxon_p'], 4)})."
+            f"Pour les locataires suivis de l'entrée à 12 mois ({num(paired['n'])} paires), le "
+            f"score change de {num(hl[0], 1)} domaine(s) (estimateur de Hodges–Lehmann, IC 95 % "
+            f"{num(hl[1], 1)} à {num(hl[2], 1)} ; test des rangs signés de Wilcoxon, "
+            f"p = {num(paired['wilcoxon_p'], 4)})."
         )
     domains = None
     if c.has("domaine", f"culture:{times[0]}", "locataires") if times else False:
-        domains = _md_table(pd.DataFrame(
-            [[label] + [c.text("domaine", f"{d}:{t}", "locataires") for t in times]
-             for d, label in DOMAINS.items()], columns=["Domaine", *[TIMES[t] for t in times]]))
+        domains = _md_table(
+            pd.DataFrame(
+                [
+                    [label] + [c.text("domaine", f"{d}:{t}", "locataires") for t in times]
+                    for d, label in DOMAINS.items()
+                ],
+                columns=["Domaine", *[TIMES[t] for t in times]],
+            )
+        )
     return {
         "table": _md_table(pd.DataFrame(rows, columns=["Score", *[TIMES[t] for t in times]])),
         "figure": _save(fig, frame, fig_dir, "scores-affiliation"),
@@ -346,23 +385,49 @@ def _outcomes(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
         sh, lo, hi = _share(c.value("issues", g, "maintenus"), n)
         sr, _, _ = _share(c.value("issues", g, "retours"), n)
         shares[g] = sh
-        rows.append([GROUPS.get(g, g), c.text("issues", g, "locataires"),
-                     c.text("issues", g, "maintenus"),
-                     f"{pct(sh)} ({pct(lo)} à {pct(hi)})" if sh is not None else "–",
-                     c.text("issues", g, "retours"), pct(sr) if sr is not None else "–"])
+        rows.append(
+            [
+                GROUPS.get(g, g),
+                c.text("issues", g, "locataires"),
+                c.text("issues", g, "maintenus"),
+                f"{pct(sh)} ({pct(lo)} à {pct(hi)})" if sh is not None else "–",
+                c.text("issues", g, "retours"),
+                pct(sr) if sr is not None else "–",
+            ]
+        )
     diff = None
-    if None not in shares.values() and "difference" in meta:
-        diff = (f"{pct(meta['difference'], signed=True)} (IC 95 % de Newcombe "
-                f"{pct(meta['diff_low'], signed=True)} à {pct(meta['diff_high'], signed=True)})")
+    d = meta.get("difference")
+    if isinstance(d, dict):  # paffil: {retention: {d, ci_low, ci_high}, returns: {…}}
+        d = d.get("retention") or {}
+        d = (d.get("d"), d.get("ci_low"), d.get("ci_high"))
+    elif d is not None:
+        d = (d, meta.get("diff_low"), meta.get("diff_high"))
+    if None not in shares.values() and d is not None and None not in d:
+        diff = (
+            f"{pct(d[0], signed=True)} (IC 95 % de Newcombe {pct(d[1], signed=True)} à "
+            f"{pct(d[2], signed=True)})"
+        )
     tenure = meta.get("tenure_median_months") or {}
+    caveats = meta.get("caveats") or ([meta["caveat"]] if meta.get("caveat") else [])
     return {
-        "table": _md_table(pd.DataFrame(rows, columns=[
-            "Groupe", "Locataires", "Toujours logés à 12 mois", "Part (IC 95 %)",
-            "Retours vers l'urgence", "Part"])),
+        "table": _md_table(
+            pd.DataFrame(
+                rows,
+                columns=[
+                    "Groupe",
+                    "Locataires",
+                    "Toujours logés à 12 mois",
+                    "Part (IC 95 %)",
+                    "Retours vers l'urgence",
+                    "Part",
+                ],
+            )
+        ),
         "difference": diff,
-        "caveat": meta.get("caveat"),
-        "tenure": ", ".join(f"{GROUPS.get(g, g).lower()} : {num(v)} mois"
-                            for g, v in tenure.items()),
+        "caveats": caveats,
+        "tenure": ", ".join(
+            f"{GROUPS.get(g, g).lower()} : {num(v)} mois" for g, v in tenure.items()
+        ),
     }
 
 
@@ -373,12 +438,31 @@ def _budget(out: ProjectOutputs, fig_dir: Path, threshold: float | None) -> dict
     rows = []
     for r in budget.itertuples():
         flag = "**dérive**" if bool(r.drift) else ""
-        rows.append([LINES.get(r.line, str(r.line)), str(r.funder), euros(r.planned),
-                     euros(r.committed), euros(r.spent), euros(r.projected),
-                     pct(r.spent / r.planned) if r.planned else "–", flag])
+        rows.append(
+            [
+                LINES.get(r.line, str(r.line)),
+                str(r.funder),
+                euros(r.planned),
+                euros(r.committed),
+                euros(r.spent),
+                euros(r.projected),
+                pct(r.spent / r.planned) if r.planned else "–",
+                flag,
+            ]
+        )
     tot = budget[["planned", "committed", "spent", "projected"]].sum()
-    rows.append(["**Total**", "", euros(tot.planned), euros(tot.committed), euros(tot.spent),
-                 euros(tot.projected), pct(tot.spent / tot.planned) if tot.planned else "–", ""])
+    rows.append(
+        [
+            "**Total**",
+            "",
+            euros(tot.planned),
+            euros(tot.committed),
+            euros(tot.spent),
+            euros(tot.projected),
+            pct(tot.spent / tot.planned) if tot.planned else "–",
+            "",
+        ]
+    )
     drawn = budget.groupby("line", sort=False)[["planned", "spent", "projected"]].sum()
     drawn = drawn.reset_index().rename(columns={"planned": "prevu", "spent": "depense",
                                                 "projected": "projete"})  # fmt: skip
@@ -388,9 +472,22 @@ def _budget(out: ProjectOutputs, fig_dir: Path, threshold: float | None) -> dict
              f"pour {euros(r.planned)} prévus ({pct(r.projected / r.planned - 1, signed=True)})"
              for r in budget.itertuples() if bool(r.drift)]  # fmt: skip
     return {
-        "table": _md_table(pd.DataFrame(rows, columns=[
-            "Ligne", "Financeur", "Prévu", "Engagé", "Dépensé", "Projeté fin d'année",
-            "Exécution", ""]), "llrrrrrl"),
+        "table": _md_table(
+            pd.DataFrame(
+                rows,
+                columns=[
+                    "Ligne",
+                    "Financeur",
+                    "Prévu",
+                    "Engagé",
+                    "Dépensé",
+                    "Projeté fin d'année",
+                    "Exécution",
+                    "",
+                ],
+            ),
+            "llrrrrrl",
+        ),
         "figure": _save(fig, drawn, fig_dir, "budget"),
         "drift": drift,
         "threshold": pct(threshold, 0) if threshold is not None else None,
@@ -399,8 +496,11 @@ def _budget(out: ProjectOutputs, fig_dir: Path, threshold: float | None) -> dict
 
 def _cost(out: ProjectOutputs, c: Cells, council: dict[str, Any] | None) -> dict[str, Any]:
     cost = rules_cost(c.ledger.cells, out.year, out.project)
-    rows = [[DIMENSIONS.get(d, d).capitalize(), num(v["cells"]), num(v["primary"]),
-             num(v["secondary"])] for d, v in sorted(cost["per"].items()) if v["cells"]]
+    rows = [
+        [DIMENSIONS.get(d, d).capitalize(), num(v["cells"]), num(v["primary"]), num(v["secondary"])]
+        for d, v in sorted(cost["per"].items())
+        if v["cells"]
+    ]
     text = (
         f"Sur {num(cost['cells'])} nombres de personnes de ce rapport, {num(cost['primary'])} "
         f"sont inférieurs à {c.k} et imprimés « < {c.k} », et {num(cost['secondary'])} sont "
@@ -412,8 +512,9 @@ def _cost(out: ProjectOutputs, c: Cells, council: dict[str, Any] | None) -> dict
             f"Le conseil des locataires réunit un petit groupe ({council['tenants']} locataires "
             f"différents sur l'année). Sur ses {council['sessions']} séances, la présence de "
             f"{council['masked']} n'est pas imprimée (« < {c.k} » ou « s ») : le lecteur ne sait "
-            f"pas, pour ces séances, si {1 if c.k > 1 else 0} ou {c.k - 1} locataires étaient "
-            "là, ni quelle séance a été la moins suivie ; il garde le total de l'année"
+            f"pas, pour ces séances, combien de locataires (entre 1 et {c.k - 1}, ou un nombre "
+            "masqué) étaient là, ni quelle séance a été la moins suivie ; il garde le total de "
+            "l'année"
             + (f" et la présence moyenne ({council['mean']} par séance)" if council["mean"]
                else "")
             + ". C'est voulu : un nombre de 1 à "
@@ -423,8 +524,9 @@ def _cost(out: ProjectOutputs, c: Cells, council: dict[str, Any] | None) -> dict
         "Tableau", "Nombres", f"« < {c.k} »", "« s »"])), "council": council_text}  # fmt: skip
 
 
-def project_context(out: ProjectOutputs, cells: LedgerCells, fig_dir: Path,
-                    drift_threshold: float | None = None) -> dict[str, Any]:
+def project_context(
+    out: ProjectOutputs, cells: LedgerCells, fig_dir: Path, drift_threshold: float | None = None
+) -> dict[str, Any]:
     """Everything the project report's template prints (person counts: ledger texts)."""
     c = Cells(cells, out.project)
     participation = _participation(out, c, fig_dir)
@@ -446,9 +548,16 @@ def project_context(out: ProjectOutputs, cells: LedgerCells, fig_dir: Path,
     }
     link = out.frame("liaison")
     if not link.empty:
-        ctx["linkage"] = _md_table(pd.DataFrame(
-            [(label, c.text("liaison", h, "participants")) for h, label in LINKS.items()
-             if c.has("liaison", h, "participants")], columns=["Liaison", "Participants"]))
+        ctx["linkage"] = _md_table(
+            pd.DataFrame(
+                [
+                    (label, c.text("liaison", h, "participants"))
+                    for h, label in LINKS.items()
+                    if c.has("liaison", h, "participants")
+                ],
+                columns=["Liaison", "Participants"],
+            )
+        )
     return ctx
 
 
@@ -493,9 +602,16 @@ def monthly_content(out: ProjectOutputs, cells: LedgerCells) -> list[dict[str, A
 
 def _front(settings: Settings) -> dict[str, Any]:
     rep = settings.report
-    return {"year": rep.year, "k": rep.disclosure_threshold, "organisation": rep.organisation,
-            "colour_primary": rep.colour_primary, "colour_secondary": rep.colour_secondary,
-            "date": f"{rep.year + 1}-03-31", "version": code_version(), "nbsp": "\u00a0"}
+    return {
+        "year": rep.year,
+        "k": rep.disclosure_threshold,
+        "organisation": rep.organisation,
+        "colour_primary": rep.colour_primary,
+        "colour_secondary": rep.colour_secondary,
+        "date": f"{rep.year + 1}-03-31",
+        "version": code_version(),
+        "nbsp": "\u00a0",
+    }
 
 
 def _drift_threshold(project: str) -> float | None:
@@ -512,8 +628,9 @@ def _drift_threshold(project: str) -> float | None:
     return float(value) if value is not None else None
 
 
-def render_project(settings: Settings, out: ProjectOutputs, cells: LedgerCells,
-                   work: Path) -> tuple[list[str], str]:
+def render_project(
+    settings: Settings, out: ProjectOutputs, cells: LedgerCells, work: Path
+) -> tuple[list[str], str]:
     """Render one project's report and monthly sheets into ``work``; the members written."""
     from observatoire.reports.render import render_document
 
@@ -552,5 +669,7 @@ def build_projects_report(settings: Settings) -> None:
             publish_members(tmp, out_dir, members)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        print(f"Projet {out.project} {year} : rapport et fiches mensuelles dans "
-              f"{out_dir}/{stem(out.project)}.* (moteur : {engine})")
+        print(
+            f"Projet {out.project} {year} : rapport et fiches mensuelles dans "
+            f"{out_dir}/{stem(out.project)}.* (moteur : {engine})"
+        )

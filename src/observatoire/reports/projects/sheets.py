@@ -14,7 +14,10 @@ from observatoire.core.formatting import MOIS_NOMS
 from observatoire.core.formatting import french_number as num
 from observatoire.core.spreadsheet import text_cell
 from observatoire.core.storage import atomic_write_bytes, pin_zip_times
-from observatoire.reports.relays.sheets import PREAMBLE, _compile, _table, _xlsx_value, lit
+from observatoire.reports.relays.sheets import PREAMBLE, lit
+from observatoire.reports.relays.sheets import compile_typst as _compile
+from observatoire.reports.relays.sheets import typst_table as _table
+from observatoire.reports.relays.sheets import xlsx_value as _xlsx_value
 
 __all__ = ["monthly_sheet_pdf", "monthly_sheet_xlsx"]
 
@@ -25,8 +28,12 @@ def _rows(m: dict[str, Any], k: int) -> tuple[list[list[Any]], list[list[Any]], 
            ["dont revenants", m["returning"]]]  # fmt: skip
     for i, t in enumerate(m["council"]):
         key.append([f"Présences au conseil des locataires{' ' + str(i + 1) if i else ''}", t])
-    key.append(["Dépenses cumulées depuis janvier",
-                f"{num(m['spent'])}\u202f€" if m["spent"] is not None else "–"])
+    key.append(
+        [
+            "Dépenses cumulées depuis janvier",
+            f"{num(m['spent'])}\u202f€" if m["spent"] is not None else "–",
+        ]
+    )
     acts = [list(a) for a in m["activities"]] or [["Aucune séance", "0"]]
     note = (
         f"Secret statistique : aucun nombre de personnes de 1 à {k - 1} n'est imprimé (« < {k} ») ;"
@@ -37,8 +44,9 @@ def _rows(m: dict[str, Any], k: int) -> tuple[list[list[Any]], list[list[Any]], 
     return key, acts, note
 
 
-def monthly_sheet_pdf(months: list[dict[str, Any]], pdf: Path, organisation: str, label: str,
-                      year: int, k: int) -> None:
+def monthly_sheet_pdf(
+    months: list[dict[str, Any]], pdf: Path, organisation: str, label: str, year: int, k: int
+) -> None:
     """One page per month: sessions, presences, participants, council, activities, spending."""
     parts = [PREAMBLE.format(title=lit(f"{label} — fiches mensuelles {year}"),
                              author=lit(organisation),
@@ -60,8 +68,9 @@ def monthly_sheet_pdf(months: list[dict[str, Any]], pdf: Path, organisation: str
     _compile("".join(parts), pdf, dt.date(year + 1, 3, 31))
 
 
-def monthly_sheet_xlsx(months: list[dict[str, Any]], path: Path, organisation: str, label: str,
-                       year: int, k: int) -> None:
+def monthly_sheet_xlsx(
+    months: list[dict[str, Any]], path: Path, organisation: str, label: str, year: int, k: int
+) -> None:
     """The same content as a workbook, one sheet per month."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -71,8 +80,17 @@ def monthly_sheet_xlsx(months: list[dict[str, Any]], path: Path, organisation: s
     for m in months:
         ws = wb.create_sheet(MOIS_NOMS[m["month"] - 1][:31])
         key, acts, note = _rows(m, k)
-        rows = [[f"{organisation} — {label}, fiche d'activité {m['label']}"], [],
-                ["Le mois", "Valeur"], *key, [], ["Activités", "Séances"], *acts, [], [note]]
+        rows = [
+            [f"{organisation} — {label}, fiche d'activité {m['label']}"],
+            [],
+            ["Le mois", "Valeur"],
+            *key,
+            [],
+            ["Activités", "Séances"],
+            *acts,
+            [],
+            [note],
+        ]
         for r in rows:
             ws.append([_xlsx_value(v) for v in r])
         ws["A1"].font = Font(bold=True, size=12)
