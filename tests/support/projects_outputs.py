@@ -66,10 +66,11 @@ def _participation(
         }
         for r in ROLES:
             row[f"participants_{r}"] = 0
-        row[f"participants_{role}"] = participants - 4
-        row[f"participants_{small_role}"] = 1 if m % 3 else 0
+        # participants = the participant roles (main + « autre »); volunteers, workers beside
+        row["participants_autre"] = 1 if m % 3 else 0
+        row[f"participants_{role}"] = participants - row["participants_autre"]
+        row[f"participants_{small_role}"] = 2
         row["participants_travailleur"] = 3
-        row[f"participants_{role}"] = participants - 3 - row[f"participants_{small_role}"]
         rows.append(row)
         days = pd.date_range(f"{year}-{m:02d}-01", periods=28, freq="D")
         picks = rng.choice(len(days), size=sessions, replace=False)
@@ -114,9 +115,10 @@ def _participation(
     ret["complete"] = [m <= 9 for m in range(1, 13)]
     _write(folder, "retention.csv", ret)
     roles = {r: 0 for r in ROLES}
-    roles[role] = total - 4
-    roles[small_role] = 1
-    roles["travailleur"] = 3
+    roles[role] = total - 1
+    roles["autre"] = 1
+    roles[small_role] = 3
+    roles["travailleur"] = 4
     return {"participants": total, "nouveaux": total_new, "roles": roles}
 
 

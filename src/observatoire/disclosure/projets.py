@@ -66,6 +66,9 @@ DOMAINS = {
 GROUPS = {"participants": "Participants", "non_participants": "Non-participants"}
 LINKS = {"cle_partenaire": "Par le code du partenaire",
          "nom_naissance": "Par nom et date de naissance", "aucun": "Non reliés"}  # fmt: skip
+PARTICIPANT_ROLES = ("locataire", "joueur", "autre")
+"""The roles a project's *participants* have (lane paffil's ``participant_roles``): volunteers
+and workers are counted beside them, never in the participants."""
 PERSON_INDICATORS = {"participants_uniques": "participants", "nouveaux_participants": "nouveaux"}
 """Objectives whose value is a count of persons: printed as the ledger's cell of the year."""
 
@@ -141,8 +144,8 @@ def month_of(value: Any) -> int:
 
 
 class _Builder:
-    def __init__(self, out: ProjectOutputs) -> None:
-        self.out, self.year, self.p = out, out.year, out.project
+    def __init__(self, out: ProjectOutputs, k: int) -> None:
+        self.out, self.year, self.p, self.k = out, out.year, out.project, k
         self.tables: list[CountTable] = []
         self.constraints: list[Constraint] = []
         self.values: dict[str, float] = {}
@@ -177,6 +180,27 @@ class _Builder:
             self.constraints.append(Constraint(total, tuple(parts)))
 
 
+def _year_roles(b: _Builder) -> dict[str, int]:
+    """The year's distinct persons per role (``results.json``), zeros when absent."""
+    roles = dict.fromkeys(ROLES, 0)
+    by = _first(b.out.results.get("participants_par_role"), b.out.results.get("roles"))
+    if isinstance(by, dict):
+        roles |= {str(key): int(v) for key, v in by.items() if str(key) in ROLES}
+    return roles
+
+
+def _shown_roles(year: dict[str, int], k: int) -> list[str]:
+    """The roles printed apart: volunteers and workers (beside the participants, never in
+    their sum) when there are any, and the participants' roles only when at least two of them
+    have k persons or more in the year — a minor role of 1 to k−1 would otherwise cost the main
+    role's cell every month (participants = Σ participants' roles), for a detail the report's
+    reader does not need."""
+    split = [r for r in PARTICIPANT_ROLES if year.get(r, 0)]
+    if len(split) < 2 or any(year[r] < k for r in split):
+        split = []
+    return split + [r for r in ROLES if r not in PARTICIPANT_ROLES and year.get(r, 0)]
+
+
 def _participation(b: _Builder) -> None:
     months = b.out.frame("participation_mois")
     if months.empty:
@@ -195,18 +219,19 @@ def _participation(b: _Builder) -> None:
         b.sum_if_holds(b.key("mois", f"{m:02d}", "participants"),
                        [b.key("mois", f"{m:02d}", "nouveaux"),
                         b.key("mois", f"{m:02d}", "revenants")])  # fmt: skip
-    present = [r for r in ROLES if months.get(f"participants_{r}", pd.Series([0])).sum() > 0]
-    if len(present) > 1:
-        b.table("mois_roles", "Participants par mois et par rôle",
+    year_roles = _year_roles(b)
+    shown = _shown_roles(year_roles, b.k)
+    if shown:
+        b.table("mois_roles", "Participants, volontaires et travailleurs par mois et par rôle",
                 [(MOIS_ABREGES[m - 1], [(b.key("mois", f"{m:02d}:{r}", "participants"),
                                          months.loc[m].get(f"participants_{r}", 0)
-                                         if m in months.index else 0) for r in present])
-                 for m in range(1, 13)], [ROLES[r] for r in present], "Mois")  # fmt: skip
+                                         if m in months.index else 0) for r in shown])
+                 for m in range(1, 13)], [ROLES[r] for r in shown], "Mois")  # fmt: skip
+        split = [r for r in shown if r in PARTICIPANT_ROLES]
         for m in range(1, 13):
-            b.sum_if_holds(
-                b.key("mois", f"{m:02d}", "participants"),
-                [b.key("mois", f"{m:02d}:{r}", "participants") for r in present],
-            )
+            if split:
+                b.sum_if_holds(b.key("mois", f"{m:02d}", "participants"),
+                               [b.key("mois", f"{m:02d}:{r}", "participants") for r in split])
     total = int(
         _first(
             b.out.results.get("participants"),
@@ -223,21 +248,14 @@ def _participation(b: _Builder) -> None:
     for meas in ("nouveaux", "presences"):
         b.sum_if_holds(b.key("total", None, meas),
                        [b.key("mois", f"{m:02d}", meas) for m in range(1, 13)])  # fmt: skip
-    # roles: distinct participants of the year by role
-    roles = {r: 0 for r in ROLES}
-    if isinstance(b.out.results.get("roles"), dict):
-        roles |= {str(k): int(v) for k, v in b.out.results["roles"].items()}
-    elif (by := b.out.results.get("participants_par_role")) is not None:
-        roles |= {str(k): int(v) for k, v in by.items()}
-    present = [r for r in ROLES if roles.get(r, 0) or r in ("locataire", "joueur")]
-    if any(roles.values()):
-        b.table("roles", "Participants de l'année par rôle",
-                [(ROLES[r], [(b.key("role", r, "participants"), roles[r])]) for r in present],
-                ["Participants"], "Rôle")  # fmt: skip
-        b.sum_if_holds(
-            b.key("total", None, "participants"),
-            [b.key("role", r, "participants") for r in ROLES if r in present],
-        )
+    if shown:
+        b.table("roles", "Participants, volontaires et travailleurs de l'année par rôle",
+                [(ROLES[r], [(b.key("role", r, "participants"), year_roles[r])]) for r in shown],
+                ["Personnes"], "Rôle")  # fmt: skip
+        split = [r for r in shown if r in PARTICIPANT_ROLES]
+        if split:
+            b.sum_if_holds(b.key("total", None, "participants"),
+                           [b.key("role", r, "participants") for r in split])  # fmt: skip
     bands = b.out.frame("participation_seances")
     if not bands.empty:
         counts = {c: 0 for c in BANDS}
@@ -443,10 +461,11 @@ def _objectives(b: _Builder) -> None:
 
 
 def build_project_tables(
-    out: ProjectOutputs,
+    out: ProjectOutputs, k: int
 ) -> tuple[list[CountTable], list[Constraint], dict[str, float]]:
-    """A project's tables, the identities a reader knows and the unprinted person counts."""
-    b = _Builder(out)
+    """A project's tables, the identities a reader knows and the unprinted person counts
+    (``k``: the threshold, which decides whether the participants' roles are printed apart)."""
+    b = _Builder(out, k)
     _participation(b)
     _council(b)
     _affiliation(b)
@@ -467,7 +486,7 @@ def publish_projects(projects_dir: Path, year: int, k: int) -> dict[str, Publica
     publication); empty when the ``projects`` stage has not run."""
     pubs = {}
     for out in read_projects(projects_dir, year):
-        tables, constraints, unprinted = build_project_tables(out)
+        tables, constraints, unprinted = build_project_tables(out, k)
         if not tables:
             continue
         pubs[folder_of(out.project)] = protect(

@@ -62,7 +62,7 @@ def monthly_participants(frame: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ax.set_xticks(x, frame["mois"])
     ax.set_ylabel("Participants")
     french_axis(ax)
-    ax.legend(frameon=False, ncols=3, loc="upper left")
+    fig.legend(frameon=False, ncols=3, loc="outside upper right")
     return fig, frame
 
 

@@ -37,6 +37,7 @@ from observatoire.disclosure.projets import (
     DOMAINS,
     GROUPS,
     LINKS,
+    PARTICIPANT_ROLES,
     PERSON_INDICATORS,
     ROLES,
     TIMES,
@@ -230,6 +231,7 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
     ctx["presences"] = c.text("total", None, "presences")
     ctx["sessions"] = num(sum(sessions.values()))
     present = [r for r in ROLES if c.has("mois", f"01:{r}", "participants")]
+    ctx["roles_merged"] = not any(r in PARTICIPANT_ROLES for r in present)
     ctx["monthly_roles"] = _md_table(pd.DataFrame(
         [[MOIS_NOMS[m - 1].capitalize()]
          + [c.text("mois", f"{m:02d}:{r}", "participants") for r in present]
