@@ -230,8 +230,10 @@ def _participation(b: _Builder) -> None:
         split = [r for r in shown if r in PARTICIPANT_ROLES]
         for m in range(1, 13):
             if split:
-                b.sum_if_holds(b.key("mois", f"{m:02d}", "participants"),
-                               [b.key("mois", f"{m:02d}:{r}", "participants") for r in split])
+                b.sum_if_holds(
+                    b.key("mois", f"{m:02d}", "participants"),
+                    [b.key("mois", f"{m:02d}:{r}", "participants") for r in split],
+                )
     total = int(
         _first(
             b.out.results.get("participants"),

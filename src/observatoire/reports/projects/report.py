@@ -631,7 +631,11 @@ def _drift_threshold(project: str) -> float | None:
 
 
 def render_project(
-    settings: Settings, out: ProjectOutputs, cells: LedgerCells, work: Path
+    settings: Settings,
+    out: ProjectOutputs,
+    cells: LedgerCells,
+    work: Path,
+    formats: tuple[str, ...] = ("html", "pdf"),
 ) -> tuple[list[str], str]:
     """Render one project's report and monthly sheets into ``work``; the members written."""
     from observatoire.reports.render import render_document
@@ -643,14 +647,14 @@ def render_project(
     ctx |= project_context(out, cells, fig_dir, _drift_threshold(out.project))
     source = work / f"{name}.qmd"
     source.write_text(report_template("projet.qmd.j2").render(**ctx), "utf-8")
-    engine = render_document(source, work).engine
+    engine = render_document(source, work, formats=formats).engine
     sheets = work / f"{name}-fiches"
     sheets.mkdir()
     months = monthly_content(out, cells)
     org, year, k = settings.report.organisation, out.year, settings.report.disclosure_threshold
     monthly_sheet_xlsx(months, sheets / f"fiches-{year}.xlsx", org, out.label, year, k)
     monthly_sheet_pdf(months, sheets / f"fiches-{year}.pdf", org, out.label, year, k)
-    return [f"{name}.{x}" for x in ("qmd", "html", "pdf")] + [fig_dir.name, sheets.name], engine
+    return [f"{name}.{x}" for x in ("qmd", *formats)] + [fig_dir.name, sheets.name], engine
 
 
 def build_projects_report(settings: Settings) -> None:
