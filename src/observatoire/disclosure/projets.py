@@ -201,6 +201,13 @@ def _shown_roles(year: dict[str, int], k: int) -> list[str]:
     return split + [r for r in ROLES if r not in PARTICIPANT_ROLES and year.get(r, 0)]
 
 
+def _mostly_printed(months: pd.DataFrame, role: str, k: int) -> bool:
+    """Whether a role's monthly column would be printed in at least half the months (k or more
+    persons, or none): else the report gives the year's number only."""
+    col = months.get(f"participants_{role}")
+    return col is not None and bool(((col >= k) | (col == 0)).mean() >= 0.5)
+
+
 def _participation(b: _Builder) -> None:
     months = b.out.frame("participation_mois")
     if months.empty:
@@ -221,13 +228,16 @@ def _participation(b: _Builder) -> None:
                         b.key("mois", f"{m:02d}", "revenants")])  # fmt: skip
     year_roles = _year_roles(b)
     shown = _shown_roles(year_roles, b.k)
-    if shown:
+    # month by month: the participants' roles printed apart, and volunteers or workers only
+    # when most months print (a column of « < k » every month says nothing: the year's row)
+    monthly = [r for r in shown if r in PARTICIPANT_ROLES or _mostly_printed(months, r, b.k)]
+    if monthly:
         b.table("mois_roles", "Participants, volontaires et travailleurs par mois et par rôle",
                 [(MOIS_ABREGES[m - 1], [(b.key("mois", f"{m:02d}:{r}", "participants"),
                                          months.loc[m].get(f"participants_{r}", 0)
-                                         if m in months.index else 0) for r in shown])
-                 for m in range(1, 13)], [ROLES[r] for r in shown], "Mois")  # fmt: skip
-        split = [r for r in shown if r in PARTICIPANT_ROLES]
+                                         if m in months.index else 0) for r in monthly])
+                 for m in range(1, 13)], [ROLES[r] for r in monthly], "Mois")  # fmt: skip
+        split = [r for r in monthly if r in PARTICIPANT_ROLES]
         for m in range(1, 13):
             if split:
                 b.sum_if_holds(

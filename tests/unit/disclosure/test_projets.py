@@ -86,3 +86,13 @@ def test_shares_only_from_published_cells(published):
         values["participants_uniques"]
         == cells.cell(projet_key(2024, "sport_foot", "total", None, "participants")).text
     )
+
+
+def test_roles_printed_apart_only_where_they_say_something(published):
+    """Volunteers (2 a month, 3 in the year) and a minor « autre » participant (1 in the year):
+    no monthly column of « < 5 » and no participants' split that would cost the main role."""
+    _, pubs, _ = published
+    keys = set(pubs["projet-affiliation_hf"].ledger()["key"])
+    assert projet_key(2024, "affiliation_hf", "mois", "01:volontaire", "participants") not in keys
+    assert projet_key(2024, "affiliation_hf", "role", "locataire", "participants") not in keys
+    assert projet_key(2024, "affiliation_hf", "role", "volontaire", "participants") in keys
