@@ -134,6 +134,7 @@ def _objectives(folder: Path, project: str, summary: dict) -> None:
             "sens": "au_moins",
             "valeur": total,
             "atteint": total >= 40,
+            "statut": "atteint" if total >= 40 else "en_cours",
             **{f"m{m:02d}": int(cum[m - 1]) for m in range(1, 13)},
         },
         {
@@ -175,7 +176,8 @@ def _objectives(folder: Path, project: str, summary: dict) -> None:
     _write(folder, "objectifs.csv", pd.DataFrame(rows))
 
 
-def _budget(folder: Path, drift_line: str) -> None:
+def _budget(folder: Path, drift_line: str, year: int) -> None:
+    """Lane pstage's shapes: ``budget.csv`` by ``level``, ``budget_mois.csv`` with a total."""
     lines = [("personnel", "Région wallonne", 60000.0), ("activites", "Fondation Roi Baudouin",
              8000.0), ("transport", "Ville", 3000.0), (drift_line, "Ville", 4000.0)]  # fmt: skip
     rows, months = [], []
@@ -185,26 +187,29 @@ def _budget(folder: Path, drift_line: str) -> None:
         projected = planned * rate
         rows.append(
             {
+                "level": "ligne_financeur",
                 "line": line,
                 "funder": funder,
                 "planned": planned,
-                "committed": round(spent * 1.05, 2),
+                "committed": round(spent * 0.05, 2),
                 "spent": round(spent, 2),
                 "projected": round(projected, 2),
                 "execution": round(spent / planned, 3),
                 "drift": projected > planned * 1.10,
+                "drift_kind": "depassement" if projected > planned * 1.10 else "",
             }
         )
-        for m in range(1, 13):
-            months.append(
-                {
-                    "month": m,
-                    "line": line,
-                    "spent_cumulative": round(planned * rate * min(m, 10) / 12, 2),
-                }
-            )
-    _write(folder, "budget.csv", pd.DataFrame(rows))
-    _write(folder, "budget_mois.csv", pd.DataFrame(months))
+        for m in range(1, 11):
+            months.append({"month": f"{year}-{m:02d}", "month_index": m, "line": line,
+                           "spent_cum": round(planned * rate * m / 12, 2)})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    total = frame[["planned", "committed", "spent", "projected"]].sum().to_dict()
+    total_row = {"level": "total", "line": "total", "funder": "(tous)", **total,
+                 "drift": False, "drift_kind": ""}  # fmt: skip
+    _write(folder, "budget.csv", pd.concat([frame, pd.DataFrame([total_row])]))
+    months = pd.DataFrame(months)
+    tot = months.groupby(["month", "month_index"], as_index=False)["spent_cum"].sum()
+    _write(folder, "budget_mois.csv", pd.concat([months, tot.assign(line="total")]))
 
 
 def _affiliation(folder: Path) -> None:
@@ -273,7 +278,7 @@ def write_projects_outputs(root: Path, year: int = 2024) -> dict:
         council = kind == "affiliation"
         summary = _participation(folder, rng, year, role, 30 if council else 18, small, council)
         _objectives(folder, project, summary)
-        _budget(folder, "location" if council else "equipement")
+        _budget(folder, "location" if council else "equipement", year)
         _write(folder, "liaison.csv", pd.DataFrame(
             {"how": ["cle_partenaire", "nom_naissance", "aucun"] if not council
              else ["cle_partenaire", "aucun"],
@@ -285,16 +290,24 @@ def write_projects_outputs(root: Path, year: int = 2024) -> dict:
             "label": label,
             "type": kind,
             "notes": [],
-            "participants": summary["participants"],
             "participants_par_role": summary["roles"],
-        }
+            "details": {
+                "participation": {
+                    "indicators": {"participants_uniques": summary["participants"]},
+                    "retention_3m": {"newcomers": summary["nouveaux"],
+                                     "retained": round(summary["nouveaux"] * 0.45)},
+                }
+            },
+            "budget": {"rule": "Projection de fin d'année = dépensé + engagé non payé + rythme "
+                               "des 3 derniers mois × mois restants."},
+        }  # fmt: skip
         if council:
             sessions = [f"{year}-{m:02d}-15" for m in range(3, 13)]
             pres = [6, 5, 4, 6, 3, 5, 4, 6, 5, 4]
             _write(folder, "conseil.csv", pd.DataFrame(
                 {"date": sessions, "activity_id": [f"{d}|conseil|1" for d in sessions],
                  "presences": pres}))  # fmt: skip
-            res["council_summary"] = {
+            res["details"]["participation"]["council_summary"] = {
                 "sessions": 10,
                 "mean_presences": 4.8,
                 "attendees_year": COUNCIL_TENANTS,

@@ -97,6 +97,13 @@ class ProjectOutputs:
     def frame(self, name: str) -> pd.DataFrame:
         return self.frames.get(name, pd.DataFrame())
 
+    def detail(self, analysis: str, *path: str) -> Any:
+        """``results.json``'s ``details.<analysis>.<path…>`` (lane pstage), else None."""
+        node: Any = (self.results.get("details") or {}).get(analysis)
+        for step in path:
+            node = node.get(step) if isinstance(node, dict) else None
+        return node
+
     @property
     def kind(self) -> str:
         return str(self.results.get("type", ""))
@@ -122,7 +129,10 @@ def read_project(folder: Path, year: int) -> ProjectOutputs | None:
     )
     for name in CSV:
         if (folder / f"{name}.csv").exists():
-            out.frames[name] = pd.read_csv(folder / f"{name}.csv")
+            try:
+                out.frames[name] = pd.read_csv(folder / f"{name}.csv")
+            except pd.errors.EmptyDataError:  # an analysis not computed: an empty file
+                out.frames[name] = pd.DataFrame()
     for name in JSON:
         if (folder / f"{name}.json").exists():
             out.json[name] = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
@@ -247,6 +257,7 @@ def _participation(b: _Builder) -> None:
     total = int(
         _first(
             b.out.results.get("participants"),
+            b.out.detail("participation", "indicators", "participants_uniques"),
             (b.out.results.get("indicators") or {}).get("participants_uniques"),
             0,
         )
@@ -310,6 +321,13 @@ def _participation(b: _Builder) -> None:
             b.key("retention", "total", "revus"),
             [b.key("retention", f"{m:02d}", "revus") for m in ms],
         )
+    newcomers = b.out.detail("participation", "retention_3m") or {}
+    if newcomers.get("newcomers") is not None and newcomers.get("retained") is not None:
+        b.table("retention_nouveaux", "Nouveaux participants revus dans les trois mois",
+                [("Nouveaux participants", [(b.key("retention", "nouveaux", "base"),
+                                             newcomers["newcomers"])]),
+                 ("Revus dans les 3 mois", [(b.key("retention", "nouveaux", "revus"),
+                                             newcomers["retained"])])], ["Année"])  # fmt: skip
 
 
 def _first(*values: Any) -> Any:
@@ -325,6 +343,7 @@ def _council(b: _Builder) -> None:
             for d, v in zip(dates, council["presences"], strict=True)]  # fmt: skip
     rows.append(("Total", [(b.key("conseil", "total", "presences"), council["presences"].sum())]))
     distinct = _first(
+        b.out.detail("participation", "council_summary", "attendees_year"),
         (b.out.results.get("council_summary") or {}).get("attendees_year"),
         ((b.out.results.get("participation") or {}).get("council_summary") or {}).get(
             "attendees_year"

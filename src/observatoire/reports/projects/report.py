@@ -68,6 +68,10 @@ OUTCOMES = {"realisee": "Réalisée", "en_cours": "En cours", "refusee": "Refus�
 LINES = {"personnel": "Personnel", "activites": "Activités", "equipement": "Équipement",
          "transport": "Transport", "location": "Location", "communication": "Communication",
          "autre": "Autre"}  # fmt: skip
+STATUS = {"atteint": "oui", "non_atteint": "non", "en_cours": "en cours",
+          "non_calcule": "non calculé"}  # fmt: skip
+DRIFT = {"depassement": "dépassement", "sous_execution": "sous-exécution",
+         "hors_budget": "hors budget"}  # fmt: skip
 SHARE_INDICATORS = {"retention_3_mois", "affilies_6_mois", "affilies_12_mois",
                     "budget_execution"}  # fmt: skip
 DIMENSIONS = {
@@ -137,9 +141,12 @@ def _objectives(out: ProjectOutputs, c: Cells, fig_dir: Path) -> list[dict[str, 
         if ind in PERSON_INDICATORS:
             value_text = c.text("total", None, PERSON_INDICATORS[ind])
             value = c.value("total", None, PERSON_INDICATORS[ind])
-        elif ind == "retention_3_mois":
-            value, _, _ = _share(c.value("retention", "total", "revus"),
-                                 c.value("retention", "total", "base"))  # fmt: skip
+        elif ind == "retention_3_mois":  # the newcomers' (lane pstage), else all months'
+            base = "nouveaux" if c.has("retention", "nouveaux", "base") else "total"
+            if c.has("retention", base, "base"):
+                value, _, _ = _share(
+                    c.value("retention", base, "revus"), c.value("retention", base, "base")
+                )
         elif ind in ("affilies_6_mois", "affilies_12_mois"):
             t = "6_mois" if ind.endswith("6_mois") else "12_mois"
             if c.has("affiliation", t, "affilies"):
@@ -158,7 +165,10 @@ def _objectives(out: ProjectOutputs, c: Cells, fig_dir: Path) -> list[dict[str, 
         if value is not None and value_text == "non calculé":
             value_text = pct(value) if share else num(value, 0 if value == int(value) else 1)
         reached = "–"
-        if value is not None:
+        status = getattr(r, "statut", None)
+        if isinstance(status, str) and status in STATUS:
+            reached = STATUS[status]
+        elif value is not None:
             ok = value >= target if str(r.sens) == "au_moins" else value <= target
             reached = "oui" if ok else "non"
         figure = None
@@ -264,7 +274,7 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
                else "")
         )  # fmt: skip
     elif effect:
-        ctx["effect_reason"] = effect.get("reason", "non calculé")
+        ctx["effect_reason"] = effect.get("reason") or effect.get("raison") or "non calculé"
     return ctx
 
 
@@ -437,9 +447,14 @@ def _budget(out: ProjectOutputs, fig_dir: Path, threshold: float | None) -> dict
     budget = out.frame("budget")
     if budget.empty:
         return None
+    if "level" in budget:  # lane pstage: ligne_financeur, ligne, financeur, total rows
+        budget = budget[budget["level"] == "ligne_financeur"]
+    budget = budget.assign(drift=budget["drift"].astype(str).str.lower().isin(["true", "1"]))
+    kinds = budget["drift_kind"].fillna("") if "drift_kind" in budget else [""] * len(budget)
+    budget = budget.assign(drift_kind=list(kinds))
     rows = []
     for r in budget.itertuples():
-        flag = "**dérive**" if bool(r.drift) else ""
+        flag = f"**{DRIFT.get(r.drift_kind, 'dérive')}**" if r.drift else ""
         rows.append(
             [
                 LINES.get(r.line, str(r.line)),
@@ -471,8 +486,10 @@ def _budget(out: ProjectOutputs, fig_dir: Path, threshold: float | None) -> dict
     drawn["ligne"] = [LINES.get(x, x) for x in drawn["line"]]
     fig, drawn = budget_chart(drawn[["ligne", "prevu", "depense", "projete"]])
     drift = [f"{LINES.get(r.line, r.line).lower()} ({r.funder}) : projeté {euros(r.projected)} "
-             f"pour {euros(r.planned)} prévus ({pct(r.projected / r.planned - 1, signed=True)})"
-             for r in budget.itertuples() if bool(r.drift)]  # fmt: skip
+             f"pour {euros(r.planned)} prévus"
+             + (f" ({pct(r.projected / r.planned - 1, signed=True)})" if r.planned else
+                " (hors budget)")
+             for r in budget.itertuples() if r.drift]  # fmt: skip
     return {
         "table": _md_table(
             pd.DataFrame(
@@ -493,6 +510,7 @@ def _budget(out: ProjectOutputs, fig_dir: Path, threshold: float | None) -> dict
         "figure": _save(fig, drawn, fig_dir, "budget"),
         "drift": drift,
         "threshold": pct(threshold, 0) if threshold is not None else None,
+        "rule": (out.results.get("budget") or {}).get("rule"),
     }
 
 
@@ -587,7 +605,11 @@ def monthly_content(out: ProjectOutputs, cells: LedgerCells) -> list[dict[str, A
         budget = None
         if not spent.empty:
             sel = spent[[month_of(x) == m for x in spent["month"]]]
-            budget = float(sel["spent_cumulative"].sum()) if len(sel) else None
+            if "spent_cum" in sel:  # lane pstage: one row per line and a « total » row
+                sel = sel[sel["line"] == "total"]["spent_cum"]
+            else:
+                sel = sel["spent_cumulative"]
+            budget = float(sel.sum()) if len(sel) else None
         entries.append({
             "month": m, "label": f"{MOIS_NOMS[m - 1]} {year}",
             "sessions": num(sessions.get(m, 0)),
