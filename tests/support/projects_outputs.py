@@ -238,6 +238,8 @@ def _outcomes(folder: Path) -> None:
         {
             "group": "participants",
             "tenants": 38,
+            "n_retention": 34,
+            "n_returns": 34,
             "retained_12m": 33,
             "returns": 3,
             "share_retained": 33 / 38,
@@ -247,6 +249,8 @@ def _outcomes(folder: Path) -> None:
         {
             "group": "non_participants",
             "tenants": 52,
+            "n_retention": 45,
+            "n_returns": 45,
             "retained_12m": 39,
             "returns": 9,
             "share_retained": 39 / 52,

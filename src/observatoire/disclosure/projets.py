@@ -432,7 +432,9 @@ def _outcomes(b: _Builder) -> None:
                 GROUPS.get(g, g),
                 [
                     (b.key("issues", g, "locataires"), r.tenants),
+                    (b.key("issues", g, "suivis"), getattr(r, "n_retention", r.tenants)),
                     (b.key("issues", g, "maintenus"), r.retained_12m),
+                    (b.key("issues", g, "suivis_retours"), getattr(r, "n_returns", r.tenants)),
                     (b.key("issues", g, "retours"), r.returns),
                 ],
             )
@@ -441,7 +443,13 @@ def _outcomes(b: _Builder) -> None:
         "issues",
         "Locataires Housing First : maintien en logement et retours",
         rows,
-        ["Locataires", "Toujours logés à 12 mois", "Retours vers l'urgence"],
+        [
+            "Locataires",
+            "Suivis 12 mois",
+            "Toujours logés à 12 mois",
+            "Suivis (retours)",
+            "Retours vers l'urgence",
+        ],
         "Groupe",
     )
 

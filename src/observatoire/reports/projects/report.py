@@ -393,14 +393,19 @@ def _outcomes(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
     meta = out.json.get("issues_logement") or {}
     rows, shares = [], {}
     for g in frame["group"]:
-        n = c.value("issues", g, "locataires")
-        sh, lo, hi = _share(c.value("issues", g, "maintenus"), n)
-        sr, _, _ = _share(c.value("issues", g, "retours"), n)
+        # shares over the tenants followed 12 months (paffil's n_retention, n_returns)
+        n_ret = c.value("issues", g, "suivis") if c.has("issues", g, "suivis") else None
+        n_back = (
+            c.value("issues", g, "suivis_retours") if c.has("issues", g, "suivis_retours") else None
+        )
+        sh, lo, hi = _share(c.value("issues", g, "maintenus"), n_ret)
+        sr, _, _ = _share(c.value("issues", g, "retours"), n_back)
         shares[g] = sh
         rows.append(
             [
                 GROUPS.get(g, g),
                 c.text("issues", g, "locataires"),
+                c.text("issues", g, "suivis"),
                 c.text("issues", g, "maintenus"),
                 f"{pct(sh)} ({pct(lo)} à {pct(hi)})" if sh is not None else "–",
                 c.text("issues", g, "retours"),
@@ -428,6 +433,7 @@ def _outcomes(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
                 columns=[
                     "Groupe",
                     "Locataires",
+                    "Suivis 12 mois",
                     "Toujours logés à 12 mois",
                     "Part (IC 95 %)",
                     "Retours vers l'urgence",
