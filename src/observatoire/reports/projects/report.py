@@ -72,6 +72,10 @@ STATUS = {"atteint": "oui", "non_atteint": "non", "en_cours": "en cours",
           "non_calcule": "non calculé"}  # fmt: skip
 DRIFT = {"depassement": "dépassement", "sous_execution": "sous-exécution",
          "hors_budget": "hors budget"}  # fmt: skip
+FROM_PERSONS = {"retention_3_mois", "affilies_6_mois", "affilies_12_mois",
+                "conseil_presence_moyenne", "score_affiliation_median_12_mois"}  # fmt: skip
+"""Objectives computed from counts of persons: their value is derived from published cells,
+and their monthly curve (from unpublished monthly counts) is not drawn."""
 SHARE_INDICATORS = {"retention_3_mois", "affilies_6_mois", "affilies_12_mois",
                     "budget_execution"}  # fmt: skip
 DIMENSIONS = {
@@ -177,6 +181,8 @@ def _objectives(out: ProjectOutputs, c: Cells, fig_dir: Path) -> list[dict[str, 
             series = [c.value("objectif", f"{r.code}:{m:02d}", "cumul")
                       if c.has("objectif", f"{r.code}:{m:02d}", "cumul") else None
                       for m in range(1, 13)]  # fmt: skip
+        elif ind in FROM_PERSONS:  # a month's share or mean of unpublished person counts
+            series = [None] * 12
         if any(v is not None and not pd.isna(v) for v in series):
             drawn = pd.DataFrame(
                 {"mois": MOIS_ABREGES, "valeur": [float("nan") if v is None else v for v in series]}
