@@ -151,6 +151,13 @@ def _cmd_relays_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_projects_report(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.reports.projects.report import build_projects_report
+
+    build_projects_report(settings)
+    return 0
+
+
 def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.plans.report import build_plans_report
 
@@ -501,6 +508,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _notebook_stage("projets"),
         "exécute le carnet des projets suivis : participation, affiliation, objectifs, budget "
         "(notebooks/projets.py)",
+    ),
+    "projects_report": (
+        "projects-report",
+        ("rapport-projets",),
+        _cmd_projects_report,
+        "produit le rapport de suivi de chaque projet (HTML et PDF) et ses fiches d'activité "
+        "mensuelles (XLSX et PDF)",
     ),
 }
 

@@ -33,6 +33,7 @@ ENTRIES = {
     "relays": ["notebooks/relais.py"],
     "relays_report": ["observatoire.reports.relays.report"],
     "barometer_report": ["observatoire.reports.barometre.report"],
+    "projects_report": ["observatoire.reports.projects.report"],
     "maps": ["observatoire.reports.maps.stage"],
     "street_diagnosis": ["notebooks/diagnostic.py"],
     "street_diagnosis_report": ["observatoire.reports.diagnostic.report"],

@@ -41,6 +41,7 @@ from observatoire.disclosure.diagnostic import (
 from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledger_of, write_state
 from observatoire.disclosure.maps import MAPS_FOLDER, publish_zones, write_zone_tables
 from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_plan_tables
+from observatoire.disclosure.projets import publish_projects, write_projects_tables
 from observatoire.disclosure.publication import publish
 from observatoire.disclosure.relais import RELAIS_FOLDER, publish_relays, write_relays_tables
 from observatoire.disclosure.suppression import PUBLISHED, Publication, audit, merge
@@ -152,6 +153,8 @@ def build_publication(settings: Settings) -> None:
     barometre = publish_barometre(PATHS.barometer(year), year, k)  # the violence barometer
     if barometre is not None:
         parts[BAROMETRE_FOLDER] = barometre
+    projects = publish_projects(PATHS.outputs / "projects" / str(year), year, k)  # issue 20
+    parts |= projects
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
     if len(failed):
@@ -182,6 +185,7 @@ def build_publication(settings: Settings) -> None:
             write_relays_tables(relays, PATHS.relays(year), out / RELAIS_FOLDER, k)
         if barometre is not None:
             write_barometre_tables(barometre, out / BAROMETRE_FOLDER)
+        write_projects_tables(projects, out)
         ledger = ledger_of(parts)
         write_safe_csv(ledger, out / LEDGER, quote_all=False)
         write_state(

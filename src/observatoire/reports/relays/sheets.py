@@ -25,7 +25,15 @@ from observatoire.core.formatting import french_number as num
 from observatoire.core.spreadsheet import neutralise_cell, text_cell
 from observatoire.core.storage import atomic_write_bytes, pin_zip_times
 
-__all__ = ["lit", "monthly_sheet_pdf", "monthly_sheet_xlsx", "statement_pdf"]
+__all__ = [
+    "compile_typst",
+    "lit",
+    "monthly_sheet_pdf",
+    "monthly_sheet_xlsx",
+    "statement_pdf",
+    "typst_table",
+    "xlsx_value",
+]
 
 INTERNAL = "Document interne — ne pas diffuser"
 SHORT_STATUS = {"ok": "sous le seuil d'alerte", "proche": "proche", "depasse": "dépassé"}
@@ -337,3 +345,9 @@ def statement_pdf(
         + ")\n"
     )
     _compile(src, pdf, dt.date(year + 1, 3, 31))
+
+
+# the other one-page sheets (the projects' monthly activity sheet) compile the same way
+compile_typst = _compile
+typst_table = _table
+xlsx_value = _xlsx_value
