@@ -1,0 +1,355 @@
+"""A project team's spreadsheets read through mappings alone (issue 20): one sheet per month
+with a title row and a header on two lines with merged cells, a grid of attendance marks (an
+unknown mark set aside, an absence counted apart), activity names typed with variants mapped
+onto one code (an unknown one set aside and named), the form presence_activite with its repeat
+sheet (an orphan set aside), participants pseudonymised as the partner exports' records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from openpyxl import Workbook
+
+from observatoire.core.schema import PROJECT_TABLES, field_dtypes
+from observatoire.intake.ingest import ingest_network
+from observatoire.intake.mapping import load_mapping
+from observatoire.intake.pseudonymise import Pseudonymiser
+
+KEY = b"p" * 32
+MONTHS = {"Janvier 2024": 1, "Février 2024": 2, "Mars 2024": 3}
+VARIANTS = ["Conseil des locataires", "conseil locataires", "CONSEIL"]
+NAMES = ("Dupont", "Marie", "Lefèvre", "Jean", "Martin")
+
+
+def _activities_workbook(path: Path) -> None:
+    """One sheet per month: a title on line 1, a header on lines 3–4 whose top cells are merged
+    (« Activité » over Date / Intitulé, « Lieu » merged down over both lines)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    guide = wb.create_sheet("Mode d'emploi")
+    guide["A1"] = "Une feuille par mois ; ne pas modifier l'en-tête."
+    for name, month in MONTHS.items():
+        ws = wb.create_sheet(name)
+        ws["A1"] = f"Activités — {name}"
+        ws["A3"], ws["C3"], ws["D3"] = "Activité", "Lieu", "Durée (h)"
+        ws.merge_cells("A3:B3")
+        ws.merge_cells("C3:C4")
+        ws.merge_cells("D3:D4")
+        ws["A4"], ws["B4"] = "Date", "Intitulé"
+        rows = [
+            (dt.datetime(2024, month, 5), VARIANTS[month - 1], "Maison de quartier", 2),
+            (dt.datetime(2024, month, 12), "Sport", "Salle Jean Dupont", 1.5),
+        ]
+        if month == 3:
+            rows.append((dt.datetime(2024, 3, 20), "Pétanque improvisée", "Parc", 1))
+        for i, r in enumerate(rows, start=5):
+            for j, v in enumerate(r, start=1):
+                ws.cell(i, j, v)
+    wb.save(path)
+
+
+def _attendance_workbook(path: Path) -> None:
+    """A grid per month: the activity merged over its dates on line 2, the dates on line 3,
+    one row per tenant; marks « x », « P », 1; an unknown mark « ? » and an absence « A »."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, month in MONTHS.items():
+        ws = wb.create_sheet(name)
+        ws["A1"] = f"Présences — {name}"
+        ws["A2"], ws["B2"] = "Code locataire", "Rôle"
+        ws.merge_cells("A2:A3")
+        ws.merge_cells("B2:B3")
+        ws["C2"], ws["D2"] = VARIANTS[month - 1], "Sport"
+        ws["C3"], ws["D3"] = dt.datetime(2024, month, 5), dt.datetime(2024, month, 12)
+        ws["E2"] = "Total"
+        ws.merge_cells("E2:E3")
+        marks = {
+            "hf-001": ("x", "P"),
+            "HF-002": (1, None),
+            "HF-003": ("?", "A") if month == 2 else ("X", None),
+            "HF-004": (None, None),
+        }
+        for i, (code, (c, d)) in enumerate(marks.items(), start=4):
+            ws.cell(i, 1, code)
+            ws.cell(i, 2, "loc")
+            ws.cell(i, 3, c)
+            ws.cell(i, 4, d)
+            ws.cell(i, 5, sum(v is not None for v in (c, d)))
+    wb.save(path)
+
+
+def _form_workbook(path: Path) -> None:
+    """An export of presence_activite: the main sheet, and the repeat « participants » joined
+    by _submission__uuid (one orphan row)."""
+    wb = Workbook()
+    main = wb.active
+    main.title = "presence_activite"
+    main.append(
+        [
+            "activite/date",
+            "activite/type",
+            "activite/intitule",
+            "activite/lieu",
+            "activite/partenaire",
+            "activite/duree",
+            "_uuid",
+            "__version__",
+            "_index",
+        ]
+    )
+    main.append(["2024-04-02", "entrainement", "Entraînement", "Stade", "", 2, "u-1", "v1", 1])
+    main.append(["2024-04-09", "tournoi", "Tournoi", "Stade", "Club", 4, "u-2", "v1", 2])
+    rep = wb.create_sheet("participants")
+    rep.append(
+        [
+            "participants/nom",
+            "participants/prenom",
+            "participants/date_naissance",
+            "participants/code",
+            "participants/role",
+            "participants/service",
+            "_index",
+            "_parent_index",
+            "_submission__uuid",
+        ]
+    )
+    rep.append([NAMES[0], NAMES[1], "1990-05-04", "", "joueur", "abri_nuit", 1, 1, "u-1"])
+    rep.append([NAMES[2], NAMES[3], "1985-11-30", "", "joueur", "accueil_jour", 2, 1, "u-1"])
+    rep.append([NAMES[0], NAMES[1], "1990-05-04", "", "joueur", "abri_nuit", 3, 2, "u-2"])
+    rep.append(["", "", "", "E-07", "travailleur", "", 4, 2, "u-2"])
+    rep.append([NAMES[4], "Paul", "1970-01-01", "", "joueur", "", 5, 9, "u-9"])  # orphan
+    wb.save(path)
+
+
+AFFILIATION = {
+    "partner_id": "affiliation_hf",
+    "name": "Affiliation sociale (test)",
+    "row_unit": "activite",
+    "exports": [
+        {
+            "name": "activites",
+            "table": "project_activities",
+            "files": "affiliation_hf/activites_*.xlsx",
+            "period_from_filename": r"(?P<year>\d{4})",
+            "format": {
+                "type": "xlsx",
+                "sheets": "*",
+                "skip_sheets": ["Mode d'emploi"],
+                "header_row": 3,
+                "header_rows": 2,
+                "date_format": "excel",
+            },
+            "columns": {
+                "date": {"column": "Activité / Date", "required": True},
+                "activity": {
+                    "column": "Activité / Intitulé",
+                    "codes": "@activites_test",
+                    "required": True,
+                },
+                "title": {"column": "Activité / Intitulé"},
+                "place": {"column": "Lieu"},
+                "duration_hours": {"column": "Durée (h)", "type": "decimal"},
+            },
+        },
+        {
+            "name": "presences",
+            "table": "project_attendance",
+            "files": "affiliation_hf/presences_*.xlsx",
+            "period_from_filename": r"(?P<year>\d{4})",
+            "format": {
+                "type": "xlsx",
+                "sheets": r"^\w+ 2024$",
+                "header_row": 2,
+                "header_rows": 2,
+                "date_format": "excel",
+                "grid": {
+                    "row_columns": ["Code locataire", "Rôle"],
+                    "mark": ["x", "P", 1],
+                    "absent": ["A"],
+                },
+            },
+            "columns": {
+                "participant_id": {
+                    "column": "Code locataire",
+                    "required": True,
+                    "person_partner": "housing_first",
+                },
+                "role": {"column": "Rôle", "codes": {"loc": "locataire"}},
+                "activity": {"column": "@top", "codes": "@activites_test"},
+                "date": {"column": "@bottom", "required": True},
+            },
+        },
+    ],
+}
+SPORT = {
+    "partner_id": "sport_foot",
+    "name": "Football de rue (test)",
+    "row_unit": "activite",
+    "form": "presence_activite",
+    "exports": [
+        {
+            "name": "activites",
+            "table": "project_activities",
+            "files": "sport_foot/presence_activite_*.xlsx",
+            "period_from_filename": r"(?P<year>\d{4})",
+            "format": {"type": "xlsx", "sheet": "presence_activite"},
+            "columns": {
+                "submission_id": {"column": "_uuid", "required": True},
+                "activity_id": {"column": "_uuid"},
+                "form_version": {"column": "__version__"},
+                "date": {"column": "activite/date", "type": "date", "required": True},
+                "activity": {"column": "activite/type", "codes": "@activites_foot"},
+                "title": {"column": "activite/intitule"},
+                "place": {"column": "activite/lieu"},
+                "partner": {"column": "activite/partenaire"},
+                "duration_hours": {"column": "activite/duree", "type": "decimal"},
+            },
+        },
+        {
+            "name": "participants",
+            "table": "project_attendance",
+            "files": "sport_foot/presence_activite_*.xlsx",
+            "period_from_filename": r"(?P<year>\d{4})",
+            "format": {"type": "xlsx", "sheet": "participants"},
+            "columns": {
+                "activity_id": {"column": "_submission__uuid", "required": True},
+                "participant_id": {"column": "participants/code"},
+                "surname": {"column": "participants/nom"},
+                "first_name": {"column": "participants/prenom"},
+                "birth_date": {"column": "participants/date_naissance", "type": "date"},
+                "role": {"column": "participants/role"},
+            },
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory):
+    root = tmp_path_factory.mktemp("projets")
+    raw, partners_dir, codes = root / "raw", root / "partners", root / "codes"
+    for d in (raw / "affiliation_hf", raw / "sport_foot", partners_dir, codes):
+        d.mkdir(parents=True)
+    (codes / "activites_test.yaml").write_text(
+        yaml.safe_dump({**{v: "conseil" for v in VARIANTS}, "Sport": "sport"}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    (codes / "activites_foot.yaml").write_text(
+        "entrainement: entrainement\ntournoi: tournoi\n", encoding="utf-8"
+    )
+    _activities_workbook(raw / "affiliation_hf" / "activites_2024.xlsx")
+    _attendance_workbook(raw / "affiliation_hf" / "presences_2024.xlsx")
+    _form_workbook(raw / "sport_foot" / "presence_activite_2024.xlsx")
+    partners = {}
+    for spec in (AFFILIATION, SPORT):
+        path = partners_dir / f"{spec['partner_id']}.yaml"
+        path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        partners[spec["partner_id"]] = load_mapping(path, codes)
+    log: list[str] = []
+    result = ingest_network(raw, partners, Pseudonymiser(KEY), progress=log.append)
+    return result, log
+
+
+def _files(result, name: str):
+    return {f.source_file: f for f in result.files if f.source_file.startswith(name)}
+
+
+def test_every_project_table_is_there_with_its_columns_and_dtypes(ingested):
+    result, _ = ingested
+    for table in PROJECT_TABLES:
+        frame = result.field_tables[table]
+        assert dict(frame.dtypes.astype(str)) == field_dtypes(table), table
+
+
+def test_one_sheet_per_month_with_merged_headers_and_variants_to_one_code(ingested):
+    result, _ = ingested
+    acts = result.field_tables["project_activities"]
+    acts = acts[acts["partner_id"] == "affiliation_hf"]
+    files = _files(result, "affiliation_hf/activites_2024.xlsx")
+    # every month sheet read and accounted on its own; the guide sheet skipped
+    assert set(files) == {f"affiliation_hf/activites_2024.xlsx#{m}" for m in MONTHS}
+    assert all(f.rows_counted == f.rows_read for f in files.values())
+    assert (acts["activity"] == "conseil").sum() == 3  # three typed variants, one code
+    assert sorted(acts.loc[acts["activity"] == "conseil", "title"]) == sorted(VARIANTS)
+    assert set(acts["place"]) == {"Maison de quartier", "Salle Jean Dupont"}
+    assert "2024-01-05|conseil|1" in set(acts["activity_id"])
+    assert acts["source_row"].min() == 1  # the first data line after the two header lines
+    march = files["affiliation_hf/activites_2024.xlsx#Mars 2024"]
+    assert march.reasons == {"code_inconnu": 1}
+    assert "Pétanque improvisée" in march.quarantined["column"].iloc[0]
+    assert int(march.quarantined["line"].iloc[0]) == 7
+
+
+def test_a_grid_of_marks_gives_one_presence_per_marked_cell(ingested):
+    result, log = ingested
+    att = result.field_tables["project_attendance"]
+    att = att[att["partner_id"] == "affiliation_hf"]
+    files = _files(result, "affiliation_hf/presences_2024.xlsx")
+    # January: x, P, 1, X; February: x, P, 1 (« ? » set aside, « A » an absence); March: 4
+    assert len(att) == 4 + 3 + 4
+    feb = files["affiliation_hf/presences_2024.xlsx#Février 2024"]
+    assert feb.reasons == {"marque_inconnue": 1}
+    assert feb.rows_counted == 4  # the persons' rows, HF-004 without any mark included
+    assert feb.rows_read == feb.rows_accepted + feb.rows_quarantined == 4
+    q = feb.quarantined.iloc[0]
+    assert "« ? »" in q["column"] and int(q["line"]) == 6
+    assert any("marque(s) d'absence" in w for w in result.warnings)
+    assert any("sans aucune marque" in w for w in result.warnings)
+    assert set(att["activity"]) == {"conseil", "sport"}
+    assert set(att["role"]) == {"locataire"}
+    # each presence meets its session of the activities' sheets
+    acts = result.field_tables["project_activities"]
+    assert set(att["activity_id"]) <= set(acts["activity_id"])
+    assert att["submission_id"].is_unique
+
+
+def test_participants_pseudonymised_as_the_exports_records(ingested):
+    result, _ = ingested
+    pseudo = Pseudonymiser(KEY)
+    att = result.field_tables["project_attendance"]
+    hf = att[att["partner_id"] == "affiliation_hf"]
+    # the code's case and spaces do not matter; person_key is housing_first's record_key
+    assert set(hf["participant_id"]) == {
+        pseudo.token("participant", f"affiliation_hf:HF-00{i}") for i in (1, 2, 3)
+    }
+    record_key = pseudo.tokens("record", pd.Series(["housing_first:HF-001"]))[0]
+    assert record_key in set(hf["person_key"])
+    foot = att[att["partner_id"] == "sport_foot"]
+    named = foot[foot["tok_surname"] != ""]
+    # the same player at two sessions: one pseudonym; the tokens as identity_tokens computes them
+    assert named["participant_id"].nunique() == 2
+    assert pseudo.token("surname", "DUPONT") in set(named["tok_surname"])
+    assert pseudo.token("first_name", "JEAN") in set(named["tok_first_name"])
+    assert pseudo.token("birth_date", "1990-05-04") in set(named["tok_birth_date"])
+    assert (foot["person_key"] == "").all()
+
+
+def test_no_name_in_clear_in_any_written_table(ingested):
+    result, _ = ingested
+    for table in PROJECT_TABLES:
+        text = result.field_tables[table].astype(str).to_string()
+        for name in ("Dupont", "Lefèvre", "Marie", "Martin", "E-07", "HF-001", "hf-001"):
+            if name == "Dupont" and table == "project_activities":
+                continue  # the place « Salle Jean Dupont » as typed: not a participant
+            assert name not in text, (table, name)
+
+
+def test_the_form_and_its_repeat_sheet_joined_by_uuid_orphan_set_aside(ingested):
+    result, _ = ingested
+    att = result.field_tables["project_attendance"]
+    foot = att[att["partner_id"] == "sport_foot"]
+    assert len(foot) == 4
+    # the repeat's rows take their session's date and activity
+    assert set(zip(foot["activity_id"], foot["activity"], strict=True)) == {
+        ("u-1", "entrainement"),
+        ("u-2", "tournoi"),
+    }
+    assert foot["date"].notna().all() and (foot["year"] == 2024).all()
+    rep = _files(result, "sport_foot/presence_activite_2024.xlsx#participants")
+    (res,) = rep.values()
+    assert res.reasons == {"jointure_sans_correspondance": 1}
+    assert res.rows_read == res.rows_accepted + res.rows_quarantined == 5
