@@ -353,3 +353,101 @@ def test_the_form_and_its_repeat_sheet_joined_by_uuid_orphan_set_aside(ingested)
     (res,) = rep.values()
     assert res.reasons == {"jointure_sans_correspondance": 1}
     assert res.rows_read == res.rows_accepted + res.rows_quarantined == 5
+
+
+def _inputs(tmp_path: Path, specs: list[dict]):
+    import shutil
+
+    from observatoire.config.settings import InputsSettings
+
+    root = tmp_path / "projet" / "params"
+    (root / "partners").mkdir(parents=True)
+    (root / "codes").mkdir()
+    (root / "formulaires").mkdir()
+    (root / "codes" / "activites_test.yaml").write_text(
+        yaml.safe_dump({**{v: "conseil" for v in VARIANTS}, "Sport": "sport"}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    (root / "codes" / "activites_foot.yaml").write_text(
+        "entrainement: entrainement\ntournoi: tournoi\n", encoding="utf-8"
+    )
+    forms = Path(__file__).resolve().parents[3] / "params" / "formulaires"
+    shutil.copy(forms / "presence_activite.xlsx", root / "formulaires")
+    for spec in specs:
+        (root / "partners" / f"{spec['partner_id']}.yaml").write_text(
+            yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8"
+        )
+    return InputsSettings.model_validate(
+        {
+            "raw_dir": tmp_path / "raw",
+            "partners_dir": root / "partners",
+            "codes_dir": root / "codes",
+        }
+    )
+
+
+def test_check_reads_every_month_sheet_and_the_form_with_its_repeat(tmp_path: Path):
+    from observatoire.intake.check import check_file, render_text
+
+    inputs = _inputs(tmp_path, [AFFILIATION, SPORT])
+    grid = tmp_path / "presences_2024.xlsx"
+    _attendance_workbook(grid)
+    report = check_file(grid, "affiliation_hf", inputs)
+    text = render_text(report)
+    assert report.rows_read == 12 and report.rows_quarantined == 1, text
+    assert report.reasons == {"marque_inconnue": 1}
+    assert "« Février 2024 »" in text and "Mars 2024" in text
+    form = tmp_path / "presence_activite_2024.xlsx"
+    _form_workbook(form)
+    report = check_file(form, "sport_foot", inputs)
+    text = render_text(report)
+    assert report.rows_read == 2 + 5 and report.reasons == {"jointure_sans_correspondance": 1}
+    assert "ne connaît pas" not in text, text  # the export's columns are the form's
+
+
+def test_the_mapping_refuses_in_french_what_projects_do_not_allow(tmp_path: Path):
+    from observatoire.core.errors import MappingError
+
+    def refused(change) -> str:
+        spec = yaml.safe_load(yaml.safe_dump(AFFILIATION))
+        change(spec)
+        path = tmp_path / "affiliation_hf.yaml"
+        path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        codes = tmp_path / "codes"
+        codes.mkdir(exist_ok=True)
+        (codes / "activites_test.yaml").write_text("Sport: sport\n", encoding="utf-8")
+        with pytest.raises(MappingError) as err:
+            load_mapping(path, codes)
+        return err.value.problem
+
+    def grid_without_two_rows(s):
+        s["exports"][1]["format"]["header_rows"] = 1
+
+    def both_sheet_and_sheets(s):
+        s["exports"][0]["format"]["sheet"] = "Mars 2024"
+
+    def person_partner_elsewhere(s):
+        s["exports"][1]["columns"]["role"]["person_partner"] = "housing_first"
+
+    def top_without_grid(s):
+        del s["exports"][1]["format"]["grid"]
+
+    assert "header_rows: 2" in refused(grid_without_two_rows)
+    assert "s'excluent" in refused(both_sheet_and_sheets)
+    assert "participant_id" in refused(person_partner_elsewhere)
+    assert "format.grid" in refused(top_without_grid)
+
+
+def test_the_validation_suites_pass_on_ingested_project_tables(ingested):
+    from observatoire.intake.validate import validate_tables
+
+    result, _ = ingested
+    tables = {t: result.field_tables[t] for t in PROJECT_TABLES if len(result.field_tables[t])}
+    empty = result.contacts.iloc[0:0]
+    end = pd.Timestamp("2024-12-31")
+    good = validate_tables(empty, result.refusals, end, None, field=tables)
+    assert all(len(good[f"field/{t}"].set_aside) == 0 for t in tables)
+    twice = pd.concat([tables["project_attendance"]] * 2, ignore_index=True)
+    twice["submission_id"] = [f"s{i}" for i in range(len(twice))]
+    bad = validate_tables(empty, result.refusals, end, None, field={"project_attendance": twice})
+    assert set(bad["field/project_attendance"].set_aside["reason"]) == {"ligne_dupliquee"}
