@@ -33,9 +33,11 @@ __all__ = [
     "assemble_field_tables",
     "deidentify_field_text",
     "field_rows",
+    "dates_outside_sheet_month",
     "flag_project_rows",
     "participant_code",
     "session_ids",
+    "sheet_month",
     "parse_booleans",
     "parse_code_sets",
     "parse_hours",
@@ -242,6 +244,62 @@ def participant_code(value: object) -> str | None:
     """A participant's code as hashed: upper case, surrounding spaces removed (as the contacts'
     ``record_key`` normalises a partner's person id); None when blank."""
     return None if _blank(value) else str(value).strip().upper()
+
+
+MONTH_WORDS = {
+    "janv": 1,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juil": 7,
+    "aout": 8,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+"""Beginnings of the French month names (no accent), as a month sheet is named."""
+
+
+def sheet_month(name: str) -> tuple[int | None, int] | None:
+    """The month a sheet's name says (« Janvier », « janv. 2024 », « 2024-03 », « 03-2024 »):
+    (year or None, month), or None when the name says no month."""
+    text = normalise_label(name)
+    iso = re.search(r"(\d{4})[-_/. ](\d{1,2})\b", text) or re.search(
+        r"\b(\d{1,2})[-_/. ](\d{4})", text
+    )
+    if iso:
+        a, b = iso.groups()
+        year, month = (int(a), int(b)) if len(a) == 4 else (int(b), int(a))
+        return (year, month) if 1 <= month <= 12 else None
+    word = re.match(r"([a-z]+)", text)
+    if word is None:
+        return None
+    month = next((m for w, m in MONTH_WORDS.items() if word.group(1).startswith(w)), None)
+    if month is None:
+        return None
+    year = re.search(r"\b(\d{4})\b", text)
+    return (int(year.group(1)) if year else None, month)
+
+
+def dates_outside_sheet_month(sheet: str, dates: pd.Series) -> str | None:
+    """A French warning when rows of a month sheet are dated in another month (a typing slip
+    or a row pasted in the wrong sheet: kept, said); None otherwise."""
+    said = sheet_month(sheet)
+    if said is None:
+        return None
+    year, month = said
+    d = pd.to_datetime(dates).dropna()
+    outside = (d.dt.month != month) | (d.dt.year != year if year else False)
+    if not outside.any():
+        return None
+    return (
+        f"feuille « {sheet} » : {int(outside.sum())} ligne(s) datée(s) hors du mois que nomme la "
+        "feuille (gardées ; vérifiez la date ou la feuille)."
+    )
 
 
 def session_ids(out: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:

@@ -51,6 +51,7 @@ from observatoire.intake.discovery import find_raw_files, resend_number, resend_
 from observatoire.intake.field import (
     FIELD_READ_KINDS,
     assemble_field_tables,
+    dates_outside_sheet_month,
     field_rows,
     flag_project_rows,
     read_field_column,
@@ -432,6 +433,10 @@ def read_partner_file(
         _flag_weather_cells(out, found, flag)
     if spec.table in PROJECT_TABLES:
         flag_project_rows(spec.table, out, rows, found, flag)
+    if spec.format.sheets is not None and "date" in out:  # one sheet per month
+        warning = dates_outside_sheet_month(str(spec.format.sheet), out["date"][reason.isna()])
+        if warning:
+            result.notes.append(warning)
     key = PROJECT_CHILD_TABLES.get(spec.table, (None, "submission_id"))[1]
     if parents is not None and key in out:
         flag(

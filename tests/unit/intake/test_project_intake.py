@@ -451,3 +451,131 @@ def test_the_validation_suites_pass_on_ingested_project_tables(ingested):
     twice["submission_id"] = [f"s{i}" for i in range(len(twice))]
     bad = validate_tables(empty, result.refusals, end, None, field={"project_attendance": twice})
     assert set(bad["field/project_attendance"].set_aside["reason"]) == {"ligne_dupliquee"}
+
+
+def test_budget_and_followups_planned_lines_dated_and_expenses_split_by_status(tmp_path: Path):
+    raw = tmp_path / "raw" / "affiliation_hf"
+    raw.mkdir(parents=True)
+    wb = Workbook()
+    plan = wb.active
+    plan.title = "Budget prévu"
+    plan.append(["Ligne", "Financeur", "Montant prévu"])
+    plan.append(["activites", "Région", 12000])
+    plan.append(["transport", "Ville", 3000])
+    spent = wb.create_sheet("Dépenses")
+    spent.append(["Date", "Ligne", "Financeur", "Montant", "Statut"])
+    spent.append([dt.datetime(2024, 2, 3), "activites", "Région", 450.5, "payé"])
+    spent.append([dt.datetime(2024, 3, 9), "transport", "Ville", 120, "engagé"])
+    wb.save(raw / "budget_2024.xlsx")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Janvier"
+    ws.append(["Date", "Code locataire", "Contact", "Domaine", "Lieu", "Atteint", "Note"])
+    ws.append(
+        [
+            dt.datetime(2024, 1, 8),
+            "hf-001",
+            "visite_domicile",
+            "sport",
+            "Club de foot de Jambes",
+            "oui",
+            "Marie Dupont a rappelé, tél. 0475 12 34 56",
+        ]
+    )
+    ws.append([dt.datetime(2024, 1, 9), "", "entretien", "culture", "", "non", ""])
+    wb.save(raw / "suivis_2024.xlsx")
+    year = r"(?P<year>\d{4})"
+    spending = {
+        "table": "project_budget",
+        "files": "affiliation_hf/budget_*.xlsx",
+        "period_from_filename": year,
+        "format": {"type": "xlsx", "sheet": "Dépenses", "date_format": "excel"},
+    }
+    spec = {
+        "partner_id": "affiliation_hf",
+        "name": "Affiliation (test)",
+        "row_unit": "ligne",
+        "exports": [
+            {
+                "name": "prevu",
+                "table": "project_budget",
+                "files": "affiliation_hf/budget_*.xlsx",
+                "period_from_filename": year,
+                "format": {"type": "xlsx", "sheet": "Budget prévu"},
+                "columns": {"line": "Ligne", "funder": "Financeur", "planned_eur": "Montant prévu"},
+            },
+            {
+                **spending,
+                "name": "paye",
+                "where": [{"column": "Statut", "in": ["payé"]}],
+                "columns": {
+                    "date": {"column": "Date", "type": "date"},
+                    "line": "Ligne",
+                    "funder": "Financeur",
+                    "spent_eur": {"column": "Montant", "type": "decimal"},
+                },
+            },
+            {
+                **spending,
+                "name": "engage",
+                "where": [{"column": "Statut", "in": ["engagé"]}],
+                "columns": {
+                    "date": {"column": "Date", "type": "date"},
+                    "line": "Ligne",
+                    "funder": "Financeur",
+                    "committed_eur": {"column": "Montant", "type": "decimal"},
+                },
+            },
+            {
+                "name": "suivis",
+                "table": "project_followups",
+                "files": "affiliation_hf/suivis_*.xlsx",
+                "period_from_filename": year,
+                "format": {"type": "xlsx", "sheets": "*", "date_format": "excel"},
+                "columns": {
+                    "date": {"column": "Date", "type": "date", "required": True},
+                    "participant_id": {
+                        "column": "Code locataire",
+                        "person_partner": "housing_first",
+                    },
+                    "contact_kind": "Contact",
+                    "domain": "Domaine",
+                    "place": "Lieu",
+                    "goal_reached": {"column": "Atteint", "type": "boolean"},
+                    "note": "Note",
+                },
+            },
+        ],
+    }
+    path = tmp_path / "affiliation_hf.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    partner = load_mapping(path, tmp_path)
+    pseudo = Pseudonymiser(KEY)
+    result = ingest_network(tmp_path / "raw", {"affiliation_hf": partner}, pseudo, lambda _m: None)
+    budget = result.field_tables["project_budget"].set_index("line")
+    assert budget["planned_eur"].dropna().to_dict() == {"activites": 12000.0, "transport": 3000.0}
+    planned = budget[budget["planned_eur"].notna()]
+    assert (planned["date"] == pd.Timestamp("2024-01-01")).all()
+    assert budget["spent_eur"].dropna().to_dict() == {"activites": 450.5}
+    assert budget["committed_eur"].dropna().to_dict() == {"transport": 120.0}
+    follow = result.field_tables["project_followups"]
+    assert len(follow) == 1  # the entry without a tenant's code is set aside
+    (res,) = [f for f in result.files if f.table == "project_followups"]
+    assert res.reasons == {"identite_manquante": 1} and res.source_file.endswith("#Janvier")
+    row = follow.iloc[0]
+    assert row["person_key"] == pseudo.token("record", "housing_first:HF-001")
+    assert bool(row["goal_reached"]) and row["domain"] == "sport"
+    assert "Dupont" not in row["note"] and "0475" not in row["note"]
+
+
+def test_a_month_sheet_says_its_month_and_rows_dated_elsewhere_are_warned_not_set_aside():
+    from observatoire.intake.field import dates_outside_sheet_month, sheet_month
+
+    assert sheet_month("Janvier") == (None, 1)
+    assert sheet_month("janv. 2024") == (2024, 1)
+    assert sheet_month("2024-03") == (2024, 3)
+    assert sheet_month("Février 2024") == (2024, 2)
+    assert sheet_month("Mode d'emploi") is None
+    dates = pd.Series(pd.to_datetime(["2024-03-05", "2024-04-02", None]))
+    assert "1 ligne(s)" in dates_outside_sheet_month("Mars 2024", dates)
+    assert dates_outside_sheet_month("Avril", dates.iloc[1:]) is None
