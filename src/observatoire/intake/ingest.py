@@ -153,6 +153,9 @@ class FileResult:
     with ``rows_read`` = accepted + set aside (+ filtered)."""
     notes: list[str] = field(default_factory=list)
     """French remarks on the file itself (a workbook holding macros…)."""
+    grid_person_rows: int | None = None
+    """For a grid of marks: the persons' rows of the sheet (``rows_counted`` counts them too);
+    its rows read are its cells read (presences and unknown marks)."""
 
     @property
     def rows_accepted(self) -> int:
@@ -186,6 +189,11 @@ class FileResult:
             "missing_optional_columns": self.missing_optional,
             "duplicate_of": self.duplicate_of,
             **({"rows_counted": self.rows_counted} if self.rows_counted is not None else {}),
+            **(
+                {"grid_person_rows": self.grid_person_rows}
+                if self.grid_person_rows is not None
+                else {}
+            ),
             **self._relational_accounting(),
         }
 
@@ -495,6 +503,7 @@ def read_partner_file(
         # read (a presence or an unknown mark) is kept or set aside
         result.rows_counted = len(raw.counted_lines)
         lines = raw.grid_lines
+        result.grid_person_rows = len(lines)
         reconcile(raw.counted_lines, lines, len(lines), 0, partner.partner_id, rel_name)
         assert result.rows_read == result.rows_accepted + result.rows_quarantined, rel_name
     elif raw.counted_lines is not None:
@@ -661,6 +670,7 @@ def read_shared_file(
         missing_optional=first.missing_optional,
         declares_filter=any(s.where for s in specs),
         rows_counted=first.rows_counted,
+        grid_person_rows=first.grid_person_rows,
         notes=first.notes,
     )
     kept_rows: set[int] = set()

@@ -294,6 +294,7 @@ def test_a_grid_of_marks_gives_one_presence_per_marked_cell(ingested):
     feb = files["affiliation_hf/presences_2024.xlsx#Février 2024"]
     assert feb.reasons == {"marque_inconnue": 1}
     assert feb.rows_counted == 4  # the persons' rows, HF-004 without any mark included
+    assert feb.accounting()["grid_person_rows"] == 4
     assert feb.rows_read == feb.rows_accepted + feb.rows_quarantined == 4
     q = feb.quarantined.iloc[0]
     assert "« ? »" in q["column"] and int(q["line"]) == 6
