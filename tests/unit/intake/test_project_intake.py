@@ -580,3 +580,54 @@ def test_a_month_sheet_says_its_month_and_rows_dated_elsewhere_are_warned_not_se
     dates = pd.Series(pd.to_datetime(["2024-03-05", "2024-04-02", None]))
     assert "1 ligne(s)" in dates_outside_sheet_month("Mars 2024", dates)
     assert dates_outside_sheet_month("Avril", dates.iloc[1:]) is None
+
+
+def test_keys_and_tokens_meet_the_housing_first_exports_own(tmp_path: Path):
+    """A participant's person_key is the record_key ingest gives the Housing First export's
+    tenant of the same code; a player's name tokens are that export's identity tokens."""
+    root = Path(__file__).resolve().parents[3] / "params"
+    raw = tmp_path / "raw"
+    for d in ("housing_first", "affiliation_hf", "sport_foot"):
+        (raw / d).mkdir(parents=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Locataires"
+    ws["A1"] = "Housing First — locataires"
+    header = ["Code locataire", "Nom", "Prénom", "Date de naissance", "Sexe", "Nationalité"]
+    header += ["Entrée en logement", "Sortie du logement", "Motif de sortie"]
+    for j, h in enumerate(header, start=1):
+        ws.cell(3, j, h)
+    ws.append(["HF-001", NAMES[0], NAMES[1], dt.datetime(1990, 5, 4), "F", "Belge"])
+    for j, v in enumerate([dt.datetime(2024, 2, 1), None, None], start=7):
+        ws.cell(4, j, v)
+    wb.save(raw / "housing_first" / "housing_first_2024.xlsx")
+    _activities_workbook(raw / "affiliation_hf" / "activites_2024.xlsx")
+    _attendance_workbook(raw / "affiliation_hf" / "presences_2024.xlsx")
+    _form_workbook(raw / "sport_foot" / "presence_activite_2024.xlsx")
+    codes = tmp_path / "codes"
+    codes.mkdir()
+    for f in (root / "codes").glob("*.yaml"):
+        (codes / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (codes / "activites_test.yaml").write_text(
+        yaml.safe_dump({**{v: "conseil" for v in VARIANTS}, "Sport": "sport"}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    (codes / "activites_foot.yaml").write_text(
+        "entrainement: entrainement\ntournoi: tournoi\n", encoding="utf-8"
+    )
+    partners = {"housing_first": load_mapping(root / "partners" / "housing_first.yaml", codes)}
+    for spec in (AFFILIATION, SPORT):
+        path = tmp_path / f"{spec['partner_id']}.yaml"
+        path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        partners[spec["partner_id"]] = load_mapping(path, codes)
+    result = ingest_network(raw, partners, Pseudonymiser(KEY), progress=lambda _m: None)
+    assert len(result.contacts) == 1, [(f.source_file, f.reasons) for f in result.files]
+    (record_key,) = result.contacts["record_key"]
+    att = result.field_tables["project_attendance"]
+    tenant = att[(att["partner_id"] == "affiliation_hf") & (att["person_key"] == record_key)]
+    assert len(tenant) == 6 and tenant["participant_id"].nunique() == 1  # hf-001's presences
+    (tokens,) = result.tokens.itertuples()
+    player = att[att["tok_surname"] == tokens.tok_surname]
+    assert len(player) == 2
+    assert set(player["tok_first_name"]) == {tokens.tok_first_name}
+    assert set(player["tok_birth_date"]) == {tokens.tok_birth_date}
