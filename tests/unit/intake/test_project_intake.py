@@ -439,19 +439,20 @@ def test_the_mapping_refuses_in_french_what_projects_do_not_allow(tmp_path: Path
     assert "format.grid" in refused(top_without_grid)
 
 
-def test_the_validation_suites_pass_on_ingested_project_tables(ingested):
+def test_the_validation_suites_of_the_project_tables(ingested):
     from observatoire.intake.validate import validate_tables
 
     result, _ = ingested
-    tables = {t: result.field_tables[t] for t in PROJECT_TABLES if len(result.field_tables[t])}
-    empty = result.contacts.iloc[0:0]
-    end = pd.Timestamp("2024-12-31")
-    good = validate_tables(empty, result.refusals, end, None, field=tables)
-    assert all(len(good[f"field/{t}"].set_aside) == 0 for t in tables)
-    twice = pd.concat([tables["project_attendance"]] * 2, ignore_index=True)
+    activities = result.field_tables["project_activities"]
+    twice = pd.concat([result.field_tables["project_attendance"]] * 2, ignore_index=True)
     twice["submission_id"] = [f"s{i}" for i in range(len(twice))]
-    bad = validate_tables(empty, result.refusals, end, None, field={"project_attendance": twice})
-    assert set(bad["field/project_attendance"].set_aside["reason"]) == {"ligne_dupliquee"}
+    field = {"project_activities": activities, "project_attendance": twice}
+    empty = result.contacts.iloc[0:0]
+    out = validate_tables(empty, result.refusals, pd.Timestamp("2024-12-31"), None, field=field)
+    assert len(out["field/project_activities"].set_aside) == 0
+    # the same participant twice in one session: the only rule the copies break
+    bad = out["field/project_attendance"].set_aside
+    assert set(bad["reason"]) == {"ligne_dupliquee"} and len(bad) == len(twice)
 
 
 def test_budget_and_followups_planned_lines_dated_and_expenses_split_by_status(tmp_path: Path):
@@ -631,3 +632,31 @@ def test_keys_and_tokens_meet_the_housing_first_exports_own(tmp_path: Path):
     assert len(player) == 2
     assert set(player["tok_first_name"]) == {tokens.tok_first_name}
     assert set(player["tok_birth_date"]) == {tokens.tok_birth_date}
+
+
+def test_a_month_sheet_without_the_persons_column_is_refused_naming_file_and_sheet(tmp_path: Path):
+    from openpyxl import load_workbook
+
+    from observatoire.core.errors import ExportRejected
+    from observatoire.intake.ingest import read_partner_file
+
+    path = tmp_path / "presences_2024.xlsx"
+    _attendance_workbook(path)
+    wb = load_workbook(path)
+    wb["Mars 2024"]["A2"] = "Locataire"  # the column renamed in one sheet
+    wb.save(path)
+    codes = tmp_path / "codes"
+    codes.mkdir()
+    (codes / "activites_test.yaml").write_text("Sport: sport\n", encoding="utf-8")
+    mapping = tmp_path / "affiliation_hf.yaml"
+    mapping.write_text(yaml.safe_dump(AFFILIATION, allow_unicode=True), encoding="utf-8")
+    partner = load_mapping(mapping, codes)
+    spec = partner.exports[1]
+    from dataclasses import replace
+
+    march = replace(spec, format=replace(spec.format, sheet="Mars 2024"))
+    name = "affiliation_hf/presences_2024.xlsx#Mars 2024"
+    with pytest.raises(ExportRejected) as err:
+        read_partner_file(path, name, partner, march)
+    text = str(err.value)
+    assert "#Mars 2024" in text and "« Code locataire »" in text and "À faire" in text
