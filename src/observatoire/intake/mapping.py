@@ -149,13 +149,16 @@ class FileFormat:
                 )
                 if self.skip_sheets:
                     sheet += " sauf " + ", ".join(f"« {x} »" for x in self.skip_sheets)
-            if self.header_rows > 1:
-                sheet += f", en-tête sur {self.header_rows} lignes (cellules fusionnées)"
             if self.grid is not None:
                 sheet += ", grille de présences (une présence par cellule marquée)"
             if self.date_format == "%Y-%m-%d":  # a form's export: ISO dates as text or cells
                 dates = "aaaa-mm-jj (ISO, ou cellules de date)"
-            return f"{kind}{sheet}, en-tête ligne {self.header_row}, dates {dates}"
+            header = (
+                f"en-tête lignes {self.header_row} et {self.data_row} (cellules fusionnées)"
+                if self.header_rows > 1
+                else f"en-tête ligne {self.header_row}"
+            )
+            return f"{kind}{sheet}, {header}, dates {dates}"
         delim = {",": "virgule", ";": "point-virgule", "\t": "tabulation"}.get(
             self.delimiter, repr(self.delimiter)
         )

@@ -446,7 +446,7 @@ def grid_table(
     out: list[list[object]] = []
     lines: list[int] = []
     issues: list[tuple[int, str, str]] = []
-    absent = without_mark = 0
+    absent = 0
     person_issues: dict[int, list[tuple[str, str]]] = {}
     for source_row, reason, label in table.issues:
         person_issues.setdefault(int(source_row), []).append((reason, label))
@@ -456,7 +456,6 @@ def grid_table(
     ):
         cells = values[k]
         person = [cells[i] for i in person_cols]
-        marked = 0
         for i in sessions:
             v = cells[i]
             if is_blank(v):
@@ -472,8 +471,6 @@ def grid_table(
                 issues.append((n, reason, label))
             if not grid.is_mark(v):
                 issues.append((n, "marque_inconnue", f"{session} (marque « {str(v)[:20]} »)"))
-            marked += 1
-        without_mark += marked == 0
     columns = [labels[i] for i in person_cols] + list(GRID_COLUMNS)
     frame = pd.DataFrame(out, columns=columns, dtype=object)
     frame["source_row"] = range(1, len(out) + 1)
@@ -481,11 +478,6 @@ def grid_table(
     notes = list(table.notes)
     if absent:
         notes.append(f"{absent} marque(s) d'absence dans la grille (non comptées comme présences).")
-    if without_mark:
-        notes.append(
-            f"{without_mark} ligne(s) de personne sans aucune marque dans la grille (aucune "
-            "présence lue)."
-        )
     return RawTable(
         header=columns,
         rows=frame,
