@@ -222,7 +222,8 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
     )
     services = [p for p in everyone.values() if p.service]
     sources = [p for p in everyone.values() if p.weather_only]
-    field_sources = [p for p in everyone.values() if p.field_only]
+    field_sources = [p for p in everyone.values() if p.field_only and not p.project_only]
+    projects = [p for p in everyone.values() if p.project_only]
     print(f"Partenaires ({len(services)}) :")
     for p in services:
         dispositifs = ", ".join(DISPOSITIFS[d] for d in p.dispositifs)
@@ -248,6 +249,17 @@ def _cmd_partners(args: argparse.Namespace, settings: Settings) -> int:
             "data_clean/field/, voir docs/formulaires.md) :"
         )
         for p in field_sources:
+            form = f" ; formulaire {p.form}" if p.form else ""
+            print(f"{p.partner_id} — {p.name} (une ligne : {p.row_unit}{form})")
+            _print_exports(p)
+    if projects:
+        print(
+            f"\nProjets ({len(projects)}) : le suivi d'un projet (activités, présences, suivis "
+            "individuels, conseil, budget ; tableurs de l'équipe et formulaire presence_activite), "
+            "pas des contacts (l'identifiant est celui du projet ; lus par ingest vers "
+            "data_clean/field/project_*.parquet, voir docs/formulaires.md) :"
+        )
+        for p in projects:
             form = f" ; formulaire {p.form}" if p.form else ""
             print(f"{p.partner_id} — {p.name} (une ligne : {p.row_unit}{form})")
             _print_exports(p)

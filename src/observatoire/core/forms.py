@@ -34,6 +34,8 @@ from observatoire.core.schema import (
     INCIDENT_TYPES,
     NETWORK_SERVICES,
     PLACE_TYPES,
+    PROJECT_ACTIVITIES,
+    PROJECT_ROLES,
     RELAY_ACTIONS,
     RELAY_BARRIERS,
     RELAY_NEEDS,
@@ -526,9 +528,79 @@ TEMOIGNAGE = Form(
     },
 )
 
+PRESENCE_ACTIVITE = Form(
+    "presence_activite",
+    "Présences à une activité — suivi de projet",
+    (
+        *_meta(),
+        Question(
+            "note",
+            "consigne",
+            "Une fiche par séance (entraînement, tournoi, atelier…) : l'activité, puis chaque "
+            "participant. Les noms et dates de naissance servent à relier les participants aux "
+            "services du réseau : ils sont pseudonymisés dès la lecture et jamais publiés.",
+        ),
+        *_group(
+            "activite",
+            "La séance",
+            _date("Date de la séance"),
+            Question("select_one activites", "type", "Activité", required=True),
+            Question("text", "intitule", "Intitulé (si besoin)"),
+            Question("text", "lieu", "Lieu"),
+            Question("text", "partenaire", "Partenaire (lieu, club, organisation)"),
+            Question(
+                "decimal",
+                "duree",
+                "Durée (heures)",
+                constraint=". > 0 and . <= 24",
+                constraint_message="Entre 0 et 24 heures.",
+            ),
+        ),
+        *_group(
+            "participants",
+            "Participants",
+            Question("text", "nom", "Nom"),
+            Question("text", "prenom", "Prénom"),
+            Question(
+                "date",
+                "date_naissance",
+                "Date de naissance",
+                constraint=". < today() and . >= date('1920-01-01')",
+                constraint_message="Une date de naissance passée.",
+            ),
+            Question(
+                "text",
+                "code",
+                "Code du participant (s'il en a un)",
+                hint="Par ex. le code locataire Housing First.",
+            ),
+            Question("select_one roles", "role", "Rôle", required=True),
+            Question(
+                "select_one services",
+                "service",
+                "Service qui l'envoie",
+                relevant="${role} = 'joueur'",
+            ),
+            repeat=True,
+        ),
+    ),
+    {
+        "activites": _capitalised(PROJECT_ACTIVITIES),
+        "roles": _capitalised(PROJECT_ROLES),
+        "services": _capitalised(NETWORK_SERVICES),
+    },
+)
+
 FORMS: dict[str, Form] = {
     f.form_id: f
-    for f in (FICHE_INCIDENT, OBSERVATION_RUE, RELAIS_PRESTATION, ENQUETE_TRAVAILLEURS, TEMOIGNAGE)
+    for f in (
+        FICHE_INCIDENT,
+        OBSERVATION_RUE,
+        RELAIS_PRESTATION,
+        ENQUETE_TRAVAILLEURS,
+        TEMOIGNAGE,
+        PRESENCE_ACTIVITE,
+    )
 }
 """The forms shipped in ``params/formulaires/<form_id>.xlsx``."""
 

@@ -28,6 +28,22 @@ __all__ = [
     "INCIDENT_TYPES",
     "NETWORK_SERVICES",
     "PLACE_TYPES",
+    "PROJECT_ACTIVITIES",
+    "PROJECT_ACTIVITY_FIELDS",
+    "PROJECT_ATTENDANCE_FIELDS",
+    "PROJECT_BUDGET_FIELDS",
+    "PROJECT_BUDGET_LINES",
+    "PROJECT_CHILD_TABLES",
+    "PROJECT_CONTACT_KINDS",
+    "PROJECT_DERIVED_COLUMNS",
+    "PROJECT_DOMAINS",
+    "PROJECT_FOLLOWUP_FIELDS",
+    "PROJECT_IDENTITY_FIELDS",
+    "PROJECT_OUTCOMES",
+    "PROJECT_PROPOSAL_FIELDS",
+    "PROJECT_ROLES",
+    "PROJECT_TABLES",
+    "PROJECT_THEMES",
     "RELAY_ACTIONS",
     "RELAY_ALLOWANCE_COLUMNS",
     "RELAY_ALLOWANCE_FIELDS",
@@ -554,6 +570,168 @@ TESTIMONY_FIELDS: dict[str, Field] = {
     ]
 }
 
+# --- project records (issue 20): the follow-up of a project the network runs ------------------
+
+PROJECT_ACTIVITIES: dict[str, str] = {
+    "conseil": "conseil des locataires",
+    "sport": "activité sportive",
+    "culture": "activité culturelle ou artistique",
+    "atelier": "atelier",
+    "sortie": "sortie",
+    "entrainement": "entraînement",
+    "tournoi": "tournoi",
+    "autre": "autre activité",
+}
+"""Activity codes the projects' code lists usually translate into (``params/codes/
+activites_<projet>.yaml``). The field's list is open in the schema and CLOSED by the mapping's
+list: an activity typed under a name the list does not know is set aside (code_inconnu)."""
+PROJECT_ROLES: dict[str, str] = {
+    "locataire": "locataire",
+    "joueur": "joueur",
+    "volontaire": "volontaire",
+    "travailleur": "travailleur",
+    "autre": "autre",
+}
+PROJECT_CONTACT_KINDS: dict[str, str] = {
+    "visite_domicile": "visite à domicile",
+    "entretien": "entretien",
+    "accompagnement_exterieur": "accompagnement à l'extérieur",
+    "telephone": "téléphone",
+    "autre": "autre contact",
+}
+PROJECT_DOMAINS: dict[str, str] = {
+    "culture": "culture",
+    "sport": "sport",
+    "communautaire": "lieu communautaire",
+    "famille": "liens familiaux",
+    "formation_emploi": "formation, emploi",
+    "sante_bien_etre": "santé, bien-être, estime de soi",
+    "citoyennete": "citoyenneté",
+    "logement_appropriation": "appropriation du logement",
+}
+"""Domains of affiliation of a Housing First tenant's follow-up."""
+PROJECT_THEMES: dict[str, str] = {
+    "activite": "activité",
+    "cadre_de_vie": "cadre de vie",
+    "reglement": "règlement",
+    "partenariat": "partenariat",
+    "autre": "autre thème",
+}
+PROJECT_OUTCOMES: dict[str, str] = {
+    "realisee": "réalisée",
+    "en_cours": "en cours",
+    "refusee": "refusée",
+    "abandonnee": "abandonnée",
+}
+PROJECT_BUDGET_LINES: dict[str, str] = {
+    "personnel": "personnel",
+    "activites": "activités",
+    "equipement": "équipement",
+    "transport": "transport",
+    "location": "location",
+    "communication": "communication",
+    "autre": "autre",
+}
+"""Usual budget lines (an open list: a project may declare its own)."""
+
+PROJECT_ACTIVITY_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date de l'activité (de la séance)"),
+        Field("activity", "code", label="activité (code de la liste du projet)"),
+        Field("title", "text", label="intitulé tel que saisi"),
+        Field("place", "text", label="lieu"),
+        Field("partner", "text", label="partenaire (lieu, organisation)"),
+        Field("duration_hours", "decimal", label="durée (heures)"),
+        Field(
+            "activity_id",
+            "text",
+            label="identifiant de la séance (sinon : « date|activité|n »)",
+        ),
+        Field(
+            "participants_count", "integer", label="nombre de participants (feuille de comptage)"
+        ),
+    ]
+}
+PROJECT_ATTENDANCE_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field(
+            "activity_id", "text", label="identifiant de la séance (sinon : « date|activité|n »)"
+        ),
+        Field("date", "date", label="date de la séance"),
+        Field("activity", "code", label="activité (code de la liste du projet)"),
+        Field("participant_id", "text", identity=True, label="code du participant"),
+        _codes("code", "role", PROJECT_ROLES, "rôle"),
+        Field("person_key", "text", label="clé du dossier chez le partenaire (dérivée)"),
+        Field("tok_surname", "text", label="jeton du nom (dérivé)"),
+        Field("tok_first_name", "text", label="jeton du prénom (dérivé)"),
+        Field("tok_birth_date", "text", label="jeton de la date de naissance (dérivé)"),
+    ]
+}
+PROJECT_FOLLOWUP_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date du suivi"),
+        Field("participant_id", "text", identity=True, label="code du locataire"),
+        Field("person_key", "text", label="clé du dossier chez le partenaire (dérivée)"),
+        Field("team", "code", label="équipe"),
+        _codes("code", "contact_kind", PROJECT_CONTACT_KINDS, "type de contact"),
+        _codes("code", "domain", PROJECT_DOMAINS, "domaine d'affiliation"),
+        Field("place", "text", label="lieu d'affiliation"),
+        Field("goal_set", "boolean", label="objectif fixé"),
+        Field("goal_reached", "boolean", label="objectif atteint"),
+        Field("note", "free_text", label="note du suivi"),
+    ]
+}
+PROJECT_PROPOSAL_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date du conseil"),
+        Field("proposal_id", "text", label="identifiant de la proposition"),
+        _codes("code", "theme", PROJECT_THEMES, "thème"),
+        _codes("code", "outcome", PROJECT_OUTCOMES, "suite donnée"),
+        Field("outcome_date", "date", label="date de la suite"),
+        Field("text", "free_text", label="proposition (texte libre)"),
+    ]
+}
+PROJECT_BUDGET_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        *_SUBMISSION,
+        Field("date", "date", label="date de l'écriture (budget prévu : 1er janvier)"),
+        Field("line", "code", label="ligne budgétaire"),
+        Field("funder", "text", label="financeur"),
+        Field("planned_eur", "decimal", label="montant prévu (€)"),
+        Field("committed_eur", "decimal", label="montant engagé (€)"),
+        Field("spent_eur", "decimal", label="montant dépensé (€)"),
+    ]
+}
+PROJECT_DERIVED_COLUMNS = frozenset(
+    {"person_key", "tok_surname", "tok_first_name", "tok_birth_date"}
+)
+"""Columns of the project tables computed at ingest (never read from a file)."""
+PROJECT_IDENTITY_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        Field("surname", "text", identity=True, label="nom du participant"),
+        Field("first_name", "text", identity=True, label="prénom du participant"),
+        Field("birth_date", "date", identity=True, label="date de naissance du participant"),
+    ]
+}
+"""Identities a project's attendance may be read with instead of a participant code: only their
+keyed tokens are kept (``tok_*``, computed as the contacts' linkage tokens)."""
+PROJECT_CHILD_TABLES: dict[str, tuple[str, str]] = {
+    "street_groups": ("street_observations", "submission_id"),
+    "project_attendance": ("project_activities", "activity_id"),
+}
+"""A table whose rows point at a row of another (its parent table, by this key), read after
+it: a row whose key the parent's kept rows do not hold is set aside."""
+
 FIELD_FORMS: dict[str, str] = {
     "incidents": "fiche_incident",
     "street_observations": "observation_rue",
@@ -562,6 +740,11 @@ FIELD_FORMS: dict[str, str] = {
     "relay_allowances": "",
     "worker_survey": "enquete_travailleurs",
     "testimonies": "temoignage",
+    "project_activities": "presence_activite",
+    "project_attendance": "presence_activite",
+    "project_followups": "",
+    "project_proposals": "",
+    "project_budget": "",
 }
 """The XLSForm (``params/formulaires/<form>.xlsx``) each field table comes from ("" for the
 relays' allowance sheet, an ordinary spreadsheet)."""
@@ -599,6 +782,11 @@ FIELD_TABLES: dict[str, dict[str, Field]] = {
     "relay_allowances": RELAY_ALLOWANCE_FIELDS,
     "worker_survey": WORKER_SURVEY_FIELDS,
     "testimonies": TESTIMONY_FIELDS,
+    "project_activities": PROJECT_ACTIVITY_FIELDS,
+    "project_attendance": PROJECT_ATTENDANCE_FIELDS,
+    "project_followups": PROJECT_FOLLOWUP_FIELDS,
+    "project_proposals": PROJECT_PROPOSAL_FIELDS,
+    "project_budget": PROJECT_BUDGET_FIELDS,
 }
 """The field tables (``data_clean/field/<table>.parquet``), one per form (and the allowance
 sheet): records of field practice, not service contacts (no dispositif, no linkage)."""
@@ -609,7 +797,18 @@ TABLE_FIELDS: dict[str, dict[str, Field]] = {
     "aggregates": AGGREGATE_FIELDS,
     "weather": WEATHER_FIELDS,
     **FIELD_TABLES,
+    # what a project's mapping may read: not the derived columns, but the names and birth date
+    **{
+        table: {
+            **{n: f for n, f in FIELD_TABLES[table].items() if n not in PROJECT_DERIVED_COLUMNS},
+            **(PROJECT_IDENTITY_FIELDS if "tok_surname" in FIELD_TABLES[table] else {}),
+        }
+        for table in ("project_attendance", "project_followups")
+    },
 }
+PROJECT_TABLES = tuple(t for t in FIELD_TABLES if t.startswith("project_"))
+"""The tables of a project's records (issue 20): a source whose exports all feed them is a
+project (its partner_id is the project's id), listed apart from the services and the forms."""
 
 _DTYPES = {
     "text": "object",
@@ -707,6 +906,9 @@ QUARANTINE_REASONS: dict[str, str] = {
     "heure_illisible": "heure illisible (attendu « 22:40 », « 22:40:00.000+01:00 » ou un nombre "
     "de 0 à 23)",
     "reponse_manquante": "réponse obligatoire absente (identifiant de la soumission, zone, texte…)",
+    # project records (issue 20): a team's spreadsheets
+    "marque_inconnue": "marque non reconnue dans une grille de présences (ni une marque de "
+    "présence, ni une marque d'absence déclarée) : pas comptée comme présence",
 }
 
 # Columns of the clean tables (data_clean/). No identity in clear, ever.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,7 +32,7 @@ from observatoire.core.coverage import (
 )
 from observatoire.core.errors import ExportRejected, MappingError, ObservatoireError
 from observatoire.core.formatting import french_percent
-from observatoire.core.schema import FIELD_TABLES, QUARANTINE_REASONS
+from observatoire.core.schema import FIELD_TABLES, PROJECT_CHILD_TABLES, QUARANTINE_REASONS
 from observatoire.intake.discovery import resend_number, resend_order
 from observatoire.intake.form_check import form_notes, repeat_sheets, split_repeats
 from observatoire.intake.identity import normalise_initials, normalise_name
@@ -46,6 +46,7 @@ from observatoire.intake.mapping import (
     misnamed_file,
     normalise_label,
 )
+from observatoire.intake.readers import workbook_sheets
 from observatoire.intake.relational import JoinedTables
 
 __all__ = [
@@ -382,6 +383,22 @@ def fix_sentence(reason: str, spec: ExportSpec, columns: list[str], year: int | 
             f"vérifier {cols} : ces lignes sont datées loin de toutes les autres (une erreur "
             "d'année ?) ; corriger la date."
         )
+    if reason == "jointure_sans_correspondance" and spec.table == "project_attendance":
+        return (
+            f"vérifier {cols} : ces présences renvoient à une séance absente du relevé des "
+            "activités (ou mise de côté : date ou activité illisible) ; ajouter la séance au "
+            "relevé des activités (même date, même activité), ou corriger la date ou l'intitulé "
+            "de la présence ; pour un formulaire, renvoyer l'export complet, toutes les feuilles "
+            "du même téléchargement."
+        )
+    if reason == "marque_inconnue":
+        marks = ", ".join(f"« {m} »" for m in spec.format.grid.mark) if spec.format.grid else ""
+        return (
+            f"vérifier {cols} : la cellule porte une marque qui n'est ni une présence "
+            f"({marks or 'marques déclarées'}) ni une absence déclarée ; la remplacer par une "
+            "marque de présence, ou vider la cellule si la personne n'était pas là (ou nous "
+            "dire ce que signifie cette marque : elle sera ajoutée à la correspondance)."
+        )
     if reason == "jointure_sans_correspondance" and spec.table in FIELD_TABLES:
         return (
             f"vérifier {cols} : ces groupes (feuille d'une répétition) renvoient à une "
@@ -550,6 +567,17 @@ def check_file(
         repeats: list[ExportSpec] = []
         if partner.field_only:  # a form's workbook: the main sheet, then its repeat sheets
             specs, repeats = split_repeats(specs)
+        month_sheets: list[list[ExportSpec]] = []
+        if specs[0].format.sheets is not None:  # one sheet per month…: each read on its own
+            names = workbook_sheets(file, specs[0].format, partner.partner_id, str(file))
+            per_sheet = [
+                [replace(s, format=replace(s.format, sheet=name)) for s in specs] for name in names
+            ]
+            specs, month_sheets = per_sheet[0], per_sheet[1:]
+            report.notes.append(
+                f"feuilles lues : {', '.join(f'« {n} »' for n in names)} (chacune comptée à "
+                "part, totaux ci-dessous)."
+            )
         spec = specs[0]
         report.export = " + ".join(s.name for s in specs)
         report.table = spec.table
@@ -570,8 +598,14 @@ def check_file(
         report.coverage_off_season = sorted(partner.export_season(spec)[1])
         frames = [frame for _, frame in outputs if len(frame)]
         if partner.field_only:  # field records: no coverage; the repeat sheets and the form
-            kept = {str(v) for f in frames for v in f.get("submission_id", []) if v == v}
+            key = PROJECT_CHILD_TABLES[repeats[0].table][1] if repeats else "submission_id"
+            kept = {str(v) for f in frames for v in f.get(key, []) if v == v and v is not None}
             sheets = repeat_sheets(file, partner, repeats, kept)
+            for group in month_sheets:
+                res, _ = read_shared_file(
+                    file, f"{file}#{group[0].format.sheet}", partner, group, tables, limits=limits
+                )
+                sheets.append((group[0], res))
             forms_dir = Path(inputs.partners_dir).parent / "formulaires"
             report.notes.extend(form_notes(file, partner, specs + repeats, forms_dir))
         elif spec.table == "weather":  # a source of no service: no coverage, its days instead
@@ -629,8 +663,9 @@ def check_file(
             for reason, n in res.reasons.items():
                 report.reasons[reason] = report.reasons.get(reason, 0) + n
             report.problems += _problem_groups(res, rspec, report.year)
+            what = "répétition" if rspec.table in PROJECT_CHILD_TABLES and repeats else "feuille"
             report.notes.append(
-                f"feuille « {rspec.format.sheet} » (répétition, export « {rspec.name} ») : "
+                f"feuille « {rspec.format.sheet} » ({what}, export « {rspec.name} ») : "
                 f"{_n(res.rows_read)} lignes lues, {_n(res.rows_accepted)} acceptées, "
                 f"{_n(res.rows_quarantined)} mises de côté (comptées dans le total ci-dessus)."
             )

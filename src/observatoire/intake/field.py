@@ -33,6 +33,11 @@ __all__ = [
     "assemble_field_tables",
     "deidentify_field_text",
     "field_rows",
+    "dates_outside_sheet_month",
+    "flag_project_rows",
+    "participant_code",
+    "session_ids",
+    "sheet_month",
     "parse_booleans",
     "parse_code_sets",
     "parse_hours",
@@ -231,12 +236,185 @@ def read_field_column(
     return parsed, problems
 
 
+PARTICIPANT_PURPOSE = "participant"
+"""Purpose prefix of a project participant's pseudonym (``participant_id``)."""
+
+
+def participant_code(value: object) -> str | None:
+    """A participant's code as hashed: upper case, surrounding spaces removed (as the contacts'
+    ``record_key`` normalises a partner's person id); None when blank."""
+    return None if _blank(value) else str(value).strip().upper()
+
+
+MONTH_WORDS = {
+    "janv": 1,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juil": 7,
+    "aout": 8,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+"""Beginnings of the French month names (no accent), as a month sheet is named."""
+
+
+def sheet_month(name: str) -> tuple[int | None, int] | None:
+    """The month a sheet's name says (« Janvier », « janv. 2024 », « 2024-03 », « 03-2024 »):
+    (year or None, month), or None when the name says no month."""
+    text = normalise_label(name)
+    iso = re.search(r"(\d{4})[-_/. ](\d{1,2})\b", text) or re.search(
+        r"\b(\d{1,2})[-_/. ](\d{4})", text
+    )
+    if iso:
+        a, b = iso.groups()
+        year, month = (int(a), int(b)) if len(a) == 4 else (int(b), int(a))
+        return (year, month) if 1 <= month <= 12 else None
+    word = re.match(r"([a-z]+)", text)
+    if word is None:
+        return None
+    month = next((m for w, m in MONTH_WORDS.items() if word.group(1).startswith(w)), None)
+    if month is None:
+        return None
+    year = re.search(r"\b(\d{4})\b", text)
+    return (int(year.group(1)) if year else None, month)
+
+
+def dates_outside_sheet_month(sheet: str, dates: pd.Series) -> str | None:
+    """A French warning when rows of a month sheet are dated in another month (a typing slip
+    or a row pasted in the wrong sheet: kept, said); None otherwise."""
+    said = sheet_month(sheet)
+    if said is None:
+        return None
+    year, month = said
+    d = pd.to_datetime(dates).dropna()
+    outside = (d.dt.month != month) | (d.dt.year != year if year else False)
+    if not outside.any():
+        return None
+    return (
+        f"feuille « {sheet} » : {int(outside.sum())} ligne(s) datée(s) hors du mois que nomme la "
+        "feuille (gardées ; vérifiez la date ou la feuille)."
+    )
+
+
+def session_ids(out: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
+    """The ``activity_id`` of each row of a project's activities or attendance: the one the
+    source gives, else « <date ISO>|<activity>|<n> », n = 1, 2… numbering the sessions of the
+    same activity on the same day in the sheet's order (its rows; a grid's session columns).
+    None when neither can be made (no date or no activity: the row is set aside anyway)."""
+    given = out["activity_id"] if "activity_id" in out else pd.Series(None, index=out.index)
+    given = given.map(lambda v: None if _blank(v) else str(v).strip())
+    if "date" not in out or "activity" not in out:
+        return given
+    date = pd.to_datetime(out["date"])
+    activity = out["activity"].map(lambda v: None if _blank(v) else str(v))
+    order = rows["@session"] if "@session" in rows else rows["source_row"]
+    known = date.notna() & activity.notna()
+    n = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    if known.any():
+        keys = pd.DataFrame({"d": date[known], "a": activity[known], "o": order[known].astype(int)})
+        n[known] = keys.groupby(["d", "a"])["o"].rank(method="dense").astype("int64")
+    derived = pd.Series(
+        [
+            f"{d.date().isoformat()}|{a}|{int(k)}" if ok else None
+            for d, a, k, ok in zip(date, activity, n, known, strict=True)
+        ],
+        index=out.index,
+        dtype=object,
+    )
+    return given.where(given.notna(), derived)
+
+
+def flag_project_rows(table: str, out: pd.DataFrame, rows: pd.DataFrame, found, flag) -> None:
+    """Rules of a project's records, before anything is kept: the session key of activities and
+    attendance (:func:`session_ids`, set in ``out``), a participant with neither code nor name
+    (``identite_manquante``), the same participant twice in one session (``ligne_dupliquee``)."""
+    if table in ("project_activities", "project_attendance"):
+        out["activity_id"] = session_ids(out, rows)
+    if table not in ("project_attendance", "project_followups"):
+        return
+    code = pd.Series(
+        [participant_code(v) for v in out.get("participant_id", [None] * len(out))],
+        index=out.index,
+        dtype=object,
+    )
+    named = pd.Series(None, index=out.index, dtype=object)
+    if "surname" in out:
+        parts = [out[c] for c in ("surname", "first_name", "birth_date") if c in out]
+        named = pd.Series(
+            [
+                "|".join("" if _blank(v) else str(v).strip().upper() for v in r)
+                for r in zip(*parts, strict=True)
+            ],
+            index=out.index,
+            dtype=object,
+        ).where(out["surname"].map(lambda v: not _blank(v)))
+    who = code.where(code.notna(), named)
+    column = found.get("participant_id", found.get("surname", "participant_id"))
+    flag(who.isna(), "identite_manquante", column)
+    if table == "project_attendance" and "activity_id" in out:
+        keys = pd.DataFrame({"s": out["activity_id"], "w": who})
+        flag(keys.notna().all(axis=1) & keys.duplicated(keep="first"), "ligne_dupliquee", column)
+
+
+def _participants(
+    frame: pd.DataFrame, out: pd.DataFrame, partner: PartnerMapping, table: str, pseudo, spec
+) -> None:
+    """Pseudonymise a project's participants in ``out``: ``participant_id`` keyed (purpose
+    ``participant``) on « <projet>:<CODE> », or without a code on « <projet>:<tok_surname>:
+    <tok_first_name>:<tok_birth_date> »; ``person_key`` the contacts' ``record_key`` of
+    « <person_partner>:<CODE> » when the mapping declares ``person_partner``; the names and the
+    birth date only as their linkage tokens (:func:`observatoire.intake.identity.
+    name_date_tokens`). Nothing in clear remains."""
+    from observatoire.intake.identity import name_date_tokens
+
+    pid = partner.partner_id
+    idx = frame.index
+
+    def col(name: str) -> pd.Series:
+        return frame[name] if name in frame else pd.Series(None, index=idx, dtype=object)
+
+    code = pd.Series([participant_code(v) for v in col("participant_id")], index=idx, dtype=object)
+    birth = pd.to_datetime(col("birth_date"), errors="coerce")
+    tokens = name_date_tokens(col("surname"), col("first_name"), birth, pseudo)
+    by_names = [
+        None if _blank(s) else f"{pid}:{s}:{'' if _blank(f) else f}:{'' if _blank(b) else b}"
+        for s, f, b in zip(
+            tokens["tok_surname"], tokens["tok_first_name"], tokens["tok_birth_date"], strict=True
+        )
+    ]
+    keyed = pd.Series(
+        [f"{pid}:{c}" if c is not None else n for c, n in zip(code, by_names, strict=True)],
+        index=idx,
+        dtype=object,
+    )
+    out["participant_id"] = pseudo.tokens(PARTICIPANT_PURPOSE, keyed).fillna("")
+    column = spec.columns.get("participant_id") if spec is not None else None
+    owner = column.person_partner if column is not None else None
+    if "person_key" in out:
+        record = pd.Series(
+            [None if c is None or owner is None else f"{owner}:{c}" for c in code],
+            index=idx,
+            dtype=object,
+        )
+        out["person_key"] = pseudo.tokens("record", record).fillna("")
+    for name in ("tok_surname", "tok_first_name", "tok_birth_date"):
+        if name in out:
+            out[name] = tokens[name].fillna("").astype(object)
+
+
 def field_rows(
     frame: pd.DataFrame,
     partner: PartnerMapping,
     table: str,
     file_year: int | None,
     pseudo: Pseudonymiser,
+    spec=None,
 ) -> pd.DataFrame:
     """The kept rows of one field export in the clean table's columns and dtypes.
 
@@ -253,6 +431,8 @@ def field_rows(
     out["partner_id"] = partner.partner_id
     own = frame.get("submission_id")
     fallback = frame["source_file"].astype(str) + ":" + frame["source_row"].astype(str)
+    if "@cell" in frame:  # a grid's cells: one person's row holds several presences
+        fallback = fallback + ":" + frame["@cell"].astype(str)
     if own is None:
         out["submission_id"] = fallback
     else:
@@ -262,6 +442,12 @@ def field_rows(
     out["form_version"] = (
         "" if version is None else version.map(lambda v: "" if _blank(v) else str(v).strip())
     )
+    if table == "project_budget" and file_year is not None:
+        # a planned line without date: the year's 1 January
+        date = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
+        frame = frame.assign(
+            date=pd.to_datetime(date).fillna(pd.Timestamp(file_year, 1, 1)).astype("datetime64[s]")
+        )
     if "date" in frame:
         years = pd.to_datetime(frame["date"]).dt.year.astype("Int64")
         out["year"] = years.fillna(file_year if file_year is not None else pd.NA)
@@ -288,6 +474,8 @@ def field_rows(
     if "relay_id" in fields and "relay_id" in frame:
         codes = frame["relay_id"].map(_relay_code)
         out["relay_id"] = pseudo.tokens(RELAY_PURPOSE, codes).fillna("")
+    if "participant_id" in fields:
+        _participants(frame, out, partner, table, pseudo, spec)
     out["source_file"] = frame["source_file"].astype(str)
     out["source_row"] = frame["source_row"].astype("int64")
     if n == 0:
@@ -310,6 +498,28 @@ def _typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
         else:
             out[name] = out[name].astype(object)
     return out
+
+
+def _attendance_from_sessions(attendance: pd.DataFrame, activities: pd.DataFrame) -> None:
+    """Attendance rows without date or activity (a form's repeat sheet) take their session's,
+    in place (and its year and form version), by project and ``activity_id``."""
+    if not len(attendance) or not len(activities):
+        return
+    keys = ["partner_id", "activity_id"]
+    parent = activities.drop_duplicates(keys).set_index(keys)
+    at = pd.MultiIndex.from_frame(attendance[keys])
+    no_date = attendance["date"].isna()
+
+    def theirs(name: str) -> pd.Series:
+        return pd.Series(parent[name].reindex(at).to_numpy(), index=attendance.index)
+
+    for name in ("date", "activity", "year", "form_version"):
+        mine, other = attendance[name], theirs(name)
+        if name in ("date", "year"):
+            empty = no_date & other.notna()
+        else:
+            empty = (mine.astype(str) == "") & other.notna()
+        attendance[name] = mine.where(~empty, other).astype(mine.dtype)
 
 
 def deidentify_field_text(
@@ -361,6 +571,7 @@ def assemble_field_tables(
         groups["year"] = groups["year"].astype("int64")
         version = groups["submission_id"].map(parent["form_version"]).fillna("")
         groups["form_version"] = groups["form_version"].where(groups["form_version"] != "", version)
+    _attendance_from_sessions(tables["project_attendance"], tables["project_activities"])
     if len(obs):
         sizes = groups["size"].fillna(0).astype("int64")
         young = sizes.where(groups["age_band"].isin(YOUNG_AGE_BANDS), 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core.forms import read_form, unknown_values
+from observatoire.core.schema import PROJECT_CHILD_TABLES
 from observatoire.intake.ingest import FileResult, read_partner_file
 from observatoire.intake.mapping import ExportSpec, PartnerMapping, normalise_label
 
@@ -26,8 +27,8 @@ MAX_LISTED = 12
 
 def split_repeats(specs: list[ExportSpec]) -> tuple[list[ExportSpec], list[ExportSpec]]:
     """The exports of a workbook's main sheet, and those of its repeat sheets."""
-    main = [s for s in specs if s.table != "street_groups"]
-    repeats = [s for s in specs if s.table == "street_groups"]
+    main = [s for s in specs if s.table not in PROJECT_CHILD_TABLES]
+    repeats = [s for s in specs if s.table in PROJECT_CHILD_TABLES]
     return (main or repeats[:1]), (repeats if main else repeats[1:])
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 __all__ = [
     "NAME_PARTICLES",
+    "name_date_tokens",
     "initials_of",
     "name_parts",
     "normalise_initials",
@@ -153,3 +154,30 @@ def swap_day_month(dates: pd.Series) -> pd.Series:
     parts = pd.DataFrame({"year": year, "month": day, "day": month}).where(swappable)
     swapped = pd.to_datetime(parts.dropna().astype(int), errors="coerce")
     return swapped.reindex(dates.index)
+
+
+def name_date_tokens(
+    surname: pd.Series, first_name: pd.Series, birth: pd.Series, pseudo
+) -> pd.DataFrame:
+    """The keyed tokens of a surname, a first name and a birth date, as the linkage tokens of
+    the contacts (``data_clean/staging/identity_tokens.parquet``) compute them: names
+    normalised (:func:`normalise_name`), a blank name none, the birth date as « aaaa-mm-jj »
+    (``birth``: datetimes, NaT when unknown); purposes ``surname``, ``first_name``,
+    ``birth_date``. ``pseudo``: the run's :class:`~observatoire.intake.pseudonymise.Pseudonymiser`.
+    Columns ``tok_surname``, ``tok_first_name``, ``tok_birth_date`` (None when absent)."""
+    from observatoire.intake.readers import map_unique
+
+    def present(s: pd.Series) -> pd.Series:
+        return s.where(s.astype(str) != "")
+
+    surname_n = map_unique(surname, normalise_name)
+    first_n = map_unique(first_name, normalise_name)
+    birth_iso = pd.to_datetime(birth).dt.strftime("%Y-%m-%d")
+    return pd.DataFrame(
+        {
+            "tok_surname": pseudo.tokens("surname", present(surname_n)),
+            "tok_first_name": pseudo.tokens("first_name", present(first_n)),
+            "tok_birth_date": pseudo.tokens("birth_date", birth_iso),
+        },
+        index=surname.index,
+    )

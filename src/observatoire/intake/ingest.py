@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -39,6 +39,8 @@ from observatoire.core.schema import (
     CONTACT_COLUMNS,
     CONTACT_FIELDS,
     FIELD_TABLES,
+    PROJECT_CHILD_TABLES,
+    PROJECT_TABLES,
     QUARANTINE_REASONS,
     TABLE_FIELDS,
     WEATHER_ALERTS,
@@ -49,11 +51,14 @@ from observatoire.intake.discovery import find_raw_files, resend_number, resend_
 from observatoire.intake.field import (
     FIELD_READ_KINDS,
     assemble_field_tables,
+    dates_outside_sheet_month,
     field_rows,
+    flag_project_rows,
     read_field_column,
 )
 from observatoire.intake.identity import (
     initials_of,
+    name_date_tokens,
     normalise_initials,
     normalise_name,
     phonetic_fr,
@@ -75,6 +80,7 @@ from observatoire.intake.readers import (
     parse_decimals,
     parse_integers,
     read_export,
+    workbook_sheets,
 )
 from observatoire.intake.relational import JoinedFile, JoinedTables, column_format, relate
 
@@ -147,6 +153,9 @@ class FileResult:
     with ``rows_read`` = accepted + set aside (+ filtered)."""
     notes: list[str] = field(default_factory=list)
     """French remarks on the file itself (a workbook holding macros…)."""
+    grid_person_rows: int | None = None
+    """For a grid of marks: the persons' rows of the sheet (``rows_counted`` counts them too);
+    its rows read are its cells read (presences and unknown marks)."""
 
     @property
     def rows_accepted(self) -> int:
@@ -180,6 +189,11 @@ class FileResult:
             "missing_optional_columns": self.missing_optional,
             "duplicate_of": self.duplicate_of,
             **({"rows_counted": self.rows_counted} if self.rows_counted is not None else {}),
+            **(
+                {"grid_person_rows": self.grid_person_rows}
+                if self.grid_person_rows is not None
+                else {}
+            ),
             **self._relational_accounting(),
         }
 
@@ -425,11 +439,18 @@ def read_partner_file(
         _flag_aggregate_cells(out, spec, found, flag)
     if spec.table == "weather":
         _flag_weather_cells(out, found, flag)
-    if parents is not None and "submission_id" in out:
+    if spec.table in PROJECT_TABLES:
+        flag_project_rows(spec.table, out, rows, found, flag)
+    if spec.format.sheets is not None and "date" in out:  # one sheet per month
+        warning = dates_outside_sheet_month(str(spec.format.sheet), out["date"][reason.isna()])
+        if warning:
+            result.notes.append(warning)
+    key = PROJECT_CHILD_TABLES.get(spec.table, (None, "submission_id"))[1]
+    if parents is not None and key in out:
         flag(
-            out["submission_id"].notna() & ~out["submission_id"].isin(parents),
+            out[key].notna() & ~out[key].isin(parents),
             "jointure_sans_correspondance",
-            found.get("submission_id", "submission_id"),
+            found.get(key, key),
         )
 
     # Dates must fall in the period the export covers.
@@ -458,6 +479,8 @@ def read_partner_file(
 
     out["source_file"] = rel_name
     out["source_row"] = rows["source_row"].astype("int64")
+    if raw.grid_lines is not None:
+        out["@cell"] = rows["@cell"]
     if spec.table == "aggregates":
         out["line"] = rows["line"].astype("int64")
     bad = reason.notna()
@@ -475,7 +498,15 @@ def read_partner_file(
         for r in q.head(MAX_PROBLEMS_LISTED).itertuples()
     ]
     assert set(result.reasons) <= set(QUARANTINE_REASONS)
-    if raw.counted_lines is not None:
+    if raw.counted_lines is not None and raw.grid_lines is not None:
+        # a grid: the persons' rows counted in the sheet are the rows read; each of its cells
+        # read (a presence or an unknown mark) is kept or set aside
+        result.rows_counted = len(raw.counted_lines)
+        lines = raw.grid_lines
+        result.grid_person_rows = len(lines)
+        reconcile(raw.counted_lines, lines, len(lines), 0, partner.partner_id, rel_name)
+        assert result.rows_read == result.rows_accepted + result.rows_quarantined, rel_name
+    elif raw.counted_lines is not None:
         result.rows_counted = len(raw.counted_lines)
         reconcile(
             raw.counted_lines,
@@ -639,6 +670,7 @@ def read_shared_file(
         missing_optional=first.missing_optional,
         declares_filter=any(s.where for s in specs),
         rows_counted=first.rows_counted,
+        grid_person_rows=first.grid_person_rows,
         notes=first.notes,
     )
     kept_rows: set[int] = set()
@@ -987,7 +1019,7 @@ def pseudonymise_contacts(
 
     surname = map_unique(col("surname"), normalise_name)
     first = map_unique(col("first_name"), normalise_name)
-    birth_iso = birth.dt.strftime("%Y-%m-%d")
+    named = name_date_tokens(col("surname"), col("first_name"), birth, pseudo)
     swapped_iso = swap_day_month(birth).dt.strftime("%Y-%m-%d")
     empty = lambda s: s.where(s.astype(str) != "")  # noqa: E731
     tokens = pd.DataFrame(
@@ -1000,15 +1032,15 @@ def pseudonymise_contacts(
             "sex": sex.astype(str),
             "birth_year": birth.dt.year.astype("Int64"),
             "est_birth_year": est_birth_year.where(birth.isna()),
-            "tok_surname": pseudo.tokens("surname", empty(surname)),
-            "tok_first_name": pseudo.tokens("first_name", empty(first)),
+            "tok_surname": named["tok_surname"],
+            "tok_first_name": named["tok_first_name"],
             "tok_surname_phon": pseudo.tokens(
                 "surname_phon", empty(map_unique(surname, phonetic_fr))
             ),
             "tok_first_name_phon": pseudo.tokens(
                 "first_name_phon", empty(map_unique(first, phonetic_fr))
             ),
-            "tok_birth_date": pseudo.tokens("birth_date", birth_iso),
+            "tok_birth_date": named["tok_birth_date"],
             "tok_birth_date_swapped": pseudo.tokens("birth_date", swapped_iso),
             "tok_initials": pseudo.tokens("initials", empty(initials)),
             # Linkage features (see observatoire.linkage): keyed tokens of each name's spelling
@@ -1164,18 +1196,24 @@ def ingest_network(
             for path, kept in _superseded_by(spec, paths, raw_dir).items():
                 superseded.setdefault(path, kept)
             for path in paths:
+                if spec.format.sheets is not None:  # one sheet per month…: each on its own
+                    rel = path.relative_to(raw_dir).as_posix()
+                    for name in workbook_sheets(path, spec.format, partner.partner_id, rel):
+                        one = replace(spec, format=replace(spec.format, sheet=name))
+                        plan.setdefault((path, name), []).append(one)
+                    continue
                 sheet = spec.format.sheet if spec.table in FIELD_TABLES else None
                 plan.setdefault((path, sheet), []).append(spec)
-        # A repeat sheet is read after every main sheet: its rows need their submission kept.
-        order = sorted(plan, key=lambda k: plan[k][0].table == "street_groups")
+        # A repeat sheet is read after every main sheet: its rows need their parent kept.
+        order = sorted(plan, key=lambda k: plan[k][0].table in PROJECT_CHILD_TABLES)
         first_sheet = {p: s for p, s in reversed(order)}
-        parents: set[str] = set()
+        parents: dict[str, set[str]] = {}
         tables = JoinedTables(raw_dir, partner.partner_id)
         for path, sheet in order:
             specs = plan[(path, sheet)]
             spec = specs[0]
             rel = path.relative_to(raw_dir).as_posix()
-            if sheet is not None and first_sheet[path] != sheet:
+            if sheet is not None and (first_sheet[path] != sheet or spec.format.sheets):
                 rel = f"{rel}#{sheet}"  # another sheet of the same workbook: its own accounting
             if path in superseded:
                 kept = superseded[path]
@@ -1208,11 +1246,15 @@ def ingest_network(
                 tables,
                 partner.export_coverage,
                 limits=limits,
-                parents=parents if spec.table == "street_groups" else None,
+                parents=parents.setdefault(spec.table, set())
+                if spec.table in PROJECT_CHILD_TABLES
+                else None,
             )
-            if spec.table == "street_observations":
-                for _, frame in outputs:
-                    parents.update(str(v) for v in frame.get("submission_id", []) if v == v)
+            for child, (parent, key) in PROJECT_CHILD_TABLES.items():
+                if spec.table == parent:
+                    for _, frame in outputs:
+                        found = (str(v) for v in frame.get(key, []) if v == v and v is not None)
+                        parents.setdefault(child, set()).update(found)
             for note in res.notes:
                 warnings.append(f"Attention : {rel} ({partner.partner_id}) : {note}")
             read.append((len(files), path, rel, specs, res, outputs))
@@ -1271,7 +1313,7 @@ def ingest_network(
                     weather.append(frame)
                 elif spec.table in FIELD_TABLES:
                     year = export_year(spec, path)
-                    rows = field_rows(frame, partner, spec.table, year, pseudo)
+                    rows = field_rows(frame, partner, spec.table, year, pseudo, spec)
                     field_frames.setdefault(spec.table, []).append(rows)
                 else:
                     refusals.append(

@@ -13,6 +13,7 @@ French) and turned into the frozen records below, which the stages read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import yaml
 
 from observatoire.core.coverage import month_text, season_months
 from observatoire.core.errors import MappingError
-from observatoire.core.schema import FIELD_TABLES, TABLE_FIELDS
+from observatoire.core.schema import FIELD_TABLES, PROJECT_TABLES, TABLE_FIELDS
 from observatoire.intake.mapping_schema import (
     FILE_TYPES,
     REFERENCE_HINT,
@@ -43,6 +44,7 @@ __all__ = [
     "ColumnSpec",
     "ExportSpec",
     "FileFormat",
+    "GridSpec",
     "JoinSpec",
     "PartnerMapping",
     "WhereSpec",
@@ -61,6 +63,28 @@ def normalise_label(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class GridSpec:
+    """A grid of attendance marks: one row per person, one column per session."""
+
+    row_columns: tuple[str, ...]
+    mark: tuple[str, ...]
+    absent: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def is_mark(self, value: object) -> bool:
+        return _mark_key(value) in {_mark_key(m) for m in self.mark}
+
+    def is_absent(self, value: object) -> bool:
+        return _mark_key(value) in {_mark_key(m) for m in self.absent}
+
+
+def _mark_key(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return normalise_label(value)
+
+
+@dataclass(frozen=True)
 class FileFormat:
     """How a partner's software writes a file."""
 
@@ -72,6 +96,41 @@ class FileFormat:
     date_format: str = "%Y-%m-%d"
     header_row: int = 1
     sheet: str | None = None
+    sheets: str | None = None
+    """Several sheets read as one export: « * » or a regular expression on their names."""
+    skip_sheets: tuple[str, ...] = ()
+    header_rows: int = 1
+    """Lines of the header from ``header_row`` (2: a merged top row above the labels)."""
+    grid: GridSpec | None = None
+
+    @property
+    def data_row(self) -> int:
+        """The last line of the header: the data rows come after it."""
+        return self.header_row + self.header_rows - 1
+
+    @classmethod
+    def from_schema(cls, raw: dict) -> FileFormat:
+        """From the mapping schema's ``format`` block (``model_dump()``)."""
+        raw = dict(raw)
+        grid = raw.pop("grid", None)
+        raw["skip_sheets"] = tuple(raw.get("skip_sheets") or ())
+        spec = None
+        if grid is not None:
+            spec = GridSpec(
+                row_columns=tuple(grid["row_columns"]),
+                mark=tuple(str(m) for m in grid["mark"]),
+                absent=tuple(str(m) for m in grid.get("absent") or ()),
+                ignore=tuple(grid.get("ignore") or ()),
+            )
+        return cls(**raw, grid=spec)
+
+    def selects(self, sheet: str) -> bool:
+        """Whether a multi-sheet export reads ``sheet`` (``sheets`` minus ``skip_sheets``)."""
+        if self.sheets is None:
+            return False
+        if normalise_label(sheet) in {normalise_label(s) for s in self.skip_sheets}:
+            return False
+        return self.sheets == "*" or re.search(self.sheets, sheet) is not None
 
     def describe(self) -> str:
         """Short French description, for `observatoire partners`."""
@@ -82,9 +141,24 @@ class FileFormat:
                 else ("OpenDocument (.ods)", "du tableur")
             )
             sheet = f", feuille « {self.sheet} »" if self.sheet else ""
+            if self.sheets is not None:
+                sheet = (
+                    ", toutes les feuilles"
+                    if self.sheets == "*"
+                    else f", feuilles « {self.sheets} » (expression régulière)"
+                )
+                if self.skip_sheets:
+                    sheet += " sauf " + ", ".join(f"« {x} »" for x in self.skip_sheets)
+            if self.grid is not None:
+                sheet += ", grille de présences (une présence par cellule marquée)"
             if self.date_format == "%Y-%m-%d":  # a form's export: ISO dates as text or cells
                 dates = "aaaa-mm-jj (ISO, ou cellules de date)"
-            return f"{kind}{sheet}, en-tête ligne {self.header_row}, dates {dates}"
+            header = (
+                f"en-tête lignes {self.header_row} et {self.data_row} (cellules fusionnées)"
+                if self.header_rows > 1
+                else f"en-tête ligne {self.header_row}"
+            )
+            return f"{kind}{sheet}, {header}, dates {dates}"
         delim = {",": "virgule", ";": "point-virgule", "\t": "tabulation"}.get(
             self.delimiter, repr(self.delimiter)
         )
@@ -124,6 +198,9 @@ class ColumnSpec:
     canonical_codes: tuple[str, ...] = ()
     """For a code field of the field tables: its closed list of canonical codes (a value that
     is already one of them is read as itself when no ``codes:`` entry names it)."""
+    person_partner: str | None = None
+    """For a project's ``participant_id``: the partner whose person id the code is (its keyed
+    ``person_key`` meets that partner's ``record_key``)."""
 
     def labels(self) -> list[str]:
         return [self.column, *self.aliases]
@@ -285,6 +362,13 @@ class PartnerMapping:
         return all(e.table in FIELD_TABLES for e in self.exports)
 
     @property
+    def project_only(self) -> bool:
+        """A project's records (its activities, attendance, follow-ups, council, budget: the
+        team's spreadsheets and the form presence_activite): a source of field records whose
+        partner_id is the project's id, listed apart from the forms."""
+        return all(e.table in PROJECT_TABLES for e in self.exports)
+
+    @property
     def service(self) -> bool:
         """A service of the network (its contacts, refusals, aggregates): neither a weather
         source nor a source of field records."""
@@ -323,11 +407,16 @@ def _column_spec(name: str, col: ColumnSchema, table: str, codes_dir: Path) -> C
         scope=col.scope,
         multiple=col.multiple,
         canonical_codes=canonical.codes,
+        person_partner=col.person_partner,
     )
 
 
 def _join_spec(join: JoinSchema, export_format: FileFormat) -> JoinSpec:
-    fmt = FileFormat(**join.format.model_dump()) if join.format is not None else export_format
+    fmt = (
+        FileFormat.from_schema(join.format.model_dump())
+        if join.format is not None
+        else export_format
+    )
     return JoinSpec(
         name=join.name,
         files=join.files,
@@ -380,7 +469,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
     schema = validate_mapping(raw, path, codes_dir)
     exports = []
     for i, exp in enumerate(schema.exports, start=1):
-        fmt = FileFormat(**exp.format.model_dump())
+        fmt = FileFormat.from_schema(exp.format.model_dump())
         columns = {
             name: _column_spec(name, col, exp.table, codes_dir) for name, col in exp.columns.items()
         }

@@ -46,6 +46,7 @@ from observatoire.core.schema import (
     EXIT_REASONS,
     FIELD_TABLES,
     NATIONALITY_GROUPS,
+    PROJECT_CHILD_TABLES,
     SEX_CODES,
     TABLE_FIELDS,
     WEATHER_ALERTS,
@@ -68,6 +69,8 @@ __all__ = [
     "CoveragePeriodSchema",
     "ExportSchema",
     "FormatSchema",
+    "GRID_HEADERS",
+    "GridSchema",
     "JoinSchema",
     "PartnerSchema",
     "SeasonSchema",
@@ -104,8 +107,15 @@ REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "relay_allowances": (("date",), ("relay_id",)),
     "worker_survey": (),
     "testimonies": (("date",), ("text",)),
+    "project_activities": (("date",), ("activity",)),
+    "project_attendance": (("activity_id", "date"), ("participant_id", "surname")),
+    "project_followups": (("date",), ("participant_id",)),
+    "project_proposals": (("date",),),
+    "project_budget": (("line",), ("planned_eur", "committed_eur", "spent_eur")),
 }
 """Per table, the fields a mapping must declare (one of each group)."""
+GRID_HEADERS = ("@top", "@bottom")
+"""Column names of a grid's session header: its top (the activity) and bottom (the date)."""
 REFERENCE_HINT = "docs/correspondances.md ou `observatoire partners --schema`"
 
 PARTNER_ID = r"^[a-z](?:[a-z0-9_]){0,39}$"  # written unlike JOIN_NAME: PATTERNS is keyed by it
@@ -142,6 +152,50 @@ class Block(BaseModel):
 
 
 # --- format ---------------------------------------------------------------------------------------
+
+
+class GridSchema(Block):
+    """A grid of attendance marks (``exports[].format.grid``)."""
+
+    row_columns: list[Text] = Field(
+        ...,
+        min_length=1,
+        **_doc(
+            "Colonnes qui décrivent la personne de la ligne (code, nom, rôle…), lues sur chaque "
+            "présence ; toutes les autres colonnes titrées sont des séances.",
+            'row_columns: ["Code locataire", "Rôle"]',
+            type="liste de textes",
+        ),
+    )
+    mark: list[Text | int] = Field(
+        ...,
+        min_length=1,
+        **_doc(
+            "Marques de présence (casse, accents et espaces ignorés).",
+            'mark: [x, P, "1", présent]',
+            type="liste de textes",
+        ),
+    )
+    absent: list[Text | int] = Field(
+        [],
+        **_doc(
+            "Marques d'absence : comptées dans le journal d'ingestion, pas des présences ni "
+            "des erreurs.",
+            "absent: [A, abs, excusé]",
+            type="liste de textes",
+            default="[] (aucune)",
+        ),
+    )
+    ignore: list[Text] = Field(
+        [],
+        **_doc(
+            "Colonnes titrées qui ne sont pas des séances (remarques…) ; une colonne "
+            "« Total » est toujours ignorée.",
+            'ignore: ["Remarque"]',
+            type="liste de textes",
+            default="[] (aucune)",
+        ),
+    )
 
 
 class FormatSchema(Block):
@@ -218,6 +272,59 @@ class FormatSchema(Block):
         ),
     )
 
+    sheets: Text | None = Field(
+        None,
+        **_doc(
+            "Plusieurs feuilles d'un classeur à lire comme un seul export (par ex. une feuille "
+            "par mois) : « * » pour toutes, ou une expression régulière sur le nom des feuilles "
+            "(« ^(janv|févr|mars) », « ^\\d{4}-\\d{2}$ »). Chaque feuille a sa propre "
+            "comptabilité (« fichier.xlsx#Feuille » dans la quarantaine et rows.json). Exclut "
+            "sheet.",
+            'sheets: "*"',
+            type="texte (« * » ou expression régulière)",
+            default="aucune (une seule feuille : sheet, ou la première)",
+        ),
+    )
+    skip_sheets: list[Text] = Field(
+        [],
+        **_doc(
+            "Feuilles à ne pas lire quand sheets en désigne plusieurs (mode d'emploi, "
+            "récapitulatif, listes de choix) ; nom exact, casse et accents ignorés.",
+            'skip_sheets: ["Mode d\'emploi", "Total"]',
+            type="liste de textes",
+            default="[] (aucune)",
+        ),
+    )
+    header_rows: Annotated[int, Field(ge=1, le=2)] = Field(
+        1,
+        **_doc(
+            "Nombre de lignes de l'en-tête, à partir de header_row : 2 pour un en-tête sur deux "
+            "lignes dont la première a des cellules fusionnées (« Activité » au-dessus de "
+            "« Date », « Lieu », « Durée »). La valeur d'une cellule fusionnée vaut pour toutes "
+            "les colonnes qu'elle couvre ; une colonne s'appelle alors « Haut / Bas » (par ex. "
+            "« Activité / Date »), ou « Haut » seul quand la cellule du bas est vide ou "
+            "fusionnée avec celle du haut. Les données commencent à la ligne header_row + "
+            "header_rows.",
+            "header_rows: 2",
+            type="nombre entier, 1 ou 2",
+        ),
+    )
+    grid: GridSchema | None = Field(
+        None,
+        **_doc(
+            "Une grille de présences : une ligne par personne, une colonne par séance (en-tête "
+            "sur deux lignes : l'activité en haut, fusionnée sur ses dates, la date en bas), "
+            "une marque dans la cellule quand la personne était là. Chaque cellule marquée "
+            "devient une ligne (une présence) ; une cellule vide n'est rien ; une marque "
+            "d'absence déclarée est comptée à part ; une autre marque (« ? ») est mise en "
+            "quarantaine (marque_inconnue). Les colonnes lisent « @top » (le haut de l'en-tête "
+            "de la séance), « @bottom » (son bas) et les colonnes de la personne (row_columns). "
+            "Exige header_rows: 2.",
+            'grid: {row_columns: ["Code locataire", "Rôle"], mark: [x, P, "1"], absent: [A]}',
+            default="aucune (un tableau ordinaire : une ligne = une ligne)",
+        ),
+    )
+
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
@@ -267,6 +374,37 @@ class FormatSchema(Block):
         if self.type == "csv" and self.sheet is not None:
             raise _error(
                 "sheet", "une feuille ne se déclare que pour un classeur (type: xlsx ou ods)."
+            )
+        if self.sheets is not None:
+            if self.type != "xlsx":
+                raise _error("sheets", "plusieurs feuilles ne se lisent que dans un classeur xlsx.")
+            if self.sheet is not None:
+                raise _error(
+                    "sheets",
+                    "sheet (une feuille) et sheets (plusieurs) s'excluent : gardez-en une.",
+                )
+            if self.sheets != "*":
+                try:
+                    re.compile(self.sheets)
+                except re.error as exc:
+                    raise _error(
+                        "sheets", f"expression régulière invalide ({exc}) ; « * » : toutes."
+                    ) from None
+        elif self.skip_sheets:
+            raise _error(
+                "skip_sheets", "skip_sheets ne s'applique qu'avec sheets : ajoutez sheets: \"*\"."
+            )
+        if self.header_rows > 1 and self.type != "xlsx":
+            raise _error(
+                "header_rows",
+                "un en-tête sur deux lignes (cellules fusionnées) ne se lit que dans un classeur "
+                "xlsx.",
+            )
+        if self.grid is not None and self.header_rows != 2:
+            raise _error(
+                "grid",
+                "une grille de présences a un en-tête sur deux lignes (l'activité, puis la "
+                "date) : ajoutez header_rows: 2.",
             )
         if self.type != "csv":
             for key in ("encoding", "delimiter"):
@@ -373,6 +511,19 @@ class ColumnSchema(Block):
             "personne, même sans nom). Pseudonymisé comme les autres identités, jamais écrit "
             "en clair.",
             "scope: network",
+        ),
+    )
+
+    person_partner: Annotated[str, Field(pattern=PARTNER_ID)] | None = Field(
+        None,
+        **_doc(
+            "Pour le code du participant d'un projet (participant_id seulement) : le partenaire "
+            "dont ce code est l'identifiant de la personne (par ex. housing_first, dont l'export "
+            "porte le même « Code locataire ») : une clé chiffrée (person_key) relie alors le "
+            "participant au dossier de ce partenaire, comme record_key des contacts.",
+            "person_partner: housing_first",
+            type="identifiant d'un partenaire",
+            default="aucun (le code ne vaut que dans le projet)",
         ),
     )
 
@@ -957,7 +1108,12 @@ class ExportSchema(Block):
             "(groupes rencontrés : la feuille de la répétition « groupes », reliée à son "
             "observation par l'uuid), relay_services (prestations des habitants-relais), "
             "relay_allowances (défraiements des habitants-relais, un tableur), worker_survey "
-            "(enquête auprès des travailleurs) ou testimonies (témoignages).",
+            "(enquête auprès des travailleurs) ou testimonies (témoignages) ; ou une table du "
+            "suivi d'un projet (tableurs de l'équipe, formulaire presence_activite ; voir "
+            "docs/formulaires.md) : project_activities (activités, une ligne par séance), "
+            "project_attendance (présences : une ligne par participant et séance), "
+            "project_followups (suivis individuels), project_proposals (propositions du conseil "
+            "des locataires) ou project_budget (budget prévu et dépenses).",
             "table: incidents",
         ),
     )
@@ -1141,6 +1297,19 @@ class ExportSchema(Block):
                 )
             if col.codes is not None:
                 _check_codes(name, col.codes, kind, at, info, canonical.codes)
+            if col.person_partner is not None and name != "participant_id":
+                raise _error(
+                    f"{at}.person_partner",
+                    "person_partner ne se déclare que pour participant_id (le code du "
+                    f"participant d'un projet), pas pour « {name} » : supprimez-la.",
+                )
+            grid_label = col.column in GRID_HEADERS or any(a in GRID_HEADERS for a in col.aliases)
+            if grid_label and self.format.grid is None:
+                raise _error(
+                    f"{at}.column",
+                    f"« {col.column} » désigne l'en-tête d'une séance d'une grille de présences : "
+                    "déclarez format.grid (ou nommez une colonne du fichier).",
+                )
             if "scope" in col.model_fields_set and name != "local_id":
                 raise _error(
                     f"{at}.scope",
@@ -1149,7 +1318,7 @@ class ExportSchema(Block):
                 )
         if (
             self.table in FIELD_TABLES
-            and self.table != "street_groups"  # a repeat's rows take their submission's year
+            and self.table not in PROJECT_CHILD_TABLES  # a repeat's rows: their parent's year
             and "date" not in self.columns
             and self.period_from_filename is None
         ):

@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from pathlib import Path
 
@@ -37,7 +37,9 @@ __all__ = [
     "EXCEL_EPOCH",
     "RESERVED_COLUMNS",
     "SINGLE_BYTE_CODECS",
+    "GRID_COLUMNS",
     "RawTable",
+    "grid_table",
     "is_blank",
     "map_unique",
     "parse_dates",
@@ -47,6 +49,7 @@ __all__ = [
     "read_export",
     "read_ods_export",
     "read_xlsx_export",
+    "workbook_sheets",
 ]
 
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf8": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
@@ -70,6 +73,9 @@ class RawTable:
     """Rows the reader already knows are broken: (source_row, reason code, column label)."""
     notes: list[str] = dataclass_field(default_factory=list)
     """French remarks about the file itself (a workbook with macros…)."""
+    grid_lines: list[int] | None = None
+    """For a grid of marks (``format.grid``), whose rows are its marked cells: the lines of the
+    persons' rows the reader read, to reconcile with the independent scan's count."""
 
 
 SINGLE_BYTE_CODECS = {"cp1252", "iso8859-1", "iso8859-15"}
@@ -329,6 +335,8 @@ def read_xlsx_export(
             ws = wb[fmt.sheet]
         else:
             ws = wb.worksheets[0]
+        if fmt.header_rows > 1:
+            return _two_row_table(ws, fmt, partner_id, name, scan)
         # A label merged down from a row above the header row (two-level header) names its column.
         merged = {
             rng.min_col - 1: ws.cell(rng.min_row, rng.min_col).value
@@ -347,6 +355,165 @@ def read_xlsx_export(
         ) from None
     finally:
         wb.close()
+
+
+def _two_row_table(
+    ws, fmt: FileFormat, partner_id: str, name: str, scan: SheetScan | None
+) -> RawTable:
+    """A sheet whose header spans ``fmt.header_rows`` lines from ``fmt.header_row``: each merged
+    cell's value spread over the cells it covers, a column named « Haut / Bas » (« Haut » alone
+    when the bottom is blank or the same, « Bas » alone when the top is blank); a grid of marks
+    (``fmt.grid``) becomes one row per marked cell (:func:`grid_table`)."""
+    top_line, bottom_line = fmt.header_row, fmt.data_row
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    width = max((len(r) for r in rows), default=0)
+    head = {
+        line: (list(rows[line - 1]) + [None] * width)[:width]
+        if line <= len(rows)
+        else [None] * width
+        for line in range(top_line, bottom_line + 1)
+    }
+    for rng in ws.merged_cells.ranges:
+        value = ws.cell(rng.min_row, rng.min_col).value
+        for line in range(max(rng.min_row, top_line), min(rng.max_row, bottom_line) + 1):
+            for col in range(rng.min_col, min(rng.max_col, width) + 1):
+                head[line][col - 1] = value
+    tops, bottoms = head[top_line], head[bottom_line]
+    labels = []
+    for top, bottom in zip(tops, bottoms, strict=True):
+        t = "" if is_blank(top) else _header_text(top)
+        b = "" if is_blank(bottom) else _header_text(bottom)
+        labels.append(t if not b or b == t else (b if not t else f"{t} / {b}"))
+    flat = replace(fmt, header_row=bottom_line)
+    table = _sheet_table(rows, flat, partner_id, name, scan=scan, header=labels)
+    if fmt.grid is None:
+        return table
+    return grid_table(table, tops, bottoms, fmt, partner_id, name)
+
+
+def _header_text(value: object) -> str:
+    """A header cell as a label: a date cell as « aaaa-mm-jj »."""
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+GRID_COLUMNS = ("@top", "@bottom", "@mark", "@session", "@cell")
+"""Columns a grid's cell rows add: the session's header top and bottom (native values), the
+mark, the session's column number and letter."""
+
+
+def grid_table(
+    table: RawTable,
+    tops: list[object],
+    bottoms: list[object],
+    fmt: FileFormat,
+    partner_id: str,
+    name: str,
+) -> RawTable:
+    """A grid of marks as one row per non-blank session cell (a presence, or an unknown mark
+    set aside: ``marque_inconnue``); blank cells are nothing, declared absences are counted in
+    a note. The persons' columns (``grid.row_columns``) are copied on each row; ``source_row``
+    numbers the cells (1, 2… in reading order), ``line`` is the person's line."""
+    from observatoire.intake.mapping import normalise_label
+
+    grid = fmt.grid
+    by_norm = {normalise_label(h): i for i, h in enumerate(table.header) if h}
+    missing = [c for c in grid.row_columns if normalise_label(c) not in by_norm]
+    if missing:
+        raise ExportRejected(
+            partner_id,
+            name,
+            "colonne(s) de la personne absente(s) de la grille : "
+            + ", ".join(f"« {c} »" for c in missing)
+            + f". Colonnes présentes : {', '.join(h for h in table.header if h)}.",
+            "corrigez grid.row_columns dans la correspondance, ou demandez à l'équipe de "
+            "remettre ces colonnes.",
+        )
+    person_cols = [by_norm[normalise_label(c)] for c in grid.row_columns]
+    ignored = {normalise_label(c) for c in grid.ignore}
+    labels = list(table.rows.columns[: len(table.header)])
+    sessions = [
+        i
+        for i, h in enumerate(table.header)
+        if h
+        and i not in person_cols
+        and normalise_label(h) not in ignored
+        and not normalise_label(h).startswith("total")
+    ]
+    out: list[list[object]] = []
+    lines: list[int] = []
+    issues: list[tuple[int, str, str]] = []
+    absent = 0
+    person_issues: dict[int, list[tuple[str, str]]] = {}
+    for source_row, reason, label in table.issues:
+        person_issues.setdefault(int(source_row), []).append((reason, label))
+    values = table.rows[labels].to_numpy(dtype=object)
+    for k, (row_no, line) in enumerate(
+        zip(table.rows["source_row"], table.rows["line"], strict=True)
+    ):
+        cells = values[k]
+        person = [cells[i] for i in person_cols]
+        for i in sessions:
+            v = cells[i]
+            if is_blank(v):
+                continue
+            if grid.is_absent(v):
+                absent += 1
+                continue
+            session = f"{table.header[i]}"
+            out.append([*person, tops[i], bottoms[i], v, i + 1, column_letters(i)])
+            lines.append(int(line))
+            n = len(out)
+            for reason, label in person_issues.get(int(row_no), []):
+                issues.append((n, reason, label))
+            if not grid.is_mark(v):
+                issues.append((n, "marque_inconnue", f"{session} (marque « {str(v)[:20]} »)"))
+    columns = [labels[i] for i in person_cols] + list(GRID_COLUMNS)
+    frame = pd.DataFrame(out, columns=columns, dtype=object)
+    frame["source_row"] = range(1, len(out) + 1)
+    frame["line"] = lines
+    notes = list(table.notes)
+    if absent:
+        notes.append(f"{absent} marque(s) d'absence dans la grille (non comptées comme présences).")
+    return RawTable(
+        header=columns,
+        rows=frame,
+        counted_lines=table.counted_lines,
+        issues=issues,
+        notes=notes,
+        grid_lines=[int(x) for x in table.rows["line"]],
+    )
+
+
+def workbook_sheets(path: Path, fmt: FileFormat, partner_id: str, name: str) -> list[str]:
+    """The sheets of a workbook a multi-sheet export reads (``format.sheets`` minus
+    ``skip_sheets``), in the workbook's order; refused when none is selected."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True)
+        names = list(wb.sheetnames)
+        wb.close()
+    except Exception as exc:  # a damaged workbook: said in the reader's terms
+        raise ExportRejected(
+            partner_id,
+            name,
+            f"classeur Excel illisible ({type(exc).__name__}).",
+            "ouvrez-le dans Excel ou LibreOffice et réenregistrez-le au format .xlsx.",
+        ) from None
+    chosen = [n for n in names if fmt.selects(n)]
+    if not chosen:
+        raise ExportRejected(
+            partner_id,
+            name,
+            f"aucune feuille ne correspond à sheets: « {fmt.sheets} » (feuilles : "
+            f"{', '.join(names)}).",
+            "corrigez sheets: ou skip_sheets: dans la correspondance, ou renommez les feuilles.",
+        )
+    return chosen
 
 
 def read_ods_export(
@@ -393,6 +560,7 @@ def _sheet_table(
     name: str,
     merged_labels: dict[int, object] | None = None,
     scan: SheetScan | None = None,
+    header: list[str] | None = None,
 ) -> RawTable:
     """Header and data rows of a spreadsheet; blank rows are skipped but keep their number.
 
@@ -403,7 +571,8 @@ def _sheet_table(
     formula_rows: dict[int, list[int]] = {}
     for r, c in scan.formula_cells if scan else ():
         formula_rows.setdefault(r, []).append(c)
-    header: list[str] | None = None
+    given = header
+    header = None
     records: list[list[object]] = []
     lines: list[int] = []
     source_rows: list[int] = []
@@ -411,7 +580,9 @@ def _sheet_table(
         if line < fmt.header_row:
             continue
         if line == fmt.header_row:
-            header = ["" if is_blank(v) else str(v).strip() for v in row]
+            header = (
+                given if given is not None else ["" if is_blank(v) else str(v).strip() for v in row]
+            )
             for col, label in (merged_labels or {}).items():
                 if col < len(header) and not header[col] and not is_blank(label):
                     header[col] = str(label).strip()
@@ -523,7 +694,7 @@ def read_export(
     check_file_size(path, limits, partner_id, name)
     _, notes = _workbook_kind(path, fmt, partner_id, name)
     try:
-        scan = scan_workbook(path, fmt.type, fmt.sheet, fmt.header_row, limits, partner_id, name)
+        scan = scan_workbook(path, fmt.type, fmt.sheet, fmt.data_row, limits, partner_id, name)
     except ExportRejected:
         raise
     except Exception:  # a damaged archive or sheet: the reader says so in its own terms

@@ -276,6 +276,9 @@ FIELD_RANGES: dict[str, tuple[float, float]] = {
     "duration_hours": (0, 24),
     "hours": (0, 24),
     "allowance_eur": (0, 10_000),
+    "planned_eur": (0, 10_000_000),
+    "committed_eur": (-10_000_000, 10_000_000),
+    "spent_eur": (-10_000_000, 10_000_000),
 }
 """Closed ranges of the field tables' numbers (hour of the day, the 1–5 Likert scale, hours of
 presence); other counts are ≥ 0."""
@@ -314,6 +317,17 @@ def field_expectations(table: str, max_date: pd.Timestamp) -> list:
             meta={"reason": "date_hors_periode"},
         ),
     ]
+    if table in ("project_activities", "project_attendance"):  # a presence meets its session
+        out.append(
+            E.ExpectColumnValuesToNotBeNull(column="activity_id", meta={"reason": "date_manquante"})
+        )
+    if table == "project_attendance":  # one presence per participant and session
+        out.append(
+            E.ExpectCompoundColumnsToBeUnique(
+                column_list=["partner_id", "activity_id", "participant_id"],
+                meta={"reason": "ligne_dupliquee", "note": "une présence par participant"},
+            )
+        )
     for name, f in FIELD_TABLES[table].items():
         if f.kind == "code" and f.codes:
             out.append(

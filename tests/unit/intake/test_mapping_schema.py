@@ -28,6 +28,7 @@ from observatoire.intake.mapping_schema import (
     ColumnSchema,
     ExportSchema,
     FormatSchema,
+    GridSchema,
     PartnerSchema,
     validate_mapping,
 )
@@ -354,6 +355,7 @@ def test_every_key_has_a_french_description_a_type_a_default_and_an_example():
 
 def test_the_example_of_each_format_column_and_capacity_key_is_a_valid_value():
     blocks = {
+        "exports[].format.grid.": (GridSchema, {"row_columns": ["Code"], "mark": ["x"]}),
         "exports[].format.": (FormatSchema, {"decimal": ","}),
         "exports[].columns.<champ>.": (ColumnSchema, {"column": "Sexe"}),
         "capacity.": (CapacitySchema, {}),
@@ -363,11 +365,18 @@ def test_the_example_of_each_format_column_and_capacity_key_is_a_valid_value():
         for prefix, (model, base) in blocks.items():
             if k.path.startswith(prefix):
                 value = base | yaml.safe_load(k.example)
-                if "sheet" in value:
+                if model is FormatSchema and {"sheet", "sheets", "skip_sheets"} & set(value):
+                    value["type"] = "xlsx"
+                if model is FormatSchema and "skip_sheets" in value:
+                    value["sheets"] = "*"
+                if model is FormatSchema and "grid" in value:
+                    value |= {"type": "xlsx", "header_rows": 2}
+                if model is FormatSchema and "header_rows" in value:
                     value["type"] = "xlsx"
                 model.model_validate(value)
                 checked += 1
-    assert checked == 8 + 8 + 2
+                break
+    assert checked == 12 + 4 + 9 + 2
 
 
 def test_the_terminal_reference_names_every_key_and_its_allowed_values():
