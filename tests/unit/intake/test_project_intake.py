@@ -396,7 +396,8 @@ def test_check_reads_every_month_sheet_and_the_form_with_its_repeat(tmp_path: Pa
     text = render_text(report)
     assert report.rows_read == 12 and report.rows_quarantined == 1, text
     assert report.reasons == {"marque_inconnue": 1}
-    assert "« Février 2024 »" in text and "Mars 2024" in text
+    assert "feuille « Février 2024 », colonne" in text and "Mars 2024" in text
+    assert "@mark" not in text  # the grid's own columns are no extra column
     form = tmp_path / "presence_activite_2024.xlsx"
     _form_workbook(form)
     report = check_file(form, "sport_foot", inputs)
