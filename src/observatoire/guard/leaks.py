@@ -59,7 +59,7 @@ import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ from observatoire.intake.mapping import (
     load_partners,
     normalise_label,
 )
-from observatoire.intake.readers import is_blank, parse_dates, read_export
+from observatoire.intake.readers import is_blank, parse_dates, read_export, workbook_sheets
 
 __all__ = [
     "ARROW_TYPES",
@@ -148,6 +148,7 @@ FIELD_KINDS = {
     "first_name": FIRST_NAME,
     "birth_date": BIRTH_DATE,
     "local_id": CLIENT_ID,
+    "participant_id": CLIENT_ID,  # a project participant's code (Housing First tenant code…)
 }
 """Mapping fields whose values are searched. ``initials`` is left out on purpose (too short)."""
 
@@ -586,40 +587,59 @@ def _collect_file_identities(
 ) -> None:
     # the files ingest read, found the way it finds them (links refused, confined to raw_dir)
     for path in find_raw_files(raw_dir, pattern, partner.partner_id, "l'export"):
-        digest = sha256_file(path) + prefix  # a table joined under two names is read twice
-        if digest in seen:
-            continue
-        seen.add(digest)
         rel = path.relative_to(raw_dir).as_posix()
-        raw = read_export(path, fmt, partner.partner_id, rel)
-        ids.raw_files += 1
-        rows = raw.rows.rename(
-            columns={c: f"{prefix}{c}" for c in raw.rows.columns if c not in ("source_row", "line")}
-        )
-        labels = _identity_columns(spec.columns, rows.columns)
-        if not labels:
+        sheets = (
+            workbook_sheets(path, fmt, partner.partner_id, rel)
+            if fmt.sheets is not None
+            else [fmt.sheet]
+        )  # a project's workbook: one sheet per month, each read
+        for sheet in sheets:
+            one = replace(fmt, sheet=sheet) if fmt.sheets is not None else fmt
+            one = replace(one, grid=None)  # a grid of marks: its persons' rows, marked or not
+            _collect_sheet_identities(ids, seen, path, rel, one, prefix, spec, partner)
+
+
+def _collect_sheet_identities(
+    ids: Identities,
+    seen: set[str],
+    path: Path,
+    rel: str,
+    fmt: FileFormat,
+    prefix: str,
+    spec: ExportSpec,
+    partner: PartnerMapping,
+) -> None:
+    digest = sha256_file(path) + prefix + f"#{fmt.sheet or ''}"  # a table joined twice
+    if digest in seen:
+        return
+    seen.add(digest)
+    raw = read_export(path, fmt, partner.partner_id, rel)
+    ids.raw_files += 1
+    rows = raw.rows.rename(
+        columns={c: f"{prefix}{c}" for c in raw.rows.columns if c not in ("source_row", "line")}
+    )
+    labels = _identity_columns(spec.columns, rows.columns)
+    if not labels:
+        return
+    fields = list(labels)
+    frame = rows[[labels[f] for f in fields]].astype(object).drop_duplicates()
+    frame.columns = fields
+    parsed = parse_dates(frame["birth_date"], fmt.date_format)[0] if "birth_date" in frame else None
+    for i, row in enumerate(frame.itertuples(index=False, name=None)):
+        values = dict(zip(fields, row, strict=True))
+        key = tuple(None if is_blank(v) else str(v).strip().lower() for v in row)
+        if all(v is None for v in key):
             continue
-        fields = list(labels)
-        frame = rows[[labels[f] for f in fields]].astype(object).drop_duplicates()
-        frame.columns = fields
-        parsed = (
-            parse_dates(frame["birth_date"], fmt.date_format)[0] if "birth_date" in frame else None
-        )
-        for i, row in enumerate(frame.itertuples(index=False, name=None)):
-            values = dict(zip(fields, row, strict=True))
-            key = tuple(None if is_blank(v) else str(v).strip().lower() for v in row)
-            if all(v is None for v in key):
+        rid = ids.record((partner.partner_id, *fields, *key))
+        for fname, value in values.items():
+            if fname == "birth_date":
+                ids.add_birth_date(parsed.iloc[i], value, rid)
+            elif is_blank(value):
                 continue
-            rid = ids.record((partner.partner_id, *fields, *key))
-            for fname, value in values.items():
-                if fname == "birth_date":
-                    ids.add_birth_date(parsed.iloc[i], value, rid)
-                elif is_blank(value):
-                    continue
-                elif fname == "local_id":
-                    ids.add_client_id(value, rid)
-                else:
-                    ids.add_name(value, FIELD_KINDS[fname], rid)
+            elif FIELD_KINDS[fname] == CLIENT_ID:
+                ids.add_client_id(value, rid)
+            else:
+                ids.add_name(value, FIELD_KINDS[fname], rid)
 
 
 # --- scanning ---------------------------------------------------------------------------------
@@ -1371,7 +1391,7 @@ def run_guard(settings: Settings) -> int:
             f"Garde-fou : le dossier des exports bruts {raw_dir} est introuvable ; sans lui, "
             "impossible de savoir quelles identités chercher. Vérifiez inputs.raw_dir."
         )
-    partners = load_partners(inputs.partners_dir, inputs.codes_dir)
+    partners = load_partners(inputs.partners_dir, inputs.codes_dir, field=True)
     ids = collect_identities(raw_dir, partners)
     declared = declares_identities(partners)
     if ids.raw_files == 0 and declared:
@@ -1422,7 +1442,7 @@ def load_identities(settings: Settings, root: Path = Path(".")) -> Identities:
     """The identity values of the raw exports (empty when no mapping declares any); ``root``
     is the project folder the settings' paths are relative to."""
     inputs = settings.inputs
-    partners = load_partners(root / inputs.partners_dir, root / inputs.codes_dir)
+    partners = load_partners(root / inputs.partners_dir, root / inputs.codes_dir, field=True)
     raw_dir = root / inputs.raw_dir
     if not declares_identities(partners):
         return Identities()

@@ -103,6 +103,8 @@ class ProblemGroup:
     column: str
     lines: list[int]
     action: str
+    sheet: str = ""
+    """The sheet of a workbook read sheet by sheet ("" when the file is read as one)."""
 
 
 @dataclass
@@ -157,6 +159,9 @@ class CheckReport:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        for group in data.get("problems") or []:  # a sheet only for a workbook read by sheet
+            if not group.get("sheet"):
+                group.pop("sheet", None)
         if self.status != "rejected":
             data.pop("message")
             data.pop("action")
@@ -510,6 +515,16 @@ def condense_lines(lines: Iterable[int], max_items: int = MAX_LINE_ITEMS) -> str
 # --- the check ---
 
 
+def _sheet_note(spec: ExportSpec, res: FileResult) -> str:
+    """The counts of one sheet of a workbook read sheet by sheet (a month, a repeat)."""
+    what = "feuille" if spec.format.sheets is not None else "répétition"
+    return (
+        f"feuille « {spec.format.sheet} » ({what}, export « {spec.name} ») : "
+        f"{_n(res.rows_read)} lignes lues, {_n(res.rows_accepted)} acceptées, "
+        f"{_n(res.rows_quarantined)} mises de côté (comptées dans le total ci-dessus)."
+    )
+
+
 def _problem_groups(result: FileResult, spec: ExportSpec, year: int | None) -> list[ProblemGroup]:
     q = result.quarantined
     if q is None or q.empty:
@@ -655,6 +670,10 @@ def check_file(
     report.rows_quarantined = result.rows_quarantined
     report.reasons = result.reasons
     report.problems = _problem_groups(result, spec, report.year)
+    if spec.format.sheets is not None:  # one sheet per month: each problem says its sheet
+        for group in report.problems:
+            group.sheet = str(spec.format.sheet)
+        report.notes.append(_sheet_note(spec, result))
     if partner.field_only:
         for rspec, res in sheets:
             report.rows_read += res.rows_read
@@ -662,13 +681,12 @@ def check_file(
             report.rows_quarantined += res.rows_quarantined
             for reason, n in res.reasons.items():
                 report.reasons[reason] = report.reasons.get(reason, 0) + n
-            report.problems += _problem_groups(res, rspec, report.year)
-            what = "répétition" if rspec.table in PROJECT_CHILD_TABLES and repeats else "feuille"
-            report.notes.append(
-                f"feuille « {rspec.format.sheet} » ({what}, export « {rspec.name} ») : "
-                f"{_n(res.rows_read)} lignes lues, {_n(res.rows_accepted)} acceptées, "
-                f"{_n(res.rows_quarantined)} mises de côté (comptées dans le total ci-dessus)."
-            )
+            groups = _problem_groups(res, rspec, report.year)
+            if rspec.format.sheets is not None:
+                for group in groups:
+                    group.sheet = str(rspec.format.sheet)
+            report.problems += groups
+            report.notes.append(_sheet_note(rspec, res))
     for group in report.problems:
         if group.reason in JOIN_REASONS:
             group.action = fix_sentence(
@@ -934,7 +952,8 @@ def render_text(report: CheckReport) -> str:
                 f"  • {groups[0].label} [{reason}] : {_lines_word(report.reasons.get(reason, 0))}"
             )
             for group in groups:
-                out.append(f"      colonne « {group.column} » : {condense_lines(group.lines)}")
+                where = f"feuille « {group.sheet} », " if group.sheet else ""
+            out.append(f"      {where}colonne « {group.column} » : {condense_lines(group.lines)}")
             out.append(f"      À demander au partenaire : {report.actions[reason]}")
     if report.extra_columns:
         out.append("")

@@ -74,6 +74,7 @@ from observatoire.intake.mapping import (
 from observatoire.intake.pseudonymise import Pseudonymiser
 from observatoire.intake.rawscan import reconcile
 from observatoire.intake.readers import (
+    GRID_COLUMNS,
     is_blank,
     map_unique,
     parse_dates,
@@ -348,6 +349,8 @@ def read_partner_file(
     )
     if relation is not None:
         result.extra_columns = [c for c in result.extra_columns if c in raw.header]
+    if raw.grid_lines is not None:  # a grid's own columns (the mark, the session) are no extra
+        result.extra_columns = [c for c in result.extra_columns if c not in GRID_COLUMNS]
     result.rows_read = len(raw.rows)
     fmt = spec.format
     fields = TABLE_FIELDS[spec.table]

@@ -423,12 +423,19 @@ def grid_table(
     by_norm = {normalise_label(h): i for i, h in enumerate(table.header) if h}
     missing = [c for c in grid.row_columns if normalise_label(c) not in by_norm]
     if missing:
+        # none found: the header lines are perhaps data lines (names): never echo them
+        present = (
+            f"Colonnes présentes : {', '.join(h for h in table.header if h)}."
+            if len(missing) < len(grid.row_columns)
+            else f"Aucune n'est reconnue aux lignes {fmt.header_row} et {fmt.data_row} (leur "
+            "contenu n'est pas affiché : il peut contenir des données personnelles)."
+        )
         raise ExportRejected(
             partner_id,
             name,
             "colonne(s) de la personne absente(s) de la grille : "
             + ", ".join(f"« {c} »" for c in missing)
-            + f". Colonnes présentes : {', '.join(h for h in table.header if h)}.",
+            + f". {present}",
             "corrigez grid.row_columns dans la correspondance, ou demandez à l'équipe de "
             "remettre ces colonnes.",
         )

@@ -396,7 +396,8 @@ def test_check_reads_every_month_sheet_and_the_form_with_its_repeat(tmp_path: Pa
     text = render_text(report)
     assert report.rows_read == 12 and report.rows_quarantined == 1, text
     assert report.reasons == {"marque_inconnue": 1}
-    assert "« Février 2024 »" in text and "Mars 2024" in text
+    assert "feuille « Février 2024 », colonne" in text and "Mars 2024" in text
+    assert "@mark" not in text  # the grid's own columns are no extra column
     form = tmp_path / "presence_activite_2024.xlsx"
     _form_workbook(form)
     report = check_file(form, "sport_foot", inputs)
@@ -659,3 +660,29 @@ def test_a_month_sheet_without_the_persons_column_is_refused_naming_file_and_she
         read_partner_file(path, name, partner, march)
     text = str(err.value)
     assert "#Mars 2024" in text and "« Code locataire »" in text and "À faire" in text
+
+
+def test_the_leak_guard_searches_the_participants_codes_names_and_birth_dates(tmp_path: Path):
+    from observatoire.guard.leaks import BIRTH_DATE, CLIENT_ID, SURNAME, collect_identities
+
+    raw = tmp_path / "raw"
+    for d in ("affiliation_hf", "sport_foot"):
+        (raw / d).mkdir(parents=True)
+    _attendance_workbook(raw / "affiliation_hf" / "presences_2024.xlsx")
+    _activities_workbook(raw / "affiliation_hf" / "activites_2024.xlsx")
+    _form_workbook(raw / "sport_foot" / "presence_activite_2024.xlsx")
+    codes = tmp_path / "codes"
+    codes.mkdir()
+    (codes / "activites_test.yaml").write_text("Sport: sport\n", encoding="utf-8")
+    (codes / "activites_foot.yaml").write_text("tournoi: tournoi\n", encoding="utf-8")
+    partners = {}
+    for spec in (AFFILIATION, SPORT):
+        path = tmp_path / f"{spec['partner_id']}.yaml"
+        path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        partners[spec["partner_id"]] = load_mapping(path, codes)
+    ids = collect_identities(raw, partners)
+    assert ids.raw_files == 3 + 1  # every month sheet of the grid, the form's repeat sheet
+    # every tenant's code, HF-004 without any mark included; the players' names and dates
+    assert {("HF-00" + str(i),) for i in (1, 2, 3, 4)} <= ids.checked[CLIENT_ID]
+    assert {("dupont",), ("lefevre",), ("martin",)} <= ids.checked[SURNAME]
+    assert "1990-05-04" in ids.checked[BIRTH_DATE]
