@@ -953,7 +953,9 @@ def render_text(report: CheckReport) -> str:
             )
             for group in groups:
                 where = f"feuille « {group.sheet} », " if group.sheet else ""
-            out.append(f"      {where}colonne « {group.column} » : {condense_lines(group.lines)}")
+                out.append(
+                    f"      {where}colonne « {group.column} » : {condense_lines(group.lines)}"
+                )
             out.append(f"      À demander au partenaire : {report.actions[reason]}")
     if report.extra_columns:
         out.append("")
