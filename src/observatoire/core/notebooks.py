@@ -21,6 +21,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,9 @@ def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: 
         src_ipynb = tmp / f"{name}.ipynb"
         jupytext.write(nb, src_ipynb)
         print(f"Exécution du carnet {source} (papermill, noyau « {kernel} »)…")
+        handed = time.time()
         try:
-            pm.execute_notebook(
+            done = pm.execute_notebook(
                 str(src_ipynb),
                 str(executed),
                 parameters=notebook_parameters(params_path, year, disclosure_threshold),
@@ -104,11 +106,31 @@ def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: 
                 f"Le carnet {source} a échoué à la cellule {exc.exec_count} : {exc.ename}: "
                 f"{exc.evalue}\n  Le carnet exécuté jusqu'à l'erreur est conservé : {executed}"
             ) from None
+        _profile_cells(done, handed)
     exporter = HTMLExporter(template_name="lab")
     html, _ = exporter.from_filename(str(executed))
     atomic_write_bytes(OUTPUT_DIR / f"{name}.html", html.encode("utf-8"))
     print(f"  Carnet exécuté : {executed} et {OUTPUT_DIR / f'{name}.html'}")
     return executed
+
+
+def _profile_cells(nb: Any, handed: float) -> None:
+    """While profiling (core.profiling), the kernel's start (papermill handed the notebook →
+    first cell starts) and the cells' run (first start → last end), from papermill's times."""
+    from observatoire.core import profiling
+
+    profile = profiling.current()
+    if profile is None or not profile.active:
+        return
+    from datetime import datetime
+
+    def stamps(key: str) -> list[float]:
+        cells = (c.metadata.get("papermill", {}).get(key) for c in nb.cells)
+        return [datetime.fromisoformat(t).timestamp() for t in cells if t]
+
+    starts, ends = stamps("start_time"), stamps("end_time")
+    if starts and ends:
+        profile.add(t_kernel=min(starts) - handed, t_cells=max(ends) - min(starts))
 
 
 @contextlib.contextmanager
@@ -163,7 +185,12 @@ def _kernel_manager_class(connection_file: Path, socket_prefix: Path) -> type:
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
+    from observatoire.core.profiling import kernel_arguments
+
     class ProjectKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            return super().format_kernel_cmd(extra_arguments) + kernel_arguments()
+
         @default("connection_file")
         def _connection_file_default(self) -> str:
             return str(connection_file.resolve())
