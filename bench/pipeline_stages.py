@@ -1,7 +1,7 @@
 """Benchmark: a cold `dvc repro` and a no-op one, stage by stage, start-up against work.
 
-    python bench/pipeline_stages.py                  # default sample → bench/results/pipeline_stages.json
-    python bench/pipeline_stages.py --scale 10       # 10× sample → bench/results/pipeline_stages_x10.json
+    python bench/pipeline_stages.py                  # → bench/results/pipeline_stages.json
+    python bench/pipeline_stages.py --scale 10       # → bench/results/pipeline_stages_x10.json
     python bench/pipeline_stages.py --repetitions 3  # each figure: the minimum of 3 cold runs
 
 Runs in a fresh copy of the project (the analyst's outputs are untouched; the environment is
