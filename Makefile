@@ -46,9 +46,9 @@ complexity: setup
 	@$(BIN)/ruff check src --select C901,PLR0915,PLR0912 --exit-zero --output-format concise \
 	  | grep -E 'C901|PLR09' | sort -t'(' -k2 -rn | head -40
 
-## make bench: time a cold `dvc repro` and a no-op one (bench/results/pipeline.json)
+## make bench: time each stage of a cold and a no-op `dvc repro` (bench/results/pipeline_stages.json)
 bench: setup
-	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/pipeline_stages.py $(BENCH_ARGS)
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (maintainers only)
 lock:

@@ -749,6 +749,15 @@ def _sweep(root: Path) -> None:
         )
 
 
+def _name_profile(args: argparse.Namespace) -> None:
+    """Name the profiled run after its DVC stage (or its verb, for the analyst's tools)."""
+    from observatoire.core import profiling
+
+    profile = profiling.current()
+    if profile is not None:
+        profile.stage = getattr(args, "stage", None) or args.command
+
+
 KEY_UNCHECKED = {"generate_sample", "key_fingerprint", "ingest"}
 """Stages before the pseudonymised data exist (key_fingerprint and ingest check for themselves)."""
 
@@ -763,8 +772,24 @@ def _check_key(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from observatoire.core import profiling
+
+    profile = profiling.begin()
+    status = 1
+    try:
+        status = _main(argv)
+    except SystemExit as exc:  # argparse's --help and errors
+        status = exc.code if isinstance(exc.code, int) else 1
+        raise
+    finally:
+        profile.finish(status)
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _name_profile(args)
     try:
         settings = load_settings(args.params)
         _check_key(args, settings)

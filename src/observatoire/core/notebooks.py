@@ -21,11 +21,13 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from observatoire.core.errors import ObservatoireError
+from observatoire.core.imports import skip_unused_grammars
 from observatoire.core.storage import atomic_write_bytes, temp_dir
 
 __all__ = [
@@ -65,50 +67,103 @@ def _kernel_name() -> str:
 
 def run_notebook(name: str, params_path: Path, year: int, disclosure_threshold: int) -> Path:
     """Execute ``notebooks/<name>.py`` with the parameters of :func:`notebook_parameters`;
-    returns the executed ``.ipynb`` path."""
-    import jupytext
-    import papermill as pm
-    from nbconvert import HTMLExporter
+    returns the executed ``.ipynb`` path.
 
+    The kernel is started first, so that it boots on the other core while this process imports
+    jupytext, papermill and nbconvert; papermill is handed the running kernel. The executed
+    notebook is written once, at the end (or at the failing cell), not after every cell."""
     source = NOTEBOOK_DIR / f"{name}.py"
     if not source.exists():
         raise ObservatoireError(f"Carnet introuvable : {source}.")
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     executed = OUTPUT_DIR / f"{name}.ipynb"
-    nb = jupytext.read(source)
     kernel = _kernel_name()
-    nb.metadata["kernelspec"] = {
-        "name": kernel,
-        "display_name": "Python (observatoire)",
-        "language": "python",
-    }
     with _kernel_sandbox(name) as tmp:
-        src_ipynb = tmp / f"{name}.ipynb"
-        jupytext.write(nb, src_ipynb)
-        print(f"Exécution du carnet {source} (papermill, noyau « {kernel} »)…")
+        km = _start_kernel(kernel, tmp / "runtime")
         try:
-            pm.execute_notebook(
-                str(src_ipynb),
-                str(executed),
-                parameters=notebook_parameters(params_path, year, disclosure_threshold),
-                kernel_name=kernel,
-                cwd=str(Path.cwd()),
-                progress_bar=False,
-                log_output=False,
-                kernel_manager_class=_kernel_manager_class(
-                    tmp / "runtime" / "noyau.json", _socket_prefix(tmp / "runtime")
-                ),
-            )
-        except pm.PapermillExecutionError as exc:
-            raise ObservatoireError(
-                f"Le carnet {source} a échoué à la cellule {exc.exec_count} : {exc.ename}: "
-                f"{exc.evalue}\n  Le carnet exécuté jusqu'à l'erreur est conservé : {executed}"
-            ) from None
+            skip_unused_grammars()
+            import jupytext
+            import papermill as pm
+
+            nb = jupytext.read(source)
+            nb.metadata["kernelspec"] = {
+                "name": kernel,
+                "display_name": "Python (observatoire)",
+                "language": "python",
+            }
+            src_ipynb = tmp / f"{name}.ipynb"
+            jupytext.write(nb, src_ipynb)
+            print(f"Exécution du carnet {source} (papermill, noyau « {kernel} »)…")
+            handed = time.time()
+            try:
+                done = pm.execute_notebook(
+                    str(src_ipynb),
+                    str(executed),
+                    parameters=notebook_parameters(params_path, year, disclosure_threshold),
+                    kernel_name=kernel,
+                    cwd=str(Path.cwd()),
+                    progress_bar=False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    km=km,
+                )
+            except pm.PapermillExecutionError as exc:
+                raise ObservatoireError(
+                    f"Le carnet {source} a échoué à la cellule {exc.exec_count} : {exc.ename}: "
+                    f"{exc.evalue}\n  Le carnet exécuté jusqu'à l'erreur est conservé : {executed}"
+                ) from None
+        except BaseException:
+            _shutdown_kernel(km, now=True)
+            raise
+        _shutdown_kernel(km, now=False)
+        _profile_cells(done, handed)
+    from nbconvert import HTMLExporter
+
     exporter = HTMLExporter(template_name="lab")
     html, _ = exporter.from_filename(str(executed))
     atomic_write_bytes(OUTPUT_DIR / f"{name}.html", html.encode("utf-8"))
     print(f"  Carnet exécuté : {executed} et {OUTPUT_DIR / f'{name}.html'}")
     return executed
+
+
+def _start_kernel(kernel: str, runtime: Path) -> Any:
+    """Start the project's kernel (connection file and sockets in ``runtime``) in the current
+    folder; returns its manager without waiting for it to be ready (papermill waits)."""
+    from jupyter_core.utils import run_sync
+
+    manager = _kernel_manager_class(runtime / "noyau.json", _socket_prefix(runtime))
+    km = manager(kernel_name=kernel)
+    run_sync(km.start_kernel)(cwd=str(Path.cwd()))
+    return km
+
+
+def _shutdown_kernel(km: Any, *, now: bool) -> None:
+    """Stop the kernel: asked politely after a run (it writes what it must at exit), at once
+    after a failure or an interruption; the sandbox stops whatever is left either way."""
+    from jupyter_core.utils import run_sync
+
+    with contextlib.suppress(Exception):
+        if run_sync(km.is_alive)():
+            run_sync(km.shutdown_kernel)(now=now)
+
+
+def _profile_cells(nb: Any, handed: float) -> None:
+    """While profiling (core.profiling), the kernel's start (papermill handed the notebook →
+    first cell starts) and the cells' run (first start → last end), from papermill's times."""
+    from observatoire.core import profiling
+
+    profile = profiling.current()
+    if profile is None or not profile.active:
+        return
+    from datetime import datetime
+
+    def stamps(key: str) -> list[float]:
+        cells = (c.metadata.get("papermill", {}).get(key) for c in nb.cells)
+        return [datetime.fromisoformat(t).timestamp() for t in cells if t]
+
+    starts, ends = stamps("start_time"), stamps("end_time")
+    if starts and ends:
+        profile.add(t_kernel=min(starts) - handed, t_cells=max(ends) - min(starts))
 
 
 @contextlib.contextmanager
@@ -163,7 +218,12 @@ def _kernel_manager_class(connection_file: Path, socket_prefix: Path) -> type:
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
+    from observatoire.core.profiling import kernel_arguments
+
     class ProjectKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            return super().format_kernel_cmd(extra_arguments) + kernel_arguments()
+
         @default("connection_file")
         def _connection_file_default(self) -> str:
             return str(connection_file.resolve())
@@ -235,6 +295,7 @@ def write_note_notebook(name: str, title: str, text: str) -> Path:
     """``outputs/notebooks/<name>.ipynb`` and ``.html`` holding one French note instead of an
     executed analysis: what a stage writes when its input cannot support the analysis (the
     reason is the note), so that the stage's declared outputs exist and say why."""
+    skip_unused_grammars()
     import nbformat
     from nbconvert import HTMLExporter
 

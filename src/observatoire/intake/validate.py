@@ -18,6 +18,7 @@ import pandas as pd
 
 from observatoire.core.dispositifs import DISPOSITIFS, MAX_STAY_NIGHTS, NIGHT_STAYS
 from observatoire.core.formatting import french_number, french_percent
+from observatoire.core.imports import skip_unused_grammars
 from observatoire.core.schema import (
     AGGREGATE_MEASURES,
     AGGREGATE_PERIODS,
@@ -29,6 +30,10 @@ from observatoire.core.schema import (
     SEX_CODES,
     WEATHER_ALERTS,
 )
+
+# great-expectations is imported where a suite is built or run; jsonschema, which it imports,
+# then does without a grammar no suite uses (core.imports).
+skip_unused_grammars()
 
 __all__ = [
     "TableValidation",

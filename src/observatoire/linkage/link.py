@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -28,7 +29,6 @@ import pandas as pd
 from observatoire.core.schema import CONTACT_COLUMNS, PERSON_COLUMNS
 from observatoire.linkage.clustering import ClusteringResult, RecordFacts, cluster_records
 from observatoire.linkage.fallback import Fallback, ModelUnavailable, exact_pairs
-from observatoire.linkage.model import ScoredPairs, blocking_pair_counts, fit_and_score
 from observatoire.linkage.overrides import Overrides, OverridesApplied, OverridesError
 from observatoire.linkage.records import (
     IDENTIFIED,
@@ -46,6 +46,9 @@ from observatoire.linkage.safeguards import (
 )
 from observatoire.linkage.settings import LinkageSettings
 from observatoire.linkage.street_work import chain_street_records
+
+if TYPE_CHECKING:
+    from observatoire.linkage.model import ScoredPairs
 
 
 @dataclass
@@ -159,6 +162,10 @@ def link_records(
 
     ``columns`` names the partner's column of each (partner, canonical field), for the
     warnings of :mod:`observatoire.linkage.safeguards`."""
+    # The probabilistic model (splink) is loaded here, where a linkage runs: the stages that
+    # only read a linkage's result (linkage_imputations) do not pay for it.
+    from observatoire.linkage.model import blocking_pair_counts, fit_and_score
+
     settings = settings or LinkageSettings()
     overrides = overrides or Overrides()
     checks = settings.identity_checks

@@ -16,10 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
-from statsmodels.tsa.seasonal import DecomposeResult
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import ReportSettings
@@ -42,6 +41,9 @@ from observatoire.models import not_computed as not_computed_reasons
 from observatoire.models.forecast import WinterForecast, WinterOutlook
 from observatoire.models.inference import OccupancyModel, PairedRateRatio
 from observatoire.models.trends import MonthlyModelResult, SeriesModel, TrendResult
+
+if TYPE_CHECKING:
+    from statsmodels.tsa.seasonal import DecomposeResult
 
 __all__ = [
     "AlternativeRecord",

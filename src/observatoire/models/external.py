@@ -30,10 +30,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from statsmodels.tsa.seasonal import DecomposeResult
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import ReportSettings
@@ -45,6 +44,9 @@ from observatoire.models import not_computed as reasons
 from observatoire.models.contract import ForecastRecord, MonthlyRecord, TrendRecord
 from observatoire.models.forecast import WinterOutlook
 from observatoire.models.trends import MonthlyModelResult, TrendResult
+
+if TYPE_CHECKING:
+    from statsmodels.tsa.seasonal import DecomposeResult
 
 __all__ = [
     "MONTH_COLUMNS",

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize, stats
 
 from observatoire.core.formatting import NNBSP, french_number, french_percent
@@ -267,6 +266,8 @@ def fit_occupancy_model(
     and the month effects absorb the winter. Occupancy above 1 (extra beds not in the
     capacity sheet) is cut to 1 for the fit. Months without capacity are left out.
     """
+    import statsmodels.api as sm
+
     data = frame[["month", nights, capacity]].copy()
     data["month"] = pd.to_datetime(data["month"]).dt.to_period("M").dt.to_timestamp()
     data = data[data[capacity] > 0].sort_values("month").reset_index(drop=True)

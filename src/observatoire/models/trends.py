@@ -40,13 +40,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize, stats
-from statsmodels.tsa.seasonal import STL, DecomposeResult
 
 from observatoire.core.formatting import MOIS_NOMS, NNBSP, french_number, french_percent
 from observatoire.core.presence import in_year, periods_covered
@@ -57,6 +55,9 @@ from observatoire.models.inference import (
     paired_rate_ratio,
     serial_covariance,
 )
+
+if TYPE_CHECKING:
+    from statsmodels.tsa.seasonal import DecomposeResult
 
 __all__ = [
     "FAMILY_NB",
@@ -413,6 +414,8 @@ def fit_yearly_trend(counts: pd.Series, exclude: dict[int, str] | None = None) -
     no longer choose the model. Centring the year makes the intercept the log count at the
     mid-period and keeps the fit numerically stable.
     """
+    import statsmodels.api as sm
+
     series = pd.Series(counts, dtype=float)
     if series.isna().any():
         raise ValueError("counts contains missing values: a missing year cannot be a zero")
@@ -555,6 +558,8 @@ def _fit_negative_binomial(
     the module docstring). α and β are asymptotically orthogonal in the NB2 model, so the
     GLM's Wald covariance of β with α fixed is the right one.
     """
+    import statsmodels.api as sm
+
     y = endog.to_numpy(dtype=float)
     df_resid = len(y) - exog.shape[1]
     mu = mu_start
@@ -601,6 +606,8 @@ def _fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _Co
     One code path for :func:`fit_monthly_model`, :func:`coverage_simulation` and the
     forecasts, so the simulations test exactly the published method, selection included.
     """
+    import statsmodels.api as sm
+
     y = endog.to_numpy(dtype=float)
     poisson = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit()
     mu_p = poisson.fittedvalues.to_numpy()
@@ -911,6 +918,8 @@ def stl(df: pd.DataFrame, value: str, period: int = 12, robust: bool = True) -> 
         raise ValueError(f"STL needs at least {2 * period} months")
     series.index = full
     series.name = value
+    from statsmodels.tsa.seasonal import STL
+
     return STL(series, period=period, robust=robust).fit()
 
 

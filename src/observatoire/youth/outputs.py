@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,11 @@ import pandas as pd
 from observatoire.core.person_level import NO_PERSONS_REASON, has_persons
 from observatoire.core.storage import write_csv, write_json, write_parquet
 from observatoire.youth.cohort import ADULTS, YOUTH, StudyParams, build_cohort
-from observatoire.youth.study import StudyResults
+
+# The study and its models load where it runs: the youth stage's own process only checks
+# that a cohort exists before handing over to the notebook.
+if TYPE_CHECKING:
+    from observatoire.youth.study import StudyResults
 
 __all__ = ["person_types", "summary", "write_results"]
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import DISPOSITIFS, SHELTER, STREET_WORK
@@ -675,6 +674,8 @@ def youth_flows(
     Counted as the annual report counts them: persons present in the year (presence rule),
     aged 18–25 at their first known age of the year, among every person of the year (the
     network count), so that the report year's figures are the annual report's."""
+    import statsmodels.api as sm
+
     years = sorted(int(y) for y in contacts["year"].unique() if y <= study.year)
     coverage = coverage_of(contacts, coverage)
     rows = []

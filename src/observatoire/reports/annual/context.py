@@ -19,6 +19,7 @@ import pandas as pd
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.coverage import Coverage, read_coverage
+from observatoire.core.formatting import MOIS_ABREGES, french_number
 from observatoire.disclosure.ledger import PublishedCell, published_texts, read_ledger, read_state
 from observatoire.disclosure.publication import Tables, has_person_data, restore_published
 from observatoire.disclosure.suppression import Publication
@@ -30,7 +31,6 @@ from observatoire.indicators.contract import (
 )
 from observatoire.intake.mapping import PartnerMapping, load_partners
 from observatoire.models.contract import TRENDS_FILE, read_trends
-from observatoire.reports import charts
 from observatoire.reports.common import code_version
 
 __all__ = [
@@ -57,12 +57,12 @@ __all__ = [
     "read_json",
 ]
 
-MONTHS_FR = list(charts.MOIS_ABREGES)
+MONTHS_FR = list(MOIS_ABREGES)
 LINKAGE_DIR = PATHS.linkage
 
 
 def fr_num(x: float | int | None, decimals: int = 0) -> str:
-    return charts.french_number(x, decimals)
+    return french_number(x, decimals)
 
 
 def read_json(path: Path) -> Any:

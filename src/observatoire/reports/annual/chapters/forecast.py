@@ -11,10 +11,9 @@ from typing import Any
 
 import pandas as pd
 
+from observatoire.core.formatting import MOIS_NOMS, french_number
 from observatoire.core.formatting import french_fraction as fr_pct
-from observatoire.core.formatting import french_number
 from observatoire.models.not_computed import FORECAST
-from observatoire.reports import charts
 from observatoire.reports.annual.chapters.trends import not_computed_rows
 from observatoire.reports.annual.context import ReportData, fr_num
 
@@ -52,7 +51,7 @@ def _p(p: float | None) -> str:
 
 def _month(ym: str) -> str:
     stamp = pd.Timestamp(ym + "-01")
-    return f"{charts.MOIS_NOMS[stamp.month - 1]} {stamp.year}"
+    return f"{MOIS_NOMS[stamp.month - 1]} {stamp.year}"
 
 
 def _backtest_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
@@ -169,7 +168,7 @@ def forecast_context(trend: dict[str, Any]) -> dict[str, Any] | None:
     origin = pd.Timestamp(f["origin"] + "-01")
     return {
         "winter": f["winter"].replace("-", "–"),
-        "origin": f"fin {charts.MOIS_NOMS[origin.month - 1]} {origin.year}",
+        "origin": f"fin {MOIS_NOMS[origin.month - 1]} {origin.year}",
         "method": f["method"],
         "family": model["family"],
         "model_label": model["label"],

@@ -1,0 +1,290 @@
+"""Benchmark: a cold `dvc repro` and a no-op one, stage by stage, start-up against work.
+
+    python bench/pipeline_stages.py                  # → bench/results/pipeline_stages.json
+    python bench/pipeline_stages.py --scale 10       # → bench/results/pipeline_stages_x10.json
+    python bench/pipeline_stages.py --repetitions 3  # each figure: the minimum of 3 cold runs
+
+Runs in a fresh copy of the project (the analyst's outputs are untouched; the environment is
+the installed one, its setup excluded), with ``OBSERVATOIRE_PROFIL`` set: every stage's CLI, and
+a notebook stage's kernel, append one JSON line to a profile file (``observatoire.core.profiling``).
+For each stage of the cold run:
+
+- ``wall_s``: its process, creation to exit (what DVC waits for, without DVC's own work);
+- ``startup_s``: interpreter and the CLI's imports (``t_start_to_main``), the stage's imports
+  (``t_imports``), and for a notebook the kernel's start (``t_kernel``) and the notebook's imports
+  in the kernel (``t_kernel_imports``);
+- ``work_s``: ``wall_s - startup_s``;
+- ``peak_rss_mb``: the larger of the stage process's and its kernel's peak resident memory.
+
+``dvc_s`` is what the cold run spent outside the stages (DVC hashing, caching, checking). The
+no-op run reruns only ``key_fingerprint`` (``always_changed``). The previous file at the same
+path is read first: a stage (or a total) slower by more than ``--seuil`` (default 1.25×, and by
+0.5 s at least) is printed as a regression; the exit code stays 0 (a shared machine is noisy:
+rerun before believing it). Timings are wall clock: compare ratios measured on the same
+machine, back to back. Targets (issue 21, 2 cores): cold ≤ 120 s for the whole pipeline,
+no-op ≤ 3 s; at 10× the sample, cold ≤ 360 s and peak memory ≤ 6 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+COPIED = ("dvc.yaml", "params", "publications", "notebooks", "src")
+TARGETS = {
+    1: {"cold_s": 120, "noop_s": 3},
+    10: {"cold_s": 360, "peak_rss_mb": 6144},
+}
+MIN_REGRESSION_S = 0.5
+STAGE_FIELDS = (
+    "wall_s",
+    "startup_s",
+    "work_s",
+    "t_start_to_main",
+    "t_imports",
+    "t_kernel",
+    "t_kernel_imports",
+    "t_cells",
+    "peak_rss_mb",
+)
+
+
+def _copy_project(source: Path, work: Path, scale: float, env: dict[str, str]) -> None:
+    work.mkdir()
+    for name in COPIED:
+        src = source / name
+        if src.is_dir():
+            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, work / name)
+    if scale != 1:
+        params = work / "params/pipeline.yaml"
+        text, n = re.subn(
+            r"(?m)^(sample:\n(?:[ #].*\n)*?  scale:) *[0-9.]+",
+            rf"\g<1> {scale}",
+            params.read_text(encoding="utf-8"),
+        )
+        if n != 1:
+            sys.exit("échelle : clé sample.scale introuvable dans params/pipeline.yaml")
+        params.write_text(text, encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    subprocess.run([str(BIN / "dvc"), "init", "-q"], cwd=work, check=True, env=env)
+    subprocess.run([str(BIN / "dvc"), "config", "core.analytics", "false"], cwd=work, env=env)
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if run.returncode != 0:
+        sys.exit(f"échec de {' '.join(cmd)} :\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    return elapsed
+
+
+def _read_profile(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def stages_of(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per stage, in the order they ran: the fields of ``STAGE_FIELDS`` from the CLI's and the
+    kernels' lines of one run."""
+    kernels: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r["process"] == "kernel":
+            kernels.setdefault(r["stage"], []).append(r)
+    out: dict[str, dict[str, float]] = {}
+    for r in sorted((r for r in records if r["process"] == "stage"), key=lambda r: r["created"]):
+        ks = kernels.get(r["stage"], [])
+        kernel_imports = sum(k["t_imports"] for k in ks)
+        wall = r["ended"] - r["created"]
+        startup = r["t_start_to_main"] + r["t_imports"] + r.get("t_kernel", 0.0) + kernel_imports
+        out[r["stage"]] = {
+            "wall_s": wall,
+            "startup_s": startup,
+            "work_s": wall - startup,
+            "t_start_to_main": r["t_start_to_main"],
+            "t_imports": r["t_imports"],
+            "t_kernel": r.get("t_kernel", 0.0),
+            "t_kernel_imports": kernel_imports,
+            "t_cells": r.get("t_cells", 0.0),
+            "peak_rss_mb": max([r["peak_rss_mb"]] + [k["peak_rss_mb"] for k in ks]),
+        }
+    return out
+
+
+def _minimum(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Field by field, the minimum over repetitions (the least disturbed measure)."""
+    names = list(runs[0])
+    return {s: {f: min(run[s][f] for run in runs if s in run) for f in STAGE_FIELDS} for s in names}
+
+
+def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def run_benchmark(source: Path, scale: float, repetitions: int) -> dict[str, Any]:
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    env.setdefault("OBSERVATOIRE_CLE", secrets.token_hex(32))  # throwaway: publishes nothing
+    colds, stage_runs, noops = [], [], []
+    with tempfile.TemporaryDirectory(prefix="obs-bench-") as tmp:
+        work = Path(tmp) / "projet"
+        env["PYTHONPATH"] = str(work / "src")  # the copy's code, not the installed one's
+        _copy_project(source, work, scale, env)
+        dvc = str(BIN / "dvc")
+        for rep in range(repetitions):
+            profile = Path(tmp) / f"profil-froid-{rep}.jsonl"
+            env["OBSERVATOIRE_PROFIL"] = str(profile)
+            cmd = [dvc, "repro"] + (["-f"] if rep else [])
+            print(f"Exécution froide {rep + 1}/{repetitions} ({' '.join(cmd[1:])})…", flush=True)
+            colds.append(_timed(cmd, work, env))
+            stage_runs.append(stages_of(_read_profile(profile)))
+            profile = Path(tmp) / f"profil-vide-{rep}.jsonl"
+            env["OBSERVATOIRE_PROFIL"] = str(profile)
+            noops.append(_timed([dvc, "repro"], work, env))
+        peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        rows_file = work / "outputs/metrics/rows.json"
+        rows = json.loads(rows_file.read_text())["rows_read"] if rows_file.exists() else None
+    stages = _minimum(stage_runs)
+    in_stages = [sum(s["wall_s"] for s in run.values()) for run in stage_runs]
+    cold = min(colds)
+    return {
+        "format": "observatoire-bench-stages/1",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _commit(source),
+        "scale": scale,
+        "repetitions": repetitions,
+        "rows_read": rows,
+        "cold": _rounded(
+            {
+                "total_s": cold,
+                "stages_s": min(in_stages),
+                "dvc_s": min(c - s for c, s in zip(colds, in_stages, strict=True)),
+                "startup_s": sum(s["startup_s"] for s in stages.values()),
+                "work_s": sum(s["work_s"] for s in stages.values()),
+                "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
+                "peak_rss_any_process_mb": peak_children,
+                "all_s": colds,
+            }
+        ),
+        "noop": _rounded({"total_s": min(noops), "all_s": noops}),
+        "stages": {name: _rounded(s) for name, s in stages.items()},
+        "targets": TARGETS.get(int(scale), {}),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_1min_at_end": round(os.getloadavg()[0], 2),
+        },
+    }
+
+
+def _commit(source: Path) -> str | None:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=source, capture_output=True, text=True).stdout
+
+    sha = git("rev-parse", "--short", "HEAD").strip()
+    dirty = git("status", "--porcelain", "--", *COPIED).strip()
+    return f"{sha}+modifications" if sha and dirty else sha or None
+
+
+def _fr(x: float, digits: int = 1) -> str:
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def regressions(old: dict[str, Any], new: dict[str, Any], ratio: float) -> list[str]:
+    """French lines for what got slower by more than ``ratio`` (and MIN_REGRESSION_S)."""
+    found = []
+
+    def check(label: str, before: float | None, after: float | None) -> None:
+        if not before or after is None:
+            return
+        if after > before * ratio and after - before >= MIN_REGRESSION_S:
+            found.append(
+                f"  {label} : {_fr(before)} s → {_fr(after)} s (×{_fr(after / before, 2)})"
+            )
+
+    check("exécution froide, total", old["cold"]["total_s"], new["cold"]["total_s"])
+    check("exécution sans changement, total", old["noop"]["total_s"], new["noop"]["total_s"])
+    for name, s in new["stages"].items():
+        before = old.get("stages", {}).get(name)
+        if before is None:
+            continue
+        check(f"{name}, durée", before["wall_s"], s["wall_s"])
+        check(f"{name}, démarrage", before["startup_s"], s["startup_s"])
+        check(f"{name}, travail", before["work_s"], s["work_s"])
+    return found
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [
+        f"{'étape':<26}{'durée':>8}{'démarr.':>9}{'travail':>9}{'import':>8}{'noyau':>8}"
+        f"{'imp.noy.':>9}{'mém. Mo':>9}"
+    ]
+    for name, s in result["stages"].items():
+        lines.append(
+            f"{name:<26}{_fr(s['wall_s']):>8}{_fr(s['startup_s']):>9}{_fr(s['work_s']):>9}"
+            f"{_fr(s['t_start_to_main'] + s['t_imports']):>8}{_fr(s['t_kernel']):>8}"
+            f"{_fr(s['t_kernel_imports']):>9}{_fr(s['peak_rss_mb'], 0):>9}"
+        )
+    c = result["cold"]
+    lines.append(
+        f"Froid : {_fr(c['total_s'])} s dont étapes {_fr(c['stages_s'])} s (démarrage "
+        f"{_fr(c['startup_s'])} s, travail {_fr(c['work_s'])} s), DVC {_fr(c['dvc_s'])} s ; "
+        f"mémoire de pointe {_fr(c['peak_rss_mb'], 0)} Mo. Sans changement : "
+        f"{_fr(result['noop']['total_s'])} s."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="échelle de l'échantillon")
+    parser.add_argument("--repetitions", type=int, default=1, help="exécutions froides (minimum)")
+    parser.add_argument("--seuil", type=float, default=1.25, help="ratio signalé comme régression")
+    parser.add_argument(
+        "--source", type=Path, default=ROOT, help="projet mesuré (défaut : ce dépôt)"
+    )
+    parser.add_argument("--sortie", type=Path, default=None, help="fichier de résultats (JSON)")
+    args = parser.parse_args(argv)
+    suffix = "" if args.scale == 1 else f"_x{args.scale:g}"
+    out = args.sortie or ROOT / f"bench/results/pipeline_stages{suffix}.json"
+    previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else None
+    result = run_benchmark(args.source.resolve(), args.scale, args.repetitions)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table(result))
+    print(f"Résultats : {out}")
+    if previous is not None:
+        found = regressions(previous, result, args.seuil)
+        if found:
+            print(
+                f"Régressions par rapport à la mesure précédente ({previous.get('date')}, "
+                f"commit {previous.get('commit')}) au-delà de ×{_fr(args.seuil, 2)} :"
+            )
+            print("\n".join(found))
+        else:
+            print(
+                f"Aucune régression au-delà de ×{_fr(args.seuil, 2)} (mesure précédente "
+                f"{previous.get('date')})."
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
