@@ -22,7 +22,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("cli_echantillon")
     shutil.copytree(ROOT / "params", base / "params")
     params = yaml.safe_load((base / "params/pipeline.yaml").read_text(encoding="utf-8"))
-    params["sample"]["scale"] = 0.1
+    params["sample"]["scale"] = 0.04  # as small as ingest is sure to succeed (test_faults)
     (base / "params/pipeline.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
     )
