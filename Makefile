@@ -32,9 +32,14 @@ run: setup
 	$(BIN)/dvc repro
 	@$(BIN)/observatoire summary
 
-## make test: the whole test suite (unit, ground truth, end-to-end on a reduced sample)
+## make test: the whole test suite (unit, ground truth, end-to-end on a reduced sample), on 2 processes
+# pytest-xdist: a test module runs whole on one process (--dist loadscope), so a module's fixtures
+# (the end-to-end `dvc repro`, a generated sample) are built once, and the modules in collection
+# order, the end-to-end ones first (tests/conftest.py); every test that writes works in its own
+# temporary copy of the project. `make test TEST_WORKERS=0`: one process, as before.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 ## make lint: ruff (style, imports, bugs) on src, tests and bench
 lint: setup

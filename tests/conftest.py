@@ -27,3 +27,17 @@ def partners():
     from observatoire.intake.mapping import load_partners
 
     return load_partners(ROOT / "params/partners", ROOT / "params/codes")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of end-to-end runs (``e2e``: a whole ``dvc repro``) first, the most e2e first,
+    each module's tests kept together and in their order: with ``make test`` on two processes
+    (``--dist loadscope --no-loadscope-reorder``) the longest modules start at once and the
+    short ones fill in around them, so both processes finish together."""
+    total: dict[Path, int] = {}
+    e2e: dict[Path, int] = {}
+    for item in items:
+        total[item.path] = total.get(item.path, 0) + 1
+        if item.get_closest_marker("e2e") is not None:
+            e2e[item.path] = e2e.get(item.path, 0) + 1
+    items.sort(key=lambda item: -e2e.get(item.path, 0) / total[item.path])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -14,17 +15,28 @@ from observatoire.config.settings import load_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project folder with the real params and mappings and a tiny synthetic sample."""
-    shutil.copytree(ROOT / "params", tmp_path / "params")
-    params = yaml.safe_load((tmp_path / "params/pipeline.yaml").read_text(encoding="utf-8"))
-    params["sample"]["scale"] = 0.1
-    (tmp_path / "params/pipeline.yaml").write_text(
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real params and mappings and a tiny synthetic sample, generated once per module (the
+    generator is deterministic): each test works on its own copy (:func:`project`)."""
+    base = tmp_path_factory.mktemp("cli_echantillon")
+    shutil.copytree(ROOT / "params", base / "params")
+    params = yaml.safe_load((base / "params/pipeline.yaml").read_text(encoding="utf-8"))
+    params["sample"]["scale"] = 0.04  # as small as ingest is sure to succeed (test_faults)
+    (base / "params/pipeline.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
     )
+    with contextlib.chdir(base):
+        assert main(["generate-sample"]) == 0
+    return base
+
+
+@pytest.fixture
+def project(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder of its own with the real params and mappings and a tiny synthetic
+    sample (a copy of :func:`generated`: a test may break it)."""
+    shutil.copytree(generated, tmp_path, dirs_exist_ok=True)
     monkeypatch.chdir(tmp_path)
-    assert main(["generate-sample"]) == 0
     return tmp_path
 
 

@@ -28,7 +28,8 @@ YEAR = NETWORK.year
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> NetworkRun:
-    result = run_network(NETWORK, tmp_path_factory.mktemp("petit_reseau"))
+    # timeout: a hang guard (a loaded machine running make test's two processes is slow)
+    result = run_network(NETWORK, tmp_path_factory.mktemp("petit_reseau"), timeout=3600)
     assert result.returncode == 0, (
         f"dvc repro a échoué à l'étape {result.failed_stage} :\n{result.log[-3000:]}"
     )

@@ -300,18 +300,19 @@ def test_monthly_model_handles_missing_months_and_validates():
 
 
 def test_monthly_ci_coverage_simulation():
-    """95 % CI of the annual rate ratio covers the truth in 93–97 % of 600 replications.
+    """95 % CI of the annual rate ratio covers the truth in 92–98 % of 300 replications.
 
-    Poisson data (60 months, +6 %/year, planted seasonality): an NB refit roughly doubles
-    the cost per series, too slow for hundreds of replications in a unit test. The whole
-    function still runs, including the overdispersion decision, which switches ~2 % of the
-    series to the NB model. Seeded; ~9 s on an idle laptop core. Monte Carlo standard error
-    of the coverage: sqrt(0.95 × 0.05 / 600) ≈ 0.9 point.
+    Poisson data (60 months, +6 %/year, planted seasonality), through the published
+    :func:`fit_monthly_model` itself: an NB refit roughly doubles the cost per series, too slow
+    for hundreds of replications in a unit test. The whole function still runs, including the
+    overdispersion decision, which switches ~2 % of the series to the NB model. Seeded. Monte
+    Carlo standard error of the coverage: sqrt(0.95 × 0.05 / 300) ≈ 1.3 point, hence the window;
+    the 1 000-replication runs with the 93–97 % target are ``bench/trends_coverage.py``.
     """
     rng = np.random.default_rng(2024)
     true_rr = 1.06
     mean = _monthly_mean(150, true_rr)
-    reps = 600
+    reps = 300
     covered = 0
     for _ in range(reps):
         df = pd.DataFrame({"month": MONTHS, "n": rng.poisson(mean)})
@@ -319,7 +320,7 @@ def test_monthly_ci_coverage_simulation():
         covered += res.ci_low <= true_rr <= res.ci_high
     coverage = covered / reps
     print(f"couverture empirique de l'IC à 95 % : {coverage:.4f} ({covered}/{reps})")
-    assert 0.93 <= coverage <= 0.97
+    assert 0.92 <= coverage <= 0.98
 
 
 # --------------------------------------------------------------------------------------------

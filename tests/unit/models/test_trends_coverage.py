@@ -28,38 +28,47 @@ MONTHS = pd.date_range("2020-01-01", periods=60, freq="MS")
 # --------------------------------------------------------------------------------------------
 
 
+# 300 seeded series per case keep `make test` short; the 1 000-series runs, with the 93–97 %
+# target, are `python bench/trends_coverage.py` (bench/results/trends_coverage.json: 95.8 % and
+# 96.7 %). At 300 the Monte Carlo standard error is ≈ 1.2 point, hence the 92–98 % window here.
+COVERAGE_REPLICATIONS = 300
+
+
 def test_coverage_poisson_series():
-    """60 months, level 100, RR 1.06, planted seasonality, Poisson counts: 1 000 series.
+    """60 months, level 100, RR 1.06, planted seasonality, Poisson counts: 300 series.
 
     The whole estimation runs, overdispersion decision included (≈ 3 % of Poisson series are
-    refitted as NB at the 5 % level). Monte Carlo standard error ≈ 0.7 point.
+    refitted as NB at the 5 % level).
     """
-    res = coverage_simulation(replications=1000, alpha=0.0, seed=20240601)
+    reps = COVERAGE_REPLICATIONS
+    res = coverage_simulation(replications=reps, alpha=0.0, seed=20240601)
     print(f"couverture Poisson : {res.coverage:.3f} ({res.covered}/{res.replications})")
-    assert res.replications == 1000 and res.case == FAMILY_POISSON
-    assert 0.93 <= res.coverage <= 0.97
-    assert res.families[FAMILY_POISSON] >= 900  # the NB switch is a rare false alarm
-    assert sum(res.families.values()) == 1000
+    assert res.replications == reps and res.case == FAMILY_POISSON
+    assert 0.92 <= res.coverage <= 0.98
+    assert res.families[FAMILY_POISSON] >= 0.9 * reps  # the NB switch is a rare false alarm
+    assert sum(res.families.values()) == reps
 
 
 def test_coverage_negative_binomial_series():
     """Same design with NB2 counts, α = 0.05 (variance ≈ 6 × the mean at level 100).
 
     Maximum-likelihood α̂ is biased down with 13 coefficients on 60 months (mean ≈ 0.037,
-    coverage ≈ 92 %); Breslow's moment α̂ must be close to unbiased and keep ~95 %.
+    coverage ≈ 92 %); Breslow's moment α̂ must be close to unbiased and keep ~95 %. The mean of
+    300 α̂ (standard error ≈ 0.001) still tells the two apart.
     """
-    res = coverage_simulation(replications=1000, alpha=0.05, seed=20240601)
+    reps = COVERAGE_REPLICATIONS
+    res = coverage_simulation(replications=reps, alpha=0.05, seed=20240601)
     print(
         f"couverture binomiale négative : {res.coverage:.3f} ({res.covered}/{res.replications})"
         f", alpha moyen estimé {res.mean_alpha_hat:.4f}"
     )
     assert res.case == FAMILY_NB
-    assert res.families == {FAMILY_NB: 1000}  # strongly overdispersed: always detected
-    assert 0.93 <= res.coverage <= 0.97
+    assert res.families == {FAMILY_NB: reps}  # strongly overdispersed: always detected
+    assert 0.92 <= res.coverage <= 0.98
     assert 0.045 <= res.mean_alpha_hat <= 0.055
-    assert res.mc_se == pytest.approx(math.sqrt(res.coverage * (1 - res.coverage) / 1000))
+    assert res.mc_se == pytest.approx(math.sqrt(res.coverage * (1 - res.coverage) / reps))
     record = res.to_dict()
-    assert record["coverage"] == res.coverage and record["families"] == {FAMILY_NB: 1000}
+    assert record["coverage"] == res.coverage and record["families"] == {FAMILY_NB: reps}
 
 
 def test_coverage_simulation_is_seeded():
