@@ -71,14 +71,18 @@ def _function_runner(stage: str) -> Callable[[], None]:
     return lambda: target(settings)
 
 
-def profile(stage: str, repeat: int) -> dict[str, float]:
+def profile(stage: str, repeat: int, with_profile: bool = True) -> dict[str, float]:
     runner = _notebook_runner(NOTEBOOKS[stage]) if stage in NOTEBOOKS else _function_runner(stage)
     times, cpu = [], []
-    for _ in range(max(repeat - 1, 0)):
+    for _ in range(max(repeat - 1, 0) if with_profile else max(repeat, 1)):
         start, start_cpu = time.perf_counter(), time.process_time()
         runner()
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
+    if not with_profile:
+        best, best_cpu = min(times), min(cpu)
+        print(f"{stage}: travail {best:.2f} s, CPU {best_cpu:.2f} s", flush=True)
+        return {"wall_s": round(best, 3), "cpu_s": round(best_cpu, 3)}
     prof = cProfile.Profile()
     start, start_cpu = time.perf_counter(), time.process_time()
     prof.runcall(runner)
@@ -105,13 +109,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stages", nargs="*", help=f"parmi {', '.join(STAGES)} (toutes par défaut)")
     parser.add_argument("--repeat", type=int, default=1, help="runs timed without profiler + 1")
+    parser.add_argument(
+        "--sans-profil",
+        action="store_true",
+        help="timed runs only (cProfile inflates code "
+        "made of many small Python calls: confirm a hotspot's weight by the time without it)",
+    )
     parser.add_argument("--label", default="", help="key of this run in work.json")
     args = parser.parse_args()
     unknown = set(args.stages) - set(STAGES)
     if unknown:
         parser.error(f"étape inconnue : {', '.join(sorted(unknown))}")
     os.chdir(ROOT)
-    results = {stage: profile(stage, args.repeat) for stage in args.stages or STAGES}
+    results = {
+        stage: profile(stage, args.repeat, not args.sans_profil) for stage in args.stages or STAGES
+    }
     path = OUT / "work.json"
     previous = json.loads(path.read_text()) if path.is_file() else {}
     if args.label:
