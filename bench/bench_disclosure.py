@@ -19,6 +19,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -29,7 +30,7 @@ import pandas as pd
 from observatoire.disclosure import suppression
 from observatoire.disclosure.publication import publish
 from observatoire.disclosure.suppression import (
-    DEFAULT_TIME_LIMIT_S,
+    DEFAULT_BUDGET,
     SECONDARY,
     Constraint,
     CountTable,
@@ -114,7 +115,7 @@ def real_tables() -> dict[str, Any]:
     folder = max((ROOT / "outputs" / "indicators").iterdir())
     ind = json.loads((folder / "indicateurs.json").read_text(encoding="utf-8"))
     prev = json.loads((folder / "indicateurs_annee_precedente.json").read_text(encoding="utf-8"))
-    out: dict[str, Any] = {"year": int(ind["year"]), "time_limit_s": DEFAULT_TIME_LIMIT_S}
+    out: dict[str, Any] = {"year": int(ind["year"]), "budget": asdict(DEFAULT_BUDGET)}
     for method in METHODS:
         seconds, (_, pub, last) = best_of(lambda m=method: publish(ind, prev, K, method=m))
         out[method] = {

@@ -34,6 +34,7 @@ from observatoire.core.errors import ObservatoireError
 
 __all__ = [
     "Flows",
+    "DisclosureSearch",
     "Forecast",
     "IdentityChecks",
     "IngestSettings",
@@ -310,6 +311,21 @@ class LinkageImputationsSettings(Section):
 # --- report -----------------------------------------------------------------------------------
 
 
+class DisclosureSearch(Section):
+    """Work budget of the optimal secondary suppression (stage ``publication``), see
+    :class:`observatoire.disclosure.suppression.Budget`: counted in work so that the published
+    pattern is the same on every machine, whatever its load."""
+
+    nodes: Positive = 20
+    """HiGHS branch-and-bound nodes per solve (then the best protected pattern found)."""
+    solves: Positive = 50
+    """Solves per independent group of small cells (the first and the cut rounds)."""
+    safety_net_s: Annotated[float, Field(gt=0)] = 900.0
+    """Wall-clock safety net of one report's search, in seconds: a last resort that warns, keeps
+    the greedy pattern of the groups not finished and records it (the pattern then depends on the
+    machine); never meant to trip."""
+
+
 class Forecast(Section):
     """Next winter's shelter demand (stage ``trends``)."""
 
@@ -373,9 +389,8 @@ class ReportSettings(Section):
 
     year: Annotated[int, Field(ge=1990, le=2100)]
     disclosure_threshold: Annotated[int, Field(ge=1)] = 5
-    disclosure_time_limit_s: Annotated[float, Field(gt=0)] = 20.0
-    """Seconds the optimal secondary suppression may search, per year's pattern (then the best
-    protected pattern found, never worse than the greedy one)."""
+    disclosure_search: DisclosureSearch = DisclosureSearch()
+    """The optimal secondary suppression's work budget (deterministic: never seconds)."""
     min_persons_for_mean: Positive = 10
     organisation: str
     city: str

@@ -33,6 +33,15 @@ __all__ = [
 ]
 
 
+# What :func:`stay_end` reads: rows are selected on these columns only (selecting every column
+# of the contacts, many of them strings, is what costs).
+_STAY_COLUMNS = ("dispositif", "date_start", "date_end", "nights")
+
+
+def _stay_columns(contacts: pd.DataFrame) -> list[str]:
+    return [c for c in _STAY_COLUMNS if c in contacts.columns]
+
+
 def _day(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).astype("datetime64[ns]").dt.normalize()
 
@@ -63,7 +72,7 @@ def presence_span(contacts: pd.DataFrame) -> pd.DataFrame:
     last = first.copy()
     stay = contacts["dispositif"].isin(STAY_DISPOSITIFS)
     if stay.any():
-        end = stay_end(contacts[stay])
+        end = stay_end(contacts.loc[stay, _stay_columns(contacts)])
         last_night = (end - pd.Timedelta(days=1)).where(end > first[stay], first[stay])
         last.loc[stay] = last_night.where(end.notna())
     return pd.DataFrame({"first_day": first, "last_day": last}, index=contacts.index)
@@ -125,9 +134,13 @@ def periods_covered(contacts: pd.DataFrame, freq: str) -> pd.DataFrame:
     return out
 
 
-def last_presence_before(contacts: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
-    """Per person, the last day before ``day`` covered by one of their contacts (none: absent)."""
-    span = presence_span(contacts)
+def last_presence_before(
+    contacts: pd.DataFrame, day: pd.Timestamp, span: pd.DataFrame | None = None
+) -> pd.Series:
+    """Per person, the last day before ``day`` covered by one of their contacts (none: absent).
+
+    ``span``: :func:`presence_span` of ``contacts`` when already computed."""
+    span = presence_span(contacts) if span is None else span
     before = span["first_day"] < day
     last = span.loc[before, "last_day"].fillna(day).clip(upper=day - pd.Timedelta(days=1))
     return last.groupby(contacts.loc[before, "person_id"]).max()

@@ -35,7 +35,14 @@ from typing import Any
 import pandas as pd
 
 from observatoire.core.spreadsheet import write_safe_csv
-from observatoire.disclosure.suppression import Constraint, CountTable, Publication, protect
+from observatoire.disclosure.suppression import (
+    DEFAULT_BUDGET,
+    Budget,
+    Constraint,
+    CountTable,
+    Publication,
+    protect,
+)
 
 __all__ = [
     "BAROMETRE_FOLDER",
@@ -213,7 +220,9 @@ def _closing_constraints(
     return out
 
 
-def publish_barometre(barometer_dir: Path, year: int, k: int) -> Publication | None:
+def publish_barometre(
+    barometer_dir: Path, year: int, k: int, budget: Budget = DEFAULT_BUDGET
+) -> Publication | None:
     """Protect the barometer's counts, or None when the ``barometer`` stage wrote none."""
     counts = read_counts(barometer_dir)
     if counts is None or counts.empty:
@@ -221,7 +230,7 @@ def publish_barometre(barometer_dir: Path, year: int, k: int) -> Publication | N
     results = read_results(barometer_dir) or {}
     tables, constraints = build_barometre_tables(counts, year, results.get("closing"))
     extra, unprinted = unprinted_identities(tables, year)
-    return protect(tables, k, [*constraints, *extra], unprinted=unprinted)
+    return protect(tables, k, [*constraints, *extra], unprinted=unprinted, budget=budget)
 
 
 SUPPORT_ASKED = ("verbal_12m", "physical_12m", "threat_12m")

@@ -26,7 +26,14 @@ from typing import Any
 import pandas as pd
 
 from observatoire.core.spreadsheet import write_safe_csv
-from observatoire.disclosure.suppression import Constraint, CountTable, Publication, protect
+from observatoire.disclosure.suppression import (
+    DEFAULT_BUDGET,
+    Budget,
+    Constraint,
+    CountTable,
+    Publication,
+    protect,
+)
 from observatoire.field.street import (
     AGE_BANDS,
     ENSEMBLE,
@@ -299,7 +306,9 @@ def build_diagnosis_tables(
     return [t for t in tables if t is not None], constraints
 
 
-def publish_diagnosis(folder: Path, year: int, k: int) -> Publication | None:
+def publish_diagnosis(
+    folder: Path, year: int, k: int, budget: Budget = DEFAULT_BUDGET
+) -> Publication | None:
     """Protect the diagnosis' counts (primary and audited secondary suppression), or None when
     the ``street_diagnosis`` stage computed nothing for the year."""
     read = read_diagnosis(folder)
@@ -307,7 +316,7 @@ def publish_diagnosis(folder: Path, year: int, k: int) -> Publication | None:
         return None
     meta, frames = read
     tables, constraints = build_diagnosis_tables(meta, frames, year)
-    return protect(tables, k, constraints)
+    return protect(tables, k, constraints, budget=budget)
 
 
 NON_PERSON = {

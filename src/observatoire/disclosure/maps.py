@@ -24,7 +24,13 @@ import pandas as pd
 
 from observatoire.core.dispositifs import STREET_WORK
 from observatoire.core.spreadsheet import write_safe_csv
-from observatoire.disclosure.suppression import CountTable, Publication, protect
+from observatoire.disclosure.suppression import (
+    DEFAULT_BUDGET,
+    Budget,
+    CountTable,
+    Publication,
+    protect,
+)
 from observatoire.plans.settings import Plans
 
 __all__ = [
@@ -84,10 +90,12 @@ def build_zone_tables(contacts: pd.DataFrame, plans: Plans, year: int) -> list[C
     return tables
 
 
-def publish_zones(contacts: pd.DataFrame, plans: Plans, year: int, k: int) -> Publication:
+def publish_zones(
+    contacts: pd.DataFrame, plans: Plans, year: int, k: int, budget: Budget = DEFAULT_BUDGET
+) -> Publication:
     """Protect the zone counts (small zones masked; no identity links them to each other nor
     to the other reports' cells, so no secondary cell is needed)."""
-    return protect(build_zone_tables(contacts, plans, year), k)
+    return protect(build_zone_tables(contacts, plans, year), k, budget=budget)
 
 
 def write_zone_tables(pub: Publication, folder: Path) -> list[Path]:

@@ -26,7 +26,14 @@ from typing import Any
 import pandas as pd
 
 from observatoire.core.spreadsheet import write_safe_csv
-from observatoire.disclosure.suppression import Constraint, CountTable, Publication, protect
+from observatoire.disclosure.suppression import (
+    DEFAULT_BUDGET,
+    Budget,
+    Constraint,
+    CountTable,
+    Publication,
+    protect,
+)
 
 __all__ = [
     "MEASURES",
@@ -137,7 +144,9 @@ def _plan_year_label(entry: dict[str, Any], plan_year: int) -> str:
     return f"{plan_year - 1}-{plan_year}" if entry.get("season") == "hiver" else str(plan_year)
 
 
-def publish_plans(plans_dir: Path, year: int, k: int) -> Publication | None:
+def publish_plans(
+    plans_dir: Path, year: int, k: int, budget: Budget = DEFAULT_BUDGET
+) -> Publication | None:
     """Protect the plans' person counts (primary and audited secondary suppression), or None
     when the ``plans`` stage wrote nothing for the year or no plan had person-level data."""
     bilans = read_bilans(plans_dir)
@@ -146,7 +155,7 @@ def publish_plans(plans_dir: Path, year: int, k: int) -> Publication | None:
     tables, constraints = build_plan_tables(bilans, year)
     if not tables:
         return None
-    return protect(tables, k, constraints)
+    return protect(tables, k, constraints, budget=budget)
 
 
 def write_plan_tables(pub: Publication | None, plans_dir: Path, folder: Path) -> list[Path]:

@@ -28,7 +28,7 @@ from observatoire.core.schema import AGE_BANDS, EXIT_REASONS, NATIONALITY_GROUPS
 from observatoire.disclosure.aggregates import aggregate_tables
 from observatoire.disclosure.archive import released_previous
 from observatoire.disclosure.cells import Constraint, CountTable, Publication, protect
-from observatoire.disclosure.suppression import DEFAULT_TIME_LIMIT_S, restore
+from observatoire.disclosure.suppression import DEFAULT_BUDGET, Budget, restore
 from observatoire.indicators.counts import SEX_UNKNOWN_OR_X
 from observatoire.indicators.pathways import (
     COMBINATION_GROUPS,
@@ -953,7 +953,7 @@ def publish(
     k: int,
     *,
     method: str = "optimal",
-    time_limit: float | None = DEFAULT_TIME_LIMIT_S,
+    budget: Budget = DEFAULT_BUDGET,
     previous_method: str | None = None,
     released: pd.DataFrame | None = None,
     released_from: Path | None = None,
@@ -963,9 +963,9 @@ def publish(
 ) -> tuple[Tables, Publication, Publication | None]:
     """This year's tables protected against this year's *and* last year's publication.
 
-    ``method`` and ``time_limit`` choose the secondary suppression (see :func:`protect`: the
-    optimal pattern within ``time_limit`` seconds, the greedy one as fallback; the limit holds
-    for each year's pattern, so publishing may take twice as long).
+    ``method`` and ``budget`` choose the secondary suppression (see :func:`protect`: the
+    optimal pattern within a deterministic work budget, the greedy one as fallback; the budget
+    holds for each year's pattern).
     ``previous_method`` is the method last year's report was printed with (default: the same):
     last year's pattern is rebuilt, and it must be the one readers hold — the first report
     printed with the optimal method protects itself against a greedy last year.
@@ -986,7 +986,7 @@ def publish(
             guarded=prev_tables.guarded,
             keep=headline_keys(prev_tables),
             method=previous_method or method,
-            time_limit=time_limit,
+            budget=budget,
         )
         if released is not None:
             previous = released_previous(previous, released, released_from or Path("."))
@@ -1003,7 +1003,7 @@ def publish(
             guarded=tables.guarded,
             keep=headline_keys(tables),
             method=method,
-            time_limit=time_limit,
+            budget=budget,
         ),
         previous,
     )

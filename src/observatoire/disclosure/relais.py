@@ -35,7 +35,14 @@ import pandas as pd
 
 from observatoire.core.formatting import MOIS_ABREGES
 from observatoire.core.spreadsheet import write_safe_csv
-from observatoire.disclosure.suppression import Constraint, CountTable, Publication, protect
+from observatoire.disclosure.suppression import (
+    DEFAULT_BUDGET,
+    Budget,
+    Constraint,
+    CountTable,
+    Publication,
+    protect,
+)
 from observatoire.field.relays import (
     ACTIONS,
     BANDS,
@@ -318,7 +325,7 @@ def build_relays_tables(res: dict[str, Any]) -> tuple[list[CountTable], list[Con
     return tables, constraints
 
 
-def publish_relays(relays_dir: Path, k: int) -> Publication | None:
+def publish_relays(relays_dir: Path, k: int, budget: Budget = DEFAULT_BUDGET) -> Publication | None:
     """Protect the relays' counts, or None when the ``relays`` stage has not run or found no
     service sheet."""
     res = read_results(relays_dir)
@@ -327,7 +334,7 @@ def publish_relays(relays_dir: Path, k: int) -> Publication | None:
     tables, constraints = build_relays_tables(res)
     if not tables:
         return None
-    return protect(tables, k, constraints, keep=headline_keys(res))
+    return protect(tables, k, constraints, keep=headline_keys(res), budget=budget)
 
 
 def headline_keys(res: dict[str, Any]) -> set[str]:

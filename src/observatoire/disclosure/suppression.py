@@ -10,8 +10,9 @@ A small cell is *protected* when that interval still covers [1, k−1]: the read
 beyond « < k ». :func:`protect` hides further cells (secondary suppression) until every small cell
 is protected, or until no allowed suppression can widen its interval any more (see
 :func:`audit`, column ``inevitable``): by default the pattern that masks the fewest persons, a
-mixed-integer program solved by HiGHS within a time limit, the older greedy search kept as the
-fallback whenever it is not beaten.
+mixed-integer program solved by HiGHS within a deterministic work budget (:class:`Budget`: the
+pattern is a function of the inputs, never of the machine's load), the older greedy search kept
+as the fallback whenever it is not beaten.
 
 Cells are identified across the publication by a *quantity key*: the same key in two tables, or in
 last year's tables, is the same number and gets one status, so the pattern is consistent across
@@ -21,6 +22,7 @@ tables and across years (the Eurostat practice).
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -58,8 +60,41 @@ solved by HiGHS, the greedy pattern kept when it is not larger) or ``"greedy"`` 
 COSTS = ("persons", "cells")
 """What the optimal pattern minimises: ``"persons"`` masked (each hidden cell weighted by its
 count, the default) or ``"cells"`` masked."""
-DEFAULT_TIME_LIMIT_S = 20.0
-"""Seconds HiGHS may spend on the optimal pattern of one publication (see :func:`protect`)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The work the optimal search may do: counted in work, not in seconds.
+
+    A publication must be a function of its inputs and parameters (the same files on every
+    machine, under any load). A wall-clock limit breaks that: a loaded machine stops the search
+    earlier and publishes another pattern. The budget is therefore counted in HiGHS
+    branch-and-bound ``nodes`` per solve (HiGHS is deterministic with the same options and
+    model) and in ``solves`` per independent group (the first solve and the cut rounds of
+    :func:`_optimal_pattern`); a group that exhausts it keeps the best protected pattern found
+    within it, or its greedy pattern — the same on every machine.
+
+    ``safety_s`` is only a safety net against a run that would never end (None: none): wall
+    clock for the whole optimal search of one :func:`protect` call. Should it trip, the groups
+    not finished keep their greedy pattern (deterministic, protected), the search says so on
+    standard error in French and in :attr:`Search.unfinished` — the stage records it in the
+    publication's state — since the pattern then depends on the machine's speed.
+    """
+
+    nodes: int = 20
+    solves: int = 50
+    safety_s: float | None = 900.0
+
+    def __post_init__(self) -> None:
+        if self.nodes < 1 or self.solves < 1 or (self.safety_s is not None and self.safety_s < 0):
+            raise PublicationRefused(
+                f"Budget de recherche invalide : {self.nodes} nœuds, {self.solves} résolutions, "
+                f"filet de {self.safety_s} s (au moins 1 nœud et 1 résolution)."
+            )
+
+
+DEFAULT_BUDGET = Budget()
+"""The budget of :func:`protect` unless told (``report.disclosure_search`` in the params)."""
 WHOLE_AFTER = 3
 """Patterns that only the reader of whole numbers narrows before the optimal search makes the
 reader's tables whole in its program (see :func:`_optimal_pattern`)."""
@@ -72,8 +107,9 @@ __all__ = [
     "SECONDARY_LABEL",
     "UNPRINTED",
     "COSTS",
-    "DEFAULT_TIME_LIMIT_S",
+    "DEFAULT_BUDGET",
     "METHODS",
+    "Budget",
     "Constraint",
     "CountTable",
     "Publication",
@@ -141,10 +177,12 @@ class Search:
     were not beaten). The search runs by independent groups of small cells (``groups``, of
     which ``proven`` were solved to proven optimality, or proven to have nothing cheaper than
     their greedy pattern); ``solver`` says how it ended:
-    ``"optimal"`` (every group proven minimal), ``"time limit"`` (the best patterns found in
-    time), ``"no pattern"`` or ``"infeasible"`` (some group found nothing protected: its
-    greedy part was used; ``optimal_cells`` and ``optimal_persons`` are then None),
-    ``"not run"``.
+    ``"optimal"`` (every group proven minimal), ``"work limit"`` (the best patterns found
+    within the :class:`Budget`), ``"no pattern"`` or ``"infeasible"`` (some group found nothing
+    protected: its greedy part was used; ``optimal_cells`` and ``optimal_persons`` are then
+    None), ``"safety net"`` (the wall-clock safety net tripped: ``unfinished`` groups kept their
+    greedy part, and the pattern depends on the machine's speed), ``"not run"``. The
+    ``*_seconds`` are for the bench only: nothing the search decides depends on them.
     """
 
     requested: str
@@ -159,6 +197,7 @@ class Search:
     proven: int = 0
     master_solves: int = 0
     cuts: int = 0
+    unfinished: int = 0
     greedy_seconds: float = 0.0
     optimal_seconds: float = 0.0
 
@@ -238,7 +277,7 @@ def protect(
     unprinted: dict[str, float] | None = None,
     guarded: Iterable[str] = (),
     method: str = "optimal",
-    time_limit: float | None = DEFAULT_TIME_LIMIT_S,
+    budget: Budget = DEFAULT_BUDGET,
     cost: str = "persons",
 ) -> Publication:
     """Primary and audited secondary suppression over all ``tables`` of one year.
@@ -247,8 +286,9 @@ def protect(
 
     * ``"optimal"`` (default): the pattern that masks the fewest persons (``cost="persons"``)
       or cells (``cost="cells"``) while every small cell stays protected, found by a
-      mixed-integer program (see :func:`_optimal_pattern`) within ``time_limit`` seconds
-      (default :data:`DEFAULT_TIME_LIMIT_S`; None: no limit). The greedy pattern below is always
+      mixed-integer program (see :func:`_optimal_pattern`) within the work ``budget`` (HiGHS
+      nodes per solve, solves per group: :class:`Budget`; the same pattern on every machine
+      whatever its load). The greedy pattern below is always
       computed too, as the fallback: the optimal one is kept only when it is protected (checked
       by the same linear programs as :func:`audit`) and strictly cheaper, so the result never
       masks more than the greedy search. ``publication.search`` records which won.
@@ -373,7 +413,7 @@ def protect(
         greedy_seconds=time.perf_counter() - started,
     )
     if method == "optimal":
-        search = _optimise(publication, previous, eligible, best, greedy, search, time_limit)
+        search = _optimise(publication, previous, eligible, best, greedy, search, budget)
     publication.search = search
     return publication
 
@@ -506,21 +546,25 @@ def _optimise(
     best: _Attacker,
     greedy: set[str],
     search: Search,
-    time_limit: float | None,
+    budget: Budget,
 ) -> Search:
     """Put the optimal pattern in place of the greedy one where it is protected and cheaper.
 
     The small cells fall into independent groups: those linked by identities when every
     allowed cell is hidden (a component of ``best``). No cell of one group can narrow or
     widen a small cell of another, so each group gets its own program (solved in turn, the
-    smallest first, each with a fair share of the time left) and keeps, of its optimal and
+    smallest first, each within the same work ``budget``) and keeps, of its optimal and
     its greedy pattern, the cheaper — in the order of ``search.cost`` (persons then cells, or
     cells then persons); on a tie the greedy pattern stays. The whole pattern is then checked
     by the reader's linear programs (and, in the groups the optimum took, by the reader of whole
     numbers); should it fail, the greedy pattern is kept everywhere.
+
+    The wall-clock safety net (``budget.safety_s``) is checked between groups and handed to
+    HiGHS as its time limit: a group it stops, and every group after it, keep their greedy part,
+    and a French warning goes to standard error.
     """
     started = time.perf_counter()
-    deadline = None if time_limit is None else started + time_limit
+    deadline = None if budget.safety_s is None else started + budget.safety_s
     values = publication.values
     groups: dict[frozenset[str], list[tuple[str, tuple[float, float]]]] = {}
     for target, need in _requirements(publication, previous, best):
@@ -529,18 +573,27 @@ def _optimise(
     found: set[str] = set()
     improved: list[tuple[str, tuple[float, float]]] = []  # needs of groups the optimum took
     endings: list[str] = []
-    solves = cuts = proven = 0
-    for n, (keys, needs) in enumerate(sorted(groups.items(), key=lambda g: (len(g[0]), g[1]))):
-        share = None
-        if deadline is not None:
-            share = max(0.0, (deadline - time.perf_counter()) / (len(groups) - n))
+    solves = cuts = proven = unfinished = 0
+    for keys, needs in sorted(groups.items(), key=lambda g: (len(g[0]), g[1])):
         greedy_part = greedy & keys
-        pattern, solver, n_solves, n_cuts = _optimal_pattern(
-            publication, previous, eligible, best, needs, search.cost, share, greedy_part
-        )
+        if unfinished or (deadline is not None and time.perf_counter() >= deadline):
+            pattern, solver, n_solves, n_cuts = None, "safety net", 0, 0
+        else:
+            pattern, solver, n_solves, n_cuts = _optimal_pattern(
+                publication,
+                previous,
+                eligible,
+                best,
+                needs,
+                search.cost,
+                budget,
+                greedy_part,
+                deadline,
+            )
         solves, cuts = solves + n_solves, cuts + n_cuts
         endings.append(solver)
         proven += solver in ("optimal", "greedy optimal")
+        unfinished += solver == "safety net"
         if pattern is None:
             chosen |= greedy_part
             if solver == "greedy optimal":
@@ -560,7 +613,16 @@ def _optimise(
         ):
             chosen = greedy
     _apply(publication, eligible, chosen)
-    failed = [e for e in endings if e not in ("optimal", "greedy optimal", "time limit")]
+    if unfinished:
+        print(
+            f"Avertissement : la recherche du masquage optimal a dépassé son filet de sécurité "
+            f"({french_number(budget.safety_s)} s d'horloge) : {unfinished} groupe(s) de petites "
+            f"cases sur {len(groups)} gardent le masquage glouton (protégé, mais qui dépend de la "
+            "vitesse de la machine : deux exécutions peuvent différer). À faire : relancez sur "
+            "une machine moins chargée, ou réduisez report.disclosure_search.nodes.",
+            file=sys.stderr,
+        )
+    failed = [e for e in endings if e not in ("optimal", "greedy optimal", "work limit")]
     return Search(
         requested=search.requested,
         method="greedy" if chosen == greedy else "optimal",
@@ -569,11 +631,18 @@ def _optimise(
         greedy_persons=search.greedy_persons,
         optimal_cells=None if failed else len(found),
         optimal_persons=None if failed else sum(values[key] for key in found),
-        solver=failed[0] if failed else "optimal" if proven == len(groups) else "time limit",
+        solver="safety net"
+        if unfinished
+        else failed[0]
+        if failed
+        else "optimal"
+        if proven == len(groups)
+        else "work limit",
         groups=len(groups),
         proven=proven,
         master_solves=solves,
         cuts=cuts,
+        unfinished=unfinished,
         greedy_seconds=search.greedy_seconds,
         optimal_seconds=time.perf_counter() - started,
     )
@@ -656,8 +725,9 @@ def _optimal_pattern(
     best: _Attacker,
     needs: list[tuple[str, tuple[float, float]]],
     cost: str,
-    time_limit: float | None,
+    budget: Budget = DEFAULT_BUDGET,
     greedy: set[str] | None = None,
+    deadline: float | None = None,
 ) -> tuple[set[str] | None, str, int, int]:
     """The cheapest protected pattern: a mixed-integer program solved by HiGHS.
 
@@ -712,14 +782,20 @@ def _optimal_pattern(
     copies ``y`` are made integer (the exact model for that reader; slower — the copy of an
     inevitable cell whose widest interval has a fractional end stays continuous). The master
     with valid cuts is a relaxation of the whole-number model, so a solution that passes both
-    readers is optimal for it. The program is solved within ``time_limit`` seconds (all solves
-    together).
+    readers is optimal for it.
+
+    **Budget** (deterministic): each solve may explore ``budget.nodes`` branch-and-bound nodes
+    (HiGHS ``mip_max_nodes``; it then returns the best pattern it holds, or none), and the loop
+    may solve ``budget.solves`` times; beyond, the search ends ``"work limit"`` with no pattern
+    (the caller keeps the greedy one). A pattern found within the node limit is checked like any
+    other and kept only if it passes both readers. ``deadline`` (a :func:`time.perf_counter`
+    value) is the wall-clock safety net only: past it, or when HiGHS stops on it, the search
+    ends ``"safety net"`` with no pattern.
 
     Returns the pattern (None if none was found), how the search ended (``"optimal"``,
-    ``"greedy optimal"``, ``"time limit"``, ``"infeasible"``, ``"no pattern"``), the number of
-    solves and of cuts.
+    ``"greedy optimal"``, ``"work limit"``, ``"infeasible"``, ``"no pattern"``,
+    ``"safety net"``), the number of solves and of cuts.
     """
-    started = time.perf_counter()
     values = dict(previous.values) if previous is not None else {}
     values.update(publication.values)
     k = publication.k
@@ -799,11 +875,13 @@ def _optimal_pattern(
         ceiling = sum(objective[position[key]] for key in greedy if key in position) - step / 2
         add_row([(i, objective[i]) for i in range(n)], -math.inf, ceiling)
     while True:
-        options: dict[str, Any] = {"mip_rel_gap": 1e-7}
-        if time_limit is not None:
-            remaining = time_limit - (time.perf_counter() - started)
+        if solves >= budget.solves:
+            return None, "work limit", solves, len(cuts)
+        options: dict[str, Any] = {"mip_rel_gap": 1e-7, "node_limit": budget.nodes}
+        if deadline is not None:
+            remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                return None, "no pattern", solves, len(cuts)
+                return None, "safety net", solves, len(cuts)
             options["time_limit"] = remaining
         cut_rows = [[(position[key], 1.0) for key in sorted(cut)] for cut in cuts]
         n_rows = len(low) + len(cut_rows)
@@ -825,14 +903,16 @@ def _optimal_pattern(
             options=options,
         )
         solves += 1
+        if res.status == 1 and res.message.startswith("Time limit"):  # the safety net, not work
+            return None, "safety net", solves, len(cuts)
         if res.x is None:
             infeasible = "greedy optimal" if greedy is not None else "infeasible"
-            ended = {2: infeasible, 1: "no pattern"}.get(res.status, "no pattern")
+            ended = {2: infeasible}.get(res.status, "work limit" if res.status else "no pattern")
             return None, ended, solves, len(cuts)
         pattern = {key for key in candidates if res.x[position[key]] > 0.5}
         exposed = _exposed_by(publication, previous, eligible, pattern, needs, whole=True)
         if not exposed:
-            return pattern, "optimal" if res.status == 0 else "time limit", solves, len(cuts)
+            return pattern, "optimal" if res.status == 0 else "work limit", solves, len(cuts)
         if integrality is relaxed and set(exposed) - set(
             _exposed_by(publication, previous, eligible, pattern, needs)
         ):

@@ -35,7 +35,9 @@ from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.disclosure.publication import SHARED_WITH_YOUTH, count_table, restore_tables
 from observatoire.disclosure.publication import key as annual_key
 from observatoire.disclosure.suppression import (
+    DEFAULT_BUDGET,
     PUBLISHED,
+    Budget,
     Constraint,
     CountTable,
     Publication,
@@ -743,6 +745,7 @@ def publish_youth(
     frames: dict[str, pd.DataFrame],
     k: int,
     known: Publication | None = None,
+    budget: Budget = DEFAULT_BUDGET,
 ) -> YouthPublication:
     """Protect the youth report's tables and audit them; refuse a publication that fails.
 
@@ -760,6 +763,7 @@ def publish_youth(
         unprinted=tables.unprinted,
         guarded=tables.guarded,
         keep=tables.keep,
+        budget=budget,
     )
     checked = audit(pub, known)
     bad = checked[~checked["protected"] & ~checked["inevitable"]]

@@ -231,6 +231,7 @@ def report_families(
     combos = pathways.combinations(contacts, year)
     coverage = coverage_of(contacts, coverage)
     has_hf = bool((contacts["dispositif"] == HOUSING_FIRST).any())
+    profile = ind.person_profile(contacts, year)  # once for the three profile families
     return {
         "occupancy_monthly": (
             ind.monthly_occupancy(contacts, refusals, capacity, year, winter).to_dict(
@@ -239,9 +240,9 @@ def report_families(
             if capacity is not None
             else []
         ),
-        "nationality": ind.nationality_groups(contacts, year),
-        "age_sex_full": ind.age_sex_full(contacts, year).to_dict(orient="records"),
-        "unknown_shares": ind.unknown_shares(contacts, year),
+        "nationality": ind.nationality_groups(contacts, year, profile),
+        "age_sex_full": ind.age_sex_full(contacts, year, profile).to_dict(orient="records"),
+        "unknown_shares": ind.unknown_shares(contacts, year, profile),
         "flows": {
             **windows,
             "network": pathways.network_flows(contacts, year, **windows, coverage=coverage),

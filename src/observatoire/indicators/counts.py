@@ -132,7 +132,7 @@ def age_sex_table(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
     c = in_year(contacts, year).sort_values(["date_start", "source_file", "source_row"])
     known_age = c.dropna(subset=["age_at_contact"])
     first = known_age.groupby("person_id").first()
-    sex = c[c["sex"] != "INCONNU"].groupby("person_id")["sex"].agg(lambda s: s.mode().min())
+    sex = _most_frequent_known(c.set_index("person_id")["sex"])
     first["sex"] = sex.reindex(first.index).fillna("INCONNU")
     first["age_band"] = first["age_at_contact"].map(age_band)
     table = first.groupby(["age_band", "sex"]).size().rename("persons").reset_index()
@@ -144,7 +144,7 @@ def age_sex_table(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
 def sex_shares(contacts: pd.DataFrame, year: int) -> dict[str, int]:
     """Distinct persons of the year by sex (INCONNU kept, so the share of unknowns shows)."""
     c = in_year(contacts, year)
-    known = c[c["sex"] != "INCONNU"].groupby("person_id")["sex"].agg(lambda s: s.mode().min())
+    known = _most_frequent_known(c.set_index("person_id")["sex"])
     persons = pd.Index(c["person_id"].unique())
     sex = known.reindex(persons).fillna("INCONNU")
     return {k: int(v) for k, v in sex.value_counts().sort_index().items()}
@@ -353,7 +353,13 @@ SEX_UNKNOWN_OR_X = "inconnu/X"
 def _most_frequent_known(values: pd.Series, unknown: str = "INCONNU") -> pd.Series:
     """Per person, the most frequent known value (alphabetically first on a tie)."""
     known = values[values != unknown].dropna()
-    return known.groupby(level=0).agg(lambda s: s.mode().min())
+    pairs = pd.DataFrame({"person": known.index, "value": known.to_numpy()})
+    n = pairs.groupby(["person", "value"], sort=False).size().rename("n").reset_index()
+    # Per person: most contacts first, then the alphabetically first value (the mode's min).
+    n = n.sort_values(["person", "n", "value"], ascending=[True, False, True], kind="mergesort")
+    best = n.drop_duplicates("person")
+    index = pd.Index(best["person"].to_numpy(), name=values.index.name)
+    return pd.Series(best["value"].to_numpy(), index=index, name=values.name)
 
 
 def person_profile(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -372,23 +378,30 @@ def person_profile(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
     return out
 
 
-def nationality_groups(contacts: pd.DataFrame, year: int) -> dict[str, int]:
+def nationality_groups(
+    contacts: pd.DataFrame, year: int, profile: pd.DataFrame | None = None
+) -> dict[str, int]:
     """Distinct persons of the year by nationality group (BE, UE, HORS_UE, INCONNU).
 
     A person's group is the most frequent known one among their contacts of the year; a
     person is INCONNU only if no contact gives it. The four groups partition the persons.
+    ``profile``: :func:`person_profile` of ``contacts`` and ``year`` when already computed
+    (likewise in :func:`unknown_shares` and :func:`age_sex_full`).
     """
-    groups = person_profile(contacts, year)["nationality_group"].value_counts()
+    p = person_profile(contacts, year) if profile is None else profile
+    groups = p["nationality_group"].value_counts()
     return {g: int(groups.get(g, 0)) for g in NATIONALITY_GROUPS}
 
 
-def unknown_shares(contacts: pd.DataFrame, year: int) -> dict[str, Any]:
+def unknown_shares(
+    contacts: pd.DataFrame, year: int, profile: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """Persons of the year whose sex, age or nationality is unknown in every contact.
 
     Returns ``persons`` and, per field, ``{"unknown": n, "share": n / persons}`` (X is a known
     sex). Street-work contacts never carry a nationality, which weighs on its share.
     """
-    p = person_profile(contacts, year)
+    p = person_profile(contacts, year) if profile is None else profile
     n = len(p)
     unknown = {
         "sex": int((p["sex"] == "INCONNU").sum()),
@@ -401,14 +414,16 @@ def unknown_shares(contacts: pd.DataFrame, year: int) -> dict[str, Any]:
     return out
 
 
-def age_sex_full(contacts: pd.DataFrame, year: int) -> pd.DataFrame:
+def age_sex_full(
+    contacts: pd.DataFrame, year: int, profile: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The complete age × sex table: its cells partition the persons of the year.
 
     Rows are the age bands plus ``inconnu`` (no known age); columns M, F and ``inconnu/X``
     (unknown sex, and X, kept together so that no margin isolates a handful of persons). The
     disclosure engine relies on the grand total being :func:`distinct_persons`.
     """
-    p = person_profile(contacts, year)
+    p = person_profile(contacts, year) if profile is None else profile
     band = p["age_band"].fillna(UNKNOWN)
     sex = p["sex"].where(p["sex"].isin(["M", "F"]), SEX_UNKNOWN_OR_X)
     bands = [b for b, _, _ in AGE_BANDS] + [UNKNOWN]

@@ -67,6 +67,18 @@ def stay_spans(
     ).reset_index(drop=True)
 
 
+# The columns :func:`presence_days` reads (through :func:`stay_spans`): it selects rows of these
+# only, not of every column of the contacts.
+_PRESENCE_COLUMNS = (
+    "person_id",
+    "dispositif",
+    "date_start",
+    "date_end",
+    "nights",
+    "exit_reason",
+)
+
+
 def _expand(person: np.ndarray, disp: np.ndarray, first: pd.Series, n: np.ndarray) -> pd.DataFrame:
     n = np.clip(n, 0, None).astype("int64")
     offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
@@ -85,8 +97,11 @@ def presence_days(
     A stay counts each of its nights (the evening's date; a stay entered and left the same day
     counts that day; a running stay counts to ``last_day``); a visit counts its day.
     """
+    columns = [c for c in _PRESENCE_COLUMNS if c in contacts.columns]
     if dispositifs is not None:
-        contacts = contacts[contacts["dispositif"].isin(list(dispositifs))]
+        contacts = contacts.loc[contacts["dispositif"].isin(list(dispositifs)), columns]
+    else:
+        contacts = contacts[columns]
     stay = contacts["dispositif"].isin(STAY_DISPOSITIFS)
     spans = stay_spans(contacts[stay])
     last_night = (spans["end"] - pd.Timedelta(days=1)).where(spans["end"] > spans["start"])

@@ -58,8 +58,7 @@ def flow_status(
     )
     first_in = span.loc[covers, "first_day"].clip(lower=start)
     active = first_in.groupby(contacts.loc[covers, "person_id"]).min().rename("first_in_year")
-    earlier = contacts[contacts["person_id"].isin(active.index)]
-    last_before = last_presence_before(earlier, start).reindex(active.index)
+    last_before = last_presence_before(contacts, start, span).reindex(active.index)
     gap = (start - last_before).dt.days
     status = np.select(
         [last_before.isna() | (gap > new_lookback_days), gap <= continuing_days],

@@ -136,7 +136,9 @@ def flows_by_dispositif(
 
 def dispositif_sets(contacts: pd.DataFrame, year: int) -> pd.Series:
     """Per person of the year, the tuple of dispositifs used (in the report's order)."""
-    c = in_year(contacts, year)[["person_id", "dispositif"]].drop_duplicates()
+    columns = ["person_id", "dispositif", "date_start", "date_end", "nights"]
+    c = in_year(contacts[[k for k in columns if k in contacts.columns]], year)
+    c = c[["person_id", "dispositif"]].drop_duplicates()
     rank = {d: i for i, d in enumerate(DISPOSITIFS)}
     c = c.assign(rank=c["dispositif"].map(rank).fillna(len(rank)))
     c = c.sort_values(["person_id", "rank", "dispositif"])

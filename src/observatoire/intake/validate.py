@@ -521,14 +521,13 @@ class Validator:
         definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=f"validation_{table}", data=batch, suite=suite)
         )
-        actions = []
-        if self.docs_dir is not None:
-            actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs"))
+        # No data-docs action here: the site is built once, after the last suite
+        # (:meth:`build_docs`); rebuilt after every suite, it took most of the stage's time.
         checkpoint = self.context.checkpoints.add(
             gx.Checkpoint(
                 name=f"controle_{table}",
                 validation_definitions=[definition],
-                actions=actions,
+                actions=[],
                 result_format={
                     "result_format": "COMPLETE",
                     "unexpected_index_column_names": ["source_file", "source_row"],

@@ -20,6 +20,7 @@ A publication that fails its audit is not written: the stage stops and says whic
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 
 from observatoire.config.paths import PATHS
@@ -44,7 +45,7 @@ from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_pla
 from observatoire.disclosure.projets import publish_projects, write_projects_tables
 from observatoire.disclosure.publication import publish
 from observatoire.disclosure.relais import RELAIS_FOLDER, publish_relays, write_relays_tables
-from observatoire.disclosure.suppression import PUBLISHED, Publication, audit, merge
+from observatoire.disclosure.suppression import PUBLISHED, Budget, Publication, audit, merge
 from observatoire.disclosure.youth import (
     YouthPublication,
     publish_youth,
@@ -76,8 +77,29 @@ def search_summary(pub: Publication) -> dict[str, object]:
     s = asdict(pub.search)
     return {
         name: s[name]
-        for name in ("requested", "method", "cost", "solver", "greedy_cells", "optimal_cells")
+        for name in (
+            "requested",
+            "method",
+            "cost",
+            "solver",
+            "greedy_cells",
+            "optimal_cells",
+            "groups",
+            "proven",
+            "unfinished",
+        )
     }
+
+
+def _search_name(folder: str) -> str:
+    """A report's name in the publication state's « recherche » (``jeunes_en_errance``...)."""
+    return folder.replace("-", "_") or "rapport_annuel"
+
+
+def search_budget(settings: Settings) -> Budget:
+    """The optimal search's work budget of ``report.disclosure_search``."""
+    search = settings.report.disclosure_search
+    return Budget(nodes=search.nodes, solves=search.solves, safety_s=search.safety_net_s)
 
 
 def youth_publication(
@@ -95,7 +117,12 @@ def youth_publication(
     if "cohort" not in res:  # the study could not run (its reason is in resultats.json)
         return None
     return publish_youth(
-        settings.report.year, res, frames, settings.report.disclosure_threshold, known=known
+        settings.report.year,
+        res,
+        frames,
+        settings.report.disclosure_threshold,
+        known=known,
+        budget=search_budget(settings),
     )
 
 
@@ -113,7 +140,11 @@ def maps_publication(settings: Settings) -> Publication | None:
     )
     rep = settings.report
     return publish_zones(
-        contacts, load_plans(PATHS.plans_params), rep.year, rep.disclosure_threshold
+        contacts,
+        load_plans(PATHS.plans_params),
+        rep.year,
+        rep.disclosure_threshold,
+        search_budget(settings),
     )
 
 
@@ -121,6 +152,7 @@ def build_publication(settings: Settings) -> None:
     """Protect, audit and write everything published for ``report.year``."""
     rep = settings.report
     year, k = rep.year, rep.disclosure_threshold
+    budget = search_budget(settings)
     ind_dir = PATHS.indicators(year)
     ind, ind_prev = read_indicator_years(ind_dir)
     released_dir = PATHS.release(year - 1)
@@ -129,7 +161,7 @@ def build_publication(settings: Settings) -> None:
         ind,
         ind_prev,
         k,
-        time_limit=rep.disclosure_time_limit_s,
+        budget=budget,
         released=released,
         released_from=released_dir,
         monthly=monthly_persons(ind_dir),
@@ -138,19 +170,21 @@ def build_publication(settings: Settings) -> None:
     )
     youth = youth_publication(settings, pub if previous is None else merge(pub, previous))
     parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}
-    seasonal = publish_plans(PATHS.plans(year), year, k)  # the seasonal plans' bilans
+    seasonal = publish_plans(PATHS.plans(year), year, k, budget)  # the seasonal plans' bilans
     if seasonal is not None:
         parts[PLANS_FOLDER] = seasonal
     zones = maps_publication(settings)
     if zones is not None:
         parts[MAPS_FOLDER] = zones
-    street = publish_diagnosis(PATHS.street_diagnosis(year), year, k)  # diagnostic de quartier
+    street = publish_diagnosis(
+        PATHS.street_diagnosis(year), year, k, budget
+    )  # diagnostic de quartier
     if street is not None:
         parts[DIAGNOSTIC_FOLDER] = street
-    relays = publish_relays(PATHS.relays(year), k)  # the neighbourhood relays
+    relays = publish_relays(PATHS.relays(year), k, budget)  # the neighbourhood relays
     if relays is not None:
         parts[RELAIS_FOLDER] = relays
-    barometre = publish_barometre(PATHS.barometer(year), year, k)  # the violence barometer
+    barometre = publish_barometre(PATHS.barometer(year), year, k, budget)  # the violence barometer
     if barometre is not None:
         parts[BAROMETRE_FOLDER] = barometre
     projects = publish_projects(PATHS.outputs / "projects" / str(year), year, k)  # issue 20
@@ -197,12 +231,25 @@ def build_publication(settings: Settings) -> None:
                     str(released_dir) if released is not None and ind_prev is not None else None
                 ),
                 search={
-                    "rapport_annuel": search_summary(pub),
-                    **({"jeunes_en_errance": search_summary(youth.pub)} if youth else {}),
+                    _search_name(folder): search_summary(part) for folder, part in parts.items()
                 },
             ),
         )
     hidden = int((ledger["status"] != PUBLISHED).sum())
+    searched = {_search_name(folder): part for folder, part in parts.items()}
+    if previous is not None:  # last year's pattern, rebuilt by the same search
+        searched[f"rapport_annuel_{year - 1}"] = previous
+    if unfinished := sorted(
+        name for name, part in searched.items() if part.search and part.search.unfinished
+    ):
+        print(
+            f"Avertissement : publication {year} écrite, mais le filet de sécurité de la recherche "
+            f"du masquage optimal a été atteint ({', '.join(unfinished)}) : le masquage de ces "
+            "rapports dépend de la vitesse de la machine (noté « unfinished » dans l'état de la "
+            f"publication, {PATHS.disclosure(year)}/). Relancez « observatoire publication » sur "
+            "une machine moins chargée avant de diffuser.",
+            file=sys.stderr,
+        )
     source = f"archive {released_dir}" if released is not None else "recalculée (aucune archive)"
     print(
         f"Publication {year} : {len(ledger)} cases dont {hidden} masquées, "

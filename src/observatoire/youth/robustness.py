@@ -149,10 +149,11 @@ def null_silhouettes(
             sequences.person_ids, sequences.states, rng.permuted(sequences.codes, axis=axis)
         )
         dist = distance(shuffled)
-        if len(typology.distinct_rows(dist)) <= k:
+        first = typology.distinct_rows(dist)
+        if len(first) <= k:
             continue
         tree = linkage(squareform(dist, checks=False), method=method)
-        out[i] = typology.distinct_silhouette(dist, typology.cut(tree, k))
+        out[i] = typology.distinct_silhouette(dist, typology.cut(tree, k), first)
     return out
 
 

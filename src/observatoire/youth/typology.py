@@ -95,11 +95,14 @@ def distinct_rows(dist: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
-def distinct_silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
+def distinct_silhouette(
+    dist: np.ndarray, labels: np.ndarray, first: np.ndarray | None = None
+) -> float:
     """ASW over distinct sequences: each distinct sequence counts once, whatever the number of
     persons who share it (identical sequences always fall in the same type). NaN when the
-    distinct sequences form fewer than 2 types or are all in their own type."""
-    first = distinct_rows(dist)
+    distinct sequences form fewer than 2 types or are all in their own type. ``first``:
+    :func:`distinct_rows` of ``dist`` when already computed (it sorts the whole matrix)."""
+    first = distinct_rows(dist) if first is None else first
     lab = np.asarray(labels)[first]
     n_types = len(np.unique(lab))
     if n_types < 2 or n_types >= len(first):
@@ -151,7 +154,8 @@ def build_typology(
         )
     if method not in LINKAGE_METHODS:
         raise ValueError(f"unknown linkage method {method!r} ({', '.join(LINKAGE_METHODS)})")
-    n_distinct = len(np.unique(dist, axis=0))
+    first = distinct_rows(dist)  # once, for every k
+    n_distinct = len(first)
     tree = linkage(squareform(dist, checks=False), method=method)
 
     if criterion not in ("distinct", "persons"):
@@ -165,7 +169,7 @@ def build_typology(
         labels = _cut(tree, k)
         cuts[k] = labels
         asw[k] = float(silhouette_score(dist, labels, metric="precomputed"))
-        asw_distinct[k] = distinct_silhouette(dist, labels)
+        asw_distinct[k] = distinct_silhouette(dist, labels, first)
     if not asw:
         raise ValueError(
             f"Aucun nombre de types testable : il faut moins de types que de séquences "

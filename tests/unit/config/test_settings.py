@@ -97,6 +97,8 @@ def test_settings_are_frozen():
         "secret",  # top level
         "report__secret_k",  # a section
         "report__flows__secret_k",  # a sub-section
+        "report__disclosure_time_limit_s",  # the wall-clock budget, replaced by a work budget
+        "report__disclosure_search__time_limit_s",
         "linkage__street_work__gap",
         "linkage__targets__precison",
         "youth__typology__distanse",
@@ -120,6 +122,7 @@ def test_an_unknown_key_at_any_level_is_refused_naming_its_path(dotted: str):
     [
         ("report__year", "2024", "attendu un nombre entier"),
         ("report__disclosure_threshold", 5.5, "attendu un nombre entier"),
+        ("report__disclosure_search__nodes", 1.5, "attendu un nombre entier"),
         ("linkage__threshold", "haut", "attendu un nombre"),
         ("report__organisation", 12, "attendu un texte"),
         ("report__long_term__days", 180, "attendu une liste"),

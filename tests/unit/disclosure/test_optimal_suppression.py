@@ -15,10 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from observatoire.disclosure import suppression
 from observatoire.disclosure.suppression import (
     PRIMARY,
     PUBLISHED,
     SECONDARY,
+    Budget,
     Constraint,
     CountTable,
     Publication,
@@ -159,13 +161,46 @@ def test_last_year_s_published_values_stay_published_and_its_small_cells_protect
     assert safe(pub, last)
 
 
-def test_the_fallback_when_time_runs_out_is_the_greedy_pattern():
+def test_the_pattern_does_not_depend_on_the_clock(monkeypatch: pytest.MonkeyPatch):
+    """A loaded machine (here a clock that jumps 30 s at every reading, far past the 20 s the
+    search once had) publishes the same pattern as an idle one: the budget is work, not time."""
+    first = grid([[4, 43, 15], [14, 40, 6]], name="a")  # optimum 54, greedy 97
+    second = grid([[3, 50, 8], [40, 60, 9]], name="b")
+    idle = protect([first, second], K)
+
+    class SlowClock:
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            self.now += 30.0
+            return self.now
+
+    monkeypatch.setattr(suppression, "time", SlowClock())
+    loaded = protect([first, second], K)
+    assert idle.status == loaded.status and masked(loaded) == masked(idle)
+    assert idle.search is not None and loaded.search is not None
+    assert (loaded.search.solver, loaded.search.unfinished) == ("optimal", 0)
+    assert persons(loaded) == 54 + 57
+
+
+def test_the_safety_net_keeps_the_greedy_pattern_and_says_so(capsys: pytest.CaptureFixture[str]):
     table = grid([[4, 43, 15], [14, 40, 6]])
-    rushed = protect([table], K, time_limit=0.0)
+    rushed = protect([table], K, budget=Budget(safety_s=0.0))
     assert rushed.search is not None
-    assert rushed.search.solver == "no pattern" and rushed.search.method == "greedy"
+    assert rushed.search.solver == "safety net" and rushed.search.method == "greedy"
+    assert rushed.search.unfinished == rushed.search.groups == 1
     assert masked(rushed) == masked(protect([table], K, method="greedy"))
     assert safe(rushed)
+    assert "filet de sécurité" in capsys.readouterr().err
+
+
+def test_the_work_budget_is_checked_and_caps_the_solves():
+    table = grid([[4, 43, 15], [14, 40, 6]])
+    with pytest.raises(ValueError, match="Budget de recherche invalide"):
+        Budget(nodes=0)
+    spent = protect([table], K, budget=Budget(solves=1, nodes=1))  # one solve is enough here
+    assert spent.search is not None and spent.search.master_solves <= spent.search.groups
+    assert persons(spent) <= 97 and safe(spent)
 
 
 def test_unknown_method_or_cost_is_refused():
