@@ -72,10 +72,14 @@ def test_the_attack_recovers_a_cell_the_document_gives_away(tmp_path: Path) -> N
     f = tables / "projet-x"
     rows = ["janv.,s,< 5,5,10"] + [f"{m},20,0,20,40" for m in MOIS[1:]]
     _write(f, "mois.csv", "Mois,Participants,Nouveaux,Revenants,Présences\n" + "\n".join(rows))
-    _write(f, "annee.csv", ",Année\nParticipants différents,27\nNouveaux participants,s\n"
+    _write(f, "annee.csv", ",Année\nParticipants différents,27\nNouveaux participants,< 5\n"
            "Présences,450\n")  # fmt: skip
     cum = ["7"] + ["27"] * 11
-    _write(f, "objectif_p.csv", "Mois,Cumul\n" + "\n".join(f"{m},{c}" for m, c in zip(MOIS, cum)))
+    _write(
+        f,
+        "objectif_p.csv",
+        "Mois,Cumul\n" + "\n".join(f"{m},{c}" for m, c in zip(MOIS, cum, strict=True)),
+    )
     _write(f, "affiliation.csv", "Score,À 6 mois\n0 domaine,10\n1 domaine,10\n2 domaines,s\n"
            "3 domaines,< 5\nAu moins un domaine,s\nTotal,30\n")  # fmt: skip
     _write(f, "domaines.csv", "Domaine,À 6 mois\nA,15\nB,12\nC,6\n")

@@ -107,7 +107,8 @@ class ReportText:
 
     sessions_year: float | None = None
     sessions_month: dict[str, float] = field(default_factory=dict)  # « janv. » → sessions
-    objectives: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (indicator, value)
+    # code of a charted objective → (indicator, printed year value)
+    objectives: dict[str, tuple[str, str]] = field(default_factory=dict)
     indicators: dict[str, str] = field(default_factory=dict)  # indicator → printed year value
 
 
@@ -121,9 +122,7 @@ def read_report(qmd: Path) -> ReportText:
     for line in text.splitlines():  # « | Janvier | 4 | 10 | s | < 5 | 5 | »
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 6 and cells[0].lower() in MONTH_NAMES:
-            out.sessions_month[MONTHS[MONTH_NAMES.index(cells[0].lower())]] = parse_number(
-                cells[1]
-            )
+            out.sessions_month[MONTHS[MONTH_NAMES.index(cells[0].lower())]] = parse_number(cells[1])
     # objectives: « | libellé | `indicator` | cible | valeur | atteint | » and the charts
     # « ![libellé : valeur cumulée … objectif-<code>.csv` »
     rows = {}
@@ -308,7 +307,9 @@ def _objectives(pr: ProjectReader, f: str, txt: ReportText) -> None:
             for i, m in enumerate(months):
                 pr.sum_is(cum[i], [cell(f, "mois", x, N) for x in months[: i + 1]],
                           f"{f} {code} {m} : cumul des nouveaux")  # fmt: skip
-            pr.same(cum[-1], cell(f, "annee", "Nouveaux participants", "Année"), f"{f} {code} année")
+            pr.same(
+                cum[-1], cell(f, "annee", "Nouveaux participants", "Année"), f"{f} {code} année"
+            )
         elif indicator == "participants_uniques":
             pr.same(cum[0], cell(f, "mois", months[0], P), f"{f} {code} : janvier = participants")
             pr.same(cum[-1], cell(f, "annee", "Participants différents", "Année"), f"{f} {code}")
@@ -376,8 +377,16 @@ def attack_projects(pr: ProjectReader, k: int) -> ProjectsAttack:
             lo, hi = intervals[key]
             left = integers_left((lo, hi), k)
             report.append(f"s ≥ {floor:g} : {key} ∈ [{lo:g}, {hi:g}] → {left}")
-            small = key in primary or (hi - lo < 1e-6 and 1 - 1e-6 <= lo <= k - 1 + 1e-6)
-            if small and (len(left) < 2):
+            if key in primary:
+                recovered = len(left) < 2
+            else:  # an increase: recovered when one integer is left and it is small
+                ints = (
+                    []
+                    if math.isinf(hi)
+                    else list(range(math.ceil(lo - 1e-6), math.floor(hi + 1e-6) + 1))
+                )
+                recovered = len(ints) == 1 and 1 <= ints[0] <= k - 1
+            if recovered:
                 steps = chain(reader, key, known)
                 why = "; ".join(steps[:8]) + (f" (+{len(steps) - 8})" if len(steps) > 8 else "")
                 pinned.append(f"« {key} » ∈ [{lo:g}, {hi:g}] (s ≥ {floor:g}) par : {why}")
