@@ -70,7 +70,9 @@ DOMAINS = {
 }  # fmt: skip
 GROUPS = {"participants": "Participants", "non_participants": "Non-participants"}
 LINKS = {"cle_partenaire": "Par le code du partenaire",
-         "nom_naissance": "Par nom et date de naissance", "aucun": "Non reliés"}  # fmt: skip
+         "nom_naissance": "Par nom et date de naissance",
+         "nom_naissance_inversee": "Par nom et date de naissance (jour et mois inversés)",
+         "aucun": "Non reliés"}  # fmt: skip
 PARTICIPANT_ROLES = ("locataire", "joueur", "autre")
 """The roles a project's *participants* have (lane paffil's ``participant_roles``): volunteers
 and workers are counted beside them, never in the participants."""
