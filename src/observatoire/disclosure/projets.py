@@ -7,7 +7,12 @@ First tenants per outcome group, participants linked to the observatory's person
 <measure>`` (the year's totals: ``projet|<Y>|<project>|total|<measure>``); the identities a
 reader knows (a month's participants = new + returning; the year's presences = Σ months; the
 year's participants = Σ roles = Σ bands of sessions; a time's tenants = Σ scores; the council's
-presences = Σ sessions) are declared when they hold in the data, and the ``publication`` stage
+presences = Σ sessions; Σ domains' tenants = Σ score × tenants; the objectives' cumulative
+curves of persons tied to the monthly table — January's value is January's participants or
+newcomers, a month's increase of the newcomers' curve is the month's newcomers, of the
+participants' curve at least them and at most the month's participants: the independent attack
+``tests/support/projects_attacker.py`` recovered five « < k » cells through these before they
+were declared) are declared when they hold in the data, and the ``publication`` stage
 protects and audits them with everything else the year publishes. The report prints the
 ledger's text (« < k », « s » or the number) and derives shares only from published cells.
 
@@ -65,7 +70,9 @@ DOMAINS = {
 }  # fmt: skip
 GROUPS = {"participants": "Participants", "non_participants": "Non-participants"}
 LINKS = {"cle_partenaire": "Par le code du partenaire",
-         "nom_naissance": "Par nom et date de naissance", "aucun": "Non reliés"}  # fmt: skip
+         "nom_naissance": "Par nom et date de naissance",
+         "nom_naissance_inversee": "Par nom et date de naissance (jour et mois inversés)",
+         "aucun": "Non reliés"}  # fmt: skip
 PARTICIPANT_ROLES = ("locataire", "joueur", "autre")
 """The roles a project's *participants* have (lane paffil's ``participant_roles``): volunteers
 and workers are counted beside them, never in the participants."""
@@ -328,6 +335,11 @@ def _participation(b: _Builder) -> None:
                                              newcomers["newcomers"])]),
                  ("Revus dans les 3 mois", [(b.key("retention", "nouveaux", "revus"),
                                              newcomers["retained"])])], ["Année"])  # fmt: skip
+        # the newcomers followed three months are those of the months whose three following
+        # months are observed (the report's « Méthodes »: January–September of a full year)
+        followed = [m for m in range(1, 13) if m + 3 <= max(months.index)]
+        b.sum_if_holds(b.key("retention", "nouveaux", "base"),
+                       [b.key("mois", f"{m:02d}", "nouveaux") for m in followed])  # fmt: skip
 
 
 def _first(*values: Any) -> Any:
@@ -418,6 +430,21 @@ def _affiliation(b: _Builder) -> None:
                 [(label, [(b.key("domaine", f"{d}:{t}", "locataires"), dv.get((d, t), 0))
                           for t in times]) for d, label in DOMAINS.items()],
                 [TIMES[t] for t in times], "Domaine")  # fmt: skip
+        # A tenant counts in each of their active domains and the score is their number of
+        # active domains (both captions say so): Σ domains' tenants = Σ score × tenants of that
+        # score, an identity a reader writes (it gave away a « < k » score of the sample).
+        # Written through an unprinted sum: sum = Σ domains and sum = Σ score × tenants (a part
+        # repeated s times weighs s).
+        for t in times:
+            total = b.key("affiliation", f"{t}:domaines", "somme")
+            domains = [b.key("domaine", f"{d}:{t}", "locataires") for d in DOMAINS]
+            weighted = [b.key("affiliation", f"{t}:{s}", "locataires")
+                        for s in range(1, top + 1) for _ in range(s)]  # fmt: skip
+            value = sum(b.values[k] for k in domains)
+            if abs(value - sum(b.values[k] for k in weighted)) < 1e-9:
+                b.unprinted[total] = b.values[total] = value
+                b.constraints += [Constraint(total, tuple(domains)),
+                                  Constraint(total, tuple(weighted))]  # fmt: skip
 
 
 def _outcomes(b: _Builder) -> None:
@@ -475,8 +502,19 @@ def _linkage(b: _Builder) -> None:
 
 
 def _objectives(b: _Builder) -> None:
-    """Person-count objectives' monthly cumulative values: cells (the trend chart), each month's
-    increase an unprinted count protected like « < k » (it is the month's new persons)."""
+    """Person-count objectives' monthly cumulative values: cells (the trend chart), tied to the
+    monthly table the way a reader ties them (an independent attack recovered January's and
+    February's newcomers of the sample through them):
+
+    - ``nouveaux_participants``: the curve adds up the months' « Nouveaux » (a person has one
+      first time): cumul(m) = cumul(m−1) + nouveaux(m), cumul(janv.) = nouveaux(janv.),
+      cumul(déc.) = the year's newcomers;
+    - ``participants_uniques`` (distinct participants of the year so far): cumul(janv.) =
+      January's participants, cumul(déc.) = the year's; each month's increase h(m) (persons not
+      seen before in the year — an unprinted count protected like « < k ») is the month's
+      newcomers to the project plus persons back after a longer absence (h ≥ nouveaux), and the
+      month's participants are h(m) plus persons already seen this year (≤ cumul(m−1)).
+    """
     obj = b.out.frame("objectifs")
     if obj.empty:
         return
@@ -492,11 +530,42 @@ def _objectives(b: _Builder) -> None:
         b.table(f"objectif_{code}", f"Objectif « {r.libelle} » : cumul par mois",
                 [(MOIS_ABREGES[m - 1], [(keys[m - 1], cum[m - 1])]) for m in range(1, 13)],
                 ["Cumul"], "Mois")  # fmt: skip
+
+        def month(m: int, meas: str) -> str:
+            return b.key("mois", f"{m:02d}", meas)
+
+        b.sum_if_holds(keys[11], [b.key("total", None, measure)])
+        if measure == "nouveaux":
+            b.sum_if_holds(keys[0], [month(1, "nouveaux")])
+            for m in range(1, 12):
+                b.sum_if_holds(keys[m], [keys[m - 1], month(m + 1, "nouveaux")])
+            continue
+        b.sum_if_holds(keys[0], [month(1, "participants")])
         for m in range(1, 12):
             inc = b.key("objectif", f"{code}:{m + 1:02d}", "hausse")
             b.unprinted[inc] = max(0.0, float(cum[m]) - float(cum[m - 1]))
-            if float(cum[m]) >= float(cum[m - 1]):
-                b.constraints.append(Constraint(keys[m], (keys[m - 1], inc)))
+            if float(cum[m]) < float(cum[m - 1]):
+                continue
+            b.values[inc] = b.unprinted[inc]
+            b.constraints.append(Constraint(keys[m], (keys[m - 1], inc)))
+            # h ≥ nouveaux, participants = h + déjà vus, déjà vus ≤ cumul(m−1): through
+            # unprinted slacks (≥ 0 for a reader), declared when the data agree
+            participants, new = month(m + 1, "participants"), month(m + 1, "nouveaux")
+            if participants not in b.values or new not in b.values:
+                continue
+            back = b.key("objectif", f"{code}:{m + 1:02d}", "retour")  # back after long absence
+            seen = b.key("objectif", f"{code}:{m + 1:02d}", "deja_vus")
+            rest = b.key("objectif", f"{code}:{m + 1:02d}", "pas_revus")
+            slack = {back: b.values[inc] - b.values[new],
+                     seen: b.values[participants] - b.values[inc]}  # fmt: skip
+            slack[rest] = float(cum[m - 1]) - slack[seen]
+            if min(slack.values()) < 0:
+                continue
+            for key, v in slack.items():
+                b.unprinted[key] = b.values[key] = v
+            b.constraints += [Constraint(inc, (new, back)),
+                              Constraint(participants, (inc, seen)),
+                              Constraint(keys[m - 1], (seen, rest))]  # fmt: skip
 
 
 def build_project_tables(

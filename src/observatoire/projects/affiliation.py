@@ -18,9 +18,18 @@ Definition (owned here, printed by the report, :data:`DEFINITION`):
   twelve months later. A time after the end of observation (the last day of the month of the latest
   follow-up entry, capped at 31 December of the report year) is censored: the tenant is not counted
   at that time (never counted as 0). Tenants entering after the report year are left out.
+* **Censoring at the housing exit.** A time after the tenant left housing (``exits``: the end of
+  the Housing First stay that covers the entry, from ``data_clean/contacts.parquet`` through the
+  follow-up's ``person_key`` = the stay's ``record_key``, :func:`housing_exits`) is censored too:
+  the follow-up stops at the exit, and scoring that time would read the lines written before the
+  exit — mostly none, a spurious 0 (on the sample 9 tenants at 6 months and 13 at 12 months,
+  which pulled the paired change down). The count of tenants censored by an exit is in
+  ``summary[time]["censored_exit"]``.
 * **Distribution** of the score at each time (tenants per score value 0–8), median and IQR, share
   of tenants with ≥ 1 active domain (Wilson 95 %), tenants per domain.
-* **Change entry → 12 months**, paired on the tenants observed at both: Wilcoxon signed-rank test
+* **Change entry → 12 months**, paired on the tenants observed at both: the mean change with its
+  Student 95 % interval (the estimand of the planted sample), the median change, the Wilcoxon
+  signed-rank test
   (zero differences dropped, Wilcox's convention) and the Hodges–Lehmann estimate (median of the
   Walsh averages of the differences) with its distribution-free 95 % interval (order statistics of
   the Walsh averages at the signed-rank critical value: exact null distribution up to 50 pairs,
@@ -39,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import norm, wilcoxon
+from scipy.stats import t as student_t
 
 from observatoire.core.stats import proportion_ci
 from observatoire.core.storage import json_safe
@@ -54,6 +64,7 @@ __all__ = [
     "active_at",
     "affiliation",
     "hodges_lehmann",
+    "housing_exits",
 ]
 
 DOMAINS = (
@@ -78,7 +89,8 @@ DEFINITION = (
     "une date quand le suivi individuel note, dans les {days} jours qui précèdent, un objectif "
     "atteint dans ce domaine. Le score d'affiliation est le nombre de domaines actifs (0 à 8), "
     "mesuré à l'entrée (fin du premier mois de suivi), à 6 mois et à 12 mois ; un locataire dont "
-    "le délai n'est pas encore écoulé n'est pas compté à ce moment-là."
+    "le délai n'est pas encore écoulé, ou sorti du logement avant ce moment (date de fin de son "
+    "séjour Housing First), n'est pas compté à ce moment-là (jamais compté comme 0)."
 )
 
 
@@ -94,6 +106,49 @@ def active_at(followups: pd.DataFrame, when: pd.Timestamp, window_days: int = WI
     doms = f[f["domain"].isin(DOMAINS)].groupby("participant_id")["domain"].agg(set)
     places = f[f["place_norm"] != ""].groupby("participant_id")["place_norm"].agg(set)
     return doms, places
+
+
+def housing_exits(
+    followups: pd.DataFrame, contacts: pd.DataFrame, partner: str = "housing_first"
+) -> pd.DataFrame:
+    """Per followed tenant (``participant_id``): the ``exit`` date of the ``partner`` stay that
+    covers the tenant's first follow-up (NaT while housed, or when no stay is found: then the
+    tenant is not censored). A tenant's stays are the contacts of ``partner`` whose
+    ``record_key`` equals the follow-up's ``person_key`` (the tenant code keyed at ingest exactly
+    like the export's record key). When no stay covers the first follow-up, the first stay
+    ending after it."""
+    cols = ["participant_id", "exit"]
+    needed = {"record_key", "partner_id", "date_start", "date_end"}
+    if (
+        followups is None
+        or not len(followups)
+        or "person_key" not in followups
+        or contacts is None
+        or not len(contacts)
+        or not needed <= set(contacts.columns)
+    ):
+        return pd.DataFrame(columns=cols)
+    f = followups[["participant_id", "person_key", "date"]].copy()
+    f["date"] = pd.to_datetime(f["date"])
+    f = f[f["person_key"].fillna("").astype(str) != ""]
+    first = f.groupby("participant_id").agg(
+        person_key=("person_key", "first"), entry=("date", "min")
+    )
+    c = contacts.loc[contacts["partner_id"] == partner, ["record_key", "date_start", "date_end"]]
+    c = c.assign(date_start=pd.to_datetime(c["date_start"]), date_end=pd.to_datetime(c["date_end"]))
+    stays = {k: g.sort_values("date_start") for k, g in c.groupby("record_key")}
+    rows = []
+    for pid, r in first.iterrows():
+        g = stays.get(r["person_key"])
+        exit_ = pd.NaT
+        if g is not None:
+            open_or_later = g["date_end"].isna() | (g["date_end"] >= r["entry"])
+            covering = g[(g["date_start"] <= r["entry"]) & open_or_later]
+            pick = covering if len(covering) else g[open_or_later]
+            if len(pick):
+                exit_ = pick["date_end"].iloc[0]
+        rows.append({"participant_id": pid, "exit": exit_})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def hodges_lehmann(d: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
@@ -185,8 +240,12 @@ def affiliation(
     year: int,
     *,
     window_days: int = WINDOW_DAYS,
+    exits: pd.DataFrame | None = None,
 ) -> AffiliationResult:
-    """Affiliation scores at entry, 6 and 12 months (see the module doc for the definition)."""
+    """Affiliation scores at entry, 6 and 12 months (see the module doc for the definition).
+
+    ``exits``: None or DataFrame[participant_id, exit] (:func:`housing_exits`): a time after
+    the tenant's exit is censored."""
     f = _prepare(followups)
     reasons: dict[str, str] = {}
     year_end = pd.Timestamp(f"{year}-12-31")
@@ -205,17 +264,26 @@ def affiliation(
         obs_end = year_end
 
     per = pd.DataFrame({"participant_id": entry.index, "entry": entry.to_numpy()})
+    if exits is not None and len(exits):
+        ex = pd.to_datetime(exits.set_index("participant_id")["exit"])
+        ex = ex[~ex.index.duplicated()]
+        per["exit"] = pd.to_datetime(per["participant_id"].map(ex))
+    else:
+        per["exit"] = pd.NaT
     t0 = (per["entry"] + pd.offsets.MonthEnd(0)).dt.normalize()
     dom_rows = []
+    censored_exit: dict[str, int] = {}
     for label, k in TIMES.items():
         when = (t0 + pd.DateOffset(months=k)) + pd.offsets.MonthEnd(0)
+        left = (per["exit"].notna() & (per["exit"] < when) & (when <= obs_end)).to_numpy()
+        censored_exit[label] = int(left.sum()) if k else 0
         scores = np.full(len(per), np.nan)
         places = np.full(len(per), np.nan)
         counted: dict[str, int] = dict.fromkeys(DOMAINS, 0)
         for w in sorted(when.unique()):
             if w > obs_end:
                 continue
-            rows = np.where(when.to_numpy() == w)[0]
+            rows = np.where((when.to_numpy() == w) & (~left if k else True))[0]
             doms, pl = active_at(f, pd.Timestamp(w), window_days)
             for r in rows:
                 pid = per.at[r, "participant_id"]
@@ -247,6 +315,7 @@ def affiliation(
             "ci_low": lo,
             "ci_high": hi,
             "median_places": float(per[f"places_{label}"].dropna().median()) if n else math.nan,
+            "censored_exit": censored_exit[label],
         }
         if not n:
             reasons[label] = NON_CALCULE + (
@@ -260,6 +329,9 @@ def affiliation(
     paired: dict[str, Any] = {
         "n": len(diff),
         "median_change": float(np.median(diff)) if len(diff) else math.nan,
+        "mean_change": float(np.mean(diff)) if len(diff) else math.nan,
+        "mean_ci_low": math.nan,
+        "mean_ci_high": math.nan,
         "improved": int((diff > 0).sum()),
         "worsened": int((diff < 0).sum()),
         "unchanged": int((diff == 0).sum()),
@@ -276,6 +348,10 @@ def affiliation(
         )
         reasons["evolution"] = paired["reason"]
     else:
+        half = float(student_t.ppf(0.975, len(diff) - 1)) * float(np.std(diff, ddof=1))
+        half /= math.sqrt(len(diff))
+        paired.update(mean_ci_low=paired["mean_change"] - half)
+        paired.update(mean_ci_high=paired["mean_change"] + half)
         est, lo, hi = hodges_lehmann(diff)
         paired.update(hl_estimate=est, hl_ci_low=lo, hl_ci_high=hi)
         if np.any(diff != 0):

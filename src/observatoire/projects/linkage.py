@@ -16,6 +16,17 @@ the network's linkage (``contacts.person_id``) in one of two ways, in this order
    more than one person (namesakes born the same day, or records the linkage kept apart), the
    participant is left unlinked (``aucun``) and counted as ambiguous.
 
+3. ``nom_naissance_inversee`` (a second, declared tier, used only when the exact tier found no
+   one): surname and first name exact and the participant's birth date equal to a record's
+   birth date with **day and month swapped** (``identity_tokens.tok_birth_date_swapped``, keyed
+   like ``tok_birth_date``; only dates whose day is 12 or less have a swapped form). The typing
+   error is common (a form's date picker vs « 03/07 »); precision is kept by the same rules: the
+   three tokens must lead to exactly one person, and a participant with any exact candidate never
+   reaches this tier. Spelling variants of the names are NOT matched: the attendance sheet keeps
+   only the exact name tokens (``tok_surname``, ``tok_first_name``), not the spelling
+   neighbourhood tokens the linkage uses (``tok_surname_variants``), so a player whose name is
+   typed with a letter off stays unlinked rather than risk a wrong person.
+
 Otherwise ``aucun``. The match rate (linked participants ÷ participants, per project) is the
 share whose observatory outcomes can be read; the unlinked are not « not in the network », only
 not found in it.
@@ -27,7 +38,7 @@ import pandas as pd
 
 __all__ = ["HOW", "LINK_COLUMNS", "link_participants", "linkage_summary"]
 
-HOW = ("cle_partenaire", "nom_naissance", "aucun")
+HOW = ("cle_partenaire", "nom_naissance", "nom_naissance_inversee", "aucun")
 LINK_COLUMNS = ["participant_id", "project", "person_id", "how", "candidates"]
 _TOKENS = ["tok_surname", "tok_first_name", "tok_birth_date"]
 
@@ -88,8 +99,26 @@ def link_participants(
     candidates = found["nunique"].reindex(people.index).fillna(0).astype(int)
     name_person = found["first"].where(found["nunique"] == 1).reindex(people.index)
 
+    # second tier: day and month of the birth date swapped (only participants with no exact
+    # candidate at all; the swapped triple must lead to exactly one person)
+    swapped = identity_tokens.reindex(
+        columns=["record_key", *_TOKENS[:2], "tok_birth_date_swapped"]
+    )
+    swapped = swapped.rename(columns={"tok_birth_date_swapped": "tok_birth_date"}).dropna()
+    swapped = swapped.astype({c: str for c in _TOKENS})
+    swapped = swapped[(swapped[_TOKENS].astype(str) != "").all(axis=1)]
+    swapped = swapped.merge(persons, on="record_key", how="inner")
+    per_swapped = swapped.groupby(_TOKENS)["person_id"].agg(["nunique", "first"])
+    no_exact = complete & (candidates == 0)
+    found2 = people[no_exact].merge(per_swapped, left_on=_TOKENS, right_index=True, how="left")
+    swap_candidates = found2["nunique"].reindex(people.index).fillna(0).astype(int)
+    swap_person = found2["first"].where(found2["nunique"] == 1).reindex(people.index)
+    candidates = candidates.where(candidates > 0, swap_candidates)
+
     how = pd.Series("aucun", index=people.index)
     person = pd.Series(None, index=people.index, dtype=object)
+    by_swap = swap_person.notna()
+    how[by_swap], person[by_swap] = "nom_naissance_inversee", swap_person[by_swap]
     by_name = name_person.notna()
     how[by_name], person[by_name] = "nom_naissance", name_person[by_name]
     by_partner = key_person.notna()

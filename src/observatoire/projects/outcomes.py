@@ -133,7 +133,10 @@ class OutcomesResult:
 
 
 def _stays(contacts: pd.DataFrame, partner: str) -> pd.DataFrame:
-    c = contacts[contacts["partner_id"] == partner]
+    c = contacts.reindex(
+        columns=["partner_id", "person_id", "date_start", "date_end", "exit_reason"]
+    )
+    c = c[c["partner_id"] == partner]
     s = pd.DataFrame(
         {
             "person_id": c["person_id"].astype(str),
@@ -237,7 +240,12 @@ def housing_outcomes(
         [pd.to_datetime(contacts["date_start"]), pd.to_datetime(contacts["date_end"])]
     )
     obs_end = min(pd.Timestamp(f"{year}-12-31"), dates.max()) if dates.notna().any() else None
-    empty_groups = pd.DataFrame(columns=["group", "tenants"])
+    empty_groups = pd.DataFrame(
+        columns=[
+            "group", "tenants", "n_retention", "retained_12m", "share_retained", "ci_low",
+            "ci_high", "n_returns", "returns", "share_returns", "ret_ci_low", "ret_ci_high",
+        ]
+    )  # fmt: skip
     empty_tenure = pd.DataFrame(columns=["group", "band", "tenants"])
     nan_diff = {"d": math.nan, "ci_low": math.nan, "ci_high": math.nan}
 

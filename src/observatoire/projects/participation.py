@@ -38,7 +38,13 @@ Estimands and rules (stated here, printed by the report):
   seasonal profile — 1.77 for a planted 1.5 on the sample's season — where the harmonic model
   is not, at the cost of a wider interval). A Poisson GLM is replaced by a negative binomial
   (NB2) when the Pearson χ²/df exceeds :data:`OVERDISPERSION` or the Cameron–Trivedi test
-  rejects equidispersion at 5 %. Estimate ``exp(b2)`` with its Wald 95 % CI;
+  rejects equidispersion at 5 %; when the counts are **underdispersed** (lower tail of the
+  Pearson χ² on its residual df below :data:`UNDERDISPERSION_P`: months vary less than a Poisson
+  count would — e.g. a stable pool of regulars), the Poisson interval is too wide (the sample:
+  χ²/df = 0.04, Poisson interval 0.75–3.01 around 1.51), so the scale is estimated instead
+  (quasi-Poisson: Pearson χ²/df, the same point estimate) and the interval uses Student's *t* on
+  the residual df (the scale comes from about twenty months). Estimate ``exp(b2)`` with its
+  95 % CI;
   diagnostics: lag-1 autocorrelation and Ljung–Box p-value of the Pearson residuals, plus a
   Newey–West (HAC, lag 1) interval of the Poisson fit, for information only (on 24 months it
   undercovers: ~80 % for a nominal 95 %, ``bench/projects_methods.py``). Baseline: the naive
@@ -63,6 +69,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import binomtest, chi2
+from scipy.stats import t as student_t
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from observatoire.core.stats import proportion_ci
@@ -72,6 +79,7 @@ __all__ = [
     "COHORT_MONTHS",
     "MIN_MONTHS_SIDE",
     "OVERDISPERSION",
+    "UNDERDISPERSION_P",
     "PARTICIPANT_ROLES",
     "RETENTION_MONTHS",
     "ROLES",
@@ -91,9 +99,11 @@ COHORT_MONTHS = 6
 MIN_MONTHS_SIDE = 3
 """Months with sessions needed on each side of the council's start to fit the effect."""
 OVERDISPERSION = 1.5
+"""Pearson χ²/df above which the Poisson model is replaced by the negative binomial."""
+UNDERDISPERSION_P = 0.05
+"""Lower-tail p of the Pearson χ² below which the Poisson scale is estimated (quasi-Poisson)."""
 SEASONAL_MONTHS = 24
 """Months of data from which the model carries an annual harmonic (the seasonality guard)."""
-"""Pearson χ²/df above which the Poisson model is replaced by the negative binomial."""
 NON_CALCULE = "non calculé : "
 
 
@@ -168,6 +178,7 @@ class CouncilEffect:
     pearson_chi2_df: float = math.nan
     poisson_chi2_df: float = math.nan
     cameron_trivedi_p: float = math.nan
+    underdispersion_p: float = math.nan
     alpha: float | None = None
     acf1: float = math.nan
     ljung_box_p: float = math.nan
@@ -187,6 +198,7 @@ class CouncilEffect:
                 "pearson_chi2_df",
                 "poisson_chi2_df",
                 "cameron_trivedi_p",
+                "underdispersion_p",
                 "alpha",
                 "acf1",
                 "ljung_box_p",
@@ -240,10 +252,27 @@ def _fit(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray) -> tuple[str, Any, 
         "notes": [],
         "poisson": pois,
     }
+    # lower tail of the Pearson χ² on its residual df: equidispersion rejected downwards
+    under_p = float(chi2.cdf(float(pois.pearson_chi2), df_resid))
+    diag["underdispersion_p"] = under_p
+    diag["quantile"] = 1.959963984540054
     if not (poisson_ratio > OVERDISPERSION or ct_p < 0.05):
         resid = (y - pois.mu) / np.sqrt(pois.mu)
         diag["resid"], diag["chi2_df"] = resid, poisson_ratio
-        return "poisson", pois, diag
+        if under_p >= UNDERDISPERSION_P:
+            return "poisson", pois, diag
+        # underdispersed counts (Poisson variance too large): the Poisson interval is too wide;
+        # the scale is estimated (Pearson χ²/df, quasi-Poisson) and the interval uses Student's
+        # t on the residual df (the scale is estimated on few months)
+        qp = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+        diag["quantile"] = float(student_t.ppf(0.975, df_resid))
+        diag["df_resid"] = int(df_resid)
+        diag["notes"].append(
+            f"sous-dispersion (χ²/ddl de Pearson {poisson_ratio:.2f}, p = {under_p:.3g}) : "
+            "écarts-types de Poisson corrigés par la dispersion estimée (quasi-Poisson), "
+            f"intervalle de Student à {int(df_resid)} ddl"
+        )
+        return "quasi-poisson", qp, diag
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nb = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
@@ -264,6 +293,8 @@ def _fit(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray) -> tuple[str, Any, 
     qp = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
     diag["resid"] = (y - qp.mu) / np.sqrt(qp.mu)
     diag["chi2_df"] = poisson_ratio
+    diag["quantile"] = float(student_t.ppf(0.975, df_resid))
+    diag["df_resid"] = int(df_resid)
     return "quasi-poisson", qp, diag
 
 
@@ -338,7 +369,10 @@ def council_effect(panel: pd.DataFrame, start: pd.Period | str | None) -> Counci
     other_fit, other_diag = _fit(y, X_other, offset)[1:]
     other = math.exp(float(other_fit.params["after"]))
     lr = 2 * (diag["poisson"].llf - other_diag["poisson"].llf)
-    lr /= max(1.0, float(other_diag["poisson_chi2_df"]))
+    # quasi-likelihood ratio: divided by the estimated scale when it was estimated (under-
+    # dispersion), else by max(1, scale) of the smaller model (conservative)
+    scale = float(diag["poisson_chi2_df"]) if family == "quasi-poisson" else 0.0
+    lr /= scale if scale > 0 else max(1.0, float(other_diag["poisson_chi2_df"]))
     season_p = float(chi2.sf(max(lr, 0.0), 2)) if seasonal else math.nan
     if seasonal and abs(math.log(other) - float(fit.params["after"])) > math.log(1.1):
         notes.append(
@@ -346,6 +380,11 @@ def council_effect(panel: pd.DataFrame, start: pd.Period | str | None) -> Counci
             "début du conseil sont en partie confondus sur deux ans"
         )
     beta, se = float(fit.params["after"]), float(fit.bse["after"])
+    q = float(diag["quantile"])
+    if family == "quasi-poisson":
+        p_value = float(2 * student_t.sf(abs(beta / se), diag["df_resid"]))
+    else:
+        p_value = float(fit.pvalues["after"])
     resid = pd.Series(np.asarray(diag["resid"], dtype="float64"))
     acf1 = float(resid.autocorr(1)) if len(resid) > 2 else math.nan
     lags = min(6, max(1, len(resid) // 4))
@@ -367,9 +406,9 @@ def council_effect(panel: pd.DataFrame, start: pd.Period | str | None) -> Counci
         True,
         "",
         estimate=math.exp(beta),
-        ci_low=math.exp(beta - 1.96 * se),
-        ci_high=math.exp(beta + 1.96 * se),
-        p_value=float(fit.pvalues["after"]),
+        ci_low=math.exp(beta - q * se),
+        ci_high=math.exp(beta + q * se),
+        p_value=p_value,
         model=f"{family} segmentée, offset log(séances), tendance linéaire"
         + (", harmonique annuelle" if seasonal else ""),
         family=family,
@@ -382,6 +421,7 @@ def council_effect(panel: pd.DataFrame, start: pd.Period | str | None) -> Counci
         pearson_chi2_df=float(diag["chi2_df"]),
         poisson_chi2_df=float(diag["poisson_chi2_df"]),
         cameron_trivedi_p=float(diag["cameron_trivedi_p"]),
+        underdispersion_p=float(diag["underdispersion_p"]),
         alpha=diag["alpha"],
         acf1=acf1,
         ljung_box_p=lb,

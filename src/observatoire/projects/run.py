@@ -76,10 +76,12 @@ FILES: dict[str, list[str]] = {
     "issues_logement.csv": [
         "group",
         "tenants",
+        "n_retention",
         "retained_12m",
         "share_retained",
         "ci_low",
         "ci_high",
+        "n_returns",
         "returns",
         "share_returns",
         "ret_ci_low",
@@ -198,15 +200,22 @@ def _call(
     if name == "proposals":
         return function(records.proposals, year)
     if name == "affiliation":
-        # entry = the tenant's first follow-up (the project's own baseline, not the HF entry)
-        return function(records.followups, None, year)
-    # participants = tenants who attended an activity or were followed individually (both are
-    # the project); the first date of either is their index date
+        # entry = the tenant's first follow-up (the project's own baseline, not the HF entry);
+        # times after the tenant's housing exit are censored (exit from the HF stay)
+        from observatoire.projects.affiliation import housing_exits
+
+        exits = housing_exits(
+            records.followups, contacts, project.partenaire_logement or "housing_first"
+        )
+        return function(records.followups, None, year, exits=exits)
+    # participants = tenants who attended at least one of the project's activities (their first
+    # presence is the index date). The individual follow-up is NOT participation: the Housing
+    # First workers follow every tenant from entry (on the sample 126 of the 127 tenants of the
+    # project's years), so « followed » would leave no one to compare with and would make the
+    # index date the housing entry; participating is a choice the tenant makes (the selection the
+    # comparison must face: the longer housed, the likelier to join).
     attended = records.attendance[records.attendance["role"].isin(roles)]
-    tenants = pd.concat(
-        [attended[["participant_id", "date"]], records.followups[["participant_id", "date"]]],
-        ignore_index=True,
-    )
+    tenants = attended[["participant_id", "date"]]
     return function(
         contacts,
         links[links["project"] == records.project],
@@ -381,11 +390,14 @@ def run_projects(
     contacts = _read_optional(paths.contacts, None, notes)
     tokens = _read_optional(
         paths.staging / "identity_tokens.parquet",
-        ["record_key", "tok_surname", "tok_first_name", "tok_birth_date"],
+        ["record_key", "tok_surname", "tok_first_name", "tok_birth_date", "tok_birth_date_swapped"],
         notes,
     )
     if contacts.empty:
         contacts = pd.DataFrame(columns=["record_key", "person_id", "partner_id", "date_start"])
+    for column in ("date_end", "exit_reason"):  # a stay's end and reason (outcomes, exits)
+        if column not in contacts:
+            contacts[column] = pd.NaT if column == "date_end" else None
     out: dict[str, ProjectResults] = {}
     for project_id, project in settings.projets.items():
         records = load_project_records(paths.field_clean, project_id)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from observatoire.projects.affiliation import affiliation, hodges_lehmann
+from observatoire.projects.affiliation import affiliation, hodges_lehmann, housing_exits
 from tests.support.projects_planted import FOLLOWUP_COLUMNS, affiliation_log, followups_frame
 
 
@@ -94,3 +94,43 @@ def test_thin_and_empty_never_raise():
     r2 = affiliation(pd.DataFrame(columns=FOLLOWUP_COLUMNS), entry, 2024)
     # an enrolled tenant without any follow-up entry scores 0 (observed), never missing
     assert r2.per_tenant["score_entree"].tolist() == [0]
+
+
+def test_times_after_the_housing_exit_are_censored_not_zero():
+    """A tenant who left housing is not scored after the exit (the log stops: a spurious 0)."""
+    rows = []
+    for pid in ("A", "B"):
+        rows += [
+            ("2023-01-10", pid, "sport", "", True, True),
+            ("2023-07-10", pid, "sport", "", True, True),
+            ("2023-07-12", pid, "culture", "", True, True),
+        ]
+    rows += [("2024-01-10", "A", "sport", "", True, True)]  # B left in October 2023: nothing
+    f = followups_frame(rows)
+    f["person_key"] = f["participant_id"].map({"A": "rk_a", "B": "rk_b"})
+    contacts = pd.DataFrame(
+        {
+            "record_key": ["rk_a", "rk_b", "rk_b"],
+            "partner_id": ["housing_first"] * 3,
+            "date_start": pd.to_datetime(["2022-12-01", "2021-01-01", "2022-11-01"]),
+            # B's earlier stay ended before the follow-up: the covering stay is the second one
+            "date_end": pd.to_datetime([None, "2021-06-30", "2023-10-15"]),
+        }
+    )
+    ex = housing_exits(f, contacts).set_index("participant_id")["exit"]
+    assert pd.isna(ex["A"]) and ex["B"] == pd.Timestamp("2023-10-15")
+    naive = affiliation(f, None, 2024).per_tenant.set_index("participant_id")
+    assert naive.loc["B", "score_12_mois"] == 0  # what an analysis without the exit reads
+    r = affiliation(f, None, 2024, exits=ex.reset_index())
+    t = r.per_tenant.set_index("participant_id")
+    assert t.loc["B", "score_6_mois"] == 2 and math.isnan(t.loc["B", "score_12_mois"])
+    assert t.loc["A", "score_12_mois"] == 1
+    assert r.summary["12_mois"]["n"] == 1 and r.summary["12_mois"]["censored_exit"] == 1
+    assert r.summary["6_mois"]["censored_exit"] == 0
+
+
+def test_mean_change_and_its_interval():
+    f, _ = affiliation_log(change=1, seed=3)
+    p = affiliation(f, None, 2024).paired
+    assert p["mean_ci_low"] < p["mean_change"] < p["mean_ci_high"]
+    assert abs(p["mean_change"] - 1) < 0.3

@@ -85,3 +85,28 @@ def test_the_partner_key_wins_over_names():
 def test_nothing_to_link():
     links = link_participants(attendance([]), None, CONTACTS, TOKENS)
     assert links.empty and linkage_summary(links).empty
+
+
+def test_second_tier_swapped_day_and_month_stays_precise():
+    """Day and month swapped: linked when the swapped date leads to one person only, never when
+    an exact candidate exists, never to two persons."""
+    tokens = TOKENS.assign(tok_birth_date_swapped=["b1s", "b3s", "b3s", None, "b5s", "b5s"])
+    foot = _attendance(
+        "sport_foot",
+        [
+            ("J1", "", "s3", "f3", "b3s"),  # P3's date typed day/month swapped
+            ("J2", "", "s5", "f5", "b5s"),  # swapped tokens of two persons: ambiguous
+            ("J3", "", "s3", "f3", "b3"),  # exact: the first tier
+            ("J4", "", "s1", "f9", "b1s"),  # another first name: no link
+        ],
+    )
+    links = link_participants(foot, None, CONTACTS, tokens).set_index("participant_id")
+    assert links.loc["J1", ["person_id", "how"]].tolist() == ["P3", "nom_naissance_inversee"]
+    assert links.loc["J2", "how"] == "aucun" and links.loc["J2", "candidates"] == 2
+    assert links.loc["J3", ["person_id", "how"]].tolist() == ["P3", "nom_naissance"]
+    assert links.loc["J4", "how"] == "aucun"
+    # without the swapped column (an older token file) the tier is silent
+    plain = link_participants(foot, None, CONTACTS, TOKENS).set_index("participant_id")
+    assert plain.loc["J1", "how"] == "aucun"
+    summary = linkage_summary(links.reset_index()).set_index("how")["participants"]
+    assert summary["nom_naissance_inversee"] == 1

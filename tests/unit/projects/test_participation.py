@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 
-from observatoire.projects.participation import council_proposals, participation
-from tests.support.projects_planted import council_attendance, project_tables
+from observatoire.projects.participation import (
+    _design,
+    council_effect,
+    council_proposals,
+    participation,
+)
+from tests.support.projects_planted import SEASON, council_attendance, project_tables
 
 
 @pytest.fixture
@@ -131,3 +138,27 @@ def test_proposals_table_and_share():
     assert r.median_days_to_outcome == pytest.approx((41 + 20) / 2)
     thin = council_proposals(p.iloc[:0], 2024)
     assert thin.reason.startswith("non calculé") and thin.proposals == 0
+
+
+def test_underdispersed_counts_get_an_estimated_scale():
+    """The sample's design (a stable pool: counts vary far less than Poisson): the Poisson
+    interval would be several times too wide; the quasi-Poisson one is narrower and still holds
+    the planted ratio (coverage in bench/projects_methods.py)."""
+    rng = np.random.default_rng(5)
+    months = pd.period_range("2023-01", "2024-12", freq="M")
+    after = np.array([m >= pd.Period("2024-03", "M") for m in months])
+    sessions = rng.integers(4, 8, len(months))
+    season = np.array([SEASON[m.month - 1] for m in months])
+    mean = sessions * 1.8 * season * np.where(after, 1.5, 1.0)
+    y = np.round(mean * np.exp(rng.normal(0, 0.05, len(months)))).astype("int64")
+    panel = pd.DataFrame({"month": months.astype(str), "sessions": sessions, "participants": y})
+    e = council_effect(panel, "2024-03")
+    assert e.family == "quasi-poisson" and e.pearson_chi2_df < 0.5
+    assert e.underdispersion_p < 0.05
+    assert e.ci_low < 1.5 < e.ci_high and e.ci_low > 1.0
+    poisson = sm.GLM(
+        y, _design(panel, pd.Period("2024-03", "M"), True), family=sm.families.Poisson(),
+        offset=np.log(sessions),
+    ).fit()  # fmt: skip
+    assert e.ci_high / e.ci_low < math.exp(2 * 1.96 * float(poisson.bse["after"])) / 2
+    assert any("sous-dispersion" in n for n in e.notes)

@@ -58,6 +58,8 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "person_id": ["P1"],
                 "partner_id": ["housing_first"],
                 "date_start": [pd.Timestamp("2020-01-01")],
+                "date_end": [pd.NaT],
+                "exit_reason": [None],
             }
         ),
         paths.contacts,
