@@ -38,7 +38,14 @@ import pandas as pd
 
 from observatoire.core.formatting import MOIS_ABREGES
 from observatoire.core.spreadsheet import write_safe_csv
-from observatoire.disclosure.suppression import Constraint, CountTable, Publication, protect
+from observatoire.disclosure.suppression import (
+    DEFAULT_BUDGET,
+    Budget,
+    Constraint,
+    CountTable,
+    Publication,
+    protect,
+)
 
 __all__ = [
     "BANDS",
@@ -589,7 +596,9 @@ def headline_keys(out: ProjectOutputs) -> set[str]:
             for m in ("participants", "presences")}  # fmt: skip
 
 
-def publish_projects(projects_dir: Path, year: int, k: int) -> dict[str, Publication]:
+def publish_projects(
+    projects_dir: Path, year: int, k: int, budget: Budget = DEFAULT_BUDGET
+) -> dict[str, Publication]:
     """One protected publication per project of ``outputs/projects/<year>/`` (folder name →
     publication); empty when the ``projects`` stage has not run."""
     pubs = {}
@@ -599,7 +608,7 @@ def publish_projects(projects_dir: Path, year: int, k: int) -> dict[str, Publica
             continue
         pubs[folder_of(out.project)] = protect(
             tables, k, constraints, keep=headline_keys(out), unprinted=unprinted,
-            guarded=set(unprinted),
+            guarded=set(unprinted), budget=budget,
         )  # fmt: skip
     return pubs
 

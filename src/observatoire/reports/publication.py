@@ -187,7 +187,7 @@ def build_publication(settings: Settings) -> None:
     barometre = publish_barometre(PATHS.barometer(year), year, k, budget)  # the violence barometer
     if barometre is not None:
         parts[BAROMETRE_FOLDER] = barometre
-    projects = publish_projects(PATHS.outputs / "projects" / str(year), year, k)  # issue 20
+    projects = publish_projects(PATHS.projects(year), year, k, budget)  # issue 20
     parts |= projects
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
