@@ -868,7 +868,7 @@ def render_project(
 def build_projects_report(settings: Settings) -> None:
     """Render every project's report and monthly sheet for the report year."""
     year, k = settings.report.year, settings.report.disclosure_threshold
-    projects = read_projects(PATHS.outputs / "projects" / str(year), year)
+    projects = read_projects(PATHS.projects(year), year)
     if not projects:
         print(f"Projets {year} : aucun résultat de l'étape « projects » ; aucun rapport produit.")
         return
