@@ -5,14 +5,16 @@ sessions, the tenants' council attendance per session, tenants per affiliation s
 First tenants per outcome group, participants linked to the observatory's persons. Each is a
 :class:`CountTable` cell with a quantity key ``projet|<report year>|<project>|<dimension>=<code>|
 <measure>`` (the year's totals: ``projet|<Y>|<project>|total|<measure>``); the identities a
-reader knows (a month's participants = new + returning; the year's presences = Σ months; the
-year's participants = Σ roles = Σ bands of sessions; a time's tenants = Σ scores; the council's
-presences = Σ sessions; Σ domains' tenants = Σ score × tenants; the objectives' cumulative
-curves of persons tied to the monthly table — January's value is January's participants or
-newcomers, a month's increase of the newcomers' curve is the month's newcomers, of the
-participants' curve at least them and at most the month's participants: the independent attack
-``tests/support/projects_attacker.py`` recovered five « < k » cells through these before they
-were declared) are declared when they hold in the data, and the ``publication`` stage
+reader knows (a month's participants = new + returning, the returning being an unprinted count
+guarded like « < k »; the year's presences and new participants = Σ months; the year's
+participants = Σ roles = Σ bands of sessions; a time's tenants = Σ scores; a group's tenants =
+Σ bands of tenure; the council's presences = Σ sessions; Σ domains' tenants = Σ score ×
+tenants; the objectives' cumulative curves of persons tied to the monthly table — January's
+value is January's participants or newcomers, a month's increase of the newcomers' curve is the
+month's newcomers, of the participants' curve at least them and at most the month's
+participants: the independent attack ``tests/support/projects_attacker.py`` recovered five
+« < k » cells through these before they were declared) are declared when they hold in the data,
+and the ``publication`` stage
 protects and audits them with everything else the year publishes. The report prints the
 ledger's text (« < k », « s » or the number) and derives shares only from published cells.
 
@@ -129,7 +131,8 @@ class ProjectOutputs:
 
 CSV = ("participation_mois", "participation_seances", "retention", "conseil", "propositions",
        "affiliation_scores", "domaines", "issues_logement", "objectifs", "budget", "budget_mois",
-       "activites_calendrier", "liaison")  # fmt: skip
+       "activites_calendrier", "liaison", "anciennete", "cohortes",
+       "budget_controle")  # fmt: skip
 JSON = ("effet_conseil", "affiliation", "issues_logement", "conseil")
 
 
@@ -199,8 +202,9 @@ class _Builder:
 
     def sum_if_holds(self, total: str, parts: list[str]) -> None:
         """Declare total = Σ parts when it holds (a reader adds the printed parts up)."""
-        known = parts and total in self.values and all(p in self.values for p in parts)
-        if known and abs(self.values[total] - sum(self.values[p] for p in parts)) < 1e-9:
+        v = self.values | self.unprinted
+        known = parts and total in v and all(p in v for p in parts)
+        if known and abs(v[total] - sum(v[p] for p in parts)) < 1e-9:
             self.constraints.append(Constraint(total, tuple(parts)))
 
 
@@ -237,8 +241,12 @@ def _participation(b: _Builder) -> None:
     if months.empty:
         return
     months = months.assign(m=[month_of(v) for v in months["month"]]).set_index("m")
+    # the returning participants (participants − new) are an unprinted count, guarded like a
+    # « < k » cell: printed, a month of 1 to k−1 new participants (most months of a small
+    # project) would cost its participants or its returning cell (« s ») through participants =
+    # new + returning; unprinted, only a small number of returning persons costs a cell
     measures = (("participants", "Participants"), ("nouveaux", "Nouveaux"),
-                ("revenants", "Revenants"), ("presences", "Présences"))  # fmt: skip
+                ("presences", "Présences"))  # fmt: skip
     rows = []
     for m in range(1, 13):
         r = months.loc[m] if m in months.index else None
@@ -247,9 +255,11 @@ def _participation(b: _Builder) -> None:
             for meas, _ in measures]))  # fmt: skip
     b.table("mois", "Participants et présences par mois", rows, [t for _, t in measures], "Mois")
     for m in range(1, 13):
+        back = b.key("mois", f"{m:02d}", "revenants")
+        r = months.loc[m] if m in months.index else None
+        b.unprinted[back] = 0.0 if r is None else float(r.get("revenants", 0))
         b.sum_if_holds(b.key("mois", f"{m:02d}", "participants"),
-                       [b.key("mois", f"{m:02d}", "nouveaux"),
-                        b.key("mois", f"{m:02d}", "revenants")])  # fmt: skip
+                       [b.key("mois", f"{m:02d}", "nouveaux"), back])  # fmt: skip
     year_roles = _year_roles(b)
     shown = _shown_roles(year_roles, b.k)
     # month by month: the participants' roles printed apart, and volunteers or workers only
@@ -486,6 +496,43 @@ def _outcomes(b: _Builder) -> None:
         ],
         "Groupe",
     )
+    tenure = b.out.frame("anciennete")  # tenure in housing at the index date, per group
+    if not tenure.empty:
+        groups = [g for g in GROUPS if g in set(frame["group"].astype(str))]
+        bands = list(dict.fromkeys(str(x) for x in tenure["band"]))
+        tv = {(str(r.group), str(r.band)): int(r.tenants) for r in tenure.itertuples()}
+        b.table("anciennete", "Locataires Housing First selon l'ancienneté dans le logement",
+                [(band, [(b.key("anciennete", f"{g}:{band}", "locataires"), tv.get((g, band), 0))
+                         for g in groups]) for band in bands],
+                [GROUPS[g] for g in groups], "Ancienneté")  # fmt: skip
+        for g in groups:
+            b.sum_if_holds(b.key("issues", g, "locataires"),
+                           [b.key("anciennete", f"{g}:{band}", "locataires")
+                            for band in bands])  # fmt: skip
+
+
+def _cohorts(b: _Builder) -> None:
+    """New participants present k = 1…6 months after their first month, pooled over the cohorts
+    (first months of the report year) observed for all six months: one cohort is a handful of
+    persons (its row would print « < k » everywhere), and one common base keeps the shares
+    comparable and the base a sum of printed months (declared: base = Σ months' new)."""
+    frame = b.out.frame("cohortes")
+    cols = [c for c in (f"m{k}" for k in range(1, 13)) if c in frame]
+    if frame.empty or "participants" not in frame or not cols:
+        return
+    frame = frame[[str(c).startswith(str(b.year)) for c in frame["cohort"]]]
+    full = frame[frame[cols].notna().all(axis=1)]
+    if full.empty:
+        return
+    months = [month_of(c) for c in full["cohort"]]
+    base = b.key("cohorte", "base", "nouveaux")
+    rows = [("Nouveaux participants suivis", [(base, full["participants"].sum())])]
+    rows += [(f"Présents {k} mois après", [(b.key("cohorte", f"{k}", "revus"), full[c].sum())])
+             for k, c in enumerate(cols, start=1)]  # fmt: skip
+    b.table("cohortes", "Nouveaux participants présents k mois après leur premier mois "
+            f"(premiers mois : {MOIS_ABREGES[min(months) - 1]} à {MOIS_ABREGES[max(months) - 1]})",
+            rows, ["Personnes"], "Délai")  # fmt: skip
+    b.sum_if_holds(base, [b.key("mois", f"{m:02d}", "nouveaux") for m in months])
 
 
 def _linkage(b: _Builder) -> None:
@@ -582,6 +629,7 @@ def build_project_tables(
     (``k``: the threshold, which decides whether the participants' roles are printed apart)."""
     b = _Builder(out, k)
     _participation(b)
+    _cohorts(b)
     _council(b)
     _affiliation(b)
     _outcomes(b)
@@ -625,13 +673,18 @@ def write_projects_tables(pubs: dict[str, Publication], folder: Path) -> list[Pa
     return written
 
 
+UNPRINTED_MEASURES = ("|hausse", "|revenants")
+"""Unprinted counts of the ledger (a month's increase of a cumulative objective, a month's
+returning participants): guarded, never printed, not cells of the report."""
+
+
 def rules_cost(cells: dict[str, Any], year: int, project: str) -> dict[str, Any]:
     """What the rules took from the reader, from the ledger's cells of a project
     (``{key: PublishedCell}``): cells printed, « < k » and « s » per dimension."""
     prefix = f"{PREFIX}|{year}|{project}|"
     per: dict[str, dict[str, int]] = {}
     for key, cell in cells.items():
-        if not key.startswith(prefix) or key.endswith("|hausse"):
+        if not key.startswith(prefix) or key.endswith(UNPRINTED_MEASURES):
             continue
         dim = key[len(prefix) :].split("|")[0].split("=")[0]
         d = per.setdefault(dim, {"cells": 0, "primary": 0, "secondary": 0})

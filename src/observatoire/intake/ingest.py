@@ -75,6 +75,7 @@ from observatoire.intake.pseudonymise import Pseudonymiser
 from observatoire.intake.rawscan import reconcile
 from observatoire.intake.readers import (
     GRID_COLUMNS,
+    absence_note,
     is_blank,
     map_unique,
     parse_dates,
@@ -157,6 +158,8 @@ class FileResult:
     grid_person_rows: int | None = None
     """For a grid of marks: the persons' rows of the sheet (``rows_counted`` counts them too);
     its rows read are its cells read (presences and unknown marks)."""
+    grid_absent_marks: int | None = None
+    """For a grid of marks: its declared absence marks (neither rows nor set aside)."""
 
     @property
     def rows_accepted(self) -> int:
@@ -193,6 +196,11 @@ class FileResult:
             **(
                 {"grid_person_rows": self.grid_person_rows}
                 if self.grid_person_rows is not None
+                else {}
+            ),
+            **(
+                {"grid_absent_marks": self.grid_absent_marks}
+                if self.grid_absent_marks is not None
                 else {}
             ),
             **self._relational_accounting(),
@@ -507,6 +515,7 @@ def read_partner_file(
         result.rows_counted = len(raw.counted_lines)
         lines = raw.grid_lines
         result.grid_person_rows = len(lines)
+        result.grid_absent_marks = raw.absent_marks
         reconcile(raw.counted_lines, lines, len(lines), 0, partner.partner_id, rel_name)
         assert result.rows_read == result.rows_accepted + result.rows_quarantined, rel_name
     elif raw.counted_lines is not None:
@@ -674,6 +683,7 @@ def read_shared_file(
         declares_filter=any(s.where for s in specs),
         rows_counted=first.rows_counted,
         grid_person_rows=first.grid_person_rows,
+        grid_absent_marks=first.grid_absent_marks,
         notes=first.notes,
     )
     kept_rows: set[int] = set()
@@ -1212,6 +1222,7 @@ def ingest_network(
         first_sheet = {p: s for p, s in reversed(order)}
         parents: dict[str, set[str]] = {}
         tables = JoinedTables(raw_dir, partner.partner_id)
+        absences: dict[str, dict[str, int]] = {}  # file → sheet → declared absence marks
         for path, sheet in order:
             specs = plan[(path, sheet)]
             spec = specs[0]
@@ -1258,10 +1269,22 @@ def ingest_network(
                     for _, frame in outputs:
                         found = (str(v) for v in frame.get(key, []) if v == v and v is not None)
                         parents.setdefault(child, set()).update(found)
+            absent = res.grid_absent_marks
+            if absent:  # one line per file below, not one per sheet (counts: rows.json)
+                absences.setdefault(rel.split("#")[0], {})[sheet or ""] = absent
             for note in res.notes:
-                warnings.append(f"Attention : {rel} ({partner.partner_id}) : {note}")
+                if not (absent and note == absence_note(absent)):
+                    warnings.append(f"Attention : {rel} ({partner.partner_id}) : {note}")
             read.append((len(files), path, rel, specs, res, outputs))
             files.append(res)  # its place in the accounting; replaced if read again
+        for rel, by_sheet in absences.items():
+            sheets = ", ".join(f"{s} ({n})" for s, n in by_sheet.items() if s)
+            warnings.append(
+                f"Attention : {rel} ({partner.partner_id}) : "
+                + absence_note(sum(by_sheet.values())).removesuffix(".")
+                + (f" ; feuilles : {sheets}" if sheets else "")
+                + "."
+            )
         cov, warning = (
             partner_coverage(
                 partner,

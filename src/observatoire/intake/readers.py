@@ -76,6 +76,13 @@ class RawTable:
     grid_lines: list[int] | None = None
     """For a grid of marks (``format.grid``), whose rows are its marked cells: the lines of the
     persons' rows the reader read, to reconcile with the independent scan's count."""
+    absent_marks: int | None = None
+    """For a grid of marks: the declared absence marks it holds (not rows; counted)."""
+
+
+def absence_note(n: int) -> str:
+    """The note of a grid holding ``n`` declared absence marks (French)."""
+    return f"{n} marque(s) d'absence dans la grille (non comptées comme présences)."
 
 
 SINGLE_BYTE_CODECS = {"cp1252", "iso8859-1", "iso8859-15"}
@@ -484,7 +491,7 @@ def grid_table(
     frame["line"] = lines
     notes = list(table.notes)
     if absent:
-        notes.append(f"{absent} marque(s) d'absence dans la grille (non comptées comme présences).")
+        notes.append(absence_note(absent))
     return RawTable(
         header=columns,
         rows=frame,
@@ -492,6 +499,7 @@ def grid_table(
         issues=issues,
         notes=notes,
         grid_lines=[int(x) for x in table.rows["line"]],
+        absent_marks=absent,
     )
 
 

@@ -314,6 +314,8 @@ def _write_row_accounting(results: dict) -> None:
             rows[source_file]["rows_counted"] = acc["rows_counted"]
         if "grid_person_rows" in acc:  # a grid: persons' rows counted, its cells read
             rows[source_file]["grid_person_rows"] = acc["grid_person_rows"]
+        if "grid_absent_marks" in acc:  # its declared absence marks (not rows)
+            rows[source_file]["grid_absent_marks"] = acc["grid_absent_marks"]
         if "rows_filtered" in acc:  # a filtered or shared file: out-of-scope rows are counted
             rows[source_file]["rows_filtered"] = acc["rows_filtered"]
         if "exports" in acc:

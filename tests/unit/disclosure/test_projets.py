@@ -96,3 +96,15 @@ def test_roles_printed_apart_only_where_they_say_something(published):
     assert projet_key(2024, "affiliation_hf", "mois", "01:volontaire", "participants") not in keys
     assert projet_key(2024, "affiliation_hf", "role", "locataire", "participants") not in keys
     assert projet_key(2024, "affiliation_hf", "role", "volontaire", "participants") in keys
+
+
+def test_a_month_with_few_new_participants_keeps_its_participants(published):
+    """The returning participants are an unprinted count guarded like « < k »: a month of 1 to
+    k−1 new participants prints « < k » for them and still prints its participants."""
+    _, pubs, _ = published
+    hf = pubs["projet-affiliation_hf"].ledger().set_index("key")
+    may = projet_key(2024, "affiliation_hf", "mois", "05", "participants")
+    back = projet_key(2024, "affiliation_hf", "mois", "05", "revenants")
+    assert hf.loc[may, "status"] == PUBLISHED
+    assert back not in hf.index  # never printed
+    assert back in pubs["projet-affiliation_hf"].guarded

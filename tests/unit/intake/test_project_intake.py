@@ -298,7 +298,11 @@ def test_a_grid_of_marks_gives_one_presence_per_marked_cell(ingested):
     assert feb.rows_read == feb.rows_accepted + feb.rows_quarantined == 4
     q = feb.quarantined.iloc[0]
     assert "« ? »" in q["column"] and int(q["line"]) == 6
-    assert any("marque(s) d'absence" in w for w in result.warnings)
+    # one line per workbook (its total and its sheets), the sheet's count in the accounting
+    absences = [w for w in result.warnings if "marque(s) d'absence" in w]
+    assert len(absences) == 1 and "presences_2024.xlsx (" in absences[0]
+    assert "1 marque(s) d'absence" in absences[0] and "Février 2024 (1)" in absences[0]
+    assert feb.accounting()["grid_absent_marks"] == 1
     assert set(att["activity"]) == {"conseil", "sport"}
     assert set(att["role"]) == {"locataire"}
     # each presence meets its session of the activities' sheets

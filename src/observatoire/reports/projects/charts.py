@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from observatoire.core.formatting import MOIS_ABREGES
 from observatoire.reports.charts import PALETTE, french_axis, new_figure
@@ -48,31 +49,44 @@ def calendar_heatmap(calendar: pd.DataFrame, year: int) -> tuple[Figure, pd.Data
     return fig, drawn
 
 
-def monthly_participants(frame: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
-    """Participants per month split into new and returning (published cells; a masked cell is
-    a gap). ``frame``: ``mois``, ``nouveaux``, ``revenants``, ``participants`` (float/NaN)."""
+def monthly_participants(frame: pd.DataFrame, k: int) -> tuple[Figure, pd.DataFrame]:
+    """Participants per month (bars) and, inside them, the new participants where their cell
+    is published (published cells only; a masked cell draws nothing and its text is written:
+    « < k » or « s »). ``frame``: ``mois``, ``participants``, ``nouveaux`` (float/NaN) and
+    ``nouveaux_texte`` (the ledger's text)."""
     fig, ax = new_figure(7.0)
     x = np.arange(len(frame))
+    total = frame["participants"].to_numpy(dtype=float)
     new = frame["nouveaux"].to_numpy(dtype=float)
-    back = frame["revenants"].to_numpy(dtype=float)
-    ax.bar(x, back, color=PALETTE[0], label="Revenants")
-    ax.bar(x, new, bottom=np.nan_to_num(back), color=PALETTE[1], label="Nouveaux")
-    ax.plot(x, frame["participants"].to_numpy(dtype=float), "o", color="black", ms=3,
-            label="Participants du mois")  # fmt: skip
+    ax.bar(x, total, color=PALETTE[0], label="Participants du mois")
+    ax.bar(x, new, color=PALETTE[1], label="dont nouveaux (première venue au projet)")
+    top = np.nanmax(total) if np.isfinite(total).any() else 1.0
+    for i, (t, n, text) in enumerate(zip(total, new, frame["nouveaux_texte"], strict=True)):
+        if np.isnan(t):  # the month's participants masked: no bar, its « s » written
+            ax.text(i, top * 0.02, "s", ha="center", va="bottom", fontsize=8)
+        elif np.isnan(n) and str(text) not in ("", "nan"):  # new « < k » or « s »: said, not drawn
+            ax.text(i, top * 0.02, str(text).replace(" ", "\u202f"), ha="center", va="bottom",
+                    fontsize=7, color="white")  # fmt: skip
     ax.set_xticks(x, frame["mois"])
     ax.set_ylabel("Participants")
     french_axis(ax)
-    fig.legend(frameon=False, ncols=3, loc="outside upper right")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # persons: whole numbers
+    fig.legend(frameon=False, ncols=2, loc="outside upper right")
     return fig, frame
 
 
 def objective_trend(frame: pd.DataFrame, target: float, share: bool) -> tuple[Figure, pd.DataFrame]:
-    """An objective's cumulative value per month against its target (dashed)."""
+    """An objective's cumulative value per month against its target (dashed). A month whose
+    value is masked has no point; a dotted line joins the published months around it."""
     fig, ax = new_figure(5.0)
     y = frame["valeur"].to_numpy(dtype=float) * (100 if share else 1)
-    ax.plot(np.arange(len(frame)), y, "o-", color=PALETTE[0], ms=3, label="Valeur")
+    x = np.arange(len(frame))
+    ok = ~np.isnan(y)
+    if (~ok[: np.flatnonzero(ok).max() + 1] if ok.any() else ok).any():
+        ax.plot(x[ok], y[ok], ":", color=PALETTE[0], lw=1.0)
+    ax.plot(x, y, "o-", color=PALETTE[0], ms=3, label="Valeur")
     ax.axhline(target * (100 if share else 1), ls="--", color=PALETTE[3], label="Cible")
-    ax.set_xticks(np.arange(len(frame)), frame["mois"])
+    ax.set_xticks(x, frame["mois"])
     ax.set_ylabel("%" if share else "Valeur cumulée")
     ax.set_ylim(bottom=0)
     french_axis(ax)

@@ -95,8 +95,12 @@ def _md_table(frame: pd.DataFrame, align: str | None = None) -> str:
     cols = list(frame.columns)
     align = align or "l" + "r" * (len(cols) - 1)
     head = "| " + " | ".join(str(c) for c in cols) + " |"
-    rule = "|" + "|".join(":--" if a == "l" else "--:" for a in align) + "|"
     rows = ["| " + " | ".join(str(v) for v in r) + " |" for r in frame.itertuples(index=False)]
+    # a wide table's column widths follow the rule's dashes (pandoc): as wide as its content
+    width = [max([len(str(c))] + [len(str(v)) for v in frame[c]]) for c in cols] if len(
+        frame.columns) == len(set(frame.columns)) else [3] * len(cols)  # fmt: skip
+    rule = "|" + "|".join((":" + "-" * max(2, w) if a == "l" else "-" * max(2, w) + ":")
+                          for a, w in zip(align, width, strict=True)) + "|"  # fmt: skip
     return "\n".join([head, rule, *rows])
 
 
@@ -189,7 +193,10 @@ def _objectives(out: ProjectOutputs, c: Cells, fig_dir: Path) -> list[dict[str, 
             )
             fig, drawn = objective_trend(drawn, target, share)
             figure = _save(fig, drawn, fig_dir, f"objectif-{r.code}")
-        rows.append({"code": r.code, "libelle": r.libelle, "indicateur": ind,
+        gaps = figure is not None and any(
+            pd.isna(v) for v in drawn["valeur"][: drawn["valeur"].last_valid_index() or 0]
+        )
+        rows.append({"code": r.code, "libelle": r.libelle, "indicateur": ind, "gaps": gaps,
                      "cible": pct(target, 0) if share else num(target),
                      "sens": "au moins" if str(r.sens) == "au_moins" else "au plus",
                      "valeur": value_text, "atteint": reached, "figure": figure})  # fmt: skip
@@ -216,22 +223,21 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
     sessions = {month_of(r.month): int(r.sessions) for r in months.itertuples()}
     table, drawn = [], []
     for m in range(1, 13):
-        t = {x: c.text("mois", f"{m:02d}", x)
-             for x in ("participants", "nouveaux", "revenants", "presences")}  # fmt: skip
+        t = {x: c.text("mois", f"{m:02d}", x) for x in ("participants", "nouveaux", "presences")}
         table.append([MOIS_NOMS[m - 1].capitalize(), num(sessions.get(m, 0)), t["presences"],
-                      t["participants"], t["nouveaux"], t["revenants"]])  # fmt: skip
+                      t["participants"], t["nouveaux"]])  # fmt: skip
         drawn.append({"mois": MOIS_ABREGES[m - 1],
-                      **{x: c.value("mois", f"{m:02d}", x)
-                         for x in ("participants", "nouveaux", "revenants")}})  # fmt: skip
+                      **{x: c.value("mois", f"{m:02d}", x) for x in ("participants", "nouveaux")},
+                      "nouveaux_texte": t["nouveaux"]})  # fmt: skip
     ctx["monthly"] = _md_table(
         pd.DataFrame(
-            table, columns=["Mois", "Séances", "Présences", "Participants", "Nouveaux", "Revenants"]
+            table, columns=["Mois", "Séances", "Présences", "Participants", "dont nouveaux"]
         )
     )
     frame = pd.DataFrame(drawn)
-    for col in ("participants", "nouveaux", "revenants"):
+    for col in ("participants", "nouveaux"):
         frame[col] = frame[col].astype(float)
-    fig, frame = monthly_participants(frame)
+    fig, frame = monthly_participants(frame, c.k)
     ctx["monthly_figure"] = _save(fig, frame, fig_dir, "participants-par-mois")
     cal = out.frame("activites_calendrier")
     if not cal.empty:
@@ -268,9 +274,20 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
             f"{pct(share)} (IC 95 % {pct(lo)} à {pct(hi)})" if share is not None else None
         )
         ctx["retention_base"] = c.text("retention", "total", "base")
+    if c.has("retention", "nouveaux", "base"):  # the objective's: newcomers seen again in 3 months
+        share, lo, hi = _share(c.value("retention", "nouveaux", "revus"),
+                               c.value("retention", "nouveaux", "base"))  # fmt: skip
+        ctx["retention_new"] = (
+            f"{pct(share)} (IC 95 % {pct(lo)} à {pct(hi)} ; sur "
+            f"{c.text('retention', 'nouveaux', 'base')} nouveaux participants dont les trois mois "
+            "suivants sont observés)"
+            if share is not None else None
+        )  # fmt: skip
+    ctx["cohorts"], ctx["cohort_months"] = _cohorts(out, c)
     effect = out.json.get("effet_conseil") or {}
     if effect.get("computed"):
         diag = effect.get("diagnostics") or {}
+        ctx["effect_covers_one"] = effect["ci_low"] <= 1 <= effect["ci_high"]
         ctx["effect"] = (
             f"rapport {num(effect['estimate'], 2)} (IC 95 % {num(effect['ci_low'], 2)} à "
             f"{num(effect['ci_high'], 2)}) ; rapport naïf avant/après : {num(effect['naive'], 2)}"
@@ -279,9 +296,34 @@ def _participation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, An
                f"{num(diag['lag1_autocorrelation'], 2)}" if "lag1_autocorrelation" in diag
                else "")
         )  # fmt: skip
-    elif effect:
-        ctx["effect_reason"] = effect.get("reason") or effect.get("raison") or "non calculé"
+    elif effect and out.results.get("council"):
+        reason = str(effect.get("reason") or effect.get("raison") or "")
+        ctx["effect_reason"] = reason.removeprefix("non calculé").lstrip(" :—-") or "non calculé"
     return ctx
+
+
+def _cohorts(out: ProjectOutputs, c: Cells) -> tuple[str | None, str | None]:
+    """The pooled cohorts of new participants (published cells; shares from printed cells) and
+    the first months pooled (« janvier à juin »)."""
+    if not c.has("cohorte", "base", "nouveaux"):
+        return None, None
+    frame = out.frame("cohortes")
+    cols = [x for x in (f"m{k}" for k in range(1, 13)) if x in frame]
+    full = frame[[str(x).startswith(str(out.year)) for x in frame["cohort"]]]
+    months = sorted(month_of(x) for x in full[full[cols].notna().all(axis=1)]["cohort"])
+    base = c.value("cohorte", "base", "nouveaux")
+    rows = []
+    for k in range(1, 13):
+        if not c.has("cohorte", f"{k}", "revus"):
+            break
+        share, _, _ = _share(c.value("cohorte", f"{k}", "revus"), base)
+        rows.append([f"{k} mois après", c.text("cohorte", f"{k}", "revus"),
+                     pct(share) if share is not None else "–"])  # fmt: skip
+    span = f"{MOIS_NOMS[months[0] - 1]} à {MOIS_NOMS[months[-1] - 1]}" if months else None
+    rows.insert(0, ["Nouveaux participants (la base)", c.text("cohorte", "base", "nouveaux"), ""])
+    return _md_table(
+        pd.DataFrame(rows, columns=["Délai après la première venue", "Présents ce mois-là", "Part"])
+    ), span
 
 
 def _council(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
@@ -369,7 +411,7 @@ def _affiliation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, Any]
             f"Pour les locataires suivis de l'entrée à 12 mois ({num(paired['n'])} paires), le "
             f"score change de {num(hl[0], 1)} domaine(s) (estimateur de Hodges–Lehmann, IC 95 % "
             f"{num(hl[1], 1)} à {num(hl[2], 1)} ; test des rangs signés de Wilcoxon, "
-            f"p = {num(paired['wilcoxon_p'], 4)})."
+            f"{_p_value(paired['wilcoxon_p'])})."
         )
     domains = None
     if c.has("domaine", f"culture:{times[0]}", "locataires") if times else False:
@@ -390,6 +432,22 @@ def _affiliation(out: ProjectOutputs, c: Cells, fig_dir: Path) -> dict[str, Any]
         "domains": domains,
         "definition": stats.get("definition"),
     }
+
+
+def _p_value(p: Any) -> str:
+    """« p = 0,0123 », « p < 0,0001 »."""
+    if p is None or pd.isna(p):
+        return "p non calculée"
+    return "p < 0,0001" if float(p) < 1e-4 else f"p = {num(float(p), 4)}"
+
+
+def _difference(d: Any) -> str | None:
+    """« −1,0 % (IC 95 % de Newcombe −8,2 % à +9,4 %) » from {d, ci_low, ci_high}."""
+    if not isinstance(d, dict) or any(d.get(x) is None or pd.isna(d.get(x))
+                                      for x in ("d", "ci_low", "ci_high")):  # fmt: skip
+        return None
+    return (f"{pct(d['d'], signed=True)} (IC 95 % de Newcombe {pct(d['ci_low'], signed=True)} "
+            f"à {pct(d['ci_high'], signed=True)})")  # fmt: skip
 
 
 def _outcomes(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
@@ -418,20 +476,53 @@ def _outcomes(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
                 pct(sr) if sr is not None else "–",
             ]
         )
-    diff = None
-    d = meta.get("difference")
-    if isinstance(d, dict):  # paffil: {retention: {d, ci_low, ci_high}, returns: {…}}
-        d = d.get("retention") or {}
-        d = (d.get("d"), d.get("ci_low"), d.get("ci_high"))
-    elif d is not None:
-        d = (d, meta.get("diff_low"), meta.get("diff_high"))
-    if None not in shares.values() and d is not None and None not in d:
-        diff = (
-            f"{pct(d[0], signed=True)} (IC 95 % de Newcombe {pct(d[1], signed=True)} à "
-            f"{pct(d[2], signed=True)})"
-        )
-    tenure = meta.get("tenure_median_months") or {}
+    # differences of shares (not persons): printed when both groups' shares are printed
+    printable = None not in shares.values()
+    diffs = meta.get("difference") if isinstance(meta.get("difference"), dict) else {}
+    naive = meta.get("naive") if isinstance(meta.get("naive"), dict) else {}
+    comparison = []
+    for k, label in (("retention", "Maintien en logement à 12 mois"),
+                     ("returns", "Retours vers l'urgence")):  # fmt: skip
+        guarded = _difference(diffs.get(k)) if printable or k == "returns" else None
+        if k == "returns" and None in [_share(c.value("issues", g, "retours"),
+                                              c.value("issues", g, "suivis_retours"))[0]
+                                       for g in shares]:  # fmt: skip
+            guarded = None  # a group's returns are « < k »: its share is not printed
+        comparison.append([label, guarded or "non publié", _difference(naive.get(k))
+                           or "non calculé"])  # fmt: skip
+    tenure_rows = []
+    bands = list(dict.fromkeys(str(x) for x in out.frame("anciennete").get("band", [])))
+    groups = [g for g in GROUPS if c.has("anciennete", f"{g}:{bands[0]}", "locataires")] if bands \
+        else []  # fmt: skip
+    for band in bands if groups else []:
+        row = [band]
+        for g in groups:
+            n = c.value("issues", g, "locataires")
+            share, _, _ = _share(c.value("anciennete", f"{g}:{band}", "locataires"), n)
+            row.append(c.text("anciennete", f"{g}:{band}", "locataires")
+                       + (f" ({pct(share, 0)})" if share is not None else ""))  # fmt: skip
+        tenure_rows.append(row)
+    tsum = meta.get("tenure_summary") or {}
+    tenure = " ; ".join(
+        f"{GROUPS.get(g, g).lower()} {num(v['median'], 1)} mois (écart interquartile "
+        f"{num(v['q1'], 1)} à {num(v['q3'], 1)})"
+        for g, v in tsum.items()
+        if isinstance(v, dict)
+        and v.get("median") is not None
+        and c.value("issues", g, "locataires")
+    )
     caveats = meta.get("caveats") or ([meta["caveat"]] if meta.get("caveat") else [])
+    if isinstance(caveats, str):
+        caveats = [caveats]
+    naive_missing = not any(_difference(naive.get(k)) for k in ("retention", "returns"))
+    if naive_missing:  # the analysis' caveat announces it beside: say it is not computed
+        caveats = [
+            cv.replace(
+                "est donnée à côté pour mesurer ce biais",
+                "n'a pas pu être calculée ici (@tbl-ecarts)",
+            )
+            for cv in caveats
+        ]
     return {
         "table": _md_table(
             pd.DataFrame(
@@ -440,18 +531,38 @@ def _outcomes(out: ProjectOutputs, c: Cells) -> dict[str, Any] | None:
                     "Groupe",
                     "Locataires",
                     "Suivis 12 mois",
-                    "Toujours logés à 12 mois",
+                    "Logés à 12 mois",
                     "Part (IC 95 %)",
-                    "Retours vers l'urgence",
+                    "Retours à l'urgence",
                     "Part",
                 ],
             )
         ),
-        "difference": diff,
+        "comparison": _md_table(
+            pd.DataFrame(
+                comparison,
+                columns=[
+                    "Écart participants − non-participants",
+                    "Avec la garde du temps immortel",
+                    "Naïf (tous depuis le début du projet)",
+                ],
+            ),
+            "lll",
+        ),  # fmt: skip
+        "naive_missing": naive_missing,
         "caveats": caveats,
-        "tenure": ", ".join(
-            f"{GROUPS.get(g, g).lower()} : {num(v)} mois" for g, v in tenure.items()
-        ),
+        "tenure_table": _md_table(
+            pd.DataFrame(
+                tenure_rows,
+                columns=[
+                    "Ancienneté dans le logement à la date de départ",
+                    *[GROUPS[g] for g in groups],
+                ],
+            )
+        )
+        if tenure_rows
+        else None,  # fmt: skip
+        "tenure": tenure,
     }
 
 
@@ -523,6 +634,37 @@ def _budget(out: ProjectOutputs, fig_dir: Path, threshold: float | None) -> dict
         "drift": drift,
         "threshold": pct(threshold, 0) if threshold is not None else None,
         "rule": (out.results.get("budget") or {}).get("rule"),
+        **_backtest(out),
+    }
+
+
+def _backtest(out: ProjectOutputs) -> dict[str, Any]:
+    """The projection rule replayed month by month on the closed year before (euros)."""
+    ctl = out.frame("budget_controle")
+    if ctl.empty or "month_index" not in ctl:
+        return {"backtest": None}
+    ctl = ctl.sort_values("month_index")
+    rows = [[MOIS_NOMS[int(r.month_index) - 1].capitalize(), euros(r.projected),
+             pct(r.error / r.final, signed=True), euros(r.projected_naive),
+             pct(r.error_naive / r.final, signed=True)] for r in ctl.itertuples()]  # fmt: skip
+    mean = ctl[["relative_error", "relative_error_naive"]].abs().mean()  # as lane pstage's
+    return {
+        "backtest": _md_table(
+            pd.DataFrame(
+                rows,
+                columns=[
+                    "Projection faite fin",
+                    "Règle du rapport",
+                    "Écart",
+                    "Linéaire naïve",
+                    "Écart",
+                ],
+            )
+        ),
+        "backtest_year": int(ctl["year"].iloc[0]),
+        "backtest_final": euros(float(ctl["final"].iloc[0])),
+        "backtest_mean": pct(float(mean["relative_error"])),
+        "backtest_mean_naive": pct(float(mean["relative_error_naive"])),
     }
 
 
@@ -550,10 +692,32 @@ def _cost(out: ProjectOutputs, c: Cells, council: dict[str, Any] | None) -> dict
             + (f" et la présence moyenne ({council['mean']} par séance)" if council["mean"]
                else "")
             + ". C'est voulu : un nombre de 1 à "
-            f"{c.k - 1} présents dans un groupe de six désigne presque des personnes."
+            f"{c.k - 1} présents dans un petit groupe désigne presque des personnes."
         )  # fmt: skip
     return {"text": text, "table": _md_table(pd.DataFrame(rows, columns=[
         "Tableau", "Nombres", f"« < {c.k} »", "« s »"])), "council": council_text}  # fmt: skip
+
+
+def _month_label(value: Any) -> str | None:
+    """« 2024-03 » → « mars 2024 » (None when absent)."""
+    if not value:
+        return None
+    t = pd.Timestamp(str(value)[:7] + "-01")
+    return f"{MOIS_NOMS[t.month - 1]} {t.year}"
+
+
+def _sources(out: ProjectOutputs) -> str:
+    """The team's records this report read (only those the project has)."""
+    parts = []
+    if not out.frame("participation_mois").empty:
+        parts.append("activités et présences")
+    if not out.frame("affiliation_scores").empty:
+        parts.append("suivis individuels")
+    if not out.frame("conseil").empty or not out.frame("propositions").empty:
+        parts.append("procès-verbaux du conseil")
+    if not out.frame("budget").empty:
+        parts.append("budget")
+    return " ; ".join(parts) or "aucun"
 
 
 def project_context(
@@ -569,10 +733,21 @@ def project_context(
         "label": out.label,
         "kind": out.kind,
         "notes": list(out.results.get("notes") or []),
-        "objectives": _objectives(out, c, fig_dir),
+        "objectives": (objectives := _objectives(out, c, fig_dir)),
+        "objectives_from_persons": [
+            o["libelle"].lower() for o in objectives if o["indicateur"] in FROM_PERSONS
+        ],  # fmt: skip
         "participation": participation,
         "council": council,
-        "council_start": (out.results.get("council") or {}).get("start"),
+        "council_start": _month_label(
+            (out.results.get("council") or {}).get("debut")
+            or (out.results.get("council") or {}).get("start")
+        ),
+        "has_council": bool(out.results.get("council")),
+        "roles_declared": [
+            ROLES.get(r, r).lower() for r in out.results.get("participant_roles") or ()
+        ],
+        "sources": _sources(out),
         "affiliation": _affiliation(out, c, fig_dir),
         "outcomes": _outcomes(out, c),
         "budget": _budget(out, fig_dir, drift_threshold),
@@ -628,7 +803,6 @@ def monthly_content(out: ProjectOutputs, cells: LedgerCells) -> list[dict[str, A
             "presences": c.text("mois", f"{m:02d}", "presences"),
             "participants": c.text("mois", f"{m:02d}", "participants"),
             "new": c.text("mois", f"{m:02d}", "nouveaux"),
-            "returning": c.text("mois", f"{m:02d}", "revenants"),
             "council": [c.text("conseil", d, "presences") for d in conseil],
             "activities": acts,
             "spent": budget,
@@ -694,7 +868,7 @@ def render_project(
 def build_projects_report(settings: Settings) -> None:
     """Render every project's report and monthly sheet for the report year."""
     year, k = settings.report.year, settings.report.disclosure_threshold
-    projects = read_projects(PATHS.outputs / "projects" / str(year), year)
+    projects = read_projects(PATHS.projects(year), year)
     if not projects:
         print(f"Projets {year} : aucun résultat de l'étape « projects » ; aucun rapport produit.")
         return

@@ -24,8 +24,8 @@ __all__ = ["monthly_sheet_pdf", "monthly_sheet_xlsx"]
 
 def _rows(m: dict[str, Any], k: int) -> tuple[list[list[Any]], list[list[Any]], str]:
     key = [["Séances tenues", m["sessions"]], ["Présences", m["presences"]],
-           ["Participants différents", m["participants"]], ["dont nouveaux", m["new"]],
-           ["dont revenants", m["returning"]]]  # fmt: skip
+           ["Participants différents", m["participants"]],
+           ["dont nouveaux (première venue)", m["new"]]]  # fmt: skip
     for i, t in enumerate(m["council"]):
         key.append([f"Présences au conseil des locataires{' ' + str(i + 1) if i else ''}", t])
     key.append(
