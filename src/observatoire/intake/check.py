@@ -517,7 +517,7 @@ def condense_lines(lines: Iterable[int], max_items: int = MAX_LINE_ITEMS) -> str
 
 def _sheet_note(spec: ExportSpec, res: FileResult) -> str:
     """The counts of one sheet of a workbook read sheet by sheet (a month, a repeat)."""
-    what = "feuille" if spec.format.sheets is not None else "répétition"
+    what = "répétition" if spec.table in PROJECT_CHILD_TABLES else "feuille"
     return (
         f"feuille « {spec.format.sheet} » ({what}, export « {spec.name} ») : "
         f"{_n(res.rows_read)} lignes lues, {_n(res.rows_accepted)} acceptées, "
@@ -580,9 +580,16 @@ def check_file(
             )
         specs, report.notes = find_exports(partner, file)
         repeats: list[ExportSpec] = []
+        month_sheets: list[list[ExportSpec]] = []
         if partner.field_only:  # a form's workbook: the main sheet, then its repeat sheets
             specs, repeats = split_repeats(specs)
-        month_sheets: list[list[ExportSpec]] = []
+            # a project's workbook may hold several tables on named sheets (a budget: planned
+            # lines, expenses): each sheet read on its own, like ingest (one accounting a sheet)
+            by_sheet: dict[str | None, list[ExportSpec]] = {}
+            for s in specs:
+                by_sheet.setdefault(s.format.sheet, []).append(s)
+            if specs[0].format.sheets is None and len(by_sheet) > 1:
+                specs, *month_sheets = by_sheet.values()
         if specs[0].format.sheets is not None:  # one sheet per month…: each read on its own
             names = workbook_sheets(file, specs[0].format, partner.partner_id, str(file))
             per_sheet = [
