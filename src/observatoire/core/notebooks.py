@@ -143,8 +143,18 @@ def _shutdown_kernel(km: Any, *, now: bool) -> None:
     from jupyter_core.utils import run_sync
 
     with contextlib.suppress(Exception):
-        if run_sync(km.is_alive)():
-            run_sync(km.shutdown_kernel)(now=now)
+        if not run_sync(km.is_alive)():
+            return
+        if now:
+            run_sync(km.shutdown_kernel)(now=True)
+            return
+        # jupyter_client's shutdown_kernel interrupts the kernel first, and an idle kernel then
+        # prints « KeyboardInterrupt caught in kernel » on the stage's output: after a finished
+        # run there is nothing to interrupt, so the shutdown request is sent on its own.
+        km.stop_restarter()
+        run_sync(km.request_shutdown)()
+        run_sync(km.finish_shutdown)()
+        run_sync(km.cleanup_resources)()
 
 
 def _profile_cells(nb: Any, handed: float) -> None:
