@@ -49,8 +49,12 @@ def write_quarantine(rows: pd.DataFrame, path: Path) -> None:
 
 def _quarantine_name(source_file: str) -> str:
     """``abri_nuit/abri_nuit_2024.csv`` → ``abri_nuit__abri_nuit_2024.csv``, one safe name
-    (:meth:`~observatoire.config.paths.Paths.safe_name`: the file name comes from the partner)."""
-    return PATHS.safe_name(source_file.replace("/", "__").rsplit(".", 1)[0] + ".csv")
+    (:meth:`~observatoire.config.paths.Paths.safe_name`: the file name comes from the partner).
+    A sheet read on its own (« presences_2024.xlsx#févr. 2024 ») keeps its sheet in the name
+    (``…presences_2024#févr. 2024.csv``): the sheets of one workbook never share a file."""
+    path, _, sheet = source_file.partition("#")
+    stem = path.replace("/", "__").rsplit(".", 1)[0]
+    return PATHS.safe_name(stem + (f"#{sheet}" if sheet else "") + ".csv")
 
 
 def _write_field_tables(tables: dict[str, pd.DataFrame]) -> None:
