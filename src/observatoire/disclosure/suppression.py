@@ -21,7 +21,9 @@ tables and across years (the Eurostat practice).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
 import time
 from collections import deque
@@ -891,17 +893,21 @@ def _optimal_pattern(
         matrix = coo_matrix(
             (data + cut_data, (row_of + cut_row, col_of + cut_col)), shape=(n_rows, n_vars)
         ).tocsr()
-        res = milp(
-            c,
-            integrality=integrality,
-            bounds=Bounds(np.array(lower), np.array(upper)),
-            constraints=LinearConstraint(
+        constraints = (
+            LinearConstraint(
                 matrix, np.array(low + [1.0] * len(cuts)), np.array(high + [math.inf] * len(cuts))
             )
             if n_rows
-            else None,
-            options=options,
+            else None
         )
+        with _native_output_silenced():
+            res = milp(
+                c,
+                integrality=integrality,
+                bounds=Bounds(np.array(lower), np.array(upper)),
+                constraints=constraints,
+                options=options,
+            )
         solves += 1
         if res.status == 1 and res.message.startswith("Time limit"):  # the safety net, not work
             return None, "safety net", solves, len(cuts)
@@ -1167,6 +1173,27 @@ class _Attacker:
             constraints=constraints,
         )
         return res.status == 0
+
+
+@contextlib.contextmanager
+def _native_output_silenced() -> Iterator[None]:
+    """HiGHS (C++) may print debugging lines on the process's standard output when a node
+    limit stops a search (« HighsMipSolverData::transformNewIntegerFeasibleSolution… »): the
+    stage's output is French and says what the analyst must know, so file descriptor 1 points to
+    /dev/null for the solve (Python's own ``print`` is not used inside)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real descriptor (captured output): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _pick(
