@@ -93,7 +93,7 @@ def _read(folder: Path) -> dict[str, pd.DataFrame]:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         text = frame.set_index(frame.columns[0])
         text.index = text.index.astype(str)
-        tables[path.stem] = text
+        tables[path.stem.removeprefix(f"{folder.name}_")] = text  # the ledger's name
     return tables
 
 
@@ -224,6 +224,19 @@ def _participation(pr: ProjectReader, f: str, txt: ReportText) -> None:
         nb, nr = (cell(f, "retention_nouveaux", r, c) for r in new.index[:2])
         pr.sum_is(nb, [mc(m, N) for m in MONTHS[:9]], f"{f} : nouveaux de janvier à septembre")
         pr.at_most(nr, [nb], f"{f} : nouveaux revus ≤ nouveaux")
+    coh = pr.cells_of(f, "cohortes")  # the pooled January–June cohorts (Méthodes says so)
+    if coh is not None:
+        c = coh.columns[0]
+        base = cell(f, "cohortes", coh.index[0], c)
+        pr.sum_is(base, [mc(m, N) for m in MONTHS[:6]], f"{f} : cohortes, nouveaux janv.–juin")
+        for r in coh.index[1:]:
+            pr.at_most(cell(f, "cohortes", r, c), [base], f"{f} {r} ≤ nouveaux suivis")
+    link = pr.cells_of(f, "liaison")  # every year's participants: at least this year's
+    if link is not None:
+        c = link.columns[0]
+        rows = {cell(f, "liaison", r, c): 1.0 for r in link.index}
+        year_p = cell(f, "annee", "Participants différents", "Année")
+        pr.le({year_p: 1.0}, rows, f"{f} : liaison (toutes années) ≥ participants de l'année")
 
 
 def _council(pr: ProjectReader, f: str, txt: ReportText) -> None:
@@ -416,7 +429,8 @@ def document_leaks(pr: ProjectReader, reports_dir: Path) -> list[str]:
             t = pd.read_csv(path)
             for r in t.itertuples():
                 for col, name in (("participants", P), ("nouveaux", N), ("revenants", R)):
-                    compare(path.name, getattr(r, col), cell(f, "mois", r.mois, name))
+                    if col in t.columns:  # the chart no longer draws the returning ones
+                        compare(path.name, getattr(r, col), cell(f, "mois", r.mois, name))
         for code in pr.texts[f].objectives:
             path = figs / f"objectif-{code}.csv"
             if path.exists() and f"objectif_{code}" in pr.tables[f]:

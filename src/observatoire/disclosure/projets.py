@@ -667,7 +667,7 @@ def write_projects_tables(pubs: dict[str, Publication], folder: Path) -> list[Pa
     for name, pub in pubs.items():
         for table in pub.tables:
             frame = pub.text(table).reset_index(names=table.values.index.name or "")
-            written.append(Path(folder) / name / f"{table.name.removeprefix(name + '_')}.csv")
+            written.append(Path(folder) / name / f"{table.name}.csv")  # the ledger's name
             written[-1].parent.mkdir(parents=True, exist_ok=True)
             write_safe_csv(frame, written[-1], quote_all=False)
     return written

@@ -200,8 +200,11 @@ def _trend(res: dict, cells: Cells, years: list[int]) -> dict[str, Any]:
     services = sorted({r["service"] for r in res.get("rates", [])})
     if not _all_published(cells, "services", services, years):
         return {"computed": False, "reason": "un compte d'incidents d'un service est masqué"}
-    fam = {"poisson": "Poisson", "negative binomial": "binomiale négative",
-           "quasi-poisson": "quasi-Poisson"}.get(t["family"], t["family"])  # fmt: skip
+    fam = {
+        "poisson": "de Poisson",
+        "negative binomial": "binomial négatif",
+        "quasi-poisson": "de quasi-Poisson",
+    }.get(t["family"], t["family"])  # « modèle {fam} »
     naive = t["naive"]
     alpha = f" ; α de la binomiale négative {num(t['alpha'], 3)}" if t.get("alpha") else ""
     diag = (
@@ -340,9 +343,9 @@ def _refusals(
         m = r.get("model") or {}
         months = ", ".join(MONTHS_SHORT[i - 1] for i in m.get("months_both", []))
         if m.get("computed") and ok("avec_refus", "sans_refus"):
-            fam = "Poisson" if m["family"] == "poisson" else "binomiale négative"
+            fam = "de Poisson" if m["family"] == "poisson" else "binomial négatif"
             comparisons.append(
-                f"**À mois égal (modèle de {fam})** : {num(m['rate_ratio'], 2)} (IC 95 % "
+                f"**À mois égal (modèle {fam})** : {num(m['rate_ratio'], 2)} (IC 95 % "
                 f"{_ci(*m['ci95'])}, p {_p(m['p_value'])}), estimé sur les seuls mois qui ont "
                 f"des nuits avec et sans refus ({months} : {num(m['nights_identifying'][0])} "
                 f"nuits avec refus, {num(m['nights_identifying'][1])} sans)."
