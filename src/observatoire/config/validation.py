@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["allowed_values", "french_problems", "key_path", "shown"]
+__all__ = ["allowed_values", "french_problems", "key_path", "params_refusal", "shown"]
 
 _TYPES = {
     "int_type": "un nombre entier",
@@ -192,3 +192,15 @@ def read_params_yaml(path: Path, error: type[Exception], what: str) -> Any:
             f"Fichier {what} illisible ({path}) : {exc}\n  À faire : corrigez la syntaxe YAML "
             "(indentation, deux-points, guillemets) puis relancez."
         ) from None
+
+
+def params_refusal(problems: list[str], what: tuple[str, str], source: object, doc: str) -> str:
+    """The French refusal of a parameters file: one problem on the head line, several listed;
+    ``what`` says whose parameters (« Paramètre des projets refusé », « Paramètres des projets
+    refusés »), ``doc`` the page to read."""
+    one, many = what
+    if len(problems) == 1:
+        head = f"{one} refusé dans {source} : {problems[0]}"
+    else:
+        head = f"{many} refusés dans {source} :\n" + "\n".join(f"  - {p}" for p in problems)
+    return f"{head}\n  À faire : corrigez {source} puis relancez la commande (voir {doc})."

@@ -20,7 +20,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from observatoire.config.paths import PATHS
-from observatoire.config.validation import french_problems, read_params_yaml, shown
+from observatoire.config.validation import (
+    french_problems,
+    params_refusal,
+    read_params_yaml,
+    shown,
+)
 from observatoire.core.errors import ObservatoireError
 
 __all__ = [
@@ -90,16 +95,8 @@ def relays_from_mapping(data: Any, source: Path = PATHS.terrain_params) -> Relay
         return RelaysSettings.model_validate(data)
     except ValidationError as exc:
         problems = french_problems(RelaysSettings, exc, SECTION)
-        if len(problems) == 1:
-            head = f"Paramètre des relais refusé dans {source} : {problems[0]}"
-        else:
-            head = f"Paramètres des relais refusés dans {source} :\n" + "\n".join(
-                f"  - {p}" for p in problems
-            )
-        raise RelaysError(
-            f"{head}\n  À faire : corrigez {source} puis relancez la commande (voir "
-            "docs/relais.md)."
-        ) from None
+        what = ("Paramètre des relais", "Paramètres des relais")
+        raise RelaysError(params_refusal(problems, what, source, "docs/relais.md")) from None
 
 
 def load_relays_settings(path: Path = PATHS.terrain_params) -> RelaysSettings:

@@ -23,7 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from observatoire.config.paths import PATHS
-from observatoire.config.validation import french_problems, read_params_yaml, shown
+from observatoire.config.validation import (
+    french_problems,
+    params_refusal,
+    read_params_yaml,
+    shown,
+)
 from observatoire.core.errors import ObservatoireError
 
 __all__ = [
@@ -207,16 +212,8 @@ def projects_from_mapping(data: Any, source: Path = PATHS.projects_params) -> Pr
         problems = french_problems(
             ProjectsSettings, exc, patterns=_PATTERNS, name_key_in_values=True
         )
-        if len(problems) == 1:
-            head = f"Paramètre des projets refusé dans {source} : {problems[0]}"
-        else:
-            head = f"Paramètres des projets refusés dans {source} :\n" + "\n".join(
-                f"  - {p}" for p in problems
-            )
-        raise ProjectsError(
-            f"{head}\n  À faire : corrigez {source} puis relancez la commande (voir "
-            "docs/projets.md)."
-        ) from None
+        what = ("Paramètre des projets", "Paramètres des projets")
+        raise ProjectsError(params_refusal(problems, what, source, "docs/projets.md")) from None
 
 
 def load_projects_settings(path: Path = PATHS.projects_params) -> ProjectsSettings:
