@@ -16,6 +16,7 @@ import pandas as pd
 from observatoire.config.settings import ReportSettings
 from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import DISPOSITIFS, HOUSING_FIRST, SHELTER, STREET_WORK
+from observatoire.core.presence import with_presence
 from observatoire.indicators import counts as ind
 from observatoire.indicators import durations, exits, flows, housing, pathways
 from observatoire.indicators.aggregates import count_only_partners
@@ -93,6 +94,7 @@ def annual_indicators(
 
     Missing or not computable values are None; everything is JSON-serialisable.
     """
+    contacts = with_presence(contacts)  # the spans computed once for every count below
     year = report.year
     prev = year - 1
     winter = (report.winter_start, report.winter_end)

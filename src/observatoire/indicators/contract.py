@@ -31,6 +31,7 @@ from observatoire.core.contracts import (
     read_json_object,
 )
 from observatoire.core.coverage import Coverage
+from observatoire.core.presence import with_presence
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators.aggregates import annual_aggregates
 from observatoire.indicators.annual import (
@@ -341,6 +342,7 @@ def compute_indicators(
     ``coverage``: the ingest stage's coverage table (default: proposed from ``contacts``);
     ``aggregates`` is the clean aggregate table (``data_clean/aggregates.parquet``), if any."""
     report = report.model_copy(update={"year": year})
+    contacts = with_presence(contacts)  # every count below reads the spans computed here
     figures = AnnualIndicators.from_json(
         annual_indicators(
             contacts, refusals, partners, report, coverage=coverage, aggregates=aggregates

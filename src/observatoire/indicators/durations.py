@@ -24,7 +24,7 @@ from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import HOUSING, STAY_DISPOSITIFS, TIME_UNITS
 from observatoire.core.dispositifs import OPEN_ENDED as OPEN_ENDED
 from observatoire.core.dispositifs import VISIT_DISPOSITIFS as VISIT_DISPOSITIFS
-from observatoire.core.presence import stay_end
+from observatoire.core.presence import EXIT_DAY, stay_end
 from observatoire.indicators.counts import dispositif_order
 
 __all__ = [
@@ -76,6 +76,7 @@ _PRESENCE_COLUMNS = (
     "date_end",
     "nights",
     "exit_reason",
+    EXIT_DAY,
 )
 
 
@@ -138,16 +139,24 @@ def time_in_service(contacts: pd.DataFrame, year: int, dispositif: str) -> pd.Se
     """Per person, days spent in ``dispositif`` in ``year`` (nights of stays falling in the
     year, or distinct contact days for a visit service); persons with no day are absent."""
     lo, hi = _year_bounds(year)
-    days = presence_days(contacts, lo, hi, [dispositif])
+    return _days_per_person(presence_days(contacts, lo, hi, [dispositif]))
+
+
+def _days_per_person(days: pd.DataFrame) -> pd.Series:
     return days.groupby("person_id").size().rename("days").astype("int64")
 
 
 def time_in_services(contacts: pd.DataFrame, year: int) -> dict[str, dict[str, Any]]:
     """Per dispositif: persons, mean, median, P25 and P75 of :func:`time_in_service`, and its
-    unit (``nuitées``, ``jours``, ``jours de contact``...). ``n`` counts persons."""
+    unit (``nuitées``, ``jours``, ``jours de contact``...). ``n`` counts persons.
+
+    The year's days of every dispositif are listed once and split by dispositif (the rows of
+    :func:`presence_days` of one dispositif are those of all of them with that dispositif)."""
+    lo, hi = _year_bounds(year)
+    every = presence_days(contacts, lo, hi)
     out = {}
     for d in dispositif_order(contacts["dispositif"].unique()):
-        days = time_in_service(contacts, year, d)
+        days = _days_per_person(every[every["dispositif"] == d])
         out[d] = {"unit": TIME_UNITS.get(d, "jours"), **summary(days)}
     return out
 

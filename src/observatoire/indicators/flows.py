@@ -23,6 +23,7 @@ __all__ = [
     "FLOW_LABELS",
     "NEW",
     "RETURNING",
+    "flow_counts",
     "flow_status",
     "entry_anchored_new",
     "flows_by_year",
@@ -129,25 +130,31 @@ def flows_by_year(
 
     Years whose status cannot be told have NaN counts and ``calculable`` False.
     """
-    rows = []
     cov = coverage_of(contacts, coverage)
-    for year in years:
-        status = flow_status(contacts, year, new_lookback_days, continuing_days, cov)
-        if persons is not None:
-            status = status[status["person_id"].isin(persons)]
-        calculable = status["status"].notna().all() and len(status) > 0
-        counts = status["status"].value_counts()
-        rows.append(
-            {
-                "year": year,
-                "active": len(status),
-                "new": counts.get(NEW, 0) if calculable else np.nan,
-                "continuing": counts.get(CONTINUING, 0) if calculable else np.nan,
-                "returning": counts.get(RETURNING, 0) if calculable else np.nan,
-                "calculable": bool(calculable),
-            }
+    rows = [
+        flow_counts(
+            flow_status(contacts, year, new_lookback_days, continuing_days, cov), year, persons
         )
+        for year in years
+    ]
     return pd.DataFrame(rows)
+
+
+def flow_counts(status: pd.DataFrame, year: int, persons: pd.Index | None = None) -> dict[str, Any]:
+    """One row of :func:`flows_by_year` from the :func:`flow_status` of ``year`` (optionally
+    among ``persons``): a year's statuses are computed once and counted for several groups."""
+    if persons is not None:
+        status = status[status["person_id"].isin(persons)]
+    calculable = status["status"].notna().all() and len(status) > 0
+    counts = status["status"].value_counts()
+    return {
+        "year": year,
+        "active": len(status),
+        "new": counts.get(NEW, 0) if calculable else np.nan,
+        "continuing": counts.get(CONTINUING, 0) if calculable else np.nan,
+        "returning": counts.get(RETURNING, 0) if calculable else np.nan,
+        "calculable": bool(calculable),
+    }
 
 
 def re_entries(contacts: pd.DataFrame, inactive_days: int = 90) -> pd.DataFrame:

@@ -11,14 +11,17 @@ appears with « travail de rue » alone, so combinations with street work are no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import DISPOSITIFS
+from observatoire.core.presence import PRESENCE_COLUMNS
 from observatoire.indicators.counts import dispositif_order, in_year
-from observatoire.indicators.flows import flows_by_year
+from observatoire.indicators.flows import flow_counts, flow_status, flows_by_year
 
 __all__ = [
     "COMBINATION_GROUPS",
@@ -65,7 +68,7 @@ def combination_label(combination: tuple[str, ...] | list[str]) -> str:
     return " + ".join(labels.get(d, d) for d in combination)
 
 
-def _flow_record(row: pd.Series) -> dict[str, Any]:
+def _flow_record(row: Mapping[str, Any]) -> dict[str, Any]:
     def count(v: Any) -> int | None:
         return None if pd.isna(v) else int(v)
 
@@ -124,25 +127,33 @@ def flows_by_dispositif(
     """
     c = in_year(contacts, year)
     coverage = coverage_of(contacts, coverage)
+    status = flow_status(contacts, year, new_lookback_days, continuing_days, coverage)
     out = {}
     for d in dispositif_order(c["dispositif"].unique()):
         persons = pd.Index(c.loc[c["dispositif"] == d, "person_id"].unique())
-        table = flows_by_year(
-            contacts, [year], new_lookback_days, continuing_days, persons, coverage
-        )
-        out[d] = _flow_record(table.iloc[0])
+        out[d] = _flow_record(flow_counts(status, year, persons))
     return out
 
 
 def dispositif_sets(contacts: pd.DataFrame, year: int) -> pd.Series:
     """Per person of the year, the tuple of dispositifs used (in the report's order)."""
-    columns = ["person_id", "dispositif", "date_start", "date_end", "nights"]
+    columns = ["person_id", "dispositif", "date_start", "date_end", "nights", *PRESENCE_COLUMNS]
     c = in_year(contacts[[k for k in columns if k in contacts.columns]], year)
     c = c[["person_id", "dispositif"]].drop_duplicates()
     rank = {d: i for i, d in enumerate(DISPOSITIFS)}
     c = c.assign(rank=c["dispositif"].map(rank).fillna(len(rank)))
-    c = c.sort_values(["person_id", "rank", "dispositif"])
-    return c.groupby("person_id", sort=True)["dispositif"].agg(tuple).rename("combination")
+    c = c.sort_values(["person_id", "rank", "dispositif"], ignore_index=True)
+    if c.empty:
+        return c.groupby("person_id", sort=True)["dispositif"].agg(tuple).rename("combination")
+    # Each person's rows are contiguous, in order: their tuple is a slice (a groupby's
+    # ``agg(tuple)`` builds a Series per person, most of this function's time).
+    person = c["person_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]])
+    ends = np.r_[starts[1:], len(person)]
+    dispositifs = c["dispositif"].to_numpy()
+    combinations = [tuple(dispositifs[a:b]) for a, b in zip(starts, ends, strict=True)]
+    index = pd.Index(c["person_id"].iloc[starts], name="person_id")
+    return pd.Series(combinations, index=index, dtype=object, name="combination")
 
 
 def n_class(n: int) -> str:

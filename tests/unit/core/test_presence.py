@@ -123,3 +123,25 @@ def test_on_the_sample_every_count_of_persons_agrees():
     # Housing First: the tenants of the year are more than the tenancies entered in it
     hf = c[c["dispositif"] == "housing_first"]
     assert by["housing_first"] > hf.loc[hf["year"] == year, "person_id"].nunique()
+
+
+def test_spans_computed_once_are_those_of_any_selection_of_rows():
+    c = _frame()
+    carried = activity.with_presence(c)
+    assert activity.with_presence(carried) is carried
+    for rows in (c["dispositif"] != "accueil_jour", c["person_id"].isin(["hf", "nye", "day"])):
+        pd.testing.assert_frame_equal(
+            activity.presence_span(carried[rows]), activity.presence_span(c[rows])
+        )
+        stays = c[rows & (c["dispositif"] != "accueil_jour")]
+        pd.testing.assert_series_equal(
+            activity.stay_end(carried.loc[stays.index]), activity.stay_end(stays), check_names=False
+        )
+    for year in (2022, 2023, 2024):
+        pd.testing.assert_frame_equal(
+            activity.in_year(carried, year)[c.columns], activity.in_year(c, year)
+        )
+    pd.testing.assert_frame_equal(
+        pathways.combinations(carried, 2024), pathways.combinations(c, 2024)
+    )
+    assert pathways.dispositif_sets(carried.iloc[:0], 2024).empty
