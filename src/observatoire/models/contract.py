@@ -32,6 +32,7 @@ from observatoire.core.contracts import (
 from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import STREET_WORK
 from observatoire.core.person_level import has_persons
+from observatoire.core.presence import with_presence
 from observatoire.core.storage import write_csv, write_json
 from observatoire.indicators import counts as indicators
 from observatoire.indicators.capacity import CapacitySeries, shelter_capacity_series
@@ -864,7 +865,8 @@ def fit_trends(
     """
     winter = (report.winter_start, report.winter_end)
     end_month = pd.Timestamp(f"{year}-12-01")
-    contacts = contacts[contacts["year"] <= year]
+    # The presence spans computed once for every count and model below (see with_presence).
+    contacts = with_presence(contacts[contacts["year"] <= year])
     refusals = refusals[pd.to_datetime(refusals["date"]).dt.year <= year]
     # Beds night by night: the mappings' declarations, or the partners' own capacity returns.
     capacity = shelter_capacity_series(partners, aggregates, winter)
