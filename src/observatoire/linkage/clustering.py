@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["ClusteringResult", "RecordFacts", "cluster_records"]
+__all__ = ["ClusteringResult", "RecordFacts", "cluster_records", "cluster_records_at"]
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,26 @@ def cluster_records(
     records that contradict each other, one holds a typing error: the cluster's birth dates
     and sexes are then forgotten, and only the model's probability decides).
     """
+    return cluster_records_at(facts, pairs, [threshold], together, apart, must_link)[threshold]
+
+
+def cluster_records_at(
+    facts: RecordFacts,
+    pairs: pd.DataFrame,
+    thresholds: Iterable[float],
+    together: Iterable[tuple[int, int]] = (),
+    apart: Iterable[tuple[int, int]] = (),
+    must_link: Iterable[tuple[int, int]] = (),
+) -> dict[float, ClusteringResult]:
+    """:func:`cluster_records` at each of ``thresholds``, in one pass over the pairs.
+
+    Links are taken most probable first, so the links of a higher threshold are the first ones
+    taken at a lower threshold, in the same order: the clusters at each threshold are those
+    reached when the next link falls below it (the threshold sensitivity of the diagnostics
+    clustered the records anew at each of its dozen thresholds).
+    """
     clusters = _Clusters(facts, apart)
+    must_link = list(must_link)
     by_id = 0
     for a, b in must_link:
         ra, rb = clusters.find(a), clusters.find(b)
@@ -146,18 +165,31 @@ def cluster_records(
         if ra != rb:
             clusters.union(ra, rb)
             forced += 1
-    kept = pairs[pairs["match_probability"] >= threshold]
+    steps = sorted(set(thresholds), reverse=True)
+    if not steps:
+        return {}
+    kept = pairs[pairs["match_probability"] >= steps[-1]]
     order = np.lexsort(
         (kept["b"].to_numpy(), kept["a"].to_numpy(), -kept["match_probability"].to_numpy())
     )
+    links = zip(
+        kept["a"].to_numpy()[order],
+        kept["b"].to_numpy()[order],
+        kept["match_probability"].to_numpy()[order],
+        strict=True,
+    )
+    link = next(links, None)
     refused = 0
-    for a, b in zip(kept["a"].to_numpy()[order], kept["b"].to_numpy()[order], strict=True):
-        ra, rb = clusters.find(int(a)), clusters.find(int(b))
-        if ra == rb:
-            continue
-        if clusters.compatible(ra, rb):
-            clusters.union(ra, rb)
-        else:
-            refused += 1
-    labels = np.fromiter((clusters.find(i) for i in range(len(facts.ids))), dtype=np.int64)
-    return ClusteringResult(labels, refused, forced, by_id)
+    out: dict[float, ClusteringResult] = {}
+    for threshold in steps:
+        while link is not None and link[2] >= threshold:
+            ra, rb = clusters.find(int(link[0])), clusters.find(int(link[1]))
+            if ra != rb:
+                if clusters.compatible(ra, rb):
+                    clusters.union(ra, rb)
+                else:
+                    refused += 1
+            link = next(links, None)
+        labels = np.fromiter((clusters.find(i) for i in range(len(facts.ids))), dtype=np.int64)
+        out[threshold] = ClusteringResult(labels, refused, forced, by_id)
+    return out

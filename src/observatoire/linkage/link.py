@@ -19,6 +19,7 @@ clusters are found in, and not reversible to any partner's client id.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,12 @@ import numpy as np
 import pandas as pd
 
 from observatoire.core.schema import CONTACT_COLUMNS, PERSON_COLUMNS
-from observatoire.linkage.clustering import ClusteringResult, RecordFacts, cluster_records
+from observatoire.linkage.clustering import (
+    ClusteringResult,
+    RecordFacts,
+    cluster_records,
+    cluster_records_at,
+)
 from observatoire.linkage.fallback import Fallback, ModelUnavailable, exact_pairs
 from observatoire.linkage.overrides import Overrides, OverridesApplied, OverridesError
 from observatoire.linkage.records import (
@@ -87,12 +93,26 @@ class Linkage:
 
     def cluster_of(self, threshold: float | None = None) -> pd.Series:
         """Record key → smallest record key of its person."""
-        if threshold is None or threshold == self.settings.threshold:
-            labels = self.clustering.labels
-        else:
-            labels = cluster_records(
-                self.facts, self.pairs, threshold, self.together, self.apart, self.network_links
-            ).labels
+        if threshold is None:
+            threshold = self.settings.threshold
+        return self.clusters_of([threshold])[threshold]
+
+    def clusters_of(self, thresholds: Iterable[float]) -> dict[float, pd.Series]:
+        """:meth:`cluster_of` at each of ``thresholds``, clustered in one pass
+        (:func:`~observatoire.linkage.clustering.cluster_records_at`)."""
+        thresholds = list(thresholds)
+        others = [t for t in thresholds if t != self.settings.threshold]
+        at = cluster_records_at(
+            self.facts, self.pairs, others, self.together, self.apart, self.network_links
+        )
+        return {
+            t: self._cluster_series(
+                self.clustering.labels if t == self.settings.threshold else at[t].labels
+            )
+            for t in thresholds
+        }
+
+    def _cluster_series(self, labels: np.ndarray) -> pd.Series:
         ids = np.asarray(self.facts.ids, dtype=object)
         parts = [pd.Series(ids[labels], index=ids), self.street]
         if len(self.local_only):

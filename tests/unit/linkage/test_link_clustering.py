@@ -83,3 +83,32 @@ def test_result_does_not_depend_on_the_order_of_the_pairs(seed):
     base = cluster_records(f, p, threshold=0.5).labels
     shuffled = cluster_records(f, p.sample(frac=1, random_state=seed), threshold=0.5).labels
     assert list(base) == list(shuffled)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_pass_over_thresholds_gives_each_thresholds_clusters(seed):
+    """Clustering at a dozen thresholds in one pass (the threshold sensitivity) gives what a
+    clustering at each threshold alone gives, refusals included."""
+    import numpy as np
+
+    from observatoire.linkage.clustering import cluster_records_at
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    f = facts(
+        list(rng.choice(["d1", "d2", "d3", None], size=n)),
+        list(rng.choice(["M", "F", None], size=n)),
+    )
+    a = rng.integers(0, n, size=300)
+    b = rng.integers(0, n, size=300)
+    edges = pairs(
+        *[(int(x), int(y), float(p)) for x, y, p in zip(a, b, rng.random(300), strict=True)]
+    )
+    grid = [0.2, 0.5, 0.5, 0.7, 0.95, 0.99]
+    apart, together = [(1, 2), (3, 4)], [(5, 6)]
+    at = cluster_records_at(f, edges, grid, together, apart)
+    assert sorted(at) == sorted(set(grid))
+    for t in grid:
+        alone = cluster_records(f, edges, t, together, apart)
+        assert (at[t].labels == alone.labels).all(), t
+        assert (at[t].refused, at[t].forced) == (alone.refused, alone.forced)
