@@ -372,7 +372,9 @@ def _om_pairs(
     along j. Arrays are laid out (position, pair) so every step is a contiguous vector
     operation on the whole chunk of pairs (an axis-0 ``minimum.accumulate`` is strided and
     several times slower than the explicit loop over j). Every cell adds one step cost to one
-    neighbour and takes a minimum, which is exact, so any chunking gives the same bits.
+    neighbour and takes a minimum, which is exact, so any chunking gives the same bits. The
+    indices of ``table`` are in range by construction: ``mode="clip"`` only spares numpy's
+    per-index bounds check, which doubles the speed of the gather.
     """
     la, lb = a.shape[1], table.shape[0]
     n_pairs = a.shape[0]
@@ -382,7 +384,7 @@ def _om_pairs(
     up = np.empty((lb, n_pairs))
     diag = np.empty((lb, n_pairs))
     for i in range(1, la + 1):
-        np.take(table, cols[i - 1], axis=1, out=diag)
+        np.take(table, cols[i - 1], axis=1, out=diag, mode="clip")  # in range: no checks
         np.add(diag, prev[:-1], out=diag)
         np.add(prev[1:], indel, out=up)
         np.minimum(diag, up, out=cur[1:])
