@@ -16,10 +16,12 @@ the annual report publishes (its ledger, ``outputs/tables/<year>/cases_publiees.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -467,7 +469,10 @@ def _where(labels: tuple[str, ...], scope: str = "ligne entière") -> str:
 
 
 def quarantine_examples(
-    quarantine_dir: Path, mapping: PartnerMapping, years: tuple[int, ...]
+    quarantine_dir: Path,
+    mapping: PartnerMapping,
+    years: tuple[int, ...],
+    read: Callable[[Path, list[str]], pd.DataFrame] = _read_quarantine,
 ) -> pd.DataFrame:
     """Where the rows set aside are: reason, file, column(s) and line numbers (never a value).
 
@@ -476,7 +481,9 @@ def quarantine_examples(
     the row number plus the header line (exact for spreadsheets and for CSV files without line
     breaks inside cells). Only the location columns of these files are read. Returns one row per
     (export, reason, file, columns): ``where`` (French), ``labels`` (the partner's column
-    labels, joined by U+001F), ``lines`` (sorted) and ``n``.
+    labels, joined by U+001F), ``lines`` (sorted) and ``n``. ``read`` reads the named columns
+    of a quarantine file (:meth:`NetworkData.read_quarantine` reads each file once for all the
+    partners' sheets).
     """
     meta = ["partner_id", "source_file", "source_row", "line", "reason", "column"]
     located: list[dict[str, Any]] = []
@@ -496,7 +503,7 @@ def quarantine_examples(
         )
 
     for path in sorted((quarantine_dir / "ingest").glob("*.csv")):
-        q = _read_quarantine(path, meta)
+        q = read(path, meta)
         q = q[q["partner_id"] == mapping.partner_id]
         for r in q.itertuples(index=False):
             spec = export_of(mapping, r.source_file)
@@ -518,7 +525,7 @@ def quarantine_examples(
         "exit_reason",
     ]
     for path in sorted((quarantine_dir / "validation").glob("*.csv")):
-        q = _read_quarantine(path, ["partner_id", "source_file", "source_row", *values])
+        q = read(path, ["partner_id", "source_file", "source_row", *values])
         q = q[q["partner_id"] == mapping.partner_id]
         for _, r in q.iterrows():
             spec = export_of(mapping, r["source_file"])
@@ -835,6 +842,18 @@ class NetworkData:
     inputs: dict[str, Any]
     published: dict[str, PublishedCell]
     """This year's and last year's ledgers (stage ``publication``): what the reports print."""
+    quarantine: dict[tuple[Path, tuple[str, ...]], pd.DataFrame] = dataclasses.field(
+        default_factory=dict
+    )
+    """Quarantine files already read (all partners' rows), by path and columns."""
+
+    def read_quarantine(self, path: Path, columns: list[str]) -> pd.DataFrame:
+        """:func:`_read_quarantine`, each file read once for all the partners' sheets (nine
+        partners used to read the same two dozen files nine times)."""
+        key = (path, tuple(columns))
+        if key not in self.quarantine:
+            self.quarantine[key] = _read_quarantine(path, columns)
+        return self.quarantine[key]
 
     @classmethod
     def load(cls, paths: QualityPaths, year: int, k: int) -> NetworkData:
@@ -925,7 +944,7 @@ def sheet_context(
             _months_rows(f"Refus {year}", ref_months, "rows", False),
         ]
     counts = quarantine_counts(data.rows, mapping, year)
-    examples = quarantine_examples(quarantine_dir, mapping, (year - 1, year))
+    examples = quarantine_examples(quarantine_dir, mapping, (year - 1, year), data.read_quarantine)
     reasons = reasons_table(counts, examples, year)
     completeness = field_completeness(
         mapping,

@@ -126,9 +126,9 @@ def profile(
         int(a["age_estimated"].sum()),
         len(a),
     )
-    # Chronicity and returns over the follow-up.
-    per = fu.groupby("person_id")
-    months = per["date_start"].agg(lambda s: s.dt.to_period("M").nunique())
+    # Chronicity and returns over the follow-up: calendar months with a contact, per person.
+    start = fu["date_start"]
+    months = (start.dt.year * 12 + start.dt.month).groupby(fu["person_id"]).nunique()
     re_ent = flows.re_entries(fu, study.inactive_days).set_index("person_id")["re_entries"]
     for label, flag in (
         (

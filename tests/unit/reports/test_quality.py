@@ -20,6 +20,7 @@ from observatoire.core.formatting import french_number, french_points
 from observatoire.core.schema import QUARANTINE_REASONS
 from observatoire.disclosure.ledger import published_texts
 from observatoire.reports.quality import (
+    NetworkData,
     attention_points,
     field_completeness,
     md,
@@ -276,6 +277,19 @@ def test_examples_cite_file_line_and_column_never_a_value(tmp_path, partners):
         assert value not in text
     assert examples[examples["reason"] == "date_illisible"].shape[0] == 1
     assert quarantine_examples(tmp_path, abri, (2022,)).empty
+
+
+def test_the_sheets_read_each_quarantine_file_once_for_all_partners(tmp_path, partners):
+    _write_quarantine(tmp_path)
+    data = NetworkData(
+        contacts=pd.DataFrame(), tokens=pd.DataFrame(), refusals=pd.DataFrame(), rows={},
+        inputs={}, published={},
+    )  # fmt: skip
+    for pid in ("abri_nuit", "maison_accueil", "abri_nuit"):
+        shared = quarantine_examples(tmp_path, partners[pid], (2023, 2024), data.read_quarantine)
+        alone = quarantine_examples(tmp_path, partners[pid], (2023, 2024))
+        pd.testing.assert_frame_equal(shared, alone)
+    assert len(data.quarantine) == 2  # one ingest file, one validation file: each read once
 
 
 def test_validation_rows_are_located_in_the_partner_s_file(tmp_path, partners):

@@ -28,6 +28,8 @@ from observatoire.youth.sequences import (
     hamming_distances,
     monthly_states,
     optimal_matching,
+    spell_distances,
+    spells,
     state_distribution,
     substitution_costs,
     transition_matrix,
@@ -260,6 +262,51 @@ def test_optimal_matching_property(rows, indel):
     assert np.allclose(d, ref)
     # OM never exceeds Hamming with the same costs (substituting position by position)
     assert (d <= hamming_distances(codes, sub) + 1e-9).all()
+
+
+def test_optimal_matching_bits_do_not_depend_on_the_chunking():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 4, (40, 9))
+    sub = rng.uniform(0, 2, (4, 4))
+    sub = 2.0 - sub - sub.T / 3  # not bitwise symmetric, like TRATE costs
+    sub = np.clip((sub + sub.T) / 2, 0, None)
+    np.fill_diagonal(sub, 0.0)
+    whole = optimal_matching(codes, sub, 0.7)
+    for chunk in (1, 7, 100_000):
+        assert optimal_matching(codes, sub, 0.7, chunk_size=chunk).tobytes() == whole.tobytes()
+
+
+def spell_reference(a, b, sub, indel, expcost) -> float:
+    """The spell DP one pair at a time, cell by cell (the recurrence of spell_distances)."""
+    (sa, la), (sb, lb) = spells(a), spells(b)
+    del_a = indel * (1.0 + expcost * (la - 1))
+    del_b = indel * (1.0 + expcost * (lb - 1))
+    prev = np.concatenate([[0.0], np.cumsum(del_b)])
+    for i in range(len(sa)):
+        cur = np.empty_like(prev)
+        cur[0] = prev[0] + del_a[i]
+        swap = sub[sa[i], sb] + expcost * indel * np.abs(la[i] - lb)
+        for j in range(len(sb)):
+            cur[j + 1] = min(prev[j] + swap[j], prev[j + 1] + del_a[i], cur[j] + del_b[j])
+        prev = cur
+    return float(prev[-1])
+
+
+def test_spell_distances_are_the_pair_by_pair_recurrence_to_the_bit():
+    rng = np.random.default_rng(8)
+    for _ in range(4):
+        codes = rng.integers(0, 3, (int(rng.integers(2, 25)), int(rng.integers(1, 10))))
+        codes[rng.random(codes.shape) < 0.5] = 2  # long spells of one state, as in the data
+        sub = rng.uniform(0, 2, (3, 3))
+        sub = (sub + sub.T) / 2
+        np.fill_diagonal(sub, 0.0)
+        indel, expcost = float(rng.uniform(0.5, 2)), float(rng.uniform(0, 1))
+        d = spell_distances(codes, sub, indel, expcost)
+        ref = np.array([[spell_reference(a, b, sub, indel, expcost) for b in codes] for a in codes])
+        # each pair of distinct sequences is computed in their sorted order
+        for p, q in zip(*np.triu_indices(len(codes), 1), strict=True):
+            first, second = sorted((p, q), key=lambda x: tuple(codes[x]))
+            assert d[p, q] == d[q, p] == ref[first, second]
 
 
 def test_optimal_matching_rejects_bad_input():
