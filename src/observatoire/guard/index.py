@@ -231,9 +231,10 @@ def identities_for(
             ids = _from_index(data, key)
             _loaded = (state, ids)
             return ids
+    files = f"{len(raw)} export brut" if len(raw) == 1 else f"{len(raw)} exports bruts"
     print(
-        f"Garde-fou : {why} ; les identités sont relues dans les {len(raw)} exports bruts "
-        "(une dizaine de secondes). Pour ne plus attendre : dvc repro (ou observatoire "
+        f"Garde-fou : {why} ; les identités sont relues dans {files} (une dizaine de "
+        "secondes sur l'échantillon). Pour ne plus attendre : dvc repro (ou observatoire "
         "identity-index)."
     )
     ids = collect_identities(raw_dir, partners, key)

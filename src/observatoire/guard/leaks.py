@@ -2,9 +2,12 @@
 
 Ingest is the only step allowed to see names, birth dates and partner client ids in clear. A later
 stage that copies an identity column, a notebook that prints a raw row or a Data Docs page that
-shows an unexpected value would publish them without anyone noticing; so this guard re-reads every
+shows an unexpected value would publish them without anyone noticing; so this guard reads every
 export of every partner through its mapping, collects those values *by record* (one raw row: a
 person's surname, first name, birth date, client id) and looks for them in every file downstream.
+The values are kept as keyed hashes only (:class:`Identities`), collected once by the stage
+``identity_index`` and loaded from its index by the guard and the reports
+(:mod:`observatoire.guard.index`).
 The stage ``leak_guard`` runs on the computed outputs before any report is rendered; each report
 stage then scans its own rendered files in their staging folder (:func:`check_before_publishing`)
 and publishes nothing on a hit, so a failing run leaves the previous publication in place.
