@@ -51,6 +51,13 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_identity_index(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.guard.index import stage_identity_index
+
+    stage_identity_index(settings)
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.intake.stages import stage_validate
 
@@ -397,6 +404,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         "qui n'est pas celle des données",
     ),
     "ingest": ("ingest", (), _cmd_ingest, "lit et pseudonymise les exports des partenaires"),
+    "identity_index": (
+        "identity-index",
+        (),
+        _cmd_identity_index,
+        "index des identités des exports bruts pour le garde-fou (empreintes à clé, jamais en "
+        "clair)",
+    ),
     "validate": (
         "validate",
         (),

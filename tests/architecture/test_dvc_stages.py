@@ -16,6 +16,7 @@ ENTRIES = {
     "generate_sample": ["observatoire.sample.stage"],
     "key_fingerprint": ["observatoire.intake.key_fingerprint"],
     "ingest": ["observatoire.intake.stages"],
+    "identity_index": ["observatoire.guard.index"],
     "validate": ["observatoire.intake.stages"],
     "link": ["observatoire.linkage.stage"],
     "linkage_imputations": ["observatoire.indicators.linkage_imputations"],

@@ -121,6 +121,12 @@ class Paths:
         return self.clean / "cle_configuree.json"
 
     @property
+    def identity_index(self) -> Path:
+        """The leak guard's identities of the raw exports, as keyed hashes only (stage
+        ``identity_index``, read by ``leak_guard`` and every report stage)."""
+        return self.clean / "index_identites.json.gz"
+
+    @property
     def aggregates(self) -> Path:
         """Aggregate returns (counts by period, programme, group and measure), validated."""
         return self.clean / "aggregates.parquet"

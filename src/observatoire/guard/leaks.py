@@ -2,9 +2,12 @@
 
 Ingest is the only step allowed to see names, birth dates and partner client ids in clear. A later
 stage that copies an identity column, a notebook that prints a raw row or a Data Docs page that
-shows an unexpected value would publish them without anyone noticing; so this guard re-reads every
+shows an unexpected value would publish them without anyone noticing; so this guard reads every
 export of every partner through its mapping, collects those values *by record* (one raw row: a
 person's surname, first name, birth date, client id) and looks for them in every file downstream.
+The values are kept as keyed hashes only (:class:`Identities`), collected once by the stage
+``identity_index`` and loaded from its index by the guard and the reports
+(:mod:`observatoire.guard.index`).
 The stage ``leak_guard`` runs on the computed outputs before any report is rendered; each report
 stage then scans its own rendered files in their staging folder (:func:`check_before_publishing`)
 and publishes nothing on a hit, so a failing run leaves the previous publication in place.
@@ -71,7 +74,7 @@ from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.free_text import EVIDENCE as FREE_TEXT_EVIDENCE
-from observatoire.core.free_text import KeyedNames, deidentify_each
+from observatoire.core.free_text import KeyedNames, deidentify_each, keyed_token, normalise_name
 from observatoire.core.free_text import detect as detect_free_text
 from observatoire.core.storage import sha256_file, write_json
 from observatoire.intake.discovery import find_raw_files
@@ -109,6 +112,7 @@ __all__ = [
     "THIRD_PARTY",
     "WINDOW",
     "MIN_PERSON_COLUMN_VALUES",
+    "PURPOSES",
     "SURNAME",
     "ZIP_TYPES",
     "FileFindings",
@@ -116,7 +120,7 @@ __all__ = [
     "LeakFound",
     "ScanResult",
     "check_before_publishing",
-    "load_identities",
+    "identity_sources",
     "build_report",
     "column_findings",
     "header_kinds",
@@ -279,42 +283,82 @@ def _code_tokens(clean: str) -> list[str]:
 # --- identity values --------------------------------------------------------------------------
 
 
+_NO_HASH = ""
+"""What a token longer than every identity token hashes to: in no vocabulary (never hashed)."""
+
+
 @dataclass
 class _Vocabulary:
-    """Identity values as token sequences; one set lookup per distinct token of a text."""
+    """Identity values as sequences of keyed token hashes; one set lookup per distinct token.
 
+    Every token is stored as its keyed hash (:func:`~observatoire.core.free_text.keyed_token`
+    under the vocabulary's key and ``purpose``), never in clear, and a text is searched by
+    hashing its own tokens the same way: the matching is the same as on the words themselves,
+    and what is kept (in memory, in the index of :mod:`observatoire.guard.index`) gives back no
+    name. Hashes are memoised (the outputs' vocabulary is bounded) and a token longer than the
+    longest identity token is not hashed at all (keys, digests, long numbers).
+    """
+
+    purpose: str
+    key: bytes = field(repr=False)
     singles: dict[str, set[str]] = field(default_factory=dict)
     phrases: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    longest: int = 0
     _by_first: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    _memo: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def add(self, tokens: tuple[str, ...], kind: str) -> None:
-        if len(tokens) == 1:
-            self.singles.setdefault(tokens[0], set()).add(kind)
+    def hashed(self, token: str) -> str:
+        """The keyed hash of one token (:data:`_NO_HASH` when no identity token is as long)."""
+        found = self._memo.get(token)
+        if found is None:
+            if len(token) > self.longest:
+                return _NO_HASH
+            found = self._memo[token] = keyed_token(self.key, self.purpose, token)
+        return found
+
+    def entry(self, tokens: Iterable[str]) -> Entry:
+        """A value as it is kept: one hash, or a tuple of hashes for a phrase."""
+        hashes = tuple(self.hashed(t) for t in tokens)
+        return hashes[0] if len(hashes) == 1 else hashes
+
+    def add(self, tokens: tuple[str, ...], kind: str) -> Entry:
+        """Keep a value (its tokens in clear, hashed here); returns it as kept."""
+        self.longest = max(self.longest, *(len(t) for t in tokens))
+        entry = self.entry(tokens)
+        self.insert(entry, kind)
+        return entry
+
+    def insert(self, entry: Entry, kind: str) -> None:
+        """Keep a value already hashed (read back from the index)."""
+        if isinstance(entry, str):
+            self.singles.setdefault(entry, set()).add(kind)
             return
-        if tokens not in self.phrases:
-            self._by_first.setdefault(tokens[0], []).append(tokens)
-        self.phrases.setdefault(tokens, set()).add(kind)
+        if entry not in self.phrases:
+            self._by_first.setdefault(entry[0], []).append(entry)
+        self.phrases.setdefault(entry, set()).add(kind)
 
     def kinds(self, entry: Entry) -> set[str]:
         return self.singles[entry] if isinstance(entry, str) else self.phrases[entry]
 
     def present(self, tokens: Iterable[str]) -> bool:
         """Whether some token could start an identity value (a cheap gate before locating)."""
-        present = set(tokens)
+        present = {self.hashed(t) for t in set(tokens)}
         return bool(present & self.singles.keys() or present & self._by_first.keys())
 
     def locate(self, tokens: list[str]) -> list[tuple[int, int, Entry]]:
         """(start, end, value) of every identity value in a token sequence; the parts of a
-        phrase found whole are not reported again on their own."""
+        phrase found whole are not reported again on their own. Values are given as kept
+        (hashed)."""
+        hashes = [self.hashed(t) for t in tokens]
         found: list[tuple[int, int, Entry]] = []
         covered: set[int] = set()
-        for i, tok in enumerate(tokens):
+        for i, tok in enumerate(hashes):
             for phrase in self._by_first.get(tok, ()):
                 n = len(phrase)
-                if tuple(tokens[i : i + n]) == phrase:
+                if tuple(hashes[i : i + n]) == phrase:
                     found.append((i, i + n, phrase))
                     covered.update(range(i, i + n))
-        for i, tok in enumerate(tokens):
+        for i, tok in enumerate(hashes):
             if i not in covered and tok in self.singles:
                 found.append((i, i + 1, tok))
         return found
@@ -332,28 +376,73 @@ class _Hit:
     strong: bool
 
 
+PURPOSES = {
+    "names": "garde-fou/mot",
+    "codes": "garde-fou/code",
+    "values": "garde-fou/valeur",
+    "records": "garde-fou/fiche",
+}
+"""The purposes of the guard's keyed hashes (name words, code tokens and date forms, whole
+values counted, records), each its own domain, distinct from ingest's pseudonyms' purposes."""
+
+
+def _process_key() -> bytes:
+    """A key drawn for this process only (never written): an :class:`Identities` built in memory
+    for a test or a bench, or when no project key is configured."""
+    import secrets
+
+    return secrets.token_bytes(32)
+
+
 @dataclass
 class Identities:
     """What the raw exports hold, ready to be searched; counts only are ever reported.
 
     Every value remembers the records (raw rows, deduplicated) it comes from, so that two values
     found side by side can be told to be the same person's.
+
+    Nothing is kept in clear, at collection as at search: every token is a keyed hash under
+    ``key`` (the project's key for the persisted index, :mod:`observatoire.guard.index`), the
+    values counted (``checked``, ``not_checked``) and the records are keyed hashes too, and the
+    names for the field notes are kept as :class:`KeyedNames` hashes. A value is read in clear
+    only while it is being added, and a scanned text is hashed token by token to be searched.
     """
 
-    names: _Vocabulary = field(default_factory=_Vocabulary)
-    codes: _Vocabulary = field(default_factory=_Vocabulary)
+    key: bytes = field(default_factory=_process_key, repr=False)
+    names: _Vocabulary = field(init=False)
+    codes: _Vocabulary = field(init=False)
     owners: dict[tuple[str, Entry], set[int]] = field(default_factory=dict)
     strong_names: set[tuple[str, ...]] = field(default_factory=set)
-    checked: dict[str, set[Any]] = field(default_factory=lambda: {k: set() for k in KINDS})
-    not_checked: dict[str, set[Any]] = field(default_factory=dict)
+    checked: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in KINDS})
+    not_checked: dict[str, set[str]] = field(default_factory=dict)
+    name_hashes: dict[str, set[str]] = field(
+        default_factory=lambda: {"surname": set(), "first_name": set()}
+    )
+    """Every searched name (surname or first name) as :class:`KeyedNames` keeps it: hashed over
+    :func:`normalise_name` with the purposes « surname » and « first_name »."""
     raw_files: int = 0
+    sources: dict[str, str] = field(default_factory=dict)
+    """sha256 of each raw export read, by its path under the raw folder (the index's freshness)."""
     keyed: KeyedNames | None = None
     """The names as keyed lists for the field notes (:func:`_keyed_names`), built when needed."""
-    _record_ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    _record_ids: dict[str, int] = field(default_factory=dict)
     _anonymous: int = -1
 
+    def __post_init__(self) -> None:
+        self.names = _Vocabulary(PURPOSES["names"], self.key)
+        self.codes = _Vocabulary(PURPOSES["codes"], self.key)
+
+    def value_hash(self, value: Any) -> str:
+        """A value counted in ``checked``/``not_checked`` (a string or a tuple of tokens), keyed:
+        two values are one count exactly when they are equal."""
+        return keyed_token(self.key, PURPOSES["values"], repr(value))
+
+    def checks(self, kind: str, value: Any) -> bool:
+        """Whether ``value`` (as :meth:`add_name`... count it) is among the values searched."""
+        return self.value_hash(value) in self.checked[kind]
+
     def skip(self, reason: str, value: Any) -> None:
-        self.not_checked.setdefault(reason, set()).add(value)
+        self.not_checked.setdefault(reason, set()).add(self.value_hash(value))
 
     def record(self, values: tuple[Any, ...] | None = None) -> int:
         """The id of a raw record (one person's identity values as a tuple; None: a value
@@ -361,12 +450,13 @@ class Identities:
         if values is None:
             self._anonymous -= 1
             return self._anonymous
-        return self._record_ids.setdefault(values, len(self._record_ids))
+        key = keyed_token(self.key, PURPOSES["records"], repr(values))
+        return self._record_ids.setdefault(key, len(self._record_ids))
 
-    def _own(self, vocab: _Vocabulary, tokens: tuple[str, ...], kind: str, rid: int) -> None:
-        vocab.add(tokens, kind)
-        entry: Entry = tokens[0] if len(tokens) == 1 else tokens
+    def _own(self, vocab: _Vocabulary, tokens: tuple[str, ...], kind: str, rid: int) -> Entry:
+        entry = vocab.add(tokens, kind)
         self.owners.setdefault((kind, entry), set()).add(rid)
+        return entry
 
     def add_name(self, value: object, kind: str, rid: int | None = None) -> None:
         """A surname or first name, as words; compounds also by their distinctive parts.
@@ -385,11 +475,15 @@ class Identities:
                 (kind, words),
             )
             return
-        self._own(self.names, words, kind, rid)
-        self.checked[kind].add(words)
+        entry = self._own(self.names, words, kind, rid)
+        self.checked[kind].add(self.value_hash(words))
+        normal = normalise_name(" ".join(words))
+        if normal:
+            for purpose, hashes in self.name_hashes.items():
+                hashes.add(keyed_token(self.key, purpose, normal))
         if len(words) > 1:
             if kind == SURNAME and len(distinctive) >= 2:
-                self.strong_names.add(words)
+                self.strong_names.add(entry)  # type: ignore[arg-type]
             for word in distinctive:
                 if len(word) >= MIN_PART_LETTERS or len(distinctive) == 1:
                     self._own(self.names, (word,), kind, rid)
@@ -410,7 +504,7 @@ class Identities:
             self.skip("identifiants de moins de 4 caractères", text)
         else:
             self._own(self.codes, tokens, CLIENT_ID, rid)
-            self.checked[CLIENT_ID].add(tokens)
+            self.checked[CLIENT_ID].add(self.value_hash(tokens))
 
     def add_birth_date(self, parsed: Any, raw: Any, rid: int | None = None) -> None:
         """One birth date: its written forms if it parsed, and its raw text as exported
@@ -421,7 +515,7 @@ class Identities:
         if parsed is not None and not pd.isna(parsed):
             for fmt in DATE_FORMATS:
                 self._own(self.codes, (parsed.strftime(fmt),), BIRTH_DATE, rid)
-            self.checked[BIRTH_DATE].add(parsed.strftime("%Y-%m-%d"))
+            self.checked[BIRTH_DATE].add(self.value_hash(parsed.strftime("%Y-%m-%d")))
         if not isinstance(raw, str):
             return
         text = raw.strip()
@@ -431,7 +525,7 @@ class Identities:
         if tokens:
             self._own(self.codes, tokens, BIRTH_DATE, rid)
             if parsed is None or pd.isna(parsed):
-                self.checked[BIRTH_DATE].add(tokens)
+                self.checked[BIRTH_DATE].add(self.value_hash(tokens))
 
     def add_birth_dates(self, values: pd.Series, date_format: str) -> None:
         """A birth-date column on its own (each date its own record), parsed with the partner's
@@ -472,13 +566,14 @@ class Identities:
         if codes and self.codes.present(t for _, t in codes):
             seen: set[tuple[int, str]] = set()
             for offset, tok in codes:
-                if tok not in self.codes.singles or (offset, tok) in seen:
+                entry = self.codes.hashed(tok)
+                if entry not in self.codes.singles or (offset, entry) in seen:
                     continue
-                seen.add((offset, tok))
+                seen.add((offset, entry))
                 pos = bisect.bisect_right(starts, offset)
-                for kind in self.codes.kinds(tok):
+                for kind in self.codes.kinds(entry):
                     strong = kind == CLIENT_ID
-                    hits.append(_Hit(pos, pos + 1, kind, tok, self._records(kind, tok), strong))
+                    hits.append(_Hit(pos, pos + 1, kind, entry, self._records(kind, entry), strong))
             # multi-token codes (« AN 001222 » read as two runs) are matched as phrases
             for i, _end, entry in self.codes.locate([t for _, t in runs]):
                 if isinstance(entry, tuple):
@@ -526,11 +621,11 @@ class Identities:
         kind: a whole cell is a value, unlike a word inside a sentence."""
         clean = _clean(value).strip()
         words = tuple(_words(clean))
-        if len(words) == 1 and words[0] in self.names.singles:
-            return [(k, words[0]) for k in sorted(self.names.singles[words[0]])]
-        if len(words) > 1 and words in self.names.phrases:
-            return [(k, words) for k in sorted(self.names.phrases[words])]
-        code = clean.upper()
+        if words:
+            entry = self.names.entry(words)
+            if entry in (self.names.singles if len(words) == 1 else self.names.phrases):
+                return [(k, entry) for k in sorted(self.names.kinds(entry))]
+        code = self.codes.hashed(clean.upper())
         if code in self.codes.singles:
             return [(k, code) for k in sorted(self.codes.singles[code])]
         return []
@@ -554,14 +649,15 @@ def _identity_columns(
     return found
 
 
-def collect_identities(raw_dir: Path, partners: dict[str, PartnerMapping]) -> Identities:
-    """Read every export of every partner and gather the identity values to search for.
+Source = tuple[Path, str, FileFormat, str, ExportSpec, PartnerMapping]
+"""A raw file holding identities: its path, its path under the raw folder, the format it is read
+with, the prefix of a joined table's columns, its export and its partner."""
 
-    An export that cannot be read stops the guard (``ExportRejected``): a guard that skipped it
-    would certify outputs it has not checked. Identical copies of a file are read once.
-    """
-    ids = Identities()
-    seen: set[str] = set()
+
+def identity_sources(raw_dir: Path, partners: dict[str, PartnerMapping]) -> Iterator[Source]:
+    """The raw files whose identities the guard collects, found the way ingest finds them (links
+    refused, confined to ``raw_dir``): every file of an export that declares an identity column,
+    and of the tables it joins."""
     for partner in partners.values():
         for spec in partner.exports:
             if not any(c.identity and f in FIELD_KINDS for f, c in spec.columns.items()):
@@ -571,23 +667,25 @@ def collect_identities(raw_dir: Path, partners: dict[str, PartnerMapping]) -> Id
             sources = [(spec.files, spec.format, "")]
             sources += [(j.files, j.format, f"{j.name}.") for j in spec.joins]
             for pattern, fmt, prefix in sources:
-                _collect_file_identities(ids, seen, raw_dir, pattern, fmt, prefix, spec, partner)
-    return ids
+                for path in find_raw_files(raw_dir, pattern, partner.partner_id, "l'export"):
+                    rel = path.relative_to(raw_dir).as_posix()
+                    yield path, rel, fmt, prefix, spec, partner
 
 
-def _collect_file_identities(
-    ids: Identities,
-    seen: set[str],
-    raw_dir: Path,
-    pattern: str,
-    fmt: FileFormat,
-    prefix: str,
-    spec: ExportSpec,
-    partner: PartnerMapping,
-) -> None:
-    # the files ingest read, found the way it finds them (links refused, confined to raw_dir)
-    for path in find_raw_files(raw_dir, pattern, partner.partner_id, "l'export"):
-        rel = path.relative_to(raw_dir).as_posix()
+def collect_identities(
+    raw_dir: Path, partners: dict[str, PartnerMapping], key: bytes | None = None
+) -> Identities:
+    """Read every export of every partner and gather the identity values to search for, hashed
+    under ``key`` (the project's key for the index; by default a key of this process only).
+
+    An export that cannot be read stops the guard (``ExportRejected``): a guard that skipped it
+    would certify outputs it has not checked. Identical copies of a file are read once.
+    """
+    ids = Identities() if key is None else Identities(key)
+    seen: set[str] = set()
+    for path, rel, fmt, prefix, spec, partner in identity_sources(raw_dir, partners):
+        if rel not in ids.sources:
+            ids.sources[rel] = sha256_file(path)
         sheets = (
             workbook_sheets(path, fmt, partner.partner_id, rel)
             if fmt.sheets is not None
@@ -596,12 +694,16 @@ def _collect_file_identities(
         for sheet in sheets:
             one = replace(fmt, sheet=sheet) if fmt.sheets is not None else fmt
             one = replace(one, grid=None)  # a grid of marks: its persons' rows, marked or not
-            _collect_sheet_identities(ids, seen, path, rel, one, prefix, spec, partner)
+            digest = ids.sources[rel] + prefix + f"#{one.sheet or ''}"  # a table joined twice
+            if digest in seen:
+                continue
+            seen.add(digest)
+            _collect_sheet_identities(ids, path, rel, one, prefix, spec, partner)
+    return ids
 
 
 def _collect_sheet_identities(
     ids: Identities,
-    seen: set[str],
     path: Path,
     rel: str,
     fmt: FileFormat,
@@ -609,10 +711,6 @@ def _collect_sheet_identities(
     spec: ExportSpec,
     partner: PartnerMapping,
 ) -> None:
-    digest = sha256_file(path) + prefix + f"#{fmt.sheet or ''}"  # a table joined twice
-    if digest in seen:
-        return
-    seen.add(digest)
     raw = read_export(path, fmt, partner.partner_id, rel)
     ids.raw_files += 1
     rows = raw.rows.rename(
@@ -992,13 +1090,14 @@ def field_text_columns(path: Path, names: list[str]) -> list[str]:
 
 
 def _keyed_names(ids: Identities) -> KeyedNames:
-    """The guard's names as keyed lists, under a key drawn for this process only (never
-    written): the same membership test as ingest's, without the project's key."""
-    import secrets
-
+    """The guard's names as keyed lists (their hashes are kept by :class:`Identities` under its
+    key): the same membership test as ingest's."""
     if ids.keyed is None:
-        values = {" ".join(w) for k in (SURNAME, FIRST_NAME) for w in ids.checked[k]}
-        ids.keyed = KeyedNames.from_names(values, secrets.token_bytes(32))
+        ids.keyed = KeyedNames(
+            frozenset(ids.name_hashes["surname"]),
+            frozenset(ids.name_hashes["first_name"]),
+            lambda purpose, value, key=ids.key: keyed_token(key, purpose, value),
+        )
     return ids.keyed
 
 
@@ -1391,9 +1490,11 @@ def run_guard(settings: Settings) -> int:
             f"Garde-fou : le dossier des exports bruts {raw_dir} est introuvable ; sans lui, "
             "impossible de savoir quelles identités chercher. Vérifiez inputs.raw_dir."
         )
+    from observatoire.guard.index import identities_for
+
     partners = load_partners(inputs.partners_dir, inputs.codes_dir, field=True)
-    ids = collect_identities(raw_dir, partners)
     declared = declares_identities(partners)
+    ids = identities_for(settings, partners) if declared else Identities()
     if ids.raw_files == 0 and declared:
         raise ObservatoireError(
             f"Garde-fou : aucun export avec des identités trouvé dans {raw_dir}/ ; rien à "
@@ -1402,7 +1503,8 @@ def run_guard(settings: Settings) -> int:
     year = settings.report.year
     # rendered by the stages after this one, each scanning its own files before publishing
     rendered = [PATHS.reports(year), PATHS.quality(year), PATHS.maps(year)]
-    result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT, *rendered])
+    # the index holds keyed hashes only, as REPORT holds counts only
+    result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT, PATHS.identity_index, *rendered])
     report = build_report(ids, result, _dvc_outs(settings))
     if not declared:
         report["note"] = NO_IDENTITY_DECLARED
@@ -1438,22 +1540,6 @@ class LeakFound(ObservatoireError):
     exit_code = 1
 
 
-def load_identities(settings: Settings, root: Path = Path(".")) -> Identities:
-    """The identity values of the raw exports (empty when no mapping declares any); ``root``
-    is the project folder the settings' paths are relative to."""
-    inputs = settings.inputs
-    partners = load_partners(root / inputs.partners_dir, root / inputs.codes_dir, field=True)
-    raw_dir = root / inputs.raw_dir
-    if not declares_identities(partners):
-        return Identities()
-    if not raw_dir.is_dir():
-        raise ObservatoireError(
-            f"Garde-fou : le dossier des exports bruts {raw_dir} est introuvable ; sans lui, "
-            "impossible de vérifier le rapport avant de le publier. Vérifiez inputs.raw_dir."
-        )
-    return collect_identities(raw_dir, partners)
-
-
 def check_before_publishing(
     settings: Settings,
     staging: Path,
@@ -1470,6 +1556,8 @@ def check_before_publishing(
     when one holds identity evidence. The message names the files by their final place and
     never shows a value.
     """
+    from observatoire.guard.index import load_identities
+
     ids = load_identities(settings, root)
     if not any(ids.checked.values()):
         return
