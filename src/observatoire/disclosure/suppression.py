@@ -530,9 +530,13 @@ def _prune(publication: Publication, previous: Publication | None, attacker: _At
         (key for key, s in status.items() if s == SECONDARY), key=lambda key: (-values[key], key)
     )
     for key in secondary:
-        before = {t: attacker.range(t) for t in watched}
+        # Only the small cells linked to ``key`` can change when it is shown: the component of
+        # any other is left as it is, so its interval too (the same decisions, fewer programs).
+        linked = set(attacker.component(key)[0])
+        affected = [t for t in watched if t in linked]
+        before = {t: attacker.range(t) for t in affected}
         attacker.show(key, values[key])
-        if all(_covers(*attacker.range(t), before[t]) for t in watched):
+        if all(_covers(*attacker.range(t), before[t]) for t in affected):
             status[key] = PUBLISHED
         else:
             attacker.hide(key, (float(k), math.inf))
@@ -1002,13 +1006,24 @@ def latent_exposure(publication: Publication, previous: Publication | None = Non
 
 # --- what a reader knows -------------------------------------------------------------------------
 
+_RANGES: dict[tuple[Any, ...], tuple[float, float]] = {}
+"""The interval of each linear program solved in this process, by the program's content (the
+target's column, the identities' matrix and right-hand side, the bounds): the same program
+gives the same interval (HiGHS is deterministic), so asking it again is useless. The readers of
+the successive patterns of a search, the final audit of the merged publication and the
+whole-number checks ask most programs several times."""
+_RANGES_MAX = 200_000
+
 
 class _Attacker:
     """A reader's knowledge as a system of linear equalities and bounds over hidden quantities.
 
     Only the connected component of a target (hidden keys linked through identities) enters its
     linear programs, so a report of many small tables stays fast; results are cached per
-    component, and hiding a key only invalidates the components it joins.
+    component, and hiding a key only invalidates the components it joins. The components
+    themselves are kept until the next :meth:`hide` or :meth:`show` (one search per component,
+    not per question), and the linear programs are memoised by their content across readers
+    (:data:`_RANGES`): the readers of successive patterns ask most of them again.
     """
 
     def __init__(
@@ -1031,6 +1046,7 @@ class _Attacker:
         self.known = dict(known)
         self.bounds = dict(bounds)
         self._cache: dict[tuple[str, frozenset[str]], tuple[float, float]] = {}
+        self._components: dict[str, tuple[list[str], list[int]]] = {}
 
     @classmethod
     def of(
@@ -1072,13 +1088,19 @@ class _Attacker:
     def hide(self, key: str, bound: tuple[float, float]) -> None:
         del self.known[key]
         self.bounds[key] = bound
+        self._components.clear()
 
     def show(self, key: str, value: float) -> None:
         del self.bounds[key]
         self.known[key] = value
+        self._components.clear()
 
     def component(self, target: str) -> tuple[list[str], list[int]]:
-        """Hidden keys linked to ``target`` through identities, and those identities."""
+        """Hidden keys linked to ``target`` through identities, and those identities (the
+        same for every hidden key of the component: kept for each until the next change).
+        The lists are shared: do not modify them."""
+        if target in self._components:
+            return self._components[target]
         seen = {target}
         rows: set[int] = set()
         queue = deque([target])
@@ -1092,7 +1114,10 @@ class _Attacker:
                     if other not in self.known and other not in seen:
                         seen.add(other)
                         queue.append(other)
-        return sorted(seen), sorted(rows)
+        found = sorted(seen), sorted(rows)
+        if target in self.bounds:  # a published target is no member of the component it reaches
+            self._components.update(dict.fromkeys(found[0], found))
+        return found
 
     def system(self, keys: list[str], rows: list[int]) -> tuple[csr_matrix, np.ndarray]:
         """The identities ``rows`` over the hidden ``keys``: matrix and right-hand side."""
@@ -1126,6 +1151,18 @@ class _Attacker:
             bounds = [
                 (lo, None if math.isinf(hi) else hi) for lo, hi in (self.bounds[k] for k in keys)
             ]
+            content = (
+                position[target],
+                matrix.shape,
+                matrix.indptr.tobytes(),
+                matrix.indices.tobytes(),
+                matrix.data.tobytes(),
+                rhs.tobytes(),
+                tuple(bounds),
+            )
+            if content in _RANGES:
+                result = self._cache[cache_key] = _RANGES[content]
+                return result
             lo_hi = []
             for sense in (1.0, -1.0):
                 objective = np.zeros(len(keys))
@@ -1141,6 +1178,9 @@ class _Attacker:
                 else:
                     lo_hi.append(sense * res.fun)
             result = (lo_hi[0], lo_hi[1])
+            if len(_RANGES) >= _RANGES_MAX:
+                _RANGES.clear()
+            _RANGES[content] = result
         self._cache[cache_key] = result
         return result
 

@@ -303,3 +303,21 @@ def test_the_whole_number_audit_agrees_on_the_optimal_patterns():
             if status == SECONDARY:
                 primary_only.status[key] = PUBLISHED
         assert not whole_number_audit(primary_only)["protected"].all()
+
+
+def test_the_memoised_linear_programs_change_no_pattern_and_no_interval():
+    """The reader's programs are memoised by content across a process (speed only): with the
+    memo emptied before each search, or filled by the previous one, the same pattern and the
+    same audit, interval for interval."""
+    tables = [
+        grid([[3, 50, 8, 12], [40, 60, 9, 2], [7, 4, 30, 25]], name="a"),
+        grid([[4, 43, 15], [14, 40, 6]], name="b"),
+    ]
+    results = []
+    for emptied in (True, False, False):
+        if emptied:
+            suppression._RANGES.clear()
+        pub = protect(tables, K)
+        results.append((dict(pub.status), audit(pub).to_dict("list")))
+    assert results[0] == results[1] == results[2]
+    assert suppression._RANGES  # the second and third searches asked the memo
