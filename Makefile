@@ -16,13 +16,16 @@ help:
 	@grep -hE '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' -e 's/^make \([a-z-]*\):/  make \1\t/' | expand -t 22
 
 ## make setup: create .venv from the lock file and register the Jupyter kernel
+# --compile-bytecode: the libraries' .pyc are written once, here. uv does not write them, and where
+# PYTHONDONTWRITEBYTECODE is set Python never does: every `dvc` call, stage and notebook kernel
+# would then compile dvc, IPython, ipykernel... from source again (docs/execution.md).
 setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name observatoire --display-name "Python (observatoire)" >/dev/null
 	@touch $(STAMP)
 	@echo "Environnement prêt : $(VENV) (noyau Jupyter « observatoire » enregistré)."

@@ -499,9 +499,9 @@ def young_presence_model(
     ``exposure_preferred`` names the exposure nearer to it (the report warns when it is not the
     one chosen).
     """
-    import statsmodels.api as sm
     import statsmodels.formula.api as smf
     from scipy.stats import chi2
+    from statsmodels.genmod import families
 
     prev = year - 1
     data = obs[obs["year"].isin([prev, year]) & obs["zone"].isin(zones)].copy()
@@ -568,7 +568,7 @@ def young_presence_model(
         warnings.simplefilter("ignore")
         poisson = smf.glm(
             f"young_met ~ {rhs}", data, offset=data["log_hours"],
-            family=sm.families.Poisson(),
+            family=families.Poisson(),
         ).fit()  # fmt: skip
         dispersion = float(poisson.pearson_chi2 / poisson.df_resid)
         family = "poisson"
@@ -578,7 +578,7 @@ def young_presence_model(
         p_zero = float(np.mean(np.exp(-mu)))
         same = smf.glm(
             f"young_met ~ {rhs_same}", data, offset=data["log_hours"],
-            family=sm.families.Poisson(),
+            family=families.Poisson(),
         ).fit()  # fmt: skip
         llf_same = float(same.llf)
         if dispersion > 1.5:
@@ -600,7 +600,7 @@ def young_presence_model(
         data["log_duration"] = np.log(data["duration_hours"])
         free = f"young_met ~ {rhs} + log_duration"
         if family == "poisson":
-            elastic = smf.glm(free, data, family=sm.families.Poisson()).fit()
+            elastic = smf.glm(free, data, family=families.Poisson()).fit()
         else:
             elastic = smf.negativebinomial(free, data).fit(disp=0, maxiter=300, method="bfgs")
         beta = float(elastic.params["log_duration"])

@@ -53,8 +53,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.stats import binomtest
+from statsmodels.discrete.discrete_model import NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from observatoire.core.schema import split_codes
@@ -280,12 +283,12 @@ def fit_trend(panel: pd.DataFrame, year: int) -> TrendFit:
     y = panel["incidents"].to_numpy(dtype="float64")
     X = _design(panel, year)
     offset = np.log(panel["exposure"].to_numpy(dtype="float64"))
-    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
+    pois = GLM(y, X, family=families.Poisson(), offset=offset).fit()
     df_resid = max(pois.df_resid, 1)
     poisson_ratio = float(pois.pearson_chi2 / df_resid)
     mu = pois.mu
     # Cameron & Trivedi (1990): regress ((y − μ)² − y)/μ on μ without constant; H0 alpha = 0.
-    aux = sm.OLS(((y - mu) ** 2 - y) / mu, mu).fit()
+    aux = OLS(((y - mu) ** 2 - y) / mu, mu).fit()
     ct_p = float(aux.pvalues[0] / 2 if aux.params[0] > 0 else 1 - aux.pvalues[0] / 2)
     notes: list[str] = []
     use_nb = poisson_ratio > OVERDISPERSION or ct_p < 0.05
@@ -295,7 +298,7 @@ def fit_trend(panel: pd.DataFrame, year: int) -> TrendFit:
     if use_nb:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            nb = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
+            nb = NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
                 disp=0, maxiter=200, start_params=np.append(pois.params.to_numpy(), 0.1)
             )
         if nb.mle_retvals.get("converged", True) and np.all(np.isfinite(nb.bse)):
@@ -307,7 +310,7 @@ def fit_trend(panel: pd.DataFrame, year: int) -> TrendFit:
                 "binomiale négative non convergée : Poisson gardé, écarts-types corrigés par "
                 "la dispersion (quasi-Poisson)"
             )
-            fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+            fit = GLM(y, X, family=families.Poisson(), offset=offset).fit(scale="X2")
             family = "quasi-poisson"
     beta = float(fit.params["year"])
     se = float(fit.bse["year"])
@@ -470,13 +473,13 @@ def refusal_model(panel: pd.DataFrame, min_nights: int) -> dict[str, Any]:
     if y.sum() == 0:
         out["reason"] = "non estimable : aucun incident sur les mois qui comparent"
         return out
-    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
+    pois = GLM(y, X, family=families.Poisson(), offset=offset).fit()
     dispersion = float(pois.pearson_chi2 / max(pois.df_resid, 1))
     fit, family = pois, "poisson"
     if dispersion > OVERDISPERSION:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            nb = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
+            nb = NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
                 disp=0, maxiter=200, start_params=np.append(pois.params.to_numpy(), 0.1)
             )
         if nb.mle_retvals.get("converged", True) and np.all(np.isfinite(nb.bse)):

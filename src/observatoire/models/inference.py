@@ -266,7 +266,8 @@ def fit_occupancy_model(
     and the month effects absorb the winter. Occupancy above 1 (extra beds not in the
     capacity sheet) is cut to 1 for the fit. Months without capacity are left out.
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     data = frame[["month", nights, capacity]].copy()
     data["month"] = pd.to_datetime(data["month"]).dt.to_period("M").dt.to_timestamp()
@@ -282,7 +283,7 @@ def fit_occupancy_model(
     present = sorted(set(int(m) for m in moy) - {1})
     exog = np.column_stack([np.ones(n), t] + [(moy == m).astype(float) for m in present])
     cap = data[capacity].to_numpy(dtype=float)
-    model = sm.GLM(share, exog, family=sm.families.Binomial(), var_weights=cap)
+    model = GLM(share, exog, family=families.Binomial(), var_weights=cap)
     result = model.fit()
     mu = np.clip(result.fittedvalues, 1e-9, 1 - 1e-9)
     weights = cap * mu * (1 - mu)

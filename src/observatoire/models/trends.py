@@ -414,7 +414,8 @@ def fit_yearly_trend(counts: pd.Series, exclude: dict[int, str] | None = None) -
     no longer choose the model. Centring the year makes the intercept the log count at the
     mid-period and keeps the fit numerically stable.
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     series = pd.Series(counts, dtype=float)
     if series.isna().any():
@@ -433,9 +434,9 @@ def fit_yearly_trend(counts: pd.Series, exclude: dict[int, str] | None = None) -
     centre = float(years.mean())
     exog = pd.DataFrame({"const": 1.0, "year_centered": years - centre})
     endog = pd.Series(y, name="count")
-    poisson = sm.GLM(endog, exog, family=sm.families.Poisson()).fit()
+    poisson = GLM(endog, exog, family=families.Poisson()).fit()
     od = overdispersion_test(y, poisson.fittedvalues.to_numpy(), int(poisson.df_resid))
-    result = sm.GLM(endog, exog, family=sm.families.Poisson()).fit(scale="X2", use_t=True)
+    result = GLM(endog, exog, family=families.Poisson()).fit(scale="X2", use_t=True)
     family = FAMILY_QUASI_POISSON
     q = float(stats.t.ppf(1 - ALPHA_LEVEL / 2, result.df_resid))
 
@@ -558,7 +559,8 @@ def _fit_negative_binomial(
     the module docstring). α and β are asymptotically orthogonal in the NB2 model, so the
     GLM's Wald covariance of β with α fixed is the right one.
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     y = endog.to_numpy(dtype=float)
     df_resid = len(y) - exog.shape[1]
@@ -568,9 +570,9 @@ def _fit_negative_binomial(
         new = _breslow_alpha(y, mu, df_resid)
         if not (new > 0 and math.isfinite(new)):
             return None
-        family = sm.families.NegativeBinomial(alpha=new)
+        family = families.NegativeBinomial(alpha=new)
         try:
-            result = sm.GLM(endog, exog, family=family, offset=offset).fit()
+            result = GLM(endog, exog, family=family, offset=offset).fit()
         except (np.linalg.LinAlgError, ValueError):
             return None
         mu = result.fittedvalues.to_numpy()
@@ -606,10 +608,11 @@ def _fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _Co
     One code path for :func:`fit_monthly_model`, :func:`coverage_simulation` and the
     forecasts, so the simulations test exactly the published method, selection included.
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     y = endog.to_numpy(dtype=float)
-    poisson = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit()
+    poisson = GLM(endog, exog, family=families.Poisson(), offset=offset).fit()
     mu_p = poisson.fittedvalues.to_numpy()
     od = overdispersion_test(y, mu_p, int(poisson.df_resid))
     nb = _fit_negative_binomial(endog, exog, offset, mu_p) if od.overdispersed else None
@@ -627,7 +630,7 @@ def _fit_counts(endog: pd.Series, exog: pd.DataFrame, offset: np.ndarray) -> _Co
             od,
         )
     if od.overdispersed:  # NB failed: quasi-Poisson keeps valid (wider) CIs
-        result = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+        result = GLM(endog, exog, family=families.Poisson(), offset=offset).fit(scale="X2")
         return _CountFit(
             FAMILY_QUASI_POISSON,
             result,

@@ -52,10 +52,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from patsy import build_design_matrices
 from scipy import stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 __all__ = [
@@ -184,7 +185,7 @@ def _design(frame: pd.DataFrame, direction: Direction) -> pd.DataFrame:
     return d
 
 
-def _fit(formula: str, data: pd.DataFrame, family: sm.families.Family, lags: int) -> Any:
+def _fit(formula: str, data: pd.DataFrame, family: families.Family, lags: int) -> Any:
     return smf.glm(formula, data=data, family=family).fit(
         cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}
     )
@@ -207,7 +208,7 @@ def block_jackknife(
     est = []
     for g in ids:
         keep = blocks != g
-        fit = sm.GLM(y[keep], x[keep], family=model.family).fit(
+        fit = GLM(y[keep], x[keep], family=model.family).fit(
             start_params=params.to_numpy(), maxiter=50
         )
         est.append(float(fit.params[j]))
@@ -277,16 +278,16 @@ def fit_temperature_effect(
     lags = hac_lags(n)
     controls = _controls(data)
     formula = f"{outcome} ~ hinge" + (f" + {controls}" if controls else "")
-    poisson = smf.glm(formula, data=data, family=sm.families.Poisson()).fit()
+    poisson = smf.glm(formula, data=data, family=families.Poisson()).fit()
     dispersion = float(poisson.pearson_chi2 / poisson.df_resid)
     notes: list[str] = []
     if dispersion > DISPERSION_LIMIT:
         alpha = _nb_alpha(formula, data)
-        family: Any = sm.families.NegativeBinomial(alpha=alpha)
+        family: Any = families.NegativeBinomial(alpha=alpha)
         family_name = "negative binomial"
     else:
         alpha = None
-        family = sm.families.Poisson()
+        family = families.Poisson()
         family_name = "quasi-Poisson"
     res = _fit(formula, data, family, lags)
     beta, se_hac = float(res.params["hinge"]), float(res.bse["hinge"])
@@ -305,7 +306,7 @@ def fit_temperature_effect(
         if cold.sum() and mild.sum() and data.loc[mild, outcome].mean() > 0
         else None
     )
-    naive = smf.glm(f"{outcome} ~ hinge", data=data, family=sm.families.Poisson()).fit()
+    naive = smf.glm(f"{outcome} ~ hinge", data=data, family=families.Poisson()).fit()
     contrast, contrast_ci = _spline_contrast(data, outcome, controls, family, lags, direction)
     if contrast is None:
         notes.append(

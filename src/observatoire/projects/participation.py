@@ -67,9 +67,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.stats import binomtest, chi2
 from scipy.stats import t as student_t
+from statsmodels.discrete.discrete_model import NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from observatoire.core.stats import proportion_ci
@@ -239,11 +242,11 @@ def council_panel(
 
 def _fit(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray) -> tuple[str, Any, dict[str, Any]]:
     """Poisson GLM, or NB2 when overdispersed (the pattern of ``field/violence.py``)."""
-    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
+    pois = GLM(y, X, family=families.Poisson(), offset=offset).fit()
     df_resid = max(pois.df_resid, 1)
     poisson_ratio = float(pois.pearson_chi2 / df_resid)
     mu = pois.mu
-    aux = sm.OLS(((y - mu) ** 2 - y) / mu, mu).fit()
+    aux = OLS(((y - mu) ** 2 - y) / mu, mu).fit()
     ct_p = float(aux.pvalues[0] / 2 if aux.params[0] > 0 else 1 - aux.pvalues[0] / 2)
     diag: dict[str, Any] = {
         "poisson_chi2_df": poisson_ratio,
@@ -264,7 +267,7 @@ def _fit(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray) -> tuple[str, Any, 
         # underdispersed counts (Poisson variance too large): the Poisson interval is too wide;
         # the scale is estimated (Pearson χ²/df, quasi-Poisson) and the interval uses Student's
         # t on the residual df (the scale is estimated on few months)
-        qp = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+        qp = GLM(y, X, family=families.Poisson(), offset=offset).fit(scale="X2")
         diag["quantile"] = float(student_t.ppf(0.975, df_resid))
         diag["df_resid"] = int(df_resid)
         diag["notes"].append(
@@ -275,7 +278,7 @@ def _fit(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray) -> tuple[str, Any, 
         return "quasi-poisson", qp, diag
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nb = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
+        nb = NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(
             disp=0, maxiter=200, start_params=np.append(pois.params.to_numpy(), 0.1)
         )
     if nb.mle_retvals.get("converged", True) and np.all(np.isfinite(nb.bse)):
@@ -290,7 +293,7 @@ def _fit(y: np.ndarray, X: pd.DataFrame, offset: np.ndarray) -> tuple[str, Any, 
         "binomiale négative non convergée : Poisson gardé, écarts-types corrigés par la "
         "dispersion (quasi-Poisson)"
     )
-    qp = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+    qp = GLM(y, X, family=families.Poisson(), offset=offset).fit(scale="X2")
     diag["resid"] = (y - qp.mu) / np.sqrt(qp.mu)
     diag["chi2_df"] = poisson_ratio
     diag["quantile"] = float(student_t.ppf(0.975, df_resid))
@@ -394,7 +397,7 @@ def council_effect(panel: pd.DataFrame, start: pd.Period | str | None) -> Counci
             "autocorrélation résiduelle (Ljung–Box p < 0,05) : l'intervalle du modèle est sans "
             "doute trop étroit"
         )
-    hac = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(
+    hac = GLM(y, X, family=families.Poisson(), offset=offset).fit(
         cov_type="HAC", cov_kwds={"maxlags": 1}
     )
     hb, hse = float(hac.params["after"]), float(hac.bse["after"])

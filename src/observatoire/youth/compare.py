@@ -27,10 +27,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.tools.tools import add_constant
 
 __all__ = [
     "DEFAULT_SEED",
@@ -197,17 +200,17 @@ def adjusted_effects(
         for lv in sorted(set(values) - {ref}):
             x[f"{c}={lv}"] = (values == lv).astype(float)
     x = x.loc[:, x.std() > 0]
-    x = sm.add_constant(x, has_constant="add")
+    x = add_constant(x, has_constant="add")
     y = data[outcome].astype(float)
     if cluster is not None:
         cov: dict = {"cov_type": "cluster", "cov_kwds": {"groups": data[cluster].to_numpy()}}
     else:
         cov = {"cov_type": "HC1"}
     if family == "poisson":
-        fit = sm.GLM(y, x, family=sm.families.Poisson()).fit(**cov)
+        fit = GLM(y, x, family=families.Poisson()).fit(**cov)
         transform = np.exp
     elif family == "gaussian":
-        fit = sm.OLS(y, x).fit(**cov)
+        fit = OLS(y, x).fit(**cov)
         transform = np.asarray
     else:
         raise ValueError(f"unknown family {family!r} (poisson, gaussian)")

@@ -674,7 +674,9 @@ def youth_flows(
     Counted as the annual report counts them: persons present in the year (presence rule),
     aged 18–25 at their first known age of the year, among every person of the year (the
     network count), so that the report year's figures are the annual report's."""
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.tools import add_constant
 
     years = sorted(int(y) for y in contacts["year"].unique() if y <= study.year)
     coverage = coverage_of(contacts, coverage)
@@ -700,12 +702,12 @@ def youth_flows(
     table = pd.DataFrame(rows)
     trend: dict[str, Any] = {}
     if len(table) >= 3:
-        x = sm.add_constant(table["year"] - table["year"].min())
+        x = add_constant(table["year"] - table["year"].min())
         endog = np.column_stack([table["youth"], table["persons"] - table["youth"]]).astype(float)
-        fit = sm.GLM(endog, x, family=sm.families.Binomial()).fit()
+        fit = GLM(endog, x, family=families.Binomial()).fit()
         dispersion = float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid > 0 else 1.0
         if dispersion > 1:  # quasi-binomial: widen the CI, never narrow it
-            fit = sm.GLM(endog, x, family=sm.families.Binomial()).fit(scale="X2")
+            fit = GLM(endog, x, family=families.Binomial()).fit(scale="X2")
         lo, hi = fit.conf_int().iloc[1]
         trend = {
             "odds_ratio": float(np.exp(fit.params.iloc[1])),
