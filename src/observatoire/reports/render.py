@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -54,6 +54,7 @@ __all__ = [
     "RenderResult",
     "french_date",
     "render_document",
+    "render_documents",
 ]
 
 ENGINE_QUARTO = "quarto"
@@ -71,6 +72,7 @@ _FRONT_MATTER = re.compile(
 )
 _FILTER_ERROR = re.compile(r"\[observatoire\] (.*)")
 _SUBPROCESS_TIMEOUT_S = 600
+_DOCUMENTS_AT_ONCE = 2  # the machines have two cores; each document runs two tools at once
 
 
 class RenderError(ObservatoireError):
@@ -113,6 +115,56 @@ def render_document(
     ``"pandoc+typst"``. ``keep_intermediate`` keeps the generated ``<stem>.typ`` next to the
     PDF, which helps when debugging the layout.
     """
+    return _render(_request(source, out_dir, formats, engine, keep_intermediate))
+
+
+def render_documents(
+    documents: Sequence[tuple[Path, Path]],
+    *,
+    formats: tuple[str, ...] = FORMATS,
+    engine: str = "auto",
+) -> list[RenderResult]:
+    """Render each ``(source, out_dir)`` as :func:`render_document` does, two at a time.
+
+    pandoc and Typst do their work outside Python's lock (a pandoc process; Typst's compiler
+    releases it), so a stage that renders several documents (the street diagnosis' zones, the
+    seasonal plans' bilans, the projects, the quality sheets) keeps both cores busy with two
+    threads. Each document is staged and renamed into place on its own, exactly as when
+    rendered alone, so the bytes do not depend on the order. The sources are checked and the
+    engine announced first, in order; the results come back in the order of ``documents``,
+    and the first failure in that order is raised once the documents under way have finished
+    (those not yet started are dropped). Quarto renders in the source folder and sets files
+    aside there: with Quarto the documents are rendered one after the other.
+    """
+    requests = [_request(source, out, formats, engine, False) for source, out in documents]
+    if len(requests) < 2 or any(r.engine == ENGINE_QUARTO for r in requests):
+        return [_render(r) for r in requests]
+    with ThreadPoolExecutor(max_workers=_DOCUMENTS_AT_ONCE) as pool:
+        futures = [pool.submit(_render, r) for r in requests]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One document to render, checked: what :func:`_render` needs."""
+
+    source: Path
+    out_dir: Path
+    formats: tuple[str, ...]
+    front: _FrontMatter
+    engine: str
+    keep_intermediate: bool
+
+
+def _request(
+    source: Path, out_dir: Path, formats: tuple[str, ...], engine: str, keep_intermediate: bool
+) -> _Request:
+    """Check the source and its front matter, choose (and announce) the engine."""
     source = Path(source).resolve()
     out_dir = Path(out_dir).resolve()
     wanted = _check_formats(formats)
@@ -124,20 +176,23 @@ def render_document(
     front = _read_front_matter(source)
     chosen, reason = _choose_engine(engine)
     print(f"Rendu : moteur {_engine_label(chosen)} ({reason})")
+    return _Request(source, out_dir, wanted, front, chosen, keep_intermediate)
 
+
+def _render(request: _Request) -> RenderResult:
+    """Render into a staging folder of ``out_dir``, then rename every output into place."""
+    source, out_dir, wanted = request.source, request.out_dir, request.formats
     out_dir.mkdir(parents=True, exist_ok=True)
     with _staging_dir(out_dir) as staging:
-        if chosen == ENGINE_QUARTO:
-            staged = _render_with_quarto(source, staging, wanted, front, keep_intermediate)
-        else:
-            staged = _render_with_pandoc(source, staging, wanted, front, keep_intermediate)
+        render = _render_with_quarto if request.engine == ENGINE_QUARTO else _render_with_pandoc
+        staged = render(source, staging, wanted, request.front, request.keep_intermediate)
         outputs: dict[str, Path] = {}
         for fmt, path in staged.items():
             target = out_dir / path.name
             os.replace(path, target)
             if fmt in wanted:
                 outputs[fmt] = target
-    return RenderResult(engine=chosen, outputs=outputs)
+    return RenderResult(engine=request.engine, outputs=outputs)
 
 
 # Engine choice -----------------------------------------------------------------------------------
