@@ -1,19 +1,52 @@
-"""Small statistics helpers shared by the indicators, the models and the youth study."""
+"""Small statistics helpers shared by the indicators, the models and the youth study.
+
+The Wilson interval is computed here rather than through statsmodels'
+``proportion_confint``: importing statsmodels (and with it ``scipy.stats``) costs one to
+three seconds in every stage that only needs this interval (the report stages among
+them). The arithmetic is statsmodels 0.14/0.15's own, step by step on the same NumPy
+types (``crit = norm.isf(alpha / 2)`` is ``-ndtri(alpha / 2)``, the same clipping to
+[0, 1]), so the numbers are bit-identical; tests/unit/core/test_stats.py checks it against
+statsmodels.
+"""
 
 from __future__ import annotations
 
 import math
+from functools import cache
 
-from statsmodels.stats.proportion import proportion_confint
+import numpy as np
 
 __all__ = ["newcombe_diff", "proportion_ci"]
+
+
+@cache
+def _upper_quantile(tail: float) -> np.float64:
+    """Standard normal quantile with ``tail`` probability above it (``scipy.stats.norm.isf``).
+
+    ``norm.isf(q)`` is ``-ndtri(q) * scale + loc`` with scale 1 and loc 0; ``scipy.special``
+    loads in a fraction of ``scipy.stats``' time.
+    """
+    from scipy.special import ndtri
+
+    return np.float64(-ndtri(np.float64(tail)) * 1.0 + 0.0)
 
 
 def proportion_ci(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     """Wilson score interval for x / n; (NaN, NaN) when n = 0."""
     if n <= 0:
         return math.nan, math.nan
-    low, upp = proportion_confint(x, n, alpha=alpha, method="wilson")
+    # Same operations, in the same order and on the same types (0-d float64 arrays, as
+    # statsmodels' array_like makes them), as proportion_confint(..., method="wilson").
+    count, nobs = np.asarray(x, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    q = count / nobs
+    crit = _upper_quantile(alpha / 2.0)
+    crit2 = crit**2
+    denom = 1 + crit2 / nobs
+    center = (q + crit2 / (2 * nobs)) / denom
+    dist = crit * np.sqrt(q * (1.0 - q) / nobs + crit2 / (4.0 * nobs**2))
+    dist /= denom
+    low = np.clip(center - dist, 0, 1)
+    upp = np.clip(center + dist, 0, 1)
     return float(low), float(upp)
 
 

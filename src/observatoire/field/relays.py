@@ -51,7 +51,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from observatoire.core.schema import (
     RELAY_ALLOWANCE_COLUMNS,
@@ -181,6 +180,8 @@ def _two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float:
     if se == 0:
         return 1.0
     z = (x2 / n2 - x1 / n1) / se
+    from scipy import stats  # seconds to load: only where a test is computed
+
     return float(2 * stats.norm.sf(abs(z)))
 
 
@@ -190,6 +191,8 @@ def poisson_ratio_ci(x_new: int, x_old: int, alpha: float = 0.05) -> tuple[float
     if x_old <= 0 or x_new < 0:
         return math.nan, math.nan, math.nan
     n = x_new + x_old
+    from scipy import stats  # seconds to load: only where an interval is computed
+
     lo_p = stats.beta.ppf(alpha / 2, x_new, n - x_new + 1) if x_new > 0 else 0.0
     hi_p = stats.beta.ppf(1 - alpha / 2, x_new + 1, n - x_new) if x_new < n else 1.0
     lo = lo_p / (1 - lo_p)

@@ -34,8 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
-from statsmodels.stats.multitest import multipletests
 
 from observatoire.core.stats import proportion_ci
 
@@ -220,7 +218,13 @@ def _group_estimate(y: pd.Series, strata: Strata, mask: pd.Series) -> Estimate |
 def compare_groups(survey: pd.DataFrame, strata: Strata, by: str, min_n: int = 5) -> pd.DataFrame:
     """Each value of ``by`` (``role`` or ``service``) against the rest, for every outcome:
     weighted shares, difference, z-test p-value and Holm-adjusted p-value over the family.
-    Groups with fewer than ``min_n`` respondents for an outcome are not tested."""
+    Groups with fewer than ``min_n`` respondents for an outcome are not tested.
+
+    scipy.stats and statsmodels are imported here: the rest of the module (the barometer
+    report's estimates) needs neither, and they cost seconds to load."""
+    from scipy.stats import norm
+    from statsmodels.stats.multitest import multipletests
+
     values = outcome_values(survey)
     rows = []
     for code in OUTCOMES:

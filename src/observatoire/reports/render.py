@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import calendar
 import contextlib
-import copy
 import datetime as dt
 import html
 import json
@@ -34,7 +33,8 @@ import shutil
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -54,6 +54,7 @@ __all__ = [
     "RenderResult",
     "french_date",
     "render_document",
+    "render_documents",
 ]
 
 ENGINE_QUARTO = "quarto"
@@ -71,6 +72,7 @@ _FRONT_MATTER = re.compile(
 )
 _FILTER_ERROR = re.compile(r"\[observatoire\] (.*)")
 _SUBPROCESS_TIMEOUT_S = 600
+_DOCUMENTS_AT_ONCE = 2  # the machines have two cores; each document runs two tools at once
 
 
 class RenderError(ObservatoireError):
@@ -113,6 +115,56 @@ def render_document(
     ``"pandoc+typst"``. ``keep_intermediate`` keeps the generated ``<stem>.typ`` next to the
     PDF, which helps when debugging the layout.
     """
+    return _render(_request(source, out_dir, formats, engine, keep_intermediate))
+
+
+def render_documents(
+    documents: Sequence[tuple[Path, Path]],
+    *,
+    formats: tuple[str, ...] = FORMATS,
+    engine: str = "auto",
+) -> list[RenderResult]:
+    """Render each ``(source, out_dir)`` as :func:`render_document` does, two at a time.
+
+    pandoc and Typst do their work outside Python's lock (a pandoc process; Typst's compiler
+    releases it), so a stage that renders several documents (the street diagnosis' zones, the
+    seasonal plans' bilans, the projects, the quality sheets) keeps both cores busy with two
+    threads. Each document is staged and renamed into place on its own, exactly as when
+    rendered alone, so the bytes do not depend on the order. The sources are checked and the
+    engine announced first, in order; the results come back in the order of ``documents``,
+    and the first failure in that order is raised once the documents under way have finished
+    (those not yet started are dropped). Quarto renders in the source folder and sets files
+    aside there: with Quarto the documents are rendered one after the other.
+    """
+    requests = [_request(source, out, formats, engine, False) for source, out in documents]
+    if len(requests) < 2 or any(r.engine == ENGINE_QUARTO for r in requests):
+        return [_render(r) for r in requests]
+    with ThreadPoolExecutor(max_workers=_DOCUMENTS_AT_ONCE) as pool:
+        futures = [pool.submit(_render, r) for r in requests]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One document to render, checked: what :func:`_render` needs."""
+
+    source: Path
+    out_dir: Path
+    formats: tuple[str, ...]
+    front: _FrontMatter
+    engine: str
+    keep_intermediate: bool
+
+
+def _request(
+    source: Path, out_dir: Path, formats: tuple[str, ...], engine: str, keep_intermediate: bool
+) -> _Request:
+    """Check the source and its front matter, choose (and announce) the engine."""
     source = Path(source).resolve()
     out_dir = Path(out_dir).resolve()
     wanted = _check_formats(formats)
@@ -124,20 +176,23 @@ def render_document(
     front = _read_front_matter(source)
     chosen, reason = _choose_engine(engine)
     print(f"Rendu : moteur {_engine_label(chosen)} ({reason})")
+    return _Request(source, out_dir, wanted, front, chosen, keep_intermediate)
 
+
+def _render(request: _Request) -> RenderResult:
+    """Render into a staging folder of ``out_dir``, then rename every output into place."""
+    source, out_dir, wanted = request.source, request.out_dir, request.formats
     out_dir.mkdir(parents=True, exist_ok=True)
     with _staging_dir(out_dir) as staging:
-        if chosen == ENGINE_QUARTO:
-            staged = _render_with_quarto(source, staging, wanted, front, keep_intermediate)
-        else:
-            staged = _render_with_pandoc(source, staging, wanted, front, keep_intermediate)
+        render = _render_with_quarto if request.engine == ENGINE_QUARTO else _render_with_pandoc
+        staged = render(source, staging, wanted, request.front, request.keep_intermediate)
         outputs: dict[str, Path] = {}
         for fmt, path in staged.items():
             target = out_dir / path.name
             os.replace(path, target)
             if fmt in wanted:
                 outputs[fmt] = target
-    return RenderResult(engine=chosen, outputs=outputs)
+    return RenderResult(engine=request.engine, outputs=outputs)
 
 
 # Engine choice -----------------------------------------------------------------------------------
@@ -383,12 +438,12 @@ class _PandocJob:
             options.append("--number-sections")
         return options
 
-    def write(self, options: list[str], image_paths: dict[str, str], what: str) -> None:
-        """Run one pandoc writer on the AST, with image targets rewritten for that writer."""
+    def write(self, options: list[str], ast_json: str, what: str) -> None:
+        """Run one pandoc writer on the AST (as JSON, image targets rewritten for that writer)."""
         self.staging.joinpath("pandoc-data").mkdir(exist_ok=True)
         _run(
             [self.pandoc, *self.common_options(), *options],
-            input=json.dumps(_with_image_paths(self.ast, image_paths)),
+            input=ast_json,
             what=what,
             source=self.source,
             cwd=self.source.parent,
@@ -418,18 +473,46 @@ def _render_with_pandoc(
         ast["meta"]["pagetitle"] = {"t": "MetaString", "c": source.stem}
 
     staged: dict[str, Path] = {}
-    with _asset_paths() as assets:
+    with _asset_paths() as assets, ThreadPoolExecutor(max_workers=1) as pool:
         job = _PandocJob(pandoc, source, staging, front, ast, images, assets)
-        if "html" in formats:
-            staged["html"] = _write_html(job)
+        # The HTML writer is a pandoc process of its own, independent of the PDF's pandoc +
+        # Typst: it runs meanwhile (a thread only waits for it), so the two formats take the
+        # time of the longer one. Its JSON is written here, before the PDF's, from one AST.
+        html = pool.submit(_write_html, job, _html_input(job)) if "html" in formats else None
+        pdf_error: RenderError | None = None
         if "pdf" in formats:
-            staged["pdf"], typ = _write_pdf(job, keep_intermediate)
-            if keep_intermediate:
-                staged["typ"] = typ
+            try:
+                staged["pdf"], typ = _write_pdf(job, _pdf_input(job), keep_intermediate)
+                if keep_intermediate:
+                    staged["typ"] = typ
+            except RenderError as exc:
+                pdf_error = exc
+        if html is not None:
+            staged["html"] = html.result()  # an HTML failure is reported first, as before
+        if pdf_error is not None:
+            raise pdf_error
     return staged
 
 
-def _write_html(job: _PandocJob) -> Path:
+def _html_input(job: _PandocJob) -> str:
+    """The AST for the HTML writer: images by absolute path (pandoc embeds them)."""
+    return _ast_json(job.ast, {src: path.as_posix() for src, path in job.images.items()})
+
+
+def _pdf_root(job: _PandocJob) -> Path:
+    """Typst only reads files under its root: the source folder, widened if an image lives
+    above it."""
+    logo = [job.front.logo] if job.front.logo is not None else []
+    return Path(os.path.commonpath([job.source.parent, *job.images.values(), *logo]))
+
+
+def _pdf_input(job: _PandocJob) -> str:
+    """The AST for the Typst writer: images by path from Typst's root."""
+    root = _pdf_root(job)
+    return _ast_json(job.ast, {src: _root_relative(path, root) for src, path in job.images.items()})
+
+
+def _write_html(job: _PandocJob, ast_json: str) -> Path:
     """One self-contained HTML file: images, logo and CSS embedded as data."""
     out = job.staging / f"{job.source.stem}.html"
     options = [
@@ -442,21 +525,18 @@ def _write_html(job: _PandocJob) -> Path:
     ]
     if job.front.logo is not None:
         options.append(f"--variable=obs-logo:{html.escape(job.front.logo.as_posix())}")
-    absolute = {src: path.as_posix() for src, path in job.images.items()}
-    job.write(options, absolute, what="pandoc (HTML)")
+    job.write(options, ast_json, what="pandoc (HTML)")
     return out
 
 
-def _write_pdf(job: _PandocJob, keep_intermediate: bool) -> tuple[Path, Path]:
+def _write_pdf(job: _PandocJob, ast_json: str, keep_intermediate: bool) -> tuple[Path, Path]:
     """pandoc writes Typst markup, then Typst compiles it; returns (pdf, intermediate .typ).
 
     If compilation fails and ``keep_intermediate`` is set, the ``.typ`` is kept in the output
     folder for inspection (it is a debugging aid, not a report).
     """
     front = job.front
-    logo = [front.logo] if front.logo is not None else []
-    # Typst only reads files under its root: the source folder, widened if an image lives above.
-    root = Path(os.path.commonpath([job.source.parent, *job.images.values(), *logo]))
+    root = _pdf_root(job)
     typ = job.staging / f"{job.source.stem}.typ"
     options = [
         "--to=typst",
@@ -469,8 +549,7 @@ def _write_pdf(job: _PandocJob, keep_intermediate: bool) -> tuple[Path, Path]:
     ]
     if front.logo is not None:
         options.append(f"--variable=obs-logo:{_typst_string(_root_relative(front.logo, root))}")
-    relative = {src: _root_relative(path, root) for src, path in job.images.items()}
-    job.write(options, relative, what="pandoc (Typst)")
+    job.write(options, ast_json, what="pandoc (Typst)")
     pdf = job.staging / f"{job.source.stem}.pdf"
     try:
         _compile_typst(typ, pdf, root=root, date=front.date, source=job.source)
@@ -512,7 +591,7 @@ def _check_images(ast: dict[str, Any], source: Path) -> dict[str, Path]:
     """Map each image reference to its file, failing with every missing image named."""
     found: dict[str, Path] = {}
     missing: list[str] = []
-    for src in _image_sources(ast["blocks"]):
+    for src in (target[0] for target in _image_targets(ast["blocks"])):
         if src.startswith("data:") or src in found:
             continue
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", src):
@@ -537,32 +616,32 @@ def _check_images(ast: dict[str, Any], source: Path) -> dict[str, Path]:
     return found
 
 
-def _image_sources(node: Any) -> Iterator[str]:
+def _ast_json(ast: dict[str, Any], mapping: dict[str, str]) -> str:
+    """``ast`` as JSON, its image targets rewritten for one output format.
+
+    The targets are swapped in place for the dump and put back, rather than rewritten in a deep
+    copy of the AST (a copy of a long report's AST cost more than the dump itself).
+    """
+    targets = list(_image_targets(ast["blocks"]))
+    originals = [target[0] for target in targets]
+    try:
+        for target in targets:
+            target[0] = mapping.get(target[0], target[0])
+        return json.dumps(ast)
+    finally:
+        for target, original in zip(targets, originals, strict=True):
+            target[0] = original
+
+
+def _image_targets(node: Any) -> Iterator[list[Any]]:
+    """The ``[url, title]`` target of every image of the AST, as the mutable lists they are."""
     if isinstance(node, dict):
         if node.get("t") == "Image":
-            yield node["c"][2][0]
-        yield from _image_sources(node.get("c"))
+            yield node["c"][2]
+        yield from _image_targets(node.get("c"))
     elif isinstance(node, list):
         for child in node:
-            yield from _image_sources(child)
-
-
-def _with_image_paths(ast: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
-    """A copy of ``ast`` whose image targets are rewritten for one output format."""
-    result = copy.deepcopy(ast)
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("t") == "Image":
-                target = node["c"][2]
-                target[0] = mapping.get(target[0], target[0])
-            visit(node.get("c"))
-        elif isinstance(node, list):
-            for child in node:
-                visit(child)
-
-    visit(result["blocks"])
-    return result
+            yield from _image_targets(child)
 
 
 def _root_relative(path: Path, root: Path) -> str:

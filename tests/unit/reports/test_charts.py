@@ -167,6 +167,26 @@ def test_house_style_settings():
     assert math.isclose(rc["figure.figsize"][0] * 2.54, 16.0)
 
 
+def test_house_style_is_seaborn_theme():
+    """The style written out in charts.py is what seaborn's theme plus ours sets (seaborn is no
+    longer imported to draw a chart): if seaborn changes its theme, update
+    ``_SEABORN_PAPER_WHITEGRID``."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        sns.set_theme(context="paper", style="whitegrid", palette=PALETTE, rc=charts._HOUSE_RC)
+        mpl.rcParams.update(charts._HOUSE_RC)
+        expected = dict(mpl.rcParams)
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        charts.apply_house_style()
+        got = dict(mpl.rcParams)
+    differ = {k for k in expected if expected[k] != got[k]}
+    assert differ == {"image.cmap"}  # seaborn's « rocket », which no chart uses
+
+
 # --------------------------------------------------------------------------------------------
 # save_figure
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from observatoire.reports.render import (  # noqa: E402
     RenderResult,
     french_date,
     render_document,
+    render_documents,
 )
 
 FIXTURE = textwrap.dedent(
@@ -270,6 +271,38 @@ def test_two_renders_are_byte_identical(
         reference = first.outputs[fmt].read_bytes()
         assert again.outputs[fmt].read_bytes() == reference, fmt
         assert elsewhere.outputs[fmt].read_bytes() == reference, fmt
+
+
+@pytest.mark.usefixtures("pandoc_only")
+def test_render_documents_same_bytes_as_one_at_a_time(
+    rendered: tuple[RenderResult, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, _ = rendered
+    sources = [_make_report(tmp_path / name) for name in ("a", "b", "c")]
+    results = render_documents([(source, source.parent / "out") for source in sources])
+    assert capsys.readouterr().out.count("Rendu : moteur pandoc + Typst") == 3
+    for source, result in zip(sources, results, strict=True):
+        assert result.engine == ENGINE_PANDOC
+        assert result.outputs == {
+            "html": source.parent / "out" / "rapport.html",
+            "pdf": source.parent / "out" / "rapport.pdf",
+        }
+        for fmt in ("html", "pdf"):
+            assert result.outputs[fmt].read_bytes() == first.outputs[fmt].read_bytes(), fmt
+
+
+@pytest.mark.usefixtures("pandoc_only")
+def test_render_documents_raises_the_first_failure_in_order(tmp_path: Path) -> None:
+    good = _make_report(tmp_path / "bon")
+    bad = [
+        _make_report(tmp_path / name, FIXTURE.replace("@fig-disp", f"@fig-{name}"))
+        for name in ("mauvais1", "mauvais2")
+    ]
+    documents = [(good, tmp_path / "out"), (bad[0], tmp_path / "out"), (bad[1], tmp_path / "out")]
+    with pytest.raises(RenderError, match="mauvais1"):
+        render_documents(documents)
+    # Each document is staged on its own: nothing half-written, no staging folder left.
+    assert {p.name for p in (tmp_path / "out").iterdir()} <= {"rapport.html", "rapport.pdf"}
 
 
 # Errors ----------------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from observatoire.reports.charts import MUTED, PALETTE, french_axis, new_figure
-from observatoire.reports.maps.geodata import City, draw_base, draw_north_arrow, draw_scale_bar
+from observatoire.reports.maps.geodata import (
+    City,
+    draw_base,
+    draw_north_arrow,
+    draw_scale_bar,
+    layers_without_draws,
+)
 
 __all__ = ["code_chart", "heat_map", "persons_chart", "young_chart", "zones_map"]
 
@@ -240,6 +246,7 @@ def zones_map(
     halo = [pe.withStroke(linewidth=2.5, foreground="white")]
     used: set[str] = set()
     labels = []
+    shaded = False
     for _, row in zones.iterrows():
         name = row["nom"]
         if name not in by_zone.index:
@@ -254,8 +261,10 @@ def zones_map(
             face = "white" if masked else cmap(0.12 + 0.55 * float(c["value"]) / top)
             # under the streets, the railway and the station (zorder 4–8 of the base map):
             # the zone is shaded, the landmarks stay readable
-            frame.plot(ax=ax, facecolor=face, hatch=HATCH if masked else None,
-                       edgecolor="#555555", linewidth=0.8, zorder=3.5, alpha=0.85)  # fmt: skip
+            with layers_without_draws(fig):
+                frame.plot(ax=ax, facecolor=face, hatch=HATCH if masked else None,
+                           edgecolor="#555555", linewidth=0.8, zorder=3.5, alpha=0.85)  # fmt: skip
+            shaded = True
             used.add("masked" if masked else "shaded")
             label = (
                 f"{name}\n{c['text']} rencontres\ndont {c['young_text']} jeunes\n"
@@ -264,6 +273,10 @@ def zones_map(
             if c["problem"]:
                 label += f"\n{c['problem']}"
         labels.append((row.geometry, label))
+    if shaded:
+        # one layout pass, as the last layer's own draw did: the constrained layout it computes
+        # sets the axes' box, hence the metres per point the labels are placed with
+        fig.draw_without_rendering()
     # zoom on the zones (the commune's edge stays as context when it is near)
     xmin, ymin, xmax, ymax = zones.total_bounds
     pad = 0.18 * max(xmax - xmin, ymax - ymin)

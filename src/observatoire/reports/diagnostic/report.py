@@ -626,7 +626,7 @@ def _not_computed(settings: Settings) -> None:
 def build_diagnosis_report(settings: Settings) -> None:
     """Render the overview and each zone's document into
     ``outputs/reports/<Y>/diagnostic-communautaire/``."""
-    from observatoire.reports.render import render_document
+    from observatoire.reports.render import render_documents
 
     year = settings.report.year
     diag = load_diagnostic(PATHS.terrain_params)
@@ -641,7 +641,7 @@ def build_diagnosis_report(settings: Settings) -> None:
     fig_dir.mkdir(parents=True)
     try:
         front = _front(settings) | {"logo": stage_logo(settings.report.logo, fig_dir)}
-        written, engine = [], "?"
+        written, sources = [], []
         for zone, stem in [(ENSEMBLE, OVERVIEW)] + [
             (z, zone_stem(z)) for z in ctx.meta["reported_zones"]
         ]:
@@ -649,8 +649,9 @@ def build_diagnosis_report(settings: Settings) -> None:
             source = work / f"{stem}.qmd"
             text = report_template("diagnostic-communautaire.qmd.j2").render(**doc)
             source.write_text(text, "utf-8")
-            engine = render_document(source, work).engine
+            sources.append((source, work))
             written.append(stem)
+        engine = render_documents(sources)[-1].engine
         members = [f"{s}.{ext}" for s in written for ext in ("qmd", "html", "pdf")]
         members += [MAP_PDF, FIGURES]
         check_before_publishing(

@@ -11,7 +11,8 @@ the scale bar is true.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import matplotlib.patheffects as pe
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrow, Rectangle
 
 from observatoire.core.errors import ObservatoireError
@@ -35,6 +37,7 @@ __all__ = [
     "draw_base",
     "draw_north_arrow",
     "draw_scale_bar",
+    "layers_without_draws",
     "read_city",
 ]
 
@@ -111,6 +114,24 @@ def read_city(path: Path) -> City:
     return City(name=str(commune["nom"].iloc[0]), wgs84=wgs84, metric=wgs84.to_crs(METRIC_CRS))
 
 
+@contextlib.contextmanager
+def layers_without_draws(fig: Figure) -> Iterator[None]:
+    """Add GeoPandas layers to ``fig`` without rendering it after each one.
+
+    ``GeoDataFrame.plot`` ends with ``canvas.draw_idle()``, which on the non-interactive canvases
+    used here (Agg, PDF) renders the whole figure at once: a base map of eight layers was
+    rendered eight times before being saved (a third of the maps stage). Nothing is shown on
+    screen, so these draws are skipped while the layers are added; saving draws the finished
+    figure once.
+    """
+    canvas = fig.canvas
+    canvas.draw_idle = lambda *args, **kwargs: None  # shadows the method, for this canvas only
+    try:
+        yield
+    finally:
+        del canvas.draw_idle
+
+
 def draw_base(
     ax: Axes,
     city: City,
@@ -126,29 +147,30 @@ def draw_base(
     centres (metres) of the markers drawn over the map, discs of ``avoid_radius_pt`` points:
     the zone and station names are placed clear of them (:mod:`labels`)."""
     commune = city.of("commune")
-    commune.plot(ax=ax, color=LAND, edgecolor="none", zorder=1)
-    river = city.of("riviere")
-    if not river.empty:
-        river.plot(ax=ax, color=WATER, edgecolor=WATER, linewidth=0.8 * scale, zorder=2)
     zones = city.of("zone")
-    if not zones.empty:
-        zones.plot(
-            ax=ax,
-            facecolor="none",
-            edgecolor=ZONE_EDGE,
-            linewidth=0.6 * scale,
-            linestyle=(0, (4, 3)),
-            zorder=3,
-        )
-    streets = city.of("rue")
-    if not streets.empty:
-        streets.plot(ax=ax, color=STREET_CASING, linewidth=3.2 * scale, zorder=4)
-        streets.plot(ax=ax, color=STREET, linewidth=2.2 * scale, zorder=5)
-    rail = city.of("voie_ferree")
-    if not rail.empty:
-        rail.plot(ax=ax, color="#6E6E6E", linewidth=1.6 * scale, zorder=4)
-        rail.plot(ax=ax, color="white", linewidth=0.8 * scale, linestyle=(0, (3, 3)), zorder=4)
-    commune.boundary.plot(ax=ax, color=BOUNDARY, linewidth=1.1 * scale, zorder=6)
+    with layers_without_draws(ax.figure):
+        commune.plot(ax=ax, color=LAND, edgecolor="none", zorder=1)
+        river = city.of("riviere")
+        if not river.empty:
+            river.plot(ax=ax, color=WATER, edgecolor=WATER, linewidth=0.8 * scale, zorder=2)
+        if not zones.empty:
+            zones.plot(
+                ax=ax,
+                facecolor="none",
+                edgecolor=ZONE_EDGE,
+                linewidth=0.6 * scale,
+                linestyle=(0, (4, 3)),
+                zorder=3,
+            )
+        streets = city.of("rue")
+        if not streets.empty:
+            streets.plot(ax=ax, color=STREET_CASING, linewidth=3.2 * scale, zorder=4)
+            streets.plot(ax=ax, color=STREET, linewidth=2.2 * scale, zorder=5)
+        rail = city.of("voie_ferree")
+        if not rail.empty:
+            rail.plot(ax=ax, color="#6E6E6E", linewidth=1.6 * scale, zorder=4)
+            rail.plot(ax=ax, color="white", linewidth=0.8 * scale, linestyle=(0, (3, 3)), zorder=4)
+        commune.boundary.plot(ax=ax, color=BOUNDARY, linewidth=1.1 * scale, zorder=6)
     halo = [pe.withStroke(linewidth=2.2 * scale, foreground="white")]
     xmin, ymin, xmax, ymax = commune.total_bounds
     pad = 0.03 * max(xmax - xmin, ymax - ymin)

@@ -559,7 +559,7 @@ def _front(settings: Settings) -> dict[str, Any]:
 
 def build_plans_report(settings: Settings) -> None:
     """Render the bilans and the preparation note into ``outputs/reports/<Y>/plans-saisonniers``."""
-    from observatoire.reports.render import render_document
+    from observatoire.reports.render import render_documents
 
     year = settings.report.year
     plans = load_plans(PATHS.plans_params)
@@ -576,8 +576,7 @@ def build_plans_report(settings: Settings) -> None:
     fig_dir.mkdir(parents=True)
     try:
         front = _front(settings) | {"logo": stage_logo(settings.report.logo, fig_dir)}
-        written = []
-        engine = "?"
+        written, sources = [], []
         for pid, plan in plans.plans.items():
             entry = bilans["plans"].get(pid) or {"notes": list(bilans.get("notes") or [])}
             ctx = front | bilan_context(plan, entry, texts, plans_dir, fig_dir)
@@ -585,15 +584,16 @@ def build_plans_report(settings: Settings) -> None:
             stem = bilan_stem(plan, year)
             source = work / f"{stem}.qmd"
             source.write_text(report_template("plan-bilan.qmd.j2").render(**ctx), "utf-8")
-            engine = render_document(source, work).engine
+            sources.append((source, work))
             written.append(stem)
         prep = preparation_context(bilans, plans_dir, fig_dir, plans.targets.refusal_night_share)
         stem = preparation_stem(prep["winter"])
         source = work / f"{stem}.qmd"
         ctx = front | prep | {"report_year": year}
         source.write_text(report_template("preparation-hiver.qmd.j2").render(**ctx), "utf-8")
-        render_document(source, work)
+        sources.append((source, work))
         written.append(stem)
+        engine = render_documents(sources)[-1].engine
         members = [f"{s}.{ext}" for s in written for ext in ("qmd", "html", "pdf")]
         members.append(FIGURES)
         check_before_publishing(settings, work, members, out_dir / FOLDER, "plans_report")

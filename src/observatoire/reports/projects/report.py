@@ -848,6 +848,19 @@ def render_project(
     """Render one project's report and monthly sheets into ``work``; the members written."""
     from observatoire.reports.render import render_document
 
+    source, members = write_project(settings, out, cells, work, formats)
+    return members, render_document(source, work, formats=formats).engine
+
+
+def write_project(
+    settings: Settings,
+    out: ProjectOutputs,
+    cells: LedgerCells,
+    work: Path,
+    formats: tuple[str, ...] = ("html", "pdf"),
+) -> tuple[Path, list[str]]:
+    """Write one project's report source, figures and monthly sheets into ``work``: the
+    source to render, and the members there will be once it is rendered in ``formats``."""
     name = stem(out.project)
     fig_dir = work / f"{name}-figures"
     fig_dir.mkdir(parents=True)
@@ -855,14 +868,13 @@ def render_project(
     ctx |= project_context(out, cells, fig_dir, _drift_threshold(out.project))
     source = work / f"{name}.qmd"
     source.write_text(report_template("projet.qmd.j2").render(**ctx), "utf-8")
-    engine = render_document(source, work, formats=formats).engine
     sheets = work / f"{name}-fiches"
     sheets.mkdir()
     months = monthly_content(out, cells)
     org, year, k = settings.report.organisation, out.year, settings.report.disclosure_threshold
     monthly_sheet_xlsx(months, sheets / f"fiches-{year}.xlsx", org, out.label, year, k)
     monthly_sheet_pdf(months, sheets / f"fiches-{year}.pdf", org, out.label, year, k)
-    return [f"{name}.{x}" for x in ("qmd", *formats)] + [fig_dir.name, sheets.name], engine
+    return source, [f"{name}.{x}" for x in ("qmd", *formats)] + [fig_dir.name, sheets.name]
 
 
 def build_projects_report(settings: Settings) -> None:
@@ -874,16 +886,27 @@ def build_projects_report(settings: Settings) -> None:
         return
     cells = LedgerCells.of_year(PATHS.tables(year), year, k, "projects")
     out_dir = PATHS.reports(year)
-    for out in projects:
-        tmp = temp_dir(out_dir, stem(out.project))
-        try:
-            members, engine = render_project(settings, out, cells, tmp)
-            check_before_publishing(settings, tmp, members, out_dir,
+    # Every project is written, then all are rendered two at a time (render_documents), then
+    # each is checked and published in turn; a failed rendering publishes none of them.
+    from observatoire.reports.render import render_documents
+
+    tmps: list[Path] = []
+    try:
+        sources, members = [], []
+        for out in projects:
+            tmps.append(temp_dir(out_dir, stem(out.project)))
+            source, written = write_project(settings, out, cells, tmps[-1])
+            sources.append((source, tmps[-1]))
+            members.append(written)
+        rendered = render_documents(sources)
+        for out, tmp, written, result in zip(projects, tmps, members, rendered, strict=True):
+            check_before_publishing(settings, tmp, written, out_dir,
                                     "projects_report")  # fmt: skip
-            publish_members(tmp, out_dir, members)
-        finally:
+            publish_members(tmp, out_dir, written)
+            print(
+                f"Projet {out.project} {year} : rapport et fiches mensuelles dans "
+                f"{out_dir}/{stem(out.project)}.* (moteur : {result.engine})"
+            )
+    finally:
+        for tmp in tmps:
             shutil.rmtree(tmp, ignore_errors=True)
-        print(
-            f"Projet {out.project} {year} : rapport et fiches mensuelles dans "
-            f"{out_dir}/{stem(out.project)}.* (moteur : {engine})"
-        )
