@@ -1084,7 +1084,7 @@ def build_quality_sheets(
     from observatoire.guard.leaks import check_before_publishing
     from observatoire.reports import charts
     from observatoire.reports.common import report_template, stage_logo
-    from observatoire.reports.render import render_document
+    from observatoire.reports.render import render_documents
 
     paths = QualityPaths.from_settings(settings, root)
     report = settings.report
@@ -1094,6 +1094,7 @@ def build_quality_sheets(
     template = report_template(f"{STEM}.qmd.j2")
     written: dict[str, dict[str, Path]] = {}
     entries = []
+    sources: dict[str, Path] = {}
     work = temp_dir(paths.out.parent, "sources")
     try:
         with atomic_dir(paths.out) as out:
@@ -1109,8 +1110,7 @@ def build_quality_sheets(
                 ctx["figure_months"] = "mois.png"
                 source = src_dir / f"{pid}.qmd"
                 source.write_text(template.render(**ctx), encoding="utf-8")
-                result = render_document(source, out)
-                written[pid] = {fmt: paths.out / p.name for fmt, p in result.outputs.items()}
+                sources[pid] = source
                 f = ctx["_files"]
                 entries.append(
                     {
@@ -1123,6 +1123,10 @@ def build_quality_sheets(
                         else "–",
                     }
                 )
+            # the sheets rendered two at a time (pandoc and Typst work outside Python's lock)
+            results = render_documents([(source, out) for source in sources.values()])
+            for pid, result in zip(sources, results, strict=True):
+                written[pid] = {fmt: paths.out / p.name for fmt, p in result.outputs.items()}
             _write_index(out, year, report.organisation, entries)
             members = sorted(p.name for p in out.iterdir())
             check_before_publishing(settings, out, members, paths.out, "quality", root)
