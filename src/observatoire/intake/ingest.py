@@ -76,6 +76,7 @@ from observatoire.intake.rawscan import reconcile
 from observatoire.intake.readers import (
     GRID_COLUMNS,
     absence_note,
+    forget_workbooks,
     is_blank,
     map_unique,
     parse_dates,
@@ -1355,6 +1356,7 @@ def ingest_network(
                         )
                     )
         joined.extend(tables.accounting())
+    forget_workbooks()  # every export is read: the workbooks kept loaded go
     order = ["source_file", "source_row"]
     if not contacts:  # a network of count-only partners: no person at all
         contacts = [pd.DataFrame(columns=[c for c in CONTACT_COLUMNS if c != "person_id"])]
