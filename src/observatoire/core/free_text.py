@@ -557,18 +557,22 @@ anything on the bench's notes)."""
 def _one_pass(
     values: list[str], names: KeyedNames | None, nlp: bool
 ) -> list[tuple[str, Counter[str]]]:
+    """One pass over ``values``, each distinct text analysed once: the notes of a form repeat a
+    lot (« RAS », a template), and a text's spans do not depend on the others of its batch."""
+    distinct = list(dict.fromkeys(values))
     replace = _replace
     if nlp:
         from observatoire.core.free_text_nlp import analyse, anonymise
 
-        found = analyse(values, names)
+        found = analyse(distinct, names)
         replace = anonymise
     else:
-        found = [rule_spans(v, names) for v in values]
-    return [
-        (replace(v, spans), Counter(s.kind for s in spans)) if spans else (v, Counter())
-        for v, spans in zip(values, found, strict=True)
-    ]
+        found = [rule_spans(v, names) for v in distinct]
+    done = {
+        v: (replace(v, spans), Counter(s.kind for s in spans)) if spans else (v, Counter())
+        for v, spans in zip(distinct, found, strict=True)
+    }
+    return [(done[v][0], Counter(done[v][1])) for v in values]
 
 
 def deidentify_texts(

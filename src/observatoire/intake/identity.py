@@ -112,6 +112,8 @@ _PHONETIC_RULES: list[tuple[str, str]] = [
     (r"[STXDE]+$", ""),
 ]
 
+_PHONETIC_PATTERNS = [(re.compile(pattern), repl) for pattern, repl in _PHONETIC_RULES]
+
 
 def phonetic_fr(value: object) -> str:
     """A French-oriented phonetic key: first letter kept, sound rules, repeats collapsed.
@@ -124,8 +126,8 @@ def phonetic_fr(value: object) -> str:
         return ""
     first = name[0]
     key = name
-    for pattern, repl in _PHONETIC_RULES:
-        key = re.sub(pattern, repl, key)
+    for pattern, repl in _PHONETIC_PATTERNS:
+        key = pattern.sub(repl, key)
     key = re.sub(r"(.)\1+", r"\1", key)
     if not key:
         return first

@@ -57,7 +57,6 @@ from observatoire.intake.field import (
     read_field_column,
 )
 from observatoire.intake.identity import (
-    initials_of,
     name_date_tokens,
     normalise_initials,
     normalise_name,
@@ -76,6 +75,7 @@ from observatoire.intake.rawscan import reconcile
 from observatoire.intake.readers import (
     GRID_COLUMNS,
     absence_note,
+    forget_workbooks,
     is_blank,
     map_unique,
     parse_dates,
@@ -1065,9 +1065,7 @@ def pseudonymise_contacts(
             "tok_first_name_variants": _neighbourhood_tokens(
                 col("first_name"), "first_name_variant", pseudo
             ),
-            "tok_name_initials": pseudo.tokens(
-                "initials", empty(pd.Series(map(initials_of, first, surname), index=f.index))
-            ),
+            "tok_name_initials": pseudo.tokens("initials", empty(_initials(first, surname))),
             "tok_network_id": pseudo.tokens("network_id", network_ids(f, partner)),
         }
     )
@@ -1098,11 +1096,28 @@ def network_ids(frame: pd.DataFrame, partner: PartnerMapping) -> pd.Series:
     return map_unique(frame["local_id"].astype(object), normalise_person_id)
 
 
-def _neighbourhood_tokens(names: pd.Series, purpose: str, pseudo: Pseudonymiser) -> pd.Series:
-    """Per row, the keyed tokens of the name's spelling neighbourhood (None if no name)."""
-    return map_unique(
-        names, lambda v: [pseudo.token(purpose, x) for x in spelling_neighbourhood(v)] or None
+def _initials(first: pd.Series, surname: pd.Series) -> pd.Series:
+    """:func:`~observatoire.intake.identity.initials_of` of names already normalised
+    (:func:`~observatoire.intake.identity.normalise_name`): the first letter of each, empty if
+    either is missing."""
+    return pd.Series(
+        [f[:1] + s[:1] if f and s else "" for f, s in zip(first, surname, strict=True)],
+        index=first.index,
+        dtype=object,
     )
+
+
+def _neighbourhood_tokens(names: pd.Series, purpose: str, pseudo: Pseudonymiser) -> pd.Series:
+    """Per row, the keyed tokens of the name's spelling neighbourhood (None if no name); each
+    string keyed once (« DUPONT » and « DUPOND » share « DUPON »)."""
+    keyed: dict[str, str] = {}
+
+    def token(x: str) -> str:
+        if x not in keyed:
+            keyed[x] = pseudo.token(purpose, x)
+        return keyed[x]
+
+    return map_unique(names, lambda v: [token(x) for x in spelling_neighbourhood(v)] or None)
 
 
 @dataclass
@@ -1355,6 +1370,7 @@ def ingest_network(
                         )
                     )
         joined.extend(tables.accounting())
+    forget_workbooks()  # every export is read: the workbooks kept loaded go
     order = ["source_file", "source_row"]
     if not contacts:  # a network of count-only partners: no person at all
         contacts = [pd.DataFrame(columns=[c for c in CONTACT_COLUMNS if c != "person_id"])]

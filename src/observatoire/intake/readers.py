@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -21,6 +22,7 @@ import pandas as pd
 
 from observatoire.config.settings import ReadLimits
 from observatoire.core.errors import ExportRejected
+from observatoire.core.storage import sha256_file
 from observatoire.intake.mapping import FileFormat
 from observatoire.intake.rawscan import (
     BrokenRecord,
@@ -38,6 +40,8 @@ __all__ = [
     "RESERVED_COLUMNS",
     "SINGLE_BYTE_CODECS",
     "GRID_COLUMNS",
+    "WORKBOOKS_KEPT",
+    "forget_workbooks",
     "RawTable",
     "grid_table",
     "is_blank",
@@ -325,10 +329,8 @@ def read_xlsx_export(
     and its sheet's extent against ``ingest.limits`` first. Macros (``.xlsm``) are never loaded
     nor run: only the cells' stored values are read.
     """
-    from openpyxl import load_workbook
-
     try:
-        wb = load_workbook(path, data_only=True)
+        wb = _full_workbook(path)
     except Exception as exc:  # openpyxl raises many types for a corrupt or non-xlsx file
         raise ExportRejected(
             partner_id,
@@ -360,8 +362,38 @@ def read_xlsx_export(
             f"feuille de calcul illisible ({type(exc).__name__}).",
             "ouvrez le classeur dans Excel ou LibreOffice et réenregistrez-le.",
         ) from None
-    finally:
-        wb.close()
+
+
+WORKBOOKS_KEPT = 2
+"""Workbooks :func:`read_xlsx_export` keeps loaded (the most recently read ones)."""
+_workbooks: OrderedDict[str, object] = OrderedDict()
+
+
+def _full_workbook(path: Path):
+    """The workbook at ``path`` loaded in full mode (cell values only), kept for the next read.
+
+    openpyxl's full mode parses every sheet of the workbook on load, and a project workbook has
+    one sheet per month, each read as its own export: loading it once per sheet cost most of
+    the ingest. The last :data:`WORKBOOKS_KEPT` workbooks are kept, keyed by the SHA-256 of the
+    file's bytes (a file rewritten in place is loaded again), never beyond the process, and
+    dropped by :func:`forget_workbooks`. The readers only read them: iterating fills absent
+    cells inside the sheet's extent with blanks, which reads the same next time.
+    """
+    from openpyxl import load_workbook
+
+    key = sha256_file(path)
+    wb = _workbooks.pop(key, None)
+    if wb is None:
+        wb = load_workbook(path, data_only=True)
+    _workbooks[key] = wb
+    while len(_workbooks) > WORKBOOKS_KEPT:
+        _workbooks.popitem(last=False)
+    return wb
+
+
+def forget_workbooks() -> None:
+    """Drop the workbooks kept by :func:`read_xlsx_export` (their memory)."""
+    _workbooks.clear()
 
 
 def _two_row_table(

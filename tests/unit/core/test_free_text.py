@@ -110,3 +110,15 @@ def test_addresses_number_first_as_notes_write_them():
         kept, kinds = deidentify(text)
         assert kinds["adresse"] == 1 and "[ADRESSE]" in kept, text
     assert not deidentify("Il a 12 ans, rue barrée par les travaux")[1]
+
+
+def test_repeated_texts_are_each_deidentified_and_counted():
+    from observatoire.core.free_text import deidentify_each
+
+    note = "Vu M. Dupont, tél 0475 12 34 56."
+    out = deidentify_each([note, "RAS", note, "", note], nlp=False)
+    assert [t for t, _ in out] == [out[0][0], "RAS", out[0][0], "", out[0][0]]
+    assert "Dupont" not in out[0][0]
+    assert [sum(c.values()) for _, c in out] == [2, 0, 2, 0, 2]
+    out[0][1]["NOM"] += 1  # each text has its own count
+    assert sum(out[2][1].values()) == 2

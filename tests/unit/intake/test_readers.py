@@ -90,3 +90,45 @@ def test_blank_lines_are_skipped_but_keep_row_numbers(tmp_path):
     table = read_csv_export(path, FileFormat(), "p", "f.csv")
     assert table.rows["source_row"].tolist() == [1, 3]
     assert table.rows["line"].tolist() == [2, 4]
+
+
+def _workbook(path, months: dict[str, list[str]]) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for sheet, names in months.items():
+        ws = wb.create_sheet(sheet)
+        ws.append(["Nom", "Date"])
+        for name in names:
+            ws.append([name, dt.datetime(2024, 1, 5)])
+    wb.save(path)
+
+
+def test_a_workbook_is_loaded_once_for_all_its_sheets_and_again_when_rewritten(
+    tmp_path, monkeypatch
+):
+    import openpyxl
+
+    from observatoire.intake import readers
+
+    loads = []
+    real = openpyxl.load_workbook
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: loads.append(1) or real(*a, **k))
+    readers.forget_workbooks()
+    path = tmp_path / "suivis.xlsx"
+    _workbook(path, {"Janvier": ["A", "B"], "Février": ["C"]})
+
+    def names(sheet: str) -> list[str]:
+        fmt = FileFormat(type="xlsx", sheet=sheet, date_format="excel")
+        return list(readers.read_export(path, fmt, "p", "suivis.xlsx").rows["Nom"])
+
+    assert (names("Janvier"), names("Février"), names("Janvier")) == (["A", "B"], ["C"], ["A", "B"])
+    assert len(loads) == 1
+    _workbook(path, {"Janvier": ["D"], "Février": ["C"]})  # the partner sends it again, changed
+    assert names("Janvier") == ["D"]
+    assert len(loads) == 2
+    readers.forget_workbooks()
+    assert names("Février") == ["C"]
+    assert len(loads) == 3
+    readers.forget_workbooks()
