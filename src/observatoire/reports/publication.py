@@ -21,7 +21,10 @@ A publication that fails its audit is not written: the stage stops and says whic
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
@@ -43,9 +46,10 @@ from observatoire.disclosure.ledger import YOUTH_FOLDER, PublicationState, ledge
 from observatoire.disclosure.maps import MAPS_FOLDER, publish_zones, write_zone_tables
 from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_plan_tables
 from observatoire.disclosure.projets import publish_projects, write_projects_tables
-from observatoire.disclosure.publication import publish
+from observatoire.disclosure.publication import Tables, publish
 from observatoire.disclosure.relais import RELAIS_FOLDER, publish_relays, write_relays_tables
 from observatoire.disclosure.suppression import PUBLISHED, Budget, Publication, audit, merge
+from observatoire.disclosure.workers import run_groups, search_workers
 from observatoire.disclosure.youth import (
     YouthPublication,
     publish_youth,
@@ -62,7 +66,10 @@ from observatoire.reports.annual.context import (
 )
 from observatoire.reports.annual.exports import write_exports
 
-__all__ = ["PublicationFailed", "build_publication", "search_summary"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PublicationFailed", "build_publication", "search_groups", "search_summary"]
 
 
 class PublicationFailed(ObservatoireError):
@@ -148,11 +155,23 @@ def maps_publication(settings: Settings) -> Publication | None:
     )
 
 
-def build_publication(settings: Settings) -> None:
-    """Protect, audit and write everything published for ``report.year``."""
-    rep = settings.report
-    year, k = rep.year, rep.disclosure_threshold
-    budget = search_budget(settings)
+@dataclass(frozen=True)
+class _Annual:
+    """The annual report's publication and what its writing needs, with the youth report's
+    (protected against it, so searched after it, in the same group)."""
+
+    ind: dict[str, Any]
+    ind_prev: dict[str, Any] | None
+    released: pd.DataFrame | None
+    tables: Tables
+    pub: Publication
+    previous: Publication | None
+    youth: YouthPublication | None
+
+
+def _annual_group(settings: Settings) -> _Annual:
+    """The annual report's search, then the youth report's."""
+    year, k = settings.report.year, settings.report.disclosure_threshold
     ind_dir = PATHS.indicators(year)
     ind, ind_prev = read_indicator_years(ind_dir)
     released_dir = PATHS.release(year - 1)
@@ -161,7 +180,7 @@ def build_publication(settings: Settings) -> None:
         ind,
         ind_prev,
         k,
-        budget=budget,
+        budget=search_budget(settings),
         released=released,
         released_from=released_dir,
         monthly=monthly_persons(ind_dir),
@@ -169,25 +188,94 @@ def build_publication(settings: Settings) -> None:
         imputations=read_imputations(),
     )
     youth = youth_publication(settings, pub if previous is None else merge(pub, previous))
+    return _Annual(ind, ind_prev, released, tables, pub, previous, youth)
+
+
+def _plans_group(settings: Settings) -> Publication | None:
+    """The seasonal plans' bilans."""
+    year = settings.report.year
+    k = settings.report.disclosure_threshold
+    return publish_plans(PATHS.plans(year), year, k, search_budget(settings))
+
+
+def _diagnosis_group(settings: Settings) -> Publication | None:
+    """The street diagnosis (diagnostic de quartier)."""
+    year = settings.report.year
+    k = settings.report.disclosure_threshold
+    return publish_diagnosis(PATHS.street_diagnosis(year), year, k, search_budget(settings))
+
+
+def _relays_group(settings: Settings) -> Publication | None:
+    """The neighbourhood relays."""
+    year = settings.report.year
+    k = settings.report.disclosure_threshold
+    return publish_relays(PATHS.relays(year), k, search_budget(settings))
+
+
+def _barometer_group(settings: Settings) -> Publication | None:
+    """The violence barometer."""
+    year = settings.report.year
+    k = settings.report.disclosure_threshold
+    return publish_barometre(PATHS.barometer(year), year, k, search_budget(settings))
+
+
+def _projects_group(settings: Settings) -> dict[str, Publication]:
+    """The projects (issue 20)."""
+    year = settings.report.year
+    k = settings.report.disclosure_threshold
+    return publish_projects(PATHS.projects(year), year, k, search_budget(settings))
+
+
+SEARCH_GROUPS: dict[str, Callable[[Settings], Any]] = {
+    "rapport_annuel": _annual_group,
+    "plans": _plans_group,
+    "cartes": maps_publication,
+    "diagnostic": _diagnosis_group,
+    "relais": _relays_group,
+    "barometre": _barometer_group,
+    "projets": _projects_group,
+}
+"""The publication's independent searches, in the order of the run in one process (that of the
+ledger's parts): none reads another's cells or result."""
+
+LONGEST_FIRST = ("barometre", "projets", "diagnostic")
+"""The longest searches on the sample, started first so that the others fill the other worker."""
+
+
+def search_groups(settings: Settings, workers: int | None = None) -> dict[str, Any]:
+    """Every report's search, by group (:data:`SEARCH_GROUPS`), on ``workers`` processes
+    (``OBSERVATOIRE_PROCESSUS``, 2 by default; 1: one after the other in this process)."""
+    tasks = {name: partial(group, settings) for name, group in SEARCH_GROUPS.items()}
+    return run_groups(tasks, search_workers() if workers is None else workers, LONGEST_FIRST)
+
+
+def build_publication(settings: Settings, workers: int | None = None) -> None:
+    """Protect, audit and write everything published for ``report.year`` (the searches on
+    ``workers`` processes: :func:`search_groups`)."""
+    rep = settings.report
+    year, k = rep.year, rep.disclosure_threshold
+    released_dir = PATHS.release(year - 1)
+    found = search_groups(settings, workers)
+    annual: _Annual = found["rapport_annuel"]
+    ind, ind_prev, released = annual.ind, annual.ind_prev, annual.released
+    tables, pub, previous, youth = annual.tables, annual.pub, annual.previous, annual.youth
     parts = {"": pub} if youth is None else {"": pub, YOUTH_FOLDER: youth.pub}
-    seasonal = publish_plans(PATHS.plans(year), year, k, budget)  # the seasonal plans' bilans
+    seasonal = found["plans"]
     if seasonal is not None:
         parts[PLANS_FOLDER] = seasonal
-    zones = maps_publication(settings)
+    zones = found["cartes"]
     if zones is not None:
         parts[MAPS_FOLDER] = zones
-    street = publish_diagnosis(
-        PATHS.street_diagnosis(year), year, k, budget
-    )  # diagnostic de quartier
+    street = found["diagnostic"]
     if street is not None:
         parts[DIAGNOSTIC_FOLDER] = street
-    relays = publish_relays(PATHS.relays(year), k, budget)  # the neighbourhood relays
+    relays = found["relais"]
     if relays is not None:
         parts[RELAIS_FOLDER] = relays
-    barometre = publish_barometre(PATHS.barometer(year), year, k, budget)  # the violence barometer
+    barometre = found["barometre"]
     if barometre is not None:
         parts[BAROMETRE_FOLDER] = barometre
-    projects = publish_projects(PATHS.projects(year), year, k, budget)  # issue 20
+    projects = found["projets"]
     parts |= projects
     checked = audit(merge(*parts.values()), previous)
     failed = checked[~checked["protected"] & ~checked["inevitable"]]
