@@ -1,0 +1,82 @@
+"""The typology's checks on a large cohort: bootstrap and null models on subsamples.
+
+Above ``youth.typology.checks_max_persons`` young persons the stability bootstrap draws m of
+them (m-out-of-n) and the null models run on one random subsample (robustness module, « Large
+cohorts »). On planted truth bigger than the cap (a small cap here), the subsampled checks
+must reach the full checks' conclusion; at a cap of n or more, they must be the full checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from observatoire.youth import robustness
+from observatoire.youth import sequences as seq
+from observatoire.youth.cohort import StudyParams
+from observatoire.youth.study import typology_checks
+from tests.support.settings import project_settings
+from tests.unit.youth.test_youth_inference import STATES, planted_sequences
+
+CAP = 90
+DRAWS = 9  # p ≥ 1/10: the verdict is read as the report reads it (above the null p95)
+
+
+def study(cap: int, **typology) -> StudyParams:
+    settings = project_settings(report__year=2024, youth={"typology": typology})
+    return dataclasses.replace(StudyParams.from_settings(settings), checks_max_persons=cap)
+
+
+def planted(sizes=(150, 100, 80), noise=0.05):
+    """Three planted trajectories (330 persons, more than ``CAP``) and their OM distances."""
+    s, _ = planted_sequences(np.random.default_rng(11), sizes=sizes, noise=noise)
+    costs = seq.substitution_costs(s, "trate")
+    return s, seq.optimal_matching(s.codes, costs)
+
+
+def test_subsampled_null_models_reach_the_full_verdict_on_planted_types():
+    """Planted types whose order matters: the null models on 90 of 330 persons, against the
+    same 90 persons' real sequences, reject the shuffles as the full null models do."""
+    s, dist = planted()
+    typ = robustness.choose_typology(dist, range(2, 7), "ward", 5)
+    full = typology_checks(s, dist, typ, study(10_000, null_draws=DRAWS, bootstrap=10))
+    sub = typology_checks(s, dist, typ, study(CAP, null_draws=DRAWS, bootstrap=10))
+    assert "null_subsample" not in full
+    assert sub["null_subsample"]["persons"] == CAP
+    for model in robustness.NULL_MODELS:
+        for checks in (full, sub):
+            observed = checks.get("null_subsample", {}).get("asw_distinct", typ.asw_distinct)
+            assert observed > checks[f"null_{model}"]["p95"]
+            assert checks[f"null_{model}"]["p"] == 1 / (1 + DRAWS)
+    # stable planted types stay stable from 90 persons a resample (m-out-of-n bootstrap)
+    assert min(full["jaccard"].values()) >= 0.75
+    assert min(sub["jaccard"].values()) >= 0.75
+
+
+def test_subsampled_bootstrap_still_dissolves_types_cut_out_of_noise():
+    """Noise cut into 4 groups: unstable with resamples of everyone and of 90 persons."""
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, len(STATES), size=(300, 24)).astype(np.int8)
+    dist = seq.hamming_distances(codes)
+    typ = robustness.choose_typology(dist, [4], "ward", 1)
+    for cap in (None, CAP):
+        jaccard = robustness.bootstrap_jaccard(dist, typ.labels, "ward", 20, max_persons=cap)
+        assert np.mean(list(jaccard.values())) < 0.75
+
+
+def test_a_cap_of_n_or_more_is_exactly_the_full_computation():
+    s, dist = planted(sizes=(40, 30, 20))
+    n = len(s)
+    typ = robustness.choose_typology(dist, range(2, 6), "ward", 5)
+    assert robustness.check_subsample(n, n) is None
+    assert robustness.check_subsample(n, None) is None
+    assert len(robustness.check_subsample(n, n - 1)) == n - 1
+    full = robustness.bootstrap_jaccard(dist, typ.labels, "ward", 15)
+    for cap in (n, 10 * n):
+        assert robustness.bootstrap_jaccard(dist, typ.labels, "ward", 15, max_persons=cap) == full
+    reference = typology_checks(s, dist, typ, study(10**6, null_draws=4, bootstrap=15))
+    at_n = typology_checks(s, dist, typ, study(n, null_draws=4, bootstrap=15))
+    assert at_n == reference
+    assert "null_subsample" not in at_n
+    assert reference["jaccard"] == full
