@@ -37,7 +37,7 @@ drawn and the checks are exactly those of the whole cohort.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -200,18 +200,25 @@ def distance_sensitivity(
     min_type_size: int = 1,
     indel: float = 1.0,
     expcost: float = 0.5,
+    known: Mapping[str, typology.Typology] | None = None,
 ) -> pd.DataFrame:
     """The typology under each distance of :data:`DISTANCES`.
 
     For each: the k chosen by the ASW of distinct sequences among the partitions whose types
     all have at least ``min_type_size`` persons, that ASW, the person-level ASW, the sizes of
     the types, and the adjusted Rand index with the ``reference`` partition (1 = the same
-    partition, 0 = chance agreement).
+    partition, 0 = chance agreement). ``known``: typologies already chosen with these
+    arguments, by distance name (the study's own, usually OM-TRATE), not computed again: the
+    clustering of n persons is the one part here that grows with the square of n.
     """
     rows = []
+    known = known or {}
     for name, label in DISTANCES.items():
-        dist = distance_matrix(sequences, name, indel, expcost)
-        typ = choose_typology(dist, k_values, method, min_type_size)
+        if name in known:
+            typ = known[name]
+        else:
+            dist = distance_matrix(sequences, name, indel, expcost)
+            typ = choose_typology(dist, k_values, method, min_type_size)
         rows.append(
             {
                 "distance": name,

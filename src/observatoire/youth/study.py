@@ -448,9 +448,11 @@ def sequences_and_typology(
             dist, study.k_values, study.cluster_method, study.min_type_size
         )
         checks = typology_checks(youth, dist, raw, study)
+        # the retained typology is the sensitivity's OM-TRATE row when it is OM with TRATE costs
+        same = {"om_trate": raw} if (study.distance, study.substitution) == ("om", "trate") else {}
         sensitivity = robustness.distance_sensitivity(
             youth, raw.labels, study.k_values, study.cluster_method, study.min_type_size,
-            study.indel, study.spell_expcost,
+            study.indel, study.spell_expcost, known=same,
         )  # fmt: skip
         labels, score = _presented_labels(
             raw.labels, checks["jaccard"], study.min_jaccard, study.min_type_size

@@ -80,3 +80,12 @@ def test_a_cap_of_n_or_more_is_exactly_the_full_computation():
     assert at_n == reference
     assert "null_subsample" not in at_n
     assert reference["jaccard"] == full
+
+
+def test_the_sensitivity_reuses_the_retained_typology_with_the_same_rows():
+    s, dist = planted(sizes=(40, 30, 20))
+    typ = robustness.choose_typology(dist, range(2, 6), "ward", 5)
+    args = (s, typ.labels, range(2, 6), "ward", 5)
+    computed = robustness.distance_sensitivity(*args)
+    reused = robustness.distance_sensitivity(*args, known={"om_trate": typ})
+    assert reused.equals(computed)
