@@ -89,3 +89,41 @@ def test_the_sensitivity_reuses_the_retained_typology_with_the_same_rows():
     computed = robustness.distance_sensitivity(*args)
     reused = robustness.distance_sensitivity(*args, known={"om_trate": typ})
     assert reused.equals(computed)
+
+
+def test_the_report_names_the_subsample_only_when_there_is_one():
+    """The report's lines about the checks, rendered as the report renders them (undefined
+    names are errors): the subsample's size and yardstick appear only when it was drawn, and
+    the verdict « l'ordre compte » reads against the subsample's own silhouette."""
+    from importlib import resources
+
+    import jinja2
+
+    from observatoire.reports.youth.report import _checks_names
+
+    checks = {
+        "bootstrap": 100, "min_jaccard": 0.75, "asw_persons": 0.8, "asw_distinct": 0.3,
+        "distinct_sequences": 801, "persons": 6498, "jaccard": {1: 0.9},
+        "null_persons": {"draws": 20, "mean": 0.2, "p95": 0.35, "p": 0.04},
+        "null_months": {"draws": 20, "mean": 0.1, "p95": 0.15, "p": 0.04},
+    }  # fmt: skip
+    template = resources.files("observatoire").joinpath(
+        "assets", "reports", "jeunes-en-errance.qmd.j2"
+    )
+    lines = [x for x in template.read_text(encoding="utf-8").splitlines() if "subsample" in x]
+    assert len(lines) == 4
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+
+    def render(names):
+        return "\n".join(env.from_string(x).render(checks=names) for x in lines)
+
+    full = _checks_names({"checks": checks})
+    assert full["subsample"] is None and not full["order_matters"]
+    assert "sous-échantillon" not in render(full)
+    sub = _checks_names(
+        {"checks": checks | {"null_subsample": {"persons": 1000, "asw_distinct": 0.4}}}
+    )
+    assert sub["order_matters"]  # 0.4 on the subsample beats the shuffles' 0.35
+    text = render(sub)
+    assert "sous-échantillon aléatoire de 1\u202f000 jeunes" in text
+    assert "0,40" in text
