@@ -127,3 +127,43 @@ def test_the_report_names_the_subsample_only_when_there_is_one():
     text = render(sub)
     assert "sous-échantillon aléatoire de 1\u202f000 jeunes" in text
     assert "0,40" in text
+
+
+def test_rmst_pseudo_values_are_the_fit_per_person_to_the_bit():
+    """One leave-one-out fit per distinct (duration, event), shared by its twins: the bits of
+    the n fits (whole days, many ties, censoring before τ)."""
+    from observatoire.youth.survival import restricted_mean, rmst_pseudo_values
+
+    rng = np.random.default_rng(5)
+    time = rng.integers(1, 120, size=400).astype(float)
+    event = (rng.random(400) < 0.7).astype(float)
+    n = len(time)
+    full = restricted_mean(time, event, 90)["rmst"]
+    loop = np.array(
+        [
+            n * full
+            - (n - 1) * restricted_mean(np.delete(time, i), np.delete(event, i), 90)["rmst"]
+            for i in range(n)
+        ]
+    )
+    assert np.array_equal(rmst_pseudo_values(time, event, 90), loop)
+
+
+def test_distinct_rows_are_the_first_row_of_each_class_of_equal_rows():
+    """Rows grouped on a few columns then checked whole: the classes of a full comparison, also
+    when rows agree on the grouping columns and differ elsewhere, and with −0.0 = 0.0."""
+    from observatoire.youth.typology import distinct_rows
+
+    def reference(d):
+        return np.sort(np.unique(d + 0.0, axis=0, return_index=True)[1])
+
+    s, dist = planted(sizes=(40, 30, 20))
+    persons = dist[np.ix_(np.r_[0:90, 0:90, 5:9], np.r_[0:90, 0:90, 5:9])]  # twins
+    assert np.array_equal(distinct_rows(persons), reference(persons))
+    rng = np.random.default_rng(3)
+    crafted = np.zeros((300, 200))
+    crafted[:, 1] = rng.integers(0, 3, 300)  # the grouping columns never see column 1
+    crafted[::7, 0] = -0.0
+    assert np.array_equal(distinct_rows(crafted), reference(crafted))
+    assert np.array_equal(distinct_rows(crafted.astype(np.int64)), reference(crafted))
+    assert len(distinct_rows(crafted)) == 3
