@@ -162,6 +162,13 @@ if checks:
         f"{checks['asw_distinct']:.3f} sur les {checks['distinct_sequences']} séquences "
         "distinctes."
     )
+    if "null_subsample" in checks:  # a large cohort: checks on subsamples (docs/jeunes.md)
+        sub = checks["null_subsample"]
+        print(
+            f"Grand effectif : bootstrap « m parmi n » et modèles nuls sur {sub['persons']} "
+            f"jeunes tirés au hasard ; silhouette de leurs vraies séquences distinctes "
+            f"{sub['asw_distinct']:.3f} (la valeur comparée aux modèles nuls)."
+        )
     for model in ("persons", "months"):
         n = checks[f"null_{model}"]
         print(

@@ -436,6 +436,10 @@ class Typology(Section):
     bootstrap: Annotated[int, Field(ge=0)] = 100
     min_jaccard: Share = 0.75
     null_draws: Annotated[int, Field(ge=0)] = 20
+    checks_max_persons: Annotated[int, Field(ge=30)] = 1000
+    """Above this many young persons, the stability bootstrap and the null models run on
+    subsamples of this size (TraMineR/WeightedCluster's large-data practice, see
+    :mod:`observatoire.youth.robustness`); at or below it, on everyone."""
     spell_expcost: Annotated[float, Field(ge=0)] = 0.5
 
     @field_validator("distance")

@@ -60,6 +60,7 @@ class StudyParams:
     bootstrap: int = 100
     min_jaccard: float = 0.75
     null_draws: int = 20
+    checks_max_persons: int = 1000
     spell_expcost: float = 0.5
 
     @property
@@ -128,6 +129,7 @@ class StudyParams:
             bootstrap=typ.bootstrap,
             min_jaccard=typ.min_jaccard,
             null_draws=typ.null_draws,
+            checks_max_persons=typ.checks_max_persons,
             spell_expcost=typ.spell_expcost,
         )
 

@@ -17,12 +17,27 @@ them the report may present:
 * **Sensitivity to the distance**: OM with TRATE costs, OM with constant costs, Hamming and a
   spell-aware distance (:func:`~observatoire.youth.sequences.spell_distances`); each gives its
   k, its ASW and its agreement with the retained partition (adjusted Rand index).
+
+**Large cohorts.** The bootstrap clusters ``n_boot`` resamples of n persons and each null draw
+clusters n shuffled sequences (whose distinct sequences are nearly all distinct, so their OM
+distances cost O(n²) pairs): both grow with the square of the cohort (measured exponents
+1.9–2.1), 20 to 30 times the typology itself. Above ``max_persons`` young persons they run on
+random subsamples, the standard large-data practice of sequence analysis (CLARA-type
+clustering on subsamples, Kaufman & Rousseeuw, 1990, ch. 3; TraMineR/WeightedCluster's
+``seqclararange``, Studer, 2013, and Studer, Sadeghi & Tochon, 2024): the bootstrap becomes an
+m-out-of-n bootstrap (Bickel, Götze & van Zwet, 1997: resamples of m = ``max_persons``
+persons with replacement; a type must then be found again from fewer persons, so its Jaccard
+can only be more conservative), and the null models compare the shuffled sequences of one
+random subsample of ``max_persons`` persons (:func:`check_subsample`) with the real
+sequences of *the same* subsample clustered the same way at the same k
+(:func:`distinct_asw_at`), like with like. At or below ``max_persons`` persons nothing is
+drawn and the checks are exactly those of the whole cohort.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,9 +53,11 @@ __all__ = [
     "DISTANCES",
     "NULL_MODELS",
     "bootstrap_jaccard",
+    "check_subsample",
     "choose_typology",
     "distance_matrix",
     "distance_sensitivity",
+    "distinct_asw_at",
     "null_silhouettes",
 ]
 
@@ -80,23 +97,27 @@ def bootstrap_jaccard(
     method: str = "ward",
     n_boot: int = 100,
     seed: int = DEFAULT_SEED,
+    max_persons: int | None = None,
 ) -> dict[int, float]:
     """Mean bootstrap Jaccard of each type of ``labels`` (clusterboot, Hennig 2007).
 
-    Each resample draws n persons with replacement, is clustered with ``method`` into as many
-    types as ``labels`` has, and each original type (restricted to the distinct persons drawn)
-    is matched to the resampled type with the largest Jaccard |A ∩ B| / |A ∪ B|. A type absent
-    from a resample is skipped for that resample. NaN for a type never drawn.
+    Each resample draws n persons with replacement (m = ``max_persons`` of them when n is
+    larger: the m-out-of-n bootstrap, see the module's « Large cohorts »), is clustered with
+    ``method`` into as many types as ``labels`` has, and each original type (restricted to the
+    distinct persons drawn) is matched to the resampled type with the largest Jaccard
+    |A ∩ B| / |A ∪ B|. A type absent from a resample is skipped for that resample. NaN for a
+    type never drawn.
     """
     dist = np.asarray(dist, dtype=np.float64)
     labels = np.asarray(labels)
     types = np.unique(labels)
     k = len(types)
     n = len(labels)
+    m = n if max_persons is None else min(n, max_persons)
     rng = np.random.default_rng(seed)
     scores: dict[int, list[float]] = {int(t): [] for t in types}
     for _ in range(n_boot):
-        idx = rng.integers(0, n, size=n)
+        idx = rng.integers(0, n, size=m)
         sub = dist[np.ix_(idx, idx)]
         tree = linkage(squareform(sub, checks=False), method=method)
         new = typology.cut(tree, k)
@@ -120,6 +141,25 @@ NULL_MODELS = {
     "persons": "mois mélangés dans chaque séquence (ordre détruit, temps par état gardé)",
     "months": "états mélangés entre personnes chaque mois (chronogramme gardé)",
 }
+
+
+def check_subsample(n: int, max_persons: int | None, seed: int = DEFAULT_SEED) -> np.ndarray | None:
+    """Positions (increasing) of the ``max_persons`` persons, drawn at random without
+    replacement, on whom the null models run when the cohort has more than ``max_persons``
+    persons; None (everyone, nothing drawn) otherwise. See the module's « Large cohorts »."""
+    if max_persons is None or n <= max_persons:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_persons, replace=False))
+
+
+def distinct_asw_at(dist: np.ndarray, k: int, method: str = "ward") -> float:
+    """ASW of distinct sequences of ``dist`` clustered with ``method`` and cut at ``k`` types
+    (what a null draw computes); NaN when there are at most ``k`` distinct sequences."""
+    first = typology.distinct_rows(dist)
+    if len(first) <= k:
+        return math.nan
+    tree = linkage(squareform(dist, checks=False), method=method)
+    return typology.distinct_silhouette(dist, typology.cut(tree, k), first)
 
 
 def null_silhouettes(
@@ -148,12 +188,7 @@ def null_silhouettes(
         shuffled = seq.SequenceSet(
             sequences.person_ids, sequences.states, rng.permuted(sequences.codes, axis=axis)
         )
-        dist = distance(shuffled)
-        first = typology.distinct_rows(dist)
-        if len(first) <= k:
-            continue
-        tree = linkage(squareform(dist, checks=False), method=method)
-        out[i] = typology.distinct_silhouette(dist, typology.cut(tree, k), first)
+        out[i] = distinct_asw_at(distance(shuffled), k, method)
     return out
 
 
@@ -165,18 +200,25 @@ def distance_sensitivity(
     min_type_size: int = 1,
     indel: float = 1.0,
     expcost: float = 0.5,
+    known: Mapping[str, typology.Typology] | None = None,
 ) -> pd.DataFrame:
     """The typology under each distance of :data:`DISTANCES`.
 
     For each: the k chosen by the ASW of distinct sequences among the partitions whose types
     all have at least ``min_type_size`` persons, that ASW, the person-level ASW, the sizes of
     the types, and the adjusted Rand index with the ``reference`` partition (1 = the same
-    partition, 0 = chance agreement).
+    partition, 0 = chance agreement). ``known``: typologies already chosen with these
+    arguments, by distance name (the study's own, usually OM-TRATE), not computed again: the
+    clustering of n persons is the one part here that grows with the square of n.
     """
     rows = []
+    known = known or {}
     for name, label in DISTANCES.items():
-        dist = distance_matrix(sequences, name, indel, expcost)
-        typ = choose_typology(dist, k_values, method, min_type_size)
+        if name in known:
+            typ = known[name]
+        else:
+            dist = distance_matrix(sequences, name, indel, expcost)
+            typ = choose_typology(dist, k_values, method, min_type_size)
         rows.append(
             {
                 "distance": name,

@@ -353,9 +353,22 @@ def typology_checks(
     youth: seq.SequenceSet, dist: np.ndarray, typ: typology.Typology, study: StudyParams
 ) -> dict[str, Any]:
     """Bootstrap stability of each type, the null-model ASW and the person-level ASW it would
-    reach by chance (see :mod:`observatoire.youth.robustness`)."""
-    jaccard = robustness.bootstrap_jaccard(dist, typ.labels, typ.method, study.bootstrap)
+    reach by chance (see :mod:`observatoire.youth.robustness`).
+
+    Above ``study.checks_max_persons`` young persons both run on subsamples (robustness's
+    « Large cohorts »): the null models then compare the shuffled sequences of one random
+    subsample with its real ones, whose ASW of distinct sequences and size are added under
+    ``null_subsample`` (absent when everyone is used, so the report says so only then)."""
+    cap = study.checks_max_persons
+    jaccard = robustness.bootstrap_jaccard(
+        dist, typ.labels, typ.method, study.bootstrap, max_persons=cap
+    )
     costs = seq.substitution_costs(youth, study.substitution)
+    sub = robustness.check_subsample(len(youth), cap)
+    shuffled, observed = youth, typ.asw_distinct
+    if sub is not None:
+        shuffled = youth.subset(sub)
+        observed = robustness.distinct_asw_at(dist[np.ix_(sub, sub)], typ.k, typ.method)
 
     def distance(s_: seq.SequenceSet) -> np.ndarray:
         if study.distance == "om":
@@ -369,15 +382,17 @@ def typology_checks(
     }
     for model in robustness.NULL_MODELS:
         null = robustness.null_silhouettes(
-            youth, distance, typ.k, typ.method, study.null_draws, model=model
+            shuffled, distance, typ.k, typ.method, study.null_draws, model=model
         )
         null = null[~np.isnan(null)]
         out[f"null_{model}"] = {
             "draws": int(len(null)),
             "mean": float(null.mean()) if len(null) else float("nan"),
             "p95": float(np.quantile(null, 0.95)) if len(null) else float("nan"),
-            "p": float((1 + (null >= typ.asw_distinct).sum()) / (1 + len(null))),
+            "p": float((1 + (null >= observed).sum()) / (1 + len(null))),
         }
+    if sub is not None:
+        out["null_subsample"] = {"persons": int(len(sub)), "asw_distinct": float(observed)}
     return out | {
         "asw_distinct": typ.asw_distinct,
         "asw_persons": typ.asw,
@@ -433,9 +448,11 @@ def sequences_and_typology(
             dist, study.k_values, study.cluster_method, study.min_type_size
         )
         checks = typology_checks(youth, dist, raw, study)
+        # the retained typology is the sensitivity's OM-TRATE row when it is OM with TRATE costs
+        same = {"om_trate": raw} if (study.distance, study.substitution) == ("om", "trate") else {}
         sensitivity = robustness.distance_sensitivity(
             youth, raw.labels, study.k_values, study.cluster_method, study.min_type_size,
-            study.indel, study.spell_expcost,
+            study.indel, study.spell_expcost, known=same,
         )  # fmt: skip
         labels, score = _presented_labels(
             raw.labels, checks["jaccard"], study.min_jaccard, study.min_type_size

@@ -195,7 +195,11 @@ def restricted_mean(
     event_times = event_times[event_times <= tau]
     sorted_time = np.sort(time)
     n_risk = len(time) - np.searchsorted(sorted_time, event_times, side="left")
-    d = np.array([np.sum((time == t) & (status > 0)) for t in event_times], dtype=np.float64)
+    ended = np.sort(time[status > 0])  # deaths at t_j: a count, whatever the way it is taken
+    d = (
+        np.searchsorted(ended, event_times, side="right")
+        - np.searchsorted(ended, event_times, side="left")
+    ).astype(np.float64)
     surv = np.cumprod(1.0 - d / np.maximum(n_risk, 1))
     # S is s_j on [t_j, t_{j+1}); area from each t_j to τ
     knots = np.concatenate([[0.0], event_times, [tau]])
@@ -255,6 +259,12 @@ def rmst_pseudo_values(
     differences (Andersen, Hansen & Klein, 2004, *Lifetime Data Anal.* 10:335). When no spell
     is censored before ``tau`` the pseudo-value is exactly min(T, τ), which is returned
     without the n leave-one-out fits.
+
+    The leave-one-out fit depends only on the spells left, and leaving out either of two spells
+    of the same (duration, event) leaves the same spells: one fit per distinct spell, shared by
+    its twins (durations are whole days, so there are far fewer distinct spells than persons;
+    n fits made the pseudo-values grow with n², 27 s for 11,600 spells). Same bits as a fit per
+    person: :func:`restricted_mean` does not depend on the order of the spells.
     """
     time = np.asarray(durations, dtype=np.float64)
     status = np.asarray(events, dtype=np.float64)
@@ -262,10 +272,13 @@ def rmst_pseudo_values(
         return np.minimum(time, tau)
     n = len(time)
     full = restricted_mean(time, status, tau)["rmst"]
+    _, first, twin = np.unique(
+        np.column_stack([time, status]), axis=0, return_index=True, return_inverse=True
+    )
     keep = np.ones(n, dtype=bool)
-    out = np.empty(n)
-    for i in range(n):
+    by_spell = np.empty(len(first))
+    for s, i in enumerate(first):
         keep[i] = False
-        out[i] = n * full - (n - 1) * restricted_mean(time[keep], status[keep], tau)["rmst"]
+        by_spell[s] = n * full - (n - 1) * restricted_mean(time[keep], status[keep], tau)["rmst"]
         keep[i] = True
-    return out
+    return by_spell[twin.reshape(-1)]

@@ -89,23 +89,51 @@ def _renumber(raw: np.ndarray) -> np.ndarray:
     return new_label[np.searchsorted(groups, raw)]
 
 
+_KEY_COLUMNS = 64  # columns on which the rows are grouped before being compared whole
+
+
+def _first_of_equal_rows(d: np.ndarray) -> np.ndarray:
+    """First row of each class of byte-equal rows, increasing; −0.0 made +0.0 first so that the
+    classes are those of float equality."""
+    d = np.ascontiguousarray(d + 0.0 if d.dtype.kind == "f" else d)
+    rows = d.view(np.dtype((np.void, d.dtype.itemsize * d.shape[1]))).ravel()
+    _, first = np.unique(rows, return_index=True)  # stable: the first row of each class
+    return np.sort(first)
+
+
 def distinct_rows(dist: np.ndarray) -> np.ndarray:
     """Index of one representative of each distinct sequence (identical rows of ``dist``): the
     first row of each class, in increasing order.
 
-    Rows are compared as raw bytes (one void item per row), which numpy sorts many times
-    faster than float rows field by field; −0.0 is first made +0.0 so that the classes are
-    those of float equality (a matrix with NaN, which a distance never has, falls back to the
-    float comparison, where NaN differs from itself).
+    Equal rows agree on every column, so the rows are first grouped on a few columns (a sort of
+    short rows compared as raw bytes, which numpy does many times faster than float rows field
+    by field); a group whose rows all equal its first row, as nearly all are, is one class,
+    checked in one pass; a group that is not is sorted on its whole rows. A person-level matrix
+    (thousands of identical rows) was sorted whole before, the rows of a class compared end to
+    end at every step: 0.5 s per call on 6,500 persons, called ~10 times by the typology. A
+    matrix with NaN, which a distance never has, falls back to the float comparison, where NaN
+    differs from itself.
     """
     d = np.asarray(dist)
     if d.ndim != 2 or d.shape[1] == 0 or (d.dtype.kind == "f" and np.isnan(d).any()):
         _, first = np.unique(d, axis=0, return_index=True)
         return np.sort(first)
-    d = np.ascontiguousarray(d + 0.0 if d.dtype.kind == "f" else d)
-    rows = d.view(np.dtype((np.void, d.dtype.itemsize * d.shape[1]))).ravel()
-    _, first = np.unique(rows, return_index=True)  # stable: the first row of each class
-    return np.sort(first)
+    m = d.shape[1]
+    cols = np.unique(np.linspace(0, m - 1, min(m, _KEY_COLUMNS)).astype(np.intp))
+    key = np.ascontiguousarray(d[:, cols] + 0.0 if d.dtype.kind == "f" else d[:, cols])
+    _, group = np.unique(
+        key.view(np.dtype((np.void, key.dtype.itemsize * len(cols)))).ravel(),
+        return_inverse=True,
+    )
+    order = np.argsort(group.reshape(-1), kind="stable")  # by group, rows increasing within
+    bounds = np.flatnonzero(np.diff(group.reshape(-1)[order])) + 1
+    firsts: list[np.ndarray] = []
+    for rows in np.split(order, bounds):
+        if len(rows) == 1 or (d[rows[1:]] == d[rows[0]]).all():
+            firsts.append(rows[:1])
+        else:
+            firsts.append(rows[_first_of_equal_rows(d[rows])])
+    return np.sort(np.concatenate(firsts))
 
 
 def distinct_silhouette(

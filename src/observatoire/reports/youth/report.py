@@ -378,7 +378,9 @@ def _typology_finding(
     )
     null = checks.get("null_persons") or {}
     if null:
-        beaten = typ.get("silhouette_distinct", 0) > null.get("p95", 1)
+        # a large cohort's null models ran on a subsample: its real sequences are the yardstick
+        observed = (checks.get("null_subsample") or {}).get("asw_distinct")
+        beaten = (observed or typ.get("silhouette_distinct", 0)) > null.get("p95", 1)
         text += (
             f" Silhouette des séquences distinctes {fr_num(typ['silhouette_distinct'], 2)}, "
             + ("au-dessus" if beaten else "pas au-dessus")
@@ -421,7 +423,16 @@ def _checks_names(typ: dict[str, Any] | None) -> dict[str, Any]:
             "draws": n.get("draws", 0),
         }
     shuffled = checks.get("null_persons") or {}
-    out["order_matters"] = bool(checks["asw_distinct"] > shuffled.get("p95", float("inf")))
+    sub = checks.get("null_subsample") or {}
+    observed = sub.get("asw_distinct", checks["asw_distinct"])
+    out["order_matters"] = bool(observed > shuffled.get("p95", float("inf")))
+    # a large cohort: bootstrap and null models on subsamples (the robustness module); the
+    # template's strict undefined needs the key either way
+    out["subsample"] = (
+        {"persons": fr_num(sub["persons"]), "asw_distinct": fr_num(sub["asw_distinct"], 2)}
+        if sub
+        else None
+    )
     return out
 
 
