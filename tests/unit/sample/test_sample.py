@@ -579,7 +579,7 @@ def test_volumes_per_partner_and_year_at_full_scale(full):
         for year, n in full.summary.rows_per_export[export].items():
             assert low <= n <= high, (export, year, n)
     # No timing here (it failed at 20 s on a loaded machine): the generator's time is measured
-    # by `make bench` (bench/bench_pipeline.py, stage generate_sample).
+    # by `make bench` (bench/pipeline_stages.py, stage generate_sample).
 
 
 def test_archetypes_and_chronic_share_of_shelter_nights(full):
