@@ -231,7 +231,7 @@ def identities_for(
             ids = _from_index(data, key)
             _loaded = (state, ids)
             return ids
-    files = f"{len(raw)} export brut" if len(raw) == 1 else f"{len(raw)} exports bruts"
+    files = f"{len(raw)} fichier d'export" if len(raw) == 1 else f"{len(raw)} fichiers d'export"
     print(
         f"Garde-fou : {why} ; les identités sont relues dans {files} (une dizaine de "
         "secondes sur l'échantillon). Pour ne plus attendre : dvc repro (ou observatoire "

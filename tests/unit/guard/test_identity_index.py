@@ -128,7 +128,7 @@ def test_a_changed_export_makes_the_index_stale_and_is_collected_again(project, 
     printed = capsys.readouterr().out
     assert "les exports bruts ont changé" in printed
     assert "(1 fichier ajouté, retiré ou modifié)" in printed
-    assert "relues dans 1 export brut " in printed
+    assert "relues dans 1 fichier d'export " in printed
     # an export added beside it is as stale
     index.stage_identity_index(SETTINGS)
     (project / "raw/abri/abri_2025.csv").write_bytes((HEADER + "\r\n").encode("cp1252"))
