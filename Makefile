@@ -31,8 +31,11 @@ $(STAMP): requirements.lock pyproject.toml
 	@echo "Environnement prêt : $(VENV) (noyau Jupyter « observatoire » enregistré)."
 
 ## make run: set up, then run the whole pipeline on the embedded synthetic sample
+# `observatoire repro`: what `dvc repro` does, two independent stages at a time (each one run by
+# `dvc repro --single-item`; docs/execution.md). RUN_JOBS=1: one stage after the other.
+RUN_JOBS ?= 2
 run: setup
-	$(BIN)/dvc repro
+	$(BIN)/observatoire repro --jobs $(RUN_JOBS)
 	@$(BIN)/observatoire summary
 
 ## make test: the whole test suite (unit, ground truth, end-to-end on a reduced sample), on 2 processes

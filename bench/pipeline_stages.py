@@ -1,12 +1,16 @@
-"""Benchmark: a cold `dvc repro` and a no-op one, stage by stage, start-up against work.
+"""Benchmark: a cold run and a no-op one, stage by stage, start-up against work.
 
     python bench/pipeline_stages.py                  # → bench/results/pipeline_stages.json
     python bench/pipeline_stages.py --scale 10       # → bench/results/pipeline_stages_x10.json
     python bench/pipeline_stages.py --repetitions 3  # each figure: the minimum of 3 cold runs
+    python bench/pipeline_stages.py --sans-sequentiel  # without the one-at-a-time comparison
 
 Runs in a fresh copy of the project (the analyst's outputs are untouched; the environment is
 the installed one, its setup excluded), with ``OBSERVATOIRE_PROFIL`` set: every stage's CLI, and
 a notebook stage's kernel, append one JSON line to a profile file (``observatoire.core.profiling``).
+Measured, in this order, in the same copy: the cold run as ``make run`` does it (``observatoire
+repro``: DVC stages two at a time, core.scheduler), its no-op, a no-op ``dvc repro``, then a
+forced ``dvc repro -f`` (one stage after the other, as DVC alone runs them) for the comparison.
 For each stage of the cold run:
 
 - ``wall_s``: its process, creation to exit (what DVC waits for, without DVC's own work);
@@ -16,18 +20,21 @@ For each stage of the cold run:
 - ``work_s``: ``wall_s - startup_s``;
 - ``peak_rss_mb``: the larger of the stage process's and its kernel's peak resident memory.
 
-``dvc_s`` is what the cold run spent outside the stages (DVC hashing, caching, checking). The
-no-op run reruns only ``key_fingerprint`` (``always_changed``). The previous file at the same
-path is read first: a stage (or a total) slower by more than ``--seuil`` (default 1.25×, and by
-0.5 s at least) is printed as a regression; the exit code stays 0 (a shared machine is noisy:
-rerun before believing it). Timings are wall clock: compare ratios measured on the same
-machine, back to back. Targets (issue 21, 2 cores): cold ≤ 120 s for the whole pipeline,
-no-op ≤ 3 s; at 10× the sample, cold ≤ 360 s and peak memory ≤ 6 GB.
+``cold.peak_rss_sum_mb`` is the peak of the resident memory of the whole run's processes added
+together (sampled every 0.2 s): two stages at a time add up. ``cold_sequential.dvc_s`` is what
+the one-at-a-time run spent outside the stages (DVC hashing, caching, checking). A no-op run
+reruns only ``key_fingerprint`` (``always_changed``). The previous file at the same path is
+read first: a stage (or a total) slower by more than ``--seuil`` (default 1.25×, and by 0.5 s
+at least) is printed as a regression; the exit code stays 0 (a shared machine is noisy: rerun
+before believing it). Timings are wall clock: compare ratios measured on the same machine, back
+to back. Targets (issue 21, 2 cores): cold ≤ 120 s for the whole pipeline, no-op ≤ 3 s; at 10×
+the sample, cold ≤ 360 s and peak memory ≤ 6 GB.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -87,13 +94,32 @@ def _copy_project(source: Path, work: Path, scale: float, env: dict[str, str]) -
     subprocess.run([str(BIN / "dvc"), "config", "core.analytics", "false"], cwd=work, env=env)
 
 
-def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds of ``cmd``, and the peak of its processes' resident memory added together
+    (MB, sampled every 0.2 s: a stage shorter than that may be missed, never over-counted)."""
+    import psutil
+
     start = time.perf_counter()
-    run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if run.returncode != 0:
-        sys.exit(f"échec de {' '.join(cmd)} :\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-    return elapsed
+    peak = 0.0
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            total = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+            except psutil.Error:
+                pass
+            peak = max(peak, total / 2**20)
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            out.seek(0)
+            text = out.read().decode("utf-8", "replace")
+            sys.exit(f"échec de {' '.join(cmd)} :\n{text[-6000:]}")
+    return elapsed, peak
 
 
 def _read_profile(path: Path) -> list[dict[str, Any]]:
@@ -110,7 +136,8 @@ def stages_of(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         if r["process"] == "kernel":
             kernels.setdefault(r["stage"], []).append(r)
     out: dict[str, dict[str, float]] = {}
-    for r in sorted((r for r in records if r["process"] == "stage"), key=lambda r: r["created"]):
+    ran = (r for r in records if r["process"] == "stage" and r["stage"] != "repro")
+    for r in sorted(ran, key=lambda r: r["created"]):
         ks = kernels.get(r["stage"], [])
         kernel_imports = sum(k["t_imports"] for k in ks)
         wall = r["ended"] - r["created"]
@@ -139,33 +166,43 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()}
 
 
-def run_benchmark(source: Path, scale: float, repetitions: int) -> dict[str, Any]:
+def run_benchmark(
+    source: Path, scale: float, repetitions: int, sequential: bool = True
+) -> dict[str, Any]:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
     env.setdefault("OBSERVATOIRE_CLE", secrets.token_hex(32))  # throwaway: publishes nothing
-    colds, stage_runs, noops = [], [], []
+    colds, peaks, stage_runs, noops, dvc_noops, seqs, seq_stage_runs = [], [], [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="obs-bench-") as tmp:
         work = Path(tmp) / "projet"
         env["PYTHONPATH"] = str(work / "src")  # the copy's code, not the installed one's
         _copy_project(source, work, scale, env)
-        dvc = str(BIN / "dvc")
+        dvc, obs = str(BIN / "dvc"), str(BIN / "observatoire")
         for rep in range(repetitions):
             profile = Path(tmp) / f"profil-froid-{rep}.jsonl"
             env["OBSERVATOIRE_PROFIL"] = str(profile)
-            cmd = [dvc, "repro"] + (["-f"] if rep else [])
+            cmd = [obs, "repro"] + (["-f"] if rep else [])
             print(f"Exécution froide {rep + 1}/{repetitions} ({' '.join(cmd[1:])})…", flush=True)
-            colds.append(_timed(cmd, work, env))
+            elapsed, peak = _timed(cmd, work, env)
+            colds.append(elapsed)
+            peaks.append(peak)
             stage_runs.append(stages_of(_read_profile(profile)))
-            profile = Path(tmp) / f"profil-vide-{rep}.jsonl"
-            env["OBSERVATOIRE_PROFIL"] = str(profile)
-            noops.append(_timed([dvc, "repro"], work, env))
+            env["OBSERVATOIRE_PROFIL"] = str(Path(tmp) / f"profil-vide-{rep}.jsonl")
+            noops.append(_timed([obs, "repro"], work, env)[0])
+            dvc_noops.append(_timed([dvc, "repro"], work, env)[0])
+            if sequential:
+                profile = Path(tmp) / f"profil-sequentiel-{rep}.jsonl"
+                env["OBSERVATOIRE_PROFIL"] = str(profile)
+                print(f"Exécution une étape à la fois {rep + 1}/{repetitions} (dvc repro -f)…")
+                seqs.append(_timed([dvc, "repro", "-f"], work, env)[0])
+                seq_stage_runs.append(stages_of(_read_profile(profile)))
         peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         rows_file = work / "outputs/metrics/rows.json"
         rows = json.loads(rows_file.read_text())["rows_read"] if rows_file.exists() else None
     stages = _minimum(stage_runs)
     in_stages = [sum(s["wall_s"] for s in run.values()) for run in stage_runs]
     cold = min(colds)
-    return {
-        "format": "observatoire-bench-stages/1",
+    result: dict[str, Any] = {
+        "format": "observatoire-bench-stages/2",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _commit(source),
         "scale": scale,
@@ -173,17 +210,32 @@ def run_benchmark(source: Path, scale: float, repetitions: int) -> dict[str, Any
         "rows_read": rows,
         "cold": _rounded(
             {
+                "runner": "observatoire repro (make run), 2 étapes à la fois",
                 "total_s": cold,
                 "stages_s": min(in_stages),
-                "dvc_s": min(c - s for c, s in zip(colds, in_stages, strict=True)),
                 "startup_s": sum(s["startup_s"] for s in stages.values()),
                 "work_s": sum(s["work_s"] for s in stages.values()),
                 "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
+                "peak_rss_sum_mb": max(peaks),
                 "peak_rss_any_process_mb": peak_children,
                 "all_s": colds,
             }
         ),
         "noop": _rounded({"total_s": min(noops), "all_s": noops}),
+        "noop_dvc": _rounded({"total_s": min(dvc_noops), "all_s": dvc_noops}),
+    }
+    if seqs:
+        seq_in_stages = [sum(s["wall_s"] for s in run.values()) for run in seq_stage_runs]
+        result["cold_sequential"] = _rounded(
+            {
+                "runner": "dvc repro -f, une étape à la fois",
+                "total_s": min(seqs),
+                "stages_s": min(seq_in_stages),
+                "dvc_s": min(c - s for c, s in zip(seqs, seq_in_stages, strict=True)),
+                "all_s": seqs,
+            }
+        )
+    result |= {
         "stages": {name: _rounded(s) for name, s in stages.items()},
         "targets": TARGETS.get(int(scale), {}),
         "machine": {
@@ -192,6 +244,7 @@ def run_benchmark(source: Path, scale: float, repetitions: int) -> dict[str, Any
             "load_1min_at_end": round(os.getloadavg()[0], 2),
         },
     }
+    return result
 
 
 def _commit(source: Path) -> str | None:
@@ -219,7 +272,14 @@ def regressions(old: dict[str, Any], new: dict[str, Any], ratio: float) -> list[
                 f"  {label} : {_fr(before)} s → {_fr(after)} s (×{_fr(after / before, 2)})"
             )
 
-    check("exécution froide, total", old["cold"]["total_s"], new["cold"]["total_s"])
+    if old.get("format") == new.get("format"):  # /1 timed `dvc repro`, one stage at a time
+        check("exécution froide, total", old["cold"]["total_s"], new["cold"]["total_s"])
+    if "cold_sequential" in old and "cold_sequential" in new:
+        check(
+            "exécution une étape à la fois, total",
+            old["cold_sequential"]["total_s"],
+            new["cold_sequential"]["total_s"],
+        )
     check("exécution sans changement, total", old["noop"]["total_s"], new["noop"]["total_s"])
     for name, s in new["stages"].items():
         before = old.get("stages", {}).get(name)
@@ -244,11 +304,19 @@ def table(result: dict[str, Any]) -> str:
         )
     c = result["cold"]
     lines.append(
-        f"Froid : {_fr(c['total_s'])} s dont étapes {_fr(c['stages_s'])} s (démarrage "
-        f"{_fr(c['startup_s'])} s, travail {_fr(c['work_s'])} s), DVC {_fr(c['dvc_s'])} s ; "
-        f"mémoire de pointe {_fr(c['peak_rss_mb'], 0)} Mo. Sans changement : "
-        f"{_fr(result['noop']['total_s'])} s."
+        f"Froid (make run, deux étapes à la fois) : {_fr(c['total_s'])} s pour "
+        f"{_fr(c['stages_s'])} s d'étapes (démarrage {_fr(c['startup_s'])} s, travail "
+        f"{_fr(c['work_s'])} s) ; mémoire de pointe {_fr(c['peak_rss_mb'], 0)} Mo par processus, "
+        f"{_fr(c.get('peak_rss_sum_mb', 0), 0)} Mo tous processus ensemble. Sans changement : "
+        f"{_fr(result['noop']['total_s'])} s (dvc repro : "
+        f"{_fr(result.get('noop_dvc', result['noop'])['total_s'])} s)."
     )
+    if "cold_sequential" in result:
+        q = result["cold_sequential"]
+        lines.append(
+            f"Une étape à la fois (dvc repro -f) : {_fr(q['total_s'])} s, dont étapes "
+            f"{_fr(q['stages_s'])} s et DVC {_fr(q['dvc_s'])} s."
+        )
     return "\n".join(lines)
 
 
@@ -258,6 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, default=1, help="exécutions froides (minimum)")
     parser.add_argument("--seuil", type=float, default=1.25, help="ratio signalé comme régression")
     parser.add_argument(
+        "--sans-sequentiel",
+        action="store_true",
+        help="sans l'exécution une étape à la fois (dvc repro -f) de comparaison",
+    )
+    parser.add_argument(
         "--source", type=Path, default=ROOT, help="projet mesuré (défaut : ce dépôt)"
     )
     parser.add_argument("--sortie", type=Path, default=None, help="fichier de résultats (JSON)")
@@ -265,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "" if args.scale == 1 else f"_x{args.scale:g}"
     out = args.sortie or ROOT / f"bench/results/pipeline_stages{suffix}.json"
     previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else None
-    result = run_benchmark(args.source.resolve(), args.scale, args.repetitions)
+    result = run_benchmark(
+        args.source.resolve(), args.scale, args.repetitions, not args.sans_sequentiel
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(result))

@@ -375,6 +375,20 @@ def _cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_repro(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.core.lock import project_lock
+    from observatoire.core.scheduler import repro
+
+    root = Path(".")
+    with project_lock(root, "repro", wait_s=args.attendre):
+        _sweep(root)
+        try:
+            repro(root, jobs=args.jobs, force=args.force)
+        finally:
+            _sweep(root)
+    return 0
+
+
 def _cmd_external_trend(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.external import run_external_trend
 
@@ -585,6 +599,14 @@ class FrenchParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog} : erreur : {message}\n  Aide : {self.prog} --help\n")
 
 
+def _positive_int(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(
+            f"attendu un nombre entier au moins égal à 1, pas {value!r}"
+        )
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = FrenchParser(
         prog="observatoire",
@@ -625,6 +647,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="la référence en Markdown (docs/correspondances.md) ; implique --schema",
     )
     par.set_defaults(func=_cmd_partners)
+    text = (
+        "refait le pipeline comme « dvc repro », deux étapes indépendantes à la fois (ce que "
+        "fait « make run »)"
+    )
+    rep = sub.add_parser("repro", help=text, description=text[0].upper() + text[1:] + ".")
+    rep.add_argument(
+        "-f", "--force", action="store_true", help="refait toutes les étapes (dvc repro -f)"
+    )
+    rep.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="étapes à la fois (défaut : 2 ; 1 : l'une après l'autre)",
+    )
+    rep.set_defaults(func=_cmd_repro)
     text = "résume ce que le pipeline a produit et où"
     p = sub.add_parser("summary", help=text, description=text)
     p.set_defaults(func=_cmd_summary)
@@ -706,9 +745,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _stage_run(stage: str, verb: str, wait_s: float) -> Iterator[None]:
     """What every verb that writes pipeline outputs runs inside: SIGTERM (how DVC and the system
     stop a process) raises KeyboardInterrupt like Ctrl-C, so that temporaries are removed and
-    notebook kernels shut down; the project lock (one stage at a time); the stage's name in the
-    environment (temporaries and kernels carry it); and the debris of killed runs swept."""
-    from observatoire.core.lock import project_lock
+    notebook kernels shut down; the project lock (one stage at a time, unless the stage runs for
+    ``observatoire repro``, which holds it); the stage's name in the environment (temporaries
+    and kernels carry it); and the debris of killed runs swept."""
+    from observatoire.core.lock import project_lock, run_for_holder
     from observatoire.core.storage import STAGE_ENV
 
     root = Path(".")
@@ -716,6 +756,9 @@ def _stage_run(stage: str, verb: str, wait_s: float) -> Iterator[None]:
     handlers = _interrupt_on_sigterm()
     os.environ[STAGE_ENV] = stage
     try:
+        if run_for_holder(root):  # `observatoire repro` holds the lock and swept for us
+            yield
+            return
         with project_lock(root, verb, wait_s=wait_s):
             _sweep(root)
             yield

@@ -1,4 +1,5 @@
-"""End to end: `dvc repro` on a reduced synthetic sample, then check what a reader relies on.
+"""End to end: `make run`'s `observatoire repro` (DVC, two stages at a time) on a reduced
+synthetic sample, then check what a reader relies on.
 
 The pipeline runs once per test session in a temporary copy of the project (reduced sample
 params), exactly as the analyst runs it; the tests then recompute published figures
@@ -117,7 +118,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     assert _run([str(BIN / "dvc"), "init", "-q"], dest, env).returncode == 0
     _run([str(BIN / "dvc"), "config", "core.analytics", "false"], dest, env)
-    run = _run([str(BIN / "dvc"), "repro"], dest, env)
+    # as `make run` does: DVC's stages two at a time (core.scheduler); test_key_dvc and the
+    # small networks run plain `dvc repro`
+    run = _run([str(BIN / "observatoire"), "repro"], dest, env)
     (dest / "repro.log").write_text(run.stdout + run.stderr, encoding="utf-8")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return dest

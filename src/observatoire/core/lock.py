@@ -7,6 +7,12 @@ DVC is a subprocess of DVC: it takes and releases the lock like any other). The 
 file lock (``filelock``): it is released by the system when its holder dies, even by
 ``kill -9``, so it never needs clearing by hand. Beside it, a small JSON file says who holds it
 (process, verb, since when), for the French message the second command prints.
+
+``observatoire repro`` (core.scheduler) runs independent stages two at a time: it holds the
+lock for the whole run and names itself in :data:`SCHEDULER_ENV` for the stages it starts
+(through ``dvc repro``); a stage run for it (:func:`run_for_holder`) takes no lock of its own.
+The stages it runs side by side are never upstream of one another, and DVC forbids two stages
+to declare the same output, so they never write the same file.
 """
 
 from __future__ import annotations
@@ -20,10 +26,19 @@ from pathlib import Path
 
 from observatoire.core.errors import ObservatoireError
 
-__all__ = ["LOCK_FILE", "HOLDER_FILE", "ProjectBusy", "project_lock"]
+__all__ = [
+    "HOLDER_FILE",
+    "LOCK_FILE",
+    "SCHEDULER_ENV",
+    "ProjectBusy",
+    "project_lock",
+    "run_for_holder",
+]
 
 LOCK_FILE = ".observatoire.verrou"
 HOLDER_FILE = ".observatoire.verrou.json"
+SCHEDULER_ENV = "OBSERVATOIRE_ORDONNANCEUR"
+"""Set by ``observatoire repro`` for its stages: the process id of the lock's holder."""
 
 
 class ProjectBusy(ObservatoireError):
@@ -52,6 +67,28 @@ def project_lock(root: Path, verb: str, *, wait_s: float = 0.0) -> Iterator[None
     finally:
         holder.unlink(missing_ok=True)
         lock.release()
+
+
+def run_for_holder(root: Path) -> bool:
+    """Whether this process runs a stage for the scheduler holding ``root``'s lock: the
+    process named in :data:`SCHEDULER_ENV` holds the lock (its holder file says so) and is an
+    ancestor of this process. Anything else (a variable copied into another terminal, a
+    finished scheduler) is False, and the stage then asks for the lock as usual."""
+    value = os.environ.get(SCHEDULER_ENV, "").strip()
+    if not value.isdigit():
+        return False
+    try:
+        info = json.loads((root / HOLDER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(info, dict) or info.get("pid") != int(value):
+        return False
+    import psutil
+
+    try:
+        return int(value) in {p.pid for p in psutil.Process().parents()}
+    except psutil.Error:
+        return False
 
 
 def _busy_message(root: Path, verb: str, wait_s: float) -> str:
