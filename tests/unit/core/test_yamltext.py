@@ -1,4 +1,4 @@
-"""The project's YAML reads (libyaml's parser) give what ``yaml.safe_load`` gave, errors included."""
+"""The project's YAML reads (libyaml's parser) give what ``yaml.safe_load`` gave, errors too."""
 
 from __future__ import annotations
 
