@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from observatoire.config.validation import french_problems, shown
+from observatoire.core import yamltext
 from observatoire.core.dispositifs import DISPOSITIFS
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.formatting import MOIS_ABREGES
@@ -200,7 +201,7 @@ def load_services(path: Path) -> ServicesDirectory:
             "de params/services.yaml du dépôt (voir docs/cartes.md)."
         )
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: Any = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ServicesError(f"Répertoire des services illisible ({path}) : {exc}") from None
     if not isinstance(data, dict):

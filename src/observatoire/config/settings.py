@@ -30,6 +30,7 @@ from pydantic import (
 
 from observatoire.config.paths import PATHS
 from observatoire.config.validation import french_problems, shown
+from observatoire.core import yamltext
 from observatoire.core.errors import ObservatoireError
 
 __all__ = [
@@ -626,7 +627,7 @@ def load_settings(path: Path = PATHS.params) -> Settings:
             f"du projet (là où se trouve dvc.yaml)."
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SettingsError(f"Paramètres illisibles dans {path} : {exc}") from None
     return Settings.from_mapping(data, path)

@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from observatoire.core import yamltext
+
 __all__ = ["allowed_values", "french_problems", "key_path", "params_refusal", "shown"]
 
 _TYPES = {
@@ -186,7 +188,7 @@ def read_params_yaml(path: Path, error: type[Exception], what: str) -> Any:
     mend (never a yaml traceback); ``what`` names the file for the reader (« des paramètres de
     terrain »). An empty file reads as ``{}``."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return yamltext.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise error(
             f"Fichier {what} illisible ({path}) : {exc}\n  À faire : corrigez la syntaxe YAML "

@@ -1376,8 +1376,10 @@ def _dvc_outs(settings: Settings, dvc_file: Path = PATHS.dvc_file) -> dict[str, 
     """
     import yaml
 
+    from observatoire.core import yamltext
+
     try:
-        spec = yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
+        spec = yamltext.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return {}
 

@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from observatoire.config.settings import IdentityChecks, InputsSettings, ReadLimits
+from observatoire.core import yamltext
 from observatoire.core.coverage import (
     STRAY_GAP_MONTHS,
     STRAY_SHARE,
@@ -214,7 +215,7 @@ def _declares(path: Path, partner_id: str) -> bool:
     if path.stem == partner_id:
         return True
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError):
         return False
     return isinstance(raw, dict) and raw.get("partner_id") == partner_id

@@ -37,6 +37,7 @@ import yaml
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
+from observatoire.core import yamltext
 from observatoire.core.errors import KeyProblem
 from observatoire.core.storage import atomic_write_bytes
 from observatoire.intake.pseudonymise import NoKey, load_key
@@ -104,7 +105,7 @@ def _override_pairs(path: Path | None) -> list[tuple[str, str]]:
     if path is None or not path.is_file():
         return []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return []
     pairs = []

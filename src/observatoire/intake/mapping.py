@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from observatoire.core import yamltext
 from observatoire.core.coverage import month_text, season_months
 from observatoire.core.errors import MappingError
 from observatoire.core.schema import FIELD_TABLES, PROJECT_TABLES, TABLE_FIELDS
@@ -460,7 +461,7 @@ def load_mapping(path: Path, codes_dir: Path) -> PartnerMapping:
     """Read and check one partner mapping file against the schema of the mapping language
     (:mod:`observatoire.intake.mapping_schema`); a problem raises :class:`MappingError`."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MappingError(
             f"Correspondance refusée : {path} : YAML illisible ({exc}).",

@@ -39,6 +39,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from observatoire.config.validation import french_problems, shown
+from observatoire.core import yamltext
 from observatoire.core.dispositifs import DISPOSITIFS, NIGHT_STAYS, SHELTER
 from observatoire.core.errors import MappingError
 from observatoire.core.schema import (
@@ -593,7 +594,7 @@ def read_code_list(ref: str, codes_dir: Path) -> dict[str, str]:
             "le nom."
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ValueError(f"la liste de codes {path} est illisible ({exc}).") from None
     if not isinstance(raw, dict) or not raw:

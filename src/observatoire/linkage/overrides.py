@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from observatoire.core import yamltext
 from observatoire.core.errors import ObservatoireError
 from observatoire.intake.pseudonymise import Pseudonymiser
 
@@ -99,7 +100,7 @@ def load_overrides(path: Path | None) -> Overrides:
     if path is None or not path.exists():
         return Overrides()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise OverridesError(f"{path} illisible : {exc}") from None
     if not isinstance(data, dict):

@@ -31,6 +31,7 @@ from pydantic import (
 
 from observatoire.config.paths import PATHS
 from observatoire.config.validation import french_problems, shown
+from observatoire.core import yamltext
 from observatoire.core.errors import ObservatoireError
 
 __all__ = [
@@ -359,7 +360,7 @@ def load_plans(path: Path = PATHS.plans_params) -> Plans:
             "depuis la racine du projet, ou créez ce fichier d'après docs/plans-saisonniers.md."
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PlansError(
             f"Fichier des plans saisonniers illisible ({path}) : {exc}\n  À faire : corrigez la "

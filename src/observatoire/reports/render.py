@@ -42,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from observatoire.core import yamltext
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.formatting import MOIS_NOMS
 from observatoire.core.storage import temp_dir
@@ -260,7 +261,7 @@ def _read_front_matter(source: Path) -> _FrontMatter:
             "« --- » contenant au moins title et date."
         )
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yamltext.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise RenderError(
             f"{source.name} : en-tête YAML illisible ({exc}). Corrigez la syntaxe YAML."

@@ -830,9 +830,9 @@ def _drift_threshold(project: str) -> float | None:
     path = PATHS.root / "params" / "projets.yaml" if hasattr(PATHS, "root") else None
     if path is None or not path.exists():
         return None
-    import yaml
+    from observatoire.core import yamltext
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
     budget = ((data.get("projets") or {}).get(project) or {}).get("budget") or {}
     value = budget.get("seuil_derive")
     return float(value) if value is not None else None

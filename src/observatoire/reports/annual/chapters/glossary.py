@@ -5,8 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from observatoire.core import yamltext
 from observatoire.reports.annual.context import ReportData
 
 __all__ = ["context", "glossary"]
@@ -22,5 +21,5 @@ def glossary() -> list[dict[str, str]]:
     )
     return [
         {"term": e["terme"], "definition": " ".join(str(e["definition"]).split())}
-        for e in yaml.safe_load(text)
+        for e in yamltext.safe_load(text)
     ]
