@@ -154,19 +154,14 @@ def _lock_outs(root: Path) -> dict[str, object]:
     """Each stage's outputs as ``dvc.lock`` records them (hashes), to see what a run changed."""
     import yaml
 
-    path = root / "dvc.lock"
+    from observatoire.core.yamltext import safe_load
+
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
+        data = safe_load((root / "dvc.lock").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return {}
     stages = (data or {}).get("stages") or {}
     return {name: entry.get("outs") for name, entry in stages.items() if isinstance(entry, dict)}
-
-
-def _yaml_loader() -> type:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_durations(root: Path) -> dict[str, float]:
