@@ -46,9 +46,9 @@ from observatoire.linkage.records import (
 )
 from observatoire.linkage.safeguards import (
     IdentityReport,
-    choose_rules,
     constant_values,
     neutralise,
+    rules_to_drop,
 )
 from observatoire.linkage.settings import LinkageSettings
 from observatoire.linkage.street_work import chain_street_records
@@ -184,7 +184,11 @@ def link_records(
     warnings of :mod:`observatoire.linkage.safeguards`."""
     # The probabilistic model (splink) is loaded here, where a linkage runs: the stages that
     # only read a linkage's result (linkage_imputations) do not pay for it.
-    from observatoire.linkage.model import blocking_pair_counts, fit_and_score
+    from observatoire.linkage.model import (
+        blocking_pair_counts,
+        distinct_pair_counts,
+        fit_and_score,
+    )
 
     settings = settings or LinkageSettings()
     overrides = overrides or Overrides()
@@ -203,7 +207,15 @@ def link_records(
         )
         if tables.n_identified >= 2:
             identity.pairs_by_rule = blocking_pair_counts(tables)
-            identity.dropped_rules = choose_rules(identity.pairs_by_rule, checks.max_pairs)
+            (
+                identity.dropped_rules,
+                identity.distinct_pairs_by_rule,
+                identity.distinct_total,
+            ) = rules_to_drop(
+                identity.pairs_by_rule,
+                checks.max_pairs,
+                lambda rules: distinct_pair_counts(tables, rules),
+            )
         facts = _facts(con)
         fallback = None
         try:

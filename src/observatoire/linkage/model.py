@@ -48,6 +48,7 @@ __all__ = [
     "activity_comparison",
     "birth_date_comparison",
     "blocking_pair_counts",
+    "distinct_pair_counts",
     "fit_and_score",
     "model_settings",
     "name_comparison",
@@ -211,7 +212,9 @@ RULE_PAIR_COUNTS: dict[str, str] = {
     "prénom, nom à une lettre près": _pairs_near(F, f"{S}_variants"),
 }
 """Per blocking rule, SQL counting the pairs it would compare (an upper bound: pairs sharing
-several spelling variants are counted once per variant), read before anything is scored."""
+several spelling variants are counted once per variant, a pair caught by an earlier rule is
+counted again, a swapped date in both directions), read before anything is scored; exact
+counts, when needed, by :func:`distinct_pair_counts`."""
 
 
 def blocking_pair_counts(tables: RecordTables) -> dict[str, int]:
@@ -220,6 +223,28 @@ def blocking_pair_counts(tables: RecordTables) -> dict[str, int]:
     return {
         label: int(tables.con.execute(RULE_PAIR_COUNTS[label]).fetchall()[0][0])
         for label, _ in BLOCKING_RULES
+    }
+
+
+def distinct_pair_counts(tables: RecordTables, rules: list[str]) -> dict[str, int]:
+    """For ``rules`` (labels of :data:`BLOCKING_RULES`, in this order), the distinct pairs of
+    named records each adds beyond the earlier ones: exactly the pairs the scoring compares
+    with these rules (Splink's own blocking SQL, counted without sampling). A rule's blocks are
+    streamed; only a spelling-variant rule keeps its new pairs in memory, to count each once."""
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    by_label = dict(BLOCKING_RULES)
+    records = DuckDBAPI(connection=tables.con).register(IDENTIFIED)
+    counts = count_comparisons_from_blocking_rules(
+        records,
+        blocking_rules=[by_label[label] for label in rules],
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        record_sample_proportion=1.0,
+    )
+    return {
+        label: int(row["marginal_comparison_count"])
+        for label, row in zip(rules, counts, strict=True)
     }
 
 

@@ -12,7 +12,6 @@ import pytest
 
 from observatoire.linkage.link import link_records
 from observatoire.linkage.quality import pairwise
-from observatoire.linkage.safeguards import choose_rules
 from observatoire.linkage.settings import LinkageSettings
 from tests.support.identity_network import (
     PSEUDO,
@@ -162,14 +161,6 @@ def test_blocking_above_the_cap_drops_the_largest_rules_and_says_so() -> None:
     assert linkage.scored.n_pairs <= 5000
     named = {"abri_nuit", "accueil_jour", "urgence_sociale"}
     assert _quality(net, linkage.person_of(), named)["precision"] >= 0.95
-
-
-def test_rules_are_dropped_largest_first_until_the_cap_holds() -> None:
-    counts = {"a": 10, "b": 500, "c": 300, "d": 20}
-    assert choose_rules(counts, 1000) == []
-    assert choose_rules(counts, 400) == ["b"]
-    assert choose_rules(counts, 100) == ["b", "c"]
-    assert choose_rules(counts, 0) == ["b", "c", "d", "a"]
 
 
 def test_a_day_centre_without_names_is_not_street_work() -> None:
