@@ -120,7 +120,9 @@ __all__ = [
     "latent_exposure",
     "merge",
     "protect",
+    "remember_intervals",
     "restore",
+    "solved_intervals",
     "whole_number_audit",
 ]
 
@@ -1013,6 +1015,21 @@ gives the same interval (HiGHS is deterministic), so asking it again is useless.
 the successive patterns of a search, the final audit of the merged publication and the
 whole-number checks ask most programs several times."""
 _RANGES_MAX = 200_000
+
+
+def solved_intervals(since: frozenset[tuple[Any, ...]] = frozenset()) -> dict[Any, Any]:
+    """The linear programs this process has solved (:data:`_RANGES`), those of ``since`` aside:
+    what a worker process hands back with its group's result (:mod:`.workers`)."""
+    return {content: result for content, result in _RANGES.items() if content not in since}
+
+
+def remember_intervals(solved: dict[Any, Any]) -> None:
+    """Add the intervals another process solved to this process's memo: the stage's audit of
+    the whole publication then asks them again as the run in one process does, instead of
+    solving again the programs of the workers (the same program gives the same interval)."""
+    if len(_RANGES) + len(solved) > _RANGES_MAX:
+        _RANGES.clear()
+    _RANGES.update(solved)
 
 
 class _Attacker:

@@ -6,7 +6,9 @@ search reads another's cells or result (the youth report's, which is protected a
 annual report, runs with it). Most of the stage's time is one of them (the barometer's integer
 program), so :func:`run_groups` hands them to worker processes, the longest first, and gathers
 what they return; the pattern, the ledger and every written byte are those of the run in one
-process (each search is deterministic and decides nothing on time).
+process (each search is deterministic and decides nothing on time). A worker hands back, with
+its result, the linear programs it solved (:func:`~.suppression.solved_intervals`): the stage's
+final audit of the whole publication finds them in its memo, as in the run in one process.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from observatoire.core.errors import ObservatoireError
+from observatoire.disclosure.suppression import remember_intervals, solved_intervals
 
 __all__ = ["WORKERS_ENV", "SearchWorkerLost", "run_groups", "search_workers"]
 
@@ -56,24 +59,28 @@ def search_workers() -> int:
 class _Outcome:
     """What a group's worker sends back: its result, or the analyst's error it raised (as its
     class, arguments and attributes: the error classes' own constructors do not all accept
-    their message again), and what it printed."""
+    their message again), what it printed and the linear programs it solved (their intervals,
+    by content: :func:`~.suppression.solved_intervals`)."""
 
     value: Any = None
     error: tuple[type[ObservatoireError], tuple[Any, ...], dict[str, Any]] | None = None
     out: str = ""
     err: str = ""
+    solved: dict[Any, Any] = field(default_factory=dict)
 
 
 def _run_captured(task: Callable[[], Any]) -> _Outcome:
     """Run one group in a worker, its printed lines kept to be printed by the stage in order."""
     out, err = io.StringIO(), io.StringIO()
+    before = frozenset(solved_intervals())  # the memo the fork copied, if any
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             value = task()
         except ObservatoireError as exc:
             error = (type(exc), exc.args, dict(vars(exc)))
             return _Outcome(error=error, out=out.getvalue(), err=err.getvalue())
-    return _Outcome(value=value, out=out.getvalue(), err=err.getvalue())
+    solved = solved_intervals(since=before)
+    return _Outcome(value=value, out=out.getvalue(), err=err.getvalue(), solved=solved)
 
 
 def _rebuilt(error: tuple[type[ObservatoireError], tuple[Any, ...], dict[str, Any]]) -> Exception:
@@ -139,6 +146,7 @@ def run_groups(
         sys.stderr.write(outcome.err)
         if outcome.error is not None:
             raise _rebuilt(outcome.error) from None
+        remember_intervals(outcome.solved)
         results[name] = outcome.value
     return results
 

@@ -11,6 +11,7 @@ from functools import partial
 import pytest
 
 from observatoire.core.errors import ObservatoireError, PublicationRefused
+from observatoire.disclosure import suppression
 from observatoire.disclosure.suppression import Budget, audit, protect
 from observatoire.disclosure.workers import (
     WORKERS_ENV,
@@ -131,3 +132,26 @@ def test_the_safety_net_reached_in_a_worker_is_reported_as_in_one_process(capsys
     assert all(solver == "safety net" and unfinished for _, solver, unfinished in alone.values())
     assert capsys.readouterr() == printed_alone
     assert printed_alone.err.count("filet de sécurité") == len(SMALL_GROUPS)
+
+
+def _protected(tables):
+    return protect(tables, K, budget=Budget(nodes=20, solves=50))
+
+
+def test_the_workers_hand_back_their_linear_programs_to_the_stage_audit(monkeypatch):
+    """The audit after the searches finds the workers' intervals in its memo (no program solved
+    again) and reads the same intervals as an audit that solves them all afresh."""
+    tasks = {name: partial(_protected, tables) for name, tables in SMALL_GROUPS.items()}
+    suppression._RANGES.clear()
+    found = run_groups(tasks, workers=2)
+    assert suppression._RANGES
+    solved = []
+    linprog = suppression.linprog
+    monkeypatch.setattr(
+        suppression, "linprog", lambda *a, **kw: solved.append(1) or linprog(*a, **kw)
+    )
+    remembered = [audit(pub).to_dict("list") for pub in found.values()]
+    assert not solved
+    suppression._RANGES.clear()
+    afresh = [audit(pub).to_dict("list") for pub in found.values()]
+    assert solved and remembered == afresh
