@@ -407,3 +407,30 @@ def test_field_tables_scanned_in_a_second_process_find_the_same(project, capsys,
     files = [f["file"] for f in reports["2"]["findings"]]
     assert "data_clean/field/street_observations.parquet" in files
     assert "outputs/metrics/zz_export.csv" in files
+
+
+def _lost_worker(path):
+    import os
+
+    os._exit(1)  # a worker killed (out of memory): no answer
+
+
+def test_a_lost_scanning_worker_leaves_its_tables_to_the_guard(project, capsys, monkeypatch):
+    """The forked worker dies: its field tables are scanned in the guard's own process, the
+    leak in a note is still found."""
+    from observatoire.core.processes import WORKERS_ENV
+    from observatoire.guard import leaks
+
+    field = project / "data_clean" / "field"
+    field.mkdir(parents=True)
+    notes = ["Passage aux Quais, climat calme.", "Sophie Lambert dort au Parc depuis l'hiver."]
+    pd.DataFrame({"partner_id": "travail_rue", "note": notes}).to_parquet(
+        field / "street_observations.parquet"
+    )
+    monkeypatch.setattr(leaks, "_scan_in_worker", _lost_worker)
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    code, report, _, _ = _run(capsys)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["file"] == "data_clean/field/street_observations.parquet"
+    assert finding["kind"] == "identité en texte libre"
