@@ -29,15 +29,19 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import coo_matrix, csr_matrix
 
 from observatoire.core.errors import PublicationRefused
 from observatoire.core.formatting import french_number
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+# scipy.optimize and scipy.sparse (~1 s to import) are imported by the functions that solve a
+# program: the report stages import this module for its statuses and labels only.
 
 PRIMARY = "primaire"
 SECONDARY = "secondaire"
@@ -804,6 +808,9 @@ def _optimal_pattern(
     ``"greedy optimal"``, ``"work limit"``, ``"infeasible"``, ``"no pattern"``,
     ``"safety net"``), the number of solves and of cuts.
     """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
     values = dict(previous.values) if previous is not None else {}
     values.update(publication.values)
     k = publication.k
@@ -1138,6 +1145,8 @@ class _Attacker:
 
     def system(self, keys: list[str], rows: list[int]) -> tuple[csr_matrix, np.ndarray]:
         """The identities ``rows`` over the hidden ``keys``: matrix and right-hand side."""
+        from scipy.sparse import csr_matrix
+
         position = {key: n for n, key in enumerate(keys)}
         data, row_index, col_index = [], [], []
         rhs = np.zeros(len(rows))
@@ -1180,6 +1189,8 @@ class _Attacker:
             if content in _RANGES:
                 result = self._cache[cache_key] = _RANGES[content]
                 return result
+            from scipy.optimize import linprog
+
             lo_hi = []
             for sense in (1.0, -1.0):
                 objective = np.zeros(len(keys))
@@ -1206,6 +1217,8 @@ class _Attacker:
         most ``end`` (``down``) or at least ``end``: :meth:`range` for a reader who knows that
         persons are whole (an integer program; the intervals of :meth:`range` are those of the
         continuous relaxation, sometimes wider)."""
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
         if target in self.known:
             value = self.known[target]
             return value <= end + TOL if down else value >= end - TOL

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import multiprocessing
-import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -25,34 +24,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from observatoire.core.errors import ObservatoireError
+from observatoire.core.processes import WORKERS_ENV, fork_context, worker_processes
 from observatoire.disclosure.suppression import remember_intervals, solved_intervals
 
 __all__ = ["WORKERS_ENV", "SearchWorkerLost", "run_groups", "search_workers"]
 
 T = TypeVar("T")
 
-WORKERS_ENV = "OBSERVATOIRE_PROCESSUS"
-"""Worker processes of the publication's searches (default 2; 1: all in the stage's own
-process, one after the other). A property of the machine, not of the study: the published
-pattern is the same whatever it is, so it is no DVC parameter."""
-
 
 class SearchWorkerLost(ObservatoireError):
     """A worker process of the publication stopped without an answer (killed, out of memory)."""
 
 
-def search_workers() -> int:
-    """The number of worker processes asked in ``OBSERVATOIRE_PROCESSUS`` (2 when unset)."""
-    value = os.environ.get(WORKERS_ENV, "").strip()
-    if not value:
-        return 2
-    if not value.isdigit() or int(value) < 1:
-        raise ObservatoireError(
-            f"{WORKERS_ENV}={value!r} : attendu un nombre entier de processus, au moins 1.\n"
-            f"  À faire : {WORKERS_ENV}=1 pour tout calculer dans un seul processus, 2 (par "
-            "défaut) pour deux processus."
-        )
-    return int(value)
+search_workers = worker_processes
+"""The number of worker processes asked in ``OBSERVATOIRE_PROCESSUS`` (2 when unset)."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +78,9 @@ def _rebuilt(error: tuple[type[ObservatoireError], tuple[Any, ...], dict[str, An
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """Fork where the system has it (the workers start at once, nothing to import again);
-    the pool is made before the stage's first linear program, so no HiGHS state is copied."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """Fork where the system has it; the pool is made before the stage's first linear program,
+    so no HiGHS state is copied."""
+    return fork_context()
 
 
 def run_groups(

@@ -62,6 +62,8 @@ import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -76,6 +78,7 @@ from observatoire.core.errors import ObservatoireError
 from observatoire.core.free_text import EVIDENCE as FREE_TEXT_EVIDENCE
 from observatoire.core.free_text import KeyedNames, deidentify_each, keyed_token, normalise_name
 from observatoire.core.free_text import detect as detect_free_text
+from observatoire.core.processes import fork_context, worker_processes
 from observatoire.core.storage import sha256_file, write_json
 from observatoire.intake.discovery import find_raw_files
 from observatoire.intake.mapping import (
@@ -1309,19 +1312,83 @@ def _unreadable_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ValueError, zipfile.BadZipFile, pa.ArrowException, PyPdfError)
 
 
+def _reads_notes(path: Path) -> bool:
+    """A field table: its notes go through the whole de-identification, NLP model included."""
+    if _file_type(path) not in ARROW_TYPES:
+        return False
+    try:
+        path.resolve().relative_to(FIELD_DIR.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+_FORKED_IDS: Identities | None = None
+"""The identities a forked scanning process searches: inherited from its parent, never pickled
+(the keyed names hold the key)."""
+
+
+def _scan_in_worker(path: Path) -> list[tuple[str, Hits]]:
+    assert _FORKED_IDS is not None
+    return list(scan_file(path, _FORKED_IDS))
+
+
+class _NoteScans:
+    """The field tables scanned in a second process while this one scans every other file.
+
+    Their notes are read again by the whole de-identification, whose NLP engine (spaCy's French
+    model and Presidio) takes seconds to build, mostly compiling regular expressions: in a
+    forked process it builds while this one reads the rest, and :meth:`scan` hands back what
+    the worker found, file by file, exactly what :func:`scan_file` finds here (same function,
+    same identities). With one process (``OBSERVATOIRE_PROCESSUS=1``) or no field table, every
+    file is scanned here, as before. A lost worker: its files are scanned here.
+    """
+
+    def __init__(self, ids: Identities, paths: list[Path], processes: int) -> None:
+        self.ids = ids
+        self.futures: dict[Path, Future[list[tuple[str, Hits]]]] = {}
+        self.pool: ProcessPoolExecutor | None = None
+        if processes <= 1 or not paths:
+            return
+        global _FORKED_IDS
+        _FORKED_IDS = ids
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=fork_context())
+        try:
+            self.futures = {p: self.pool.submit(_scan_in_worker, p) for p in paths}
+        finally:
+            _FORKED_IDS = None
+
+    def scan(self, path: Path) -> Iterable[tuple[str, Hits]]:
+        future = self.futures.pop(path, None)
+        if future is None:
+            return scan_file(path, self.ids)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return scan_file(path, self.ids)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def scan_tree(
     roots: Iterable[Path],
     ids: Identities,
     exclude: Iterable[Path] = (),
     names: dict[Path, str] | None = None,
+    processes: int = 1,
 ) -> ScanResult:
     """Search every file under ``roots`` (files or folders) but ``exclude`` (files or folders);
     images and fonts are counted as skipped. ``names`` gives the name a file is reported by
-    (a staged file by the place it is about to be published at)."""
+    (a staged file by the place it is about to be published at). With ``processes`` > 1, the
+    field tables are scanned in a forked process meanwhile (:class:`_NoteScans`): the same
+    findings, in the same order."""
     result = ScanResult()
     excluded = [p.resolve() for p in exclude]
     errors = _unreadable_errors()
     names = names or {}
+    planned: list[tuple[Path, Path]] = []
     for root in roots:
         if not root.exists():
             continue
@@ -1330,38 +1397,66 @@ def scan_tree(
             resolved = path.resolve()
             if any(resolved == e or e in resolved.parents for e in excluded):
                 continue
-            ftype = _file_type(path)
-            if ftype in SKIPPED_TYPES:
-                result.skipped[ftype] += 1
-                continue
-            shown = _shown_name(path, root, names)
-            findings = FileFindings(shown)
-            path_hits = ids.evidence(shown)
-            if path_hits:  # the path itself names somebody: never write it out
-                digest = sha256_file(path)[:12]
-                top = shown.split("/")[0]
-                findings.file = f"{top}/[chemin masqué, sha256 {digest}…]"
-                findings.add("nom du fichier ou d'un dossier", path_hits)
-            try:
-                for where, hits in scan_file(path, ids):
-                    findings.add(where, hits)
-            except FileNotFoundError:  # a temporary file of a stage running at the same time
-                continue
-            except _Binary:
-                result.skipped["binaire inconnu"] += 1
-                result.unreadable.append(
-                    {"file": findings.file, "reason": "fichier binaire de type inconnu"}
-                )
-                continue
-            except errors as exc:
-                result.unreadable.append(
-                    {"file": findings.file, "reason": f"illisible ({type(exc).__name__})"}
-                )
-                continue
-            finally:
-                if findings.counts:
-                    result.findings.append(findings)
-            result.scanned[ftype] += 1
+            planned.append((root, path))
+    notes = _NoteScans(ids, [p for _, p in planned if _reads_notes(p)], processes)
+    each: dict[int, ScanResult] = {}
+    # the field tables last (when a worker scans them): it has had the most time to answer
+    order = sorted(range(len(planned)), key=lambda i: planned[i][1] in notes.futures)
+    try:
+        for i in order:
+            each[i] = _scan_one(*planned[i], ids, names, notes, errors)
+    finally:
+        notes.close()
+    for i in range(len(planned)):  # counted and listed in the files' order
+        result.scanned.update(each[i].scanned)
+        result.skipped.update(each[i].skipped)
+        result.unreadable += each[i].unreadable
+        result.findings += each[i].findings
+    return result
+
+
+def _scan_one(
+    root: Path,
+    path: Path,
+    ids: Identities,
+    names: dict[Path, str],
+    notes: _NoteScans,
+    errors: tuple[type[BaseException], ...],
+) -> ScanResult:
+    """One file of :func:`scan_tree`: its findings and counts."""
+    result = ScanResult()
+    ftype = _file_type(path)
+    if ftype in SKIPPED_TYPES:
+        result.skipped[ftype] += 1
+        return result
+    shown = _shown_name(path, root, names)
+    findings = FileFindings(shown)
+    path_hits = ids.evidence(shown)
+    if path_hits:  # the path itself names somebody: never write it out
+        digest = sha256_file(path)[:12]
+        top = shown.split("/")[0]
+        findings.file = f"{top}/[chemin masqué, sha256 {digest}…]"
+        findings.add("nom du fichier ou d'un dossier", path_hits)
+    try:
+        for where, hits in notes.scan(path):
+            findings.add(where, hits)
+    except FileNotFoundError:  # a temporary file of a stage running at the same time
+        return result
+    except _Binary:
+        result.skipped["binaire inconnu"] += 1
+        result.unreadable.append(
+            {"file": findings.file, "reason": "fichier binaire de type inconnu"}
+        )
+        return result
+    except errors as exc:
+        result.unreadable.append(
+            {"file": findings.file, "reason": f"illisible ({type(exc).__name__})"}
+        )
+        return result
+    finally:
+        if findings.counts:
+            result.findings.append(findings)
+    result.scanned[ftype] += 1
     return result
 
 
@@ -1506,7 +1601,12 @@ def run_guard(settings: Settings) -> int:
     # rendered by the stages after this one, each scanning its own files before publishing
     rendered = [PATHS.reports(year), PATHS.quality(year), PATHS.maps(year)]
     # the index holds keyed hashes only, as REPORT holds counts only
-    result = scan_tree(SCAN_ROOTS, ids, exclude=[REPORT, PATHS.identity_index, *rendered])
+    result = scan_tree(
+        SCAN_ROOTS,
+        ids,
+        exclude=[REPORT, PATHS.identity_index, *rendered],
+        processes=worker_processes(),
+    )
     report = build_report(ids, result, _dvc_outs(settings))
     if not declared:
         report["note"] = NO_IDENTITY_DECLARED

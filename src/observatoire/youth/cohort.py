@@ -21,11 +21,22 @@ from observatoire.config.settings import Settings, YouthSettings
 from observatoire.core.coverage import Coverage, coverage_of
 from observatoire.core.dispositifs import STREET_WORK
 
-__all__ = ["ADULTS", "GROUP_LABELS", "YOUTH", "StudyParams", "build_cohort", "first_contacts"]
+__all__ = [
+    "ADULTS",
+    "GROUP_LABELS",
+    "STREET",
+    "YOUTH",
+    "StudyParams",
+    "build_cohort",
+    "first_contacts",
+]
 
 YOUTH = "jeunes"
 ADULTS = "adultes"
 GROUP_LABELS = {YOUTH: "18–25 ans", ADULTS: "26 ans et plus"}
+STREET = "travail_rue"
+"""Key of the street-work measures in ``youth.study.StudyResults.not_computable`` (no street
+work in the data: the report leaves out its street-work note)."""
 
 
 @dataclass(frozen=True)

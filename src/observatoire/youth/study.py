@@ -20,7 +20,14 @@ from observatoire.core.presence import in_year, presence_span
 from observatoire.indicators import counts, flows
 from observatoire.youth import competing, robustness, services, survival, typology
 from observatoire.youth import sequences as seq
-from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams, build_cohort
+from observatoire.youth.cohort import (
+    ADULTS,
+    GROUP_LABELS,
+    STREET,
+    YOUTH,
+    StudyParams,
+    build_cohort,
+)
 from observatoire.youth.compare import adjusted_effects, compare_proportions, holm, unstable
 
 NATIONALITY_LABELS = {
@@ -281,9 +288,6 @@ SENSITIVITY_COLUMNS = ("distance", "label", "k", "asw_distinct", "asw_persons", 
 
 TYPOLOGY = "typologie"
 """Key of the typology in :attr:`StudyResults.not_computable`."""
-STREET = "travail_rue"
-"""Key of the street-work measures in :attr:`StudyResults.not_computable` (no street work in
-the data: the report leaves out its street-work note)."""
 NO_STREET_WORK = (
     "Mesures propres au travail de rue non calculées : les données ne comptent aucun contact "
     "de travail de rue (aucun partenaire de ce dispositif n'a transmis de données). Les lignes "

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.cluster.hierarchy import cut_tree, fcluster, linkage
-from scipy.spatial.distance import squareform
-from sklearn.metrics import silhouette_samples, silhouette_score
+
+# scipy.cluster and sklearn (~1 s to import) are imported by the functions that cluster: the
+# youth report imports this module for :func:`silhouette_quality` only.
 
 __all__ = [
     "LINKAGE_METHODS",
@@ -143,6 +143,8 @@ def distinct_silhouette(
     persons who share it (identical sequences always fall in the same type). NaN when the
     distinct sequences form fewer than 2 types or are all in their own type. ``first``:
     :func:`distinct_rows` of ``dist`` when already computed (it sorts the whole matrix)."""
+    from sklearn.metrics import silhouette_score
+
     first = distinct_rows(dist) if first is None else first
     lab = np.asarray(labels)[first]
     n_types = len(np.unique(lab))
@@ -165,6 +167,8 @@ def _cut(tree: np.ndarray, k: int) -> np.ndarray:
     heights are tied (frequent with integer OM distances); then the tree is cut after its
     first n − k merges instead (``cut_tree``, exact for these monotone linkages).
     """
+    from scipy.cluster.hierarchy import cut_tree, fcluster
+
     labels = fcluster(tree, t=k, criterion="maxclust")
     if len(np.unique(labels)) != k:
         labels = cut_tree(tree, n_clusters=k).ravel()
@@ -184,6 +188,10 @@ def build_typology(
     sequences). k values below 2 or not below the number of distinct points are skipped,
     since their silhouette is undefined.
     """
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+    from sklearn.metrics import silhouette_samples, silhouette_score
+
     dist = np.asarray(dist, dtype=np.float64)
     if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
         raise ValueError("dist must be a square distance matrix")

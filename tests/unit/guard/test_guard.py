@@ -368,3 +368,69 @@ def test_field_notes_are_read_by_the_whole_deidentification(project, capsys):
         field / "street_observations.parquet"
     )
     assert _run(capsys)[0] == 0
+
+
+def test_field_tables_scanned_in_a_second_process_find_the_same(project, capsys, monkeypatch):
+    """With two processes the field tables are scanned in a forked worker while the guard reads
+    the rest: the same report (findings, places, counts, order) as in one process, the worker
+    really used (two tables); a leak in a field note and one in another file are both found."""
+    from observatoire.core.processes import WORKERS_ENV
+    from observatoire.guard import leaks
+
+    field = project / "data_clean" / "field"
+    field.mkdir(parents=True)
+    notes = ["Passage aux Quais, climat calme.", "Sophie Lambert dort au Parc depuis l'hiver."]
+    for table, kept in (("street_observations", notes), ("visits", notes[:1])):
+        pd.DataFrame({"partner_id": "travail_rue", "note": kept}).to_parquet(
+            field / f"{table}.parquet"
+        )
+    (project / "outputs/metrics/zz_export.csv").write_text(
+        "nom;total\nDupré-Lefèvre;3\n", encoding="utf-8"
+    )
+    submitted: list[int] = []
+
+    class Spy(leaks._NoteScans):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            submitted.append(len(self.futures))
+
+    monkeypatch.setattr(leaks, "_NoteScans", Spy)
+    reports = {}
+    for processes in ("1", "2"):
+        monkeypatch.setenv(WORKERS_ENV, processes)
+        code, report, _, _ = _run(capsys)
+        assert code == 1
+        report.pop("seconds", None)
+        reports[processes] = report
+    assert submitted == [0, 2]
+    assert reports["1"] == reports["2"]
+    files = [f["file"] for f in reports["2"]["findings"]]
+    assert "data_clean/field/street_observations.parquet" in files
+    assert "outputs/metrics/zz_export.csv" in files
+
+
+def _lost_worker(path):
+    import os
+
+    os._exit(1)  # a worker killed (out of memory): no answer
+
+
+def test_a_lost_scanning_worker_leaves_its_tables_to_the_guard(project, capsys, monkeypatch):
+    """The forked worker dies: its field tables are scanned in the guard's own process, the
+    leak in a note is still found."""
+    from observatoire.core.processes import WORKERS_ENV
+    from observatoire.guard import leaks
+
+    field = project / "data_clean" / "field"
+    field.mkdir(parents=True)
+    notes = ["Passage aux Quais, climat calme.", "Sophie Lambert dort au Parc depuis l'hiver."]
+    pd.DataFrame({"partner_id": "travail_rue", "note": notes}).to_parquet(
+        field / "street_observations.parquet"
+    )
+    monkeypatch.setattr(leaks, "_scan_in_worker", _lost_worker)
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    code, report, _, _ = _run(capsys)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["file"] == "data_clean/field/street_observations.parquet"
+    assert finding["kind"] == "identité en texte libre"

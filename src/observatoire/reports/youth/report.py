@@ -48,7 +48,7 @@ from observatoire.disclosure.youth import (
 from observatoire.guard.leaks import check_before_publishing
 from observatoire.reports.common import code_version, report_template, stage_logo
 from observatoire.youth.cohort import ADULTS, GROUP_LABELS, YOUTH, StudyParams
-from observatoire.youth.study import STREET as STREET_WORK_KEY
+from observatoire.youth.cohort import STREET as STREET_WORK_KEY
 
 __all__ = [
     "COPIED_FIGURES",
