@@ -41,11 +41,12 @@ import pandas as pd
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
 from observatoire.core.coverage import read_coverage
+from observatoire.core.storage import read_parquet
 from observatoire.indicators.contract import compute_indicators, indicators_dir, write_indicators
 from observatoire.intake.mapping import load_partners
 
 settings = load_settings(Path(params_file))
-contacts = pd.read_parquet("data_clean/contacts.parquet")
+contacts = read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
 # Aggregate returns (partners that send counts): capacity series and their own figures.
 aggregates_file = Path("data_clean/aggregates.parquet")

@@ -48,6 +48,7 @@ import pandas as pd
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
 from observatoire.core.coverage import read_coverage
+from observatoire.core.storage import read_parquet
 from observatoire.reports.charts import apply_house_style, save_figure
 from observatoire.reports.youth import charts as ych
 from observatoire.youth.cohort import GROUP_LABELS, StudyParams
@@ -60,7 +61,7 @@ apply_house_style()
 settings = load_settings(Path(params_file))
 # the year and the threshold are papermill's parameters (the file's, when run by the pipeline)
 study = StudyParams.from_section(settings.youth, year, disclosure_threshold)
-contacts = pd.read_parquet("data_clean/contacts.parquet")
+contacts = read_parquet("data_clean/contacts.parquet")
 out_dir = Path("outputs/youth") / str(year)
 fig_dir = out_dir / "figures"
 print(

@@ -47,6 +47,7 @@ from IPython.display import display
 
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
+from observatoire.core.storage import read_parquet
 from observatoire.indicators.aggregates import empty_aggregates
 from observatoire.indicators.capacity import shelter_capacity_series
 from observatoire.intake.mapping import load_partners
@@ -55,7 +56,7 @@ from observatoire.plans.settings import load_plans
 
 settings = load_settings(Path(params_file))
 plans = load_plans(PATHS.plans_params)
-contacts = pd.read_parquet(PATHS.contacts)
+contacts = read_parquet(PATHS.contacts)
 refusals = pd.read_parquet(PATHS.refusals)
 aggregates = pd.read_parquet(PATHS.aggregates) if PATHS.aggregates.exists() else empty_aggregates()
 weather = pd.read_parquet(PATHS.weather) if PATHS.weather.exists() else None

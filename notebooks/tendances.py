@@ -67,6 +67,7 @@ from IPython.display import display
 from observatoire.config.paths import PATHS
 from observatoire.config.settings import load_settings
 from observatoire.core.coverage import read_coverage
+from observatoire.core.storage import read_parquet
 from observatoire.indicators.contract import indicators_dir, read_network_monthly
 from observatoire.indicators.counts import dispositif_order
 from observatoire.intake.mapping import load_partners
@@ -76,7 +77,7 @@ from observatoire.models.external import analyse_file, series_summary
 from observatoire.reports import charts
 
 settings = load_settings(Path(params_file))
-contacts = pd.read_parquet("data_clean/contacts.parquet")
+contacts = read_parquet("data_clean/contacts.parquet")
 refusals = pd.read_parquet("data_clean/refusals.parquet")
 partners = load_partners(settings.inputs.partners_dir, settings.inputs.codes_dir)
 monthly_network = read_network_monthly(indicators_dir(year))

@@ -22,6 +22,7 @@ from observatoire.core.schema import AGGREGATE_COLUMNS, QUARANTINE_REASONS
 from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import (
     atomic_dir,
+    read_parquet,
     temp_prefix,
     write_json,
     write_parquet,
@@ -151,7 +152,7 @@ def stage_validate(settings: Settings) -> None:
         weather_problems,
     )
 
-    contacts = pd.read_parquet(STAGING / "contacts.parquet")
+    contacts = read_parquet(STAGING / "contacts.parquet")  # one chunk: GX selects rows often
     refusals = pd.read_parquet(STAGING / "refusals.parquet")
     last_year = max(settings.report.year, settings.sample.last_year)
     max_date = pd.Timestamp(f"{last_year}-12-31")

@@ -96,8 +96,13 @@ def winter_months_of_year(winter: tuple[str, str]) -> tuple[int, ...]:
 
 
 def _month_starts(months: Any) -> pd.Series:
-    stamps = pd.to_datetime(pd.Series(months)).dt.to_period("M").dt.to_timestamp()
-    return stamps.reset_index(drop=True)
+    """The first day of each of ``months`` (dates), in microseconds, index 0..n-1.
+
+    numpy's month unit truncates each date to its month: the same dates as
+    ``.dt.to_period("M").dt.to_timestamp()`` at half the cost (the rolling-origin back-test
+    calls this some 800 times)."""
+    days = pd.to_datetime(pd.Series(months)).to_numpy()
+    return pd.Series(days.astype("datetime64[M]").astype("datetime64[us]"))
 
 
 def _design(

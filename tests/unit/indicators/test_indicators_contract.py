@@ -13,6 +13,7 @@ from observatoire.core.errors import ContractError
 from observatoire.core.storage import write_json
 from observatoire.indicators.annual import annual_indicators
 from observatoire.indicators.contract import (
+    UNREAD_COLUMNS,
     AnnualIndicators,
     IndicatorsResults,
     ShelterFigures,
@@ -100,6 +101,17 @@ def test_the_json_is_exactly_what_annual_indicators_computes(results, tmp_path: 
     )
     written = (tmp_path / "contract/indicateurs.json").read_bytes()
     assert written == (tmp_path / "plain.json").read_bytes()
+
+
+def test_the_columns_dropped_before_the_counts_are_read_by_no_indicator():
+    """compute_indicators drops UNREAD_COLUMNS for speed: the figures (and their `_prev`) are those
+    computed on every column (and no count fails for want of one)."""
+    full, narrow = _contacts(), _contacts().drop(columns=list(UNREAD_COLUMNS))
+    assert set(UNREAD_COLUMNS) <= set(full.columns)
+    report = project_settings(report__year=2024).report
+    assert annual_indicators(narrow, _refusals(), PARTNERS, report) == annual_indicators(
+        full, _refusals(), PARTNERS, report
+    )
 
 
 def test_the_json_keys_are_those_the_report_reads(results, tmp_path: Path):
