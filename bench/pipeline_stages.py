@@ -167,7 +167,7 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_benchmark(
-    source: Path, scale: float, repetitions: int, sequential: bool = True
+    source: Path, scale: float, repetitions: int, sequential: bool = True, jobs: int = 2
 ) -> dict[str, Any]:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
     env.setdefault("OBSERVATOIRE_CLE", secrets.token_hex(32))  # throwaway: publishes nothing
@@ -180,7 +180,7 @@ def run_benchmark(
         for rep in range(repetitions):
             profile = Path(tmp) / f"profil-froid-{rep}.jsonl"
             env["OBSERVATOIRE_PROFIL"] = str(profile)
-            cmd = [obs, "repro"] + (["-f"] if rep else [])
+            cmd = [obs, "repro", "--jobs", str(jobs)] + (["-f"] if rep else [])
             print(f"Exécution froide {rep + 1}/{repetitions} ({' '.join(cmd[1:])})…", flush=True)
             elapsed, peak = _timed(cmd, work, env)
             colds.append(elapsed)
@@ -210,7 +210,8 @@ def run_benchmark(
         "rows_read": rows,
         "cold": _rounded(
             {
-                "runner": "observatoire repro (make run), 2 étapes à la fois",
+                "runner": f"observatoire repro (make run), {jobs} étapes à la fois",
+                "jobs": jobs,
                 "total_s": cold,
                 "stages_s": min(in_stages),
                 "startup_s": sum(s["startup_s"] for s in stages.values()),
@@ -304,7 +305,7 @@ def table(result: dict[str, Any]) -> str:
         )
     c = result["cold"]
     lines.append(
-        f"Froid (make run, deux étapes à la fois) : {_fr(c['total_s'])} s pour "
+        f"Froid (make run, {c.get('jobs', 2)} étapes à la fois) : {_fr(c['total_s'])} s pour "
         f"{_fr(c['stages_s'])} s d'étapes (démarrage {_fr(c['startup_s'])} s, travail "
         f"{_fr(c['work_s'])} s) ; mémoire de pointe {_fr(c['peak_rss_mb'], 0)} Mo par processus, "
         f"{_fr(c.get('peak_rss_sum_mb', 0), 0)} Mo tous processus ensemble. Sans changement : "
@@ -326,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, default=1, help="exécutions froides (minimum)")
     parser.add_argument("--seuil", type=float, default=1.25, help="ratio signalé comme régression")
     parser.add_argument(
+        "--jobs", type=int, default=2, help="étapes à la fois de l'exécution froide (défaut : 2)"
+    )
+    parser.add_argument(
         "--sans-sequentiel",
         action="store_true",
         help="sans l'exécution une étape à la fois (dvc repro -f) de comparaison",
@@ -339,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.sortie or ROOT / f"bench/results/pipeline_stages{suffix}.json"
     previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else None
     result = run_benchmark(
-        args.source.resolve(), args.scale, args.repetitions, not args.sans_sequentiel
+        args.source.resolve(), args.scale, args.repetitions, not args.sans_sequentiel, args.jobs
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
