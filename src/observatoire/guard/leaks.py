@@ -61,7 +61,7 @@ import time
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -673,24 +673,42 @@ def identity_sources(raw_dir: Path, partners: dict[str, PartnerMapping]) -> Iter
 
 
 def collect_identities(
-    raw_dir: Path, partners: dict[str, PartnerMapping], key: bytes | None = None
+    raw_dir: Path,
+    partners: dict[str, PartnerMapping],
+    key: bytes | None = None,
+    workers: int = 1,
 ) -> Identities:
     """Read every export of every partner and gather the identity values to search for, hashed
     under ``key`` (the project's key for the index; by default a key of this process only).
 
     An export that cannot be read stops the guard (``ExportRejected``): a guard that skipped it
     would certify outputs it has not checked. Identical copies of a file are read once.
+
+    The files (and sheets) are read on ``workers`` processes
+    (:func:`observatoire.core.workers.run_groups`), each giving back the distinct rows of its
+    identity columns; they are added here in the order of the run in one process (the record
+    ids are numbered in that order), so the index is the same whatever ``workers`` is.
     """
+    from functools import partial
+
+    from observatoire.core.workers import run_groups
+
     ids = Identities() if key is None else Identities(key)
     seen: set[str] = set()
+    tasks: dict[str, Callable[[], Any]] = {}
+    owners: dict[str, PartnerMapping] = {}
     for path, rel, fmt, prefix, spec, partner in identity_sources(raw_dir, partners):
         if rel not in ids.sources:
             ids.sources[rel] = sha256_file(path)
-        sheets = (
-            workbook_sheets(path, fmt, partner.partner_id, rel)
-            if fmt.sheets is not None
-            else [fmt.sheet]
-        )  # a project's workbook: one sheet per month, each read
+        sheets = [fmt.sheet]
+        if fmt.sheets is not None:  # a project's workbook: one sheet per month, each read
+            try:
+                sheets = workbook_sheets(path, fmt, partner.partner_id, rel)
+            except ObservatoireError:  # raised in its turn, after the files before it
+                tasks[str(len(tasks))] = partial(
+                    workbook_sheets, path, fmt, partner.partner_id, rel
+                )
+                break
         for sheet in sheets:
             one = replace(fmt, sheet=sheet) if fmt.sheets is not None else fmt
             one = replace(one, grid=None)  # a grid of marks: its persons' rows, marked or not
@@ -698,31 +716,42 @@ def collect_identities(
             if digest in seen:
                 continue
             seen.add(digest)
-            _collect_sheet_identities(ids, path, rel, one, prefix, spec, partner)
+            name = str(len(tasks))
+            tasks[name] = partial(_identity_rows, path, rel, one, prefix, spec, partner.partner_id)
+            owners[name] = partner
+    for name, rows in run_groups(tasks, workers).items():
+        ids.raw_files += 1
+        if rows is not None:
+            _add_identity_rows(ids, owners[name], *rows)
     return ids
 
 
-def _collect_sheet_identities(
-    ids: Identities,
-    path: Path,
-    rel: str,
-    fmt: FileFormat,
-    prefix: str,
-    spec: ExportSpec,
-    partner: PartnerMapping,
-) -> None:
-    raw = read_export(path, fmt, partner.partner_id, rel)
-    ids.raw_files += 1
+def _identity_rows(
+    path: Path, rel: str, fmt: FileFormat, prefix: str, spec: ExportSpec, partner_id: str
+) -> tuple[list[str], pd.DataFrame, pd.Series | None] | None:
+    """The distinct rows of one sheet's identity columns (named by their field), with the
+    birth dates parsed; None when it has none."""
+    raw = read_export(path, fmt, partner_id, rel)
     rows = raw.rows.rename(
         columns={c: f"{prefix}{c}" for c in raw.rows.columns if c not in ("source_row", "line")}
     )
     labels = _identity_columns(spec.columns, rows.columns)
     if not labels:
-        return
+        return None
     fields = list(labels)
     frame = rows[[labels[f] for f in fields]].astype(object).drop_duplicates()
     frame.columns = fields
     parsed = parse_dates(frame["birth_date"], fmt.date_format)[0] if "birth_date" in frame else None
+    return fields, frame, parsed
+
+
+def _add_identity_rows(
+    ids: Identities,
+    partner: PartnerMapping,
+    fields: list[str],
+    frame: pd.DataFrame,
+    parsed: pd.Series | None,
+) -> None:
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
         values = dict(zip(fields, row, strict=True))
         key = tuple(None if is_blank(v) else str(v).strip().lower() for v in row)
