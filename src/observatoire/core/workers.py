@@ -97,6 +97,7 @@ def run_groups(
     first: Sequence[str] = (),
     *,
     lost: Callable[[str], WorkerLost] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> dict[str, T]:
     """Each task's result, by name, computed on ``workers`` processes.
 
@@ -108,7 +109,8 @@ def run_groups(
     error is raised as in the run in one process: the first group, in the tasks' order, that
     fails (the groups after it are stopped, as they would never have run). A worker that stops
     without answering raises ``lost(name)`` (the stage's French message), by default a general
-    one.
+    one. ``meanwhile`` (workers only) is run in this process while the workers compute: a set-up
+    the stage needs afterwards, e.g. loading a model (the workers, forked before, never hold it).
     """
     if workers <= 1 or len(tasks) <= 1:
         return {name: task() for name, task in tasks.items()}
@@ -117,6 +119,8 @@ def run_groups(
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_context())
     try:
         futures = {name: pool.submit(_run_captured, tasks[name]) for name in schedule}
+        if meanwhile is not None:
+            meanwhile()
         failed = _wait_for_first_failure(order, futures)
         if failed is not None:
             _stop(pool)

@@ -1301,7 +1301,10 @@ def ingest_network(
             _ingest_partner, raw_dir, partner, plan, pseudo, dict(seen_hashes), limits, progress
         )
         plan.claim_copies(raw_dir, seen_hashes)
-    parts: list[_PartnerRead] = list(run_groups(tasks, workers).values())
+    # Presidio and spaCy's model (some five seconds) load here while the workers read, when a
+    # field export may hold free text (the field notes' de-identification after the reading).
+    warm_up = _load_nlp if workers > 1 and _field_free_text(partners) else None
+    parts: list[_PartnerRead] = list(run_groups(tasks, workers, meanwhile=warm_up).values())
     forget_workbooks()  # every export is read: the workbooks kept loaded go
     contacts = [c for part in parts for c in part.contacts]
     tokens = [t for part in parts for t in part.tokens]
@@ -1354,6 +1357,31 @@ def ingest_network(
         names,
         field_tables,
     )
+
+
+def _field_free_text(partners: dict[str, PartnerMapping]) -> bool:
+    """Whether an export maps a free-text column of a field table (notes, testimonies)."""
+    return any(
+        spec.table in FIELD_TABLES
+        and any(
+            f.kind == "free_text" and name in spec.columns
+            for name, f in FIELD_TABLES[spec.table].items()
+        )
+        for partner in partners.values()
+        for spec in partner.exports
+    )
+
+
+def _load_nlp() -> None:
+    """Build the NLP engine ahead (kept by :func:`~observatoire.core.free_text_nlp.engine`).
+    A failure (the model missing…) is left to the de-identification, which builds it again and
+    raises it in its turn, after the lines of the reading, as in one process."""
+    from observatoire.core.free_text_nlp import engine
+
+    try:
+        engine()
+    except Exception:  # noqa: BLE001 - raised again, in order, by the de-identification
+        return
 
 
 def _ingest_partner(
