@@ -1,6 +1,7 @@
 """Ingest on one process and on two (:func:`ingest_network`, ``workers``): the same tables,
 accounting, warnings and printed lines to the bit, on a small generated sample; a partner's
-error raised by a worker is the one the run in one process raises, after the same lines."""
+error raised by a worker is the one the run in one process raises, after the same lines. The
+guard's identity index (:func:`collect_identities`) is the same to the byte on one and on two."""
 
 from __future__ import annotations
 
@@ -98,3 +99,20 @@ def test_a_workers_error_is_the_one_of_the_run_in_one_process(
     assert errors[1] == errors[0]
     assert "housing_first" in errors[0][1] and "À faire" in errors[0][1]
     assert printed[1] == printed[0]
+
+
+def test_the_identity_index_is_the_same_on_one_process_and_on_two(
+    project: Path, tmp_path: Path
+) -> None:
+    from observatoire.guard.index import write_index
+    from observatoire.guard.leaks import collect_identities
+
+    partners = load_partners(project / "params/partners", project / "params/codes", field=True)
+    written = []
+    for workers in (1, 2):
+        ids = collect_identities(project / "data_raw/sample", partners, KEY, workers)
+        path = tmp_path / f"index_{workers}.json.gz"
+        write_index(path, ids, "empreinte", "correspondances")
+        written.append(path.read_bytes())
+    assert ids.raw_files > 10 and ids.owners
+    assert written[1] == written[0]

@@ -695,8 +695,9 @@ def collect_identities(
 
     ids = Identities() if key is None else Identities(key)
     seen: set[str] = set()
-    tasks: dict[str, Callable[[], Any]] = {}
-    owners: dict[str, PartnerMapping] = {}
+    # One task per file (its sheets together: a workbook is loaded once, by one process).
+    files: list[tuple[Path, list[tuple[Any, ...]]]] = []
+    failed: Callable[[], Any] | None = None
     for path, rel, fmt, prefix, spec, partner in identity_sources(raw_dir, partners):
         if rel not in ids.sources:
             ids.sources[rel] = sha256_file(path)
@@ -705,9 +706,7 @@ def collect_identities(
             try:
                 sheets = workbook_sheets(path, fmt, partner.partner_id, rel)
             except ObservatoireError:  # raised in its turn, after the files before it
-                tasks[str(len(tasks))] = partial(
-                    workbook_sheets, path, fmt, partner.partner_id, rel
-                )
+                failed = partial(workbook_sheets, path, fmt, partner.partner_id, rel)
                 break
         for sheet in sheets:
             one = replace(fmt, sheet=sheet) if fmt.sheets is not None else fmt
@@ -716,14 +715,27 @@ def collect_identities(
             if digest in seen:
                 continue
             seen.add(digest)
-            name = str(len(tasks))
-            tasks[name] = partial(_identity_rows, path, rel, one, prefix, spec, partner.partner_id)
-            owners[name] = partner
-    for name, rows in run_groups(tasks, workers).items():
-        ids.raw_files += 1
-        if rows is not None:
-            _add_identity_rows(ids, owners[name], *rows)
+            if not files or files[-1][0] != path:
+                files.append((path, []))
+            files[-1][1].append((path, rel, one, prefix, spec, partner))
+    tasks: dict[str, Callable[[], Any]] = {
+        str(i): partial(_file_identity_rows, [(*s[:5], s[5].partner_id) for s in sources])
+        for i, (_, sources) in enumerate(files)
+    }
+    if failed is not None:
+        tasks["refus"] = failed
+    found = run_groups(tasks, workers)
+    for i, (_, sources) in enumerate(files):
+        for source, rows in zip(sources, found[str(i)], strict=True):
+            ids.raw_files += 1
+            if rows is not None:
+                _add_identity_rows(ids, source[5], *rows)
     return ids
+
+
+def _file_identity_rows(sources: list[tuple[Any, ...]]) -> list[Any]:
+    """:func:`_identity_rows` of each sheet (or joined table) of one file, in order."""
+    return [_identity_rows(*source) for source in sources]
 
 
 def _identity_rows(

@@ -1319,13 +1319,16 @@ def ingest_network(
     for part in parts:
         for table, frames in part.field_frames.items():
             field_frames.setdefault(table, []).extend(frames)
+    del parts  # each table's parts go once it is assembled (the peak of memory at 10x is here)
     order = ["source_file", "source_row"]
     if not contacts:  # a network of count-only partners: no person at all
         contacts = [pd.DataFrame(columns=[c for c in CONTACT_COLUMNS if c != "person_id"])]
         tokens = [pd.DataFrame(columns=order + ["record_key", "partner_id", "dispositif"])]
     all_contacts = pd.concat(contacts, ignore_index=True).sort_values(order, ignore_index=True)
+    contacts.clear()
     free_text = deidentify_free_text(all_contacts)  # labels: the rules alone (outputs unchanged)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
+    tokens.clear()
     names = run_names(all_tokens, pseudo)
     all_refusals = (
         pd.concat(refusals, ignore_index=True).sort_values(order, ignore_index=True)
