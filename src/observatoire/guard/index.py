@@ -34,6 +34,7 @@ from observatoire.config.paths import PATHS
 from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.storage import atomic_write_bytes, sha256_file
+from observatoire.core.workers import worker_processes
 from observatoire.guard.leaks import (
     BIRTH_DATE,
     CLIENT_ID,
@@ -278,7 +279,8 @@ def stage_identity_index(settings: Settings, root: Path = Path(".")) -> None:
     ing = settings.ingest
     key = load_key(root, ing.key_env, ing.key_file_env, create=False)
     declared = declares_identities(partners)
-    ids = collect_identities(raw_dir, partners, key) if declared else Identities(key)
+    workers = worker_processes()
+    ids = collect_identities(raw_dir, partners, key, workers) if declared else Identities(key)
     path = root / PATHS.identity_index
     write_index(path, ids, fingerprint(key), _params_digest(settings, root))
     seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")

@@ -61,7 +61,7 @@ import time
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -78,7 +78,7 @@ from observatoire.core.errors import ObservatoireError
 from observatoire.core.free_text import EVIDENCE as FREE_TEXT_EVIDENCE
 from observatoire.core.free_text import KeyedNames, deidentify_each, keyed_token, normalise_name
 from observatoire.core.free_text import detect as detect_free_text
-from observatoire.core.processes import fork_context, worker_processes
+from observatoire.core.workers import fork_context, worker_processes
 from observatoire.core.storage import sha256_file, write_json
 from observatoire.intake.discovery import find_raw_files
 from observatoire.intake.mapping import (
@@ -676,24 +676,41 @@ def identity_sources(raw_dir: Path, partners: dict[str, PartnerMapping]) -> Iter
 
 
 def collect_identities(
-    raw_dir: Path, partners: dict[str, PartnerMapping], key: bytes | None = None
+    raw_dir: Path,
+    partners: dict[str, PartnerMapping],
+    key: bytes | None = None,
+    workers: int = 1,
 ) -> Identities:
     """Read every export of every partner and gather the identity values to search for, hashed
     under ``key`` (the project's key for the index; by default a key of this process only).
 
     An export that cannot be read stops the guard (``ExportRejected``): a guard that skipped it
     would certify outputs it has not checked. Identical copies of a file are read once.
+
+    The files (and sheets) are read on ``workers`` processes
+    (:func:`observatoire.core.workers.run_groups`), each giving back the distinct rows of its
+    identity columns; they are added here in the order of the run in one process (the record
+    ids are numbered in that order), so the index is the same whatever ``workers`` is.
     """
+    from functools import partial
+
+    from observatoire.core.workers import run_groups
+
     ids = Identities() if key is None else Identities(key)
     seen: set[str] = set()
+    # One task per file (its sheets together: a workbook is loaded once, by one process).
+    files: list[tuple[Path, list[tuple[Any, ...]]]] = []
+    failed: Callable[[], Any] | None = None
     for path, rel, fmt, prefix, spec, partner in identity_sources(raw_dir, partners):
         if rel not in ids.sources:
             ids.sources[rel] = sha256_file(path)
-        sheets = (
-            workbook_sheets(path, fmt, partner.partner_id, rel)
-            if fmt.sheets is not None
-            else [fmt.sheet]
-        )  # a project's workbook: one sheet per month, each read
+        sheets = [fmt.sheet]
+        if fmt.sheets is not None:  # a project's workbook: one sheet per month, each read
+            try:
+                sheets = workbook_sheets(path, fmt, partner.partner_id, rel)
+            except ObservatoireError:  # raised in its turn, after the files before it
+                failed = partial(workbook_sheets, path, fmt, partner.partner_id, rel)
+                break
         for sheet in sheets:
             one = replace(fmt, sheet=sheet) if fmt.sheets is not None else fmt
             one = replace(one, grid=None)  # a grid of marks: its persons' rows, marked or not
@@ -701,31 +718,55 @@ def collect_identities(
             if digest in seen:
                 continue
             seen.add(digest)
-            _collect_sheet_identities(ids, path, rel, one, prefix, spec, partner)
+            if not files or files[-1][0] != path:
+                files.append((path, []))
+            files[-1][1].append((path, rel, one, prefix, spec, partner))
+    tasks: dict[str, Callable[[], Any]] = {
+        str(i): partial(_file_identity_rows, [(*s[:5], s[5].partner_id) for s in sources])
+        for i, (_, sources) in enumerate(files)
+    }
+    if failed is not None:
+        tasks["refus"] = failed
+    found = run_groups(tasks, workers)
+    for i, (_, sources) in enumerate(files):
+        for source, rows in zip(sources, found[str(i)], strict=True):
+            ids.raw_files += 1
+            if rows is not None:
+                _add_identity_rows(ids, source[5], *rows)
     return ids
 
 
-def _collect_sheet_identities(
-    ids: Identities,
-    path: Path,
-    rel: str,
-    fmt: FileFormat,
-    prefix: str,
-    spec: ExportSpec,
-    partner: PartnerMapping,
-) -> None:
-    raw = read_export(path, fmt, partner.partner_id, rel)
-    ids.raw_files += 1
+def _file_identity_rows(sources: list[tuple[Any, ...]]) -> list[Any]:
+    """:func:`_identity_rows` of each sheet (or joined table) of one file, in order."""
+    return [_identity_rows(*source) for source in sources]
+
+
+def _identity_rows(
+    path: Path, rel: str, fmt: FileFormat, prefix: str, spec: ExportSpec, partner_id: str
+) -> tuple[list[str], pd.DataFrame, pd.Series | None] | None:
+    """The distinct rows of one sheet's identity columns (named by their field), with the
+    birth dates parsed; None when it has none."""
+    raw = read_export(path, fmt, partner_id, rel)
     rows = raw.rows.rename(
         columns={c: f"{prefix}{c}" for c in raw.rows.columns if c not in ("source_row", "line")}
     )
     labels = _identity_columns(spec.columns, rows.columns)
     if not labels:
-        return
+        return None
     fields = list(labels)
     frame = rows[[labels[f] for f in fields]].astype(object).drop_duplicates()
     frame.columns = fields
     parsed = parse_dates(frame["birth_date"], fmt.date_format)[0] if "birth_date" in frame else None
+    return fields, frame, parsed
+
+
+def _add_identity_rows(
+    ids: Identities,
+    partner: PartnerMapping,
+    fields: list[str],
+    frame: pd.DataFrame,
+    parsed: pd.Series | None,
+) -> None:
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
         values = dict(zip(fields, row, strict=True))
         key = tuple(None if is_blank(v) else str(v).strip().lower() for v in row)

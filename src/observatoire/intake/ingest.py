@@ -31,7 +31,7 @@ from observatoire.core.coverage import (
     propose_periods,
 )
 from observatoire.core.dispositifs import NIGHT_STAYS, OPEN_ENDED
-from observatoire.core.errors import ExportRejected
+from observatoire.core.errors import ExportRejected, ObservatoireError
 from observatoire.core.free_text import KeyedNames, deidentify_each
 from observatoire.core.schema import (
     AGGREGATE_COLUMNS,
@@ -1184,200 +1184,151 @@ def resend_reason(kept: str) -> str:
     return "nommé après lui (ordre des noms : _v2, _corrige…), tenu pour le dernier envoi"
 
 
+@dataclass
+class _PartnerPlan:
+    """What is read of one partner's exports, decided before any is read: the files (and
+    sheets) of each export, by path in the mapping's order, and the files a later sending
+    replaces."""
+
+    plan: dict[tuple[Path, str | None], list[ExportSpec]]
+    superseded: dict[Path, str]
+
+    def entries(self, raw_dir: Path) -> list[tuple[Path, str | None, list[ExportSpec], str]]:
+        """Each file (or sheet) in reading order, with its exports and its name in the
+        accounting. A repeat sheet is read after every main sheet: its rows need their parent
+        kept."""
+        order = sorted(self.plan, key=lambda k: self.plan[k][0].table in PROJECT_CHILD_TABLES)
+        first_sheet = {p: s for p, s in reversed(order)}
+        out = []
+        for path, sheet in order:
+            specs = self.plan[(path, sheet)]
+            rel = path.relative_to(raw_dir).as_posix()
+            if sheet is not None and (first_sheet[path] != sheet or specs[0].format.sheets):
+                rel = f"{rel}#{sheet}"  # another sheet of the same workbook: its own accounting
+            out.append((path, sheet, specs, rel))
+        return out
+
+    def claim_copies(self, raw_dir: Path, seen_hashes: dict[str, str]) -> None:
+        """Add to ``seen_hashes`` the files (by content) this partner reads, as
+        :func:`_ingest_partner` does: a later identical copy, of any partner, is not read."""
+        for path, sheet, _specs, rel in self.entries(raw_dir):
+            if path not in self.superseded:
+                seen_hashes.setdefault(sha256_file(path) + (f"#{sheet}" if sheet else ""), rel)
+
+
+def _plan_partner(raw_dir: Path, partner: PartnerMapping) -> _PartnerPlan:
+    """The files of each export of ``partner`` (a missing export is refused here)."""
+    # A file several exports read (one per dispositif, by their filters) is read once in
+    # the accounting: its exports are gathered by path, in the mapping's order. A form's
+    # workbook is read once per sheet (the main sheet, each repeat's sheet).
+    plan: dict[tuple[Path, str | None], list[ExportSpec]] = {}
+    superseded: dict[Path, str] = {}
+    for spec in partner.exports:
+        paths = find_raw_files(raw_dir, spec.files, partner.partner_id, f"l'export « {spec.name} »")
+        if not paths:
+            raise ExportRejected(
+                partner.partner_id,
+                f"{raw_dir}/{spec.files}",
+                f"aucun fichier « {spec.name} » trouvé.",
+                "déposez l'export du partenaire dans ce dossier (voir README), ou retirez "
+                "cet export de sa correspondance s'il n'existe plus.",
+            )
+        for path, kept in _superseded_by(spec, paths, raw_dir).items():
+            superseded.setdefault(path, kept)
+        for path in paths:
+            if spec.format.sheets is not None:  # one sheet per month…: each on its own
+                rel = path.relative_to(raw_dir).as_posix()
+                for name in workbook_sheets(path, spec.format, partner.partner_id, rel):
+                    one = replace(spec, format=replace(spec.format, sheet=name))
+                    plan.setdefault((path, name), []).append(one)
+                continue
+            sheet = spec.format.sheet if spec.table in FIELD_TABLES else None
+            plan.setdefault((path, sheet), []).append(spec)
+    return _PartnerPlan(plan, superseded)
+
+
+@dataclass
+class _PartnerRead:
+    """What one partner's exports gave (:func:`_ingest_partner`), gathered in partner order."""
+
+    files: list[FileResult] = field(default_factory=list)
+    contacts: list[pd.DataFrame] = field(default_factory=list)
+    tokens: list[pd.DataFrame] = field(default_factory=list)
+    refusals: list[pd.DataFrame] = field(default_factory=list)
+    aggregates: list[pd.DataFrame] = field(default_factory=list)
+    weather: list[pd.DataFrame] = field(default_factory=list)
+    field_frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    joined: list[JoinedFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    coverage: dict[str, PartnerCoverage | None] = field(default_factory=dict)
+
+
 def ingest_network(
     raw_dir: Path,
     partners: dict[str, PartnerMapping],
     pseudo: Pseudonymiser,
     progress=print,
     limits: ReadLimits | None = None,
+    workers: int = 1,
 ) -> IngestResult:
     """Read every export of every partner; rejected files stop the run (nothing is written).
 
-    ``limits`` (``ingest.limits``) are checked on each file before it is read."""
-    contacts, tokens, refusals, files = [], [], [], []
-    joined: list[JoinedFile] = []
-    coverage: dict[str, PartnerCoverage] = {}
-    warnings: list[str] = []
-    aggregates: list[pd.DataFrame] = []
-    weather: list[pd.DataFrame] = []
-    field_frames: dict[str, list[pd.DataFrame]] = {}
+    ``limits`` (``ingest.limits``) are checked on each file before it is read.
+
+    The partners' exports are read, checked and pseudonymised on ``workers`` processes
+    (:func:`observatoire.core.workers.run_groups`), partner by partner: nothing of one partner
+    depends on another's but the identical copies of a file, which are known before any file
+    is read (:meth:`_PartnerPlan.claim_copies`). The results, the printed lines and the first
+    error are gathered in the partners' order, as in one process (``workers`` = 1), so every
+    output is the same. With more than one worker, ``progress`` must be ``print`` (a worker's
+    lines are printed by this process, in order).
+    """
+    from functools import partial
+
+    from observatoire.core.workers import run_groups
+
+    if workers > 1 and progress is not print:
+        raise ValueError("ingest_network: progress must be print with several workers")
+    tasks = {}
     seen_hashes: dict[str, str] = {}
     for partner in partners.values():
-        # A file several exports read (one per dispositif, by their filters) is read once in
-        # the accounting: its exports are gathered by path, in the mapping's order. A form's
-        # workbook is read once per sheet (the main sheet, each repeat's sheet).
-        plan: dict[tuple[Path, str | None], list[ExportSpec]] = {}
-        superseded: dict[Path, str] = {}
-        read: list[tuple[int, Path, str, list[ExportSpec], FileResult, list]] = []
-        for spec in partner.exports:
-            paths = find_raw_files(
-                raw_dir, spec.files, partner.partner_id, f"l'export « {spec.name} »"
-            )
-            if not paths:
-                raise ExportRejected(
-                    partner.partner_id,
-                    f"{raw_dir}/{spec.files}",
-                    f"aucun fichier « {spec.name} » trouvé.",
-                    "déposez l'export du partenaire dans ce dossier (voir README), ou retirez "
-                    "cet export de sa correspondance s'il n'existe plus.",
-                )
-            for path, kept in _superseded_by(spec, paths, raw_dir).items():
-                superseded.setdefault(path, kept)
-            for path in paths:
-                if spec.format.sheets is not None:  # one sheet per month…: each on its own
-                    rel = path.relative_to(raw_dir).as_posix()
-                    for name in workbook_sheets(path, spec.format, partner.partner_id, rel):
-                        one = replace(spec, format=replace(spec.format, sheet=name))
-                        plan.setdefault((path, name), []).append(one)
-                    continue
-                sheet = spec.format.sheet if spec.table in FIELD_TABLES else None
-                plan.setdefault((path, sheet), []).append(spec)
-        # A repeat sheet is read after every main sheet: its rows need their parent kept.
-        order = sorted(plan, key=lambda k: plan[k][0].table in PROJECT_CHILD_TABLES)
-        first_sheet = {p: s for p, s in reversed(order)}
-        parents: dict[str, set[str]] = {}
-        tables = JoinedTables(raw_dir, partner.partner_id)
-        absences: dict[str, dict[str, int]] = {}  # file → sheet → declared absence marks
-        for path, sheet in order:
-            specs = plan[(path, sheet)]
-            spec = specs[0]
-            rel = path.relative_to(raw_dir).as_posix()
-            if sheet is not None and (first_sheet[path] != sheet or spec.format.sheets):
-                rel = f"{rel}#{sheet}"  # another sheet of the same workbook: its own accounting
-            if path in superseded:
-                kept = superseded[path]
-                res = duplicate_file_result(
-                    path, rel, partner, spec, kept, reason="periode_deja_couverte", limits=limits
-                )
-                files.append(res)
-                progress(
-                    f"  {rel} : même période que {kept}, qui le remplace ({resend_reason(kept)}) ; "
-                    f"{res.rows_read} lignes de {rel} mises de côté (periode_deja_couverte)"
-                )
-                continue
-            digest = sha256_file(path) + (f"#{sheet}" if sheet else "")
-            if digest in seen_hashes:
-                res = duplicate_file_result(
-                    path, rel, partner, spec, seen_hashes[digest], limits=limits
-                )
-                files.append(res)
-                progress(
-                    f"  {rel} : copie identique de {res.duplicate_of}, ignorée "
-                    f"({res.rows_read} lignes mises de côté)"
-                )
-                continue
-            seen_hashes[digest] = rel
-            res, outputs = read_shared_file(
-                path,
-                rel,
-                partner,
-                specs,
-                tables,
-                partner.export_coverage,
-                limits=limits,
-                parents=parents.setdefault(spec.table, set())
-                if spec.table in PROJECT_CHILD_TABLES
-                else None,
-            )
-            for child, (parent, key) in PROJECT_CHILD_TABLES.items():
-                if spec.table == parent:
-                    for _, frame in outputs:
-                        found = (str(v) for v in frame.get(key, []) if v == v and v is not None)
-                        parents.setdefault(child, set()).update(found)
-            absent = res.grid_absent_marks
-            if absent:  # one line per file below, not one per sheet (counts: rows.json)
-                absences.setdefault(rel.split("#")[0], {})[sheet or ""] = absent
-            for note in res.notes:
-                if not (absent and note == absence_note(absent)):
-                    warnings.append(f"Attention : {rel} ({partner.partner_id}) : {note}")
-            read.append((len(files), path, rel, specs, res, outputs))
-            files.append(res)  # its place in the accounting; replaced if read again
-        for rel, by_sheet in absences.items():
-            sheets = ", ".join(f"{s} ({n})" for s, n in by_sheet.items() if s)
-            warnings.append(
-                f"Attention : {rel} ({partner.partner_id}) : "
-                + absence_note(sum(by_sheet.values())).removesuffix(".")
-                + (f" ; feuilles : {sheets}" if sheets else "")
-                + "."
-            )
-        cov, warning = (
-            partner_coverage(
-                partner,
-                [(spec, res, frame) for *_, res, outputs in read for spec, frame in outputs],
-            )
-            if not partner.field_only
-            else (None, None)
+        try:
+            plan = _plan_partner(raw_dir, partner)
+        except ObservatoireError:  # raised when its turn comes, after the partners before it
+            tasks[partner.partner_id] = partial(_plan_partner, raw_dir, partner)
+            break
+        tasks[partner.partner_id] = partial(
+            _ingest_partner, raw_dir, partner, plan, pseudo, dict(seen_hashes), limits, progress
         )
-        if partner.service:  # the weather and field records: no coverage of their own
-            coverage[partner.partner_id] = cov
-            if warning:
-                warnings.append(warning)
-        for place, path, rel, specs, res, outputs in read:
-            if cov is not None and cov.status == PROPOSED and cov.stray_rows:
-                stray = any(
-                    outside_coverage(frame, spec.table, spec.dispositif, _months(cov)).any()
-                    for spec, frame in outputs
-                )
-                if stray:  # read again, the stray rows set aside with their lines
-                    res, outputs = read_shared_file(
-                        path,
-                        rel,
-                        partner,
-                        specs,
-                        tables,
-                        coverage_of=lambda _spec, cov=cov: _months(cov),
-                        coverage_reason="ligne_isolee",
-                        limits=limits,
-                    )
-                    files[place] = res
-            filtered = f", {res.rows_filtered} hors champ (filtres)" if res.rows_filtered else ""
-            progress(
-                f"  {rel} : {res.rows_read} lignes lues, {res.rows_accepted} acceptées, "
-                f"{res.rows_quarantined} mises de côté{filtered}"
-            )
-            if res.rows_in_several_exports:
-                progress(
-                    f"  Attention : {res.rows_in_several_exports} lignes de {rel} sont retenues "
-                    "par plusieurs exports (filtres where qui se chevauchent) ; chacune n'est "
-                    "comptée que dans le premier export qui la retient."
-                )
-            for spec, frame in outputs:
-                if spec.table == "contacts" and spec.night_by_night:
-                    frame = one_night_per_row(frame)
-                if spec.table == "contacts":
-                    c, t = pseudonymise_contacts(frame, partner, pseudo, spec.dispositif)
-                    contacts.append(c)
-                    tokens.append(t)
-                elif spec.table == "aggregates":
-                    aggregates.append(aggregate_rows(frame, partner, spec))
-                elif spec.table == "weather":
-                    weather.append(frame)
-                elif spec.table in FIELD_TABLES:
-                    year = export_year(spec, path)
-                    rows = field_rows(frame, partner, spec.table, year, pseudo, spec)
-                    field_frames.setdefault(spec.table, []).append(rows)
-                else:
-                    refusals.append(
-                        pd.DataFrame(
-                            {
-                                "partner_id": partner.partner_id,
-                                "dispositif": spec.dispositif or partner.dispositif,
-                                "date": pd.to_datetime(frame["date"]).astype("datetime64[s]"),
-                                "refusals": frame["refusals"].astype("int64"),
-                                "source_file": frame["source_file"],
-                                "source_row": frame["source_row"].astype("int64"),
-                            }
-                        )
-                    )
-        joined.extend(tables.accounting())
+        plan.claim_copies(raw_dir, seen_hashes)
+    # Presidio and spaCy's model (some five seconds) load here while the workers read, when a
+    # field export may hold free text (the field notes' de-identification after the reading).
+    warm_up = _load_nlp if workers > 1 and _field_free_text(partners) else None
+    parts: list[_PartnerRead] = list(run_groups(tasks, workers, meanwhile=warm_up).values())
     forget_workbooks()  # every export is read: the workbooks kept loaded go
+    contacts = [c for part in parts for c in part.contacts]
+    tokens = [t for part in parts for t in part.tokens]
+    refusals = [r for part in parts for r in part.refusals]
+    files = [f for part in parts for f in part.files]
+    joined = [j for part in parts for j in part.joined]
+    warnings = [w for part in parts for w in part.warnings]
+    aggregates = [a for part in parts for a in part.aggregates]
+    weather = [w for part in parts for w in part.weather]
+    coverage = {pid: cov for part in parts for pid, cov in part.coverage.items()}
+    field_frames: dict[str, list[pd.DataFrame]] = {}
+    for part in parts:
+        for table, frames in part.field_frames.items():
+            field_frames.setdefault(table, []).extend(frames)
+    del parts  # each table's parts go once it is assembled (the peak of memory at 10x is here)
     order = ["source_file", "source_row"]
     if not contacts:  # a network of count-only partners: no person at all
         contacts = [pd.DataFrame(columns=[c for c in CONTACT_COLUMNS if c != "person_id"])]
         tokens = [pd.DataFrame(columns=order + ["record_key", "partner_id", "dispositif"])]
     all_contacts = pd.concat(contacts, ignore_index=True).sort_values(order, ignore_index=True)
+    contacts.clear()
     free_text = deidentify_free_text(all_contacts)  # labels: the rules alone (outputs unchanged)
     all_tokens = pd.concat(tokens, ignore_index=True).sort_values(order, ignore_index=True)
+    tokens.clear()
     names = run_names(all_tokens, pseudo)
     all_refusals = (
         pd.concat(refusals, ignore_index=True).sort_values(order, ignore_index=True)
@@ -1409,6 +1360,183 @@ def ingest_network(
         names,
         field_tables,
     )
+
+
+def _field_free_text(partners: dict[str, PartnerMapping]) -> bool:
+    """Whether an export maps a free-text column of a field table (notes, testimonies)."""
+    return any(
+        spec.table in FIELD_TABLES
+        and any(
+            f.kind == "free_text" and name in spec.columns
+            for name, f in FIELD_TABLES[spec.table].items()
+        )
+        for partner in partners.values()
+        for spec in partner.exports
+    )
+
+
+def _load_nlp() -> None:
+    """Build the NLP engine ahead (kept by :func:`~observatoire.core.free_text_nlp.engine`).
+    A failure (the model missing…) is left to the de-identification, which builds it again and
+    raises it in its turn, after the lines of the reading, as in one process."""
+    from observatoire.core.free_text_nlp import engine
+
+    try:
+        engine()
+    except Exception:  # noqa: BLE001 - raised again, in order, by the de-identification
+        return
+
+
+def _ingest_partner(
+    raw_dir: Path,
+    partner: PartnerMapping,
+    planned: _PartnerPlan,
+    pseudo: Pseudonymiser,
+    seen_hashes: dict[str, str],
+    limits: ReadLimits | None,
+    progress,
+) -> _PartnerRead:
+    """Read, check and pseudonymise one partner's exports (``seen_hashes``: the files, by
+    content, the partners before it read; a copy of one is not read again)."""
+    out = _PartnerRead()
+    files, warnings = out.files, out.warnings
+    superseded = planned.superseded
+    read: list[tuple[int, Path, str, list[ExportSpec], FileResult, list]] = []
+    parents: dict[str, set[str]] = {}
+    tables = JoinedTables(raw_dir, partner.partner_id)
+    absences: dict[str, dict[str, int]] = {}  # file → sheet → declared absence marks
+    for path, sheet, specs, rel in planned.entries(raw_dir):
+        spec = specs[0]
+        if path in superseded:
+            kept = superseded[path]
+            res = duplicate_file_result(
+                path, rel, partner, spec, kept, reason="periode_deja_couverte", limits=limits
+            )
+            files.append(res)
+            progress(
+                f"  {rel} : même période que {kept}, qui le remplace ({resend_reason(kept)}) ; "
+                f"{res.rows_read} lignes de {rel} mises de côté (periode_deja_couverte)"
+            )
+            continue
+        digest = sha256_file(path) + (f"#{sheet}" if sheet else "")
+        if digest in seen_hashes:
+            res = duplicate_file_result(
+                path, rel, partner, spec, seen_hashes[digest], limits=limits
+            )
+            files.append(res)
+            progress(
+                f"  {rel} : copie identique de {res.duplicate_of}, ignorée "
+                f"({res.rows_read} lignes mises de côté)"
+            )
+            continue
+        seen_hashes[digest] = rel
+        res, outputs = read_shared_file(
+            path,
+            rel,
+            partner,
+            specs,
+            tables,
+            partner.export_coverage,
+            limits=limits,
+            parents=parents.setdefault(spec.table, set())
+            if spec.table in PROJECT_CHILD_TABLES
+            else None,
+        )
+        for child, (parent, key) in PROJECT_CHILD_TABLES.items():
+            if spec.table == parent:
+                for _, frame in outputs:
+                    found = (str(v) for v in frame.get(key, []) if v == v and v is not None)
+                    parents.setdefault(child, set()).update(found)
+        absent = res.grid_absent_marks
+        if absent:  # one line per file below, not one per sheet (counts: rows.json)
+            absences.setdefault(rel.split("#")[0], {})[sheet or ""] = absent
+        for note in res.notes:
+            if not (absent and note == absence_note(absent)):
+                warnings.append(f"Attention : {rel} ({partner.partner_id}) : {note}")
+        read.append((len(files), path, rel, specs, res, outputs))
+        files.append(res)  # its place in the accounting; replaced if read again
+    for rel, by_sheet in absences.items():
+        sheets = ", ".join(f"{s} ({n})" for s, n in by_sheet.items() if s)
+        warnings.append(
+            f"Attention : {rel} ({partner.partner_id}) : "
+            + absence_note(sum(by_sheet.values())).removesuffix(".")
+            + (f" ; feuilles : {sheets}" if sheets else "")
+            + "."
+        )
+    cov, warning = (
+        partner_coverage(
+            partner,
+            [(spec, res, frame) for *_, res, outputs in read for spec, frame in outputs],
+        )
+        if not partner.field_only
+        else (None, None)
+    )
+    if partner.service:  # the weather and field records: no coverage of their own
+        out.coverage[partner.partner_id] = cov
+        if warning:
+            warnings.append(warning)
+    for place, path, rel, specs, res, outputs in read:
+        if cov is not None and cov.status == PROPOSED and cov.stray_rows:
+            stray = any(
+                outside_coverage(frame, spec.table, spec.dispositif, _months(cov)).any()
+                for spec, frame in outputs
+            )
+            if stray:  # read again, the stray rows set aside with their lines
+                res, outputs = read_shared_file(
+                    path,
+                    rel,
+                    partner,
+                    specs,
+                    tables,
+                    coverage_of=lambda _spec, cov=cov: _months(cov),
+                    coverage_reason="ligne_isolee",
+                    limits=limits,
+                )
+                files[place] = res
+        filtered = f", {res.rows_filtered} hors champ (filtres)" if res.rows_filtered else ""
+        progress(
+            f"  {rel} : {res.rows_read} lignes lues, {res.rows_accepted} acceptées, "
+            f"{res.rows_quarantined} mises de côté{filtered}"
+        )
+        if res.rows_in_several_exports:
+            progress(
+                f"  Attention : {res.rows_in_several_exports} lignes de {rel} sont retenues "
+                "par plusieurs exports (filtres where qui se chevauchent) ; chacune n'est "
+                "comptée que dans le premier export qui la retient."
+            )
+        for spec, frame in outputs:
+            if spec.table == "contacts" and spec.night_by_night:
+                frame = one_night_per_row(frame)
+            if spec.table == "contacts":
+                c, t = pseudonymise_contacts(frame, partner, pseudo, spec.dispositif)
+                out.contacts.append(c)
+                out.tokens.append(t)
+            elif spec.table == "aggregates":
+                out.aggregates.append(aggregate_rows(frame, partner, spec))
+            elif spec.table == "weather":
+                out.weather.append(frame)
+            elif spec.table in FIELD_TABLES:
+                year = export_year(spec, path)
+                rows = field_rows(frame, partner, spec.table, year, pseudo, spec)
+                out.field_frames.setdefault(spec.table, []).append(rows)
+            else:
+                out.refusals.append(
+                    pd.DataFrame(
+                        {
+                            "partner_id": partner.partner_id,
+                            "dispositif": spec.dispositif or partner.dispositif,
+                            "date": pd.to_datetime(frame["date"]).astype("datetime64[s]"),
+                            "refusals": frame["refusals"].astype("int64"),
+                            "source_file": frame["source_file"],
+                            "source_row": frame["source_row"].astype("int64"),
+                        }
+                    )
+                )
+    out.joined.extend(tables.accounting())
+    for res in files:  # the rows are in the tables now: only their number is kept
+        if res.accepted is not None:
+            res.accepted = res.accepted.iloc[:, :0]
+    return out
 
 
 FREE_TEXT_COLUMNS = tuple(

@@ -27,6 +27,7 @@ from observatoire.core.storage import (
     write_json,
     write_parquet,
 )
+from observatoire.core.workers import worker_processes
 from observatoire.intake.ingest import ingest_network
 from observatoire.intake.key_fingerprint import key_for_ingest, write_fingerprint
 from observatoire.intake.mapping import load_partners
@@ -80,7 +81,9 @@ def stage_ingest(settings: Settings, root: Path = Path(".")) -> None:
     weather = f", de {sources} source(s) météo" if sources else ""
     field = f", de {field_sources} source(s) de relevés de terrain" if field_sources else ""
     print(f"Lecture des exports de {services} partenaires{weather}{field} dans {raw_dir}/")
-    result = ingest_network(raw_dir, partners, Pseudonymiser(key), limits=ing.limits)
+    result = ingest_network(
+        raw_dir, partners, Pseudonymiser(key), limits=ing.limits, workers=worker_processes()
+    )
     quarantine_dir = PATHS.confined(ing.quarantine_dir / "ingest")
     with atomic_dir(STAGING) as staging, atomic_dir(quarantine_dir) as qdir:
         write_parquet(result.contacts, staging / "contacts.parquet")

@@ -374,7 +374,7 @@ def test_field_tables_scanned_in_a_second_process_find_the_same(project, capsys,
     """With two processes the field tables are scanned in a forked worker while the guard reads
     the rest: the same report (findings, places, counts, order) as in one process, the worker
     really used (two tables); a leak in a field note and one in another file are both found."""
-    from observatoire.core.processes import WORKERS_ENV
+    from observatoire.core.workers import WORKERS_ENV
     from observatoire.guard import leaks
 
     field = project / "data_clean" / "field"
@@ -418,7 +418,7 @@ def _lost_worker(path):
 def test_a_lost_scanning_worker_leaves_its_tables_to_the_guard(project, capsys, monkeypatch):
     """The forked worker dies: its field tables are scanned in the guard's own process, the
     leak in a note is still found."""
-    from observatoire.core.processes import WORKERS_ENV
+    from observatoire.core.workers import WORKERS_ENV
     from observatoire.guard import leaks
 
     field = project / "data_clean" / "field"
