@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,12 @@ from observatoire.sample.fieldwork import (
 )
 from observatoire.sample.network import Network, simulate_network
 from observatoire.sample.plans import plan_files, truth_json
-from observatoire.sample.projects import ProjectSample, project_sample
+from observatoire.sample.projects import (
+    PROJECT_PARTS,
+    ProjectSample,
+    assemble_projects,
+    project_part,
+)
 from observatoire.sample.truth import noise_rates, persons_table, truth_rows, write_truth
 from observatoire.sample.writers import staged_directory, write_export
 
@@ -115,9 +120,14 @@ def generate_sample(
     rates = noise_rates(truth, params)
 
     with staged_directory(raw_dir) as raw_stage, staged_directory(truth_dir) as truth_stage:
-        for export in files:
-            write_export(export, raw_stage)
-        truth_files = write_truth(truth_stage, truth, persons, rates)
+        # The exports and their truth are written while the field records and the projects'
+        # records are drawn (on worker processes: :func:`_pieces`).
+        truth_files, field, projects = _pieces(
+            params,
+            network,
+            files,
+            lambda: _write_exports(files, raw_stage, truth_stage, truth, persons, rates),
+        )
         # The seasonal plans: the weather and the plans' services, from their own streams.
         extra, planted = plan_files(params)
         for plan_file in extra:
@@ -127,8 +137,7 @@ def generate_sample(
         (truth_stage / "plans.json").write_text(truth_json(planted), encoding="utf-8")
         truth_files.append("plans.json")
         # The field records (forms' exports, allowances) and the projects' records (team
-        # spreadsheets, attendance form), from their own streams too.
-        field, projects = _field_and_projects(params, network, files)
+        # spreadsheets, attendance form), from their own streams too, drawn above.
         for field_file in field.files:
             target = raw_stage / field_file.relative_path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -191,15 +200,36 @@ def generate_sample(
 
 
 _DRAWN: dict[str, Any] = {}
-"""What the pieces of :func:`_field_and_projects` read (the network, the exports: 44 MB at
-scale 1), set before the worker processes are forked, which inherit it: never pickled."""
+"""What the pieces of :func:`_pieces` read (the network, the exports: 44 MB at scale 1), set
+before the worker processes are forked, which inherit it: never pickled."""
+
+LONGEST = ("projects/affiliation", "exports", "relays", "incidents", "projects/sport", "street")
+"""The longest pieces (scale 1 and 10), started first so the two processes end together."""
+
+
+def _write_exports(
+    files: list[ExportFile],
+    raw_stage: Path,
+    truth_stage: Path,
+    truth: pd.DataFrame,
+    persons: pd.DataFrame,
+    rates: dict,
+) -> list[str]:
+    """Write the partners' exports and their truth; the truth's file names."""
+    for export in files:
+        write_export(export, raw_stage)
+    return write_truth(truth_stage, truth, persons, rates)
 
 
 def _piece(name: str) -> Any:
-    """One piece of the field or projects' part, from :data:`_DRAWN`."""
+    """One piece: the exports written, or a piece of the field or projects' part."""
     params, network, files = _DRAWN["params"], _DRAWN["network"], _DRAWN["files"]
-    if name == "projects":
-        return project_sample(params, network, files)
+    if name == "exports":
+        return _DRAWN["write"]()
+    if name.startswith("projects/"):
+        return project_part(name.removeprefix("projects/"), params, files)
+    if "book" not in _DRAWN:  # built once in each process that draws a field piece
+        _DRAWN["book"] = name_book(params, files)
     return field_part(name, params, network, files, _DRAWN["book"])
 
 
@@ -212,21 +242,27 @@ def _lost(name: str) -> WorkerLost:
     )
 
 
-def _field_and_projects(
-    params: SampleParams, network: Network, files: list[ExportFile]
-) -> tuple[FieldSample, ProjectSample]:
-    """The field part and the projects' part, their pieces drawn side by side.
+def _pieces(
+    params: SampleParams,
+    network: Network,
+    files: list[ExportFile],
+    write: Callable[[], list[str]],
+) -> tuple[list[str], FieldSample, ProjectSample]:
+    """``write()`` (the exports written), the field part and the projects' part, their pieces
+    run side by side; in the run in one process, in the order it always had.
 
     The pieces read the network and the exports through the workers' copy of this process's
     memory (fork); where the system cannot fork, or with ``OBSERVATOIRE_PROCESSUS=1``, they are
-    drawn here one after the other, as the run in one process always was.
+    run here one after the other.
     """
     workers = worker_processes() if "fork" in multiprocessing.get_all_start_methods() else 1
-    _DRAWN.update(params=params, network=network, files=files, book=name_book(params, files))
+    _DRAWN.update(params=params, network=network, files=files, write=write)
     try:
-        names = [*FIELD_PARTS, "projects"]
+        names = ["exports", *FIELD_PARTS, *(f"projects/{part}" for part in PROJECT_PARTS)]
         tasks = {name: functools.partial(_piece, name) for name in names}
-        done = run_groups(tasks, workers, first=("relays", "projects", "street"), lost=_lost)
+        done = run_groups(tasks, workers, first=LONGEST, lost=_lost)
     finally:
         _DRAWN.clear()
-    return assemble_field([done[name] for name in FIELD_PARTS]), done["projects"]
+    field = assemble_field([done[name] for name in FIELD_PARTS])
+    projects = assemble_projects([done[f"projects/{part}"] for part in PROJECT_PARTS])
+    return done["exports"], field, projects
