@@ -78,8 +78,8 @@ from observatoire.core.errors import ObservatoireError
 from observatoire.core.free_text import EVIDENCE as FREE_TEXT_EVIDENCE
 from observatoire.core.free_text import KeyedNames, deidentify_each, keyed_token, normalise_name
 from observatoire.core.free_text import detect as detect_free_text
-from observatoire.core.workers import fork_context, worker_processes
 from observatoire.core.storage import sha256_file, write_json
+from observatoire.core.workers import fork_context, worker_processes
 from observatoire.intake.discovery import find_raw_files
 from observatoire.intake.mapping import (
     ColumnSpec,

@@ -1,22 +1,43 @@
 """Entry point of the stage ``generate_sample``: simulate the network, write every partner's
-exports under ``raw_dir`` and the ground truth under ``truth_dir``."""
+exports under ``raw_dir`` and the ground truth under ``truth_dir``.
+
+The field records and the projects' records (most of the stage's time: openpyxl writing their
+workbooks) are drawn from their own streams and read only the network and the exports, never
+one another: :func:`_field_and_projects` draws their pieces on ``OBSERVATOIRE_PROCESSUS`` worker
+processes (:mod:`observatoire.core.workers`) and assembles them in the order of the run in one
+process, so every byte is the same whatever the number of processes.
+"""
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from observatoire.core.workers import WORKERS_ENV, WorkerLost, run_groups, worker_processes
 from observatoire.sample.config import SampleParams
-from observatoire.sample.exports import build_exports
-from observatoire.sample.fieldwork import field_sample
-from observatoire.sample.network import simulate_network
+from observatoire.sample.exports import ExportFile, build_exports
+from observatoire.sample.fieldwork import (
+    FIELD_PARTS,
+    FieldSample,
+    assemble_field,
+    field_part,
+    name_book,
+)
+from observatoire.sample.network import Network, simulate_network
 from observatoire.sample.plans import plan_files, truth_json
-from observatoire.sample.projects import project_sample
+from observatoire.sample.projects import (
+    PROJECT_PARTS,
+    ProjectSample,
+    assemble_projects,
+    project_part,
+)
 from observatoire.sample.truth import noise_rates, persons_table, truth_rows, write_truth
 from observatoire.sample.writers import staged_directory, write_export
 
@@ -99,9 +120,14 @@ def generate_sample(
     rates = noise_rates(truth, params)
 
     with staged_directory(raw_dir) as raw_stage, staged_directory(truth_dir) as truth_stage:
-        for export in files:
-            write_export(export, raw_stage)
-        truth_files = write_truth(truth_stage, truth, persons, rates)
+        # The exports and their truth are written while the field records and the projects'
+        # records are drawn (on worker processes: :func:`_pieces`).
+        truth_files, field, projects = _pieces(
+            params,
+            network,
+            files,
+            lambda: _write_exports(files, raw_stage, truth_stage, truth, persons, rates),
+        )
         # The seasonal plans: the weather and the plans' services, from their own streams.
         extra, planted = plan_files(params)
         for plan_file in extra:
@@ -110,8 +136,8 @@ def generate_sample(
             target.write_bytes(plan_file.text.encode(plan_file.encoding))
         (truth_stage / "plans.json").write_text(truth_json(planted), encoding="utf-8")
         truth_files.append("plans.json")
-        # The field records (forms' exports, allowances), from their own streams too.
-        field = field_sample(params, network, files)
+        # The field records (forms' exports, allowances) and the projects' records (team
+        # spreadsheets, attendance form), from their own streams too, drawn above.
         for field_file in field.files:
             target = raw_stage / field_file.relative_path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -119,8 +145,6 @@ def generate_sample(
         (truth_stage / "terrain.json").write_text(field.terrain_json(), encoding="utf-8")
         (truth_stage / "notes_identites.csv").write_text(field.identities_csv(), encoding="utf-8")
         truth_files += ["terrain.json", "notes_identites.csv"]
-        # The projects' records (team spreadsheets, attendance form), their own streams too.
-        projects = project_sample(params, network, files)
         for project_file in projects.files:
             target = raw_stage / project_file.relative_path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -173,3 +197,72 @@ def generate_sample(
         shelter_winter_extra_beds=network.capacity.winter_extra_beds,
         seconds=time.perf_counter() - started,
     )
+
+
+_DRAWN: dict[str, Any] = {}
+"""What the pieces of :func:`_pieces` read (the network, the exports: 44 MB at scale 1), set
+before the worker processes are forked, which inherit it: never pickled."""
+
+LONGEST = ("projects/affiliation", "exports", "relays", "incidents", "projects/sport", "street")
+"""The longest pieces (scale 1 and 10), started first so the two processes end together."""
+
+
+def _write_exports(
+    files: list[ExportFile],
+    raw_stage: Path,
+    truth_stage: Path,
+    truth: pd.DataFrame,
+    persons: pd.DataFrame,
+    rates: dict,
+) -> list[str]:
+    """Write the partners' exports and their truth; the truth's file names."""
+    for export in files:
+        write_export(export, raw_stage)
+    return write_truth(truth_stage, truth, persons, rates)
+
+
+def _piece(name: str) -> Any:
+    """One piece: the exports written, or a piece of the field or projects' part."""
+    params, network, files = _DRAWN["params"], _DRAWN["network"], _DRAWN["files"]
+    if name == "exports":
+        return _DRAWN["write"]()
+    if name.startswith("projects/"):
+        return project_part(name.removeprefix("projects/"), params, files)
+    if "book" not in _DRAWN:  # built once in each process that draws a field piece
+        _DRAWN["book"] = name_book(params, files)
+    return field_part(name, params, network, files, _DRAWN["book"])
+
+
+def _lost(name: str) -> WorkerLost:
+    return WorkerLost(
+        "Échantillon synthétique : un processus de génération s'est arrêté sans répondre "
+        f"(mémoire épuisée ou processus tué ?) ; « {name} » n'est pas généré. Rien n'a été "
+        f"écrit.\n  À faire : relancez l'étape ; si cela se répète, lancez-la avec {WORKERS_ENV}=1 "
+        "(un seul processus) et transmettez le message obtenu."
+    )
+
+
+def _pieces(
+    params: SampleParams,
+    network: Network,
+    files: list[ExportFile],
+    write: Callable[[], list[str]],
+) -> tuple[list[str], FieldSample, ProjectSample]:
+    """``write()`` (the exports written), the field part and the projects' part, their pieces
+    run side by side; in the run in one process, in the order it always had.
+
+    The pieces read the network and the exports through the workers' copy of this process's
+    memory (fork); where the system cannot fork, or with ``OBSERVATOIRE_PROCESSUS=1``, they are
+    run here one after the other.
+    """
+    workers = worker_processes() if "fork" in multiprocessing.get_all_start_methods() else 1
+    _DRAWN.update(params=params, network=network, files=files, write=write)
+    try:
+        names = ["exports", *FIELD_PARTS, *(f"projects/{part}" for part in PROJECT_PARTS)]
+        tasks = {name: functools.partial(_piece, name) for name in names}
+        done = run_groups(tasks, workers, first=LONGEST, lost=_lost)
+    finally:
+        _DRAWN.clear()
+    field = assemble_field([done[name] for name in FIELD_PARTS])
+    projects = assemble_projects([done[f"projects/{part}"] for part in PROJECT_PARTS])
+    return done["exports"], field, projects

@@ -54,8 +54,8 @@ def test_field_part_leaves_every_other_file_byte_identical(sample, tmp_path, mon
     import observatoire.sample.generate as generate_module
 
     empty = FieldSample([], {}, pd.DataFrame(columns=["kind"]))
-    monkeypatch.setattr(generate_module, "field_sample", lambda *a: empty)
-    monkeypatch.setattr(generate_module, "project_sample", lambda *a: ProjectSample([], {}))
+    monkeypatch.setattr(generate_module, "assemble_field", lambda parts: empty)
+    monkeypatch.setattr(generate_module, "assemble_projects", lambda parts: ProjectSample([], {}))
     generate_sample(SMALL, tmp_path / "raw", tmp_path / "truth")
     added_truth = ("terrain.json", "notes_identites.csv", "projets.json")
     without = _hashes(tmp_path / "raw") | {

@@ -27,11 +27,16 @@ from observatoire.sample.network import Network
 
 __all__ = [
     "FIELD_PARTNERS",
+    "FIELD_PARTS",
     "FIELD_YEARS",
     "FieldFile",
+    "FieldPart",
     "FieldSample",
     "IDENTITY_RATES",
+    "assemble_field",
+    "field_part",
     "field_sample",
+    "name_book",
 ]
 
 FIELD_PARTNERS = ("barometre_violences", "travail_rue_observations", "relais_quartier")
@@ -70,26 +75,48 @@ def _export_names(files: list[ExportFile]) -> list[tuple[str, str]]:
     return names
 
 
+FIELD_PARTS = ("incidents", "street", "relays", "survey", "testimonies")
+"""The field part's pieces, in the order of the run in one process: each draws from its own
+streams and reads only the network, the exports and the name book, so they can be drawn side
+by side (:func:`observatoire.sample.generate.generate_sample`)."""
+
+FieldPart = tuple[list[FieldFile], list, dict]  # files, planted identities, truth
+
+
+def name_book(params: SampleParams, files: list[ExportFile]) -> NameBook:
+    """The names the notes plant (those of the contact exports, and names absent from them)."""
+    return NameBook(_export_names(files), stream(params.seed, "field/names"))
+
+
+def field_part(
+    part: str, params: SampleParams, network: Network, files: list[ExportFile], book: NameBook
+) -> FieldPart:
+    """One of :data:`FIELD_PARTS`, drawn from its own streams."""
+    seed = params.seed
+    rng, writer = (
+        stream(seed, f"field/{part}"),
+        NoteWriter(book, stream(seed, f"field/notes/{part}")),
+    )
+    rate = IDENTITY_RATES[part]
+    if part == "incidents":
+        return incident_files(network, files, rng, writer, rate)
+    draw = {
+        "street": street_files,
+        "relays": relay_files,
+        "survey": survey_files,
+        "testimonies": testimony_files,
+    }[part]
+    return draw(rng, writer, rate)
+
+
 def field_sample(params: SampleParams, network: Network, files: list[ExportFile]) -> FieldSample:
     """Generate the field part from its own streams, reading the network and its exports."""
-    seed = params.seed
-    book = NameBook(_export_names(files), stream(seed, "field/names"))
+    book = name_book(params, files)
+    return assemble_field([field_part(p, params, network, files, book) for p in FIELD_PARTS])
 
-    def writer(part: str) -> NoteWriter:
-        return NoteWriter(book, stream(seed, f"field/notes/{part}"))
 
-    parts = [
-        incident_files(
-            network, files, stream(seed, "field/incidents"), writer("incidents"),
-            IDENTITY_RATES["incidents"],
-        ),
-        street_files(stream(seed, "field/street"), writer("street"), IDENTITY_RATES["street"]),
-        relay_files(stream(seed, "field/relays"), writer("relays"), IDENTITY_RATES["relays"]),
-        survey_files(stream(seed, "field/survey"), writer("survey"), IDENTITY_RATES["survey"]),
-        testimony_files(
-            stream(seed, "field/testimonies"), writer("testimonies"), IDENTITY_RATES["testimonies"]
-        ),
-    ]  # fmt: skip
+def assemble_field(parts: list[FieldPart]) -> FieldSample:
+    """The field part from its pieces, drawn in the order of :data:`FIELD_PARTS`."""
     out: list[FieldFile] = []
     rows = []
     terrain: dict = {

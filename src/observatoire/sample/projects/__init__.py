@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -24,7 +25,18 @@ from observatoire.sample.projects.affiliation import affiliation_files
 from observatoire.sample.projects.budget import BudgetLine, budget_file
 from observatoire.sample.projects.sport import sport_files
 
-__all__ = ["BUDGETS", "DRIFT", "PROJECTS", "PROJECT_YEARS", "ProjectSample", "project_sample"]
+__all__ = [
+    "BUDGETS",
+    "DRIFT",
+    "PROJECTS",
+    "PROJECT_PARTS",
+    "PROJECT_YEARS",
+    "ProjectPart",
+    "ProjectSample",
+    "assemble_projects",
+    "project_part",
+    "project_sample",
+]
 
 PROJECTS = ("affiliation_hf", "sport_foot")
 PROJECT_YEARS = (2023, 2024)
@@ -89,25 +101,33 @@ def _tenants(files: list[ExportFile]) -> pd.DataFrame:
     return out
 
 
-def project_sample(
-    params: SampleParams, network: Network, files: list[ExportFile]
-) -> ProjectSample:
-    """Generate the projects' part from its own streams, reading the exports only."""
-    del network  # the exports carry what the teams know (codes, dates, names)
+PROJECT_PARTS = ("affiliation", "sport", "budgets")
+"""The projects' pieces, in the order of the run in one process: each draws from its own
+streams and reads only the exports, so they can be drawn side by side."""
+
+ProjectPart = Any  # AffiliationOutput, (sport files, truth), (budget files, lines)
+
+
+def _rngs(seed: int, project: str, parts: tuple[str, ...]) -> dict:
+    return {p: stream(seed, f"projects/{project}/{p}") for p in parts}
+
+
+def project_part(part: str, params: SampleParams, files: list[ExportFile]) -> ProjectPart:
+    """One of :data:`PROJECT_PARTS`, drawn from its own streams."""
     seed = params.seed
+    if part == "affiliation":
+        return affiliation_files(
+            _tenants(files), _rngs(seed, "affiliation_hf", ("teams", "sessions", "attendance",
+                                                            "typing", "followups", "council"))
+        )  # fmt: skip
+    if part == "sport":
+        return sport_files(files, _rngs(seed, "sport_foot", ("players", "sessions", "attendance")))
+    return _budgets(seed)
 
-    def rngs(project: str, parts: tuple[str, ...]) -> dict:
-        return {p: stream(seed, f"projects/{project}/{p}") for p in parts}
 
+def _budgets(seed: int) -> tuple[list[FieldFile], dict]:
+    """Each project's yearly budget workbook, and its lines by project and year."""
     out: list[FieldFile] = []
-    affil = affiliation_files(
-        _tenants(files), rngs("affiliation_hf", ("teams", "sessions", "attendance", "typing",
-                                                 "followups", "council"))
-    )  # fmt: skip
-    sport, sport_truth = sport_files(files, rngs("sport_foot", ("players", "sessions",
-                                                               "attendance")))  # fmt: skip
-    for path, year, export, data, rows in [*affil.files, *sport]:
-        out.append(FieldFile(path, data, export, year, rows))
     budgets: dict = {}
     for project in PROJECTS:
         rng = stream(seed, f"projects/{project}/budget")
@@ -121,6 +141,23 @@ def project_sample(
             out.append(FieldFile(f"{project}/budget_{year}.xlsx", data, f"{project}/budget_prevu",
                                  year, rows))  # fmt: skip
             budgets.setdefault(project, {})[str(year)] = truth["lines"]
+    return out, budgets
+
+
+def project_sample(
+    params: SampleParams, network: Network, files: list[ExportFile]
+) -> ProjectSample:
+    """Generate the projects' part from its own streams, reading the exports only."""
+    del network  # the exports carry what the teams know (codes, dates, names)
+    return assemble_projects([project_part(p, params, files) for p in PROJECT_PARTS])
+
+
+def assemble_projects(parts: list[ProjectPart]) -> ProjectSample:
+    """The projects' part from its pieces, drawn in the order of :data:`PROJECT_PARTS`."""
+    affil, (sport, sport_truth), (budget_files, budgets) = parts
+    out = [FieldFile(path, data, export, year, rows)
+           for path, year, export, data, rows in [*affil.files, *sport]]  # fmt: skip
+    out += budget_files
     affil.truth["budget"] = budgets["affiliation_hf"]
     sport_truth["budget"] = budgets["sport_foot"]
     truth = {
