@@ -101,7 +101,7 @@ def count_cells(presence: pd.DataFrame, person: pd.Series, certain: dict[int, in
 
 def _n_distinct(codes: np.ndarray) -> int:
     """``nunique`` on integer codes (a missing value, −1, is not counted)."""
-    return int(np.unique(codes[codes >= 0]).size)
+    return int(np.count_nonzero(np.bincount(codes[codes >= 0])))
 
 
 class CodedPresence:
@@ -111,7 +111,7 @@ class CodedPresence:
     The stage counts some twenty groupings of the same records (one per imputation, the
     link stage's, the truth's); mapping each onto the table's record keys and grouping on its
     text person ids per year was most of the stage's time on a regional network. On codes,
-    each count is a ``np.unique``; the cells are those of the frame computation, to the bit."""
+    each count is a ``bincount``; the cells are those of the frame computation, to the bit."""
 
     def __init__(self, presence: pd.DataFrame) -> None:
         self.record, self.records = pd.factorize(presence["record_key"])
@@ -137,8 +137,9 @@ class CodedPresence:
             streets = _n_distinct(who[in_year & self.street])
             # Persons known by name in two groups of dispositifs or more.
             known = named & (who >= 0) & (self.group >= 0)
-            pairs = np.unique(np.stack([who[known], self.group[known]]), axis=1)
-            n_groups = np.unique(pairs[0], return_counts=True)[1]
+            radix = int(self.group.max(initial=0)) + 1
+            pairs = pd.unique(who[known] * radix + self.group[known])
+            n_groups = np.bincount(pairs // radix)
             share = float((n_groups >= 2).sum() / n_named) if n_named else math.nan
             cells = {
                 NAMED: n_named,
@@ -146,7 +147,7 @@ class CodedPresence:
                 MINIMUM: everyone - streets + certain.get(int(year), streets),
                 SEVERAL: share,
             }
-            for d in np.unique(self.disp[named & (self.disp >= 0)]):
+            for d in np.flatnonzero(np.bincount(self.disp[named & (self.disp >= 0)])):
                 cells[f"dispositif={self.dispositifs[d]}"] = _n_distinct(
                     who[named & (self.disp == d)]
                 )

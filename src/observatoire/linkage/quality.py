@@ -109,21 +109,32 @@ def _codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]
 
 
 def _combined(*codes: np.ndarray) -> np.ndarray:
-    """One integer code per distinct combination of the ``codes`` (−1 counts as a value,
-    as in ``drop_duplicates``); re-coded after each column so that the product never
-    overflows."""
+    """One integer key per distinct combination of the ``codes`` (−1 counts as a value, as
+    in ``drop_duplicates``): their mixed-radix number, re-coded densely whenever the next
+    product could overflow."""
     key = codes[0] + 1
+    span = int(key.max(initial=0)) + 1
     for c in codes[1:]:
-        key, _ = pd.factorize(key * (int(c.max(initial=-1)) + 2) + (c + 1))
-        key = key.astype(np.int64, copy=False)
+        radix = int(c.max(initial=-1)) + 2
+        if span * radix >= 2**62:
+            key = pd.factorize(key)[0].astype(np.int64, copy=False)
+            span = int(key.max(initial=0)) + 1
+        key = key * radix + (c + 1)
+        span *= radix
     return key
+
+
+def _first_of_each(*codes: np.ndarray) -> np.ndarray:
+    """Positions of the first unit of each distinct combination of ``codes``."""
+    return np.flatnonzero(~pd.Series(_combined(*codes)).duplicated().to_numpy())
 
 
 def _pairs_of(*codes: np.ndarray) -> int:
     """Same-group pairs when grouping by ``codes``; a unit with a missing code (−1) in one
     of them belongs to no group (``groupby`` drops missing keys)."""
     known = np.logical_and.reduce([c >= 0 for c in codes])
-    sizes = np.bincount(_combined(*(c[known] for c in codes)))
+    key = _combined(*(c[known] for c in codes))
+    sizes = np.bincount(key if len(codes) == 1 else pd.factorize(key)[0])
     return int((sizes * (sizes - 1) // 2).sum())
 
 
@@ -141,7 +152,7 @@ def _pairwise_codes(found: np.ndarray, true: np.ndarray) -> dict:
 
 def _n_distinct(codes: np.ndarray) -> int:
     """``nunique`` on integer codes (a missing value, −1, is not counted)."""
-    return int(np.unique(codes[codes >= 0]).size)
+    return int(np.count_nonzero(np.bincount(codes[codes >= 0])))
 
 
 class _CodedRows:
@@ -162,7 +173,7 @@ class _CodedRows:
 
     def _scope(self, found: np.ndarray, sel: np.ndarray) -> dict:
         record, true, found, year = self.record[sel], self.true[sel], found[sel], self.year[sel]
-        first = np.unique(_combined(record, true, found), return_index=True)[1]
+        first = _first_of_each(record, true, found)
         return {
             "paires_de_dossiers": _pairwise_codes(found[first], true[first]),
             "paires_de_lignes": _pairwise_codes(found, true),
@@ -187,7 +198,7 @@ class _CodedRows:
         for p in np.unique(self.partner[self.partner >= 0]):
             sel = self.partner == p
             record, true, f = self.record[sel], self.true[sel], found[sel]
-            first = np.unique(_combined(record, true, f), return_index=True)[1]
+            first = _first_of_each(record, true, f)
             par_partenaire[str(self.partners[p])] = {
                 "personnes": _persons_dict(_n_distinct(f), _n_distinct(true)),
                 "paires_de_dossiers": _pairwise_codes(f[first], true[first]),
