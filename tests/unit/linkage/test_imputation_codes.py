@@ -84,3 +84,21 @@ def test_cells_on_codes_are_the_frame_computation(seed: int) -> None:
             pdt.assert_frame_equal(
                 count_cells(presence, person, certain), expected, check_exact=True
             )
+
+
+def test_most_frequent_is_the_mode_per_record() -> None:
+    from observatoire.indicators.linkage_imputations import _most_frequent
+
+    rng = np.random.default_rng(7)
+    rows = pd.DataFrame(
+        {
+            "record_key": pd.array([f"R{r}" for r in rng.integers(0, 300, 3000)], dtype="str"),
+            "true_person_id": pd.array(
+                [f"T{t}" for t in rng.integers(0, 40, 3000)], dtype="str"
+            ),  # many ties
+        }
+    )
+    former = rows.groupby("record_key")["true_person_id"].agg(lambda s: s.mode().iloc[0])
+    got = _most_frequent(rows, "record_key", "true_person_id")
+    assert got.index.equals(former.index)
+    assert (got.to_numpy() == former.to_numpy()).all()
