@@ -197,10 +197,11 @@ def cluster_records_at(
     order = np.lexsort(
         (kept["b"].to_numpy(), kept["a"].to_numpy(), -kept["match_probability"].to_numpy())
     )
+    # As Python numbers (the same values): the loop below is Python, one step per link.
     links = zip(
-        kept["a"].to_numpy()[order],
-        kept["b"].to_numpy()[order],
-        kept["match_probability"].to_numpy()[order],
+        kept["a"].to_numpy()[order].tolist(),
+        kept["b"].to_numpy()[order].tolist(),
+        kept["match_probability"].to_numpy()[order].tolist(),
         strict=True,
     )
     link = next(links, None)
