@@ -54,6 +54,7 @@ from observatoire.linkage.imputation import (
 
 __all__ = [
     "IMPUTATIONS_FILE",
+    "CodedPresence",
     "MAXIMUM",
     "MINIMUM",
     "NAMED",
@@ -95,26 +96,63 @@ def count_cells(presence: pd.DataFrame, person: pd.Series, certain: dict[int, in
     """The stage's estimands under one grouping (``person``: record key → person, or record
     key → true person for the truth). ``certain``: per year, the street-work persons no named
     person could be (the minimum's street-work part)."""
-    act = presence.assign(person=presence["record_key"].map(person))
-    rows = []
-    for year, frame in act.groupby("year"):
-        named = frame[~frame["street"]]
-        n_named = named["person"].nunique()
-        everyone = frame["person"].nunique()
-        streets = frame.loc[frame["street"], "person"].nunique()
-        group = named["dispositif"].map(lambda d: COMBINATION_GROUPS.get(d, d))
-        n_groups = named.assign(g=group).groupby("person")["g"].nunique()
-        share = float((n_groups >= 2).sum() / n_named) if n_named else math.nan
-        cells = {
-            NAMED: n_named,
-            MAXIMUM: everyone,
-            MINIMUM: everyone - streets + certain.get(int(year), streets),
-            SEVERAL: share,
-        }
-        for disp, g in frame[~frame["street"]].groupby("dispositif"):
-            cells[f"dispositif={disp}"] = g["person"].nunique()
-        rows.extend({"annee": int(year), "portee": k, "valeur": v} for k, v in cells.items())
-    return pd.DataFrame(rows)
+    return CodedPresence(presence).cells(person, certain)
+
+
+def _n_distinct(codes: np.ndarray) -> int:
+    """``nunique`` on integer codes (a missing value, −1, is not counted)."""
+    return int(np.count_nonzero(np.bincount(codes[codes >= 0])))
+
+
+class CodedPresence:
+    """A :func:`presence_table` as integer codes, made once, counted under one grouping after
+    another (:meth:`cells`).
+
+    The stage counts some twenty groupings of the same records (one per imputation, the
+    link stage's, the truth's); mapping each onto the table's record keys and grouping on its
+    text person ids per year was most of the stage's time on a regional network. On codes,
+    each count is a ``bincount``; the cells are those of the frame computation, to the bit."""
+
+    def __init__(self, presence: pd.DataFrame) -> None:
+        self.record, self.records = pd.factorize(presence["record_key"])
+        self.year = presence["year"].to_numpy()
+        self.years = np.unique(self.year)
+        self.disp, self.dispositifs = pd.factorize(presence["dispositif"], sort=True)
+        group = pd.factorize(
+            pd.Series(self.dispositifs).map(lambda d: COMBINATION_GROUPS.get(d, d))
+        )[0]
+        self.group = np.where(self.disp >= 0, group[self.disp], -1)
+        self.street = presence["street"].to_numpy(dtype=bool)
+
+    def cells(self, person: pd.Series, certain: dict[int, int]) -> pd.DataFrame:
+        """:func:`count_cells` of the grouping ``person`` (record key → person)."""
+        codes = pd.factorize(person.reindex(self.records))[0]
+        who = np.where(self.record >= 0, codes[self.record], -1)
+        rows = []
+        for year in self.years:
+            in_year = self.year == year
+            named = in_year & ~self.street
+            n_named = _n_distinct(who[named])
+            everyone = _n_distinct(who[in_year])
+            streets = _n_distinct(who[in_year & self.street])
+            # Persons known by name in two groups of dispositifs or more.
+            known = named & (who >= 0) & (self.group >= 0)
+            radix = int(self.group.max(initial=0)) + 1
+            pairs = pd.unique(who[known] * radix + self.group[known])
+            n_groups = np.bincount(pairs // radix)
+            share = float((n_groups >= 2).sum() / n_named) if n_named else math.nan
+            cells = {
+                NAMED: n_named,
+                MAXIMUM: everyone,
+                MINIMUM: everyone - streets + certain.get(int(year), streets),
+                SEVERAL: share,
+            }
+            for d in np.flatnonzero(np.bincount(self.disp[named & (self.disp >= 0)])):
+                cells[f"dispositif={self.dispositifs[d]}"] = _n_distinct(
+                    who[named & (self.disp == d)]
+                )
+            rows.extend({"annee": int(year), "portee": k, "valeur": v} for k, v in cells.items())
+        return pd.DataFrame(rows)
 
 
 def rubin(values: np.ndarray, level: float = 0.95) -> dict[str, float]:
@@ -153,7 +191,16 @@ def _truth_person(contacts: pd.DataFrame) -> pd.Series | None:
     )
     if rows["true_person_id"].isna().any():
         return None
-    return rows.groupby("record_key")["true_person_id"].agg(lambda s: s.mode().iloc[0])
+    return _most_frequent(rows, "record_key", "true_person_id")
+
+
+def _most_frequent(rows: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Per ``key``, its most frequent ``value`` (ties: the smallest, as ``Series.mode``
+    sorts), by one count of the pairs rather than a ``mode`` per key (a Python call per
+    record was most of the stage's time on a regional network)."""
+    counts = rows.groupby([key, value]).size().rename("n").reset_index()
+    counts = counts.sort_values([key, "n", value], ascending=[True, False, True])
+    return counts.drop_duplicates(key).set_index(key)[value]
 
 
 def _review(
@@ -223,15 +270,16 @@ def stage_linkage_imputations(settings: Settings) -> None:
     def probabilities(m: int, p: np.ndarray) -> np.ndarray:
         return recalibrated(p, coefs[m])
 
+    coded = CodedPresence(presence)
     per_draw = []
     for m, cluster in enumerate(draw_clusters(state, cfg.draws, cfg.seed, None, probabilities)):
-        per_draw.append(count_cells(presence, cluster, certain).assign(imputation=m + 1))
+        per_draw.append(coded.cells(cluster, certain).assign(imputation=m + 1))
     draws = pd.concat(per_draw, ignore_index=True)
     linked = next(draw_clusters(state, 0, cfg.seed, threshold=settings.linkage.threshold))
-    retained = count_cells(presence, linked, certain).set_index(["annee", "portee"])["valeur"]
+    retained = coded.cells(linked, certain).set_index(["annee", "portee"])["valeur"]
     true = None
     if truth is not None:
-        true = count_cells(presence, truth, {}).set_index(["annee", "portee"])["valeur"]
+        true = coded.cells(truth, {}).set_index(["annee", "portee"])["valeur"]
         # The truth's network count is one number: both bounds' cells hold it.
     rows = []
     for (year, scope), grp in draws.groupby(["annee", "portee"], sort=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,21 @@ class RecordFacts:
     birth_date_swapped: Sequence[object]
     sex: Sequence[object]
 
+    @cached_property
+    def _start(self) -> tuple[list[frozenset], dict, list[frozenset]]:
+        """Each record's birth dates and sexes as a cluster of its own, and the swapped date
+        of each known date: the same for every clustering of these records (the
+        imputations cluster them twenty times), so made once; frozen, a clustering copies
+        the lists and replaces a cluster's set when it grows."""
+        dates = [frozenset((d,)) if _known(d) else _NONE for d in self.birth_date]
+        swap = {
+            d: s
+            for d, s in zip(self.birth_date, self.birth_date_swapped, strict=True)
+            if _known(d) and _known(s)
+        }
+        sexes = [frozenset((s,)) if s in ("M", "F") else _NONE for s in self.sex]
+        return dates, swap, sexes
+
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> RecordFacts:
         return cls(
@@ -37,6 +53,9 @@ class RecordFacts:
             list(frame["tok_birth_date_swapped"]),
             list(frame["sex"]),
         )
+
+
+_NONE: frozenset = frozenset()
 
 
 def _known(value: object) -> bool:
@@ -63,19 +82,15 @@ class _Clusters:
     """Union–find whose clusters remember their birth dates, sexes and forbidden partners."""
 
     def __init__(self, facts: RecordFacts, apart: Iterable[tuple[int, int]]) -> None:
-        n = len(facts.ids)
-        self.parent = list(range(n))
-        self.dates: list[set] = [{d} if _known(d) else set() for d in facts.birth_date]
-        self.swap = {
-            d: s
-            for d, s in zip(facts.birth_date, facts.birth_date_swapped, strict=True)
-            if _known(d) and _known(s)
-        }
-        self.sexes: list[set] = [{s} if s in ("M", "F") else set() for s in facts.sex]
-        self.apart: list[set[int]] = [set() for _ in range(n)]
+        self.parent = list(range(len(facts.ids)))
+        dates, self.swap, sexes = facts._start
+        self.dates: list[frozenset] = list(dates)
+        self.sexes: list[frozenset] = list(sexes)
+        self.apart: dict[int, set[int]] = {}
+        """Forbidden partners, for the clusters that have any."""
         for a, b in apart:
-            self.apart[a].add(b)
-            self.apart[b].add(a)
+            self.apart.setdefault(a, set()).add(b)
+            self.apart.setdefault(b, set()).add(a)
 
     def find(self, x: int) -> int:
         root = x
@@ -92,7 +107,7 @@ class _Clusters:
             for d2 in self.dates[rb]:
                 if d1 != d2 and self.swap.get(d1) != d2:
                     return False
-        if self.apart[ra] and self.apart[rb]:
+        if ra in self.apart and rb in self.apart:
             return not any(self.find(x) == rb for x in self.apart[ra])
         return True
 
@@ -104,13 +119,23 @@ class _Clusters:
             ra, rb = rb, ra
         self.parent[rb] = ra
         if facts:
-            self.dates[ra] |= self.dates[rb]
-            self.sexes[ra] |= self.sexes[rb]
+            self.dates[ra] = self.dates[ra] | self.dates[rb]
+            self.sexes[ra] = self.sexes[ra] | self.sexes[rb]
         else:
-            self.dates[ra], self.sexes[ra] = set(), set()
-        self.apart[ra] |= self.apart[rb]
-        self.dates[rb] = self.sexes[rb] = set()
-        self.apart[rb] = set()
+            self.dates[ra], self.sexes[ra] = _NONE, _NONE
+        if rb in self.apart:
+            self.apart.setdefault(ra, set()).update(self.apart.pop(rb))
+        self.dates[rb] = self.sexes[rb] = _NONE
+
+    def roots(self) -> np.ndarray:
+        """Each record's cluster (its root), by pointer jumping on the parents: what
+        :meth:`find` gives for each, without a Python call per record."""
+        labels = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            up = labels[labels]
+            if np.array_equal(up, labels):
+                return labels
+            labels = up
 
 
 def cluster_records(
@@ -172,10 +197,11 @@ def cluster_records_at(
     order = np.lexsort(
         (kept["b"].to_numpy(), kept["a"].to_numpy(), -kept["match_probability"].to_numpy())
     )
+    # As Python numbers (the same values): the loop below is Python, one step per link.
     links = zip(
-        kept["a"].to_numpy()[order],
-        kept["b"].to_numpy()[order],
-        kept["match_probability"].to_numpy()[order],
+        kept["a"].to_numpy()[order].tolist(),
+        kept["b"].to_numpy()[order].tolist(),
+        kept["match_probability"].to_numpy()[order].tolist(),
         strict=True,
     )
     link = next(links, None)
@@ -190,6 +216,6 @@ def cluster_records_at(
                 else:
                     refused += 1
             link = next(links, None)
-        labels = np.fromiter((clusters.find(i) for i in range(len(facts.ids))), dtype=np.int64)
+        labels = clusters.roots()
         out[threshold] = ClusteringResult(labels, refused, forced, by_id)
     return out

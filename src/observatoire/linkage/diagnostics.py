@@ -183,9 +183,16 @@ class _PersonCounts:
         return rows
 
 
-def threshold_sensitivity(linkage: Linkage, contacts: pd.DataFrame) -> pd.DataFrame:
-    """Distinct persons at each threshold of the settings' grid (and at the run's threshold)."""
-    counts = _PersonCounts(_record_activity(contacts), set(linkage.street.index))
+def threshold_sensitivity(
+    linkage: Linkage, contacts: pd.DataFrame, activity: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Distinct persons at each threshold of the settings' grid (and at the run's threshold).
+
+    ``activity``: the records' :func:`_record_activity` when already made (else from
+    ``contacts``)."""
+    if activity is None:
+        activity = _record_activity(contacts)
+    counts = _PersonCounts(activity, set(linkage.street.index))
     grid = sorted({*linkage.settings.sensitivity_thresholds, linkage.settings.threshold})
     rows = []
     for t, cluster in linkage.clusters_of(grid).items():
@@ -200,9 +207,10 @@ def network_range(
     person_of: pd.Series,
     street: set[str],
     max_age_gap: int,
+    activity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per year, network-wide distinct persons as a range, persons counted by presence (as
-    every report counts them).
+    every report counts them). ``activity``: as for :func:`threshold_sensitivity`.
 
     Maximum: named persons + street-work chains (every street-work person counted apart).
     Minimum: named persons + the street-work chains that no named person active that year
@@ -211,7 +219,9 @@ def network_range(
     named linkage's own error (persons within ±1 % of the truth on the synthetic sample).
     """
     tok = tokens.drop_duplicates("record_key").set_index("record_key")
-    rec = _record_activity(contacts)[["record_key", "year"]].drop_duplicates()
+    if activity is None:
+        activity = _record_activity(contacts)
+    rec = activity[["record_key", "year"]].drop_duplicates()
     rec = rec.assign(
         person_id=rec["record_key"].map(person_of),
         street=rec["record_key"].isin(street),
@@ -294,10 +304,14 @@ def write_diagnostics(
     identity = linkage.identity.to_json()
     write_json(out_dir / "identite.json", identity)
     summary["identite"] = identity
-    sensitivity = threshold_sensitivity(linkage, contacts)
+    # The records' years of presence, made once for both tables (a pass over every contact).
+    activity = _record_activity(contacts)
+    sensitivity = threshold_sensitivity(linkage, contacts, activity)
     write_csv(sensitivity, out_dir / "sensibilite_au_seuil.csv")
     person_of = linkage.person_of()
-    bracket = network_range(contacts, tokens, person_of, set(linkage.street.index), max_age_gap)
+    bracket = network_range(
+        contacts, tokens, person_of, set(linkage.street.index), max_age_gap, activity
+    )
     write_csv(bracket, out_dir / "fourchette_reseau.csv")
     summary["fourchette_reseau"] = bracket.set_index("periode").to_dict(orient="index")
     summary["sensibilite"] = (

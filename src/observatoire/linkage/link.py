@@ -85,11 +85,23 @@ class Linkage:
     """Set when the model could not be estimated and named records were linked by the
     fallback's exact rules instead (:mod:`observatoire.linkage.fallback`)."""
 
+    _person_at_threshold: pd.Series | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _cluster_at_threshold: pd.Series | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def person_of(self, threshold: float | None = None) -> pd.Series:
-        """Record key → person id, at the run's threshold or another one (sensitivity)."""
-        cluster = self.cluster_of(threshold)
-        person = cluster.map(lambda k: "P" + hashlib.sha256(k.encode()).hexdigest()[:15])
-        return person.rename("person_id")
+        """Record key → person id, at the run's threshold or another one (sensitivity).
+
+        At the run's threshold the mapping is made once and shared (the stage asks for it
+        for the clean tables, the overrides' check and the diagnostics): a copy is returned."""
+        if threshold is None or threshold == self.settings.threshold:
+            if self._person_at_threshold is None:
+                self._person_at_threshold = _person_ids(self.cluster_of())
+            return self._person_at_threshold.copy()
+        return _person_ids(self.cluster_of(threshold))
 
     def cluster_of(self, threshold: float | None = None) -> pd.Series:
         """Record key → smallest record key of its person."""
@@ -102,15 +114,25 @@ class Linkage:
         (:func:`~observatoire.linkage.clustering.cluster_records_at`)."""
         thresholds = list(thresholds)
         others = [t for t in thresholds if t != self.settings.threshold]
-        at = cluster_records_at(
-            self.facts, self.pairs, others, self.together, self.apart, self.network_links
+        at = (
+            cluster_records_at(
+                self.facts, self.pairs, others, self.together, self.apart, self.network_links
+            )
+            if others
+            else {}
         )
         return {
-            t: self._cluster_series(
-                self.clustering.labels if t == self.settings.threshold else at[t].labels
-            )
+            t: self._run_clusters()
+            if t == self.settings.threshold
+            else self._cluster_series(at[t].labels)
             for t in thresholds
         }
+
+    def _run_clusters(self) -> pd.Series:
+        """The clusters at the run's threshold (made once; a copy is returned)."""
+        if self._cluster_at_threshold is None:
+            self._cluster_at_threshold = self._cluster_series(self.clustering.labels)
+        return self._cluster_at_threshold.copy()
 
     def _cluster_series(self, labels: np.ndarray) -> pd.Series:
         ids = np.asarray(self.facts.ids, dtype=object)
@@ -119,6 +141,12 @@ class Linkage:
             parts.append(self.local_only)
         cluster = pd.concat(parts, verify_integrity=True)
         return merge_across(cluster, self.cross_together).rename("cluster")
+
+
+def _person_ids(cluster: pd.Series) -> pd.Series:
+    """Record key → person id: a hash of its cluster's smallest record key."""
+    person = cluster.map(lambda k: "P" + hashlib.sha256(k.encode()).hexdigest()[:15])
+    return person.rename("person_id")
 
 
 def merge_across(cluster: pd.Series, links: list[tuple[str, str]]) -> pd.Series:

@@ -94,8 +94,7 @@ def pairwise(units: pd.DataFrame, found: str = "person_id", true: str = "true_pe
     }
 
 
-def _persons(rows: pd.DataFrame, found: str) -> dict:
-    n_found, n_true = int(rows[found].nunique()), int(rows["true_person_id"].nunique())
+def _persons_dict(n_found: int, n_true: int) -> dict:
     return {
         "trouvees": n_found,
         "vraies": n_true,
@@ -103,36 +102,117 @@ def _persons(rows: pd.DataFrame, found: str) -> dict:
     }
 
 
-def _scope_quality(rows: pd.DataFrame, found: str) -> dict:
-    records = rows[["record_key", "true_person_id", found]].drop_duplicates()
+def _codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Integer code of each value (−1: missing) and the distinct values."""
+    codes, uniques = pd.factorize(values, sort=sort)
+    return codes.astype(np.int64, copy=False), pd.Index(uniques)
+
+
+def _combined(*codes: np.ndarray) -> np.ndarray:
+    """One integer key per distinct combination of the ``codes`` (−1 counts as a value, as
+    in ``drop_duplicates``): their mixed-radix number, re-coded densely whenever the next
+    product could overflow."""
+    key = codes[0] + 1
+    span = int(key.max(initial=0)) + 1
+    for c in codes[1:]:
+        radix = int(c.max(initial=-1)) + 2
+        if span * radix >= 2**62:
+            key = pd.factorize(key)[0].astype(np.int64, copy=False)
+            span = int(key.max(initial=0)) + 1
+        key = key * radix + (c + 1)
+        span *= radix
+    return key
+
+
+def _first_of_each(*codes: np.ndarray) -> np.ndarray:
+    """Positions of the first unit of each distinct combination of ``codes``."""
+    return np.flatnonzero(~pd.Series(_combined(*codes)).duplicated().to_numpy())
+
+
+def _pairs_of(*codes: np.ndarray) -> int:
+    """Same-group pairs when grouping by ``codes``; a unit with a missing code (−1) in one
+    of them belongs to no group (``groupby`` drops missing keys)."""
+    known = np.logical_and.reduce([c >= 0 for c in codes])
+    key = _combined(*(c[known] for c in codes))
+    sizes = np.bincount(key if len(codes) == 1 else pd.factorize(key)[0])
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _pairwise_codes(found: np.ndarray, true: np.ndarray) -> dict:
+    """:func:`pairwise` on integer codes."""
+    both, linked, truly = _pairs_of(found, true), _pairs_of(found), _pairs_of(true)
     return {
-        "paires_de_dossiers": pairwise(records, found),
-        "paires_de_lignes": pairwise(rows, found),
-        "personnes": _persons(rows, found),
-        "personnes_par_annee": {
-            str(y): _persons(g, found) for y, g in rows.groupby("year", sort=True)
-        },
+        "precision": round(both / linked, 5) if linked else None,
+        "rappel": round(both / truly, 5) if truly else None,
+        "paires_reliees": linked,
+        "paires_vraies": truly,
+        "paires_correctes": both,
     }
+
+
+def _n_distinct(codes: np.ndarray) -> int:
+    """``nunique`` on integer codes (a missing value, −1, is not counted)."""
+    return int(np.count_nonzero(np.bincount(codes[codes >= 0])))
+
+
+class _CodedRows:
+    """The rows of :func:`grouping_quality` as integer codes (record, true person, year,
+    partner), for one grouping after another.
+
+    On a regional network the rows are millions of contacts whose ids are Arrow strings:
+    selecting rows of such a frame, and grouping on its text columns, was most of the link
+    stage's quality measure; on codes, each count is a ``bincount``. The figures are those
+    of the frame computation, to the bit (same groups, same integer counts)."""
+
+    def __init__(self, rows: pd.DataFrame, initials_only: set[str]) -> None:
+        self.record, _ = _codes(rows["record_key"])
+        self.true, _ = _codes(rows["true_person_id"])
+        self.year, self.years = _codes(rows["year"], sort=True)
+        self.partner, self.partners = _codes(rows["partner_id"], sort=True)
+        self.street = rows["record_key"].isin(initials_only).to_numpy()
+
+    def _scope(self, found: np.ndarray, sel: np.ndarray) -> dict:
+        record, true, found, year = self.record[sel], self.true[sel], found[sel], self.year[sel]
+        first = _first_of_each(record, true, found)
+        return {
+            "paires_de_dossiers": _pairwise_codes(found[first], true[first]),
+            "paires_de_lignes": _pairwise_codes(found, true),
+            "personnes": _persons_dict(_n_distinct(found), _n_distinct(true)),
+            "personnes_par_annee": {
+                str(self.years[y]): _persons_dict(
+                    _n_distinct(found[year == y]), _n_distinct(true[year == y])
+                )
+                for y in np.unique(year[year >= 0])
+            },
+        }
+
+    def quality(self, found: np.ndarray) -> dict:
+        """:func:`grouping_quality` of the grouping whose codes are ``found``."""
+        everyone = np.ones(len(found), dtype=bool)
+        out = {
+            "identifies": self._scope(found, ~self.street),
+            "travail_de_rue": self._scope(found, self.street) if self.street.any() else None,
+            "reseau": self._scope(found, everyone),
+        }
+        par_partenaire = {}
+        for p in np.unique(self.partner[self.partner >= 0]):
+            sel = self.partner == p
+            record, true, f = self.record[sel], self.true[sel], found[sel]
+            first = _first_of_each(record, true, f)
+            par_partenaire[str(self.partners[p])] = {
+                "personnes": _persons_dict(_n_distinct(f), _n_distinct(true)),
+                "paires_de_dossiers": _pairwise_codes(f[first], true[first]),
+            }
+        out["par_partenaire"] = par_partenaire
+        return out
 
 
 def grouping_quality(rows: pd.DataFrame, found: str, initials_only: set[str]) -> dict:
-    """Quality of one grouping (column ``found``) in every scope, and per partner."""
-    street = rows["record_key"].isin(initials_only)
-    out = {
-        "identifies": _scope_quality(rows[~street], found),
-        "travail_de_rue": _scope_quality(rows[street], found) if street.any() else None,
-        "reseau": _scope_quality(rows, found),
-    }
-    out["par_partenaire"] = {
-        str(p): {
-            "personnes": _persons(g, found),
-            "paires_de_dossiers": pairwise(
-                g[["record_key", "true_person_id", found]].drop_duplicates(), found
-            ),
-        }
-        for p, g in rows.groupby("partner_id", sort=True)
-    }
-    return out
+    """Quality of one grouping (column ``found``) in every scope, and per partner.
+
+    ``rows`` needs ``record_key``, ``true_person_id``, ``year``, ``partner_id`` and
+    ``found``; computed on integer codes (:class:`_CodedRows`)."""
+    return _CodedRows(rows, initials_only).quality(_codes(rows[found])[0])
 
 
 def targets_met(quality: dict, targets: Targets) -> dict:
@@ -226,11 +306,17 @@ def measure_quality(
     ``baselines`` maps a method name to record key → cluster. Rows without truth (another
     sample) make the measure meaningless: then only their count is reported.
     """
-    rows = contacts.merge(truth, on=["source_file", "source_row"], how="left")
+    # Only the columns the measures read: selecting rows of the whole contacts table (a dozen
+    # Arrow text columns) was most of the measure's time on a regional network.
+    columns = ["record_key", "person_id", "partner_id", "year", "date_start"]
+    rows = contacts[[*columns, "source_file", "source_row"]].merge(
+        truth, on=["source_file", "source_row"], how="left"
+    )
     missing = int(rows["true_person_id"].isna().sum())
     if missing:
         return {"lignes_sans_verite": missing, "mesure": "impossible"}
-    quality = grouping_quality(rows, "person_id", initials_only)
+    coded = _CodedRows(rows, initials_only)
+    quality = coded.quality(_codes(rows["person_id"])[0])
     out: dict[str, Any] = {
         "portees": SCOPES,
         "modele": quality,
@@ -248,10 +334,13 @@ def measure_quality(
         },
         "travail_de_rue_liaison_testee": street_cross_link_test(rows, tokens, initials_only),
     }
+    record, records = _codes(rows["record_key"])
     for name, clusters in baselines.items():
-        found = rows["record_key"].map(clusters).fillna(rows["record_key"])
-        base = rows.assign(baseline=found)
-        q = grouping_quality(base, "baseline", initials_only)
+        # Each record's cluster (itself when it has none), looked up once per record.
+        keys = pd.Series(records, dtype=object)
+        found = keys.map(clusters).fillna(keys)
+        found_codes = _codes(found)[0]
+        q = coded.quality(np.where(record >= 0, found_codes[record], -1))
         out["references"][name] = {
             scope: {k: q[scope][k] for k in ("paires_de_dossiers", "paires_de_lignes", "personnes")}
             for scope in ("identifies", "reseau")
