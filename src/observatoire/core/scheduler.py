@@ -325,9 +325,31 @@ def _seconds(x: float) -> str:
     return f"{x:.1f}".replace(".", ",")  # core.formatting would import pandas for this line
 
 
+# DVC's advice after every stage, the same 26 times in a run (and said to the analyst by the
+# README): left out of what is printed; everything else DVC and the stage print is kept.
+_DVC_ADVICE = frozenset(
+    {
+        "To track the changes with git, run:",
+        "git add dvc.lock",
+        "To enable auto staging, run:",
+        "dvc config core.autostage true",
+        "Use `dvc push` to send your updates to remote storage.",
+    }
+)
+
+
+def _without_advice(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip() not in _DVC_ADVICE]
+    kept: list[str] = []
+    for line in lines:  # no run of blank lines where the advice was
+        if line.strip() or (kept and kept[-1].strip()):
+            kept.append(line)
+    return "\n".join(kept).strip("\n")
+
+
 def _echo_run(run: StageRun, echo: Callable[[str], None]) -> None:
     mark = "terminée" if run.returncode == 0 else f"en échec (code {run.returncode})"
-    text = run.output.rstrip("\n")
+    text = _without_advice(run.output)
     echo(f"── {run.stage} : {mark} en {_seconds(run.seconds)} s")
     if text:
         echo(text)

@@ -178,6 +178,25 @@ def test_each_stage_output_is_printed_whole_after_its_header():
     assert lines[i + 1] == "sortie de trends"
 
 
+def test_dvc_advice_repeated_after_every_stage_is_left_out():
+    from observatoire.core.scheduler import _echo_run
+
+    output = (
+        "Running stage 'ingest':\n> observatoire ingest\nLecture des exports\n"
+        "Updating lock file 'dvc.lock'\n\nTo track the changes with git, run:\n\n"
+        "\tgit add dvc.lock\n\nTo enable auto staging, run:\n\n"
+        "\tdvc config core.autostage true\nUse `dvc push` to send your updates to remote "
+        "storage.\n"
+    )
+    lines: list[str] = []
+    _echo_run(StageRun("ingest", 0, output, 2.5), lines.append)
+    assert lines == [
+        "── ingest : terminée en 2,5 s",
+        "Running stage 'ingest':\n> observatoire ingest\nLecture des exports\n"
+        "Updating lock file 'dvc.lock'",
+    ]
+
+
 def test_durations_come_from_the_previous_run_else_from_the_bench(tmp_path: Path):
     assert read_durations(tmp_path) == {}
     bench = tmp_path / "bench/results/pipeline_stages.json"
