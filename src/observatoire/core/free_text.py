@@ -338,7 +338,7 @@ TOKEN_HEX = 32
 def keyed_token(key: bytes, purpose: str, value: str) -> str:
     """The project's keyed hash of ``value`` for ``purpose`` (HMAC-SHA256, purpose-prefixed)."""
     msg = f"{purpose}\x1f{value}".encode()
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()[:TOKEN_HEX]
+    return hmac.digest(key, msg, "sha256").hex()[:TOKEN_HEX]  # one C call, same bytes as hmac.new
 
 
 def normalise_name(value: str) -> str:

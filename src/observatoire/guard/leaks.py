@@ -430,15 +430,24 @@ class Identities:
     """The names as keyed lists for the field notes (:func:`_keyed_names`), built when needed."""
     _record_ids: dict[str, int] = field(default_factory=dict)
     _anonymous: int = -1
+    _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    """Keyed hashes already computed, by (purpose, text): a person's values recur on each of
+    their rows (millions of HMACs at ten times the sample)."""
 
     def __post_init__(self) -> None:
         self.names = _Vocabulary(PURPOSES["names"], self.key)
         self.codes = _Vocabulary(PURPOSES["codes"], self.key)
 
+    def _keyed(self, purpose: str, text: str) -> str:
+        found = self._hashes.get((purpose, text))
+        if found is None:
+            found = self._hashes[(purpose, text)] = keyed_token(self.key, purpose, text)
+        return found
+
     def value_hash(self, value: Any) -> str:
         """A value counted in ``checked``/``not_checked`` (a string or a tuple of tokens), keyed:
         two values are one count exactly when they are equal."""
-        return keyed_token(self.key, PURPOSES["values"], repr(value))
+        return self._keyed(PURPOSES["values"], repr(value))
 
     def checks(self, kind: str, value: Any) -> bool:
         """Whether ``value`` (as :meth:`add_name`... count it) is among the values searched."""
@@ -453,7 +462,7 @@ class Identities:
         if values is None:
             self._anonymous -= 1
             return self._anonymous
-        key = keyed_token(self.key, PURPOSES["records"], repr(values))
+        key = self._keyed(PURPOSES["records"], repr(values))
         return self._record_ids.setdefault(key, len(self._record_ids))
 
     def _own(self, vocab: _Vocabulary, tokens: tuple[str, ...], kind: str, rid: int) -> Entry:
@@ -483,7 +492,7 @@ class Identities:
         normal = normalise_name(" ".join(words))
         if normal:
             for purpose, hashes in self.name_hashes.items():
-                hashes.add(keyed_token(self.key, purpose, normal))
+                hashes.add(self._keyed(purpose, normal))
         if len(words) > 1:
             if kind == SURNAME and len(distinctive) >= 2:
                 self.strong_names.add(entry)  # type: ignore[arg-type]
