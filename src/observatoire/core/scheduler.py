@@ -15,9 +15,11 @@ it only decides which stages start when.
 - **When.** A stage starts once every upstream stage has ended; of the stages ready, the one
   with the longest chain of work still behind it starts first (the critical path: durations of
   the previous run, kept in ``.dvc/tmp/observatoire-durees.json``, else of ``make bench``).
+- **Output.** « ── ingest : lancée » when a stage starts (the analyst sees progress), then its
+  whole output once it ends, never interleaved with the other stage's.
 - **Failures.** The first failing stage stops any further start; the stages already running end
   normally (nothing half-written), then the run stops with the stage's own output and a French
-  line. Each stage's output is printed whole when it ends, never interleaved.
+  line.
 - **The project lock** (core.lock) is held by this command for the whole run; the stages it
   starts know it through ``OBSERVATOIRE_ORDONNANCEUR`` and take none. Debris of killed runs is
   swept before and after, when no stage runs.
@@ -268,6 +270,7 @@ def run_pipeline(
                 ]
                 for stage in _order_ready(ready, priority)[: jobs - len(running)]:
                     state[stage] = "running"
+                    echo(f"── {stage} : lancée")
                     running[pool.submit(runner, stage)] = stage
             if not running:
                 break

@@ -170,12 +170,14 @@ def test_a_failure_stops_new_starts_lets_running_stages_end_and_says_what_was_no
     assert "sortie de link" in lines
 
 
-def test_each_stage_output_is_printed_whole_after_its_header():
+def test_each_stage_is_announced_then_its_output_printed_whole_after_its_header():
     runner = FakeRunner()
     lines: list[str] = []
     _run(runner, changed={"trends"}, lines=lines)
+    start = lines.index("── trends : lancée")
     i = next(i for i, line in enumerate(lines) if line.startswith("── trends : terminée"))
-    assert lines[i + 1] == "sortie de trends"
+    assert start < i and lines[i + 1] == "sortie de trends"
+    assert lines.index("── pub : lancée") > i  # not before trends ended
 
 
 def test_dvc_advice_repeated_after_every_stage_is_left_out():
