@@ -380,12 +380,17 @@ def _cmd_repro(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.core.scheduler import repro
 
     root = Path(".")
-    with project_lock(root, "repro", wait_s=args.attendre):
-        _sweep(root)
-        try:
-            repro(root, jobs=args.jobs, force=args.force)
-        finally:
+    handlers = _interrupt_on_sigterm()  # SIGTERM stops the stages running, as Ctrl-C does
+    try:
+        with project_lock(root, "repro", wait_s=args.attendre):
             _sweep(root)
+            try:
+                repro(root, jobs=args.jobs, force=args.force)
+            finally:
+                _sweep(root)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     return 0
 
 
