@@ -196,6 +196,7 @@ def run_benchmark(
                 seqs.append(_timed([dvc, "repro", "-f"], work, env)[0])
                 seq_stage_runs.append(stages_of(_read_profile(profile)))
         peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        ideal = _ideal_schedule(work, seq_stage_runs or stage_runs, jobs)
         rows_file = work / "outputs/metrics/rows.json"
         rows = json.loads(rows_file.read_text())["rows_read"] if rows_file.exists() else None
     stages = _minimum(stage_runs)
@@ -219,6 +220,7 @@ def run_benchmark(
                 "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
                 "peak_rss_sum_mb": max(peaks),
                 "peak_rss_any_process_mb": peak_children,
+                "ideal_s": ideal,
                 "all_s": colds,
             }
         ),
@@ -246,6 +248,18 @@ def run_benchmark(
         },
     }
     return result
+
+
+def _ideal_schedule(work: Path, runs: list[dict[str, dict[str, float]]], jobs: int) -> float:
+    """The cold run's length if the stages took their walls (the one-at-a-time run's, when
+    measured: undisturbed by a second stage) and nothing else: no DVC work, no wait
+    (``core.scheduler.simulate`` on the copy's graph). Measured minus ideal = DVC and waits."""
+    sys.path.insert(0, str(work / "src"))
+    from observatoire.core.scheduler import load_pipeline, simulate
+
+    pipeline, _ = load_pipeline(work)
+    walls = {name: s["wall_s"] for name, s in _minimum(runs).items()}
+    return simulate(pipeline, walls, jobs)[0]
 
 
 def _commit(source: Path) -> str | None:
@@ -308,7 +322,9 @@ def table(result: dict[str, Any]) -> str:
         f"Froid (make run, {c.get('jobs', 2)} étapes à la fois) : {_fr(c['total_s'])} s pour "
         f"{_fr(c['stages_s'])} s d'étapes (démarrage {_fr(c['startup_s'])} s, travail "
         f"{_fr(c['work_s'])} s) ; mémoire de pointe {_fr(c['peak_rss_mb'], 0)} Mo par processus, "
-        f"{_fr(c.get('peak_rss_sum_mb', 0), 0)} Mo tous processus ensemble. Sans changement : "
+        f"{_fr(c.get('peak_rss_sum_mb', 0), 0)} Mo tous processus ensemble ; sans DVC ni "
+        f"attente, l'ordonnancement des mêmes étapes prendrait {_fr(c.get('ideal_s', 0))} s. "
+        "Sans changement : "
         f"{_fr(result['noop']['total_s'])} s (dvc repro : "
         f"{_fr(result.get('noop_dvc', result['noop'])['total_s'])} s)."
     )

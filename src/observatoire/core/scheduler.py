@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from observatoire.core.errors import ObservatoireError
@@ -81,8 +81,6 @@ class StageRun:
     returncode: int
     output: str
     seconds: float
-    started: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def load_pipeline(root: Path) -> tuple[Pipeline, set[str]]:
@@ -132,7 +130,8 @@ def simulate(
     pipeline: Pipeline, durations: Mapping[str, float], jobs: int
 ) -> tuple[float, list[tuple[str, float, float]]]:
     """The run's length with ``jobs`` stages at a time if each stage took its duration (every
-    stage run): what the schedule would be, for tests and for ``make bench``'s comparison."""
+    stage run, nothing else waited for): ``make bench`` sets it beside the measured run, the
+    difference being DVC's own work and the waits."""
     priority = critical_path_priority(pipeline, durations)
     done: dict[str, float] = {}
     running: list[tuple[float, str]] = []
@@ -208,22 +207,27 @@ class DvcStageRunner:
         cmd = [*_dvc_command(), "--wait-for-lock", "repro", "--single-item"]
         cmd += ["--force", stage] if self.force else [stage]
         start = time.perf_counter()
-        with subprocess.Popen(
-            cmd,
-            cwd=self.root,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        ) as proc:
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.root,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+        except OSError as exc:  # no `dvc` to run: said as the stage's failure, not a traceback
+            said = f"DVC introuvable ({cmd[0]} : {exc.strerror}). Lancez « make setup »."
+            return StageRun(stage, 127, said, time.perf_counter() - start)
+        with proc:
             self._live.add(proc)
             try:
                 output, _ = proc.communicate()
             finally:
                 self._live.discard(proc)
-        return StageRun(stage, proc.returncode, output, time.perf_counter() - start, start)
+        return StageRun(stage, proc.returncode, output, time.perf_counter() - start)
 
     def stop(self) -> None:
         """SIGTERM to the runs still going: DVC passes it on, and a stage then removes its

@@ -230,3 +230,11 @@ def test_a_stage_skips_the_lock_only_for_the_scheduler_holding_it(tmp_path, monk
     assert not run_for_holder(tmp_path)
     monkeypatch.setenv(SCHEDULER_ENV, "pas un nombre")
     assert not run_for_holder(tmp_path)
+
+
+def test_no_dvc_to_run_is_the_stage_failure_said_in_french(tmp_path, monkeypatch):
+    from observatoire.core import scheduler
+
+    monkeypatch.setattr(scheduler, "_dvc_command", lambda: [str(tmp_path / "pas-de-dvc")])
+    run = scheduler.DvcStageRunner(tmp_path, force=False, env={})("ingest")
+    assert run.returncode == 127 and "DVC introuvable" in run.output and "make setup" in run.output
