@@ -4,8 +4,10 @@ run for the scheduler leaves to it (core.lock.run_for_holder)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +19,7 @@ from observatoire.core.scheduler import (
     Pipeline,
     StageFailed,
     StageRun,
+    compile_package,
     critical_path_priority,
     read_durations,
     run_pipeline,
@@ -238,3 +241,16 @@ def test_no_dvc_to_run_is_the_stage_failure_said_in_french(tmp_path, monkeypatch
     monkeypatch.setattr(scheduler, "_dvc_command", lambda: [str(tmp_path / "pas-de-dvc")])
     run = scheduler.DvcStageRunner(tmp_path, force=False, env={})("ingest")
     assert run.returncode == 127 and "DVC introuvable" in run.output and "make setup" in run.output
+
+
+def test_the_package_bytecode_is_written_even_where_python_writes_none(monkeypatch):
+    """Every stage process imports the package: its .pyc must exist (PYTHONDONTWRITEBYTECODE
+    is set in CI, where Python alone would never write them)."""
+    import observatoire.core.scheduler as module
+
+    cached = Path(importlib.util.cache_from_source(module.__file__))
+    cached.unlink(missing_ok=True)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    compile_package()
+    assert cached.exists()
+    assert cached.stat().st_mtime >= Path(module.__file__).stat().st_mtime
