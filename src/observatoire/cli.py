@@ -172,6 +172,23 @@ def _cmd_plans_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_barometer_suppression(args: argparse.Namespace, settings: Settings) -> int:
+    from observatoire.disclosure.apart import search_apart, search_budget
+
+    rep = settings.report
+    pub = search_apart("barometre", rep.year, rep.disclosure_threshold, search_budget(settings))
+    if pub is None:
+        print(f"Baromètre {rep.year} : aucun compte, rien à masquer.")
+        return 0
+    ledger = pub.ledger()
+    print(
+        f"Masquage du baromètre {rep.year} : {int(ledger['value'].isna().sum())} case(s) "
+        f"masquée(s) sur {len(ledger)} ; l'étape publication le reprend et l'audite avec le "
+        f"reste ({PATHS.suppression(rep.year)}/barometre/)."
+    )
+    return 0
+
+
 def _cmd_barometer_report(args: argparse.Namespace, settings: Settings) -> int:
     from observatoire.reports.barometre.report import build_barometre_report
 
@@ -540,6 +557,13 @@ STAGES: dict[str, tuple[str, tuple[str, ...], Command, str]] = {
         _notebook_stage("barometre"),
         "exécute le carnet du baromètre des violences : incidents, taux, tendance, enquête, "
         "témoignages (notebooks/barometre.py)",
+    ),
+    "barometer_suppression": (
+        "barometer-suppression",
+        (),
+        _cmd_barometer_suppression,
+        "cherche le masquage (secret statistique) des comptes du baromètre dès qu'ils sont "
+        "calculés ; l'étape publication le reprend et l'audite avec tout le reste",
     ),
     "barometer_report": (
         "barometer-report",

@@ -33,6 +33,7 @@ ENTRIES = {
     "plans_report": ["observatoire.reports.plans.report"],
     "relays": ["notebooks/relais.py"],
     "relays_report": ["observatoire.reports.relays.report"],
+    "barometer_suppression": ["observatoire.disclosure.apart"],
     "barometer_report": ["observatoire.reports.barometre.report"],
     "projects_report": ["observatoire.reports.projects.report"],
     "maps": ["observatoire.reports.maps.stage"],

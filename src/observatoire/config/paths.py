@@ -241,6 +241,11 @@ class Paths:
         """Everything published for the year as data (stage ``publication``, its only writer)."""
         return self.outputs / "tables" / str(year)
 
+    def suppression(self, year: int) -> Path:
+        """Suppression patterns searched in their own stage before the publication
+        (``barometer_suppression``: ledgers without hidden values; disclosure.apart)."""
+        return self.outputs / "suppression" / str(year)
+
     def disclosure(self, year: int) -> Path:
         """The year's disclosure audit, for the reports' annexes (internal, never published)."""
         return self.outputs / "disclosure" / str(year)

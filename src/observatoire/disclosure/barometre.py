@@ -48,6 +48,7 @@ __all__ = [
     "BAROMETRE_FOLDER",
     "PREFIX",
     "TITLES",
+    "barometre_inputs",
     "build_barometre_tables",
     "count_key",
     "publish_barometre",
@@ -220,17 +221,29 @@ def _closing_constraints(
     return out
 
 
-def publish_barometre(
-    barometer_dir: Path, year: int, k: int, budget: Budget = DEFAULT_BUDGET
-) -> Publication | None:
-    """Protect the barometer's counts, or None when the ``barometer`` stage wrote none."""
+def barometre_inputs(
+    barometer_dir: Path, year: int
+) -> tuple[list[CountTable], list[Constraint], dict[str, float]] | None:
+    """The barometer's tables, the identities a reader knows and the unprinted counts they run
+    through, or None when the ``barometer`` stage wrote no counts."""
     counts = read_counts(barometer_dir)
     if counts is None or counts.empty:
         return None
     results = read_results(barometer_dir) or {}
     tables, constraints = build_barometre_tables(counts, year, results.get("closing"))
     extra, unprinted = unprinted_identities(tables, year)
-    return protect(tables, k, [*constraints, *extra], unprinted=unprinted, budget=budget)
+    return tables, [*constraints, *extra], unprinted
+
+
+def publish_barometre(
+    barometer_dir: Path, year: int, k: int, budget: Budget = DEFAULT_BUDGET
+) -> Publication | None:
+    """Protect the barometer's counts, or None when the ``barometer`` stage wrote none."""
+    found = barometre_inputs(barometer_dir, year)
+    if found is None:
+        return None
+    tables, constraints, unprinted = found
+    return protect(tables, k, constraints, unprinted=unprinted, budget=budget)
 
 
 SUPPORT_ASKED = ("verbal_12m", "physical_12m", "threat_12m")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +31,9 @@ from observatoire.config.settings import Settings
 from observatoire.core.errors import ObservatoireError
 from observatoire.core.spreadsheet import write_safe_csv
 from observatoire.core.storage import atomic_dir
+from observatoire.disclosure.apart import search_budget, search_summary, searched_or_search
 from observatoire.disclosure.archive import LEDGER, read_release
-from observatoire.disclosure.barometre import (
-    BAROMETRE_FOLDER,
-    publish_barometre,
-    write_barometre_tables,
-)
+from observatoire.disclosure.barometre import BAROMETRE_FOLDER, write_barometre_tables
 from observatoire.disclosure.diagnostic import (
     DIAGNOSTIC_FOLDER,
     publish_diagnosis,
@@ -48,7 +45,7 @@ from observatoire.disclosure.plans import PLANS_FOLDER, publish_plans, write_pla
 from observatoire.disclosure.projets import publish_projects, write_projects_tables
 from observatoire.disclosure.publication import Tables, publish
 from observatoire.disclosure.relais import RELAIS_FOLDER, publish_relays, write_relays_tables
-from observatoire.disclosure.suppression import PUBLISHED, Budget, Publication, audit, merge
+from observatoire.disclosure.suppression import PUBLISHED, Publication, audit, merge
 from observatoire.disclosure.workers import run_groups, search_workers
 from observatoire.disclosure.youth import (
     YouthPublication,
@@ -76,37 +73,9 @@ class PublicationFailed(ObservatoireError):
     """A masked cell could be recomputed from everything the year publishes."""
 
 
-def search_summary(pub: Publication) -> dict[str, object]:
-    """How the secondary pattern was chosen, in cells (the persons masked are sums of hidden
-    values: never written, even internally)."""
-    if pub.search is None:
-        return {}
-    s = asdict(pub.search)
-    return {
-        name: s[name]
-        for name in (
-            "requested",
-            "method",
-            "cost",
-            "solver",
-            "greedy_cells",
-            "optimal_cells",
-            "groups",
-            "proven",
-            "unfinished",
-        )
-    }
-
-
 def _search_name(folder: str) -> str:
     """A report's name in the publication state's « recherche » (``jeunes_en_errance``...)."""
     return folder.replace("-", "_") or "rapport_annuel"
-
-
-def search_budget(settings: Settings) -> Budget:
-    """The optimal search's work budget of ``report.disclosure_search``."""
-    search = settings.report.disclosure_search
-    return Budget(nodes=search.nodes, solves=search.solves, safety_s=search.safety_net_s)
 
 
 def youth_publication(
@@ -213,10 +182,11 @@ def _relays_group(settings: Settings) -> Publication | None:
 
 
 def _barometer_group(settings: Settings) -> Publication | None:
-    """The violence barometer."""
+    """The violence barometer: the pattern stage ``barometer_suppression`` searched (else
+    searched here; disclosure.apart)."""
     year = settings.report.year
     k = settings.report.disclosure_threshold
-    return publish_barometre(PATHS.barometer(year), year, k, search_budget(settings))
+    return searched_or_search("barometre", year, k, search_budget(settings))
 
 
 def _projects_group(settings: Settings) -> dict[str, Publication]:
