@@ -27,7 +27,9 @@ reruns only ``key_fingerprint`` (``always_changed``). The previous file at the s
 read first: a stage (or a total) slower by more than ``--seuil`` (default 1.25×, and by 0.5 s
 at least) is printed as a regression; the exit code stays 0 (a shared machine is noisy: rerun
 before believing it). Timings are wall clock: compare ratios measured on the same machine, back
-to back. Targets (issue 21, 2 cores): cold ≤ 120 s for the whole pipeline, no-op ≤ 3 s; at 10×
+to back; ``machine.calibration_s`` (a fixed piece of work, timed before and after) says how fast
+the machine was, and two files from different machines are compared at the same speed.
+Targets (issue 21, 2 cores): cold ≤ 120 s for the whole pipeline, no-op ≤ 3 s; at 10×
 the sample, cold ≤ 360 s and peak memory ≤ 6 GB.
 """
 
@@ -172,6 +174,7 @@ def run_benchmark(
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
     env.setdefault("OBSERVATOIRE_CLE", secrets.token_hex(32))  # throwaway: publishes nothing
     colds, peaks, stage_runs, noops, dvc_noops, seqs, seq_stage_runs = [], [], [], [], [], [], []
+    speed_before = calibrate()
     with tempfile.TemporaryDirectory(prefix="obs-bench-") as tmp:
         work = Path(tmp) / "projet"
         env["PYTHONPATH"] = str(work / "src")  # the copy's code, not the installed one's
@@ -245,9 +248,35 @@ def run_benchmark(
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_1min_at_end": round(os.getloadavg()[0], 2),
+            # the same fixed work before and after the runs (s): the machine's speed, and how
+            # steady it stayed (a shared machine slows down when its neighbours work)
+            "calibration_s": round(min(speed_before, calibrate()), 3),
+            "calibration_before_after_s": [round(speed_before, 3), round(calibrate(1), 3)],
         },
     }
     return result
+
+
+def calibrate(repeats: int = 3) -> float:
+    """Seconds for a fixed piece of work (interpreter loop, a numpy sort, a pandas group-by),
+    the best of ``repeats``: how fast this machine is, so that two benchmark files made on
+    different machines compare by their ratio of walls divided by their ratio of calibrations."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    values = rng.random(2_000_000)
+    frame = pd.DataFrame({"k": rng.integers(0, 5_000, 1_000_000), "v": rng.random(1_000_000)})
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        total = 0
+        for i in range(8_000_000):
+            total += i % 7
+        np.sort(values)
+        frame.groupby("k")["v"].agg(["sum", "mean", "max"])
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def _ideal_schedule(work: Path, runs: list[dict[str, dict[str, float]]], jobs: int) -> float:
@@ -275,13 +304,24 @@ def _fr(x: float, digits: int = 1) -> str:
     return f"{x:.{digits}f}".replace(".", ",")
 
 
+def machine_ratio(old: dict[str, Any], new: dict[str, Any]) -> float:
+    """How much slower the new file's machine is than the old one's (1 when either file has
+    no calibration)."""
+    before = (old.get("machine") or {}).get("calibration_s")
+    after = (new.get("machine") or {}).get("calibration_s")
+    return after / before if before and after else 1.0
+
+
 def regressions(old: dict[str, Any], new: dict[str, Any], ratio: float) -> list[str]:
-    """French lines for what got slower by more than ``ratio`` (and MIN_REGRESSION_S)."""
+    """French lines for what got slower by more than ``ratio`` (and MIN_REGRESSION_S); when
+    both files hold a calibration, the old walls are first scaled to the new machine's speed."""
     found = []
+    speed = machine_ratio(old, new)
 
     def check(label: str, before: float | None, after: float | None) -> None:
         if not before or after is None:
             return
+        before *= speed
         if after > before * ratio and after - before >= MIN_REGRESSION_S:
             found.append(
                 f"  {label} : {_fr(before)} s → {_fr(after)} s (×{_fr(after / before, 2)})"
@@ -367,6 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Résultats : {out}")
     if previous is not None:
         found = regressions(previous, result, args.seuil)
+        if (speed := machine_ratio(previous, result)) != 1.0:
+            print(
+                f"Machine ×{_fr(speed, 2)} plus lente que celle de la mesure précédente "
+                "(calibration) : ses durées sont mises à cette vitesse avant comparaison."
+            )
         if found:
             print(
                 f"Régressions par rapport à la mesure précédente ({previous.get('date')}, "

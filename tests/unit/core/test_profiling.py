@@ -125,6 +125,27 @@ def test_the_benchmark_flags_a_slower_stage_but_not_noise():
     assert small == []
 
 
+def test_two_machines_compare_at_the_same_speed():
+    """A file made on a machine twice as slow (its calibration) is no regression for that."""
+    bench = _bench()
+
+    def result(cold: float, calibration: float | None) -> dict:
+        stage = {"wall_s": cold / 5, "startup_s": 1.0, "work_s": cold / 5 - 1.0}
+        machine = {} if calibration is None else {"calibration_s": calibration}
+        return {
+            "cold": {"total_s": cold},
+            "noop": {"total_s": 2.0},
+            "stages": {"trends": stage},
+            "machine": machine,
+        }
+
+    assert bench.machine_ratio(result(100, 0.2), result(190, 0.4)) == 2.0
+    assert bench.regressions(result(100, 0.2), result(190, 0.4), 1.25) == []
+    assert bench.regressions(result(100, None), result(190, 0.4), 1.25) != []  # unknown speed
+    slower = bench.regressions(result(100, 0.2), result(260, 0.4), 1.25)
+    assert any("exécution froide, total : 200,0 s → 260,0 s" in line for line in slower)
+
+
 def test_the_unused_grammar_is_skipped_and_jsonschema_still_validates(monkeypatch):
     monkeypatch.delitem(sys.modules, "rfc3987_syntax", raising=False)
     skip_unused_grammars()
