@@ -7,8 +7,9 @@
 
 Runs in a fresh copy of the project (the analyst's outputs are untouched; the environment is
 the installed one, its setup excluded; the stage durations ``observatoire repro`` orders by are
-the source's, as its own next run would read them), with ``OBSERVATOIRE_PROFIL`` set: every stage's CLI, and
-a notebook stage's kernel, append one JSON line to a profile file (``observatoire.core.profiling``).
+the source's, as its own next run would read them), with ``OBSERVATOIRE_PROFIL`` set: every
+stage's CLI, and a notebook stage's kernel, append one JSON line to a profile file
+(``observatoire.core.profiling``).
 Measured, in this order, in the same copy: the cold run as ``make run`` does it (``observatoire
 repro``: DVC stages two at a time, core.scheduler), its no-op, a no-op ``dvc repro``, then a
 forced ``dvc repro -f`` (one stage after the other, as DVC alone runs them) for the comparison.
