@@ -295,7 +295,8 @@ def _ideal_schedule(work: Path, runs: list[dict[str, dict[str, float]]], jobs: i
     sys.path.insert(0, str(work / "src"))
     from observatoire.core.scheduler import load_pipeline, simulate
 
-    pipeline, _ = load_pipeline(work)
+    with contextlib.chdir(work):  # DVC names a stage relative to the working directory
+        pipeline, _ = load_pipeline(work)
     walls = {name: s["wall_s"] for name, s in _minimum(runs).items()}
     return simulate(pipeline, walls, jobs)[0]
 
