@@ -803,7 +803,7 @@ def test_rerun_gives_byte_identical_clean_data_tables_and_pdf(project: Path) -> 
 
 
 def test_every_rendered_report_passes_the_proofreader(project: Path) -> None:
-    """The text a reader sees (PDF through pdftotext, HTML with alt texts) has none of the
+    """The text a reader sees (PDF through pypdf, HTML with alt texts) has none of the
     French errors of :data:`observatoire.reports.proofread.FORBIDDEN` and no statement made
     twice in a row."""
     from observatoire.reports.proofread import proofread_file

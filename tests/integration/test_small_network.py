@@ -12,12 +12,12 @@ missing, street work alone, two years of data): ``bench/small_networks.py``.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from observatoire.reports.proofread import pdf_text
 from tests.support.small_network import Network, NetworkRun, run_network
 
 pytestmark = pytest.mark.e2e
@@ -38,10 +38,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> NetworkRun:
 
 def _text(path: Path) -> str:
     if path.suffix == ".pdf":
-        out = subprocess.run(
-            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-        ).stdout
-        return " ".join(out.split())
+        return " ".join(pdf_text(path).split())
     return path.read_text(encoding="utf-8")
 
 

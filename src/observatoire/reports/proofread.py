@@ -6,7 +6,7 @@ made once and printed every year: « modèle binomiale négative » (a family na
 « modèle »), « de urgence sociale » (a label lower-cased after « de »), « Horizon court :
 horizon court : » (a label printed before a description that already starts with it), the same
 figure stated twice in two sentences in a row. :func:`proofread` reads the *rendered* text
-(``pdftotext`` of the PDF, or the HTML without its tags) and returns every finding; the
+(the PDF's text by pypdf, or the HTML without its tags) and returns every finding; the
 end-to-end tests run it on every report, so the same error cannot come back.
 
 Two kinds of checks:
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,12 +244,11 @@ def html_text(source: str) -> str:
 
 
 def pdf_text(path: Path) -> str:
-    """The text of a PDF (``pdftotext``, reading order, not the page layout)."""
-    exe = shutil.which("pdftotext")
-    if exe is None:
-        raise FileNotFoundError("pdftotext introuvable : installez poppler-utils.")
-    run = subprocess.run([exe, str(path), "-"], capture_output=True, text=True, check=True)
-    return run.stdout
+    """The text of a PDF (pypdf, page after page, in reading order): a library of the lock, so
+    that proofreading needs nothing installed beside it (poppler's ``pdftotext`` was)."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 def proofread_file(path: Path) -> list[Finding]:

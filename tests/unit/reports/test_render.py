@@ -11,7 +11,6 @@ import calendar
 import datetime as dt
 import re
 import shutil
-import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+
+from observatoire.reports.proofread import pdf_text
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -125,10 +126,7 @@ def _pdf_pages(pdf: bytes) -> int:
 
 
 def _pdf_text(pdf: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext absent : texte du PDF non vérifiable")
-    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout
-    return re.sub(r"\s+", " ", out.decode("utf-8").replace("\u00a0", " "))
+    return re.sub(r"\s+", " ", pdf_text(pdf).replace("\u00a0", " "))
 
 
 @pytest.fixture(scope="module")
