@@ -35,6 +35,18 @@ BASE_RATE = {"abri_nuit": 20.0, "accueil_jour": 6.0, "maison_accueil": 15.0, "tr
 OCCUPANCY = {"abri_nuit": 30, "maison_accueil": 20}
 DAILY_CONTACTS = {"accueil_jour": 80, "travail_rue": 25}
 HOURS = {"abri_nuit": (20, 8), "accueil_jour": (9, 16)}
+SMALL_COUNTS = [
+    ("services", "abri_nuit", "2024", 40),
+    ("services", "accueil_jour", "2024", 3),
+    ("services", "maison_accueil", "2024", 12),
+    ("services", "total", "2024", 55),
+    ("direction", "usager_travailleur", "2024", 50),
+    ("direction", "usager_usager", "2024", 5),
+    ("types", "physique", "2024", 2),
+    ("types", "verbale", "2024", 55),
+]
+"""A barometer's ``comptes.csv`` rows (table, row, col, value) with two « < 5 » cells (the day
+centre's 3 incidents, 2 physical ones) under printed totals."""
 WINTER = ("11-01", "03-31")
 
 STAFF = {  # service → role → (headcount, response probability, prevalence of physical_12m)

@@ -13,19 +13,11 @@ import pytest
 from observatoire.disclosure.apart import search_apart, search_summary, searched_or_search
 from observatoire.disclosure.barometre import count_key, publish_barometre
 from observatoire.disclosure.suppression import PUBLISHED, Budget
+from tests.support.barometre_fixtures import SMALL_COUNTS
 
 YEAR, K = 2024, 5
 BUDGET = Budget(nodes=20, solves=50, safety_s=None)
-COUNTS = [
-    ("services", "abri_nuit", "2024", 40),
-    ("services", "accueil_jour", "2024", 3),
-    ("services", "maison_accueil", "2024", 12),
-    ("services", "total", "2024", 55),
-    ("direction", "usager_travailleur", "2024", 50),
-    ("direction", "usager_usager", "2024", 5),
-    ("types", "physique", "2024", 2),
-    ("types", "verbale", "2024", 55),
-]
+COUNTS = SMALL_COUNTS
 
 
 def _write_counts(rows: list[tuple[str, str, str, int]]) -> Path:

@@ -6,20 +6,12 @@ import pandas as pd
 
 from observatoire.disclosure.barometre import build_barometre_tables, count_key
 from observatoire.disclosure.suppression import protect
+from tests.support.barometre_fixtures import SMALL_COUNTS
 
 
 def test_small_incident_counts_are_hidden_and_totals_add_up():
     counts = pd.DataFrame(
-        [
-            ("services", "abri_nuit", "2024", 40),
-            ("services", "accueil_jour", "2024", 3),
-            ("services", "maison_accueil", "2024", 12),
-            ("services", "total", "2024", 55),
-            ("direction", "usager_travailleur", "2024", 50),
-            ("direction", "usager_usager", "2024", 5),
-            ("types", "physique", "2024", 2),
-            ("types", "verbale", "2024", 55),
-        ],
+        SMALL_COUNTS,
         columns=["table", "row", "col", "value"],
     )
     tables, constraints = build_barometre_tables(counts, 2024)
