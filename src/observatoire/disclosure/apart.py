@@ -4,7 +4,7 @@ Why: the violence barometer's optimal search is most of the publication's work (
 core on the sample, ≈ 70 % of the stage) and reads nothing but the barometer's counts. Inside
 ``publication`` it ran alone at the end of the pipeline, one core waiting. Stage
 ``barometer_suppression`` searches it as soon as the barometer is computed, beside the other
-analyses (``observatoire suppression-search barometre``).
+analyses (``observatoire barometer-suppression``).
 
 What that stage writes may be written: the pattern as a ledger (key, status, published value;
 never a hidden value: :meth:`~.suppression.Publication.ledger`), the search record (cells only:
@@ -171,7 +171,10 @@ def _searched(name: str, year: int, k: int, budget: Budget) -> tuple[bool, Publi
         return False, None
     if not record.get("comptes"):
         return True, None
-    ledger = pd.read_csv(folder / LEDGER_FILE, dtype={"key": str, "status": str})
+    try:
+        ledger = pd.read_csv(folder / LEDGER_FILE, dtype={"key": str, "status": str})
+    except (OSError, ValueError):  # a record without its ledger: not a record
+        return False, None
     pub = group.rebuild(group.inputs(year), year, k, ledger)
     if pub is not None:
         pub.search = _search_of(record.get("recherche") or {})

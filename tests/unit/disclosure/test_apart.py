@@ -83,3 +83,12 @@ def test_no_counts_is_recorded_and_rebuilt_as_nothing_to_publish(project, capsys
     capsys.readouterr()
     assert searched_or_search("barometre", YEAR, K, BUDGET) is None
     assert "recherche faite ici" not in capsys.readouterr().out
+
+
+def test_a_record_without_its_ledger_is_searched_again(project, capsys):
+    search_apart("barometre", YEAR, K, BUDGET)
+    Path(f"outputs/suppression/{YEAR}/barometre/cases.csv").unlink()
+    capsys.readouterr()
+    pub = searched_or_search("barometre", YEAR, K, BUDGET)
+    assert "recherche faite ici" in capsys.readouterr().out
+    assert pub is not None and pub.hidden(count_key(YEAR, "services", "accueil_jour", "2024"))
