@@ -51,6 +51,7 @@ and a path or column name that itself holds an identity is masked.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import html
 import io
@@ -433,6 +434,13 @@ class Identities:
     _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
     """Keyed hashes already computed, by (purpose, text): a person's values recur on each of
     their rows (millions of HMACs at ten times the sample)."""
+    _owned: dict[tuple[Any, ...], list[tuple[str, Entry]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """What adding one value (by method, kind, type and value) made a record the owner of. All
+    else an ``add_*`` does depends on the value alone and is a set insertion: when the value
+    comes again (on each of its person's rows), only the new record is made owner."""
+    _recording: list[tuple[str, Entry]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.names = _Vocabulary(PURPOSES["names"], self.key)
@@ -468,7 +476,33 @@ class Identities:
     def _own(self, vocab: _Vocabulary, tokens: tuple[str, ...], kind: str, rid: int) -> Entry:
         entry = vocab.add(tokens, kind)
         self.owners.setdefault((kind, entry), set()).add(rid)
+        if self._recording is not None:
+            self._recording.append((kind, entry))
         return entry
+
+    def _seen(self, value_key: tuple[Any, ...], rid: int) -> bool:
+        """Whether this value was added before; if so ``rid`` is made owner of what it gave
+        (the same state as adding it again, without the work)."""
+        try:
+            owned = self._owned.get(value_key)
+        except TypeError:  # a value that cannot be a key (never in an export's cells)
+            return False
+        if owned is None:
+            return False
+        for pair in owned:
+            self.owners[pair].add(rid)
+        return True
+
+    @contextlib.contextmanager
+    def _first(self, value_key: tuple[Any, ...]) -> Iterator[None]:
+        """Record what the first adding of a value owns (kept only if it ends normally)."""
+        self._recording = []
+        try:
+            yield
+            with contextlib.suppress(TypeError):
+                self._owned[value_key] = self._recording
+        finally:
+            self._recording = None
 
     def add_name(self, value: object, kind: str, rid: int | None = None) -> None:
         """A surname or first name, as words; compounds also by their distinctive parts.
@@ -477,6 +511,13 @@ class Identities:
         its own; any other name only beside another value of the same record.
         """
         rid = self.record() if rid is None else rid
+        value_key = ("name", kind, type(value), value)
+        if self._seen(value_key, rid):
+            return
+        with self._first(value_key):
+            self._add_name(value, kind, rid)
+
+    def _add_name(self, value: object, kind: str, rid: int) -> None:
         words = tuple(w for w in _words(_clean(str(value))) if w.isalpha())
         if not words:
             return
@@ -503,6 +544,13 @@ class Identities:
     def add_client_id(self, value: object, rid: int | None = None) -> None:
         """A partner client id, unless it is too short to be told apart from a count or code."""
         rid = self.record() if rid is None else rid
+        value_key = ("client_id", type(value), value)
+        if self._seen(value_key, rid):
+            return
+        with self._first(value_key):
+            self._add_client_id(value, rid)
+
+    def _add_client_id(self, value: object, rid: int) -> None:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         text = str(value).strip().upper()
@@ -524,6 +572,15 @@ class Identities:
         an impossible « 31/02/1990 »... is still somebody's birth date). A bare number (Excel
         serial, year) would match counts: skipped."""
         rid = self.record() if rid is None else rid
+        # only a raw text is read further: every other raw value (blank, NaN, a number) gives
+        # the same, so it is one key
+        value_key = ("birth_date", type(parsed), parsed, raw if isinstance(raw, str) else None)
+        if self._seen(value_key, rid):
+            return
+        with self._first(value_key):
+            self._add_birth_date(parsed, raw, rid)
+
+    def _add_birth_date(self, parsed: Any, raw: Any, rid: int) -> None:
         if parsed is not None and not pd.isna(parsed):
             for fmt in DATE_FORMATS:
                 self._own(self.codes, (parsed.strftime(fmt),), BIRTH_DATE, rid)
@@ -776,6 +833,7 @@ def _add_identity_rows(
     frame: pd.DataFrame,
     parsed: pd.Series | None,
 ) -> None:
+    dates = None if parsed is None else list(parsed)  # one boxing, not one .iloc a row
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
         values = dict(zip(fields, row, strict=True))
         key = tuple(None if is_blank(v) else str(v).strip().lower() for v in row)
@@ -784,7 +842,7 @@ def _add_identity_rows(
         rid = ids.record((partner.partner_id, *fields, *key))
         for fname, value in values.items():
             if fname == "birth_date":
-                ids.add_birth_date(parsed.iloc[i], value, rid)
+                ids.add_birth_date(dates[i], value, rid)  # type: ignore[index]
             elif is_blank(value):
                 continue
             elif FIELD_KINDS[fname] == CLIENT_ID:

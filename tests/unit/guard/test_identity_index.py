@@ -8,6 +8,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from observatoire.config.paths import PATHS
@@ -160,3 +161,42 @@ def test_a_missing_index_or_key_is_said_and_the_exports_are_read(project, capsys
     monkeypatch.setenv("OBSERVATOIRE_CLE_FICHIER", str(project.parent / "aucune-cle"))
     assert run_guard(SETTINGS) == 0
     assert "aucune clé de pseudonymisation n'est configurée" in capsys.readouterr().out
+
+
+def test_a_value_seen_again_gives_the_same_identities_as_adding_it_again():
+    """The guard adds a person's values once and, on their next rows, only makes the new record
+    an owner (guard.leaks.Identities._seen): the state must be exactly that of adding every value
+    on every row, which the private ``_add_*`` do without the memo."""
+    from observatoire.guard.leaks import FIRST_NAME, SURNAME, Identities
+
+    rows = [
+        ("Dupré-Lefèvre", "Amandine", "AB12345", pd.Timestamp("1990-03-14"), "14/03/1990"),
+        ("Dupré-Lefèvre", "Amandine", "AB12345", pd.Timestamp("1990-03-14"), "14/03/1990"),
+        ("Martin", "Li", 123456.0, pd.NaT, "31/02/1990"),
+        ("Martin", "Amandine", "123", pd.NaT, float("nan")),
+        ("De la Rue", "Amandine", 123456, pd.Timestamp("1990-03-14"), None),
+    ]
+    key = b"k" * 32
+    memo, plain = Identities(key), Identities(key)
+    for surname, first, client, parsed, raw in rows:
+        for ids, name, client_id, birth in (
+            (memo, memo.add_name, memo.add_client_id, memo.add_birth_date),
+            (plain, plain._add_name, plain._add_client_id, plain._add_birth_date),
+        ):
+            rid = ids.record(("p", surname, first, str(client), str(raw)))
+            name(surname, SURNAME, rid)
+            name(first, FIRST_NAME, rid)
+            client_id(client, rid)
+            birth(parsed, raw, rid)
+    assert memo.owners == plain.owners and list(memo.owners) == list(plain.owners)
+    assert any(len(records) > 1 for records in memo.owners.values())  # values did recur
+    for attr in ("checked", "not_checked", "strong_names", "name_hashes", "_record_ids"):
+        assert getattr(memo, attr) == getattr(plain, attr), attr
+    for vocab in ("names", "codes"):
+        a, b = getattr(memo, vocab), getattr(plain, vocab)
+        assert (a.singles, a.phrases, a.longest, a._by_first) == (
+            b.singles,
+            b.phrases,
+            b.longest,
+            b._by_first,
+        )
