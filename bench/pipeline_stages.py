@@ -208,7 +208,7 @@ def run_benchmark(
                 seqs.append(_timed([dvc, "repro", "-f"], work, env)[0])
                 seq_stage_runs.append(stages_of(_read_profile(profile)))
         peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        ideal = _ideal_schedule(work, seq_stage_runs or stage_runs, jobs)
+        bounds = _schedule_bounds(work, seq_stage_runs or stage_runs, jobs)
         rows_file = work / "outputs/metrics/rows.json"
         rows = json.loads(rows_file.read_text())["rows_read"] if rows_file.exists() else None
     stages = _minimum(stage_runs)
@@ -232,7 +232,7 @@ def run_benchmark(
                 "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
                 "peak_rss_sum_mb": max(peaks),
                 "peak_rss_any_process_mb": peak_children,
-                "ideal_s": ideal,
+                **bounds,
                 "all_s": colds,
             }
         ),
@@ -288,17 +288,33 @@ def calibrate(repeats: int = 3) -> float:
     return best
 
 
-def _ideal_schedule(work: Path, runs: list[dict[str, dict[str, float]]], jobs: int) -> float:
-    """The cold run's length if the stages took their walls (the one-at-a-time run's, when
-    measured: undisturbed by a second stage) and nothing else: no DVC work, no wait
-    (``core.scheduler.simulate`` on the copy's graph). Measured minus ideal = DVC and waits."""
+def _schedule_bounds(
+    work: Path, runs: list[dict[str, dict[str, float]]], jobs: int
+) -> dict[str, Any]:
+    """What the stages' walls (the one-at-a-time run's, when measured: undisturbed by a second
+    stage) allow, with no DVC work and no wait, on the copy's graph:
+
+    * ``ideal_s``: the cold run's length with ``jobs`` stages at a time
+      (``core.scheduler.simulate``); measured minus ideal = DVC and waits;
+    * ``critical_path_s`` and ``critical_path``: the longest chain of stages, which no number
+      of cores shortens;
+    * ``work_bound_s``: all the walls shared evenly by ``jobs`` cores.
+
+    No schedule beats the larger of the last two: a target below it needs less work on the
+    chain (or in all), not a better order."""
     sys.path.insert(0, str(work / "src"))
-    from observatoire.core.scheduler import load_pipeline, simulate
+    from observatoire.core.scheduler import critical_path, load_pipeline, simulate
 
     with contextlib.chdir(work):  # DVC names a stage relative to the working directory
         pipeline, _ = load_pipeline(work)
     walls = {name: s["wall_s"] for name, s in _minimum(runs).items()}
-    return simulate(pipeline, walls, jobs)[0]
+    length, chain = critical_path(pipeline, walls)
+    return {
+        "ideal_s": simulate(pipeline, walls, jobs)[0],
+        "critical_path_s": length,
+        "critical_path": chain,
+        "work_bound_s": sum(walls.get(s, 0.0) for s in pipeline.upstream) / jobs,
+    }
 
 
 def _commit(source: Path) -> str | None:
@@ -378,6 +394,13 @@ def table(result: dict[str, Any]) -> str:
         f"{_fr(result['noop']['total_s'])} s (dvc repro : "
         f"{_fr(result.get('noop_dvc', result['noop'])['total_s'])} s)."
     )
+    if "critical_path_s" in c:
+        lines.append(
+            f"Bornes : la plus longue chaîne d'étapes fait {_fr(c['critical_path_s'])} s quel que "
+            f"soit le nombre de cœurs ({' → '.join(c['critical_path'])}) ; toutes les étapes "
+            f"réparties sur {c.get('jobs', 2)} cœurs, {_fr(c['work_bound_s'])} s. Aucun "
+            "ordonnancement ne descend sous la plus grande des deux."
+        )
     if "cold_sequential" in result:
         q = result["cold_sequential"]
         lines.append(

@@ -56,8 +56,10 @@ field = load_field(PATHS.terrain_params)
 if field.barometre is None:
     raise SystemExit("Section « barometre » absente de params/terrain.yaml.")
 tables, notes = read_field_tables(PATHS.field_clean)
-contacts = pd.read_parquet(PATHS.contacts)
-refusals = pd.read_parquet(PATHS.refusals)
+# Nights and contacts are counted in records, not persons: the contacts as `validate` kept them
+# (the clean ones but their `person_id`), so the barometer does not wait for the linkage.
+contacts = pd.read_parquet(PATHS.validated_contacts)
+refusals = pd.read_parquet(PATHS.validated_refusals)
 winter = (settings.report.winter_start, settings.report.winter_end)
 for note in notes:
     print(note)

@@ -174,6 +174,22 @@ def test_executed_notebooks_are_kept_with_code(project: Path) -> None:
         assert "observatoire" in html and "parameters" in html
 
 
+def test_validated_records_are_the_clean_ones_but_the_linked_person(
+    project: Path, clean: dict[str, pd.DataFrame]
+) -> None:
+    """The barometer counts nights and contacts from the validated records so that it need
+    not wait for ``link`` (PATHS.validated_contacts): that holds only while linkage adds
+    ``person_id`` and changes no row, no order, no other column."""
+    validated = project / "data_clean/validated"
+    contacts = pd.read_parquet(validated / "contacts.parquet")
+    assert "person_id" not in contacts.columns
+    linked = clean["contacts"].drop(columns="person_id")
+    pd.testing.assert_frame_equal(contacts[linked.columns], linked)
+    assert set(contacts.columns) == set(linked.columns)
+    refusals = pd.read_parquet(validated / "refusals.parquet")
+    pd.testing.assert_frame_equal(refusals, clean["refusals"])
+
+
 # --- published figures against an independent recount (tests/support/recount.py), the tables
 # read back as an outsider reads them (tests/support/published.py) ------------------------------
 

@@ -95,6 +95,18 @@ class Paths:
         return self.clean / "validated"
 
     @property
+    def validated_contacts(self) -> Path:
+        """The contacts as stage ``validate`` kept them, before linkage: the clean contacts
+        but ``person_id`` (same rows, same order). What counts records rather than persons
+        (the barometer's nights and contacts) reads them, and need not wait for ``link``."""
+        return self.validated / "contacts.parquet"
+
+    @property
+    def validated_refusals(self) -> Path:
+        """The refusals as stage ``validate`` kept them (``link`` copies them unchanged)."""
+        return self.validated / "refusals.parquet"
+
+    @property
     def contacts(self) -> Path:
         return self.clean / "contacts.parquet"
 

@@ -44,6 +44,7 @@ __all__ = [
     "Pipeline",
     "StageRun",
     "compile_package",
+    "critical_path",
     "critical_path_priority",
     "load_pipeline",
     "run_pipeline",
@@ -121,6 +122,20 @@ def critical_path_priority(pipeline: Pipeline, durations: Mapping[str, float]) -
         return memo[stage]
 
     return {s: rank(s) for s in sorted(pipeline.upstream)}
+
+
+def critical_path(pipeline: Pipeline, durations: Mapping[str, float]) -> tuple[float, list[str]]:
+    """The longest chain of durations from a first stage to a last one, and its stages: no
+    number of cores can run the pipeline faster (``make bench`` records it beside the run)."""
+    if not pipeline.upstream:
+        return 0.0, []
+    priority = critical_path_priority(pipeline, durations)
+    down = pipeline.downstream
+    first = [s for s, ups in pipeline.upstream.items() if not ups]
+    chain = [max(sorted(first), key=lambda s: priority[s])]
+    while down[chain[-1]]:
+        chain.append(max(sorted(down[chain[-1]]), key=lambda s: priority[s]))
+    return priority[chain[0]], chain
 
 
 def _order_ready(ready: Iterable[str], priority: Mapping[str, float]) -> list[str]:

@@ -18,7 +18,6 @@ from observatoire.linkage.overrides import Overrides, OverridesApplied
 __all__ = ["stage_link", "unmatched_overrides_warning", "write_no_persons"]
 
 STAGING = PATHS.staging
-VALIDATED = PATHS.validated
 CLEAN = PATHS.clean
 METRICS = PATHS.metrics
 TRUTH_DIR = PATHS.sample_truth
@@ -40,8 +39,8 @@ def stage_link(settings: Settings) -> None:
     from observatoire.linkage.overrides import load_overrides
     from observatoire.linkage.records import read_tokens
 
-    contacts = pd.read_parquet(VALIDATED / "contacts.parquet")
-    refusals = pd.read_parquet(VALIDATED / "refusals.parquet")
+    contacts = pd.read_parquet(PATHS.validated_contacts)
+    refusals = pd.read_parquet(PATHS.validated_refusals)
     if not has_persons(contacts):
         write_no_persons(contacts, refusals, settings)
         return

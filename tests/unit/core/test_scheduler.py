@@ -20,6 +20,7 @@ from observatoire.core.scheduler import (
     StageFailed,
     StageRun,
     compile_package,
+    critical_path,
     critical_path_priority,
     read_durations,
     run_pipeline,
@@ -136,6 +137,17 @@ def test_simulated_schedule_beats_one_at_a_time_by_the_parallel_work():
     assert two == 24
     starts = {s: start for s, start, _ in schedule}
     assert starts["index"] < starts["pub"]
+
+
+def test_the_critical_path_is_the_longest_chain_and_bounds_any_schedule():
+    length, chain = critical_path(PIPELINE, DURATIONS)
+    assert chain == ["gen", "ingest", "link", "youth", "pub", "report"]
+    assert length == 24 == sum(DURATIONS[s] for s in chain)
+    assert all(simulate(PIPELINE, DURATIONS, jobs)[0] >= length for jobs in (1, 2, 3, 9))
+    # a longer trends takes the chain over: trends, pub, report = 13 + 8 + 2 > 17
+    length, chain = critical_path(PIPELINE, {**DURATIONS, "trends": 13})
+    assert chain == ["gen", "ingest", "trends", "pub", "report"] and length == 2 + 5 + 23
+    assert critical_path(Pipeline({}), DURATIONS) == (0.0, [])
 
 
 def test_a_stage_rerun_to_the_same_outputs_does_not_rerun_what_follows():
