@@ -301,20 +301,23 @@ def _schedule_bounds(
     * ``work_bound_s``: all the walls shared evenly by ``jobs`` cores.
 
     No schedule beats the larger of the last two: a target below it needs less work on the
-    chain (or in all), not a better order."""
+    chain (or in all), not a better order. The copy's own scheduler is used (its policy is the
+    one measured); a version older than ``critical_path`` gets ``ideal_s`` only."""
     sys.path.insert(0, str(work / "src"))
-    from observatoire.core.scheduler import critical_path, load_pipeline, simulate
+    from observatoire.core import scheduler
 
     with contextlib.chdir(work):  # DVC names a stage relative to the working directory
-        pipeline, _ = load_pipeline(work)
+        pipeline, _ = scheduler.load_pipeline(work)
     walls = {name: s["wall_s"] for name, s in _minimum(runs).items()}
-    length, chain = critical_path(pipeline, walls)
-    return {
-        "ideal_s": simulate(pipeline, walls, jobs)[0],
-        "critical_path_s": length,
-        "critical_path": chain,
-        "work_bound_s": sum(walls.get(s, 0.0) for s in pipeline.upstream) / jobs,
-    }
+    bounds: dict[str, Any] = {"ideal_s": scheduler.simulate(pipeline, walls, jobs)[0]}
+    if hasattr(scheduler, "critical_path"):
+        length, chain = scheduler.critical_path(pipeline, walls)
+        bounds |= {
+            "critical_path_s": length,
+            "critical_path": chain,
+            "work_bound_s": sum(walls.get(s, 0.0) for s in pipeline.upstream) / jobs,
+        }
+    return bounds
 
 
 def _commit(source: Path) -> str | None:
