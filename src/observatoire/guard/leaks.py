@@ -494,7 +494,7 @@ class Identities:
         return True
 
     @contextlib.contextmanager
-    def _first(self, value_key: tuple[Any, ...]) -> Iterator[None]:
+    def _recording_first_add(self, value_key: tuple[Any, ...]) -> Iterator[None]:
         """Record what the first adding of a value owns (kept only if it ends normally)."""
         self._recording = []
         try:
@@ -514,7 +514,7 @@ class Identities:
         value_key = ("name", kind, type(value), value)
         if self._seen(value_key, rid):
             return
-        with self._first(value_key):
+        with self._recording_first_add(value_key):
             self._add_name(value, kind, rid)
 
     def _add_name(self, value: object, kind: str, rid: int) -> None:
@@ -547,7 +547,7 @@ class Identities:
         value_key = ("client_id", type(value), value)
         if self._seen(value_key, rid):
             return
-        with self._first(value_key):
+        with self._recording_first_add(value_key):
             self._add_client_id(value, rid)
 
     def _add_client_id(self, value: object, rid: int) -> None:
@@ -577,7 +577,7 @@ class Identities:
         value_key = ("birth_date", type(parsed), parsed, raw if isinstance(raw, str) else None)
         if self._seen(value_key, rid):
             return
-        with self._first(value_key):
+        with self._recording_first_add(value_key):
             self._add_birth_date(parsed, raw, rid)
 
     def _add_birth_date(self, parsed: Any, raw: Any, rid: int) -> None:
