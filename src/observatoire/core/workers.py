@@ -15,6 +15,7 @@ import contextlib
 import io
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -93,6 +94,20 @@ def fork_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+def _worker_signals() -> None:
+    """A worker's signals (run as it starts): SIGTERM and SIGHUP end it at once, SIGINT is left
+    to the stage's process, which stops its workers itself.
+
+    A forked worker inherits the stage's handlers, which turn SIGTERM into KeyboardInterrupt so
+    that the stage can clean up (``cli._stage_run``). In a worker that is a hang: stopped by
+    :func:`_stop` while it writes a large result to the pool's pipe, it caught the interruption,
+    tried to send it back through the same pipe, which nobody read any more, and the stage
+    waited for it for ever (seen once, ingest's test of an undecodable file)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_groups(
     tasks: dict[str, Callable[[], T]],
     workers: int,
@@ -118,7 +133,11 @@ def run_groups(
         return {name: task() for name, task in tasks.items()}
     order = list(tasks)
     schedule = [n for n in first if n in tasks] + [n for n in order if n not in first]
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=fork_context())
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)),
+        mp_context=fork_context(),
+        initializer=_worker_signals,
+    )
     try:
         futures = {name: pool.submit(_run_captured, tasks[name]) for name in schedule}
         if meanwhile is not None:
